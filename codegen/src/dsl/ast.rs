@@ -1,0 +1,365 @@
+//! The syntax tree of a `.wire` file. Every node keeps its [`Span`] so that later passes
+//! can point at the user's text.
+
+use crate::diag::Span;
+
+/// A name with its place in the source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name {
+    /// The text.
+    pub text: String,
+    /// Where it stands.
+    pub span: Span,
+}
+
+/// An integer literal with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntLit {
+    /// Its value.
+    pub value: i128,
+    /// Where it stands.
+    pub span: Span,
+}
+
+/// One parsed file.
+#[derive(Debug, Clone, Default)]
+pub struct File {
+    /// `import "x.wire"` paths as written.
+    pub imports: Vec<(String, Span)>,
+    /// Top-level shared definitions.
+    pub items: Vec<Item>,
+    /// The protocol block, if any.
+    pub protocol: Option<Protocol>,
+}
+
+/// A protocol block.
+#[derive(Debug, Clone)]
+pub struct Protocol {
+    /// Doc comment lines.
+    pub docs: Vec<String>,
+    /// The Rust-facing name.
+    pub name: Name,
+    /// The protocol id string (defaults to the name).
+    pub id: Option<String>,
+    /// `endian ...` declarations.
+    pub endian: Vec<Name>,
+    /// `versions a..=b` declarations.
+    pub versions: Vec<Range>,
+    /// `limits { ... }` entries.
+    pub limits: Vec<(Name, IntLit)>,
+    /// Definitions inside the protocol.
+    pub items: Vec<Item>,
+    /// Frame blocks.
+    pub frames: Vec<StructDef>,
+    /// Handshake blocks.
+    pub handshakes: Vec<Handshake>,
+    /// Services.
+    pub services: Vec<Service>,
+    /// Response code blocks.
+    pub responses: Vec<EnumDef>,
+    /// Detection rules.
+    pub detect: Vec<DetectRule>,
+    /// The whole block.
+    pub span: Span,
+}
+
+/// A range `a..b` or `a..=b`.
+#[derive(Debug, Clone)]
+pub struct Range {
+    /// Start.
+    pub start: IntLit,
+    /// End as written.
+    pub end: IntLit,
+    /// `..=`.
+    pub inclusive: bool,
+    /// Whole range.
+    pub span: Span,
+}
+
+/// A definition.
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// `enum`.
+    Enum(EnumDef),
+    /// `flags`.
+    Flags(FlagsDef),
+    /// `struct`.
+    Struct(StructDef),
+    /// `encoding`.
+    Encoding(EncodingDef),
+}
+
+/// `enum Name : repr [open] { ... }`.
+#[derive(Debug, Clone)]
+pub struct EnumDef {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Name.
+    pub name: Name,
+    /// Representation type name.
+    pub repr: Name,
+    /// Unknown values kept.
+    pub open: bool,
+    /// Variants.
+    pub variants: Vec<Variant>,
+}
+
+/// `NAME = value @attrs`.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Name.
+    pub name: Name,
+    /// Value.
+    pub value: IntLit,
+    /// Attributes.
+    pub attrs: Vec<Attr>,
+}
+
+/// `flags Name : repr { A = bit 0 }`.
+#[derive(Debug, Clone)]
+pub struct FlagsDef {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Name.
+    pub name: Name,
+    /// Representation.
+    pub repr: Name,
+    /// Bits.
+    pub bits: Vec<Variant>,
+}
+
+/// A struct or frame.
+#[derive(Debug, Clone)]
+pub struct StructDef {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Name.
+    pub name: Name,
+    /// Fields in wire order.
+    pub fields: Vec<Field>,
+    /// The whole definition.
+    pub span: Span,
+}
+
+/// A field.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Name.
+    pub name: Name,
+    /// Type.
+    pub ty: TypeExpr,
+    /// `= ...`.
+    pub value: Option<ValueSpec>,
+    /// `{ part ... }`.
+    pub bits: Option<Vec<BitPart>>,
+    /// `by disc { ... }`.
+    pub by: Option<ByClause>,
+    /// `sized_by x`.
+    pub sized_by: Option<Name>,
+    /// `rest`.
+    pub rest: Option<Span>,
+    /// Attributes.
+    pub attrs: Vec<Attr>,
+    /// The whole field.
+    pub span: Span,
+}
+
+/// What follows `=` on a field.
+#[derive(Debug, Clone)]
+pub enum ValueSpec {
+    /// A constant.
+    Const(IntLit),
+    /// `len(field)`.
+    LenOf(Name, Span),
+    /// `len(..)` (None: everything after this field) or `len(field..)`.
+    LenFrom(Option<Name>, Span),
+}
+
+/// A part of a packed integer.
+#[derive(Debug, Clone)]
+pub struct BitPart {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Name.
+    pub name: Name,
+    /// Type.
+    pub ty: TypeExpr,
+    /// Bit range (end exclusive after normalisation by the parser's caller).
+    pub range: Range,
+    /// `= ...`.
+    pub value: Option<ValueSpec>,
+    /// Attributes.
+    pub attrs: Vec<Attr>,
+    /// Whole part.
+    pub span: Span,
+}
+
+/// `by disc { value => encoding }`.
+#[derive(Debug, Clone)]
+pub struct ByClause {
+    /// The discriminator field.
+    pub disc: Name,
+    /// Arms.
+    pub arms: Vec<(ArmKey, Name)>,
+    /// Whole clause.
+    pub span: Span,
+}
+
+/// The left side of a `by` arm.
+#[derive(Debug, Clone)]
+pub enum ArmKey {
+    /// An integer value.
+    Int(IntLit),
+    /// An enum variant name.
+    Name(Name),
+}
+
+/// `@name(args)`.
+#[derive(Debug, Clone)]
+pub struct Attr {
+    /// Name.
+    pub name: Name,
+    /// Arguments as written.
+    pub args: Vec<AttrArg>,
+    /// Whole attribute.
+    pub span: Span,
+}
+
+/// An attribute argument.
+#[derive(Debug, Clone)]
+pub enum AttrArg {
+    /// Integer.
+    Int(IntLit),
+    /// String.
+    Str(String, Span),
+    /// Name.
+    Name(Name),
+}
+
+/// A type as written.
+#[derive(Debug, Clone)]
+pub struct TypeExpr {
+    /// The head name.
+    pub name: Name,
+    /// `<...>` arguments.
+    pub args: Vec<TypeArg>,
+    /// `?`.
+    pub optional: bool,
+    /// Whole type.
+    pub span: Span,
+}
+
+/// A generic argument.
+#[derive(Debug, Clone)]
+pub enum TypeArg {
+    /// A type.
+    Type(TypeExpr),
+    /// `max = n`.
+    Max(IntLit),
+}
+
+/// `encoding Struct format { rules }`.
+#[derive(Debug, Clone)]
+pub struct EncodingDef {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// The struct.
+    pub target: Name,
+    /// The format (`json`).
+    pub format: Name,
+    /// Rules.
+    pub rules: Vec<EncRule>,
+    /// Whole definition.
+    pub span: Span,
+}
+
+/// An encoding rule.
+#[derive(Debug, Clone)]
+pub enum EncRule {
+    /// `rename_all camelCase`.
+    RenameAll(Name),
+    /// `rename field = "wire"`.
+    Rename(Name, String),
+    /// `field as name|number`.
+    As(Name, Name),
+    /// A bare flag such as `sort_keys`.
+    Flag(Name),
+}
+
+/// `handshake { key value ... }`.
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Rules.
+    pub rules: Vec<(Name, HsValue)>,
+    /// Whole block.
+    pub span: Span,
+}
+
+/// A handshake rule's value.
+#[derive(Debug, Clone)]
+pub enum HsValue {
+    /// A name.
+    Name(Name),
+    /// A number.
+    Int(IntLit),
+}
+
+/// `service Name { ... }`.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Name.
+    pub name: Name,
+    /// Calls.
+    pub rpcs: Vec<Rpc>,
+}
+
+/// A request declaration.
+#[derive(Debug, Clone)]
+pub struct Rpc {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// `request` or `oneway`.
+    pub oneway: bool,
+    /// Name.
+    pub name: Name,
+    /// Request code.
+    pub code: IntLit,
+    /// Request parts.
+    pub request: Vec<RpcPart>,
+    /// Response parts (`-> {...}`).
+    pub response: Option<Vec<RpcPart>>,
+    /// Whole declaration.
+    pub span: Span,
+}
+
+/// `header T in field as enc` / `body T as enc`.
+#[derive(Debug, Clone)]
+pub struct RpcPart {
+    /// `header` or `body`.
+    pub kind: Name,
+    /// The type.
+    pub ty: TypeExpr,
+    /// `in field`.
+    pub carrier: Option<Name>,
+    /// `as encoding`.
+    pub encoding: Option<Name>,
+}
+
+/// `prefix bytes [at offset]`.
+#[derive(Debug, Clone)]
+pub struct DetectRule {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// Offset.
+    pub at: usize,
+    /// Whole rule.
+    pub span: Span,
+}

@@ -1,0 +1,620 @@
+//! `.wire` text → [`ast::File`]: the pest parser plus a pass that turns pairs into the
+//! syntax tree, keeping spans. Unbalanced braces are found first, so that an unterminated
+//! block is reported where it was opened rather than at the end of the file.
+
+use super::ast::*;
+use crate::diag::{Diagnostic, Span};
+use pest::Parser as _;
+use pest::iterators::Pair;
+
+mod grammar {
+    #![allow(missing_docs)]
+    #[derive(pest_derive::Parser)]
+    #[grammar = "dsl/wire.pest"]
+    pub struct WireParser;
+}
+use grammar::{Rule, WireParser};
+
+type P<'a> = Pair<'a, Rule>;
+
+/// Parses one file's text; `file` is its index in the [`crate::diag::Sources`].
+pub fn parse(file: u32, text: &str) -> Result<File, Vec<Diagnostic>> {
+    check_braces(file, text)?;
+    let mut pairs = WireParser::parse(Rule::file, text).map_err(|e| vec![syntax_error(file, text, e)])?;
+    let root = pairs.next().expect("pest returns the file rule");
+    let cx = Cx { file };
+    let mut out = File::default();
+    for p in root.into_inner() {
+        match p.as_rule() {
+            Rule::import => {
+                let s = p.into_inner().next().expect("import has a path");
+                let span = cx.span(&s);
+                out.imports.push((unescape(s.into_inner().as_str()), span));
+            }
+            Rule::protocol => {
+                let proto = cx.protocol(p);
+                if let Some(prev) = &out.protocol {
+                    return Err(vec![
+                        Diagnostic::error(proto.name.span, "a file holds at most one protocol", "second protocol")
+                            .note(prev.name.span, "first protocol")
+                            .help("move the second protocol into a file of its own"),
+                    ]);
+                }
+                out.protocol = Some(proto);
+            }
+            Rule::EOI => {}
+            _ => out.items.push(cx.item(p)),
+        }
+    }
+    Ok(out)
+}
+
+/// Reports a `{` without its `}` (or a stray `}`), skipping comments and strings.
+fn check_braces(file: u32, text: &str) -> Result<(), Vec<Diagnostic>> {
+    let b = text.as_bytes();
+    let mut stack = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'{' => stack.push(i),
+            b'}' => {
+                if stack.pop().is_none() {
+                    return Err(vec![
+                        Diagnostic::error(Span::new(file, i, i + 1), "unexpected `}`", "no block is open here")
+                            .help("remove it, or open the block it was meant to close"),
+                    ]);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if let Some(open) = stack.pop() {
+        // Point at the keyword line that opened the block.
+        let line_start = text[..open].rfind('\n').map_or(0, |p| p + 1);
+        let head = text[line_start..open].trim_start();
+        let start = open - head.len();
+        return Err(vec![
+            Diagnostic::error(Span::new(file, start, open + 1), "unterminated block", "this `{` is never closed")
+                .help("add the matching `}` at the end of the block"),
+        ]);
+    }
+    Ok(())
+}
+
+fn syntax_error(file: u32, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let (start, end) = match e.location {
+        InputLocation::Pos(p) => (p, p),
+        InputLocation::Span((s, e)) => (s, e),
+    };
+    // Widen the span to the token found there, so the caret underlines it.
+    let tok_end = text[start..]
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .map_or(text.len(), |n| start + n)
+        .max(end)
+        .max((start + 1).min(text.len()));
+    let found = text[start..tok_end].trim();
+    let expected = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => describe_rules(positives),
+        ErrorVariant::CustomError { message } => message.clone(),
+    };
+    let found_desc = if found.is_empty() {
+        "end of file".to_string()
+    } else {
+        format!("`{found}`")
+    };
+    Diagnostic::error(
+        Span::new(file, start, tok_end),
+        format!("syntax error: expected {expected}, found {found_desc}"),
+        "unexpected here",
+    )
+}
+
+fn describe_rules(rules: &[Rule]) -> String {
+    let mut names: Vec<&str> = rules
+        .iter()
+        .map(|r| match r {
+            Rule::ident => "a name",
+            Rule::int_lit => "an integer",
+            Rule::string_lit => "a string",
+            Rule::type_expr => "a type",
+            Rule::field => "a field",
+            Rule::doc => "a doc comment",
+            Rule::protocol => "`protocol`",
+            Rule::import => "`import`",
+            Rule::enum_def => "`enum`",
+            Rule::flags_def => "`flags`",
+            Rule::struct_def => "`struct`",
+            Rule::encoding_def => "`encoding`",
+            Rule::frame => "`frame`",
+            Rule::handshake => "`handshake`",
+            Rule::service => "`service`",
+            Rule::responses => "`responses`",
+            Rule::detect => "`detect`",
+            Rule::endian_decl => "`endian`",
+            Rule::versions_decl => "`versions`",
+            Rule::limits_decl => "`limits`",
+            Rule::value_spec => "`=`",
+            Rule::bits_block => "`{`",
+            Rule::by_clause => "`by`",
+            Rule::sized_by => "`sized_by`",
+            Rule::rest_kw => "`rest`",
+            Rule::attr => "an attribute `@...`",
+            Rule::generic_args => "`<`",
+            Rule::optional => "`?`",
+            Rule::range => "a range `a..b`",
+            Rule::range_op => "`..` or `..=`",
+            Rule::variant => "a variant `NAME = value`",
+            Rule::flag_bit => "a flag `NAME = bit n`",
+            Rule::rpc => "`request` or `oneway`",
+            Rule::rpc_kind => "`request` or `oneway`",
+            Rule::rpc_body => "`{`",
+            Rule::rpc_part => "`header` or `body`",
+            Rule::by_arm => "an arm `value => encoding`",
+            Rule::bit_part => "a bit part `name: type bits a..b`",
+            Rule::detect_rule => "`prefix`",
+            Rule::hs_rule => "a handshake rule",
+            Rule::limit => "a limit `name = value`",
+            Rule::len_expr => "`len(...)`",
+            Rule::EOI => "end of file",
+            _ => "something else",
+        })
+        .collect();
+    names.dedup();
+    match names.len() {
+        0 => "something else".into(),
+        1 => names[0].into(),
+        n => format!("{} or {}", names[..n - 1].join(", "), names[n - 1]),
+    }
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            match it.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
+                Some('0') => out.push('\0'),
+                Some(o) => out.push(o),
+                None => {}
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Parses an integer literal (`-`, `0x`, `0b`, `_`); the grammar guarantees the shape,
+/// overflow beyond i128 saturates and is caught by range checks later.
+pub fn parse_int(s: &str) -> i128 {
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s),
+    };
+    let s: String = s.chars().filter(|&c| c != '_').collect();
+    let v = if let Some(h) = s.strip_prefix("0x") {
+        i128::from_str_radix(h, 16)
+    } else if let Some(b) = s.strip_prefix("0b") {
+        i128::from_str_radix(b, 2)
+    } else {
+        s.parse::<i128>()
+    }
+    .unwrap_or(i128::MAX);
+    if neg { -v } else { v }
+}
+
+struct Cx {
+    file: u32,
+}
+
+impl Cx {
+    fn span(&self, p: &P) -> Span {
+        let s = p.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn name(&self, p: P) -> Name {
+        Name {
+            span: self.span(&p),
+            text: p.as_str().to_string(),
+        }
+    }
+
+    fn int(&self, p: P) -> IntLit {
+        IntLit {
+            span: self.span(&p),
+            value: parse_int(p.as_str()),
+        }
+    }
+
+    fn doc(p: &P) -> String {
+        let t = p.as_str().trim_start_matches("///");
+        t.strip_prefix(' ').unwrap_or(t).trim_end().to_string()
+    }
+
+    /// Splits leading doc comments off a rule's children.
+    fn docs<'a>(&self, inner: &mut std::iter::Peekable<pest::iterators::Pairs<'a, Rule>>) -> Vec<String> {
+        let mut docs = Vec::new();
+        while let Some(p) = inner.peek() {
+            if p.as_rule() != Rule::doc {
+                break;
+            }
+            docs.push(Self::doc(p));
+            inner.next();
+        }
+        docs
+    }
+
+    fn range(&self, p: P) -> Range {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let start = self.int(it.next().expect("range start"));
+        let inclusive = it.next().expect("range op").as_str() == "..=";
+        let end = self.int(it.next().expect("range end"));
+        Range {
+            start,
+            end,
+            inclusive,
+            span,
+        }
+    }
+
+    fn protocol(&self, p: P) -> Protocol {
+        let span = self.span(&p);
+        let mut it = p.into_inner().peekable();
+        let docs = self.docs(&mut it);
+        let name = self.name(it.next().expect("protocol name"));
+        let mut proto = Protocol {
+            docs,
+            name,
+            id: None,
+            endian: vec![],
+            versions: vec![],
+            limits: vec![],
+            items: vec![],
+            frames: vec![],
+            handshakes: vec![],
+            services: vec![],
+            responses: vec![],
+            detect: vec![],
+            span,
+        };
+        for p in it {
+            match p.as_rule() {
+                Rule::string_lit => proto.id = Some(unescape(p.into_inner().as_str())),
+                Rule::endian_decl => proto.endian.push(self.name(p.into_inner().next().expect("endian"))),
+                Rule::versions_decl => proto.versions.push(self.range(p.into_inner().next().expect("range"))),
+                Rule::limits_decl => {
+                    for l in p.into_inner() {
+                        let mut li = l.into_inner();
+                        let n = self.name(li.next().expect("limit name"));
+                        let v = self.int(li.next().expect("limit value"));
+                        proto.limits.push((n, v));
+                    }
+                }
+                Rule::frame => proto.frames.push(self.frame(p)),
+                Rule::handshake => proto.handshakes.push(self.handshake(p)),
+                Rule::service => proto.services.push(self.service(p)),
+                Rule::responses => proto.responses.push(self.enum_like(p, false)),
+                Rule::detect => {
+                    for r in p.into_inner().filter(|r| r.as_rule() == Rule::detect_rule) {
+                        proto.detect.push(self.detect_rule(r));
+                    }
+                }
+                _ => proto.items.push(self.item(p)),
+            }
+        }
+        proto
+    }
+
+    fn item(&self, p: P) -> Item {
+        match p.as_rule() {
+            Rule::enum_def => Item::Enum(self.enum_like(p, true)),
+            Rule::flags_def => {
+                let mut it = p.into_inner().peekable();
+                let docs = self.docs(&mut it);
+                let name = self.name(it.next().expect("flags name"));
+                let repr = self.name(it.next().expect("flags repr"));
+                let bits = it.map(|b| self.variant(b)).collect();
+                Item::Flags(FlagsDef { docs, name, repr, bits })
+            }
+            Rule::struct_def => {
+                let span = self.span(&p);
+                let mut it = p.into_inner().peekable();
+                let docs = self.docs(&mut it);
+                let name = self.name(it.next().expect("struct name"));
+                let fields = it.map(|f| self.field(f)).collect();
+                Item::Struct(StructDef { docs, name, fields, span })
+            }
+            Rule::encoding_def => {
+                let span = self.span(&p);
+                let mut it = p.into_inner().peekable();
+                let docs = self.docs(&mut it);
+                let target = self.name(it.next().expect("encoding target"));
+                let format = self.name(it.next().expect("encoding format"));
+                let rules = it
+                    .map(|r| {
+                        let rule = r.as_rule();
+                        let mut ri = r.into_inner();
+                        match rule {
+                            Rule::enc_rename_all => EncRule::RenameAll(self.name(ri.next().expect("case"))),
+                            Rule::enc_rename => {
+                                let f = self.name(ri.next().expect("field"));
+                                let s = unescape(ri.next().expect("name").into_inner().as_str());
+                                EncRule::Rename(f, s)
+                            }
+                            Rule::enc_as => {
+                                let f = self.name(ri.next().expect("field"));
+                                let how = self.name(ri.next().expect("how"));
+                                EncRule::As(f, how)
+                            }
+                            _ => EncRule::Flag(self.name(ri.next().expect("flag"))),
+                        }
+                    })
+                    .collect();
+                Item::Encoding(EncodingDef { docs, target, format, rules, span })
+            }
+            r => unreachable!("grammar yields no item {r:?}"),
+        }
+    }
+
+    fn enum_like(&self, p: P, may_open: bool) -> EnumDef {
+        let mut it = p.into_inner().peekable();
+        let docs = self.docs(&mut it);
+        let name = self.name(it.next().expect("enum name"));
+        let repr = self.name(it.next().expect("enum repr"));
+        let mut open = !may_open;
+        if it.peek().map(|p| p.as_rule()) == Some(Rule::open_kw) {
+            open = true;
+            it.next();
+        }
+        let variants = it.map(|v| self.variant(v)).collect();
+        EnumDef { docs, name, repr, open, variants }
+    }
+
+    fn variant(&self, p: P) -> Variant {
+        let mut it = p.into_inner().peekable();
+        let docs = self.docs(&mut it);
+        let name = self.name(it.next().expect("variant name"));
+        let value = self.int(it.next().expect("variant value"));
+        let attrs = it.map(|a| self.attr(a)).collect();
+        Variant { docs, name, value, attrs }
+    }
+
+    fn attr(&self, p: P) -> Attr {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let name = self.name(it.next().expect("attr name"));
+        let args = it
+            .map(|a| match a.as_rule() {
+                Rule::int_lit => AttrArg::Int(self.int(a)),
+                Rule::string_lit => {
+                    let s = self.span(&a);
+                    AttrArg::Str(unescape(a.into_inner().as_str()), s)
+                }
+                _ => AttrArg::Name(self.name(a)),
+            })
+            .collect();
+        Attr { name, args, span }
+    }
+
+    fn type_expr(&self, p: P) -> TypeExpr {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let name = self.name(it.next().expect("type name"));
+        let mut args = Vec::new();
+        let mut optional = false;
+        for p in it {
+            match p.as_rule() {
+                Rule::generic_args => {
+                    for a in p.into_inner() {
+                        args.push(match a.as_rule() {
+                            Rule::max_arg => TypeArg::Max(self.int(a.into_inner().next().expect("max"))),
+                            _ => TypeArg::Type(self.type_expr(a)),
+                        });
+                    }
+                }
+                Rule::optional => optional = true,
+                r => unreachable!("type_expr child {r:?}"),
+            }
+        }
+        TypeExpr { name, args, optional, span }
+    }
+
+    fn value_spec(&self, p: P) -> ValueSpec {
+        let inner = p.into_inner().next().expect("value");
+        match inner.as_rule() {
+            Rule::int_lit => ValueSpec::Const(self.int(inner)),
+            _ => {
+                let span = self.span(&inner);
+                let target = inner.into_inner().next().expect("len target");
+                match target.as_rule() {
+                    Rule::len_from => ValueSpec::LenFrom(target.into_inner().next().map(|n| self.name(n)), span),
+                    _ => ValueSpec::LenOf(self.name(target), span),
+                }
+            }
+        }
+    }
+
+    fn field(&self, p: P) -> Field {
+        let span = self.span(&p);
+        let mut it = p.into_inner().peekable();
+        let docs = self.docs(&mut it);
+        let name = self.name(it.next().expect("field name"));
+        let ty = self.type_expr(it.next().expect("field type"));
+        let mut f = Field {
+            docs,
+            name,
+            ty,
+            value: None,
+            bits: None,
+            by: None,
+            sized_by: None,
+            rest: None,
+            attrs: vec![],
+            span,
+        };
+        for p in it {
+            match p.as_rule() {
+                Rule::value_spec => f.value = Some(self.value_spec(p)),
+                Rule::bits_block => f.bits = Some(p.into_inner().map(|b| self.bit_part(b)).collect()),
+                Rule::by_clause => {
+                    let span = self.span(&p);
+                    let mut bi = p.into_inner();
+                    let disc = self.name(bi.next().expect("disc"));
+                    let arms = bi
+                        .map(|arm| {
+                            let mut ai = arm.into_inner();
+                            let k = ai.next().expect("arm key");
+                            let key = match k.as_rule() {
+                                Rule::int_lit => ArmKey::Int(self.int(k)),
+                                _ => ArmKey::Name(self.name(k)),
+                            };
+                            (key, self.name(ai.next().expect("arm encoding")))
+                        })
+                        .collect();
+                    f.by = Some(ByClause { disc, arms, span });
+                }
+                Rule::sized_by => f.sized_by = Some(self.name(p.into_inner().next().expect("sized_by"))),
+                Rule::rest_kw => f.rest = Some(self.span(&p)),
+                Rule::attr => f.attrs.push(self.attr(p)),
+                r => unreachable!("field child {r:?}"),
+            }
+        }
+        f
+    }
+
+    fn bit_part(&self, p: P) -> BitPart {
+        let span = self.span(&p);
+        let mut it = p.into_inner().peekable();
+        let docs = self.docs(&mut it);
+        let name = self.name(it.next().expect("part name"));
+        let ty = self.type_expr(it.next().expect("part type"));
+        let range = self.range(it.next().expect("part range"));
+        let mut value = None;
+        let mut attrs = Vec::new();
+        for p in it {
+            match p.as_rule() {
+                Rule::value_spec => value = Some(self.value_spec(p)),
+                _ => attrs.push(self.attr(p)),
+            }
+        }
+        BitPart { docs, name, ty, range, value, attrs, span }
+    }
+
+    fn frame(&self, p: P) -> StructDef {
+        let span = self.span(&p);
+        let mut it = p.into_inner().peekable();
+        let docs = self.docs(&mut it);
+        let name = if it.peek().map(|p| p.as_rule()) == Some(Rule::ident) {
+            self.name(it.next().expect("frame name"))
+        } else {
+            Name {
+                text: "Frame".into(),
+                span: Span::new(self.file, span.start as usize, span.start as usize + 5),
+            }
+        };
+        let fields = it.map(|f| self.field(f)).collect();
+        StructDef { docs, name, fields, span }
+    }
+
+    fn handshake(&self, p: P) -> Handshake {
+        let span = self.span(&p);
+        let mut it = p.into_inner().peekable();
+        let docs = self.docs(&mut it);
+        let rules = it
+            .map(|r| {
+                let mut ri = r.into_inner();
+                let k = self.name(ri.next().expect("rule key"));
+                let v = ri.next().expect("rule value");
+                let v = match v.as_rule() {
+                    Rule::int_lit => HsValue::Int(self.int(v)),
+                    _ => HsValue::Name(self.name(v)),
+                };
+                (k, v)
+            })
+            .collect();
+        Handshake { docs, rules, span }
+    }
+
+    fn service(&self, p: P) -> Service {
+        let mut it = p.into_inner().peekable();
+        let docs = self.docs(&mut it);
+        let name = self.name(it.next().expect("service name"));
+        let rpcs = it.map(|r| self.rpc(r)).collect();
+        Service { docs, name, rpcs }
+    }
+
+    fn rpc(&self, p: P) -> Rpc {
+        let span = self.span(&p);
+        let mut it = p.into_inner().peekable();
+        let docs = self.docs(&mut it);
+        let oneway = it.next().expect("rpc kind").as_str() == "oneway";
+        let name = self.name(it.next().expect("rpc name"));
+        let code = self.int(it.next().expect("rpc code"));
+        let mut bodies = it.map(|b| {
+            b.into_inner()
+                .map(|part| {
+                    let mut pi = part.into_inner();
+                    let kind = self.name(pi.next().expect("part kind"));
+                    let ty = self.type_expr(pi.next().expect("part type"));
+                    let mut carrier = None;
+                    let mut encoding = None;
+                    for r in pi {
+                        let is_carrier = r.as_rule() == Rule::carrier;
+                        let n = self.name(r.into_inner().next().expect("name"));
+                        if is_carrier {
+                            carrier = Some(n);
+                        } else {
+                            encoding = Some(n);
+                        }
+                    }
+                    RpcPart { kind, ty, carrier, encoding }
+                })
+                .collect::<Vec<_>>()
+        });
+        let request = bodies.next().unwrap_or_default();
+        let response = bodies.next();
+        Rpc { docs, oneway, name, code, request, response, span }
+    }
+
+    fn detect_rule(&self, p: P) -> DetectRule {
+        let span = self.span(&p);
+        let mut bytes = Vec::new();
+        let mut at = 0usize;
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::string_lit => bytes.extend_from_slice(unescape(c.into_inner().as_str()).as_bytes()),
+                Rule::int_lit => bytes.push(parse_int(c.as_str()).clamp(0, 255) as u8),
+                _ => at = parse_int(c.into_inner().as_str()).clamp(0, u16::MAX as i128) as usize,
+            }
+        }
+        DetectRule { bytes, at, span }
+    }
+}

@@ -1,0 +1,358 @@
+//! THE emitter: IR → askama templates → `syn::File` → prettyplease. The `.wire` front end
+//! and the derive macros both end here.
+
+mod json;
+pub mod rust;
+mod structs;
+
+use crate::ir::*;
+use askama::Template;
+use rust::{Gen, RT, ident, lit, pascal, screaming};
+
+#[derive(Template)]
+#[template(path = "protocol.rs", escape = "none")]
+struct ProtocolView {
+    name: String,
+    id: String,
+    id_lit: String,
+    docs: Vec<String>,
+    versions: Option<(u32, u32)>,
+    limits: (u64, u64, u64),
+    detect: Vec<(usize, String)>,
+    enums: Vec<String>,
+    structs: Vec<String>,
+    frame: Option<String>,
+    requests: Vec<RpcView>,
+}
+
+struct RpcView {
+    docs: Vec<String>,
+    const_name: String,
+    code: i128,
+}
+
+#[derive(Template)]
+#[template(path = "enum.rs", escape = "none")]
+struct EnumView {
+    name: String,
+    docs: Vec<String>,
+    repr: String,
+    open: bool,
+    variants: Vec<VariantView>,
+    default: String,
+}
+
+struct VariantView {
+    rust: String,
+    name_lit: String,
+    value: String,
+    value_doc: String,
+    docs: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "flags.rs", escape = "none")]
+struct FlagsView {
+    name: String,
+    docs: Vec<String>,
+    repr: String,
+    bits: Vec<BitView>,
+}
+
+struct BitView {
+    name: String,
+    bit: i128,
+    docs: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "struct.rs", escape = "none")]
+struct StructView {
+    name: String,
+    docs: Vec<String>,
+    fields: Vec<FieldView>,
+    decode: String,
+    encode: String,
+    size: String,
+    extra: String,
+}
+
+struct FieldView {
+    name: String,
+    ty: String,
+    docs: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "frame.rs", escape = "none")]
+struct FrameView {
+    name: String,
+    name_lit: String,
+    probe: String,
+    extra: String,
+}
+
+fn docs(lines: &[String]) -> Vec<String> {
+    lines.iter().map(|l| lit(&format!(" {l}"))).collect()
+}
+
+/// Emits the Rust source for a checked protocol, formatted.
+pub fn emit(p: &Protocol) -> Result<String, String> {
+    let g = Gen { p };
+    let mut enums = Vec::new();
+    let mut structs_out = Vec::new();
+    for (i, t) in p.types.iter().enumerate() {
+        match t {
+            TypeDef::Enum(e) => enums.push(render(&enum_view(e))?),
+            TypeDef::Flags(f) => enums.push(render(&FlagsView {
+                name: f.name.clone(),
+                docs: docs(&f.docs),
+                repr: f.repr.rust().into(),
+                bits: f
+                    .bits
+                    .iter()
+                    .map(|b| BitView {
+                        name: screaming(&b.name),
+                        bit: b.value,
+                        docs: docs(&b.docs),
+                    })
+                    .collect(),
+            })?),
+            TypeDef::Struct(s) => {
+                let b = g.bodies(s);
+                let mut extra = json::methods(&g, s);
+                if Some(i) == p.frame {
+                    extra += &frame_accessors(&g, s);
+                }
+                structs_out.push(render(&StructView {
+                    name: s.name.clone(),
+                    docs: docs(&s.docs),
+                    fields: g
+                        .stored_fields(s)
+                        .into_iter()
+                        .map(|(name, ty, d)| FieldView { name, ty, docs: docs(&d) })
+                        .collect(),
+                    decode: b.decode,
+                    encode: b.encode,
+                    size: b.size,
+                    extra,
+                })?);
+                structs_out.push(json::mirrors(&g, s));
+            }
+        }
+    }
+    let frame = match p.frame {
+        Some(fi) => {
+            let s = p.struct_def(fi);
+            Some(render(&FrameView {
+                name: s.name.clone(),
+                name_lit: lit(&s.name),
+                probe: probe(s),
+                extra: String::new(),
+            })?)
+        }
+        None => None,
+    };
+    let requests = p
+        .services
+        .iter()
+        .flat_map(|s| s.rpcs.iter())
+        .map(|r| RpcView {
+            docs: docs(&r.docs),
+            const_name: screaming(&r.name),
+            code: r.code,
+        })
+        .collect();
+    let view = ProtocolView {
+        name: p.name.clone(),
+        id: p.id.clone(),
+        id_lit: lit(&p.id),
+        docs: docs(&p.docs),
+        versions: p.versions,
+        limits: (p.limits.max_frame_len, p.limits.max_string_len, p.limits.max_collection_len),
+        detect: p.detect.iter().map(|d| (d.at, format!("&{:?}", d.bytes))).collect(),
+        enums,
+        structs: structs_out,
+        frame,
+        requests,
+    };
+    let src = render(&view)?;
+    format(&src)
+}
+
+fn render(t: &impl Template) -> Result<String, String> {
+    t.render().map_err(|e| format!("template error: {e}"))
+}
+
+/// Parses and pretty-prints generated source; a parse failure is a bug in the emitter and
+/// reports the offending code.
+pub fn format(src: &str) -> Result<String, String> {
+    match syn::parse_file(src) {
+        Ok(file) => Ok(prettyplease::unparse(&file)),
+        Err(e) => {
+            let start = e.span().start();
+            let line = src.lines().nth(start.line.saturating_sub(1)).unwrap_or("");
+            Err(format!(
+                "polywire-codegen produced invalid Rust ({e}) at {}:{}: {}",
+                start.line,
+                start.column,
+                line.chars().skip(start.column.saturating_sub(80)).take(200).collect::<String>()
+            ))
+        }
+    }
+}
+
+fn enum_view(e: &EnumDef) -> EnumView {
+    let variants: Vec<VariantView> = e
+        .variants
+        .iter()
+        .map(|v| VariantView {
+            rust: pascal(&v.name),
+            name_lit: lit(&v.name),
+            value: format!("{}", v.value),
+            value_doc: lit(&format!(" Wire value `{}` (`{}`).", v.value, v.name)),
+            docs: docs(&v.docs),
+        })
+        .collect();
+    let default = match variants.first() {
+        Some(v) => format!("{}::{}", e.name, v.rust),
+        None if e.open => format!("{}::Unknown(0)", e.name),
+        None => "unreachable!()".into(),
+    };
+    EnumView {
+        name: e.name.clone(),
+        docs: docs(&e.docs),
+        repr: e.repr.rust().into(),
+        open: e.open,
+        variants,
+        default,
+    }
+}
+
+/// The frame-length probe: reads the fixed prefix up to the `len(..)` field in a buffer that
+/// may be incomplete, consuming nothing.
+fn probe(s: &StructDef) -> String {
+    let need = "return ::std::result::Result::Ok(::std::option::Option::None);";
+    let mut out = String::new();
+    let frame = lit(&s.name);
+    for f in &s.fields {
+        let fl = lit(&f.name);
+        match &f.kind {
+            FieldKind::Const { ty, value } => {
+                out += &format!(
+                    "let ::std::option::Option::Some(v) = {RT}::peek_uint(buf, off, {w}, {big}) else {{ {need} }}; \
+                     {RT}::expect_const(v, {value:#x}, off, {fl}).map_err(|e| e.within({frame}))?; off += {w};",
+                    w = ty.bytes,
+                    big = ty.endian == Endian::Big
+                );
+            }
+            FieldKind::Length { ty, of: LenTarget::From(None) } => {
+                let (read, signed) = match ty {
+                    Prefix::Int(i) => (
+                        format!(
+                            "let ::std::option::Option::Some(v) = {RT}::peek_uint(buf, off, {w}, {big}) else {{ {need} }}; let at = off; off += {w};",
+                            w = i.bytes,
+                            big = i.endian == Endian::Big
+                        ),
+                        i.signed.then_some(i.bits()),
+                    ),
+                    Prefix::Varint => (
+                        format!(
+                            "let ::std::option::Option::Some((v, n)) = {RT}::peek_varint(buf, off, {fl}).map_err(|e| e.within({frame}))? else {{ {need} }}; let at = off; off += n;"
+                        ),
+                        None,
+                    ),
+                };
+                out += &read;
+                if let Some(bits) = signed {
+                    out += &format!(
+                        "let v = (((v << {sh}) as i64) >> {sh}); if v < 0 {{ return ::std::result::Result::Err({RT}::DecodeError::new(at, {fl}, {RT}::DecodeErrorKind::NegativeLength(v)).within({frame})); }} let v = v as u64;",
+                        sh = 64 - bits
+                    );
+                }
+                out += &format!(
+                    "let total = (off as u64).saturating_add(v); \
+                     if total > self.limits.max_frame_len as u64 {{ return ::std::result::Result::Err({RT}::DecodeError::new(at, {fl}, {RT}::DecodeErrorKind::TooLong {{ len: total, max: self.limits.max_frame_len }}).within({frame})); }} \
+                     ::std::result::Result::Ok(::std::option::Option::Some(total as usize))"
+                );
+                return out;
+            }
+            FieldKind::Value(Type::Varint { .. }) => {
+                out += &format!(
+                    "let ::std::option::Option::Some((_, n)) = {RT}::peek_varint(buf, off, {fl}).map_err(|e| e.within({frame}))? else {{ {need} }}; off += n;"
+                );
+            }
+            other => {
+                let w = match other {
+                    FieldKind::Bits { ty, .. } | FieldKind::Value(Type::Int(ty)) => usize::from(ty.bytes),
+                    _ => 1,
+                };
+                out += &format!("if buf.len() < off + {w} {{ {need} }} off += {w};");
+            }
+        }
+    }
+    // The checker guarantees a `len(..)` field; keep the generated code total anyway.
+    format!("{out} let _ = off; {need}")
+}
+
+/// `correlation_id()` / `kind()` accessors for the frame, from `@correlation` and `@kind`.
+fn frame_accessors(g: &Gen, s: &StructDef) -> String {
+    let mut out = String::new();
+    if let Some((path, ty)) = find_marked(g.p, s, &|f| f.correlation) {
+        let rust = g.rust_type(&ty);
+        out += &format!(
+            "/// The correlation id (`{path}`).\n pub fn correlation_id(&self) -> u64 {{ self.{path} as u64 }}\n\
+             /// Sets the correlation id (truncated to the field's width).\n pub fn set_correlation_id(&mut self, id: u64) {{ self.{path} = id as {rust}; }}"
+        );
+    }
+    if let Some((path, ty)) = find_marked(g.p, s, &|f| f.kind_marker)
+        && let Type::Named(i) = ty
+        && let TypeDef::Flags(fl) = &g.p.types[i]
+    {
+        let bit = |attr: &str| fl.bits.iter().find(|b| b.attrs.iter().any(|a| a == attr)).map(|b| screaming(&b.name));
+        let resp = bit("response").unwrap_or_default();
+        let (oneway_check, oneway_set) = match bit("oneway") {
+            Some(o) => (
+                format!("if self.{path}.contains({n}::{o}) {{ return {RT}::FrameKind::Oneway; }}", n = fl.name),
+                format!("{RT}::FrameKind::Oneway => self.{path}.insert({n}::{o}),", n = fl.name),
+            ),
+            None => (String::new(), format!("{RT}::FrameKind::Oneway => {{}}")),
+        };
+        let clear_oneway = match bit("oneway") {
+            Some(o) => format!("self.{path}.remove({}::{o});", fl.name),
+            None => String::new(),
+        };
+        out += &format!(
+            "/// Request, response or oneway, from the `@kind` flags.\n pub fn kind(&self) -> {RT}::FrameKind {{ \
+             if self.{path}.contains({n}::{resp}) {{ return {RT}::FrameKind::Response; }} {oneway_check} {RT}::FrameKind::Request }}\n\
+             /// Sets the `@kind` flags for `kind`, keeping other bits.\n pub fn set_kind(&mut self, kind: {RT}::FrameKind) {{ \
+             self.{path}.remove({n}::{resp}); {clear_oneway} match kind {{ {RT}::FrameKind::Request => {{}} {RT}::FrameKind::Response => self.{path}.insert({n}::{resp}), {oneway_set} }} }}",
+            n = fl.name
+        );
+    }
+    out
+}
+
+/// Finds a field satisfying `pred` in `s` or in the structs it holds, returning its access
+/// path (`header.opaque`) and type.
+fn find_marked(p: &Protocol, s: &StructDef, pred: &dyn Fn(&Field) -> bool) -> Option<(String, Type)> {
+    for f in &s.fields {
+        if pred(f)
+            && let FieldKind::Value(t) = &f.kind
+        {
+            return Some((ident(&f.name), t.clone()));
+        }
+    }
+    for f in &s.fields {
+        let inner = match &f.kind {
+            FieldKind::Value(Type::Named(i)) | FieldKind::Switch { ty: i, .. } => *i,
+            _ => continue,
+        };
+        if let TypeDef::Struct(sub) = &p.types[inner]
+            && let Some((path, t)) = find_marked(p, sub, pred)
+        {
+            return Some((format!("{}.{path}", ident(&f.name)), t));
+        }
+    }
+    None
+}

@@ -1,0 +1,428 @@
+//! Decode, encode and size bodies for a struct, including computed lengths, packed bits,
+//! regions and encodings chosen by a discriminator.
+
+use super::rust::{Gen, RT, ident, lit, mask};
+use crate::ir::*;
+
+/// The generated bodies of one struct's `WireMessage` impl.
+pub struct Bodies {
+    /// Statements ending with the constructed value in `Ok(..)`.
+    pub decode: String,
+    /// Statements writing `self` into `dst`.
+    pub encode: String,
+    /// An expression for the encoded size.
+    pub size: String,
+}
+
+/// Which field a computed length measures, resolved to positions.
+fn length_fields(s: &StructDef) -> Vec<(String, LenTarget, Option<(String, u32, u32)>)> {
+    // (length name, target, Some((word field, lo, hi)) for bit parts)
+    let mut out = Vec::new();
+    for f in &s.fields {
+        match &f.kind {
+            FieldKind::Length { of, .. } => out.push((f.name.clone(), of.clone(), None)),
+            FieldKind::Bits { parts, .. } => {
+                for p in parts {
+                    if let PartValue::Length(of) = &p.value {
+                        out.push((p.name.clone(), of.clone(), Some((f.name.clone(), p.lo, p.hi))));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Gen<'_> {
+    /// The stored fields of a struct: (rust name, rust type, docs).
+    pub fn stored_fields(&self, s: &StructDef) -> Vec<(String, String, Vec<String>)> {
+        let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+        for f in &s.fields {
+            match &f.kind {
+                FieldKind::Value(t) => out.push((ident(&f.name), self.rust_type(t), f.docs.clone())),
+                FieldKind::Switch { ty, .. } => out.push((ident(&f.name), self.p.types[*ty].name().to_string(), f.docs.clone())),
+                FieldKind::Bits { parts, .. } => {
+                    for p in parts.iter().filter(|p| p.value == PartValue::Stored) {
+                        out.push((ident(&p.name), self.rust_type(&p.ty), p.docs.clone()));
+                    }
+                }
+                FieldKind::Const { .. } | FieldKind::Length { .. } => {}
+            }
+        }
+        for (name, _, docs) in &mut out {
+            if docs.is_empty() {
+                docs.push(format!("The `{}` field.", name.trim_start_matches("r#")));
+            }
+        }
+        out
+    }
+
+    fn part_from_word(&self, p: &BitPart, w: &str) -> String {
+        let raw = format!("(({w} >> {}) & {})", p.lo, mask(p.hi - p.lo));
+        let f = lit(&p.name);
+        match &p.ty {
+            Type::Bool => format!("{raw} != 0"),
+            Type::Int(i) => format!("{raw} as {}", i.rust()),
+            Type::Named(n) => match &self.p.types[*n] {
+                TypeDef::Enum(e) if e.open => format!("{}::from_repr({raw} as {})", e.name, e.repr.rust()),
+                TypeDef::Enum(e) => format!(
+                    "{name}::from_repr({raw} as {repr}).ok_or_else(|| {RT}::DecodeError::new(at, {f}, {RT}::DecodeErrorKind::UnknownEnum({raw} as i64)))?",
+                    name = e.name,
+                    repr = e.repr.rust()
+                ),
+                TypeDef::Flags(fl) => format!("{}::from_bits({raw} as {})", fl.name, fl.repr.rust()),
+                TypeDef::Struct(_) => "unreachable_checked".into(),
+            },
+            _ => "unreachable_checked".into(),
+        }
+    }
+
+    fn part_to_word(&self, p: &BitPart, v: &str) -> String {
+        let raw = match &p.ty {
+            Type::Bool => format!("u64::from({v})"),
+            Type::Int(_) => format!("({v}) as u64"),
+            Type::Named(n) => match &self.p.types[*n] {
+                TypeDef::Enum(_) => format!("({v}).to_repr() as u64"),
+                _ => format!("({v}).bits() as u64"),
+            },
+            _ => "0".into(),
+        };
+        format!(
+            "({RT}::check_bits({raw} & u64::MAX, {}, {})? << {})",
+            p.hi - p.lo,
+            lit(&p.name),
+            p.lo
+        )
+    }
+
+    /// Builds the bodies for struct `s`.
+    pub fn bodies(&self, s: &StructDef) -> Bodies {
+        let lens = length_fields(s);
+        let region_of = |name: &str| -> Option<String> {
+            lens.iter().find_map(|(l, t, _)| match t {
+                LenTarget::Field(x) if x == name => Some(l.clone()),
+                _ => None,
+            })
+        };
+        let sized_by = |f: &Field| -> Option<String> {
+            region_of(&f.name).or_else(|| match &f.region {
+                Region::SizedBy(l) => Some(l.clone()),
+                _ => None,
+            })
+        };
+        let from_starts = |name: &str| -> Option<String> {
+            lens.iter().find_map(|(l, t, _)| match t {
+                LenTarget::From(Some(x)) if x == name => Some(l.clone()),
+                _ => None,
+            })
+        };
+
+        // ---- decode ----
+        let mut d = String::new();
+        let mut cur = "r".to_string();
+        let mut regions = 0;
+        let mut open_regions: Vec<String> = Vec::new();
+        for (fi, f) in s.fields.iter().enumerate() {
+            let fl = lit(&f.name);
+            // A `len(a..)` that starts here: the rest of the struct is a region.
+            if let Some(l) = from_starts(&f.name) {
+                regions += 1;
+                d += &format!(
+                    "let n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __rg{regions} = {cur}.region(n, {fl})?; let r{regions} = &mut __rg{regions};"
+                );
+                cur = format!("r{regions}");
+                open_regions.push(cur.clone());
+            }
+            match &f.kind {
+                FieldKind::Const { ty, value } => {
+                    d += &format!(
+                        "{{ let at = {cur}.offset(); let v = {}; {RT}::expect_const(v, {value:#x}, at, {fl})?; }}",
+                        self.read_word(ty, &cur, &f.name)
+                    );
+                }
+                FieldKind::Length { ty, of } => {
+                    let n = &f.name;
+                    d += &format!("let __at_{n} = {cur}.offset(); let __len_{n} = {};", self.read_len(ty, &cur, n));
+                    if *of == LenTarget::From(None) {
+                        regions += 1;
+                        d += &format!(
+                            "let n = {cur}.region_len(__len_{n}, __at_{n}, {fl})?; let mut __rg{regions} = {cur}.region(n, {fl})?; let r{regions} = &mut __rg{regions};"
+                        );
+                        cur = format!("r{regions}");
+                        open_regions.push(cur.clone());
+                    }
+                }
+                FieldKind::Bits { ty, parts } => {
+                    let w = format!("__w_{}", f.name);
+                    d += &format!("let at = {cur}.offset(); let {w} = {};", self.read_word(ty, &cur, &f.name));
+                    for p in parts {
+                        match &p.value {
+                            PartValue::Stored => d += &format!("let {} = {};", ident(&p.name), self.part_from_word(p, &w)),
+                            PartValue::Const(c) => {
+                                d += &format!(
+                                    "{RT}::expect_const(({w} >> {}) & {}, {c:#x}, at, {})?;",
+                                    p.lo,
+                                    mask(p.hi - p.lo),
+                                    lit(&p.name)
+                                )
+                            }
+                            PartValue::Length(_) => {
+                                d += &format!(
+                                    "let __at_{n} = at; let __len_{n} = (({w} >> {}) & {}) as i64;",
+                                    p.lo,
+                                    mask(p.hi - p.lo),
+                                    n = p.name
+                                )
+                            }
+                        }
+                    }
+                    d += "let _ = at;";
+                }
+                FieldKind::Value(_) | FieldKind::Switch { .. } => {
+                    let name = ident(&f.name);
+                    // Where the value's bytes come from.
+                    let (pre, rd, post) = match (&f.region, sized_by(f).as_deref()) {
+                        (_, Some(l)) => (
+                            format!("let n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __sub = {cur}.region(n, {fl})?; let rs = &mut __sub;"),
+                            "rs".to_string(),
+                            format!("rs.finish({fl})?;"),
+                        ),
+                        (Region::Prefixed(p), None) => (
+                            format!(
+                                "let at = {cur}.offset(); let n = {}; let n = {cur}.region_len(n, at, {fl})?; let mut __sub = {cur}.region(n, {fl})?; let rs = &mut __sub;",
+                                self.read_len(p, &cur, &f.name)
+                            ),
+                            "rs".to_string(),
+                            format!("rs.finish({fl})?;"),
+                        ),
+                        (Region::Rest, None) => (
+                            format!("let n = {cur}.remaining(); let mut __sub = {cur}.region(n, {fl})?; let rs = &mut __sub;"),
+                            "rs".to_string(),
+                            String::new(),
+                        ),
+                        (Region::Inline | Region::SizedBy(_), None) => (String::new(), cur.clone(), String::new()),
+                    };
+                    let value = match &f.kind {
+                        FieldKind::Value(t) => self.decode(t, &rd, &f.name),
+                        FieldKind::Switch { ty, disc, arms } => {
+                            let sname = self.p.types[*ty].name();
+                            let mut m = format!("match {} as i128 {{", ident(disc));
+                            for (v, enc) in arms {
+                                if enc == "binary" {
+                                    m += &format!("{v} => <{sname} as {RT}::WireMessage>::decode_from({rd}).map_err(|e| e.within({fl}))?,");
+                                } else {
+                                    m += &format!("{v} => {sname}::decode_{enc}({rd}).map_err(|e| e.within({fl}))?,");
+                                }
+                            }
+                            m += &format!(
+                                "other => return ::std::result::Result::Err({RT}::DecodeError::new({rd}.offset(), {fl}, {RT}::DecodeErrorKind::UnknownDiscriminator(other as u64))), }}"
+                            );
+                            m
+                        }
+                        _ => unreachable!(),
+                    };
+                    d += &match (pre.is_empty(), post.is_empty()) {
+                        (true, true) => format!("let {name} = {value};"),
+                        (false, true) => format!("let {name} = {{ {pre} {value} }};"),
+                        _ => format!("let {name} = {{ {pre} let v = {value}; {post} v }};"),
+                    };
+                }
+            }
+            let _ = fi;
+        }
+        for r in open_regions.iter().rev() {
+            d += &format!("{r}.finish({})?;", lit(&s.name));
+        }
+        let ctor = self
+            .stored_fields(s)
+            .into_iter()
+            .map(|(n, _, _)| n)
+            .collect::<Vec<_>>()
+            .join(", ");
+        d += &format!("::std::result::Result::Ok({} {{ {ctor} }})", s.name);
+
+        // ---- encode ----
+        let mut e = String::new();
+        let mut at_end: Vec<String> = Vec::new();
+        // Sizes of fields, for varint lengths.
+        for (fi, f) in s.fields.iter().enumerate() {
+            let fl = lit(&f.name);
+            if let Some(l) = from_starts(&f.name) {
+                e += &format!("let __start_{l} = dst.len();");
+                at_end.push(self.patch_len(s, &lens, &l));
+            }
+            match &f.kind {
+                FieldKind::Const { ty, value } => e += &self.write_word(ty, &format!("{value:#x}u64"), "dst"),
+                FieldKind::Length { ty, of } => {
+                    let n = &f.name;
+                    match ty {
+                        Prefix::Int(i) => {
+                            e += &format!("let __pos_{n} = dst.len(); {}", self.write_word(i, "0u64", "dst"));
+                            if *of == LenTarget::From(None) {
+                                e += &format!("let __start_{n} = dst.len();");
+                                at_end.push(self.patch_len(s, &lens, n));
+                            }
+                        }
+                        Prefix::Varint => {
+                            let size = match of {
+                                _ => self.target_size(s, fi, of),
+                            };
+                            e += &format!("{RT}::put_varint(dst, ({size}) as u64);");
+                        }
+                    }
+                }
+                FieldKind::Bits { ty, parts } => {
+                    let mut terms = vec!["0u64".to_string()];
+                    for p in parts {
+                        match &p.value {
+                            PartValue::Stored => terms.push(self.part_to_word(p, &format!("self.{}", ident(&p.name)))),
+                            PartValue::Const(c) => terms.push(format!("({c:#x}u64 << {})", p.lo)),
+                            PartValue::Length(_) => {}
+                        }
+                    }
+                    let w = format!("__w_{}", f.name);
+                    e += &format!("let {w}: u64 = {}; let __pos_{} = dst.len(); {}", terms.join(" | "), f.name, self.write_word(ty, &w, "dst"));
+                }
+                FieldKind::Value(_) | FieldKind::Switch { .. } => {
+                    let v = format!("self.{}", ident(&f.name));
+                    let body = match &f.kind {
+                        FieldKind::Value(t) => self.encode(t, &v, false, "dst", &f.name),
+                        FieldKind::Switch { disc, arms, .. } => {
+                            let mut m = format!("match self.{} as i128 {{", ident(disc));
+                            for (val, enc) in arms {
+                                if enc == "binary" {
+                                    m += &format!("{val} => {RT}::WireMessage::encode_to(&{v}, dst)?,");
+                                } else {
+                                    m += &format!("{val} => {v}.encode_{enc}(dst)?,");
+                                }
+                            }
+                            m += &format!(
+                                "other => return ::std::result::Result::Err({RT}::EncodeError::UnknownDiscriminator {{ path: {fl}, value: other as u64 }}), }}"
+                            );
+                            m
+                        }
+                        _ => unreachable!(),
+                    };
+                    match (&f.region, sized_by(f).as_deref()) {
+                        (Region::Prefixed(Prefix::Int(i)), None) => {
+                            e += &format!(
+                                "{{ let pos = dst.len(); {} let start = dst.len(); {body} let n = {RT}::check_encode_len(dst.len() - start, {}, {fl})?; {RT}::patch_uint(dst, pos, n, {}, {}); }}",
+                                self.write_word(i, "0u64", "dst"),
+                                i.max_value(),
+                                i.bytes,
+                                i.endian == Endian::Big
+                            );
+                        }
+                        (Region::Prefixed(Prefix::Varint), None) => {
+                            e += &format!("{RT}::put_varint(dst, ({}) as u64); {body}", self.value_size(f));
+                        }
+                        (_, Some(l)) => {
+                            e += &format!("let __start_{l} = dst.len(); {body}");
+                            e += &self.patch_len(s, &lens, &l);
+                        }
+                        _ => e += &body,
+                    }
+                }
+            }
+        }
+        for p in at_end.iter().rev() {
+            e += p;
+        }
+        e += "::std::result::Result::Ok(())";
+
+        // ---- size ----
+        let sizes: Vec<String> = s.fields.iter().map(|f| self.field_size(s, f)).collect();
+        let size = if sizes.is_empty() { "0".into() } else { sizes.join(" + ") };
+        Bodies { decode: d, encode: e, size }
+    }
+
+    /// Patches fixed-width length `l` (a field or a bit part) with `dst.len() - __start_l`.
+    fn patch_len(&self, s: &StructDef, lens: &[(String, LenTarget, Option<(String, u32, u32)>)], l: &str) -> String {
+        let Some((_, _, word)) = lens.iter().find(|(n, _, _)| n == l) else { return String::new() };
+        match word {
+            None => {
+                let Some(FieldKind::Length { ty: Prefix::Int(i), .. }) = s.fields.iter().find(|f| f.name == l).map(|f| &f.kind) else {
+                    return String::new();
+                };
+                format!(
+                    "{{ let n = {RT}::check_encode_len(dst.len() - __start_{l}, {}, {})?; {RT}::patch_uint(dst, __pos_{l}, n, {}, {}); }}",
+                    i.max_value(),
+                    lit(l),
+                    i.bytes,
+                    i.endian == Endian::Big
+                )
+            }
+            Some((wf, lo, hi)) => {
+                let Some(FieldKind::Bits { ty, .. }) = s.fields.iter().find(|f| f.name == *wf).map(|f| &f.kind) else {
+                    return String::new();
+                };
+                format!(
+                    "{{ let n = {RT}::check_bits((dst.len() - __start_{l}) as u64, {}, {})?; {RT}::patch_uint(dst, __pos_{wf}, __w_{wf} | (n << {lo}), {}, {}); }}",
+                    hi - lo,
+                    lit(l),
+                    ty.bytes,
+                    ty.endian == Endian::Big
+                )
+            }
+        }
+    }
+
+    /// Size of a stored value without its region prefix.
+    fn value_size(&self, f: &Field) -> String {
+        let v = format!("self.{}", ident(&f.name));
+        match &f.kind {
+            FieldKind::Value(t) => self.size(t, &v, false),
+            FieldKind::Switch { ty, disc, arms } => {
+                let sname = self.p.types[*ty].name();
+                let mut m = format!("match self.{} as i128 {{", ident(disc));
+                for (val, enc) in arms {
+                    if enc == "binary" {
+                        m += &format!("{val} => self.{}.encoded_len(),", ident(&f.name));
+                    } else {
+                        m += &format!("{val} => {sname}::{enc}_len(&self.{}),", ident(&f.name));
+                    }
+                }
+                m += "_ => 0, }";
+                m
+            }
+            _ => "0".into(),
+        }
+    }
+
+    /// Size of what length field number `fi` measures.
+    fn target_size(&self, s: &StructDef, fi: usize, of: &LenTarget) -> String {
+        let range: Vec<&Field> = match of {
+            LenTarget::Field(x) => s.fields.iter().filter(|g| g.name == *x).collect(),
+            LenTarget::From(start) => {
+                let from = match start {
+                    None => fi + 1,
+                    Some(x) => s.fields.iter().position(|g| g.name == *x).unwrap_or(fi + 1),
+                };
+                s.fields[from.min(s.fields.len())..].iter().collect()
+            }
+        };
+        let parts: Vec<String> = range.iter().map(|g| self.field_size(s, g)).collect();
+        if parts.is_empty() { "0".into() } else { parts.join(" + ") }
+    }
+
+    /// Encoded size of a whole field, prefix included.
+    fn field_size(&self, s: &StructDef, f: &Field) -> String {
+        match &f.kind {
+            FieldKind::Const { ty, .. } | FieldKind::Bits { ty, .. } => ty.bytes.to_string(),
+            FieldKind::Length { ty: Prefix::Int(i), .. } => i.bytes.to_string(),
+            FieldKind::Length { ty: Prefix::Varint, of } => {
+                let fi = s.fields.iter().position(|g| g.name == f.name).unwrap_or(0);
+                format!("{{ let n = {}; {RT}::varint_len(n as u64) }}", self.target_size(s, fi, of))
+            }
+            FieldKind::Value(_) | FieldKind::Switch { .. } => {
+                let v = self.value_size(f);
+                match &f.region {
+                    Region::Prefixed(Prefix::Int(i)) => format!("({} + {v})", i.bytes),
+                    Region::Prefixed(Prefix::Varint) => format!("{{ let n = {v}; {RT}::varint_len(n as u64) + n }}"),
+                    _ => format!("({v})"),
+                }
+            }
+        }
+    }
+}

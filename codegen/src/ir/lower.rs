@@ -1,0 +1,636 @@
+//! AST → IR: name and type resolution for `.wire` files. Everything that can be said
+//! about the resolved IR is left to [`super::check`], which the derive macros share.
+
+use super::*;
+use crate::diag::Diagnostic;
+use crate::dsl::ast;
+
+/// Built-in type names, for "did you mean" hints and messages.
+pub const BUILTIN_TYPES: &[&str] = &[
+    "u8", "u16", "u24", "u32", "u64", "i8", "i16", "i24", "i32", "i64", "varint", "svarint", "bool",
+    "string", "bytes", "list", "map",
+];
+
+/// Field attributes the language knows.
+pub const FIELD_ATTRS: &[&str] = &["correlation", "kind", "code", "empty_is_none", "min_version", "max_version", "version", "features"];
+
+/// Lowers the main file (with its protocol) plus the files it imports (already parsed,
+/// dependencies first) into one IR. All errors are collected.
+pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<Diagnostic>> {
+    let mut cx = Lower::default();
+    let proto = match &main.protocol {
+        Some(p) => p,
+        None => {
+            return Err(vec![Diagnostic::error(
+                crate::diag::Span::default(),
+                "this file declares no protocol",
+                "expected `protocol name { ... }`",
+            )
+            .help("add a `protocol` block; files with only shared definitions are imported by others")]);
+        }
+    };
+    cx.endian = match proto.endian.last() {
+        None => Endian::Big,
+        Some(n) if n.text == "big" => Endian::Big,
+        Some(n) if n.text == "little" => Endian::Little,
+        Some(n) => {
+            cx.err(Diagnostic::error(n.span, format!("unknown byte order `{}`", n.text), "not a byte order")
+                .help("write `endian big` or `endian little`"));
+            Endian::Big
+        }
+    };
+
+    // Pass 1: names of every type, in definition order.
+    let mut structs: Vec<(&ast::StructDef, bool)> = Vec::new();
+    let mut all_items: Vec<&ast::Item> = Vec::new();
+    for f in imports {
+        all_items.extend(f.items.iter());
+    }
+    all_items.extend(main.items.iter());
+    all_items.extend(proto.items.iter());
+    for item in &all_items {
+        match item {
+            ast::Item::Enum(e) => cx.declare(&e.name),
+            ast::Item::Flags(f) => cx.declare(&f.name),
+            ast::Item::Struct(s) => {
+                cx.declare(&s.name);
+                structs.push((s, false));
+            }
+            ast::Item::Encoding(_) => {}
+        }
+    }
+    for r in &proto.responses {
+        cx.declare(&r.name);
+    }
+    for f in &proto.frames {
+        cx.declare(&f.name);
+        structs.push((f, true));
+    }
+    if let Some(second) = proto.frames.get(1) {
+        cx.err(Diagnostic::error(second.name.span, "a protocol has one frame", "second frame")
+            .note(proto.frames[0].name.span, "first frame here")
+            .help("describe variants inside the one frame, e.g. with a discriminator"));
+    }
+
+    // Pass 2: definitions.
+    let mut types = Vec::new();
+    for item in &all_items {
+        match item {
+            ast::Item::Enum(e) => types.push(TypeDef::Enum(cx.enum_def(e))),
+            ast::Item::Flags(f) => types.push(TypeDef::Flags(cx.flags_def(f))),
+            ast::Item::Struct(s) => types.push(TypeDef::Struct(cx.struct_def(s))),
+            ast::Item::Encoding(_) => {}
+        }
+    }
+    let responses = proto.responses.first().map(|r| {
+        types.push(TypeDef::Enum(cx.enum_def(r)));
+        types.len() - 1
+    });
+    let frame = proto.frames.first().map(|f| {
+        types.push(TypeDef::Struct(cx.struct_def(f)));
+        types.len() - 1
+    });
+
+    // Encodings attach to their struct.
+    for item in &all_items {
+        if let ast::Item::Encoding(e) = item {
+            let enc = cx.encoding(e);
+            match cx.lookup(&e.target).map(|i| &mut types[i]) {
+                Some(TypeDef::Struct(s)) => s.encodings.push(enc),
+                Some(_) => cx.err(Diagnostic::error(e.target.span, format!("`{}` is not a struct", e.target.text), "encodings apply to structs")),
+                None => {}
+            }
+        }
+    }
+
+    let versions = proto.versions.last().map(|r| {
+        let end = if r.inclusive { r.end.value } else { r.end.value - 1 };
+        if r.start.value < 0 || end < r.start.value || end > i128::from(u32::MAX) {
+            cx.err(Diagnostic::error(r.span, "empty or invalid version range", "no version is in this range")
+                .help("write the lowest and highest version, e.g. `versions 1..=3`"));
+        }
+        (r.start.value.clamp(0, u32::MAX as i128) as u32, end.clamp(0, u32::MAX as i128) as u32)
+    });
+
+    let mut limits = LimitsDecl::default();
+    for (n, v) in &proto.limits {
+        let value = v.value.clamp(0, u64::MAX as i128) as u64;
+        match n.text.as_str() {
+            "max_frame_len" => limits.max_frame_len = value,
+            "max_string_len" => limits.max_string_len = value,
+            "max_collection_len" => limits.max_collection_len = value,
+            other => cx.err(Diagnostic::error(n.span, format!("unknown limit `{other}`"), "not a limit")
+                .help("limits are max_frame_len, max_string_len and max_collection_len")),
+        }
+    }
+
+    let handshake = proto.handshakes.first().and_then(|h| cx.handshake(h));
+    let services = proto.services.iter().map(|s| cx.service(s)).collect();
+    let detect = proto
+        .detect
+        .iter()
+        .map(|d| DetectRule { at: d.at, bytes: d.bytes.clone() })
+        .collect();
+
+    let ir = Protocol {
+        name: proto.name.text.clone(),
+        id: proto.id.clone().unwrap_or_else(|| proto.name.text.clone()),
+        docs: proto.docs.clone(),
+        endian: cx.endian,
+        versions,
+        limits,
+        types,
+        frame,
+        handshake,
+        services,
+        responses,
+        detect,
+        span: proto.span,
+    };
+    if cx.errors.is_empty() { Ok(ir) } else { Err(cx.errors) }
+}
+
+#[derive(Default)]
+struct Lower {
+    names: Vec<(String, Span)>,
+    endian: Endian,
+    errors: Vec<Diagnostic>,
+}
+
+impl Default for Endian {
+    fn default() -> Self {
+        Endian::Big
+    }
+}
+
+impl Lower {
+    fn err(&mut self, d: Diagnostic) {
+        self.errors.push(d);
+    }
+
+    fn declare(&mut self, n: &ast::Name) {
+        if let Some((_, first)) = self.names.iter().find(|(t, _)| *t == n.text) {
+            let first = *first;
+            self.err(Diagnostic::error(n.span, format!("type `{}` is defined twice", n.text), "second definition")
+                .note(first, "first defined here")
+                .help("rename one of them"));
+            // Keep indices aligned with `types` by still registering it.
+        }
+        self.names.push((n.text.clone(), n.span));
+    }
+
+    fn lookup(&self, n: &ast::Name) -> Option<usize> {
+        self.names.iter().position(|(t, _)| *t == n.text)
+    }
+
+    fn int_type(&self, name: &str) -> Option<IntType> {
+        let (base, endian) = if let Some(b) = name.strip_suffix("le") {
+            (b, Endian::Little)
+        } else if let Some(b) = name.strip_suffix("be") {
+            (b, Endian::Big)
+        } else {
+            (name, self.endian)
+        };
+        let (signed, bits) = match base.as_bytes().first()? {
+            b'u' => (false, &base[1..]),
+            b'i' => (true, &base[1..]),
+            _ => return None,
+        };
+        let bytes = match bits {
+            "8" => 1,
+            "16" => 2,
+            "24" => 3,
+            "32" => 4,
+            "64" => 8,
+            _ => return None,
+        };
+        Some(IntType { bytes, signed, endian })
+    }
+
+    fn repr(&mut self, n: &ast::Name) -> IntType {
+        match self.int_type(&n.text) {
+            Some(t) => t,
+            None => {
+                self.err(Diagnostic::error(n.span, format!("`{}` cannot represent this type", n.text), "expected an integer type")
+                    .help("use an integer type such as u8, u16, i32"));
+                IntType { bytes: 1, signed: false, endian: self.endian }
+            }
+        }
+    }
+
+    fn prefix(&mut self, t: &ast::TypeExpr) -> Option<Prefix> {
+        if t.name.text == "varint" && t.args.is_empty() {
+            return Some(Prefix::Varint);
+        }
+        match self.int_type(&t.name.text) {
+            Some(i) if t.args.is_empty() && !t.optional => Some(Prefix::Int(i)),
+            _ => {
+                self.err(Diagnostic::error(t.span, format!("`{}` cannot be a length prefix", t.name.text), "expected an integer type or `varint`")
+                    .help("write e.g. `string<u16>` or `list<Item, varint>`"));
+                None
+            }
+        }
+    }
+
+    fn unknown_type(&mut self, n: &ast::Name) {
+        let mut d = Diagnostic::error(n.span, format!("unknown type `{}`", n.text), "not a built-in or declared type");
+        let candidates = BUILTIN_TYPES.iter().map(|s| s.to_string()).chain(self.names.iter().map(|(t, _)| t.clone()));
+        d = match crate::util::closest(&n.text, candidates) {
+            Some(c) => d.help(format!("did you mean `{c}`?")),
+            None => d.help("declare it with `struct`, `enum` or `flags`, or import the file that does"),
+        };
+        self.err(d);
+    }
+
+    fn ty(&mut self, t: &ast::TypeExpr, empty_is_none: bool) -> Type {
+        let base = self.base_ty(t);
+        if t.optional {
+            Type::Optional {
+                inner: Box::new(base),
+                repr: if empty_is_none { OptRepr::EmptyIsNone } else { OptRepr::Presence },
+            }
+        } else {
+            base
+        }
+    }
+
+    fn arity(&mut self, t: &ast::TypeExpr, min: usize, max: usize, usage: &str) -> bool {
+        let n = t.args.iter().filter(|a| matches!(a, ast::TypeArg::Type(_))).count();
+        if n < min || n > max {
+            self.err(Diagnostic::error(t.span, format!("`{}` takes {} type argument(s), found {n}", t.name.text, if min == max { min.to_string() } else { format!("{min} to {max}") }), "wrong number of arguments")
+                .help(format!("write `{usage}`")));
+            return false;
+        }
+        true
+    }
+
+    fn base_ty(&mut self, t: &ast::TypeExpr) -> Type {
+        let targs: Vec<&ast::TypeExpr> = t
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                ast::TypeArg::Type(t) => Some(t),
+                ast::TypeArg::Max(_) => None,
+            })
+            .collect();
+        let max = t.args.iter().find_map(|a| match a {
+            ast::TypeArg::Max(m) => Some(m.value.clamp(0, u64::MAX as i128) as u64),
+            _ => None,
+        });
+        if max.is_some() && !matches!(t.name.text.as_str(), "string" | "bytes") {
+            self.err(Diagnostic::error(t.span, "`max` applies to strings and bytes", "unexpected `max`"));
+        }
+        let name = t.name.text.as_str();
+        if let Some(i) = self.int_type(name) {
+            self.arity(t, 0, 0, name);
+            return Type::Int(i);
+        }
+        match name {
+            "varint" | "svarint" => {
+                self.arity(t, 0, 0, name);
+                Type::Varint { signed: name == "svarint" }
+            }
+            "bool" => {
+                self.arity(t, 0, 0, "bool");
+                Type::Bool
+            }
+            "string" | "bytes" => {
+                let prefix = if self.arity(t, 0, 1, &format!("{name}<u16>")) {
+                    targs.first().and_then(|p| self.prefix(p))
+                } else {
+                    None
+                };
+                if name == "string" { Type::String { prefix, max } } else { Type::Bytes { prefix, max } }
+            }
+            "list" => {
+                if !self.arity(t, 1, 2, "list<Elem, u16>") {
+                    return Type::Bool;
+                }
+                let elem = Box::new(self.ty(targs[0], false));
+                let count = targs.get(1).and_then(|p| self.prefix(p));
+                Type::List { elem, count: count.or(if targs.len() == 1 { Some(Prefix::Varint) } else { None }) }
+            }
+            "map" => {
+                if !self.arity(t, 2, 3, "map<Key, Value, u16>") {
+                    return Type::Bool;
+                }
+                let key = Box::new(self.ty(targs[0], false));
+                let value = Box::new(self.ty(targs[1], false));
+                let count = targs.get(2).and_then(|p| self.prefix(p));
+                Type::Map { key, value, count: count.or(if targs.len() == 2 { Some(Prefix::Varint) } else { None }) }
+            }
+            _ => match self.lookup(&t.name) {
+                Some(i) => {
+                    self.arity(t, 0, 0, name);
+                    Type::Named(i)
+                }
+                None => {
+                    self.unknown_type(&t.name);
+                    Type::Bool
+                }
+            },
+        }
+    }
+
+    fn attrs(&mut self, attrs: &[ast::Attr], known: &[&str]) -> Vec<String> {
+        let mut out = Vec::new();
+        for a in attrs {
+            if !known.contains(&a.name.text.as_str()) {
+                self.err(Diagnostic::error(a.name.span, format!("unknown attribute `@{}`", a.name.text), "not an attribute here")
+                    .help(format!("known here: {}", known.iter().map(|k| format!("@{k}")).collect::<Vec<_>>().join(", "))));
+            } else if out.contains(&a.name.text) {
+                self.err(Diagnostic::error(a.span, format!("attribute `@{}` is given twice", a.name.text), "repeated"));
+            } else {
+                out.push(a.name.text.clone());
+            }
+        }
+        out
+    }
+
+    fn variants(&mut self, vs: &[ast::Variant], known: &[&str]) -> Vec<Variant> {
+        vs.iter()
+            .map(|v| Variant {
+                name: v.name.text.clone(),
+                docs: v.docs.clone(),
+                value: v.value.value,
+                attrs: self.attrs(&v.attrs, known),
+                span: v.value.span,
+            })
+            .collect()
+    }
+
+    fn enum_def(&mut self, e: &ast::EnumDef) -> EnumDef {
+        EnumDef {
+            name: e.name.text.clone(),
+            docs: e.docs.clone(),
+            repr: self.repr(&e.repr),
+            open: e.open,
+            variants: self.variants(&e.variants, &["success", "not_supported", "system_error"]),
+            span: e.name.span,
+        }
+    }
+
+    fn flags_def(&mut self, f: &ast::FlagsDef) -> FlagsDef {
+        FlagsDef {
+            name: f.name.text.clone(),
+            docs: f.docs.clone(),
+            repr: self.repr(&f.repr),
+            bits: self.variants(&f.bits, &["response", "oneway"]),
+            span: f.name.span,
+        }
+    }
+
+    fn len_target(v: &ast::ValueSpec) -> Option<LenTarget> {
+        match v {
+            ast::ValueSpec::Const(_) => None,
+            ast::ValueSpec::LenOf(n, _) => Some(LenTarget::Field(n.text.clone())),
+            ast::ValueSpec::LenFrom(n, _) => Some(LenTarget::From(n.as_ref().map(|n| n.text.clone()))),
+        }
+    }
+
+    fn field(&mut self, f: &ast::Field) -> Field {
+        let attrs = self.attrs(&f.attrs, FIELD_ATTRS);
+        let empty_is_none = attrs.iter().any(|a| a == "empty_is_none");
+        let kind = if let Some(parts) = &f.bits {
+            let ty = self.repr(&f.ty.name);
+            let parts = parts
+                .iter()
+                .map(|p| {
+                    let pty = self.ty(&p.ty, false);
+                    let hi = if p.range.inclusive { p.range.end.value + 1 } else { p.range.end.value };
+                    let value = match &p.value {
+                        None => PartValue::Stored,
+                        Some(ast::ValueSpec::Const(c)) => PartValue::Const(c.value.clamp(0, u64::MAX as i128) as u64),
+                        Some(v) => PartValue::Length(Self::len_target(v).expect("len")),
+                    };
+                    self.attrs(&p.attrs, &[]);
+                    BitPart {
+                        name: p.name.text.clone(),
+                        docs: p.docs.clone(),
+                        ty: pty,
+                        lo: p.range.start.value.clamp(0, 1024) as u32,
+                        hi: hi.clamp(0, 1024) as u32,
+                        value,
+                        span: p.span,
+                    }
+                })
+                .collect();
+            FieldKind::Bits { ty, parts }
+        } else if let Some(by) = &f.by {
+            let ty = match self.lookup(&f.ty.name) {
+                Some(i) => i,
+                None => {
+                    self.unknown_type(&f.ty.name);
+                    0
+                }
+            };
+            let arms = by
+                .arms
+                .iter()
+                .map(|(k, enc)| {
+                    let v = match k {
+                        ast::ArmKey::Int(i) => i.value,
+                        ast::ArmKey::Name(n) => {
+                            self.err(Diagnostic::error(n.span, "a discriminator arm needs a number", "a name here")
+                                .help("write the discriminator's value, e.g. `0 => json`"));
+                            i128::MIN
+                        }
+                    };
+                    (v, enc.text.clone())
+                })
+                .collect();
+            FieldKind::Switch { ty, disc: by.disc.text.clone(), arms }
+        } else {
+            match &f.value {
+                Some(ast::ValueSpec::Const(c)) => {
+                    let ty = self.repr(&f.ty.name);
+                    let value = c.value;
+                    if value < ty.min_value() || value > i128::from(ty.max_value()) {
+                        self.err(Diagnostic::error(c.span, format!("constant {} does not fit in `{}`", value, f.ty.name.text), "out of range"));
+                    }
+                    FieldKind::Const { ty, value: (value as i64) as u64 & mask(ty.bits()) }
+                }
+                Some(v) => {
+                    let ty = if f.ty.name.text == "varint" { Some(Prefix::Varint) } else { self.int_type(&f.ty.name.text).map(Prefix::Int) };
+                    let ty = ty.unwrap_or_else(|| {
+                        self.err(Diagnostic::error(f.ty.span, format!("a length cannot be a `{}`", f.ty.name.text), "expected an integer type or `varint`"));
+                        Prefix::Varint
+                    });
+                    FieldKind::Length { ty, of: Self::len_target(v).expect("len") }
+                }
+                None => FieldKind::Value(self.ty(&f.ty, empty_is_none)),
+            }
+        };
+        let region = match (&f.rest, &f.sized_by) {
+            (Some(_), None) => Region::Rest,
+            (None, Some(n)) => {
+                if n.text == "varint" {
+                    Region::Prefixed(Prefix::Varint)
+                } else if let Some(i) = self.int_type(&n.text) {
+                    Region::Prefixed(Prefix::Int(i))
+                } else {
+                    Region::SizedBy(n.text.clone())
+                }
+            }
+            (Some(r), Some(n)) => {
+                self.err(Diagnostic::error(*r, "`rest` and `sized_by` exclude each other", "choose one").note(n.span, "sized here"));
+                Region::Rest
+            }
+            (None, None) => Region::Inline,
+        };
+        Field {
+            name: f.name.text.clone(),
+            docs: f.docs.clone(),
+            kind,
+            region,
+            correlation: attrs.iter().any(|a| a == "correlation"),
+            kind_marker: attrs.iter().any(|a| a == "kind"),
+            attrs,
+            span: f.span,
+        }
+    }
+
+    fn struct_def(&mut self, s: &ast::StructDef) -> StructDef {
+        StructDef {
+            name: s.name.text.clone(),
+            docs: s.docs.clone(),
+            fields: s.fields.iter().map(|f| self.field(f)).collect(),
+            encodings: Vec::new(),
+            span: s.name.span,
+        }
+    }
+
+    fn encoding(&mut self, e: &ast::EncodingDef) -> Encoding {
+        let format = match e.format.text.as_str() {
+            "json" => Format::Json,
+            other => {
+                self.err(Diagnostic::error(e.format.span, format!("unknown encoding format `{other}`"), "not a format")
+                    .help("the formats are `json` (and the struct's own binary layout, `binary`)"));
+                Format::Json
+            }
+        };
+        let mut enc = Encoding {
+            name: e.format.text.clone(),
+            format,
+            rename_all: None,
+            renames: vec![],
+            by_name: vec![],
+            flags: vec![],
+            span: e.span,
+        };
+        for r in &e.rules {
+            match r {
+                ast::EncRule::RenameAll(c) => {
+                    if !["camelCase", "snake_case", "PascalCase", "SCREAMING_SNAKE_CASE", "kebab-case", "lowercase"].contains(&c.text.as_str()) {
+                        self.err(Diagnostic::error(c.span, format!("unknown case `{}`", c.text), "not a case").help("use camelCase, snake_case, PascalCase or SCREAMING_SNAKE_CASE"));
+                    }
+                    enc.rename_all = Some(c.text.clone());
+                }
+                ast::EncRule::Rename(f, to) => enc.renames.push((f.text.clone(), to.clone())),
+                ast::EncRule::As(f, how) => match how.text.as_str() {
+                    "name" => enc.by_name.push(f.text.clone()),
+                    "number" => {}
+                    other => self.err(Diagnostic::error(how.span, format!("unknown representation `{other}`"), "expected `name` or `number`")),
+                },
+                ast::EncRule::Flag(f) => {
+                    if !["sort_keys", "omit_none"].contains(&f.text.as_str()) {
+                        self.err(Diagnostic::error(f.span, format!("unknown encoding rule `{}`", f.text), "not a rule").help("rules are rename_all, rename, `field as name`, sort_keys, omit_none"));
+                    }
+                    enc.flags.push(f.text.clone());
+                }
+            }
+        }
+        enc
+    }
+
+    fn struct_ref(&mut self, n: &ast::Name) -> Option<usize> {
+        match self.lookup(n) {
+            Some(i) => Some(i),
+            None => {
+                self.unknown_type(n);
+                None
+            }
+        }
+    }
+
+    fn handshake(&mut self, h: &ast::Handshake) -> Option<Handshake> {
+        let (mut hello, mut accept, mut reject, mut choose, mut timeout) = (None, None, None, "highest".to_string(), 5000u64);
+        for (k, v) in &h.rules {
+            match (k.text.as_str(), v) {
+                ("hello", ast::HsValue::Name(n)) => hello = self.struct_ref(n),
+                ("accept", ast::HsValue::Name(n)) => accept = self.struct_ref(n),
+                ("reject", ast::HsValue::Name(n)) => reject = self.struct_ref(n),
+                ("choose", ast::HsValue::Name(n)) if n.text == "highest" || n.text == "lowest" => choose = n.text.clone(),
+                ("timeout_ms", ast::HsValue::Int(i)) => timeout = i.value.clamp(0, u64::MAX as i128) as u64,
+                _ => self.err(Diagnostic::error(k.span, format!("invalid handshake rule `{}`", k.text), "not understood")
+                    .help("rules are `hello Struct`, `accept Struct`, `reject Struct`, `choose highest|lowest`, `timeout_ms N`")),
+            }
+        }
+        if hello.is_none() || accept.is_none() {
+            self.err(Diagnostic::error(h.span, "a handshake needs `hello` and `accept` messages", "incomplete handshake")
+                .help("name the client's first message with `hello Struct` and the server's answer with `accept Struct`"));
+            return None;
+        }
+        Some(Handshake {
+            docs: h.docs.clone(),
+            hello: hello?,
+            accept: accept?,
+            reject,
+            choose,
+            timeout_ms: timeout,
+            span: h.span,
+        })
+    }
+
+    fn payload(&mut self, parts: &[ast::RpcPart]) -> Payload {
+        let mut p = Payload::default();
+        for part in parts {
+            match part.kind.text.as_str() {
+                "header" => {
+                    let ty = self.struct_ref(&part.ty.name).unwrap_or(0);
+                    let carrier = match &part.carrier {
+                        Some(c) => c.text.clone(),
+                        None => {
+                            self.err(Diagnostic::error(part.ty.span, "a header needs the frame field that carries it", "missing `in field`")
+                                .help(format!("write `header {} in <map field of the frame>`", part.ty.name.text)));
+                            String::new()
+                        }
+                    };
+                    p.header = Some(HeaderPart { ty, carrier });
+                }
+                "body" => {
+                    let ty = self.ty(&part.ty, false);
+                    let encoding = part.encoding.as_ref().map_or("binary".into(), |e| e.text.clone());
+                    p.body = Some(BodyPart { ty, encoding });
+                }
+                other => self.err(Diagnostic::error(part.kind.span, format!("unknown payload part `{other}`"), "expected `header` or `body`")),
+            }
+        }
+        p
+    }
+
+    fn service(&mut self, s: &ast::Service) -> Service {
+        Service {
+            name: s.name.text.clone(),
+            docs: s.docs.clone(),
+            rpcs: s
+                .rpcs
+                .iter()
+                .map(|r| Rpc {
+                    name: r.name.text.clone(),
+                    docs: r.docs.clone(),
+                    code: r.code.value,
+                    oneway: r.oneway,
+                    request: self.payload(&r.request),
+                    response: r.response.as_ref().map(|p| self.payload(p)).unwrap_or_default(),
+                    span: r.code.span,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn mask(bits: u32) -> u64 {
+    if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 }
+}
+

@@ -1,0 +1,540 @@
+//! The protocol IR: plain, serde-serializable data that both front ends (the `.wire`
+//! parser and the derive macros) produce and the one emitter consumes.
+//!
+//! Types are resolved (a [`Type::Named`] holds an index into [`Protocol::types`]) and the
+//! IR has passed every check in [`check`] before it reaches the emitter. Spans stay so
+//! that checks can point at the user's source.
+
+pub mod check;
+#[cfg(feature = "dsl")]
+pub mod lower;
+
+use crate::diag::Span;
+use serde::{Deserialize, Serialize};
+
+/// Byte order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Endian {
+    /// Most significant byte first.
+    Big,
+    /// Least significant byte first.
+    Little,
+}
+
+/// A fixed-width integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntType {
+    /// Width in bytes: 1, 2, 3, 4 or 8.
+    pub bytes: u8,
+    /// Two's complement.
+    pub signed: bool,
+    /// Byte order.
+    pub endian: Endian,
+}
+
+impl IntType {
+    /// Width in bits.
+    pub fn bits(&self) -> u32 {
+        u32::from(self.bytes) * 8
+    }
+
+    /// Largest value the type holds, as u64.
+    pub fn max_value(&self) -> u64 {
+        let bits = self.bits() - u32::from(self.signed);
+        if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 }
+    }
+
+    /// Smallest value.
+    pub fn min_value(&self) -> i128 {
+        if self.signed { -(1i128 << (self.bits() - 1)) } else { 0 }
+    }
+
+    /// The Rust type holding it.
+    pub fn rust(&self) -> &'static str {
+        match (self.bytes, self.signed) {
+            (1, false) => "u8",
+            (1, true) => "i8",
+            (2, false) => "u16",
+            (2, true) => "i16",
+            (3, false) | (4, false) => "u32",
+            (3, true) | (4, true) => "i32",
+            (_, false) => "u64",
+            (_, true) => "i64",
+        }
+    }
+}
+
+/// How a length or count is written in front of its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Prefix {
+    /// A fixed-width integer.
+    Int(IntType),
+    /// An unsigned LEB128 varint.
+    Varint,
+}
+
+impl Prefix {
+    /// Largest length the prefix can express.
+    pub fn max_len(&self) -> u64 {
+        match self {
+            Prefix::Int(i) => i.max_value(),
+            Prefix::Varint => u64::MAX,
+        }
+    }
+
+    /// Smallest encoded size.
+    pub fn min_size(&self) -> usize {
+        match self {
+            Prefix::Int(i) => usize::from(i.bytes),
+            Prefix::Varint => 1,
+        }
+    }
+}
+
+/// A resolved field type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Type {
+    /// A fixed-width integer.
+    Int(IntType),
+    /// LEB128 varint (`varint`: u64, `svarint`: zigzag i64).
+    Varint {
+        /// Zigzag signed.
+        signed: bool,
+    },
+    /// One byte, 0 or 1.
+    Bool,
+    /// UTF-8 text; `prefix` None means the extent comes from the field's region.
+    String {
+        /// Length prefix.
+        prefix: Option<Prefix>,
+        /// Declared maximum length.
+        max: Option<u64>,
+    },
+    /// Raw bytes; like `String`.
+    Bytes {
+        /// Length prefix.
+        prefix: Option<Prefix>,
+        /// Declared maximum length.
+        max: Option<u64>,
+    },
+    /// A sequence; `count` None means "until the region ends".
+    List {
+        /// Element type.
+        elem: Box<Type>,
+        /// Element-count prefix.
+        count: Option<Prefix>,
+    },
+    /// An ordered map written as key, value pairs.
+    Map {
+        /// Key type.
+        key: Box<Type>,
+        /// Value type.
+        value: Box<Type>,
+        /// Entry-count prefix.
+        count: Option<Prefix>,
+    },
+    /// An optional value.
+    Optional {
+        /// The inner type.
+        inner: Box<Type>,
+        /// How absence is written.
+        repr: OptRepr,
+    },
+    /// A user type: index into [`Protocol::types`].
+    Named(usize),
+}
+
+/// How an optional value is marked on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OptRepr {
+    /// A presence byte (0 absent, 1 present) before the value.
+    Presence,
+    /// An empty string/bytes means absent (`@empty_is_none`).
+    EmptyIsNone,
+}
+
+/// A user-defined type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TypeDef {
+    /// An enum with an integer representation.
+    Enum(EnumDef),
+    /// A set of bit flags.
+    Flags(FlagsDef),
+    /// A struct (or the frame).
+    Struct(StructDef),
+}
+
+impl TypeDef {
+    /// The type's name.
+    pub fn name(&self) -> &str {
+        match self {
+            TypeDef::Enum(e) => &e.name,
+            TypeDef::Flags(f) => &f.name,
+            TypeDef::Struct(s) => &s.name,
+        }
+    }
+
+    /// Where it was defined.
+    pub fn span(&self) -> Span {
+        match self {
+            TypeDef::Enum(e) => e.span,
+            TypeDef::Flags(f) => f.span,
+            TypeDef::Struct(s) => s.span,
+        }
+    }
+}
+
+/// An enum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnumDef {
+    /// Name.
+    pub name: String,
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Representation.
+    pub repr: IntType,
+    /// Unknown values are kept in an `Unknown(_)` variant.
+    pub open: bool,
+    /// Variants.
+    pub variants: Vec<Variant>,
+    /// Definition.
+    pub span: Span,
+}
+
+/// An enum variant or flag bit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variant {
+    /// Name as written (e.g. `SEND_MESSAGE`).
+    pub name: String,
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Value (for flags: the bit index).
+    pub value: i128,
+    /// Attribute names (`success`, `not_supported`, `response`, `oneway`).
+    pub attrs: Vec<String>,
+    /// Where.
+    pub span: Span,
+}
+
+/// Bit flags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagsDef {
+    /// Name.
+    pub name: String,
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Representation.
+    pub repr: IntType,
+    /// Named bits.
+    pub bits: Vec<Variant>,
+    /// Definition.
+    pub span: Span,
+}
+
+/// A struct.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StructDef {
+    /// Name.
+    pub name: String,
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Fields in wire order.
+    pub fields: Vec<Field>,
+    /// Alternate encodings declared for it.
+    pub encodings: Vec<Encoding>,
+    /// Definition.
+    pub span: Span,
+}
+
+/// A field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field {
+    /// Name.
+    pub name: String,
+    /// Docs.
+    pub docs: Vec<String>,
+    /// What the field is.
+    pub kind: FieldKind,
+    /// Its extent.
+    pub region: Region,
+    /// `@correlation`: the request/response correlation id.
+    pub correlation: bool,
+    /// `@kind`: the flags field that tells request, response and oneway apart.
+    pub kind_marker: bool,
+    /// Other attributes by name (checked for being known).
+    pub attrs: Vec<String>,
+    /// Where.
+    pub span: Span,
+}
+
+/// What a field holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FieldKind {
+    /// A value stored in the struct.
+    Value(Type),
+    /// A constant (magic, tag): checked on decode, written on encode, not stored.
+    Const {
+        /// Its integer type.
+        ty: IntType,
+        /// Its value.
+        value: u64,
+    },
+    /// A length computed on encode and used on decode, not stored.
+    Length {
+        /// How it is written.
+        ty: Prefix,
+        /// What it measures.
+        of: LenTarget,
+    },
+    /// An integer packed with parts.
+    Bits {
+        /// The carrier integer.
+        ty: IntType,
+        /// The parts, each a stored value, a constant or a computed length.
+        parts: Vec<BitPart>,
+    },
+    /// A struct whose encoding is chosen by another field.
+    Switch {
+        /// The struct (index into [`Protocol::types`]).
+        ty: usize,
+        /// The discriminator field or bit part name.
+        disc: String,
+        /// value → encoding name (`binary` or a declared [`Encoding`]).
+        arms: Vec<(i128, String)>,
+    },
+}
+
+/// What a computed length measures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LenTarget {
+    /// One field.
+    Field(String),
+    /// From a field (None: the next one) to the end of the enclosing struct.
+    From(Option<String>),
+}
+
+/// A part of a packed integer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BitPart {
+    /// Name.
+    pub name: String,
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Stored type (an integer, bool or enum), when stored.
+    pub ty: Type,
+    /// Lowest bit (0 = least significant).
+    pub lo: u32,
+    /// One past the highest bit.
+    pub hi: u32,
+    /// What gives the value.
+    pub value: PartValue,
+    /// Where.
+    pub span: Span,
+}
+
+/// Where a bit part's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PartValue {
+    /// A struct field.
+    Stored,
+    /// A constant.
+    Const(u64),
+    /// A computed length.
+    Length(LenTarget),
+}
+
+/// How far a field reaches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Region {
+    /// Its own encoding says (prefixes, fixed sizes).
+    Inline,
+    /// To the end of the enclosing region.
+    Rest,
+    /// As many bytes as a computed length field (or bit part) says.
+    SizedBy(String),
+    /// An inline byte-length prefix in front of it.
+    Prefixed(Prefix),
+}
+
+/// An alternate encoding of a struct.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encoding {
+    /// Its name as referenced from `by` arms (`json`).
+    pub name: String,
+    /// Format.
+    pub format: Format,
+    /// `rename_all` case.
+    pub rename_all: Option<String>,
+    /// Per-field wire names.
+    pub renames: Vec<(String, String)>,
+    /// Enum fields written by variant name rather than number.
+    pub by_name: Vec<String>,
+    /// Flags such as `sort_keys`, `omit_none`.
+    pub flags: Vec<String>,
+    /// Where.
+    pub span: Span,
+}
+
+/// Encoding formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Format {
+    /// JSON through serde.
+    Json,
+}
+
+/// Version negotiation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handshake {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Client's first message (struct index).
+    pub hello: usize,
+    /// Server's acceptance (struct index).
+    pub accept: usize,
+    /// Server's refusal (struct index).
+    pub reject: Option<usize>,
+    /// `highest` or `lowest` common version.
+    pub choose: String,
+    /// Handshake time limit.
+    pub timeout_ms: u64,
+    /// Where.
+    pub span: Span,
+}
+
+/// A service: a named group of requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    /// Name.
+    pub name: String,
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Requests.
+    pub rpcs: Vec<Rpc>,
+}
+
+/// One request code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rpc {
+    /// Name.
+    pub name: String,
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Request code.
+    pub code: i128,
+    /// No response expected.
+    pub oneway: bool,
+    /// Request header and body.
+    pub request: Payload,
+    /// Response header and body.
+    pub response: Payload,
+    /// Where.
+    pub span: Span,
+}
+
+/// A typed header and body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payload {
+    /// Header struct, carried as strings in a frame map field.
+    pub header: Option<HeaderPart>,
+    /// Body type.
+    pub body: Option<BodyPart>,
+}
+
+/// A typed header carried in a map field of the frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderPart {
+    /// Struct index.
+    pub ty: usize,
+    /// Frame field holding the string map.
+    pub carrier: String,
+}
+
+/// A typed body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BodyPart {
+    /// Body type (`bytes` or a struct).
+    pub ty: Type,
+    /// Encoding name (`binary` or a declared one).
+    pub encoding: String,
+}
+
+/// A detection rule: bytes expected at an offset of a new connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DetectRule {
+    /// Offset from the first byte.
+    pub at: usize,
+    /// Expected bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Decoder limits declared by the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitsDecl {
+    /// Largest frame.
+    pub max_frame_len: u64,
+    /// Largest string/bytes.
+    pub max_string_len: u64,
+    /// Largest collection.
+    pub max_collection_len: u64,
+}
+
+impl Default for LimitsDecl {
+    fn default() -> Self {
+        LimitsDecl {
+            max_frame_len: 16 * 1024 * 1024,
+            max_string_len: 16 * 1024 * 1024,
+            max_collection_len: 1024 * 1024,
+        }
+    }
+}
+
+/// A whole protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Protocol {
+    /// The Rust-facing name (`native`).
+    pub name: String,
+    /// The protocol id (`polywire-native`).
+    pub id: String,
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Default byte order.
+    pub endian: Endian,
+    /// Supported versions (inclusive).
+    pub versions: Option<(u32, u32)>,
+    /// Decoder limits.
+    pub limits: LimitsDecl,
+    /// All types, imported ones included, in definition order.
+    pub types: Vec<TypeDef>,
+    /// The frame struct (index into `types`).
+    pub frame: Option<usize>,
+    /// Handshake.
+    pub handshake: Option<Handshake>,
+    /// Services.
+    pub services: Vec<Service>,
+    /// Response codes enum (index into `types`).
+    pub responses: Option<usize>,
+    /// Detection.
+    pub detect: Vec<DetectRule>,
+    /// Where.
+    pub span: Span,
+}
+
+impl Protocol {
+    /// The struct at `idx` (panics if it is not a struct; checks guarantee it).
+    pub fn struct_def(&self, idx: usize) -> &StructDef {
+        match &self.types[idx] {
+            TypeDef::Struct(s) => s,
+            other => panic!("type {} is not a struct", other.name()),
+        }
+    }
+
+    /// Looks a type up by name.
+    pub fn type_index(&self, name: &str) -> Option<usize> {
+        self.types.iter().position(|t| t.name() == name)
+    }
+}
+
+/// "did you mean" for a misspelt name.
+pub(crate) fn lower_hint(name: &str, candidates: impl Iterator<Item = String>) -> Option<String> {
+    crate::util::closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
+}

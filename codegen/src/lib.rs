@@ -1,0 +1,50 @@
+//! # polywire-codegen
+//!
+//! Turns `.wire` protocol descriptions into Rust at build time: a pest parser, a resolved
+//! and checked IR, and one emitter (askama templates, formatted with prettyplease) that the
+//! derive macros share.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() {
+//!     polywire_codegen::configure()
+//!         .compile(&["wire/native.wire"])
+//!         .unwrap_or_else(|e| panic!("{e}"));
+//! }
+//! ```
+//!
+//! and in the crate, `polywire::include_protocol!("native");`.
+//!
+//! The pipeline is `parse → lower → check → emit`:
+//!
+//! ```text
+//!  .wire ──pest──▶ AST ──lower──▶ IR ──check──▶ emit ──▶ Rust (formatted)
+//!                                  ▲
+//!        #[derive(Message)] ──syn──┘   (polywire-macros)
+//! ```
+
+pub mod diag;
+#[cfg(feature = "dsl")]
+pub mod dsl;
+pub mod emit;
+pub mod ir;
+mod util;
+
+pub use diag::{Diagnostic, Error, Sources, Span};
+
+#[cfg(feature = "dsl")]
+mod build;
+#[cfg(feature = "dsl")]
+pub use build::{Builder, Compiled, configure, load};
+
+/// Checks an IR and emits its Rust source. Both front ends end here.
+pub fn generate(ir: &ir::Protocol, sources: &Sources) -> Result<String, Error> {
+    ir::check::check(ir).map_err(|d| Error {
+        rendered: sources.render(&d),
+        diagnostics: d,
+    })?;
+    emit::emit(ir).map_err(|msg| Error {
+        diagnostics: vec![],
+        rendered: msg,
+    })
+}

@@ -1,0 +1,51 @@
+{% for d in docs %}
+#[doc = {{ d }}]
+{% endfor %}
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct {{ name }}(pub {{ repr }});
+
+impl {{ name }} {
+    {% for b in bits %}
+    {% for d in b.docs %}
+    #[doc = {{ d }}]
+    {% endfor %}
+    pub const {{ b.name }}: Self = Self(1 << {{ b.bit }});
+    {% endfor %}
+
+    /// No bit set.
+    pub const fn empty() -> Self {
+        Self(0)
+    }
+
+    /// From the raw value; unknown bits are kept.
+    pub const fn from_bits(bits: {{ repr }}) -> Self {
+        Self(bits)
+    }
+
+    /// The raw value.
+    pub const fn bits(self) -> {{ repr }} {
+        self.0
+    }
+
+    /// True when every bit of `other` is set.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Sets the bits of `other`.
+    pub fn insert(&mut self, other: Self) {
+        self.0 |= other.0;
+    }
+
+    /// Clears the bits of `other`.
+    pub fn remove(&mut self, other: Self) {
+        self.0 &= !other.0;
+    }
+}
+
+impl ::std::ops::BitOr for {{ name }} {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}

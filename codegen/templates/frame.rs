@@ -1,0 +1,69 @@
+/// The sans-IO codec for [`{{ name }}`]: finds frame boundaries, enforces the limits and
+/// decodes without copying the payload.
+#[derive(Debug, Clone)]
+pub struct {{ name }}Codec {
+    /// Limits enforced while decoding.
+    pub limits: ::polywire::Limits,
+}
+
+impl ::std::default::Default for {{ name }}Codec {
+    fn default() -> Self {
+        Self { limits: protocol_info::LIMITS }
+    }
+}
+
+impl {{ name }}Codec {
+    /// A codec with the protocol's declared limits.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A codec with other limits.
+    pub fn with_limits(limits: ::polywire::Limits) -> Self {
+        Self { limits }
+    }
+
+    /// The length of the frame at the front of `buf`, once its length field has arrived
+    /// (`Ok(None)` before that). Rejects a frame over the limit as soon as its length is
+    /// known.
+    pub fn frame_len(&self, buf: &[u8]) -> ::std::result::Result<::std::option::Option<usize>, ::polywire::DecodeError> {
+        let mut off = 0usize;
+        {{ probe }}
+    }
+}
+
+impl ::polywire::Codec for {{ name }}Codec {
+    type Frame = {{ name }};
+
+    fn decode(&mut self, src: &mut ::polywire::__private::BytesMut) -> ::std::result::Result<::std::option::Option<{{ name }}>, ::polywire::DecodeError> {
+        let ::std::option::Option::Some(total) = self.frame_len(src)? else {
+            return ::std::result::Result::Ok(::std::option::Option::None);
+        };
+        if src.len() < total {
+            src.reserve(total - src.len());
+            return ::std::result::Result::Ok(::std::option::Option::None);
+        }
+        let bytes = src.split_to(total).freeze();
+        let mut r = ::polywire::__private::Reader::new(bytes, self.limits);
+        let frame = <{{ name }} as ::polywire::WireMessage>::decode_from(&mut r).map_err(|e| e.within({{ name_lit }}))?;
+        r.finish({{ name_lit }})?;
+        ::std::result::Result::Ok(::std::option::Option::Some(frame))
+    }
+
+    fn encode(&mut self, frame: &{{ name }}, dst: &mut ::polywire::__private::BytesMut) -> ::std::result::Result<(), ::polywire::EncodeError> {
+        let start = dst.len();
+        let res = ::polywire::WireMessage::encode_to(frame, dst).and_then(|()| {
+            ::polywire::__private::check_encode_len(dst.len() - start, self.limits.max_frame_len as u64, {{ name_lit }})
+        });
+        if res.is_err() {
+            // Leave `dst` as it was: a failed frame must not leave half its bytes behind.
+            dst.truncate(start);
+        }
+        res.map(|_| ())
+    }
+
+    fn limits(&self) -> &::polywire::Limits {
+        &self.limits
+    }
+}
+{{ extra }}

@@ -1,0 +1,166 @@
+//! Errors of the sans-IO codecs: what went wrong, at which byte, in which field.
+
+use std::fmt;
+
+/// A frame or message could not be decoded.
+///
+/// Carries the byte offset (from the start of the frame) where the problem was found and the
+/// dotted path of the field being read, e.g. `Frame.header.code`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// Byte offset from the start of the frame.
+    pub offset: usize,
+    /// Field path from the outermost message inward, e.g. `["Frame", "header", "code"]`.
+    pub path: Vec<&'static str>,
+    /// What was wrong.
+    pub kind: DecodeErrorKind,
+}
+
+/// The kinds of [`DecodeError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
+    /// The frame ended before the field did (the frame's length promised fewer bytes).
+    Truncated {
+        /// Bytes the field needed.
+        needed: usize,
+        /// Bytes that were left.
+        available: usize,
+    },
+    /// A length or count is larger than the configured limit; nothing was allocated.
+    TooLong {
+        /// The announced length or count.
+        len: u64,
+        /// The configured limit.
+        max: usize,
+    },
+    /// A negative length prefix.
+    NegativeLength(i64),
+    /// Bytes that are not valid UTF-8 in a string field.
+    InvalidUtf8,
+    /// A bool byte other than 0 or 1.
+    InvalidBool(u8),
+    /// A value that no variant of a closed enum has.
+    UnknownEnum(i64),
+    /// A varint longer than 10 bytes or above the target type's range.
+    VarintOverflow,
+    /// A constant field (magic, tag) with the wrong value.
+    BadConstant {
+        /// The declared value.
+        expected: u64,
+        /// The value found.
+        found: u64,
+    },
+    /// A discriminator value for which no encoding is declared.
+    UnknownDiscriminator(u64),
+    /// Bytes left over inside a region whose length was announced.
+    TrailingBytes(usize),
+    /// A computed length field disagrees with the data.
+    LengthMismatch {
+        /// The length announced on the wire.
+        announced: u64,
+        /// The length the data has.
+        actual: u64,
+    },
+    /// A JSON-encoded region was not valid for its type.
+    Json(String),
+}
+
+impl DecodeError {
+    /// An error of `kind` at `offset` in field `field`.
+    pub fn new(offset: usize, field: &'static str, kind: DecodeErrorKind) -> Self {
+        DecodeError {
+            offset,
+            path: vec![field],
+            kind,
+        }
+    }
+
+    /// Prefixes the path with the enclosing field or message name.
+    #[must_use]
+    pub fn within(mut self, outer: &'static str) -> Self {
+        self.path.insert(0, outer);
+        self
+    }
+
+    /// The field path joined with dots, e.g. `Frame.header.code`.
+    pub fn path_string(&self) -> String {
+        self.path.join(".")
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "at byte {} in `{}`: ", self.offset, self.path_string())?;
+        match &self.kind {
+            DecodeErrorKind::Truncated { needed, available } => write!(
+                f,
+                "frame ends early: needed {needed} byte(s), {available} left"
+            ),
+            DecodeErrorKind::TooLong { len, max } => {
+                write!(f, "length {len} exceeds the limit of {max}")
+            }
+            DecodeErrorKind::NegativeLength(n) => write!(f, "negative length {n}"),
+            DecodeErrorKind::InvalidUtf8 => write!(f, "string is not valid UTF-8"),
+            DecodeErrorKind::InvalidBool(b) => write!(f, "bool byte {b:#04x} is neither 0 nor 1"),
+            DecodeErrorKind::UnknownEnum(v) => write!(f, "no enum variant has value {v}"),
+            DecodeErrorKind::VarintOverflow => write!(f, "varint overflows its type"),
+            DecodeErrorKind::BadConstant { expected, found } => {
+                write!(f, "expected constant {expected:#x}, found {found:#x}")
+            }
+            DecodeErrorKind::UnknownDiscriminator(v) => {
+                write!(f, "no encoding is declared for discriminator value {v}")
+            }
+            DecodeErrorKind::TrailingBytes(n) => write!(f, "{n} trailing byte(s) in the region"),
+            DecodeErrorKind::LengthMismatch { announced, actual } => write!(
+                f,
+                "length field says {announced} byte(s) but the data has {actual}"
+            ),
+            DecodeErrorKind::Json(msg) => write!(f, "invalid JSON: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// A value could not be encoded (it does not fit the wire layout).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// A length or count does not fit its prefix, or exceeds the declared maximum.
+    #[error("`{path}`: length {len} does not fit (at most {max})")]
+    TooLong {
+        /// Field path.
+        path: &'static str,
+        /// The length.
+        len: u64,
+        /// The largest representable or allowed length.
+        max: u64,
+    },
+    /// A value does not fit in its bit range or integer width.
+    #[error("`{path}`: value {value} does not fit in {bits} bit(s)")]
+    Overflow {
+        /// Field path.
+        path: &'static str,
+        /// The value.
+        value: u64,
+        /// Available bits.
+        bits: u32,
+    },
+    /// A discriminator value with no declared encoding.
+    #[error("`{path}`: no encoding is declared for discriminator value {value}")]
+    UnknownDiscriminator {
+        /// Field path.
+        path: &'static str,
+        /// The value.
+        value: u64,
+    },
+    /// JSON serialisation failed.
+    #[error("`{path}`: JSON encoding failed: {msg}")]
+    Json {
+        /// Field path.
+        path: &'static str,
+        /// serde_json's message.
+        msg: String,
+    },
+}

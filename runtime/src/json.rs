@@ -1,0 +1,90 @@
+//! Helpers for JSON-encoded structs (the `encoding X json { ... }` declarations): enums by
+//! name, sizes without buffering, error positions.
+
+use crate::codec::WireEnum;
+use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
+use serde::{Deserialize, Deserializer, Serializer};
+
+/// `#[serde(with = "enum_by_name")]`: writes an enum as its declared name (its number when it
+/// has none); reads a name or, leniently, a number.
+pub mod enum_by_name {
+    use super::*;
+
+    /// Serializes by name.
+    pub fn serialize<T: WireEnum, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        match v.wire_name() {
+            Some(n) => s.serialize_str(n),
+            None => s.serialize_i64(v.wire_value()),
+        }
+    }
+
+    /// Deserializes from a name or a number.
+    pub fn deserialize<'de, T: WireEnum, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum NameOrNumber {
+            Name(String),
+            Number(i64),
+        }
+        match NameOrNumber::deserialize(d)? {
+            NameOrNumber::Name(n) => T::from_wire_name(&n)
+                .ok_or_else(|| serde::de::Error::custom(format_args!("unknown name `{n}`"))),
+            NameOrNumber::Number(v) => T::from_wire_value(v)
+                .ok_or_else(|| serde::de::Error::custom(format_args!("unknown value {v}"))),
+        }
+    }
+}
+
+/// `#[serde(with = "enum_by_number")]`: writes an enum as its wire value.
+pub mod enum_by_number {
+    use super::*;
+
+    /// Serializes the wire value.
+    pub fn serialize<T: WireEnum, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(v.wire_value())
+    }
+
+    /// Deserializes a wire value.
+    pub fn deserialize<'de, T: WireEnum, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        let v = i64::deserialize(d)?;
+        T::from_wire_value(v).ok_or_else(|| serde::de::Error::custom(format_args!("unknown value {v}")))
+    }
+}
+
+struct Count(usize);
+
+impl std::io::Write for Count {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The length of `v`'s JSON text, computed without buffering it.
+pub fn json_len<T: serde::Serialize>(v: &T) -> usize {
+    let mut c = Count(0);
+    // Serialising into a counter cannot fail for the generated mirror types.
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
+/// Parses `bytes` (found at frame offset `at`) as JSON into `T`.
+pub fn from_json<'a, T: Deserialize<'a>>(bytes: &'a [u8], at: usize, field: &'static str) -> Result<T, DecodeError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        // serde_json reports line/column; the column of a one-line document is the offset.
+        let off = if e.line() == 1 { e.column().saturating_sub(1) } else { 0 };
+        DecodeError::new(at + off, field, DecodeErrorKind::Json(e.to_string()))
+    })
+}
+
+/// Writes `v` as JSON straight into `dst`.
+pub fn to_json<T: serde::Serialize>(v: &T, dst: &mut bytes::BytesMut, field: &'static str) -> Result<(), EncodeError> {
+    use bytes::BufMut;
+    serde_json::to_writer(dst.writer(), v).map_err(|e| EncodeError::Json {
+        path: field,
+        msg: e.to_string(),
+    })
+}

@@ -1,0 +1,487 @@
+//! Primitive readers and writers that generated codecs are built from.
+//!
+//! [`Reader`] walks one complete frame held in [`Bytes`]: every read checks the remaining
+//! length first, every length or count is checked against [`Limits`] and the remaining
+//! bytes *before* anything is allocated, and string/bytes fields are zero-copy slices of
+//! the frame. The `peek_*` functions look at a not-yet-complete buffer to find where a
+//! frame ends without consuming anything.
+
+use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
+use crate::types::Str;
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// Limits every generated decoder enforces before allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest whole frame, length prefix included.
+    pub max_frame_len: usize,
+    /// Largest string or bytes field.
+    pub max_string_len: usize,
+    /// Largest element count of a list or map.
+    pub max_collection_len: usize,
+}
+
+impl Limits {
+    /// 16 MiB frames, 16 MiB strings, 1 Mi elements.
+    pub const DEFAULT: Limits = Limits {
+        max_frame_len: 16 * 1024 * 1024,
+        max_string_len: 16 * 1024 * 1024,
+        max_collection_len: 1024 * 1024,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// A bounds-checked cursor over one frame (or a region of it).
+#[derive(Debug, Clone)]
+pub struct Reader {
+    buf: Bytes,
+    pos: usize,
+    /// Offset of `buf[0]` in the whole frame, for error reports.
+    base: usize,
+    limits: Limits,
+}
+
+macro_rules! read_int {
+    ($($name:ident: $ty:ty, $n:expr, $conv:ident;)*) => {$(
+        #[doc = concat!("Reads a `", stringify!($ty), "` (", stringify!($conv), ").")]
+        pub fn $name(&mut self, field: &'static str) -> Result<$ty, DecodeError> {
+            let b = self.array::<$n>(field)?;
+            Ok(<$ty>::$conv(b))
+        }
+    )*};
+}
+
+impl Reader {
+    /// A reader over a whole frame.
+    pub fn new(buf: Bytes, limits: Limits) -> Self {
+        Reader {
+            buf,
+            pos: 0,
+            base: 0,
+            limits,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Offset of the next byte from the start of the frame.
+    pub fn offset(&self) -> usize {
+        self.base + self.pos
+    }
+
+    /// Bytes left in this reader's region.
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// An error at the current offset.
+    pub fn error(&self, field: &'static str, kind: DecodeErrorKind) -> DecodeError {
+        DecodeError::new(self.offset(), field, kind)
+    }
+
+    fn need(&self, n: usize, field: &'static str) -> Result<(), DecodeError> {
+        if self.remaining() < n {
+            return Err(self.error(
+                field,
+                DecodeErrorKind::Truncated {
+                    needed: n,
+                    available: self.remaining(),
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
+        self.need(N, field)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(&self.buf[self.pos..self.pos + N]);
+        self.pos += N;
+        Ok(out)
+    }
+
+    read_int! {
+        u8: u8, 1, from_be_bytes;
+        i8: i8, 1, from_be_bytes;
+        u16_be: u16, 2, from_be_bytes;
+        u16_le: u16, 2, from_le_bytes;
+        i16_be: i16, 2, from_be_bytes;
+        i16_le: i16, 2, from_le_bytes;
+        u32_be: u32, 4, from_be_bytes;
+        u32_le: u32, 4, from_le_bytes;
+        i32_be: i32, 4, from_be_bytes;
+        i32_le: i32, 4, from_le_bytes;
+        u64_be: u64, 8, from_be_bytes;
+        u64_le: u64, 8, from_le_bytes;
+        i64_be: i64, 8, from_be_bytes;
+        i64_le: i64, 8, from_le_bytes;
+    }
+
+    /// Reads a 24-bit big-endian unsigned integer.
+    pub fn u24_be(&mut self, field: &'static str) -> Result<u32, DecodeError> {
+        let [a, b, c] = self.array::<3>(field)?;
+        Ok(u32::from_be_bytes([0, a, b, c]))
+    }
+
+    /// Reads a 24-bit little-endian unsigned integer.
+    pub fn u24_le(&mut self, field: &'static str) -> Result<u32, DecodeError> {
+        let [a, b, c] = self.array::<3>(field)?;
+        Ok(u32::from_le_bytes([a, b, c, 0]))
+    }
+
+    /// Reads a bool byte (0 or 1; anything else is an error).
+    pub fn bool(&mut self, field: &'static str) -> Result<bool, DecodeError> {
+        let at = self.offset();
+        match self.u8(field)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            b => Err(DecodeError::new(at, field, DecodeErrorKind::InvalidBool(b))),
+        }
+    }
+
+    /// Reads an unsigned LEB128 varint of at most 10 bytes.
+    pub fn varint(&mut self, field: &'static str) -> Result<u64, DecodeError> {
+        let at = self.offset();
+        match decode_varint(&self.buf[self.pos..]) {
+            Ok(Some((v, n))) => {
+                self.pos += n;
+                Ok(v)
+            }
+            Ok(None) => Err(self.error(
+                field,
+                DecodeErrorKind::Truncated {
+                    needed: self.remaining() + 1,
+                    available: self.remaining(),
+                },
+            )),
+            Err(kind) => Err(DecodeError::new(at, field, kind)),
+        }
+    }
+
+    /// Reads a zigzag-encoded signed varint.
+    pub fn svarint(&mut self, field: &'static str) -> Result<i64, DecodeError> {
+        let v = self.varint(field)?;
+        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
+    }
+
+    /// Checks a string/bytes length read at `at` against the limits and the remaining bytes.
+    pub fn check_len(&self, len: i64, at: usize, field: &'static str) -> Result<usize, DecodeError> {
+        if len < 0 {
+            return Err(DecodeError::new(at, field, DecodeErrorKind::NegativeLength(len)));
+        }
+        let max = self.limits.max_string_len;
+        if len as u64 > max as u64 {
+            return Err(DecodeError::new(
+                at,
+                field,
+                DecodeErrorKind::TooLong { len: len as u64, max },
+            ));
+        }
+        let len = len as usize;
+        self.need(len, field)?;
+        Ok(len)
+    }
+
+    /// Checks an element count read at `at` against the limits and against the remaining
+    /// bytes (each element takes at least `min_elem` bytes), before any `Vec` is sized.
+    pub fn check_count(
+        &self,
+        count: i64,
+        min_elem: usize,
+        at: usize,
+        field: &'static str,
+    ) -> Result<usize, DecodeError> {
+        if count < 0 {
+            return Err(DecodeError::new(at, field, DecodeErrorKind::NegativeLength(count)));
+        }
+        let max = self.limits.max_collection_len;
+        if count as u64 > max as u64 {
+            return Err(DecodeError::new(
+                at,
+                field,
+                DecodeErrorKind::TooLong { len: count as u64, max },
+            ));
+        }
+        let count = count as usize;
+        self.need(count.saturating_mul(min_elem), field)?;
+        Ok(count)
+    }
+
+    /// Reads an optional's presence byte: 0 absent, 1 present, anything else an error.
+    pub fn presence(&mut self, field: &'static str) -> Result<bool, DecodeError> {
+        self.bool(field)
+    }
+
+    /// Checks a region length (from a length field) read at `at`: not negative and not past
+    /// the end of the enclosing data.
+    pub fn region_len(&self, len: i64, at: usize, field: &'static str) -> Result<usize, DecodeError> {
+        if len < 0 {
+            return Err(DecodeError::new(at, field, DecodeErrorKind::NegativeLength(len)));
+        }
+        if len as u64 > self.remaining() as u64 {
+            return Err(DecodeError::new(
+                at,
+                field,
+                DecodeErrorKind::LengthMismatch {
+                    announced: len as u64,
+                    actual: self.remaining() as u64,
+                },
+            ));
+        }
+        Ok(len as usize)
+    }
+
+    /// In a loop that reads elements until a region ends: fails once `len` elements have
+    /// been read and the collection limit is reached.
+    pub fn check_more(&self, len: usize, field: &'static str) -> Result<(), DecodeError> {
+        if len >= self.limits.max_collection_len {
+            return Err(self.error(
+                field,
+                DecodeErrorKind::TooLong {
+                    len: len as u64 + 1,
+                    max: self.limits.max_collection_len,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Takes `n` bytes as a zero-copy slice (callers check `n` first with [`Reader::check_len`]).
+    pub fn bytes(&mut self, n: usize, field: &'static str) -> Result<Bytes, DecodeError> {
+        self.need(n, field)?;
+        let out = self.buf.slice(self.pos..self.pos + n);
+        self.pos += n;
+        Ok(out)
+    }
+
+    /// Takes `n` bytes as a UTF-8 string, zero-copy.
+    pub fn str(&mut self, n: usize, field: &'static str) -> Result<Str, DecodeError> {
+        let at = self.offset();
+        let b = self.bytes(n, field)?;
+        Str::from_utf8(b).map_err(|_| DecodeError::new(at, field, DecodeErrorKind::InvalidUtf8))
+    }
+
+    /// Splits off the next `n` bytes as a region reader (for `sized_by` fields).
+    pub fn region(&mut self, n: usize, field: &'static str) -> Result<Reader, DecodeError> {
+        let base = self.offset();
+        let buf = self.bytes(n, field)?;
+        Ok(Reader {
+            buf,
+            pos: 0,
+            base,
+            limits: self.limits,
+        })
+    }
+
+    /// Everything that is left, zero-copy.
+    pub fn rest(&mut self) -> Bytes {
+        let out = self.buf.slice(self.pos..);
+        self.pos = self.buf.len();
+        out
+    }
+
+    /// The unread bytes, without consuming them.
+    pub fn peek_rest(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// Fails when bytes are left over.
+    pub fn finish(&self, field: &'static str) -> Result<(), DecodeError> {
+        match self.remaining() {
+            0 => Ok(()),
+            n => Err(self.error(field, DecodeErrorKind::TrailingBytes(n))),
+        }
+    }
+}
+
+/// Decodes a LEB128 varint from the start of `buf`: `Ok(None)` when `buf` ends first.
+pub fn decode_varint(buf: &[u8]) -> Result<Option<(u64, usize)>, DecodeErrorKind> {
+    let mut v: u64 = 0;
+    for (i, &b) in buf.iter().enumerate().take(10) {
+        if i == 9 && b > 1 {
+            return Err(DecodeErrorKind::VarintOverflow);
+        }
+        v |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok(Some((v, i + 1)));
+        }
+    }
+    if buf.len() >= 10 {
+        return Err(DecodeErrorKind::VarintOverflow);
+    }
+    Ok(None)
+}
+
+/// Peeks a varint at `off` of a possibly incomplete buffer: `Ok(None)` means "need more".
+pub fn peek_varint(
+    buf: &[u8],
+    off: usize,
+    field: &'static str,
+) -> Result<Option<(u64, usize)>, DecodeError> {
+    decode_varint(buf.get(off..).unwrap_or_default()).map_err(|k| DecodeError::new(off, field, k))
+}
+
+/// Peeks an unsigned big- or little-endian integer of `width` bytes (1..=8) at `off`.
+pub fn peek_uint(buf: &[u8], off: usize, width: usize, big_endian: bool) -> Option<u64> {
+    let b = buf.get(off..off.checked_add(width)?)?;
+    let mut v = 0u64;
+    if big_endian {
+        for &x in b {
+            v = (v << 8) | u64::from(x);
+        }
+    } else {
+        for &x in b.iter().rev() {
+            v = (v << 8) | u64::from(x);
+        }
+    }
+    Some(v)
+}
+
+/// A u64 length as i64, saturating (so that an absurd value fails the limit check).
+pub fn sat_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Checks a decoded length against a maximum declared in the protocol.
+pub fn check_max(len: usize, max: u64, at: usize, field: &'static str) -> Result<(), DecodeError> {
+    if len as u64 > max {
+        return Err(DecodeError::new(
+            at,
+            field,
+            DecodeErrorKind::TooLong {
+                len: len as u64,
+                max: usize::try_from(max).unwrap_or(usize::MAX),
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a constant field's value.
+pub fn expect_const(found: u64, expected: u64, at: usize, field: &'static str) -> Result<(), DecodeError> {
+    if found != expected {
+        return Err(DecodeError::new(at, field, DecodeErrorKind::BadConstant { expected, found }));
+    }
+    Ok(())
+}
+
+/// Number of bytes `v` takes as a varint.
+pub const fn varint_len(v: u64) -> usize {
+    let bits = 64 - (v | 1).leading_zeros() as usize;
+    bits.div_ceil(7)
+}
+
+/// Writes `v` as a LEB128 varint.
+pub fn put_varint(dst: &mut BytesMut, mut v: u64) {
+    while v >= 0x80 {
+        dst.put_u8((v as u8) | 0x80);
+        v >>= 7;
+    }
+    dst.put_u8(v as u8);
+}
+
+/// Zigzag-encodes a signed value for [`put_varint`].
+pub const fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+/// Writes the low `width` bytes of `v` (1..=8) big- or little-endian.
+pub fn put_uint(dst: &mut BytesMut, v: u64, width: usize, big_endian: bool) {
+    if big_endian {
+        dst.put_uint(v, width);
+    } else {
+        dst.put_uint_le(v, width);
+    }
+}
+
+/// Overwrites `width` bytes at `pos` (written earlier as a placeholder) with `v`.
+pub fn patch_uint(dst: &mut BytesMut, pos: usize, v: u64, width: usize, big_endian: bool) {
+    let bytes = if big_endian {
+        v.to_be_bytes()
+    } else {
+        v.to_le_bytes()
+    };
+    let src = if big_endian {
+        &bytes[8 - width..]
+    } else {
+        &bytes[..width]
+    };
+    dst[pos..pos + width].copy_from_slice(src);
+}
+
+/// Checks that `len` fits below `max` (the prefix's range or a declared maximum).
+pub fn check_encode_len(len: usize, max: u64, path: &'static str) -> Result<u64, EncodeError> {
+    if len as u64 > max {
+        return Err(EncodeError::TooLong {
+            path,
+            len: len as u64,
+            max,
+        });
+    }
+    Ok(len as u64)
+}
+
+/// Checks that `value` fits in `bits` bits.
+pub fn check_bits(value: u64, bits: u32, path: &'static str) -> Result<u64, EncodeError> {
+    if bits < 64 && value >> bits != 0 {
+        return Err(EncodeError::Overflow { path, value, bits });
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varint_round_trip_and_len() {
+        for v in [0u64, 1, 127, 128, 300, 16_383, 16_384, u32::MAX as u64, u64::MAX] {
+            let mut b = BytesMut::new();
+            put_varint(&mut b, v);
+            assert_eq!(b.len(), varint_len(v), "len of {v}");
+            assert_eq!(decode_varint(&b), Ok(Some((v, b.len()))));
+            assert_eq!(decode_varint(&b[..b.len() - 1]), Ok(None));
+        }
+    }
+
+    #[test]
+    fn varint_overflow_is_an_error() {
+        assert_eq!(decode_varint(&[0xff; 10]), Err(DecodeErrorKind::VarintOverflow));
+        assert_eq!(
+            decode_varint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]),
+            Err(DecodeErrorKind::VarintOverflow)
+        );
+    }
+
+    #[test]
+    fn lengths_are_checked_before_taking() {
+        let r = Reader::new(Bytes::from_static(&[1, 2, 3]), Limits::DEFAULT);
+        let e = r.check_len(1 << 40, 0, "s").unwrap_err();
+        assert!(matches!(e.kind, DecodeErrorKind::TooLong { .. }));
+        let e = r.check_len(4, 0, "s").unwrap_err();
+        assert!(matches!(e.kind, DecodeErrorKind::Truncated { needed: 4, available: 3 }));
+        let e = r.check_count(2, 2, 0, "l").unwrap_err();
+        assert!(matches!(e.kind, DecodeErrorKind::Truncated { needed: 4, .. }));
+        assert_eq!(r.check_count(1, 2, 0, "l"), Ok(1));
+    }
+
+    #[test]
+    fn patch_and_peek_agree() {
+        let mut b = BytesMut::new();
+        put_uint(&mut b, 0, 3, true);
+        patch_uint(&mut b, 0, 0x0a0b0c, 3, true);
+        assert_eq!(&b[..], &[0x0a, 0x0b, 0x0c]);
+        assert_eq!(peek_uint(&b, 0, 3, true), Some(0x0a0b0c));
+        patch_uint(&mut b, 0, 0x0a0b0c, 3, false);
+        assert_eq!(peek_uint(&b, 0, 3, false), Some(0x0a0b0c));
+        assert_eq!(peek_uint(&b, 1, 3, false), None);
+    }
+}
