@@ -6,11 +6,9 @@
 //!
 //! ```no_run
 //! // build.rs
-//! fn main() {
-//!     polywire_codegen::configure()
-//!         .compile(&["wire/native.wire"])
-//!         .unwrap_or_else(|e| panic!("{e}"));
-//! }
+//! polywire_codegen::configure()
+//!     .compile(&["wire/native.wire"])
+//!     .unwrap_or_else(|e| panic!("{e}"));
 //! ```
 //!
 //! and in the crate, `polywire::include_protocol!("native");`.

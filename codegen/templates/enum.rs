@@ -1,9 +1,10 @@
 {% for d in docs %}
 #[doc = {{ d }}]
 {% endfor %}
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum {{ name }} {
     {% for v in variants %}
+    {% if loop.first %}#[default]{% endif %}
     {% for d in v.docs %}
     #[doc = {{ d }}]
     {% endfor %}
@@ -12,6 +13,7 @@ pub enum {{ name }} {
     {% endfor %}
     {% if open %}
     /// A value no variant names, kept as received.
+    {% if variants.is_empty() %}#[default]{% endif %}
     Unknown({{ repr }}),
     {% endif %}
 }
@@ -60,12 +62,6 @@ impl {{ name }} {
             {% for v in variants %}{{ v.name_lit }} => ::std::option::Option::Some({{ name }}::{{ v.rust }}),{% endfor %}
             _ => ::std::option::Option::None,
         }
-    }
-}
-
-impl ::std::default::Default for {{ name }} {
-    fn default() -> Self {
-        {{ default }}
     }
 }
 

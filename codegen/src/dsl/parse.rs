@@ -78,13 +78,11 @@ fn check_braces(file: u32, text: &str) -> Result<(), Vec<Diagnostic>> {
                 }
             }
             b'{' => stack.push(i),
-            b'}' => {
-                if stack.pop().is_none() {
-                    return Err(vec![
-                        Diagnostic::error(Span::new(file, i, i + 1), "unexpected `}`", "no block is open here")
-                            .help("remove it, or open the block it was meant to close"),
-                    ]);
-                }
+            b'}' if stack.pop().is_none() => {
+                return Err(vec![
+                    Diagnostic::error(Span::new(file, i, i + 1), "unexpected `}`", "no block is open here")
+                        .help("remove it, or open the block it was meant to close"),
+                ]);
             }
             _ => {}
         }

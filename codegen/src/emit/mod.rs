@@ -39,7 +39,6 @@ struct EnumView {
     repr: String,
     open: bool,
     variants: Vec<VariantView>,
-    default: String,
 }
 
 struct VariantView {
@@ -214,18 +213,12 @@ fn enum_view(e: &EnumDef) -> EnumView {
             docs: docs(&v.docs),
         })
         .collect();
-    let default = match variants.first() {
-        Some(v) => format!("{}::{}", e.name, v.rust),
-        None if e.open => format!("{}::Unknown(0)", e.name),
-        None => "unreachable!()".into(),
-    };
     EnumView {
         name: e.name.clone(),
         docs: docs(&e.docs),
         repr: e.repr.rust().into(),
         open: e.open,
         variants,
-        default,
     }
 }
 
@@ -300,9 +293,14 @@ fn frame_accessors(g: &Gen, s: &StructDef) -> String {
     let mut out = String::new();
     if let Some((path, ty)) = find_marked(g.p, s, &|f| f.correlation) {
         let rust = g.rust_type(&ty);
+        let (get, set) = if rust == "u64" {
+            (format!("self.{path}"), "id".to_string())
+        } else {
+            (format!("self.{path} as u64"), format!("id as {rust}"))
+        };
         out += &format!(
-            "/// The correlation id (`{path}`).\n pub fn correlation_id(&self) -> u64 {{ self.{path} as u64 }}\n\
-             /// Sets the correlation id (truncated to the field's width).\n pub fn set_correlation_id(&mut self, id: u64) {{ self.{path} = id as {rust}; }}"
+            "/// The correlation id (`{path}`).\n pub fn correlation_id(&self) -> u64 {{ {get} }}\n\
+             /// Sets the correlation id (truncated to the field's width).\n pub fn set_correlation_id(&mut self, id: u64) {{ self.{path} = {set}; }}"
         );
     }
     if let Some((path, ty)) = find_marked(g.p, s, &|f| f.kind_marker)

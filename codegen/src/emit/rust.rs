@@ -174,7 +174,7 @@ impl<'a> Gen<'a> {
     fn prefix_len(p: &Prefix, n: &str) -> String {
         match p {
             Prefix::Int(i) => i.bytes.to_string(),
-            Prefix::Varint => format!("{RT}::varint_len(({n}) as u64)"),
+            Prefix::Varint => format!("{RT}::varint_len({n} as u64)"),
         }
     }
 
@@ -361,6 +361,11 @@ impl<'a> Gen<'a> {
     /// The length prefix reader, public for the struct builder.
     pub fn read_len(&self, p: &Prefix, r: &str, field: &str) -> String {
         Self::read_prefix(p, r, field)
+    }
+
+    /// Writes a constant.
+    pub fn write_const(&self, i: &IntType, value: u64, dst: &str) -> String {
+        format!("{RT}::put_uint({dst}, {value:#x}, {}, {});", i.bytes, i.endian == Endian::Big)
     }
 
     /// Writes integer `v` for a constant or word.

@@ -15,7 +15,11 @@ pub struct Bodies {
 }
 
 /// Which field a computed length measures, resolved to positions.
-fn length_fields(s: &StructDef) -> Vec<(String, LenTarget, Option<(String, u32, u32)>)> {
+/// A computed length: its name, what it measures, and for a bit part the word field and
+/// bit range it lives in.
+type LengthField = (String, LenTarget, Option<(String, u32, u32)>);
+
+fn length_fields(s: &StructDef) -> Vec<LengthField> {
     // (length name, target, Some((word field, lo, hi)) for bit parts)
     let mut out = Vec::new();
     for f in &s.fields {
@@ -253,7 +257,7 @@ impl Gen<'_> {
                 at_end.push(self.patch_len(s, &lens, &l));
             }
             match &f.kind {
-                FieldKind::Const { ty, value } => e += &self.write_word(ty, &format!("{value:#x}u64"), "dst"),
+                FieldKind::Const { ty, value } => e += &self.write_const(ty, *value, "dst"),
                 FieldKind::Length { ty, of } => {
                     let n = &f.name;
                     match ty {
@@ -265,9 +269,7 @@ impl Gen<'_> {
                             }
                         }
                         Prefix::Varint => {
-                            let size = match of {
-                                _ => self.target_size(s, fi, of),
-                            };
+                            let size = self.target_size(s, fi, of);
                             e += &format!("{RT}::put_varint(dst, ({size}) as u64);");
                         }
                     }
@@ -319,7 +321,7 @@ impl Gen<'_> {
                         }
                         (_, Some(l)) => {
                             e += &format!("let __start_{l} = dst.len(); {body}");
-                            e += &self.patch_len(s, &lens, &l);
+                            e += &self.patch_len(s, &lens, l);
                         }
                         _ => e += &body,
                     }
@@ -338,7 +340,7 @@ impl Gen<'_> {
     }
 
     /// Patches fixed-width length `l` (a field or a bit part) with `dst.len() - __start_l`.
-    fn patch_len(&self, s: &StructDef, lens: &[(String, LenTarget, Option<(String, u32, u32)>)], l: &str) -> String {
+    fn patch_len(&self, s: &StructDef, lens: &[LengthField], l: &str) -> String {
         let Some((_, _, word)) = lens.iter().find(|(n, _, _)| n == l) else { return String::new() };
         match word {
             None => {
@@ -420,7 +422,7 @@ impl Gen<'_> {
                 match &f.region {
                     Region::Prefixed(Prefix::Int(i)) => format!("({} + {v})", i.bytes),
                     Region::Prefixed(Prefix::Varint) => format!("{{ let n = {v}; {RT}::varint_len(n as u64) + n }}"),
-                    _ => format!("({v})"),
+                    _ => v,
                 }
             }
         }

@@ -157,12 +157,6 @@ struct Lower {
     errors: Vec<Diagnostic>,
 }
 
-impl Default for Endian {
-    fn default() -> Self {
-        Endian::Big
-    }
-}
-
 impl Lower {
     fn err(&mut self, d: Diagnostic) {
         self.errors.push(d);

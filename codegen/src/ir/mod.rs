@@ -13,9 +13,10 @@ use crate::diag::Span;
 use serde::{Deserialize, Serialize};
 
 /// Byte order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Endian {
     /// Most significant byte first.
+    #[default]
     Big,
     /// Least significant byte first.
     Little,
