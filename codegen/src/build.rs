@@ -80,12 +80,22 @@ fn plain(msg: &str) -> Error {
 
 /// Parses `path` and its imports, lowers and checks them.
 pub fn load(path: &Path) -> Result<Compiled, Error> {
+    load_inner(path, None)
+}
+
+/// Like [`load`], for text held in memory and shown under `name` in diagnostics. Imports
+/// are resolved relative to `name`'s directory.
+pub fn load_str(name: &str, text: &str) -> Result<Compiled, Error> {
+    load_inner(Path::new(name), Some(text))
+}
+
+fn load_inner(path: &Path, text: Option<&str>) -> Result<Compiled, Error> {
     let mut sources = Sources::default();
     let mut paths = Vec::new();
     let mut files: Vec<(PathBuf, ast::File)> = Vec::new();
     let mut order = Vec::new();
     let mut stack = Vec::new();
-    let res = visit(path, None, &mut sources, &mut paths, &mut files, &mut order, &mut stack);
+    let res = visit(path, None, text, &mut sources, &mut paths, &mut files, &mut order, &mut stack);
     let fail = |sources: &Sources, d: Vec<Diagnostic>| Error {
         rendered: sources.render(&d),
         diagnostics: d,
@@ -102,9 +112,11 @@ pub fn load(path: &Path) -> Result<Compiled, Error> {
 }
 
 /// Depth-first import walk with cycle detection.
+#[allow(clippy::too_many_arguments)]
 fn visit(
     path: &Path,
     from: Option<Span>,
+    text: Option<&str>,
     sources: &mut Sources,
     paths: &mut Vec<PathBuf>,
     files: &mut Vec<(PathBuf, ast::File)>,
@@ -125,7 +137,11 @@ fn visit(
     if files.iter().any(|(p, _)| *p == canon) {
         return Ok(());
     }
-    let text = match std::fs::read_to_string(path) {
+    let read = match text {
+        Some(t) => Ok(t.to_string()),
+        None => std::fs::read_to_string(path),
+    };
+    let text = match read {
         Ok(t) => t,
         Err(e) => {
             let span = from.unwrap_or_default();
@@ -139,7 +155,7 @@ fn visit(
     stack.push((canon.clone(), from.unwrap_or_default()));
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     for (imp, span) in &parsed.imports {
-        visit(&dir.join(imp), Some(*span), sources, paths, files, order, stack)?;
+        visit(&dir.join(imp), Some(*span), None, sources, paths, files, order, stack)?;
     }
     stack.pop();
     files.push((canon, parsed));

@@ -33,7 +33,7 @@ pub use diag::{Diagnostic, Error, Sources, Span};
 #[cfg(feature = "dsl")]
 mod build;
 #[cfg(feature = "dsl")]
-pub use build::{Builder, Compiled, configure, load};
+pub use build::{Builder, Compiled, configure, load, load_str};
 
 /// Checks an IR and emits its Rust source. Both front ends end here.
 pub fn generate(ir: &ir::Protocol, sources: &Sources) -> Result<String, Error> {
