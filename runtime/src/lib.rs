@@ -25,6 +25,8 @@
 //! here: the wire primitives ([`wire`]), the value types ([`Str`], [`OrderedMap`]) and the
 //! error types.
 
+#![forbid(unsafe_code)]
+
 pub mod codec;
 pub mod error;
 pub mod json;
