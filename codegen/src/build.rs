@@ -46,9 +46,13 @@ impl Builder {
     pub fn compile(&self, files: &[impl AsRef<Path>]) -> Result<(), Error> {
         let out_dir = match &self.out_dir {
             Some(d) => d.clone(),
-            None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| plain("OUT_DIR is not set: call from build.rs or set .out_dir()"))?,
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or_else(|| plain("OUT_DIR is not set: call from build.rs or set .out_dir()"))?,
         };
-        let rerun = self.emit_rerun.unwrap_or_else(|| std::env::var_os("CARGO").is_some());
+        let rerun = self
+            .emit_rerun
+            .unwrap_or_else(|| std::env::var_os("CARGO").is_some());
         for f in files {
             let f = f.as_ref();
             let compiled = load(f);
@@ -65,7 +69,8 @@ impl Builder {
             let code = crate::generate(&c.ir, &c.sources)?;
             let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("protocol");
             let out = out_dir.join(format!("{stem}.rs"));
-            std::fs::write(&out, code).map_err(|e| plain(&format!("cannot write {}: {e}", out.display())))?;
+            std::fs::write(&out, code)
+                .map_err(|e| plain(&format!("cannot write {}: {e}", out.display())))?;
         }
         Ok(())
     }
@@ -95,7 +100,16 @@ fn load_inner(path: &Path, text: Option<&str>) -> Result<Compiled, Error> {
     let mut files: Vec<(PathBuf, ast::File)> = Vec::new();
     let mut order = Vec::new();
     let mut stack = Vec::new();
-    let res = visit(path, None, text, &mut sources, &mut paths, &mut files, &mut order, &mut stack);
+    let res = visit(
+        path,
+        None,
+        text,
+        &mut sources,
+        &mut paths,
+        &mut files,
+        &mut order,
+        &mut stack,
+    );
     let fail = |sources: &Sources, d: Vec<Diagnostic>| Error {
         rendered: sources.render(&d),
         diagnostics: d,
@@ -105,7 +119,10 @@ fn load_inner(path: &Path, text: Option<&str>) -> Result<Compiled, Error> {
     }
     // `order` lists files dependencies-first; the main file is last.
     let main_idx = *order.last().expect("main file visited");
-    let imports: Vec<&ast::File> = order[..order.len() - 1].iter().map(|&i| &files[i].1).collect();
+    let imports: Vec<&ast::File> = order[..order.len() - 1]
+        .iter()
+        .map(|&i| &files[i].1)
+        .collect();
     let ir = ir::lower::lower(&files[main_idx].1, &imports).map_err(|d| fail(&sources, d))?;
     ir::check::check(&ir).map_err(|d| fail(&sources, d))?;
     Ok(Compiled { ir, sources, paths })
@@ -127,12 +144,25 @@ fn visit(
     if let Some(pos) = stack.iter().position(|(p, _)| *p == canon) {
         let chain: Vec<String> = stack[pos..]
             .iter()
-            .map(|(p, _)| p.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned()))
-            .chain(std::iter::once(canon.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())))
+            .map(|(p, _)| {
+                p.file_name()
+                    .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+            })
+            .chain(std::iter::once(
+                canon
+                    .file_name()
+                    .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+            ))
             .collect();
         let span = from.unwrap_or_default();
-        return Err(vec![Diagnostic::error(span, format!("import cycle: {}", chain.join(" → ")), "this import closes the cycle")
-            .help("move the shared definitions into a file that imports neither")]);
+        return Err(vec![
+            Diagnostic::error(
+                span,
+                format!("import cycle: {}", chain.join(" → ")),
+                "this import closes the cycle",
+            )
+            .help("move the shared definitions into a file that imports neither"),
+        ]);
     }
     if files.iter().any(|(p, _)| *p == canon) {
         return Ok(());
@@ -145,8 +175,14 @@ fn visit(
         Ok(t) => t,
         Err(e) => {
             let span = from.unwrap_or_default();
-            return Err(vec![Diagnostic::error(span, format!("cannot read `{}`: {e}", path.display()), "imported here")
-                .help("import paths are relative to the importing file")]);
+            return Err(vec![
+                Diagnostic::error(
+                    span,
+                    format!("cannot read `{}`: {e}", path.display()),
+                    "imported here",
+                )
+                .help("import paths are relative to the importing file"),
+            ]);
         }
     };
     paths.push(path.to_path_buf());
@@ -155,7 +191,16 @@ fn visit(
     stack.push((canon.clone(), from.unwrap_or_default()));
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     for (imp, span) in &parsed.imports {
-        visit(&dir.join(imp), Some(*span), None, sources, paths, files, order, stack)?;
+        visit(
+            &dir.join(imp),
+            Some(*span),
+            None,
+            sources,
+            paths,
+            files,
+            order,
+            stack,
+        )?;
     }
     stack.pop();
     files.push((canon, parsed));

@@ -36,7 +36,7 @@ pub mod request_codes {
     {% for d in r.docs %}
     #[doc = {{ d }}]
     {% endfor %}
-    pub const {{ r.const_name }}: i64 = {{ r.code }};
+    pub const {{ r.const_name }}: {{ r.ty }} = {{ r.code }};
     {% endfor %}
 }
 {% endif %}

@@ -70,12 +70,21 @@ fn hostile_lengths_allocate_nothing_of_their_size() {
         // 4000 header entries announced (under the count limit), 0 bytes present.
         ("entry count", frame(&[0, 1, 5, 0, 0xa0, 0x1f])),
         // 2^28 header entries announced.
-        ("huge entry count", frame(&[0, 1, 5, 0, 0x80, 0x80, 0x80, 0x80, 1])),
+        (
+            "huge entry count",
+            frame(&[0, 1, 5, 0, 0x80, 0x80, 0x80, 0x80, 1]),
+        ),
         // One entry whose key claims 1 MiB (= the string limit) but 3 bytes follow.
-        ("key length", frame(&[0, 1, 5, 0, 1, 0x80, 0x80, 0x40, b'a', b'b', b'c'])),
+        (
+            "key length",
+            frame(&[0, 1, 5, 0, 1, 0x80, 0x80, 0x40, b'a', b'b', b'c']),
+        ),
     ];
     for (what, bytes) in cases {
         let largest = largest_allocation_decoding(&bytes);
-        assert!(largest < 4096, "{what}: decoding allocated {largest} bytes at once");
+        assert!(
+            largest < 4096,
+            "{what}: decoding allocated {largest} bytes at once"
+        );
     }
 }

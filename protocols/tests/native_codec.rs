@@ -31,7 +31,10 @@ fn frame_layout_is_as_declared() {
     // magic "PW", version, varint length of the rest.
     assert_eq!(&buf[..3], b"PW\x02");
     let rest = buf.len() - 4;
-    assert_eq!(buf[3] as usize, rest, "one-byte varint length covers the rest");
+    assert_eq!(
+        buf[3] as usize, rest,
+        "one-byte varint length covers the rest"
+    );
     // code u16 BE, id varint 300 = ac 02, flags.
     assert_eq!(&buf[4..9], &[0x00, 0x01, 0xac, 0x02, 0x02]);
     assert_eq!(frame().encoded_len(), buf.len());
@@ -58,7 +61,11 @@ fn every_strict_prefix_needs_more_and_consumes_nothing() {
     let mut codec = FrameCodec::new();
     for n in 0..full.len() {
         let mut part = BytesMut::from(&full[..n]);
-        assert_eq!(codec.decode(&mut part).unwrap(), None, "prefix of {n} bytes");
+        assert_eq!(
+            codec.decode(&mut part).unwrap(),
+            None,
+            "prefix of {n} bytes"
+        );
         assert_eq!(&part[..], &full[..n], "prefix of {n} bytes was consumed");
     }
 }
@@ -105,8 +112,14 @@ fn oversized_frame_length_is_rejected_before_buffering() {
     let e = FrameCodec::new().decode(&mut buf).unwrap_err();
     assert_eq!(e.path_string(), "Frame.length");
     assert_eq!(e.offset, 3);
-    assert!(matches!(e.kind, DecodeErrorKind::TooLong { max: 16777216, .. }), "{e}");
-    assert!(buf.capacity() < 1024, "nothing was reserved for the announced size");
+    assert!(
+        matches!(e.kind, DecodeErrorKind::TooLong { max: 16777216, .. }),
+        "{e}"
+    );
+    assert!(
+        buf.capacity() < 1024,
+        "nothing was reserved for the announced size"
+    );
 }
 
 /// A frame whose body region says `n` header entries follow.
@@ -137,7 +150,13 @@ fn oversized_collection_count_is_rejected_before_allocating() {
     let mut buf = frame_with_raw_headers(&[0xe8, 0x07]);
     let e = FrameCodec::new().decode(&mut buf).unwrap_err();
     assert!(
-        matches!(e.kind, DecodeErrorKind::Truncated { needed: 2000, available: 0 }),
+        matches!(
+            e.kind,
+            DecodeErrorKind::Truncated {
+                needed: 2000,
+                available: 0
+            }
+        ),
         "{e}"
     );
 }
@@ -177,7 +196,13 @@ fn declared_string_maximum_is_enforced_both_ways() {
     let mut reader = polywire::wire::Reader::new(Bytes::from(raw), polywire::Limits::DEFAULT);
     let e = Reject::decode_from(&mut reader).unwrap_err();
     assert_eq!(e.path, vec!["reason"]);
-    assert_eq!(e.kind, DecodeErrorKind::TooLong { len: 1025, max: 1024 });
+    assert_eq!(
+        e.kind,
+        DecodeErrorKind::TooLong {
+            len: 1025,
+            max: 1024
+        }
+    );
 }
 
 #[test]
@@ -205,7 +230,10 @@ fn enums_keep_unknown_values_when_open() {
     assert_eq!(Status::from_repr(3), Status::Busy);
     assert_eq!(Status::from_repr(999), Status::Unknown(999));
     assert_eq!(Status::Unknown(999).to_repr(), 999);
-    assert_eq!(Status::from_name("NOT_SUPPORTED"), Some(Status::NotSupported));
+    assert_eq!(
+        Status::from_name("NOT_SUPPORTED"),
+        Some(Status::NotSupported)
+    );
     assert_eq!(Status::Busy.name(), Some("BUSY"));
 }
 

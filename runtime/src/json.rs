@@ -47,7 +47,8 @@ pub mod enum_by_number {
     /// Deserializes a wire value.
     pub fn deserialize<'de, T: WireEnum, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
         let v = i64::deserialize(d)?;
-        T::from_wire_value(v).ok_or_else(|| serde::de::Error::custom(format_args!("unknown value {v}")))
+        T::from_wire_value(v)
+            .ok_or_else(|| serde::de::Error::custom(format_args!("unknown value {v}")))
     }
 }
 
@@ -72,16 +73,28 @@ pub fn json_len<T: serde::Serialize>(v: &T) -> usize {
 }
 
 /// Parses `bytes` (found at frame offset `at`) as JSON into `T`.
-pub fn from_json<'a, T: Deserialize<'a>>(bytes: &'a [u8], at: usize, field: &'static str) -> Result<T, DecodeError> {
+pub fn from_json<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+    at: usize,
+    field: &'static str,
+) -> Result<T, DecodeError> {
     serde_json::from_slice(bytes).map_err(|e| {
         // serde_json reports line/column; the column of a one-line document is the offset.
-        let off = if e.line() == 1 { e.column().saturating_sub(1) } else { 0 };
+        let off = if e.line() == 1 {
+            e.column().saturating_sub(1)
+        } else {
+            0
+        };
         DecodeError::new(at + off, field, DecodeErrorKind::Json(e.to_string()))
     })
 }
 
 /// Writes `v` as JSON straight into `dst`.
-pub fn to_json<T: serde::Serialize>(v: &T, dst: &mut bytes::BytesMut, field: &'static str) -> Result<(), EncodeError> {
+pub fn to_json<T: serde::Serialize>(
+    v: &T,
+    dst: &mut bytes::BytesMut,
+    field: &'static str,
+) -> Result<(), EncodeError> {
     use bytes::BufMut;
     serde_json::to_writer(dst.writer(), v).map_err(|e| EncodeError::Json {
         path: field,

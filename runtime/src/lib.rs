@@ -57,8 +57,8 @@ macro_rules! include_protocol {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::codec::{Codec, FrameKind, WireEnum, WireMessage};
-    pub use crate::json::{enum_by_name, enum_by_number, from_json, json_len, to_json};
     pub use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
+    pub use crate::json::{enum_by_name, enum_by_number, from_json, json_len, to_json};
     pub use crate::types::{OrderedMap, Str};
     pub use crate::wire::*;
     pub use bytes::{self, Buf, BufMut, Bytes, BytesMut};

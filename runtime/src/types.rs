@@ -275,7 +275,10 @@ where
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a map")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
                 // The size hint comes from the peer: cap it so a hostile count cannot
                 // pre-allocate.
                 let mut out = Vec::with_capacity(a.size_hint().unwrap_or(0).min(64));

@@ -173,16 +173,28 @@ impl Reader {
     }
 
     /// Checks a string/bytes length read at `at` against the limits and the remaining bytes.
-    pub fn check_len(&self, len: i64, at: usize, field: &'static str) -> Result<usize, DecodeError> {
+    pub fn check_len(
+        &self,
+        len: i64,
+        at: usize,
+        field: &'static str,
+    ) -> Result<usize, DecodeError> {
         if len < 0 {
-            return Err(DecodeError::new(at, field, DecodeErrorKind::NegativeLength(len)));
+            return Err(DecodeError::new(
+                at,
+                field,
+                DecodeErrorKind::NegativeLength(len),
+            ));
         }
         let max = self.limits.max_string_len;
         if len as u64 > max as u64 {
             return Err(DecodeError::new(
                 at,
                 field,
-                DecodeErrorKind::TooLong { len: len as u64, max },
+                DecodeErrorKind::TooLong {
+                    len: len as u64,
+                    max,
+                },
             ));
         }
         let len = len as usize;
@@ -200,14 +212,21 @@ impl Reader {
         field: &'static str,
     ) -> Result<usize, DecodeError> {
         if count < 0 {
-            return Err(DecodeError::new(at, field, DecodeErrorKind::NegativeLength(count)));
+            return Err(DecodeError::new(
+                at,
+                field,
+                DecodeErrorKind::NegativeLength(count),
+            ));
         }
         let max = self.limits.max_collection_len;
         if count as u64 > max as u64 {
             return Err(DecodeError::new(
                 at,
                 field,
-                DecodeErrorKind::TooLong { len: count as u64, max },
+                DecodeErrorKind::TooLong {
+                    len: count as u64,
+                    max,
+                },
             ));
         }
         let count = count as usize;
@@ -222,9 +241,18 @@ impl Reader {
 
     /// Checks a region length (from a length field) read at `at`: not negative and not past
     /// the end of the enclosing data.
-    pub fn region_len(&self, len: i64, at: usize, field: &'static str) -> Result<usize, DecodeError> {
+    pub fn region_len(
+        &self,
+        len: i64,
+        at: usize,
+        field: &'static str,
+    ) -> Result<usize, DecodeError> {
         if len < 0 {
-            return Err(DecodeError::new(at, field, DecodeErrorKind::NegativeLength(len)));
+            return Err(DecodeError::new(
+                at,
+                field,
+                DecodeErrorKind::NegativeLength(len),
+            ));
         }
         if len as u64 > self.remaining() as u64 {
             return Err(DecodeError::new(
@@ -366,9 +394,18 @@ pub fn check_max(len: usize, max: u64, at: usize, field: &'static str) -> Result
 }
 
 /// Checks a constant field's value.
-pub fn expect_const(found: u64, expected: u64, at: usize, field: &'static str) -> Result<(), DecodeError> {
+pub fn expect_const(
+    found: u64,
+    expected: u64,
+    at: usize,
+    field: &'static str,
+) -> Result<(), DecodeError> {
     if found != expected {
-        return Err(DecodeError::new(at, field, DecodeErrorKind::BadConstant { expected, found }));
+        return Err(DecodeError::new(
+            at,
+            field,
+            DecodeErrorKind::BadConstant { expected, found },
+        ));
     }
     Ok(())
 }
@@ -443,7 +480,17 @@ mod tests {
 
     #[test]
     fn varint_round_trip_and_len() {
-        for v in [0u64, 1, 127, 128, 300, 16_383, 16_384, u32::MAX as u64, u64::MAX] {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u32::MAX as u64,
+            u64::MAX,
+        ] {
             let mut b = BytesMut::new();
             put_varint(&mut b, v);
             assert_eq!(b.len(), varint_len(v), "len of {v}");
@@ -454,7 +501,10 @@ mod tests {
 
     #[test]
     fn varint_overflow_is_an_error() {
-        assert_eq!(decode_varint(&[0xff; 10]), Err(DecodeErrorKind::VarintOverflow));
+        assert_eq!(
+            decode_varint(&[0xff; 10]),
+            Err(DecodeErrorKind::VarintOverflow)
+        );
         assert_eq!(
             decode_varint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]),
             Err(DecodeErrorKind::VarintOverflow)
@@ -467,9 +517,18 @@ mod tests {
         let e = r.check_len(1 << 40, 0, "s").unwrap_err();
         assert!(matches!(e.kind, DecodeErrorKind::TooLong { .. }));
         let e = r.check_len(4, 0, "s").unwrap_err();
-        assert!(matches!(e.kind, DecodeErrorKind::Truncated { needed: 4, available: 3 }));
+        assert!(matches!(
+            e.kind,
+            DecodeErrorKind::Truncated {
+                needed: 4,
+                available: 3
+            }
+        ));
         let e = r.check_count(2, 2, 0, "l").unwrap_err();
-        assert!(matches!(e.kind, DecodeErrorKind::Truncated { needed: 4, .. }));
+        assert!(matches!(
+            e.kind,
+            DecodeErrorKind::Truncated { needed: 4, .. }
+        ));
         assert_eq!(r.check_count(1, 2, 0, "l"), Ok(1));
     }
 

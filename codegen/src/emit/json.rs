@@ -20,7 +20,11 @@ fn json_fields(g: &Gen, s: &StructDef, enc: &Encoding) -> Vec<JsonField> {
             .iter()
             .find(|(f, _)| f == name)
             .map(|(_, w)| w.clone())
-            .unwrap_or_else(|| enc.rename_all.as_deref().map_or(name.to_string(), |c| rename_case(name, c)));
+            .unwrap_or_else(|| {
+                enc.rename_all
+                    .as_deref()
+                    .map_or(name.to_string(), |c| rename_case(name, c))
+            });
         out.push(JsonField {
             rust: ident(name),
             wire,
@@ -61,18 +65,41 @@ fn mirror(g: &Gen, f: &JsonField, omit_none: bool) -> (String, String, String, S
     match inner {
         Type::Named(i) => match &g.p.types[*i] {
             TypeDef::Enum(e) => {
-                let with = if f.by_name { "enum_by_name" } else { "enum_by_number" };
-                let ty = if opt { format!("::std::option::Option<{}>", e.name) } else { e.name.clone() };
+                let with = if f.by_name {
+                    "enum_by_name"
+                } else {
+                    "enum_by_number"
+                };
+                let ty = if opt {
+                    format!("::std::option::Option<{}>", e.name)
+                } else {
+                    e.name.clone()
+                };
                 if opt {
                     // serde's `with` does not reach into Option; go through the wire value.
-                    let rust = if f.by_name { "::polywire::__private::serde_json::Value".to_string() } else { "::std::option::Option<i64>".into() };
+                    let rust = if f.by_name {
+                        "::polywire::__private::serde_json::Value".to_string()
+                    } else {
+                        "::std::option::Option<i64>".into()
+                    };
                     let (ser, back) = if f.by_name {
                         (
-                            format!("{src}.map(|v| match ::polywire::WireEnum::wire_name(v) {{ ::std::option::Option::Some(n) => ::polywire::__private::serde_json::Value::from(n), ::std::option::Option::None => ::polywire::__private::serde_json::Value::from(::polywire::WireEnum::wire_value(v)) }}).unwrap_or_default()"),
-                            format!("match &{de} {{ ::polywire::__private::serde_json::Value::String(n) => {}::from_name(n), v => v.as_i64().and_then(<{} as ::polywire::WireEnum>::from_wire_value) }}", e.name, e.name),
+                            format!(
+                                "{src}.map(|v| match ::polywire::WireEnum::wire_name(v) {{ ::std::option::Option::Some(n) => ::polywire::__private::serde_json::Value::from(n), ::std::option::Option::None => ::polywire::__private::serde_json::Value::from(::polywire::WireEnum::wire_value(v)) }}).unwrap_or_default()"
+                            ),
+                            format!(
+                                "match &{de} {{ ::polywire::__private::serde_json::Value::String(n) => {}::from_name(n), v => v.as_i64().and_then(<{} as ::polywire::WireEnum>::from_wire_value) }}",
+                                e.name, e.name
+                            ),
                         )
                     } else {
-                        (format!("{src}.map(::polywire::WireEnum::wire_value)"), format!("{de}.and_then(<{} as ::polywire::WireEnum>::from_wire_value)", e.name))
+                        (
+                            format!("{src}.map(::polywire::WireEnum::wire_value)"),
+                            format!(
+                                "{de}.and_then(<{} as ::polywire::WireEnum>::from_wire_value)",
+                                e.name
+                            ),
+                        )
                     };
                     let _ = ty;
                     return (rust, attrs, ser, back);
@@ -83,9 +110,19 @@ fn mirror(g: &Gen, f: &JsonField, omit_none: bool) -> (String, String, String, S
             TypeDef::Flags(fl) => {
                 let repr = fl.repr.rust();
                 if opt {
-                    (format!("::std::option::Option<{repr}>"), attrs, format!("{src}.map(|v| v.bits())"), format!("{de}.map({}::from_bits)", fl.name))
+                    (
+                        format!("::std::option::Option<{repr}>"),
+                        attrs,
+                        format!("{src}.map(|v| v.bits())"),
+                        format!("{de}.map({}::from_bits)", fl.name),
+                    )
                 } else {
-                    (repr.to_string(), attrs, format!("{src}.bits()"), format!("{}::from_bits({de})", fl.name))
+                    (
+                        repr.to_string(),
+                        attrs,
+                        format!("{src}.bits()"),
+                        format!("{}::from_bits({de})", fl.name),
+                    )
                 }
             }
             TypeDef::Struct(_) => (g.rust_type(&f.ty), attrs, format!("{src}.clone()"), de),
@@ -107,7 +144,10 @@ pub fn methods(g: &Gen, s: &StructDef) -> String {
         let n = &enc.name;
         let ser_ty = format!("__{}{}Ser", s.name, rust_case(n));
         let de_ty = format!("__{}{}De", s.name, rust_case(n));
-        let ser_init: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.rust, mirror(g, f, omit).2)).collect();
+        let ser_init: Vec<String> = fields
+            .iter()
+            .map(|f| format!("{}: {}", f.rust, mirror(g, f, omit).2))
+            .collect();
         let de_init: Vec<String> = fields
             .iter()
             .map(|f| {
@@ -121,7 +161,11 @@ pub fn methods(g: &Gen, s: &StructDef) -> String {
             .filter(|(name, _, _)| !fields.iter().any(|f| f.rust == *name))
             .map(|(name, _, _)| format!("{name}: ::std::default::Default::default()"))
             .collect();
-        let all_init = de_init.into_iter().chain(missing).collect::<Vec<_>>().join(", ");
+        let all_init = de_init
+            .into_iter()
+            .chain(missing)
+            .collect::<Vec<_>>()
+            .join(", ");
         out += &format!(
             "/// Decodes the `{n}` encoding from the whole of `r`.\n\
              pub fn decode_{n}(r: &mut {RT}::Reader) -> ::std::result::Result<Self, {RT}::DecodeError> {{\n\
@@ -154,7 +198,10 @@ pub fn mirrors(g: &Gen, s: &StructDef) -> String {
         for f in &fields {
             let (ty, attrs, _, _) = mirror(g, f, omit);
             ser += &format!("{attrs} {}: {ty},", f.rust);
-            let de_attrs = attrs.replace("#[serde(skip_serializing_if = \"::std::option::Option::is_none\")]", "");
+            let de_attrs = attrs.replace(
+                "#[serde(skip_serializing_if = \"::std::option::Option::is_none\")]",
+                "",
+            );
             de += &format!("{de_attrs} {}: {ty},", f.rust);
         }
         out += &format!(

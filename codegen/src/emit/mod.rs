@@ -29,6 +29,7 @@ struct RpcView {
     docs: Vec<String>,
     const_name: String,
     code: i128,
+    ty: String,
 }
 
 #[derive(Template)]
@@ -129,7 +130,11 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
                     fields: g
                         .stored_fields(s)
                         .into_iter()
-                        .map(|(name, ty, d)| FieldView { name, ty, docs: docs(&d) })
+                        .map(|(name, ty, d)| FieldView {
+                            name,
+                            ty,
+                            docs: docs(&d),
+                        })
                         .collect(),
                     decode: b.decode,
                     encode: b.encode,
@@ -152,6 +157,15 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
         }
         None => None,
     };
+    // Request codes take the type of the frame's `@code` field.
+    let code_ty = p
+        .frame
+        .and_then(|fi| {
+            find_marked(p, p.struct_def(fi), &|f| {
+                f.attrs.iter().any(|a| a == "code")
+            })
+        })
+        .map_or("i64".to_string(), |(_, t)| g.rust_type(&t));
     let requests = p
         .services
         .iter()
@@ -160,6 +174,7 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
             docs: docs(&r.docs),
             const_name: screaming(&r.name),
             code: r.code,
+            ty: code_ty.clone(),
         })
         .collect();
     let view = ProtocolView {
@@ -168,8 +183,16 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
         id_lit: lit(&p.id),
         docs: docs(&p.docs),
         versions: p.versions,
-        limits: (p.limits.max_frame_len, p.limits.max_string_len, p.limits.max_collection_len),
-        detect: p.detect.iter().map(|d| (d.at, format!("&{:?}", d.bytes))).collect(),
+        limits: (
+            p.limits.max_frame_len,
+            p.limits.max_string_len,
+            p.limits.max_collection_len,
+        ),
+        detect: p
+            .detect
+            .iter()
+            .map(|d| (d.at, format!("&{:?}", d.bytes)))
+            .collect(),
         enums,
         structs: structs_out,
         frame,
@@ -195,7 +218,10 @@ pub fn format(src: &str) -> Result<String, String> {
                 "polywire-codegen produced invalid Rust ({e}) at {}:{}: {}",
                 start.line,
                 start.column,
-                line.chars().skip(start.column.saturating_sub(80)).take(200).collect::<String>()
+                line.chars()
+                    .skip(start.column.saturating_sub(80))
+                    .take(200)
+                    .collect::<String>()
             ))
         }
     }
@@ -239,7 +265,10 @@ fn probe(s: &StructDef) -> String {
                     big = ty.endian == Endian::Big
                 );
             }
-            FieldKind::Length { ty, of: LenTarget::From(None) } => {
+            FieldKind::Length {
+                ty,
+                of: LenTarget::From(None),
+            } => {
                 let (read, signed) = match ty {
                     Prefix::Int(i) => (
                         format!(
@@ -277,7 +306,9 @@ fn probe(s: &StructDef) -> String {
             }
             other => {
                 let w = match other {
-                    FieldKind::Bits { ty, .. } | FieldKind::Value(Type::Int(ty)) => usize::from(ty.bytes),
+                    FieldKind::Bits { ty, .. } | FieldKind::Value(Type::Int(ty)) => {
+                        usize::from(ty.bytes)
+                    }
                     _ => 1,
                 };
                 out += &format!("if buf.len() < off + {w} {{ {need} }} off += {w};");
@@ -307,12 +338,23 @@ fn frame_accessors(g: &Gen, s: &StructDef) -> String {
         && let Type::Named(i) = ty
         && let TypeDef::Flags(fl) = &g.p.types[i]
     {
-        let bit = |attr: &str| fl.bits.iter().find(|b| b.attrs.iter().any(|a| a == attr)).map(|b| screaming(&b.name));
+        let bit = |attr: &str| {
+            fl.bits
+                .iter()
+                .find(|b| b.attrs.iter().any(|a| a == attr))
+                .map(|b| screaming(&b.name))
+        };
         let resp = bit("response").unwrap_or_default();
         let (oneway_check, oneway_set) = match bit("oneway") {
             Some(o) => (
-                format!("if self.{path}.contains({n}::{o}) {{ return {RT}::FrameKind::Oneway; }}", n = fl.name),
-                format!("{RT}::FrameKind::Oneway => self.{path}.insert({n}::{o}),", n = fl.name),
+                format!(
+                    "if self.{path}.contains({n}::{o}) {{ return {RT}::FrameKind::Oneway; }}",
+                    n = fl.name
+                ),
+                format!(
+                    "{RT}::FrameKind::Oneway => self.{path}.insert({n}::{o}),",
+                    n = fl.name
+                ),
             ),
             None => (String::new(), format!("{RT}::FrameKind::Oneway => {{}}")),
         };
@@ -333,7 +375,11 @@ fn frame_accessors(g: &Gen, s: &StructDef) -> String {
 
 /// Finds a field satisfying `pred` in `s` or in the structs it holds, returning its access
 /// path (`header.opaque`) and type.
-fn find_marked(p: &Protocol, s: &StructDef, pred: &dyn Fn(&Field) -> bool) -> Option<(String, Type)> {
+fn find_marked(
+    p: &Protocol,
+    s: &StructDef,
+    pred: &dyn Fn(&Field) -> bool,
+) -> Option<(String, Type)> {
     for f in &s.fields {
         if pred(f)
             && let FieldKind::Value(t) = &f.kind

@@ -34,9 +34,13 @@ pub fn snake(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
         if c.is_ascii_uppercase() {
-            let prev_lower = i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-            if i > 0 && (prev_lower || (next_lower && chars[i - 1].is_ascii_uppercase())) && !out.ends_with('_') {
+            if i > 0
+                && (prev_lower || (next_lower && chars[i - 1].is_ascii_uppercase()))
+                && !out.ends_with('_')
+            {
                 out.push('_');
             }
             out.push(c.to_ascii_lowercase());
@@ -54,10 +58,16 @@ pub fn screaming(s: &str) -> String {
 
 /// `send_message` → `sendMessage` and the other serde cases.
 pub fn rename_case(s: &str, case: &str) -> String {
-    let words: Vec<String> = snake(s).split('_').filter(|w| !w.is_empty()).map(str::to_string).collect();
+    let words: Vec<String> = snake(s)
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
     let cap = |w: &str| {
         let mut c = w.chars();
-        c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        c.next()
+            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+            .unwrap_or_default()
     };
     match case {
         "camelCase" => words
@@ -74,16 +84,21 @@ pub fn rename_case(s: &str, case: &str) -> String {
 }
 
 const KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in", "let",
-    "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait",
-    "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box", "do",
-    "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
+    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+    "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
 /// A field name as a Rust identifier (`type` → `r#type`).
 pub fn ident(s: &str) -> String {
     let s = snake(s);
-    if KEYWORDS.contains(&s.as_str()) { format!("r#{s}") } else { s }
+    if KEYWORDS.contains(&s.as_str()) {
+        format!("r#{s}")
+    } else {
+        s
+    }
 }
 
 /// A Rust string literal.
@@ -108,8 +123,14 @@ impl<'a> Gen<'a> {
             Type::String { .. } => format!("{RT}::Str"),
             Type::Bytes { .. } => format!("{RT}::Bytes"),
             Type::List { elem, .. } => format!("::std::vec::Vec<{}>", self.rust_type(elem)),
-            Type::Map { key, value, .. } => format!("{RT}::OrderedMap<{}, {}>", self.rust_type(key), self.rust_type(value)),
-            Type::Optional { inner, .. } => format!("::std::option::Option<{}>", self.rust_type(inner)),
+            Type::Map { key, value, .. } => format!(
+                "{RT}::OrderedMap<{}, {}>",
+                self.rust_type(key),
+                self.rust_type(value)
+            ),
+            Type::Optional { inner, .. } => {
+                format!("::std::option::Option<{}>", self.rust_type(inner))
+            }
             Type::Named(i) => self.p.types[*i].name().to_string(),
         }
     }
@@ -146,13 +167,19 @@ impl<'a> Gen<'a> {
     /// Writes an integer expression `v` (an owned value of `i`'s Rust type).
     fn write_int(i: &IntType, v: &str, dst: &str) -> String {
         let big = i.endian == Endian::Big;
-        format!("{RT}::put_uint({dst}, {}, {}, {big});", Self::to_u64(i, v), i.bytes)
+        format!(
+            "{RT}::put_uint({dst}, {}, {}, {big});",
+            Self::to_u64(i, v),
+            i.bytes
+        )
     }
 
     /// A length prefix value read as i64.
     fn read_prefix(p: &Prefix, r: &str, field: &str) -> String {
         match p {
-            Prefix::Int(i) if i.bytes == 8 && !i.signed => format!("{RT}::sat_i64({})", Self::read_int(i, r, field)),
+            Prefix::Int(i) if i.bytes == 8 && !i.signed => {
+                format!("{RT}::sat_i64({})", Self::read_int(i, r, field))
+            }
             Prefix::Int(i) => format!("i64::from({})", Self::read_int(i, r, field)),
             Prefix::Varint => format!("{RT}::sat_i64({r}.varint({})?)", lit(field)),
         }
@@ -186,17 +213,35 @@ impl<'a> Gen<'a> {
             Type::Varint { signed: false } => format!("{r}.varint({f})?"),
             Type::Varint { signed: true } => format!("{r}.svarint({f})?"),
             Type::Bool => format!("{r}.bool({f})?"),
-            Type::String { prefix: Some(p), max } | Type::Bytes { prefix: Some(p), max } => {
-                let take = if matches!(ty, Type::String { .. }) { "str" } else { "bytes" };
-                let max_check = max.map_or(String::new(), |m| format!("{RT}::check_max(n, {m}, at, {f})?;"));
+            Type::String {
+                prefix: Some(p),
+                max,
+            }
+            | Type::Bytes {
+                prefix: Some(p),
+                max,
+            } => {
+                let take = if matches!(ty, Type::String { .. }) {
+                    "str"
+                } else {
+                    "bytes"
+                };
+                let max_check = max.map_or(String::new(), |m| {
+                    format!("{RT}::check_max(n, {m}, at, {f})?;")
+                });
                 format!(
                     "{{ let at = {r}.offset(); let n = {read}; let n = {r}.check_len(n, at, {f})?; {max_check} {r}.{take}(n, {f})? }}",
                     read = Self::read_prefix(p, r, field)
                 )
             }
-            Type::String { prefix: None, .. } => format!("{{ let n = {r}.remaining(); {r}.str(n, {f})? }}"),
+            Type::String { prefix: None, .. } => {
+                format!("{{ let n = {r}.remaining(); {r}.str(n, {f})? }}")
+            }
             Type::Bytes { prefix: None, .. } => format!("{r}.rest()"),
-            Type::List { elem, count: Some(p) } => {
+            Type::List {
+                elem,
+                count: Some(p),
+            } => {
                 let min = crate::ir::check::min_size(self.p, elem);
                 format!(
                     "{{ let at = {r}.offset(); let n = {read}; let n = {r}.check_count(n, {min}, at, {f})?; \
@@ -209,8 +254,13 @@ impl<'a> Gen<'a> {
                 "{{ let mut v = ::std::vec::Vec::new(); while {r}.remaining() > 0 {{ {r}.check_more(v.len(), {f})?; v.push({e}); }} v }}",
                 e = self.decode(elem, r, field)
             ),
-            Type::Map { key, value, count: Some(p) } => {
-                let min = crate::ir::check::min_size(self.p, key) + crate::ir::check::min_size(self.p, value);
+            Type::Map {
+                key,
+                value,
+                count: Some(p),
+            } => {
+                let min = crate::ir::check::min_size(self.p, key)
+                    + crate::ir::check::min_size(self.p, value);
                 format!(
                     "{{ let at = {r}.offset(); let n = {read}; let n = {r}.check_count(n, {min}, at, {f})?; \
                      let mut m = {RT}::OrderedMap::with_capacity(n); for _ in 0..n {{ let k = {k}; let v = {v}; m.push(k, v); }} m }}",
@@ -219,16 +269,26 @@ impl<'a> Gen<'a> {
                     v = self.decode(value, r, field)
                 )
             }
-            Type::Map { key, value, count: None } => format!(
+            Type::Map {
+                key,
+                value,
+                count: None,
+            } => format!(
                 "{{ let mut m = {RT}::OrderedMap::new(); while {r}.remaining() > 0 {{ {r}.check_more(m.len(), {f})?; let k = {k}; let v = {v}; m.push(k, v); }} m }}",
                 k = self.decode(key, r, field),
                 v = self.decode(value, r, field)
             ),
-            Type::Optional { inner, repr: OptRepr::Presence } => format!(
+            Type::Optional {
+                inner,
+                repr: OptRepr::Presence,
+            } => format!(
                 "{{ if {r}.presence({f})? {{ ::std::option::Option::Some({}) }} else {{ ::std::option::Option::None }} }}",
                 self.decode(inner, r, field)
             ),
-            Type::Optional { inner, repr: OptRepr::EmptyIsNone } => format!(
+            Type::Optional {
+                inner,
+                repr: OptRepr::EmptyIsNone,
+            } => format!(
                 "{{ let v = {}; if v.is_empty() {{ ::std::option::Option::None }} else {{ ::std::option::Option::Some(v) }} }}",
                 self.decode(inner, r, field)
             ),
@@ -244,7 +304,11 @@ impl<'a> Gen<'a> {
                         )
                     }
                 }
-                TypeDef::Flags(fl) => format!("{}::from_bits({})", fl.name, Self::read_int(&fl.repr, r, field)),
+                TypeDef::Flags(fl) => format!(
+                    "{}::from_bits({})",
+                    fl.name,
+                    Self::read_int(&fl.repr, r, field)
+                ),
                 TypeDef::Struct(s) => format!(
                     "<{} as {RT}::WireMessage>::decode_from({r}).map_err(|e| e.within({f}))?",
                     s.name
@@ -257,36 +321,67 @@ impl<'a> Gen<'a> {
     /// `by_ref`, a binding holding a reference.
     pub fn encode(&self, ty: &Type, v: &str, by_ref: bool, dst: &str, field: &str) -> String {
         let f = lit(field);
-        let own = if by_ref { format!("*{v}") } else { v.to_string() };
-        let refer = if by_ref { v.to_string() } else { format!("&{v}") };
+        let own = if by_ref {
+            format!("*{v}")
+        } else {
+            v.to_string()
+        };
+        let refer = if by_ref {
+            v.to_string()
+        } else {
+            format!("&{v}")
+        };
         match ty {
             Type::Int(i) => Self::write_int(i, &own, dst),
             Type::Varint { signed: false } => format!("{RT}::put_varint({dst}, {own});"),
-            Type::Varint { signed: true } => format!("{RT}::put_varint({dst}, {RT}::zigzag({own}));"),
+            Type::Varint { signed: true } => {
+                format!("{RT}::put_varint({dst}, {RT}::zigzag({own}));")
+            }
             Type::Bool => format!("{RT}::BufMut::put_u8({dst}, u8::from({own}));"),
             Type::String { prefix, max } | Type::Bytes { prefix, max } => {
-                let bytes = if matches!(ty, Type::String { .. }) { format!("{v}.as_bytes()") } else { format!("&{v}[..]") };
-                let max_check = max.map_or(String::new(), |m| format!("{RT}::check_encode_len({v}.len(), {m}, {f})?;"));
-                let pre = prefix.map_or(String::new(), |p| Self::write_prefix(&p, &format!("{v}.len()"), dst, field));
+                let bytes = if matches!(ty, Type::String { .. }) {
+                    format!("{v}.as_bytes()")
+                } else {
+                    format!("&{v}[..]")
+                };
+                let max_check = max.map_or(String::new(), |m| {
+                    format!("{RT}::check_encode_len({v}.len(), {m}, {f})?;")
+                });
+                let pre = prefix.map_or(String::new(), |p| {
+                    Self::write_prefix(&p, &format!("{v}.len()"), dst, field)
+                });
                 format!("{max_check} {pre} {RT}::BufMut::put_slice({dst}, {bytes});")
             }
             Type::List { elem, count } => {
-                let pre = count.map_or(String::new(), |p| Self::write_prefix(&p, &format!("{v}.len()"), dst, field));
-                format!("{pre} for x in {v}.iter() {{ {} }}", self.encode(elem, "x", true, dst, field))
+                let pre = count.map_or(String::new(), |p| {
+                    Self::write_prefix(&p, &format!("{v}.len()"), dst, field)
+                });
+                format!(
+                    "{pre} for x in {v}.iter() {{ {} }}",
+                    self.encode(elem, "x", true, dst, field)
+                )
             }
             Type::Map { key, value, count } => {
-                let pre = count.map_or(String::new(), |p| Self::write_prefix(&p, &format!("{v}.len()"), dst, field));
+                let pre = count.map_or(String::new(), |p| {
+                    Self::write_prefix(&p, &format!("{v}.len()"), dst, field)
+                });
                 format!(
                     "{pre} for (k, x) in {v}.iter() {{ {} {} }}",
                     self.encode(key, "k", true, dst, field),
                     self.encode(value, "x", true, dst, field)
                 )
             }
-            Type::Optional { inner, repr: OptRepr::Presence } => format!(
+            Type::Optional {
+                inner,
+                repr: OptRepr::Presence,
+            } => format!(
                 "match {refer} {{ ::std::option::Option::Some(x) => {{ {RT}::BufMut::put_u8({dst}, 1); {} }} ::std::option::Option::None => {RT}::BufMut::put_u8({dst}, 0), }}",
                 self.encode(inner, "x", true, dst, field)
             ),
-            Type::Optional { inner, repr: OptRepr::EmptyIsNone } => {
+            Type::Optional {
+                inner,
+                repr: OptRepr::EmptyIsNone,
+            } => {
                 let empty = match &**inner {
                     Type::String { .. } => format!("{RT}::Str::new()"),
                     _ => format!("{RT}::Bytes::new()"),
@@ -307,7 +402,11 @@ impl<'a> Gen<'a> {
     /// An expression for the encoded size of `v` of `ty` (a place, or a reference binding
     /// when `by_ref`).
     pub fn size(&self, ty: &Type, v: &str, by_ref: bool) -> String {
-        let own = if by_ref { format!("*{v}") } else { v.to_string() };
+        let own = if by_ref {
+            format!("*{v}")
+        } else {
+            v.to_string()
+        };
         match ty {
             Type::Int(i) => i.bytes.to_string(),
             Type::Varint { signed: false } => format!("{RT}::varint_len({own})"),
@@ -315,29 +414,53 @@ impl<'a> Gen<'a> {
             Type::Bool => "1".into(),
             Type::String { prefix, .. } | Type::Bytes { prefix, .. } => match prefix {
                 None => format!("{v}.len()"),
-                Some(p) => format!("({} + {v}.len())", Self::prefix_len(p, &format!("{v}.len()"))),
+                Some(p) => format!(
+                    "({} + {v}.len())",
+                    Self::prefix_len(p, &format!("{v}.len()"))
+                ),
             },
             Type::List { elem, count } => {
-                let pre = count.map_or("0".to_string(), |p| Self::prefix_len(&p, &format!("{v}.len()")));
-                format!("({pre} + {v}.iter().map(|x| {}).sum::<usize>())", self.size(elem, "x", true))
+                let pre = count.map_or("0".to_string(), |p| {
+                    Self::prefix_len(&p, &format!("{v}.len()"))
+                });
+                format!(
+                    "({pre} + {v}.iter().map(|x| {}).sum::<usize>())",
+                    self.size(elem, "x", true)
+                )
             }
             Type::Map { key, value, count } => {
-                let pre = count.map_or("0".to_string(), |p| Self::prefix_len(&p, &format!("{v}.len()")));
+                let pre = count.map_or("0".to_string(), |p| {
+                    Self::prefix_len(&p, &format!("{v}.len()"))
+                });
                 format!(
                     "({pre} + {v}.iter().map(|(k, x)| {} + {}).sum::<usize>())",
                     self.size(key, "k", true),
                     self.size(value, "x", true)
                 )
             }
-            Type::Optional { inner, repr: OptRepr::Presence } => {
-                format!("(1 + {v}.as_ref().map_or(0, |x| {}))", self.size(inner, "x", true))
+            Type::Optional {
+                inner,
+                repr: OptRepr::Presence,
+            } => {
+                format!(
+                    "(1 + {v}.as_ref().map_or(0, |x| {}))",
+                    self.size(inner, "x", true)
+                )
             }
-            Type::Optional { inner, repr: OptRepr::EmptyIsNone } => {
+            Type::Optional {
+                inner,
+                repr: OptRepr::EmptyIsNone,
+            } => {
                 let pre = match &**inner {
-                    Type::String { prefix, .. } | Type::Bytes { prefix, .. } => prefix.map_or("0".to_string(), |p| Self::prefix_len(&p, "0")),
+                    Type::String { prefix, .. } | Type::Bytes { prefix, .. } => {
+                        prefix.map_or("0".to_string(), |p| Self::prefix_len(&p, "0"))
+                    }
                     _ => "0".into(),
                 };
-                format!("{v}.as_ref().map_or({pre}, |x| {})", self.size(inner, "x", true))
+                format!(
+                    "{v}.as_ref().map_or({pre}, |x| {})",
+                    self.size(inner, "x", true)
+                )
             }
             Type::Named(i) => match &self.p.types[*i] {
                 TypeDef::Enum(e) => e.repr.bytes.to_string(),
@@ -365,7 +488,11 @@ impl<'a> Gen<'a> {
 
     /// Writes a constant.
     pub fn write_const(&self, i: &IntType, value: u64, dst: &str) -> String {
-        format!("{RT}::put_uint({dst}, {value:#x}, {}, {});", i.bytes, i.endian == Endian::Big)
+        format!(
+            "{RT}::put_uint({dst}, {value:#x}, {}, {});",
+            i.bytes,
+            i.endian == Endian::Big
+        )
     }
 
     /// Writes integer `v` for a constant or word.
@@ -376,5 +503,9 @@ impl<'a> Gen<'a> {
 
 /// `(1 << bits) - 1` as a literal.
 pub fn mask(bits: u32) -> String {
-    if bits >= 64 { "u64::MAX".into() } else { format!("{:#x}u64", (1u64 << bits) - 1) }
+    if bits >= 64 {
+        "u64::MAX".into()
+    } else {
+        format!("{:#x}u64", (1u64 << bits) - 1)
+    }
 }

@@ -28,7 +28,11 @@ fn length_fields(s: &StructDef) -> Vec<LengthField> {
             FieldKind::Bits { parts, .. } => {
                 for p in parts {
                     if let PartValue::Length(of) = &p.value {
-                        out.push((p.name.clone(), of.clone(), Some((f.name.clone(), p.lo, p.hi))));
+                        out.push((
+                            p.name.clone(),
+                            of.clone(),
+                            Some((f.name.clone(), p.lo, p.hi)),
+                        ));
                     }
                 }
             }
@@ -44,8 +48,14 @@ impl Gen<'_> {
         let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
         for f in &s.fields {
             match &f.kind {
-                FieldKind::Value(t) => out.push((ident(&f.name), self.rust_type(t), f.docs.clone())),
-                FieldKind::Switch { ty, .. } => out.push((ident(&f.name), self.p.types[*ty].name().to_string(), f.docs.clone())),
+                FieldKind::Value(t) => {
+                    out.push((ident(&f.name), self.rust_type(t), f.docs.clone()))
+                }
+                FieldKind::Switch { ty, .. } => out.push((
+                    ident(&f.name),
+                    self.p.types[*ty].name().to_string(),
+                    f.docs.clone(),
+                )),
                 FieldKind::Bits { parts, .. } => {
                     for p in parts.iter().filter(|p| p.value == PartValue::Stored) {
                         out.push((ident(&p.name), self.rust_type(&p.ty), p.docs.clone()));
@@ -69,13 +79,17 @@ impl Gen<'_> {
             Type::Bool => format!("{raw} != 0"),
             Type::Int(i) => format!("{raw} as {}", i.rust()),
             Type::Named(n) => match &self.p.types[*n] {
-                TypeDef::Enum(e) if e.open => format!("{}::from_repr({raw} as {})", e.name, e.repr.rust()),
+                TypeDef::Enum(e) if e.open => {
+                    format!("{}::from_repr({raw} as {})", e.name, e.repr.rust())
+                }
                 TypeDef::Enum(e) => format!(
                     "{name}::from_repr({raw} as {repr}).ok_or_else(|| {RT}::DecodeError::new(at, {f}, {RT}::DecodeErrorKind::UnknownEnum({raw} as i64)))?",
                     name = e.name,
                     repr = e.repr.rust()
                 ),
-                TypeDef::Flags(fl) => format!("{}::from_bits({raw} as {})", fl.name, fl.repr.rust()),
+                TypeDef::Flags(fl) => {
+                    format!("{}::from_bits({raw} as {})", fl.name, fl.repr.rust())
+                }
                 TypeDef::Struct(_) => "unreachable_checked".into(),
             },
             _ => "unreachable_checked".into(),
@@ -147,7 +161,10 @@ impl Gen<'_> {
                 }
                 FieldKind::Length { ty, of } => {
                     let n = &f.name;
-                    d += &format!("let __at_{n} = {cur}.offset(); let __len_{n} = {};", self.read_len(ty, &cur, n));
+                    d += &format!(
+                        "let __at_{n} = {cur}.offset(); let __len_{n} = {};",
+                        self.read_len(ty, &cur, n)
+                    );
                     if *of == LenTarget::From(None) {
                         regions += 1;
                         d += &format!(
@@ -159,10 +176,19 @@ impl Gen<'_> {
                 }
                 FieldKind::Bits { ty, parts } => {
                     let w = format!("__w_{}", f.name);
-                    d += &format!("let at = {cur}.offset(); let {w} = {};", self.read_word(ty, &cur, &f.name));
+                    d += &format!(
+                        "let at = {cur}.offset(); let {w} = {};",
+                        self.read_word(ty, &cur, &f.name)
+                    );
                     for p in parts {
                         match &p.value {
-                            PartValue::Stored => d += &format!("let {} = {};", ident(&p.name), self.part_from_word(p, &w)),
+                            PartValue::Stored => {
+                                d += &format!(
+                                    "let {} = {};",
+                                    ident(&p.name),
+                                    self.part_from_word(p, &w)
+                                )
+                            }
                             PartValue::Const(c) => {
                                 d += &format!(
                                     "{RT}::expect_const(({w} >> {}) & {}, {c:#x}, at, {})?;",
@@ -188,7 +214,9 @@ impl Gen<'_> {
                     // Where the value's bytes come from.
                     let (pre, rd, post) = match (&f.region, sized_by(f).as_deref()) {
                         (_, Some(l)) => (
-                            format!("let n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __sub = {cur}.region(n, {fl})?; let rs = &mut __sub;"),
+                            format!(
+                                "let n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __sub = {cur}.region(n, {fl})?; let rs = &mut __sub;"
+                            ),
                             "rs".to_string(),
                             format!("rs.finish({fl})?;"),
                         ),
@@ -201,11 +229,15 @@ impl Gen<'_> {
                             format!("rs.finish({fl})?;"),
                         ),
                         (Region::Rest, None) => (
-                            format!("let n = {cur}.remaining(); let mut __sub = {cur}.region(n, {fl})?; let rs = &mut __sub;"),
+                            format!(
+                                "let n = {cur}.remaining(); let mut __sub = {cur}.region(n, {fl})?; let rs = &mut __sub;"
+                            ),
                             "rs".to_string(),
                             String::new(),
                         ),
-                        (Region::Inline | Region::SizedBy(_), None) => (String::new(), cur.clone(), String::new()),
+                        (Region::Inline | Region::SizedBy(_), None) => {
+                            (String::new(), cur.clone(), String::new())
+                        }
                     };
                     let value = match &f.kind {
                         FieldKind::Value(t) => self.decode(t, &rd, &f.name),
@@ -214,9 +246,13 @@ impl Gen<'_> {
                             let mut m = format!("match {} as i128 {{", ident(disc));
                             for (v, enc) in arms {
                                 if enc == "binary" {
-                                    m += &format!("{v} => <{sname} as {RT}::WireMessage>::decode_from({rd}).map_err(|e| e.within({fl}))?,");
+                                    m += &format!(
+                                        "{v} => <{sname} as {RT}::WireMessage>::decode_from({rd}).map_err(|e| e.within({fl}))?,"
+                                    );
                                 } else {
-                                    m += &format!("{v} => {sname}::decode_{enc}({rd}).map_err(|e| e.within({fl}))?,");
+                                    m += &format!(
+                                        "{v} => {sname}::decode_{enc}({rd}).map_err(|e| e.within({fl}))?,"
+                                    );
                                 }
                             }
                             m += &format!(
@@ -262,7 +298,10 @@ impl Gen<'_> {
                     let n = &f.name;
                     match ty {
                         Prefix::Int(i) => {
-                            e += &format!("let __pos_{n} = dst.len(); {}", self.write_word(i, "0u64", "dst"));
+                            e += &format!(
+                                "let __pos_{n} = dst.len(); {}",
+                                self.write_word(i, "0u64", "dst")
+                            );
                             if *of == LenTarget::From(None) {
                                 e += &format!("let __start_{n} = dst.len();");
                                 at_end.push(self.patch_len(s, &lens, n));
@@ -278,13 +317,19 @@ impl Gen<'_> {
                     let mut terms = vec!["0u64".to_string()];
                     for p in parts {
                         match &p.value {
-                            PartValue::Stored => terms.push(self.part_to_word(p, &format!("self.{}", ident(&p.name)))),
+                            PartValue::Stored => terms
+                                .push(self.part_to_word(p, &format!("self.{}", ident(&p.name)))),
                             PartValue::Const(c) => terms.push(format!("({c:#x}u64 << {})", p.lo)),
                             PartValue::Length(_) => {}
                         }
                     }
                     let w = format!("__w_{}", f.name);
-                    e += &format!("let {w}: u64 = {}; let __pos_{} = dst.len(); {}", terms.join(" | "), f.name, self.write_word(ty, &w, "dst"));
+                    e += &format!(
+                        "let {w}: u64 = {}; let __pos_{} = dst.len(); {}",
+                        terms.join(" | "),
+                        f.name,
+                        self.write_word(ty, &w, "dst")
+                    );
                 }
                 FieldKind::Value(_) | FieldKind::Switch { .. } => {
                     let v = format!("self.{}", ident(&f.name));
@@ -294,7 +339,9 @@ impl Gen<'_> {
                             let mut m = format!("match self.{} as i128 {{", ident(disc));
                             for (val, enc) in arms {
                                 if enc == "binary" {
-                                    m += &format!("{val} => {RT}::WireMessage::encode_to(&{v}, dst)?,");
+                                    m += &format!(
+                                        "{val} => {RT}::WireMessage::encode_to(&{v}, dst)?,"
+                                    );
                                 } else {
                                     m += &format!("{val} => {v}.encode_{enc}(dst)?,");
                                 }
@@ -317,7 +364,10 @@ impl Gen<'_> {
                             );
                         }
                         (Region::Prefixed(Prefix::Varint), None) => {
-                            e += &format!("{RT}::put_varint(dst, ({}) as u64); {body}", self.value_size(f));
+                            e += &format!(
+                                "{RT}::put_varint(dst, ({}) as u64); {body}",
+                                self.value_size(f)
+                            );
                         }
                         (_, Some(l)) => {
                             e += &format!("let __start_{l} = dst.len(); {body}");
@@ -335,16 +385,29 @@ impl Gen<'_> {
 
         // ---- size ----
         let sizes: Vec<String> = s.fields.iter().map(|f| self.field_size(s, f)).collect();
-        let size = if sizes.is_empty() { "0".into() } else { sizes.join(" + ") };
-        Bodies { decode: d, encode: e, size }
+        let size = if sizes.is_empty() {
+            "0".into()
+        } else {
+            sizes.join(" + ")
+        };
+        Bodies {
+            decode: d,
+            encode: e,
+            size,
+        }
     }
 
     /// Patches fixed-width length `l` (a field or a bit part) with `dst.len() - __start_l`.
     fn patch_len(&self, s: &StructDef, lens: &[LengthField], l: &str) -> String {
-        let Some((_, _, word)) = lens.iter().find(|(n, _, _)| n == l) else { return String::new() };
+        let Some((_, _, word)) = lens.iter().find(|(n, _, _)| n == l) else {
+            return String::new();
+        };
         match word {
             None => {
-                let Some(FieldKind::Length { ty: Prefix::Int(i), .. }) = s.fields.iter().find(|f| f.name == l).map(|f| &f.kind) else {
+                let Some(FieldKind::Length {
+                    ty: Prefix::Int(i), ..
+                }) = s.fields.iter().find(|f| f.name == l).map(|f| &f.kind)
+                else {
                     return String::new();
                 };
                 format!(
@@ -356,7 +419,9 @@ impl Gen<'_> {
                 )
             }
             Some((wf, lo, hi)) => {
-                let Some(FieldKind::Bits { ty, .. }) = s.fields.iter().find(|f| f.name == *wf).map(|f| &f.kind) else {
+                let Some(FieldKind::Bits { ty, .. }) =
+                    s.fields.iter().find(|f| f.name == *wf).map(|f| &f.kind)
+                else {
                     return String::new();
                 };
                 format!(
@@ -405,23 +470,37 @@ impl Gen<'_> {
             }
         };
         let parts: Vec<String> = range.iter().map(|g| self.field_size(s, g)).collect();
-        if parts.is_empty() { "0".into() } else { parts.join(" + ") }
+        if parts.is_empty() {
+            "0".into()
+        } else {
+            parts.join(" + ")
+        }
     }
 
     /// Encoded size of a whole field, prefix included.
     fn field_size(&self, s: &StructDef, f: &Field) -> String {
         match &f.kind {
             FieldKind::Const { ty, .. } | FieldKind::Bits { ty, .. } => ty.bytes.to_string(),
-            FieldKind::Length { ty: Prefix::Int(i), .. } => i.bytes.to_string(),
-            FieldKind::Length { ty: Prefix::Varint, of } => {
+            FieldKind::Length {
+                ty: Prefix::Int(i), ..
+            } => i.bytes.to_string(),
+            FieldKind::Length {
+                ty: Prefix::Varint,
+                of,
+            } => {
                 let fi = s.fields.iter().position(|g| g.name == f.name).unwrap_or(0);
-                format!("{{ let n = {}; {RT}::varint_len(n as u64) }}", self.target_size(s, fi, of))
+                format!(
+                    "{{ let n = {}; {RT}::varint_len(n as u64) }}",
+                    self.target_size(s, fi, of)
+                )
             }
             FieldKind::Value(_) | FieldKind::Switch { .. } => {
                 let v = self.value_size(f);
                 match &f.region {
                     Region::Prefixed(Prefix::Int(i)) => format!("({} + {v})", i.bytes),
-                    Region::Prefixed(Prefix::Varint) => format!("{{ let n = {v}; {RT}::varint_len(n as u64) + n }}"),
+                    Region::Prefixed(Prefix::Varint) => {
+                        format!("{{ let n = {v}; {RT}::varint_len(n as u64) + n }}")
+                    }
                     _ => v,
                 }
             }

@@ -42,12 +42,20 @@ impl IntType {
     /// Largest value the type holds, as u64.
     pub fn max_value(&self) -> u64 {
         let bits = self.bits() - u32::from(self.signed);
-        if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 }
+        if bits >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        }
     }
 
     /// Smallest value.
     pub fn min_value(&self) -> i128 {
-        if self.signed { -(1i128 << (self.bits() - 1)) } else { 0 }
+        if self.signed {
+            -(1i128 << (self.bits() - 1))
+        } else {
+            0
+        }
     }
 
     /// The Rust type holding it.

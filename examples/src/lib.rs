@@ -1,0 +1,1 @@
+//! Runnable examples: see `examples/*.rs` and the README.
