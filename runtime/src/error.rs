@@ -64,6 +64,10 @@ pub enum DecodeErrorKind {
     },
     /// A JSON-encoded region was not valid for its type.
     Json(String),
+    /// A required field of a header carried as strings is absent.
+    MissingField,
+    /// A header field carried as a string does not parse as its type.
+    InvalidField(String),
 }
 
 impl DecodeError {
@@ -117,6 +121,8 @@ impl fmt::Display for DecodeError {
                 "length field says {announced} byte(s) but the data has {actual}"
             ),
             DecodeErrorKind::Json(msg) => write!(f, "invalid JSON: {msg}"),
+            DecodeErrorKind::MissingField => write!(f, "required field is missing"),
+            DecodeErrorKind::InvalidField(v) => write!(f, "`{v}` is not a valid value"),
         }
     }
 }

@@ -30,11 +30,19 @@
 pub mod codec;
 pub mod error;
 pub mod json;
+pub mod protocol;
+pub mod rt;
 pub mod types;
 pub mod wire;
 
+/// The byte buffers generated codecs read and write.
+pub use bytes;
 pub use codec::{Codec, FrameKind, WireEnum, WireMessage};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use protocol::{
+    Detection, Detector, ErrorStatus, Handshake, HandshakeEvent, Negotiated, Protocol,
+    RemotingFrame,
+};
 pub use types::{OrderedMap, Str};
 pub use wire::Limits;
 
@@ -59,6 +67,8 @@ pub mod __private {
     pub use crate::codec::{Codec, FrameKind, WireEnum, WireMessage};
     pub use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
     pub use crate::json::{enum_by_name, enum_by_number, from_json, json_len, to_json};
+    pub use crate::protocol::*;
+    pub use crate::rt::{BoxFuture, ProcessError, RemotingClient, RemotingError, RequestContext};
     pub use crate::types::{OrderedMap, Str};
     pub use crate::wire::*;
     pub use bytes::{self, Buf, BufMut, Bytes, BytesMut};

@@ -14,8 +14,21 @@ use std::ops::Deref;
 /// let s = polywire::Str::from("topic-a");
 /// assert_eq!(&*s, "topic-a");
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Str(Bytes);
+
+// Hash as `str` does, so that `Borrow<str>` is consistent for hashed collections.
+impl std::hash::Hash for Str {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl std::borrow::Borrow<str> for Str {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
 
 impl Str {
     /// The empty string.

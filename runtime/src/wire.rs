@@ -544,3 +544,27 @@ mod tests {
         assert_eq!(peek_uint(&b, 1, 3, false), None);
     }
 }
+
+/// Parses a header field carried as a string.
+pub fn parse_field<T: std::str::FromStr>(v: &str, field: &'static str) -> Result<T, DecodeError> {
+    v.parse()
+        .map_err(|_| DecodeError::new(0, field, DecodeErrorKind::InvalidField(v.to_string())))
+}
+
+/// Parses a bool header field (`true`/`false`, as Java writes them).
+pub fn parse_bool_field(v: &str, field: &'static str) -> Result<bool, DecodeError> {
+    match v {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(DecodeError::new(
+            0,
+            field,
+            DecodeErrorKind::InvalidField(v.to_string()),
+        )),
+    }
+}
+
+/// The error for a required header field that is absent.
+pub fn missing_field(field: &'static str) -> DecodeError {
+    DecodeError::new(0, field, DecodeErrorKind::MissingField)
+}

@@ -2,6 +2,7 @@
 //! and the derive macros both end here.
 
 mod json;
+mod remoting;
 pub mod rust;
 mod structs;
 
@@ -198,7 +199,8 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
         frame,
         requests,
     };
-    let src = render(&view)?;
+    let mut src = render(&view)?;
+    src += &remoting::emit(&g);
     format(&src)
 }
 
@@ -288,7 +290,7 @@ fn probe(s: &StructDef) -> String {
                 out += &read;
                 if let Some(bits) = signed {
                     out += &format!(
-                        "let v = (((v << {sh}) as i64) >> {sh}); if v < 0 {{ return ::std::result::Result::Err({RT}::DecodeError::new(at, {fl}, {RT}::DecodeErrorKind::NegativeLength(v)).within({frame})); }} let v = v as u64;",
+                        "let v = ((v << {sh}) as i64) >> {sh}; if v < 0 {{ return ::std::result::Result::Err({RT}::DecodeError::new(at, {fl}, {RT}::DecodeErrorKind::NegativeLength(v)).within({frame})); }} let v = v as u64;",
                         sh = 64 - bits
                     );
                 }

@@ -509,3 +509,25 @@ pub fn mask(bits: u32) -> String {
         format!("{:#x}u64", (1u64 << bits) - 1)
     }
 }
+
+/// Drops one pair of parentheses around a whole expression (where they would be redundant,
+/// e.g. a closure body).
+pub fn unparen(e: &str) -> &str {
+    let Some(inner) = e.strip_prefix('(').and_then(|s| s.strip_suffix(')')) else {
+        return e;
+    };
+    let mut depth = 0i32;
+    for c in inner.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return e;
+                }
+            }
+            _ => {}
+        }
+    }
+    if depth == 0 { inner } else { e }
+}

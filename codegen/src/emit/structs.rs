@@ -72,8 +72,8 @@ impl Gen<'_> {
         out
     }
 
-    fn part_from_word(&self, p: &BitPart, w: &str) -> String {
-        let raw = format!("(({w} >> {}) & {})", p.lo, mask(p.hi - p.lo));
+    fn part_from_word(&self, p: &BitPart, w: &str, word_bits: u32) -> String {
+        let raw = extract(w, p.lo, p.hi, word_bits);
         let f = lit(&p.name);
         match &p.ty {
             Type::Bool => format!("{raw} != 0"),
@@ -99,19 +99,24 @@ impl Gen<'_> {
     fn part_to_word(&self, p: &BitPart, v: &str) -> String {
         let raw = match &p.ty {
             Type::Bool => format!("u64::from({v})"),
-            Type::Int(_) => format!("({v}) as u64"),
+            Type::Int(i) => Gen::to_u64(i, v),
             Type::Named(n) => match &self.p.types[*n] {
-                TypeDef::Enum(_) => format!("({v}).to_repr() as u64"),
-                _ => format!("({v}).bits() as u64"),
+                TypeDef::Enum(e) => Gen::to_u64(&e.repr, &format!("{v}.to_repr()")),
+                TypeDef::Flags(f) => Gen::to_u64(&f.repr, &format!("{v}.bits()")),
+                TypeDef::Struct(_) => "0".into(),
             },
             _ => "0".into(),
         };
-        format!(
-            "({RT}::check_bits({raw} & u64::MAX, {}, {})? << {})",
+        let checked = format!(
+            "{RT}::check_bits({raw}, {}, {})?",
             p.hi - p.lo,
-            lit(&p.name),
-            p.lo
-        )
+            lit(&p.name)
+        );
+        if p.lo == 0 {
+            checked
+        } else {
+            format!("({checked} << {})", p.lo)
+        }
     }
 
     /// Builds the bodies for struct `s`.
@@ -186,22 +191,20 @@ impl Gen<'_> {
                                 d += &format!(
                                     "let {} = {};",
                                     ident(&p.name),
-                                    self.part_from_word(p, &w)
+                                    self.part_from_word(p, &w, ty.bits())
                                 )
                             }
                             PartValue::Const(c) => {
                                 d += &format!(
-                                    "{RT}::expect_const(({w} >> {}) & {}, {c:#x}, at, {})?;",
-                                    p.lo,
-                                    mask(p.hi - p.lo),
+                                    "{RT}::expect_const({}, {c:#x}, at, {})?;",
+                                    extract(&w, p.lo, p.hi, ty.bits()),
                                     lit(&p.name)
                                 )
                             }
                             PartValue::Length(_) => {
                                 d += &format!(
-                                    "let __at_{n} = at; let __len_{n} = (({w} >> {}) & {}) as i64;",
-                                    p.lo,
-                                    mask(p.hi - p.lo),
+                                    "let __at_{n} = at; let __len_{n} = {} as i64;",
+                                    extract(&w, p.lo, p.hi, ty.bits()),
                                     n = p.name
                                 )
                             }
@@ -300,7 +303,7 @@ impl Gen<'_> {
                         Prefix::Int(i) => {
                             e += &format!(
                                 "let __pos_{n} = dst.len(); {}",
-                                self.write_word(i, "0u64", "dst")
+                                self.write_const(i, 0, "dst")
                             );
                             if *of == LenTarget::From(None) {
                                 e += &format!("let __start_{n} = dst.len();");
@@ -314,21 +317,30 @@ impl Gen<'_> {
                     }
                 }
                 FieldKind::Bits { ty, parts } => {
-                    let mut terms = vec!["0u64".to_string()];
+                    let mut terms: Vec<String> = Vec::new();
                     for p in parts {
                         match &p.value {
                             PartValue::Stored => terms
                                 .push(self.part_to_word(p, &format!("self.{}", ident(&p.name)))),
-                            PartValue::Const(c) => terms.push(format!("({c:#x}u64 << {})", p.lo)),
+                            PartValue::Const(c) => terms.push(if p.lo == 0 {
+                                format!("{c:#x}")
+                            } else {
+                                format!("({c:#x}u64 << {})", p.lo)
+                            }),
                             PartValue::Length(_) => {}
                         }
                     }
                     let w = format!("__w_{}", f.name);
+                    let value = if terms.is_empty() {
+                        "0".to_string()
+                    } else {
+                        terms.join(" | ")
+                    };
                     e += &format!(
-                        "let {w}: u64 = {}; let __pos_{} = dst.len(); {}",
-                        terms.join(" | "),
+                        "let {w}: u64 = {value}; let __pos_{} = dst.len(); {RT}::put_uint(dst, {w}, {}, {});",
                         f.name,
-                        self.write_word(ty, &w, "dst")
+                        ty.bytes,
+                        ty.endian == Endian::Big
                     );
                 }
                 FieldKind::Value(_) | FieldKind::Switch { .. } => {
@@ -357,7 +369,7 @@ impl Gen<'_> {
                         (Region::Prefixed(Prefix::Int(i)), None) => {
                             e += &format!(
                                 "{{ let pos = dst.len(); {} let start = dst.len(); {body} let n = {RT}::check_encode_len(dst.len() - start, {}, {fl})?; {RT}::patch_uint(dst, pos, n, {}, {}); }}",
-                                self.write_word(i, "0u64", "dst"),
+                                self.write_const(i, 0, "dst"),
                                 i.max_value(),
                                 i.bytes,
                                 i.endian == Endian::Big
@@ -505,5 +517,20 @@ impl Gen<'_> {
                 }
             }
         }
+    }
+}
+
+/// Bits `lo..hi` of word `w` (a u64 holding a `word_bits`-bit integer), without no-op
+/// shifts or masks.
+fn extract(w: &str, lo: u32, hi: u32, word_bits: u32) -> String {
+    let shifted = if lo == 0 {
+        w.to_string()
+    } else {
+        format!("({w} >> {lo})")
+    };
+    if hi >= word_bits.min(64) {
+        shifted
+    } else {
+        format!("({shifted} & {})", mask(hi - lo))
     }
 }

@@ -1,0 +1,686 @@
+//! Bindings to the remoting runtime: `RemotingFrame` for the frame, a `<Name>Protocol`
+//! type implementing `Protocol` (and `Handshake` from the handshake block), string
+//! conversions for headers carried in a map, and per service a server trait, its
+//! registration and a typed client.
+
+use super::find_marked;
+use super::rust::{Gen, ident, lit, pascal, screaming, snake};
+use crate::ir::*;
+
+const P: &str = "::polywire::__private";
+
+/// The frame's marked fields, resolved.
+struct Roles {
+    code: Option<(String, Type)>,
+    body: Option<String>,
+    message: Option<(String, Type)>,
+}
+
+fn roles(p: &Protocol, frame: &StructDef) -> Roles {
+    let attr = |name: &'static str| move |f: &Field| f.attrs.iter().any(|a| a == name);
+    let body = frame
+        .fields
+        .iter()
+        .find(|f| {
+            f.region == Region::Rest && matches!(f.kind, FieldKind::Value(Type::Bytes { .. }))
+        })
+        .map(|f| ident(&f.name));
+    Roles {
+        code: find_marked(p, frame, &attr("code")),
+        body,
+        message: find_marked(p, frame, &attr("message")),
+    }
+}
+
+fn int_cast(ty: &Type) -> String {
+    match ty {
+        Type::Int(i) => i.rust().to_string(),
+        Type::Varint { signed: false } => "u64".into(),
+        _ => "i64".into(),
+    }
+}
+
+/// The protocol type's name (`NativeProtocol`).
+pub fn protocol_type(p: &Protocol) -> String {
+    format!("{}Protocol", pascal(&p.name))
+}
+
+/// Everything for `polywire::rt`; empty when the protocol has no frame with the roles.
+pub fn emit(g: &Gen) -> String {
+    let p = g.p;
+    let Some(fi) = p.frame else {
+        return String::new();
+    };
+    let frame = p.struct_def(fi);
+    let Some((corr, _)) = find_marked(p, frame, &|f| f.correlation) else {
+        return String::new();
+    };
+    if find_marked(p, frame, &|f| f.kind_marker).is_none() {
+        return String::new();
+    }
+    let r = roles(p, frame);
+    let fname = &frame.name;
+    let pt = protocol_type(p);
+    let mut out = String::new();
+
+    // RemotingFrame.
+    let (code_get, code_set) = match &r.code {
+        Some((path, ty)) => (
+            format!("self.{path} as i64"),
+            format!("self.{path} = code as {};", int_cast(ty)),
+        ),
+        None => ("0".into(), "let _ = code;".into()),
+    };
+    let _ = corr;
+    out += &format!(
+        "impl {P}::RemotingFrame for {fname} {{
+            fn correlation_id(&self) -> u64 {{ {fname}::correlation_id(self) }}
+            fn set_correlation_id(&mut self, id: u64) {{ {fname}::set_correlation_id(self, id) }}
+            fn kind(&self) -> {P}::FrameKind {{ {fname}::kind(self) }}
+            fn set_kind(&mut self, kind: {P}::FrameKind) {{ {fname}::set_kind(self, kind) }}
+            fn code(&self) -> i64 {{ {code_get} }}
+            fn set_code(&mut self, code: i64) {{ {code_set} }}
+        }}\n"
+    );
+
+    // Status values from the responses enum.
+    let status = |attr: &str, fallback: i128| -> i128 {
+        p.responses
+            .and_then(|ri| match &p.types[ri] {
+                TypeDef::Enum(e) => e
+                    .variants
+                    .iter()
+                    .find(|v| v.attrs.iter().any(|a| a == attr))
+                    .map(|v| v.value),
+                _ => None,
+            })
+            .unwrap_or(fallback)
+    };
+    let ok = status("success", 0);
+    let system = status("system_error", 1);
+    let not_supported = status("not_supported", system);
+    let busy = status("busy", system);
+    let set_message = match &r.message {
+        Some((path, Type::String { .. })) => format!("f.{path} = {P}::Str::from(message);"),
+        Some((path, Type::Optional { inner, .. })) if matches!(**inner, Type::String { .. }) => {
+            format!("f.{path} = ::std::option::Option::Some({P}::Str::from(message));")
+        }
+        Some((path, Type::Bytes { .. })) => {
+            format!("f.{path} = {P}::Bytes::copy_from_slice(message.as_bytes());")
+        }
+        _ => "let _ = message;".into(),
+    };
+    let handshake = p.handshake.as_ref().map(|h| handshake(g, h, &pt));
+    let hs_fn = if handshake.is_some() {
+        format!(
+            "fn handshake(&self) -> ::std::option::Option<&dyn {P}::Handshake> {{ ::std::option::Option::Some(self) }}"
+        )
+    } else {
+        String::new()
+    };
+    let det_fn = if p.detect.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "fn detector(&self) -> ::std::option::Option<&dyn {P}::Detector> {{ \
+             static D: {P}::PrefixDetector = {P}::PrefixDetector(protocol_info::DETECT); ::std::option::Option::Some(&D) }}"
+        )
+    };
+    let is_success = match &r.code {
+        Some((path, _)) => format!(
+            "fn is_success(&self, response: &{fname}) -> bool {{ response.{path} as i64 == {ok} }}"
+        ),
+        None => format!("fn is_success(&self, _response: &{fname}) -> bool {{ true }}"),
+    };
+    out += &format!(
+        "/// The `{name}` protocol for [`polywire::rt`] servers and clients.
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct {pt};
+
+        impl {P}::Protocol for {pt} {{
+            type Frame = {fname};
+            type Codec = {fname}Codec;
+            fn id(&self) -> &'static str {{ protocol_info::ID }}
+            fn request(&self, code: i64) -> {fname} {{
+                let mut f = {fname}::default();
+                {P}::RemotingFrame::set_code(&mut f, code);
+                f
+            }}
+            fn error_response(&self, _request_code: i64, status: {P}::ErrorStatus, message: &str) -> {fname} {{
+                let mut f = {fname}::default();
+                let code = match status {{
+                    {P}::ErrorStatus::NotSupported => {not_supported},
+                    {P}::ErrorStatus::SystemError => {system},
+                    {P}::ErrorStatus::Busy => {busy},
+                }};
+                {P}::RemotingFrame::set_code(&mut f, code);
+                {set_message}
+                f
+            }}
+            {is_success}
+            {hs_fn}
+            {det_fn}
+        }}
+
+        impl {pt} {{
+            /// The status code of a successful response.
+            pub const SUCCESS: i64 = {ok};
+        }}\n",
+        name = p.name
+    );
+    if let Some(h) = handshake {
+        out += &h;
+    }
+
+    // Headers carried as strings.
+    let mut headers: Vec<usize> = Vec::new();
+    for s in &p.services {
+        for rpc in &s.rpcs {
+            for part in [&rpc.request, &rpc.response] {
+                if let Some(h) = &part.header
+                    && !headers.contains(&h.ty)
+                {
+                    headers.push(h.ty);
+                }
+            }
+        }
+    }
+    for h in headers {
+        out += &header_fields(g, p.struct_def(h));
+    }
+    for s in &p.services {
+        out += &service(g, frame, &r, &pt, s);
+    }
+    out
+}
+
+fn handshake(g: &Gen, h: &Handshake, pt: &str) -> String {
+    let p = g.p;
+    let role = |s: &StructDef, attr: &str| -> Option<(String, Type)> {
+        s.fields
+            .iter()
+            .find(|f| f.attrs.iter().any(|a| a == attr))
+            .and_then(|f| match &f.kind {
+                FieldKind::Value(t) => Some((ident(&f.name), t.clone())),
+                _ => None,
+            })
+    };
+    let to_field = |ty: &Type, v: &str| -> String {
+        match ty {
+            Type::Named(i) => match &p.types[*i] {
+                TypeDef::Flags(fl) => format!("{}::from_bits({v} as {})", fl.name, fl.repr.rust()),
+                _ => "::std::default::Default::default()".into(),
+            },
+            t => format!("{v} as {}", g.rust_type(t)),
+        }
+    };
+    // Widens a field to `target` (u32 for versions, u64 for features).
+    let from_field = |ty: &Type, v: &str, target: &str| -> String {
+        let (int, v) = match ty {
+            Type::Named(i) => match &p.types[*i] {
+                TypeDef::Flags(fl) => (Some(fl.repr), format!("{v}.bits()")),
+                _ => (None, v.to_string()),
+            },
+            Type::Int(i) => (Some(*i), v.to_string()),
+            _ => (None, v.to_string()),
+        };
+        let tbits = if target == "u32" { 32 } else { 64 };
+        match int {
+            Some(i) if !i.signed && i.bits() < tbits => format!("{target}::from({v})"),
+            Some(i) if !i.signed && i.bits() == tbits => v,
+            _ => format!("{v} as {target}"),
+        }
+    };
+    let set = |s: &StructDef, attr: &str, v: &str| -> String {
+        role(s, attr).map_or(String::new(), |(f, t)| format!("{f}: {},", to_field(&t, v)))
+    };
+    let get = |s: &StructDef, attr: &str, var: &str, target: &str| -> String {
+        role(s, attr).map_or("0".to_string(), |(f, t)| {
+            from_field(&t, &format!("{var}.{f}"), target)
+        })
+    };
+    // `..Default::default()` only when some stored field is not set explicitly.
+    let rest = |s: &StructDef, set: usize| -> &'static str {
+        if g.stored_fields(s).len() > set {
+            "..::std::default::Default::default()"
+        } else {
+            ""
+        }
+    };
+    let hello = p.struct_def(h.hello);
+    let accept = p.struct_def(h.accept);
+    let highest = h.choose == "highest";
+    let reject_branch = match h.reject {
+        Some(ri) => {
+            let rej = p.struct_def(ri);
+            let reason = rej
+                .fields
+                .iter()
+                .find(|f| matches!(&f.kind, FieldKind::Value(Type::String { .. })))
+                .map_or(String::new(), |f| {
+                    format!(
+                        "{}: {P}::Str::from_static(\"no common version\"),",
+                        ident(&f.name)
+                    )
+                });
+            (
+                format!(
+                    "match {P}::decode_partial::<{r}>(buf, protocol_info::LIMITS)? {{
+                        ::std::option::Option::Some(m) => ::std::result::Result::Ok({P}::HandshakeEvent::Rejected {{ min: {min}, max: {max} }}),
+                        ::std::option::Option::None => ::std::result::Result::Ok({P}::HandshakeEvent::NeedMore),
+                    }}",
+                    r = rej.name,
+                    min = get(rej, "min_version", "m", "u32"),
+                    max = get(rej, "max_version", "m", "u32"),
+                ),
+                format!(
+                    "let m = {r} {{ {smin} {smax} {reason} {rest} }};
+                    {P}::WireMessage::encode_to(&m, out).map_err(|e| {P}::DecodeError::new(0, \"reject\", {P}::DecodeErrorKind::Json(e.to_string())))?;",
+                    r = rej.name,
+                    smin = set(rej, "min_version", "ours.0"),
+                    smax = set(rej, "max_version", "ours.1"),
+                    rest = rest(rej, [set(rej, "min_version", "x"), set(rej, "max_version", "x"), reason.clone()].iter().filter(|x| !x.is_empty()).count()),
+                ),
+            )
+        }
+        None => (
+            "return ::std::result::Result::Err(e);".to_string(),
+            String::new(),
+        ),
+    };
+    format!(
+        "impl {P}::Handshake for {pt} {{
+            fn versions(&self) -> (u32, u32) {{ protocol_info::VERSIONS }}
+            fn client_hello(&self, min: u32, max: u32, features: u64, out: &mut {P}::BytesMut) -> ::std::result::Result<(), {P}::EncodeError> {{
+                let m = {hello} {{ {hmin} {hmax} {hfeat} {hrest} }};
+                {P}::WireMessage::encode_to(&m, out)
+            }}
+            fn client_read_reply(&self, buf: &mut {P}::BytesMut) -> ::std::result::Result<{P}::HandshakeEvent, {P}::DecodeError> {{
+                match {P}::decode_partial::<{accept}>(buf, protocol_info::LIMITS) {{
+                    ::std::result::Result::Ok(::std::option::Option::Some(m)) => ::std::result::Result::Ok({P}::HandshakeEvent::Done({P}::Negotiated {{ version: {aver}, features: {afeat} }})),
+                    ::std::result::Result::Ok(::std::option::Option::None) => ::std::result::Result::Ok({P}::HandshakeEvent::NeedMore),
+                    ::std::result::Result::Err(e) if matches!(e.kind, {P}::DecodeErrorKind::BadConstant {{ .. }}) && e.offset == 0 => {{
+                        let _ = &e;
+                        {reject_read}
+                    }}
+                    ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+                }}
+            }}
+            fn server_read_hello(&self, buf: &mut {P}::BytesMut, ours: (u32, u32), features: u64, out: &mut {P}::BytesMut) -> ::std::result::Result<{P}::HandshakeEvent, {P}::DecodeError> {{
+                let ::std::option::Option::Some(h) = {P}::decode_partial::<{hello}>(buf, protocol_info::LIMITS)? else {{
+                    return ::std::result::Result::Ok({P}::HandshakeEvent::NeedMore);
+                }};
+                let theirs = ({gmin}, {gmax});
+                match {P}::negotiate(ours, theirs, {highest}) {{
+                    ::std::option::Option::Some(version) => {{
+                        let features = {gfeat} & features;
+                        let m = {accept} {{ {aset_ver} {aset_feat} {arest} }};
+                        {P}::WireMessage::encode_to(&m, out).map_err(|e| {P}::DecodeError::new(0, \"accept\", {P}::DecodeErrorKind::Json(e.to_string())))?;
+                        ::std::result::Result::Ok({P}::HandshakeEvent::Done({P}::Negotiated {{ version, features }}))
+                    }}
+                    ::std::option::Option::None => {{
+                        {reject_write}
+                        ::std::result::Result::Ok({P}::HandshakeEvent::Rejected {{ min: theirs.0, max: theirs.1 }})
+                    }}
+                }}
+            }}
+        }}\n",
+        hello = hello.name,
+        accept = accept.name,
+        hmin = set(hello, "min_version", "min"),
+        hmax = set(hello, "max_version", "max"),
+        hfeat = set(hello, "features", "features"),
+        aver = get(accept, "version", "m", "u32"),
+        afeat = get(accept, "features", "m", "u64"),
+        gmin = get(hello, "min_version", "h", "u32"),
+        gmax = get(hello, "max_version", "h", "u32"),
+        gfeat = get(hello, "features", "h", "u64"),
+        hrest = rest(hello, ["min_version", "max_version", "features"].iter().filter(|a| role(hello, a).is_some()).count()),
+        arest = rest(accept, ["version", "features"].iter().filter(|a| role(accept, a).is_some()).count()),
+        aset_ver = set(accept, "version", "version"),
+        aset_feat = set(accept, "features", "features"),
+        reject_read = reject_branch.0,
+        reject_write = reject_branch.1,
+    )
+}
+
+/// `to_fields` / `from_fields` for a header struct carried in a string map.
+fn header_fields(g: &Gen, s: &StructDef) -> String {
+    let p = g.p;
+    let mut to = String::new();
+    let mut from = String::new();
+    let mut names = Vec::new();
+    for f in &s.fields {
+        let FieldKind::Value(ty) = &f.kind else {
+            continue;
+        };
+        let id = ident(&f.name);
+        let key = lit(&f.name);
+        names.push(id.clone());
+        let (inner, optional) = match ty {
+            Type::Optional { inner, .. } => (&**inner, true),
+            t => (t, false),
+        };
+        let to_str = |v: &str| -> String {
+            match inner {
+                Type::String { .. } => format!("{v}.clone()"),
+                Type::Named(i) => match &p.types[*i] {
+                    TypeDef::Enum(_) => format!("{P}::Str::from({v}.to_repr().to_string())"),
+                    _ => format!("{P}::Str::from({v}.bits().to_string())"),
+                },
+                _ => format!("{P}::Str::from({v}.to_string())"),
+            }
+        };
+        let parse = |v: &str| -> String {
+            match inner {
+                Type::String { .. } => format!("{v}.clone()"),
+                Type::Bool => format!("{P}::parse_bool_field({v}, {key})?"),
+                Type::Named(i) => match &p.types[*i] {
+                    TypeDef::Enum(e) if e.open => {
+                        format!("{}::from_repr({P}::parse_field({v}, {key})?)", e.name)
+                    }
+                    TypeDef::Enum(e) => format!(
+                        "{n}::from_repr({P}::parse_field({v}, {key})?).ok_or_else(|| {P}::DecodeError::new(0, {key}, {P}::DecodeErrorKind::InvalidField({v}.to_string())))?",
+                        n = e.name
+                    ),
+                    TypeDef::Flags(fl) => {
+                        format!("{}::from_bits({P}::parse_field({v}, {key})?)", fl.name)
+                    }
+                    TypeDef::Struct(_) => "::std::default::Default::default()".into(),
+                },
+                _ => format!("{P}::parse_field({v}, {key})?"),
+            }
+        };
+        if optional {
+            to += &format!(
+                "if let ::std::option::Option::Some(v) = &self.{id} {{ map.insert({P}::Str::from_static({key}), {}); }}",
+                to_str("v")
+            );
+            from += &format!(
+                "let {id} = match map.get({key}) {{ ::std::option::Option::Some(v) => ::std::option::Option::Some({}), ::std::option::Option::None => ::std::option::Option::None }};",
+                parse("v")
+            );
+        } else {
+            to += &format!(
+                "map.insert({P}::Str::from_static({key}), {});",
+                to_str(&format!("self.{id}"))
+            );
+            from += &format!(
+                "let {id} = match map.get({key}) {{ ::std::option::Option::Some(v) => {}, ::std::option::Option::None => return ::std::result::Result::Err({P}::missing_field({key})) }};",
+                parse("v")
+            );
+        }
+    }
+    format!(
+        "impl {name} {{
+            /// Writes the fields as strings into a header map.
+            pub fn to_fields(&self, map: &mut {P}::OrderedMap<{P}::Str, {P}::Str>) {{ {to} }}
+            /// Reads the fields from a header map; absent optional fields are `None`.
+            pub fn from_fields(map: &{P}::OrderedMap<{P}::Str, {P}::Str>) -> ::std::result::Result<Self, {P}::DecodeError> {{
+                {from}
+                ::std::result::Result::Ok(Self {{ {names} }})
+            }}
+        }}\n",
+        name = s.name,
+        names = names.join(", ")
+    )
+}
+
+/// The typed request or response of one rpc: (struct name, definition, from_frame, to_frame).
+fn payload(
+    g: &Gen,
+    frame: &StructDef,
+    r: &Roles,
+    name: &str,
+    doc: &str,
+    pl: &Payload,
+    status_ok: bool,
+) -> String {
+    let p = g.p;
+    let mut fields = String::new();
+    let mut from = String::new();
+    let mut to = String::new();
+    let mut names = Vec::new();
+    let carrier = |c: &str| -> (String, String) {
+        let f = frame.fields.iter().find(|f| f.name == c);
+        let optional = f.is_some_and(|f| matches!(f.kind, FieldKind::Value(Type::Optional { .. })));
+        let id = ident(c);
+        if optional {
+            (
+                format!("frame.{id}.clone().unwrap_or_default()"),
+                format!("frame.{id}.get_or_insert_with(::std::default::Default::default)"),
+            )
+        } else {
+            (format!("frame.{id}.clone()"), format!("&mut frame.{id}"))
+        }
+    };
+    if let Some(h) = &pl.header {
+        let ty = p.types[h.ty].name();
+        fields += &format!("/// The typed header.\n pub header: {ty},");
+        let (read, write) = carrier(&h.carrier);
+        let read = read.trim_end_matches(".clone()").to_string();
+        from += &format!("let header = {ty}::from_fields(&{read})?;");
+        to += &format!("self.header.to_fields({write});");
+        names.push("header".to_string());
+    }
+    if let Some(b) = &pl.body {
+        let body = r.body.clone().unwrap_or_else(|| "body".into());
+        match &b.ty {
+            Type::Bytes { .. } => {
+                fields += &format!("/// The body.\n pub body: {P}::Bytes,");
+                from += &format!("let body = frame.{body}.clone();");
+                to += &format!("frame.{body} = self.body.clone();");
+            }
+            Type::Named(i) => {
+                let ty = p.types[*i].name();
+                fields += &format!("/// The body.\n pub body: {ty},");
+                let (dec, enc) = if b.encoding == "binary" {
+                    (
+                        format!(
+                            "{{ let v = <{ty} as {P}::WireMessage>::decode_from(&mut r)?; r.finish(\"body\")?; v }}"
+                        ),
+                        format!("{P}::WireMessage::encode_to(&self.body, &mut out)?;"),
+                    )
+                } else {
+                    (
+                        format!("{ty}::decode_{e}(&mut r)?", e = b.encoding),
+                        format!("self.body.encode_{e}(&mut out)?;", e = b.encoding),
+                    )
+                };
+                from += &format!(
+                    "let body = {{ let mut r = {P}::Reader::new(frame.{body}.clone(), protocol_info::LIMITS); {dec} }};"
+                );
+                to += &format!(
+                    "{{ let mut out = {P}::BytesMut::new(); {enc} frame.{body} = out.freeze(); }}"
+                );
+            }
+            other => {
+                fields += &format!("/// The body.\n pub body: {},", g.rust_type(other));
+                from += "let body = ::std::default::Default::default();";
+            }
+        }
+        names.push("body".to_string());
+    }
+    let fallible = to.contains(")?;");
+    let (ret, ok) = if fallible {
+        (
+            format!("::std::result::Result<{}, {P}::EncodeError>", frame.name),
+            "::std::result::Result::Ok(frame)".to_string(),
+        )
+    } else {
+        (frame.name.clone(), "frame".to_string())
+    };
+    let status = if status_ok {
+        format!(
+            "{P}::RemotingFrame::set_code(&mut frame, {}::SUCCESS);",
+            protocol_type(p)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "#[doc = {doc}]
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct {name} {{ {fields} }}
+
+        impl {name} {{
+            /// Reads the typed parts out of a frame.
+            pub fn from_frame(frame: &{fname}) -> ::std::result::Result<Self, {P}::DecodeError> {{
+                let _ = frame;
+                {from}
+                ::std::result::Result::Ok(Self {{ {names} }})
+            }}
+            /// Writes the typed parts into `frame`.
+            pub fn to_frame(&self, {mutability}frame: {fname}) -> {ret} {{
+                {status}
+                {to}
+                {ok}
+            }}
+        }}\n",
+        doc = lit(doc),
+        fname = frame.name,
+        names = names.join(", "),
+        mutability = if to.is_empty() && status.is_empty() {
+            ""
+        } else {
+            "mut "
+        }
+    )
+}
+
+fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> String {
+    let mut out = String::new();
+    let mut trait_methods = String::new();
+    let mut register = String::new();
+    let mut client = String::new();
+    let to_frame = |expr: &str, pl: &Payload| -> String {
+        // Whether `to_frame` returns a Result (typed bodies can fail to encode).
+        let fallible = pl
+            .body
+            .as_ref()
+            .is_some_and(|b| matches!(b.ty, Type::Named(_)));
+        if fallible {
+            format!("{expr}?")
+        } else {
+            expr.to_string()
+        }
+    };
+    for rpc in &s.rpcs {
+        let n = pascal(&rpc.name);
+        let m = ident(&snake(&rpc.name));
+        let code = format!("request_codes::{}", screaming(&rpc.name));
+        let docs: String = rpc
+            .docs
+            .iter()
+            .map(|d| format!("#[doc = {}]", lit(&format!(" {d}"))))
+            .collect();
+        out += &payload(
+            g,
+            frame,
+            r,
+            &format!("{n}Request"),
+            &format!(" Request of `{}` (code {}).", rpc.name, rpc.code),
+            &rpc.request,
+            false,
+        );
+        if rpc.oneway {
+            trait_methods += &format!(
+                "{docs} fn {m}(&self, ctx: {P}::RequestContext, request: {n}Request) -> impl ::std::future::Future<Output = ::std::result::Result<(), {P}::ProcessError>> + ::std::marker::Send;"
+            );
+            register += &format!(
+                "{{ let s = service.clone();
+                    server.register_processor({code} as i64, move |ctx: {P}::RequestContext, frame: {fname}| {{
+                        let s = s.clone();
+                        async move {{
+                            let request = {n}Request::from_frame(&frame)?;
+                            s.{m}(ctx, request).await?;
+                            ::std::result::Result::Ok(frame)
+                        }}
+                    }}); }}",
+                fname = frame.name
+            );
+            client += &format!(
+                "{docs} pub async fn {m}(&self, request: {n}Request) -> ::std::result::Result<(), {P}::RemotingError> {{
+                    let frame = {req};
+                    self.client.invoke_oneway(&self.addr, frame).await
+                }}",
+                req = to_frame(&format!("request.to_frame({P}::Protocol::request(&{pt}, {code} as i64))"), &rpc.request)
+            );
+        } else {
+            out += &payload(
+                g,
+                frame,
+                r,
+                &format!("{n}Response"),
+                &format!(" Response of `{}`.", rpc.name),
+                &rpc.response,
+                true,
+            );
+            trait_methods += &format!(
+                "{docs} fn {m}(&self, ctx: {P}::RequestContext, request: {n}Request) -> impl ::std::future::Future<Output = ::std::result::Result<{n}Response, {P}::ProcessError>> + ::std::marker::Send;"
+            );
+            register += &format!(
+                "{{ let s = service.clone();
+                    server.register_processor({code} as i64, move |ctx: {P}::RequestContext, frame: {fname}| {{
+                        let s = s.clone();
+                        async move {{
+                            let request = {n}Request::from_frame(&frame)?;
+                            let response = s.{m}(ctx, request).await?;
+                            ::std::result::Result::Ok({resp})
+                        }}
+                    }}); }}",
+                fname = frame.name,
+                resp = to_frame(&format!("response.to_frame({fname}::default())", fname = frame.name), &rpc.response)
+            );
+            client += &format!(
+                "{docs} pub async fn {m}(&self, request: {n}Request) -> ::std::result::Result<{n}Response, {P}::RemotingError> {{
+                    let frame = {req};
+                    let response = self.client.invoke(&self.addr, frame, self.timeout).await?;
+                    if !{P}::Protocol::is_success(&{pt}, &response) {{
+                        return ::std::result::Result::Err({P}::RemotingError::Remote {{ code: {P}::RemotingFrame::code(&response) }});
+                    }}
+                    ::std::result::Result::Ok({n}Response::from_frame(&response)?)
+                }}",
+                req = to_frame(&format!("request.to_frame({P}::Protocol::request(&{pt}, {code} as i64))"), &rpc.request)
+            );
+        }
+    }
+    let sname = pascal(&s.name);
+    let docs: String = s
+        .docs
+        .iter()
+        .map(|d| format!("#[doc = {}]", lit(&format!(" {d}"))))
+        .collect();
+    out += &format!(
+        "{docs}
+        #[doc = \"\"]
+        #[doc = \" Implement it and serve it with [`serve_{snake}`].\"]
+        pub trait {sname}: ::std::marker::Send + ::std::marker::Sync + 'static {{ {trait_methods} }}
+
+        /// Registers every request of the `{sname}` service on `server`.
+        pub fn serve_{snake}<S: {sname}>(server: &::polywire::rt::RemotingServer<{pt}>, service: ::std::sync::Arc<S>) {{ {register} }}
+
+        /// Typed client of the `{sname}` service, bound to one address.
+        #[derive(Clone)]
+        pub struct {sname}Client {{
+            client: ::polywire::rt::RemotingClient<{pt}>,
+            addr: ::std::sync::Arc<str>,
+            timeout: ::std::time::Duration,
+        }}
+
+        impl {sname}Client {{
+            /// A client for the service at `addr`, with a 3 s timeout per call.
+            pub fn new(client: ::polywire::rt::RemotingClient<{pt}>, addr: impl ::std::convert::Into<::std::sync::Arc<str>>) -> Self {{
+                Self {{ client, addr: addr.into(), timeout: ::std::time::Duration::from_secs(3) }}
+            }}
+            /// Sets the timeout of each call.
+            pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {{
+                self.timeout = timeout;
+                self
+            }}
+            {client}
+        }}\n",
+        snake = snake(&s.name)
+    );
+    out
+}

@@ -1,0 +1,220 @@
+//! What the runtime needs to know about a protocol. Generated code implements these traits;
+//! a hand-written protocol may too.
+
+use crate::codec::{Codec, FrameKind};
+use crate::error::{DecodeError, EncodeError};
+use bytes::BytesMut;
+
+/// A frame the remoting layer can route: it has a correlation id, a kind and a code.
+pub trait RemotingFrame: Send + Sync + Sized + 'static {
+    /// The correlation id (`@correlation`).
+    fn correlation_id(&self) -> u64;
+    /// Sets the correlation id.
+    fn set_correlation_id(&mut self, id: u64);
+    /// Request, response or oneway (`@kind`).
+    fn kind(&self) -> FrameKind;
+    /// Sets the kind.
+    fn set_kind(&mut self, kind: FrameKind);
+    /// The request code, or the status code of a response (`@code`).
+    fn code(&self) -> i64;
+    /// Sets the code.
+    fn set_code(&mut self, code: i64);
+}
+
+/// The result of a negotiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The version both sides speak.
+    pub version: u32,
+    /// Feature bits both sides support.
+    pub features: u64,
+}
+
+/// What a handshake step produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandshakeEvent {
+    /// More bytes are needed.
+    NeedMore,
+    /// Done: the negotiated version (the server also has `reply` bytes to send).
+    Done(Negotiated),
+    /// The peer's versions do not overlap ours.
+    Rejected {
+        /// Lowest version the peer supports.
+        min: u32,
+        /// Highest version the peer supports.
+        max: u32,
+    },
+}
+
+/// Sans-IO version negotiation, generated from a `.wire` `handshake` block.
+///
+/// Client: write [`Handshake::client_hello`], then feed received bytes to
+/// [`Handshake::client_read_reply`] until it is not `NeedMore`.
+/// Server: feed received bytes to [`Handshake::server_read_hello`]; it appends the reply to
+/// `out` once the hello is complete.
+pub trait Handshake: Send + Sync + 'static {
+    /// The versions this side speaks, inclusive.
+    fn versions(&self) -> (u32, u32);
+    /// Appends the client's hello offering `min..=max` and `features`.
+    fn client_hello(
+        &self,
+        min: u32,
+        max: u32,
+        features: u64,
+        out: &mut BytesMut,
+    ) -> Result<(), EncodeError>;
+    /// Consumes the server's reply from `buf`.
+    fn client_read_reply(&self, buf: &mut BytesMut) -> Result<HandshakeEvent, DecodeError>;
+    /// Consumes a hello from `buf` and appends the reply (accept or reject) to `out`; the
+    /// server speaks `ours` and supports `features`.
+    fn server_read_hello(
+        &self,
+        buf: &mut BytesMut,
+        ours: (u32, u32),
+        features: u64,
+        out: &mut BytesMut,
+    ) -> Result<HandshakeEvent, DecodeError>;
+}
+
+/// What a connection's first bytes say about a protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detection {
+    /// These bytes are this protocol's.
+    Match,
+    /// They are not.
+    NoMatch,
+    /// At least this many bytes are needed to tell.
+    NeedMore(usize),
+}
+
+/// Recognises a protocol from the first bytes of a connection (`detect` hints).
+pub trait Detector: Send + Sync + 'static {
+    /// Looks at the first bytes; never blocks.
+    fn detect(&self, first: &[u8]) -> Detection;
+}
+
+/// A protocol the runtime can serve and call.
+pub trait Protocol: Send + Sync + 'static {
+    /// The frame type.
+    type Frame: RemotingFrame;
+    /// The codec.
+    type Codec: Codec<Frame = Self::Frame> + Default + Clone + Send + Sync + 'static;
+
+    /// The protocol id (`"polywire-native"`).
+    fn id(&self) -> &'static str;
+
+    /// A new codec with the protocol's limits.
+    fn codec(&self) -> Self::Codec {
+        Self::Codec::default()
+    }
+
+    /// An empty request frame for `code` (the client fills in the rest).
+    fn request(&self, code: i64) -> Self::Frame;
+
+    /// The response to a request with `request_code` for an outcome the runtime decides (no
+    /// processor, overload, processor failure), carrying `status` and a human-readable
+    /// `message` where the protocol has a place for it. The runtime sets the correlation id
+    /// and kind.
+    fn error_response(&self, request_code: i64, status: ErrorStatus, message: &str) -> Self::Frame;
+
+    /// The version negotiation, if the protocol has one.
+    fn handshake(&self) -> Option<&dyn Handshake> {
+        None
+    }
+
+    /// The detector for shared ports.
+    fn detector(&self) -> Option<&dyn Detector> {
+        None
+    }
+
+    /// True when a response's code means success.
+    fn is_success(&self, response: &Self::Frame) -> bool;
+}
+
+/// Outcomes the runtime answers on a processor's behalf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorStatus {
+    /// No processor handles the request code.
+    NotSupported,
+    /// The processor failed or the server is shutting down.
+    SystemError,
+    /// Too many requests in flight.
+    Busy,
+}
+
+/// Detects by fixed bytes at offsets (the `detect { prefix ... }` hints).
+#[derive(Debug, Clone, Copy)]
+pub struct PrefixDetector(pub &'static [(usize, &'static [u8])]);
+
+impl Detector for PrefixDetector {
+    fn detect(&self, first: &[u8]) -> Detection {
+        let mut need = 0;
+        for (at, bytes) in self.0 {
+            let end = at + bytes.len();
+            let have = first.len().min(end);
+            if have > *at && first[*at..have] != bytes[..have - at] {
+                return Detection::NoMatch;
+            }
+            need = need.max(end);
+        }
+        if first.len() < need {
+            Detection::NeedMore(need)
+        } else {
+            Detection::Match
+        }
+    }
+}
+
+/// The version both sides speak: the highest (or lowest) in the overlap of the two ranges.
+pub fn negotiate(ours: (u32, u32), theirs: (u32, u32), highest: bool) -> Option<u32> {
+    let lo = ours.0.max(theirs.0);
+    let hi = ours.1.min(theirs.1);
+    (lo <= hi).then_some(if highest { hi } else { lo })
+}
+
+/// Decodes one message from the front of a buffer that may hold only part of it (for
+/// handshake messages, which have no frame length): `Ok(None)` when more bytes are needed,
+/// consuming nothing; on success the message's bytes are removed.
+pub fn decode_partial<M: crate::codec::WireMessage>(
+    buf: &mut BytesMut,
+    limits: crate::wire::Limits,
+) -> Result<Option<M>, DecodeError> {
+    let bytes = bytes::Bytes::copy_from_slice(&buf[..buf.len().min(limits.max_frame_len)]);
+    let mut r = crate::wire::Reader::new(bytes, limits);
+    match M::decode_from(&mut r) {
+        Ok(m) => {
+            let used = r.offset();
+            let _ = buf.split_to(used);
+            Ok(Some(m))
+        }
+        Err(e)
+            if matches!(e.kind, crate::error::DecodeErrorKind::Truncated { .. })
+                && buf.len() < limits.max_frame_len =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_picks_within_the_overlap() {
+        assert_eq!(negotiate((1, 3), (2, 5), true), Some(3));
+        assert_eq!(negotiate((1, 3), (2, 5), false), Some(2));
+        assert_eq!(negotiate((1, 1), (2, 5), true), None);
+        assert_eq!(negotiate((4, 9), (1, 4), true), Some(4));
+    }
+
+    #[test]
+    fn prefix_detector_needs_then_matches() {
+        let d = PrefixDetector(&[(0, b"PWNH")]);
+        assert_eq!(d.detect(b""), Detection::NeedMore(4));
+        assert_eq!(d.detect(b"PW"), Detection::NeedMore(4));
+        assert_eq!(d.detect(b"PX"), Detection::NoMatch);
+        assert_eq!(d.detect(b"PWNH\x01"), Detection::Match);
+    }
+}

@@ -1,0 +1,513 @@
+//! [`RemotingClient`]: pooled connections per address, many requests in flight on each,
+//! matched to responses by correlation id, with timeouts, backpressure and reconnect
+//! backoff.
+
+use super::queue::WriteQueue;
+use super::{Hook, Metrics, MetricsSnapshot, RemotingError, RequestContext, next_connection_id};
+use crate::codec::{Codec, FrameKind};
+use crate::protocol::{HandshakeEvent, Negotiated, Protocol, RemotingFrame};
+use bytes::BytesMut;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::sync::{Semaphore, oneshot};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// What `invoke` does when the connection already has `max_in_flight` requests pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overload {
+    /// Wait for a slot (within the call's timeout).
+    #[default]
+    Wait,
+    /// Fail at once with [`RemotingError::TooManyInFlight`].
+    FailFast,
+}
+
+/// Client limits and timeouts.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Time allowed for the handshake.
+    pub handshake_timeout: Duration,
+    /// Requests pending per connection.
+    pub max_in_flight: usize,
+    /// Behaviour past `max_in_flight`.
+    pub overload: Overload,
+    /// Queued outbound bytes past which callers wait.
+    pub write_high_water: usize,
+    /// First delay after a failed connect; doubles per failure up to `backoff_max`.
+    pub backoff_min: Duration,
+    /// Longest delay between connect attempts.
+    pub backoff_max: Duration,
+    /// Versions offered in the handshake (default: the protocol's).
+    pub versions: Option<(u32, u32)>,
+    /// Feature bits offered.
+    pub features: u64,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            connect_timeout: Duration::from_secs(3),
+            handshake_timeout: Duration::from_secs(5),
+            max_in_flight: 65_535,
+            overload: Overload::Wait,
+            write_high_water: 1 << 20,
+            backoff_min: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(5),
+            versions: None,
+            features: u64::MAX,
+        }
+    }
+}
+
+struct Backoff {
+    retry_at: Instant,
+    delay: Duration,
+}
+
+struct Inner<P: Protocol> {
+    proto: Arc<P>,
+    config: ClientConfig,
+    conns: RwLock<HashMap<String, Arc<ClientConnection<P>>>>,
+    connecting: tokio::sync::Mutex<HashMap<String, Backoff>>,
+    hooks: RwLock<Arc<Vec<Arc<dyn Hook<P>>>>>,
+    metrics: Arc<Metrics>,
+}
+
+/// A client for protocol `P`, with a connection pool keyed by address.
+///
+/// ```no_run
+/// # async fn demo<P: polywire::protocol::Protocol>(proto: P, req: P::Frame) -> Result<(), polywire::rt::RemotingError> {
+/// use polywire::rt::{ClientConfig, RemotingClient};
+/// use std::time::Duration;
+/// let client = RemotingClient::new(proto, ClientConfig::default());
+/// let response = client.invoke("127.0.0.1:9876", req, Duration::from_secs(3)).await?;
+/// # Ok(()) }
+/// ```
+pub struct RemotingClient<P: Protocol> {
+    inner: Arc<Inner<P>>,
+}
+
+impl<P: Protocol> Clone for RemotingClient<P> {
+    fn clone(&self) -> Self {
+        RemotingClient {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<P: Protocol> RemotingClient<P> {
+    /// A client; connections open on first use.
+    pub fn new(proto: P, config: ClientConfig) -> Self {
+        RemotingClient {
+            inner: Arc::new(Inner {
+                proto: Arc::new(proto),
+                config,
+                conns: RwLock::new(HashMap::new()),
+                connecting: tokio::sync::Mutex::new(HashMap::new()),
+                hooks: RwLock::new(Arc::new(Vec::new())),
+                metrics: Arc::new(Metrics::default()),
+            }),
+        }
+    }
+
+    /// The protocol.
+    pub fn protocol(&self) -> &P {
+        &self.inner.proto
+    }
+
+    /// Adds a hook run around every request of this client.
+    pub fn add_hook(&self, hook: impl Hook<P>) {
+        let mut g = self.inner.hooks.write().unwrap_or_else(|p| p.into_inner());
+        let mut v = (**g).clone();
+        v.push(Arc::new(hook));
+        *g = Arc::new(v);
+    }
+
+    /// The client's counters.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot()
+    }
+
+    /// Sends `request` to `addr` and waits for its response.
+    pub async fn invoke(
+        &self,
+        addr: &str,
+        request: P::Frame,
+        timeout: Duration,
+    ) -> Result<P::Frame, RemotingError> {
+        let deadline = Instant::now() + timeout;
+        let conn = tokio::time::timeout_at(deadline, self.connection(addr))
+            .await
+            .map_err(|_| RemotingError::Timeout {
+                addr: addr.to_string(),
+                timeout,
+            })??;
+        conn.invoke_until(request, deadline, timeout).await
+    }
+
+    /// Sends `request` to `addr` as a oneway request (no response).
+    pub async fn invoke_oneway(&self, addr: &str, request: P::Frame) -> Result<(), RemotingError> {
+        self.connection(addr).await?.invoke_oneway(request).await
+    }
+
+    /// The pooled connection to `addr`, opened (with handshake) if there is none or it
+    /// closed. After a failed attempt, further attempts fail fast until the backoff delay
+    /// has passed.
+    pub async fn connection(&self, addr: &str) -> Result<Arc<ClientConnection<P>>, RemotingError> {
+        if let Some(c) = self.pooled(addr) {
+            return Ok(c);
+        }
+        let mut connecting = self.inner.connecting.lock().await;
+        if let Some(c) = self.pooled(addr) {
+            return Ok(c);
+        }
+        if let Some(b) = connecting.get(addr)
+            && Instant::now() < b.retry_at
+        {
+            return Err(RemotingError::Connect {
+                addr: addr.to_string(),
+                reason: format!(
+                    "backing off after a failed attempt; next try in {:?}",
+                    b.retry_at - Instant::now()
+                ),
+            });
+        }
+        let cfg = &self.inner.config;
+        match tokio::time::timeout(cfg.connect_timeout, self.open(addr)).await {
+            Ok(Ok(conn)) => {
+                connecting.remove(addr);
+                self.inner
+                    .conns
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(addr.to_string(), conn.clone());
+                Ok(conn)
+            }
+            res => {
+                let delay = connecting
+                    .get(addr)
+                    .map_or(cfg.backoff_min, |b| (b.delay * 2).min(cfg.backoff_max));
+                connecting.insert(
+                    addr.to_string(),
+                    Backoff {
+                        retry_at: Instant::now() + delay,
+                        delay,
+                    },
+                );
+                Err(match res {
+                    Ok(Err(e)) => e,
+                    _ => RemotingError::Connect {
+                        addr: addr.to_string(),
+                        reason: format!("no connection within {:?}", cfg.connect_timeout),
+                    },
+                })
+            }
+        }
+    }
+
+    fn pooled(&self, addr: &str) -> Option<Arc<ClientConnection<P>>> {
+        let g = self.inner.conns.read().unwrap_or_else(|p| p.into_inner());
+        g.get(addr).filter(|c| !c.is_closed()).cloned()
+    }
+
+    async fn open(&self, addr: &str) -> Result<Arc<ClientConnection<P>>, RemotingError> {
+        let cfg = &self.inner.config;
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| RemotingError::Connect {
+                addr: addr.to_string(),
+                reason: e.to_string(),
+            })?;
+        let _ = stream.set_nodelay(true);
+        let (mut rd, mut wr) = stream.into_split();
+        let mut buf = BytesMut::with_capacity(64 * 1024);
+        let proto = self.inner.proto.clone();
+        let negotiated = match proto.handshake() {
+            None => None,
+            Some(hs) => {
+                let (min, max) = cfg.versions.unwrap_or_else(|| hs.versions());
+                let mut hello = BytesMut::new();
+                hs.client_hello(min, max, cfg.features, &mut hello)?;
+                let handshake = async {
+                    wr.write_all(&hello).await?;
+                    loop {
+                        match hs.client_read_reply(&mut buf)? {
+                            HandshakeEvent::NeedMore => {}
+                            HandshakeEvent::Done(n) => return Ok(n),
+                            HandshakeEvent::Rejected {
+                                min: smin,
+                                max: smax,
+                            } => {
+                                return Err(RemotingError::Handshake {
+                                    addr: addr.to_string(),
+                                    reason: format!(
+                                        "server speaks versions {smin}..={smax}, we offered {min}..={max}"
+                                    ),
+                                });
+                            }
+                        }
+                        if rd.read_buf(&mut buf).await? == 0 {
+                            return Err(RemotingError::ConnectionClosed {
+                                addr: addr.to_string(),
+                            });
+                        }
+                    }
+                };
+                Some(
+                    tokio::time::timeout(cfg.handshake_timeout, handshake)
+                        .await
+                        .map_err(|_| RemotingError::Handshake {
+                            addr: addr.to_string(),
+                            reason: "timed out".into(),
+                        })??,
+                )
+            }
+        };
+        let conn = Arc::new(ClientConnection {
+            addr: addr.to_string(),
+            ctx: RequestContext {
+                peer: addr.into(),
+                protocol: proto.id(),
+                negotiated,
+                connection_id: next_connection_id(),
+            },
+            codec: proto.codec(),
+            proto,
+            q: Arc::new(WriteQueue::new(cfg.write_high_water)),
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            permits: Semaphore::new(cfg.max_in_flight),
+            max_in_flight: cfg.max_in_flight,
+            overload: cfg.overload,
+            closed: CancellationToken::new(),
+            hooks: self
+                .inner
+                .hooks
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            metrics: self.inner.metrics.clone(),
+        });
+        self.inner.metrics.conn_opened();
+        {
+            let conn = conn.clone();
+            tokio::spawn(async move {
+                let m = conn.metrics.clone();
+                if let Err(e) = conn.q.run_writer(wr, |n| m.bytes_out(n)).await {
+                    tracing::debug!(addr = %conn.addr, error = %e, "write failed");
+                }
+                conn.close();
+            });
+        }
+        {
+            let conn = conn.clone();
+            tokio::spawn(async move { conn.read_loop(rd, buf).await });
+        }
+        Ok(conn)
+    }
+}
+
+/// One open connection of a [`RemotingClient`].
+pub struct ClientConnection<P: Protocol> {
+    addr: String,
+    ctx: RequestContext,
+    proto: Arc<P>,
+    codec: P::Codec,
+    q: Arc<WriteQueue>,
+    pending: Mutex<HashMap<u64, oneshot::Sender<P::Frame>>>,
+    next_id: AtomicU64,
+    permits: Semaphore,
+    max_in_flight: usize,
+    overload: Overload,
+    closed: CancellationToken,
+    hooks: Arc<Vec<Arc<dyn Hook<P>>>>,
+    metrics: Arc<Metrics>,
+}
+
+impl<P: Protocol> ClientConnection<P> {
+    /// The negotiated version, when the protocol has a handshake.
+    pub fn negotiated(&self) -> Option<Negotiated> {
+        self.ctx.negotiated
+    }
+
+    /// True once the connection has closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_cancelled()
+    }
+
+    /// Requests waiting for their response.
+    pub fn pending(&self) -> usize {
+        self.lock_pending().len()
+    }
+
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<P::Frame>>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Closes the connection; pending requests fail with `ConnectionClosed`.
+    pub fn close(&self) {
+        if !self.closed.is_cancelled() {
+            self.closed.cancel();
+            self.q.close();
+            self.lock_pending().clear();
+            self.metrics.conn_closed();
+        }
+    }
+
+    fn closed_error(&self) -> RemotingError {
+        RemotingError::ConnectionClosed {
+            addr: self.addr.clone(),
+        }
+    }
+
+    /// Sends `request` and waits up to `timeout` for its response.
+    pub async fn invoke(
+        &self,
+        request: P::Frame,
+        timeout: Duration,
+    ) -> Result<P::Frame, RemotingError> {
+        self.invoke_until(request, Instant::now() + timeout, timeout)
+            .await
+    }
+
+    async fn invoke_until(
+        &self,
+        mut req: P::Frame,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<P::Frame, RemotingError> {
+        let timed_out = || RemotingError::Timeout {
+            addr: self.addr.clone(),
+            timeout,
+        };
+        let _permit = match self.overload {
+            Overload::FailFast => {
+                self.permits
+                    .try_acquire()
+                    .map_err(|_| RemotingError::TooManyInFlight {
+                        addr: self.addr.clone(),
+                        limit: self.max_in_flight,
+                    })?
+            }
+            Overload::Wait => tokio::time::timeout_at(deadline, self.permits.acquire())
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(|_| self.closed_error())?,
+        };
+        tokio::time::timeout_at(deadline, self.q.wait_for_space())
+            .await
+            .map_err(|_| timed_out())?;
+        for h in self.hooks.iter() {
+            h.before(&self.ctx, &mut req)
+                .map_err(RemotingError::Refused)?;
+        }
+        let code = req.code();
+        req.set_kind(FrameKind::Request);
+        req.set_correlation_id(self.next_id.fetch_add(1, Ordering::Relaxed));
+        // Key by the id as the frame carries it (narrow id fields truncate).
+        let id = req.correlation_id();
+        let (tx, rx) = oneshot::channel();
+        self.lock_pending().insert(id, tx);
+        let mut codec = self.codec.clone();
+        match self.q.push(|b| codec.encode(&req, b)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                self.lock_pending().remove(&id);
+                return Err(e.into());
+            }
+            Err(_) => {
+                self.lock_pending().remove(&id);
+                return Err(self.closed_error());
+            }
+        }
+        self.metrics.request();
+        let start = std::time::Instant::now();
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(resp)) => {
+                let error = !self.proto.is_success(&resp);
+                self.metrics.response(start.elapsed(), error);
+                for h in self.hooks.iter() {
+                    h.after(&self.ctx, code, Some(&resp));
+                }
+                Ok(resp)
+            }
+            Ok(Err(_)) => {
+                self.metrics.error();
+                Err(self.closed_error())
+            }
+            Err(_) => {
+                self.lock_pending().remove(&id);
+                self.metrics.error();
+                Err(timed_out())
+            }
+        }
+    }
+
+    /// Sends `request` as oneway: no response, no timeout tracking.
+    pub async fn invoke_oneway(&self, mut req: P::Frame) -> Result<(), RemotingError> {
+        self.q.wait_for_space().await;
+        for h in self.hooks.iter() {
+            h.before(&self.ctx, &mut req)
+                .map_err(RemotingError::Refused)?;
+        }
+        req.set_kind(FrameKind::Oneway);
+        req.set_correlation_id(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let mut codec = self.codec.clone();
+        match self.q.push(|b| codec.encode(&req, b)) {
+            Ok(Ok(())) => {
+                self.metrics.request();
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(self.closed_error()),
+        }
+    }
+
+    async fn read_loop(self: Arc<Self>, mut rd: OwnedReadHalf, mut buf: BytesMut) {
+        let mut codec = self.codec.clone();
+        'read: loop {
+            loop {
+                match codec.decode(&mut buf) {
+                    Ok(Some(frame)) => {
+                        if frame.kind() != FrameKind::Response {
+                            tracing::debug!(addr = %self.addr, "request from the server ignored");
+                            continue;
+                        }
+                        let tx = self.lock_pending().remove(&frame.correlation_id());
+                        match tx {
+                            Some(tx) => {
+                                let _ = tx.send(frame);
+                            }
+                            None => self.metrics.late(),
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(addr = %self.addr, error = %e, "undecodable frame from server; closing");
+                        break 'read;
+                    }
+                }
+            }
+            if buf.capacity() - buf.len() < 4096 {
+                buf.reserve(64 * 1024);
+            }
+            let n = tokio::select! {
+                r = rd.read_buf(&mut buf) => r,
+                _ = self.closed.cancelled() => break,
+            };
+            match n {
+                Ok(0) | Err(_) => break,
+                Ok(n) => self.metrics.bytes_in(n),
+            }
+        }
+        self.close();
+    }
+}

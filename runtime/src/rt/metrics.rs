@@ -1,0 +1,151 @@
+//! Per-protocol counters and a latency histogram, lock-free, readable at any time.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+const BUCKETS: usize = 40;
+
+/// Counters of one protocol on one server or client.
+#[derive(Debug)]
+pub struct Metrics {
+    requests: AtomicU64,
+    responses: AtomicU64,
+    errors: AtomicU64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    connections: AtomicU64,
+    late_responses: AtomicU64,
+    // bucket i counts latencies in [2^i, 2^(i+1)) microseconds (bucket 0 also < 1 us).
+    latency: [AtomicU64; BUCKETS],
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            requests: AtomicU64::new(0),
+            responses: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+            late_responses: AtomicU64::new(0),
+            latency: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+}
+
+/// A point-in-time copy of [`Metrics`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsSnapshot {
+    /// Requests received (server) or sent (client), oneway included.
+    pub requests: u64,
+    /// Responses sent (server) or received (client).
+    pub responses: u64,
+    /// Requests answered with an error status, failed, or timed out.
+    pub errors: u64,
+    /// Bytes read from sockets.
+    pub bytes_in: u64,
+    /// Bytes written to sockets.
+    pub bytes_out: u64,
+    /// Connections currently open.
+    pub connections: u64,
+    /// Responses that arrived after their request had timed out (dropped).
+    pub late_responses: u64,
+    /// Latency histogram: `(upper bound, count)` per power-of-two bucket, non-empty only.
+    pub latency: Vec<(Duration, u64)>,
+}
+
+impl MetricsSnapshot {
+    /// The latency below which `q` (0..=1) of the requests fell, to bucket precision (the
+    /// bucket's upper bound).
+    pub fn latency_quantile(&self, q: f64) -> Option<Duration> {
+        let total: u64 = self.latency.iter().map(|(_, c)| c).sum();
+        if total == 0 {
+            return None;
+        }
+        let target = ((total as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (bound, c) in &self.latency {
+            seen += c;
+            if seen >= target {
+                return Some(*bound);
+            }
+        }
+        self.latency.last().map(|(b, _)| *b)
+    }
+}
+
+impl Metrics {
+    pub(crate) fn request(&self) {
+        self.requests.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn response(&self, latency: Duration, error: bool) {
+        self.responses.fetch_add(1, Relaxed);
+        if error {
+            self.errors.fetch_add(1, Relaxed);
+        }
+        let us = latency.as_micros().max(1) as u64;
+        let b = (63 - us.leading_zeros() as usize).min(BUCKETS - 1);
+        self.latency[b].fetch_add(1, Relaxed);
+    }
+    pub(crate) fn error(&self) {
+        self.errors.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn bytes_in(&self, n: usize) {
+        self.bytes_in.fetch_add(n as u64, Relaxed);
+    }
+    pub(crate) fn bytes_out(&self, n: usize) {
+        self.bytes_out.fetch_add(n as u64, Relaxed);
+    }
+    pub(crate) fn conn_opened(&self) {
+        self.connections.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn conn_closed(&self) {
+        self.connections.fetch_sub(1, Relaxed);
+    }
+    pub(crate) fn late(&self) {
+        self.late_responses.fetch_add(1, Relaxed);
+    }
+
+    /// Reads every counter.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        MetricsSnapshot {
+            requests: self.requests.load(Relaxed),
+            responses: self.responses.load(Relaxed),
+            errors: self.errors.load(Relaxed),
+            bytes_in: self.bytes_in.load(Relaxed),
+            bytes_out: self.bytes_out.load(Relaxed),
+            connections: self.connections.load(Relaxed),
+            late_responses: self.late_responses.load(Relaxed),
+            latency: self
+                .latency
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| {
+                    let c = c.load(Relaxed);
+                    (c > 0).then(|| (Duration::from_micros(2u64 << i), c))
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_follow_the_buckets() {
+        let m = Metrics::default();
+        for _ in 0..98 {
+            m.response(Duration::from_micros(50), false);
+        }
+        m.response(Duration::from_millis(3), true);
+        m.response(Duration::from_millis(3), false);
+        let s = m.snapshot();
+        assert_eq!((s.responses, s.errors), (100, 1));
+        // 50 us falls in [32, 64) -> bound 64 us; 3 ms in [2048, 4096) us.
+        assert_eq!(s.latency_quantile(0.5), Some(Duration::from_micros(64)));
+        assert_eq!(s.latency_quantile(0.99), Some(Duration::from_micros(4096)));
+    }
+}

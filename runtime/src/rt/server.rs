@@ -1,0 +1,580 @@
+//! [`RemotingServer`]: accepts connections, runs processors by request code, answers
+//! unknown codes with the protocol's "not supported" response, drains on shutdown.
+
+use super::queue::WriteQueue;
+use super::{BoxFuture, Hook, Metrics, MetricsSnapshot, RequestContext, next_connection_id};
+use crate::codec::{Codec, FrameKind};
+use crate::protocol::{ErrorStatus, HandshakeEvent, Negotiated, Protocol, RemotingFrame};
+use bytes::BytesMut;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Why a processor failed; the peer gets a system-error response with this text.
+pub type ProcessError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Handles the requests of one or more codes.
+pub trait Processor<P: Protocol>: Send + Sync + 'static {
+    /// Produces the response to `request` (ignored for oneway requests). The runtime sets the
+    /// response's correlation id and kind.
+    fn process(
+        &self,
+        ctx: RequestContext,
+        request: P::Frame,
+    ) -> BoxFuture<Result<P::Frame, ProcessError>>;
+}
+
+impl<P, F, Fut> Processor<P> for F
+where
+    P: Protocol,
+    F: Fn(RequestContext, P::Frame) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<P::Frame, ProcessError>> + Send + 'static,
+{
+    fn process(
+        &self,
+        ctx: RequestContext,
+        request: P::Frame,
+    ) -> BoxFuture<Result<P::Frame, ProcessError>> {
+        Box::pin(self(ctx, request))
+    }
+}
+
+/// Server limits and timeouts.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Connections served at once; more are closed on accept.
+    pub max_connections: usize,
+    /// Requests processed at once per connection; past it the connection is not read.
+    pub max_in_flight: usize,
+    /// A connection with no inbound bytes for this long is closed.
+    pub idle_timeout: Duration,
+    /// Time allowed for the handshake.
+    pub handshake_timeout: Duration,
+    /// Queued outbound bytes past which the connection stops reading (backpressure).
+    pub write_high_water: usize,
+    /// How long [`RemotingServer::shutdown`] waits for in-flight requests.
+    pub shutdown_timeout: Duration,
+    /// Versions spoken, for protocols with a handshake (default: the protocol's).
+    pub versions: Option<(u32, u32)>,
+    /// Feature bits supported.
+    pub features: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_connections: 10_000,
+            max_in_flight: 1024,
+            idle_timeout: Duration::from_secs(120),
+            handshake_timeout: Duration::from_secs(5),
+            write_high_water: 1 << 20,
+            shutdown_timeout: Duration::from_secs(30),
+            versions: None,
+            features: u64::MAX,
+        }
+    }
+}
+
+struct Registered<P: Protocol> {
+    processor: Arc<dyn Processor<P>>,
+    executor: Option<tokio::runtime::Handle>,
+}
+
+impl<P: Protocol> Clone for Registered<P> {
+    fn clone(&self) -> Self {
+        Registered {
+            processor: self.processor.clone(),
+            executor: self.executor.clone(),
+        }
+    }
+}
+
+struct Table<P: Protocol> {
+    by_code: HashMap<i64, Registered<P>>,
+    default: Option<Registered<P>>,
+    hooks: Vec<Arc<dyn Hook<P>>>,
+}
+
+impl<P: Protocol> Clone for Table<P> {
+    fn clone(&self) -> Self {
+        Table {
+            by_code: self.by_code.clone(),
+            default: self.default.clone(),
+            hooks: self.hooks.clone(),
+        }
+    }
+}
+
+struct Inner<P: Protocol> {
+    proto: Arc<P>,
+    config: ServerConfig,
+    // Each connection takes a snapshot when it opens: registrations apply to new
+    // connections, open ones keep the table they started with.
+    table: RwLock<Arc<Table<P>>>,
+    metrics: Arc<Metrics>,
+    connections: Arc<Semaphore>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+/// A server for protocol `P`.
+///
+/// ```no_run
+/// # async fn demo<P: polywire::protocol::Protocol>(proto: P) -> std::io::Result<()> {
+/// use polywire::rt::{RemotingServer, ServerConfig};
+/// let server = RemotingServer::new(proto, ServerConfig::default());
+/// server.register_processor(1, |_ctx, request| async move { Ok(request) }); // echo
+/// let addr = server.bind("127.0.0.1:0").await?;
+/// // ... later
+/// server.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct RemotingServer<P: Protocol> {
+    inner: Arc<Inner<P>>,
+}
+
+impl<P: Protocol> Clone for RemotingServer<P> {
+    fn clone(&self) -> Self {
+        RemotingServer {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<P: Protocol> RemotingServer<P> {
+    /// A server for `proto`; nothing runs until [`bind`](Self::bind) or
+    /// [`serve_stream`](Self::serve_stream).
+    pub fn new(proto: P, config: ServerConfig) -> Self {
+        RemotingServer {
+            inner: Arc::new(Inner {
+                proto: Arc::new(proto),
+                connections: Arc::new(Semaphore::new(config.max_connections)),
+                config,
+                table: RwLock::new(Arc::new(Table {
+                    by_code: HashMap::new(),
+                    default: None,
+                    hooks: Vec::new(),
+                })),
+                metrics: Arc::new(Metrics::default()),
+                shutdown: CancellationToken::new(),
+                tracker: TaskTracker::new(),
+            }),
+        }
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Table<P>)) {
+        let mut g = self.inner.table.write().unwrap_or_else(|p| p.into_inner());
+        let mut t = (**g).clone();
+        f(&mut t);
+        *g = Arc::new(t);
+    }
+
+    /// Handles `code` with `processor`, run on the connection's task.
+    pub fn register_processor(&self, code: i64, processor: impl Processor<P>) {
+        self.register(code, Arc::new(processor), None);
+    }
+
+    /// Handles `code` with `processor`, run on `executor` (e.g. a dedicated runtime's
+    /// handle), so that slow or blocking work does not hold up the I/O threads.
+    pub fn register_processor_on(
+        &self,
+        code: i64,
+        processor: impl Processor<P>,
+        executor: tokio::runtime::Handle,
+    ) {
+        self.register(code, Arc::new(processor), Some(executor));
+    }
+
+    /// Registers an already shared processor.
+    pub fn register(
+        &self,
+        code: i64,
+        processor: Arc<dyn Processor<P>>,
+        executor: Option<tokio::runtime::Handle>,
+    ) {
+        self.update(|t| {
+            t.by_code.insert(
+                code,
+                Registered {
+                    processor,
+                    executor,
+                },
+            );
+        });
+    }
+
+    /// Handles every code without a processor (instead of the "not supported" response).
+    pub fn set_default_processor(&self, processor: impl Processor<P>) {
+        self.update(|t| {
+            t.default = Some(Registered {
+                processor: Arc::new(processor),
+                executor: None,
+            })
+        });
+    }
+
+    /// Adds a hook run around every request.
+    pub fn add_hook(&self, hook: impl Hook<P>) {
+        self.update(|t| t.hooks.push(Arc::new(hook)));
+    }
+
+    /// The server's counters.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot()
+    }
+
+    /// The protocol served.
+    pub fn protocol(&self) -> &P {
+        &self.inner.proto
+    }
+
+    /// Listens on `addr` and serves until [`shutdown`](Self::shutdown). Returns the bound
+    /// address (useful with port 0).
+    pub async fn bind(&self, addr: impl ToSocketAddrs) -> std::io::Result<SocketAddr> {
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let this = self.clone();
+        self.inner
+            .tracker
+            .spawn(async move { this.accept_loop(listener).await });
+        Ok(local)
+    }
+
+    async fn accept_loop(self, listener: TcpListener) {
+        loop {
+            let accepted = tokio::select! {
+                _ = self.inner.shutdown.cancelled() => return,
+                a = listener.accept() => a,
+            };
+            let (stream, peer) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let (rd, wr) = stream.into_split();
+            self.spawn_connection(rd, wr, peer.to_string());
+        }
+    }
+
+    /// Serves one already-open byte stream (a transport adapter's output).
+    pub fn serve_stream<S>(&self, stream: S, peer: String)
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (rd, wr) = tokio::io::split(stream);
+        self.spawn_connection(rd, wr, peer);
+    }
+
+    fn spawn_connection<R, W>(&self, rd: R, wr: W, peer: String)
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        let Ok(permit) = self.inner.connections.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, limit = self.inner.config.max_connections, "connection limit reached; closing");
+            return;
+        };
+        if self.inner.shutdown.is_cancelled() {
+            return;
+        }
+        let inner = self.inner.clone();
+        self.inner.tracker.spawn(async move {
+            inner.metrics.conn_opened();
+            let res = run_connection(&inner, rd, wr, peer.clone()).await;
+            inner.metrics.conn_closed();
+            if let Err(e) = res {
+                tracing::debug!(%peer, error = %e, "connection ended");
+            }
+            drop(permit);
+        });
+    }
+
+    /// Stops accepting, lets every connection finish the requests it has read (answering
+    /// them), flushes, and closes. Waits up to `shutdown_timeout`.
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.tracker.close();
+        if tokio::time::timeout(
+            self.inner.config.shutdown_timeout,
+            self.inner.tracker.wait(),
+        )
+        .await
+        .is_err()
+        {
+            tracing::warn!("shutdown timed out with requests still in flight");
+        }
+    }
+}
+
+type Done<F> = (u64, FrameKind, i64, Instant, Result<F, ProcessError>);
+
+async fn run_connection<P, R, W>(
+    inner: &Arc<Inner<P>>,
+    mut rd: R,
+    wr: W,
+    peer: String,
+) -> Result<(), super::RemotingError>
+where
+    P: Protocol,
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+{
+    let cfg = &inner.config;
+    let proto = &inner.proto;
+    let q = Arc::new(WriteQueue::new(cfg.write_high_water));
+    let writer = {
+        let q = q.clone();
+        let m = inner.metrics.clone();
+        tokio::spawn(async move { q.run_writer(wr, |n| m.bytes_out(n)).await })
+    };
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+
+    let negotiated = match proto.handshake() {
+        None => None,
+        Some(hs) => {
+            let ours = cfg.versions.unwrap_or_else(|| hs.versions());
+            let fut = server_handshake(
+                hs,
+                &mut rd,
+                &mut buf,
+                ours,
+                cfg.features,
+                &q,
+                &inner.metrics,
+            );
+            match tokio::time::timeout(cfg.handshake_timeout, fut).await {
+                Ok(Ok(Some(n))) => Some(n),
+                Ok(Ok(None)) => {
+                    q.close();
+                    let _ = writer.await;
+                    return Ok(());
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(%peer, error = %e, "handshake failed; closing");
+                    q.close();
+                    let _ = writer.await;
+                    return Err(e);
+                }
+                Err(_) => {
+                    tracing::warn!(%peer, "handshake timed out; closing");
+                    q.close();
+                    let _ = writer.await;
+                    return Ok(());
+                }
+            }
+        }
+    };
+
+    let table = inner
+        .table
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let ctx = RequestContext {
+        peer: peer.as_str().into(),
+        protocol: proto.id(),
+        negotiated,
+        connection_id: next_connection_id(),
+    };
+    let mut codec = proto.codec();
+    let mut inflight: FuturesUnordered<BoxFuture<Done<P::Frame>>> = FuturesUnordered::new();
+    let mut reading = true;
+    let idle = tokio::time::sleep(cfg.idle_timeout);
+    tokio::pin!(idle);
+    let mut result = Ok(());
+
+    'conn: loop {
+        // Decode what is buffered, up to the in-flight bound (also while draining: a request
+        // fully received before shutdown is answered).
+        while inflight.len() < cfg.max_in_flight {
+            match codec.decode(&mut buf) {
+                Ok(Some(frame)) => {
+                    if let Some(done) = dispatch(inner, &table, &ctx, frame, &mut inflight) {
+                        respond(inner, &table, &ctx, &mut codec, &q, done);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(%peer, error = %e, "undecodable frame; closing the connection");
+                    result = Err(e.into());
+                    break 'conn;
+                }
+            }
+        }
+        if !reading && inflight.is_empty() {
+            break;
+        }
+        let room = inflight.len() < cfg.max_in_flight && q.queued() <= cfg.write_high_water;
+        tokio::select! {
+            biased;
+            Some(done) = inflight.next(), if !inflight.is_empty() => {
+                respond(inner, &table, &ctx, &mut codec, &q, done);
+            }
+            _ = inner.shutdown.cancelled(), if reading => {
+                reading = false;
+            }
+            _ = q.wait_for_space(), if reading && q.queued() > cfg.write_high_water => {}
+            r = rd.read_buf(&mut buf), if reading && room => {
+                match r {
+                    Ok(0) => {
+                        if !buf.is_empty() {
+                            tracing::debug!(%peer, bytes = buf.len(), "peer closed mid-frame");
+                        }
+                        reading = false;
+                    }
+                    Ok(n) => {
+                        inner.metrics.bytes_in(n);
+                        idle.as_mut().reset(tokio::time::Instant::now() + cfg.idle_timeout);
+                        if buf.capacity() - buf.len() < 4096 {
+                            buf.reserve(64 * 1024);
+                        }
+                    }
+                    Err(e) => {
+                        result = Err(e.into());
+                        break 'conn;
+                    }
+                }
+            }
+            _ = &mut idle, if reading => {
+                tracing::debug!(%peer, "idle timeout; closing");
+                reading = false;
+            }
+        }
+    }
+    q.close();
+    let _ = writer.await;
+    result
+}
+
+async fn server_handshake<R: AsyncRead + Unpin>(
+    hs: &dyn crate::protocol::Handshake,
+    rd: &mut R,
+    buf: &mut BytesMut,
+    ours: (u32, u32),
+    features: u64,
+    q: &WriteQueue,
+    metrics: &Metrics,
+) -> Result<Option<Negotiated>, super::RemotingError> {
+    loop {
+        let mut out = BytesMut::new();
+        match hs.server_read_hello(buf, ours, features, &mut out)? {
+            HandshakeEvent::NeedMore => {}
+            ev => {
+                let _ = q.push(|b| {
+                    b.extend_from_slice(&out);
+                    Ok::<(), ()>(())
+                });
+                return Ok(match ev {
+                    HandshakeEvent::Done(n) => Some(n),
+                    _ => None,
+                });
+            }
+        }
+        let n = rd.read_buf(buf).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        metrics.bytes_in(n);
+    }
+}
+
+/// Starts processing `frame`; returns a finished outcome when no processor runs.
+fn dispatch<P: Protocol>(
+    inner: &Arc<Inner<P>>,
+    table: &Table<P>,
+    ctx: &RequestContext,
+    mut frame: P::Frame,
+    inflight: &mut FuturesUnordered<BoxFuture<Done<P::Frame>>>,
+) -> Option<Done<P::Frame>> {
+    let kind = frame.kind();
+    if kind == FrameKind::Response {
+        tracing::debug!(peer = %ctx.peer, "unexpected response frame on a server connection; ignored");
+        return None;
+    }
+    inner.metrics.request();
+    let (id, code, start) = (frame.correlation_id(), frame.code(), Instant::now());
+    for h in &table.hooks {
+        if let Err(msg) = h.before(ctx, &mut frame) {
+            let resp = inner
+                .proto
+                .error_response(code, ErrorStatus::SystemError, &msg);
+            return Some((id, kind, code, start, Ok(resp)));
+        }
+    }
+    let Some(reg) = table.by_code.get(&code).or(table.default.as_ref()) else {
+        let msg = format!("request code {code} not supported");
+        let resp = inner
+            .proto
+            .error_response(code, ErrorStatus::NotSupported, &msg);
+        return Some((id, kind, code, start, Ok(resp)));
+    };
+    let fut = reg.processor.process(ctx.clone(), frame);
+    let fut: BoxFuture<Result<P::Frame, ProcessError>> = match &reg.executor {
+        None => fut,
+        Some(h) => {
+            let join = h.spawn(fut);
+            Box::pin(async move {
+                join.await
+                    .unwrap_or_else(|e| Err(Box::new(e) as ProcessError))
+            })
+        }
+    };
+    inflight.push(Box::pin(async move { (id, kind, code, start, fut.await) }));
+    None
+}
+
+fn respond<P: Protocol>(
+    inner: &Arc<Inner<P>>,
+    table: &Table<P>,
+    ctx: &RequestContext,
+    codec: &mut P::Codec,
+    q: &WriteQueue,
+    (id, kind, code, start, result): Done<P::Frame>,
+) {
+    let mut resp = match result {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(peer = %ctx.peer, code, error = %e, "processor failed");
+            inner
+                .proto
+                .error_response(code, ErrorStatus::SystemError, &e.to_string())
+        }
+    };
+    if kind == FrameKind::Oneway {
+        inner.metrics.response(start.elapsed(), false);
+        for h in &table.hooks {
+            h.after(ctx, code, None);
+        }
+        return;
+    }
+    resp.set_correlation_id(id);
+    resp.set_kind(FrameKind::Response);
+    for h in &table.hooks {
+        h.after(ctx, code, Some(&resp));
+    }
+    inner
+        .metrics
+        .response(start.elapsed(), !inner.proto.is_success(&resp));
+    let pushed = q.push(|b| codec.encode(&resp, b));
+    if let Ok(Err(e)) = pushed {
+        tracing::warn!(peer = %ctx.peer, code, error = %e, "response does not encode; answering with an error");
+        let mut err = inner
+            .proto
+            .error_response(code, ErrorStatus::SystemError, &e.to_string());
+        err.set_correlation_id(id);
+        err.set_kind(FrameKind::Response);
+        let _ = q.push(|b| codec.encode(&err, b));
+    }
+}
