@@ -297,7 +297,7 @@ pub struct Handshake {
     pub docs: Vec<String>,
     /// Rules.
     pub rules: Vec<(Name, HsValue)>,
-    /// Whole block.
+    /// The `handshake` keyword (diagnostics point there).
     pub span: Span,
 }
 

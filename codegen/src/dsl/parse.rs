@@ -20,7 +20,17 @@ type P<'a> = Pair<'a, Rule>;
 /// Parses one file's text; `file` is its index in the [`crate::diag::Sources`].
 pub fn parse(file: u32, text: &str) -> Result<File, Vec<Diagnostic>> {
     check_braces(file, text)?;
-    let mut pairs = WireParser::parse(Rule::file, text).map_err(|e| vec![syntax_error(file, text, e)])?;
+    let mut pairs = match WireParser::parse(Rule::file, text) {
+        Ok(p) => p,
+        Err(_) => {
+            // Parse again with pest's detailed tracking, which records the literal tokens
+            // (`:`, `}`, keywords) expected at the furthest point; it is only paid for on
+            // failure. The flag is global and only adds detail, so it is left on.
+            pest::set_error_detail(true);
+            let e = WireParser::parse(Rule::file, text).expect_err("parsing is deterministic");
+            return Err(vec![syntax_error(file, text, e)]);
+        }
+    };
     let root = pairs.next().expect("pest returns the file rule");
     let cx = Cx { file };
     let mut out = File::default();
@@ -35,9 +45,13 @@ pub fn parse(file: u32, text: &str) -> Result<File, Vec<Diagnostic>> {
                 let proto = cx.protocol(p);
                 if let Some(prev) = &out.protocol {
                     return Err(vec![
-                        Diagnostic::error(proto.name.span, "a file holds at most one protocol", "second protocol")
-                            .note(prev.name.span, "first protocol")
-                            .help("move the second protocol into a file of its own"),
+                        Diagnostic::error(
+                            proto.name.span,
+                            "a file holds at most one protocol",
+                            "second protocol",
+                        )
+                        .note(prev.name.span, "first protocol")
+                        .help("move the second protocol into a file of its own"),
                     ]);
                 }
                 out.protocol = Some(proto);
@@ -53,6 +67,7 @@ pub fn parse(file: u32, text: &str) -> Result<File, Vec<Diagnostic>> {
 fn check_braces(file: u32, text: &str) -> Result<(), Vec<Diagnostic>> {
     let b = text.as_bytes();
     let mut stack = Vec::new();
+    let mut suspect = None;
     let mut i = 0;
     while i < b.len() {
         match b[i] {
@@ -78,56 +93,267 @@ fn check_braces(file: u32, text: &str) -> Result<(), Vec<Diagnostic>> {
                 }
             }
             b'{' => stack.push(i),
-            b'}' if stack.pop().is_none() => {
-                return Err(vec![
-                    Diagnostic::error(Span::new(file, i, i + 1), "unexpected `}`", "no block is open here")
+            b'}' => {
+                let Some(open) = stack.pop() else {
+                    return Err(vec![
+                        Diagnostic::error(
+                            Span::new(file, i, i + 1),
+                            "unexpected `}`",
+                            "no block is open here",
+                        )
                         .help("remove it, or open the block it was meant to close"),
-                ]);
+                    ]);
+                };
+                // A `}` on a line of its own, indented less than the line that opened
+                // its block, most likely closes an outer block: the inner one is the
+                // one left open.
+                let (line_start, indent) = indent_at(text, i);
+                if suspect.is_none()
+                    && text[line_start..i].trim().is_empty()
+                    && indent < indent_at(text, open).1
+                {
+                    suspect = Some(open);
+                }
             }
             _ => {}
         }
         i += 1;
     }
-    if let Some(open) = stack.pop() {
+    if let Some(open) = stack.pop().map(|innermost| suspect.unwrap_or(innermost)) {
         // Point at the keyword line that opened the block.
         let line_start = text[..open].rfind('\n').map_or(0, |p| p + 1);
         let head = text[line_start..open].trim_start();
         let start = open - head.len();
         return Err(vec![
-            Diagnostic::error(Span::new(file, start, open + 1), "unterminated block", "this `{` is never closed")
-                .help("add the matching `}` at the end of the block"),
+            Diagnostic::error(
+                Span::new(file, start, open + 1),
+                "unterminated block",
+                "this `{` is never closed",
+            )
+            .help("add the matching `}` at the end of the block"),
         ]);
     }
     Ok(())
 }
 
+/// The length of `s` up to the end of its last token, leaving out trailing whitespace
+/// and comments.
+fn content_len(s: &str) -> usize {
+    let b = s.as_bytes();
+    let at = |i: usize, pat: &[u8]| b[i..].starts_with(pat);
+    let (mut i, mut last) = (0, 0);
+    while i < b.len() {
+        if at(i, b"//") && !at(i, b"///") {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if at(i, b"/*") {
+            i += 2;
+            while i < b.len() && !at(i, b"*/") {
+                i += 1;
+            }
+            i = (i + 2).min(b.len());
+        } else if b[i] == b'"' {
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            i = (i + 1).min(b.len());
+            last = i;
+        } else {
+            if !b[i].is_ascii_whitespace() {
+                last = i + 1;
+            }
+            i += 1;
+        }
+    }
+    last
+}
+
+/// How many bytes of whitespace and (non-doc) comments `s` starts with.
+fn skip_trivia(s: &str) -> usize {
+    let mut rest = s;
+    loop {
+        rest = rest.trim_start();
+        if rest.starts_with("//") && !rest.starts_with("///") {
+            rest = rest.find('\n').map_or("", |n| &rest[n..]);
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.find("*/").map_or("", |n| &r[n + 2..]);
+        } else {
+            return s.len() - rest.len();
+        }
+    }
+}
+
+/// The start of the line holding byte `at`, and that line's indentation in characters.
+fn indent_at(text: &str, at: usize) -> (usize, usize) {
+    let start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+    let indent = text[start..]
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .count();
+    (start, indent)
+}
+
 fn syntax_error(file: u32, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
-    let (start, end) = match e.location {
+    let (mut start, end) = match e.location {
         InputLocation::Pos(p) => (p, p),
         InputLocation::Span((s, e)) => (s, e),
     };
-    // Widen the span to the token found there, so the caret underlines it.
-    let tok_end = text[start..]
-        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .map_or(text.len(), |n| start + n)
-        .max(end)
-        .max((start + 1).min(text.len()));
-    let found = text[start..tok_end].trim();
-    let expected = match &e.variant {
+    let mut expected = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => describe_rules(positives),
         ErrorVariant::CustomError { message } => message.clone(),
     };
+    let mut keywords = Vec::new();
+    let mut form = None;
+    // The detailed attempts know the literal tokens (`:`, `=`, `}`, keywords) and the
+    // furthest position reached; the plain error only knows rules.
+    if let Some(attempts) = e.parse_attempts() {
+        let pos = attempts.max_position.min(text.len());
+        let rules: Vec<Rule> = attempts
+            .call_stacks()
+            .iter()
+            .filter_map(|s| s.deepest.get_rule().copied())
+            .collect();
+        // Literal tokens print as themselves; character ranges (`a..z`) and built-ins
+        // belong to names and numbers, which `rules` describes.
+        let tokens: Vec<String> = attempts
+            .expected_tokens()
+            .iter()
+            .map(ToString::to_string)
+            .filter(|t| {
+                let c: Vec<char> = t.chars().collect();
+                t != "BUILTIN_RULE" && !(c.len() == 4 && c[1] == '.' && c[2] == '.')
+            })
+            .collect();
+        if let Some((list, kw)) = describe_attempts(text, pos, &rules, &tokens) {
+            start = pos;
+            expected = list;
+            keywords = kw;
+            form = rules.iter().find_map(|r| written_as(*r));
+        }
+    }
+    // Widen the span to the token found there, so the caret underlines it.
+    let first_len = text[start..].chars().next().map_or(0, char::len_utf8);
+    let tok_end = text[start..]
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .map_or(text.len(), |n| start + n)
+        .max(end.min(text.len()))
+        .max(start + first_len);
+    let found = text[start..tok_end].trim();
     let found_desc = if found.is_empty() {
         "end of file".to_string()
     } else {
         format!("`{found}`")
     };
-    Diagnostic::error(
+    let d = Diagnostic::error(
         Span::new(file, start, tok_end),
         format!("syntax error: expected {expected}, found {found_desc}"),
         "unexpected here",
-    )
+    );
+    let is_word = found.chars().all(|c| c.is_alphanumeric() || c == '_');
+    match crate::util::closest(found, keywords.into_iter()) {
+        Some(k) if is_word && !found.is_empty() => d.help(format!("did you mean `{k}`?")),
+        _ => match form {
+            Some(f) => d.help(f),
+            None => d,
+        },
+    }
+}
+
+/// How a construct is written, for the help of a syntax error inside it.
+fn written_as(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::field => "a field is written `name: type`, e.g. `id: u32` or `body: bytes rest`",
+        Rule::bit_part => "a bit part is written `name: type bits a..b`, e.g. `kind: u8 bits 0..4`",
+        Rule::variant => "a value is written `NAME = number`, e.g. `OK = 0`",
+        Rule::flag_bit => "a flag is written `NAME = bit n`, e.g. `RESPONSE = bit 0`",
+        Rule::enum_def => "an enum is written `enum Name : u8 { A = 0, B = 1 }`",
+        Rule::flags_def => "flags are written `flags Name : u8 { A = bit 0 }`",
+        Rule::struct_def => "a struct is written `struct Name { field: type ... }`",
+        Rule::responses => "responses are written `responses Name : u16 { OK = 0 @success }`",
+        Rule::rpc => {
+            "a request is written `request Name = code { body T } -> { body T }` \
+             (or `oneway Name = code { ... }`)"
+        }
+        Rule::by_arm => "an arm is written `value => encoding`, e.g. `0 => binary`",
+        Rule::limit => "a limit is written `name = value`, e.g. `max_frame_len = 65536`",
+        Rule::generic_args => {
+            "type arguments are written `<T, ...>`, e.g. `string<u16, max = 255>`"
+        }
+        _ => return None,
+    })
+}
+
+/// What pest's detailed attempts say was expected, in words, and the keywords among it
+/// (for a "did you mean"). `None` when nothing useful was recorded.
+fn describe_attempts(
+    text: &str,
+    pos: usize,
+    rules: &[Rule],
+    tokens: &[String],
+) -> Option<(String, Vec<String>)> {
+    // A name or number could go on at `pos` when one ends right before it: that is not
+    // what the user is missing.
+    let continues = text[..pos]
+        .chars()
+        .next_back()
+        .is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let lexical: Vec<Rule> = rules
+        .iter()
+        .copied()
+        .filter(|r| matches!(r, Rule::ident | Rule::int_lit | Rule::string_lit) && !continues)
+        .collect();
+    // Whitespace and comments may go anywhere; the characters inside names, numbers and
+    // strings are described by their rule.
+    let tokens: Vec<&String> = tokens
+        .iter()
+        .filter(|t| {
+            !matches!(
+                t.as_str(),
+                " " | "\t" | "\n" | "\r" | "//" | "/*" | "_" | "-" | "0x" | "0b" | "\""
+            )
+        })
+        .collect();
+    let has = |t: &str| tokens.iter().any(|x| *x == t);
+    // `,` and `;` together are the optional separator between entries: never what is missing.
+    let optional_sep = has(",") && has(";");
+    let mut words: Vec<String> = lexical
+        .iter()
+        .map(|r| describe_rules(std::slice::from_ref(r)))
+        .collect();
+    let mut keywords = Vec::new();
+    for t in &tokens {
+        match t.as_str() {
+            "," | ";" if optional_sep => {}
+            "///" => {}
+            "len" => words.push("`len(..)`".into()),
+            _ => {
+                if t.chars().all(|c| c.is_ascii_alphabetic() || c == '_') {
+                    keywords.push(t.to_string());
+                }
+                words.push(format!("`{t}`"));
+            }
+        }
+    }
+    if words.is_empty() && has("///") {
+        words.push("a doc comment".into());
+    }
+    let mut seen = Vec::new();
+    words.retain(|w| {
+        let fresh = !seen.contains(w);
+        seen.push(w.clone());
+        fresh
+    });
+    Some(match words.len() {
+        0 => return None,
+        1 => (words.remove(0), keywords),
+        n => (
+            format!("{} or {}", words[..n - 1].join(", "), words[n - 1]),
+            keywords,
+        ),
+    })
 }
 
 fn describe_rules(rules: &[Rule]) -> String {
@@ -237,6 +463,33 @@ impl Cx {
         Span::new(self.file, s.start(), s.end())
     }
 
+    /// Where rule `p` starts, after its doc comments.
+    fn after_docs(p: &P) -> usize {
+        let whole = p.as_span();
+        let docs_end = p
+            .clone()
+            .into_inner()
+            .take_while(|c| c.as_rule() == Rule::doc)
+            .last()
+            .map_or(whole.start(), |d| d.as_span().end());
+        docs_end + skip_trivia(&whole.as_str()[docs_end - whole.start()..])
+    }
+
+    /// The span of a rule without its doc comments and without the whitespace and
+    /// comments pest lets it swallow at its end: from its first to its last token.
+    fn tight_span(&self, p: &P) -> Span {
+        let whole = p.as_span();
+        let start = Self::after_docs(p);
+        let end = start + content_len(&whole.as_str()[start - whole.start()..]);
+        Span::new(self.file, start, end)
+    }
+
+    /// The span of the keyword `kw` that starts rule `p`, after its doc comments.
+    fn keyword(&self, p: &P, kw: &str) -> Span {
+        let at = Self::after_docs(p);
+        Span::new(self.file, at, at + kw.len())
+    }
+
     fn name(&self, p: P) -> Name {
         Name {
             span: self.span(&p),
@@ -257,7 +510,10 @@ impl Cx {
     }
 
     /// Splits leading doc comments off a rule's children.
-    fn docs<'a>(&self, inner: &mut std::iter::Peekable<pest::iterators::Pairs<'a, Rule>>) -> Vec<String> {
+    fn docs<'a>(
+        &self,
+        inner: &mut std::iter::Peekable<pest::iterators::Pairs<'a, Rule>>,
+    ) -> Vec<String> {
         let mut docs = Vec::new();
         while let Some(p) = inner.peek() {
             if p.as_rule() != Rule::doc {
@@ -306,8 +562,12 @@ impl Cx {
         for p in it {
             match p.as_rule() {
                 Rule::string_lit => proto.id = Some(unescape(p.into_inner().as_str())),
-                Rule::endian_decl => proto.endian.push(self.name(p.into_inner().next().expect("endian"))),
-                Rule::versions_decl => proto.versions.push(self.range(p.into_inner().next().expect("range"))),
+                Rule::endian_decl => proto
+                    .endian
+                    .push(self.name(p.into_inner().next().expect("endian"))),
+                Rule::versions_decl => proto
+                    .versions
+                    .push(self.range(p.into_inner().next().expect("range"))),
                 Rule::limits_decl => {
                     for l in p.into_inner() {
                         let mut li = l.into_inner();
@@ -340,7 +600,12 @@ impl Cx {
                 let name = self.name(it.next().expect("flags name"));
                 let repr = self.name(it.next().expect("flags repr"));
                 let bits = it.map(|b| self.variant(b)).collect();
-                Item::Flags(FlagsDef { docs, name, repr, bits })
+                Item::Flags(FlagsDef {
+                    docs,
+                    name,
+                    repr,
+                    bits,
+                })
             }
             Rule::struct_def => {
                 let span = self.span(&p);
@@ -348,7 +613,12 @@ impl Cx {
                 let docs = self.docs(&mut it);
                 let name = self.name(it.next().expect("struct name"));
                 let fields = it.map(|f| self.field(f)).collect();
-                Item::Struct(StructDef { docs, name, fields, span })
+                Item::Struct(StructDef {
+                    docs,
+                    name,
+                    fields,
+                    span,
+                })
             }
             Rule::encoding_def => {
                 let span = self.span(&p);
@@ -361,7 +631,9 @@ impl Cx {
                         let rule = r.as_rule();
                         let mut ri = r.into_inner();
                         match rule {
-                            Rule::enc_rename_all => EncRule::RenameAll(self.name(ri.next().expect("case"))),
+                            Rule::enc_rename_all => {
+                                EncRule::RenameAll(self.name(ri.next().expect("case")))
+                            }
                             Rule::enc_rename => {
                                 let f = self.name(ri.next().expect("field"));
                                 let s = unescape(ri.next().expect("name").into_inner().as_str());
@@ -376,7 +648,13 @@ impl Cx {
                         }
                     })
                     .collect();
-                Item::Encoding(EncodingDef { docs, target, format, rules, span })
+                Item::Encoding(EncodingDef {
+                    docs,
+                    target,
+                    format,
+                    rules,
+                    span,
+                })
             }
             r => unreachable!("grammar yields no item {r:?}"),
         }
@@ -393,7 +671,13 @@ impl Cx {
             it.next();
         }
         let variants = it.map(|v| self.variant(v)).collect();
-        EnumDef { docs, name, repr, open, variants }
+        EnumDef {
+            docs,
+            name,
+            repr,
+            open,
+            variants,
+        }
     }
 
     fn variant(&self, p: P) -> Variant {
@@ -402,11 +686,16 @@ impl Cx {
         let name = self.name(it.next().expect("variant name"));
         let value = self.int(it.next().expect("variant value"));
         let attrs = it.map(|a| self.attr(a)).collect();
-        Variant { docs, name, value, attrs }
+        Variant {
+            docs,
+            name,
+            value,
+            attrs,
+        }
     }
 
     fn attr(&self, p: P) -> Attr {
-        let span = self.span(&p);
+        let span = self.tight_span(&p);
         let mut it = p.into_inner();
         let name = self.name(it.next().expect("attr name"));
         let args = it
@@ -423,7 +712,7 @@ impl Cx {
     }
 
     fn type_expr(&self, p: P) -> TypeExpr {
-        let span = self.span(&p);
+        let span = self.tight_span(&p);
         let mut it = p.into_inner();
         let name = self.name(it.next().expect("type name"));
         let mut args = Vec::new();
@@ -433,7 +722,9 @@ impl Cx {
                 Rule::generic_args => {
                     for a in p.into_inner() {
                         args.push(match a.as_rule() {
-                            Rule::max_arg => TypeArg::Max(self.int(a.into_inner().next().expect("max"))),
+                            Rule::max_arg => {
+                                TypeArg::Max(self.int(a.into_inner().next().expect("max")))
+                            }
                             _ => TypeArg::Type(self.type_expr(a)),
                         });
                     }
@@ -442,7 +733,12 @@ impl Cx {
                 r => unreachable!("type_expr child {r:?}"),
             }
         }
-        TypeExpr { name, args, optional, span }
+        TypeExpr {
+            name,
+            args,
+            optional,
+            span,
+        }
     }
 
     fn value_spec(&self, p: P) -> ValueSpec {
@@ -453,7 +749,9 @@ impl Cx {
                 let span = self.span(&inner);
                 let target = inner.into_inner().next().expect("len target");
                 match target.as_rule() {
-                    Rule::len_from => ValueSpec::LenFrom(target.into_inner().next().map(|n| self.name(n)), span),
+                    Rule::len_from => {
+                        ValueSpec::LenFrom(target.into_inner().next().map(|n| self.name(n)), span)
+                    }
                     _ => ValueSpec::LenOf(self.name(target), span),
                 }
             }
@@ -461,7 +759,7 @@ impl Cx {
     }
 
     fn field(&self, p: P) -> Field {
-        let span = self.span(&p);
+        let span = self.tight_span(&p);
         let mut it = p.into_inner().peekable();
         let docs = self.docs(&mut it);
         let name = self.name(it.next().expect("field name"));
@@ -481,7 +779,9 @@ impl Cx {
         for p in it {
             match p.as_rule() {
                 Rule::value_spec => f.value = Some(self.value_spec(p)),
-                Rule::bits_block => f.bits = Some(p.into_inner().map(|b| self.bit_part(b)).collect()),
+                Rule::bits_block => {
+                    f.bits = Some(p.into_inner().map(|b| self.bit_part(b)).collect())
+                }
                 Rule::by_clause => {
                     let span = self.span(&p);
                     let mut bi = p.into_inner();
@@ -499,7 +799,9 @@ impl Cx {
                         .collect();
                     f.by = Some(ByClause { disc, arms, span });
                 }
-                Rule::sized_by => f.sized_by = Some(self.name(p.into_inner().next().expect("sized_by"))),
+                Rule::sized_by => {
+                    f.sized_by = Some(self.name(p.into_inner().next().expect("sized_by")))
+                }
                 Rule::rest_kw => f.rest = Some(self.span(&p)),
                 Rule::attr => f.attrs.push(self.attr(p)),
                 r => unreachable!("field child {r:?}"),
@@ -509,7 +811,7 @@ impl Cx {
     }
 
     fn bit_part(&self, p: P) -> BitPart {
-        let span = self.span(&p);
+        let span = self.tight_span(&p);
         let mut it = p.into_inner().peekable();
         let docs = self.docs(&mut it);
         let name = self.name(it.next().expect("part name"));
@@ -523,11 +825,20 @@ impl Cx {
                 _ => attrs.push(self.attr(p)),
             }
         }
-        BitPart { docs, name, ty, range, value, attrs, span }
+        BitPart {
+            docs,
+            name,
+            ty,
+            range,
+            value,
+            attrs,
+            span,
+        }
     }
 
     fn frame(&self, p: P) -> StructDef {
         let span = self.span(&p);
+        let keyword = self.keyword(&p, "frame");
         let mut it = p.into_inner().peekable();
         let docs = self.docs(&mut it);
         let name = if it.peek().map(|p| p.as_rule()) == Some(Rule::ident) {
@@ -535,15 +846,20 @@ impl Cx {
         } else {
             Name {
                 text: "Frame".into(),
-                span: Span::new(self.file, span.start as usize, span.start as usize + 5),
+                span: keyword,
             }
         };
         let fields = it.map(|f| self.field(f)).collect();
-        StructDef { docs, name, fields, span }
+        StructDef {
+            docs,
+            name,
+            fields,
+            span,
+        }
     }
 
     fn handshake(&self, p: P) -> Handshake {
-        let span = self.span(&p);
+        let span = self.keyword(&p, "handshake");
         let mut it = p.into_inner().peekable();
         let docs = self.docs(&mut it);
         let rules = it
@@ -593,13 +909,26 @@ impl Cx {
                             encoding = Some(n);
                         }
                     }
-                    RpcPart { kind, ty, carrier, encoding }
+                    RpcPart {
+                        kind,
+                        ty,
+                        carrier,
+                        encoding,
+                    }
                 })
                 .collect::<Vec<_>>()
         });
         let request = bodies.next().unwrap_or_default();
         let response = bodies.next();
-        Rpc { docs, oneway, name, code, request, response, span }
+        Rpc {
+            docs,
+            oneway,
+            name,
+            code,
+            request,
+            response,
+            span,
+        }
     }
 
     fn detect_rule(&self, p: P) -> DetectRule {
@@ -608,7 +937,9 @@ impl Cx {
         let mut at = 0usize;
         for c in p.into_inner() {
             match c.as_rule() {
-                Rule::string_lit => bytes.extend_from_slice(unescape(c.into_inner().as_str()).as_bytes()),
+                Rule::string_lit => {
+                    bytes.extend_from_slice(unescape(c.into_inner().as_str()).as_bytes())
+                }
                 Rule::int_lit => bytes.push(parse_int(c.as_str()).clamp(0, 255) as u8),
                 _ => at = parse_int(c.into_inner().as_str()).clamp(0, u16::MAX as i128) as usize,
             }

@@ -29,12 +29,24 @@ fn check_enums(p: &Protocol, errs: &mut Vec<Diagnostic>) {
         };
         for (i, v) in variants.iter().enumerate() {
             if let Some(first) = variants[..i].iter().find(|w| w.name == v.name) {
-                errs.push(Diagnostic::error(v.span, format!("`{}` is declared twice in `{}`", v.name, t.name()), "second declaration")
-                    .note(first.span, "first declared here"));
+                errs.push(
+                    Diagnostic::error(
+                        v.span,
+                        format!("`{}` is declared twice in `{}`", v.name, t.name()),
+                        "second declaration",
+                    )
+                    .note(first.span, "first declared here"),
+                );
             } else if let Some(first) = variants[..i].iter().find(|w| w.value == v.value) {
-                errs.push(Diagnostic::error(v.span, format!("{what} {} is used twice in `{}`", v.value, t.name()), format!("also the {what} of `{}`", first.name))
+                errs.push(
+                    Diagnostic::error(
+                        v.span,
+                        format!("{what} {} is used twice in `{}`", v.value, t.name()),
+                        format!("also the {what} of `{}`", first.name),
+                    )
                     .note(first.span, format!("`{}` has it first", first.name))
-                    .help(format!("give `{}` its own {what}", v.name)));
+                    .help(format!("give `{}` its own {what}", v.name)),
+                );
             }
             let out = if is_flags {
                 v.value < 0 || v.value >= i128::from(repr.bits())
@@ -47,8 +59,22 @@ fn check_enums(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                 } else {
                     format!("{} to {}", repr.min_value(), repr.max_value())
                 };
-                errs.push(Diagnostic::error(v.span, format!("{what} {} does not fit in `{}`'s {}", v.value, t.name(), repr.rust()), "out of range")
-                    .help(format!("`{}` holds {range}; widen the representation or change the {what}", repr.rust())));
+                errs.push(
+                    Diagnostic::error(
+                        v.span,
+                        format!(
+                            "{what} {} does not fit in `{}`'s {}",
+                            v.value,
+                            t.name(),
+                            repr.rust()
+                        ),
+                        "out of range",
+                    )
+                    .help(format!(
+                        "`{}` holds {range}; widen the representation or change the {what}",
+                        repr.rust()
+                    )),
+                );
             }
         }
     }
@@ -66,7 +92,9 @@ fn min_size_depth(p: &Protocol, ty: &Type, depth: usize) -> usize {
     match ty {
         Type::Int(i) => usize::from(i.bytes),
         Type::Varint { .. } | Type::Bool => 1,
-        Type::String { prefix, .. } | Type::Bytes { prefix, .. } => prefix.map_or(0, |x| x.min_size()),
+        Type::String { prefix, .. } | Type::Bytes { prefix, .. } => {
+            prefix.map_or(0, |x| x.min_size())
+        }
         Type::List { count, .. } | Type::Map { count, .. } => count.map_or(0, |x| x.min_size()),
         Type::Optional { inner, repr } => match repr {
             OptRepr::Presence => 1,
@@ -75,7 +103,11 @@ fn min_size_depth(p: &Protocol, ty: &Type, depth: usize) -> usize {
         Type::Named(i) => match &p.types[*i] {
             TypeDef::Enum(e) => usize::from(e.repr.bytes),
             TypeDef::Flags(f) => usize::from(f.repr.bytes),
-            TypeDef::Struct(s) => s.fields.iter().map(|f| field_min_size(p, f, depth + 1)).sum(),
+            TypeDef::Struct(s) => s
+                .fields
+                .iter()
+                .map(|f| field_min_size(p, f, depth + 1))
+                .sum(),
         },
     }
 }
@@ -96,18 +128,48 @@ fn field_min_size(p: &Protocol, f: &Field, depth: usize) -> usize {
 
 fn check_type(p: &Protocol, ty: &Type, f: &Field, top: bool, errs: &mut Vec<Diagnostic>) {
     match ty {
-        Type::String { prefix: Some(x), max: Some(m) } | Type::Bytes { prefix: Some(x), max: Some(m) } if *m > x.max_len() => {
-            errs.push(Diagnostic::error(f.span, format!("the length prefix of `{}` cannot express its maximum {m}", f.name), "prefix too small")
-                .help(format!("a prefix of this width holds at most {}; widen it or lower `max`", x.max_len())));
+        Type::String {
+            prefix: Some(x),
+            max: Some(m),
         }
-        Type::String { prefix: None, .. } | Type::Bytes { prefix: None, .. } if !top || f.region == Region::Inline => {
+        | Type::Bytes {
+            prefix: Some(x),
+            max: Some(m),
+        } if *m > x.max_len() => {
+            errs.push(
+                Diagnostic::error(
+                    f.span,
+                    format!(
+                        "the length prefix of `{}` cannot express its maximum {m}",
+                        f.name
+                    ),
+                    "prefix too small",
+                )
+                .help(format!(
+                    "a prefix of this width holds at most {}; widen it or lower `max`",
+                    x.max_len()
+                )),
+            );
+        }
+        Type::String { prefix: None, .. } | Type::Bytes { prefix: None, .. }
+            if !top || f.region == Region::Inline =>
+        {
             errs.push(Diagnostic::error(f.span, format!("`{}` has no length", f.name), "extent unknown")
                 .help("give it a prefix (`string<u16>`), or mark the field `rest` or `sized_by <length field>`"));
         }
         Type::List { elem, count } => {
             if count.is_none() && min_size(p, elem) == 0 {
-                errs.push(Diagnostic::error(f.span, format!("the elements of `{}` can be empty, so its end cannot be found", f.name), "ambiguous list")
-                    .help("give the list a count prefix: `list<T, u16>`"));
+                errs.push(
+                    Diagnostic::error(
+                        f.span,
+                        format!(
+                            "the elements of `{}` can be empty, so its end cannot be found",
+                            f.name
+                        ),
+                        "ambiguous list",
+                    )
+                    .help("give the list a count prefix: `list<T, u16>`"),
+                );
             }
             check_type(p, elem, f, false, errs);
         }
@@ -116,9 +178,17 @@ fn check_type(p: &Protocol, ty: &Type, f: &Field, top: bool, errs: &mut Vec<Diag
             check_type(p, value, f, false, errs);
         }
         Type::Optional { inner, repr } => {
-            if *repr == OptRepr::EmptyIsNone && !matches!(**inner, Type::String { .. } | Type::Bytes { .. }) {
-                errs.push(Diagnostic::error(f.span, "`@empty_is_none` applies to optional strings and bytes", "not a string or bytes")
-                    .help("remove the attribute; other optionals use a presence byte"));
+            if *repr == OptRepr::EmptyIsNone
+                && !matches!(**inner, Type::String { .. } | Type::Bytes { .. })
+            {
+                errs.push(
+                    Diagnostic::error(
+                        f.span,
+                        "`@empty_is_none` applies to optional strings and bytes",
+                        "not a string or bytes",
+                    )
+                    .help("remove the attribute; other optionals use a presence byte"),
+                );
             }
             check_type(p, inner, f, top && *repr == OptRepr::EmptyIsNone, errs);
         }
@@ -145,9 +215,15 @@ fn check_struct(p: &Protocol, _idx: usize, s: &StructDef, errs: &mut Vec<Diagnos
     let names = names_in(s);
     for (i, (n, sp)) in names.iter().enumerate() {
         if let Some((_, first)) = names[..i].iter().find(|(m, _)| m == n) {
-            errs.push(Diagnostic::error(*sp, format!("field `{n}` is declared twice in `{}`", s.name), "second declaration")
+            errs.push(
+                Diagnostic::error(
+                    *sp,
+                    format!("field `{n}` is declared twice in `{}`", s.name),
+                    "second declaration",
+                )
                 .note(*first, "first declared here")
-                .help("rename one of them"));
+                .help("rename one of them"),
+            );
         }
     }
     let known = |n: &str| names.iter().position(|(m, _)| *m == n);
@@ -158,27 +234,62 @@ fn check_struct(p: &Protocol, _idx: usize, s: &StructDef, errs: &mut Vec<Diagnos
         };
         if known(name).is_none() {
             let hint = super::lower_hint(name, names.iter().map(|(n, _)| n.to_string()));
-            errs.push(Diagnostic::error(sp, format!("the length names a field `{name}` that `{}` does not have", s.name), "no such field")
-                .help(hint.unwrap_or_else(|| "name a field declared in the same struct".into())));
+            errs.push(
+                Diagnostic::error(
+                    sp,
+                    format!(
+                        "the length names a field `{name}` that `{}` does not have",
+                        s.name
+                    ),
+                    "no such field",
+                )
+                .help(hint.unwrap_or_else(|| "name a field declared in the same struct".into())),
+            );
         }
     };
     let mut corr = None;
     let mut kind = None;
     for (fi, f) in s.fields.iter().enumerate() {
         if f.region == Region::Rest && fi + 1 != s.fields.len() {
-            errs.push(Diagnostic::error(f.span, format!("`{}` takes the rest, so it must be the last field", f.name), "not last")
+            errs.push(
+                Diagnostic::error(
+                    f.span,
+                    format!("`{}` takes the rest, so it must be the last field", f.name),
+                    "not last",
+                )
                 .note(s.fields[fi + 1].span, "followed by this field")
-                .help("move it to the end, or give it a length"));
+                .help("move it to the end, or give it a length"),
+            );
         }
         if let Region::SizedBy(by) = &f.region {
             let is_len = s.fields[..fi].iter().any(|g| match &g.kind {
-                FieldKind::Length { of: LenTarget::Field(t), .. } => g.name == *by && *t == f.name,
-                FieldKind::Bits { parts, .. } => parts.iter().any(|pt| pt.name == *by && pt.value == PartValue::Length(LenTarget::Field(f.name.clone()))),
+                // A length naming a field that does not exist is reported already.
+                FieldKind::Length {
+                    of: LenTarget::Field(t),
+                    ..
+                } => g.name == *by && (*t == f.name || known(t).is_none()),
+                FieldKind::Bits { parts, .. } => parts.iter().any(|pt| {
+                    pt.name == *by
+                        && matches!(&pt.value, PartValue::Length(LenTarget::Field(t))
+                            if *t == f.name || known(t).is_none())
+                }),
                 _ => false,
             });
             if !is_len {
-                errs.push(Diagnostic::error(f.span, format!("`{}` is sized by `{by}`, which is not an earlier `len({})` field", f.name, f.name), "no matching length field")
-                    .help(format!("declare `{by}: u32 = len({})` before this field", f.name)));
+                errs.push(
+                    Diagnostic::error(
+                        f.span,
+                        format!(
+                            "`{}` is sized by `{by}`, which is not an earlier `len({})` field",
+                            f.name, f.name
+                        ),
+                        "no matching length field",
+                    )
+                    .help(format!(
+                        "declare `{by}: u32 = len({})` before this field",
+                        f.name
+                    )),
+                );
             }
         }
         match &f.kind {
@@ -189,21 +300,48 @@ fn check_struct(p: &Protocol, _idx: usize, s: &StructDef, errs: &mut Vec<Diagnos
                 let mut used: Vec<(u32, u32, &BitPart)> = Vec::new();
                 for part in parts {
                     if part.lo >= part.hi || part.hi > ty.bits() {
-                        errs.push(Diagnostic::error(part.span, format!("bits {}..{} of `{}` are outside the {}-bit `{}`", part.lo, part.hi, part.name, ty.bits(), f.name), "out of the integer")
-                            .help(format!("use a range within 0..{}", ty.bits())));
+                        errs.push(
+                            Diagnostic::error(
+                                part.span,
+                                format!(
+                                    "bits {}..{} of `{}` are outside the {}-bit `{}`",
+                                    part.lo,
+                                    part.hi,
+                                    part.name,
+                                    ty.bits(),
+                                    f.name
+                                ),
+                                "out of the integer",
+                            )
+                            .help(format!("use a range within 0..{}", ty.bits())),
+                        );
                         continue;
                     }
-                    if let Some((_, _, other)) = used.iter().find(|(lo, hi, _)| part.lo < *hi && *lo < part.hi) {
-                        errs.push(Diagnostic::error(part.span, format!("bits of `{}` overlap those of `{}`", part.name, other.name), "overlapping bits")
+                    if let Some((_, _, other)) = used
+                        .iter()
+                        .find(|(lo, hi, _)| part.lo < *hi && *lo < part.hi)
+                    {
+                        errs.push(
+                            Diagnostic::error(
+                                part.span,
+                                format!(
+                                    "bits of `{}` overlap those of `{}`",
+                                    part.name, other.name
+                                ),
+                                "overlapping bits",
+                            )
                             .note(other.span, "these bits")
-                            .help("give each part its own bits"));
+                            .help("give each part its own bits"),
+                        );
                     }
                     used.push((part.lo, part.hi, part));
                     let width = part.hi - part.lo;
                     let ok = match &part.ty {
                         Type::Int(i) => !i.signed && width <= i.bits(),
                         Type::Bool => width == 1,
-                        Type::Named(n) => matches!(&p.types[*n], TypeDef::Enum(_) | TypeDef::Flags(_)),
+                        Type::Named(n) => {
+                            matches!(&p.types[*n], TypeDef::Enum(_) | TypeDef::Flags(_))
+                        }
                         _ => false,
                     };
                     if !ok {
@@ -217,12 +355,18 @@ fn check_struct(p: &Protocol, _idx: usize, s: &StructDef, errs: &mut Vec<Diagnos
             }
             FieldKind::Switch { ty, disc, arms } => {
                 let TypeDef::Struct(target) = &p.types[*ty] else {
-                    errs.push(Diagnostic::error(f.span, format!("`{}` chooses an encoding but is not a struct", f.name), "not a struct"));
+                    errs.push(Diagnostic::error(
+                        f.span,
+                        format!("`{}` chooses an encoding but is not a struct", f.name),
+                        "not a struct",
+                    ));
                     continue;
                 };
                 let disc_ok = s.fields[..fi].iter().any(|g| match &g.kind {
                     FieldKind::Value(Type::Int(_)) => g.name == *disc,
-                    FieldKind::Bits { parts, .. } => parts.iter().any(|pt| pt.name == *disc && pt.value == PartValue::Stored),
+                    FieldKind::Bits { parts, .. } => parts
+                        .iter()
+                        .any(|pt| pt.name == *disc && pt.value == PartValue::Stored),
                     _ => false,
                 });
                 if !disc_ok {
@@ -238,30 +382,55 @@ fn check_struct(p: &Protocol, _idx: usize, s: &StructDef, errs: &mut Vec<Diagnos
                 let mut seen = Vec::new();
                 for (v, _) in arms {
                     if seen.contains(v) {
-                        errs.push(Diagnostic::error(f.span, format!("discriminator value {v} has two encodings"), "repeated value"));
+                        errs.push(Diagnostic::error(
+                            f.span,
+                            format!("discriminator value {v} has two encodings"),
+                            "repeated value",
+                        ));
                     }
                     seen.push(*v);
                 }
                 if f.region == Region::Inline && arms.iter().any(|(_, e)| e != "binary") {
-                    errs.push(Diagnostic::error(f.span, format!("`{}` has a text encoding, so it needs a length", f.name), "extent unknown")
-                        .help("add `sized_by <length field>` or `rest`"));
+                    errs.push(
+                        Diagnostic::error(
+                            f.span,
+                            format!("`{}` has a text encoding, so it needs a length", f.name),
+                            "extent unknown",
+                        )
+                        .help("add `sized_by <length field>` or `rest`"),
+                    );
                 }
             }
         }
         if f.correlation {
-            let ok = matches!(f.kind, FieldKind::Value(Type::Int(_)) | FieldKind::Value(Type::Varint { .. }));
+            let ok = matches!(
+                f.kind,
+                FieldKind::Value(Type::Int(_)) | FieldKind::Value(Type::Varint { .. })
+            );
             if !ok {
-                errs.push(Diagnostic::error(f.span, format!("the correlation id `{}` must be an integer", f.name), "not an integer")
-                    .help("use an integer type or varint"));
+                errs.push(
+                    Diagnostic::error(
+                        f.span,
+                        format!("the correlation id `{}` must be an integer", f.name),
+                        "not an integer",
+                    )
+                    .help("use an integer type or varint"),
+                );
             }
             if let Some(first) = corr.replace(f.span) {
-                errs.push(Diagnostic::error(f.span, "two correlation ids", "second `@correlation`").note(first, "first here"));
+                errs.push(
+                    Diagnostic::error(f.span, "two correlation ids", "second `@correlation`")
+                        .note(first, "first here"),
+                );
             }
         }
         if f.kind_marker {
             let ok = match &f.kind {
                 FieldKind::Value(Type::Named(i)) => match &p.types[*i] {
-                    TypeDef::Flags(fl) => fl.bits.iter().any(|b| b.attrs.iter().any(|a| a == "response")),
+                    TypeDef::Flags(fl) => fl
+                        .bits
+                        .iter()
+                        .any(|b| b.attrs.iter().any(|a| a == "response")),
                     _ => false,
                 },
                 _ => false,
@@ -271,7 +440,10 @@ fn check_struct(p: &Protocol, _idx: usize, s: &StructDef, errs: &mut Vec<Diagnos
                     .help("make it a `flags` type whose response bit has `@response` (and oneway bit `@oneway`)"));
             }
             if let Some(first) = kind.replace(f.span) {
-                errs.push(Diagnostic::error(f.span, "two `@kind` fields", "second `@kind`").note(first, "first here"));
+                errs.push(
+                    Diagnostic::error(f.span, "two `@kind` fields", "second `@kind`")
+                        .note(first, "first here"),
+                );
             }
         }
     }
@@ -301,8 +473,14 @@ fn check_recursion(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                     }
                     for n in next {
                         if n == i {
-                            errs.push(Diagnostic::error(f.span, format!("`{}` contains itself through `{}`", t.name(), f.name), "infinite size")
-                                .help("break the cycle with a `list<...>` (which may be empty)"));
+                            errs.push(
+                                Diagnostic::error(
+                                    f.span,
+                                    format!("`{}` contains itself through `{}`", t.name(), f.name),
+                                    "infinite size",
+                                )
+                                .help("break the cycle with a `list<...>` (which may be empty)"),
+                            );
                             stack.clear();
                             break;
                         }
@@ -319,18 +497,25 @@ fn check_recursion(p: &Protocol, errs: &mut Vec<Diagnostic>) {
 
 fn check_frame(p: &Protocol, errs: &mut Vec<Diagnostic>) {
     let Some(fi) = p.frame else { return };
-    let TypeDef::Struct(frame) = &p.types[fi] else { return };
+    let TypeDef::Struct(frame) = &p.types[fi] else {
+        return;
+    };
     // The codec must learn the frame's size from a fixed prefix: a `len(..)` field
     // preceded only by fixed-size fields and varints.
     let mut ok = false;
     for f in &frame.fields {
         match &f.kind {
-            FieldKind::Length { of: LenTarget::From(None), .. } => {
+            FieldKind::Length {
+                of: LenTarget::From(None),
+                ..
+            } => {
                 ok = true;
                 break;
             }
             FieldKind::Const { .. } | FieldKind::Bits { .. } => {}
-            FieldKind::Value(Type::Int(_)) | FieldKind::Value(Type::Varint { .. }) | FieldKind::Value(Type::Bool) => {}
+            FieldKind::Value(Type::Int(_))
+            | FieldKind::Value(Type::Varint { .. })
+            | FieldKind::Value(Type::Bool) => {}
             FieldKind::Value(Type::Named(i)) if !matches!(p.types[*i], TypeDef::Struct(_)) => {}
             _ => break,
         }
@@ -347,25 +532,53 @@ fn check_services(p: &Protocol, errs: &mut Vec<Diagnostic>) {
     for s in &p.services {
         for r in &s.rpcs {
             if let Some((first, svc)) = seen.iter().find(|(x, _)| x.code == r.code) {
-                errs.push(Diagnostic::error(r.span, format!("request code {} is used twice", r.code), format!("`{}` uses it again", r.name))
+                errs.push(
+                    Diagnostic::error(
+                        r.span,
+                        format!("request code {} is used twice", r.code),
+                        format!("`{}` uses it again", r.name),
+                    )
                     .note(first.span, format!("`{svc}.{}` has it first", first.name))
-                    .help("give every request its own code"));
+                    .help("give every request its own code"),
+                );
             } else if let Some((first, _)) = seen.iter().find(|(x, _)| x.name == r.name) {
-                errs.push(Diagnostic::error(r.span, format!("request `{}` is declared twice", r.name), "second declaration").note(first.span, "first here"));
+                errs.push(
+                    Diagnostic::error(
+                        r.span,
+                        format!("request `{}` is declared twice", r.name),
+                        "second declaration",
+                    )
+                    .note(first.span, "first here"),
+                );
             }
             seen.push((r, &s.name));
             if r.oneway && (r.response.header.is_some() || r.response.body.is_some()) {
-                errs.push(Diagnostic::error(r.span, format!("oneway request `{}` declares a response", r.name), "oneway has no response")
-                    .help("remove `-> { ... }` or make it a `request`"));
+                errs.push(
+                    Diagnostic::error(
+                        r.span,
+                        format!("oneway request `{}` declares a response", r.name),
+                        "oneway has no response",
+                    )
+                    .help("remove `-> { ... }` or make it a `request`"),
+                );
             }
             for part in [&r.request, &r.response] {
                 if let Some(h) = &part.header {
                     if !matches!(p.types[h.ty], TypeDef::Struct(_)) {
-                        errs.push(Diagnostic::error(r.span, format!("header `{}` is not a struct", p.types[h.ty].name()), "not a struct"));
+                        errs.push(Diagnostic::error(
+                            r.span,
+                            format!("header `{}` is not a struct", p.types[h.ty].name()),
+                            "not a struct",
+                        ));
                     }
                     let carrier_ok = frame.is_some_and(|fr| {
                         fr.fields.iter().any(|f| {
-                            f.name == h.carrier && matches!(&f.kind, FieldKind::Value(Type::Map { .. }) | FieldKind::Value(Type::Optional { .. }))
+                            f.name == h.carrier
+                                && matches!(
+                                    &f.kind,
+                                    FieldKind::Value(Type::Map { .. })
+                                        | FieldKind::Value(Type::Optional { .. })
+                                )
                         })
                     });
                     if !h.carrier.is_empty() && !carrier_ok {
@@ -380,15 +593,32 @@ fn check_services(p: &Protocol, errs: &mut Vec<Diagnostic>) {
 
 fn check_handshake(p: &Protocol, errs: &mut Vec<Diagnostic>) {
     let Some(h) = &p.handshake else { return };
-    for (role, idx) in [("hello", Some(h.hello)), ("accept", Some(h.accept)), ("reject", h.reject)] {
+    for (role, idx) in [
+        ("hello", Some(h.hello)),
+        ("accept", Some(h.accept)),
+        ("reject", h.reject),
+    ] {
         if let Some(i) = idx
             && !matches!(p.types[i], TypeDef::Struct(_))
         {
-            errs.push(Diagnostic::error(h.span, format!("the handshake's `{role}` message `{}` is not a struct", p.types[i].name()), "not a struct"));
+            errs.push(Diagnostic::error(
+                h.span,
+                format!(
+                    "the handshake's `{role}` message `{}` is not a struct",
+                    p.types[i].name()
+                ),
+                "not a struct",
+            ));
         }
     }
     if p.versions.is_none() {
-        errs.push(Diagnostic::error(h.span, "a handshake negotiates versions, but the protocol declares none", "no `versions`")
-            .help("add `versions 1..=N` to the protocol"));
+        errs.push(
+            Diagnostic::error(
+                h.span,
+                "a handshake negotiates versions, but the protocol declares none",
+                "no `versions`",
+            )
+            .help("add `versions 1..=N` to the protocol"),
+        );
     }
 }

@@ -7,12 +7,41 @@ use crate::dsl::ast;
 
 /// Built-in type names, for "did you mean" hints and messages.
 pub const BUILTIN_TYPES: &[&str] = &[
-    "u8", "u16", "u24", "u32", "u64", "i8", "i16", "i24", "i32", "i64", "varint", "svarint", "bool",
-    "string", "bytes", "list", "map",
+    "u8", "u16", "u24", "u32", "u64", "i8", "i16", "i24", "i32", "i64", "varint", "svarint",
+    "bool", "string", "bytes", "list", "map",
 ];
 
 /// Field attributes the language knows.
-pub const FIELD_ATTRS: &[&str] = &["correlation", "kind", "code", "empty_is_none", "min_version", "max_version", "version", "features"];
+pub const FIELD_ATTRS: &[&str] = &[
+    "correlation",
+    "kind",
+    "code",
+    "message",
+    "empty_is_none",
+    "min_version",
+    "max_version",
+    "version",
+    "features",
+];
+
+/// Every attribute the language knows, in any place.
+const ALL_ATTRS: &[&str] = &[
+    "correlation",
+    "kind",
+    "code",
+    "message",
+    "empty_is_none",
+    "min_version",
+    "max_version",
+    "version",
+    "features",
+    "success",
+    "not_supported",
+    "system_error",
+    "busy",
+    "response",
+    "oneway",
+];
 
 /// Lowers the main file (with its protocol) plus the files it imports (already parsed,
 /// dependencies first) into one IR. All errors are collected.
@@ -34,8 +63,14 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
         Some(n) if n.text == "big" => Endian::Big,
         Some(n) if n.text == "little" => Endian::Little,
         Some(n) => {
-            cx.err(Diagnostic::error(n.span, format!("unknown byte order `{}`", n.text), "not a byte order")
-                .help("write `endian big` or `endian little`"));
+            cx.err(
+                Diagnostic::error(
+                    n.span,
+                    format!("unknown byte order `{}`", n.text),
+                    "not a byte order",
+                )
+                .help("write `endian big` or `endian little`"),
+            );
             Endian::Big
         }
     };
@@ -67,9 +102,11 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
         structs.push((f, true));
     }
     if let Some(second) = proto.frames.get(1) {
-        cx.err(Diagnostic::error(second.name.span, "a protocol has one frame", "second frame")
-            .note(proto.frames[0].name.span, "first frame here")
-            .help("describe variants inside the one frame, e.g. with a discriminator"));
+        cx.err(
+            Diagnostic::error(second.name.span, "a protocol has one frame", "second frame")
+                .note(proto.frames[0].name.span, "first frame here")
+                .help("describe variants inside the one frame, e.g. with a discriminator"),
+        );
     }
 
     // Pass 2: definitions.
@@ -97,19 +134,36 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
             let enc = cx.encoding(e);
             match cx.lookup(&e.target).map(|i| &mut types[i]) {
                 Some(TypeDef::Struct(s)) => s.encodings.push(enc),
-                Some(_) => cx.err(Diagnostic::error(e.target.span, format!("`{}` is not a struct", e.target.text), "encodings apply to structs")),
+                Some(_) => cx.err(Diagnostic::error(
+                    e.target.span,
+                    format!("`{}` is not a struct", e.target.text),
+                    "encodings apply to structs",
+                )),
                 None => {}
             }
         }
     }
 
     let versions = proto.versions.last().map(|r| {
-        let end = if r.inclusive { r.end.value } else { r.end.value - 1 };
+        let end = if r.inclusive {
+            r.end.value
+        } else {
+            r.end.value - 1
+        };
         if r.start.value < 0 || end < r.start.value || end > i128::from(u32::MAX) {
-            cx.err(Diagnostic::error(r.span, "empty or invalid version range", "no version is in this range")
-                .help("write the lowest and highest version, e.g. `versions 1..=3`"));
+            cx.err(
+                Diagnostic::error(
+                    r.span,
+                    "empty or invalid version range",
+                    "no version is in this range",
+                )
+                .help("write the lowest and highest version, e.g. `versions 1..=3`"),
+            );
         }
-        (r.start.value.clamp(0, u32::MAX as i128) as u32, end.clamp(0, u32::MAX as i128) as u32)
+        (
+            r.start.value.clamp(0, u32::MAX as i128) as u32,
+            end.clamp(0, u32::MAX as i128) as u32,
+        )
     });
 
     let mut limits = LimitsDecl::default();
@@ -119,8 +173,10 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
             "max_frame_len" => limits.max_frame_len = value,
             "max_string_len" => limits.max_string_len = value,
             "max_collection_len" => limits.max_collection_len = value,
-            other => cx.err(Diagnostic::error(n.span, format!("unknown limit `{other}`"), "not a limit")
-                .help("limits are max_frame_len, max_string_len and max_collection_len")),
+            other => cx.err(
+                Diagnostic::error(n.span, format!("unknown limit `{other}`"), "not a limit")
+                    .help("limits are max_frame_len, max_string_len and max_collection_len"),
+            ),
         }
     }
 
@@ -129,7 +185,10 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
     let detect = proto
         .detect
         .iter()
-        .map(|d| DetectRule { at: d.at, bytes: d.bytes.clone() })
+        .map(|d| DetectRule {
+            at: d.at,
+            bytes: d.bytes.clone(),
+        })
         .collect();
 
     let ir = Protocol {
@@ -147,7 +206,11 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
         detect,
         span: proto.span,
     };
-    if cx.errors.is_empty() { Ok(ir) } else { Err(cx.errors) }
+    if cx.errors.is_empty() {
+        Ok(ir)
+    } else {
+        Err(cx.errors)
+    }
 }
 
 #[derive(Default)]
@@ -165,9 +228,15 @@ impl Lower {
     fn declare(&mut self, n: &ast::Name) {
         if let Some((_, first)) = self.names.iter().find(|(t, _)| *t == n.text) {
             let first = *first;
-            self.err(Diagnostic::error(n.span, format!("type `{}` is defined twice", n.text), "second definition")
+            self.err(
+                Diagnostic::error(
+                    n.span,
+                    format!("type `{}` is defined twice", n.text),
+                    "second definition",
+                )
                 .note(first, "first defined here")
-                .help("rename one of them"));
+                .help("rename one of them"),
+            );
             // Keep indices aligned with `types` by still registering it.
         }
         self.names.push((n.text.clone(), n.span));
@@ -198,16 +267,30 @@ impl Lower {
             "64" => 8,
             _ => return None,
         };
-        Some(IntType { bytes, signed, endian })
+        Some(IntType {
+            bytes,
+            signed,
+            endian,
+        })
     }
 
     fn repr(&mut self, n: &ast::Name) -> IntType {
         match self.int_type(&n.text) {
             Some(t) => t,
             None => {
-                self.err(Diagnostic::error(n.span, format!("`{}` cannot represent this type", n.text), "expected an integer type")
-                    .help("use an integer type such as u8, u16, i32"));
-                IntType { bytes: 1, signed: false, endian: self.endian }
+                self.err(
+                    Diagnostic::error(
+                        n.span,
+                        format!("`{}` cannot represent this type", n.text),
+                        "expected an integer type",
+                    )
+                    .help("use an integer type such as u8, u16, i32"),
+                );
+                IntType {
+                    bytes: 1,
+                    signed: false,
+                    endian: self.endian,
+                }
             }
         }
     }
@@ -219,19 +302,34 @@ impl Lower {
         match self.int_type(&t.name.text) {
             Some(i) if t.args.is_empty() && !t.optional => Some(Prefix::Int(i)),
             _ => {
-                self.err(Diagnostic::error(t.span, format!("`{}` cannot be a length prefix", t.name.text), "expected an integer type or `varint`")
-                    .help("write e.g. `string<u16>` or `list<Item, varint>`"));
+                self.err(
+                    Diagnostic::error(
+                        t.span,
+                        format!("`{}` cannot be a length prefix", t.name.text),
+                        "expected an integer type or `varint`",
+                    )
+                    .help("write e.g. `string<u16>` or `list<Item, varint>`"),
+                );
                 None
             }
         }
     }
 
     fn unknown_type(&mut self, n: &ast::Name) {
-        let mut d = Diagnostic::error(n.span, format!("unknown type `{}`", n.text), "not a built-in or declared type");
-        let candidates = BUILTIN_TYPES.iter().map(|s| s.to_string()).chain(self.names.iter().map(|(t, _)| t.clone()));
+        let mut d = Diagnostic::error(
+            n.span,
+            format!("unknown type `{}`", n.text),
+            "not a built-in or declared type",
+        );
+        let candidates = BUILTIN_TYPES
+            .iter()
+            .map(|s| s.to_string())
+            .chain(self.names.iter().map(|(t, _)| t.clone()));
         d = match crate::util::closest(&n.text, candidates) {
             Some(c) => d.help(format!("did you mean `{c}`?")),
-            None => d.help("declare it with `struct`, `enum` or `flags`, or import the file that does"),
+            None => {
+                d.help("declare it with `struct`, `enum` or `flags`, or import the file that does")
+            }
         };
         self.err(d);
     }
@@ -241,7 +339,11 @@ impl Lower {
         if t.optional {
             Type::Optional {
                 inner: Box::new(base),
-                repr: if empty_is_none { OptRepr::EmptyIsNone } else { OptRepr::Presence },
+                repr: if empty_is_none {
+                    OptRepr::EmptyIsNone
+                } else {
+                    OptRepr::Presence
+                },
             }
         } else {
             base
@@ -249,10 +351,28 @@ impl Lower {
     }
 
     fn arity(&mut self, t: &ast::TypeExpr, min: usize, max: usize, usage: &str) -> bool {
-        let n = t.args.iter().filter(|a| matches!(a, ast::TypeArg::Type(_))).count();
+        let n = t
+            .args
+            .iter()
+            .filter(|a| matches!(a, ast::TypeArg::Type(_)))
+            .count();
         if n < min || n > max {
-            self.err(Diagnostic::error(t.span, format!("`{}` takes {} type argument(s), found {n}", t.name.text, if min == max { min.to_string() } else { format!("{min} to {max}") }), "wrong number of arguments")
-                .help(format!("write `{usage}`")));
+            self.err(
+                Diagnostic::error(
+                    t.span,
+                    format!(
+                        "`{}` takes {} type argument(s), found {n}",
+                        t.name.text,
+                        if min == max {
+                            min.to_string()
+                        } else {
+                            format!("{min} to {max}")
+                        }
+                    ),
+                    "wrong number of arguments",
+                )
+                .help(format!("write `{usage}`")),
+            );
             return false;
         }
         true
@@ -272,7 +392,11 @@ impl Lower {
             _ => None,
         });
         if max.is_some() && !matches!(t.name.text.as_str(), "string" | "bytes") {
-            self.err(Diagnostic::error(t.span, "`max` applies to strings and bytes", "unexpected `max`"));
+            self.err(Diagnostic::error(
+                t.span,
+                "`max` applies to strings and bytes",
+                "unexpected `max`",
+            ));
         }
         let name = t.name.text.as_str();
         if let Some(i) = self.int_type(name) {
@@ -282,7 +406,9 @@ impl Lower {
         match name {
             "varint" | "svarint" => {
                 self.arity(t, 0, 0, name);
-                Type::Varint { signed: name == "svarint" }
+                Type::Varint {
+                    signed: name == "svarint",
+                }
             }
             "bool" => {
                 self.arity(t, 0, 0, "bool");
@@ -294,7 +420,11 @@ impl Lower {
                 } else {
                     None
                 };
-                if name == "string" { Type::String { prefix, max } } else { Type::Bytes { prefix, max } }
+                if name == "string" {
+                    Type::String { prefix, max }
+                } else {
+                    Type::Bytes { prefix, max }
+                }
             }
             "list" => {
                 if !self.arity(t, 1, 2, "list<Elem, u16>") {
@@ -302,7 +432,14 @@ impl Lower {
                 }
                 let elem = Box::new(self.ty(targs[0], false));
                 let count = targs.get(1).and_then(|p| self.prefix(p));
-                Type::List { elem, count: count.or(if targs.len() == 1 { Some(Prefix::Varint) } else { None }) }
+                Type::List {
+                    elem,
+                    count: count.or(if targs.len() == 1 {
+                        Some(Prefix::Varint)
+                    } else {
+                        None
+                    }),
+                }
             }
             "map" => {
                 if !self.arity(t, 2, 3, "map<Key, Value, u16>") {
@@ -311,7 +448,15 @@ impl Lower {
                 let key = Box::new(self.ty(targs[0], false));
                 let value = Box::new(self.ty(targs[1], false));
                 let count = targs.get(2).and_then(|p| self.prefix(p));
-                Type::Map { key, value, count: count.or(if targs.len() == 2 { Some(Prefix::Varint) } else { None }) }
+                Type::Map {
+                    key,
+                    value,
+                    count: count.or(if targs.len() == 2 {
+                        Some(Prefix::Varint)
+                    } else {
+                        None
+                    }),
+                }
             }
             _ => match self.lookup(&t.name) {
                 Some(i) => {
@@ -330,10 +475,27 @@ impl Lower {
         let mut out = Vec::new();
         for a in attrs {
             if !known.contains(&a.name.text.as_str()) {
-                self.err(Diagnostic::error(a.name.span, format!("unknown attribute `@{}`", a.name.text), "not an attribute here")
-                    .help(format!("known here: {}", known.iter().map(|k| format!("@{k}")).collect::<Vec<_>>().join(", "))));
+                // `@name`, without the arguments.
+                let mut at = a.span;
+                at.end = a.name.span.end;
+                self.err(
+                    Diagnostic::error(
+                        at,
+                        if ALL_ATTRS.contains(&a.name.text.as_str()) {
+                            format!("attribute `@{}` does not apply here", a.name.text)
+                        } else {
+                            format!("unknown attribute `@{}`", a.name.text)
+                        },
+                        "not an attribute here",
+                    )
+                    .help(attr_help(&a.name.text, known)),
+                );
             } else if out.contains(&a.name.text) {
-                self.err(Diagnostic::error(a.span, format!("attribute `@{}` is given twice", a.name.text), "repeated"));
+                self.err(Diagnostic::error(
+                    a.span,
+                    format!("attribute `@{}` is given twice", a.name.text),
+                    "repeated",
+                ));
             } else {
                 out.push(a.name.text.clone());
             }
@@ -359,7 +521,10 @@ impl Lower {
             docs: e.docs.clone(),
             repr: self.repr(&e.repr),
             open: e.open,
-            variants: self.variants(&e.variants, &["success", "not_supported", "system_error"]),
+            variants: self.variants(
+                &e.variants,
+                &["success", "not_supported", "system_error", "busy"],
+            ),
             span: e.name.span,
         }
     }
@@ -378,7 +543,9 @@ impl Lower {
         match v {
             ast::ValueSpec::Const(_) => None,
             ast::ValueSpec::LenOf(n, _) => Some(LenTarget::Field(n.text.clone())),
-            ast::ValueSpec::LenFrom(n, _) => Some(LenTarget::From(n.as_ref().map(|n| n.text.clone()))),
+            ast::ValueSpec::LenFrom(n, _) => {
+                Some(LenTarget::From(n.as_ref().map(|n| n.text.clone())))
+            }
         }
     }
 
@@ -391,10 +558,16 @@ impl Lower {
                 .iter()
                 .map(|p| {
                     let pty = self.ty(&p.ty, false);
-                    let hi = if p.range.inclusive { p.range.end.value + 1 } else { p.range.end.value };
+                    let hi = if p.range.inclusive {
+                        p.range.end.value + 1
+                    } else {
+                        p.range.end.value
+                    };
                     let value = match &p.value {
                         None => PartValue::Stored,
-                        Some(ast::ValueSpec::Const(c)) => PartValue::Const(c.value.clamp(0, u64::MAX as i128) as u64),
+                        Some(ast::ValueSpec::Const(c)) => {
+                            PartValue::Const(c.value.clamp(0, u64::MAX as i128) as u64)
+                        }
                         Some(v) => PartValue::Length(Self::len_target(v).expect("len")),
                     };
                     self.attrs(&p.attrs, &[]);
@@ -425,32 +598,60 @@ impl Lower {
                     let v = match k {
                         ast::ArmKey::Int(i) => i.value,
                         ast::ArmKey::Name(n) => {
-                            self.err(Diagnostic::error(n.span, "a discriminator arm needs a number", "a name here")
-                                .help("write the discriminator's value, e.g. `0 => json`"));
+                            self.err(
+                                Diagnostic::error(
+                                    n.span,
+                                    "a discriminator arm needs a number",
+                                    "a name here",
+                                )
+                                .help("write the discriminator's value, e.g. `0 => json`"),
+                            );
                             i128::MIN
                         }
                     };
                     (v, enc.text.clone())
                 })
                 .collect();
-            FieldKind::Switch { ty, disc: by.disc.text.clone(), arms }
+            FieldKind::Switch {
+                ty,
+                disc: by.disc.text.clone(),
+                arms,
+            }
         } else {
             match &f.value {
                 Some(ast::ValueSpec::Const(c)) => {
                     let ty = self.repr(&f.ty.name);
                     let value = c.value;
                     if value < ty.min_value() || value > i128::from(ty.max_value()) {
-                        self.err(Diagnostic::error(c.span, format!("constant {} does not fit in `{}`", value, f.ty.name.text), "out of range"));
+                        self.err(Diagnostic::error(
+                            c.span,
+                            format!("constant {} does not fit in `{}`", value, f.ty.name.text),
+                            "out of range",
+                        ));
                     }
-                    FieldKind::Const { ty, value: (value as i64) as u64 & mask(ty.bits()) }
+                    FieldKind::Const {
+                        ty,
+                        value: (value as i64) as u64 & mask(ty.bits()),
+                    }
                 }
                 Some(v) => {
-                    let ty = if f.ty.name.text == "varint" { Some(Prefix::Varint) } else { self.int_type(&f.ty.name.text).map(Prefix::Int) };
+                    let ty = if f.ty.name.text == "varint" {
+                        Some(Prefix::Varint)
+                    } else {
+                        self.int_type(&f.ty.name.text).map(Prefix::Int)
+                    };
                     let ty = ty.unwrap_or_else(|| {
-                        self.err(Diagnostic::error(f.ty.span, format!("a length cannot be a `{}`", f.ty.name.text), "expected an integer type or `varint`"));
+                        self.err(Diagnostic::error(
+                            f.ty.span,
+                            format!("a length cannot be a `{}`", f.ty.name.text),
+                            "expected an integer type or `varint`",
+                        ));
                         Prefix::Varint
                     });
-                    FieldKind::Length { ty, of: Self::len_target(v).expect("len") }
+                    FieldKind::Length {
+                        ty,
+                        of: Self::len_target(v).expect("len"),
+                    }
                 }
                 None => FieldKind::Value(self.ty(&f.ty, empty_is_none)),
             }
@@ -467,7 +668,10 @@ impl Lower {
                 }
             }
             (Some(r), Some(n)) => {
-                self.err(Diagnostic::error(*r, "`rest` and `sized_by` exclude each other", "choose one").note(n.span, "sized here"));
+                self.err(
+                    Diagnostic::error(*r, "`rest` and `sized_by` exclude each other", "choose one")
+                        .note(n.span, "sized here"),
+                );
                 Region::Rest
             }
             (None, None) => Region::Inline,
@@ -498,8 +702,14 @@ impl Lower {
         let format = match e.format.text.as_str() {
             "json" => Format::Json,
             other => {
-                self.err(Diagnostic::error(e.format.span, format!("unknown encoding format `{other}`"), "not a format")
-                    .help("the formats are `json` (and the struct's own binary layout, `binary`)"));
+                self.err(
+                    Diagnostic::error(
+                        e.format.span,
+                        format!("unknown encoding format `{other}`"),
+                        "not a format",
+                    )
+                    .help("the formats are `json` (and the struct's own binary layout, `binary`)"),
+                );
                 Format::Json
             }
         };
@@ -515,8 +725,24 @@ impl Lower {
         for r in &e.rules {
             match r {
                 ast::EncRule::RenameAll(c) => {
-                    if !["camelCase", "snake_case", "PascalCase", "SCREAMING_SNAKE_CASE", "kebab-case", "lowercase"].contains(&c.text.as_str()) {
-                        self.err(Diagnostic::error(c.span, format!("unknown case `{}`", c.text), "not a case").help("use camelCase, snake_case, PascalCase or SCREAMING_SNAKE_CASE"));
+                    if ![
+                        "camelCase",
+                        "snake_case",
+                        "PascalCase",
+                        "SCREAMING_SNAKE_CASE",
+                        "kebab-case",
+                        "lowercase",
+                    ]
+                    .contains(&c.text.as_str())
+                    {
+                        self.err(
+                            Diagnostic::error(
+                                c.span,
+                                format!("unknown case `{}`", c.text),
+                                "not a case",
+                            )
+                            .help("use camelCase, snake_case, PascalCase or SCREAMING_SNAKE_CASE"),
+                        );
                     }
                     enc.rename_all = Some(c.text.clone());
                 }
@@ -524,7 +750,11 @@ impl Lower {
                 ast::EncRule::As(f, how) => match how.text.as_str() {
                     "name" => enc.by_name.push(f.text.clone()),
                     "number" => {}
-                    other => self.err(Diagnostic::error(how.span, format!("unknown representation `{other}`"), "expected `name` or `number`")),
+                    other => self.err(Diagnostic::error(
+                        how.span,
+                        format!("unknown representation `{other}`"),
+                        "expected `name` or `number`",
+                    )),
                 },
                 ast::EncRule::Flag(f) => {
                     if !["sort_keys", "omit_none"].contains(&f.text.as_str()) {
@@ -548,7 +778,8 @@ impl Lower {
     }
 
     fn handshake(&mut self, h: &ast::Handshake) -> Option<Handshake> {
-        let (mut hello, mut accept, mut reject, mut choose, mut timeout) = (None, None, None, "highest".to_string(), 5000u64);
+        let (mut hello, mut accept, mut reject, mut choose, mut timeout) =
+            (None, None, None, "highest".to_string(), 5000u64);
         for (k, v) in &h.rules {
             match (k.text.as_str(), v) {
                 ("hello", ast::HsValue::Name(n)) => hello = self.struct_ref(n),
@@ -585,8 +816,17 @@ impl Lower {
                     let carrier = match &part.carrier {
                         Some(c) => c.text.clone(),
                         None => {
-                            self.err(Diagnostic::error(part.ty.span, "a header needs the frame field that carries it", "missing `in field`")
-                                .help(format!("write `header {} in <map field of the frame>`", part.ty.name.text)));
+                            self.err(
+                                Diagnostic::error(
+                                    part.ty.span,
+                                    "a header needs the frame field that carries it",
+                                    "missing `in field`",
+                                )
+                                .help(format!(
+                                    "write `header {} in <map field of the frame>`",
+                                    part.ty.name.text
+                                )),
+                            );
                             String::new()
                         }
                     };
@@ -594,16 +834,44 @@ impl Lower {
                 }
                 "body" => {
                     let ty = self.ty(&part.ty, false);
-                    let encoding = part.encoding.as_ref().map_or("binary".into(), |e| e.text.clone());
+                    let encoding = part
+                        .encoding
+                        .as_ref()
+                        .map_or("binary".into(), |e| e.text.clone());
                     p.body = Some(BodyPart { ty, encoding });
                 }
-                other => self.err(Diagnostic::error(part.kind.span, format!("unknown payload part `{other}`"), "expected `header` or `body`")),
+                other => self.err(Diagnostic::error(
+                    part.kind.span,
+                    format!("unknown payload part `{other}`"),
+                    "expected `header` or `body`",
+                )),
             }
         }
         p
     }
 
     fn service(&mut self, s: &ast::Service) -> Service {
+        // Reported here rather than in `check`, where only the request code has a span.
+        for r in s.rpcs.iter().filter(|r| r.oneway) {
+            let parts = r.response.as_deref().unwrap_or_default();
+            if let (Some(first), Some(last)) = (parts.first(), parts.last()) {
+                let end = [&last.carrier, &last.encoding]
+                    .into_iter()
+                    .flatten()
+                    .map(|n| n.span.end)
+                    .fold(last.ty.span.end, u32::max);
+                let mut span = first.kind.span;
+                span.end = end;
+                self.err(
+                    Diagnostic::error(
+                        span,
+                        format!("oneway request `{}` declares a response", r.name.text),
+                        "a oneway request gets no response",
+                    )
+                    .help("remove `-> { ... }` or make it a `request`"),
+                );
+            }
+        }
         Service {
             name: s.name.text.clone(),
             docs: s.docs.clone(),
@@ -616,7 +884,11 @@ impl Lower {
                     code: r.code.value,
                     oneway: r.oneway,
                     request: self.payload(&r.request),
-                    response: r.response.as_ref().map(|p| self.payload(p)).unwrap_or_default(),
+                    response: r
+                        .response
+                        .as_ref()
+                        .map(|p| self.payload(p))
+                        .unwrap_or_default(),
                     span: r.code.span,
                 })
                 .collect(),
@@ -624,7 +896,24 @@ impl Lower {
     }
 }
 
-fn mask(bits: u32) -> u64 {
-    if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 }
+/// "did you mean" for a misspelt attribute, else the attributes allowed in that place.
+fn attr_help(name: &str, known: &[&str]) -> String {
+    let list = known
+        .iter()
+        .map(|k| format!("`@{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match crate::util::closest(name, known.iter().map(|k| k.to_string())) {
+        Some(k) => format!("did you mean `@{k}`?"),
+        None if known.is_empty() => "no attributes are allowed here".into(),
+        None => format!("known here: {list}"),
+    }
 }
 
+fn mask(bits: u32) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    }
+}

@@ -1,0 +1,516 @@
+//! The `.wire` compiler's diagnostics, exactly as users see them: `file:line:col`, the
+//! offending line, the caret under the offending text, and the help line.
+//!
+//! Every case is a named insta snapshot (`tests/snapshots/diagnostics__<case>.snap`); a
+//! change in wording, position or caret fails the test until the snapshot is reviewed.
+
+use std::path::{Path, PathBuf};
+
+/// Loads `src` as `test.wire` and returns the rendered diagnostics; panics if it loads.
+fn fail(src: &str) -> String {
+    match polywire_codegen::load_str("test.wire", src) {
+        Ok(_) => panic!("expected `test.wire` to be rejected:\n{src}"),
+        Err(e) => {
+            assert_eq!(e.to_string(), e.rendered, "Display is the rendering");
+            assert!(
+                !e.diagnostics.is_empty(),
+                "an error carries its diagnostics"
+            );
+            e.rendered
+        }
+    }
+}
+
+/// Like [`fail`], also checking how many diagnostics there are.
+fn fail_n(src: &str, n: usize) -> String {
+    let e = polywire_codegen::load_str("test.wire", src)
+        .err()
+        .unwrap_or_else(|| panic!("expected `test.wire` to be rejected:\n{src}"));
+    assert_eq!(
+        e.diagnostics.len(),
+        n,
+        "number of diagnostics in:\n{}",
+        e.rendered
+    );
+    e.rendered
+}
+
+/// A fresh directory for files that import each other; removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(case: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "polywire-diagnostics-{}-{case}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).expect("write temp file");
+        p
+    }
+
+    /// Loads `path`, expecting failure, with the directory replaced by `[dir]` so that the
+    /// snapshot does not depend on where the temp dir is.
+    fn fail(&self, path: &Path) -> String {
+        let e = polywire_codegen::load(path)
+            .err()
+            .unwrap_or_else(|| panic!("expected `{}` to be rejected", path.display()));
+        e.rendered.replace(&self.0.display().to_string(), "[dir]")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn native_wire_loads() {
+    let src = include_str!("../../protocols/wire/native.wire");
+    if let Err(e) = polywire_codegen::load_str("native.wire", src) {
+        panic!("native.wire must load:\n{e}");
+    }
+}
+
+// ---------------------------------------------------------------- syntax
+
+#[test]
+fn unterminated_block() {
+    let src = r#"protocol t {
+    struct Header {
+        level: u8
+        source: string<varint>
+
+    struct Other {
+        x: u8
+    }
+}
+"#;
+    insta::assert_snapshot!("unterminated_block", fail_n(src, 1));
+}
+
+#[test]
+fn stray_closing_brace() {
+    let src = r#"protocol t {
+    struct A {
+        x: u8
+    }
+    }
+}
+"#;
+    insta::assert_snapshot!("stray_closing_brace", fail_n(src, 1));
+}
+
+#[test]
+fn syntax_error_missing_colon() {
+    let src = r#"protocol t {
+    struct A {
+        level u8
+    }
+}
+"#;
+    insta::assert_snapshot!("syntax_error_missing_colon", fail_n(src, 1));
+}
+
+#[test]
+fn syntax_error_bad_item() {
+    let src = r#"protocol t {
+    endian big
+    strukt A {
+        x: u8
+    }
+}
+"#;
+    insta::assert_snapshot!("syntax_error_bad_item", fail_n(src, 1));
+}
+
+#[test]
+fn syntax_error_missing_equals() {
+    let src = r#"protocol t {
+    service Basic {
+        request Echo 1 { body bytes } -> { body bytes }
+    }
+}
+"#;
+    insta::assert_snapshot!("syntax_error_missing_equals", fail_n(src, 1));
+}
+
+#[test]
+fn syntax_error_after_comment() {
+    let src = r#"protocol t {
+    struct A {
+        x: u8 // the first
+        y u8
+    }
+}
+"#;
+    insta::assert_snapshot!("syntax_error_after_comment", fail_n(src, 1));
+}
+
+// ---------------------------------------------------------------- names and types
+
+#[test]
+fn unknown_type_did_you_mean() {
+    let src = r#"protocol t {
+    struct Header {
+        level: u8
+    }
+    struct Request {
+        header: Haeder
+        id: u32
+    }
+}
+"#;
+    insta::assert_snapshot!("unknown_type_did_you_mean", fail_n(src, 1));
+}
+
+#[test]
+fn unknown_builtin_type_did_you_mean() {
+    let src = r#"protocol t {
+    struct A {
+        name: strnig<u16>
+    }
+}
+"#;
+    insta::assert_snapshot!("unknown_builtin_type_did_you_mean", fail_n(src, 1));
+}
+
+#[test]
+fn duplicate_type() {
+    let src = r#"protocol t {
+    struct Header {
+        level: u8
+    }
+    enum Header : u8 {
+        A = 0
+    }
+}
+"#;
+    insta::assert_snapshot!("duplicate_type", fail_n(src, 1));
+}
+
+#[test]
+fn duplicate_field() {
+    let src = r#"protocol t {
+    struct A {
+        id: u32
+        name: string<u16>
+        id: u64
+    }
+}
+"#;
+    insta::assert_snapshot!("duplicate_field", fail_n(src, 1));
+}
+
+#[test]
+fn unknown_attribute() {
+    let src = r#"protocol t {
+    struct A {
+        id: u32 @corelation
+    }
+}
+"#;
+    insta::assert_snapshot!("unknown_attribute", fail_n(src, 1));
+}
+
+#[test]
+fn attribute_not_allowed_on_bit_part() {
+    let src = r#"protocol t {
+    struct A {
+        word: u8 {
+            kind: u8 bits 0..4 @correlation
+            level: u8 bits 4..8
+        }
+    }
+}
+"#;
+    insta::assert_snapshot!("attribute_not_allowed_on_bit_part", fail_n(src, 1));
+}
+
+// ---------------------------------------------------------------- enums
+
+#[test]
+fn duplicate_enum_value() {
+    let src = r#"protocol t {
+    enum Color : u8 {
+        RED = 0
+        GREEN = 1
+        BLUE = 1
+    }
+}
+"#;
+    insta::assert_snapshot!("duplicate_enum_value", fail_n(src, 1));
+}
+
+#[test]
+fn enum_value_out_of_range() {
+    let src = r#"protocol t {
+    enum Color : u8 {
+        RED = 0
+        GREEN = 256
+    }
+}
+"#;
+    insta::assert_snapshot!("enum_value_out_of_range", fail_n(src, 1));
+}
+
+// ---------------------------------------------------------------- lengths
+
+#[test]
+fn string_without_length() {
+    let src = r#"protocol t {
+    struct A {
+        id: u32
+        name: string
+    }
+}
+"#;
+    insta::assert_snapshot!("string_without_length", fail_n(src, 1));
+}
+
+#[test]
+fn prefix_too_small_for_max() {
+    let src = r#"protocol t {
+    struct A {
+        name: string<u8, max = 300>
+    }
+}
+"#;
+    insta::assert_snapshot!("prefix_too_small_for_max", fail_n(src, 1));
+}
+
+#[test]
+fn length_of_missing_field() {
+    let src = r#"protocol t {
+    struct A {
+        count: u16 = len(itmes)
+        items: bytes sized_by count
+    }
+}
+"#;
+    insta::assert_snapshot!("length_of_missing_field", fail(src));
+}
+
+#[test]
+fn rest_not_last() {
+    let src = r#"protocol t {
+    struct A {
+        body: bytes rest
+        trailer: u32
+    }
+}
+"#;
+    insta::assert_snapshot!("rest_not_last", fail_n(src, 1));
+}
+
+// ---------------------------------------------------------------- bits
+
+#[test]
+fn bit_ranges_overlap() {
+    let src = r#"protocol t {
+    struct A {
+        word: u16 {
+            kind: u8 bits 0..4
+            level: u8 bits 3..8
+            high: u8 bits 8..16
+        }
+    }
+}
+"#;
+    insta::assert_snapshot!("bit_ranges_overlap", fail_n(src, 1));
+}
+
+#[test]
+fn bit_range_outside_integer() {
+    let src = r#"protocol t {
+    struct A {
+        word: u8 {
+            low: u8 bits 0..4
+            high: u8 bits 4..12
+        }
+    }
+}
+"#;
+    insta::assert_snapshot!("bit_range_outside_integer", fail_n(src, 1));
+}
+
+// ---------------------------------------------------------------- encodings
+
+#[test]
+fn discriminator_value_without_encoding() {
+    let src = r#"protocol t {
+    struct Payload {
+        x: u32
+    }
+    encoding Payload json {}
+    struct Message {
+        format: u8
+        length: u32 = len(payload)
+        payload: Payload by format { 0 => binary, 1 => json, 2 => cbor } sized_by length
+    }
+}
+"#;
+    insta::assert_snapshot!("discriminator_value_without_encoding", fail_n(src, 1));
+}
+
+// ---------------------------------------------------------------- frames and services
+
+#[test]
+fn frame_without_length() {
+    let src = r#"protocol t {
+    /// One message.
+    frame {
+        magic: u16 = 0x5057
+        code: u16
+        body: bytes rest
+    }
+}
+"#;
+    insta::assert_snapshot!("frame_without_length", fail_n(src, 1));
+}
+
+#[test]
+fn kind_field_not_flags_with_response_bit() {
+    let src = r#"protocol t {
+    flags Flags : u8 {
+        ONEWAY = bit 1 @oneway
+    }
+    frame {
+        length: u32 = len(..)
+        kind: Flags @kind
+        body: bytes rest
+    }
+}
+"#;
+    insta::assert_snapshot!("kind_field_not_flags_with_response_bit", fail_n(src, 1));
+}
+
+#[test]
+fn handshake_without_versions() {
+    let src = r#"protocol t {
+    struct Hello {
+        max: u8 @max_version
+    }
+    struct Accept {
+        version: u8 @version
+    }
+    /// Version negotiation.
+    handshake {
+        hello Hello
+        accept Accept
+    }
+}
+"#;
+    insta::assert_snapshot!("handshake_without_versions", fail_n(src, 1));
+}
+
+#[test]
+fn duplicate_request_code() {
+    let src = r#"protocol t {
+    service Basic {
+        request Echo = 1 { body bytes } -> { body bytes }
+        request Ping = 2
+    }
+    service Admin {
+        request Shutdown = 2
+    }
+}
+"#;
+    insta::assert_snapshot!("duplicate_request_code", fail_n(src, 1));
+}
+
+#[test]
+fn oneway_with_response() {
+    let src = r#"protocol t {
+    service Basic {
+        oneway Log = 3 { body bytes } -> { body bytes }
+    }
+}
+"#;
+    insta::assert_snapshot!("oneway_with_response", fail_n(src, 1));
+}
+
+// ---------------------------------------------------------------- imports
+
+#[test]
+fn import_cycle() {
+    let dir = TempDir::new("cycle");
+    let a = dir.write(
+        "a.wire",
+        "import \"b.wire\"\n\nprotocol t {\n    struct A {\n        b: B\n    }\n}\n",
+    );
+    dir.write("b.wire", "import \"a.wire\"\n\nstruct B {\n    x: u8\n}\n");
+    insta::assert_snapshot!("import_cycle", dir.fail(&a));
+}
+
+#[test]
+fn import_of_itself() {
+    let dir = TempDir::new("self");
+    let a = dir.write(
+        "a.wire",
+        "import \"a.wire\"\n\nprotocol t {\n    struct A {\n        x: u8\n    }\n}\n",
+    );
+    insta::assert_snapshot!("import_of_itself", dir.fail(&a));
+}
+
+#[test]
+fn unknown_import_file() {
+    let dir = TempDir::new("missing");
+    let a = dir.write(
+        "a.wire",
+        "import \"common.wire\"\n\nprotocol t {\n    struct A {\n        x: u8\n    }\n}\n",
+    );
+    insta::assert_snapshot!("unknown_import_file", dir.fail(&a));
+}
+
+#[test]
+fn error_in_imported_file() {
+    let dir = TempDir::new("imported");
+    let a = dir.write(
+        "a.wire",
+        "import \"common.wire\"\n\nprotocol t {\n    struct A {\n        c: Common\n    }\n}\n",
+    );
+    dir.write("common.wire", "struct Common {\n    x: u8\n    x: u16\n}\n");
+    insta::assert_snapshot!("error_in_imported_file", dir.fail(&a));
+}
+
+// ---------------------------------------------------------------- several errors
+
+#[test]
+fn errors_are_collected() {
+    let src = r#"protocol t {
+    enum Color : u8 {
+        RED = 0
+        GREEN = 300
+    }
+    struct A {
+        id: u32
+        body: bytes rest
+        trailer: u8
+    }
+}
+"#;
+    insta::assert_snapshot!("errors_are_collected", fail_n(src, 2));
+}
+
+#[test]
+fn lowering_errors_are_collected() {
+    let src = r#"protocol t {
+    struct Header {
+        level: u8
+    }
+    struct Request {
+        header: Heder
+        id: u32 @corelation
+    }
+}
+"#;
+    insta::assert_snapshot!("lowering_errors_are_collected", fail_n(src, 2));
+}
