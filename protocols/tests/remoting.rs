@@ -555,3 +555,20 @@ fn frames_know_their_code_and_kind() {
     f.set_kind(polywire::FrameKind::Oneway);
     assert!(f.flags.contains(Flags::ONEWAY));
 }
+
+#[tokio::test]
+async fn idle_and_silent_connections_are_closed() {
+    let cfg = ServerConfig {
+        idle_timeout: Duration::from_millis(200),
+        handshake_timeout: Duration::from_millis(200),
+        ..ServerConfig::default()
+    };
+    let (server, addr) = server(cfg).await;
+    let t = std::time::Instant::now();
+    let mut idle = raw_connection(addr).await;
+    assert!(closed_by_server(&mut idle).await, "idle connection closed");
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    assert!(closed_by_server(&mut silent).await, "no hello within the handshake timeout");
+    assert!(t.elapsed() >= Duration::from_millis(200), "not before the timeouts");
+    server.shutdown().await;
+}
