@@ -119,8 +119,11 @@ impl Sources {
         let mut out = NoColor::new(Vec::new());
         for d in diags {
             let mut labels = vec![
-                Label::primary(d.span.file as usize, d.span.start as usize..d.span.end as usize)
-                    .with_message(&d.label),
+                Label::primary(
+                    d.span.file as usize,
+                    d.span.start as usize..d.span.end as usize,
+                )
+                .with_message(&d.label),
             ];
             for (s, l) in &d.notes {
                 labels.push(
@@ -137,7 +140,8 @@ impl Sources {
             // Writing into a Vec cannot fail; a file index out of range would be a bug in
             // this crate, so fall back to the bare message instead of panicking.
             if term::emit_to_write_style(&mut out, &config, &files, &cs).is_err() {
-                out.get_mut().extend_from_slice(format!("error: {}\n", d.message).as_bytes());
+                out.get_mut()
+                    .extend_from_slice(format!("error: {}\n", d.message).as_bytes());
             }
         }
         String::from_utf8_lossy(&out.into_inner()).into_owned()
