@@ -85,6 +85,8 @@ pub enum Item {
     Flags(FlagsDef),
     /// `struct`.
     Struct(StructDef),
+    /// `header`: a struct carried as strings in a map.
+    Header(StructDef),
     /// `encoding`.
     Encoding(EncodingDef),
 }
@@ -162,6 +164,8 @@ pub struct Field {
     pub sized_by: Option<Name>,
     /// `rest`.
     pub rest: Option<Span>,
+    /// `as i32`: the Rust-side integer type of a narrower wire integer.
+    pub widen: Option<Name>,
     /// Attributes.
     pub attrs: Vec<Attr>,
     /// The whole field.
@@ -288,6 +292,8 @@ pub enum EncRule {
     As(Name, Name),
     /// A bare flag such as `sort_keys`.
     Flag(Name),
+    /// `constant "key" = value`: the value as JSON text.
+    Const(String, String),
 }
 
 /// `handshake { key value ... }`.

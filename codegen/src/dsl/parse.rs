@@ -385,6 +385,9 @@ fn describe_rules(rules: &[Rule]) -> String {
             Rule::by_clause => "`by`",
             Rule::sized_by => "`sized_by`",
             Rule::rest_kw => "`rest`",
+            Rule::widen => "`as`",
+            Rule::header_def => "`header`",
+            Rule::enc_const => "`constant`",
             Rule::attr => "an attribute `@...`",
             Rule::generic_args => "`<`",
             Rule::optional => "`?`",
@@ -607,18 +610,24 @@ impl Cx {
                     bits,
                 })
             }
-            Rule::struct_def => {
+            Rule::struct_def | Rule::header_def => {
+                let header = p.as_rule() == Rule::header_def;
                 let span = self.span(&p);
                 let mut it = p.into_inner().peekable();
                 let docs = self.docs(&mut it);
                 let name = self.name(it.next().expect("struct name"));
                 let fields = it.map(|f| self.field(f)).collect();
-                Item::Struct(StructDef {
+                let def = StructDef {
                     docs,
                     name,
                     fields,
                     span,
-                })
+                };
+                if header {
+                    Item::Header(def)
+                } else {
+                    Item::Struct(def)
+                }
             }
             Rule::encoding_def => {
                 let span = self.span(&p);
@@ -643,6 +652,15 @@ impl Cx {
                                 let f = self.name(ri.next().expect("field"));
                                 let how = self.name(ri.next().expect("how"));
                                 EncRule::As(f, how)
+                            }
+                            Rule::enc_const => {
+                                let k = unescape(ri.next().expect("key").into_inner().as_str());
+                                let v = ri.next().expect("value");
+                                let json = match v.as_rule() {
+                                    Rule::int_lit => parse_int(v.as_str()).to_string(),
+                                    _ => format!("{:?}", unescape(v.into_inner().as_str())),
+                                };
+                                EncRule::Const(k, json)
                             }
                             _ => EncRule::Flag(self.name(ri.next().expect("flag"))),
                         }
@@ -773,6 +791,7 @@ impl Cx {
             by: None,
             sized_by: None,
             rest: None,
+            widen: None,
             attrs: vec![],
             span,
         };
@@ -803,6 +822,7 @@ impl Cx {
                     f.sized_by = Some(self.name(p.into_inner().next().expect("sized_by")))
                 }
                 Rule::rest_kw => f.rest = Some(self.span(&p)),
+                Rule::widen => f.widen = Some(self.name(p.into_inner().next().expect("type"))),
                 Rule::attr => f.attrs.push(self.attr(p)),
                 r => unreachable!("field child {r:?}"),
             }

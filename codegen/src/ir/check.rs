@@ -179,13 +179,16 @@ fn check_type(p: &Protocol, ty: &Type, f: &Field, top: bool, errs: &mut Vec<Diag
         }
         Type::Optional { inner, repr } => {
             if *repr == OptRepr::EmptyIsNone
-                && !matches!(**inner, Type::String { .. } | Type::Bytes { .. })
+                && !matches!(
+                    **inner,
+                    Type::String { .. } | Type::Bytes { .. } | Type::List { .. } | Type::Map { .. }
+                )
             {
                 errs.push(
                     Diagnostic::error(
                         f.span,
-                        "`@empty_is_none` applies to optional strings and bytes",
-                        "not a string or bytes",
+                        "`@empty_is_none` applies to optional strings, bytes, lists and maps",
+                        "not a string, bytes, list or map",
                     )
                     .help("remove the attribute; other optionals use a presence byte"),
                 );
@@ -193,6 +196,86 @@ fn check_type(p: &Protocol, ty: &Type, f: &Field, top: bool, errs: &mut Vec<Diag
             check_type(p, inner, f, top && *repr == OptRepr::EmptyIsNone, errs);
         }
         _ => {}
+    }
+}
+
+/// A `header` field travels as one string: scalars, strings, enums and flags only.
+fn check_header_field(p: &Protocol, ty: &Type, f: &Field, errs: &mut Vec<Diagnostic>) {
+    let inner = match ty {
+        Type::Optional { inner, .. } => &**inner,
+        t => t,
+    };
+    let ok = match inner {
+        Type::Int(_) | Type::Varint { .. } | Type::Bool | Type::String { .. } => true,
+        Type::Named(i) => !matches!(p.types[*i], TypeDef::Struct(_)),
+        _ => false,
+    };
+    if !ok {
+        errs.push(
+            Diagnostic::error(
+                f.span,
+                format!("header field `{}` cannot be carried as a string", f.name),
+                "not a scalar",
+            )
+            .help(
+                "header fields are strings, integers, bools, enums or flags (each optionally `?`)",
+            ),
+        );
+    }
+}
+
+/// `as` and `@default` apply to integer (and enum) values.
+fn check_widen_default(p: &Protocol, f: &Field, errs: &mut Vec<Diagnostic>) {
+    if f.widen.is_some() && !matches!(f.kind, FieldKind::Value(Type::Int(_))) {
+        errs.push(
+            Diagnostic::error(
+                f.span,
+                format!("`{}` is widened with `as` but is not an integer", f.name),
+                "not an integer",
+            )
+            .help("`as` gives a narrower wire integer a wider Rust type, e.g. `code: i16 as i32`"),
+        );
+    }
+    if let Some(d) = f.default {
+        let range = match &f.kind {
+            FieldKind::Value(Type::Int(i)) => {
+                let i = f.widen.unwrap_or(*i);
+                Some((i.min_value(), i128::from(i.max_value())))
+            }
+            FieldKind::Value(Type::Varint { signed: false }) => Some((0, i128::from(u64::MAX))),
+            FieldKind::Value(Type::Varint { signed: true }) => {
+                Some((i128::from(i64::MIN), i128::from(i64::MAX)))
+            }
+            FieldKind::Value(Type::Named(i)) => match &p.types[*i] {
+                TypeDef::Enum(e) => e
+                    .variants
+                    .iter()
+                    .any(|v| v.value == d)
+                    .then_some((d, d))
+                    .or(Some((1, 0))),
+                _ => None,
+            },
+            _ => None,
+        };
+        match range {
+            None => errs.push(
+                Diagnostic::error(
+                    f.span,
+                    format!("`@default` does not apply to `{}`", f.name),
+                    "not an integer or enum",
+                )
+                .help("`@default(n)` sets the starting value of an integer or enum field"),
+            ),
+            Some((lo, hi)) if d < lo || d > hi => errs.push(
+                Diagnostic::error(
+                    f.span,
+                    format!("default {d} is not a value of `{}`", f.name),
+                    "out of range",
+                )
+                .help("give a value the field's type holds (for an enum, a variant's value)"),
+            ),
+            _ => {}
+        }
     }
 }
 
@@ -212,6 +295,9 @@ fn names_in(s: &StructDef) -> Vec<(&str, Span)> {
 }
 
 fn check_struct(p: &Protocol, _idx: usize, s: &StructDef, errs: &mut Vec<Diagnostic>) {
+    for f in &s.fields {
+        check_widen_default(p, f, errs);
+    }
     let names = names_in(s);
     for (i, (n, sp)) in names.iter().enumerate() {
         if let Some((_, first)) = names[..i].iter().find(|(m, _)| m == n) {
@@ -293,6 +379,7 @@ fn check_struct(p: &Protocol, _idx: usize, s: &StructDef, errs: &mut Vec<Diagnos
             }
         }
         match &f.kind {
+            FieldKind::Value(t) if s.header_only => check_header_field(p, t, f, errs),
             FieldKind::Value(t) => check_type(p, t, f, true, errs),
             FieldKind::Length { of, .. } => len_target(of, f.span, errs),
             FieldKind::Const { .. } => {}

@@ -22,6 +22,8 @@ pub const FIELD_ATTRS: &[&str] = &[
     "max_version",
     "version",
     "features",
+    "default",
+    "echo",
 ];
 
 /// Every attribute the language knows, in any place.
@@ -41,6 +43,8 @@ const ALL_ATTRS: &[&str] = &[
     "busy",
     "response",
     "oneway",
+    "default",
+    "echo",
 ];
 
 /// Lowers the main file (with its protocol) plus the files it imports (already parsed,
@@ -87,7 +91,7 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
         match item {
             ast::Item::Enum(e) => cx.declare(&e.name),
             ast::Item::Flags(f) => cx.declare(&f.name),
-            ast::Item::Struct(s) => {
+            ast::Item::Struct(s) | ast::Item::Header(s) => {
                 cx.declare(&s.name);
                 structs.push((s, false));
             }
@@ -116,6 +120,11 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
             ast::Item::Enum(e) => types.push(TypeDef::Enum(cx.enum_def(e))),
             ast::Item::Flags(f) => types.push(TypeDef::Flags(cx.flags_def(f))),
             ast::Item::Struct(s) => types.push(TypeDef::Struct(cx.struct_def(s))),
+            ast::Item::Header(s) => {
+                let mut def = cx.struct_def(s);
+                def.header_only = true;
+                types.push(TypeDef::Struct(def));
+            }
             ast::Item::Encoding(_) => {}
         }
     }
@@ -510,6 +519,10 @@ impl Lower {
                 docs: v.docs.clone(),
                 value: v.value.value,
                 attrs: self.attrs(&v.attrs, known),
+                message: v.attrs.iter().find_map(|a| match a.args.first() {
+                    Some(ast::AttrArg::Str(s, _)) => Some(s.clone()),
+                    _ => None,
+                }),
                 span: v.value.span,
             })
             .collect()
@@ -570,7 +583,7 @@ impl Lower {
                         }
                         Some(v) => PartValue::Length(Self::len_target(v).expect("len")),
                     };
-                    self.attrs(&p.attrs, &[]);
+                    let attrs = self.attrs(&p.attrs, &["echo"]);
                     BitPart {
                         name: p.name.text.clone(),
                         docs: p.docs.clone(),
@@ -578,6 +591,7 @@ impl Lower {
                         lo: p.range.start.value.clamp(0, 1024) as u32,
                         hi: hi.clamp(0, 1024) as u32,
                         value,
+                        attrs,
                         span: p.span,
                     }
                 })
@@ -684,6 +698,34 @@ impl Lower {
             correlation: attrs.iter().any(|a| a == "correlation"),
             kind_marker: attrs.iter().any(|a| a == "kind"),
             attrs,
+            widen: f.widen.as_ref().and_then(|w| {
+                let t = self.int_type(&w.text);
+                if t.is_none() {
+                    self.err(
+                        Diagnostic::error(
+                            w.span,
+                            format!("`{}` is not an integer type", w.text),
+                            "expected an integer type",
+                        )
+                        .help("write e.g. `code: i16 as i32`"),
+                    );
+                }
+                t
+            }),
+            default: f
+                .attrs
+                .iter()
+                .find(|a| a.name.text == "default")
+                .and_then(|a| match a.args.first() {
+                    Some(ast::AttrArg::Int(i)) => Some(i.value),
+                    _ => {
+                        self.err(
+                            Diagnostic::error(a.span, "`@default` takes an integer", "no value")
+                                .help("write e.g. `@default(479)`"),
+                        );
+                        None
+                    }
+                }),
             span: f.span,
         }
     }
@@ -694,6 +736,7 @@ impl Lower {
             docs: s.docs.clone(),
             fields: s.fields.iter().map(|f| self.field(f)).collect(),
             encodings: Vec::new(),
+            header_only: false,
             span: s.name.span,
         }
     }
@@ -720,6 +763,7 @@ impl Lower {
             renames: vec![],
             by_name: vec![],
             flags: vec![],
+            constants: vec![],
             span: e.span,
         };
         for r in &e.rules {
@@ -756,6 +800,7 @@ impl Lower {
                         "expected `name` or `number`",
                     )),
                 },
+                ast::EncRule::Const(k, v) => enc.constants.push((k.clone(), v.clone())),
                 ast::EncRule::Flag(f) => {
                     if !["sort_keys", "omit_none"].contains(&f.text.as_str()) {
                         self.err(Diagnostic::error(f.span, format!("unknown encoding rule `{}`", f.text), "not a rule").help("rules are rename_all, rename, `field as name`, sort_keys, omit_none"));

@@ -221,6 +221,10 @@ pub struct Variant {
     pub value: i128,
     /// Attribute names (`success`, `not_supported`, `response`, `oneway`).
     pub attrs: Vec<String>,
+    /// The message template of a status the runtime answers with, e.g.
+    /// `@not_supported(" request type {code} not supported")`.
+    #[serde(default)]
+    pub message: Option<String>,
     /// Where.
     pub span: Span,
 }
@@ -251,6 +255,9 @@ pub struct StructDef {
     pub fields: Vec<Field>,
     /// Alternate encodings declared for it.
     pub encodings: Vec<Encoding>,
+    /// Declared with `header`: carried as strings in a map, no binary layout.
+    #[serde(default)]
+    pub header_only: bool,
     /// Definition.
     pub span: Span,
 }
@@ -272,6 +279,12 @@ pub struct Field {
     pub kind_marker: bool,
     /// Other attributes by name (checked for being known).
     pub attrs: Vec<String>,
+    /// `i16 as i32`: the Rust-side type of a narrower wire integer.
+    #[serde(default)]
+    pub widen: Option<IntType>,
+    /// `@default(v)`: the value a new message starts with (integers and enums by value).
+    #[serde(default)]
+    pub default: Option<i128>,
     /// Where.
     pub span: Span,
 }
@@ -337,6 +350,9 @@ pub struct BitPart {
     pub hi: u32,
     /// What gives the value.
     pub value: PartValue,
+    /// Attribute names (`echo`).
+    #[serde(default)]
+    pub attrs: Vec<String>,
     /// Where.
     pub span: Span,
 }
@@ -380,6 +396,9 @@ pub struct Encoding {
     pub by_name: Vec<String>,
     /// Flags such as `sort_keys`, `omit_none`.
     pub flags: Vec<String>,
+    /// Members always written and ignored when read: `(key, JSON value text)`.
+    #[serde(default)]
+    pub constants: Vec<(String, String)>,
     /// Where.
     pub span: Span,
 }
