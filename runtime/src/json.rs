@@ -67,8 +67,9 @@ impl std::io::Write for Count {
 /// The length of `v`'s JSON text, computed without buffering it.
 pub fn json_len<T: serde::Serialize>(v: &T) -> usize {
     let mut c = Count(0);
+    let mut ser = serde_json::Serializer::with_formatter(&mut c, CompactUpperHex);
     // Serialising into a counter cannot fail for the generated mirror types.
-    let _ = serde_json::to_writer(&mut c, v);
+    let _ = v.serialize(&mut ser);
     c.0
 }
 
@@ -89,15 +90,68 @@ pub fn from_json<'a, T: Deserialize<'a>>(
     })
 }
 
-/// Writes `v` as JSON straight into `dst`.
+/// Compact JSON as fastjson writes it: no whitespace, `\uXXXX` escapes with upper-case hex
+/// digits, `/` and non-ASCII left as they are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CompactUpperHex;
+
+impl serde_json::ser::Formatter for CompactUpperHex {
+    fn write_char_escape<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        escape: serde_json::ser::CharEscape,
+    ) -> std::io::Result<()> {
+        use serde_json::ser::CharEscape::*;
+        let s: &[u8] = match escape {
+            Quote => b"\\\"",
+            ReverseSolidus => b"\\\\",
+            Solidus => b"/",
+            Backspace => b"\\b",
+            FormFeed => b"\\f",
+            LineFeed => b"\\n",
+            CarriageReturn => b"\\r",
+            Tab => b"\\t",
+            AsciiControl(b) => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                let out = [
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ];
+                return w.write_all(&out);
+            }
+        };
+        w.write_all(s)
+    }
+}
+
+/// Writes `v` as JSON straight into `dst` (see [`CompactUpperHex`]).
 pub fn to_json<T: serde::Serialize>(
     v: &T,
     dst: &mut bytes::BytesMut,
     field: &'static str,
 ) -> Result<(), EncodeError> {
     use bytes::BufMut;
-    serde_json::to_writer(dst.writer(), v).map_err(|e| EncodeError::Json {
+    let mut ser = serde_json::Serializer::with_formatter(dst.writer(), CompactUpperHex);
+    v.serialize(&mut ser).map_err(|e| EncodeError::Json {
         path: field,
         msg: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_fastjson() {
+        let mut out = bytes::BytesMut::new();
+        let s = "a\u{1}b\u{1a}\n\"/\\é";
+        to_json(&s, &mut out, "t").unwrap();
+        assert_eq!(&out[..], r#""a\u0001b\u001A\n\"/\\é""#.as_bytes());
+        assert_eq!(json_len(&s), out.len());
+    }
 }

@@ -19,6 +19,17 @@ pub trait RemotingFrame: Send + Sync + Sized + 'static {
     fn code(&self) -> i64;
     /// Sets the code.
     fn set_code(&mut self, code: i64);
+
+    /// The values of the request's `@echo` fields (e.g. the header encoding), packed, so that
+    /// the server can copy them onto the response with [`RemotingFrame::apply_echo`].
+    fn echo(&self) -> u64 {
+        0
+    }
+
+    /// Copies `@echo` values taken from the request with [`RemotingFrame::echo`].
+    fn apply_echo(&mut self, echo: u64) {
+        let _ = echo;
+    }
 }
 
 /// The result of a negotiation.

@@ -126,9 +126,36 @@ impl serde::Serialize for Str {
     }
 }
 
+/// Reads a JSON string; numbers and booleans are accepted too and kept as their text (other
+/// implementations of some protocols send `"queueId":3` where Java sends `"3"`).
 impl<'de> serde::Deserialize<'de> for Str {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Str::from)
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Str;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Str, E> {
+                Ok(Str::from(v))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Str, E> {
+                Ok(Str::from(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Str, E> {
+                Ok(Str::from(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Str, E> {
+                Ok(Str::from(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Str, E> {
+                Ok(Str::from(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Str, E> {
+                Ok(Str::from(if v { "true" } else { "false" }))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

@@ -318,7 +318,8 @@ impl<P: Protocol> RemotingServer<P> {
     }
 }
 
-type Done<F> = (u64, FrameKind, i64, Instant, Result<F, ProcessError>);
+/// (correlation id, kind, request code, echo values, start, outcome)
+type Done<F> = (u64, FrameKind, i64, u64, Instant, Result<F, ProcessError>);
 
 async fn run_connection<P, R, W>(
     inner: &Arc<Inner<P>>,
@@ -504,13 +505,18 @@ fn dispatch<P: Protocol>(
         return None;
     }
     inner.metrics.request();
-    let (id, code, start) = (frame.correlation_id(), frame.code(), Instant::now());
+    let (id, code, echo, start) = (
+        frame.correlation_id(),
+        frame.code(),
+        frame.echo(),
+        Instant::now(),
+    );
     for h in &table.hooks {
         if let Err(msg) = h.before(ctx, &mut frame) {
             let resp = inner
                 .proto
                 .error_response(code, ErrorStatus::SystemError, &msg);
-            return Some((id, kind, code, start, Ok(resp)));
+            return Some((id, kind, code, echo, start, Ok(resp)));
         }
     }
     let Some(reg) = table.by_code.get(&code).or(table.default.as_ref()) else {
@@ -518,7 +524,7 @@ fn dispatch<P: Protocol>(
         let resp = inner
             .proto
             .error_response(code, ErrorStatus::NotSupported, &msg);
-        return Some((id, kind, code, start, Ok(resp)));
+        return Some((id, kind, code, echo, start, Ok(resp)));
     };
     let fut = reg.processor.process(ctx.clone(), frame);
     let fut: BoxFuture<Result<P::Frame, ProcessError>> = match &reg.executor {
@@ -531,7 +537,9 @@ fn dispatch<P: Protocol>(
             })
         }
     };
-    inflight.push(Box::pin(async move { (id, kind, code, start, fut.await) }));
+    inflight.push(Box::pin(
+        async move { (id, kind, code, echo, start, fut.await) },
+    ));
     None
 }
 
@@ -541,7 +549,7 @@ fn respond<P: Protocol>(
     ctx: &RequestContext,
     codec: &mut P::Codec,
     q: &WriteQueue,
-    (id, kind, code, start, result): Done<P::Frame>,
+    (id, kind, code, echo, start, result): Done<P::Frame>,
 ) {
     let mut resp = match result {
         Ok(r) => r,
@@ -561,6 +569,7 @@ fn respond<P: Protocol>(
     }
     resp.set_correlation_id(id);
     resp.set_kind(FrameKind::Response);
+    resp.apply_echo(echo);
     for h in &table.hooks {
         h.after(ctx, code, Some(&resp));
     }
@@ -575,6 +584,7 @@ fn respond<P: Protocol>(
             .error_response(code, ErrorStatus::SystemError, &e.to_string());
         err.set_correlation_id(id);
         err.set_kind(FrameKind::Response);
+        err.apply_echo(echo);
         let _ = q.push(|b| codec.encode(&err, b));
     }
 }
