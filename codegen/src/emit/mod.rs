@@ -85,6 +85,14 @@ struct FieldView {
 }
 
 #[derive(Template)]
+#[template(path = "header.rs", escape = "none")]
+struct HeaderView {
+    name: String,
+    docs: Vec<String>,
+    fields: Vec<FieldView>,
+}
+
+#[derive(Template)]
 #[template(path = "frame.rs", escape = "none")]
 struct FrameView {
     name: String,
@@ -119,6 +127,21 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
                     })
                     .collect(),
             })?),
+            TypeDef::Struct(s) if s.header_only => {
+                structs_out.push(render(&HeaderView {
+                    name: s.name.clone(),
+                    docs: docs(&s.docs),
+                    fields: g
+                        .stored_fields(s)
+                        .into_iter()
+                        .map(|(name, ty, d)| FieldView {
+                            name,
+                            ty,
+                            docs: docs(&d),
+                        })
+                        .collect(),
+                })?);
+            }
             TypeDef::Struct(s) => {
                 let b = g.bodies(s);
                 let mut extra = json::methods(&g, s);

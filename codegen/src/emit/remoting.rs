@@ -45,6 +45,76 @@ pub fn protocol_type(p: &Protocol) -> String {
     format!("{}Protocol", pascal(&p.name))
 }
 
+/// `echo`/`apply_echo` for the frame's `@echo` fields and bit parts (integers and enums,
+/// packed into a u64, 16 bits each).
+fn echo_fns(g: &Gen, frame: &StructDef) -> (String, String) {
+    let mut fields: Vec<(String, Type)> = Vec::new();
+    for f in &frame.fields {
+        match &f.kind {
+            FieldKind::Value(t) if f.attrs.iter().any(|a| a == "echo") => {
+                fields.push((ident(&f.name), t.clone()))
+            }
+            FieldKind::Bits { parts, .. } => {
+                for p in parts
+                    .iter()
+                    .filter(|p| p.attrs.iter().any(|a| a == "echo") && p.value == PartValue::Stored)
+                {
+                    fields.push((ident(&p.name), p.ty.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    if fields.is_empty() {
+        return (String::new(), String::new());
+    }
+    let mut get = Vec::new();
+    let mut set = String::new();
+    for (i, (name, ty)) in fields.iter().enumerate().take(4) {
+        let shift = i * 16;
+        let (to, from) = match ty {
+            Type::Named(n) => match &g.p.types[*n] {
+                TypeDef::Enum(e) => (
+                    format!("(self.{name}.to_repr() as u64 & 0xffff)"),
+                    format!(
+                        "{}::from_repr(((echo >> {shift}) & 0xffff) as {})",
+                        e.name,
+                        e.repr.rust()
+                    ),
+                ),
+                _ => continue,
+            },
+            Type::Bool => (
+                format!("u64::from(self.{name})"),
+                format!("(echo >> {shift}) & 1 != 0"),
+            ),
+            t => (
+                format!("(self.{name} as u64 & 0xffff)"),
+                format!("((echo >> {shift}) & 0xffff) as {}", g.rust_type(t)),
+            ),
+        };
+        let from = match ty {
+            Type::Named(n) => match &g.p.types[*n] {
+                TypeDef::Enum(e) if !e.open => {
+                    format!("if let ::std::option::Option::Some(v) = {from} {{ self.{name} = v; }}")
+                }
+                _ => format!("self.{name} = {from};"),
+            },
+            _ => format!("self.{name} = {from};"),
+        };
+        get.push(if shift == 0 {
+            to
+        } else {
+            format!("({to} << {shift})")
+        });
+        set += &from;
+    }
+    (
+        format!("fn echo(&self) -> u64 {{ {} }}", get.join(" | ")),
+        format!("fn apply_echo(&mut self, echo: u64) {{ {set} }}"),
+    )
+}
+
 /// Everything for `polywire::rt`; empty when the protocol has no frame with the roles.
 pub fn emit(g: &Gen) -> String {
     let p = g.p;
@@ -72,8 +142,11 @@ pub fn emit(g: &Gen) -> String {
         None => ("0".into(), "let _ = code;".into()),
     };
     let _ = corr;
+    let (echo_get, echo_set) = echo_fns(g, frame);
     out += &format!(
         "impl {P}::RemotingFrame for {fname} {{
+            {echo_get}
+            {echo_set}
             fn correlation_id(&self) -> u64 {{ {fname}::correlation_id(self) }}
             fn set_correlation_id(&mut self, id: u64) {{ {fname}::set_correlation_id(self, id) }}
             fn kind(&self) -> {P}::FrameKind {{ {fname}::kind(self) }}
@@ -83,27 +156,47 @@ pub fn emit(g: &Gen) -> String {
         }}\n"
     );
 
-    // Status values from the responses enum.
-    let status = |attr: &str, fallback: i128| -> i128 {
-        p.responses
-            .and_then(|ri| match &p.types[ri] {
-                TypeDef::Enum(e) => e
-                    .variants
-                    .iter()
-                    .find(|v| v.attrs.iter().any(|a| a == attr))
-                    .map(|v| v.value),
-                _ => None,
-            })
-            .unwrap_or(fallback)
+    // Status values (and message templates) from the responses enum.
+    let variant = |attr: &str| -> Option<&Variant> {
+        p.responses.and_then(|ri| match &p.types[ri] {
+            TypeDef::Enum(e) => e
+                .variants
+                .iter()
+                .find(|v| v.attrs.iter().any(|a| a == attr)),
+            _ => None,
+        })
+    };
+    let status =
+        |attr: &str, fallback: i128| -> i128 { variant(attr).map_or(fallback, |v| v.value) };
+    let template = |attr: &str| -> String {
+        match variant(attr).and_then(|v| v.message.as_ref()) {
+            Some(t) if t.contains("{code}") => {
+                let (a, b) = t.split_once("{code}").unwrap_or((t, ""));
+                format!(
+                    "::std::borrow::Cow::Owned(::std::format!(\"{{}}{{}}{{}}\", {}, _request_code, {}))",
+                    lit(a),
+                    lit(b)
+                )
+            }
+            Some(t) => format!("::std::borrow::Cow::Borrowed({})", lit(t)),
+            None => "::std::borrow::Cow::Borrowed(message)".into(),
+        }
     };
     let ok = status("success", 0);
     let system = status("system_error", 1);
     let not_supported = status("not_supported", system);
     let busy = status("busy", system);
+    let (m_ns, m_sys, m_busy) = (
+        template("not_supported"),
+        template("system_error"),
+        template("busy"),
+    );
     let set_message = match &r.message {
-        Some((path, Type::String { .. })) => format!("f.{path} = {P}::Str::from(message);"),
+        Some((path, Type::String { .. })) => {
+            format!("f.{path} = {P}::Str::from(message.into_owned());")
+        }
         Some((path, Type::Optional { inner, .. })) if matches!(**inner, Type::String { .. }) => {
-            format!("f.{path} = ::std::option::Option::Some({P}::Str::from(message));")
+            format!("f.{path} = ::std::option::Option::Some({P}::Str::from(message.into_owned()));")
         }
         Some((path, Type::Bytes { .. })) => {
             format!("f.{path} = {P}::Bytes::copy_from_slice(message.as_bytes());")
@@ -148,10 +241,10 @@ pub fn emit(g: &Gen) -> String {
             }}
             fn error_response(&self, _request_code: i64, status: {P}::ErrorStatus, message: &str) -> {fname} {{
                 let mut f = {fname}::default();
-                let code = match status {{
-                    {P}::ErrorStatus::NotSupported => {not_supported},
-                    {P}::ErrorStatus::SystemError => {system},
-                    {P}::ErrorStatus::Busy => {busy},
+                let (code, message): (i64, ::std::borrow::Cow<'_, str>) = match status {{
+                    {P}::ErrorStatus::NotSupported => ({not_supported}, {m_ns}),
+                    {P}::ErrorStatus::SystemError => ({system}, {m_sys}),
+                    {P}::ErrorStatus::Busy => ({busy}, {m_busy}),
                 }};
                 {P}::RemotingFrame::set_code(&mut f, code);
                 {set_message}
