@@ -568,7 +568,13 @@ async fn idle_and_silent_connections_are_closed() {
     let mut idle = raw_connection(addr).await;
     assert!(closed_by_server(&mut idle).await, "idle connection closed");
     let mut silent = TcpStream::connect(addr).await.unwrap();
-    assert!(closed_by_server(&mut silent).await, "no hello within the handshake timeout");
-    assert!(t.elapsed() >= Duration::from_millis(200), "not before the timeouts");
+    assert!(
+        closed_by_server(&mut silent).await,
+        "no hello within the handshake timeout"
+    );
+    assert!(
+        t.elapsed() >= Duration::from_millis(200),
+        "not before the timeouts"
+    );
     server.shutdown().await;
 }
