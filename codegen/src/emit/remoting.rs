@@ -110,7 +110,7 @@ fn echo_fns(g: &Gen, frame: &StructDef) -> (String, String) {
         set += &from;
     }
     (
-        format!("fn echo(&self) -> u64 {{ {} }}", get.join(" | ")),
+        format!("fn echo(&self) -> u64 {{ {} }}", super::rust::unparen(&get.join(" | "))),
         format!("fn apply_echo(&mut self, echo: u64) {{ {set} }}"),
     )
 }
@@ -535,16 +535,18 @@ fn payload(
     let mut to = String::new();
     let mut names = Vec::new();
     let carrier = |c: &str| -> (String, String) {
-        let f = frame.fields.iter().find(|f| f.name == c);
-        let optional = f.is_some_and(|f| matches!(f.kind, FieldKind::Value(Type::Optional { .. })));
-        let id = ident(c);
+        let found = find_marked(p, frame, &|f: &Field| f.name == c);
+        let (path, optional) = match &found {
+            Some((path, ty)) => (path.clone(), matches!(ty, Type::Optional { .. })),
+            None => (ident(c), false),
+        };
         if optional {
             (
-                format!("frame.{id}.clone().unwrap_or_default()"),
-                format!("frame.{id}.get_or_insert_with(::std::default::Default::default)"),
+                format!("frame.{path}.clone().unwrap_or_default()"),
+                format!("frame.{path}.get_or_insert_with(::std::default::Default::default)"),
             )
         } else {
-            (format!("frame.{id}.clone()"), format!("&mut frame.{id}"))
+            (format!("frame.{path}.clone()"), format!("&mut frame.{path}"))
         }
     };
     if let Some(h) = &pl.header {

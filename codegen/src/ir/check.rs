@@ -659,13 +659,14 @@ fn check_services(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                         ));
                     }
                     let carrier_ok = frame.is_some_and(|fr| {
-                        fr.fields.iter().any(|f| {
-                            f.name == h.carrier
-                                && matches!(
-                                    &f.kind,
-                                    FieldKind::Value(Type::Map { .. })
-                                        | FieldKind::Value(Type::Optional { .. })
-                                )
+                        let mut seen = Vec::new();
+                        find_field(p, fr, &h.carrier, &mut seen).is_some_and(|t| {
+                            let t = match t {
+                                Type::Optional { inner, .. } => &**inner,
+                                t => t,
+                            };
+                            matches!(t, Type::Map { key, value, .. }
+                                if matches!(**key, Type::String { .. }) && matches!(**value, Type::String { .. }))
                         })
                     });
                     if !h.carrier.is_empty() && !carrier_ok {
@@ -676,6 +677,33 @@ fn check_services(p: &Protocol, errs: &mut Vec<Diagnostic>) {
             }
         }
     }
+}
+
+/// The type of the field called `name` in `s` or in a struct it holds (depth first).
+pub fn find_field<'a>(p: &'a Protocol, s: &'a StructDef, name: &str, seen: &mut Vec<usize>) -> Option<&'a Type> {
+    for f in &s.fields {
+        if f.name == name
+            && let FieldKind::Value(t) = &f.kind
+        {
+            return Some(t);
+        }
+    }
+    for f in &s.fields {
+        let inner = match &f.kind {
+            FieldKind::Value(Type::Named(i)) | FieldKind::Switch { ty: i, .. } => *i,
+            _ => continue,
+        };
+        if seen.contains(&inner) {
+            continue;
+        }
+        seen.push(inner);
+        if let TypeDef::Struct(sub) = &p.types[inner]
+            && let Some(t) = find_field(p, sub, name, seen)
+        {
+            return Some(t);
+        }
+    }
+    None
 }
 
 fn check_handshake(p: &Protocol, errs: &mut Vec<Diagnostic>) {

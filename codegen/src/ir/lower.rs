@@ -690,6 +690,23 @@ impl Lower {
             }
             (None, None) => Region::Inline,
         };
+        // A list or map whose extent comes from its region reads elements until the region
+        // ends, unless a count prefix was written explicitly.
+        let mut kind = kind;
+        if region != Region::Inline
+            && let FieldKind::Value(ty) = &mut kind
+        {
+            let explicit = f.ty.args.iter().filter(|a| matches!(a, ast::TypeArg::Type(_))).count();
+            let inner = match ty {
+                Type::Optional { inner, .. } => &mut **inner,
+                t => t,
+            };
+            match inner {
+                Type::List { count, .. } if explicit < 2 => *count = None,
+                Type::Map { count, .. } if explicit < 3 => *count = None,
+                _ => {}
+            }
+        }
         Field {
             name: f.name.text.clone(),
             docs: f.docs.clone(),
