@@ -1,18 +1,26 @@
-//! JSON encodings (`encoding X json { ... }`): serde mirror structs that borrow the message
-//! for writing (keys in the declared or sorted order, renamed) and own the data when
-//! reading (unknown keys ignored, missing keys defaulted).
+//! JSON encodings (`encoding X json { ... }`): serde mirror structs, one written from the
+//! message (keys in the declared or sorted order, renamed, constants included) and one read
+//! into (unknown keys ignored, missing keys defaulted), and the conversions between a
+//! message's values and theirs.
+//!
+//! A value whose Rust type serde handles as it is (integers, bools, strings, and lists, maps
+//! and optionals of them) is copied; the others are converted: bytes become arrays of
+//! numbers, flags their integer, enums their number or (`field as name`) their name, and a
+//! nested struct its own encoding of the same name.
 
-use super::rust::{Gen, RT, ident, lit, rename_case};
+use super::rust::{Gen, RT, ident, lit, pascal, rename_case};
 use crate::ir::*;
 
 struct JsonField {
+    /// The field's name as written in the protocol (error paths).
+    name: String,
     rust: String,
     wire: String,
     ty: Type,
     by_name: bool,
 }
 
-fn json_fields(g: &Gen, s: &StructDef, enc: &Encoding) -> Vec<JsonField> {
+fn json_fields(s: &StructDef, enc: &Encoding) -> Vec<JsonField> {
     let mut out = Vec::new();
     let mut push = |name: &str, ty: &Type| {
         let wire = enc
@@ -26,6 +34,7 @@ fn json_fields(g: &Gen, s: &StructDef, enc: &Encoding) -> Vec<JsonField> {
                     .map_or(name.to_string(), |c| rename_case(name, c))
             });
         out.push(JsonField {
+            name: name.to_string(),
             rust: ident(name),
             wire,
             ty: ty.clone(),
@@ -43,134 +52,329 @@ fn json_fields(g: &Gen, s: &StructDef, enc: &Encoding) -> Vec<JsonField> {
             _ => {}
         }
     }
-    if enc.flags.iter().any(|f| f == "sort_keys") {
-        out.sort_by(|a, b| a.wire.cmp(&b.wire));
-    }
-    let _ = g;
     out
 }
 
-/// The mirror's field type, attributes, and conversions to and from the message's value.
-fn mirror(g: &Gen, f: &JsonField, omit_none: bool) -> (String, String, String, String) {
-    let src = format!("self.{}", f.rust);
-    let de = format!("m.{}", f.rust);
-    let (inner, opt) = match &f.ty {
-        Type::Optional { inner, .. } => (&**inner, true),
-        t => (t, false),
-    };
-    let mut attrs = format!("#[serde(rename = {})]", lit(&f.wire));
-    if opt && omit_none {
-        attrs += "#[serde(skip_serializing_if = \"::std::option::Option::is_none\")]";
+fn sorted(enc: &Encoding) -> bool {
+    enc.flags.iter().any(|f| f == "sort_keys")
+}
+
+/// The mirror structs' names.
+fn mirror_names(s: &str, enc: &str) -> (String, String) {
+    let e = pascal(enc);
+    (format!("__{s}{e}Ser"), format!("__{s}{e}De"))
+}
+
+/// The mirror type (for writing when `ser`, else for reading) and the conversions of one
+/// encoding's values.
+struct Json<'a> {
+    g: &'a Gen<'a>,
+    /// The encoding's name: nested structs use theirs of the same name.
+    enc: &'a str,
+    /// Enums by name rather than number.
+    by_name: bool,
+    /// The field, for error paths.
+    field: &'a str,
+}
+
+/// How a mirror value turns back into the message's value.
+enum De {
+    /// It is the value.
+    Same,
+    /// A function of it (`Kind::from_bits`), usable as a path in `map`.
+    Func(String),
+    /// An expression that cannot fail.
+    Expr(String),
+    /// An expression giving a `Result<_, DecodeError>`.
+    Fallible(String),
+}
+
+impl Json<'_> {
+    /// True when the message's Rust type is serialised as it is.
+    fn same(&self, t: &Type) -> bool {
+        match t {
+            Type::Int(_) | Type::Varint { .. } | Type::Bool | Type::String { .. } => true,
+            Type::List { elem, .. } => self.same(elem),
+            Type::Map { key, value, .. } => self.same(key) && self.same(value),
+            Type::Optional { inner, .. } => self.same(inner),
+            Type::Bytes { .. } | Type::Named(_) => false,
+        }
     }
-    match inner {
-        Type::Named(i) => match &g.p.types[*i] {
-            TypeDef::Enum(e) => {
-                let with = if f.by_name {
-                    "enum_by_name"
-                } else {
-                    "enum_by_number"
-                };
-                let ty = if opt {
-                    format!("::std::option::Option<{}>", e.name)
-                } else {
-                    e.name.clone()
-                };
-                if opt {
-                    // serde's `with` does not reach into Option; go through the wire value.
-                    let rust = if f.by_name {
-                        "::polywire::__private::serde_json::Value".to_string()
-                    } else {
-                        "::std::option::Option<i64>".into()
-                    };
-                    let (ser, back) = if f.by_name {
-                        (
-                            format!(
-                                "{src}.map(|v| match ::polywire::WireEnum::wire_name(v) {{ ::std::option::Option::Some(n) => ::polywire::__private::serde_json::Value::from(n), ::std::option::Option::None => ::polywire::__private::serde_json::Value::from(::polywire::WireEnum::wire_value(v)) }}).unwrap_or_default()"
-                            ),
-                            format!(
-                                "match &{de} {{ ::polywire::__private::serde_json::Value::String(n) => {}::from_name(n), v => v.as_i64().and_then(<{} as ::polywire::WireEnum>::from_wire_value) }}",
-                                e.name, e.name
-                            ),
-                        )
-                    } else {
-                        (
-                            format!("{src}.map(::polywire::WireEnum::wire_value)"),
-                            format!(
-                                "{de}.and_then(<{} as ::polywire::WireEnum>::from_wire_value)",
-                                e.name
-                            ),
-                        )
-                    };
-                    let _ = ty;
-                    return (rust, attrs, ser, back);
-                }
-                attrs += &format!("#[serde(with = \"{RT}::{with}\")]");
-                (ty, attrs, src, de)
+
+    /// The struct a nested struct value is written with, if it declares this encoding.
+    fn nested(&self, i: usize) -> Option<&StructDef> {
+        match &self.g.p.types[i] {
+            TypeDef::Struct(s) if s.encodings.iter().any(|e| e.name == self.enc) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn ty(&self, t: &Type, ser: bool) -> String {
+        if self.same(t) {
+            return self.g.rust_type(t);
+        }
+        match t {
+            Type::Bytes { .. } => "::std::vec::Vec<u8>".into(),
+            Type::List { elem, .. } => format!("::std::vec::Vec<{}>", self.ty(elem, ser)),
+            Type::Map { key, value, .. } => format!(
+                "{RT}::OrderedMap<{}, {}>",
+                self.ty(key, ser),
+                self.ty(value, ser)
+            ),
+            Type::Optional { inner, .. } => {
+                format!("::std::option::Option<{}>", self.ty(inner, ser))
             }
-            TypeDef::Flags(fl) => {
-                let repr = fl.repr.rust();
-                if opt {
-                    (
-                        format!("::std::option::Option<{repr}>"),
-                        attrs,
-                        format!("{src}.map(|v| v.bits())"),
-                        format!("{de}.map({}::from_bits)", fl.name),
-                    )
+            Type::Named(i) => match &self.g.p.types[*i] {
+                TypeDef::Enum(_) if self.by_name => format!("{RT}::serde_json::Value"),
+                TypeDef::Enum(_) => "i64".into(),
+                TypeDef::Flags(f) => f.repr.rust().into(),
+                TypeDef::Struct(s) => {
+                    let (ser_ty, de_ty) = mirror_names(&s.name, self.enc);
+                    if self.nested(*i).is_none() {
+                        // The checker lets it through; say what is missing where it shows.
+                        return format!(
+                            "[(); {{ ::std::compile_error!({}); 0 }}]",
+                            lit(&format!(
+                                "`{}` has no `{}` encoding to write its field `{}` with: declare `encoding {} {} {{}}`",
+                                s.name, self.enc, self.field, s.name, self.enc
+                            ))
+                        );
+                    }
+                    if ser { ser_ty } else { de_ty }
+                }
+            },
+            Type::Int(_) | Type::Varint { .. } | Type::Bool | Type::String { .. } => {
+                unreachable!("serialised as it is")
+            }
+        }
+    }
+
+    /// An owned mirror value from `x`, an expression of type `&T`.
+    fn ser(&self, t: &Type, x: &str) -> String {
+        // `&self.f` is used as the place `self.f`.
+        let place = x.strip_prefix('&').unwrap_or(x);
+        let copy = match x.strip_prefix('&') {
+            Some(p) => p.to_string(),
+            None => format!("*{x}"),
+        };
+        if self.same(t) {
+            return match t {
+                Type::Int(_) | Type::Varint { .. } | Type::Bool => copy,
+                _ => format!("{place}.clone()"),
+            };
+        }
+        match t {
+            Type::Bytes { .. } => format!("{place}.to_vec()"),
+            Type::List { elem, .. } => {
+                format!("{place}.iter().map(|x| {}).collect()", self.ser(elem, "x"))
+            }
+            Type::Map { key, value, .. } => format!(
+                "{place}.iter().map(|(k, v)| ({}, {})).collect()",
+                self.ser(key, "k"),
+                self.ser(value, "v")
+            ),
+            Type::Optional { inner, .. } => {
+                format!("{place}.as_ref().map(|x| {})", self.ser(inner, "x"))
+            }
+            Type::Named(i) => match &self.g.p.types[*i] {
+                TypeDef::Enum(_) if self.by_name => format!(
+                    "match {RT}::WireEnum::wire_name({copy}) {{ ::std::option::Option::Some(n) => {RT}::serde_json::Value::from(n), ::std::option::Option::None => {RT}::serde_json::Value::from({RT}::WireEnum::wire_value({copy})) }}"
+                ),
+                TypeDef::Enum(_) => format!("{RT}::WireEnum::wire_value({copy})"),
+                TypeDef::Flags(_) => format!("{place}.bits()"),
+                TypeDef::Struct(_) if self.nested(*i).is_some() => {
+                    format!("{place}.{}_mirror()", self.enc)
+                }
+                TypeDef::Struct(_) => "[]".into(),
+            },
+            Type::Int(_) | Type::Varint { .. } | Type::Bool | Type::String { .. } => {
+                unreachable!("serialised as it is")
+            }
+        }
+    }
+
+    /// The message's value from `v`, an owned mirror value.
+    fn de(&self, t: &Type, v: &str) -> De {
+        if self.same(t) {
+            return De::Same;
+        }
+        let err = |kind: String| -> String {
+            format!(
+                "{RT}::DecodeError::new(at, {}, {RT}::DecodeErrorKind::{kind})",
+                lit(self.field)
+            )
+        };
+        match t {
+            Type::Bytes { .. } => De::Func(format!("{RT}::Bytes::from")),
+            Type::List { elem, .. } => match self.de(elem, "x") {
+                De::Same => De::Same,
+                De::Func(f) => De::Expr(format!("{v}.into_iter().map({f}).collect()")),
+                De::Expr(e) => De::Expr(format!("{v}.into_iter().map(|x| {e}).collect()")),
+                De::Fallible(e) => De::Fallible(format!(
+                    "{v}.into_iter().map(|x| {e}).collect::<::std::result::Result<_, _>>()"
+                )),
+            },
+            Type::Map { key, value, .. } => {
+                let apply = |d: De, x: &str| match d {
+                    De::Same => (x.to_string(), false),
+                    De::Func(f) => (format!("{f}({x})"), false),
+                    De::Expr(e) => (e, false),
+                    De::Fallible(e) => (format!("{e}?"), true),
+                };
+                let (k, kf) = apply(self.de(key, "k"), "k");
+                let (x, xf) = apply(self.de(value, "x"), "x");
+                if kf || xf {
+                    De::Fallible(format!(
+                        "{v}.into_iter().map(|(k, x)| ::std::result::Result::Ok(({k}, {x}))).collect::<::std::result::Result<_, {RT}::DecodeError>>()"
+                    ))
                 } else {
-                    (
-                        repr.to_string(),
-                        attrs,
-                        format!("{src}.bits()"),
-                        format!("{}::from_bits({de})", fl.name),
-                    )
+                    De::Expr(format!(
+                        "{v}.into_iter().map(|(k, x)| ({k}, {x})).collect()"
+                    ))
                 }
             }
-            TypeDef::Struct(_) => (g.rust_type(&f.ty), attrs, format!("{src}.clone()"), de),
-        },
-        t => {
-            let copy = matches!(t, Type::Int(_) | Type::Varint { .. } | Type::Bool);
-            let ser = if copy { src } else { format!("{src}.clone()") };
-            (g.rust_type(&f.ty), attrs, ser, de)
+            Type::Optional { inner, .. } => match self.de(inner, "x") {
+                De::Same => De::Same,
+                De::Func(f) => De::Expr(format!("{v}.map({f})")),
+                De::Expr(e) => De::Expr(format!("{v}.map(|x| {e})")),
+                De::Fallible(e) => De::Fallible(format!("{v}.map(|x| {e}).transpose()")),
+            },
+            Type::Named(i) => match &self.g.p.types[*i] {
+                TypeDef::Enum(e) if self.by_name => De::Fallible(format!(
+                    "match {v} {{ {RT}::serde_json::Value::String(n) => {name}::from_name(&n), v => v.as_i64().and_then(<{name} as {RT}::WireEnum>::from_wire_value) }}.ok_or_else(|| {})",
+                    err(format!(
+                        "Json({}.to_string())",
+                        lit(&format!("no `{}` has this name or value", e.name))
+                    )),
+                    name = e.name
+                )),
+                TypeDef::Enum(e) => De::Fallible(format!(
+                    "<{name} as {RT}::WireEnum>::from_wire_value({v}).ok_or_else(|| {})",
+                    err(format!("UnknownEnum({v})")),
+                    name = e.name
+                )),
+                TypeDef::Flags(f) => De::Func(format!("{}::from_bits", f.name)),
+                TypeDef::Struct(s) => {
+                    De::Fallible(format!("{}::{}_from_mirror({v}, at)", s.name, self.enc))
+                }
+            },
+            Type::Int(_) | Type::Varint { .. } | Type::Bool | Type::String { .. } => {
+                unreachable!("serialised as it is")
+            }
         }
     }
 }
 
-/// `decode_<enc>`, `encode_<enc>` and `<enc>_len` methods for each JSON encoding.
+/// A field of the mirrors: its type for writing and for reading, serde attributes for each,
+/// and the conversions.
+struct MirrorField {
+    rust: String,
+    ser_ty: String,
+    de_ty: String,
+    ser_attrs: String,
+    de_attrs: String,
+    ser: String,
+    de: String,
+    fallible: bool,
+}
+
+fn mirror_field(g: &Gen, f: &JsonField, enc: &Encoding) -> MirrorField {
+    let j = Json {
+        g,
+        enc: &enc.name,
+        by_name: f.by_name,
+        field: &f.name,
+    };
+    let src = format!("&self.{}", f.rust);
+    let m = format!("m.{}", f.rust);
+    let rename = format!("#[serde(rename = {})]", lit(&f.wire));
+    // A plain enum goes through serde's `with`, which reports a bad value with its position.
+    if let Type::Named(i) = &f.ty
+        && let TypeDef::Enum(e) = &g.p.types[*i]
+    {
+        let with = if f.by_name {
+            "enum_by_name"
+        } else {
+            "enum_by_number"
+        };
+        let attrs = format!("{rename}#[serde(with = \"{RT}::{with}\")]");
+        return MirrorField {
+            rust: f.rust.clone(),
+            ser_ty: e.name.clone(),
+            de_ty: e.name.clone(),
+            ser_attrs: attrs.clone(),
+            de_attrs: attrs,
+            ser: format!("self.{}", f.rust),
+            de: m,
+            fallible: false,
+        };
+    }
+    let omit = enc.flags.iter().any(|x| x == "omit_none") && matches!(f.ty, Type::Optional { .. });
+    let ser_attrs = if omit {
+        format!("{rename}#[serde(skip_serializing_if = \"::std::option::Option::is_none\")]")
+    } else {
+        rename.clone()
+    };
+    let (de, fallible) = match j.de(&f.ty, &m) {
+        De::Same => (m, false),
+        De::Func(func) => (format!("{func}({m})"), false),
+        De::Expr(e) => (e, false),
+        De::Fallible(e) => (format!("{e}?"), true),
+    };
+    MirrorField {
+        rust: f.rust.clone(),
+        ser_ty: j.ty(&f.ty, true),
+        de_ty: j.ty(&f.ty, false),
+        ser_attrs,
+        de_attrs: rename,
+        ser: j.ser(&f.ty, &src),
+        de,
+        fallible,
+    }
+}
+
+/// `decode_<enc>`, `encode_<enc>` and `<enc>_len` methods for each JSON encoding, and the
+/// conversions to and from its mirrors.
 pub fn methods(g: &Gen, s: &StructDef) -> String {
     let mut out = String::new();
     for enc in s.encodings.iter().filter(|e| e.format == Format::Json) {
-        let omit = enc.flags.iter().any(|f| f == "omit_none");
-        let fields = json_fields(g, s, enc);
+        let fields: Vec<MirrorField> = json_fields(s, enc)
+            .iter()
+            .map(|f| mirror_field(g, f, enc))
+            .collect();
         let n = &enc.name;
-        let ser_ty = format!("__{}{}Ser", s.name, rust_case(n));
-        let de_ty = format!("__{}{}De", s.name, rust_case(n));
-        let ser_init: Vec<String> = fields
+        let (ser_ty, de_ty) = mirror_names(&s.name, n);
+        let mut ser_init: Vec<String> = fields
             .iter()
-            .map(|f| format!("{}: {}", f.rust, mirror(g, f, omit).2))
+            .map(|f| format!("{}: {}", f.rust, f.ser))
             .collect();
-        let de_init: Vec<String> = fields
-            .iter()
-            .map(|f| {
-                let (_, _, _, back) = mirror(g, f, omit);
-                format!("{}: {back}", f.rust)
-            })
-            .collect();
-        let missing: Vec<String> = g
+        for (i, (_, value)) in enc.constants.iter().enumerate() {
+            ser_init.push(format!("__constant{i}: {value}"));
+        }
+        let missing = g
             .stored_fields(s)
             .into_iter()
             .filter(|(name, _, _)| !fields.iter().any(|f| f.rust == *name))
-            .map(|(name, _, _)| format!("{name}: ::std::default::Default::default()"))
-            .collect();
-        let all_init = de_init
-            .into_iter()
+            .map(|(name, _, _)| format!("{name}: ::std::default::Default::default()"));
+        let all_init = fields
+            .iter()
+            .map(|f| format!("{}: {}", f.rust, f.de))
             .chain(missing)
             .collect::<Vec<_>>()
             .join(", ");
+        let at = if fields.iter().any(|f| f.fallible) {
+            "at"
+        } else {
+            "_at"
+        };
         out += &format!(
             "/// Decodes the `{n}` encoding from the whole of `r`.\n\
              pub fn decode_{n}(r: &mut {RT}::Reader) -> ::std::result::Result<Self, {RT}::DecodeError> {{\n\
                  let at = r.offset(); let bytes = r.rest();\n\
                  let m: {de_ty} = {RT}::from_json(&bytes, at, \"{n}\")?;\n\
+                 Self::{n}_from_mirror(m, at)\n\
+             }}\n\
+             fn {n}_from_mirror(m: {de_ty}, {at}: usize) -> ::std::result::Result<Self, {RT}::DecodeError> {{\n\
                  ::std::result::Result::Ok(Self {{ {all_init} }})\n\
              }}\n\
              fn {n}_mirror(&self) -> {ser_ty} {{ {ser_ty} {{ {ser} }} }}\n\
@@ -190,31 +394,55 @@ pub fn methods(g: &Gen, s: &StructDef) -> String {
 pub fn mirrors(g: &Gen, s: &StructDef) -> String {
     let mut out = String::new();
     for enc in s.encodings.iter().filter(|e| e.format == Format::Json) {
-        let omit = enc.flags.iter().any(|f| f == "omit_none");
-        let fields = json_fields(g, s, enc);
-        let n = rust_case(&enc.name);
-        let mut ser = String::new();
-        let mut de = String::new();
-        for f in &fields {
-            let (ty, attrs, _, _) = mirror(g, f, omit);
-            ser += &format!("{attrs} {}: {ty},", f.rust);
-            let de_attrs = attrs.replace(
-                "#[serde(skip_serializing_if = \"::std::option::Option::is_none\")]",
-                "",
-            );
-            de += &format!("{de_attrs} {}: {ty},", f.rust);
+        let json = json_fields(s, enc);
+        let fields: Vec<MirrorField> = json.iter().map(|f| mirror_field(g, f, enc)).collect();
+        // Members of the written mirror in order: (wire name, declaration).
+        let mut ser: Vec<(String, String)> = json
+            .iter()
+            .zip(&fields)
+            .map(|(j, f)| {
+                (
+                    j.wire.clone(),
+                    format!("{} {}: {},", f.ser_attrs, f.rust, f.ser_ty),
+                )
+            })
+            .collect();
+        for (i, (key, value)) in enc.constants.iter().enumerate() {
+            let ty = if value.starts_with('"') {
+                "&'static str"
+            } else if value.starts_with('-') {
+                "i64"
+            } else {
+                "u64"
+            };
+            ser.push((
+                key.clone(),
+                format!("#[serde(rename = {})] __constant{i}: {ty},", lit(key)),
+            ));
         }
+        let mut de: Vec<(String, String)> = json
+            .iter()
+            .zip(&fields)
+            .map(|(j, f)| {
+                (
+                    j.wire.clone(),
+                    format!("{} {}: {},", f.de_attrs, f.rust, f.de_ty),
+                )
+            })
+            .collect();
+        if sorted(enc) {
+            ser.sort_by(|a, b| a.0.cmp(&b.0));
+            de.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        let ser: String = ser.into_iter().map(|(_, d)| d).collect();
+        let de: String = de.into_iter().map(|(_, d)| d).collect();
+        let (ser_ty, de_ty) = mirror_names(&s.name, &enc.name);
         out += &format!(
             "#[doc(hidden)] #[derive({RT}::serde::Serialize)] #[serde(crate = \"{RT}::serde\")] \
-             pub struct __{s}{n}Ser {{ {ser} }}\n\
+             pub struct {ser_ty} {{ {ser} }}\n\
              #[doc(hidden)] #[derive({RT}::serde::Deserialize, ::std::default::Default)] #[serde(crate = \"{RT}::serde\", default)] \
-             pub struct __{s}{n}De {{ {de} }}\n",
-            s = s.name
+             pub struct {de_ty} {{ {de} }}\n"
         );
     }
     out
-}
-
-fn rust_case(s: &str) -> String {
-    super::rust::pascal(s)
 }
