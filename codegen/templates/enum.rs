@@ -1,7 +1,9 @@
 {% for d in docs %}
 #[doc = {{ d }}]
+{% else %}
+#[doc = " The `{{ name }}` enum."]
 {% endfor %}
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash{% if !variants.is_empty() %}, Default{% endif %})]
 pub enum {{ name }} {
     {% for v in variants %}
     {% if loop.first %}#[default]{% endif %}
@@ -13,11 +15,18 @@ pub enum {{ name }} {
     {% endfor %}
     {% if open %}
     /// A value no variant names, kept as received.
-    {% if variants.is_empty() %}#[default]{% endif %}
     Unknown({{ repr }}),
     {% endif %}
 }
 
+{% if variants.is_empty() && open %}
+impl ::std::default::Default for {{ name }} {
+    fn default() -> Self {
+        {{ name }}::Unknown(0)
+    }
+}
+
+{% endif %}
 impl {{ name }} {
     /// Every named variant.
     pub const ALL: &'static [{{ name }}] = &[{% for v in variants %}{{ name }}::{{ v.rust }},{% endfor %}];
@@ -25,18 +34,27 @@ impl {{ name }} {
     {% if open %}
     /// The variant for a wire value; unknown values are kept in `Unknown`.
     pub const fn from_repr(v: {{ repr }}) -> Self {
+        {% if variants.is_empty() %}
+        {{ name }}::Unknown(v)
+        {% else %}
         match v {
             {% for v in variants %}{{ v.value }} => {{ name }}::{{ v.rust }},{% endfor %}
             other => {{ name }}::Unknown(other),
         }
+        {% endif %}
     }
     {% else %}
     /// The variant for a wire value, if any.
     pub const fn from_repr(v: {{ repr }}) -> ::std::option::Option<Self> {
+        {% if variants.is_empty() %}
+        let _ = v;
+        ::std::option::Option::None
+        {% else %}
         match v {
             {% for v in variants %}{{ v.value }} => ::std::option::Option::Some({{ name }}::{{ v.rust }}),{% endfor %}
             _ => ::std::option::Option::None,
         }
+        {% endif %}
     }
     {% endif %}
 
@@ -58,10 +76,15 @@ impl {{ name }} {
 
     /// The variant with a declared name.
     pub fn from_name(name: &str) -> ::std::option::Option<Self> {
+        {% if variants.is_empty() %}
+        let _ = name;
+        ::std::option::Option::None
+        {% else %}
         match name {
             {% for v in variants %}{{ v.name_lit }} => ::std::option::Option::Some({{ name }}::{{ v.rust }}),{% endfor %}
             _ => ::std::option::Option::None,
         }
+        {% endif %}
     }
 }
 
@@ -75,11 +98,11 @@ impl ::polywire::WireEnum for {{ name }} {
     }
 
     fn wire_value(self) -> i64 {
-        self.to_repr() as i64
+        {% if repr == "i64" %}self.to_repr(){% else %}self.to_repr() as i64{% endif %}
     }
 
     fn from_wire_value(v: i64) -> ::std::option::Option<Self> {
-        let v = <{{ repr }}>::try_from(v).ok()?;
+        {% if repr != "i64" %}let v = <{{ repr }}>::try_from(v).ok()?;{% endif %}
         {% if open %}::std::option::Option::Some(Self::from_repr(v)){% else %}Self::from_repr(v){% endif %}
     }
 }

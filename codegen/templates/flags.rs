@@ -1,5 +1,7 @@
 {% for d in docs %}
 #[doc = {{ d }}]
+{% else %}
+#[doc = " The `{{ name }}` flags."]
 {% endfor %}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct {{ name }}(pub {{ repr }});
@@ -9,6 +11,7 @@ impl {{ name }} {
     {% for d in b.docs %}
     #[doc = {{ d }}]
     {% endfor %}
+    #[doc = " Bit {{ b.bit }} (`{{ b.name }}`)."]
     pub const {{ b.name }}: Self = Self(1 << {{ b.bit }});
     {% endfor %}
 

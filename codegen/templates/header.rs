@@ -1,7 +1,9 @@
 {% for d in docs %}
 #[doc = {{ d }}]
-{% endfor %}
+{% if loop.last %}
 #[doc = ""]
+{% endif %}
+{% endfor %}
 #[doc = " Carried as strings in a header map; see `to_fields` and `from_fields`."]
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct {{ name }} {

@@ -1,5 +1,7 @@
 {% for d in docs %}
 #[doc = {{ d }}]
+{% else %}
+#[doc = " The `{{ name }}` message."]
 {% endfor %}
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct {{ name }} {
@@ -12,7 +14,7 @@ pub struct {{ name }} {
 }
 
 impl ::polywire::__private::WireMessage for {{ name }} {
-    fn decode_from(r: &mut ::polywire::__private::Reader) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
+    fn decode_from(__r: &mut ::polywire::__private::Reader) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
         {{ decode }}
     }
 

@@ -91,10 +91,13 @@ const KEYWORDS: &[&str] = &[
     "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
-/// A field name as a Rust identifier (`type` → `r#type`).
+/// A field name as a Rust identifier (`type` → `r#type`; `self`, which cannot be a raw
+/// identifier, → `self_`).
 pub fn ident(s: &str) -> String {
     let s = snake(s);
-    if KEYWORDS.contains(&s.as_str()) {
+    if ["self", "super", "crate"].contains(&s.as_str()) {
+        format!("{s}_")
+    } else if KEYWORDS.contains(&s.as_str()) {
         format!("r#{s}")
     } else {
         s
@@ -147,7 +150,7 @@ impl<'a> Gen<'a> {
         let base = match (i.bytes, i.signed) {
             (3, true) => {
                 // Sign-extend a 24-bit value.
-                return format!("((({r}.u24{e}({f})? << 8) as i32) >> 8)", f = lit(field));
+                return format!("(({r}.u24{e}({f})? << 8) as i32) >> 8", f = lit(field));
             }
             (3, false) => "u24".to_string(),
             _ => i.rust().to_string(),
@@ -159,17 +162,43 @@ impl<'a> Gen<'a> {
     pub fn to_u64(i: &IntType, v: &str) -> String {
         match (i.bytes, i.signed) {
             (8, false) => v.to_string(),
-            (_, false) => format!("u64::from({v})"),
-            (_, true) => format!("({v} as u64)"),
+            (_, false) => format!("u64::from({})", unparen(v)),
+            (_, true) => format!("{} as u64", atom(v)),
         }
     }
 
-    /// Writes an integer expression `v` (an owned value of `i`'s Rust type).
-    fn write_int(i: &IntType, v: &str, dst: &str) -> String {
+    /// The bit pattern of `v` (an owned value of `i`'s Rust type) as u64, without sign
+    /// extension: what flags hold.
+    pub fn bits_u64(i: &IntType, v: &str) -> String {
+        match (i.rust(), i.signed) {
+            (_, false) => Self::to_u64(i, v),
+            ("i64", true) => format!("{} as u64", atom(v)),
+            (r, true) => format!("u64::from({} as u{})", atom(v), &r[1..]),
+        }
+    }
+
+    /// Writes an integer expression `v` (an owned value of `i`'s Rust type). A 24-bit
+    /// integer is held in a 32-bit type: a value outside its range fails to encode rather
+    /// than losing its high byte.
+    fn write_int(i: &IntType, v: &str, dst: &str, field: &str) -> String {
         let big = i.endian == Endian::Big;
+        let f = lit(field);
+        let (check, value) = match (i.bytes, i.signed) {
+            (3, false) => (
+                String::new(),
+                format!("{RT}::check_bits({}, 24, {f})?", Self::to_u64(i, v)),
+            ),
+            (3, true) => (
+                format!(
+                    "if !(-0x80_0000..0x80_0000).contains(&{v}) {{ return ::std::result::Result::Err({RT}::EncodeError::Overflow {{ path: {f}, value: {}, bits: 24 }}); }}",
+                    Self::to_u64(i, v)
+                ),
+                Self::to_u64(i, v),
+            ),
+            _ => (String::new(), Self::to_u64(i, v)),
+        };
         format!(
-            "{RT}::put_uint({dst}, {}, {}, {big});",
-            Self::to_u64(i, v),
+            "{check} {RT}::put_uint({dst}, {value}, {}, {big});",
             i.bytes
         )
     }
@@ -180,6 +209,7 @@ impl<'a> Gen<'a> {
             Prefix::Int(i) if i.bytes == 8 && !i.signed => {
                 format!("{RT}::sat_i64({})", Self::read_int(i, r, field))
             }
+            Prefix::Int(i) if i.bytes == 8 => Self::read_int(i, r, field),
             Prefix::Int(i) => format!("i64::from({})", Self::read_int(i, r, field)),
             Prefix::Varint => format!("{RT}::sat_i64({r}.varint({})?)", lit(field)),
         }
@@ -295,14 +325,31 @@ impl<'a> Gen<'a> {
             Type::Named(i) => match &self.p.types[*i] {
                 TypeDef::Enum(e) => {
                     let raw = Self::read_int(&e.repr, r, field);
+                    let wide = if e.repr.rust() == "i64" {
+                        "raw"
+                    } else {
+                        "raw as i64"
+                    };
                     if e.open {
                         format!("{}::from_repr({raw})", e.name)
                     } else {
                         format!(
-                            "{{ let at = {r}.offset(); let raw = {raw}; {name}::from_repr(raw).ok_or_else(|| {RT}::DecodeError::new(at, {f}, {RT}::DecodeErrorKind::UnknownEnum(raw as i64)))? }}",
+                            "{{ let at = {r}.offset(); let raw = {raw}; {name}::from_repr(raw).ok_or_else(|| {RT}::DecodeError::new(at, {f}, {RT}::DecodeErrorKind::UnknownEnum({wide})))? }}",
                             name = e.name
                         )
                     }
+                }
+                // 24 bits of flags are a bit pattern: no sign extension.
+                TypeDef::Flags(fl) if fl.repr.bytes == 3 && fl.repr.signed => {
+                    let unsigned = IntType {
+                        signed: false,
+                        ..fl.repr
+                    };
+                    format!(
+                        "{}::from_bits({} as i32)",
+                        fl.name,
+                        Self::read_int(&unsigned, r, field)
+                    )
                 }
                 TypeDef::Flags(fl) => format!(
                     "{}::from_bits({})",
@@ -332,7 +379,7 @@ impl<'a> Gen<'a> {
             format!("&{v}")
         };
         match ty {
-            Type::Int(i) => Self::write_int(i, &own, dst),
+            Type::Int(i) => Self::write_int(i, &own, dst, field),
             Type::Varint { signed: false } => format!("{RT}::put_varint({dst}, {own});"),
             Type::Varint { signed: true } => {
                 format!("{RT}::put_varint({dst}, {RT}::zigzag({own}));")
@@ -382,91 +429,126 @@ impl<'a> Gen<'a> {
                 inner,
                 repr: OptRepr::EmptyIsNone,
             } => {
-                let empty = match &**inner {
-                    Type::String { .. } => format!("{RT}::Str::new()"),
-                    _ => format!("{RT}::Bytes::new()"),
-                };
                 format!(
-                    "{{ let empty = {empty}; let x = {v}.as_ref().unwrap_or(&empty); {} }}",
+                    "{{ let empty: {} = ::std::default::Default::default(); let x = {v}.as_ref().unwrap_or(&empty); {} }}",
+                    self.rust_type(inner),
                     self.encode(inner, "x", true, dst, field)
                 )
             }
             Type::Named(i) => match &self.p.types[*i] {
-                TypeDef::Enum(e) => Self::write_int(&e.repr, &format!("{v}.to_repr()"), dst),
-                TypeDef::Flags(fl) => Self::write_int(&fl.repr, &format!("{v}.bits()"), dst),
+                TypeDef::Enum(e) => Self::write_int(&e.repr, &format!("{v}.to_repr()"), dst, field),
+                TypeDef::Flags(fl) if fl.repr.bytes == 3 => format!(
+                    "{RT}::put_uint({dst}, {RT}::check_bits({}, 24, {f})?, 3, {});",
+                    Self::bits_u64(&fl.repr, &format!("{v}.bits()")),
+                    fl.repr.endian == Endian::Big
+                ),
+                TypeDef::Flags(fl) => Self::write_int(&fl.repr, &format!("{v}.bits()"), dst, field),
                 TypeDef::Struct(_) => format!("{RT}::WireMessage::encode_to({refer}, {dst})?;"),
             },
+        }
+    }
+
+    /// The encoded size of every value of `ty`, when it does not depend on the value.
+    pub fn fixed_size(&self, ty: &Type) -> Option<usize> {
+        match ty {
+            Type::Int(i) => Some(usize::from(i.bytes)),
+            Type::Bool => Some(1),
+            Type::Named(i) => match &self.p.types[*i] {
+                TypeDef::Enum(e) => Some(usize::from(e.repr.bytes)),
+                TypeDef::Flags(f) => Some(usize::from(f.repr.bytes)),
+                TypeDef::Struct(_) => None,
+            },
+            _ => None,
         }
     }
 
     /// An expression for the encoded size of `v` of `ty` (a place, or a reference binding
     /// when `by_ref`).
     pub fn size(&self, ty: &Type, v: &str, by_ref: bool) -> String {
+        sum(self.size_terms(ty, v, by_ref))
+    }
+
+    /// The encoded size of `v` of `ty` as terms to add up (see [`sum`]).
+    pub fn size_terms(&self, ty: &Type, v: &str, by_ref: bool) -> Vec<String> {
         let own = if by_ref {
             format!("*{v}")
         } else {
             v.to_string()
         };
+        if let Some(n) = self.fixed_size(ty) {
+            return vec![n.to_string()];
+        }
+        let len = format!("{v}.len()");
         match ty {
-            Type::Int(i) => i.bytes.to_string(),
-            Type::Varint { signed: false } => format!("{RT}::varint_len({own})"),
-            Type::Varint { signed: true } => format!("{RT}::varint_len({RT}::zigzag({own}))"),
-            Type::Bool => "1".into(),
-            Type::String { prefix, .. } | Type::Bytes { prefix, .. } => match prefix {
-                None => format!("{v}.len()"),
-                Some(p) => format!(
-                    "({} + {v}.len())",
-                    Self::prefix_len(p, &format!("{v}.len()"))
-                ),
-            },
+            Type::Varint { signed: false } => vec![format!("{RT}::varint_len({own})")],
+            Type::Varint { signed: true } => {
+                vec![format!("{RT}::varint_len({RT}::zigzag({own}))")]
+            }
+            Type::String { prefix, .. } | Type::Bytes { prefix, .. } => {
+                let mut t: Vec<String> = prefix.iter().map(|p| Self::prefix_len(p, &len)).collect();
+                t.push(len);
+                t
+            }
             Type::List { elem, count } => {
-                let pre = count.map_or("0".to_string(), |p| {
-                    Self::prefix_len(&p, &format!("{v}.len()"))
+                let mut t: Vec<String> = count.iter().map(|p| Self::prefix_len(p, &len)).collect();
+                t.push(match self.fixed_size(elem) {
+                    Some(n) => times(&len, n),
+                    None => format!(
+                        "{v}.iter().map(|x| {}).sum::<usize>()",
+                        self.size(elem, "x", true)
+                    ),
                 });
-                format!(
-                    "({pre} + {v}.iter().map(|x| {}).sum::<usize>())",
-                    self.size(elem, "x", true)
-                )
+                t
             }
             Type::Map { key, value, count } => {
-                let pre = count.map_or("0".to_string(), |p| {
-                    Self::prefix_len(&p, &format!("{v}.len()"))
+                let mut t: Vec<String> = count.iter().map(|p| Self::prefix_len(p, &len)).collect();
+                t.push(match (self.fixed_size(key), self.fixed_size(value)) {
+                    (Some(k), Some(x)) => times(&len, k + x),
+                    (kf, xf) => {
+                        let pk = if kf.is_some() { "_" } else { "k" };
+                        let px = if xf.is_some() { "_" } else { "x" };
+                        let mut inner = self.size_terms(key, "k", true);
+                        inner.extend(self.size_terms(value, "x", true));
+                        format!(
+                            "{v}.iter().map(|({pk}, {px})| {}).sum::<usize>()",
+                            sum(inner)
+                        )
+                    }
                 });
-                format!(
-                    "({pre} + {v}.iter().map(|(k, x)| {} + {}).sum::<usize>())",
-                    self.size(key, "k", true),
-                    self.size(value, "x", true)
-                )
+                t
             }
             Type::Optional {
                 inner,
                 repr: OptRepr::Presence,
-            } => {
-                format!(
-                    "(1 + {v}.as_ref().map_or(0, |x| {}))",
-                    self.size(inner, "x", true)
-                )
-            }
+            } => match self.fixed_size(inner) {
+                Some(n) => vec!["1".into(), times(&format!("usize::from({v}.is_some())"), n)],
+                None => vec![
+                    "1".into(),
+                    format!(
+                        "{v}.as_ref().map_or(0, |x| {})",
+                        self.size(inner, "x", true)
+                    ),
+                ],
+            },
             Type::Optional {
                 inner,
                 repr: OptRepr::EmptyIsNone,
             } => {
-                let pre = match &**inner {
-                    Type::String { prefix, .. } | Type::Bytes { prefix, .. } => {
-                        prefix.map_or("0".to_string(), |p| Self::prefix_len(&p, "0"))
-                    }
-                    _ => "0".into(),
+                // Absent is written as the empty value: just its prefix.
+                let empty = match &**inner {
+                    Type::String { prefix, .. }
+                    | Type::Bytes { prefix, .. }
+                    | Type::List { count: prefix, .. }
+                    | Type::Map { count: prefix, .. } => prefix.map_or(0, |p| p.min_size()),
+                    _ => 0,
                 };
-                format!(
-                    "{v}.as_ref().map_or({pre}, |x| {})",
+                vec![format!(
+                    "{v}.as_ref().map_or({empty}, |x| {})",
                     self.size(inner, "x", true)
-                )
+                )]
             }
-            Type::Named(i) => match &self.p.types[*i] {
-                TypeDef::Enum(e) => e.repr.bytes.to_string(),
-                TypeDef::Flags(f) => f.repr.bytes.to_string(),
-                TypeDef::Struct(_) => format!("{v}.encoded_len()"),
-            },
+            Type::Named(_) => vec![format!("{v}.encoded_len()")],
+            Type::Int(_) | Type::Bool => unreachable!("fixed size"),
         }
     }
 
@@ -474,8 +556,8 @@ impl<'a> Gen<'a> {
     /// goes through [`Self::read_prefix`]).
     pub fn read_word(&self, i: &IntType, r: &str, field: &str) -> String {
         let v = Self::read_int(i, r, field);
-        if i.signed {
-            format!("({v} as u64) & {}", mask(i.bits()))
+        if i.signed && i.bits() < 64 {
+            format!("({} as u64) & {}", atom(&v), mask(i.bits()))
         } else {
             Self::to_u64(i, &v)
         }
@@ -494,11 +576,44 @@ impl<'a> Gen<'a> {
             i.endian == Endian::Big
         )
     }
+}
 
-    /// Writes integer `v` for a constant or word.
-    pub fn write_word(&self, i: &IntType, v: &str, dst: &str) -> String {
-        Self::write_int(i, v, dst)
+/// Adds up size terms: literals are folded into one constant (dropped when 0), and the
+/// result never starts with a block-like expression (which would end a statement).
+pub fn sum(terms: Vec<String>) -> String {
+    let mut constant = 0usize;
+    let mut rest: Vec<String> = Vec::new();
+    for t in terms {
+        match t.parse::<usize>() {
+            Ok(n) => constant += n,
+            Err(_) => rest.push(t),
+        }
     }
+    if constant > 0 || rest.is_empty() {
+        rest.insert(0, constant.to_string());
+    } else if rest.len() > 1
+        && let Some(first) = rest.first_mut()
+        && block_like(first)
+    {
+        *first = format!("({first})");
+    }
+    rest.join(" + ")
+}
+
+/// `n` times `len`, without a `* 1`.
+fn times(len: &str, n: usize) -> String {
+    if n == 1 {
+        len.to_string()
+    } else {
+        format!("{} * {n}", atom(len))
+    }
+}
+
+/// An expression that, at the start of a statement, would be parsed as one.
+fn block_like(e: &str) -> bool {
+    ["{", "match ", "if ", "loop ", "while ", "for ", "unsafe "]
+        .iter()
+        .any(|k| e.starts_with(k))
 }
 
 /// `(1 << bits) - 1` as a literal.
@@ -508,6 +623,41 @@ pub fn mask(bits: u32) -> String {
     } else {
         format!("{:#x}u64", (1u64 << bits) - 1)
     }
+}
+
+/// `e` as an operand of `as` or of a binary operator: unchanged when it already binds
+/// tighter than any operator (a literal, a path, a call or method chain, a unary
+/// operator on one, or a parenthesised expression), else wrapped in parentheses.
+pub fn atom(e: &str) -> String {
+    if is_atom(e) {
+        e.to_string()
+    } else {
+        format!("({e})")
+    }
+}
+
+fn is_atom(e: &str) -> bool {
+    let e = e.trim();
+    if e.is_empty() || block_like(e) || e.starts_with('|') {
+        return false;
+    }
+    if unparen(e) != e {
+        return true;
+    }
+    let body = e.trim_start_matches(['*', '&', '!']);
+    if body.starts_with('-') || body.starts_with('(') && unparen(body) == body {
+        return false;
+    }
+    let mut depth = 0i32;
+    for c in body.chars() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            c if depth == 0 && c.is_whitespace() => return false,
+            _ => {}
+        }
+    }
+    true
 }
 
 /// Drops one pair of parentheses around a whole expression (where they would be redundant,

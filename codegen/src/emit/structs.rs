@@ -1,7 +1,7 @@
 //! Decode, encode and size bodies for a struct, including computed lengths, packed bits,
 //! regions and encodings chosen by a discriminator.
 
-use super::rust::{Gen, RT, ident, lit, mask};
+use super::rust::{Gen, RT, atom, ident, lit, mask, sum, unparen};
 use crate::ir::*;
 
 /// The generated bodies of one struct's `WireMessage` impl.
@@ -73,20 +73,41 @@ impl Gen<'_> {
     }
 
     fn part_from_word(&self, p: &BitPart, w: &str, word_bits: u32) -> String {
-        let raw = extract(w, p.lo, p.hi, word_bits);
+        let raw = atom(&extract(w, p.lo, p.hi, word_bits));
+        let width = p.hi - p.lo;
         let f = lit(&p.name);
         match &p.ty {
             Type::Bool => format!("{raw} != 0"),
+            Type::Int(i) if i.rust() == "u64" => unparen(&raw).to_string(),
             Type::Int(i) => format!("{raw} as {}", i.rust()),
             Type::Named(n) => match &self.p.types[*n] {
-                TypeDef::Enum(e) if e.open => {
-                    format!("{}::from_repr({raw} as {})", e.name, e.repr.rust())
+                TypeDef::Enum(e) => {
+                    // A signed value is sign-extended from the part's width.
+                    let repr = e.repr.rust();
+                    let value = if e.repr.signed && width < 64 {
+                        let wide = format!("((({raw} << {sh}) as i64) >> {sh})", sh = 64 - width);
+                        if repr == "i64" {
+                            unparen(&wide).to_string()
+                        } else {
+                            format!("{wide} as {repr}")
+                        }
+                    } else {
+                        format!("{raw} as {repr}")
+                    };
+                    if e.open {
+                        format!("{}::from_repr({value})", e.name)
+                    } else {
+                        let wide = if repr == "i64" {
+                            value.clone()
+                        } else {
+                            format!("{} as i64", atom(&value))
+                        };
+                        format!(
+                            "{name}::from_repr({value}).ok_or_else(|| {RT}::DecodeError::new(__at, {f}, {RT}::DecodeErrorKind::UnknownEnum({wide})))?",
+                            name = e.name,
+                        )
+                    }
                 }
-                TypeDef::Enum(e) => format!(
-                    "{name}::from_repr({raw} as {repr}).ok_or_else(|| {RT}::DecodeError::new(at, {f}, {RT}::DecodeErrorKind::UnknownEnum({raw} as i64)))?",
-                    name = e.name,
-                    repr = e.repr.rust()
-                ),
                 TypeDef::Flags(fl) => {
                     format!("{}::from_bits({raw} as {})", fl.name, fl.repr.rust())
                 }
@@ -97,21 +118,43 @@ impl Gen<'_> {
     }
 
     fn part_to_word(&self, p: &BitPart, v: &str) -> String {
+        let width = p.hi - p.lo;
+        let f = lit(&p.name);
         let raw = match &p.ty {
             Type::Bool => format!("u64::from({v})"),
             Type::Int(i) => Gen::to_u64(i, v),
             Type::Named(n) => match &self.p.types[*n] {
+                TypeDef::Enum(e) if e.repr.signed => {
+                    // Two's complement in the part's width: the value must fit its range.
+                    let bits = e.repr.bits().min(32 + 32 * u32::from(e.repr.bytes == 8));
+                    let masked = if width >= 64 {
+                        "v as u64".to_string()
+                    } else {
+                        format!("(v as u64) & {}", mask(width))
+                    };
+                    let body = if width >= bits {
+                        masked
+                    } else {
+                        let half = 1i128 << (width - 1);
+                        format!(
+                            "if !({}..{half}).contains(&v) {{ return ::std::result::Result::Err({RT}::EncodeError::Overflow {{ path: {f}, value: v as u64, bits: {width} }}); }} {masked}",
+                            -half
+                        )
+                    };
+                    let checked = format!("{{ let v = {v}.to_repr(); {body} }}");
+                    return if p.lo == 0 {
+                        checked
+                    } else {
+                        format!("({checked} << {})", p.lo)
+                    };
+                }
                 TypeDef::Enum(e) => Gen::to_u64(&e.repr, &format!("{v}.to_repr()")),
-                TypeDef::Flags(f) => Gen::to_u64(&f.repr, &format!("{v}.bits()")),
+                TypeDef::Flags(fl) => Gen::bits_u64(&fl.repr, &format!("{v}.bits()")),
                 TypeDef::Struct(_) => "0".into(),
             },
             _ => "0".into(),
         };
-        let checked = format!(
-            "{RT}::check_bits({raw}, {}, {})?",
-            p.hi - p.lo,
-            lit(&p.name)
-        );
+        let checked = format!("{RT}::check_bits({raw}, {width}, {f})?");
         if p.lo == 0 {
             checked
         } else {
@@ -142,8 +185,15 @@ impl Gen<'_> {
         };
 
         // ---- decode ----
-        let mut d = String::new();
-        let mut cur = "r".to_string();
+        // A struct without fields reads and writes nothing.
+        let mut d = if s.fields.is_empty() {
+            "let _ = __r;".to_string()
+        } else {
+            String::new()
+        };
+        // Generated names start with `__` so that no field's binding shadows them or is
+        // shadowed by them (a field may well be called `r`, `n` or `at`).
+        let mut cur = "__r".to_string();
         let mut regions = 0;
         let mut open_regions: Vec<String> = Vec::new();
         for (fi, f) in s.fields.iter().enumerate() {
@@ -152,9 +202,9 @@ impl Gen<'_> {
             if let Some(l) = from_starts(&f.name) {
                 regions += 1;
                 d += &format!(
-                    "let n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __rg{regions} = {cur}.region(n, {fl})?; let r{regions} = &mut __rg{regions};"
+                    "let __n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __rg{regions} = {cur}.region(__n, {fl})?; let __r{regions} = &mut __rg{regions};"
                 );
-                cur = format!("r{regions}");
+                cur = format!("__r{regions}");
                 open_regions.push(cur.clone());
             }
             match &f.kind {
@@ -173,16 +223,16 @@ impl Gen<'_> {
                     if *of == LenTarget::From(None) {
                         regions += 1;
                         d += &format!(
-                            "let n = {cur}.region_len(__len_{n}, __at_{n}, {fl})?; let mut __rg{regions} = {cur}.region(n, {fl})?; let r{regions} = &mut __rg{regions};"
+                            "let __n = {cur}.region_len(__len_{n}, __at_{n}, {fl})?; let mut __rg{regions} = {cur}.region(__n, {fl})?; let __r{regions} = &mut __rg{regions};"
                         );
-                        cur = format!("r{regions}");
+                        cur = format!("__r{regions}");
                         open_regions.push(cur.clone());
                     }
                 }
                 FieldKind::Bits { ty, parts } => {
                     let w = format!("__w_{}", f.name);
                     d += &format!(
-                        "let at = {cur}.offset(); let {w} = {};",
+                        "let __at = {cur}.offset(); let {w} = {};",
                         self.read_word(ty, &cur, &f.name)
                     );
                     for p in parts {
@@ -196,21 +246,21 @@ impl Gen<'_> {
                             }
                             PartValue::Const(c) => {
                                 d += &format!(
-                                    "{RT}::expect_const({}, {c:#x}, at, {})?;",
+                                    "{RT}::expect_const({}, {c:#x}, __at, {})?;",
                                     extract(&w, p.lo, p.hi, ty.bits()),
                                     lit(&p.name)
                                 )
                             }
                             PartValue::Length(_) => {
                                 d += &format!(
-                                    "let __at_{n} = at; let __len_{n} = {} as i64;",
-                                    extract(&w, p.lo, p.hi, ty.bits()),
+                                    "let __at_{n} = __at; let __len_{n} = {} as i64;",
+                                    atom(&extract(&w, p.lo, p.hi, ty.bits())),
                                     n = p.name
                                 )
                             }
                         }
                     }
-                    d += "let _ = at;";
+                    d += "let _ = __at;";
                 }
                 FieldKind::Value(_) | FieldKind::Switch { .. } => {
                     let name = ident(&f.name);
@@ -218,24 +268,24 @@ impl Gen<'_> {
                     let (pre, rd, post) = match (&f.region, sized_by(f).as_deref()) {
                         (_, Some(l)) => (
                             format!(
-                                "let n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __sub = {cur}.region(n, {fl})?; let rs = &mut __sub;"
+                                "let __n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __sub = {cur}.region(__n, {fl})?; let __rs = &mut __sub;"
                             ),
-                            "rs".to_string(),
-                            format!("rs.finish({fl})?;"),
+                            "__rs".to_string(),
+                            format!("__rs.finish({fl})?;"),
                         ),
                         (Region::Prefixed(p), None) => (
                             format!(
-                                "let at = {cur}.offset(); let n = {}; let n = {cur}.region_len(n, at, {fl})?; let mut __sub = {cur}.region(n, {fl})?; let rs = &mut __sub;",
+                                "let __at = {cur}.offset(); let __n = {}; let __n = {cur}.region_len(__n, __at, {fl})?; let mut __sub = {cur}.region(__n, {fl})?; let __rs = &mut __sub;",
                                 self.read_len(p, &cur, &f.name)
                             ),
-                            "rs".to_string(),
-                            format!("rs.finish({fl})?;"),
+                            "__rs".to_string(),
+                            format!("__rs.finish({fl})?;"),
                         ),
                         (Region::Rest, None) => (
                             format!(
-                                "let n = {cur}.remaining(); let mut __sub = {cur}.region(n, {fl})?; let rs = &mut __sub;"
+                                "let __n = {cur}.remaining(); let mut __sub = {cur}.region(__n, {fl})?; let __rs = &mut __sub;"
                             ),
-                            "rs".to_string(),
+                            "__rs".to_string(),
                             String::new(),
                         ),
                         (Region::Inline | Region::SizedBy(_), None) => {
@@ -268,7 +318,7 @@ impl Gen<'_> {
                     d += &match (pre.is_empty(), post.is_empty()) {
                         (true, true) => format!("let {name} = {value};"),
                         (false, true) => format!("let {name} = {{ {pre} {value} }};"),
-                        _ => format!("let {name} = {{ {pre} let v = {value}; {post} v }};"),
+                        _ => format!("let {name} = {{ {pre} let __v = {value}; {post} __v }};"),
                     };
                 }
             }
@@ -286,7 +336,11 @@ impl Gen<'_> {
         d += &format!("::std::result::Result::Ok({} {{ {ctor} }})", s.name);
 
         // ---- encode ----
-        let mut e = String::new();
+        let mut e = if s.fields.is_empty() {
+            "let _ = dst;".to_string()
+        } else {
+            String::new()
+        };
         let mut at_end: Vec<String> = Vec::new();
         // Sizes of fields, for varint lengths.
         for (fi, f) in s.fields.iter().enumerate() {
@@ -311,8 +365,8 @@ impl Gen<'_> {
                             }
                         }
                         Prefix::Varint => {
-                            let size = self.target_size(s, fi, of);
-                            e += &format!("{RT}::put_varint(dst, ({size}) as u64);");
+                            let size = sum(self.target_size(s, fi, of));
+                            e += &format!("{RT}::put_varint(dst, {} as u64);", atom(&size));
                         }
                     }
                 }
@@ -322,6 +376,8 @@ impl Gen<'_> {
                         match &p.value {
                             PartValue::Stored => terms
                                 .push(self.part_to_word(p, &format!("self.{}", ident(&p.name)))),
+                            // A zero adds no bits.
+                            PartValue::Const(0) => {}
                             PartValue::Const(c) => terms.push(if p.lo == 0 {
                                 format!("{c:#x}")
                             } else {
@@ -331,10 +387,10 @@ impl Gen<'_> {
                         }
                     }
                     let w = format!("__w_{}", f.name);
-                    let value = if terms.is_empty() {
-                        "0".to_string()
-                    } else {
-                        terms.join(" | ")
+                    let value = match terms.as_slice() {
+                        [] => "0".to_string(),
+                        [one] => unparen(one).to_string(),
+                        _ => terms.join(" | "),
                     };
                     e += &format!(
                         "let {w}: u64 = {value}; let __pos_{} = dst.len(); {RT}::put_uint(dst, {w}, {}, {});",
@@ -377,8 +433,8 @@ impl Gen<'_> {
                         }
                         (Region::Prefixed(Prefix::Varint), None) => {
                             e += &format!(
-                                "{RT}::put_varint(dst, ({}) as u64); {body}",
-                                self.value_size(f)
+                                "{RT}::put_varint(dst, {} as u64); {body}",
+                                atom(&sum(self.value_size(f)))
                             );
                         }
                         (_, Some(l)) => {
@@ -396,12 +452,11 @@ impl Gen<'_> {
         e += "::std::result::Result::Ok(())";
 
         // ---- size ----
-        let sizes: Vec<String> = s.fields.iter().map(|f| self.field_size(s, f)).collect();
-        let size = if sizes.is_empty() {
-            "0".into()
-        } else {
-            sizes.join(" + ")
-        };
+        let size = sum(s
+            .fields
+            .iter()
+            .flat_map(|f| self.field_size(s, f))
+            .collect());
         Bodies {
             decode: d,
             encode: e,
@@ -436,8 +491,13 @@ impl Gen<'_> {
                 else {
                     return String::new();
                 };
+                let shifted = if *lo == 0 {
+                    "n".to_string()
+                } else {
+                    format!("(n << {lo})")
+                };
                 format!(
-                    "{{ let n = {RT}::check_bits((dst.len() - __start_{l}) as u64, {}, {})?; {RT}::patch_uint(dst, __pos_{wf}, __w_{wf} | (n << {lo}), {}, {}); }}",
+                    "{{ let n = {RT}::check_bits((dst.len() - __start_{l}) as u64, {}, {})?; {RT}::patch_uint(dst, __pos_{wf}, __w_{wf} | {shifted}, {}, {}); }}",
                     hi - lo,
                     lit(l),
                     ty.bytes,
@@ -447,30 +507,30 @@ impl Gen<'_> {
         }
     }
 
-    /// Size of a stored value without its region prefix.
-    fn value_size(&self, f: &Field) -> String {
+    /// Size of a stored value without its region prefix, as terms to add up.
+    fn value_size(&self, f: &Field) -> Vec<String> {
         let v = format!("self.{}", ident(&f.name));
         match &f.kind {
-            FieldKind::Value(t) => self.size(t, &v, false),
+            FieldKind::Value(t) => self.size_terms(t, &v, false),
             FieldKind::Switch { ty, disc, arms } => {
                 let sname = self.p.types[*ty].name();
                 let mut m = format!("match self.{} as i128 {{", ident(disc));
                 for (val, enc) in arms {
                     if enc == "binary" {
-                        m += &format!("{val} => self.{}.encoded_len(),", ident(&f.name));
+                        m += &format!("{val} => {v}.encoded_len(),");
                     } else {
-                        m += &format!("{val} => {sname}::{enc}_len(&self.{}),", ident(&f.name));
+                        m += &format!("{val} => {sname}::{enc}_len(&{v}),");
                     }
                 }
                 m += "_ => 0, }";
-                m
+                vec![m]
             }
-            _ => "0".into(),
+            _ => vec![],
         }
     }
 
-    /// Size of what length field number `fi` measures.
-    fn target_size(&self, s: &StructDef, fi: usize, of: &LenTarget) -> String {
+    /// Size of what length field number `fi` measures, as terms.
+    fn target_size(&self, s: &StructDef, fi: usize, of: &LenTarget) -> Vec<String> {
         let range: Vec<&Field> = match of {
             LenTarget::Field(x) => s.fields.iter().filter(|g| g.name == *x).collect(),
             LenTarget::From(start) => {
@@ -481,40 +541,39 @@ impl Gen<'_> {
                 s.fields[from.min(s.fields.len())..].iter().collect()
             }
         };
-        let parts: Vec<String> = range.iter().map(|g| self.field_size(s, g)).collect();
-        if parts.is_empty() {
-            "0".into()
-        } else {
-            parts.join(" + ")
-        }
+        range.iter().flat_map(|g| self.field_size(s, g)).collect()
     }
 
-    /// Encoded size of a whole field, prefix included.
-    fn field_size(&self, s: &StructDef, f: &Field) -> String {
+    /// Encoded size of a whole field, prefix included, as terms.
+    fn field_size(&self, s: &StructDef, f: &Field) -> Vec<String> {
         match &f.kind {
-            FieldKind::Const { ty, .. } | FieldKind::Bits { ty, .. } => ty.bytes.to_string(),
+            FieldKind::Const { ty, .. } | FieldKind::Bits { ty, .. } => vec![ty.bytes.to_string()],
             FieldKind::Length {
                 ty: Prefix::Int(i), ..
-            } => i.bytes.to_string(),
+            } => vec![i.bytes.to_string()],
             FieldKind::Length {
                 ty: Prefix::Varint,
                 of,
             } => {
                 let fi = s.fields.iter().position(|g| g.name == f.name).unwrap_or(0);
-                format!(
-                    "{{ let n = {}; {RT}::varint_len(n as u64) }}",
-                    self.target_size(s, fi, of)
-                )
+                vec![format!(
+                    "{RT}::varint_len({} as u64)",
+                    atom(&sum(self.target_size(s, fi, of)))
+                )]
             }
             FieldKind::Value(_) | FieldKind::Switch { .. } => {
-                let v = self.value_size(f);
+                let mut v = self.value_size(f);
                 match &f.region {
-                    Region::Prefixed(Prefix::Int(i)) => format!("({} + {v})", i.bytes),
+                    Region::Prefixed(Prefix::Int(i)) => v.push(i.bytes.to_string()),
                     Region::Prefixed(Prefix::Varint) => {
-                        format!("{{ let n = {v}; {RT}::varint_len(n as u64) + n }}")
+                        v = vec![format!(
+                            "{{ let n = {}; {RT}::varint_len(n as u64) + n }}",
+                            sum(v)
+                        )]
                     }
-                    _ => v,
+                    _ => {}
                 }
+                v
             }
         }
     }
@@ -529,8 +588,8 @@ fn extract(w: &str, lo: u32, hi: u32, word_bits: u32) -> String {
         format!("({w} >> {lo})")
     };
     if hi >= word_bits.min(64) {
-        shifted
+        unparen(&shifted).to_string()
     } else {
-        format!("({shifted} & {})", mask(hi - lo))
+        format!("{shifted} & {}", mask(hi - lo))
     }
 }
