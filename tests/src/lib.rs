@@ -1,1 +1,11 @@
 //! Cross-crate integration tests live in this package's tests.
+//!
+//! The crate itself holds [`kitchen`], generated from `wire/kitchen.wire`: a protocol that
+//! uses every feature of the `.wire` language, so that the generated code for each of them
+//! is compiled here under `missing_docs` and clippy, and exercised by `tests/kitchen.rs`.
+#![warn(missing_docs)]
+
+/// Every feature of the language in one protocol (`wire/kitchen.wire`).
+pub mod kitchen {
+    polywire::include_protocol!("kitchen");
+}
