@@ -25,11 +25,13 @@ mod tests {
                 presence: Presence::Away,
             },
             room: Str::from("general"),
+            tags: vec![Str::from("intro"), Str::new()],
             mentions: vec![User {
                 id: 7,
                 name: Str::from("grace"),
                 presence: Presence::Busy,
             }],
+            seen_by: vec![7, 42],
             reply_to: Some(300),
             meta,
             body: Bytes::from_static(b"hello, chat"),
@@ -53,10 +55,10 @@ mod tests {
         let mut buf = encode(&f);
         assert_eq!(buf.len(), f.encoded_len());
         assert_eq!(buf[..2], [0xC4, 0xA7], "the magic comes first");
-        let length = u64::from_be_bytes(buf[2..10].try_into().unwrap());
+        let length = u32::from_be_bytes(buf[2..6].try_into().unwrap());
         assert_eq!(
-            length,
-            buf.len() as u64 - 10,
+            length as usize,
+            buf.len() - 6,
             "the length counts what follows it"
         );
         let back = FrameCodec::new().decode(&mut buf).expect("decodes");
@@ -94,8 +96,8 @@ mod tests {
     #[test]
     fn bad_enum_in_nested_struct_has_its_path_and_offset() {
         let mut buf = encode(&frame());
-        // magic 2 + length 8 + id 4 + flags 1, then the sender: id 4 + name 1 + 3.
-        let at = 2 + 8 + 4 + 1 + 4 + 1 + 3;
+        // magic 2 + length 4 + id 4 + flags 1, then the sender: id 4 + name 1 + 3.
+        let at = 2 + 4 + 4 + 1 + 4 + 1 + 3;
         assert_eq!(buf[at], 1, "Presence::Away");
         buf[at] = 9;
         let err = FrameCodec::new().decode(&mut buf).unwrap_err();
