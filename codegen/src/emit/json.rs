@@ -158,9 +158,10 @@ impl Json<'_> {
             None => format!("*{x}"),
         };
         if self.same(t) {
-            return match t {
-                Type::Int(_) | Type::Varint { .. } | Type::Bool => copy,
-                _ => format!("{place}.clone()"),
+            return if is_copy(t) {
+                copy
+            } else {
+                format!("{place}.clone()")
             };
         }
         match t {
@@ -262,6 +263,15 @@ impl Json<'_> {
                 unreachable!("serialised as it is")
             }
         }
+    }
+}
+
+/// Values that are `Copy` (cloning them is a lint).
+fn is_copy(t: &Type) -> bool {
+    match t {
+        Type::Int(_) | Type::Varint { .. } | Type::Bool => true,
+        Type::Optional { inner, .. } => is_copy(inner),
+        _ => false,
     }
 }
 
