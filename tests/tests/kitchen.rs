@@ -33,6 +33,10 @@ fn header() -> Header {
         serial: u64::MAX,
         delta: -1,
         trace: true,
+        retries: None,
+        origin: Some(point(1, -2)),
+        checksum: Bytes::from_static(b"\x01\x02"),
+        levels: vec![Level::Low, Level::Unknown(5)],
     }
 }
 
@@ -215,13 +219,15 @@ fn json_header_is_renamed_sorted_and_omits_none() {
     header().encode_json(&mut out).unwrap();
     assert_eq!(
         std::str::from_utf8(&out).unwrap(),
-        r#"{"code":10,"delta":-1,"extFields":{"topic":"orders"},"flag":1,"language":"RUST","level":"HIGH","opaqueId":7,"serial":18446744073709551615,"tags":["a","b"],"trace":true,"version":3}"#
+        r#"{"checksum":[1,2],"code":10,"delta":-1,"extFields":{"topic":"orders"},"flag":1,"language":"RUST","level":"HIGH","levels":[-1,5],"opaqueId":7,"origin":{"X":1,"Y":-2},"serial":18446744073709551615,"tags":["a","b"],"trace":true,"version":3}"#
     );
     // Optional values present, an open enum value without a name, by name and by number.
     let h = Header {
         remark: Some(Str::from("hi")),
         level: Some(Level::Unknown(42)),
         color: Some(Color::Green),
+        retries: Some(0),
+        origin: None,
         ..header()
     };
     let mut out = BytesMut::new();
@@ -230,6 +236,8 @@ fn json_header_is_renamed_sorted_and_omits_none() {
     assert!(text.contains(r#""color":1,"#), "{text}");
     assert!(text.contains(r#""level":42,"#), "{text}");
     assert!(text.contains(r#""remark":"hi","#), "{text}");
+    assert!(text.contains(r#""retries":0,"#), "{text}");
+    assert!(!text.contains("origin"), "{text}");
     let mut r = polywire::wire::Reader::new(out.freeze(), polywire::Limits::DEFAULT);
     assert_eq!(Header::decode_json(&mut r).unwrap(), h);
 }
@@ -612,10 +620,17 @@ prop_compose! {
         tags in proptest::collection::vec(s(6), 0..4),
         ext_fields in map((s(6), s(6))),
         (serial, delta, trace) in (any::<u64>(), any::<i64>(), any::<bool>()),
+        (retries, origin, checksum, levels) in (
+            proptest::option::of(any::<u32>()),
+            proptest::option::of(any_point()),
+            b(8),
+            proptest::collection::vec(any::<i16>().prop_map(Level::from_repr), 0..4),
+        ),
     ) -> Header {
         Header {
             code, language, version, opaque, flag: Kind::from_bits(flag), remark,
             level: level.map(Level::from_repr), color, tags, ext_fields, serial, delta, trace,
+            retries, origin, checksum, levels,
         }
     }
 }
