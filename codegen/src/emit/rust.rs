@@ -190,7 +190,8 @@ impl<'a> Gen<'a> {
             ),
             (3, true) => (
                 format!(
-                    "if !(-0x80_0000..0x80_0000).contains(&{v}) {{ return ::std::result::Result::Err({RT}::EncodeError::Overflow {{ path: {f}, value: {}, bits: 24 }}); }}",
+                    "if !(-0x80_0000..0x80_0000).contains(&{}) {{ return ::std::result::Result::Err({RT}::EncodeError::Overflow {{ path: {f}, value: {}, bits: 24 }}); }}",
+                    atom(v),
                     Self::to_u64(i, v)
                 ),
                 Self::to_u64(i, v),
