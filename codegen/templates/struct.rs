@@ -3,7 +3,11 @@
 {% else %}
 #[doc = " The `{{ name }}` message."]
 {% endfor %}
+{% if defaults.is_empty() %}
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+{% else %}
+#[derive(Debug, Clone, PartialEq, Eq)]
+{% endif %}
 pub struct {{ name }} {
     {% for f in fields %}
     {% for d in f.docs %}
@@ -12,6 +16,18 @@ pub struct {{ name }} {
     pub {{ f.name }}: {{ f.ty }},
     {% endfor %}
 }
+{% if !defaults.is_empty() %}
+
+impl ::std::default::Default for {{ name }} {
+    fn default() -> Self {
+        Self {
+            {% for f in fields %}
+            {{ f.name }}: {% if let Some(d) = f.default %}{{ d }}{% else %}::std::default::Default::default(){% endif %},
+            {% endfor %}
+        }
+    }
+}
+{% endif %}
 
 impl ::polywire::__private::WireMessage for {{ name }} {
     fn decode_from(__r: &mut ::polywire::__private::Reader) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {

@@ -7,3 +7,8 @@
 pub mod native {
     polywire::include_protocol!("native");
 }
+
+/// Apache RocketMQ remoting (`wire/rocketmq.wire`), byte-exact with the Java implementation.
+pub mod rocketmq {
+    polywire::include_protocol!("rocketmq");
+}

@@ -43,7 +43,8 @@ fn json_fields(s: &StructDef, enc: &Encoding) -> Vec<JsonField> {
     };
     for f in &s.fields {
         match &f.kind {
-            FieldKind::Value(t) => push(&f.name, t),
+            // A widened integer is its Rust type in JSON.
+            FieldKind::Value(t) => push(&f.name, &f.widen.map_or_else(|| t.clone(), Type::Int)),
             FieldKind::Bits { parts, .. } => {
                 for p in parts.iter().filter(|p| p.value == PartValue::Stored) {
                     push(&p.name, &p.ty);

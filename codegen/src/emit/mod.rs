@@ -72,6 +72,8 @@ struct StructView {
     name: String,
     docs: Vec<String>,
     fields: Vec<FieldView>,
+    /// Fields with `@default`; empty means `#[derive(Default)]`.
+    defaults: Vec<String>,
     decode: String,
     encode: String,
     size: String,
@@ -82,6 +84,8 @@ struct FieldView {
     name: String,
     ty: String,
     docs: Vec<String>,
+    /// The `@default` expression.
+    default: Option<String>,
 }
 
 #[derive(Template)]
@@ -103,6 +107,24 @@ struct FrameView {
 
 fn docs(lines: &[String]) -> Vec<String> {
     lines.iter().map(|l| lit(&format!(" {l}"))).collect()
+}
+
+/// `(field ident, expression)` for every `@default` of a struct.
+fn field_defaults(p: &Protocol, s: &StructDef) -> Vec<(String, String)> {
+    s.fields
+        .iter()
+        .filter_map(|f| {
+            let d = f.default?;
+            let expr = match &f.kind {
+                FieldKind::Value(Type::Named(i)) => format!(
+                    "<{n} as ::polywire::WireEnum>::from_wire_value({d}).unwrap_or_default()",
+                    n = p.types[*i].name()
+                ),
+                _ => d.to_string(),
+            };
+            Some((ident(&f.name), expr))
+        })
+        .collect()
 }
 
 /// Emits the Rust source for a checked protocol, formatted.
@@ -138,6 +160,7 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
                             name,
                             ty,
                             docs: docs(&d),
+                            default: None,
                         })
                         .collect(),
                 })?);
@@ -148,6 +171,7 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
                 if Some(i) == p.frame {
                     extra += &frame_accessors(&g, s);
                 }
+                let defaults = field_defaults(p, s);
                 structs_out.push(render(&StructView {
                     name: s.name.clone(),
                     docs: docs(&s.docs),
@@ -155,11 +179,16 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
                         .stored_fields(s)
                         .into_iter()
                         .map(|(name, ty, d)| FieldView {
+                            default: defaults
+                                .iter()
+                                .find(|(n, _)| *n == name)
+                                .map(|(_, e)| e.clone()),
                             name,
                             ty,
                             docs: docs(&d),
                         })
                         .collect(),
+                    defaults: defaults.into_iter().map(|(n, _)| n).collect(),
                     decode: b.decode,
                     encode: b.encode,
                     size: b.size,
@@ -409,7 +438,8 @@ fn find_marked(
         if pred(f)
             && let FieldKind::Value(t) = &f.kind
         {
-            return Some((ident(&f.name), t.clone()));
+            // The Rust-side type: a widened integer is held wider than it travels.
+            return Some((ident(&f.name), f.widen.map_or_else(|| t.clone(), Type::Int)));
         }
     }
     for f in &s.fields {

@@ -72,12 +72,17 @@ fn echo_fns(g: &Gen, frame: &StructDef) -> (String, String) {
     let mut set = String::new();
     for (i, (name, ty)) in fields.iter().enumerate().take(4) {
         let shift = i * 16;
+        let slot = if shift == 0 {
+            "echo".to_string()
+        } else {
+            format!("(echo >> {shift})")
+        };
         let (to, from) = match ty {
             Type::Named(n) => match &g.p.types[*n] {
                 TypeDef::Enum(e) => (
                     format!("(self.{name}.to_repr() as u64 & 0xffff)"),
                     format!(
-                        "{}::from_repr(((echo >> {shift}) & 0xffff) as {})",
+                        "{}::from_repr(({slot} & 0xffff) as {})",
                         e.name,
                         e.repr.rust()
                     ),
@@ -86,11 +91,11 @@ fn echo_fns(g: &Gen, frame: &StructDef) -> (String, String) {
             },
             Type::Bool => (
                 format!("u64::from(self.{name})"),
-                format!("(echo >> {shift}) & 1 != 0"),
+                format!("{slot} & 1 != 0"),
             ),
             t => (
                 format!("(self.{name} as u64 & 0xffff)"),
-                format!("((echo >> {shift}) & 0xffff) as {}", g.rust_type(t)),
+                format!("({slot} & 0xffff) as {}", g.rust_type(t)),
             ),
         };
         let from = match ty {
@@ -110,7 +115,10 @@ fn echo_fns(g: &Gen, frame: &StructDef) -> (String, String) {
         set += &from;
     }
     (
-        format!("fn echo(&self) -> u64 {{ {} }}", super::rust::unparen(&get.join(" | "))),
+        format!(
+            "fn echo(&self) -> u64 {{ {} }}",
+            super::rust::unparen(&get.join(" | "))
+        ),
         format!("fn apply_echo(&mut self, echo: u64) {{ {set} }}"),
     )
 }
@@ -484,15 +492,36 @@ fn header_fields(g: &Gen, s: &StructDef) -> String {
                 _ => format!("{P}::parse_field({v}, {key})?"),
             }
         };
+        // `map.get(key)` then this, giving an Option: lenient like Java's reflective decoder.
+        let parse_opt = |_v: &str| -> String {
+            match inner {
+                Type::String { .. } => "cloned()".into(),
+                Type::Bool => {
+                    format!("map(|v| {P}::parse_bool_field(v, {key}).unwrap_or_default())")
+                }
+                Type::Named(i) => match &p.types[*i] {
+                    TypeDef::Enum(e) if e.open => {
+                        format!("and_then(|v| v.parse().ok()).map({}::from_repr)", e.name)
+                    }
+                    TypeDef::Enum(e) => format!(
+                        "and_then(|v| v.parse().ok()).and_then({}::from_repr)",
+                        e.name
+                    ),
+                    TypeDef::Flags(fl) => {
+                        format!("and_then(|v| v.parse().ok()).map({}::from_bits)", fl.name)
+                    }
+                    TypeDef::Struct(_) => "and(::std::option::Option::None)".into(),
+                },
+                _ => "and_then(|v| v.parse().ok())".into(),
+            }
+        };
         if optional {
             to += &format!(
                 "if let ::std::option::Option::Some(v) = &self.{id} {{ map.insert({P}::Str::from_static({key}), {}); }}",
                 to_str("v")
             );
-            from += &format!(
-                "let {id} = match map.get({key}) {{ ::std::option::Option::Some(v) => ::std::option::Option::Some({}), ::std::option::Option::None => ::std::option::Option::None }};",
-                parse("v")
-            );
+            // As Java does, an optional value that does not parse is left unset.
+            from += &format!("let {id} = map.get({key}).{};", parse_opt("v"));
         } else {
             to += &format!(
                 "map.insert({P}::Str::from_static({key}), {});",
@@ -546,7 +575,10 @@ fn payload(
                 format!("frame.{path}.get_or_insert_with(::std::default::Default::default)"),
             )
         } else {
-            (format!("frame.{path}.clone()"), format!("&mut frame.{path}"))
+            (
+                format!("frame.{path}.clone()"),
+                format!("&mut frame.{path}"),
+            )
         }
     };
     if let Some(h) = &pl.header {

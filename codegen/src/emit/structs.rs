@@ -49,7 +49,11 @@ impl Gen<'_> {
         for f in &s.fields {
             match &f.kind {
                 FieldKind::Value(t) => {
-                    out.push((ident(&f.name), self.rust_type(t), f.docs.clone()))
+                    let ty = match f.widen {
+                        Some(w) => w.rust().to_string(),
+                        None => self.rust_type(t),
+                    };
+                    out.push((ident(&f.name), ty, f.docs.clone()))
                 }
                 FieldKind::Switch { ty, .. } => out.push((
                     ident(&f.name),
@@ -293,6 +297,11 @@ impl Gen<'_> {
                         }
                     };
                     let value = match &f.kind {
+                        FieldKind::Value(Type::Int(i)) if f.widen.is_some() => widen_read(
+                            i,
+                            &f.widen.unwrap_or(*i),
+                            &self.decode(&Type::Int(*i), &rd, &f.name),
+                        ),
                         FieldKind::Value(t) => self.decode(t, &rd, &f.name),
                         FieldKind::Switch { ty, disc, arms } => {
                             let sname = self.p.types[*ty].name();
@@ -402,6 +411,14 @@ impl Gen<'_> {
                 FieldKind::Value(_) | FieldKind::Switch { .. } => {
                     let v = format!("self.{}", ident(&f.name));
                     let body = match &f.kind {
+                        // A widened value is truncated to its wire width, as Java does.
+                        FieldKind::Value(Type::Int(i)) if f.widen.is_some() => self.encode(
+                            &Type::Int(*i),
+                            &format!("{v} as {}", i.rust()),
+                            false,
+                            "dst",
+                            &f.name,
+                        ),
                         FieldKind::Value(t) => self.encode(t, &v, false, "dst", &f.name),
                         FieldKind::Switch { disc, arms, .. } => {
                             let mut m = format!("match self.{} as i128 {{", ident(disc));
@@ -591,5 +608,27 @@ fn extract(w: &str, lo: u32, hi: u32, word_bits: u32) -> String {
         unparen(&shifted).to_string()
     } else {
         format!("{shifted} & {}", mask(hi - lo))
+    }
+}
+
+/// A wire integer read as `from`, held as `to`: `From` when lossless, else a cast.
+fn widen_read(from: &IntType, to: &IntType, expr: &str) -> String {
+    let (fb, tb) = (rust_bits(from), rust_bits(to));
+    let lossless = (from.signed == to.signed && tb >= fb) || (!from.signed && to.signed && tb > fb);
+    if fb == tb && from.signed == to.signed {
+        expr.to_string()
+    } else if lossless {
+        format!("{}::from({expr})", to.rust())
+    } else {
+        format!("({expr}) as {}", to.rust())
+    }
+}
+
+fn rust_bits(i: &IntType) -> u32 {
+    match i.bytes {
+        1 => 8,
+        2 => 16,
+        3 | 4 => 32,
+        _ => 64,
     }
 }

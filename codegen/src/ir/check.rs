@@ -680,7 +680,12 @@ fn check_services(p: &Protocol, errs: &mut Vec<Diagnostic>) {
 }
 
 /// The type of the field called `name` in `s` or in a struct it holds (depth first).
-pub fn find_field<'a>(p: &'a Protocol, s: &'a StructDef, name: &str, seen: &mut Vec<usize>) -> Option<&'a Type> {
+pub fn find_field<'a>(
+    p: &'a Protocol,
+    s: &'a StructDef,
+    name: &str,
+    seen: &mut Vec<usize>,
+) -> Option<&'a Type> {
     for f in &s.fields {
         if f.name == name
             && let FieldKind::Value(t) = &f.kind

@@ -696,7 +696,11 @@ impl Lower {
         if region != Region::Inline
             && let FieldKind::Value(ty) = &mut kind
         {
-            let explicit = f.ty.args.iter().filter(|a| matches!(a, ast::TypeArg::Type(_))).count();
+            let explicit =
+                f.ty.args
+                    .iter()
+                    .filter(|a| matches!(a, ast::TypeArg::Type(_)))
+                    .count();
             let inner = match ty {
                 Type::Optional { inner, .. } => &mut **inner,
                 t => t,
