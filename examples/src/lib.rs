@@ -1,1 +1,4 @@
-//! Runnable examples: see `examples/*.rs` and the README.
+//! Runnable examples (see `examples/*.rs` and the README) and the servers they share with the
+//! integration tests.
+
+pub mod rocketmq_echo;
