@@ -204,7 +204,7 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
             Some(render(&FrameView {
                 name: s.name.clone(),
                 name_lit: lit(&s.name),
-                probe: probe(s),
+                probe: probe(p, s),
                 extra: String::new(),
             })?)
         }
@@ -304,7 +304,7 @@ fn enum_view(e: &EnumDef) -> EnumView {
 
 /// The frame-length probe: reads the fixed prefix up to the `len(..)` field in a buffer that
 /// may be incomplete, consuming nothing.
-fn probe(s: &StructDef) -> String {
+fn probe(p: &Protocol, s: &StructDef) -> String {
     let need = "return ::std::result::Result::Ok(::std::option::Option::None);";
     let mut out = String::new();
     let frame = lit(&s.name);
@@ -341,9 +341,13 @@ fn probe(s: &StructDef) -> String {
                 };
                 out += &read;
                 if let Some(bits) = signed {
+                    let to_signed = if bits == 64 {
+                        "let v = v as i64;".to_string()
+                    } else {
+                        format!("let v = ((v << {sh}) as i64) >> {sh};", sh = 64 - bits)
+                    };
                     out += &format!(
-                        "let v = ((v << {sh}) as i64) >> {sh}; if v < 0 {{ return ::std::result::Result::Err({RT}::DecodeError::new(at, {fl}, {RT}::DecodeErrorKind::NegativeLength(v)).within({frame})); }} let v = v as u64;",
-                        sh = 64 - bits
+                        "{to_signed} if v < 0 {{ return ::std::result::Result::Err({RT}::DecodeError::new(at, {fl}, {RT}::DecodeErrorKind::NegativeLength(v)).within({frame})); }} let v = v as u64;",
                     );
                 }
                 out += &format!(
@@ -363,6 +367,12 @@ fn probe(s: &StructDef) -> String {
                     FieldKind::Bits { ty, .. } | FieldKind::Value(Type::Int(ty)) => {
                         usize::from(ty.bytes)
                     }
+                    FieldKind::Value(Type::Named(i)) => match &p.types[*i] {
+                        TypeDef::Enum(e) => usize::from(e.repr.bytes),
+                        TypeDef::Flags(f) => usize::from(f.repr.bytes),
+                        TypeDef::Struct(_) => 0,
+                    },
+                    // Bool; the checker admits nothing else before the length.
                     _ => 1,
                 };
                 out += &format!("if buf.len() < off + {w} {{ {need} }} off += {w};");

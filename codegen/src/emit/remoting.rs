@@ -696,8 +696,13 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
         let n = pascal(&rpc.name);
         let m = ident(&snake(&rpc.name));
         let code = format!("request_codes::{}", screaming(&rpc.name));
-        let docs: String = rpc
-            .docs
+        let default_doc = [format!("`{}` (request code {}).", rpc.name, rpc.code)];
+        let lines = if rpc.docs.is_empty() {
+            &default_doc[..]
+        } else {
+            &rpc.docs[..]
+        };
+        let docs: String = lines
             .iter()
             .map(|d| format!("#[doc = {}]", lit(&format!(" {d}"))))
             .collect();
@@ -773,8 +778,13 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
         }
     }
     let sname = pascal(&s.name);
-    let docs: String = s
-        .docs
+    let default_doc = [format!("The `{}` service.", s.name)];
+    let lines = if s.docs.is_empty() {
+        &default_doc[..]
+    } else {
+        &s.docs[..]
+    };
+    let docs: String = lines
         .iter()
         .map(|d| format!("#[doc = {}]", lit(&format!(" {d}"))))
         .collect();
