@@ -1,0 +1,925 @@
+//! Load tool: echo request/response over loopback, the hand-rolled pipelined floor against
+//! polywire's native protocol, measured one after the other in one process with identical
+//! parameters (see DESIGN.md, "What was measured on these machines").
+//!
+//! ```text
+//! cargo run --release --example load -- --conns 16 --inflight 64 --payload 1024 --secs 5
+//! cargo run --release --example load -- --conns 1 --inflight 1 --payload 1024   # latency
+//! ```
+//!
+//! Options: `--conns N` (connections), `--inflight M` (requests in flight per connection),
+//! `--payload B` (body bytes, at least 8), `--secs S` (measured seconds), `--warmup S`
+//! (default 1), `--only floor|native`, `--rt multi|current` (a one-worker multi-thread
+//! runtime per side, the default, or a current-thread runtime on its own OS thread),
+//! `--global-queue-interval N` (tokio's scheduler knob, for experiments), `--no-pin` and
+//! `--stats`
+//! (per-side CPU time and context switches per request, and per-connection and per-caller
+//! throughput spread).
+//!
+//! Server and client each run on their own runtime with one worker thread; when `taskset`
+//! is installed (util-linux) the server's threads are pinned to CPU 0 and the client's to
+//! CPU 1, as in "server and client pinned one core each" on a two-core machine. All traffic is on
+//! 127.0.0.1 ephemeral ports; everything stops by itself after `warmup + secs`.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use polywire::rt::{
+    ClientConfig, ProcessError, RemotingClient, RemotingServer, RequestContext, ServerConfig,
+};
+use polywire_protocols::native::{
+    Basic, BasicClient, EchoRequest, EchoResponse, LogRequest, NativeProtocol, PingRequest,
+    PingResponse, serve_basic,
+};
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::{Handle, Runtime};
+use tokio::sync::{Semaphore, oneshot};
+
+/// Frames per `write_all` in the floor client.
+const BATCH: usize = 64;
+
+// ---------------------------------------------------------------------------------------
+// Arguments
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RtKind {
+    Multi,
+    Current,
+}
+
+#[derive(Debug, Clone)]
+struct Args {
+    conns: usize,
+    inflight: usize,
+    payload: usize,
+    secs: f64,
+    warmup: f64,
+    only: Option<String>,
+    rt: RtKind,
+    global_queue_interval: Option<u32>,
+    pin: bool,
+    stats: bool,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: load [--conns N] [--inflight M] [--payload BYTES] [--secs S] [--warmup S] \
+         [--only floor|native] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats]"
+    );
+    std::process::exit(2)
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        conns: 16,
+        inflight: 64,
+        payload: 1024,
+        secs: 5.0,
+        warmup: 1.0,
+        only: None,
+        rt: RtKind::Multi,
+        global_queue_interval: None,
+        pin: true,
+        stats: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| usage());
+        match flag.as_str() {
+            "--conns" => a.conns = value().parse().unwrap_or_else(|_| usage()),
+            "--inflight" => a.inflight = value().parse().unwrap_or_else(|_| usage()),
+            "--payload" => a.payload = value().parse().unwrap_or_else(|_| usage()),
+            "--secs" => a.secs = value().parse().unwrap_or_else(|_| usage()),
+            "--warmup" => a.warmup = value().parse().unwrap_or_else(|_| usage()),
+            "--only" => {
+                let v = value();
+                if v != "floor" && v != "native" {
+                    usage();
+                }
+                a.only = Some(v);
+            }
+            "--rt" => {
+                a.rt = match value().as_str() {
+                    "multi" => RtKind::Multi,
+                    "current" => RtKind::Current,
+                    _ => usage(),
+                }
+            }
+            "--global-queue-interval" => {
+                a.global_queue_interval = Some(value().parse().unwrap_or_else(|_| usage()))
+            }
+            "--no-pin" => a.pin = false,
+            "--stats" => a.stats = true,
+            "-h" | "--help" => usage(),
+            _ => usage(),
+        }
+    }
+    if a.conns == 0
+        || a.inflight == 0
+        || a.payload < 8
+        || a.secs.is_nan()
+        || a.secs <= 0.0
+        || a.warmup.is_nan()
+        || a.warmup < 0.0
+    {
+        usage();
+    }
+    a
+}
+
+// ---------------------------------------------------------------------------------------
+// Latency histogram: log-linear, 32 sub-buckets per power of two (about 3 % resolution).
+
+const SUB_BITS: u32 = 5;
+const SUB: u64 = 1 << SUB_BITS;
+/// Values up to 2^40 ns (about 18 minutes); larger ones land in the last bucket.
+const MAX_EXP: u32 = 40;
+const NBUCKETS: usize = ((MAX_EXP - SUB_BITS + 2) as usize) * SUB as usize;
+
+#[derive(Clone)]
+struct Histogram {
+    counts: Vec<u32>,
+    total: u64,
+}
+
+impl Histogram {
+    fn new() -> Self {
+        Histogram {
+            counts: vec![0; NBUCKETS],
+            total: 0,
+        }
+    }
+
+    fn index(ns: u64) -> usize {
+        if ns < SUB {
+            return ns as usize;
+        }
+        let exp = 63 - ns.leading_zeros();
+        if exp > MAX_EXP {
+            return NBUCKETS - 1;
+        }
+        let sub = (ns >> (exp - SUB_BITS)) & (SUB - 1);
+        ((exp - SUB_BITS + 1) as usize) * SUB as usize + sub as usize
+    }
+
+    /// The largest value that lands in bucket `i`.
+    fn upper(i: usize) -> u64 {
+        let (e, sub) = (i / SUB as usize, (i % SUB as usize) as u64);
+        if e == 0 {
+            return sub;
+        }
+        let exp = e as u32 + SUB_BITS - 1;
+        ((SUB + sub + 1) << (exp - SUB_BITS)) - 1
+    }
+
+    fn record(&mut self, d: Duration) {
+        let i = Self::index(d.as_nanos().min(u64::MAX as u128) as u64);
+        self.counts[i] = self.counts[i].saturating_add(1);
+        self.total += 1;
+    }
+
+    fn merge(&mut self, other: &Histogram) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a = a.saturating_add(*b);
+        }
+        self.total += other.total;
+    }
+
+    /// The value below which `q` of the samples fall (to bucket precision).
+    fn quantile(&self, q: f64) -> Duration {
+        if self.total == 0 {
+            return Duration::ZERO;
+        }
+        let target = ((self.total as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0u64;
+        for (i, c) in self.counts.iter().enumerate() {
+            seen += u64::from(*c);
+            if seen >= target {
+                return Duration::from_nanos(Self::upper(i));
+            }
+        }
+        Duration::from_nanos(Self::upper(NBUCKETS - 1))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Measurement window and results
+
+/// Warm-up ends at `start`, measuring ends at `end`; work stops being issued at `end`.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    start: Instant,
+    end: Instant,
+}
+
+impl Window {
+    fn contains(&self, t: Instant) -> bool {
+        t >= self.start && t < self.end
+    }
+}
+
+/// What one task, connection or design measured.
+struct Tally {
+    hist: Histogram,
+    errors: u64,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Tally {
+            hist: Histogram::new(),
+            errors: 0,
+        }
+    }
+
+    fn merge(&mut self, o: &Tally) {
+        self.hist.merge(&o.hist);
+        self.errors += o.errors;
+    }
+}
+
+struct Outcome {
+    name: &'static str,
+    rps: f64,
+    tally: Tally,
+    stats: Option<SideStats>,
+    /// Calls completed in the window per connection, and per caller (native only).
+    per_conn: Vec<u64>,
+    per_caller: Vec<u64>,
+}
+
+fn us(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 10.0 {
+        format!("{us:.1}us")
+    } else {
+        format!("{us:.0}us")
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let h = &self.tally.hist;
+        write!(
+            f,
+            "{:<7} {:>10.0} req/s  p50 {:>7}  p99 {:>7}  p999 {:>7}  ({} samples, {} errors)",
+            self.name,
+            self.rps,
+            us(h.quantile(0.5)),
+            us(h.quantile(0.99)),
+            us(h.quantile(0.999)),
+            h.total,
+            self.tally.errors
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Runtimes: one per side, one worker thread each
+
+/// A runtime whose tasks run on exactly one worker thread named `name`.
+struct Side {
+    handle: Handle,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Side {
+    fn new(name: &'static str, kind: RtKind, global_queue_interval: Option<u32>) -> Side {
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let (stop, stop_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("{name}-main"))
+            .spawn(move || {
+                let mut b = match kind {
+                    RtKind::Multi => {
+                        let mut b = tokio::runtime::Builder::new_multi_thread();
+                        b.worker_threads(1).thread_name(name);
+                        b
+                    }
+                    RtKind::Current => tokio::runtime::Builder::new_current_thread(),
+                };
+                if let Some(n) = global_queue_interval {
+                    b.global_queue_interval(n);
+                }
+                let rt: Runtime = b.enable_all().build().expect("runtime");
+                handle_tx.send(rt.handle().clone()).expect("handle");
+                // For a current-thread runtime this thread is the worker; for the
+                // multi-thread one it only waits while the named worker runs the tasks.
+                rt.block_on(async {
+                    let _ = stop_rx.await;
+                });
+                rt.shutdown_timeout(Duration::from_secs(2));
+            })
+            .expect("thread");
+        Side {
+            handle: handle_rx.recv().expect("runtime handle"),
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Runs `fut` on this side and waits for its output from the calling (non-runtime)
+    /// thread.
+    fn run<F>(&self, fut: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.handle.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.blocking_recv()
+            .expect("task on the side's runtime panicked")
+    }
+
+    /// Names of the threads that run this side's tasks.
+    fn worker_comm(name: &str, kind: RtKind) -> String {
+        match kind {
+            RtKind::Multi => name.to_string(),
+            RtKind::Current => format!("{name}-main"),
+        }
+    }
+}
+
+impl Drop for Side {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Pins every thread of this process whose name is `name` or `name-main` to `cpu`, with
+/// `taskset` (no unsafe code, no dependency). Returns false when that is not possible.
+fn pin_threads(name: &str, cpu: usize) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return false;
+    };
+    let main = format!("{name}-main");
+    let mut pinned = false;
+    for e in dir.flatten() {
+        let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+        let comm = comm.trim_end();
+        if comm != name && comm != main {
+            continue;
+        }
+        let ok = std::process::Command::new("taskset")
+            .args(["-p", "-c", &cpu.to_string()])
+            .arg(e.file_name())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return false;
+        }
+        pinned = true;
+    }
+    pinned
+}
+
+// ---------------------------------------------------------------------------------------
+// Per-thread counters from /proc (Linux): CPU time and context switches.
+
+#[derive(Debug, Clone, Copy, Default)]
+struct ThreadCounters {
+    cpu_ns: u64,
+    voluntary: u64,
+    involuntary: u64,
+}
+
+fn thread_counters(comm: &str) -> ThreadCounters {
+    let mut c = ThreadCounters::default();
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return c;
+    };
+    for e in dir.flatten() {
+        let p = e.path();
+        let name = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
+        // comm is truncated to 15 bytes.
+        if name.trim_end() != &comm[..comm.len().min(15)] {
+            continue;
+        }
+        if let Ok(s) = std::fs::read_to_string(p.join("schedstat"))
+            && let Some(ns) = s
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+        {
+            c.cpu_ns += ns;
+        }
+        let status = std::fs::read_to_string(p.join("status")).unwrap_or_default();
+        for line in status.lines() {
+            let num = |l: &str| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            if line.starts_with("voluntary_ctxt_switches") {
+                c.voluntary += num(line);
+            } else if line.starts_with("nonvoluntary_ctxt_switches") {
+                c.involuntary += num(line);
+            }
+        }
+    }
+    c
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SideStats {
+    server: ThreadCounters,
+    client: ThreadCounters,
+}
+
+struct StatsProbe {
+    server: String,
+    client: String,
+    at_start: Option<(ThreadCounters, ThreadCounters)>,
+}
+
+impl StatsProbe {
+    fn new(kind: RtKind) -> Self {
+        StatsProbe {
+            server: Side::worker_comm("lt-server", kind),
+            client: Side::worker_comm("lt-client", kind),
+            at_start: None,
+        }
+    }
+
+    fn begin(&mut self) {
+        self.at_start = Some((thread_counters(&self.server), thread_counters(&self.client)));
+    }
+
+    fn end(&self) -> Option<SideStats> {
+        let (s0, c0) = self.at_start?;
+        let (s1, c1) = (thread_counters(&self.server), thread_counters(&self.client));
+        let d = |a: ThreadCounters, b: ThreadCounters| ThreadCounters {
+            cpu_ns: b.cpu_ns.saturating_sub(a.cpu_ns),
+            voluntary: b.voluntary.saturating_sub(a.voluntary),
+            involuntary: b.involuntary.saturating_sub(a.involuntary),
+        };
+        Some(SideStats {
+            server: d(s0, s1),
+            client: d(c0, c1),
+        })
+    }
+}
+
+fn print_stats(o: &Outcome, secs: f64) {
+    let Some(s) = o.stats else { return };
+    let reqs = (o.rps * secs).max(1.0);
+    let line = |who: &str, c: ThreadCounters| {
+        format!(
+            "{who} cpu {:.0}% {:.2}us/req, {:.3} sleeps/req, {} preempted",
+            c.cpu_ns as f64 / 1e7 / secs,
+            c.cpu_ns as f64 / 1e3 / reqs,
+            c.voluntary as f64 / reqs,
+            c.involuntary
+        )
+    };
+    println!(
+        "        [{}; {}]",
+        line("server", s.server),
+        line("client", s.client)
+    );
+    let spread = |v: &[u64]| {
+        let mut v = v.to_vec();
+        v.sort_unstable();
+        match (v.first(), v.last()) {
+            (Some(lo), Some(hi)) => format!(
+                "min {:.0} / median {:.0} / max {:.0} req/s",
+                *lo as f64 / secs,
+                v[v.len() / 2] as f64 / secs,
+                *hi as f64 / secs
+            ),
+            _ => "-".into(),
+        }
+    };
+    print!("        [per connection {}", spread(&o.per_conn));
+    if !o.per_caller.is_empty() {
+        print!("; per caller {}", spread(&o.per_caller));
+    }
+    println!("]");
+}
+
+/// Waits until `window.start` on the calling thread and samples counters around the
+/// measured window.
+fn measure_counters(probe: &mut StatsProbe, window: Window, on: bool) -> Option<SideStats> {
+    if !on {
+        return None;
+    }
+    std::thread::sleep(window.start.saturating_duration_since(Instant::now()));
+    probe.begin();
+    std::thread::sleep(window.end.saturating_duration_since(Instant::now()));
+    probe.end()
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. The hand-rolled pipelined floor
+
+/// Echo server: reads whatever has arrived, copies every complete frame into one output
+/// buffer and writes it with one `write_all` per read.
+async fn floor_server(listener: TcpListener) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let mut stream = stream;
+            let mut buf = BytesMut::with_capacity(64 * 1024);
+            let mut out = BytesMut::with_capacity(64 * 1024);
+            loop {
+                match stream.read_buf(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                while buf.len() >= 4 {
+                    let len = u32::from_be_bytes(buf[..4].try_into().expect("4 bytes")) as usize;
+                    if buf.len() < 4 + len {
+                        buf.reserve(4 + len - buf.len());
+                        break;
+                    }
+                    out.extend_from_slice(&buf[..4 + len]);
+                    buf.advance(4 + len);
+                }
+                if !out.is_empty() {
+                    if stream.write_all(&out).await.is_err() {
+                        return;
+                    }
+                    out.clear();
+                }
+                if buf.capacity() - buf.len() < 4096 {
+                    buf.reserve(64 * 1024);
+                }
+            }
+        });
+    }
+}
+
+/// One floor connection: a writer that keeps `inflight` frames outstanding with a window of
+/// permits and writes up to [`BATCH`] frames per `write_all`, and a reader that returns
+/// permits. Each frame carries its send time (ns since `base`) in its first 8 bytes.
+async fn floor_conn(
+    addr: SocketAddr,
+    inflight: usize,
+    payload: usize,
+    base: Instant,
+    window: Window,
+) -> Tally {
+    let stream = TcpStream::connect(addr).await.expect("connect (floor)");
+    let _ = stream.set_nodelay(true);
+    let (mut rd, mut wr) = stream.into_split();
+    let permits = Arc::new(Semaphore::new(inflight));
+    let filler = vec![0xA5u8; payload - 8];
+
+    let writer = {
+        let permits = permits.clone();
+        tokio::spawn(async move {
+            let mut out = BytesMut::with_capacity(BATCH * (payload + 4));
+            while Instant::now() < window.end {
+                let Ok(p) = permits.acquire().await else {
+                    break;
+                };
+                p.forget();
+                let extra = permits.available_permits().min(BATCH - 1);
+                let n = 1 + match permits.try_acquire_many(extra as u32) {
+                    Ok(p) if extra > 0 => {
+                        p.forget();
+                        extra
+                    }
+                    _ => 0,
+                };
+                let now = base.elapsed().as_nanos() as u64;
+                for _ in 0..n {
+                    out.put_u32(payload as u32);
+                    out.put_u64(now);
+                    out.extend_from_slice(&filler);
+                }
+                if wr.write_all(&out).await.is_err() {
+                    break;
+                }
+                out.clear();
+            }
+            // Closing our side tells the server to finish; it closes after the last echo.
+            let _ = wr.shutdown().await;
+        })
+    };
+
+    let mut tally = Tally::new();
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        match rd.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let now = Instant::now();
+        let now_ns = now.duration_since(base).as_nanos() as u64;
+        let mut done = 0;
+        while buf.len() >= 4 {
+            let len = u32::from_be_bytes(buf[..4].try_into().expect("4 bytes")) as usize;
+            if buf.len() < 4 + len {
+                buf.reserve(4 + len - buf.len());
+                break;
+            }
+            if len == payload {
+                let sent = u64::from_be_bytes(buf[4..12].try_into().expect("8 bytes"));
+                if window.contains(now) {
+                    tally
+                        .hist
+                        .record(Duration::from_nanos(now_ns.saturating_sub(sent)));
+                }
+            } else {
+                tally.errors += 1;
+            }
+            buf.advance(4 + len);
+            done += 1;
+        }
+        permits.add_permits(done);
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(64 * 1024);
+        }
+    }
+    permits.close();
+    let _ = writer.await;
+    tally
+}
+
+fn run_floor(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> Outcome {
+    let listener = server.run(async { TcpListener::bind("127.0.0.1:0").await.expect("bind") });
+    let addr = listener.local_addr().expect("local addr");
+    let accept = server.handle.spawn(floor_server(listener));
+
+    let base = Instant::now();
+    let start = base + Duration::from_secs_f64(a.warmup);
+    let window = Window {
+        start,
+        end: start + Duration::from_secs_f64(a.secs),
+    };
+    let (conns, inflight, payload) = (a.conns, a.inflight, a.payload);
+    let tasks = client.run(async move {
+        (0..conns)
+            .map(|_| tokio::spawn(floor_conn(addr, inflight, payload, base, window)))
+            .collect::<Vec<_>>()
+    });
+    let stats = measure_counters(probe, window, a.stats);
+    let (tally, per_conn) = client.run(async move {
+        let mut t = Tally::new();
+        let mut per_conn = Vec::with_capacity(tasks.len());
+        for h in tasks {
+            let c = h.await.expect("floor connection task");
+            per_conn.push(c.hist.total);
+            t.merge(&c);
+        }
+        (t, per_conn)
+    });
+    accept.abort();
+    Outcome {
+        name: "floor",
+        rps: tally.hist.total as f64 / a.secs,
+        tally,
+        stats,
+        per_conn,
+        per_caller: Vec::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. polywire native: RemotingServer + generated Basic service, typed BasicClient
+
+struct EchoService;
+
+impl Basic for EchoService {
+    async fn echo(
+        &self,
+        _ctx: RequestContext,
+        request: EchoRequest,
+    ) -> Result<EchoResponse, ProcessError> {
+        Ok(EchoResponse { body: request.body })
+    }
+
+    async fn ping(
+        &self,
+        _ctx: RequestContext,
+        _request: PingRequest,
+    ) -> Result<PingResponse, ProcessError> {
+        Ok(PingResponse {})
+    }
+
+    async fn log(&self, _ctx: RequestContext, _request: LogRequest) -> Result<(), ProcessError> {
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// Latencies of the native callers, kept per thread: the client runtime has one worker,
+    /// so every caller records into the same few cache lines (no per-call allocation, no
+    /// lock), which keeps the tool's own cost per call to one clock read and one increment.
+    static NATIVE_HIST: RefCell<Histogram> = RefCell::new(Histogram::new());
+}
+
+/// One caller: `echo` in a loop until the window ends. Returns (calls completed in the
+/// window, errors).
+async fn native_caller(basic: BasicClient, body: Bytes, window: Window) -> (u64, u64) {
+    let (mut done, mut errors) = (0u64, 0u64);
+    let mut t0 = Instant::now();
+    while t0 < window.end {
+        let res = basic.echo(EchoRequest { body: body.clone() }).await;
+        let t1 = Instant::now();
+        match res {
+            Ok(r) if r.body.len() == body.len() => {
+                if window.contains(t1) {
+                    NATIVE_HIST.with_borrow_mut(|h| h.record(t1 - t0));
+                    done += 1;
+                }
+            }
+            _ => errors += 1,
+        }
+        t0 = t1;
+    }
+    (done, errors)
+}
+
+fn run_native(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> Outcome {
+    let srv = RemotingServer::new(NativeProtocol, ServerConfig::default());
+    serve_basic(&srv, Arc::new(EchoService));
+    let addr = {
+        let srv = srv.clone();
+        server.run(async move { srv.bind("127.0.0.1:0").await.expect("bind") })
+    };
+
+    let (conns, inflight) = (a.conns, a.inflight);
+    let body = Bytes::from(vec![0xA5u8; a.payload]);
+    let (warmup, secs) = (a.warmup, a.secs);
+    // One RemotingClient per connection: each pools exactly one connection to `addr`.
+    let (clients, tasks, window) = client.run(async move {
+        let mut clients = Vec::with_capacity(conns);
+        for _ in 0..conns {
+            let c = RemotingClient::new(NativeProtocol, ClientConfig::default());
+            c.connection(&addr.to_string())
+                .await
+                .expect("connect (native)");
+            clients.push(c);
+        }
+        let start = Instant::now() + Duration::from_secs_f64(warmup);
+        let window = Window {
+            start,
+            end: start + Duration::from_secs_f64(secs),
+        };
+        let mut tasks = Vec::with_capacity(conns * inflight);
+        for c in &clients {
+            let basic = BasicClient::new(c.clone(), addr.to_string());
+            for _ in 0..inflight {
+                tasks.push(tokio::spawn(native_caller(
+                    basic.clone(),
+                    body.clone(),
+                    window,
+                )));
+            }
+        }
+        (clients, tasks, window)
+    });
+    let stats = measure_counters(probe, window, a.stats);
+    let (tally, per_conn, per_caller) = client.run(async move {
+        let mut t = Tally::new();
+        let mut per_conn = vec![0u64; conns];
+        let mut per_caller = Vec::with_capacity(tasks.len());
+        for (i, h) in tasks.into_iter().enumerate() {
+            let (done, errors) = h.await.expect("native caller task");
+            per_conn[i / inflight] += done;
+            per_caller.push(done);
+            t.errors += errors;
+        }
+        // Every caller ran on this runtime's one worker thread, as does this task.
+        t.hist = NATIVE_HIST.with_borrow_mut(|h| std::mem::replace(h, Histogram::new()));
+        for c in clients {
+            if let Ok(conn) = c.connection(&addr.to_string()).await {
+                conn.close();
+            }
+        }
+        (t, per_conn, per_caller)
+    });
+    server.run(async move { srv.shutdown().await });
+    Outcome {
+        name: "native",
+        rps: tally.hist.total as f64 / a.secs,
+        tally,
+        stats,
+        per_conn,
+        per_caller,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+fn main() {
+    let mut a = parse_args();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    a.pin = a.pin
+        && cpus >= 2
+        && std::process::Command::new("taskset")
+            .arg("-V")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    println!(
+        "echo over loopback: {} conns x {} in flight, {} B payload, {}s measured after {}s warm-up, \
+         {} runtimes (1 worker each for server and client{})",
+        a.conns,
+        a.inflight,
+        a.payload,
+        a.secs,
+        a.warmup,
+        match a.rt {
+            RtKind::Multi => "multi-thread",
+            RtKind::Current => "current-thread",
+        },
+        if a.pin {
+            ", pinned to CPU 0 and CPU 1"
+        } else {
+            ", unpinned"
+        }
+    );
+    let mut probe = StatsProbe::new(a.rt);
+    let mut results = Vec::new();
+    for design in ["floor", "native"] {
+        if a.only.as_deref().is_some_and(|o| o != design) {
+            continue;
+        }
+        // Fresh runtimes per design so that one cannot leave work behind for the other.
+        let server = Side::new("lt-server", a.rt, a.global_queue_interval);
+        let client = Side::new("lt-client", a.rt, a.global_queue_interval);
+        if a.pin {
+            let pinned = pin_threads("lt-server", 0) && pin_threads("lt-client", 1);
+            if !pinned && results.is_empty() {
+                println!("(could not pin threads with taskset; running unpinned)");
+            }
+        }
+        let o = match design {
+            "floor" => run_floor(&a, &client, &server, &mut probe),
+            _ => run_native(&a, &client, &server, &mut probe),
+        };
+        drop(client);
+        drop(server);
+        println!("{o}");
+        print_stats(&o, a.secs);
+        results.push(o);
+    }
+    if let [floor, native] = &results[..] {
+        println!(
+            "ratio   native/floor throughput {:.2}x  (p50 {:.2}x, p99 {:.2}x)",
+            native.rps / floor.rps.max(1e-9),
+            native.tally.hist.quantile(0.5).as_secs_f64()
+                / floor.tally.hist.quantile(0.5).as_secs_f64().max(1e-12),
+            native.tally.hist.quantile(0.99).as_secs_f64()
+                / floor.tally.hist.quantile(0.99).as_secs_f64().max(1e-12),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_monotonic_and_tight() {
+        let mut last = 0;
+        for i in 0..NBUCKETS - 1 {
+            let u = Histogram::upper(i);
+            assert!(i == 0 || u > last, "bucket {i}");
+            assert_eq!(Histogram::index(u), i, "upper of {i}");
+            assert_eq!(Histogram::index(u + 1), i + 1, "next of {i}");
+            last = u;
+        }
+        for v in [1u64, 31, 32, 33, 1000, 75_000, 1 << 30] {
+            let u = Histogram::upper(Histogram::index(v));
+            assert!(
+                u >= v && (u - v) as f64 <= v as f64 / 16.0 + 1.0,
+                "{v} -> {u}"
+            );
+        }
+    }
+
+    #[test]
+    fn quantiles() {
+        let mut h = Histogram::new();
+        for v in 1..=1000u64 {
+            h.record(Duration::from_micros(v));
+        }
+        let p50 = h.quantile(0.5).as_micros() as f64;
+        assert!((500.0..=520.0).contains(&p50), "{p50}");
+        let p999 = h.quantile(0.999).as_micros() as f64;
+        assert!((999.0..=1040.0).contains(&p999), "{p999}");
+    }
+}
