@@ -1,0 +1,88 @@
+//! Encode and decode of one native frame (5 string headers, 1 KiB or 128 B body) with the
+//! generated codec, the shape DESIGN.md prices for a RocketMQ frame ("binary header
+//! encode+decode 500 ns").
+//!
+//! `cargo bench -p polywire-protocols --bench native -- --warm-up-time 1 --measurement-time 3`
+
+use bytes::{Bytes, BytesMut};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use polywire::{Codec, OrderedMap, Str};
+use polywire_protocols::native::{Flags, Frame, FrameCodec, request_codes};
+use std::hint::black_box;
+
+/// A request frame with five typical headers and a body of `body_len` bytes.
+fn frame(body_len: usize) -> Frame {
+    let mut headers = OrderedMap::new();
+    for (k, v) in [
+        ("topic", "TopicTest"),
+        ("queueId", "3"),
+        ("bornTimestamp", "1732512345678"),
+        ("flag", "0"),
+        ("properties", "KEYS\u{1}order-42\u{2}TAGS\u{1}TagA\u{2}"),
+    ] {
+        headers.push(Str::from(k), Str::from(v));
+    }
+    Frame {
+        version: 3,
+        code: request_codes::ECHO,
+        id: 123_456,
+        flags: Flags::default(),
+        headers,
+        body: Bytes::from(vec![0x5Au8; body_len]),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    for (name, body_len) in [("1KiB", 1024usize), ("128B", 128)] {
+        let f = frame(body_len);
+        let mut codec = FrameCodec::new();
+        let mut encoded = BytesMut::new();
+        codec.encode(&f, &mut encoded).expect("encodes");
+        let encoded = encoded.freeze();
+        {
+            // The frame survives the round trip.
+            let mut src = BytesMut::from(&encoded[..]);
+            let back = codec.decode(&mut src).expect("decodes").expect("whole");
+            assert_eq!(back, f);
+            assert!(src.is_empty());
+        }
+
+        let mut g = c.benchmark_group(format!("native/{name}"));
+        g.throughput(Throughput::Elements(1));
+
+        // Into a reused buffer, as a connection's write queue does.
+        let mut buf = BytesMut::with_capacity(4096);
+        g.bench_function("encode", |b| {
+            b.iter(|| {
+                buf.clear();
+                codec.encode(black_box(&f), &mut buf).expect("encodes");
+                black_box(buf.len())
+            })
+        });
+
+        // From a reused read buffer, as a connection's read loop does: the frame's bytes are
+        // copied in (as a socket read would), decoded without copying the payload, and the
+        // frame is dropped before the next round, so the buffer's storage is reused.
+        let mut rbuf = BytesMut::with_capacity(64 * 1024);
+        g.bench_function("decode", |b| {
+            b.iter(|| {
+                rbuf.extend_from_slice(black_box(&encoded));
+                let frame = codec.decode(&mut rbuf).expect("decodes").expect("whole");
+                black_box(frame.body.len())
+            })
+        });
+
+        // Both, through the same reused buffer.
+        g.bench_function("encode+decode", |b| {
+            b.iter(|| {
+                codec.encode(black_box(&f), &mut rbuf).expect("encodes");
+                let frame = codec.decode(&mut rbuf).expect("decodes").expect("whole");
+                black_box(frame.body.len())
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
