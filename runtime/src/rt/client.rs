@@ -144,12 +144,16 @@ impl<P: Protocol> RemotingClient<P> {
         timeout: Duration,
     ) -> Result<P::Frame, RemotingError> {
         let deadline = Instant::now() + timeout;
-        let conn = tokio::time::timeout_at(deadline, self.connection(addr))
-            .await
-            .map_err(|_| RemotingError::Timeout {
-                addr: addr.to_string(),
-                timeout,
-            })??;
+        // The pooled connection needs no timer; only opening one is bounded by the deadline.
+        let conn = match self.pooled(addr) {
+            Some(c) => c,
+            None => tokio::time::timeout_at(deadline, self.connection(addr))
+                .await
+                .map_err(|_| RemotingError::Timeout {
+                    addr: addr.to_string(),
+                    timeout,
+                })??,
+        };
         conn.invoke_until(request, deadline, timeout).await
     }
 
@@ -282,7 +286,7 @@ impl<P: Protocol> RemotingClient<P> {
             codec: proto.codec(),
             proto,
             q: Arc::new(WriteQueue::new(cfg.write_high_water)),
-            pending: Mutex::new(HashMap::new()),
+            pending: Mutex::new(PendingTable::default()),
             next_id: AtomicU64::new(1),
             permits: Semaphore::new(cfg.max_in_flight),
             max_in_flight: cfg.max_in_flight,
@@ -311,7 +315,55 @@ impl<P: Protocol> RemotingClient<P> {
             let conn = conn.clone();
             tokio::spawn(async move { conn.read_loop(rd, buf).await });
         }
+        {
+            let conn = Arc::downgrade(&conn);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(SWEEP);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    let Some(conn) = conn.upgrade() else { return };
+                    if conn.is_closed() {
+                        return;
+                    }
+                    conn.sweep(Instant::now());
+                }
+            });
+        }
         Ok(conn)
+    }
+}
+
+/// How often a connection looks for requests past their deadline: timeouts fire up to this
+/// late. (RocketMQ's Java client scans once a second.)
+const SWEEP: Duration = Duration::from_millis(5);
+
+/// The response did not arrive before the deadline.
+struct Expired;
+
+struct Pending<F> {
+    tx: oneshot::Sender<Result<F, Expired>>,
+    deadline: Instant,
+}
+
+/// Pending requests by correlation id. Ids are sequential, so they are their own hash.
+type PendingTable<F> = HashMap<u64, Pending<F>, std::hash::BuildHasherDefault<IdHasher>>;
+
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        // Spread sequential ids over the table's buckets (Fibonacci hashing).
+        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
     }
 }
 
@@ -322,7 +374,7 @@ pub struct ClientConnection<P: Protocol> {
     proto: Arc<P>,
     codec: P::Codec,
     q: Arc<WriteQueue>,
-    pending: Mutex<HashMap<u64, oneshot::Sender<P::Frame>>>,
+    pending: Mutex<PendingTable<P::Frame>>,
     next_id: AtomicU64,
     permits: Semaphore,
     max_in_flight: usize,
@@ -348,7 +400,7 @@ impl<P: Protocol> ClientConnection<P> {
         self.lock_pending().len()
     }
 
-    fn lock_pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<P::Frame>>> {
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, PendingTable<P::Frame>> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -388,23 +440,25 @@ impl<P: Protocol> ClientConnection<P> {
             addr: self.addr.clone(),
             timeout,
         };
-        let _permit = match self.overload {
-            Overload::FailFast => {
-                self.permits
-                    .try_acquire()
-                    .map_err(|_| RemotingError::TooManyInFlight {
-                        addr: self.addr.clone(),
-                        limit: self.max_in_flight,
-                    })?
+        // Fast paths first: a free slot and room in the write queue need no timer.
+        let _permit = match (self.permits.try_acquire(), self.overload) {
+            (Ok(p), _) => p,
+            (Err(_), Overload::FailFast) => {
+                return Err(RemotingError::TooManyInFlight {
+                    addr: self.addr.clone(),
+                    limit: self.max_in_flight,
+                });
             }
-            Overload::Wait => tokio::time::timeout_at(deadline, self.permits.acquire())
+            (Err(_), Overload::Wait) => tokio::time::timeout_at(deadline, self.permits.acquire())
                 .await
                 .map_err(|_| timed_out())?
                 .map_err(|_| self.closed_error())?,
         };
-        tokio::time::timeout_at(deadline, self.q.wait_for_space())
-            .await
-            .map_err(|_| timed_out())?;
+        if !self.q.has_space() {
+            tokio::time::timeout_at(deadline, self.q.wait_for_space())
+                .await
+                .map_err(|_| timed_out())?;
+        }
         for h in self.hooks.iter() {
             h.before(&self.ctx, &mut req)
                 .map_err(RemotingError::Refused)?;
@@ -415,7 +469,7 @@ impl<P: Protocol> ClientConnection<P> {
         // Key by the id as the frame carries it (narrow id fields truncate).
         let id = req.correlation_id();
         let (tx, rx) = oneshot::channel();
-        self.lock_pending().insert(id, tx);
+        self.lock_pending().insert(id, Pending { tx, deadline });
         let mut codec = self.codec.clone();
         match self.q.push(|b| codec.encode(&req, b)) {
             Ok(Ok(())) => {}
@@ -430,7 +484,8 @@ impl<P: Protocol> ClientConnection<P> {
         }
         self.metrics.request();
         let start = std::time::Instant::now();
-        match tokio::time::timeout_at(deadline, rx).await {
+        // No timer per call: the connection's sweeper fails entries past their deadline.
+        match rx.await {
             Ok(Ok(resp)) => {
                 let error = !self.proto.is_success(&resp);
                 self.metrics.response(start.elapsed(), error);
@@ -439,21 +494,40 @@ impl<P: Protocol> ClientConnection<P> {
                 }
                 Ok(resp)
             }
-            Ok(Err(_)) => {
+            Ok(Err(Expired)) => {
+                self.metrics.error();
+                Err(timed_out())
+            }
+            Err(_) => {
                 self.metrics.error();
                 Err(self.closed_error())
             }
-            Err(_) => {
-                self.lock_pending().remove(&id);
-                self.metrics.error();
-                Err(timed_out())
+        }
+    }
+
+    /// Fails every pending request whose deadline is before `now`.
+    fn sweep(&self, now: Instant) {
+        let mut pending = self.lock_pending();
+        if pending.is_empty() {
+            return;
+        }
+        let expired: Vec<u64> = pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            if let Some(p) = pending.remove(&id) {
+                let _ = p.tx.send(Err(Expired));
             }
         }
     }
 
     /// Sends `request` as oneway: no response, no timeout tracking.
     pub async fn invoke_oneway(&self, mut req: P::Frame) -> Result<(), RemotingError> {
-        self.q.wait_for_space().await;
+        if !self.q.has_space() {
+            self.q.wait_for_space().await;
+        }
         for h in self.hooks.iter() {
             h.before(&self.ctx, &mut req)
                 .map_err(RemotingError::Refused)?;
@@ -481,10 +555,10 @@ impl<P: Protocol> ClientConnection<P> {
                             tracing::debug!(addr = %self.addr, "request from the server ignored");
                             continue;
                         }
-                        let tx = self.lock_pending().remove(&frame.correlation_id());
-                        match tx {
-                            Some(tx) => {
-                                let _ = tx.send(frame);
+                        let entry = self.lock_pending().remove(&frame.correlation_id());
+                        match entry {
+                            Some(p) => {
+                                let _ = p.tx.send(Ok(frame));
                             }
                             None => self.metrics.late(),
                         }

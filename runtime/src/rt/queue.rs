@@ -78,6 +78,12 @@ impl WriteQueue {
         }
     }
 
+    /// True when producers may queue without waiting.
+    pub(crate) fn has_space(&self) -> bool {
+        let g = self.lock();
+        g.buf.len() <= self.high_water || g.closed
+    }
+
     /// Bytes queued and not yet handed to the socket.
     pub(crate) fn queued(&self) -> usize {
         self.lock().buf.len()

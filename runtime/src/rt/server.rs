@@ -399,13 +399,33 @@ where
     'conn: loop {
         // Decode what is buffered, up to the in-flight bound (also while draining: a request
         // fully received before shutdown is answered).
+        let now = Instant::now();
         while inflight.len() < cfg.max_in_flight {
             match codec.decode(&mut buf) {
-                Ok(Some(frame)) => {
-                    if let Some(done) = dispatch(inner, &table, &ctx, frame, &mut inflight) {
-                        respond(inner, &table, &ctx, &mut codec, &q, done);
+                Ok(Some(frame)) => match dispatch(inner, &table, &ctx, frame, now) {
+                    Dispatch::Skip => {}
+                    Dispatch::Done(done) => respond(inner, &table, &ctx, &mut codec, &q, done),
+                    Dispatch::Run((id, kind, code, echo, start), mut fut) => {
+                        // Most processors finish at once: answer without a task for them.
+                        let first = std::future::poll_fn(|cx| {
+                            std::task::Poll::Ready(fut.as_mut().poll(cx))
+                        })
+                        .await;
+                        match first {
+                            std::task::Poll::Ready(r) => respond(
+                                inner,
+                                &table,
+                                &ctx,
+                                &mut codec,
+                                &q,
+                                (id, kind, code, echo, start, r),
+                            ),
+                            std::task::Poll::Pending => inflight.push(Box::pin(async move {
+                                (id, kind, code, echo, start, fut.await)
+                            })),
+                        }
                     }
-                }
+                },
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(%peer, error = %e, "undecodable frame; closing the connection");
@@ -492,31 +512,40 @@ async fn server_handshake<R: AsyncRead + Unpin>(
 }
 
 /// Starts processing `frame`; returns a finished outcome when no processor runs.
+/// What [`dispatch`] decided.
+enum Dispatch<F> {
+    /// Nothing to answer.
+    Skip,
+    /// Answered without a processor.
+    Done(Done<F>),
+    /// A processor runs: its request's identity and its future.
+    Run(Meta, BoxFuture<Result<F, ProcessError>>),
+}
+
+/// (correlation id, kind, request code, echo values, start)
+type Meta = (u64, FrameKind, i64, u64, Instant);
+
+/// Starts processing `frame` (received at `now`).
 fn dispatch<P: Protocol>(
     inner: &Arc<Inner<P>>,
     table: &Table<P>,
     ctx: &RequestContext,
     mut frame: P::Frame,
-    inflight: &mut FuturesUnordered<BoxFuture<Done<P::Frame>>>,
-) -> Option<Done<P::Frame>> {
+    now: Instant,
+) -> Dispatch<P::Frame> {
     let kind = frame.kind();
     if kind == FrameKind::Response {
         tracing::debug!(peer = %ctx.peer, "unexpected response frame on a server connection; ignored");
-        return None;
+        return Dispatch::Skip;
     }
     inner.metrics.request();
-    let (id, code, echo, start) = (
-        frame.correlation_id(),
-        frame.code(),
-        frame.echo(),
-        Instant::now(),
-    );
+    let (id, code, echo, start) = (frame.correlation_id(), frame.code(), frame.echo(), now);
     for h in &table.hooks {
         if let Err(msg) = h.before(ctx, &mut frame) {
             let resp = inner
                 .proto
                 .error_response(code, ErrorStatus::SystemError, &msg);
-            return Some((id, kind, code, echo, start, Ok(resp)));
+            return Dispatch::Done((id, kind, code, echo, start, Ok(resp)));
         }
     }
     let Some(reg) = table.by_code.get(&code).or(table.default.as_ref()) else {
@@ -524,7 +553,7 @@ fn dispatch<P: Protocol>(
         let resp = inner
             .proto
             .error_response(code, ErrorStatus::NotSupported, &msg);
-        return Some((id, kind, code, echo, start, Ok(resp)));
+        return Dispatch::Done((id, kind, code, echo, start, Ok(resp)));
     };
     let fut = reg.processor.process(ctx.clone(), frame);
     let fut: BoxFuture<Result<P::Frame, ProcessError>> = match &reg.executor {
@@ -537,10 +566,7 @@ fn dispatch<P: Protocol>(
             })
         }
     };
-    inflight.push(Box::pin(
-        async move { (id, kind, code, echo, start, fut.await) },
-    ));
-    None
+    Dispatch::Run((id, kind, code, echo, start), fut)
 }
 
 fn respond<P: Protocol>(
