@@ -474,6 +474,24 @@ pub fn check_bits(value: u64, bits: u32, path: &'static str) -> Result<u64, Enco
     Ok(value)
 }
 
+
+/// Parses a header field carried as a string.
+pub fn parse_field<T: std::str::FromStr>(v: &str, field: &'static str) -> Result<T, DecodeError> {
+    v.parse()
+        .map_err(|_| DecodeError::new(0, field, DecodeErrorKind::InvalidField(v.to_string())))
+}
+
+/// Parses a bool header field as Java's `Boolean.parseBoolean` does: `true` in any case is
+/// true, anything else false.
+pub fn parse_bool_field(v: &str, _field: &'static str) -> Result<bool, DecodeError> {
+    Ok(v.eq_ignore_ascii_case("true"))
+}
+
+/// The error for a required header field that is absent.
+pub fn missing_field(field: &'static str) -> DecodeError {
+    DecodeError::new(0, field, DecodeErrorKind::MissingField)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,28 +561,4 @@ mod tests {
         assert_eq!(peek_uint(&b, 0, 3, false), Some(0x0a0b0c));
         assert_eq!(peek_uint(&b, 1, 3, false), None);
     }
-}
-
-/// Parses a header field carried as a string.
-pub fn parse_field<T: std::str::FromStr>(v: &str, field: &'static str) -> Result<T, DecodeError> {
-    v.parse()
-        .map_err(|_| DecodeError::new(0, field, DecodeErrorKind::InvalidField(v.to_string())))
-}
-
-/// Parses a bool header field (`true`/`false`, as Java writes them).
-pub fn parse_bool_field(v: &str, field: &'static str) -> Result<bool, DecodeError> {
-    match v {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(DecodeError::new(
-            0,
-            field,
-            DecodeErrorKind::InvalidField(v.to_string()),
-        )),
-    }
-}
-
-/// The error for a required header field that is absent.
-pub fn missing_field(field: &'static str) -> DecodeError {
-    DecodeError::new(0, field, DecodeErrorKind::MissingField)
 }
