@@ -474,7 +474,6 @@ pub fn check_bits(value: u64, bits: u32, path: &'static str) -> Result<u64, Enco
     Ok(value)
 }
 
-
 /// Parses a header field carried as a string.
 pub fn parse_field<T: std::str::FromStr>(v: &str, field: &'static str) -> Result<T, DecodeError> {
     v.parse()
