@@ -179,25 +179,7 @@ impl Reader {
         at: usize,
         field: &'static str,
     ) -> Result<usize, DecodeError> {
-        if len < 0 {
-            return Err(DecodeError::new(
-                at,
-                field,
-                DecodeErrorKind::NegativeLength(len),
-            ));
-        }
-        let max = self.limits.max_string_len;
-        if len as u64 > max as u64 {
-            return Err(DecodeError::new(
-                at,
-                field,
-                DecodeErrorKind::TooLong {
-                    len: len as u64,
-                    max,
-                },
-            ));
-        }
-        let len = len as usize;
+        let len = bounded(len, self.limits.max_string_len, at, field)?;
         self.need(len, field)?;
         Ok(len)
     }
@@ -211,25 +193,7 @@ impl Reader {
         at: usize,
         field: &'static str,
     ) -> Result<usize, DecodeError> {
-        if count < 0 {
-            return Err(DecodeError::new(
-                at,
-                field,
-                DecodeErrorKind::NegativeLength(count),
-            ));
-        }
-        let max = self.limits.max_collection_len;
-        if count as u64 > max as u64 {
-            return Err(DecodeError::new(
-                at,
-                field,
-                DecodeErrorKind::TooLong {
-                    len: count as u64,
-                    max,
-                },
-            ));
-        }
-        let count = count as usize;
+        let count = bounded(count, self.limits.max_collection_len, at, field)?;
         self.need(count.saturating_mul(min_elem), field)?;
         Ok(count)
     }
@@ -371,6 +335,25 @@ pub fn peek_uint(buf: &[u8], off: usize, width: usize, big_endian: bool) -> Opti
         }
     }
     Some(v)
+}
+
+/// `n` (read at `at`) as a size: not negative, at most `max`.
+fn bounded(n: i64, max: usize, at: usize, field: &'static str) -> Result<usize, DecodeError> {
+    if n < 0 {
+        return Err(DecodeError::new(
+            at,
+            field,
+            DecodeErrorKind::NegativeLength(n),
+        ));
+    }
+    if n as u64 > max as u64 {
+        return Err(DecodeError::new(
+            at,
+            field,
+            DecodeErrorKind::TooLong { len: n as u64, max },
+        ));
+    }
+    Ok(n as usize)
 }
 
 /// A u64 length as i64, saturating (so that an absurd value fails the limit check).

@@ -26,26 +26,20 @@ pub const FIELD_ATTRS: &[&str] = &[
     "echo",
 ];
 
-/// Every attribute the language knows, in any place.
-const ALL_ATTRS: &[&str] = &[
-    "correlation",
-    "kind",
-    "code",
-    "message",
-    "empty_is_none",
-    "min_version",
-    "max_version",
-    "version",
-    "features",
+/// Attributes of enum variants and flag bits.
+const VARIANT_ATTRS: &[&str] = &[
     "success",
     "not_supported",
     "system_error",
     "busy",
     "response",
     "oneway",
-    "default",
-    "echo",
 ];
+
+/// Whether `name` is an attribute the language knows anywhere.
+fn known_attr(name: &str) -> bool {
+    FIELD_ATTRS.contains(&name) || VARIANT_ATTRS.contains(&name)
+}
 
 /// Lowers the main file (with its protocol) plus the files it imports (already parsed,
 /// dependencies first) into one IR. All errors are collected.
@@ -490,7 +484,7 @@ impl Lower {
                 self.err(
                     Diagnostic::error(
                         at,
-                        if ALL_ATTRS.contains(&a.name.text.as_str()) {
+                        if known_attr(&a.name.text) {
                             format!("attribute `@{}` does not apply here", a.name.text)
                         } else {
                             format!("unknown attribute `@{}`", a.name.text)
