@@ -147,7 +147,8 @@ impl<P: Protocol> RemotingClient<P> {
         // The pooled connection needs no timer; only opening one is bounded by the deadline.
         let conn = match self.pooled(addr) {
             Some(c) => c,
-            None => tokio::time::timeout_at(deadline, self.connection(addr))
+            // Boxed: the slow path would otherwise make every call's future larger.
+            None => Box::pin(tokio::time::timeout_at(deadline, self.connection(addr)))
                 .await
                 .map_err(|_| RemotingError::Timeout {
                     addr: addr.to_string(),
@@ -449,13 +450,15 @@ impl<P: Protocol> ClientConnection<P> {
                     limit: self.max_in_flight,
                 });
             }
-            (Err(_), Overload::Wait) => tokio::time::timeout_at(deadline, self.permits.acquire())
-                .await
-                .map_err(|_| timed_out())?
-                .map_err(|_| self.closed_error())?,
+            (Err(_), Overload::Wait) => {
+                Box::pin(tokio::time::timeout_at(deadline, self.permits.acquire()))
+                    .await
+                    .map_err(|_| timed_out())?
+                    .map_err(|_| self.closed_error())?
+            }
         };
         if !self.q.has_space() {
-            tokio::time::timeout_at(deadline, self.q.wait_for_space())
+            Box::pin(tokio::time::timeout_at(deadline, self.q.wait_for_space()))
                 .await
                 .map_err(|_| timed_out())?;
         }
@@ -483,7 +486,8 @@ impl<P: Protocol> ClientConnection<P> {
             }
         }
         self.metrics.request();
-        let start = std::time::Instant::now();
+        // The deadline was computed from the call's start: no second clock read.
+        let start = deadline - timeout;
         // No timer per call: the connection's sweeper fails entries past their deadline.
         match rx.await {
             Ok(Ok(resp)) => {
