@@ -1,4 +1,4 @@
-//! `.wire` text → [`ast::File`]: the pest parser plus a pass that turns pairs into the
+//! `.wire` text → [`ast::File`](super::ast::File): the pest parser plus a pass that turns pairs into the
 //! syntax tree, keeping spans. Unbalanced braces are found first, so that an unterminated
 //! block is reported where it was opened rather than at the end of the file.
 

@@ -554,7 +554,7 @@ impl<'a> Gen<'a> {
     }
 
     /// Reads a fixed-width integer for a length or a packed word, as u64 (i64 for lengths
-    /// goes through [`Self::read_prefix`]).
+    /// goes through `read_prefix`).
     pub fn read_word(&self, i: &IntType, r: &str, field: &str) -> String {
         let v = Self::read_int(i, r, field);
         if i.signed && i.bits() < 64 {
