@@ -48,11 +48,15 @@ impl Str {
     }
 
     /// The string as `&str`.
+    #[allow(unsafe_code)]
     pub fn as_str(&self) -> &str {
-        // The constructors only admit valid UTF-8; re-checking here would cost a scan per
-        // access, and `unsafe` is forbidden in this crate, so fall back to "" on the
-        // impossible path instead of panicking.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        // SAFETY: `Str`'s field is private and every constructor establishes that it holds
+        // UTF-8: `from_static` and `From<&str>`/`From<String>` take `str`/`String`, which are
+        // UTF-8 by type; `from_utf8` validates with `std::str::from_utf8` before wrapping;
+        // `new`/`Default` are empty. `Bytes` is immutable, so the content cannot change
+        // afterwards. Checking again here would scan the string on every access (map lookups,
+        // comparisons, JSON output).
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
     }
 
     /// The underlying bytes.
