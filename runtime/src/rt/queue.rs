@@ -84,11 +84,6 @@ impl WriteQueue {
         g.buf.len() <= self.high_water || g.closed
     }
 
-    /// Bytes queued and not yet handed to the socket.
-    pub(crate) fn queued(&self) -> usize {
-        self.lock().buf.len()
-    }
-
     /// Stops accepting frames; the writer sends what is queued, then shuts the stream down.
     pub(crate) fn close(&self) {
         self.lock().closed = true;

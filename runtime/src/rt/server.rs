@@ -437,7 +437,9 @@ where
         if !reading && inflight.is_empty() {
             break;
         }
-        let room = inflight.len() < cfg.max_in_flight && q.queued() <= cfg.write_high_water;
+        // One look at the write queue per pass (it takes its lock).
+        let has_space = q.has_space();
+        let room = inflight.len() < cfg.max_in_flight && has_space;
         tokio::select! {
             biased;
             Some(done) = inflight.next(), if !inflight.is_empty() => {
@@ -446,7 +448,7 @@ where
             _ = inner.shutdown.cancelled(), if reading => {
                 reading = false;
             }
-            _ = q.wait_for_space(), if reading && q.queued() > cfg.write_high_water => {}
+            _ = q.wait_for_space(), if reading && !has_space => {}
             r = rd.read_buf(&mut buf), if reading && room => {
                 match r {
                     Ok(0) => {
