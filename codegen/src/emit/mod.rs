@@ -109,6 +109,22 @@ fn docs(lines: &[String]) -> Vec<String> {
     lines.iter().map(|l| lit(&format!(" {l}"))).collect()
 }
 
+/// The template's view of a struct's stored fields, with their `@default`s.
+fn field_views(g: &Gen, s: &StructDef, defaults: &[(String, String)]) -> Vec<FieldView> {
+    g.stored_fields(s)
+        .into_iter()
+        .map(|(name, ty, d)| FieldView {
+            default: defaults
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, e)| e.clone()),
+            name,
+            ty,
+            docs: docs(&d),
+        })
+        .collect()
+}
+
 /// `(field ident, expression)` for every `@default` of a struct.
 fn field_defaults(p: &Protocol, s: &StructDef) -> Vec<(String, String)> {
     s.fields
@@ -153,16 +169,7 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
                 structs_out.push(render(&HeaderView {
                     name: s.name.clone(),
                     docs: docs(&s.docs),
-                    fields: g
-                        .stored_fields(s)
-                        .into_iter()
-                        .map(|(name, ty, d)| FieldView {
-                            name,
-                            ty,
-                            docs: docs(&d),
-                            default: None,
-                        })
-                        .collect(),
+                    fields: field_views(&g, s, &[]),
                 })?);
             }
             TypeDef::Struct(s) => {
@@ -175,19 +182,7 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
                 structs_out.push(render(&StructView {
                     name: s.name.clone(),
                     docs: docs(&s.docs),
-                    fields: g
-                        .stored_fields(s)
-                        .into_iter()
-                        .map(|(name, ty, d)| FieldView {
-                            default: defaults
-                                .iter()
-                                .find(|(n, _)| *n == name)
-                                .map(|(_, e)| e.clone()),
-                            name,
-                            ty,
-                            docs: docs(&d),
-                        })
-                        .collect(),
+                    fields: field_views(&g, s, &defaults),
                     defaults: defaults.into_iter().map(|(n, _)| n).collect(),
                     decode: b.decode,
                     encode: b.encode,

@@ -696,16 +696,9 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
         let n = pascal(&rpc.name);
         let m = ident(&snake(&rpc.name));
         let code = format!("request_codes::{}", screaming(&rpc.name));
-        let default_doc = [format!("`{}` (request code {}).", rpc.name, rpc.code)];
-        let lines = if rpc.docs.is_empty() {
-            &default_doc[..]
-        } else {
-            &rpc.docs[..]
-        };
-        let docs: String = lines
-            .iter()
-            .map(|d| format!("#[doc = {}]", lit(&format!(" {d}"))))
-            .collect();
+        let docs = doc_attrs(&rpc.docs, || {
+            format!("`{}` (request code {}).", rpc.name, rpc.code)
+        });
         out += &payload(
             g,
             frame,
@@ -778,16 +771,7 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
         }
     }
     let sname = pascal(&s.name);
-    let default_doc = [format!("The `{}` service.", s.name)];
-    let lines = if s.docs.is_empty() {
-        &default_doc[..]
-    } else {
-        &s.docs[..]
-    };
-    let docs: String = lines
-        .iter()
-        .map(|d| format!("#[doc = {}]", lit(&format!(" {d}"))))
-        .collect();
+    let docs = doc_attrs(&s.docs, || format!("The `{}` service.", s.name));
     out += &format!(
         "{docs}
         #[doc = \"\"]
@@ -820,4 +804,19 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
         snake = snake(&s.name)
     );
     out
+}
+
+/// `#[doc]` attributes for `lines`, or for the one line `default()` gives when there are none.
+fn doc_attrs(lines: &[String], default: impl FnOnce() -> String) -> String {
+    let fallback;
+    let lines = if lines.is_empty() {
+        fallback = [default()];
+        &fallback[..]
+    } else {
+        lines
+    };
+    lines
+        .iter()
+        .map(|d| format!("#[doc = {}]", lit(&format!(" {d}"))))
+        .collect()
 }
