@@ -712,17 +712,12 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
             trait_methods += &format!(
                 "{docs} fn {m}(&self, ctx: {P}::RequestContext, request: {n}Request) -> impl ::std::future::Future<Output = ::std::result::Result<(), {P}::ProcessError>> + ::std::marker::Send;"
             );
-            register += &format!(
-                "{{ let s = service.clone();
-                    server.register_processor({code} as i64, move |ctx: {P}::RequestContext, frame: {fname}| {{
-                        let s = s.clone();
-                        async move {{
-                            let request = {n}Request::from_frame(&frame)?;
-                            s.{m}(ctx, request).await?;
-                            ::std::result::Result::Ok(frame)
-                        }}
-                    }}); }}",
-                fname = frame.name
+            // The runtime sends nothing back for a oneway; the frame is only a placeholder.
+            register += &register_one(
+                &code,
+                &frame.name,
+                &format!("s.{m}(ctx, request).await?; ::std::result::Result::Ok(frame)"),
+                &n,
             );
             client += &format!(
                 "{docs} pub async fn {m}(&self, request: {n}Request) -> ::std::result::Result<(), {P}::RemotingError> {{
@@ -744,18 +739,17 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
             trait_methods += &format!(
                 "{docs} fn {m}(&self, ctx: {P}::RequestContext, request: {n}Request) -> impl ::std::future::Future<Output = ::std::result::Result<{n}Response, {P}::ProcessError>> + ::std::marker::Send;"
             );
-            register += &format!(
-                "{{ let s = service.clone();
-                    server.register_processor({code} as i64, move |ctx: {P}::RequestContext, frame: {fname}| {{
-                        let s = s.clone();
-                        async move {{
-                            let request = {n}Request::from_frame(&frame)?;
-                            let response = s.{m}(ctx, request).await?;
-                            ::std::result::Result::Ok({resp})
-                        }}
-                    }}); }}",
-                fname = frame.name,
-                resp = to_frame(&format!("response.to_frame({fname}::default())", fname = frame.name), &rpc.response)
+            let resp = to_frame(
+                &format!("response.to_frame({}::default())", frame.name),
+                &rpc.response,
+            );
+            register += &register_one(
+                &code,
+                &frame.name,
+                &format!(
+                    "let response = s.{m}(ctx, request).await?; ::std::result::Result::Ok({resp})"
+                ),
+                &n,
             );
             client += &format!(
                 "{docs} pub async fn {m}(&self, request: {n}Request) -> ::std::result::Result<{n}Response, {P}::RemotingError> {{
@@ -819,4 +813,19 @@ fn doc_attrs(lines: &[String], default: impl FnOnce() -> String) -> String {
         .iter()
         .map(|d| format!("#[doc = {}]", lit(&format!(" {d}"))))
         .collect()
+}
+
+/// Registers one request code of a service: decode the typed request, then run `body`
+/// (which has `s`, `ctx`, `request` and `frame` in scope).
+fn register_one(code: &str, frame: &str, body: &str, n: &str) -> String {
+    format!(
+        "{{ let s = service.clone();
+            server.register_processor({code} as i64, move |ctx: {P}::RequestContext, frame: {frame}| {{
+                let s = s.clone();
+                async move {{
+                    let request = {n}Request::from_frame(&frame)?;
+                    {body}
+                }}
+            }}); }}"
+    )
 }
