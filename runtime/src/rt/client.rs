@@ -515,15 +515,9 @@ impl<P: Protocol> ClientConnection<P> {
         if pending.is_empty() {
             return;
         }
-        let expired: Vec<u64> = pending
-            .iter()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in expired {
-            if let Some(p) = pending.remove(&id) {
-                let _ = p.tx.send(Err(Expired));
-            }
+        // Removes in place: no allocation per tick.
+        for (_, p) in pending.extract_if(|_, p| p.deadline <= now) {
+            let _ = p.tx.send(Err(Expired));
         }
     }
 
