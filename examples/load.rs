@@ -9,7 +9,8 @@
 //!
 //! Options: `--conns N` (connections), `--inflight M` (requests in flight per connection),
 //! `--payload B` (body bytes, at least 8), `--secs S` (measured seconds), `--warmup S`
-//! (default 1), `--only floor|native`, `--rt multi|current` (a one-worker multi-thread
+//! (default 1), `--only floor,native,native-call` (a comma-separated subset of the designs;
+//! `native` is the pipelined client API, `native-call` one `invoke` future per call), `--rt multi|current` (a one-worker multi-thread
 //! runtime per side, the default, or a current-thread runtime on its own OS thread),
 //! `--global-queue-interval N` (tokio's scheduler knob, for experiments), `--no-pin` and
 //! `--stats`
@@ -22,12 +23,13 @@
 //! 127.0.0.1 ephemeral ports; everything stops by itself after `warmup + secs`.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use polywire::protocol::Protocol;
 use polywire::rt::{
     ClientConfig, ProcessError, RemotingClient, RemotingServer, RequestContext, ServerConfig,
 };
 use polywire_protocols::native::{
     Basic, BasicClient, EchoRequest, EchoResponse, LogRequest, NativeProtocol, PingRequest,
-    PingResponse, serve_basic,
+    PingResponse, request_codes, serve_basic,
 };
 use std::cell::RefCell;
 use std::fmt;
@@ -66,10 +68,13 @@ struct Args {
     stats: bool,
 }
 
+/// Which native client API a run uses.
+const DESIGNS: [&str; 3] = ["floor", "native", "native-call"];
+
 fn usage() -> ! {
     eprintln!(
         "usage: load [--conns N] [--inflight M] [--payload BYTES] [--secs S] [--warmup S] \
-         [--only floor|native] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats]"
+         [--only floor,native,native-call] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats]"
     );
     std::process::exit(2)
 }
@@ -98,7 +103,7 @@ fn parse_args() -> Args {
             "--warmup" => a.warmup = value().parse().unwrap_or_else(|_| usage()),
             "--only" => {
                 let v = value();
-                if v != "floor" && v != "native" {
+                if !v.split(',').all(|d| DESIGNS.contains(&d)) {
                     usage();
                 }
                 a.only = Some(v);
@@ -751,6 +756,124 @@ async fn native_caller(basic: BasicClient, body: Bytes, window: Window) -> (u64,
     (done, errors)
 }
 
+/// One pipelined native connection, shaped like the floor's: keep `inflight` echo requests
+/// outstanding through the generated types and a [`polywire::rt::Pipeline`], refilling the
+/// window after each batch of responses. Send times are kept by correlation id (one clock
+/// read per batch, as the floor does).
+async fn native_pipe_conn(
+    c: RemotingClient<NativeProtocol>,
+    addr: String,
+    inflight: usize,
+    body: Bytes,
+    base: Instant,
+    window: Window,
+) -> Tally {
+    let mut tally = Tally::new();
+    let mut pipe = c
+        .pipeline(&addr, inflight, Duration::from_secs(3))
+        .await
+        .expect("pipeline (native)");
+    let slots = (2 * inflight).next_power_of_two();
+    let mut sent = vec![(u64::MAX, 0u64); slots];
+    let mut done = Vec::with_capacity(inflight);
+    loop {
+        let now = Instant::now();
+        if now < window.end {
+            let t = now.duration_since(base).as_nanos() as u64;
+            while pipe.has_room() {
+                let req = EchoRequest { body: body.clone() };
+                let frame = req.to_frame(NativeProtocol.request(i64::from(request_codes::ECHO)));
+                match pipe.send(frame) {
+                    Ok(id) => sent[id as usize & (slots - 1)] = (id, t),
+                    Err(_) => {
+                        tally.errors += 1;
+                        break;
+                    }
+                }
+            }
+        } else if pipe.outstanding() == 0 {
+            break;
+        }
+        done.clear();
+        if pipe.recv_batch(&mut done).await == 0 {
+            break;
+        }
+        let now = Instant::now();
+        let now_ns = now.duration_since(base).as_nanos() as u64;
+        for (id, r) in done.drain(..) {
+            let ok = r
+                .ok()
+                .and_then(|f| EchoResponse::from_frame(&f).ok())
+                .is_some_and(|e| e.body.len() == body.len());
+            let (sid, t) = sent[id as usize & (slots - 1)];
+            if ok && sid == id {
+                if window.contains(now) {
+                    tally
+                        .hist
+                        .record(Duration::from_nanos(now_ns.saturating_sub(t)));
+                }
+            } else {
+                tally.errors += 1;
+            }
+        }
+    }
+    tally
+}
+
+fn run_native_pipelined(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> Outcome {
+    let srv = RemotingServer::new(NativeProtocol, ServerConfig::default());
+    serve_basic(&srv, Arc::new(EchoService));
+    let addr = {
+        let srv = srv.clone();
+        server.run(async move { srv.bind("127.0.0.1:0").await.expect("bind") })
+    };
+    // A static body: cloning it per request costs nothing, like the floor's filler.
+    let body = Bytes::from_static(Box::leak(vec![0xA5u8; a.payload].into_boxed_slice()));
+    let base = Instant::now();
+    let start = base + Duration::from_secs_f64(a.warmup);
+    let window = Window {
+        start,
+        end: start + Duration::from_secs_f64(a.secs),
+    };
+    let (conns, inflight) = (a.conns, a.inflight);
+    let tasks = client.run(async move {
+        (0..conns)
+            .map(|_| {
+                // One RemotingClient per connection: each pools exactly one connection.
+                let c = RemotingClient::new(NativeProtocol, ClientConfig::default());
+                tokio::spawn(native_pipe_conn(
+                    c,
+                    addr.to_string(),
+                    inflight,
+                    body.clone(),
+                    base,
+                    window,
+                ))
+            })
+            .collect::<Vec<_>>()
+    });
+    let stats = measure_counters(probe, window, a.stats);
+    let (tally, per_conn) = client.run(async move {
+        let mut t = Tally::new();
+        let mut per_conn = Vec::with_capacity(tasks.len());
+        for h in tasks {
+            let c = h.await.expect("native connection task");
+            per_conn.push(c.hist.total);
+            t.merge(&c);
+        }
+        (t, per_conn)
+    });
+    server.run(async move { srv.shutdown().await });
+    Outcome {
+        name: "native",
+        rps: tally.hist.total as f64 / a.secs,
+        tally,
+        stats,
+        per_conn,
+        per_caller: Vec::new(),
+    }
+}
+
 fn run_native(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> Outcome {
     let srv = RemotingServer::new(NativeProtocol, ServerConfig::default());
     serve_basic(&srv, Arc::new(EchoService));
@@ -812,7 +935,7 @@ fn run_native(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) ->
     });
     server.run(async move { srv.shutdown().await });
     Outcome {
-        name: "native",
+        name: "n-call",
         rps: tally.hist.total as f64 / a.secs,
         tally,
         stats,
@@ -853,8 +976,11 @@ fn main() {
     );
     let mut probe = StatsProbe::new(a.rt);
     let mut results = Vec::new();
-    for design in ["floor", "native"] {
-        if a.only.as_deref().is_some_and(|o| o != design) {
+    for design in DESIGNS {
+        if a.only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|d| d == design))
+        {
             continue;
         }
         // Fresh runtimes per design so that one cannot leave work behind for the other.
@@ -868,6 +994,7 @@ fn main() {
         }
         let o = match design {
             "floor" => run_floor(&a, &client, &server, &mut probe),
+            "native" => run_native_pipelined(&a, &client, &server, &mut probe),
             _ => run_native(&a, &client, &server, &mut probe),
         };
         drop(client);
@@ -876,15 +1003,18 @@ fn main() {
         print_stats(&o, a.secs);
         results.push(o);
     }
-    if let [floor, native] = &results[..] {
-        println!(
-            "ratio   native/floor throughput {:.2}x  (p50 {:.2}x, p99 {:.2}x)",
-            native.rps / floor.rps.max(1e-9),
-            native.tally.hist.quantile(0.5).as_secs_f64()
-                / floor.tally.hist.quantile(0.5).as_secs_f64().max(1e-12),
-            native.tally.hist.quantile(0.99).as_secs_f64()
-                / floor.tally.hist.quantile(0.99).as_secs_f64().max(1e-12),
-        );
+    if let Some(floor) = results.iter().find(|o| o.name == "floor") {
+        for o in results.iter().filter(|o| o.name != "floor") {
+            println!(
+                "ratio   {}/floor throughput {:.2}x  (p50 {:.2}x, p99 {:.2}x)",
+                o.name,
+                o.rps / floor.rps.max(1e-9),
+                o.tally.hist.quantile(0.5).as_secs_f64()
+                    / floor.tally.hist.quantile(0.5).as_secs_f64().max(1e-12),
+                o.tally.hist.quantile(0.99).as_secs_f64()
+                    / floor.tally.hist.quantile(0.99).as_secs_f64().max(1e-12),
+            );
+        }
     }
 }
 

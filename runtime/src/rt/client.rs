@@ -2,6 +2,7 @@
 //! matched to responses by correlation id, with timeouts, backpressure and reconnect
 //! backoff.
 
+use super::pipeline::{Deliveries, Failure, PipeShared};
 use super::queue::WriteQueue;
 use super::{Hook, Metrics, MetricsSnapshot, RemotingError, RequestContext, next_connection_id};
 use crate::codec::{Codec, FrameKind};
@@ -158,6 +159,17 @@ impl<P: Protocol> RemotingClient<P> {
         conn.invoke_until(request, deadline, timeout).await
     }
 
+    /// A [`Pipeline`](super::Pipeline) of up to `window` requests in flight on the pooled
+    /// connection to `addr` (opened if needed), each failing after `timeout`.
+    pub async fn pipeline(
+        &self,
+        addr: &str,
+        window: usize,
+        timeout: Duration,
+    ) -> Result<super::Pipeline<P>, RemotingError> {
+        self.connection(addr).await?.pipeline(window, timeout).await
+    }
+
     /// Sends `request` to `addr` as a oneway request (no response).
     pub async fn invoke_oneway(&self, addr: &str, request: P::Frame) -> Result<(), RemotingError> {
         self.connection(addr).await?.invoke_oneway(request).await
@@ -289,7 +301,7 @@ impl<P: Protocol> RemotingClient<P> {
             q: Arc::new(WriteQueue::new(cfg.write_high_water)),
             pending: Mutex::new(PendingTable::default()),
             next_id: AtomicU64::new(1),
-            permits: Semaphore::new(cfg.max_in_flight),
+            permits: Arc::new(Semaphore::new(cfg.max_in_flight)),
             max_in_flight: cfg.max_in_flight,
             overload: cfg.overload,
             closed: CancellationToken::new(),
@@ -340,18 +352,28 @@ impl<P: Protocol> RemotingClient<P> {
 const SWEEP: Duration = Duration::from_millis(5);
 
 /// The response did not arrive before the deadline.
-struct Expired;
+pub(super) struct Expired;
 
-struct Pending<F> {
-    tx: oneshot::Sender<Result<F, Expired>>,
-    deadline: Instant,
+/// Who waits for a response.
+pub(super) enum Waiter<F> {
+    /// One `invoke` call.
+    Call(oneshot::Sender<Result<F, Expired>>),
+    /// A [`Pipeline`]: responses are handed over in batches.
+    Pipe(Arc<PipeShared<F>>),
+}
+
+pub(super) struct Pending<F> {
+    pub(super) waiter: Waiter<F>,
+    /// The request's code (for hooks).
+    pub(super) code: i64,
+    pub(super) deadline: Instant,
 }
 
 /// Pending requests by correlation id. Ids are sequential, so they are their own hash.
-type PendingTable<F> = HashMap<u64, Pending<F>, std::hash::BuildHasherDefault<IdHasher>>;
+pub(super) type PendingTable<F> = HashMap<u64, Pending<F>, std::hash::BuildHasherDefault<IdHasher>>;
 
 #[derive(Default)]
-struct IdHasher(u64);
+pub(super) struct IdHasher(u64);
 
 impl std::hash::Hasher for IdHasher {
     fn finish(&self) -> u64 {
@@ -370,19 +392,19 @@ impl std::hash::Hasher for IdHasher {
 
 /// One open connection of a [`RemotingClient`].
 pub struct ClientConnection<P: Protocol> {
-    addr: String,
-    ctx: RequestContext,
-    proto: Arc<P>,
-    codec: P::Codec,
-    q: Arc<WriteQueue>,
-    pending: Mutex<PendingTable<P::Frame>>,
-    next_id: AtomicU64,
-    permits: Semaphore,
-    max_in_flight: usize,
-    overload: Overload,
-    closed: CancellationToken,
-    hooks: Arc<Vec<Arc<dyn Hook<P>>>>,
-    metrics: Arc<Metrics>,
+    pub(super) addr: String,
+    pub(super) ctx: RequestContext,
+    pub(super) proto: Arc<P>,
+    pub(super) codec: P::Codec,
+    pub(super) q: Arc<WriteQueue>,
+    pub(super) pending: Mutex<PendingTable<P::Frame>>,
+    pub(super) next_id: AtomicU64,
+    pub(super) permits: Arc<Semaphore>,
+    pub(super) max_in_flight: usize,
+    pub(super) overload: Overload,
+    pub(super) closed: CancellationToken,
+    pub(super) hooks: Arc<Vec<Arc<dyn Hook<P>>>>,
+    pub(super) metrics: Arc<Metrics>,
 }
 
 impl<P: Protocol> ClientConnection<P> {
@@ -401,7 +423,7 @@ impl<P: Protocol> ClientConnection<P> {
         self.lock_pending().len()
     }
 
-    fn lock_pending(&self) -> std::sync::MutexGuard<'_, PendingTable<P::Frame>> {
+    pub(super) fn lock_pending(&self) -> std::sync::MutexGuard<'_, PendingTable<P::Frame>> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -410,12 +432,20 @@ impl<P: Protocol> ClientConnection<P> {
         if !self.closed.is_cancelled() {
             self.closed.cancel();
             self.q.close();
-            self.lock_pending().clear();
+            let drained: Vec<_> = self.lock_pending().drain().collect();
+            let mut out = Deliveries::default();
+            for (id, p) in drained {
+                // Calls see their sender dropped; pipelines get an error per request.
+                if let Waiter::Pipe(pipe) = p.waiter {
+                    out.add(pipe, id, (p.code, p.deadline), Err(Failure::Closed));
+                }
+            }
+            out.flush();
             self.metrics.conn_closed();
         }
     }
 
-    fn closed_error(&self) -> RemotingError {
+    pub(super) fn closed_error(&self) -> RemotingError {
         RemotingError::ConnectionClosed {
             addr: self.addr.clone(),
         }
@@ -472,7 +502,20 @@ impl<P: Protocol> ClientConnection<P> {
         // Key by the id as the frame carries it (narrow id fields truncate).
         let id = req.correlation_id();
         let (tx, rx) = oneshot::channel();
-        self.lock_pending().insert(id, Pending { tx, deadline });
+        self.lock_pending().insert(
+            id,
+            Pending {
+                waiter: Waiter::Call(tx),
+                code,
+                deadline,
+            },
+        );
+        // `close` cancels, then drains the table: an entry inserted after the drain would
+        // never complete, so look again now that it is in.
+        if self.is_closed() {
+            self.lock_pending().remove(&id);
+            return Err(self.closed_error());
+        }
         let mut codec = self.codec.clone();
         match self.q.push(|b| codec.encode(&req, b)) {
             Ok(Ok(())) => {}
@@ -516,9 +559,19 @@ impl<P: Protocol> ClientConnection<P> {
             return;
         }
         // Removes in place: no allocation per tick.
-        for (_, p) in pending.extract_if(|_, p| p.deadline <= now) {
-            let _ = p.tx.send(Err(Expired));
+        let mut out = Deliveries::default();
+        for (id, p) in pending.extract_if(|_, p| p.deadline <= now) {
+            match p.waiter {
+                Waiter::Call(tx) => {
+                    let _ = tx.send(Err(Expired));
+                }
+                Waiter::Pipe(pipe) => {
+                    out.add(pipe, id, (p.code, p.deadline), Err(Failure::Timeout))
+                }
+            }
         }
+        drop(pending);
+        out.flush();
     }
 
     /// Sends `request` as oneway: no response, no timeout tracking.
@@ -545,6 +598,8 @@ impl<P: Protocol> ClientConnection<P> {
 
     async fn read_loop(self: Arc<Self>, mut rd: OwnedReadHalf, mut buf: BytesMut) {
         let mut codec = self.codec.clone();
+        // Responses for pipelines are handed over once per read, not once per frame.
+        let mut out = Deliveries::default();
         'read: loop {
             loop {
                 match codec.decode(&mut buf) {
@@ -553,11 +608,20 @@ impl<P: Protocol> ClientConnection<P> {
                             tracing::debug!(addr = %self.addr, "request from the server ignored");
                             continue;
                         }
-                        let entry = self.lock_pending().remove(&frame.correlation_id());
+                        let id = frame.correlation_id();
+                        let entry = self.lock_pending().remove(&id);
                         match entry {
-                            Some(p) => {
-                                let _ = p.tx.send(Ok(frame));
+                            Some(Pending {
+                                waiter: Waiter::Call(tx),
+                                ..
+                            }) => {
+                                let _ = tx.send(Ok(frame));
                             }
+                            Some(Pending {
+                                waiter: Waiter::Pipe(pipe),
+                                code,
+                                deadline,
+                            }) => out.add(pipe, id, (code, deadline), Ok(frame)),
                             None => self.metrics.late(),
                         }
                     }
@@ -568,6 +632,7 @@ impl<P: Protocol> ClientConnection<P> {
                     }
                 }
             }
+            out.flush();
             if buf.capacity() - buf.len() < 4096 {
                 buf.reserve(64 * 1024);
             }
@@ -580,6 +645,7 @@ impl<P: Protocol> ClientConnection<P> {
                 Ok(n) => self.metrics.bytes_in(n),
             }
         }
+        out.flush();
         self.close();
     }
 }

@@ -16,6 +16,7 @@ mod client;
 mod error;
 mod hooks;
 mod metrics;
+mod pipeline;
 pub(crate) mod queue;
 mod server;
 
@@ -23,6 +24,7 @@ pub use client::{ClientConfig, ClientConnection, Overload, RemotingClient};
 pub use error::RemotingError;
 pub use hooks::Hook;
 pub use metrics::{Metrics, MetricsSnapshot};
+pub use pipeline::Pipeline;
 pub use server::{ProcessError, Processor, RemotingServer, ServerConfig};
 
 use crate::protocol::Negotiated;

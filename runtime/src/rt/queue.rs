@@ -64,6 +64,27 @@ impl WriteQueue {
         Ok(res)
     }
 
+    /// Appends already encoded frames (leaving `src` empty) and wakes the writer.
+    pub(crate) fn push_buf(&self, src: &mut BytesMut) -> Result<(), Closed> {
+        let mut g = self.lock();
+        if g.closed {
+            return Err(Closed);
+        }
+        let was_empty = g.buf.is_empty();
+        if was_empty {
+            // Hand the whole buffer over; `src` gets the queue's empty one.
+            std::mem::swap(&mut g.buf, src);
+        } else {
+            g.buf.extend_from_slice(src);
+            src.clear();
+        }
+        drop(g);
+        if was_empty {
+            self.wake_writer.notify_one();
+        }
+        Ok(())
+    }
+
     /// Waits while more than the high-water mark is queued (backpressure on producers).
     pub(crate) async fn wait_for_space(&self) {
         loop {

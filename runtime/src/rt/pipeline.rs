@@ -1,0 +1,352 @@
+//! [`Pipeline`]: many requests in flight on one connection without a future, a timer or a
+//! channel per request.
+//!
+//! `invoke` is the convenient API: one future per call, woken when its response arrives.
+//! A pipeline is the fast one, for a caller that keeps a window of requests outstanding
+//! (a producer, a replicator, a load generator): [`send`](Pipeline::send) encodes into a
+//! local buffer (no lock), the buffer goes to the connection's writer in one piece when the
+//! caller waits, and the connection's reader hands every response of a read over in one
+//! batch, waking the pipeline once. Timeouts, hooks, metrics and the connection's in-flight
+//! bound apply as for `invoke`.
+//!
+//! ```no_run
+//! # async fn demo<P: polywire::protocol::Protocol>(client: polywire::rt::RemotingClient<P>, make: impl Fn() -> P::Frame) -> Result<(), polywire::rt::RemotingError> {
+//! use std::time::Duration;
+//! let mut pipe = client.pipeline("127.0.0.1:9876", 64, Duration::from_secs(3)).await?;
+//! let mut done = Vec::new();
+//! for _ in 0..1000 {
+//!     while !pipe.has_room() {
+//!         pipe.recv_batch(&mut done).await;
+//!     }
+//!     pipe.send(make())?;
+//! }
+//! while pipe.outstanding() > 0 {
+//!     pipe.recv_batch(&mut done).await;
+//! }
+//! # Ok(()) }
+//! ```
+
+use super::RemotingError;
+use super::client::{ClientConnection, Pending, Waiter};
+use crate::codec::{Codec, FrameKind};
+use crate::protocol::{Protocol, RemotingFrame};
+use bytes::BytesMut;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+
+/// Why a pipelined request got no response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Failure {
+    /// Its deadline passed.
+    Timeout,
+    /// The connection closed first.
+    Closed,
+}
+
+/// (correlation id, request code, deadline, outcome)
+type Item<F> = (u64, i64, Instant, Result<F, Failure>);
+
+/// The hand-over point between a connection's reader and one pipeline.
+pub(super) struct PipeShared<F> {
+    state: Mutex<PipeState<F>>,
+}
+
+struct PipeState<F> {
+    ready: Vec<Item<F>>,
+    waker: Option<Waker>,
+}
+
+impl<F> PipeShared<F> {
+    fn new() -> Self {
+        PipeShared {
+            state: Mutex::new(PipeState {
+                ready: Vec::new(),
+                waker: None,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PipeState<F>> {
+        // Every critical section leaves the state whole, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Outcomes staged by a reader (or sweeper) and handed to their pipelines in one piece:
+/// one lock and at most one wake per pipeline per read.
+pub(super) struct Deliveries<F> {
+    pipe: Option<Arc<PipeShared<F>>>,
+    items: Vec<Item<F>>,
+}
+
+impl<F> Default for Deliveries<F> {
+    fn default() -> Self {
+        Deliveries {
+            pipe: None,
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<F> Deliveries<F> {
+    /// Stages one outcome for `pipe`.
+    pub(super) fn add(
+        &mut self,
+        pipe: Arc<PipeShared<F>>,
+        id: u64,
+        (code, deadline): (i64, Instant),
+        outcome: Result<F, Failure>,
+    ) {
+        match &self.pipe {
+            Some(cur) if Arc::ptr_eq(cur, &pipe) => {}
+            _ => {
+                self.flush();
+                self.pipe = Some(pipe);
+            }
+        }
+        self.items.push((id, code, deadline, outcome));
+    }
+
+    /// Hands everything staged to its pipeline and wakes it.
+    pub(super) fn flush(&mut self) {
+        let Some(pipe) = self.pipe.take() else { return };
+        let waker = {
+            let mut g = pipe.lock();
+            if g.ready.is_empty() {
+                // Swapping keeps both buffers' capacity: no allocation in the steady state.
+                std::mem::swap(&mut g.ready, &mut self.items);
+            } else {
+                g.ready.append(&mut self.items);
+            }
+            g.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+/// A window of requests in flight on one connection, completed in batches. Made by
+/// [`ClientConnection::pipeline`] or [`RemotingClient::pipeline`](super::RemotingClient::pipeline).
+///
+/// Responses come back in the order they arrive, each with the correlation id that
+/// [`send`](Self::send) returned.
+pub struct Pipeline<P: Protocol> {
+    conn: Arc<ClientConnection<P>>,
+    shared: Arc<PipeShared<P::Frame>>,
+    codec: P::Codec,
+    window: usize,
+    outstanding: usize,
+    timeout: Duration,
+    /// Encoded requests not yet handed to the writer.
+    out: BytesMut,
+    /// The time of the first request in `out` (one clock read per batch).
+    batch_start: Instant,
+    taken: Vec<Item<P::Frame>>,
+    _permits: OwnedSemaphorePermit,
+}
+
+/// Requests encoded locally past this many bytes are handed to the writer at once.
+const FLUSH_AT: usize = 64 * 1024;
+
+impl<P: Protocol> ClientConnection<P> {
+    /// A pipeline of up to `window` requests in flight on this connection, each failing
+    /// after `timeout`. The window counts against the connection's `max_in_flight` from
+    /// now until the pipeline is dropped (waiting for room, or failing at once with
+    /// [`RemotingError::TooManyInFlight`] when the client is set to fail fast).
+    pub async fn pipeline(
+        self: &Arc<Self>,
+        window: usize,
+        timeout: Duration,
+    ) -> Result<Pipeline<P>, RemotingError> {
+        let too_many = || RemotingError::TooManyInFlight {
+            addr: self.addr.clone(),
+            limit: self.max_in_flight,
+        };
+        if window == 0 || window > self.max_in_flight {
+            return Err(too_many());
+        }
+        let n = u32::try_from(window).map_err(|_| too_many())?;
+        let permits = match self.permits.clone().try_acquire_many_owned(n) {
+            Ok(p) => p,
+            Err(_) if self.overload == super::Overload::FailFast => return Err(too_many()),
+            Err(_) => tokio::time::timeout(timeout, self.permits.clone().acquire_many_owned(n))
+                .await
+                .map_err(|_| RemotingError::Timeout {
+                    addr: self.addr.clone(),
+                    timeout,
+                })?
+                .map_err(|_| self.closed_error())?,
+        };
+        Ok(Pipeline {
+            conn: self.clone(),
+            shared: Arc::new(PipeShared::new()),
+            codec: self.codec.clone(),
+            window,
+            outstanding: 0,
+            timeout,
+            out: BytesMut::with_capacity(16 * 1024),
+            batch_start: Instant::now(),
+            taken: Vec::new(),
+            _permits: permits,
+        })
+    }
+}
+
+impl<P: Protocol> Pipeline<P> {
+    /// Requests sent whose outcome has not been returned yet.
+    pub fn outstanding(&self) -> usize {
+        self.outstanding
+    }
+
+    /// True when [`send`](Self::send) has room in the window.
+    pub fn has_room(&self) -> bool {
+        self.outstanding < self.window
+    }
+
+    /// The connection this pipeline runs on.
+    pub fn connection(&self) -> &Arc<ClientConnection<P>> {
+        &self.conn
+    }
+
+    /// Encodes `request` and queues it; returns its correlation id. Nothing is written until
+    /// [`flush`](Self::flush) or [`recv_batch`](Self::recv_batch) (or 64 KiB have
+    /// accumulated). Fails with [`RemotingError::TooManyInFlight`] when the window is full:
+    /// take responses first.
+    pub fn send(&mut self, mut req: P::Frame) -> Result<u64, RemotingError> {
+        let conn = &*self.conn;
+        if self.outstanding >= self.window {
+            return Err(RemotingError::TooManyInFlight {
+                addr: conn.addr.clone(),
+                limit: self.window,
+            });
+        }
+        if conn.is_closed() {
+            return Err(conn.closed_error());
+        }
+        for h in conn.hooks.iter() {
+            h.before(&conn.ctx, &mut req)
+                .map_err(RemotingError::Refused)?;
+        }
+        req.set_kind(FrameKind::Request);
+        req.set_correlation_id(conn.next_id.fetch_add(1, Ordering::Relaxed));
+        let id = req.correlation_id();
+        if self.out.is_empty() {
+            self.batch_start = Instant::now();
+        }
+        let mark = self.out.len();
+        if let Err(e) = self.codec.encode(&req, &mut self.out) {
+            self.out.truncate(mark);
+            return Err(e.into());
+        }
+        conn.lock_pending().insert(
+            id,
+            Pending {
+                waiter: Waiter::Pipe(self.shared.clone()),
+                code: req.code(),
+                deadline: self.batch_start + self.timeout,
+            },
+        );
+        if conn.is_closed() {
+            // Closed between the first look and the insert: the drain may have missed us.
+            conn.lock_pending().remove(&id);
+            self.out.truncate(mark);
+            return Err(conn.closed_error());
+        }
+        self.outstanding += 1;
+        conn.metrics.request();
+        if self.out.len() >= FLUSH_AT {
+            self.flush();
+        }
+        Ok(id)
+    }
+
+    /// Hands the queued requests to the connection's writer.
+    pub fn flush(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        if self.conn.q.push_buf(&mut self.out).is_err() {
+            // Closed: the close drains the pending table and fails these requests.
+            self.out.clear();
+        }
+    }
+
+    /// Flushes, then waits until at least one outstanding request has an outcome and
+    /// appends every outcome available now to `out` as `(correlation id, result)`. Returns
+    /// how many were appended: 0 only when nothing is outstanding.
+    pub async fn recv_batch(
+        &mut self,
+        out: &mut Vec<(u64, Result<P::Frame, RemotingError>)>,
+    ) -> usize {
+        self.flush();
+        if self.outstanding == 0 {
+            return 0;
+        }
+        let shared = &self.shared;
+        let taken = &mut self.taken;
+        std::future::poll_fn(|cx| {
+            let mut g = shared.lock();
+            if g.ready.is_empty() {
+                match &g.waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => g.waker = Some(cx.waker().clone()),
+                }
+                return Poll::Pending;
+            }
+            std::mem::swap(&mut g.ready, taken);
+            Poll::Ready(())
+        })
+        .await;
+        let conn = &*self.conn;
+        let now = Instant::now();
+        let n = self.taken.len();
+        self.outstanding = self.outstanding.saturating_sub(n);
+        for (id, code, deadline, outcome) in self.taken.drain(..) {
+            let start = deadline.checked_sub(self.timeout).unwrap_or(deadline);
+            out.push((
+                id,
+                match outcome {
+                    Ok(resp) => {
+                        let error = !conn.proto.is_success(&resp);
+                        conn.metrics
+                            .response(now.saturating_duration_since(start), error);
+                        for h in conn.hooks.iter() {
+                            h.after(&conn.ctx, code, Some(&resp));
+                        }
+                        Ok(resp)
+                    }
+                    Err(Failure::Timeout) => {
+                        conn.metrics.error();
+                        Err(RemotingError::Timeout {
+                            addr: conn.addr.clone(),
+                            timeout: self.timeout,
+                        })
+                    }
+                    Err(Failure::Closed) => {
+                        conn.metrics.error();
+                        Err(conn.closed_error())
+                    }
+                },
+            ));
+        }
+        n
+    }
+}
+
+impl<P: Protocol> Drop for Pipeline<P> {
+    fn drop(&mut self) {
+        if self.outstanding > 0 {
+            // Forget what is still in flight: late responses are counted and dropped.
+            let shared = &self.shared;
+            self.conn.lock_pending().retain(|_, p| match &p.waiter {
+                Waiter::Pipe(s) => !Arc::ptr_eq(s, shared),
+                Waiter::Call(_) => true,
+            });
+        }
+    }
+}
