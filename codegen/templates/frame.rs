@@ -44,7 +44,7 @@ impl ::polywire::Codec for {{ name }}Codec {
             return ::std::result::Result::Ok(::std::option::Option::None);
         }
         let bytes = src.split_to(total).freeze();
-        let mut r = ::polywire::__private::Reader::new(bytes, self.limits);
+        let mut r = ::polywire::__private::Reader::new(&bytes, self.limits);
         let frame = <{{ name }} as ::polywire::WireMessage>::decode_from(&mut r).map_err(|e| e.within({{ name_lit }}))?;
         r.finish({{ name_lit }})?;
         ::std::result::Result::Ok(::std::option::Option::Some(frame))

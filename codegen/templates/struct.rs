@@ -30,7 +30,7 @@ impl ::std::default::Default for {{ name }} {
 {% endif %}
 
 impl ::polywire::__private::WireMessage for {{ name }} {
-    fn decode_from(__r: &mut ::polywire::__private::Reader) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
+    fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
         {{ decode }}
     }
 

@@ -193,7 +193,8 @@ fn declared_string_maximum_is_enforced_both_ways() {
     polywire::wire::put_varint(&mut buf, 1025);
     raw.extend_from_slice(&buf);
     raw.extend(std::iter::repeat_n(b'x', 1025));
-    let mut reader = polywire::wire::Reader::new(Bytes::from(raw), polywire::Limits::DEFAULT);
+    let raw = Bytes::from(raw);
+    let mut reader = polywire::wire::Reader::new(&raw, polywire::Limits::DEFAULT);
     let e = Reject::decode_from(&mut reader).unwrap_err();
     assert_eq!(e.path, vec!["reason"]);
     assert_eq!(
@@ -261,7 +262,8 @@ prop_compose! {
 fn round_trip<M: WireMessage + PartialEq + std::fmt::Debug>(m: &M) -> M {
     let mut buf = BytesMut::new();
     m.encode_to(&mut buf).expect("encodes");
-    let mut r = polywire::wire::Reader::new(buf.freeze(), polywire::Limits::DEFAULT);
+    let buf = buf.freeze();
+    let mut r = polywire::wire::Reader::new(&buf, polywire::Limits::DEFAULT);
     let back = M::decode_from(&mut r).expect("decodes");
     r.finish("test").expect("consumes everything");
     back

@@ -10,7 +10,7 @@ use bytes::BytesMut;
 /// A message with a binary wire layout (generated for every `struct` and `frame`).
 pub trait WireMessage: Sized {
     /// Reads one message from `r`, which holds complete data (running out is an error).
-    fn decode_from(r: &mut Reader) -> Result<Self, DecodeError>;
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError>;
 
     /// Appends the message's bytes to `dst`.
     fn encode_to(&self, dst: &mut BytesMut) -> Result<(), EncodeError>;

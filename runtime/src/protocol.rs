@@ -191,7 +191,7 @@ pub fn decode_partial<M: crate::codec::WireMessage>(
     limits: crate::wire::Limits,
 ) -> Result<Option<M>, DecodeError> {
     let bytes = bytes::Bytes::copy_from_slice(&buf[..buf.len().min(limits.max_frame_len)]);
-    let mut r = crate::wire::Reader::new(bytes, limits);
+    let mut r = crate::wire::Reader::new(&bytes, limits);
     match M::decode_from(&mut r) {
         Ok(m) => {
             let used = r.offset();

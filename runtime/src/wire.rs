@@ -36,19 +36,21 @@ impl Default for Limits {
     }
 }
 
-/// A bounds-checked cursor over one frame (or a region of it).
+/// A bounds-checked cursor over one frame (or a region of it). Regions share the frame's
+/// buffer: only the string and bytes values taken out of it hold a reference.
 #[derive(Debug, Clone)]
-pub struct Reader {
-    buf: Bytes,
+pub struct Reader<'a> {
+    buf: &'a Bytes,
     pos: usize,
-    /// Offset of `buf[0]` in the whole frame, for error reports.
-    base: usize,
+    /// End of this reader's region in `buf`.
+    end: usize,
     limits: Limits,
 }
 
 macro_rules! read_int {
     ($($name:ident: $ty:ty, $n:expr, $conv:ident;)*) => {$(
         #[doc = concat!("Reads a `", stringify!($ty), "` (", stringify!($conv), ").")]
+        #[inline]
         pub fn $name(&mut self, field: &'static str) -> Result<$ty, DecodeError> {
             let b = self.array::<$n>(field)?;
             Ok(<$ty>::$conv(b))
@@ -56,50 +58,62 @@ macro_rules! read_int {
     )*};
 }
 
-impl Reader {
+impl<'a> Reader<'a> {
     /// A reader over a whole frame.
-    pub fn new(buf: Bytes, limits: Limits) -> Self {
+    #[inline]
+    pub fn new(buf: &'a Bytes, limits: Limits) -> Self {
         Reader {
             buf,
             pos: 0,
-            base: 0,
+            end: buf.len(),
             limits,
         }
     }
 
     /// The limits in force.
+    #[inline]
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
 
     /// Offset of the next byte from the start of the frame.
+    #[inline]
     pub fn offset(&self) -> usize {
-        self.base + self.pos
+        self.pos
     }
 
     /// Bytes left in this reader's region.
+    #[inline]
     pub fn remaining(&self) -> usize {
-        self.buf.len() - self.pos
+        self.end - self.pos
     }
 
     /// An error at the current offset.
+    #[cold]
     pub fn error(&self, field: &'static str, kind: DecodeErrorKind) -> DecodeError {
         DecodeError::new(self.offset(), field, kind)
     }
 
+    #[cold]
+    fn truncated(&self, n: usize, field: &'static str) -> DecodeError {
+        self.error(
+            field,
+            DecodeErrorKind::Truncated {
+                needed: n,
+                available: self.remaining(),
+            },
+        )
+    }
+
+    #[inline]
     fn need(&self, n: usize, field: &'static str) -> Result<(), DecodeError> {
         if self.remaining() < n {
-            return Err(self.error(
-                field,
-                DecodeErrorKind::Truncated {
-                    needed: n,
-                    available: self.remaining(),
-                },
-            ));
+            return Err(self.truncated(n, field));
         }
         Ok(())
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
         self.need(N, field)?;
         let mut out = [0u8; N];
@@ -148,9 +162,16 @@ impl Reader {
     }
 
     /// Reads an unsigned LEB128 varint of at most 10 bytes.
+    #[inline]
     pub fn varint(&mut self, field: &'static str) -> Result<u64, DecodeError> {
+        // One-byte values are the common case (lengths, counts, small ids).
+        if self.pos < self.end && self.buf[self.pos] < 0x80 {
+            let v = self.buf[self.pos];
+            self.pos += 1;
+            return Ok(u64::from(v));
+        }
         let at = self.offset();
-        match decode_varint(&self.buf[self.pos..]) {
+        match decode_varint(&self.buf[self.pos..self.end]) {
             Ok(Some((v, n))) => {
                 self.pos += n;
                 Ok(v)
@@ -173,6 +194,7 @@ impl Reader {
     }
 
     /// Checks a string/bytes length read at `at` against the limits and the remaining bytes.
+    #[inline]
     pub fn check_len(
         &self,
         len: i64,
@@ -186,6 +208,7 @@ impl Reader {
 
     /// Checks an element count read at `at` against the limits and against the remaining
     /// bytes (each element takes at least `min_elem` bytes), before any `Vec` is sized.
+    #[inline]
     pub fn check_count(
         &self,
         count: i64,
@@ -205,6 +228,7 @@ impl Reader {
 
     /// Checks a region length (from a length field) read at `at`: not negative and not past
     /// the end of the enclosing data.
+    #[inline]
     pub fn region_len(
         &self,
         len: i64,
@@ -247,6 +271,7 @@ impl Reader {
     }
 
     /// Takes `n` bytes as a zero-copy slice (callers check `n` first with [`Reader::check_len`]).
+    #[inline]
     pub fn bytes(&mut self, n: usize, field: &'static str) -> Result<Bytes, DecodeError> {
         self.need(n, field)?;
         let out = self.buf.slice(self.pos..self.pos + n);
@@ -261,31 +286,37 @@ impl Reader {
         Str::from_utf8(b).map_err(|_| DecodeError::new(at, field, DecodeErrorKind::InvalidUtf8))
     }
 
-    /// Splits off the next `n` bytes as a region reader (for `sized_by` fields).
-    pub fn region(&mut self, n: usize, field: &'static str) -> Result<Reader, DecodeError> {
-        let base = self.offset();
-        let buf = self.bytes(n, field)?;
-        Ok(Reader {
-            buf,
-            pos: 0,
-            base,
+    /// Splits off the next `n` bytes as a region reader (for `sized_by` fields). No copy
+    /// and no reference count: the region borrows the frame.
+    #[inline]
+    pub fn region(&mut self, n: usize, field: &'static str) -> Result<Reader<'a>, DecodeError> {
+        self.need(n, field)?;
+        let region = Reader {
+            buf: self.buf,
+            pos: self.pos,
+            end: self.pos + n,
             limits: self.limits,
-        })
+        };
+        self.pos += n;
+        Ok(region)
     }
 
     /// Everything that is left, zero-copy.
+    #[inline]
     pub fn rest(&mut self) -> Bytes {
-        let out = self.buf.slice(self.pos..);
-        self.pos = self.buf.len();
+        let out = self.buf.slice(self.pos..self.end);
+        self.pos = self.end;
         out
     }
 
     /// The unread bytes, without consuming them.
+    #[inline]
     pub fn peek_rest(&self) -> &[u8] {
-        &self.buf[self.pos..]
+        &self.buf[self.pos..self.end]
     }
 
     /// Fails when bytes are left over.
+    #[inline]
     pub fn finish(&self, field: &'static str) -> Result<(), DecodeError> {
         match self.remaining() {
             0 => Ok(()),
@@ -295,6 +326,7 @@ impl Reader {
 }
 
 /// Decodes a LEB128 varint from the start of `buf`: `Ok(None)` when `buf` ends first.
+#[inline]
 pub fn decode_varint(buf: &[u8]) -> Result<Option<(u64, usize)>, DecodeErrorKind> {
     let mut v: u64 = 0;
     for (i, &b) in buf.iter().enumerate().take(10) {
@@ -313,6 +345,7 @@ pub fn decode_varint(buf: &[u8]) -> Result<Option<(u64, usize)>, DecodeErrorKind
 }
 
 /// Peeks a varint at `off` of a possibly incomplete buffer: `Ok(None)` means "need more".
+#[inline]
 pub fn peek_varint(
     buf: &[u8],
     off: usize,
@@ -322,6 +355,7 @@ pub fn peek_varint(
 }
 
 /// Peeks an unsigned big- or little-endian integer of `width` bytes (1..=8) at `off`.
+#[inline]
 pub fn peek_uint(buf: &[u8], off: usize, width: usize, big_endian: bool) -> Option<u64> {
     let b = buf.get(off..off.checked_add(width)?)?;
     let mut v = 0u64;
@@ -357,11 +391,13 @@ fn bounded(n: i64, max: usize, at: usize, field: &'static str) -> Result<usize, 
 }
 
 /// A u64 length as i64, saturating (so that an absurd value fails the limit check).
+#[inline]
 pub fn sat_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 /// Checks a decoded length against a maximum declared in the protocol.
+#[inline]
 pub fn check_max(len: usize, max: u64, at: usize, field: &'static str) -> Result<(), DecodeError> {
     if len as u64 > max {
         return Err(DecodeError::new(
@@ -377,6 +413,7 @@ pub fn check_max(len: usize, max: u64, at: usize, field: &'static str) -> Result
 }
 
 /// Checks a constant field's value.
+#[inline]
 pub fn expect_const(
     found: u64,
     expected: u64,
@@ -400,6 +437,7 @@ pub const fn varint_len(v: u64) -> usize {
 }
 
 /// Writes `v` as a LEB128 varint.
+#[inline]
 pub fn put_varint(dst: &mut BytesMut, mut v: u64) {
     while v >= 0x80 {
         dst.put_u8((v as u8) | 0x80);
@@ -414,6 +452,7 @@ pub const fn zigzag(v: i64) -> u64 {
 }
 
 /// Writes the low `width` bytes of `v` (1..=8) big- or little-endian.
+#[inline]
 pub fn put_uint(dst: &mut BytesMut, v: u64, width: usize, big_endian: bool) {
     if big_endian {
         dst.put_uint(v, width);
@@ -438,6 +477,7 @@ pub fn patch_uint(dst: &mut BytesMut, pos: usize, v: u64, width: usize, big_endi
 }
 
 /// Checks that `len` fits below `max` (the prefix's range or a declared maximum).
+#[inline]
 pub fn check_encode_len(len: usize, max: u64, path: &'static str) -> Result<u64, EncodeError> {
     if len as u64 > max {
         return Err(EncodeError::TooLong {
@@ -450,6 +490,7 @@ pub fn check_encode_len(len: usize, max: u64, path: &'static str) -> Result<u64,
 }
 
 /// Checks that `value` fits in `bits` bits.
+#[inline]
 pub fn check_bits(value: u64, bits: u32, path: &'static str) -> Result<u64, EncodeError> {
     if bits < 64 && value >> bits != 0 {
         return Err(EncodeError::Overflow { path, value, bits });
@@ -513,7 +554,8 @@ mod tests {
 
     #[test]
     fn lengths_are_checked_before_taking() {
-        let r = Reader::new(Bytes::from_static(&[1, 2, 3]), Limits::DEFAULT);
+        let b = Bytes::from_static(&[1, 2, 3]);
+        let r = Reader::new(&b, Limits::DEFAULT);
         let e = r.check_len(1 << 40, 0, "s").unwrap_err();
         assert!(matches!(e.kind, DecodeErrorKind::TooLong { .. }));
         let e = r.check_len(4, 0, "s").unwrap_err();

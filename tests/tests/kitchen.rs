@@ -150,8 +150,8 @@ fn encode_msg<M: WireMessage>(m: &M) -> BytesMut {
 }
 
 fn decode_msg<M: WireMessage>(bytes: &[u8]) -> Result<M, polywire::DecodeError> {
-    let mut r =
-        polywire::wire::Reader::new(Bytes::copy_from_slice(bytes), FrameCodec::new().limits);
+    let b = Bytes::copy_from_slice(bytes);
+    let mut r = polywire::wire::Reader::new(&b, FrameCodec::new().limits);
     let m = M::decode_from(&mut r)?;
     r.finish("test")?;
     Ok(m)
@@ -238,7 +238,8 @@ fn json_header_is_renamed_sorted_and_omits_none() {
     assert!(text.contains(r#""remark":"hi","#), "{text}");
     assert!(text.contains(r#""retries":0,"#), "{text}");
     assert!(!text.contains("origin"), "{text}");
-    let mut r = polywire::wire::Reader::new(out.freeze(), polywire::Limits::DEFAULT);
+    let out = out.freeze();
+    let mut r = polywire::wire::Reader::new(&out, polywire::Limits::DEFAULT);
     assert_eq!(Header::decode_json(&mut r).unwrap(), h);
 }
 
@@ -246,7 +247,8 @@ fn json_header_is_renamed_sorted_and_omits_none() {
 fn json_header_reads_leniently() {
     // Unknown keys are ignored, missing ones take their defaults, enums by name or number.
     let text = br#"{"extra":[1,2],"language":1,"level":"LOW","opaqueId":-9,"code":3}"#;
-    let mut r = polywire::wire::Reader::new(Bytes::from_static(text), polywire::Limits::DEFAULT);
+    let text = Bytes::from_static(text);
+    let mut r = polywire::wire::Reader::new(&text, polywire::Limits::DEFAULT);
     let h = Header::decode_json(&mut r).unwrap();
     assert_eq!(
         h,
@@ -863,7 +865,8 @@ proptest! {
         let mut out = BytesMut::new();
         h.encode_json(&mut out).unwrap();
         prop_assert_eq!(out.len(), h.json_len());
-        let mut r = polywire::wire::Reader::new(out.freeze(), polywire::Limits::DEFAULT);
+        let out = out.freeze();
+    let mut r = polywire::wire::Reader::new(&out, polywire::Limits::DEFAULT);
         prop_assert_eq!(Header::decode_json(&mut r).unwrap(), h);
     }
 

@@ -380,7 +380,7 @@ pub fn methods(g: &Gen, s: &StructDef) -> String {
         };
         out += &format!(
             "/// Decodes the `{n}` encoding from the whole of `r`.\n\
-             pub fn decode_{n}(r: &mut {RT}::Reader) -> ::std::result::Result<Self, {RT}::DecodeError> {{\n\
+             pub fn decode_{n}(r: &mut {RT}::Reader<'_>) -> ::std::result::Result<Self, {RT}::DecodeError> {{\n\
                  let at = r.offset(); let bytes = r.rest();\n\
                  let m: {de_ty} = {RT}::from_json(&bytes, at, \"{n}\")?;\n\
                  Self::{n}_from_mirror(m, at)\n\

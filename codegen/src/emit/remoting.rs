@@ -615,7 +615,7 @@ fn payload(
                     )
                 };
                 from += &format!(
-                    "let body = {{ let mut r = {P}::Reader::new(frame.{body}.clone(), protocol_info::LIMITS); {dec} }};"
+                    "let body = {{ let mut r = {P}::Reader::new(&frame.{body}, protocol_info::LIMITS); {dec} }};"
                 );
                 to += &format!(
                     "{{ let mut out = {P}::BytesMut::new(); {enc} frame.{body} = out.freeze(); }}"
