@@ -549,6 +549,12 @@ fn header_fields(g: &Gen, s: &StructDef) -> String {
 }
 
 /// The typed request or response of one rpc: (struct name, definition, from_frame, to_frame).
+/// What a payload struct is for: a request (with its code) or a response.
+enum Side<'a> {
+    Request { code: &'a str },
+    Response,
+}
+
 fn payload(
     g: &Gen,
     frame: &StructDef,
@@ -556,8 +562,9 @@ fn payload(
     name: &str,
     doc: &str,
     pl: &Payload,
-    status_ok: bool,
+    side: Side<'_>,
 ) -> String {
+    let status_ok = matches!(side, Side::Response);
     let p = g.p;
     let mut fields = String::new();
     let mut from = String::new();
@@ -645,6 +652,31 @@ fn payload(
     } else {
         String::new()
     };
+    // The owned variants move the body instead of counting a reference to it.
+    let from_owned = from.replace(".clone();", ";");
+    let into = to.replace("self.body.clone()", "self.body");
+    let pt = protocol_type(p);
+    let extra = match side {
+        Side::Request { code } => format!(
+            "/// The request frame for this request's code, ready for
+            /// [`invoke`](::polywire::rt::RemotingClient::invoke) or a
+            /// [`Pipeline`](::polywire::rt::Pipeline).
+            pub fn into_request(self) -> {ret} {{
+                self.into_frame({P}::Protocol::request(&{pt}, {code} as i64))
+            }}"
+        ),
+        Side::Response => format!(
+            "/// Reads a response frame: an error status becomes
+            /// [`RemotingError::Remote`](::polywire::rt::RemotingError::Remote).
+            pub fn from_response(frame: {fname}) -> ::std::result::Result<Self, {P}::RemotingError> {{
+                if !{P}::Protocol::is_success(&{pt}, &frame) {{
+                    return ::std::result::Result::Err({P}::RemotingError::Remote {{ code: {P}::RemotingFrame::code(&frame) }});
+                }}
+                ::std::result::Result::Ok(Self::from_frame_owned(frame)?)
+            }}",
+            fname = frame.name
+        ),
+    };
     format!(
         "#[doc = {doc}]
         #[derive(Debug, Clone, Default, PartialEq)]
@@ -657,12 +689,25 @@ fn payload(
                 {from}
                 ::std::result::Result::Ok(Self {{ {names} }})
             }}
+            /// Takes the typed parts out of a frame, moving its body.
+            pub fn from_frame_owned(frame: {fname}) -> ::std::result::Result<Self, {P}::DecodeError> {{
+                let _ = &frame;
+                {from_owned}
+                ::std::result::Result::Ok(Self {{ {names} }})
+            }}
             /// Writes the typed parts into `frame`.
             pub fn to_frame(&self, {mutability}frame: {fname}) -> {ret} {{
                 {status}
                 {to}
                 {ok}
             }}
+            /// Moves the typed parts into `frame`.
+            pub fn into_frame(self, {mutability}frame: {fname}) -> {ret} {{
+                {status}
+                {into}
+                {ok}
+            }}
+            {extra}
         }}\n",
         doc = lit(doc),
         fname = frame.name,
@@ -706,7 +751,7 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
             &format!("{n}Request"),
             &format!(" Request of `{}` (code {}).", rpc.name, rpc.code),
             &rpc.request,
-            false,
+            Side::Request { code: &code },
         );
         if rpc.oneway {
             trait_methods += &format!(
@@ -718,13 +763,14 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
                 &frame.name,
                 &format!("s.{m}(ctx, request).await?; ::std::result::Result::Ok(frame)"),
                 &n,
+                false,
             );
             client += &format!(
                 "{docs} pub async fn {m}(&self, request: {n}Request) -> ::std::result::Result<(), {P}::RemotingError> {{
                     let frame = {req};
                     self.client.invoke_oneway(&self.addr, frame).await
                 }}",
-                req = to_frame(&format!("request.to_frame({P}::Protocol::request(&{pt}, {code} as i64))"), &rpc.request)
+                req = to_frame("request.into_request()", &rpc.request)
             );
         } else {
             out += &payload(
@@ -734,13 +780,13 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
                 &format!("{n}Response"),
                 &format!(" Response of `{}`.", rpc.name),
                 &rpc.response,
-                true,
+                Side::Response,
             );
             trait_methods += &format!(
                 "{docs} fn {m}(&self, ctx: {P}::RequestContext, request: {n}Request) -> impl ::std::future::Future<Output = ::std::result::Result<{n}Response, {P}::ProcessError>> + ::std::marker::Send;"
             );
             let resp = to_frame(
-                &format!("response.to_frame({}::default())", frame.name),
+                &format!("response.into_frame({}::default())", frame.name),
                 &rpc.response,
             );
             register += &register_one(
@@ -750,17 +796,15 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
                     "let response = s.{m}(ctx, request).await?; ::std::result::Result::Ok({resp})"
                 ),
                 &n,
+                true,
             );
             client += &format!(
                 "{docs} pub async fn {m}(&self, request: {n}Request) -> ::std::result::Result<{n}Response, {P}::RemotingError> {{
                     let frame = {req};
                     let response = self.client.invoke(&self.addr, frame, self.timeout).await?;
-                    if !{P}::Protocol::is_success(&{pt}, &response) {{
-                        return ::std::result::Result::Err({P}::RemotingError::Remote {{ code: {P}::RemotingFrame::code(&response) }});
-                    }}
-                    ::std::result::Result::Ok({n}Response::from_frame(&response)?)
+                    {n}Response::from_response(response)
                 }}",
-                req = to_frame(&format!("request.to_frame({P}::Protocol::request(&{pt}, {code} as i64))"), &rpc.request)
+                req = to_frame("request.into_request()", &rpc.request)
             );
         }
     }
@@ -793,6 +837,12 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
                 self.timeout = timeout;
                 self
             }}
+            /// A [`Pipeline`](::polywire::rt::Pipeline) of up to `window` requests in flight on
+            /// the connection to this address, for callers that keep many requests outstanding:
+            /// send `XRequest::into_request()` frames, read `XResponse::from_response` results.
+            pub async fn pipeline(&self, window: usize) -> ::std::result::Result<::polywire::rt::Pipeline<{pt}>, {P}::RemotingError> {{
+                self.client.pipeline(&self.addr, window, self.timeout).await
+            }}
             {client}
         }}\n",
         snake = snake(&s.name)
@@ -816,14 +866,20 @@ fn doc_attrs(lines: &[String], default: impl FnOnce() -> String) -> String {
 }
 
 /// Registers one request code of a service: decode the typed request, then run `body`
-/// (which has `s`, `ctx`, `request` and `frame` in scope).
-fn register_one(code: &str, frame: &str, body: &str, n: &str) -> String {
+/// (which has `s`, `ctx` and `request` in scope, and `frame` too unless `owned`, when the
+/// request takes the frame's body without counting a reference).
+fn register_one(code: &str, frame: &str, body: &str, n: &str, owned: bool) -> String {
+    let decode = if owned {
+        format!("{n}Request::from_frame_owned(frame)?")
+    } else {
+        format!("{n}Request::from_frame(&frame)?")
+    };
     format!(
         "{{ let s = service.clone();
             server.register_processor({code} as i64, move |ctx: {P}::RequestContext, frame: {frame}| {{
                 let s = s.clone();
                 async move {{
-                    let request = {n}Request::from_frame(&frame)?;
+                    let request = {decode};
                     {body}
                 }}
             }}); }}"

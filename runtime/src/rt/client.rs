@@ -4,7 +4,9 @@
 
 use super::pipeline::{Deliveries, Failure, PipeShared};
 use super::queue::WriteQueue;
-use super::{Hook, Metrics, MetricsSnapshot, RemotingError, RequestContext, next_connection_id};
+use super::{
+    Hook, IdHash, Metrics, MetricsSnapshot, RemotingError, RequestContext, next_connection_id,
+};
 use crate::codec::{Codec, FrameKind};
 use crate::protocol::{HandshakeEvent, Negotiated, Protocol, RemotingFrame};
 use bytes::BytesMut;
@@ -370,25 +372,7 @@ pub(super) struct Pending<F> {
 }
 
 /// Pending requests by correlation id. Ids are sequential, so they are their own hash.
-pub(super) type PendingTable<F> = HashMap<u64, Pending<F>, std::hash::BuildHasherDefault<IdHasher>>;
-
-#[derive(Default)]
-pub(super) struct IdHasher(u64);
-
-impl std::hash::Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        // Spread sequential ids over the table's buckets (Fibonacci hashing).
-        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
+pub(super) type PendingTable<F> = HashMap<u64, Pending<F>, IdHash>;
 
 /// One open connection of a [`RemotingClient`].
 pub struct ClientConnection<P: Protocol> {
@@ -633,9 +617,7 @@ impl<P: Protocol> ClientConnection<P> {
                 }
             }
             out.flush();
-            if buf.capacity() - buf.len() < 4096 {
-                buf.reserve(64 * 1024);
-            }
+            super::make_room(&mut buf);
             let n = tokio::select! {
                 r = rd.read_buf(&mut buf) => r,
                 _ = self.closed.cancelled() => break,

@@ -88,6 +88,16 @@ impl Metrics {
         let b = (63 - us.leading_zeros() as usize).min(BUCKETS - 1);
         self.latency[b].fetch_add(1, Relaxed);
     }
+    /// Records `n` responses that all took `latency`, `errors` of them errors.
+    pub(crate) fn responses(&self, latency: Duration, n: u64, errors: u64) {
+        self.responses.fetch_add(n, Relaxed);
+        if errors > 0 {
+            self.errors.fetch_add(errors, Relaxed);
+        }
+        let us = latency.as_micros().max(1) as u64;
+        let b = (63 - us.leading_zeros() as usize).min(BUCKETS - 1);
+        self.latency[b].fetch_add(n, Relaxed);
+    }
     pub(crate) fn error(&self) {
         self.errors.fetch_add(1, Relaxed);
     }
