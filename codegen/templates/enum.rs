@@ -1,3 +1,4 @@
+{% if definition %}
 {% for d in docs %}
 #[doc = {{ d }}]
 {% else %}
@@ -26,6 +27,7 @@ impl ::std::default::Default for {{ name }} {
     }
 }
 
+{% endif %}
 {% endif %}
 impl {{ name }} {
     /// Every named variant.

@@ -1,3 +1,4 @@
+{% if definition %}
 {% for d in docs %}
 #[doc = {{ d }}]
 {% else %}
@@ -27,6 +28,7 @@ impl ::std::default::Default for {{ name }} {
         }
     }
 }
+{% endif %}
 {% endif %}
 
 impl ::polywire::__private::WireMessage for {{ name }} {

@@ -36,6 +36,8 @@ struct RpcView {
 #[derive(Template)]
 #[template(path = "enum.rs", escape = "none")]
 struct EnumView {
+    /// Emit the `pub enum` itself (false: impls only, for `#[derive(Message)]`).
+    definition: bool,
     name: String,
     docs: Vec<String>,
     repr: String,
@@ -69,6 +71,8 @@ struct BitView {
 #[derive(Template)]
 #[template(path = "struct.rs", escape = "none")]
 struct StructView {
+    /// Emit the `pub struct` itself (false: impls only, for `#[derive(Message)]`).
+    definition: bool,
     name: String,
     docs: Vec<String>,
     fields: Vec<FieldView>,
@@ -143,14 +147,42 @@ fn field_defaults(p: &Protocol, s: &StructDef) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What [`emit_with`] writes. The default is a whole protocol, as a `.wire` file gets.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Emit only these types (indices into [`Protocol::types`]) and nothing protocol-wide
+    /// (no `protocol_info`, codec, handshake or services): what `#[derive(Message)]` needs
+    /// for one type. `None` emits the whole protocol.
+    pub only_types: Option<Vec<usize>>,
+    /// Leave out the `pub struct` / `pub enum` definitions (and a struct's `Default`), emitting
+    /// only their impls: the type is already in the user's source.
+    pub skip_definitions: bool,
+}
+
 /// Emits the Rust source for a checked protocol, formatted.
 pub fn emit(p: &Protocol) -> Result<String, String> {
+    emit_with(p, &Options::default())
+}
+
+/// Emits the Rust source for a checked protocol as `opts` says, formatted.
+pub fn emit_with(p: &Protocol, opts: &Options) -> Result<String, String> {
     let g = Gen { p };
+    let definition = !opts.skip_definitions;
     let mut enums = Vec::new();
     let mut structs_out = Vec::new();
     for (i, t) in p.types.iter().enumerate() {
+        if opts
+            .only_types
+            .as_ref()
+            .is_some_and(|only| !only.contains(&i))
+        {
+            continue;
+        }
         match t {
-            TypeDef::Enum(e) => enums.push(render(&enum_view(e))?),
+            TypeDef::Enum(e) => enums.push(render(&EnumView {
+                definition,
+                ..enum_view(e)
+            })?),
             TypeDef::Flags(f) => enums.push(render(&FlagsView {
                 name: f.name.clone(),
                 docs: docs(&f.docs),
@@ -180,6 +212,7 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
                 }
                 let defaults = field_defaults(p, s);
                 structs_out.push(render(&StructView {
+                    definition,
                     name: s.name.clone(),
                     docs: docs(&s.docs),
                     fields: field_views(&g, s, &defaults),
@@ -192,6 +225,11 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
                 structs_out.push(json::mirrors(&g, s));
             }
         }
+    }
+    if opts.only_types.is_some() {
+        let mut src = enums.concat();
+        src += &structs_out.concat();
+        return format(&src);
     }
     let frame = match p.frame {
         Some(fi) => {
@@ -289,6 +327,7 @@ fn enum_view(e: &EnumDef) -> EnumView {
         })
         .collect();
     EnumView {
+        definition: true,
         name: e.name.clone(),
         docs: docs(&e.docs),
         repr: e.repr.rust().into(),

@@ -8,6 +8,7 @@
 pub mod check;
 #[cfg(feature = "dsl")]
 pub mod lower;
+pub mod print;
 
 use crate::diag::Span;
 use serde::{Deserialize, Serialize};
