@@ -23,13 +23,12 @@
 //! 127.0.0.1 ephemeral ports; everything stops by itself after `warmup + secs`.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use polywire::protocol::Protocol;
 use polywire::rt::{
     ClientConfig, ProcessError, RemotingClient, RemotingServer, RequestContext, ServerConfig,
 };
 use polywire_protocols::native::{
     Basic, BasicClient, EchoRequest, EchoResponse, LogRequest, NativeProtocol, PingRequest,
-    PingResponse, request_codes, serve_basic,
+    PingResponse, serve_basic,
 };
 use std::cell::RefCell;
 use std::fmt;
@@ -781,8 +780,7 @@ async fn native_pipe_conn(
         if now < window.end {
             let t = now.duration_since(base).as_nanos() as u64;
             while pipe.has_room() {
-                let req = EchoRequest { body: body.clone() };
-                let frame = req.to_frame(NativeProtocol.request(i64::from(request_codes::ECHO)));
+                let frame = EchoRequest { body: body.clone() }.into_request();
                 match pipe.send(frame) {
                     Ok(id) => sent[id as usize & (slots - 1)] = (id, t),
                     Err(_) => {
@@ -803,7 +801,7 @@ async fn native_pipe_conn(
         for (id, r) in done.drain(..) {
             let ok = r
                 .ok()
-                .and_then(|f| EchoResponse::from_frame(&f).ok())
+                .and_then(|f| EchoResponse::from_response(f).ok())
                 .is_some_and(|e| e.body.len() == body.len());
             let (sid, t) = sent[id as usize & (slots - 1)];
             if ok && sid == id {

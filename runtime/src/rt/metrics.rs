@@ -79,6 +79,9 @@ impl Metrics {
     pub(crate) fn request(&self) {
         self.requests.fetch_add(1, Relaxed);
     }
+    pub(crate) fn requests(&self, n: u64) {
+        self.requests.fetch_add(n, Relaxed);
+    }
     pub(crate) fn response(&self, latency: Duration, error: bool) {
         self.responses.fetch_add(1, Relaxed);
         if error {

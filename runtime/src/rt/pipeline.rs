@@ -146,6 +146,9 @@ pub struct Pipeline<P: Protocol> {
     out: BytesMut,
     /// The time of the first request in `out` (one clock read per batch).
     batch_start: Instant,
+    /// (id, code) of the requests in `out`: they enter the pending table together when
+    /// `out` goes to the writer (no response can arrive before that).
+    staged: Vec<(u64, i64)>,
     taken: Vec<Item<P::Frame>>,
     _permits: OwnedSemaphorePermit,
 }
@@ -191,6 +194,7 @@ impl<P: Protocol> ClientConnection<P> {
             timeout,
             out: BytesMut::with_capacity(16 * 1024),
             batch_start: Instant::now(),
+            staged: Vec::with_capacity(window.min(1024)),
             taken: Vec::new(),
             _permits: permits,
         })
@@ -243,22 +247,8 @@ impl<P: Protocol> Pipeline<P> {
             self.out.truncate(mark);
             return Err(e.into());
         }
-        conn.lock_pending().insert(
-            id,
-            Pending {
-                waiter: Waiter::Pipe(self.shared.clone()),
-                code: req.code(),
-                deadline: self.batch_start + self.timeout,
-            },
-        );
-        if conn.is_closed() {
-            // Closed between the first look and the insert: the drain may have missed us.
-            conn.lock_pending().remove(&id);
-            self.out.truncate(mark);
-            return Err(conn.closed_error());
-        }
+        self.staged.push((id, req.code()));
         self.outstanding += 1;
-        conn.metrics.request();
         if self.out.len() >= FLUSH_AT {
             self.flush();
         }
@@ -267,13 +257,45 @@ impl<P: Protocol> Pipeline<P> {
 
     /// Hands the queued requests to the connection's writer.
     pub fn flush(&mut self) {
-        if self.out.is_empty() {
+        if self.staged.is_empty() {
             return;
         }
-        if self.conn.q.push_buf(&mut self.out).is_err() {
-            // Closed: the close drains the pending table and fails these requests.
-            self.out.clear();
+        let conn = &*self.conn;
+        conn.metrics.requests(self.staged.len() as u64);
+        let deadline = self.batch_start + self.timeout;
+        {
+            let mut pending = conn.lock_pending();
+            for &(id, code) in &self.staged {
+                pending.insert(
+                    id,
+                    Pending {
+                        waiter: Waiter::Pipe(self.shared.clone()),
+                        code,
+                        deadline,
+                    },
+                );
+            }
         }
+        // `close` sets the flag, then drains the table: after the inserts, either the
+        // drain saw them or the flag shows now.
+        if conn.is_closed() || conn.q.push_buf(&mut self.out).is_err() {
+            self.out.clear();
+            let mut failed = Deliveries::default();
+            let mut pending = conn.lock_pending();
+            for &(id, code) in &self.staged {
+                if pending.remove(&id).is_some() {
+                    failed.add(
+                        self.shared.clone(),
+                        id,
+                        (code, deadline),
+                        Err(Failure::Closed),
+                    );
+                }
+            }
+            drop(pending);
+            failed.flush();
+        }
+        self.staged.clear();
     }
 
     /// Flushes, then waits until at least one outstanding request has an outcome and
@@ -340,6 +362,8 @@ impl<P: Protocol> Pipeline<P> {
 
 impl<P: Protocol> Drop for Pipeline<P> {
     fn drop(&mut self) {
+        // What `send` accepted goes out; its responses will be counted as late.
+        self.flush();
         if self.outstanding > 0 {
             // Forget what is still in flight: late responses are counted and dropped.
             let shared = &self.shared;
