@@ -300,7 +300,10 @@ impl<P: Protocol> RemotingClient<P> {
             },
             codec: proto.codec(),
             proto,
-            q: Arc::new(WriteQueue::new(cfg.write_high_water)),
+            q: Arc::new(WriteQueue::new(
+                cfg.write_high_water,
+                self.inner.metrics.clone(),
+            )),
             pending: Mutex::new(PendingTable::default()),
             next_id: AtomicU64::new(1),
             permits: Arc::new(Semaphore::new(cfg.max_in_flight)),
@@ -320,8 +323,7 @@ impl<P: Protocol> RemotingClient<P> {
         {
             let conn = conn.clone();
             tokio::spawn(async move {
-                let m = conn.metrics.clone();
-                if let Err(e) = conn.q.run_writer(wr, |n| m.bytes_out(n)).await {
+                if let Err(e) = conn.q.run_writer(wr).await {
                     tracing::debug!(addr = %conn.addr, error = %e, "write failed");
                 }
                 conn.close();

@@ -1,26 +1,49 @@
-//! The outbound side of a connection: callers append encoded frames to one buffer and a
-//! single writer task sends everything queued in one `write_all`. While it writes, new
-//! frames accumulate, so under load every syscall carries many frames; the writer yields
-//! once before each write so that every caller that is ready gets in first.
+//! The outbound side of a connection.
+//!
+//! Two ways in, one socket:
+//! - [`push`](WriteQueue::push): a caller appends one encoded frame to the shared buffer and
+//!   the connection's writer task sends everything queued in one `write_all`. While it
+//!   writes, new frames accumulate, so under load every syscall carries many frames; the
+//!   writer yields once before each write so that every caller that is ready gets in first.
+//! - [`push_buf`](WriteQueue::push_buf): a producer that already holds a batch (a server's
+//!   responses to one read, a pipeline's window) writes it straight to the socket when
+//!   nothing else is queued or being written, without waking the writer task; whatever
+//!   the socket does not take at once is queued for the writer.
+//!
+//! Only one party writes at a time (the `writing` flag), so frames never interleave and the
+//! order in which batches were pushed is the order on the wire.
 
-use bytes::BytesMut;
-use std::sync::Mutex;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use super::Metrics;
+use bytes::{Buf, BytesMut};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use tokio::io::AsyncWrite;
 use tokio::sync::Notify;
 
+type Sink = Box<dyn AsyncWrite + Send + Unpin>;
+
 /// Shared outbound buffer of one connection.
-#[derive(Debug)]
 pub(crate) struct WriteQueue {
     inner: Mutex<Inner>,
+    /// The socket, installed by [`run_writer`](Self::run_writer). Locked only around a
+    /// single non-blocking poll, by whoever holds `writing`.
+    sink: Mutex<Option<Sink>>,
     wake_writer: Notify,
     space: Notify,
     high_water: usize,
+    metrics: Arc<Metrics>,
 }
 
-#[derive(Debug)]
 struct Inner {
     buf: BytesMut,
     closed: bool,
+    /// Someone (the writer task or a direct `push_buf`) is writing to the socket.
+    writing: bool,
+    /// The sink is installed.
+    attached: bool,
+    /// The socket failed; nothing more is written.
+    failed: bool,
 }
 
 /// The queue was closed (the connection is going away).
@@ -28,15 +51,20 @@ struct Inner {
 pub(crate) struct Closed;
 
 impl WriteQueue {
-    pub(crate) fn new(high_water: usize) -> Self {
+    pub(crate) fn new(high_water: usize, metrics: Arc<Metrics>) -> Self {
         WriteQueue {
             inner: Mutex::new(Inner {
                 buf: BytesMut::with_capacity(16 * 1024),
                 closed: false,
+                writing: false,
+                attached: false,
+                failed: false,
             }),
+            sink: Mutex::new(None),
             wake_writer: Notify::new(),
             space: Notify::new(),
             high_water,
+            metrics,
         }
     }
 
@@ -57,32 +85,115 @@ impl WriteQueue {
         }
         let was_empty = g.buf.is_empty();
         let res = f(&mut g.buf);
+        let wake = was_empty && !g.writing;
         drop(g);
-        if was_empty {
+        if wake {
             self.wake_writer.notify_one();
         }
         Ok(res)
     }
 
-    /// Appends already encoded frames (leaving `src` empty) and wakes the writer.
+    /// Sends already encoded frames, leaving `src` empty: straight to the socket when the
+    /// queue is idle (as far as the socket takes them without waiting), the rest through
+    /// the writer task.
     pub(crate) fn push_buf(&self, src: &mut BytesMut) -> Result<(), Closed> {
         let mut g = self.lock();
         if g.closed {
             return Err(Closed);
         }
-        let was_empty = g.buf.is_empty();
-        if was_empty {
-            // Hand the whole buffer over; `src` gets the queue's empty one.
-            std::mem::swap(&mut g.buf, src);
-        } else {
-            g.buf.extend_from_slice(src);
-            src.clear();
+        if g.writing || !g.buf.is_empty() || !g.attached || g.failed {
+            let wake = g.buf.is_empty() && !g.writing;
+            if g.buf.is_empty() {
+                // Hand the whole buffer over; `src` gets the queue's empty one.
+                std::mem::swap(&mut g.buf, src);
+            } else {
+                g.buf.extend_from_slice(src);
+                src.clear();
+            }
+            drop(g);
+            if wake {
+                self.wake_writer.notify_one();
+            }
+            return Ok(());
         }
+        g.writing = true;
         drop(g);
-        if was_empty {
+
+        let res = self.write_now(src);
+        let mut g = self.lock();
+        g.writing = false;
+        match res {
+            Ok(()) if src.is_empty() => {}
+            Ok(()) => {
+                // The socket is full: the rest goes first, before anything queued meanwhile.
+                if g.buf.is_empty() {
+                    std::mem::swap(&mut g.buf, src);
+                } else {
+                    src.extend_from_slice(&g.buf);
+                    std::mem::swap(&mut g.buf, src);
+                    src.clear();
+                }
+            }
+            Err(_) => {
+                g.failed = true;
+                g.closed = true;
+                src.clear();
+            }
+        }
+        let wake = !g.buf.is_empty() || g.closed;
+        drop(g);
+        if wake {
             self.wake_writer.notify_one();
         }
         Ok(())
+    }
+
+    /// Writes as much of `src` as the socket takes without waiting, removing it from `src`.
+    fn write_now(&self, src: &mut BytesMut) -> std::io::Result<()> {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(w) = sink.as_mut() else {
+            return Ok(());
+        };
+        while !src.is_empty() {
+            match Pin::new(&mut **w).poll_write(&mut cx, src) {
+                Poll::Ready(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => {
+                    self.metrics.bytes_out(n);
+                    src.advance(n);
+                }
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => return Ok(()),
+            }
+        }
+        // Streams that buffer (TLS) get the chance to send now; TCP's flush is a no-op.
+        let _ = Pin::new(&mut **w).poll_flush(&mut cx);
+        Ok(())
+    }
+
+    /// Writes all of `out` through the sink, waiting for the socket as needed.
+    async fn write_all(&self, out: &mut BytesMut) -> std::io::Result<()> {
+        std::future::poll_fn(|cx| {
+            let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(w) = sink.as_mut() else {
+                return Poll::Ready(Err(std::io::ErrorKind::NotConnected.into()));
+            };
+            while !out.is_empty() {
+                match Pin::new(&mut **w).poll_write(cx, out) {
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        self.metrics.bytes_out(n);
+                        out.advance(n);
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            Pin::new(&mut **w).poll_flush(cx)
+        })
+        .await
     }
 
     /// Waits while more than the high-water mark is queued (backpressure on producers).
@@ -112,46 +223,57 @@ impl WriteQueue {
         self.space.notify_waiters();
     }
 
-    /// The writer task: runs until the queue is closed and drained, or the socket fails.
-    /// Returns the bytes written.
-    pub(crate) async fn run_writer<W: AsyncWrite + Unpin>(
+    /// The writer task: installs `w` as the socket and runs until the queue is closed and
+    /// drained, or the socket fails.
+    pub(crate) async fn run_writer<W: AsyncWrite + Send + Unpin + 'static>(
         &self,
-        mut w: W,
-        on_write: impl Fn(usize),
+        w: W,
     ) -> std::io::Result<()> {
+        *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(w));
+        self.lock().attached = true;
         let mut out = BytesMut::with_capacity(16 * 1024);
-        loop {
+        let res = loop {
             self.wake_writer.notified().await;
             // Let every caller that is ready now queue its frame before this write.
             tokio::task::yield_now().await;
-            loop {
-                // true: the queue is closed and empty.
-                let finished = {
+            let finished = loop {
+                {
                     let mut g = self.lock();
+                    if g.failed {
+                        break Some(Err(std::io::Error::from(
+                            std::io::ErrorKind::BrokenPipe,
+                        )));
+                    }
+                    if g.writing {
+                        // A direct write owns the socket; it wakes us if it leaves work.
+                        break None;
+                    }
                     if g.buf.is_empty() {
-                        Some(g.closed)
-                    } else {
-                        std::mem::swap(&mut g.buf, &mut out);
-                        None
+                        break g.closed.then_some(Ok(()));
                     }
-                };
-                match finished {
-                    Some(true) => {
-                        let _ = w.shutdown().await;
-                        return Ok(());
-                    }
-                    Some(false) => break,
-                    None => {}
+                    std::mem::swap(&mut g.buf, &mut out);
+                    g.writing = true;
                 }
                 self.space.notify_waiters();
-                let res = w.write_all(&out).await;
-                on_write(out.len());
+                let res = self.write_all(&mut out).await;
                 out.clear();
+                let mut g = self.lock();
+                g.writing = false;
                 if let Err(e) = res {
-                    self.close();
-                    return Err(e);
+                    g.failed = true;
+                    g.closed = true;
+                    break Some(Err(e));
                 }
+            };
+            if let Some(res) = finished {
+                break res;
             }
+        };
+        self.space.notify_waiters();
+        let sink = self.sink.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let (Ok(()), Some(mut w)) = (&res, sink) {
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut w).await;
         }
+        res
     }
 }

@@ -336,11 +336,13 @@ where
 {
     let cfg = &inner.config;
     let proto = &inner.proto;
-    let q = Arc::new(WriteQueue::new(cfg.write_high_water));
+    let q = Arc::new(WriteQueue::new(
+        cfg.write_high_water,
+        inner.metrics.clone(),
+    ));
     let writer = {
         let q = q.clone();
-        let m = inner.metrics.clone();
-        tokio::spawn(async move { q.run_writer(wr, |n| m.bytes_out(n)).await })
+        tokio::spawn(async move { q.run_writer(wr).await })
     };
     let mut buf = BytesMut::with_capacity(64 * 1024);
 

@@ -1,0 +1,247 @@
+//! The pipelined client API over real loopback sockets: many requests per window matched to
+//! their own responses, timeouts, a closing connection, the window counted against the
+//! connection's in-flight bound, typed requests and responses, and mixing with `invoke`.
+
+use bytes::Bytes;
+use polywire::rt::{
+    ClientConfig, Overload, Pipeline, ProcessError, RemotingClient, RemotingError,
+    RemotingServer, RequestContext, ServerConfig,
+};
+use polywire::{Protocol, RemotingFrame};
+use polywire_protocols::native::*;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+const SLOW: i64 = 100;
+const T: Duration = Duration::from_secs(5);
+
+struct Echo;
+
+impl Basic for Echo {
+    async fn echo(
+        &self,
+        _ctx: RequestContext,
+        request: EchoRequest,
+    ) -> Result<EchoResponse, ProcessError> {
+        Ok(EchoResponse { body: request.body })
+    }
+    async fn ping(
+        &self,
+        _ctx: RequestContext,
+        _request: PingRequest,
+    ) -> Result<PingResponse, ProcessError> {
+        Ok(PingResponse {})
+    }
+    async fn log(&self, _ctx: RequestContext, _request: LogRequest) -> Result<(), ProcessError> {
+        Ok(())
+    }
+}
+
+/// The Basic service plus SLOW, which sleeps for ten times the ms in its first body byte.
+async fn server() -> (RemotingServer<NativeProtocol>, SocketAddr) {
+    let server = RemotingServer::new(NativeProtocol, ServerConfig::default());
+    serve_basic(&server, Arc::new(Echo));
+    server.register_processor(SLOW, |_ctx: RequestContext, mut req: Frame| async move {
+        let ms = req.body.first().copied().unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(u64::from(ms) * 10)).await;
+        req.code = Status::Ok.to_repr();
+        Ok(req)
+    });
+    let addr = server.bind("127.0.0.1:0").await.expect("binds");
+    (server, addr)
+}
+
+fn echo(i: u32) -> Frame {
+    EchoRequest {
+        body: Bytes::from(format!("request {i}")),
+    }
+    .into_request()
+}
+
+/// Drains `pipe`, returning every outcome by correlation id.
+async fn drain(
+    pipe: &mut Pipeline<NativeProtocol>,
+) -> HashMap<u64, Result<Frame, RemotingError>> {
+    let mut all = HashMap::new();
+    let mut batch = Vec::new();
+    while pipe.outstanding() > 0 {
+        let n = pipe.recv_batch(&mut batch).await;
+        assert_eq!(n, batch.len());
+        all.extend(batch.drain(..));
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_of_requests_gets_every_response_matched() {
+    let (server, addr) = server().await;
+    let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
+    let mut pipe = client
+        .pipeline(&addr.to_string(), 64, T)
+        .await
+        .expect("pipeline");
+    let mut sent = HashMap::new();
+    let mut got = HashMap::new();
+    let mut batch = Vec::new();
+    for i in 0..5000u32 {
+        while !pipe.has_room() {
+            pipe.recv_batch(&mut batch).await;
+            got.extend(batch.drain(..));
+        }
+        let id = pipe.send(echo(i)).expect("sent");
+        assert!(sent.insert(id, i).is_none(), "ids are unique");
+    }
+    got.extend(drain(&mut pipe).await);
+    assert_eq!(got.len(), 5000);
+    for (id, outcome) in got {
+        let i = sent[&id];
+        let r = EchoResponse::from_response(outcome.expect("answered")).expect("typed");
+        assert_eq!(r.body, Bytes::from(format!("request {i}")), "id {id}");
+    }
+    assert_eq!(pipe.connection().pending(), 0);
+    let m = client.metrics();
+    assert_eq!((m.requests, m.responses, m.errors), (5000, 5000, 0));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_full_window_refuses_more_until_responses_are_taken() {
+    let (server, addr) = server().await;
+    let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
+    let mut pipe = client.pipeline(&addr.to_string(), 4, T).await.unwrap();
+    for i in 0..4 {
+        pipe.send(echo(i)).unwrap();
+    }
+    assert!(!pipe.has_room());
+    let err = pipe.send(echo(9)).unwrap_err();
+    assert!(
+        matches!(err, RemotingError::TooManyInFlight { limit: 4, .. }),
+        "{err}"
+    );
+    let mut batch = Vec::new();
+    while batch.is_empty() {
+        pipe.recv_batch(&mut batch).await;
+    }
+    assert!(pipe.has_room());
+    pipe.send(echo(5)).unwrap();
+    let rest = drain(&mut pipe).await;
+    assert_eq!(batch.len() + rest.len(), 5);
+    assert_eq!(pipe.recv_batch(&mut batch).await, 0, "nothing outstanding");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn timeouts_complete_the_request_and_late_responses_are_counted() {
+    let (server, addr) = server().await;
+    let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
+    let a = addr.to_string();
+    let mut pipe = client
+        .pipeline(&a, 8, Duration::from_millis(50))
+        .await
+        .unwrap();
+    let mut slow = NativeProtocol.request(SLOW);
+    slow.body = Bytes::from_static(&[20]); // 200 ms
+    let slow_id = pipe.send(slow).unwrap();
+    let fast_id = pipe.send(echo(1)).unwrap();
+    let all = drain(&mut pipe).await;
+    assert!(all[&fast_id].is_ok());
+    assert!(
+        matches!(all[&slow_id], Err(RemotingError::Timeout { .. })),
+        "{:?}",
+        all[&slow_id]
+    );
+    assert_eq!(pipe.connection().pending(), 0);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(client.metrics().late_responses, 1);
+    // The pipeline still works.
+    pipe.send(echo(2)).unwrap();
+    assert!(drain(&mut pipe).await.into_values().all(|r| r.is_ok()));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_closing_connection_fails_what_is_outstanding() {
+    let (server, addr) = server().await;
+    let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
+    let mut pipe = client.pipeline(&addr.to_string(), 8, T).await.unwrap();
+    let mut slow = NativeProtocol.request(SLOW);
+    slow.body = Bytes::from_static(&[50]); // 500 ms
+    let id = pipe.send(slow).unwrap();
+    pipe.flush();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    pipe.connection().close();
+    let all = drain(&mut pipe).await;
+    assert!(
+        matches!(all[&id], Err(RemotingError::ConnectionClosed { .. })),
+        "{:?}",
+        all[&id]
+    );
+    let err = pipe.send(echo(1)).unwrap_err();
+    assert!(
+        matches!(err, RemotingError::ConnectionClosed { .. }),
+        "{err}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_window_counts_against_the_connection_bound() {
+    let (server, addr) = server().await;
+    let client = RemotingClient::new(
+        NativeProtocol,
+        ClientConfig {
+            max_in_flight: 10,
+            overload: Overload::FailFast,
+            ..ClientConfig::default()
+        },
+    );
+    let a = addr.to_string();
+    let too_big = client.pipeline(&a, 11, T).await.err().expect("refused");
+    assert!(
+        matches!(too_big, RemotingError::TooManyInFlight { limit: 10, .. }),
+        "{too_big}"
+    );
+    let mut pipe = client.pipeline(&a, 8, T).await.unwrap();
+    let second = client.pipeline(&a, 3, T).await.err().expect("only 2 left");
+    assert!(matches!(second, RemotingError::TooManyInFlight { .. }));
+    // `invoke` shares the connection and its two remaining slots.
+    let basic = BasicClient::new(client.clone(), a.clone());
+    let r = basic
+        .echo(EchoRequest {
+            body: Bytes::from_static(b"beside"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(&r.body[..], b"beside");
+    pipe.send(echo(1)).unwrap();
+    assert_eq!(drain(&mut pipe).await.len(), 1);
+    drop(pipe);
+    // Dropping the pipeline gives its slots back.
+    let again = client.pipeline(&a, 10, T).await;
+    assert!(again.is_ok());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn typed_clients_pipeline_and_errors_come_back_typed() {
+    let (server, addr) = server().await;
+    let basic = BasicClient::new(
+        RemotingClient::new(NativeProtocol, ClientConfig::default()),
+        addr.to_string(),
+    );
+    let mut pipe = basic.pipeline(16).await.unwrap();
+    let ok = pipe.send(echo(7)).unwrap();
+    // A code the server lacks: the response is an error status.
+    let unknown = pipe.send(NativeProtocol.request(999)).unwrap();
+    let all = drain(&mut pipe).await;
+    let mut all = all;
+    let r = EchoResponse::from_response(all.remove(&ok).unwrap().unwrap()).unwrap();
+    assert_eq!(r.body, Bytes::from_static(b"request 7"));
+    let frame = all.remove(&unknown).unwrap().unwrap();
+    assert_eq!(frame.code(), i64::from(Status::NotSupported.to_repr()));
+    let err = EchoResponse::from_response(frame).unwrap_err();
+    assert!(matches!(err, RemotingError::Remote { code: 2 }), "{err}");
+    server.shutdown().await;
+}
