@@ -5,9 +5,17 @@ use std::fmt;
 /// A frame or message could not be decoded.
 ///
 /// Carries the byte offset (from the start of the frame) where the problem was found and the
-/// dotted path of the field being read, e.g. `Frame.header.code`.
+/// dotted path of the field being read, e.g. `Frame.header.code`: read them as
+/// `error.offset`, `error.path` and `error.kind` (fields of [`DecodeErrorDetail`]).
+///
+/// The details are boxed so that every decoding `Result` stays one pointer wider than its
+/// value: decoders return on the hot path, errors are rare.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError {
+pub struct DecodeError(Box<DecodeErrorDetail>);
+
+/// What a [`DecodeError`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeErrorDetail {
     /// Byte offset from the start of the frame.
     pub offset: usize,
     /// Field path from the outermost message inward, e.g. `["Frame", "header", "code"]`.
@@ -70,14 +78,28 @@ pub enum DecodeErrorKind {
     InvalidField(String),
 }
 
+impl std::ops::Deref for DecodeError {
+    type Target = DecodeErrorDetail;
+    fn deref(&self) -> &DecodeErrorDetail {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for DecodeError {
+    fn deref_mut(&mut self) -> &mut DecodeErrorDetail {
+        &mut self.0
+    }
+}
+
 impl DecodeError {
     /// An error of `kind` at `offset` in field `field`.
+    #[cold]
     pub fn new(offset: usize, field: &'static str, kind: DecodeErrorKind) -> Self {
-        DecodeError {
+        DecodeError(Box::new(DecodeErrorDetail {
             offset,
             path: vec![field],
             kind,
-        }
+        }))
     }
 
     /// Prefixes the path with the enclosing field or message name.

@@ -39,13 +39,18 @@ pub mod wire;
 /// The byte buffers generated codecs read and write.
 pub use bytes;
 pub use codec::{Codec, FrameKind, WireEnum, WireMessage};
-pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use error::{DecodeError, DecodeErrorDetail, DecodeErrorKind, EncodeError};
 pub use protocol::{
     Detection, Detector, ErrorStatus, Handshake, HandshakeEvent, Negotiated, Protocol,
     RemotingFrame,
 };
 pub use types::{OrderedMap, Str};
 pub use wire::Limits;
+
+/// Protocols as annotated Rust items instead of `.wire` files: the same IR, checks and
+/// emitter (see `polywire-macros`).
+#[cfg(feature = "derive")]
+pub use polywire_macros::{Message, protocol};
 
 /// Includes the code that `polywire-codegen` generated for protocol `name` (the `.wire`
 /// file's stem) from `OUT_DIR`.

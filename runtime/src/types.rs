@@ -189,6 +189,7 @@ impl<K, V> OrderedMap<K, V> {
     }
 
     /// An empty map with room for `n` entries.
+    #[inline]
     pub fn with_capacity(n: usize) -> Self {
         OrderedMap(Vec::with_capacity(n))
     }

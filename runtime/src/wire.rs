@@ -162,7 +162,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads an unsigned LEB128 varint of at most 10 bytes.
-    #[inline]
+    #[inline(always)]
     pub fn varint(&mut self, field: &'static str) -> Result<u64, DecodeError> {
         // One-byte values are the common case (lengths, counts, small ids).
         if self.pos < self.end && self.buf[self.pos] < 0x80 {
@@ -170,6 +170,11 @@ impl<'a> Reader<'a> {
             self.pos += 1;
             return Ok(u64::from(v));
         }
+        self.varint_long(field)
+    }
+
+    #[inline(never)]
+    fn varint_long(&mut self, field: &'static str) -> Result<u64, DecodeError> {
         let at = self.offset();
         match decode_varint(&self.buf[self.pos..self.end]) {
             Ok(Some((v, n))) => {
