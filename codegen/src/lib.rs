@@ -26,7 +26,8 @@ pub mod diag;
 pub mod dsl;
 pub mod emit;
 pub mod ir;
-mod util;
+pub mod items;
+pub mod util;
 
 pub use diag::{Diagnostic, Error, Sources, Span};
 

@@ -1,0 +1,799 @@
+//! syn → IR: the macro front end. It builds the same [`Protocol`] the `.wire` lowering
+//! builds, in the same type order (plain definitions, then `responses`, then the frame), so
+//! the one checker and the one emitter take it from here.
+//!
+//! Every IR span is an index into [`Spans`], which keeps the tokens it came from: a
+//! diagnostic of the shared checker maps back to the attribute or field it is about.
+
+use super::attr::{self, FieldAttrs, ItemAttrs, TypeSpec};
+use crate::emit::rust::{pascal, screaming};
+use crate::ir::*;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::{Fields, GenericArgument, Ident, PathArguments};
+
+/// The tokens behind each IR span (`Span::start` indexes this table).
+#[derive(Default)]
+pub struct Spans(pub Vec<TokenStream>);
+
+impl Spans {
+    /// Registers the tokens of `t`, returning the IR span that stands for them.
+    pub fn add(&mut self, t: &dyn ToTokens) -> crate::diag::Span {
+        self.0.push(t.to_token_stream());
+        let i = self.0.len() - 1;
+        crate::diag::Span::new(0, i, i + 1)
+    }
+
+    /// Registers a bare span.
+    pub fn at(&mut self, s: Span) -> crate::diag::Span {
+        self.add(&Ident::new("x", s))
+    }
+
+    /// The tokens an IR span stands for.
+    pub fn tokens(&self, s: crate::diag::Span) -> TokenStream {
+        self.0.get(s.start as usize).cloned().unwrap_or_default()
+    }
+}
+
+/// A struct or enum as both front ends see it: a `mod` item or a derive input.
+pub struct Item<'a> {
+    /// Its name.
+    pub ident: &'a Ident,
+    /// Its attributes.
+    pub attrs: &'a [syn::Attribute],
+    /// Fields or variants.
+    pub body: Body<'a>,
+}
+
+/// The shape of an [`Item`].
+pub enum Body<'a> {
+    /// Named fields.
+    Struct(&'a Fields),
+    /// Variants.
+    Enum(&'a syn::punctuated::Punctuated<syn::Variant, syn::Token![,]>),
+}
+
+/// Lowering state: the span table, every error so far, and the names types resolve to.
+pub struct Cx {
+    /// Span table.
+    pub spans: Spans,
+    /// Errors, all reported together.
+    pub errors: Vec<syn::Error>,
+    /// Default byte order.
+    pub endian: Endian,
+    /// Type names in IR order.
+    pub names: Vec<String>,
+    /// Standalone `#[derive(Message)]`: unknown names become placeholder structs, and fields
+    /// that are not stored cannot exist.
+    pub derive: bool,
+    /// Placeholder types a derive refers to (appended after its own type).
+    pub placeholders: Vec<TypeDef>,
+}
+
+const INTS: &[&str] = &["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"];
+
+impl Cx {
+    /// A fresh context.
+    pub fn new(derive: bool) -> Self {
+        Cx {
+            spans: Spans::default(),
+            errors: Vec::new(),
+            endian: Endian::Big,
+            names: Vec::new(),
+            derive,
+            placeholders: Vec::new(),
+        }
+    }
+
+    /// Records an error at `t`.
+    pub fn err(&mut self, t: &dyn ToTokens, msg: impl std::fmt::Display) {
+        self.errors
+            .push(syn::Error::new_spanned(t.to_token_stream(), msg));
+    }
+
+    /// Records an error at a bare span.
+    pub fn err_at(&mut self, s: Span, msg: impl std::fmt::Display) {
+        self.errors.push(syn::Error::new(s, msg));
+    }
+
+    /// `u16`, `u24`, `i32le`, ... with the default byte order unless suffixed.
+    pub fn int_name(&self, name: &str, little: Option<bool>) -> Option<IntType> {
+        let (base, endian) = if let Some(b) = name.strip_suffix("le") {
+            (b, Endian::Little)
+        } else if let Some(b) = name.strip_suffix("be") {
+            (b, Endian::Big)
+        } else {
+            let e = match little {
+                Some(true) => Endian::Little,
+                Some(false) => Endian::Big,
+                None => self.endian,
+            };
+            (name, e)
+        };
+        let signed = match base.as_bytes().first()? {
+            b'u' => false,
+            b'i' => true,
+            _ => return None,
+        };
+        let bytes = match &base[1..] {
+            "8" => 1,
+            "16" => 2,
+            "24" => 3,
+            "32" => 4,
+            "64" => 8,
+            _ => return None,
+        };
+        Some(IntType {
+            bytes,
+            signed,
+            endian,
+        })
+    }
+
+    fn prefix(&mut self, name: &(String, Span), little: Option<bool>) -> Option<Prefix> {
+        if name.0 == "varint" {
+            return Some(Prefix::Varint);
+        }
+        match self.int_name(&name.0, little) {
+            Some(i) => Some(Prefix::Int(i)),
+            None => {
+                self.err_at(
+                    name.1,
+                    format!(
+                        "`{}` cannot be a length prefix\n\nhelp: write an integer type or `varint`, e.g. `prefix = u16`",
+                        name.0
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// The last path segment of a type, with its generic arguments.
+    fn segment(ty: &syn::Type) -> Option<(String, Vec<&syn::Type>)> {
+        let syn::Type::Path(p) = ty else { return None };
+        if p.qself.is_some() {
+            return None;
+        }
+        let seg = p.path.segments.last()?;
+        let args = match &seg.arguments {
+            PathArguments::AngleBracketed(a) => a
+                .args
+                .iter()
+                .filter_map(|g| match g {
+                    GenericArgument::Type(t) => Some(t),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Some((seg.ident.to_string(), args))
+    }
+
+    /// Keys of `spec` that do not apply to a type of this kind are errors.
+    fn misplaced(&mut self, spec: &TypeSpec, allowed: &[&str], what: &str) {
+        let keys: [(&str, Option<Span>); 6] = [
+            ("varint", spec.varint.as_ref().map(|v| v.1)),
+            ("repr", spec.repr.as_ref().map(|v| v.1)),
+            ("prefix", spec.prefix.as_ref().map(|v| v.1)),
+            ("max", spec.max.as_ref().map(|v| v.1)),
+            ("count", spec.count.as_ref().map(|v| v.1)),
+            ("be", spec.little.as_ref().map(|v| v.1)),
+        ];
+        for (k, s) in keys {
+            if let Some(s) = s
+                && !allowed.contains(&k)
+            {
+                let help = match k {
+                    "prefix" | "max" => "`prefix` and `max` apply to `Str` and `Bytes` fields",
+                    "count" => "`count` applies to `Vec<T>` and `OrderedMap<K, V>` fields",
+                    "varint" => "`varint` applies to `u64` (varint) and `i64` (zigzag) fields",
+                    _ => "`repr`, `be` and `le` apply to integer fields",
+                };
+                self.err_at(s, format!("`{k}` does not apply to {what}\n\nhelp: {help}"));
+            }
+        }
+        for (k, sub) in [
+            ("elem", &spec.elem),
+            ("key", &spec.key),
+            ("value", &spec.value),
+        ] {
+            if sub.is_some() && !allowed.contains(&k) {
+                self.err_at(
+                    Span::call_site(),
+                    format!("`{k}(..)` does not apply to {what}"),
+                );
+            }
+        }
+    }
+
+    /// The IR type of a Rust field type as `spec` qualifies it; `widen` receives the Rust
+    /// integer when the wire integer is narrower (`repr = i16` on an `i32`).
+    pub fn ty(&mut self, rust: &syn::Type, spec: &TypeSpec, widen: &mut Option<IntType>) -> Type {
+        let unsupported = |cx: &mut Cx, name: &str| {
+            cx.err(
+                rust,
+                format!(
+                    "unsupported field type `{name}`\n\nhelp: wire fields are integers (u8..u64, i8..i64), bool, Str, Bytes, Vec<T>, OrderedMap<K, V>, Option<T> or a type declared with the protocol"
+                ),
+            );
+            Type::Bool
+        };
+        let Some((name, args)) = Self::segment(rust) else {
+            let text = rust.to_token_stream().to_string();
+            return unsupported(self, &text);
+        };
+        let little = spec.little.as_ref().map(|l| l.0);
+        match name.as_str() {
+            "Option" if args.len() == 1 => Type::Optional {
+                inner: Box::new(self.ty(args[0], spec, widen)),
+                repr: OptRepr::Presence,
+            },
+            "Vec" if args.len() == 1 => {
+                self.misplaced(spec, &["count", "elem"], "a list");
+                let elem_spec = spec.elem.as_deref().cloned().unwrap_or_default();
+                let elem = self.ty(args[0], &elem_spec, &mut None);
+                let count = match &spec.count {
+                    Some(c) => self.prefix(c, little),
+                    None => Some(Prefix::Varint),
+                };
+                Type::List {
+                    elem: Box::new(elem),
+                    count,
+                }
+            }
+            "OrderedMap" if args.len() == 2 => {
+                self.misplaced(spec, &["count", "key", "value"], "a map");
+                let ks = spec.key.as_deref().cloned().unwrap_or_default();
+                let vs = spec.value.as_deref().cloned().unwrap_or_default();
+                let key = self.ty(args[0], &ks, &mut None);
+                let value = self.ty(args[1], &vs, &mut None);
+                let count = match &spec.count {
+                    Some(c) => self.prefix(c, little),
+                    None => Some(Prefix::Varint),
+                };
+                Type::Map {
+                    key: Box::new(key),
+                    value: Box::new(value),
+                    count,
+                }
+            }
+            "Str" | "Bytes" if args.is_empty() => {
+                self.misplaced(spec, &["prefix", "max", "be"], "a string or bytes");
+                let prefix = match &spec.prefix {
+                    Some(p) => self.prefix(p, little),
+                    None => None,
+                };
+                let max = spec.max.as_ref().map(|m| m.0);
+                if name == "Str" {
+                    Type::String { prefix, max }
+                } else {
+                    Type::Bytes { prefix, max }
+                }
+            }
+            "bool" => {
+                self.misplaced(spec, &[], "a bool");
+                Type::Bool
+            }
+            n if INTS.contains(&n) => {
+                self.misplaced(spec, &["varint", "repr", "be"], "an integer");
+                let held = self.int_name(n, little).expect("integer name");
+                if let Some((_, s)) = &spec.varint {
+                    return match n {
+                        "u64" => Type::Varint { signed: false },
+                        "i64" => Type::Varint { signed: true },
+                        _ => {
+                            self.err_at(*s, format!("a varint is held in a `u64` (or a zigzag `i64`), not a `{n}`\n\nhelp: change the field's type to `u64`"));
+                            Type::Varint { signed: false }
+                        }
+                    };
+                }
+                match &spec.repr {
+                    Some((r, s)) => match self.int_name(r, little) {
+                        Some(wire) => {
+                            if wire.rust() != n {
+                                *widen = Some(held);
+                            }
+                            Type::Int(wire)
+                        }
+                        None => {
+                            self.err_at(*s, format!("`{r}` is not an integer type\n\nhelp: write e.g. `repr = u24` or `repr = i16`"));
+                            Type::Int(held)
+                        }
+                    },
+                    None => Type::Int(held),
+                }
+            }
+            "String" | "f32" | "f64" | "usize" | "isize" | "u128" | "i128" | "char" => {
+                let help = if name == "String" {
+                    "\n\nhelp: strings are `polywire::Str` (UTF-8 borrowed from the frame)"
+                } else {
+                    ""
+                };
+                self.err(rust, format!("unsupported field type `{name}`{help}"));
+                Type::Bool
+            }
+            _ if !args.is_empty() => {
+                let text = rust.to_token_stream().to_string().replace(' ', "");
+                unsupported(self, &text)
+            }
+            _ => {
+                self.misplaced(spec, &[], "a named type");
+                self.named(rust, &name)
+            }
+        }
+    }
+
+    /// A user type by name.
+    fn named(&mut self, at: &dyn ToTokens, name: &str) -> Type {
+        if let Some(i) = self.names.iter().position(|n| n == name) {
+            return Type::Named(i);
+        }
+        if self.derive {
+            // A standalone derive cannot see other items: refer to a message by name.
+            let span = self.spans.add(at);
+            self.names.push(name.to_string());
+            self.placeholders.push(TypeDef::Struct(StructDef {
+                name: name.to_string(),
+                docs: vec![],
+                fields: vec![],
+                encodings: vec![],
+                header_only: false,
+                span,
+            }));
+            return Type::Named(self.names.len() - 1);
+        }
+        let hint = crate::util::closest(name, self.names.iter().cloned())
+            .map(|c| format!("did you mean `{c}`?"))
+            .unwrap_or_else(|| {
+                "declare it as a struct or enum inside the protocol module".to_string()
+            });
+        self.err(at, format!("unknown type `{name}`\n\nhelp: {hint}"));
+        Type::Bool
+    }
+
+    fn named_struct(&mut self, rust: &syn::Type) -> usize {
+        let name = Self::segment(rust).map(|s| s.0).unwrap_or_default();
+        match self.named(rust, &name) {
+            Type::Named(i) => i,
+            _ => 0,
+        }
+    }
+
+    /// A struct.
+    pub fn struct_def(&mut self, item: &Item, ia: &ItemAttrs) -> StructDef {
+        let Body::Struct(fields) = &item.body else {
+            unreachable!("struct_def on an enum")
+        };
+        let saved = self.endian;
+        for (f, _) in &ia.flags {
+            match f.as_str() {
+                "be" => self.endian = Endian::Big,
+                "le" => self.endian = Endian::Little,
+                _ => {}
+            }
+        }
+        let named: Vec<&syn::Field> = match fields {
+            Fields::Named(n) => n.named.iter().collect(),
+            Fields::Unit => Vec::new(),
+            Fields::Unnamed(_) => {
+                self.err(
+                    fields,
+                    "a wire struct has named fields\n\nhelp: write `struct Name { field: Type, .. }`",
+                );
+                Vec::new()
+            }
+        };
+        let parsed: Vec<(&syn::Field, FieldAttrs)> = named
+            .into_iter()
+            .map(|f| {
+                let fa = attr::field(&f.attrs).unwrap_or_else(|e| {
+                    self.errors.push(e);
+                    FieldAttrs::default()
+                });
+                (f, fa)
+            })
+            .collect();
+        let mut out = Vec::new();
+        let mut words = 0;
+        let mut i = 0;
+        while i < parsed.len() {
+            let (f, fa) = &parsed[i];
+            if fa.bits.is_none() {
+                if let Some((_, s)) = &fa.packed {
+                    self.err_at(
+                        *s,
+                        "`packed` starts a group of bit parts and needs `bits = lo..hi` beside it",
+                    );
+                }
+                out.push(self.field(f, fa));
+                i += 1;
+                continue;
+            }
+            // A group: this part and the following ones without `packed`.
+            let mut j = i + 1;
+            while j < parsed.len() && parsed[j].1.bits.is_some() && parsed[j].1.packed.is_none() {
+                j += 1;
+            }
+            out.push(self.bits_group(&parsed[i..j], &mut words));
+            i = j;
+        }
+        self.endian = saved;
+        StructDef {
+            name: item.ident.to_string(),
+            docs: attr::docs(item.attrs),
+            fields: out,
+            encodings: Vec::new(),
+            header_only: ia.flags.iter().any(|(f, _)| f == "header"),
+            span: self.spans.add(item.ident),
+        }
+    }
+
+    fn bits_group(&mut self, group: &[(&syn::Field, FieldAttrs)], words: &mut usize) -> Field {
+        let (first, fa) = &group[0];
+        let ty = match &fa.packed {
+            Some((name, s)) => self.int_name(name, None).unwrap_or_else(|| {
+                self.err_at(*s, format!("`{name}` cannot carry bit parts\n\nhelp: write an integer type, e.g. `packed = u32`"));
+                IntType { bytes: 4, signed: false, endian: self.endian }
+            }),
+            None => {
+                let s = fa.bits.as_ref().map_or(Span::call_site(), |b| b.1);
+                self.err_at(s, "the first bit part of a group says which integer holds it\n\nhelp: add `packed = u32` (or the carrier's type) beside `bits`");
+                IntType { bytes: 4, signed: false, endian: self.endian }
+            }
+        };
+        *words += 1;
+        let name = match &fa.carrier {
+            Some((c, _)) => c.clone(),
+            None if *words == 1 => "word".to_string(),
+            None => format!("word{words}"),
+        };
+        let mut parts = Vec::new();
+        for (f, pa) in group {
+            let (lo, hi) = pa.bits.as_ref().map_or((0, 0), |b| b.0);
+            let value = if let Some((c, _)) = pa.constant {
+                PartValue::Const(c.clamp(0, u64::MAX as i128) as u64)
+            } else if let Some((l, _)) = &pa.len {
+                PartValue::Length(l.clone())
+            } else {
+                PartValue::Stored
+            };
+            if self.derive && value != PartValue::Stored {
+                self.not_stored(f);
+            }
+            let pty = self.ty(&f.ty, &pa.spec, &mut None);
+            let attrs = pa
+                .markers
+                .iter()
+                .filter(|(m, s)| {
+                    if m == "echo" {
+                        true
+                    } else {
+                        self.err_at(*s, format!("`{m}` does not apply to a bit part\n\nhelp: bit parts take `echo`, `constant` and `len`"));
+                        false
+                    }
+                })
+                .map(|(m, _)| m.clone())
+                .collect();
+            let span_tokens = pa.bits.as_ref().map_or(Span::call_site(), |b| b.1);
+            parts.push(BitPart {
+                name: field_name(f),
+                docs: attr::docs(&f.attrs),
+                ty: pty,
+                lo,
+                hi,
+                value,
+                attrs,
+                span: self.spans.at(span_tokens),
+            });
+        }
+        Field {
+            name,
+            docs: vec![],
+            kind: FieldKind::Bits { ty, parts },
+            region: Region::Inline,
+            correlation: false,
+            kind_marker: false,
+            attrs: vec![],
+            widen: None,
+            default: None,
+            span: self.spans.add(first),
+        }
+    }
+
+    fn not_stored(&mut self, f: &syn::Field) {
+        self.err(
+            f,
+            "a `#[derive(Message)]` struct holds only stored fields; constants and computed lengths are not stored\n\nhelp: declare the struct inside a `#[polywire::protocol]` module, where such fields are written as fields",
+        );
+    }
+
+    fn field(&mut self, f: &syn::Field, fa: &FieldAttrs) -> Field {
+        let empty_is_none = fa.markers.iter().any(|(m, _)| m == "empty_is_none");
+        let mut widen = None;
+        let kind = if let Some(((disc, arms), _)) = &fa.by {
+            FieldKind::Switch {
+                ty: self.named_struct(&f.ty),
+                disc: disc.clone(),
+                arms: arms.clone(),
+            }
+        } else if let Some((c, s)) = fa.constant {
+            if self.derive {
+                self.not_stored(f);
+            }
+            let ty = self.field_int(f, fa);
+            if c < ty.min_value() || c > i128::from(ty.max_value()) {
+                self.err_at(s, format!("constant {c} does not fit in the field's type"));
+            }
+            FieldKind::Const {
+                ty,
+                value: (c as i64) as u64 & mask(ty.bits()),
+            }
+        } else if let Some((of, _)) = &fa.len {
+            if self.derive {
+                self.not_stored(f);
+            }
+            let ty = if fa.spec.varint.is_some() {
+                Prefix::Varint
+            } else {
+                Prefix::Int(self.field_int(f, fa))
+            };
+            FieldKind::Length { ty, of: of.clone() }
+        } else {
+            let mut t = self.ty(&f.ty, &fa.spec, &mut widen);
+            if empty_is_none && let Type::Optional { repr, .. } = &mut t {
+                *repr = OptRepr::EmptyIsNone;
+            }
+            FieldKind::Value(t)
+        };
+        let region = match (&fa.rest, &fa.sized_by) {
+            (Some(_), None) => Region::Rest,
+            (None, Some((n, _))) => {
+                if n == "varint" {
+                    Region::Prefixed(Prefix::Varint)
+                } else if let Some(i) = self.int_name(n, None) {
+                    Region::Prefixed(Prefix::Int(i))
+                } else {
+                    Region::SizedBy(n.clone())
+                }
+            }
+            (Some((_, s)), Some(_)) => {
+                self.err_at(
+                    *s,
+                    "`rest` and `sized_by` exclude each other\n\nhelp: keep one",
+                );
+                Region::Rest
+            }
+            (None, None) => Region::Inline,
+        };
+        // As in the DSL: a list or map read to the end of its region has no count prefix
+        // unless one is written.
+        let mut kind = kind;
+        if region != Region::Inline
+            && fa.spec.count.is_none()
+            && let FieldKind::Value(ty) = &mut kind
+        {
+            let inner = match ty {
+                Type::Optional { inner, .. } => &mut **inner,
+                t => t,
+            };
+            if let Type::List { count, .. } | Type::Map { count, .. } = inner {
+                *count = None;
+            }
+        }
+        let mut attrs: Vec<String> = fa.markers.iter().map(|(m, _)| m.clone()).collect();
+        if fa.default.is_some() {
+            attrs.push("default".into());
+        }
+        Field {
+            name: field_name(f),
+            docs: attr::docs(&f.attrs),
+            kind,
+            region,
+            correlation: attrs.iter().any(|a| a == "correlation"),
+            kind_marker: attrs.iter().any(|a| a == "kind"),
+            attrs,
+            widen,
+            default: fa.default.map(|d| d.0),
+            span: self.spans.add(f),
+        }
+    }
+
+    /// The integer type of a constant or length field.
+    fn field_int(&mut self, f: &syn::Field, fa: &FieldAttrs) -> IntType {
+        let little = fa.spec.little.as_ref().map(|l| l.0);
+        let name = match &fa.spec.repr {
+            Some((r, _)) => r.clone(),
+            None => Self::segment(&f.ty).map(|s| s.0).unwrap_or_default(),
+        };
+        self.int_name(&name, little).unwrap_or_else(|| {
+            self.err(
+                &f.ty,
+                format!("a constant or length is an integer, not `{name}`\n\nhelp: give the field an integer type such as `u32`"),
+            );
+            IntType { bytes: 4, signed: false, endian: self.endian }
+        })
+    }
+
+    /// An enum, a flags set or the responses enum.
+    pub fn enum_def(&mut self, item: &Item, ia: &ItemAttrs) -> TypeDef {
+        let Body::Enum(variants) = &item.body else {
+            unreachable!("enum_def on a struct")
+        };
+        let has = |f: &str| ia.flags.iter().any(|(x, _)| x == f);
+        let little = if has("le") {
+            Some(true)
+        } else if has("be") {
+            Some(false)
+        } else {
+            None
+        };
+        let repr = item
+            .attrs
+            .iter()
+            .find(|a| a.path().is_ident("repr"))
+            .and_then(|a| a.parse_args::<Ident>().ok());
+        let repr = match repr {
+            Some(r) => self.int_name(&r.to_string(), little).unwrap_or_else(|| {
+                self.err(&r, format!("`{r}` cannot represent a wire enum\n\nhelp: use an integer type such as `u8`, `u16` or `i32`"));
+                IntType { bytes: 1, signed: false, endian: self.endian }
+            }),
+            None => {
+                self.err(
+                    item.ident,
+                    format!("the wire enum `{}` needs an integer representation\n\nhelp: add `#[repr(u8)]` (or the width it has on the wire)", item.ident),
+                );
+                IntType { bytes: 1, signed: false, endian: self.endian }
+            }
+        };
+        let flags = has("flags");
+        let known: &[&str] = if flags {
+            &["response", "oneway"]
+        } else {
+            &["success", "not_supported", "system_error", "busy"]
+        };
+        let mut next: i128 = 0;
+        let mut vs = Vec::new();
+        for v in variants.iter() {
+            if !matches!(v.fields, Fields::Unit) {
+                self.err(&v.fields, "wire enum variants carry no data\n\nhelp: remove the fields; a variant stands for one number");
+            }
+            let value = match &v.discriminant {
+                Some((_, e)) => match int_expr(e) {
+                    Some(x) => x,
+                    None => {
+                        self.err(e, "a variant's value is an integer literal");
+                        next
+                    }
+                },
+                None => next,
+            };
+            next = value + 1;
+            let va = attr::variant(&v.attrs).unwrap_or_else(|e| {
+                self.errors.push(e);
+                Default::default()
+            });
+            for m in &va.markers {
+                if !known.contains(&m.as_str()) {
+                    self.err(
+                        &v.ident,
+                        format!(
+                            "`{m}` does not apply to {}\n\nhelp: known here: {}",
+                            if flags {
+                                "a flag bit"
+                            } else {
+                                "an enum variant"
+                            },
+                            known.join(", ")
+                        ),
+                    );
+                }
+            }
+            let name = match &va.rename {
+                Some((r, _)) => r.clone(),
+                None => screaming(&v.ident.to_string()),
+            };
+            if self.derive && !flags && v.ident != pascal(&name) {
+                let at = va.rename.as_ref().map_or(v.ident.span(), |r| r.1);
+                self.err_at(at, format!("the wire name `{name}` makes the variant `{}`, but it is named `{}`\n\nhelp: rename the variant `{}` or choose a wire name that maps to it", pascal(&name), v.ident, pascal(&name)));
+            }
+            vs.push(Variant {
+                name,
+                docs: attr::docs(&v.attrs),
+                value,
+                attrs: va.markers,
+                message: va.message,
+                span: self.spans.add(v),
+            });
+        }
+        let name = item.ident.to_string();
+        let docs = attr::docs(item.attrs);
+        let span = self.spans.add(item.ident);
+        if flags {
+            TypeDef::Flags(FlagsDef {
+                name,
+                docs,
+                repr,
+                bits: vs,
+                span,
+            })
+        } else {
+            TypeDef::Enum(EnumDef {
+                name,
+                docs,
+                repr,
+                open: has("open") || has("responses"),
+                variants: vs,
+                span,
+            })
+        }
+    }
+
+    /// The struct's JSON encoding from `#[wire(json(..))]` and its fields' `rename` /
+    /// `as_name`.
+    pub fn encoding(&mut self, item: &Item, ia: &ItemAttrs) -> Option<Encoding> {
+        let Body::Struct(fields) = &item.body else {
+            return None;
+        };
+        let mut renames = Vec::new();
+        let mut by_name = Vec::new();
+        for f in fields.iter() {
+            let Ok(fa) = attr::field(&f.attrs) else {
+                continue;
+            };
+            if let Some((r, s)) = &fa.rename {
+                if ia.json.is_none() {
+                    self.err_at(*s, "`rename` names the field in the struct's JSON encoding, which it does not declare\n\nhelp: add `#[wire(json)]` to the struct");
+                }
+                renames.push((field_name(f), r.clone()));
+            }
+            if let Some((_, s)) = &fa.as_name {
+                if ia.json.is_none() {
+                    self.err_at(*s, "`as_name` applies to the struct's JSON encoding, which it does not declare\n\nhelp: add `#[wire(json)]` to the struct");
+                }
+                by_name.push(field_name(f));
+            }
+        }
+        let j = ia.json.as_ref()?;
+        Some(Encoding {
+            name: "json".into(),
+            format: Format::Json,
+            rename_all: j.rename_all.as_ref().map(|r| r.0.clone()),
+            renames,
+            by_name,
+            flags: j.flags.clone(),
+            constants: j.constants.clone(),
+            span: self.spans.at(j.span),
+        })
+    }
+}
+
+/// A field's name as the IR keeps it (raw identifiers unraw).
+pub fn field_name(f: &syn::Field) -> String {
+    f.ident.as_ref().map_or_else(String::new, |i| {
+        let s = i.to_string();
+        s.strip_prefix("r#").map_or(s.clone(), str::to_string)
+    })
+}
+
+/// An integer literal, possibly negated.
+pub fn int_expr(e: &syn::Expr) -> Option<i128> {
+    match e {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => i.base10_parse().ok(),
+        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => int_expr(&u.expr).map(|v| -v),
+        syn::Expr::Group(g) => int_expr(&g.expr),
+        syn::Expr::Paren(p) => int_expr(&p.expr),
+        _ => None,
+    }
+}
+
+fn mask(bits: u32) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    }
+}
