@@ -149,6 +149,8 @@ pub struct Pipeline<P: Protocol> {
     /// (id, code) of the requests in `out`: they enter the pending table together when
     /// `out` goes to the writer (no response can arrive before that).
     staged: Vec<(u64, i64)>,
+    /// Correlation ids taken from the connection and not used yet.
+    ids: std::ops::Range<u64>,
     taken: Vec<Item<P::Frame>>,
     _permits: OwnedSemaphorePermit,
 }
@@ -195,6 +197,7 @@ impl<P: Protocol> ClientConnection<P> {
             out: BytesMut::with_capacity(16 * 1024),
             batch_start: Instant::now(),
             staged: Vec::with_capacity(window.min(1024)),
+            ids: 0..0,
             taken: Vec::new(),
             _permits: permits,
         })
@@ -237,7 +240,14 @@ impl<P: Protocol> Pipeline<P> {
                 .map_err(RemotingError::Refused)?;
         }
         req.set_kind(FrameKind::Request);
-        req.set_correlation_id(conn.next_id.fetch_add(1, Ordering::Relaxed));
+        if self.ids.start == self.ids.end {
+            // Ids come from the connection in blocks: one atomic per window, not per request.
+            let n = self.window.min(1024) as u64;
+            let first = conn.next_id.fetch_add(n, Ordering::Relaxed);
+            self.ids = first..first + n;
+        }
+        req.set_correlation_id(self.ids.start);
+        self.ids.start += 1;
         let id = req.correlation_id();
         if self.out.is_empty() {
             self.batch_start = Instant::now();
@@ -328,15 +338,29 @@ impl<P: Protocol> Pipeline<P> {
         let now = Instant::now();
         let n = self.taken.len();
         self.outstanding = self.outstanding.saturating_sub(n);
+        // Requests sent in one batch share a deadline, hence a latency: record runs of equal
+        // deadlines at once.
+        let mut run: Option<(Instant, u64, u64)> = None;
+        let record = |run: Option<(Instant, u64, u64)>| {
+            if let Some((deadline, n, errors)) = run {
+                let start = deadline.checked_sub(self.timeout).unwrap_or(deadline);
+                conn.metrics
+                    .responses(now.saturating_duration_since(start), n, errors);
+            }
+        };
         for (id, code, deadline, outcome) in self.taken.drain(..) {
-            let start = deadline.checked_sub(self.timeout).unwrap_or(deadline);
             out.push((
                 id,
                 match outcome {
                     Ok(resp) => {
-                        let error = !conn.proto.is_success(&resp);
-                        conn.metrics
-                            .response(now.saturating_duration_since(start), error);
+                        let error = u64::from(!conn.proto.is_success(&resp));
+                        match &mut run {
+                            Some((d, n, e)) if *d == deadline => {
+                                *n += 1;
+                                *e += error;
+                            }
+                            _ => record(run.replace((deadline, 1, error))),
+                        }
                         for h in conn.hooks.iter() {
                             h.after(&conn.ctx, code, Some(&resp));
                         }
@@ -356,6 +380,7 @@ impl<P: Protocol> Pipeline<P> {
                 },
             ));
         }
+        record(run);
         n
     }
 }

@@ -336,10 +336,7 @@ where
 {
     let cfg = &inner.config;
     let proto = &inner.proto;
-    let q = Arc::new(WriteQueue::new(
-        cfg.write_high_water,
-        inner.metrics.clone(),
-    ));
+    let q = Arc::new(WriteQueue::new(cfg.write_high_water, inner.metrics.clone()));
     let writer = {
         let q = q.clone();
         tokio::spawn(async move { q.run_writer(wr).await })
@@ -408,12 +405,13 @@ where
         let now = Instant::now();
         // Requests of this pass answered at once: their latency is recorded with one clock
         // read at the end of the pass.
-        let (mut answered, mut failed) = (0u64, 0u64);
+        let (mut received, mut answered, mut failed) = (0u64, 0u64, 0u64);
         while inflight.len() < cfg.max_in_flight {
             match codec.decode(&mut buf) {
                 Ok(Some(frame)) => match dispatch(inner, &table, &ctx, frame, now) {
                     Dispatch::Skip => {}
                     Dispatch::Done(done) => {
+                        received += 1;
                         if let Some(error) =
                             respond(inner, &table, &ctx, &mut codec, &mut out, done)
                         {
@@ -422,6 +420,7 @@ where
                         }
                     }
                     Dispatch::Run((id, kind, code, echo, start), mut fut) => {
+                        received += 1;
                         // Most processors finish at once: answer without a task for them.
                         let first = std::future::poll_fn(|cx| {
                             std::task::Poll::Ready(fut.as_mut().poll(cx))
@@ -450,6 +449,9 @@ where
                     break 'conn;
                 }
             }
+        }
+        if received > 0 {
+            inner.metrics.requests(received);
         }
         if answered > 0 {
             inner.metrics.responses(now.elapsed(), answered, failed);
@@ -567,7 +569,6 @@ fn dispatch<P: Protocol>(
         tracing::debug!(peer = %ctx.peer, "unexpected response frame on a server connection; ignored");
         return Dispatch::Skip;
     }
-    inner.metrics.request();
     let (id, code, echo, start) = (frame.correlation_id(), frame.code(), frame.echo(), now);
     for h in &table.hooks {
         if let Err(msg) = h.before(ctx, &mut frame) {
