@@ -75,3 +75,41 @@ fn printed_native_reads_like_the_source() {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
 }
+
+/// The protocol `macros/tests/common/native.rs` declares with `#[polywire::protocol]`, read
+/// by the Rust-items front end the macro uses.
+fn macro_native() -> Protocol {
+    let src = include_str!("../../macros/tests/common/native.rs");
+    let mut found =
+        polywire_codegen::items::protocols_in_file(src).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(found.len(), 1);
+    found.remove(0)
+}
+
+#[test]
+fn macro_defined_native_round_trips() {
+    let ir = macro_native();
+    let text = to_wire(&ir);
+    let reparsed = polywire_codegen::load_str("printed.wire", &text)
+        .unwrap_or_else(|e| panic!("printed text does not parse:\n{e}\n{text}"));
+    assert_eq!(
+        normalized(&ir),
+        normalized(&reparsed.ir),
+        "printed text:\n{text}"
+    );
+}
+
+#[test]
+fn macro_defined_native_is_the_same_ir_as_native_wire() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/wire/native.wire");
+    let dsl = polywire_codegen::load(&path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .ir;
+    let macro_ir = macro_native();
+    assert_eq!(
+        to_wire(&dsl),
+        to_wire(&macro_ir),
+        "the two front ends disagree"
+    );
+    assert_eq!(normalized(&dsl), normalized(&macro_ir));
+}
