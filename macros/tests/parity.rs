@@ -64,7 +64,7 @@ fn cases() -> Vec<(dsl::Frame, mac::Frame)> {
                 3,
                 u64::MAX,
                 FrameKind::Oneway,
-                vec![("level".to_string(), "4".to_string())],
+                [("level".to_string(), "4".to_string())],
                 vec![]
             ),
             frame!(
@@ -72,7 +72,7 @@ fn cases() -> Vec<(dsl::Frame, mac::Frame)> {
                 3,
                 u64::MAX,
                 FrameKind::Oneway,
-                vec![("level".to_string(), "4".to_string())],
+                [("level".to_string(), "4".to_string())],
                 vec![]
             ),
         ),
