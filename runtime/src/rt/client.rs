@@ -589,6 +589,9 @@ impl<P: Protocol> ClientConnection<P> {
         let mut codec = self.codec.clone();
         // Responses for pipelines are handed over once per read, not once per frame.
         let mut out = Deliveries::default();
+        // One waiter for the connection's life, not one per read.
+        let closed = self.closed.cancelled();
+        tokio::pin!(closed);
         'read: loop {
             loop {
                 match codec.decode(&mut buf) {
@@ -625,7 +628,7 @@ impl<P: Protocol> ClientConnection<P> {
             super::make_room(&mut buf);
             let n = tokio::select! {
                 r = rd.read_buf(&mut buf) => r,
-                _ = self.closed.cancelled() => break,
+                _ = &mut closed => break,
             };
             match n {
                 Ok(0) | Err(_) => break,

@@ -395,6 +395,12 @@ where
     let mut reading = true;
     let idle = tokio::time::sleep(cfg.idle_timeout);
     tokio::pin!(idle);
+    // The idle timer is re-armed lazily: a read only notes the time, and when the timer
+    // fires early it is moved to the last read plus the timeout (no timer update per read).
+    let mut last_read = tokio::time::Instant::now();
+    // One shutdown waiter for the connection's life, not one per pass.
+    let shutdown = inner.shutdown.cancelled();
+    tokio::pin!(shutdown);
     let mut result = Ok(());
 
     // Responses of one pass are encoded here and handed to the writer together.
@@ -474,7 +480,7 @@ where
                     inner.metrics.responses(start.elapsed(), 1, u64::from(error));
                 }
             }
-            _ = inner.shutdown.cancelled(), if reading => {
+            _ = &mut shutdown, if reading => {
                 reading = false;
             }
             _ = q.wait_for_space(), if reading && !has_space => {}
@@ -488,7 +494,7 @@ where
                     }
                     Ok(n) => {
                         inner.metrics.bytes_in(n);
-                        idle.as_mut().reset(tokio::time::Instant::now() + cfg.idle_timeout);
+                        last_read = tokio::time::Instant::now();
                     }
                     Err(e) => {
                         result = Err(e.into());
@@ -497,8 +503,13 @@ where
                 }
             }
             _ = &mut idle, if reading => {
-                tracing::debug!(%peer, "idle timeout; closing");
-                reading = false;
+                let due = last_read + cfg.idle_timeout;
+                if due > tokio::time::Instant::now() {
+                    idle.as_mut().reset(due);
+                } else {
+                    tracing::debug!(%peer, "idle timeout; closing");
+                    reading = false;
+                }
             }
         }
     }
