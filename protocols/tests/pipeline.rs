@@ -4,8 +4,8 @@
 
 use bytes::Bytes;
 use polywire::rt::{
-    ClientConfig, Overload, Pipeline, ProcessError, RemotingClient, RemotingError,
-    RemotingServer, RequestContext, ServerConfig,
+    ClientConfig, Overload, Pipeline, ProcessError, RemotingClient, RemotingError, RemotingServer,
+    RequestContext, ServerConfig,
 };
 use polywire::{Protocol, RemotingFrame};
 use polywire_protocols::native::*;
@@ -61,9 +61,7 @@ fn echo(i: u32) -> Frame {
 }
 
 /// Drains `pipe`, returning every outcome by correlation id.
-async fn drain(
-    pipe: &mut Pipeline<NativeProtocol>,
-) -> HashMap<u64, Result<Frame, RemotingError>> {
+async fn drain(pipe: &mut Pipeline<NativeProtocol>) -> HashMap<u64, Result<Frame, RemotingError>> {
     let mut all = HashMap::new();
     let mut batch = Vec::new();
     while pipe.outstanding() > 0 {

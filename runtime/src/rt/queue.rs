@@ -240,9 +240,7 @@ impl WriteQueue {
                 {
                     let mut g = self.lock();
                     if g.failed {
-                        break Some(Err(std::io::Error::from(
-                            std::io::ErrorKind::BrokenPipe,
-                        )));
+                        break Some(Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)));
                     }
                     if g.writing {
                         // A direct write owns the socket; it wakes us if it leaves work.
