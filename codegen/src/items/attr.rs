@@ -56,6 +56,8 @@ pub struct FieldAttrs {
     pub sized_by: At<String>,
     /// `bits = 24..32`, with the range's own span.
     pub bits: At<(u32, u32)>,
+    /// The tokens of the `bits` range, for errors about the part.
+    pub bits_tokens: proc_macro2::TokenStream,
     /// `packed = u32`: starts a group of bit parts in one integer.
     pub packed: At<String>,
     /// `carrier = word`: the packed integer's name.
@@ -345,6 +347,7 @@ pub fn field(attrs: &[Attribute]) -> syn::Result<FieldAttrs> {
                         return Err(meta.error("`bits` is given twice"));
                     }
                     out.bits = Some(((lo, hi), r.span()));
+                    out.bits_tokens = quote::ToTokens::to_token_stream(&r);
                 }
                 "packed" => set(&mut out.packed, ident_value(&meta)?, &meta, &name)?,
                 "carrier" => set(&mut out.carrier, ident_value(&meta)?, &meta, &name)?,

@@ -305,10 +305,19 @@ impl Cx {
                 }
             }
             "String" | "f32" | "f64" | "usize" | "isize" | "u128" | "i128" | "char" => {
-                let help = if name == "String" {
-                    "\n\nhelp: strings are `polywire::Str` (UTF-8 borrowed from the frame)"
-                } else {
-                    ""
+                let help = match name.as_str() {
+                    "String" => {
+                        "\n\nhelp: strings are `polywire::Str` (UTF-8 borrowed from the frame)"
+                    }
+                    "f32" | "f64" => {
+                        "\n\nhelp: the wire has no floating point; carry the bits in a `u32`/`u64`, or a scaled integer"
+                    }
+                    "usize" | "isize" => {
+                        "\n\nhelp: give the width the value has on the wire, e.g. `u32` or `u64`"
+                    }
+                    _ => {
+                        "\n\nhelp: wire integers are 8 to 64 bits; a `char` travels as a `u32` or inside a `Str`"
+                    }
                 };
                 self.err(rust, format!("unsupported field type `{name}`{help}"));
                 Type::Bool
@@ -475,7 +484,7 @@ impl Cx {
                 })
                 .map(|(m, _)| m.clone())
                 .collect();
-            let span_tokens = pa.bits.as_ref().map_or(Span::call_site(), |b| b.1);
+
             parts.push(BitPart {
                 name: field_name(f),
                 docs: attr::docs(&f.attrs),
@@ -484,7 +493,7 @@ impl Cx {
                 hi,
                 value,
                 attrs,
-                span: self.spans.at(span_tokens),
+                span: self.spans.add(&pa.bits_tokens),
             });
         }
         Field {

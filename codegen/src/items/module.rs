@@ -250,7 +250,12 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
         }),
         (None, None) if reject.is_none() => None,
         _ => {
-            cx.err(&module.ident, "a handshake needs a `#[wire(hello)]` and an `#[wire(accept)]` message\n\nhelp: mark the client's first message with `#[wire(hello)]` and the server's answer with `#[wire(accept)]`");
+            let at = types
+                .iter()
+                .flat_map(|(_, ia)| ia.flags.iter())
+                .find(|(f, _)| matches!(f.as_str(), "hello" | "accept" | "reject"))
+                .map_or(module.ident.span(), |(_, s)| *s);
+            cx.err_at(at, "a handshake needs a `#[wire(hello)]` and an `#[wire(accept)]` message\n\nhelp: mark the client's first message with `#[wire(hello)]` and the server's answer with `#[wire(accept)]`");
             None
         }
     };
@@ -269,6 +274,9 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
             _ => vec![],
         })
         .unwrap_or_default();
+    if frame.is_none() && (!traits.is_empty() || handshake.is_some()) {
+        cx.err(&module.ident, "the protocol has services or a handshake but no frame\n\nhelp: mark the struct that travels on the wire with `#[wire(frame)]`");
+    }
     let services = traits.iter().map(|t| service(cx, t, &carriers)).collect();
     let name = args
         .name

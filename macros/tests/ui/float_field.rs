@@ -1,0 +1,16 @@
+#[polywire::protocol(id = "t")]
+mod t {
+    #[wire(frame)]
+    pub struct Frame {
+        #[wire(len = "..")]
+        length: u32,
+        #[wire(rest)]
+        body: Bytes,
+    }
+
+    pub struct Msg {
+        ratio: f32,
+    }
+}
+
+fn main() {}

@@ -1,0 +1,17 @@
+#[polywire::protocol(id = "t")]
+mod t {
+    #[wire(frame)]
+    pub struct Frame {
+        #[wire(len = "..")]
+        length: u32,
+        #[wire(rest)]
+        body: Bytes,
+    }
+
+    pub struct Msg {
+        #[wire(prefix = u8, max = 1000)]
+        name: Str,
+    }
+}
+
+fn main() {}

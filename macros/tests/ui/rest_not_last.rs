@@ -1,0 +1,18 @@
+#[polywire::protocol(id = "t")]
+mod t {
+    #[wire(frame)]
+    pub struct Frame {
+        #[wire(len = "..")]
+        length: u32,
+        #[wire(rest)]
+        body: Bytes,
+    }
+
+    pub struct Msg {
+        #[wire(rest)]
+        body: Bytes,
+        tail: u8,
+    }
+}
+
+fn main() {}

@@ -1,0 +1,17 @@
+#[polywire::protocol(id = "t")]
+mod t {
+    #[wire(frame)]
+    pub struct Frame {
+        #[wire(len = "..")]
+        length: u32,
+        #[wire(rest)]
+        body: Bytes,
+    }
+
+    pub struct Msg {
+        #[wire(varnit)]
+        id: u64,
+    }
+}
+
+fn main() {}
