@@ -6,9 +6,15 @@
 
 use bytes::{Bytes, BytesMut};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use polywire::rt::{ProcessError, RemotingServer, RequestContext, ServerConfig, Session};
 use polywire::{Codec, OrderedMap, Str};
-use polywire_protocols::native::{Flags, Frame, FrameCodec, request_codes};
+use polywire_protocols::native::{
+    Basic, EchoRequest, EchoResponse, Flags, Frame, FrameCodec, LogRequest, NativeProtocol,
+    PingRequest, PingResponse, request_codes, serve_basic,
+};
 use std::hint::black_box;
+use std::sync::Arc;
+use std::task::{Context, Waker};
 
 /// A request frame with `n_headers` (0 to 5) typical headers and a body of `body_len` bytes.
 fn frame(n_headers: usize, body_len: usize) -> Frame {
@@ -92,5 +98,73 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+struct Echo;
+
+impl Basic for Echo {
+    async fn echo(
+        &self,
+        _ctx: RequestContext,
+        request: EchoRequest,
+    ) -> Result<EchoResponse, ProcessError> {
+        Ok(EchoResponse { body: request.body })
+    }
+    async fn ping(
+        &self,
+        _ctx: RequestContext,
+        _request: PingRequest,
+    ) -> Result<PingResponse, ProcessError> {
+        Ok(PingResponse {})
+    }
+    async fn log(&self, _ctx: RequestContext, _request: LogRequest) -> Result<(), ProcessError> {
+        Ok(())
+    }
+}
+
+/// The server's work for one read of 64 echo requests, without sockets: decode, dispatch to
+/// the generated `Basic` service, encode the responses (what a connection does per pass).
+fn server_session(c: &mut Criterion) {
+    const N: usize = 64;
+    let server = RemotingServer::new(NativeProtocol, ServerConfig::default());
+    serve_basic(&server, Arc::new(Echo));
+    let mut session = Session::new(&server, "bench", None);
+    let mut codec = FrameCodec::new();
+    let mut input = BytesMut::new();
+    for id in 0..N as u64 {
+        let mut f = EchoRequest {
+            body: Bytes::from(vec![0xA5u8; 1024]),
+        }
+        .into_request();
+        f.id = id;
+        codec.encode(&f, &mut input).expect("encodes");
+    }
+    let input = input.freeze();
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut buf = BytesMut::with_capacity(128 * 1024);
+    let mut out = BytesMut::with_capacity(128 * 1024);
+    {
+        buf.extend_from_slice(&input);
+        session.serve(&mut buf, &mut out, &mut cx).expect("serves");
+        assert!(buf.is_empty() && session.in_flight() == 0);
+        let mut n = 0;
+        while let Some(f) = codec.decode(&mut out).expect("responses decode") {
+            assert_eq!((f.id, f.body.len()), (n, 1024));
+            n += 1;
+        }
+        assert_eq!(n, N as u64, "every request answered");
+    }
+    let mut g = c.benchmark_group("server");
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("session-64x1KiB-echo", |b| {
+        b.iter(|| {
+            buf.clear();
+            buf.extend_from_slice(black_box(&input));
+            out.clear();
+            session.serve(&mut buf, &mut out, &mut cx).expect("serves");
+            black_box(out.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, server_session);
 criterion_main!(benches);

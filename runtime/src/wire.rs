@@ -164,11 +164,18 @@ impl<'a> Reader<'a> {
     /// Reads an unsigned LEB128 varint of at most 10 bytes.
     #[inline(always)]
     pub fn varint(&mut self, field: &'static str) -> Result<u64, DecodeError> {
-        // One-byte values are the common case (lengths, counts, small ids).
-        if self.pos < self.end && self.buf[self.pos] < 0x80 {
-            let v = self.buf[self.pos];
-            self.pos += 1;
-            return Ok(u64::from(v));
+        // One- and two-byte values are the common case (lengths, counts, small ids).
+        if let Some(&b0) = self.buf[..self.end].get(self.pos) {
+            if b0 < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b0));
+            }
+            if let Some(&b1) = self.buf[..self.end].get(self.pos + 1)
+                && b1 < 0x80
+            {
+                self.pos += 2;
+                return Ok(u64::from(b0 & 0x7f) | (u64::from(b1) << 7));
+            }
         }
         self.varint_long(field)
     }

@@ -323,6 +323,145 @@ impl<P: Protocol> RemotingServer<P> {
 /// (correlation id, kind, request code, echo values, start, outcome)
 type Done<F> = (u64, FrameKind, i64, u64, Instant, Result<F, ProcessError>);
 
+/// One connection's request handling, without I/O: decodes requests from a buffer, runs
+/// their processors, and encodes the responses into another buffer. The TCP driver wraps
+/// it; other transports (or a benchmark) can drive it directly.
+///
+/// Processors that finish when first polled are answered in the same call; the others are
+/// kept and answered by [`poll_pending`](Self::poll_pending) when they finish.
+pub struct Session<P: Protocol> {
+    inner: Arc<Inner<P>>,
+    // The processors registered when the session opened: registrations apply to new
+    // connections, open ones keep the table they started with.
+    table: Arc<Table<P>>,
+    ctx: RequestContext,
+    codec: P::Codec,
+    inflight: FuturesUnordered<BoxFuture<Done<P::Frame>>>,
+}
+
+impl<P: Protocol> Session<P> {
+    /// A session of `server` for a connection from `peer` that negotiated `negotiated`.
+    pub fn new(server: &RemotingServer<P>, peer: &str, negotiated: Option<Negotiated>) -> Self {
+        Session::open(server.inner.clone(), peer.into(), negotiated)
+    }
+
+    fn open(inner: Arc<Inner<P>>, peer: Arc<str>, negotiated: Option<Negotiated>) -> Self {
+        let table = inner
+            .table
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let ctx = RequestContext {
+            peer,
+            protocol: inner.proto.id(),
+            negotiated,
+            connection_id: next_connection_id(),
+        };
+        Session {
+            codec: inner.proto.codec(),
+            inner,
+            table,
+            ctx,
+            inflight: FuturesUnordered::new(),
+        }
+    }
+
+    /// Requests whose processors are still running.
+    pub fn in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// Decodes every complete request in `input` (up to the server's in-flight bound),
+    /// runs its processor, and appends the responses that are ready to `output`. `cx` wakes
+    /// the caller when a processor that did not finish at once makes progress. Fails on
+    /// bytes that do not decode (the connection should close).
+    pub fn serve(
+        &mut self,
+        input: &mut BytesMut,
+        output: &mut BytesMut,
+        cx: &mut std::task::Context<'_>,
+    ) -> Result<(), crate::DecodeError> {
+        let inner = &self.inner;
+        let now = Instant::now();
+        // Requests of this pass answered at once: their latency is recorded with one clock
+        // read at the end of the pass.
+        let (mut received, mut answered, mut failed) = (0u64, 0u64, 0u64);
+        let mut res = Ok(());
+        while self.inflight.len() < inner.config.max_in_flight {
+            let frame = match self.codec.decode(input) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(e) => {
+                    res = Err(e);
+                    break;
+                }
+            };
+            let done = match dispatch(inner, &self.table, &self.ctx, frame, now) {
+                Dispatch::Skip => continue,
+                Dispatch::Done(done) => done,
+                Dispatch::Run((id, kind, code, echo, start), mut fut) => {
+                    // Most processors finish at once: answer without a task for them.
+                    match fut.as_mut().poll(cx) {
+                        std::task::Poll::Ready(r) => (id, kind, code, echo, start, r),
+                        std::task::Poll::Pending => {
+                            received += 1;
+                            self.inflight.push(Box::pin(async move {
+                                (id, kind, code, echo, start, fut.await)
+                            }));
+                            continue;
+                        }
+                    }
+                }
+            };
+            received += 1;
+            if let Some(error) =
+                respond(inner, &self.table, &self.ctx, &mut self.codec, output, done)
+            {
+                answered += 1;
+                failed += u64::from(error);
+            }
+        }
+        if received > 0 {
+            inner.metrics.requests(received);
+        }
+        if answered > 0 {
+            inner.metrics.responses(now.elapsed(), answered, failed);
+        }
+        res
+    }
+
+    /// Answers the requests whose processors have finished since the last call, appending
+    /// their responses to `output`; `Ready` with how many finished, `Pending` when none did.
+    pub fn poll_pending(
+        &mut self,
+        output: &mut BytesMut,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<usize> {
+        let mut n = 0;
+        while let std::task::Poll::Ready(Some(done)) = self.inflight.poll_next_unpin(cx) {
+            let start = done.4;
+            if let Some(error) = respond(
+                &self.inner,
+                &self.table,
+                &self.ctx,
+                &mut self.codec,
+                output,
+                done,
+            ) {
+                self.inner
+                    .metrics
+                    .responses(start.elapsed(), 1, u64::from(error));
+            }
+            n += 1;
+        }
+        if n > 0 {
+            std::task::Poll::Ready(n)
+        } else {
+            std::task::Poll::Pending
+        }
+    }
+}
+
 async fn run_connection<P, R, W>(
     inner: &Arc<Inner<P>>,
     mut rd: R,
@@ -379,19 +518,7 @@ where
         }
     };
 
-    let table = inner
-        .table
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    let ctx = RequestContext {
-        peer: peer.as_str().into(),
-        protocol: proto.id(),
-        negotiated,
-        connection_id: next_connection_id(),
-    };
-    let mut codec = proto.codec();
-    let mut inflight: FuturesUnordered<BoxFuture<Done<P::Frame>>> = FuturesUnordered::new();
+    let mut session = Session::open(inner.clone(), peer.as_str().into(), negotiated);
     let mut reading = true;
     let idle = tokio::time::sleep(cfg.idle_timeout);
     tokio::pin!(idle);
@@ -405,81 +532,31 @@ where
 
     // Responses of one pass are encoded here and handed to the writer together.
     let mut out = BytesMut::with_capacity(16 * 1024);
-    'conn: loop {
-        // Decode what is buffered, up to the in-flight bound (also while draining: a request
-        // fully received before shutdown is answered).
-        let now = Instant::now();
-        // Requests of this pass answered at once: their latency is recorded with one clock
-        // read at the end of the pass.
-        let (mut received, mut answered, mut failed) = (0u64, 0u64, 0u64);
-        while inflight.len() < cfg.max_in_flight {
-            match codec.decode(&mut buf) {
-                Ok(Some(frame)) => match dispatch(inner, &table, &ctx, frame, now) {
-                    Dispatch::Skip => {}
-                    Dispatch::Done(done) => {
-                        received += 1;
-                        if let Some(error) =
-                            respond(inner, &table, &ctx, &mut codec, &mut out, done)
-                        {
-                            answered += 1;
-                            failed += u64::from(error);
-                        }
-                    }
-                    Dispatch::Run((id, kind, code, echo, start), mut fut) => {
-                        received += 1;
-                        // Most processors finish at once: answer without a task for them.
-                        let first = std::future::poll_fn(|cx| {
-                            std::task::Poll::Ready(fut.as_mut().poll(cx))
-                        })
-                        .await;
-                        match first {
-                            std::task::Poll::Ready(r) => {
-                                let done = (id, kind, code, echo, start, r);
-                                if let Some(error) =
-                                    respond(inner, &table, &ctx, &mut codec, &mut out, done)
-                                {
-                                    answered += 1;
-                                    failed += u64::from(error);
-                                }
-                            }
-                            std::task::Poll::Pending => inflight.push(Box::pin(async move {
-                                (id, kind, code, echo, start, fut.await)
-                            })),
-                        }
-                    }
-                },
-                Ok(None) => break,
-                Err(e) => {
-                    tracing::warn!(%peer, error = %e, "undecodable frame; closing the connection");
-                    result = Err(e.into());
-                    break 'conn;
-                }
-            }
-        }
-        if received > 0 {
-            inner.metrics.requests(received);
-        }
-        if answered > 0 {
-            inner.metrics.responses(now.elapsed(), answered, failed);
+    loop {
+        // Serve what is buffered (also while draining: a request fully received before
+        // shutdown is answered).
+        let served = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(session.serve(&mut buf, &mut out, cx))
+        })
+        .await;
+        if let Err(e) = served {
+            tracing::warn!(%peer, error = %e, "undecodable frame; closing the connection");
+            result = Err(e.into());
+            break;
         }
         if !out.is_empty() {
             let _ = q.push_buf(&mut out);
         }
-        if !reading && inflight.is_empty() {
+        if !reading && session.in_flight() == 0 {
             break;
         }
         super::make_room(&mut buf);
         // One look at the write queue per pass (it takes its lock).
         let has_space = q.has_space();
-        let room = inflight.len() < cfg.max_in_flight && has_space;
+        let room = session.in_flight() < cfg.max_in_flight && has_space;
         tokio::select! {
             biased;
-            Some(done) = inflight.next(), if !inflight.is_empty() => {
-                let start = done.4;
-                if let Some(error) = respond(inner, &table, &ctx, &mut codec, &mut out, done) {
-                    inner.metrics.responses(start.elapsed(), 1, u64::from(error));
-                }
-            }
+            _ = std::future::poll_fn(|cx| session.poll_pending(&mut out, cx)), if session.in_flight() > 0 => {}
             _ = &mut shutdown, if reading => {
                 reading = false;
             }
@@ -498,7 +575,7 @@ where
                     }
                     Err(e) => {
                         result = Err(e.into());
-                        break 'conn;
+                        break;
                     }
                 }
             }
