@@ -76,6 +76,9 @@ pub enum DecodeErrorKind {
     MissingField,
     /// A header field carried as a string does not parse as its type.
     InvalidField(String),
+    /// The message was read, but the reply it calls for (a handshake's accept or reject)
+    /// could not be encoded.
+    Reply(String),
 }
 
 impl std::ops::Deref for DecodeError {
@@ -145,6 +148,7 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::Json(msg) => write!(f, "invalid JSON: {msg}"),
             DecodeErrorKind::MissingField => write!(f, "required field is missing"),
             DecodeErrorKind::InvalidField(v) => write!(f, "`{v}` is not a valid value"),
+            DecodeErrorKind::Reply(msg) => write!(f, "the reply cannot be encoded: {msg}"),
         }
     }
 }

@@ -376,7 +376,7 @@ fn handshake(g: &Gen, h: &Handshake, pt: &str) -> String {
                 ),
                 format!(
                     "let m = {r} {{ {smin} {smax} {reason} {rest} }};
-                    {P}::WireMessage::encode_to(&m, out).map_err(|e| {P}::DecodeError::new(0, \"reject\", {P}::DecodeErrorKind::Json(e.to_string())))?;",
+                    {P}::WireMessage::encode_to(&m, out).map_err(|e| {P}::DecodeError::new(0, \"reject\", {P}::DecodeErrorKind::Reply(e.to_string())))?;",
                     r = rej.name,
                     smin = set(rej, "min_version", "ours.0"),
                     smax = set(rej, "max_version", "ours.1"),
@@ -416,7 +416,7 @@ fn handshake(g: &Gen, h: &Handshake, pt: &str) -> String {
                     ::std::option::Option::Some(version) => {{
                         let features = {gfeat} & features;
                         let m = {accept} {{ {aset_ver} {aset_feat} {arest} }};
-                        {P}::WireMessage::encode_to(&m, out).map_err(|e| {P}::DecodeError::new(0, \"accept\", {P}::DecodeErrorKind::Json(e.to_string())))?;
+                        {P}::WireMessage::encode_to(&m, out).map_err(|e| {P}::DecodeError::new(0, \"accept\", {P}::DecodeErrorKind::Reply(e.to_string())))?;
                         ::std::result::Result::Ok({P}::HandshakeEvent::Done({P}::Negotiated {{ version, features }}))
                     }}
                     ::std::option::Option::None => {{
