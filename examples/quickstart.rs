@@ -1,6 +1,6 @@
 //! Quickstart: a server for the bundled native protocol (`protocols/wire/native.wire`) on
 //! an ephemeral loopback port, and a typed client that talks to it — one call at a time,
-//! many at once, a oneway request and an unknown request code.
+//! many at once, a pipeline of 10 000, a oneway request and an unknown request code.
 //!
 //! Run with `cargo run --release --example quickstart`.
 
@@ -94,6 +94,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{ok} concurrent echoes, each matched to its request, in {:?}",
         t.elapsed()
     );
+
+    // The same through a pipeline: a window of 64 requests, no future per call.
+    let t = Instant::now();
+    let mut pipe = basic.pipeline(64).await?;
+    let mut sent = std::collections::HashMap::new();
+    let mut done = Vec::new();
+    let mut matched = 0;
+    for i in 0..=10_000u32 {
+        // Take responses while the window is full, and at the end until none is left.
+        while !pipe.has_room() || (i == 10_000 && pipe.outstanding() > 0) {
+            pipe.recv_batch(&mut done).await;
+            for (id, frame) in done.drain(..) {
+                let reply = EchoResponse::from_response(frame?)?;
+                assert_eq!(reply.body, sent.remove(&id).expect("sent"), "matched");
+                matched += 1;
+            }
+        }
+        if i < 10_000 {
+            let body = Bytes::from(i.to_be_bytes().to_vec());
+            let id = pipe.send(EchoRequest { body: body.clone() }.into_request())?;
+            sent.insert(id, body);
+        }
+    }
+    println!(
+        "{matched} pipelined echoes (window 64), each matched to its request, in {:?}",
+        t.elapsed()
+    );
+    drop(pipe);
 
     // A oneway request: no response; the server's log shows it arrived.
     basic

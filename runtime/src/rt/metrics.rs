@@ -39,7 +39,7 @@ impl Default for Metrics {
 pub struct MetricsSnapshot {
     /// Requests received (server) or sent (client), oneway included.
     pub requests: u64,
-    /// Responses sent (server) or received (client).
+    /// Requests answered or, for oneways, processed (server); responses received (client).
     pub responses: u64,
     /// Requests answered with an error status, failed, or timed out.
     pub errors: u64,
