@@ -88,7 +88,27 @@ impl {{ name }} {
         }
         {% endif %}
     }
+    {% if message %}
+
+    /// Number of bytes [`encode_to`](::polywire::WireMessage::encode_to) writes.
+    pub const fn encoded_len(&self) -> usize {
+        {{ size }}
+    }
+    {% endif %}
 }
+{% if message %}
+
+impl ::polywire::__private::WireMessage for {{ name }} {
+    fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
+        ::std::result::Result::Ok({{ decode }})
+    }
+
+    fn encode_to(&self, dst: &mut ::polywire::__private::BytesMut) -> ::std::result::Result<(), ::polywire::__private::EncodeError> {
+        {{ encode }}
+        ::std::result::Result::Ok(())
+    }
+}
+{% endif %}
 
 impl ::polywire::WireEnum for {{ name }} {
     fn wire_name(self) -> ::std::option::Option<&'static str> {

@@ -41,6 +41,7 @@ pub fn derive(input: TokenStream) -> TokenStream {
     let opts = Options {
         only_types: Some(vec![0]),
         skip_definitions: true,
+        enum_messages: true,
     };
     items::lower_derive(&di)
         .and_then(|l| emit(&l, &opts))

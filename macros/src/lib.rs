@@ -69,7 +69,24 @@
 //! On a standalone struct (or `#[repr]` enum) with the same field attributes, it emits the
 //! `WireMessage` impl (or `WireEnum`) and the inherent helpers for the type as written. The
 //! type holds only stored fields: constants and computed lengths, which are not stored,
-//! need the protocol module. Other message types are referred to by name.
+//! need the protocol module. Other types are referred to by name and encoded through their
+//! `WireMessage` impl: another derived struct, or a derived enum, which is also a
+//! `WireMessage` of its integer (so it must be `Copy`, as every wire enum is). Flags sets,
+//! bit parts of a named type and JSON encodings that name such a type need the protocol
+//! module, where every type is known.
+//!
+//! ```ignore
+//! #[derive(polywire::Message, Clone, Copy, Debug, PartialEq, Eq)]
+//! #[repr(u8)]
+//! pub enum Colour { Red = 1, Green = 2 }
+//!
+//! #[derive(polywire::Message, Debug, PartialEq)]
+//! pub struct Pixel {
+//!     #[wire(le)] x: u16,
+//!     colour: Colour,
+//!     #[wire(prefix = u8)] label: polywire::Str,
+//! }
+//! ```
 //!
 //! Errors point at the attribute or field at fault and say what would be right; rules
 //! that span several items (bit overlaps, length targets, duplicate codes, ...) come from

@@ -43,6 +43,14 @@ struct EnumView {
     repr: String,
     open: bool,
     variants: Vec<VariantView>,
+    /// Also implement `WireMessage` and `encoded_len` (see [`Options::enum_messages`]).
+    message: bool,
+    /// The `decode_from` expression when `message`.
+    decode: String,
+    /// The `encode_to` statements when `message`.
+    encode: String,
+    /// The encoded size when `message`.
+    size: usize,
 }
 
 struct VariantView {
@@ -157,6 +165,10 @@ pub struct Options {
     /// Leave out the `pub struct` / `pub enum` definitions (and a struct's `Default`), emitting
     /// only their impls: the type is already in the user's source.
     pub skip_definitions: bool,
+    /// Also implement `WireMessage` (and an inherent `encoded_len`) for enums, reading and
+    /// writing the enum's integer. A standalone `#[derive(Message)]` struct cannot see the
+    /// types it names and encodes each as a message, so a derived enum must be one too.
+    pub enum_messages: bool,
 }
 
 /// Emits the Rust source for a checked protocol, formatted.
@@ -179,10 +191,25 @@ pub fn emit_with(p: &Protocol, opts: &Options) -> Result<String, String> {
             continue;
         }
         match t {
-            TypeDef::Enum(e) => enums.push(render(&EnumView {
-                definition,
-                ..enum_view(e)
-            })?),
+            TypeDef::Enum(e) => {
+                let (decode, encode) = if opts.enum_messages {
+                    let me = Type::Named(i);
+                    (
+                        g.decode(&me, "__r", &e.name),
+                        g.encode(&me, "self", true, "dst", &e.name),
+                    )
+                } else {
+                    Default::default()
+                };
+                enums.push(render(&EnumView {
+                    definition,
+                    message: opts.enum_messages,
+                    decode,
+                    encode,
+                    size: usize::from(e.repr.bytes),
+                    ..enum_view(e)
+                })?)
+            }
             TypeDef::Flags(f) => enums.push(render(&FlagsView {
                 name: f.name.clone(),
                 docs: docs(&f.docs),
@@ -333,6 +360,10 @@ fn enum_view(e: &EnumDef) -> EnumView {
         repr: e.repr.rust().into(),
         open: e.open,
         variants,
+        message: false,
+        decode: String::new(),
+        encode: String::new(),
+        size: 0,
     }
 }
 

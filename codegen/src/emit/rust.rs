@@ -236,6 +236,19 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// The capacity to reserve for `n` elements of at least `min` bytes each. `check_count`
+    /// has bounded `n` by the remaining bytes unless `min` is 0 (an element whose size is
+    /// unknown here, such as a type a standalone derive names): then the reservation is
+    /// bounded by the remaining bytes, so a forged count cannot allocate more than the
+    /// input's size in elements.
+    fn capacity(min: usize, r: &str) -> String {
+        if min == 0 {
+            format!("n.min({r}.remaining())")
+        } else {
+            "n".to_string()
+        }
+    }
+
     /// An expression decoding a value of `ty` from reader `r` (which is a `&mut Reader`).
     pub fn decode(&self, ty: &Type, r: &str, field: &str) -> String {
         let f = lit(field);
@@ -276,8 +289,9 @@ impl<'a> Gen<'a> {
                 let min = crate::ir::check::min_size(self.p, elem);
                 format!(
                     "{{ let at = {r}.offset(); let n = {read}; let n = {r}.check_count(n, {min}, at, {f})?; \
-                     let mut v = ::std::vec::Vec::with_capacity(n); for _ in 0..n {{ v.push({e}); }} v }}",
+                     let mut v = ::std::vec::Vec::with_capacity({cap}); for _ in 0..n {{ v.push({e}); }} v }}",
                     read = Self::read_prefix(p, r, field),
+                    cap = Self::capacity(min, r),
                     e = self.decode(elem, r, field)
                 )
             }
@@ -294,8 +308,9 @@ impl<'a> Gen<'a> {
                     + crate::ir::check::min_size(self.p, value);
                 format!(
                     "{{ let at = {r}.offset(); let n = {read}; let n = {r}.check_count(n, {min}, at, {f})?; \
-                     let mut m = {RT}::OrderedMap::with_capacity(n); for _ in 0..n {{ let k = {k}; let v = {v}; m.push(k, v); }} m }}",
+                     let mut m = {RT}::OrderedMap::with_capacity({cap}); for _ in 0..n {{ let k = {k}; let v = {v}; m.push(k, v); }} m }}",
                     read = Self::read_prefix(p, r, field),
+                    cap = Self::capacity(min, r),
                     k = self.decode(key, r, field),
                     v = self.decode(value, r, field)
                 )

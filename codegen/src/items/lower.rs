@@ -63,8 +63,9 @@ pub struct Cx {
     pub endian: Endian,
     /// Type names in IR order.
     pub names: Vec<String>,
-    /// Standalone `#[derive(Message)]`: unknown names become placeholder structs, and fields
-    /// that are not stored cannot exist.
+    /// Standalone `#[derive(Message)]`: unknown names become placeholder structs (encoded
+    /// through their `WireMessage` impl, which derived enums also have), and fields that are
+    /// not stored cannot exist.
     pub derive: bool,
     /// Placeholder types a derive refers to (appended after its own type).
     pub placeholders: Vec<TypeDef>,
@@ -339,7 +340,8 @@ impl Cx {
             return Type::Named(i);
         }
         if self.derive {
-            // A standalone derive cannot see other items: refer to a message by name.
+            // A standalone derive cannot see other items: refer to a message by name. A
+            // derived enum is a message too (`emit::Options::enum_messages`).
             let span = self.spans.add(at);
             self.names.push(name.to_string());
             self.placeholders.push(TypeDef::Struct(StructDef {
@@ -471,6 +473,17 @@ impl Cx {
                 self.not_stored(f);
             }
             let pty = self.ty(&f.ty, &pa.spec, &mut None);
+            if self.derive
+                && let Type::Named(i) = pty
+                && i > 0
+            {
+                // The checker would ask for an enum: the derive cannot see that it is one.
+                let name = &self.names[i];
+                self.err(
+                    &f.ty,
+                    format!("a standalone `#[derive(Message)]` cannot see what `{name}` is, so it cannot be a bit part\n\nhelp: declare both types inside a `#[polywire::protocol]` module, or hold the bits in an integer field and convert with `{name}::from_repr`"),
+                );
+            }
             let attrs = pa
                 .markers
                 .iter()
