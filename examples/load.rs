@@ -23,12 +23,9 @@
 //! 127.0.0.1 ephemeral ports; everything stops by itself after `warmup + secs`.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use polywire::rt::{
-    ClientConfig, ProcessError, RemotingClient, RemotingServer, RequestContext, ServerConfig,
-};
+use polywire::rt::{ClientConfig, RemotingClient, RemotingServer, ServerConfig};
 use polywire_protocols::native::{
-    Basic, BasicClient, EchoRequest, EchoResponse, LogRequest, NativeProtocol, PingRequest,
-    PingResponse, serve_basic,
+    BasicClient, BasicEcho, EchoRequest, EchoResponse, NativeProtocol, serve_basic,
 };
 use std::cell::RefCell;
 use std::fmt;
@@ -702,30 +699,6 @@ fn run_floor(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> 
 // ---------------------------------------------------------------------------------------
 // 2. polywire native: RemotingServer + generated Basic service, typed BasicClient
 
-struct EchoService;
-
-impl Basic for EchoService {
-    async fn echo(
-        &self,
-        _ctx: RequestContext,
-        request: EchoRequest,
-    ) -> Result<EchoResponse, ProcessError> {
-        Ok(EchoResponse { body: request.body })
-    }
-
-    async fn ping(
-        &self,
-        _ctx: RequestContext,
-        _request: PingRequest,
-    ) -> Result<PingResponse, ProcessError> {
-        Ok(PingResponse {})
-    }
-
-    async fn log(&self, _ctx: RequestContext, _request: LogRequest) -> Result<(), ProcessError> {
-        Ok(())
-    }
-}
-
 thread_local! {
     /// Latencies of the native callers, kept per thread: the client runtime has one worker,
     /// so every caller records into the same few cache lines (no per-call allocation, no
@@ -820,7 +793,7 @@ async fn native_pipe_conn(
 
 fn run_native_pipelined(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> Outcome {
     let srv = RemotingServer::new(NativeProtocol, ServerConfig::default());
-    serve_basic(&srv, Arc::new(EchoService));
+    serve_basic(&srv, Arc::new(BasicEcho));
     let addr = {
         let srv = srv.clone();
         server.run(async move { srv.bind("127.0.0.1:0").await.expect("bind") })
@@ -874,7 +847,7 @@ fn run_native_pipelined(a: &Args, client: &Side, server: &Side, probe: &mut Stat
 
 fn run_native(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> Outcome {
     let srv = RemotingServer::new(NativeProtocol, ServerConfig::default());
-    serve_basic(&srv, Arc::new(EchoService));
+    serve_basic(&srv, Arc::new(BasicEcho));
     let addr = {
         let srv = srv.clone();
         server.run(async move { srv.bind("127.0.0.1:0").await.expect("bind") })

@@ -6,11 +6,10 @@
 
 use bytes::{Bytes, BytesMut};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use polywire::rt::{ProcessError, RemotingServer, RequestContext, ServerConfig, Session};
+use polywire::rt::{RemotingServer, RequestContext, ServerConfig, Session};
 use polywire::{Codec, OrderedMap, Str};
 use polywire_protocols::native::{
-    Basic, EchoRequest, EchoResponse, Flags, Frame, FrameCodec, LogRequest, NativeProtocol,
-    PingRequest, PingResponse, request_codes, serve_basic,
+    BasicEcho, EchoRequest, Flags, Frame, FrameCodec, NativeProtocol, request_codes, serve_basic,
 };
 use std::hint::black_box;
 use std::sync::Arc;
@@ -98,35 +97,13 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-struct Echo;
-
-impl Basic for Echo {
-    async fn echo(
-        &self,
-        _ctx: RequestContext,
-        request: EchoRequest,
-    ) -> Result<EchoResponse, ProcessError> {
-        Ok(EchoResponse { body: request.body })
-    }
-    async fn ping(
-        &self,
-        _ctx: RequestContext,
-        _request: PingRequest,
-    ) -> Result<PingResponse, ProcessError> {
-        Ok(PingResponse {})
-    }
-    async fn log(&self, _ctx: RequestContext, _request: LogRequest) -> Result<(), ProcessError> {
-        Ok(())
-    }
-}
-
 /// The server's work for one read of 64 echo requests, without sockets: decode, dispatch to
 /// the generated `Basic` service, encode the responses (what a connection does per pass).
 fn server_session(c: &mut Criterion) {
     // The generated typed service, and the same echo as a frame-level processor: the
     // difference is the cost of the typed layer.
     let typed = RemotingServer::new(NativeProtocol, ServerConfig::default());
-    serve_basic(&typed, Arc::new(Echo));
+    serve_basic(&typed, Arc::new(BasicEcho));
     let raw = RemotingServer::new(NativeProtocol, ServerConfig::default());
     raw.register_processor(
         i64::from(request_codes::ECHO),

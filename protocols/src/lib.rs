@@ -6,6 +6,37 @@
 /// polywire's own compact binary protocol (`wire/native.wire`).
 pub mod native {
     polywire::include_protocol!("native");
+
+    /// The plain implementation of the built-in `Basic` service: `echo` returns the body,
+    /// `ping` answers, `log` accepts the line and does nothing with it.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct BasicEcho;
+
+    impl Basic for BasicEcho {
+        async fn echo(
+            &self,
+            _ctx: polywire::rt::RequestContext,
+            request: EchoRequest,
+        ) -> Result<EchoResponse, polywire::rt::ProcessError> {
+            Ok(EchoResponse { body: request.body })
+        }
+
+        async fn ping(
+            &self,
+            _ctx: polywire::rt::RequestContext,
+            _request: PingRequest,
+        ) -> Result<PingResponse, polywire::rt::ProcessError> {
+            Ok(PingResponse {})
+        }
+
+        async fn log(
+            &self,
+            _ctx: polywire::rt::RequestContext,
+            _request: LogRequest,
+        ) -> Result<(), polywire::rt::ProcessError> {
+            Ok(())
+        }
+    }
 }
 
 /// Apache RocketMQ remoting (`wire/rocketmq.wire`), byte-exact with the Java implementation.

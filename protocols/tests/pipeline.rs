@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use polywire::rt::{
-    ClientConfig, Overload, Pipeline, ProcessError, RemotingClient, RemotingError, RemotingServer,
+    ClientConfig, Overload, Pipeline, RemotingClient, RemotingError, RemotingServer,
     RequestContext, ServerConfig,
 };
 use polywire::{Protocol, RemotingFrame};
@@ -17,32 +17,10 @@ use std::time::Duration;
 const SLOW: i64 = 100;
 const T: Duration = Duration::from_secs(5);
 
-struct Echo;
-
-impl Basic for Echo {
-    async fn echo(
-        &self,
-        _ctx: RequestContext,
-        request: EchoRequest,
-    ) -> Result<EchoResponse, ProcessError> {
-        Ok(EchoResponse { body: request.body })
-    }
-    async fn ping(
-        &self,
-        _ctx: RequestContext,
-        _request: PingRequest,
-    ) -> Result<PingResponse, ProcessError> {
-        Ok(PingResponse {})
-    }
-    async fn log(&self, _ctx: RequestContext, _request: LogRequest) -> Result<(), ProcessError> {
-        Ok(())
-    }
-}
-
 /// The Basic service plus SLOW, which sleeps for ten times the ms in its first body byte.
 async fn server() -> (RemotingServer<NativeProtocol>, SocketAddr) {
     let server = RemotingServer::new(NativeProtocol, ServerConfig::default());
-    serve_basic(&server, Arc::new(Echo));
+    serve_basic(&server, Arc::new(BasicEcho));
     server.register_processor(SLOW, |_ctx: RequestContext, mut req: Frame| async move {
         let ms = req.body.first().copied().unwrap_or(0);
         tokio::time::sleep(Duration::from_millis(u64::from(ms) * 10)).await;

@@ -18,32 +18,10 @@ use tokio::net::TcpStream;
 const SLOW: i64 = 100;
 const BLOCKING: i64 = 101;
 
-struct Echo;
-
-impl Basic for Echo {
-    async fn echo(
-        &self,
-        _ctx: RequestContext,
-        request: EchoRequest,
-    ) -> Result<EchoResponse, ProcessError> {
-        Ok(EchoResponse { body: request.body })
-    }
-    async fn ping(
-        &self,
-        _ctx: RequestContext,
-        _request: PingRequest,
-    ) -> Result<PingResponse, ProcessError> {
-        Ok(PingResponse {})
-    }
-    async fn log(&self, _ctx: RequestContext, _request: LogRequest) -> Result<(), ProcessError> {
-        Ok(())
-    }
-}
-
 /// A server with the Basic service and a SLOW code that sleeps for the ms in its body.
 async fn server(config: ServerConfig) -> (RemotingServer<NativeProtocol>, SocketAddr) {
     let server = RemotingServer::new(NativeProtocol, config);
-    serve_basic(&server, Arc::new(Echo));
+    serve_basic(&server, Arc::new(BasicEcho));
     server.register_processor(SLOW, |_ctx: RequestContext, mut req: Frame| async move {
         let ms = req.body.first().copied().unwrap_or(0);
         tokio::time::sleep(Duration::from_millis(u64::from(ms) * 10)).await;
@@ -491,7 +469,7 @@ async fn client_reconnects_after_the_server_comes_back() {
     );
     // Same port again.
     let again = RemotingServer::new(NativeProtocol, ServerConfig::default());
-    serve_basic(&again, Arc::new(Echo));
+    serve_basic(&again, Arc::new(BasicEcho));
     again.register_processor(
         SLOW,
         |_ctx: RequestContext, req: Frame| async move { Ok(req) },
