@@ -625,6 +625,12 @@ impl<P: Protocol> ClientConnection<P> {
                 }
             }
             out.flush();
+            if buf.capacity() - buf.len() < 4096 {
+                // The frames just handed over still share the buffer: let their takers run
+                // first, so that the buffer can usually be reused in place (hot in cache)
+                // instead of replaced by a new allocation.
+                tokio::task::yield_now().await;
+            }
             super::make_room(&mut buf);
             let n = tokio::select! {
                 r = rd.read_buf(&mut buf) => r,
