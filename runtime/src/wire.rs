@@ -164,17 +164,15 @@ impl<'a> Reader<'a> {
     /// Reads an unsigned LEB128 varint of at most 10 bytes.
     #[inline(always)]
     pub fn varint(&mut self, field: &'static str) -> Result<u64, DecodeError> {
-        // One- and two-byte values are the common case (lengths, counts, small ids).
-        if let Some(&b0) = self.buf[..self.end].get(self.pos) {
-            if b0 < 0x80 {
-                self.pos += 1;
-                return Ok(u64::from(b0));
-            }
-            if let Some(&b1) = self.buf[..self.end].get(self.pos + 1)
-                && b1 < 0x80
-            {
-                self.pos += 2;
-                return Ok(u64::from(b0 & 0x7f) | (u64::from(b1) << 7));
+        // Up to nine bytes in a tight loop; ten-byte values, overflow and truncation take
+        // the long way.
+        let rest = &self.buf[self.pos..self.end];
+        let mut v = 0u64;
+        for (i, &b) in rest.iter().take(9).enumerate() {
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                self.pos += i + 1;
+                return Ok(v);
             }
         }
         self.varint_long(field)
