@@ -21,26 +21,31 @@ impl {{ name }} {
     }
 
     /// From the raw value; unknown bits are kept.
+    #[inline]
     pub const fn from_bits(bits: {{ repr }}) -> Self {
         Self(bits)
     }
 
     /// The raw value.
+    #[inline]
     pub const fn bits(self) -> {{ repr }} {
         self.0
     }
 
     /// True when every bit of `other` is set.
+    #[inline]
     pub const fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
     }
 
     /// Sets the bits of `other`.
+    #[inline]
     pub fn insert(&mut self, other: Self) {
         self.0 |= other.0;
     }
 
     /// Clears the bits of `other`.
+    #[inline]
     pub fn remove(&mut self, other: Self) {
         self.0 &= !other.0;
     }

@@ -459,8 +459,8 @@ fn frame_accessors(g: &Gen, s: &StructDef) -> String {
             (format!("self.{path} as u64"), format!("id as {rust}"))
         };
         out += &format!(
-            "/// The correlation id (`{path}`).\n pub fn correlation_id(&self) -> u64 {{ {get} }}\n\
-             /// Sets the correlation id (truncated to the field's width).\n pub fn set_correlation_id(&mut self, id: u64) {{ self.{path} = {set}; }}"
+            "/// The correlation id (`{path}`).\n #[inline]\n pub fn correlation_id(&self) -> u64 {{ {get} }}\n\
+             /// Sets the correlation id (truncated to the field's width).\n #[inline]\n pub fn set_correlation_id(&mut self, id: u64) {{ self.{path} = {set}; }}"
         );
     }
     if let Some((path, ty)) = find_marked(g.p, s, &|f| f.kind_marker)
@@ -492,9 +492,9 @@ fn frame_accessors(g: &Gen, s: &StructDef) -> String {
             None => String::new(),
         };
         out += &format!(
-            "/// Request, response or oneway, from the `@kind` flags.\n pub fn kind(&self) -> {RT}::FrameKind {{ \
+            "/// Request, response or oneway, from the `@kind` flags.\n #[inline]\n pub fn kind(&self) -> {RT}::FrameKind {{ \
              if self.{path}.contains({n}::{resp}) {{ return {RT}::FrameKind::Response; }} {oneway_check} {RT}::FrameKind::Request }}\n\
-             /// Sets the `@kind` flags for `kind`, keeping other bits.\n pub fn set_kind(&mut self, kind: {RT}::FrameKind) {{ \
+             /// Sets the `@kind` flags for `kind`, keeping other bits.\n #[inline]\n pub fn set_kind(&mut self, kind: {RT}::FrameKind) {{ \
              self.{path}.remove({n}::{resp}); {clear_oneway} match kind {{ {RT}::FrameKind::Request => {{}} {RT}::FrameKind::Response => self.{path}.insert({n}::{resp}), {oneway_set} }} }}",
             n = fl.name
         );

@@ -116,10 +116,10 @@ fn echo_fns(g: &Gen, frame: &StructDef) -> (String, String) {
     }
     (
         format!(
-            "fn echo(&self) -> u64 {{ {} }}",
+            "#[inline] fn echo(&self) -> u64 {{ {} }}",
             super::rust::unparen(&get.join(" | "))
         ),
-        format!("fn apply_echo(&mut self, echo: u64) {{ {set} }}"),
+        format!("#[inline] fn apply_echo(&mut self, echo: u64) {{ {set} }}"),
     )
 }
 
@@ -155,11 +155,17 @@ pub fn emit(g: &Gen) -> String {
         "impl {P}::RemotingFrame for {fname} {{
             {echo_get}
             {echo_set}
+            #[inline]
             fn correlation_id(&self) -> u64 {{ {fname}::correlation_id(self) }}
+            #[inline]
             fn set_correlation_id(&mut self, id: u64) {{ {fname}::set_correlation_id(self, id) }}
+            #[inline]
             fn kind(&self) -> {P}::FrameKind {{ {fname}::kind(self) }}
+            #[inline]
             fn set_kind(&mut self, kind: {P}::FrameKind) {{ {fname}::set_kind(self, kind) }}
+            #[inline]
             fn code(&self) -> i64 {{ {code_get} }}
+            #[inline]
             fn set_code(&mut self, code: i64) {{ {code_set} }}
         }}\n"
     );
@@ -229,9 +235,9 @@ pub fn emit(g: &Gen) -> String {
     };
     let is_success = match &r.code {
         Some((path, _)) => format!(
-            "fn is_success(&self, response: &{fname}) -> bool {{ response.{path} as i64 == {ok} }}"
+            "#[inline] fn is_success(&self, response: &{fname}) -> bool {{ response.{path} as i64 == {ok} }}"
         ),
-        None => format!("fn is_success(&self, _response: &{fname}) -> bool {{ true }}"),
+        None => format!("#[inline] fn is_success(&self, _response: &{fname}) -> bool {{ true }}"),
     };
     out += &format!(
         "/// The `{name}` protocol for [`polywire::rt`] servers and clients.
@@ -242,6 +248,7 @@ pub fn emit(g: &Gen) -> String {
             type Frame = {fname};
             type Codec = {fname}Codec;
             fn id(&self) -> &'static str {{ protocol_info::ID }}
+            #[inline]
             fn request(&self, code: i64) -> {fname} {{
                 let mut f = {fname}::default();
                 {P}::RemotingFrame::set_code(&mut f, code);
@@ -661,6 +668,7 @@ fn payload(
             "/// The request frame for this request's code, ready for
             /// [`invoke`](::polywire::rt::RemotingClient::invoke) or a
             /// [`Pipeline`](::polywire::rt::Pipeline).
+            #[inline]
             pub fn into_request(self) -> {ret} {{
                 self.into_frame({P}::Protocol::request(&{pt}, {code} as i64))
             }}"
@@ -668,6 +676,7 @@ fn payload(
         Side::Response => format!(
             "/// Reads a response frame: an error status becomes
             /// [`RemotingError::Remote`](::polywire::rt::RemotingError::Remote).
+            #[inline]
             pub fn from_response(frame: {fname}) -> ::std::result::Result<Self, {P}::RemotingError> {{
                 if !{P}::Protocol::is_success(&{pt}, &frame) {{
                     return ::std::result::Result::Err({P}::RemotingError::Remote {{ code: {P}::RemotingFrame::code(&frame) }});
@@ -684,24 +693,28 @@ fn payload(
 
         impl {name} {{
             /// Reads the typed parts out of a frame.
+            #[inline]
             pub fn from_frame(frame: &{fname}) -> ::std::result::Result<Self, {P}::DecodeError> {{
                 let _ = frame;
                 {from}
                 ::std::result::Result::Ok(Self {{ {names} }})
             }}
             /// Takes the typed parts out of a frame, moving its body.
+            #[inline]
             pub fn from_frame_owned(frame: {fname}) -> ::std::result::Result<Self, {P}::DecodeError> {{
                 let _ = &frame;
                 {from_owned}
                 ::std::result::Result::Ok(Self {{ {names} }})
             }}
             /// Writes the typed parts into `frame`.
+            #[inline]
             pub fn to_frame(&self, {mutability}frame: {fname}) -> {ret} {{
                 {status}
                 {to}
                 {ok}
             }}
             /// Moves the typed parts into `frame`.
+            #[inline]
             pub fn into_frame(self, {mutability}frame: {fname}) -> {ret} {{
                 {status}
                 {into}
