@@ -221,3 +221,68 @@ async fn typed_clients_pipeline_and_errors_come_back_typed() {
     assert!(matches!(err, RemotingError::Remote { code: 2 }), "{err}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_frames_survive_partial_writes_in_order_beside_invokes() {
+    // The server takes one request at a time and the first one sleeps, so it stops reading
+    // while 16 x 512 KiB wait: the client's direct writes stop part-way when the socket is
+    // full and its writer task finishes them, while `invoke` calls queue frames on the same
+    // connection.
+    let server = RemotingServer::new(
+        NativeProtocol,
+        ServerConfig {
+            max_in_flight: 1,
+            ..ServerConfig::default()
+        },
+    );
+    serve_basic(&server, Arc::new(BasicEcho));
+    server.register_processor(SLOW, |_ctx: RequestContext, mut req: Frame| async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        req.code = Status::Ok.to_repr();
+        Ok(req)
+    });
+    let addr = server.bind("127.0.0.1:0").await.expect("binds");
+    let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
+    let a = addr.to_string();
+    let mut pipe = client.pipeline(&a, 17, T).await.unwrap();
+    let slow = pipe.send(NativeProtocol.request(SLOW)).unwrap();
+    let basic = BasicClient::new(client.clone(), a.clone());
+    let calls = tokio::spawn(async move {
+        for i in 0..200u32 {
+            let body = Bytes::from(format!("small {i}"));
+            let r = basic
+                .echo(EchoRequest { body: body.clone() })
+                .await
+                .expect("answered");
+            assert_eq!(r.body, body);
+        }
+    });
+    let body_of = |i: u32| -> Bytes {
+        (0..512 * 1024u32)
+            .map(|j| (j.wrapping_mul(31).wrapping_add(i)) as u8)
+            .collect::<Vec<u8>>()
+            .into()
+    };
+    let mut sent = HashMap::new();
+    let mut got = HashMap::new();
+    let mut batch = Vec::new();
+    for i in 0..48u32 {
+        while !pipe.has_room() {
+            pipe.recv_batch(&mut batch).await;
+            got.extend(batch.drain(..));
+        }
+        let id = pipe
+            .send(EchoRequest { body: body_of(i) }.into_request())
+            .unwrap();
+        sent.insert(id, i);
+    }
+    got.extend(drain(&mut pipe).await);
+    calls.await.expect("small calls");
+    assert!(got.remove(&slow).expect("slow answered").is_ok());
+    assert_eq!(got.len(), 48);
+    for (id, outcome) in got {
+        let r = EchoResponse::from_response(outcome.expect("answered")).unwrap();
+        assert!(r.body == body_of(sent[&id]), "body of request {id} intact");
+    }
+    server.shutdown().await;
+}
