@@ -593,36 +593,46 @@ impl<P: Protocol> ClientConnection<P> {
         let closed = self.closed.cancelled();
         tokio::pin!(closed);
         'read: loop {
-            loop {
-                match codec.decode(&mut buf) {
-                    Ok(Some(frame)) => {
-                        if frame.kind() != FrameKind::Response {
-                            tracing::debug!(addr = %self.addr, "request from the server ignored");
-                            continue;
-                        }
-                        let id = frame.correlation_id();
-                        let entry = self.lock_pending().remove(&id);
-                        match entry {
-                            Some(Pending {
-                                waiter: Waiter::Call(tx),
-                                ..
-                            }) => {
-                                let _ = tx.send(Ok(frame));
+            // The pending table is locked once per read, not once per frame (in a block: the
+            // guard must be gone before the next await).
+            let undecodable = {
+                let mut pending = None;
+                loop {
+                    match codec.decode(&mut buf) {
+                        Ok(Some(frame)) => {
+                            if frame.kind() != FrameKind::Response {
+                                tracing::debug!(addr = %self.addr, "request from the server ignored");
+                                continue;
                             }
-                            Some(Pending {
-                                waiter: Waiter::Pipe(pipe),
-                                code,
-                                deadline,
-                            }) => out.add(pipe, id, (code, deadline), Ok(frame)),
-                            None => self.metrics.late(),
+                            let id = frame.correlation_id();
+                            let entry = pending
+                                .get_or_insert_with(|| self.lock_pending())
+                                .remove(&id);
+                            match entry {
+                                Some(Pending {
+                                    waiter: Waiter::Call(tx),
+                                    ..
+                                }) => {
+                                    let _ = tx.send(Ok(frame));
+                                }
+                                Some(Pending {
+                                    waiter: Waiter::Pipe(pipe),
+                                    code,
+                                    deadline,
+                                }) => out.add(pipe, id, (code, deadline), Ok(frame)),
+                                None => self.metrics.late(),
+                            }
                         }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::warn!(addr = %self.addr, error = %e, "undecodable frame from server; closing");
-                        break 'read;
+                        Ok(None) => break false,
+                        Err(e) => {
+                            tracing::warn!(addr = %self.addr, error = %e, "undecodable frame from server; closing");
+                            break true;
+                        }
                     }
                 }
+            };
+            if undecodable {
+                break 'read;
             }
             out.flush();
             if buf.capacity() - buf.len() < 4096 {
