@@ -16,6 +16,8 @@
 use super::Metrics;
 use bytes::{Buf, BytesMut};
 use std::pin::Pin;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use tokio::io::AsyncWrite;
@@ -33,6 +35,10 @@ pub(crate) struct WriteQueue {
     space: Notify,
     high_water: usize,
     metrics: Arc<Metrics>,
+    /// `Inner::buf.len()` and `Inner::closed`, mirrored after every change so that
+    /// [`has_space`](WriteQueue::has_space) needs no lock.
+    queued: AtomicUsize,
+    closed_hint: AtomicBool,
 }
 
 struct Inner {
@@ -65,7 +71,15 @@ impl WriteQueue {
             space: Notify::new(),
             high_water,
             metrics,
+            queued: AtomicUsize::new(0),
+            closed_hint: AtomicBool::new(false),
         }
+    }
+
+    /// Mirrors the buffer's length and the closed flag (called with the lock held).
+    fn publish(&self, g: &Inner) {
+        self.queued.store(g.buf.len(), Relaxed);
+        self.closed_hint.store(g.closed, Relaxed);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -85,6 +99,7 @@ impl WriteQueue {
         }
         let was_empty = g.buf.is_empty();
         let res = f(&mut g.buf);
+        self.publish(&g);
         let wake = was_empty && !g.writing;
         drop(g);
         if wake {
@@ -110,6 +125,7 @@ impl WriteQueue {
                 g.buf.extend_from_slice(src);
                 src.clear();
             }
+            self.publish(&g);
             drop(g);
             if wake {
                 self.wake_writer.notify_one();
@@ -140,6 +156,7 @@ impl WriteQueue {
                 src.clear();
             }
         }
+        self.publish(&g);
         let wake = !g.buf.is_empty() || g.closed;
         drop(g);
         if wake {
@@ -210,15 +227,17 @@ impl WriteQueue {
         }
     }
 
-    /// True when producers may queue without waiting.
+    /// True when producers may queue without waiting (no lock: reads the mirrored length).
     pub(crate) fn has_space(&self) -> bool {
-        let g = self.lock();
-        g.buf.len() <= self.high_water || g.closed
+        self.queued.load(Relaxed) <= self.high_water || self.closed_hint.load(Relaxed)
     }
 
     /// Stops accepting frames; the writer sends what is queued, then shuts the stream down.
     pub(crate) fn close(&self) {
-        self.lock().closed = true;
+        let mut g = self.lock();
+        g.closed = true;
+        self.publish(&g);
+        drop(g);
         self.wake_writer.notify_one();
         self.space.notify_waiters();
     }
@@ -251,6 +270,7 @@ impl WriteQueue {
                     }
                     std::mem::swap(&mut g.buf, &mut out);
                     g.writing = true;
+                    self.publish(&g);
                 }
                 self.space.notify_waiters();
                 let res = self.write_all(&mut out).await;
@@ -260,6 +280,7 @@ impl WriteQueue {
                 if let Err(e) = res {
                     g.failed = true;
                     g.closed = true;
+                    self.publish(&g);
                     break Some(Err(e));
                 }
             };
