@@ -72,8 +72,12 @@
 //! need the protocol module. Other types are referred to by name and encoded through their
 //! `WireMessage` impl: another derived struct, or a derived enum, which is also a
 //! `WireMessage` of its integer (so it must be `Copy`, as every wire enum is). Flags sets,
-//! bit parts of a named type and JSON encodings that name such a type need the protocol
-//! module, where every type is known.
+//! bit parts of a named type and a struct's JSON encoding holding another type (the
+//! derive cannot tell how that type is written in JSON) need the protocol module, where
+//! every type is known; each is reported at the field. A `by(d, 0 => json, 1 => binary)`
+//! switch over another derived struct works: it calls that struct's own `decode_json` /
+//! `encode_json` / `json_len`, which its `#[wire(json)]` provides (without it, rustc reports
+//! them missing), and, as in the DSL, the field needs `rest` or `sized_by`.
 //!
 //! ```ignore
 //! #[derive(polywire::Message, Clone, Copy, Debug, PartialEq, Eq)]

@@ -104,6 +104,23 @@ pub struct Compact {
     at: Option<Point>,
 }
 
+/// A struct with a JSON encoding of its own (`decode_json`, `encode_json`, `json_len`).
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+#[wire(json(rename_all = "camelCase"))]
+pub struct Payload {
+    item_id: u16,
+    #[wire(prefix = u8)]
+    name: Str,
+}
+
+/// `payload` in binary or JSON as `format` says: the switch calls `Payload`'s own codecs.
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct Switched {
+    format: u8,
+    #[wire(by(format, 0 => binary, 1 => json), rest)]
+    payload: Payload,
+}
+
 fn record() -> Record {
     let mut tags = OrderedMap::new();
     tags.push(Str::from("k"), 5);
@@ -319,6 +336,51 @@ fn an_unknown_enum_value_in_a_field_names_the_field_and_its_offset() {
     let e = decode::<Compact>(&bytes).expect_err("1 is no level");
     assert_eq!(e.kind, DecodeErrorKind::UnknownEnum(1));
     assert_eq!(e.offset, 1);
+}
+
+#[test]
+fn a_by_switch_chooses_the_derived_types_json_or_binary() {
+    let payload = Payload {
+        item_id: 0x0102,
+        name: Str::from("ab"),
+    };
+    let binary = Switched {
+        format: 0,
+        payload: payload.clone(),
+    };
+    let bin = [0x00, 0x01, 0x02, 0x02, b'a', b'b'];
+    assert_eq!(encode(&binary), bin);
+    assert_eq!(binary.encoded_len(), bin.len());
+    assert_eq!(decode::<Switched>(&bin).expect("decodes"), binary);
+
+    let json = Switched { format: 1, payload };
+    let mut text = vec![0x01];
+    text.extend_from_slice(br#"{"itemId":258,"name":"ab"}"#);
+    assert_eq!(encode(&json), text);
+    assert_eq!(json.encoded_len(), text.len());
+    assert_eq!(decode::<Switched>(&text).expect("decodes"), json);
+
+    // Bad JSON and an undeclared discriminator are errors at the field.
+    let e = decode::<Switched>(b"\x01{\"itemId\":\"x\"}").expect_err("not a number");
+    assert!(matches!(e.kind, DecodeErrorKind::Json(_)), "{e:?}");
+    assert_eq!(e.path_string(), "payload.json", "{e:?}");
+    let e = decode::<Switched>(&[0x02, 0x00]).expect_err("2 chooses nothing");
+    assert_eq!(e.kind, DecodeErrorKind::UnknownDiscriminator(2));
+    assert_eq!(e.path_string(), "payload");
+    let bad = Switched { format: 2, ..json };
+    let e = bad
+        .encode_to(&mut BytesMut::new())
+        .expect_err("2 chooses nothing");
+    assert!(
+        matches!(
+            e,
+            polywire::EncodeError::UnknownDiscriminator {
+                path: "payload",
+                value: 2
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]

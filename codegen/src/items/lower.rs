@@ -523,6 +523,66 @@ impl Cx {
         }
     }
 
+    /// A derive's `by(..)` field names a type it cannot see: take the `json` its arms
+    /// choose as declared (the derived type's `#[wire(json)]` gives the public
+    /// `decode_json` / `encode_json` / `json_len` the switch calls; without it rustc reports
+    /// them missing). No other encoding can exist outside a protocol module.
+    fn switch_encodings(&mut self, ty: usize, arms: &[(i128, String)], at: Span) {
+        for (_, enc) in arms {
+            if enc == "binary" {
+                continue;
+            }
+            if enc != "json" {
+                self.err_at(
+                    at,
+                    format!("a derived struct has no `{enc}` encoding: besides `binary` it has only `json` (`#[wire(json)]` on the struct)\n\nhelp: choose `json` or `binary`, or declare the types inside a `#[polywire::protocol]` module"),
+                );
+                continue;
+            }
+            let span = self.spans.at(at);
+            if let Some(TypeDef::Struct(p)) = self.placeholders.get_mut(ty - 1)
+                && !p.encodings.iter().any(|e| e.name == "json")
+            {
+                p.encodings.push(Encoding {
+                    name: "json".into(),
+                    format: Format::Json,
+                    rename_all: None,
+                    renames: vec![],
+                    by_name: vec![],
+                    flags: vec![],
+                    constants: vec![],
+                    span,
+                });
+            }
+        }
+    }
+
+    /// A derive's JSON encoding cannot hold a type the derive cannot see: how it is written
+    /// in JSON (a number, a name, a nested object through private mirrors) depends on what
+    /// it is. Reports each stored field that names one.
+    pub fn json_names_unseen(&mut self, item: &Item, s: &StructDef) {
+        let Body::Struct(fields) = &item.body else {
+            return;
+        };
+        for f in fields.iter() {
+            let name = field_name(f);
+            let Some(t) = s.fields.iter().find_map(|g| match &g.kind {
+                FieldKind::Value(t) if g.name == name => Some(t),
+                _ => None,
+            }) else {
+                continue;
+            };
+            if let Some(i) = named_in(t).filter(|i| *i > 0) {
+                let other = &self.names[i];
+                let msg = format!(
+                    "the JSON encoding of a standalone `#[derive(Message)]` struct cannot hold `{other}`: the derive cannot see `{other}`, so it cannot tell how it is written in JSON\n\nhelp: declare `{}` and `{other}` inside a `#[polywire::protocol]` module (each struct with `#[wire(json)]`), or remove `#[wire(json)]` from `{}`",
+                    item.ident, item.ident
+                );
+                self.err(&f.ty, msg);
+            }
+        }
+    }
+
     fn not_stored(&mut self, f: &syn::Field) {
         self.err(
             f,
@@ -533,9 +593,13 @@ impl Cx {
     fn field(&mut self, f: &syn::Field, fa: &FieldAttrs) -> Field {
         let empty_is_none = fa.markers.iter().any(|(m, _)| m == "empty_is_none");
         let mut widen = None;
-        let kind = if let Some(((disc, arms), _)) = &fa.by {
+        let kind = if let Some(((disc, arms), s)) = &fa.by {
+            let ty = self.named_struct(&f.ty);
+            if self.derive && ty > 0 {
+                self.switch_encodings(ty, arms, *s);
+            }
             FieldKind::Switch {
-                ty: self.named_struct(&f.ty),
+                ty,
                 disc: disc.clone(),
                 arms: arms.clone(),
             }
@@ -787,6 +851,17 @@ impl Cx {
             constants: j.constants.clone(),
             span: self.spans.at(j.span),
         })
+    }
+}
+
+/// The first named type in `t` (through options, lists and maps).
+fn named_in(t: &Type) -> Option<usize> {
+    match t {
+        Type::Named(i) => Some(*i),
+        Type::Optional { inner, .. } => named_in(inner),
+        Type::List { elem, .. } => named_in(elem),
+        Type::Map { key, value, .. } => named_in(key).or_else(|| named_in(value)),
+        _ => None,
     }
 }
 

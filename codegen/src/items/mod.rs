@@ -87,6 +87,9 @@ pub fn lower_derive(di: &syn::DeriveInput) -> Result<Lowered, Vec<syn::Error>> {
         Body::Struct(_) => {
             let mut s = cx.struct_def(&item, &ia);
             s.encodings.extend(cx.encoding(&item, &ia));
+            if !s.encodings.is_empty() {
+                cx.json_names_unseen(&item, &s);
+            }
             TypeDef::Struct(s)
         }
         Body::Enum(_) => cx.enum_def(&item, &ia),
