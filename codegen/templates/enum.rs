@@ -100,7 +100,15 @@ impl {{ name }} {
 
 impl ::polywire::__private::WireMessage for {{ name }} {
     fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
-        ::std::result::Result::Ok({{ decode }})
+        // An enum has no fields: its errors carry no path of their own, so in a field they
+        // read as the field's path (`colour`), as where the protocol knows the enum.
+        let mut __read = || -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
+            ::std::result::Result::Ok({{ decode }})
+        };
+        __read().map_err(|mut __e| {
+            __e.path.clear();
+            __e
+        })
     }
 
     fn encode_to(&self, dst: &mut ::polywire::__private::BytesMut) -> ::std::result::Result<(), ::polywire::__private::EncodeError> {

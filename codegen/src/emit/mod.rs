@@ -168,6 +168,8 @@ pub struct Options {
     /// Also implement `WireMessage` (and an inherent `encoded_len`) for enums, reading and
     /// writing the enum's integer. A standalone `#[derive(Message)]` struct cannot see the
     /// types it names and encodes each as a message, so a derived enum must be one too.
+    /// Its decode errors carry no path of their own (an enum has no fields), so in a field
+    /// they read as the field's path (`colour`), as in a protocol.
     pub enum_messages: bool,
 }
 
