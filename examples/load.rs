@@ -657,6 +657,21 @@ async fn floor_conn(
     tally
 }
 
+/// Waits for every connection task on `client` and merges their tallies; also returns the
+/// calls each completed in the window.
+fn join_conns(client: &Side, tasks: Vec<tokio::task::JoinHandle<Tally>>) -> (Tally, Vec<u64>) {
+    client.run(async move {
+        let mut t = Tally::new();
+        let mut per_conn = Vec::with_capacity(tasks.len());
+        for h in tasks {
+            let c = h.await.expect("connection task");
+            per_conn.push(c.hist.total);
+            t.merge(&c);
+        }
+        (t, per_conn)
+    })
+}
+
 fn run_floor(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> Outcome {
     let listener = server.run(async { TcpListener::bind("127.0.0.1:0").await.expect("bind") });
     let addr = listener.local_addr().expect("local addr");
@@ -675,16 +690,7 @@ fn run_floor(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> 
             .collect::<Vec<_>>()
     });
     let stats = measure_counters(probe, window, a.stats);
-    let (tally, per_conn) = client.run(async move {
-        let mut t = Tally::new();
-        let mut per_conn = Vec::with_capacity(tasks.len());
-        for h in tasks {
-            let c = h.await.expect("floor connection task");
-            per_conn.push(c.hist.total);
-            t.merge(&c);
-        }
-        (t, per_conn)
-    });
+    let (tally, per_conn) = join_conns(client, tasks);
     accept.abort();
     Outcome {
         name: "floor",
@@ -824,16 +830,7 @@ fn run_native_pipelined(a: &Args, client: &Side, server: &Side, probe: &mut Stat
             .collect::<Vec<_>>()
     });
     let stats = measure_counters(probe, window, a.stats);
-    let (tally, per_conn) = client.run(async move {
-        let mut t = Tally::new();
-        let mut per_conn = Vec::with_capacity(tasks.len());
-        for h in tasks {
-            let c = h.await.expect("native connection task");
-            per_conn.push(c.hist.total);
-            t.merge(&c);
-        }
-        (t, per_conn)
-    });
+    let (tally, per_conn) = join_conns(client, tasks);
     server.run(async move { srv.shutdown().await });
     Outcome {
         name: "native",
