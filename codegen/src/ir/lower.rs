@@ -11,8 +11,9 @@ pub const BUILTIN_TYPES: &[&str] = &[
     "bool", "string", "bytes", "list", "map",
 ];
 
-/// Field attributes the language knows.
-pub const FIELD_ATTRS: &[&str] = &[
+/// Field markers (attributes without a value), in both front ends: `@correlation` in a
+/// `.wire` file, `#[wire(correlation)]` on a Rust field.
+pub const FIELD_MARKERS: &[&str] = &[
     "correlation",
     "kind",
     "code",
@@ -22,9 +23,11 @@ pub const FIELD_ATTRS: &[&str] = &[
     "max_version",
     "version",
     "features",
-    "default",
     "echo",
 ];
+
+/// The one field attribute that takes a value: `@default(n)`.
+const FIELD_DEFAULT: &str = "default";
 
 /// Attributes of enum variants and flag bits.
 const VARIANT_ATTRS: &[&str] = &[
@@ -38,7 +41,7 @@ const VARIANT_ATTRS: &[&str] = &[
 
 /// Whether `name` is an attribute the language knows anywhere.
 fn known_attr(name: &str) -> bool {
-    FIELD_ATTRS.contains(&name) || VARIANT_ATTRS.contains(&name)
+    FIELD_MARKERS.contains(&name) || name == FIELD_DEFAULT || VARIANT_ATTRS.contains(&name)
 }
 
 /// Lowers the main file (with its protocol) plus the files it imports (already parsed,
@@ -250,31 +253,7 @@ impl Lower {
     }
 
     fn int_type(&self, name: &str) -> Option<IntType> {
-        let (base, endian) = if let Some(b) = name.strip_suffix("le") {
-            (b, Endian::Little)
-        } else if let Some(b) = name.strip_suffix("be") {
-            (b, Endian::Big)
-        } else {
-            (name, self.endian)
-        };
-        let (signed, bits) = match base.as_bytes().first()? {
-            b'u' => (false, &base[1..]),
-            b'i' => (true, &base[1..]),
-            _ => return None,
-        };
-        let bytes = match bits {
-            "8" => 1,
-            "16" => 2,
-            "24" => 3,
-            "32" => 4,
-            "64" => 8,
-            _ => return None,
-        };
-        Some(IntType {
-            bytes,
-            signed,
-            endian,
-        })
+        IntType::parse(name, self.endian)
     }
 
     fn repr(&mut self, n: &ast::Name) -> IntType {
@@ -557,7 +536,12 @@ impl Lower {
     }
 
     fn field(&mut self, f: &ast::Field) -> Field {
-        let attrs = self.attrs(&f.attrs, FIELD_ATTRS);
+        let known: Vec<&str> = FIELD_MARKERS
+            .iter()
+            .copied()
+            .chain([FIELD_DEFAULT])
+            .collect();
+        let attrs = self.attrs(&f.attrs, &known);
         let empty_is_none = attrs.iter().any(|a| a == "empty_is_none");
         let kind = if let Some(parts) = &f.bits {
             let ty = self.repr(&f.ty.name);

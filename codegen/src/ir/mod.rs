@@ -35,6 +35,38 @@ pub struct IntType {
 }
 
 impl IntType {
+    /// Reads an integer type name (`u8` .. `u64`, `i8` .. `i64`, `u24`/`i24`), with an
+    /// optional `le`/`be` suffix; unsuffixed names take `default`. Both front ends use it.
+    pub fn parse(name: &str, default: Endian) -> Option<IntType> {
+        let (base, endian) = if let Some(b) = name.strip_suffix("le") {
+            (b, Endian::Little)
+        } else if let Some(b) = name.strip_suffix("be") {
+            (b, Endian::Big)
+        } else {
+            (name, default)
+        };
+        let signed = match base.as_bytes().first()? {
+            b'u' => false,
+            b'i' => true,
+            _ => return None,
+        };
+        let bytes = match &base[1..] {
+            "8" => 1,
+            "16" => 2,
+            "24" => 3,
+            "32" => 4,
+            "64" => 8,
+            _ => return None,
+        };
+        Some(IntType {
+            bytes,
+            signed,
+            endian,
+        })
+    }
+}
+
+impl IntType {
     /// Width in bits.
     pub fn bits(&self) -> u32 {
         u32::from(self.bytes) * 8

@@ -120,19 +120,8 @@ pub struct RpcAttrs {
     pub response_encoding: At<String>,
 }
 
-/// Field markers: `#[wire(correlation)]` etc.
-pub const FIELD_MARKERS: &[&str] = &[
-    "correlation",
-    "kind",
-    "code",
-    "message",
-    "empty_is_none",
-    "min_version",
-    "max_version",
-    "version",
-    "features",
-    "echo",
-];
+/// Field markers: `#[wire(correlation)]` etc., the same list as the `.wire` language's.
+pub use crate::ir::lower::FIELD_MARKERS;
 
 const TYPE_KEYS: &[&str] = &[
     "be", "le", "varint", "repr", "prefix", "max", "count", "elem", "key", "value",

@@ -99,36 +99,12 @@ impl Cx {
 
     /// `u16`, `u24`, `i32le`, ... with the default byte order unless suffixed.
     pub fn int_name(&self, name: &str, little: Option<bool>) -> Option<IntType> {
-        let (base, endian) = if let Some(b) = name.strip_suffix("le") {
-            (b, Endian::Little)
-        } else if let Some(b) = name.strip_suffix("be") {
-            (b, Endian::Big)
-        } else {
-            let e = match little {
-                Some(true) => Endian::Little,
-                Some(false) => Endian::Big,
-                None => self.endian,
-            };
-            (name, e)
+        let default = match little {
+            Some(true) => Endian::Little,
+            Some(false) => Endian::Big,
+            None => self.endian,
         };
-        let signed = match base.as_bytes().first()? {
-            b'u' => false,
-            b'i' => true,
-            _ => return None,
-        };
-        let bytes = match &base[1..] {
-            "8" => 1,
-            "16" => 2,
-            "24" => 3,
-            "32" => 4,
-            "64" => 8,
-            _ => return None,
-        };
-        Some(IntType {
-            bytes,
-            signed,
-            endian,
-        })
+        IntType::parse(name, default)
     }
 
     fn prefix(&mut self, name: &(String, Span), little: Option<bool>) -> Option<Prefix> {
