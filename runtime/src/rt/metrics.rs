@@ -77,19 +77,13 @@ impl MetricsSnapshot {
 
 impl Metrics {
     pub(crate) fn request(&self) {
-        self.requests.fetch_add(1, Relaxed);
+        self.requests(1);
     }
     pub(crate) fn requests(&self, n: u64) {
         self.requests.fetch_add(n, Relaxed);
     }
     pub(crate) fn response(&self, latency: Duration, error: bool) {
-        self.responses.fetch_add(1, Relaxed);
-        if error {
-            self.errors.fetch_add(1, Relaxed);
-        }
-        let us = latency.as_micros().max(1) as u64;
-        let b = (63 - us.leading_zeros() as usize).min(BUCKETS - 1);
-        self.latency[b].fetch_add(1, Relaxed);
+        self.responses(latency, 1, u64::from(error));
     }
     /// Records `n` responses that all took `latency`, `errors` of them errors.
     pub(crate) fn responses(&self, latency: Duration, n: u64, errors: u64) {
