@@ -11,21 +11,6 @@ pub const BUILTIN_TYPES: &[&str] = &[
     "bool", "string", "bytes", "list", "map",
 ];
 
-/// Field markers (attributes without a value), in both front ends: `@correlation` in a
-/// `.wire` file, `#[wire(correlation)]` on a Rust field.
-pub const FIELD_MARKERS: &[&str] = &[
-    "correlation",
-    "kind",
-    "code",
-    "message",
-    "empty_is_none",
-    "min_version",
-    "max_version",
-    "version",
-    "features",
-    "echo",
-];
-
 /// The one field attribute that takes a value: `@default(n)`.
 const FIELD_DEFAULT: &str = "default";
 

@@ -23,6 +23,21 @@ pub enum Endian {
     Little,
 }
 
+/// Field markers (attributes without a value), in both front ends: `@correlation` in a
+/// `.wire` file, `#[wire(correlation)]` on a Rust field.
+pub const FIELD_MARKERS: &[&str] = &[
+    "correlation",
+    "kind",
+    "code",
+    "message",
+    "empty_is_none",
+    "min_version",
+    "max_version",
+    "version",
+    "features",
+    "echo",
+];
+
 /// A fixed-width integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntType {

@@ -121,7 +121,7 @@ pub struct RpcAttrs {
 }
 
 /// Field markers: `#[wire(correlation)]` etc., the same list as the `.wire` language's.
-pub use crate::ir::lower::FIELD_MARKERS;
+pub use crate::ir::FIELD_MARKERS;
 
 const TYPE_KEYS: &[&str] = &[
     "be", "le", "varint", "repr", "prefix", "max", "count", "elem", "key", "value",
