@@ -382,9 +382,10 @@ impl<P: Protocol> Session<P> {
         cx: &mut std::task::Context<'_>,
     ) -> Result<(), crate::DecodeError> {
         let inner = &self.inner;
-        let now = Instant::now();
-        // Requests of this pass answered at once: their latency is recorded with one clock
-        // read at the end of the pass.
+        // The clock is read when the pass's first request arrives (a pass that finds only part
+        // of a frame reads it not at all), and once more at its end for the latency of the
+        // requests answered at once.
+        let mut now = None;
         let (mut received, mut answered, mut failed) = (0u64, 0u64, 0u64);
         let mut res = Ok(());
         while self.inflight.len() < inner.config.max_in_flight {
@@ -396,7 +397,8 @@ impl<P: Protocol> Session<P> {
                     break;
                 }
             };
-            let done = match dispatch(inner, &self.table, &self.ctx, frame, now) {
+            let start = *now.get_or_insert_with(Instant::now);
+            let done = match dispatch(inner, &self.table, &self.ctx, frame, start) {
                 Dispatch::Skip => continue,
                 Dispatch::Done(done) => done,
                 Dispatch::Run((id, kind, code, echo, start), mut fut) => {
@@ -425,7 +427,8 @@ impl<P: Protocol> Session<P> {
             inner.metrics.requests(received);
         }
         if answered > 0 {
-            inner.metrics.responses(now.elapsed(), answered, failed);
+            let took = now.map_or(Duration::ZERO, |t| t.elapsed());
+            inner.metrics.responses(took, answered, failed);
         }
         res
     }
