@@ -144,6 +144,9 @@ pub struct Pipeline<P: Protocol> {
     timeout: Duration,
     /// Encoded requests not yet handed to the writer.
     out: BytesMut,
+    /// Bytes of the last batch: a new batch reserves that much, so encoding a batch does
+    /// not grow (and copy) the buffer part-way.
+    last_batch: usize,
     /// The time of the first request in `out` (one clock read per batch).
     batch_start: Instant,
     /// (id, code) of the requests in `out`: they enter the pending table together when
@@ -195,6 +198,7 @@ impl<P: Protocol> ClientConnection<P> {
             outstanding: 0,
             timeout,
             out: BytesMut::with_capacity(16 * 1024),
+            last_batch: 0,
             batch_start: Instant::now(),
             staged: Vec::with_capacity(window.min(1024)),
             ids: 0..0,
@@ -251,6 +255,7 @@ impl<P: Protocol> Pipeline<P> {
         let id = req.correlation_id();
         if self.out.is_empty() {
             self.batch_start = Instant::now();
+            self.out.reserve(self.last_batch);
         }
         let mark = self.out.len();
         if let Err(e) = self.codec.encode(&req, &mut self.out) {
@@ -272,6 +277,7 @@ impl<P: Protocol> Pipeline<P> {
         }
         let conn = &*self.conn;
         conn.metrics.requests(self.staged.len() as u64);
+        self.last_batch = self.out.len().min(FLUSH_AT + FLUSH_AT / 4);
         let deadline = self.batch_start + self.timeout;
         {
             let mut pending = conn.lock_pending();

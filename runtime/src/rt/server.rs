@@ -320,6 +320,9 @@ impl<P: Protocol> RemotingServer<P> {
     }
 }
 
+/// The most a pass reserves for its output ahead of encoding.
+const MAX_RESERVE: usize = 1 << 20;
+
 /// (correlation id, kind, request code, echo values, start, outcome)
 type Done<F> = (u64, FrameKind, i64, u64, Instant, Result<F, ProcessError>);
 
@@ -337,6 +340,10 @@ pub struct Session<P: Protocol> {
     ctx: RequestContext,
     codec: P::Codec,
     inflight: FuturesUnordered<BoxFuture<Done<P::Frame>>>,
+    /// Bytes the last pass appended to its output: the next pass reserves that much up
+    /// front, so a pass's responses are encoded without the buffer growing (and copying)
+    /// part-way.
+    last_out: usize,
 }
 
 impl<P: Protocol> Session<P> {
@@ -363,6 +370,7 @@ impl<P: Protocol> Session<P> {
             table,
             ctx,
             inflight: FuturesUnordered::new(),
+            last_out: 0,
         }
     }
 
@@ -388,6 +396,7 @@ impl<P: Protocol> Session<P> {
         let mut now = None;
         let (mut received, mut answered, mut failed) = (0u64, 0u64, 0u64);
         let mut res = Ok(());
+        let out_start = output.len();
         while self.inflight.len() < inner.config.max_in_flight {
             let frame = match self.codec.decode(input) {
                 Ok(Some(frame)) => frame,
@@ -397,7 +406,10 @@ impl<P: Protocol> Session<P> {
                     break;
                 }
             };
-            let start = *now.get_or_insert_with(Instant::now);
+            let start = *now.get_or_insert_with(|| {
+                output.reserve(self.last_out);
+                Instant::now()
+            });
             let done = match dispatch(inner, &self.table, &self.ctx, frame, start) {
                 Dispatch::Skip => continue,
                 Dispatch::Done(done) => done,
@@ -425,6 +437,7 @@ impl<P: Protocol> Session<P> {
         }
         if received > 0 {
             inner.metrics.requests(received);
+            self.last_out = (output.len() - out_start).min(MAX_RESERVE);
         }
         if answered > 0 {
             let took = now.map_or(Duration::ZERO, |t| t.elapsed());
