@@ -340,9 +340,9 @@ pub struct Session<P: Protocol> {
     ctx: RequestContext,
     codec: P::Codec,
     inflight: FuturesUnordered<BoxFuture<Done<P::Frame>>>,
-    /// Bytes the last pass appended to its output: the next pass reserves that much up
-    /// front, so a pass's responses are encoded without the buffer growing (and copying)
-    /// part-way.
+    /// Bytes the last pass appended to its output: the next pass reserves that much (or
+    /// its input's size, if larger) up front, so a pass's responses are encoded without
+    /// the buffer growing (and copying) part-way.
     last_out: usize,
 }
 
@@ -407,7 +407,9 @@ impl<P: Protocol> Session<P> {
                 }
             };
             let start = *now.get_or_insert_with(|| {
-                output.reserve(self.last_out);
+                // Responses are often about as large as their requests (echo, put/get);
+                // the last pass's output covers protocols where they are larger.
+                output.reserve(self.last_out.max(input.len()).min(MAX_RESERVE));
                 Instant::now()
             });
             let done = match dispatch(inner, &self.table, &self.ctx, frame, start) {
