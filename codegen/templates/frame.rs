@@ -44,9 +44,24 @@ impl ::polywire::Codec for {{ name }}Codec {
             return ::std::result::Result::Ok(::std::option::Option::None);
         }
         let bytes = src.split_to(total).freeze();
+{%- match tail %}
+{%- when Some with (field) %}
+        // The trailing `{{ field }}` takes the frame's buffer itself (advanced past the
+        // header): no reference count is taken for it and dropped for the frame.
+        let tail = ::std::cell::Cell::new(usize::MAX);
+        let mut r = ::polywire::__private::Reader::with_tail(&bytes, self.limits, &tail);
+        let mut frame = <{{ name }} as ::polywire::WireMessage>::decode_from(&mut r).map_err(|e| e.within({{ name_lit }}))?;
+        r.finish({{ name_lit }})?;
+        if tail.get() != usize::MAX {
+            let mut bytes = bytes;
+            ::polywire::__private::Buf::advance(&mut bytes, tail.get());
+            frame.{{ field }} = bytes;
+        }
+{%- when None %}
         let mut r = ::polywire::__private::Reader::new(&bytes, self.limits);
         let frame = <{{ name }} as ::polywire::WireMessage>::decode_from(&mut r).map_err(|e| e.within({{ name_lit }}))?;
         r.finish({{ name_lit }})?;
+{%- endmatch %}
         ::std::result::Result::Ok(::std::option::Option::Some(frame))
     }
 

@@ -166,6 +166,22 @@ impl Gen<'_> {
         }
     }
 
+    /// The index of `s`'s trailing unprefixed `bytes` field when `s` is the protocol's
+    /// frame: the frame codec moves the frame's buffer into it instead of slicing it out
+    /// (see `Reader::rest_tail`).
+    pub fn frame_tail(&self, s: &StructDef) -> Option<usize> {
+        let fi = self.p.frame?;
+        if !std::ptr::eq(self.p.struct_def(fi), s) {
+            return None;
+        }
+        let last = s.fields.len().checked_sub(1)?;
+        matches!(
+            s.fields[last].kind,
+            FieldKind::Value(Type::Bytes { prefix: None, .. })
+        )
+        .then_some(last)
+    }
+
     /// Builds the bodies for struct `s`.
     pub fn bodies(&self, s: &StructDef) -> Bodies {
         let lens = length_fields(s);
@@ -302,6 +318,10 @@ impl Gen<'_> {
                             &f.widen.unwrap_or(*i),
                             &self.decode(&Type::Int(*i), &rd, &f.name),
                         ),
+                        FieldKind::Value(t) if self.frame_tail(s) == Some(fi) => {
+                            let _ = t;
+                            format!("{rd}.rest_tail()")
+                        }
                         FieldKind::Value(t) => self.decode(t, &rd, &f.name),
                         FieldKind::Switch { ty, disc, arms } => {
                             let sname = self.p.types[*ty].name();
