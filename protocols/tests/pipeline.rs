@@ -286,3 +286,30 @@ async fn large_frames_survive_partial_writes_in_order_beside_invokes() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_pipelines_late_responses_never_reach_the_next_one() {
+    let (server, addr) = server().await;
+    let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
+    let a = addr.to_string();
+    let mut first = client.pipeline(&a, 8, T).await.unwrap();
+    let mut slow = NativeProtocol.request(SLOW);
+    slow.body = Bytes::from_static(&[10]); // 100 ms
+    let slow_id = first.send(slow).unwrap();
+    first.flush();
+    drop(first);
+    // The next pipeline on the connection takes the dropped one's place.
+    let mut second = client.pipeline(&a, 8, T).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(second.send(echo(i)).unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let all = drain(&mut second).await;
+    assert_eq!(all.len(), 4, "only its own requests: {:?}", all.keys());
+    assert!(!all.contains_key(&slow_id));
+    assert!(ids.iter().all(|id| all[id].is_ok()));
+    assert_eq!(client.metrics().late_responses, 1);
+    assert_eq!(second.connection().pending(), 0);
+    server.shutdown().await;
+}

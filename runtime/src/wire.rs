@@ -340,7 +340,7 @@ impl<'a> Reader<'a> {
     /// [`with_tail`](Self::with_tail) and its region ends where the frame does, only the
     /// offset is noted (and an empty value returned, to be replaced by the caller);
     /// otherwise the same as [`rest`](Self::rest).
-    #[inline]
+    #[inline(always)]
     pub fn rest_tail(&mut self) -> Bytes {
         match self.tail {
             Some(t) if self.end == self.buf.len() => {

@@ -2,7 +2,7 @@
 //! matched to responses by correlation id, with timeouts, backpressure and reconnect
 //! backoff.
 
-use super::pipeline::{Deliveries, Failure, PipeShared};
+use super::pipeline::{Deliveries, Failure, PipeRegistry};
 use super::queue::WriteQueue;
 use super::{
     Hook, IdHash, Metrics, MetricsSnapshot, RemotingError, RequestContext, next_connection_id,
@@ -305,6 +305,7 @@ impl<P: Protocol> RemotingClient<P> {
                 self.inner.metrics.clone(),
             )),
             pending: Mutex::new(PendingTable::default()),
+            pipes: PipeRegistry::default(),
             next_id: AtomicU64::new(1),
             permits: Arc::new(Semaphore::new(cfg.max_in_flight)),
             max_in_flight: cfg.max_in_flight,
@@ -363,8 +364,9 @@ pub(super) struct Expired;
 pub(super) enum Waiter<F> {
     /// One `invoke` call.
     Call(oneshot::Sender<Result<F, Expired>>),
-    /// A [`Pipeline`]: responses are handed over in batches.
-    Pipe(Arc<PipeShared<F>>),
+    /// A [`Pipeline`] (by its index in the connection's registry): responses are handed
+    /// over in batches.
+    Pipe(u32),
 }
 
 pub(super) struct Pending<F> {
@@ -385,6 +387,8 @@ pub struct ClientConnection<P: Protocol> {
     pub(super) codec: P::Codec,
     pub(super) q: Arc<WriteQueue>,
     pub(super) pending: Mutex<PendingTable<P::Frame>>,
+    /// The open pipelines, named by index in pending entries.
+    pub(super) pipes: PipeRegistry<P::Frame>,
     pub(super) next_id: AtomicU64,
     pub(super) permits: Arc<Semaphore>,
     pub(super) max_in_flight: usize,
@@ -422,7 +426,7 @@ impl<P: Protocol> ClientConnection<P> {
             self.closed.cancel();
             self.q.close();
             let drained: Vec<_> = self.lock_pending().drain().collect();
-            let mut out = Deliveries::default();
+            let mut out = Deliveries::new(&self.pipes);
             for (id, p) in drained {
                 // Calls see their sender dropped; pipelines get an error per request.
                 if let Waiter::Pipe(pipe) = p.waiter {
@@ -548,7 +552,7 @@ impl<P: Protocol> ClientConnection<P> {
             return;
         }
         // Removes in place: no allocation per tick.
-        let mut out = Deliveries::default();
+        let mut out = Deliveries::new(&self.pipes);
         for (id, p) in pending.extract_if(|_, p| p.deadline <= now) {
             match p.waiter {
                 Waiter::Call(tx) => {
@@ -588,7 +592,7 @@ impl<P: Protocol> ClientConnection<P> {
     async fn read_loop(self: Arc<Self>, mut rd: OwnedReadHalf, mut buf: BytesMut) {
         let mut codec = self.codec.clone();
         // Responses for pipelines are handed over once per read, not once per frame.
-        let mut out = Deliveries::default();
+        let mut out = Deliveries::new(&self.pipes);
         // One waiter for the connection's life, not one per read.
         let closed = self.closed.cancelled();
         tokio::pin!(closed);

@@ -76,36 +76,84 @@ impl<F> PipeShared<F> {
     }
 }
 
-/// Outcomes staged by a reader (or sweeper) and handed to their pipelines in one piece:
-/// one lock and at most one wake per pipeline per read.
-pub(super) struct Deliveries<F> {
-    pipe: Option<Arc<PipeShared<F>>>,
-    items: Vec<Item<F>>,
+/// The pipelines open on one connection, by index: a pending request names its pipeline
+/// by index, so entering and leaving the pending table costs no reference count.
+pub(super) struct PipeRegistry<F> {
+    slots: Mutex<Vec<Option<Arc<PipeShared<F>>>>>,
 }
 
-impl<F> Default for Deliveries<F> {
+impl<F> Default for PipeRegistry<F> {
     fn default() -> Self {
-        Deliveries {
-            pipe: None,
-            items: Vec::new(),
+        PipeRegistry {
+            slots: Mutex::new(Vec::new()),
         }
     }
 }
 
-impl<F> Deliveries<F> {
-    /// Stages one outcome for `pipe`.
+impl<F> PipeRegistry<F> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Option<Arc<PipeShared<F>>>>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers `pipe` in a free slot; returns its index.
+    fn add(&self, pipe: Arc<PipeShared<F>>) -> u32 {
+        let mut g = self.lock();
+        let i = match g.iter().position(Option::is_none) {
+            Some(i) => {
+                g[i] = Some(pipe);
+                i
+            }
+            None => {
+                g.push(Some(pipe));
+                g.len() - 1
+            }
+        };
+        // More pipelines than u32 indices cannot be open: each holds at least one permit.
+        u32::try_from(i).unwrap_or(u32::MAX)
+    }
+
+    /// Frees slot `i` (its pipeline is gone and no pending entry names it any more).
+    fn remove(&self, i: u32) {
+        if let Some(slot) = self.lock().get_mut(i as usize) {
+            *slot = None;
+        }
+    }
+
+    fn get(&self, i: u32) -> Option<Arc<PipeShared<F>>> {
+        self.lock().get(i as usize).cloned().flatten()
+    }
+}
+
+/// Outcomes staged by a reader (or sweeper) and handed to their pipelines in one piece:
+/// one lock and at most one wake per pipeline per read.
+pub(super) struct Deliveries<'a, F> {
+    registry: &'a PipeRegistry<F>,
+    pipe: Option<(u32, Option<Arc<PipeShared<F>>>)>,
+    items: Vec<Item<F>>,
+}
+
+impl<'a, F> Deliveries<'a, F> {
+    pub(super) fn new(registry: &'a PipeRegistry<F>) -> Self {
+        Deliveries {
+            registry,
+            pipe: None,
+            items: Vec::new(),
+        }
+    }
+
+    /// Stages one outcome for the pipeline with index `pipe`.
     pub(super) fn add(
         &mut self,
-        pipe: Arc<PipeShared<F>>,
+        pipe: u32,
         id: u64,
         (code, deadline): (i64, Instant),
         outcome: Result<F, Failure>,
     ) {
         match &self.pipe {
-            Some(cur) if Arc::ptr_eq(cur, &pipe) => {}
+            Some((cur, _)) if *cur == pipe => {}
             _ => {
                 self.flush();
-                self.pipe = Some(pipe);
+                self.pipe = Some((pipe, self.registry.get(pipe)));
             }
         }
         self.items.push((id, code, deadline, outcome));
@@ -113,7 +161,14 @@ impl<F> Deliveries<F> {
 
     /// Hands everything staged to its pipeline and wakes it.
     pub(super) fn flush(&mut self) {
-        let Some(pipe) = self.pipe.take() else { return };
+        let Some((_, pipe)) = self.pipe.take() else {
+            return;
+        };
+        let Some(pipe) = pipe else {
+            // The pipeline is gone: nobody takes these.
+            self.items.clear();
+            return;
+        };
         let waker = {
             let mut g = pipe.lock();
             if g.ready.is_empty() {
@@ -138,6 +193,8 @@ impl<F> Deliveries<F> {
 pub struct Pipeline<P: Protocol> {
     conn: Arc<ClientConnection<P>>,
     shared: Arc<PipeShared<P::Frame>>,
+    /// This pipeline's index in the connection's [`PipeRegistry`].
+    index: u32,
     codec: P::Codec,
     window: usize,
     outstanding: usize,
@@ -190,9 +247,12 @@ impl<P: Protocol> ClientConnection<P> {
                 })?
                 .map_err(|_| self.closed_error())?,
         };
+        let shared = Arc::new(PipeShared::new());
+        let index = self.pipes.add(shared.clone());
         Ok(Pipeline {
             conn: self.clone(),
-            shared: Arc::new(PipeShared::new()),
+            shared,
+            index,
             codec: self.codec.clone(),
             window,
             outstanding: 0,
@@ -285,7 +345,7 @@ impl<P: Protocol> Pipeline<P> {
                 pending.insert(
                     id,
                     Pending {
-                        waiter: Waiter::Pipe(self.shared.clone()),
+                        waiter: Waiter::Pipe(self.index),
                         code,
                         deadline,
                     },
@@ -296,16 +356,11 @@ impl<P: Protocol> Pipeline<P> {
         // drain saw them or the flag shows now.
         if conn.is_closed() || conn.q.push_buf(&mut self.out).is_err() {
             self.out.clear();
-            let mut failed = Deliveries::default();
+            let mut failed = Deliveries::new(&conn.pipes);
             let mut pending = conn.lock_pending();
             for &(id, code) in &self.staged {
                 if pending.remove(&id).is_some() {
-                    failed.add(
-                        self.shared.clone(),
-                        id,
-                        (code, deadline),
-                        Err(Failure::Closed),
-                    );
+                    failed.add(self.index, id, (code, deadline), Err(Failure::Closed));
                 }
             }
             drop(pending);
@@ -397,11 +452,13 @@ impl<P: Protocol> Drop for Pipeline<P> {
         self.flush();
         if self.outstanding > 0 {
             // Forget what is still in flight: late responses are counted and dropped.
-            let shared = &self.shared;
+            let index = self.index;
             self.conn.lock_pending().retain(|_, p| match &p.waiter {
-                Waiter::Pipe(s) => !Arc::ptr_eq(s, shared),
+                Waiter::Pipe(i) => *i != index,
                 Waiter::Call(_) => true,
             });
         }
+        // No pending entry names the index any more: it may be reused.
+        self.conn.pipes.remove(self.index);
     }
 }
