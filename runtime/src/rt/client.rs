@@ -425,14 +425,24 @@ impl<P: Protocol> ClientConnection<P> {
         if !self.closed_flag.swap(true, Ordering::AcqRel) {
             self.closed.cancel();
             self.q.close();
-            let drained: Vec<_> = self.lock_pending().drain().collect();
             let mut out = Deliveries::new(&self.pipes);
-            for (id, p) in drained {
-                // Calls see their sender dropped; pipelines get an error per request.
-                if let Waiter::Pipe(pipe) = p.waiter {
-                    out.add(pipe, id, (p.code, p.deadline), Err(Failure::Closed));
+            let mut calls = Vec::new();
+            {
+                // Pipelines are looked up while the table is locked: a pipeline frees its
+                // index only after removing its entries, which needs this lock.
+                let mut pending = self.lock_pending();
+                for (id, p) in pending.drain() {
+                    // Calls see their sender dropped (after the lock); pipelines get an
+                    // error per request.
+                    match p.waiter {
+                        Waiter::Pipe(pipe) => {
+                            out.add(pipe, id, (p.code, p.deadline), Err(Failure::Closed))
+                        }
+                        Waiter::Call(tx) => calls.push(tx),
+                    }
                 }
             }
+            drop(calls);
             out.flush();
             self.metrics.conn_closed();
         }
