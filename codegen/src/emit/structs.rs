@@ -216,6 +216,7 @@ impl Gen<'_> {
         let mut cur = "__r".to_string();
         let mut regions = 0;
         let mut open_regions: Vec<String> = Vec::new();
+        let tail = self.frame_tail(s);
         for (fi, f) in s.fields.iter().enumerate() {
             let fl = lit(&f.name);
             // A `len(a..)` that starts here: the rest of the struct is a region.
@@ -318,10 +319,7 @@ impl Gen<'_> {
                             &f.widen.unwrap_or(*i),
                             &self.decode(&Type::Int(*i), &rd, &f.name),
                         ),
-                        FieldKind::Value(t) if self.frame_tail(s) == Some(fi) => {
-                            let _ = t;
-                            format!("{rd}.rest_tail()")
-                        }
+                        FieldKind::Value(_) if tail == Some(fi) => format!("{rd}.rest_tail()"),
                         FieldKind::Value(t) => self.decode(t, &rd, &f.name),
                         FieldKind::Switch { ty, disc, arms } => {
                             let sname = self.p.types[*ty].name();
@@ -351,7 +349,6 @@ impl Gen<'_> {
                     };
                 }
             }
-            let _ = fi;
         }
         for r in open_regions.iter().rev() {
             d += &format!("{r}.finish({})?;", lit(&s.name));

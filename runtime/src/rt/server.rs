@@ -407,9 +407,12 @@ impl<P: Protocol> Session<P> {
                 }
             };
             let start = *now.get_or_insert_with(|| {
-                // Responses are often about as large as their requests (echo, put/get);
-                // the last pass's output covers protocols where they are larger.
-                output.reserve(self.last_out.max(input.len()).min(MAX_RESERVE));
+                // Responses are often about as large as their requests (echo, get); the
+                // guess from the input stops at a read buffer's size, so that large
+                // requests with small answers (put) do not make every pass reserve a lot.
+                // The last pass's output covers protocols whose answers are larger.
+                let guess = (input.len() + 1024).min(super::READ_BUF);
+                output.reserve(self.last_out.max(guess));
                 Instant::now()
             });
             let done = match dispatch(inner, &self.table, &self.ctx, frame, start) {
