@@ -25,7 +25,7 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use polywire::rt::{ClientConfig, RemotingClient, RemotingServer, ServerConfig};
 use polywire_protocols::native::{
-    BasicClient, BasicEcho, EchoRequest, EchoResponse, NativeProtocol, serve_basic,
+    BasicClient, BasicEcho, EchoRequest, EchoResponse, NativeProtocol, serve_basic_now,
 };
 use std::cell::RefCell;
 use std::fmt;
@@ -703,7 +703,7 @@ fn run_floor(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> 
 }
 
 // ---------------------------------------------------------------------------------------
-// 2. polywire native: RemotingServer + generated Basic service, typed BasicClient
+// 2. polywire native: RemotingServer + generated BasicNow service (answers at once), typed BasicClient
 
 thread_local! {
     /// Latencies of the native callers, kept per thread: the client runtime has one worker,
@@ -799,7 +799,7 @@ async fn native_pipe_conn(
 
 fn run_native_pipelined(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> Outcome {
     let srv = RemotingServer::new(NativeProtocol, ServerConfig::default());
-    serve_basic(&srv, Arc::new(BasicEcho));
+    serve_basic_now(&srv, Arc::new(BasicEcho));
     let addr = {
         let srv = srv.clone();
         server.run(async move { srv.bind("127.0.0.1:0").await.expect("bind") })
@@ -844,7 +844,7 @@ fn run_native_pipelined(a: &Args, client: &Side, server: &Side, probe: &mut Stat
 
 fn run_native(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> Outcome {
     let srv = RemotingServer::new(NativeProtocol, ServerConfig::default());
-    serve_basic(&srv, Arc::new(BasicEcho));
+    serve_basic_now(&srv, Arc::new(BasicEcho));
     let addr = {
         let srv = srv.clone();
         server.run(async move { srv.bind("127.0.0.1:0").await.expect("bind") })

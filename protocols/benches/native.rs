@@ -10,6 +10,7 @@ use polywire::rt::{RemotingServer, RequestContext, ServerConfig, Session};
 use polywire::{Codec, OrderedMap, Str};
 use polywire_protocols::native::{
     BasicEcho, EchoRequest, Flags, Frame, FrameCodec, NativeProtocol, request_codes, serve_basic,
+    serve_basic_now,
 };
 use std::hint::black_box;
 use std::sync::Arc;
@@ -100,10 +101,13 @@ fn bench(c: &mut Criterion) {
 /// The server's work for one read of 64 echo requests, without sockets: decode, dispatch to
 /// the generated `Basic` service, encode the responses (what a connection does per pass).
 fn server_session(c: &mut Criterion) {
-    // The generated typed service, and the same echo as a frame-level processor: the
-    // difference is the cost of the typed layer.
+    // The generated typed service (async, and answering at once), and the same echo as a
+    // frame-level processor: the differences are the costs of the typed layer and of a
+    // future per request.
     let typed = RemotingServer::new(NativeProtocol, ServerConfig::default());
     serve_basic(&typed, Arc::new(BasicEcho));
+    let typed_now = RemotingServer::new(NativeProtocol, ServerConfig::default());
+    serve_basic_now(&typed_now, Arc::new(BasicEcho));
     let raw = RemotingServer::new(NativeProtocol, ServerConfig::default());
     raw.register_processor(
         i64::from(request_codes::ECHO),
@@ -112,7 +116,7 @@ fn server_session(c: &mut Criterion) {
             Ok(f)
         },
     );
-    for (name, server) in [("typed", typed), ("raw", raw)] {
+    for (name, server) in [("typed", typed), ("typed-now", typed_now), ("raw", raw)] {
         server_pass(c, name, &server);
     }
 }

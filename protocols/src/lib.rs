@@ -8,9 +8,37 @@ pub mod native {
     polywire::include_protocol!("native");
 
     /// The plain implementation of the built-in `Basic` service: `echo` returns the body,
-    /// `ping` answers, `log` accepts the line and does nothing with it.
+    /// `ping` answers, `log` accepts the line and does nothing with it. It implements both
+    /// forms of the service: [`Basic`] (async, served by [`serve_basic`]) and [`BasicNow`]
+    /// (answers at once, served by [`serve_basic_now`] with no future per request).
     #[derive(Debug, Clone, Copy, Default)]
     pub struct BasicEcho;
+
+    impl BasicNow for BasicEcho {
+        fn echo(
+            &self,
+            _ctx: &polywire::rt::RequestContext,
+            request: EchoRequest,
+        ) -> Result<EchoResponse, polywire::rt::ProcessError> {
+            Ok(EchoResponse { body: request.body })
+        }
+
+        fn ping(
+            &self,
+            _ctx: &polywire::rt::RequestContext,
+            _request: PingRequest,
+        ) -> Result<PingResponse, polywire::rt::ProcessError> {
+            Ok(PingResponse {})
+        }
+
+        fn log(
+            &self,
+            _ctx: &polywire::rt::RequestContext,
+            _request: LogRequest,
+        ) -> Result<(), polywire::rt::ProcessError> {
+            Ok(())
+        }
+    }
 
     impl Basic for BasicEcho {
         async fn echo(

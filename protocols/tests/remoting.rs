@@ -526,6 +526,129 @@ async fn a_blocking_processor_on_its_own_executor_does_not_stall_others() {
     pool.shutdown_background();
 }
 
+/// A `BasicNow` service that counts its calls and fails `echo` on an empty body.
+#[derive(Default)]
+struct CountingNow {
+    calls: AtomicUsize,
+    logs: AtomicUsize,
+}
+
+impl BasicNow for CountingNow {
+    fn echo(
+        &self,
+        ctx: &RequestContext,
+        request: EchoRequest,
+    ) -> Result<EchoResponse, ProcessError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(ctx.protocol, NativeProtocol.id());
+        if request.body.is_empty() {
+            return Err("empty body".into());
+        }
+        Ok(EchoResponse { body: request.body })
+    }
+    fn ping(
+        &self,
+        _ctx: &RequestContext,
+        _request: PingRequest,
+    ) -> Result<PingResponse, ProcessError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Ok(PingResponse {})
+    }
+    fn log(&self, _ctx: &RequestContext, request: LogRequest) -> Result<(), ProcessError> {
+        assert_eq!(&request.body[..], b"hello");
+        self.logs.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_that_answers_at_once_serves_like_the_async_one() {
+    let server = RemotingServer::new(NativeProtocol, ServerConfig::default());
+    let svc = Arc::new(CountingNow::default());
+    serve_basic_now(&server, svc.clone());
+    // An immediate processor on an executor of its own still answers.
+    let pool = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    server.register_processor_on(
+        BLOCKING,
+        polywire::rt::Immediate(|_ctx: &RequestContext, mut req: Frame| {
+            req.code = Status::Ok.to_repr();
+            req.body = Bytes::from_static(b"from the pool");
+            Ok::<_, ProcessError>(req)
+        }),
+        pool.handle().clone(),
+    );
+    let addr = server.bind("127.0.0.1:0").await.expect("binds");
+    let basic = BasicClient::new(client(), addr.to_string());
+    let calls: Vec<_> = (0..500u32)
+        .map(|i| {
+            let basic = basic.clone();
+            tokio::spawn(async move {
+                let body = Bytes::from(format!("now {i}"));
+                let r = basic
+                    .echo(EchoRequest { body: body.clone() })
+                    .await
+                    .expect("answered");
+                assert_eq!(r.body, body);
+            })
+        })
+        .collect();
+    for c in calls {
+        c.await.unwrap();
+    }
+    basic.ping(PingRequest {}).await.expect("pong");
+    // A handler's error is the peer's system-error response, with its text.
+    match basic.echo(EchoRequest { body: Bytes::new() }).await {
+        Err(RemotingError::Remote { code }) => {
+            assert_eq!(code, i64::from(Status::SystemError.to_repr()))
+        }
+        other => panic!("expected a remote error, got {other:?}"),
+    }
+    let c = client();
+    let raw = c
+        .invoke(
+            &addr.to_string(),
+            NativeProtocol.request(request_codes::ECHO.into()),
+            T,
+        )
+        .await
+        .expect("answered");
+    assert!(
+        std::str::from_utf8(&raw.body)
+            .unwrap()
+            .contains("empty body"),
+        "{raw:?}"
+    );
+    basic
+        .log(LogRequest {
+            header: LogHeader {
+                level: 1,
+                source: "test".into(),
+            },
+            body: Bytes::from_static(b"hello"),
+        })
+        .await
+        .expect("sent");
+    let r = c
+        .invoke(&addr.to_string(), NativeProtocol.request(BLOCKING), T)
+        .await
+        .expect("answered");
+    assert_eq!(&r.body[..], b"from the pool");
+    // The oneway arrives after the calls sent before it on the same connection... eventually.
+    for _ in 0..200 {
+        if svc.logs.load(Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(svc.logs.load(Ordering::SeqCst), 1);
+    assert_eq!(svc.calls.load(Ordering::SeqCst), 503);
+    server.shutdown().await;
+    pool.shutdown_background();
+}
+
 #[test]
 fn frames_know_their_code_and_kind() {
     let mut f = NativeProtocol.request(2);

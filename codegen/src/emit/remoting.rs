@@ -736,7 +736,9 @@ fn payload(
 fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> String {
     let mut out = String::new();
     let mut trait_methods = String::new();
+    let mut now_methods = String::new();
     let mut register = String::new();
+    let mut register_now = String::new();
     let mut client = String::new();
     let to_frame = |expr: &str, pl: &Payload| -> String {
         // Whether `to_frame` returns a Result (typed bodies can fail to encode).
@@ -770,14 +772,23 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
             trait_methods += &format!(
                 "{docs} fn {m}(&self, ctx: {P}::RequestContext, request: {n}Request) -> impl ::std::future::Future<Output = ::std::result::Result<(), {P}::ProcessError>> + ::std::marker::Send;"
             );
-            // The runtime sends nothing back for a oneway; the frame is only a placeholder.
-            register += &register_one(
-                &code,
-                &frame.name,
-                &format!("s.{m}(ctx, request).await?; ::std::result::Result::Ok(frame)"),
-                &n,
-                false,
+            now_methods += &format!(
+                "{docs} fn {m}(&self, ctx: &{P}::RequestContext, request: {n}Request) -> ::std::result::Result<(), {P}::ProcessError>;"
             );
+            // The runtime sends nothing back for a oneway; the frame is only a placeholder.
+            for (reg, now, wait) in [
+                (&mut register, false, ".await"),
+                (&mut register_now, true, ""),
+            ] {
+                *reg += &register_one(
+                    &code,
+                    &frame.name,
+                    &format!("s.{m}(ctx, request){wait}?; ::std::result::Result::Ok(frame)"),
+                    &n,
+                    false,
+                    now,
+                );
+            }
             client += &format!(
                 "{docs} pub async fn {m}(&self, request: {n}Request) -> ::std::result::Result<(), {P}::RemotingError> {{
                     let frame = {req};
@@ -802,15 +813,24 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
                 &format!("response.into_frame({}::default())", frame.name),
                 &rpc.response,
             );
-            register += &register_one(
-                &code,
-                &frame.name,
-                &format!(
-                    "let response = s.{m}(ctx, request).await?; ::std::result::Result::Ok({resp})"
-                ),
-                &n,
-                true,
+            now_methods += &format!(
+                "{docs} fn {m}(&self, ctx: &{P}::RequestContext, request: {n}Request) -> ::std::result::Result<{n}Response, {P}::ProcessError>;"
             );
+            for (reg, now, wait) in [
+                (&mut register, false, ".await"),
+                (&mut register_now, true, ""),
+            ] {
+                *reg += &register_one(
+                    &code,
+                    &frame.name,
+                    &format!(
+                        "let response = s.{m}(ctx, request){wait}?; ::std::result::Result::Ok({resp})"
+                    ),
+                    &n,
+                    true,
+                    now,
+                );
+            }
             client += &format!(
                 "{docs} pub async fn {m}(&self, request: {n}Request) -> ::std::result::Result<{n}Response, {P}::RemotingError> {{
                     let frame = {req};
@@ -831,6 +851,15 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
 
         /// Registers every request of the `{sname}` service on `server`.
         pub fn serve_{snake}<S: {sname}>(server: &::polywire::rt::RemotingServer<{pt}>, service: ::std::sync::Arc<S>) {{ {register} }}
+
+        /// The `{sname}` service for handlers that answer at once: each method returns its
+        /// response instead of a future, so a request costs no allocation and no task.
+        /// Serve it with [`serve_{snake}_now`]; handlers that wait on something implement
+        /// [`{sname}`] instead.
+        pub trait {sname}Now: ::std::marker::Send + ::std::marker::Sync + 'static {{ {now_methods} }}
+
+        /// Registers every request of the `{sname}Now` service on `server`.
+        pub fn serve_{snake}_now<S: {sname}Now>(server: &::polywire::rt::RemotingServer<{pt}>, service: ::std::sync::Arc<S>) {{ {register_now} }}
 
         /// Typed client of the `{sname}` service, bound to one address.
         #[derive(Clone)]
@@ -880,13 +909,24 @@ fn doc_attrs(lines: &[String], default: impl FnOnce() -> String) -> String {
 
 /// Registers one request code of a service: decode the typed request, then run `body`
 /// (which has `s`, `ctx` and `request` in scope, and `frame` too unless `owned`, when the
-/// request takes the frame's body without counting a reference).
-fn register_one(code: &str, frame: &str, body: &str, n: &str, owned: bool) -> String {
+/// request takes the frame's body without counting a reference). With `now`, `body` answers
+/// at once (an [`Immediate`](polywire::rt::Immediate) processor: no future, no clone of
+/// the service per request).
+fn register_one(code: &str, frame: &str, body: &str, n: &str, owned: bool, now: bool) -> String {
     let decode = if owned {
         format!("{n}Request::from_frame_owned(frame)?")
     } else {
         format!("{n}Request::from_frame(&frame)?")
     };
+    if now {
+        return format!(
+            "{{ let s = service.clone();
+                server.register_processor({code} as i64, ::polywire::rt::Immediate(move |ctx: &{P}::RequestContext, frame: {frame}| -> ::std::result::Result<{frame}, {P}::ProcessError> {{
+                    let request = {decode};
+                    {body}
+                }})); }}"
+        );
+    }
     format!(
         "{{ let s = service.clone();
             server.register_processor({code} as i64, move |ctx: {P}::RequestContext, frame: {frame}| {{

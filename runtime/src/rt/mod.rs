@@ -25,7 +25,7 @@ pub use error::RemotingError;
 pub use hooks::Hook;
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use pipeline::Pipeline;
-pub use server::{ProcessError, Processor, RemotingServer, ServerConfig, Session};
+pub use server::{Immediate, ProcessError, Processor, RemotingServer, Reply, ServerConfig, Session};
 
 use crate::protocol::Negotiated;
 use std::sync::Arc;

@@ -23,15 +23,24 @@ use tokio_util::task::TaskTracker;
 /// Why a processor failed; the peer gets a system-error response with this text.
 pub type ProcessError = Box<dyn std::error::Error + Send + Sync>;
 
+/// What a processor gives back for one request.
+pub enum Reply<F> {
+    /// The response is ready: no future, no allocation, answered in the same pass.
+    Now(Result<F, ProcessError>),
+    /// The response comes later: the connection polls the future (once at once, then
+    /// when it wakes) and answers when it finishes.
+    Later(BoxFuture<Result<F, ProcessError>>),
+}
+
 /// Handles the requests of one or more codes.
+///
+/// An `async` closure `Fn(RequestContext, P::Frame) -> impl Future` is a processor; a plain
+/// function that answers at once is one when wrapped in [`Immediate`] (no future and no
+/// allocation per request).
 pub trait Processor<P: Protocol>: Send + Sync + 'static {
     /// Produces the response to `request` (ignored for oneway requests). The runtime sets the
     /// response's correlation id and kind.
-    fn process(
-        &self,
-        ctx: RequestContext,
-        request: P::Frame,
-    ) -> BoxFuture<Result<P::Frame, ProcessError>>;
+    fn process(&self, ctx: &RequestContext, request: P::Frame) -> Reply<P::Frame>;
 }
 
 impl<P, F, Fut> Processor<P> for F
@@ -40,12 +49,24 @@ where
     F: Fn(RequestContext, P::Frame) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<P::Frame, ProcessError>> + Send + 'static,
 {
-    fn process(
-        &self,
-        ctx: RequestContext,
-        request: P::Frame,
-    ) -> BoxFuture<Result<P::Frame, ProcessError>> {
-        Box::pin(self(ctx, request))
+    fn process(&self, ctx: &RequestContext, request: P::Frame) -> Reply<P::Frame> {
+        Reply::Later(Box::pin(self(ctx.clone(), request)))
+    }
+}
+
+/// A processor that answers at once: `Immediate(|ctx: &RequestContext, request| ...)`
+/// returns the response (or an error) without a future. For handlers that do not wait on
+/// anything, like most of RocketMQ's request processors; slow or blocking ones belong on
+/// an executor ([`RemotingServer::register_processor_on`]).
+pub struct Immediate<F>(pub F);
+
+impl<P, F> Processor<P> for Immediate<F>
+where
+    P: Protocol,
+    F: Fn(&RequestContext, P::Frame) -> Result<P::Frame, ProcessError> + Send + Sync + 'static,
+{
+    fn process(&self, ctx: &RequestContext, request: P::Frame) -> Reply<P::Frame> {
+        Reply::Now((self.0)(ctx, request))
     }
 }
 
@@ -694,18 +715,27 @@ fn dispatch<P: Protocol>(
             .error_response(code, ErrorStatus::NotSupported, &msg);
         return Dispatch::Done((id, kind, code, echo, start, Ok(resp)));
     };
-    let fut = reg.processor.process(ctx.clone(), frame);
-    let fut: BoxFuture<Result<P::Frame, ProcessError>> = match &reg.executor {
-        None => fut,
+    let meta = (id, kind, code, echo, start);
+    let fut = match &reg.executor {
+        None => match reg.processor.process(ctx, frame) {
+            Reply::Now(r) => return Dispatch::Done((id, kind, code, echo, start, r)),
+            Reply::Later(fut) => fut,
+        },
         Some(h) => {
-            let join = h.spawn(fut);
+            let (processor, ctx) = (reg.processor.clone(), ctx.clone());
+            let join = h.spawn(async move {
+                match processor.process(&ctx, frame) {
+                    Reply::Now(r) => r,
+                    Reply::Later(fut) => fut.await,
+                }
+            });
             Box::pin(async move {
                 join.await
                     .unwrap_or_else(|e| Err(Box::new(e) as ProcessError))
             })
         }
     };
-    Dispatch::Run((id, kind, code, echo, start), fut)
+    Dispatch::Run(meta, fut)
 }
 
 /// Encodes the response for a finished request into `out`. Returns whether it was an
