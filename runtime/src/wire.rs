@@ -183,6 +183,13 @@ impl<'a> Reader<'a> {
         // Up to nine bytes in a tight loop; ten-byte values, overflow and truncation take
         // the long way.
         let rest = &self.buf[self.pos..self.end];
+        // One byte (small ids, counts, lengths) is the common case.
+        if let Some(&b) = rest.first()
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
         let mut v = 0u64;
         for (i, &b) in rest.iter().take(9).enumerate() {
             v |= u64::from(b & 0x7f) << (7 * i);
@@ -314,7 +321,7 @@ impl<'a> Reader<'a> {
 
     /// Splits off the next `n` bytes as a region reader (for `sized_by` fields). No copy
     /// and no reference count: the region borrows the frame.
-    #[inline]
+    #[inline(always)]
     pub fn region(&mut self, n: usize, field: &'static str) -> Result<Reader<'a>, DecodeError> {
         self.need(n, field)?;
         let region = Reader {
@@ -415,6 +422,7 @@ pub fn peek_uint(buf: &[u8], off: usize, width: usize, big_endian: bool) -> Opti
 }
 
 /// `n` (read at `at`) as a size: not negative, at most `max`.
+#[inline]
 fn bounded(n: i64, max: usize, at: usize, field: &'static str) -> Result<usize, DecodeError> {
     if n < 0 {
         return Err(DecodeError::new(
