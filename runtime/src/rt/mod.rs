@@ -25,7 +25,9 @@ pub use error::RemotingError;
 pub use hooks::Hook;
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use pipeline::Pipeline;
-pub use server::{Immediate, ProcessError, Processor, RemotingServer, Reply, ServerConfig, Session};
+pub use server::{
+    Immediate, ProcessError, Processor, RemotingServer, Reply, ServerConfig, Session,
+};
 
 use crate::protocol::Negotiated;
 use std::sync::Arc;
