@@ -44,15 +44,14 @@ fn slow(tens_of_ms: u8) -> Frame {
 
 const T: Duration = Duration::from_secs(5);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_invokes_get_their_own_responses() {
-    let (server, addr) = server(ServerConfig::default()).await;
-    let basic = BasicClient::new(client(), addr.to_string());
-    let calls: Vec<_> = (0..2000u32)
+/// `n` concurrent typed echoes, each with its own body (`"{tag} {i}"`); every caller must
+/// get its own body back.
+async fn echo_concurrently(basic: &BasicClient, n: u32, tag: &'static str) {
+    let calls: Vec<_> = (0..n)
         .map(|i| {
             let basic = basic.clone();
             tokio::spawn(async move {
-                let body = Bytes::from(format!("request {i}"));
+                let body = Bytes::from(format!("{tag} {i}"));
                 let r = basic
                     .echo(EchoRequest { body: body.clone() })
                     .await
@@ -64,6 +63,13 @@ async fn concurrent_invokes_get_their_own_responses() {
     for c in calls {
         c.await.expect("no panic");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_invokes_get_their_own_responses() {
+    let (server, addr) = server(ServerConfig::default()).await;
+    let basic = BasicClient::new(client(), addr.to_string());
+    echo_concurrently(&basic, 2000, "request").await;
     let m = server.metrics();
     assert_eq!((m.requests, m.responses, m.errors), (2000, 2000, 0));
     assert_eq!(m.connections, 1, "all calls shared one pooled connection");
@@ -582,22 +588,7 @@ async fn a_service_that_answers_at_once_serves_like_the_async_one() {
     );
     let addr = server.bind("127.0.0.1:0").await.expect("binds");
     let basic = BasicClient::new(client(), addr.to_string());
-    let calls: Vec<_> = (0..500u32)
-        .map(|i| {
-            let basic = basic.clone();
-            tokio::spawn(async move {
-                let body = Bytes::from(format!("now {i}"));
-                let r = basic
-                    .echo(EchoRequest { body: body.clone() })
-                    .await
-                    .expect("answered");
-                assert_eq!(r.body, body);
-            })
-        })
-        .collect();
-    for c in calls {
-        c.await.unwrap();
-    }
+    echo_concurrently(&basic, 500, "now").await;
     basic.ping(PingRequest {}).await.expect("pong");
     // A handler's error is the peer's system-error response, with its text.
     match basic.echo(EchoRequest { body: Bytes::new() }).await {
