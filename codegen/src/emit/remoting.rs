@@ -776,19 +776,11 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
                 "{docs} fn {m}(&self, ctx: &{P}::RequestContext, request: {n}Request) -> ::std::result::Result<(), {P}::ProcessError>;"
             );
             // The runtime sends nothing back for a oneway; the frame is only a placeholder.
-            for (reg, now, wait) in [
-                (&mut register, false, ".await"),
-                (&mut register_now, true, ""),
-            ] {
-                *reg += &register_one(
-                    &code,
-                    &frame.name,
-                    &format!("s.{m}(ctx, request){wait}?; ::std::result::Result::Ok(frame)"),
-                    &n,
-                    false,
-                    now,
-                );
-            }
+            let (later, now) = register_one(&code, &frame.name, &n, false, |wait| {
+                format!("s.{m}(ctx, request){wait}?; ::std::result::Result::Ok(frame)")
+            });
+            register += &later;
+            register_now += &now;
             client += &format!(
                 "{docs} pub async fn {m}(&self, request: {n}Request) -> ::std::result::Result<(), {P}::RemotingError> {{
                     let frame = {req};
@@ -816,21 +808,13 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
             now_methods += &format!(
                 "{docs} fn {m}(&self, ctx: &{P}::RequestContext, request: {n}Request) -> ::std::result::Result<{n}Response, {P}::ProcessError>;"
             );
-            for (reg, now, wait) in [
-                (&mut register, false, ".await"),
-                (&mut register_now, true, ""),
-            ] {
-                *reg += &register_one(
-                    &code,
-                    &frame.name,
-                    &format!(
-                        "let response = s.{m}(ctx, request){wait}?; ::std::result::Result::Ok({resp})"
-                    ),
-                    &n,
-                    true,
-                    now,
-                );
-            }
+            let (later, now) = register_one(&code, &frame.name, &n, true, |wait| {
+                format!(
+                    "let response = s.{m}(ctx, request){wait}?; ::std::result::Result::Ok({resp})"
+                )
+            });
+            register += &later;
+            register_now += &now;
             client += &format!(
                 "{docs} pub async fn {m}(&self, request: {n}Request) -> ::std::result::Result<{n}Response, {P}::RemotingError> {{
                     let frame = {req};
@@ -907,27 +891,25 @@ fn doc_attrs(lines: &[String], default: impl FnOnce() -> String) -> String {
         .collect()
 }
 
-/// Registers one request code of a service: decode the typed request, then run `body`
-/// (which has `s`, `ctx` and `request` in scope, and `frame` too unless `owned`, when the
-/// request takes the frame's body without counting a reference). With `now`, `body` answers
-/// at once (an [`Immediate`](polywire::rt::Immediate) processor: no future, no clone of
-/// the service per request).
-fn register_one(code: &str, frame: &str, body: &str, n: &str, owned: bool, now: bool) -> String {
+/// Registers one request code of a service, in both forms: decode the typed request, then
+/// run `body(wait)` (which has `s`, `ctx` and `request` in scope, and `frame` too unless
+/// `owned`, when the request takes the frame's body without counting a reference).
+/// Returns the async registration (`wait` = `.await`) and the one that answers at once
+/// (`wait` empty; an [`Immediate`](polywire::rt::Immediate) processor: no future, no
+/// clone of the service per request).
+fn register_one(
+    code: &str,
+    frame: &str,
+    n: &str,
+    owned: bool,
+    body: impl Fn(&str) -> String,
+) -> (String, String) {
     let decode = if owned {
         format!("{n}Request::from_frame_owned(frame)?")
     } else {
         format!("{n}Request::from_frame(&frame)?")
     };
-    if now {
-        return format!(
-            "{{ let s = service.clone();
-                server.register_processor({code} as i64, ::polywire::rt::Immediate(move |ctx: &{P}::RequestContext, frame: {frame}| -> ::std::result::Result<{frame}, {P}::ProcessError> {{
-                    let request = {decode};
-                    {body}
-                }})); }}"
-        );
-    }
-    format!(
+    let later = format!(
         "{{ let s = service.clone();
             server.register_processor({code} as i64, move |ctx: {P}::RequestContext, frame: {frame}| {{
                 let s = s.clone();
@@ -935,6 +917,16 @@ fn register_one(code: &str, frame: &str, body: &str, n: &str, owned: bool, now: 
                     let request = {decode};
                     {body}
                 }}
-            }}); }}"
-    )
+            }}); }}",
+        body = body(".await")
+    );
+    let now = format!(
+        "{{ let s = service.clone();
+            server.register_processor({code} as i64, ::polywire::rt::Immediate(move |ctx: &{P}::RequestContext, frame: {frame}| -> ::std::result::Result<{frame}, {P}::ProcessError> {{
+                let request = {decode};
+                {body}
+            }})); }}",
+        body = body("")
+    );
+    (later, now)
 }

@@ -715,7 +715,6 @@ fn dispatch<P: Protocol>(
             .error_response(code, ErrorStatus::NotSupported, &msg);
         return Dispatch::Done((id, kind, code, echo, start, Ok(resp)));
     };
-    let meta = (id, kind, code, echo, start);
     let fut = match &reg.executor {
         None => match reg.processor.process(ctx, frame) {
             Reply::Now(r) => return Dispatch::Done((id, kind, code, echo, start, r)),
@@ -735,7 +734,7 @@ fn dispatch<P: Protocol>(
             })
         }
     };
-    Dispatch::Run(meta, fut)
+    Dispatch::Run((id, kind, code, echo, start), fut)
 }
 
 /// Encodes the response for a finished request into `out`. Returns whether it was an
