@@ -38,12 +38,16 @@ impl Default for Limits {
 
 /// A bounds-checked cursor over one frame (or a region of it). Regions share the frame's
 /// buffer: only the string and bytes values taken out of it hold a reference.
+///
+/// The cursor is the slice of unread bytes itself: a read checks its length once and
+/// moves the slice's start, so no read repeats a bounds check or goes through the
+/// frame's `Bytes` handle (only [`bytes`](Reader::bytes) and [`str`](Reader::str) do,
+/// to take a reference-counted slice).
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
     buf: &'a Bytes,
-    pos: usize,
-    /// End of this reader's region in `buf`.
-    end: usize,
+    /// The unread bytes of this reader's region (a sub-slice of `buf`).
+    rest: &'a [u8],
     limits: Limits,
     /// Where [`rest_tail`](Reader::rest_tail) notes the offset of a frame's trailing bytes,
     /// which the caller then takes from the frame's buffer by moving it (no reference
@@ -68,8 +72,7 @@ impl<'a> Reader<'a> {
     pub fn new(buf: &'a Bytes, limits: Limits) -> Self {
         Reader {
             buf,
-            pos: 0,
-            end: buf.len(),
+            rest: &buf[..],
             limits,
             tail: None,
         }
@@ -95,13 +98,14 @@ impl<'a> Reader<'a> {
     /// Offset of the next byte from the start of the frame.
     #[inline]
     pub fn offset(&self) -> usize {
-        self.pos
+        // `rest` always lies inside `buf`: the difference of their addresses is the offset.
+        self.rest.as_ptr().addr() - self.buf.as_ptr().addr()
     }
 
     /// Bytes left in this reader's region.
     #[inline]
     pub fn remaining(&self) -> usize {
-        self.end - self.pos
+        self.rest.len()
     }
 
     /// An error at the current offset.
@@ -123,19 +127,21 @@ impl<'a> Reader<'a> {
 
     #[inline]
     fn need(&self, n: usize, field: &'static str) -> Result<(), DecodeError> {
-        if self.remaining() < n {
+        if self.rest.len() < n {
             return Err(self.truncated(n, field));
         }
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
-        self.need(N, field)?;
-        let mut out = [0u8; N];
-        out.copy_from_slice(&self.buf[self.pos..self.pos + N]);
-        self.pos += N;
-        Ok(out)
+        match self.rest.split_first_chunk::<N>() {
+            Some((head, tail)) => {
+                self.rest = tail;
+                Ok(*head)
+            }
+            None => Err(self.truncated(N, field)),
+        }
     }
 
     read_int! {
@@ -180,21 +186,30 @@ impl<'a> Reader<'a> {
     /// Reads an unsigned LEB128 varint of at most 10 bytes.
     #[inline(always)]
     pub fn varint(&mut self, field: &'static str) -> Result<u64, DecodeError> {
-        // Up to nine bytes in a tight loop; ten-byte values, overflow and truncation take
-        // the long way.
-        let rest = &self.buf[self.pos..self.end];
+        let rest = self.rest;
         // One byte (small ids, counts, lengths) is the common case.
-        if let Some(&b) = rest.first()
+        if let Some((&b, tail)) = rest.split_first()
             && b < 0x80
         {
-            self.pos += 1;
+            self.rest = tail;
             return Ok(u64::from(b));
         }
-        let mut v = 0u64;
-        for (i, &b) in rest.iter().take(9).enumerate() {
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                self.pos += i + 1;
+        // Up to four bytes without a loop; longer values, overflow and truncation take the
+        // long way.
+        if let Some(&[b0, b1, b2, b3]) = rest.first_chunk::<4>() {
+            let mut v = u64::from(b0 & 0x7f) | u64::from(b1 & 0x7f) << 7;
+            if b1 < 0x80 {
+                self.rest = &rest[2..];
+                return Ok(v);
+            }
+            v |= u64::from(b2 & 0x7f) << 14;
+            if b2 < 0x80 {
+                self.rest = &rest[3..];
+                return Ok(v);
+            }
+            v |= u64::from(b3 & 0x7f) << 21;
+            if b3 < 0x80 {
+                self.rest = &rest[4..];
                 return Ok(v);
             }
         }
@@ -204,9 +219,9 @@ impl<'a> Reader<'a> {
     #[inline(never)]
     fn varint_long(&mut self, field: &'static str) -> Result<u64, DecodeError> {
         let at = self.offset();
-        match decode_varint(&self.buf[self.pos..self.end]) {
+        match decode_varint(self.rest) {
             Ok(Some((v, n))) => {
-                self.pos += n;
+                self.rest = &self.rest[n..];
                 Ok(v)
             }
             Ok(None) => Err(self.error(
@@ -307,8 +322,9 @@ impl<'a> Reader<'a> {
     #[inline]
     pub fn bytes(&mut self, n: usize, field: &'static str) -> Result<Bytes, DecodeError> {
         self.need(n, field)?;
-        let out = self.buf.slice(self.pos..self.pos + n);
-        self.pos += n;
+        let at = self.offset();
+        let out = self.buf.slice(at..at + n);
+        self.rest = &self.rest[n..];
         Ok(out)
     }
 
@@ -323,23 +339,24 @@ impl<'a> Reader<'a> {
     /// and no reference count: the region borrows the frame.
     #[inline(always)]
     pub fn region(&mut self, n: usize, field: &'static str) -> Result<Reader<'a>, DecodeError> {
-        self.need(n, field)?;
-        let region = Reader {
+        let Some((head, tail)) = self.rest.split_at_checked(n) else {
+            return Err(self.truncated(n, field));
+        };
+        self.rest = tail;
+        Ok(Reader {
             buf: self.buf,
-            pos: self.pos,
-            end: self.pos + n,
+            rest: head,
             limits: self.limits,
             tail: self.tail,
-        };
-        self.pos += n;
-        Ok(region)
+        })
     }
 
     /// Everything that is left, zero-copy.
     #[inline]
     pub fn rest(&mut self) -> Bytes {
-        let out = self.buf.slice(self.pos..self.end);
-        self.pos = self.end;
+        let at = self.offset();
+        let out = self.buf.slice(at..at + self.rest.len());
+        self.rest = &self.rest[self.rest.len()..];
         out
     }
 
@@ -350,9 +367,9 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     pub fn rest_tail(&mut self) -> Bytes {
         match self.tail {
-            Some(t) if self.end == self.buf.len() => {
-                t.set(self.pos);
-                self.pos = self.end;
+            Some(t) if self.offset() + self.rest.len() == self.buf.len() => {
+                t.set(self.offset());
+                self.rest = &self.rest[self.rest.len()..];
                 Bytes::new()
             }
             _ => self.rest(),
@@ -362,7 +379,7 @@ impl<'a> Reader<'a> {
     /// The unread bytes, without consuming them.
     #[inline]
     pub fn peek_rest(&self) -> &[u8] {
-        &self.buf[self.pos..self.end]
+        self.rest
     }
 
     /// Fails when bytes are left over.
