@@ -753,7 +753,6 @@ async fn native_pipe_conn(
         .expect("pipeline (native)");
     let slots = (2 * inflight).next_power_of_two();
     let mut sent = vec![(u64::MAX, 0u64); slots];
-    let mut done = Vec::with_capacity(inflight);
     loop {
         let now = Instant::now();
         if now < window.end {
@@ -771,13 +770,13 @@ async fn native_pipe_conn(
         } else if pipe.outstanding() == 0 {
             break;
         }
-        done.clear();
-        if pipe.recv_batch(&mut done).await == 0 {
+        let batch = pipe.recv().await;
+        if batch.len() == 0 {
             break;
         }
         let now = Instant::now();
         let now_ns = now.duration_since(base).as_nanos() as u64;
-        for (id, r) in done.drain(..) {
+        for (id, r) in batch {
             let ok = r
                 .ok()
                 .and_then(|f| EchoResponse::from_response(f).ok())

@@ -99,13 +99,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let mut pipe = basic.pipeline(64).await?;
     let mut sent = std::collections::HashMap::new();
-    let mut done = Vec::new();
     let mut matched = 0;
     for i in 0..=10_000u32 {
         // Take responses while the window is full, and at the end until none is left.
         while !pipe.has_room() || (i == 10_000 && pipe.outstanding() > 0) {
-            pipe.recv_batch(&mut done).await;
-            for (id, frame) in done.drain(..) {
+            for (id, frame) in pipe.recv().await {
                 let reply = EchoResponse::from_response(frame?)?;
                 assert_eq!(reply.body, sent.remove(&id).expect("sent"), "matched");
                 matched += 1;

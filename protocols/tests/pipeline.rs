@@ -313,3 +313,42 @@ async fn a_dropped_pipelines_late_responses_never_reach_the_next_one() {
     assert_eq!(second.connection().pending(), 0);
     server.shutdown().await;
 }
+
+/// `recv` hands the outcomes out one by one; a batch dropped half-read still counts every
+/// response it held (metrics), and an empty batch means nothing is outstanding.
+#[tokio::test]
+async fn recv_hands_outcomes_out_and_a_dropped_batch_still_counts() {
+    let (server, addr) = server().await;
+    let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
+    let mut pipe = client.pipeline(&addr.to_string(), 16, T).await.unwrap();
+    let mut sent = HashMap::new();
+    for i in 0..16u32 {
+        sent.insert(pipe.send(echo(i)).unwrap(), i);
+    }
+    let mut seen = 0;
+    let mut dropped = 0;
+    while pipe.outstanding() > 0 {
+        let mut batch = pipe.recv().await;
+        let n = batch.len();
+        assert!(n > 0, "a request is outstanding");
+        // Take the first outcome of each batch, drop the rest unread.
+        let (id, outcome) = batch.next().expect("one outcome");
+        let r = EchoResponse::from_response(outcome.expect("answered")).expect("typed");
+        assert_eq!(r.body, Bytes::from(format!("request {}", sent[&id])));
+        assert_eq!(batch.len(), n - 1);
+        seen += 1;
+        dropped += n - 1;
+    }
+    assert_eq!(seen + dropped, 16);
+    // 16 small requests go out in one write and come back in one pass: some batch held
+    // more than one outcome.
+    assert!(dropped > 0, "a batch was dropped with outcomes unread");
+    assert_eq!(pipe.recv().await.len(), 0, "nothing outstanding");
+    let m = client.metrics();
+    assert_eq!(
+        (m.requests, m.responses, m.errors),
+        (16, 16, 0),
+        "dropped outcomes are counted as responses"
+    );
+    server.shutdown().await;
+}

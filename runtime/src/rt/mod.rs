@@ -24,7 +24,7 @@ pub use client::{ClientConfig, ClientConnection, Overload, RemotingClient};
 pub use error::RemotingError;
 pub use hooks::Hook;
 pub use metrics::{Metrics, MetricsSnapshot};
-pub use pipeline::Pipeline;
+pub use pipeline::{Batch, Pipeline};
 pub use server::{
     Immediate, ProcessError, Processor, RemotingServer, Reply, ServerConfig, Session,
 };

@@ -16,12 +16,14 @@
 //! let mut done = Vec::new();
 //! for _ in 0..1000 {
 //!     while !pipe.has_room() {
-//!         pipe.recv_batch(&mut done).await;
+//!         for (id, outcome) in pipe.recv().await {
+//!             let response = outcome?;
+//!         }
 //!     }
 //!     pipe.send(make())?;
 //! }
 //! while pipe.outstanding() > 0 {
-//!     pipe.recv_batch(&mut done).await;
+//!     pipe.recv_batch(&mut done).await; // or collected into a Vec
 //! }
 //! # Ok(()) }
 //! ```
@@ -376,73 +378,124 @@ impl<P: Protocol> Pipeline<P> {
         &mut self,
         out: &mut Vec<(u64, Result<P::Frame, RemotingError>)>,
     ) -> usize {
-        self.flush();
-        if self.outstanding == 0 {
-            return 0;
-        }
-        let shared = &self.shared;
-        let taken = &mut self.taken;
-        std::future::poll_fn(|cx| {
-            let mut g = shared.lock();
-            if g.ready.is_empty() {
-                match &g.waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => g.waker = Some(cx.waker().clone()),
-                }
-                return Poll::Pending;
-            }
-            std::mem::swap(&mut g.ready, taken);
-            Poll::Ready(())
-        })
-        .await;
-        let conn = &*self.conn;
-        let now = Instant::now();
-        let n = self.taken.len();
-        self.outstanding = self.outstanding.saturating_sub(n);
-        // Requests sent in one batch share a deadline, hence a latency: record runs of equal
-        // deadlines at once.
-        let mut run: Option<(Instant, u64, u64)> = None;
-        let record = |run: Option<(Instant, u64, u64)>| {
-            if let Some((deadline, n, errors)) = run {
-                let start = deadline.checked_sub(self.timeout).unwrap_or(deadline);
-                conn.metrics
-                    .responses(now.saturating_duration_since(start), n, errors);
-            }
-        };
-        for (id, code, deadline, outcome) in self.taken.drain(..) {
-            out.push((
-                id,
-                match outcome {
-                    Ok(resp) => {
-                        let error = u64::from(!conn.proto.is_success(&resp));
-                        match &mut run {
-                            Some((d, n, e)) if *d == deadline => {
-                                *n += 1;
-                                *e += error;
-                            }
-                            _ => record(run.replace((deadline, 1, error))),
-                        }
-                        for h in conn.hooks.iter() {
-                            h.after(&conn.ctx, code, Some(&resp));
-                        }
-                        Ok(resp)
-                    }
-                    Err(Failure::Timeout) => {
-                        conn.metrics.error();
-                        Err(RemotingError::Timeout {
-                            addr: conn.addr.clone(),
-                            timeout: self.timeout,
-                        })
-                    }
-                    Err(Failure::Closed) => {
-                        conn.metrics.error();
-                        Err(conn.closed_error())
-                    }
-                },
-            ));
-        }
-        record(run);
+        let batch = self.recv().await;
+        let n = batch.len();
+        out.extend(batch);
         n
+    }
+
+    /// Flushes, then waits until at least one outstanding request has an outcome, and
+    /// returns every outcome available now as `(correlation id, result)`, handed out one by
+    /// one without being copied into a collection first. Empty only when nothing is
+    /// outstanding. Outcomes the caller does not take are dropped with the batch (their
+    /// metrics and hooks still run).
+    pub async fn recv(&mut self) -> Batch<'_, P> {
+        self.flush();
+        if self.outstanding > 0 {
+            let shared = &self.shared;
+            let taken = &mut self.taken;
+            std::future::poll_fn(|cx| {
+                let mut g = shared.lock();
+                if g.ready.is_empty() {
+                    match &g.waker {
+                        Some(w) if w.will_wake(cx.waker()) => {}
+                        _ => g.waker = Some(cx.waker().clone()),
+                    }
+                    return Poll::Pending;
+                }
+                std::mem::swap(&mut g.ready, taken);
+                Poll::Ready(())
+            })
+            .await;
+            self.outstanding = self.outstanding.saturating_sub(self.taken.len());
+        }
+        Batch {
+            now: Instant::now(),
+            run: None,
+            conn: &self.conn,
+            timeout: self.timeout,
+            items: self.taken.drain(..),
+        }
+    }
+}
+
+/// The outcomes one [`Pipeline::recv`] returned, in the order they arrived.
+pub struct Batch<'a, P: Protocol> {
+    conn: &'a ClientConnection<P>,
+    timeout: Duration,
+    now: Instant,
+    /// Requests sent together share a deadline, hence a latency: their metrics are recorded
+    /// as one run (deadline, responses, errors).
+    run: Option<(Instant, u64, u64)>,
+    items: std::vec::Drain<'a, Item<P::Frame>>,
+}
+
+impl<P: Protocol> Batch<'_, P> {
+    fn record(&self, run: Option<(Instant, u64, u64)>) {
+        if let Some((deadline, n, errors)) = run {
+            let start = deadline.checked_sub(self.timeout).unwrap_or(deadline);
+            self.conn
+                .metrics
+                .responses(self.now.saturating_duration_since(start), n, errors);
+        }
+    }
+}
+
+impl<P: Protocol> Iterator for Batch<'_, P> {
+    type Item = (u64, Result<P::Frame, RemotingError>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let (id, code, deadline, outcome) = self.items.next()?;
+        let conn = self.conn;
+        Some((
+            id,
+            match outcome {
+                Ok(resp) => {
+                    let error = u64::from(!conn.proto.is_success(&resp));
+                    match &mut self.run {
+                        Some((d, n, e)) if *d == deadline => {
+                            *n += 1;
+                            *e += error;
+                        }
+                        _ => {
+                            let done = self.run.replace((deadline, 1, error));
+                            self.record(done);
+                        }
+                    }
+                    for h in conn.hooks.iter() {
+                        h.after(&conn.ctx, code, Some(&resp));
+                    }
+                    Ok(resp)
+                }
+                Err(Failure::Timeout) => {
+                    conn.metrics.error();
+                    Err(RemotingError::Timeout {
+                        addr: conn.addr.clone(),
+                        timeout: self.timeout,
+                    })
+                }
+                Err(Failure::Closed) => {
+                    conn.metrics.error();
+                    Err(conn.closed_error())
+                }
+            },
+        ))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.items.size_hint()
+    }
+}
+
+impl<P: Protocol> ExactSizeIterator for Batch<'_, P> {}
+
+impl<P: Protocol> Drop for Batch<'_, P> {
+    fn drop(&mut self) {
+        // Outcomes not taken still count (metrics, hooks), as if taken and dropped.
+        for _ in self.by_ref() {}
+        let run = self.run.take();
+        self.record(run);
     }
 }
 
