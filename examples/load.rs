@@ -395,6 +395,9 @@ fn pin_threads(name: &str, cpu: usize) -> bool {
 #[derive(Debug, Clone, Copy, Default)]
 struct ThreadCounters {
     cpu_ns: u64,
+    /// User and system time in clock ticks (`/proc/<tid>/stat` fields 14 and 15).
+    user_ticks: u64,
+    sys_ticks: u64,
     voluntary: u64,
     involuntary: u64,
 }
@@ -418,6 +421,13 @@ fn thread_counters(comm: &str) -> ThreadCounters {
                 .and_then(|v| v.parse::<u64>().ok())
         {
             c.cpu_ns += ns;
+        }
+        if let Ok(s) = std::fs::read_to_string(p.join("stat")) {
+            // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
+            let mut f = s.rsplit_once(')').map_or("", |(_, r)| r).split_whitespace();
+            let mut tick = |n| f.nth(n).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            c.user_ticks += tick(11);
+            c.sys_ticks += tick(0);
         }
         let status = std::fs::read_to_string(p.join("status")).unwrap_or_default();
         for line in status.lines() {
@@ -467,6 +477,8 @@ impl StatsProbe {
         let (s1, c1) = (thread_counters(&self.server), thread_counters(&self.client));
         let d = |a: ThreadCounters, b: ThreadCounters| ThreadCounters {
             cpu_ns: b.cpu_ns.saturating_sub(a.cpu_ns),
+            user_ticks: b.user_ticks.saturating_sub(a.user_ticks),
+            sys_ticks: b.sys_ticks.saturating_sub(a.sys_ticks),
             voluntary: b.voluntary.saturating_sub(a.voluntary),
             involuntary: b.involuntary.saturating_sub(a.involuntary),
         };
@@ -481,10 +493,12 @@ fn print_stats(o: &Outcome, secs: f64) {
     let Some(s) = o.stats else { return };
     let reqs = (o.rps * secs).max(1.0);
     let line = |who: &str, c: ThreadCounters| {
+        let ticks = (c.user_ticks + c.sys_ticks).max(1) as f64;
         format!(
-            "{who} cpu {:.0}% {:.2}us/req, {:.3} sleeps/req, {} preempted",
+            "{who} cpu {:.0}% {:.2}us/req ({:.0}% user), {:.3} sleeps/req, {} preempted",
             c.cpu_ns as f64 / 1e7 / secs,
             c.cpu_ns as f64 / 1e3 / reqs,
+            100.0 * c.user_ticks as f64 / ticks,
             c.voluntary as f64 / reqs,
             c.involuntary
         )
