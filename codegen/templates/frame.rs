@@ -65,6 +65,53 @@ impl ::polywire::Codec for {{ name }}Codec {
         ::std::result::Result::Ok(::std::option::Option::Some(frame))
     }
 
+    fn decode_batch<F: ::std::ops::FnMut({{ name }})>(&mut self, src: &mut ::polywire::__private::BytesMut, max: usize, mut f: F) -> ::std::result::Result<usize, ::polywire::DecodeError> {
+        // The complete frames' boundaries first (up to 64 per call), so that they leave
+        // `src` in one piece; an error in a later frame's prefix waits until the frames
+        // before it are handed over.
+        let mut ends = [0usize; 64];
+        let (mut n, mut end, mut err) = (0usize, 0usize, ::std::option::Option::None);
+        while n < max.min(ends.len()) {
+            match self.frame_len(&src[end..]) {
+                ::std::result::Result::Ok(::std::option::Option::Some(total)) if src.len() - end >= total => {
+                    end += total;
+                    ends[n] = end;
+                    n += 1;
+                }
+                ::std::result::Result::Ok(::std::option::Option::Some(total)) => {
+                    if n == 0 {
+                        src.reserve(total - src.len());
+                    }
+                    break;
+                }
+                ::std::result::Result::Ok(::std::option::Option::None) => break,
+                ::std::result::Result::Err(e) => {
+                    err = ::std::option::Option::Some(e);
+                    break;
+                }
+            }
+        }
+        if n == 0 {
+            return match err {
+                ::std::option::Option::Some(e) => ::std::result::Result::Err(e),
+                ::std::option::Option::None => ::std::result::Result::Ok(0),
+            };
+        }
+        let chunk = src.split_to(end).freeze();
+        let mut start = 0;
+        for &end in &ends[..n] {
+            let mut r = ::polywire::__private::Reader::within(&chunk, start..end, self.limits);
+            let frame = <{{ name }} as ::polywire::WireMessage>::decode_from(&mut r).map_err(|e| e.within({{ name_lit }}))?;
+            r.finish({{ name_lit }})?;
+            f(frame);
+            start = end;
+        }
+        match err {
+            ::std::option::Option::Some(e) => ::std::result::Result::Err(e),
+            ::std::option::Option::None => ::std::result::Result::Ok(n),
+        }
+    }
+
     fn encode(&mut self, frame: &{{ name }}, dst: &mut ::polywire::__private::BytesMut) -> ::std::result::Result<(), ::polywire::EncodeError> {
         let start = dst.len();
         let res = ::polywire::WireMessage::encode_to(frame, dst).and_then(|()| {

@@ -215,6 +215,88 @@ fn invalid_utf8_is_reported_with_its_offset() {
     assert_eq!(e.offset, 10);
 }
 
+/// `n` frames (ids 0..n, bodies of different lengths) in one buffer.
+fn frames(n: u64) -> (Vec<Frame>, BytesMut) {
+    let all: Vec<Frame> = (0..n)
+        .map(|i| Frame {
+            id: i,
+            body: Bytes::from(vec![i as u8; (i as usize * 37) % 300]),
+            ..frame()
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    for f in &all {
+        buf.extend_from_slice(&encode(f));
+    }
+    (all, buf)
+}
+
+#[test]
+fn a_batch_decodes_the_same_frames_as_one_at_a_time() {
+    // More frames than one call takes (64), then a partial frame that must stay.
+    let (all, mut buf) = frames(150);
+    let partial = encode(&frame());
+    buf.extend_from_slice(&partial[..partial.len() - 1]);
+    let mut codec = FrameCodec::new();
+    let mut got = Vec::new();
+    let mut calls = Vec::new();
+    loop {
+        let n = codec
+            .decode_batch(&mut buf, usize::MAX, |f| got.push(f))
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        calls.push(n);
+    }
+    assert_eq!(got, all);
+    assert_eq!(calls, vec![64, 64, 22]);
+    assert_eq!(
+        &buf[..],
+        &partial[..partial.len() - 1],
+        "the partial frame stays"
+    );
+    // `max` bounds a call.
+    let (all, mut buf) = frames(5);
+    let mut got = Vec::new();
+    assert_eq!(codec.decode_batch(&mut buf, 2, |f| got.push(f)).unwrap(), 2);
+    assert_eq!(got, all[..2]);
+    assert_eq!(codec.decode_batch(&mut buf, 0, |f| got.push(f)).unwrap(), 0);
+    assert_eq!(codec.decode_batch(&mut buf, 9, |f| got.push(f)).unwrap(), 3);
+    assert_eq!(got, all);
+    assert!(buf.is_empty());
+}
+
+#[test]
+fn a_bad_frame_in_a_batch_comes_after_the_good_ones_with_its_own_offset() {
+    // Bad UTF-8 inside the third frame's body of headers, and bad magic in the third
+    // frame's prefix: either way the first two are handed over, and the error's offset
+    // counts from the bad frame's start, as when it is decoded alone.
+    for (bad, offset) in [
+        (frame_with_raw_headers(&[0x01, 0x01, 0xff, 0x00]), 10),
+        (
+            {
+                let mut b = encode(&frame());
+                b[0] = b'X';
+                b
+            },
+            0,
+        ),
+    ] {
+        let alone = FrameCodec::new().decode(&mut bad.clone()).unwrap_err();
+        assert_eq!(alone.offset, offset);
+        let (all, mut buf) = frames(2);
+        buf.extend_from_slice(&bad);
+        buf.extend_from_slice(&encode(&frame()));
+        let mut got = Vec::new();
+        let e = FrameCodec::new()
+            .decode_batch(&mut buf, usize::MAX, |f| got.push(f))
+            .unwrap_err();
+        assert_eq!(got, all);
+        assert_eq!(e, alone);
+    }
+}
+
 #[test]
 fn kind_and_correlation_accessors_follow_the_markers() {
     let mut f = frame();

@@ -28,6 +28,34 @@ pub trait Codec {
     /// Decodes one frame from the front of `src`, removing its bytes.
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Frame>, DecodeError>;
 
+    /// Decodes up to `max` complete frames from the front of `src`, handing each to `f` in
+    /// order, and returns how many (0 when `src` does not yet hold a whole frame).
+    ///
+    /// Generated codecs find the frames' boundaries first and take all of them out of `src`
+    /// in one piece, so the frames' payloads share one buffer (one split per call, not one
+    /// per frame). A frame that does not decode ends the batch: the frames before it have
+    /// been handed to `f` when the error is returned.
+    fn decode_batch<F: FnMut(Self::Frame)>(
+        &mut self,
+        src: &mut BytesMut,
+        max: usize,
+        mut f: F,
+    ) -> Result<usize, DecodeError>
+    where
+        Self: Sized,
+    {
+        let mut n = 0;
+        while n < max {
+            match self.decode(src) {
+                Ok(Some(frame)) => f(frame),
+                Ok(None) => break,
+                Err(e) => return Err(e),
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Appends one encoded frame to `dst`.
     fn encode(&mut self, frame: &Self::Frame, dst: &mut BytesMut) -> Result<(), EncodeError>;
 

@@ -53,6 +53,9 @@ pub struct Reader<'a> {
     /// which the caller then takes from the frame's buffer by moving it (no reference
     /// count taken and dropped per frame).
     tail: Option<&'a std::cell::Cell<usize>>,
+    /// Where the frame starts in `buf` (0 unless several frames share `buf`): offsets in
+    /// errors count from the frame's start.
+    base: usize,
 }
 
 macro_rules! read_int {
@@ -73,6 +76,24 @@ impl<'a> Reader<'a> {
         Reader {
             buf,
             rest: &buf[..],
+            limits,
+            tail: None,
+            base: 0,
+        }
+    }
+
+    /// A reader over the frame at `range` of `buf`, which holds several frames: values taken
+    /// out of it are slices of `buf`, and offsets count from `range.start`.
+    ///
+    /// # Panics
+    ///
+    /// If `range` is not within `buf` (callers pass the boundaries they found in it).
+    #[inline]
+    pub fn within(buf: &'a Bytes, range: std::ops::Range<usize>, limits: Limits) -> Self {
+        Reader {
+            buf,
+            base: range.start,
+            rest: &buf[range],
             limits,
             tail: None,
         }
@@ -98,7 +119,13 @@ impl<'a> Reader<'a> {
     /// Offset of the next byte from the start of the frame.
     #[inline]
     pub fn offset(&self) -> usize {
-        // `rest` always lies inside `buf`: the difference of their addresses is the offset.
+        self.pos() - self.base
+    }
+
+    /// Offset of the next byte from the start of `buf`.
+    #[inline]
+    fn pos(&self) -> usize {
+        // `rest` always lies inside `buf`: the difference of their addresses is the position.
         self.rest.as_ptr().addr() - self.buf.as_ptr().addr()
     }
 
@@ -322,7 +349,7 @@ impl<'a> Reader<'a> {
     #[inline]
     pub fn bytes(&mut self, n: usize, field: &'static str) -> Result<Bytes, DecodeError> {
         self.need(n, field)?;
-        let at = self.offset();
+        let at = self.pos();
         let out = self.buf.slice(at..at + n);
         self.rest = &self.rest[n..];
         Ok(out)
@@ -348,13 +375,14 @@ impl<'a> Reader<'a> {
             rest: head,
             limits: self.limits,
             tail: self.tail,
+            base: self.base,
         })
     }
 
     /// Everything that is left, zero-copy.
     #[inline]
     pub fn rest(&mut self) -> Bytes {
-        let at = self.offset();
+        let at = self.pos();
         let out = self.buf.slice(at..at + self.rest.len());
         self.rest = &self.rest[self.rest.len()..];
         out
@@ -367,8 +395,8 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     pub fn rest_tail(&mut self) -> Bytes {
         match self.tail {
-            Some(t) if self.offset() + self.rest.len() == self.buf.len() => {
-                t.set(self.offset());
+            Some(t) if self.pos() + self.rest.len() == self.buf.len() => {
+                t.set(self.pos());
                 self.rest = &self.rest[self.rest.len()..];
                 Bytes::new()
             }

@@ -611,33 +611,34 @@ impl<P: Protocol> ClientConnection<P> {
             // guard must be gone before the next await).
             let undecodable = {
                 let mut pending = None;
-                loop {
-                    match codec.decode(&mut buf) {
-                        Ok(Some(frame)) => {
-                            if frame.kind() != FrameKind::Response {
-                                tracing::debug!(addr = %self.addr, "request from the server ignored");
-                                continue;
-                            }
-                            let id = frame.correlation_id();
-                            let entry = pending
-                                .get_or_insert_with(|| self.lock_pending())
-                                .remove(&id);
-                            match entry {
-                                Some(Pending {
-                                    waiter: Waiter::Call(tx),
-                                    ..
-                                }) => {
-                                    let _ = tx.send(Ok(frame));
-                                }
-                                Some(Pending {
-                                    waiter: Waiter::Pipe(pipe),
-                                    code,
-                                    deadline,
-                                }) => out.add(pipe, id, (code, deadline), Ok(frame)),
-                                None => self.metrics.late(),
-                            }
+                let mut take = |frame: P::Frame| {
+                    if frame.kind() != FrameKind::Response {
+                        tracing::debug!(addr = %self.addr, "request from the server ignored");
+                        return;
+                    }
+                    let id = frame.correlation_id();
+                    let entry = pending
+                        .get_or_insert_with(|| self.lock_pending())
+                        .remove(&id);
+                    match entry {
+                        Some(Pending {
+                            waiter: Waiter::Call(tx),
+                            ..
+                        }) => {
+                            let _ = tx.send(Ok(frame));
                         }
-                        Ok(None) => break false,
+                        Some(Pending {
+                            waiter: Waiter::Pipe(pipe),
+                            code,
+                            deadline,
+                        }) => out.add(pipe, id, (code, deadline), Ok(frame)),
+                        None => self.metrics.late(),
+                    }
+                };
+                loop {
+                    match codec.decode_batch(&mut buf, usize::MAX, &mut take) {
+                        Ok(0) => break false,
+                        Ok(_) => {}
                         Err(e) => {
                             tracing::warn!(addr = %self.addr, error = %e, "undecodable frame from server; closing");
                             break true;

@@ -359,6 +359,8 @@ pub struct Session<P: Protocol> {
     // connections, open ones keep the table they started with.
     table: Arc<Table<P>>,
     ctx: RequestContext,
+    /// Decodes requests (it lends them out while responses are encoded with `codec`).
+    decoder: P::Codec,
     codec: P::Codec,
     inflight: FuturesUnordered<BoxFuture<Done<P::Frame>>>,
     /// Bytes the last pass appended to its output: the next pass reserves that much (or
@@ -386,6 +388,7 @@ impl<P: Protocol> Session<P> {
             connection_id: next_connection_id(),
         };
         Session {
+            decoder: inner.proto.codec(),
             codec: inner.proto.codec(),
             inner,
             table,
@@ -410,7 +413,15 @@ impl<P: Protocol> Session<P> {
         output: &mut BytesMut,
         cx: &mut std::task::Context<'_>,
     ) -> Result<(), crate::DecodeError> {
-        let inner = &self.inner;
+        let Session {
+            inner,
+            table,
+            ctx,
+            decoder,
+            codec,
+            inflight,
+            last_out,
+        } = self;
         // The clock is read when the pass's first request arrives (a pass that finds only part
         // of a frame reads it not at all), and once more at its end for the latency of the
         // requests answered at once.
@@ -418,52 +429,56 @@ impl<P: Protocol> Session<P> {
         let (mut received, mut answered, mut failed) = (0u64, 0u64, 0u64);
         let mut res = Ok(());
         let out_start = output.len();
-        while self.inflight.len() < inner.config.max_in_flight {
-            let frame = match self.codec.decode(input) {
-                Ok(Some(frame)) => frame,
-                Ok(None) => break,
+        // Responses are often about as large as their requests (echo, get); the guess from
+        // the input stops at a read buffer's size, so that large requests with small answers
+        // (put) do not make every pass reserve a lot. The last pass's output covers
+        // protocols whose answers are larger.
+        let guess = (input.len() + 1024).min(super::READ_BUF);
+        loop {
+            let room = inner.config.max_in_flight.saturating_sub(inflight.len());
+            if room == 0 {
+                break;
+            }
+            let batch = decoder.decode_batch(input, room, |frame| {
+                let start = *now.get_or_insert_with(|| {
+                    output.reserve((*last_out).max(guess));
+                    Instant::now()
+                });
+                let done = match dispatch(inner, table, ctx, frame, start) {
+                    Dispatch::Skip => return,
+                    Dispatch::Done(done) => done,
+                    Dispatch::Run((id, kind, code, echo, start), mut fut) => {
+                        // Most processors finish at once: answer without a task for them.
+                        match fut.as_mut().poll(cx) {
+                            std::task::Poll::Ready(r) => (id, kind, code, echo, start, r),
+                            std::task::Poll::Pending => {
+                                received += 1;
+                                inflight.push(Box::pin(async move {
+                                    (id, kind, code, echo, start, fut.await)
+                                }));
+                                return;
+                            }
+                        }
+                    }
+                };
+                received += 1;
+                if let Some(error) = respond(inner, table, ctx, codec, output, done) {
+                    answered += 1;
+                    failed += u64::from(error);
+                }
+            });
+            match batch {
+                Ok(0) => break,
+                Ok(_) => {}
                 Err(e) => {
                     res = Err(e);
                     break;
                 }
-            };
-            let start = *now.get_or_insert_with(|| {
-                // Responses are often about as large as their requests (echo, get); the
-                // guess from the input stops at a read buffer's size, so that large
-                // requests with small answers (put) do not make every pass reserve a lot.
-                // The last pass's output covers protocols whose answers are larger.
-                let guess = (input.len() + 1024).min(super::READ_BUF);
-                output.reserve(self.last_out.max(guess));
-                Instant::now()
-            });
-            let done = match dispatch(inner, &self.table, &self.ctx, frame, start) {
-                Dispatch::Skip => continue,
-                Dispatch::Done(done) => done,
-                Dispatch::Run((id, kind, code, echo, start), mut fut) => {
-                    // Most processors finish at once: answer without a task for them.
-                    match fut.as_mut().poll(cx) {
-                        std::task::Poll::Ready(r) => (id, kind, code, echo, start, r),
-                        std::task::Poll::Pending => {
-                            received += 1;
-                            self.inflight.push(Box::pin(async move {
-                                (id, kind, code, echo, start, fut.await)
-                            }));
-                            continue;
-                        }
-                    }
-                }
-            };
-            received += 1;
-            if let Some(error) =
-                respond(inner, &self.table, &self.ctx, &mut self.codec, output, done)
-            {
-                answered += 1;
-                failed += u64::from(error);
             }
         }
         if received > 0 {
             inner.metrics.requests(received);
-            self.last_out = (output.len() - out_start).min(MAX_RESERVE);
+            *last_out = (output.len() - out_start).min(MAX_RESERVE);
         }
         if answered > 0 {
             let took = now.map_or(Duration::ZERO, |t| t.elapsed());
