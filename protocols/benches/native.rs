@@ -95,6 +95,39 @@ fn bench(c: &mut Criterion) {
             })
         });
         g.finish();
+
+        // One read's worth of 64 frames, taken one at a time (a split of the read buffer per
+        // frame) and as one batch (one split for all): per frame, as the group above.
+        let mut g = c.benchmark_group(format!("native/{name}/read-of-64"));
+        g.throughput(Throughput::Elements(64));
+        let read: Vec<u8> = encoded
+            .iter()
+            .copied()
+            .cycle()
+            .take(64 * encoded.len())
+            .collect();
+        g.bench_function("decode-each", |b| {
+            b.iter(|| {
+                rbuf.extend_from_slice(black_box(&read));
+                let mut n = 0;
+                while let Some(frame) = codec.decode(&mut rbuf).expect("decodes") {
+                    n += frame.body.len();
+                }
+                black_box(n)
+            })
+        });
+        g.bench_function("decode_batch", |b| {
+            b.iter(|| {
+                rbuf.extend_from_slice(black_box(&read));
+                let mut n = 0;
+                let got = codec
+                    .decode_batch(&mut rbuf, usize::MAX, |frame| n += frame.body.len())
+                    .expect("decodes");
+                assert_eq!(got, 64);
+                black_box(n)
+            })
+        });
+        g.finish();
     }
 }
 
