@@ -2,7 +2,7 @@
 //! matched to responses by correlation id, with timeouts, backpressure and reconnect
 //! backoff.
 
-use super::pipeline::{Deliveries, Failure, PipeRegistry};
+use super::pipeline::{Deliveries, PipeRegistry, RouteCache};
 use super::queue::WriteQueue;
 use super::{
     Hook, IdHash, Metrics, MetricsSnapshot, RemotingError, RequestContext, next_connection_id,
@@ -360,19 +360,10 @@ const SWEEP: Duration = Duration::from_millis(5);
 /// The response did not arrive before the deadline.
 pub(super) struct Expired;
 
-/// Who waits for a response.
-pub(super) enum Waiter<F> {
-    /// One `invoke` call.
-    Call(oneshot::Sender<Result<F, Expired>>),
-    /// A [`Pipeline`] (by its index in the connection's registry): responses are handed
-    /// over in batches.
-    Pipe(u32),
-}
-
+/// An `invoke` call waiting for its response. (A [`Pipeline`](super::Pipeline) keeps its
+/// own requests; responses reach it by their id's block.)
 pub(super) struct Pending<F> {
-    pub(super) waiter: Waiter<F>,
-    /// The request's code (for hooks).
-    pub(super) code: i64,
+    pub(super) waiter: oneshot::Sender<Result<F, Expired>>,
     pub(super) deadline: Instant,
 }
 
@@ -387,7 +378,7 @@ pub struct ClientConnection<P: Protocol> {
     pub(super) codec: P::Codec,
     pub(super) q: Arc<WriteQueue>,
     pub(super) pending: Mutex<PendingTable<P::Frame>>,
-    /// The open pipelines, named by index in pending entries.
+    /// The open pipelines and the id blocks they own.
     pub(super) pipes: PipeRegistry<P::Frame>,
     pub(super) next_id: AtomicU64,
     pub(super) permits: Arc<Semaphore>,
@@ -411,7 +402,8 @@ impl<P: Protocol> ClientConnection<P> {
         self.closed_flag.load(Ordering::Acquire)
     }
 
-    /// Requests waiting for their response.
+    /// `invoke` calls waiting for their response (requests of a pipeline are counted by
+    /// its [`outstanding`](super::Pipeline::outstanding)).
     pub fn pending(&self) -> usize {
         self.lock_pending().len()
     }
@@ -425,25 +417,11 @@ impl<P: Protocol> ClientConnection<P> {
         if !self.closed_flag.swap(true, Ordering::AcqRel) {
             self.closed.cancel();
             self.q.close();
-            let mut out = Deliveries::new(&self.pipes);
-            let mut calls = Vec::new();
-            {
-                // Pipelines are looked up while the table is locked: a pipeline frees its
-                // index only after removing its entries, which needs this lock.
-                let mut pending = self.lock_pending();
-                for (id, p) in pending.drain() {
-                    // Calls see their sender dropped (after the lock); pipelines get an
-                    // error per request.
-                    match p.waiter {
-                        Waiter::Pipe(pipe) => {
-                            out.add(pipe, id, (p.code, p.deadline), Err(Failure::Closed))
-                        }
-                        Waiter::Call(tx) => calls.push(tx),
-                    }
-                }
-            }
+            // Calls see their sender dropped (after the lock); pipelines are told, and fail
+            // what they have in flight.
+            let calls: Vec<_> = self.lock_pending().drain().collect();
             drop(calls);
-            out.flush();
+            self.pipes.close_all();
             self.metrics.conn_closed();
         }
     }
@@ -508,8 +486,7 @@ impl<P: Protocol> ClientConnection<P> {
         self.lock_pending().insert(
             id,
             Pending {
-                waiter: Waiter::Call(tx),
-                code,
+                waiter: tx,
                 deadline,
             },
         );
@@ -562,19 +539,9 @@ impl<P: Protocol> ClientConnection<P> {
             return;
         }
         // Removes in place: no allocation per tick.
-        let mut out = Deliveries::new(&self.pipes);
-        for (id, p) in pending.extract_if(|_, p| p.deadline <= now) {
-            match p.waiter {
-                Waiter::Call(tx) => {
-                    let _ = tx.send(Err(Expired));
-                }
-                Waiter::Pipe(pipe) => {
-                    out.add(pipe, id, (p.code, p.deadline), Err(Failure::Timeout))
-                }
-            }
+        for (_, p) in pending.extract_if(|_, p| p.deadline <= now) {
+            let _ = p.waiter.send(Err(Expired));
         }
-        drop(pending);
-        out.flush();
     }
 
     /// Sends `request` as oneway: no response, no timeout tracking.
@@ -603,6 +570,7 @@ impl<P: Protocol> ClientConnection<P> {
         let mut codec = self.codec.clone();
         // Responses for pipelines are handed over once per read, not once per frame.
         let mut out = Deliveries::new(&self.pipes);
+        let mut routes = RouteCache::default();
         // One waiter for the connection's life, not one per read.
         let closed = self.closed.cancelled();
         tokio::pin!(closed);
@@ -617,21 +585,17 @@ impl<P: Protocol> ClientConnection<P> {
                         return;
                     }
                     let id = frame.correlation_id();
+                    if let Some(pipe) = self.pipes.route(&mut routes, id) {
+                        out.add(pipe, id, frame);
+                        return;
+                    }
                     let entry = pending
                         .get_or_insert_with(|| self.lock_pending())
                         .remove(&id);
                     match entry {
-                        Some(Pending {
-                            waiter: Waiter::Call(tx),
-                            ..
-                        }) => {
-                            let _ = tx.send(Ok(frame));
+                        Some(p) => {
+                            let _ = p.waiter.send(Ok(frame));
                         }
-                        Some(Pending {
-                            waiter: Waiter::Pipe(pipe),
-                            code,
-                            deadline,
-                        }) => out.add(pipe, id, (code, deadline), Ok(frame)),
                         None => self.metrics.late(),
                     }
                 };

@@ -29,16 +29,17 @@
 //! ```
 
 use super::RemotingError;
-use super::client::{ClientConnection, Pending, Waiter};
+use super::client::ClientConnection;
 use crate::codec::{Codec, FrameKind};
 use crate::protocol::{Protocol, RemotingFrame};
 use bytes::BytesMut;
-use std::sync::atomic::Ordering;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 /// Why a pipelined request got no response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,16 +59,20 @@ pub(super) struct PipeShared<F> {
 }
 
 struct PipeState<F> {
-    ready: Vec<Item<F>>,
+    /// Responses whose ids lie in the pipeline's blocks, as (id, frame).
+    ready: Vec<(u64, F)>,
     waker: Option<Waker>,
+    /// The connection closed: no more responses will come.
+    closed: bool,
 }
 
 impl<F> PipeShared<F> {
-    fn new() -> Self {
+    fn new(closed: bool) -> Self {
         PipeShared {
             state: Mutex::new(PipeState {
                 ready: Vec::new(),
                 waker: None,
+                closed,
             }),
         }
     }
@@ -76,62 +81,160 @@ impl<F> PipeShared<F> {
         // Every critical section leaves the state whole, so a poisoned lock is still usable.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn close(&self) {
+        let waker = {
+            let mut g = self.lock();
+            g.closed = true;
+            g.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
 }
 
-/// The pipelines open on one connection, by index: a pending request names its pipeline
-/// by index, so entering and leaving the pending table costs no reference count.
+/// A block of correlation ids (as frames carry them) that belongs to one pipeline.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Route {
+    start: u64,
+    end: u64,
+    pipe: u32,
+    /// The block's serial within its pipeline.
+    serial: u64,
+}
+
+impl Route {
+    fn contains(&self, id: u64) -> bool {
+        self.start <= id && id < self.end
+    }
+}
+
+/// The pipelines open on one connection, by index, and the id blocks each owns: a
+/// response whose id lies in a pipeline's block goes to that pipeline, which keeps its own
+/// requests (the connection's pending table holds only `invoke` calls).
 pub(super) struct PipeRegistry<F> {
-    slots: Mutex<Vec<Option<Arc<PipeShared<F>>>>>,
+    inner: Mutex<Registry<F>>,
+    /// Changes whenever a block is added or removed: a reader's cached [`Route`] stays
+    /// valid while this does not change.
+    epoch: AtomicU64,
+}
+
+struct Registry<F> {
+    slots: Vec<Option<Arc<PipeShared<F>>>>,
+    routes: Vec<Route>,
+    closed: bool,
 }
 
 impl<F> Default for PipeRegistry<F> {
     fn default() -> Self {
         PipeRegistry {
-            slots: Mutex::new(Vec::new()),
+            inner: Mutex::new(Registry {
+                slots: Vec::new(),
+                routes: Vec::new(),
+                closed: false,
+            }),
+            epoch: AtomicU64::new(0),
         }
     }
 }
 
+/// A reader's last route, valid while the registry's epoch is `epoch`.
+#[derive(Default)]
+pub(super) struct RouteCache {
+    epoch: u64,
+    last: Option<Route>,
+}
+
 impl<F> PipeRegistry<F> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Option<Arc<PipeShared<F>>>>> {
-        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Registry<F>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers `pipe` in a free slot; returns its index.
-    fn add(&self, pipe: Arc<PipeShared<F>>) -> u32 {
+    /// Registers a new pipeline; returns its index and its hand-over point (already closed
+    /// when the connection is).
+    fn add(&self) -> (u32, Arc<PipeShared<F>>) {
         let mut g = self.lock();
-        let i = match g.iter().position(Option::is_none) {
+        let pipe = Arc::new(PipeShared::new(g.closed));
+        let i = match g.slots.iter().position(Option::is_none) {
             Some(i) => {
-                g[i] = Some(pipe);
+                g.slots[i] = Some(pipe.clone());
                 i
             }
             None => {
-                g.push(Some(pipe));
-                g.len() - 1
+                g.slots.push(Some(pipe.clone()));
+                g.slots.len() - 1
             }
         };
         // More pipelines than u32 indices cannot be open: each holds at least one permit.
-        u32::try_from(i).unwrap_or(u32::MAX)
+        (u32::try_from(i).unwrap_or(u32::MAX), pipe)
     }
 
-    /// Frees slot `i` (its pipeline is gone and no pending entry names it any more).
+    /// Frees slot `i` and every block of its pipeline: later responses to its requests are
+    /// late.
     fn remove(&self, i: u32) {
-        if let Some(slot) = self.lock().get_mut(i as usize) {
+        let mut g = self.lock();
+        if let Some(slot) = g.slots.get_mut(i as usize) {
             *slot = None;
+        }
+        g.routes.retain(|r| r.pipe != i);
+        self.epoch.fetch_add(1, Ordering::Release);
+    }
+
+    fn add_route(&self, route: Route) {
+        self.lock().routes.push(route);
+        self.epoch.fetch_add(1, Ordering::Release);
+    }
+
+    fn remove_route(&self, pipe: u32, serial: u64) {
+        self.lock()
+            .routes
+            .retain(|r| !(r.pipe == pipe && r.serial == serial));
+        self.epoch.fetch_add(1, Ordering::Release);
+    }
+
+    /// The pipeline whose block holds `id`, if any.
+    #[inline]
+    pub(super) fn route(&self, cache: &mut RouteCache, id: u64) -> Option<u32> {
+        if let Some(r) = cache.last
+            && r.contains(id)
+            && self.epoch.load(Ordering::Acquire) == cache.epoch
+        {
+            return Some(r.pipe);
+        }
+        let g = self.lock();
+        // Read under the lock: no block changes until it is released.
+        cache.epoch = self.epoch.load(Ordering::Acquire);
+        let found = g.routes.iter().find(|r| r.contains(id)).copied();
+        if found.is_some() {
+            cache.last = found;
+        }
+        found.map(|r| r.pipe)
+    }
+
+    /// Marks every pipeline (and every later one) closed and wakes them.
+    pub(super) fn close_all(&self) {
+        let pipes: Vec<_> = {
+            let mut g = self.lock();
+            g.closed = true;
+            g.slots.iter().flatten().cloned().collect()
+        };
+        for p in pipes {
+            p.close();
         }
     }
 
     fn get(&self, i: u32) -> Option<Arc<PipeShared<F>>> {
-        self.lock().get(i as usize).cloned().flatten()
+        self.lock().slots.get(i as usize).cloned().flatten()
     }
 }
 
-/// Outcomes staged by a reader (or sweeper) and handed to their pipelines in one piece:
+/// Responses staged by a connection's reader and handed to their pipelines in one piece:
 /// one lock and at most one wake per pipeline per read.
 pub(super) struct Deliveries<'a, F> {
     registry: &'a PipeRegistry<F>,
     pipe: Option<(u32, Option<Arc<PipeShared<F>>>)>,
-    items: Vec<Item<F>>,
+    items: Vec<(u64, F)>,
 }
 
 impl<'a, F> Deliveries<'a, F> {
@@ -143,14 +246,9 @@ impl<'a, F> Deliveries<'a, F> {
         }
     }
 
-    /// Stages one outcome for the pipeline with index `pipe`.
-    pub(super) fn add(
-        &mut self,
-        pipe: u32,
-        id: u64,
-        (code, deadline): (i64, Instant),
-        outcome: Result<F, Failure>,
-    ) {
+    /// Stages the response `frame` with id `id` for the pipeline with index `pipe`.
+    #[inline]
+    pub(super) fn add(&mut self, pipe: u32, id: u64, frame: F) {
         match &self.pipe {
             Some((cur, _)) if *cur == pipe => {}
             _ => {
@@ -158,7 +256,7 @@ impl<'a, F> Deliveries<'a, F> {
                 self.pipe = Some((pipe, self.registry.get(pipe)));
             }
         }
-        self.items.push((id, code, deadline, outcome));
+        self.items.push((id, frame));
     }
 
     /// Hands everything staged to its pipeline and wakes it.
@@ -187,6 +285,28 @@ impl<'a, F> Deliveries<'a, F> {
     }
 }
 
+/// One request in flight, in the pipeline's ring (indexed by id).
+#[derive(Clone, Copy)]
+struct Slot {
+    id: u64,
+    /// The serial of the block the id was taken from.
+    block: u64,
+    code: i64,
+    deadline: Instant,
+    live: bool,
+}
+
+/// An id block of this pipeline and how many of its requests are in flight.
+struct Block {
+    serial: u64,
+    /// One past its last id (new ids come from the last block up to here).
+    end: u64,
+    live: usize,
+}
+
+/// Correlation ids taken from the connection at a time by a pipeline.
+const BLOCK: u64 = 4096;
+
 /// A window of requests in flight on one connection, completed in batches. Made by
 /// [`ClientConnection::pipeline`] or [`RemotingClient::pipeline`](super::RemotingClient::pipeline).
 ///
@@ -203,16 +323,28 @@ pub struct Pipeline<P: Protocol> {
     timeout: Duration,
     /// Encoded requests not yet handed to the writer.
     out: BytesMut,
+    /// Requests in `out`.
+    staged: usize,
     /// Bytes of the last batch: a new batch reserves that much, so encoding a batch does
     /// not grow (and copy) the buffer part-way.
     last_batch: usize,
-    /// The time of the first request in `out` (one clock read per batch).
-    batch_start: Instant,
-    /// (id, code) of the requests in `out`: they enter the pending table together when
-    /// `out` goes to the writer (no response can arrive before that).
-    staged: Vec<(u64, i64)>,
-    /// Correlation ids taken from the connection and not used yet.
-    ids: std::ops::Range<u64>,
+    /// The deadline of the requests in `out` (one clock read per batch).
+    batch_deadline: Instant,
+    /// The requests in flight, at `id & mask` (twice the window, so a free slot is near).
+    ring: Vec<Slot>,
+    mask: u64,
+    /// The id blocks that still have requests in flight, oldest first; the last one is
+    /// where new ids come from.
+    blocks: std::collections::VecDeque<Block>,
+    /// The next id of the last block.
+    next: u64,
+    /// The serial of the last block.
+    serial: u64,
+    /// Fires at (or before) the earliest deadline in flight; armed at `armed`.
+    timer: Pin<Box<Sleep>>,
+    armed: Option<Instant>,
+    /// Responses taken from the reader, to be matched with the ring.
+    arrived: Vec<(u64, P::Frame)>,
     taken: Vec<Item<P::Frame>>,
     _permits: OwnedSemaphorePermit,
 }
@@ -249,8 +381,9 @@ impl<P: Protocol> ClientConnection<P> {
                 })?
                 .map_err(|_| self.closed_error())?,
         };
-        let shared = Arc::new(PipeShared::new());
-        let index = self.pipes.add(shared.clone());
+        let (index, shared) = self.pipes.add();
+        let now = Instant::now();
+        let ring = (2 * window).next_power_of_two();
         Ok(Pipeline {
             conn: self.clone(),
             shared,
@@ -260,10 +393,26 @@ impl<P: Protocol> ClientConnection<P> {
             outstanding: 0,
             timeout,
             out: BytesMut::with_capacity(16 * 1024),
+            staged: 0,
             last_batch: 0,
-            batch_start: Instant::now(),
-            staged: Vec::with_capacity(window.min(1024)),
-            ids: 0..0,
+            batch_deadline: now,
+            ring: vec![
+                Slot {
+                    id: 0,
+                    block: 0,
+                    code: 0,
+                    deadline: now,
+                    live: false,
+                };
+                ring
+            ],
+            mask: ring as u64 - 1,
+            blocks: std::collections::VecDeque::new(),
+            next: 0,
+            serial: 0,
+            timer: Box::pin(tokio::time::sleep_until(now + timeout)),
+            armed: None,
+            arrived: Vec::new(),
             taken: Vec::new(),
             _permits: permits,
         })
@@ -287,9 +436,9 @@ impl<P: Protocol> Pipeline<P> {
     }
 
     /// Encodes `request` and queues it; returns its correlation id. Nothing is written until
-    /// [`flush`](Self::flush) or [`recv_batch`](Self::recv_batch) (or 64 KiB have
-    /// accumulated). Fails with [`RemotingError::TooManyInFlight`] when the window is full:
-    /// take responses first.
+    /// [`flush`](Self::flush) or [`recv`](Self::recv) (or 64 KiB have accumulated). Fails
+    /// with [`RemotingError::TooManyInFlight`] when the window is full: take responses
+    /// first.
     pub fn send(&mut self, mut req: P::Frame) -> Result<u64, RemotingError> {
         let conn = &*self.conn;
         if self.outstanding >= self.window {
@@ -306,17 +455,9 @@ impl<P: Protocol> Pipeline<P> {
                 .map_err(RemotingError::Refused)?;
         }
         req.set_kind(FrameKind::Request);
-        if self.ids.start == self.ids.end {
-            // Ids come from the connection in blocks: one atomic per window, not per request.
-            let n = self.window.min(1024) as u64;
-            let first = conn.next_id.fetch_add(n, Ordering::Relaxed);
-            self.ids = first..first + n;
-        }
-        req.set_correlation_id(self.ids.start);
-        self.ids.start += 1;
-        let id = req.correlation_id();
+        let id = self.next_id(&mut req);
         if self.out.is_empty() {
-            self.batch_start = Instant::now();
+            self.batch_deadline = Instant::now() + self.timeout;
             self.out.reserve(self.last_batch);
         }
         let mark = self.out.len();
@@ -324,7 +465,23 @@ impl<P: Protocol> Pipeline<P> {
             self.out.truncate(mark);
             return Err(e.into());
         }
-        self.staged.push((id, req.code()));
+        let block = match self.blocks.back_mut() {
+            Some(b) => {
+                b.live += 1;
+                b.serial
+            }
+            None => 0,
+        };
+        self.ring[(id & self.mask) as usize] = Slot {
+            id,
+            block,
+            code: req.code(),
+            deadline: self.batch_deadline,
+            live: true,
+        };
+        self.next = id + 1;
+        self.armed.get_or_insert(self.batch_deadline);
+        self.staged += 1;
         self.outstanding += 1;
         if self.out.len() >= FLUSH_AT {
             self.flush();
@@ -332,43 +489,93 @@ impl<P: Protocol> Pipeline<P> {
         Ok(id)
     }
 
+    /// Sets on `req` the next correlation id whose ring slot is free, as the frame carries
+    /// it, taking a new block of ids from the connection when the last one is used up.
+    fn next_id(&mut self, req: &mut P::Frame) -> u64 {
+        loop {
+            let end = self.blocks.back().map_or(0, |b| b.end);
+            while self.next < end {
+                if !self.ring[(self.next & self.mask) as usize].live {
+                    req.set_correlation_id(self.next);
+                    return self.next;
+                }
+                self.next += 1;
+            }
+            // A block of ids as the frame carries them (narrow id fields truncate). A block
+            // that wraps around the field's width is skipped: that happens once per cycle of
+            // ids, so after a second one in a row the field is narrower than a block, and
+            // blocks get smaller (a single id never wraps).
+            let mut n = BLOCK;
+            let mut wrapped = false;
+            let (start, end) = loop {
+                let first = self.conn.next_id.fetch_add(n, Ordering::Relaxed);
+                req.set_correlation_id(first);
+                let a = req.correlation_id();
+                req.set_correlation_id(first.wrapping_add(n - 1));
+                let b = req.correlation_id();
+                if b >= a && b - a == n - 1 && b < u64::MAX {
+                    break (a, b + 1);
+                }
+                if wrapped {
+                    n = (n / 2).max(1);
+                }
+                wrapped = true;
+            };
+            self.serial += 1;
+            self.conn.pipes.add_route(Route {
+                start,
+                end,
+                pipe: self.index,
+                serial: self.serial,
+            });
+            self.blocks.push_back(Block {
+                serial: self.serial,
+                end,
+                live: 0,
+            });
+            self.next = start;
+            self.retire_blocks();
+        }
+    }
+
+    /// Frees the slot of a finished request and retires id blocks with nothing in flight.
+    fn finish(&mut self, id: u64) {
+        let slot = &mut self.ring[(id & self.mask) as usize];
+        slot.live = false;
+        // By serial: with a narrow id field, blocks of one pipeline can hold the same ids.
+        let serial = slot.block;
+        if let Some(b) = self.blocks.iter_mut().find(|b| b.serial == serial) {
+            b.live -= 1;
+        }
+        if self.blocks.front().is_some_and(|b| b.live == 0) {
+            self.retire_blocks();
+        }
+    }
+
+    /// Unregisters the blocks before the last one that have nothing in flight: responses
+    /// with their ids are late from now on.
+    fn retire_blocks(&mut self) {
+        while self.blocks.len() > 1 && self.blocks.front().is_some_and(|b| b.live == 0) {
+            if let Some(b) = self.blocks.pop_front() {
+                self.conn.pipes.remove_route(self.index, b.serial);
+            }
+        }
+    }
+
     /// Hands the queued requests to the connection's writer.
     pub fn flush(&mut self) {
-        if self.staged.is_empty() {
+        if self.staged == 0 {
             return;
         }
         let conn = &*self.conn;
-        conn.metrics.requests(self.staged.len() as u64);
+        conn.metrics.requests(self.staged as u64);
         self.last_batch = self.out.len().min(FLUSH_AT + FLUSH_AT / 4);
-        let deadline = self.batch_start + self.timeout;
-        {
-            let mut pending = conn.lock_pending();
-            for &(id, code) in &self.staged {
-                pending.insert(
-                    id,
-                    Pending {
-                        waiter: Waiter::Pipe(self.index),
-                        code,
-                        deadline,
-                    },
-                );
-            }
-        }
-        // `close` sets the flag, then drains the table: after the inserts, either the
-        // drain saw them or the flag shows now.
-        if conn.is_closed() || conn.q.push_buf(&mut self.out).is_err() {
+        self.staged = 0;
+        if conn.q.push_buf(&mut self.out).is_err() {
+            // The connection is closing: its close marks this pipeline closed, and `recv`
+            // then fails what is in flight.
             self.out.clear();
-            let mut failed = Deliveries::new(&conn.pipes);
-            let mut pending = conn.lock_pending();
-            for &(id, code) in &self.staged {
-                if pending.remove(&id).is_some() {
-                    failed.add(self.index, id, (code, deadline), Err(Failure::Closed));
-                }
-            }
-            drop(pending);
-            failed.flush();
         }
-        self.staged.clear();
     }
 
     /// Flushes, then waits until at least one outstanding request has an outcome and
@@ -384,6 +591,46 @@ impl<P: Protocol> Pipeline<P> {
         n
     }
 
+    /// Matches the responses taken from the reader with the requests in flight; the
+    /// others (answers to requests that timed out) are late.
+    fn resolve(&mut self) {
+        let mut arrived = std::mem::take(&mut self.arrived);
+        for (id, frame) in arrived.drain(..) {
+            let slot = self.ring[(id & self.mask) as usize];
+            if slot.live && slot.id == id {
+                self.finish(id);
+                self.taken.push((id, slot.code, slot.deadline, Ok(frame)));
+            } else {
+                self.conn.metrics.late();
+            }
+        }
+        self.arrived = arrived;
+    }
+
+    /// Fails every request in flight whose deadline is not after `now` (all of them when
+    /// `closed`), and sets the timer to the earliest deadline left.
+    fn expire(&mut self, now: Instant, closed: bool) {
+        let mut earliest: Option<Instant> = None;
+        for i in 0..self.ring.len() {
+            let s = self.ring[i];
+            if !s.live {
+                continue;
+            }
+            if closed || s.deadline <= now {
+                self.finish(s.id);
+                let why = if closed {
+                    Failure::Closed
+                } else {
+                    Failure::Timeout
+                };
+                self.taken.push((s.id, s.code, s.deadline, Err(why)));
+            } else if earliest.is_none_or(|e| s.deadline < e) {
+                earliest = Some(s.deadline);
+            }
+        }
+        self.armed = earliest;
+    }
+
     /// Flushes, then waits until at least one outstanding request has an outcome, and
     /// returns every outcome available now as `(correlation id, result)`, handed out one by
     /// one without being copied into a collection first. Empty only when nothing is
@@ -392,18 +639,59 @@ impl<P: Protocol> Pipeline<P> {
     pub async fn recv(&mut self) -> Batch<'_, P> {
         self.flush();
         if self.outstanding > 0 {
-            let shared = &self.shared;
-            let taken = &mut self.taken;
             std::future::poll_fn(|cx| {
-                let mut g = shared.lock();
-                if g.ready.is_empty() {
-                    match &g.waker {
-                        Some(w) if w.will_wake(cx.waker()) => {}
-                        _ => g.waker = Some(cx.waker().clone()),
+                loop {
+                    let closed = {
+                        let mut g = self.shared.lock();
+                        if !g.ready.is_empty() {
+                            std::mem::swap(&mut g.ready, &mut self.arrived);
+                            None
+                        } else if g.closed {
+                            Some(true)
+                        } else {
+                            match &g.waker {
+                                Some(w) if w.will_wake(cx.waker()) => {}
+                                _ => g.waker = Some(cx.waker().clone()),
+                            }
+                            Some(false)
+                        }
+                    };
+                    match closed {
+                        None => {
+                            self.resolve();
+                            if !self.taken.is_empty() {
+                                return Poll::Ready(());
+                            }
+                            // Only late responses: look again.
+                        }
+                        Some(true) => {
+                            self.expire(Instant::now(), true);
+                            return Poll::Ready(());
+                        }
+                        Some(false) => break,
+                    }
+                }
+                // Nothing arrived: the timer fires at the earliest deadline in flight.
+                let Some(at) = self.armed else {
+                    return Poll::Pending;
+                };
+                if self.timer.deadline() != at {
+                    self.timer.as_mut().reset(at);
+                }
+                if self.timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                self.expire(Instant::now(), false);
+                if self.taken.is_empty() {
+                    // It fired early (those requests were answered); wait for the next.
+                    if let Some(at) = self.armed {
+                        self.timer.as_mut().reset(at);
+                        if self.timer.as_mut().poll(cx).is_ready() {
+                            cx.waker().wake_by_ref();
+                        }
                     }
                     return Poll::Pending;
                 }
-                std::mem::swap(&mut g.ready, taken);
                 Poll::Ready(())
             })
             .await;
@@ -503,15 +791,7 @@ impl<P: Protocol> Drop for Pipeline<P> {
     fn drop(&mut self) {
         // What `send` accepted goes out; its responses will be counted as late.
         self.flush();
-        if self.outstanding > 0 {
-            // Forget what is still in flight: late responses are counted and dropped.
-            let index = self.index;
-            self.conn.lock_pending().retain(|_, p| match &p.waiter {
-                Waiter::Pipe(i) => *i != index,
-                Waiter::Call(_) => true,
-            });
-        }
-        // No pending entry names the index any more: it may be reused.
+        // Its blocks go with it: responses to what is still in flight are late.
         self.conn.pipes.remove(self.index);
     }
 }
