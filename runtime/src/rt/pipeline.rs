@@ -544,7 +544,12 @@ impl<P: Protocol> Pipeline<P> {
         slot.live = false;
         // By serial: with a narrow id field, blocks of one pipeline can hold the same ids.
         let serial = slot.block;
-        if let Some(b) = self.blocks.iter_mut().find(|b| b.serial == serial) {
+        // Most requests come from the newest block: look there first.
+        let block = match self.blocks.back_mut() {
+            Some(b) if b.serial == serial => Some(b),
+            _ => self.blocks.iter_mut().find(|b| b.serial == serial),
+        };
+        if let Some(b) = block {
             b.live -= 1;
         }
         if self.blocks.front().is_some_and(|b| b.live == 0) {
