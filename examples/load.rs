@@ -62,6 +62,7 @@ struct Args {
     global_queue_interval: Option<u32>,
     pin: bool,
     stats: bool,
+    rounds: usize,
 }
 
 /// Which native client API a run uses.
@@ -70,7 +71,7 @@ const DESIGNS: [&str; 3] = ["floor", "native", "native-call"];
 fn usage() -> ! {
     eprintln!(
         "usage: load [--conns N] [--inflight M] [--payload BYTES] [--secs S] [--warmup S] \
-         [--only floor,native,native-call] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats]"
+         [--only floor,native,native-call] [--rounds N] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats]"
     );
     std::process::exit(2)
 }
@@ -87,6 +88,7 @@ fn parse_args() -> Args {
         global_queue_interval: None,
         pin: true,
         stats: false,
+        rounds: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -114,6 +116,7 @@ fn parse_args() -> Args {
             "--global-queue-interval" => {
                 a.global_queue_interval = Some(value().parse().unwrap_or_else(|_| usage()))
             }
+            "--rounds" => a.rounds = value().parse().unwrap_or_else(|_| usage()),
             "--no-pin" => a.pin = false,
             "--stats" => a.stats = true,
             "-h" | "--help" => usage(),
@@ -121,6 +124,7 @@ fn parse_args() -> Args {
         }
     }
     if a.conns == 0
+        || a.rounds == 0
         || a.inflight == 0
         || a.payload < 8
         || a.secs.is_nan()
@@ -956,52 +960,96 @@ fn main() {
         }
     );
     let mut probe = StatsProbe::new(a.rt);
-    let mut results = Vec::new();
-    for design in DESIGNS {
-        if a.only
-            .as_deref()
-            .is_some_and(|o| !o.split(',').any(|d| d == design))
-        {
-            continue;
+    // Ratios to the floor per design, one per round: rounds alternate the designs, so a
+    // machine whose speed drifts affects each about equally.
+    let mut ratios: Vec<(&'static str, Vec<f64>)> = Vec::new();
+    for round in 1..=a.rounds {
+        if a.rounds > 1 {
+            println!("round {round} of {}", a.rounds);
         }
-        // Fresh runtimes per design so that one cannot leave work behind for the other.
-        let server = Side::new("lt-server", a.rt, a.global_queue_interval);
-        let client = Side::new("lt-client", a.rt, a.global_queue_interval);
-        if a.pin {
-            let pinned = pin_threads("lt-server", 0) && pin_threads("lt-client", 1);
-            if !pinned && results.is_empty() {
-                println!("(could not pin threads with taskset; running unpinned)");
+        let mut results = Vec::new();
+        for design in DESIGNS {
+            if a.only
+                .as_deref()
+                .is_some_and(|o| !o.split(',').any(|d| d == design))
+            {
+                continue;
+            }
+            // Fresh runtimes per design so that one cannot leave work behind for the other.
+            let server = Side::new("lt-server", a.rt, a.global_queue_interval);
+            let client = Side::new("lt-client", a.rt, a.global_queue_interval);
+            if a.pin {
+                let pinned = pin_threads("lt-server", 0) && pin_threads("lt-client", 1);
+                if !pinned && results.is_empty() && round == 1 {
+                    println!("(could not pin threads with taskset; running unpinned)");
+                }
+            }
+            let o = match design {
+                "floor" => run_floor(&a, &client, &server, &mut probe),
+                "native" => run_native_pipelined(&a, &client, &server, &mut probe),
+                _ => run_native(&a, &client, &server, &mut probe),
+            };
+            drop(client);
+            drop(server);
+            println!("{o}");
+            print_stats(&o, a.secs);
+            results.push(o);
+        }
+        if let Some(floor) = results.iter().find(|o| o.name == "floor") {
+            for o in results.iter().filter(|o| o.name != "floor") {
+                let ratio = o.rps / floor.rps.max(1e-9);
+                println!(
+                    "ratio   {}/floor throughput {:.2}x  (p50 {:.2}x, p99 {:.2}x)",
+                    o.name,
+                    ratio,
+                    o.tally.hist.quantile(0.5).as_secs_f64()
+                        / floor.tally.hist.quantile(0.5).as_secs_f64().max(1e-12),
+                    o.tally.hist.quantile(0.99).as_secs_f64()
+                        / floor.tally.hist.quantile(0.99).as_secs_f64().max(1e-12),
+                );
+                match ratios.iter_mut().find(|(n, _)| *n == o.name) {
+                    Some((_, v)) => v.push(ratio),
+                    None => ratios.push((o.name, vec![ratio])),
+                }
             }
         }
-        let o = match design {
-            "floor" => run_floor(&a, &client, &server, &mut probe),
-            "native" => run_native_pipelined(&a, &client, &server, &mut probe),
-            _ => run_native(&a, &client, &server, &mut probe),
-        };
-        drop(client);
-        drop(server);
-        println!("{o}");
-        print_stats(&o, a.secs);
-        results.push(o);
     }
-    if let Some(floor) = results.iter().find(|o| o.name == "floor") {
-        for o in results.iter().filter(|o| o.name != "floor") {
+    if a.rounds > 1 {
+        for (name, mut v) in ratios {
+            let all = v
+                .iter()
+                .map(|r| format!("{r:.2}"))
+                .collect::<Vec<_>>()
+                .join(" ");
             println!(
-                "ratio   {}/floor throughput {:.2}x  (p50 {:.2}x, p99 {:.2}x)",
-                o.name,
-                o.rps / floor.rps.max(1e-9),
-                o.tally.hist.quantile(0.5).as_secs_f64()
-                    / floor.tally.hist.quantile(0.5).as_secs_f64().max(1e-12),
-                o.tally.hist.quantile(0.99).as_secs_f64()
-                    / floor.tally.hist.quantile(0.99).as_secs_f64().max(1e-12),
+                "median  {name}/floor throughput {:.2}x over {} rounds ({all})",
+                median(&mut v),
+                a.rounds
             );
         }
+    }
+}
+
+/// The median of `v` (the mean of the middle two for an even count).
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&mut [0.9, 0.7, 0.8]), 0.8);
+        assert_eq!(median(&mut [0.9, 0.6, 0.7, 0.8]), 0.75);
+        assert!(median(&mut []).is_nan());
+    }
 
     #[test]
     fn histogram_buckets_are_monotonic_and_tight() {
