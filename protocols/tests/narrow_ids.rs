@@ -2,8 +2,8 @@
 //! requests, and every request still gets its own response.
 
 use bytes::Bytes;
-use polywire::rt::{ClientConfig, RemotingClient, RemotingServer, RequestContext, ServerConfig};
 use polywire::Protocol;
+use polywire::rt::{ClientConfig, RemotingClient, RemotingServer, RequestContext, ServerConfig};
 use std::collections::HashMap;
 use std::time::Duration;
 

@@ -446,7 +446,16 @@ pub fn peek_varint(
     off: usize,
     field: &'static str,
 ) -> Result<Option<(u64, usize)>, DecodeError> {
-    decode_varint(buf.get(off..).unwrap_or_default()).map_err(|k| DecodeError::new(off, field, k))
+    let rest = buf.get(off..).unwrap_or_default();
+    // One or two bytes (lengths up to 16 KiB) without the loop.
+    match *rest {
+        [b0, ..] if b0 < 0x80 => return Ok(Some((u64::from(b0), 1))),
+        [b0, b1, ..] if b1 < 0x80 => {
+            return Ok(Some((u64::from(b0 & 0x7f) | u64::from(b1) << 7, 2)));
+        }
+        _ => {}
+    }
+    decode_varint(rest).map_err(|k| DecodeError::new(off, field, k))
 }
 
 /// Peeks an unsigned big- or little-endian integer of `width` bytes (1..=8) at `off`.
@@ -633,6 +642,39 @@ mod tests {
             assert_eq!(b.len(), varint_len(v), "len of {v}");
             assert_eq!(decode_varint(&b), Ok(Some((v, b.len()))));
             assert_eq!(decode_varint(&b[..b.len() - 1]), Ok(None));
+        }
+    }
+
+    /// The short paths of `put_varint` and `peek_varint` agree with the plain LEB128 loop
+    /// on every value up to four bytes and around every power of two above.
+    #[test]
+    fn varint_short_paths_match_the_loop() {
+        fn reference(mut v: u64) -> Vec<u8> {
+            let mut out = Vec::new();
+            while v >= 0x80 {
+                out.push(v as u8 | 0x80);
+                v >>= 7;
+            }
+            out.push(v as u8);
+            out
+        }
+        let powers = (0..64).flat_map(|k| {
+            let p = 1u64 << k;
+            [p - 1, p, p + 1]
+        });
+        for v in (0..0x30_0000u64).chain(powers).chain([u64::MAX]) {
+            let mut b = BytesMut::new();
+            put_varint(&mut b, v);
+            assert_eq!(&b[..], &reference(v)[..], "encoding of {v}");
+            let mut framed = vec![0xAA];
+            framed.extend_from_slice(&b);
+            framed.push(0x55);
+            assert_eq!(
+                peek_varint(&framed, 1, "v"),
+                Ok(Some((v, b.len()))),
+                "peek of {v}"
+            );
+            assert_eq!(peek_varint(&framed[..b.len()], 1, "v"), Ok(None));
         }
     }
 
