@@ -302,6 +302,18 @@ impl Gen<'_> {
                             "__rs".to_string(),
                             format!("__rs.finish({fl})?;"),
                         ),
+                        // Unprefixed bytes or a string take everything left: no region needed.
+                        (Region::Rest, None)
+                            if matches!(
+                                f.kind,
+                                FieldKind::Value(
+                                    Type::Bytes { prefix: None, .. }
+                                        | Type::String { prefix: None, .. }
+                                )
+                            ) =>
+                        {
+                            (String::new(), cur.clone(), String::new())
+                        }
                         (Region::Rest, None) => (
                             format!(
                                 "let __n = {cur}.remaining(); let mut __sub = {cur}.region(__n, {fl})?; let __rs = &mut __sub;"
