@@ -670,3 +670,77 @@ async fn idle_and_silent_connections_are_closed() {
     );
     server.shutdown().await;
 }
+
+/// Processors are found by code whether the code is small (looked up by index) or large
+/// (hashed), a code without one gets "not supported", and a new registration applies to
+/// sessions opened after it. Driven through `Session`, without sockets.
+#[test]
+fn processors_are_found_by_small_and_large_codes() {
+    let server = RemotingServer::new(NativeProtocol, ServerConfig::default());
+    let tagged = |tag: &'static str| {
+        polywire::rt::Immediate(move |_ctx: &RequestContext, mut req: Frame| {
+            req.code = Status::Ok.to_repr();
+            req.body = Bytes::from_static(tag.as_bytes());
+            Ok::<_, ProcessError>(req)
+        })
+    };
+    for (code, tag) in [
+        (0, "zero"),
+        (7, "seven"),
+        (1023, "last dense"),
+        (1024, "first hashed"),
+        (65535, "largest"),
+    ] {
+        server.register_processor(code, tagged(tag));
+    }
+    use polywire::Codec;
+    let ask = |server: &RemotingServer<NativeProtocol>, codes: &[u16]| -> Vec<(u16, Bytes)> {
+        let mut session = polywire::rt::Session::new(server, "test", None);
+        let mut codec = FrameCodec::new();
+        let mut input = BytesMut::new();
+        for (i, &code) in codes.iter().enumerate() {
+            let mut f = NativeProtocol.request(code.into());
+            f.id = i as u64;
+            codec.encode(&f, &mut input).unwrap();
+        }
+        let mut out = BytesMut::new();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        session.serve(&mut input, &mut out, &mut cx).unwrap();
+        let mut answers = Vec::new();
+        codec
+            .decode_batch(&mut out, usize::MAX, |f| answers.push((f.code, f.body)))
+            .unwrap();
+        answers
+    };
+    let ok = Status::Ok.to_repr();
+    let not_supported = Status::NotSupported.to_repr();
+    let got = ask(&server, &[0, 7, 500, 1023, 1024, 4242, 65535]);
+    assert_eq!(
+        got,
+        [
+            (ok, Bytes::from_static(b"zero")),
+            (ok, Bytes::from_static(b"seven")),
+            (
+                not_supported,
+                Bytes::from_static(b"request code 500 not supported")
+            ),
+            (ok, Bytes::from_static(b"last dense")),
+            (ok, Bytes::from_static(b"first hashed")),
+            (
+                not_supported,
+                Bytes::from_static(b"request code 4242 not supported")
+            ),
+            (ok, Bytes::from_static(b"largest")),
+        ]
+    );
+    server.register_processor(7, tagged("seven again"));
+    server.register_processor(500, tagged("five hundred"));
+    let got = ask(&server, &[7, 500]);
+    assert_eq!(
+        got,
+        [
+            (ok, Bytes::from_static(b"seven again")),
+            (ok, Bytes::from_static(b"five hundred")),
+        ]
+    );
+}

@@ -106,6 +106,9 @@ impl Default for ServerConfig {
     }
 }
 
+/// Codes below this are looked up by index (see `Table::dense`).
+const DENSE_CODES: usize = 1024;
+
 struct Registered<P: Protocol> {
     processor: Arc<dyn Processor<P>>,
     executor: Option<tokio::runtime::Handle>,
@@ -122,6 +125,10 @@ impl<P: Protocol> Clone for Registered<P> {
 
 struct Table<P: Protocol> {
     by_code: HashMap<i64, Registered<P>, IdHash>,
+    /// The processors of codes below [`DENSE_CODES`], indexed by code (a copy of those
+    /// entries of `by_code`): most protocols' codes are small, and an index is cheaper
+    /// than a hash lookup per request.
+    dense: Vec<Option<Registered<P>>>,
     default: Option<Registered<P>>,
     hooks: Vec<Arc<dyn Hook<P>>>,
 }
@@ -130,6 +137,7 @@ impl<P: Protocol> Clone for Table<P> {
     fn clone(&self) -> Self {
         Table {
             by_code: self.by_code.clone(),
+            dense: self.dense.clone(),
             default: self.default.clone(),
             hooks: self.hooks.clone(),
         }
@@ -183,6 +191,7 @@ impl<P: Protocol> RemotingServer<P> {
                 config,
                 table: RwLock::new(Arc::new(Table {
                     by_code: HashMap::default(),
+                    dense: Vec::new(),
                     default: None,
                     hooks: Vec::new(),
                 })),
@@ -197,6 +206,15 @@ impl<P: Protocol> RemotingServer<P> {
         let mut g = self.inner.table.write().unwrap_or_else(|p| p.into_inner());
         let mut t = (**g).clone();
         f(&mut t);
+        let len = t
+            .by_code
+            .keys()
+            .filter_map(|&c| usize::try_from(c).ok().filter(|&c| c < DENSE_CODES))
+            .max()
+            .map_or(0, |c| c + 1);
+        t.dense = (0..len)
+            .map(|c| t.by_code.get(&(c as i64)).cloned())
+            .collect();
         *g = Arc::new(t);
     }
 
@@ -723,7 +741,11 @@ fn dispatch<P: Protocol>(
             return Dispatch::Done((id, kind, code, echo, start, Ok(resp)));
         }
     }
-    let Some(reg) = table.by_code.get(&code).or(table.default.as_ref()) else {
+    let reg = match usize::try_from(code).ok().and_then(|c| table.dense.get(c)) {
+        Some(dense) => dense.as_ref(),
+        None => table.by_code.get(&code),
+    };
+    let Some(reg) = reg.or(table.default.as_ref()) else {
         let msg = format!("request code {code} not supported");
         let resp = inner
             .proto
