@@ -2,7 +2,7 @@
 //! matched to responses by correlation id, with timeouts, backpressure and reconnect
 //! backoff.
 
-use super::pipeline::{Deliveries, PipeRegistry, RouteCache};
+use super::pipeline::{Deliveries, PipeRegistry, Route, RouteCache};
 use super::queue::WriteQueue;
 use super::{
     Hook, IdHash, Metrics, MetricsSnapshot, RemotingError, RequestContext, next_connection_id,
@@ -367,8 +367,21 @@ pub(super) struct Pending<F> {
     pub(super) deadline: Instant,
 }
 
-/// Pending requests by correlation id. Ids are sequential, so they are their own hash.
-pub(super) type PendingTable<F> = HashMap<u64, Pending<F>, IdHash>;
+/// What a connection's reader looks up under one lock per read: the `invoke` calls waiting
+/// by correlation id (sequential ids are their own hash) and the pipelines' id blocks.
+pub(super) struct PendingTable<F> {
+    pub(super) calls: HashMap<u64, Pending<F>, IdHash>,
+    pub(super) routes: Vec<Route>,
+}
+
+impl<F> Default for PendingTable<F> {
+    fn default() -> Self {
+        PendingTable {
+            calls: HashMap::default(),
+            routes: Vec::new(),
+        }
+    }
+}
 
 /// One open connection of a [`RemotingClient`].
 pub struct ClientConnection<P: Protocol> {
@@ -405,7 +418,7 @@ impl<P: Protocol> ClientConnection<P> {
     /// `invoke` calls waiting for their response (requests of a pipeline are counted by
     /// its [`outstanding`](super::Pipeline::outstanding)).
     pub fn pending(&self) -> usize {
-        self.lock_pending().len()
+        self.lock_pending().calls.len()
     }
 
     pub(super) fn lock_pending(&self) -> std::sync::MutexGuard<'_, PendingTable<P::Frame>> {
@@ -419,7 +432,7 @@ impl<P: Protocol> ClientConnection<P> {
             self.q.close();
             // Calls see their sender dropped (after the lock); pipelines are told, and fail
             // what they have in flight.
-            let calls: Vec<_> = self.lock_pending().drain().collect();
+            let calls: Vec<_> = self.lock_pending().calls.drain().collect();
             drop(calls);
             self.pipes.close_all();
             self.metrics.conn_closed();
@@ -483,7 +496,7 @@ impl<P: Protocol> ClientConnection<P> {
         // Key by the id as the frame carries it (narrow id fields truncate).
         let id = req.correlation_id();
         let (tx, rx) = oneshot::channel();
-        self.lock_pending().insert(
+        self.lock_pending().calls.insert(
             id,
             Pending {
                 waiter: tx,
@@ -493,18 +506,18 @@ impl<P: Protocol> ClientConnection<P> {
         // `close` cancels, then drains the table: an entry inserted after the drain would
         // never complete, so look again now that it is in.
         if self.is_closed() {
-            self.lock_pending().remove(&id);
+            self.lock_pending().calls.remove(&id);
             return Err(self.closed_error());
         }
         let mut codec = self.codec.clone();
         match self.q.push(|b| codec.encode(&req, b)) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
-                self.lock_pending().remove(&id);
+                self.lock_pending().calls.remove(&id);
                 return Err(e.into());
             }
             Err(_) => {
-                self.lock_pending().remove(&id);
+                self.lock_pending().calls.remove(&id);
                 return Err(self.closed_error());
             }
         }
@@ -535,11 +548,11 @@ impl<P: Protocol> ClientConnection<P> {
     /// Fails every pending request whose deadline is before `now`.
     fn sweep(&self, now: Instant) {
         let mut pending = self.lock_pending();
-        if pending.is_empty() {
+        if pending.calls.is_empty() {
             return;
         }
         // Removes in place: no allocation per tick.
-        for (_, p) in pending.extract_if(|_, p| p.deadline <= now) {
+        for (_, p) in pending.calls.extract_if(|_, p| p.deadline <= now) {
             let _ = p.waiter.send(Err(Expired));
         }
     }
@@ -585,14 +598,16 @@ impl<P: Protocol> ClientConnection<P> {
                         return;
                     }
                     let id = frame.correlation_id();
-                    if let Some(pipe) = self.pipes.route(&mut routes, id) {
+                    if let Some(pipe) = routes.hit(id, &self.pipes) {
                         out.add(pipe, id, frame);
                         return;
                     }
-                    let entry = pending
-                        .get_or_insert_with(|| self.lock_pending())
-                        .remove(&id);
-                    match entry {
+                    let table = pending.get_or_insert_with(|| self.lock_pending());
+                    if let Some(pipe) = routes.lookup(id, &self.pipes, &table.routes) {
+                        out.add(pipe, id, frame);
+                        return;
+                    }
+                    match table.calls.remove(&id) {
                         Some(p) => {
                             let _ = p.waiter.send(Ok(frame));
                         }

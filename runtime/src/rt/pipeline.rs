@@ -110,19 +110,19 @@ impl Route {
     }
 }
 
-/// The pipelines open on one connection, by index, and the id blocks each owns: a
-/// response whose id lies in a pipeline's block goes to that pipeline, which keeps its own
-/// requests (the connection's pending table holds only `invoke` calls).
+/// The pipelines open on one connection, by index. The id blocks each owns are kept with
+/// the connection's pending calls ([`PendingTable::routes`](super::client::PendingTable)),
+/// under the lock a reader takes for them anyway: a response whose id lies in a
+/// pipeline's block goes to that pipeline, which keeps its own requests.
 pub(super) struct PipeRegistry<F> {
     inner: Mutex<Registry<F>>,
-    /// Changes whenever a block is added or removed: a reader's cached [`Route`] stays
-    /// valid while this does not change.
+    /// Changes (under the pending table's lock) whenever a block is added or removed: a
+    /// reader's cached [`Route`] stays valid while this does not change.
     epoch: AtomicU64,
 }
 
 struct Registry<F> {
     slots: Vec<Option<Arc<PipeShared<F>>>>,
-    routes: Vec<Route>,
     closed: bool,
 }
 
@@ -131,7 +131,6 @@ impl<F> Default for PipeRegistry<F> {
         PipeRegistry {
             inner: Mutex::new(Registry {
                 slots: Vec::new(),
-                routes: Vec::new(),
                 closed: false,
             }),
             epoch: AtomicU64::new(0),
@@ -144,6 +143,35 @@ impl<F> Default for PipeRegistry<F> {
 pub(super) struct RouteCache {
     epoch: u64,
     last: Option<Route>,
+}
+
+impl RouteCache {
+    /// The pipeline of `id` when it lies in the cached block and no block changed since.
+    #[inline]
+    pub(super) fn hit<F>(&self, id: u64, pipes: &PipeRegistry<F>) -> Option<u32> {
+        match self.last {
+            Some(r) if r.contains(id) && pipes.epoch.load(Ordering::Acquire) == self.epoch => {
+                Some(r.pipe)
+            }
+            _ => None,
+        }
+    }
+
+    /// The pipeline whose block holds `id`, looked up in `routes` (the pending table's, read
+    /// under its lock, so no block changes meanwhile), and cached.
+    pub(super) fn lookup<F>(
+        &mut self,
+        id: u64,
+        pipes: &PipeRegistry<F>,
+        routes: &[Route],
+    ) -> Option<u32> {
+        self.epoch = pipes.epoch.load(Ordering::Acquire);
+        let found = routes.iter().find(|r| r.contains(id)).copied();
+        if found.is_some() {
+            self.last = found;
+        }
+        found.map(|r| r.pipe)
+    }
 }
 
 impl<F> PipeRegistry<F> {
@@ -170,46 +198,11 @@ impl<F> PipeRegistry<F> {
         (u32::try_from(i).unwrap_or(u32::MAX), pipe)
     }
 
-    /// Frees slot `i` and every block of its pipeline: later responses to its requests are
-    /// late.
+    /// Frees slot `i` (its pipeline's blocks are gone already).
     fn remove(&self, i: u32) {
-        let mut g = self.lock();
-        if let Some(slot) = g.slots.get_mut(i as usize) {
+        if let Some(slot) = self.lock().slots.get_mut(i as usize) {
             *slot = None;
         }
-        g.routes.retain(|r| r.pipe != i);
-        self.epoch.fetch_add(1, Ordering::Release);
-    }
-
-    fn add_route(&self, route: Route) {
-        self.lock().routes.push(route);
-        self.epoch.fetch_add(1, Ordering::Release);
-    }
-
-    fn remove_route(&self, pipe: u32, serial: u64) {
-        self.lock()
-            .routes
-            .retain(|r| !(r.pipe == pipe && r.serial == serial));
-        self.epoch.fetch_add(1, Ordering::Release);
-    }
-
-    /// The pipeline whose block holds `id`, if any.
-    #[inline]
-    pub(super) fn route(&self, cache: &mut RouteCache, id: u64) -> Option<u32> {
-        if let Some(r) = cache.last
-            && r.contains(id)
-            && self.epoch.load(Ordering::Acquire) == cache.epoch
-        {
-            return Some(r.pipe);
-        }
-        let g = self.lock();
-        // Read under the lock: no block changes until it is released.
-        cache.epoch = self.epoch.load(Ordering::Acquire);
-        let found = g.routes.iter().find(|r| r.contains(id)).copied();
-        if found.is_some() {
-            cache.last = found;
-        }
-        found.map(|r| r.pipe)
     }
 
     /// Marks every pipeline (and every later one) closed and wakes them.
@@ -522,12 +515,13 @@ impl<P: Protocol> Pipeline<P> {
                 wrapped = true;
             };
             self.serial += 1;
-            self.conn.pipes.add_route(Route {
+            self.conn.lock_pending().routes.push(Route {
                 start,
                 end,
                 pipe: self.index,
                 serial: self.serial,
             });
+            self.conn.pipes.epoch.fetch_add(1, Ordering::Release);
             self.blocks.push_back(Block {
                 serial: self.serial,
                 end,
@@ -562,7 +556,12 @@ impl<P: Protocol> Pipeline<P> {
     fn retire_blocks(&mut self) {
         while self.blocks.len() > 1 && self.blocks.front().is_some_and(|b| b.live == 0) {
             if let Some(b) = self.blocks.pop_front() {
-                self.conn.pipes.remove_route(self.index, b.serial);
+                let (pipe, serial) = (self.index, b.serial);
+                self.conn
+                    .lock_pending()
+                    .routes
+                    .retain(|r| !(r.pipe == pipe && r.serial == serial));
+                self.conn.pipes.epoch.fetch_add(1, Ordering::Release);
             }
         }
     }
@@ -797,6 +796,9 @@ impl<P: Protocol> Drop for Pipeline<P> {
         // What `send` accepted goes out; its responses will be counted as late.
         self.flush();
         // Its blocks go with it: responses to what is still in flight are late.
-        self.conn.pipes.remove(self.index);
+        let pipe = self.index;
+        self.conn.lock_pending().routes.retain(|r| r.pipe != pipe);
+        self.conn.pipes.epoch.fetch_add(1, Ordering::Release);
+        self.conn.pipes.remove(pipe);
     }
 }
