@@ -9,6 +9,11 @@
 //! batch, waking the pipeline once. Timeouts, hooks, metrics and the connection's in-flight
 //! bound apply as for `invoke`.
 //!
+//! A pipeline keeps its requests itself: a ring indexed by correlation id, and one timer
+//! for the earliest deadline. It takes ids from the connection in blocks, and the
+//! connection's reader hands it every response whose id lies in one of its blocks (a
+//! response to a request that timed out, or to a dropped pipeline, is counted as late).
+//!
 //! ```no_run
 //! # async fn demo<P: polywire::protocol::Protocol>(client: polywire::rt::RemotingClient<P>, make: impl Fn() -> P::Frame) -> Result<(), polywire::rt::RemotingError> {
 //! use std::time::Duration;
