@@ -720,6 +720,7 @@ enum Dispatch<F> {
 type Meta = (u64, FrameKind, i64, u64, Instant);
 
 /// Starts processing `frame` (received at `now`).
+#[inline]
 fn dispatch<P: Protocol>(
     inner: &Arc<Inner<P>>,
     table: &Table<P>,
@@ -776,6 +777,7 @@ fn dispatch<P: Protocol>(
 
 /// Encodes the response for a finished request into `out`. Returns whether it was an
 /// error, or `None` for a oneway request (nothing sent; its metrics are recorded here).
+#[inline]
 fn respond<P: Protocol>(
     inner: &Arc<Inner<P>>,
     table: &Table<P>,
