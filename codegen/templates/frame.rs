@@ -36,33 +36,9 @@ impl ::polywire::Codec for {{ name }}Codec {
     type Frame = {{ name }};
 
     fn decode(&mut self, src: &mut ::polywire::__private::BytesMut) -> ::std::result::Result<::std::option::Option<{{ name }}>, ::polywire::DecodeError> {
-        let ::std::option::Option::Some(total) = self.frame_len(src)? else {
-            return ::std::result::Result::Ok(::std::option::Option::None);
-        };
-        if src.len() < total {
-            src.reserve(total - src.len());
-            return ::std::result::Result::Ok(::std::option::Option::None);
-        }
-        let bytes = src.split_to(total).freeze();
-{%- match tail %}
-{%- when Some with (field) %}
-        // The trailing `{{ field }}` takes the frame's buffer itself (advanced past the
-        // header): no reference count is taken for it and dropped for the frame.
-        let tail = ::std::cell::Cell::new(usize::MAX);
-        let mut r = ::polywire::__private::Reader::with_tail(&bytes, self.limits, &tail);
-        let mut frame = <{{ name }} as ::polywire::WireMessage>::decode_from(&mut r).map_err(|e| e.within({{ name_lit }}))?;
-        r.finish({{ name_lit }})?;
-        if tail.get() != usize::MAX {
-            let mut bytes = bytes;
-            ::polywire::__private::Buf::advance(&mut bytes, tail.get());
-            frame.{{ field }} = bytes;
-        }
-{%- when None %}
-        let mut r = ::polywire::__private::Reader::new(&bytes, self.limits);
-        let frame = <{{ name }} as ::polywire::WireMessage>::decode_from(&mut r).map_err(|e| e.within({{ name_lit }}))?;
-        r.finish({{ name_lit }})?;
-{%- endmatch %}
-        ::std::result::Result::Ok(::std::option::Option::Some(frame))
+        let mut frame = ::std::option::Option::None;
+        self.decode_batch(src, 1, |f| frame = ::std::option::Option::Some(f))?;
+        ::std::result::Result::Ok(frame)
     }
 
     fn decode_batch<F: ::std::ops::FnMut({{ name }})>(&mut self, src: &mut ::polywire::__private::BytesMut, max: usize, mut f: F) -> ::std::result::Result<usize, ::polywire::DecodeError> {

@@ -49,10 +49,6 @@ pub struct Reader<'a> {
     /// The unread bytes of this reader's region (a sub-slice of `buf`).
     rest: &'a [u8],
     limits: Limits,
-    /// Where [`rest_tail`](Reader::rest_tail) notes the offset of a frame's trailing bytes,
-    /// which the caller then takes from the frame's buffer by moving it (no reference
-    /// count taken and dropped per frame).
-    tail: Option<&'a std::cell::Cell<usize>>,
     /// Where the frame starts in `buf` (0 unless several frames share `buf`): offsets in
     /// errors count from the frame's start.
     base: usize,
@@ -77,7 +73,6 @@ impl<'a> Reader<'a> {
             buf,
             rest: &buf[..],
             limits,
-            tail: None,
             base: 0,
         }
     }
@@ -95,18 +90,6 @@ impl<'a> Reader<'a> {
             base: range.start,
             rest: &buf[range],
             limits,
-            tail: None,
-        }
-    }
-
-    /// A reader over a whole frame whose trailing `rest` bytes are not sliced out but
-    /// noted in `tail` (as an offset; it keeps `usize::MAX` otherwise): the caller owns the
-    /// frame's buffer and moves it into the field instead.
-    #[inline]
-    pub fn with_tail(buf: &'a Bytes, limits: Limits, tail: &'a std::cell::Cell<usize>) -> Self {
-        Reader {
-            tail: Some(tail),
-            ..Reader::new(buf, limits)
         }
     }
 
@@ -374,7 +357,6 @@ impl<'a> Reader<'a> {
             buf: self.buf,
             rest: head,
             limits: self.limits,
-            tail: self.tail,
             base: self.base,
         })
     }
@@ -386,22 +368,6 @@ impl<'a> Reader<'a> {
         let out = self.buf.slice(at..at + self.rest.len());
         self.rest = &self.rest[self.rest.len()..];
         out
-    }
-
-    /// Everything that is left, as a frame's trailing field: when this reader was made by
-    /// [`with_tail`](Self::with_tail) and its region ends where the frame does, only the
-    /// offset is noted (and an empty value returned, to be replaced by the caller);
-    /// otherwise the same as [`rest`](Self::rest).
-    #[inline(always)]
-    pub fn rest_tail(&mut self) -> Bytes {
-        match self.tail {
-            Some(t) if self.pos() + self.rest.len() == self.buf.len() => {
-                t.set(self.pos());
-                self.rest = &self.rest[self.rest.len()..];
-                Bytes::new()
-            }
-            _ => self.rest(),
-        }
     }
 
     /// The unread bytes, without consuming them.
@@ -688,28 +654,6 @@ mod tests {
             decode_varint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]),
             Err(DecodeErrorKind::VarintOverflow)
         );
-    }
-
-    #[test]
-    fn rest_tail_notes_only_a_trailing_field() {
-        let buf = Bytes::from_static(b"hdrBODY");
-        let tail = std::cell::Cell::new(usize::MAX);
-        // A region that ends where the frame does: only the offset is noted.
-        let mut r = Reader::with_tail(&buf, Limits::DEFAULT, &tail);
-        r.array::<3>("h").unwrap();
-        let mut rest = r.region(r.remaining(), "body").unwrap();
-        assert!(rest.rest_tail().is_empty());
-        assert_eq!((tail.get(), rest.remaining()), (3, 0));
-        // A region that stops short of the end is sliced as usual.
-        tail.set(usize::MAX);
-        let mut r = Reader::with_tail(&buf, Limits::DEFAULT, &tail);
-        let mut head = r.region(3, "head").unwrap();
-        assert_eq!(&head.rest_tail()[..], b"hdr");
-        assert_eq!(tail.get(), usize::MAX);
-        // Without a tail cell it is `rest`.
-        let mut r = Reader::new(&buf, Limits::DEFAULT);
-        r.array::<3>("h").unwrap();
-        assert_eq!(&r.rest_tail()[..], b"BODY");
     }
 
     #[test]

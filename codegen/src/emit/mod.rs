@@ -114,8 +114,6 @@ struct FrameView {
     name: String,
     name_lit: String,
     probe: String,
-    /// The trailing `bytes` field the decoded frame's buffer moves into.
-    tail: Option<String>,
     extra: String,
 }
 
@@ -269,7 +267,6 @@ pub fn emit_with(p: &Protocol, opts: &Options) -> Result<String, String> {
                 name: s.name.clone(),
                 name_lit: lit(&s.name),
                 probe: probe(p, s),
-                tail: g.frame_tail(s).map(|i| ident(&s.fields[i].name)),
                 extra: String::new(),
             })?)
         }

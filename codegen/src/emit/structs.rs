@@ -166,22 +166,6 @@ impl Gen<'_> {
         }
     }
 
-    /// The index of `s`'s trailing unprefixed `bytes` field when `s` is the protocol's
-    /// frame: the frame codec moves the frame's buffer into it instead of slicing it out
-    /// (see `Reader::rest_tail`).
-    pub fn frame_tail(&self, s: &StructDef) -> Option<usize> {
-        let fi = self.p.frame?;
-        if !std::ptr::eq(self.p.struct_def(fi), s) {
-            return None;
-        }
-        let last = s.fields.len().checked_sub(1)?;
-        matches!(
-            s.fields[last].kind,
-            FieldKind::Value(Type::Bytes { prefix: None, .. })
-        )
-        .then_some(last)
-    }
-
     /// Builds the bodies for struct `s`.
     pub fn bodies(&self, s: &StructDef) -> Bodies {
         let lens = length_fields(s);
@@ -216,8 +200,7 @@ impl Gen<'_> {
         let mut cur = "__r".to_string();
         let mut regions = 0;
         let mut open_regions: Vec<String> = Vec::new();
-        let tail = self.frame_tail(s);
-        for (fi, f) in s.fields.iter().enumerate() {
+        for f in &s.fields {
             let fl = lit(&f.name);
             // A `len(a..)` that starts here: the rest of the struct is a region.
             if let Some(l) = from_starts(&f.name) {
@@ -331,7 +314,6 @@ impl Gen<'_> {
                             &f.widen.unwrap_or(*i),
                             &self.decode(&Type::Int(*i), &rd, &f.name),
                         ),
-                        FieldKind::Value(_) if tail == Some(fi) => format!("{rd}.rest_tail()"),
                         FieldKind::Value(t) => self.decode(t, &rd, &f.name),
                         FieldKind::Switch { ty, disc, arms } => {
                             let sname = self.p.types[*ty].name();
