@@ -31,6 +31,13 @@ async fn server() -> (RemotingServer<NativeProtocol>, SocketAddr) {
     (server, addr)
 }
 
+/// A SLOW request that takes `tens_of_ms` × 10 ms.
+fn slow(tens_of_ms: u8) -> Frame {
+    let mut f = NativeProtocol.request(SLOW);
+    f.body = Bytes::from(vec![tens_of_ms]);
+    f
+}
+
 fn echo(i: u32) -> Frame {
     EchoRequest {
         body: Bytes::from(format!("request {i}")),
@@ -91,8 +98,7 @@ async fn a_slow_request_outlives_many_id_blocks() {
     let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
     let a = addr.to_string();
     let mut pipe = client.pipeline(&a, 16, T).await.unwrap();
-    let mut slow = NativeProtocol.request(SLOW);
-    slow.body = Bytes::from_static(&[100]); // 1 s
+    let slow = slow(100); // 1 s
     let slow_id = pipe.send(slow).unwrap();
     let mut fast = 0u32;
     let mut got = HashMap::new();
@@ -162,8 +168,7 @@ async fn timeouts_complete_the_request_and_late_responses_are_counted() {
         .pipeline(&a, 8, Duration::from_millis(50))
         .await
         .unwrap();
-    let mut slow = NativeProtocol.request(SLOW);
-    slow.body = Bytes::from_static(&[20]); // 200 ms
+    let slow = slow(20); // 200 ms
     let slow_id = pipe.send(slow).unwrap();
     let fast_id = pipe.send(echo(1)).unwrap();
     let all = drain(&mut pipe).await;
@@ -190,8 +195,7 @@ async fn a_closing_connection_fails_what_is_outstanding() {
     let (server, addr) = server().await;
     let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
     let mut pipe = client.pipeline(&addr.to_string(), 8, T).await.unwrap();
-    let mut slow = NativeProtocol.request(SLOW);
-    slow.body = Bytes::from_static(&[50]); // 500 ms
+    let slow = slow(50); // 500 ms
     let id = pipe.send(slow).unwrap();
     pipe.flush();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -341,8 +345,7 @@ async fn a_dropped_pipelines_late_responses_never_reach_the_next_one() {
     let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
     let a = addr.to_string();
     let mut first = client.pipeline(&a, 8, T).await.unwrap();
-    let mut slow = NativeProtocol.request(SLOW);
-    slow.body = Bytes::from_static(&[10]); // 100 ms
+    let slow = slow(10); // 100 ms
     let slow_id = first.send(slow).unwrap();
     first.flush();
     drop(first);

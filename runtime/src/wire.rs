@@ -611,7 +611,7 @@ mod tests {
         }
     }
 
-    /// The short paths of `put_varint` and `peek_varint` agree with the plain LEB128 loop
+    /// `put_varint` and the short paths of `peek_varint` agree with the plain LEB128 loop
     /// on every value up to four bytes and around every power of two above.
     #[test]
     fn varint_short_paths_match_the_loop() {
