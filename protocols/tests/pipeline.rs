@@ -365,6 +365,24 @@ async fn a_dropped_pipelines_late_responses_never_reach_the_next_one() {
     server.shutdown().await;
 }
 
+/// Responses that reached a pipeline but were never taken count as late when it is
+/// dropped.
+#[tokio::test]
+async fn responses_a_dropped_pipeline_never_took_count_as_late() {
+    let (server, addr) = server().await;
+    let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
+    let mut pipe = client.pipeline(&addr.to_string(), 8, T).await.unwrap();
+    for i in 0..4 {
+        pipe.send(echo(i)).unwrap();
+    }
+    pipe.flush();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(client.metrics().late_responses, 0);
+    drop(pipe);
+    assert_eq!(client.metrics().late_responses, 4);
+    server.shutdown().await;
+}
+
 /// `recv` hands the outcomes out one by one; a batch dropped half-read still counts every
 /// response it held (metrics), and an empty batch means nothing is outstanding.
 #[tokio::test]

@@ -582,7 +582,7 @@ impl<P: Protocol> ClientConnection<P> {
     async fn read_loop(self: Arc<Self>, mut rd: OwnedReadHalf, mut buf: BytesMut) {
         let mut codec = self.codec.clone();
         // Responses for pipelines are handed over once per read, not once per frame.
-        let mut out = Deliveries::new(&self.pipes);
+        let mut out = Deliveries::new(&self.pipes, &self.metrics);
         let mut routes = RouteCache::default();
         // One waiter for the connection's life, not one per read.
         let closed = self.closed.cancelled();

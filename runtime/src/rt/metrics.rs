@@ -111,7 +111,11 @@ impl Metrics {
         self.connections.fetch_sub(1, Relaxed);
     }
     pub(crate) fn late(&self) {
-        self.late_responses.fetch_add(1, Relaxed);
+        self.late_n(1);
+    }
+
+    pub(crate) fn late_n(&self, n: u64) {
+        self.late_responses.fetch_add(n, Relaxed);
     }
 
     /// Reads every counter.

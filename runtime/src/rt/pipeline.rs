@@ -231,14 +231,17 @@ impl<F> PipeRegistry<F> {
 /// one lock and at most one wake per pipeline per read.
 pub(super) struct Deliveries<'a, F> {
     registry: &'a PipeRegistry<F>,
+    /// Counts what no pipeline takes any more as late.
+    metrics: &'a super::Metrics,
     pipe: Option<(u32, Option<Arc<PipeShared<F>>>)>,
     items: Vec<(u64, F)>,
 }
 
 impl<'a, F> Deliveries<'a, F> {
-    pub(super) fn new(registry: &'a PipeRegistry<F>) -> Self {
+    pub(super) fn new(registry: &'a PipeRegistry<F>, metrics: &'a super::Metrics) -> Self {
         Deliveries {
             registry,
+            metrics,
             pipe: None,
             items: Vec::new(),
         }
@@ -264,6 +267,7 @@ impl<'a, F> Deliveries<'a, F> {
         };
         let Some(pipe) = pipe else {
             // The pipeline is gone: nobody takes these.
+            self.metrics.late_n(self.items.len() as u64);
             self.items.clear();
             return;
         };
@@ -800,8 +804,11 @@ impl<P: Protocol> Drop for Pipeline<P> {
     fn drop(&mut self) {
         // What `send` accepted goes out; its responses will be counted as late.
         self.flush();
-        // Its blocks go with it: responses to what is still in flight are late.
+        // Its blocks go with it: responses to what is still in flight are late, and so are
+        // those handed over but not taken.
         let pipe = self.index;
+        let untaken = self.shared.lock().ready.len();
+        self.conn.metrics.late_n(untaken as u64);
         self.conn.lock_pending().routes.retain(|r| r.pipe != pipe);
         self.conn.pipes.epoch.fetch_add(1, Ordering::Release);
         self.conn.pipes.remove(pipe);
