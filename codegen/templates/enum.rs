@@ -111,7 +111,8 @@ impl ::polywire::__private::WireMessage for {{ name }} {
         })
     }
 
-    fn encode_to(&self, dst: &mut ::polywire::__private::BytesMut) -> ::std::result::Result<(), ::polywire::__private::EncodeError> {
+    fn write_to(&self, w: &mut ::polywire::__private::Writer<'_>) -> ::std::result::Result<(), ::polywire::__private::EncodeError> {
+        let mut dst = w.cursor();
         {{ encode }}
         ::std::result::Result::Ok(())
     }

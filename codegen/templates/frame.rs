@@ -90,14 +90,13 @@ impl ::polywire::Codec for {{ name }}Codec {
 
     fn encode(&mut self, frame: &{{ name }}, dst: &mut ::polywire::__private::BytesMut) -> ::std::result::Result<(), ::polywire::EncodeError> {
         let start = dst.len();
-        let res = ::polywire::WireMessage::encode_to(frame, dst).and_then(|()| {
-            ::polywire::__private::check_encode_len(dst.len() - start, self.limits.max_frame_len as u64, {{ name_lit }})
-        });
-        if res.is_err() {
-            // Leave `dst` as it was: a failed frame must not leave half its bytes behind.
+        ::polywire::WireMessage::encode_to(frame, dst)?;
+        if let ::std::result::Result::Err(e) = ::polywire::__private::check_encode_len(dst.len() - start, self.limits.max_frame_len as u64, {{ name_lit }}) {
+            // Leave `dst` as it was: a frame over the limit must not leave its bytes behind.
             dst.truncate(start);
+            return ::std::result::Result::Err(e);
         }
-        res.map(|_| ())
+        ::std::result::Result::Ok(())
     }
 
     fn limits(&self) -> &::polywire::Limits {

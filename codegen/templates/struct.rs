@@ -36,7 +36,7 @@ impl ::polywire::__private::WireMessage for {{ name }} {
         {{ decode }}
     }
 
-    fn encode_to(&self, dst: &mut ::polywire::__private::BytesMut) -> ::std::result::Result<(), ::polywire::__private::EncodeError> {
+    fn write_to(&self, w: &mut ::polywire::__private::Writer<'_>) -> ::std::result::Result<(), ::polywire::__private::EncodeError> {
         {{ encode }}
     }
 }

@@ -4,7 +4,7 @@
 //! it can be unit-tested, fuzzed and driven by any transport.
 
 use crate::error::{DecodeError, EncodeError};
-use crate::wire::{Limits, Reader};
+use crate::wire::{Limits, Reader, Writer};
 use bytes::BytesMut;
 
 /// A message with a binary wire layout (generated for every `struct` and `frame`).
@@ -12,8 +12,27 @@ pub trait WireMessage: Sized {
     /// Reads one message from `r`, which holds complete data (running out is an error).
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError>;
 
-    /// Appends the message's bytes to `dst`.
-    fn encode_to(&self, dst: &mut BytesMut) -> Result<(), EncodeError>;
+    /// Writes the message's bytes through `w` (generated; nested messages call it with
+    /// their parent's writer).
+    fn write_to(&self, w: &mut Writer<'_>) -> Result<(), EncodeError>;
+
+    /// Appends the message's bytes to `dst`. On error `dst` is left as it was.
+    fn encode_to(&self, dst: &mut BytesMut) -> Result<(), EncodeError> {
+        let start = dst.len();
+        let mut w = Writer::new(dst);
+        match self.write_to(&mut w) {
+            Ok(()) => {
+                w.finish();
+                Ok(())
+            }
+            Err(e) => {
+                // Bytes committed while the buffer grew are taken back (the writer's borrow
+                // of `dst` ends here, unfinished).
+                dst.truncate(start);
+                Err(e)
+            }
+        }
+    }
 }
 
 /// A frame codec over a byte buffer, in the shape of `tokio_util::codec`.
@@ -85,4 +104,43 @@ pub trait WireEnum: Copy + Sized {
     /// The variant for a wire value (`None` if a closed enum has no such variant or the value
     /// does not fit the representation).
     fn from_wire_value(v: i64) -> Option<Self>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::DecodeErrorKind;
+
+    /// Writes `n` bytes, then fails (as a field over its maximum would).
+    struct FailsAfter(u8);
+
+    impl WireMessage for FailsAfter {
+        fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+            Err(r.error("FailsAfter", DecodeErrorKind::MissingField))
+        }
+
+        fn write_to(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+            let mut c = w.cursor();
+            for i in 0..self.0 {
+                c.put_u8(i);
+            }
+            Err(EncodeError::TooLong {
+                path: "last",
+                len: 2,
+                max: 1,
+            })
+        }
+    }
+
+    #[test]
+    fn a_failed_encode_leaves_the_buffer_as_it_was_even_after_it_grew() {
+        for n in [0, 1, 5, 100, 255] {
+            // Full already: every write past the first few makes the buffer grow, which
+            // commits what was written so far.
+            let mut dst = BytesMut::with_capacity(4);
+            dst.extend_from_slice(b"kept");
+            assert!(FailsAfter(n).encode_to(&mut dst).is_err());
+            assert_eq!(&dst[..], b"kept", "after {n} bytes");
+        }
+    }
 }

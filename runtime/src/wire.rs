@@ -8,7 +8,7 @@
 
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::types::Str;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 /// Limits every generated decoder enforces before allocating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -507,44 +507,369 @@ pub const fn varint_len(v: u64) -> usize {
     bits.div_ceil(7)
 }
 
-/// Writes `v` as a LEB128 varint.
-#[inline]
-pub fn put_varint(dst: &mut BytesMut, mut v: u64) {
-    while v >= 0x80 {
-        dst.put_u8((v as u8) | 0x80);
-        v >>= 7;
-    }
-    dst.put_u8(v as u8);
+/// Writes `v` as a LEB128 varint at the end of `dst` (for hand-built frames; generated
+/// code writes through a [`Writer`]).
+pub fn put_varint(dst: &mut BytesMut, v: u64) {
+    let mut w = Writer::new(dst);
+    w.cursor().put_varint(v);
+    w.finish();
 }
 
-/// Zigzag-encodes a signed value for [`put_varint`].
+/// Zigzag-encodes a signed value for [`Cursor::put_varint`].
 pub const fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
-/// Writes the low `width` bytes of `v` (1..=8) big- or little-endian.
-#[inline]
-pub fn put_uint(dst: &mut BytesMut, v: u64, width: usize, big_endian: bool) {
-    if big_endian {
-        dst.put_uint(v, width);
-    } else {
-        dst.put_uint_le(v, width);
+/// Appends encoded bytes to a [`BytesMut`], writing straight into its spare capacity.
+///
+/// A writer is what [`WireMessage::write_to`](crate::WireMessage::write_to) receives; the
+/// bytes are written through a [`Cursor`] taken from it. The bytes become part of the
+/// buffer at [`finish`](Writer::finish); a writer dropped without it (an encode that
+/// failed) leaves the buffer's length where it was, except for bytes committed when the
+/// buffer had to grow, which [`WireMessage::encode_to`](crate::WireMessage::encode_to)
+/// truncates away.
+///
+/// ```
+/// let mut buf = bytes::BytesMut::new();
+/// let mut w = polywire::wire::Writer::new(&mut buf);
+/// let mut c = w.cursor();
+/// c.put_uint(0x5057, 2, true);
+/// c.put_varint(300);
+/// let at = c.len();
+/// c.put_u8(0);
+/// c.patch_uint(at, 7, 1, true);
+/// drop(c);
+/// w.finish();
+/// assert_eq!(&buf[..], &[0x50, 0x57, 0xac, 0x02, 7]);
+/// ```
+pub struct Writer<'a> {
+    dst: &'a mut BytesMut,
+    /// `dst`'s spare capacity: the address just past its last byte.
+    spare: *mut u8,
+    /// Bytes of spare capacity at `spare`.
+    room: usize,
+    /// Bytes written at `spare` (all initialized), not yet counted in `dst.len()`.
+    pos: usize,
+    /// `dst.len()`, cached.
+    base: usize,
+}
+
+// Invariant of `Writer` (every method keeps it, and `Cursor` keeps it for the writer it
+// borrows): `base == dst.len()`, `spare` points at `dst`'s spare capacity (`dst`'s storage
+// plus `base`) and `room` is its length, both as of the last refresh, and `dst` has not been
+// touched since (the writer holds the only `&mut` to it and refreshes after each use);
+// `pos <= room` and `spare[..pos]` is initialized, written in order without gaps.
+#[allow(unsafe_code)]
+impl<'a> Writer<'a> {
+    /// A writer appending to `dst`.
+    #[inline]
+    pub fn new(dst: &'a mut BytesMut) -> Self {
+        let mut w = Writer {
+            dst,
+            spare: std::ptr::null_mut(),
+            room: 0,
+            pos: 0,
+            base: 0,
+        };
+        w.refresh();
+        w
+    }
+
+    /// Reads `base`, `spare` and `room` from `dst` again (after `dst` was used directly).
+    #[inline]
+    fn refresh(&mut self) {
+        self.base = self.dst.len();
+        let spare = self.dst.spare_capacity_mut();
+        self.room = spare.len();
+        self.spare = spare.as_mut_ptr().cast();
+    }
+
+    /// The buffer's length with what was written so far (positions for
+    /// [`Cursor::patch_uint`] and lengths are measured with it).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.base + self.pos
+    }
+
+    /// True when the buffer holds no bytes (none before the writer, none written).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A cursor to write with. It keeps the position in its own fields (registers, once
+    /// inlined) and hands it back to the writer when dropped.
+    #[inline(always)]
+    pub fn cursor(&mut self) -> Cursor<'_, 'a> {
+        Cursor {
+            spare: self.spare,
+            room: self.room,
+            pos: self.pos,
+            base: self.base,
+            w: self,
+        }
+    }
+
+    /// Makes the written bytes part of the buffer.
+    #[inline]
+    pub fn finish(mut self) {
+        self.commit();
+    }
+
+    /// Adds the written bytes to `dst.len()`.
+    #[inline]
+    fn commit(&mut self) {
+        // SAFETY: by the invariant, `spare[..pos]` is initialized and lies within `dst`'s
+        // capacity right after its `base` bytes, so `dst[..base + pos]` is initialized.
+        unsafe { self.dst.set_len(self.base + self.pos) };
+        self.pos = 0;
+        self.refresh();
+    }
+
+    /// Commits what was written and makes room for at least `n` more bytes.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, n: usize) {
+        self.commit();
+        self.dst.reserve(n);
+        self.refresh();
+    }
+
+    /// See [`Cursor::patch_uint`].
+    #[inline(never)]
+    fn patch(&mut self, at: usize, src: &[u8]) {
+        if at + src.len() > self.len() {
+            panic!(
+                "patch at {at}+{} past the {} bytes written",
+                src.len(),
+                self.len()
+            );
+        }
+        // Commit so that the bytes to patch are in `dst` proper, where a checked slice can
+        // change them; `commit` refreshes the spare pointer afterwards.
+        self.commit();
+        self.dst[at..at + src.len()].copy_from_slice(src);
+        self.refresh();
+    }
+
+    /// See [`Cursor::with_bytes_mut`].
+    fn with_bytes_mut<R>(&mut self, f: impl FnOnce(&mut BytesMut) -> R) -> R {
+        self.commit();
+        let r = f(self.dst);
+        self.refresh();
+        r
     }
 }
 
-/// Overwrites `width` bytes at `pos` (written earlier as a placeholder) with `v`.
-pub fn patch_uint(dst: &mut BytesMut, pos: usize, v: u64, width: usize, big_endian: bool) {
-    let bytes = if big_endian {
-        v.to_be_bytes()
-    } else {
-        v.to_le_bytes()
-    };
-    let src = if big_endian {
-        &bytes[8 - width..]
-    } else {
-        &bytes[..width]
-    };
-    dst[pos..pos + width].copy_from_slice(src);
+impl std::fmt::Debug for Writer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("len", &self.len())
+            .field("room", &(self.room - self.pos))
+            .finish()
+    }
+}
+
+/// Writes through a [`Writer`], with the position in the cursor's own fields.
+///
+/// Generated `write_to` bodies take one cursor and write every field through it: each
+/// write checks the room left once and stores the bytes, without the per-call bookkeeping
+/// of `BufMut` (a capacity check, a length update and often a `memcpy` call per field), and
+/// without reloading the position after every byte stored (which a position kept behind a
+/// `&mut` would need, since a byte store may alias it).
+pub struct Cursor<'w, 'a> {
+    w: &'w mut Writer<'a>,
+    spare: *mut u8,
+    room: usize,
+    pos: usize,
+    base: usize,
+}
+
+// Invariant of `Cursor`: while it lives its `spare`, `room`, `pos` and `base` stand for the
+// writer's (the writer's own `pos` may be behind); every call that lets the writer act
+// (`grow`, `patch`, `with_bytes_mut`, `nested`) first stores `pos` into it and afterwards
+// loads all four back; `Drop` stores `pos` back. So the writer's invariant holds for the
+// cursor's fields.
+#[allow(unsafe_code)]
+impl Cursor<'_, '_> {
+    /// Hands the position to the writer before it acts.
+    #[inline(always)]
+    fn sync(&mut self) {
+        self.w.pos = self.pos;
+    }
+
+    /// Takes the writer's state back after it acted.
+    #[inline(always)]
+    fn reload(&mut self) {
+        self.spare = self.w.spare;
+        self.room = self.w.room;
+        self.pos = self.w.pos;
+        self.base = self.w.base;
+    }
+
+    /// The buffer's length with what was written so far.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.base + self.pos
+    }
+
+    /// True when the buffer holds no bytes (none before the writer, none written).
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    // Inlined so that the cursor's address never escapes (its fields stay in registers);
+    // the writer's `grow` is the cold call.
+    #[inline(always)]
+    fn grow(&mut self, n: usize) {
+        self.sync();
+        self.w.grow(n);
+        self.reload();
+    }
+
+    /// Appends `src`.
+    #[inline(always)]
+    pub fn put_slice(&mut self, src: &[u8]) {
+        if self.room - self.pos < src.len() {
+            self.grow(src.len());
+        }
+        // SAFETY: the check above (or `grow`, which reserves `src.len()` bytes after
+        // committing, leaving `pos == 0`) leaves `room - pos >= src.len()`, so the
+        // destination `spare[pos..pos + src.len()]` lies in `dst`'s spare capacity (the
+        // writer's invariant), is valid for writes, and cannot overlap `src`, which is
+        // borrowed shared while the writer borrows `dst` exclusively. The bytes written
+        // extend `spare[..pos]` without a gap.
+        unsafe {
+            self.spare
+                .add(self.pos)
+                .copy_from_nonoverlapping(src.as_ptr(), src.len())
+        };
+        self.pos += src.len();
+    }
+
+    /// Appends one byte.
+    #[inline(always)]
+    pub fn put_u8(&mut self, v: u8) {
+        self.put_slice(&[v]);
+    }
+
+    /// Appends the low `width` bytes of `v` (1..=8), big- or little-endian.
+    #[inline(always)]
+    pub fn put_uint(&mut self, v: u64, width: usize, big_endian: bool) {
+        let width = width.min(8);
+        if big_endian {
+            self.put_slice(&v.to_be_bytes()[8 - width..]);
+        } else {
+            self.put_slice(&v.to_le_bytes()[..width]);
+        }
+    }
+
+    /// Appends `v` as a LEB128 varint.
+    #[inline(always)]
+    pub fn put_varint(&mut self, v: u64) {
+        if v < 0x80 {
+            self.put_u8(v as u8);
+        } else if v < 0x4000 {
+            self.put_slice(&[(v as u8) | 0x80, (v >> 7) as u8]);
+        } else if v < 1 << 56 && self.room - self.pos >= 8 {
+            // Up to eight bytes, built in a register and stored at once (bytes built one at a
+            // time in memory and then loaded as a block stall the load); the step back
+            // leaves the unused tail in spare capacity, never counted as written.
+            let (word, n) = varint_word(v);
+            self.put_slice(&word.to_le_bytes());
+            self.pos -= 8 - n;
+        } else {
+            let (b, n) = varint_bytes(v);
+            self.put_slice(&b[..n]);
+        }
+    }
+
+    /// Overwrites `width` bytes at buffer position `at` (a placeholder written earlier, see
+    /// [`len`](Cursor::len)) with `v`.
+    ///
+    /// # Panics
+    /// If `at + width` is past what was written: generated code patches only placeholders
+    /// it wrote itself.
+    #[inline(always)]
+    pub fn patch_uint(&mut self, at: usize, v: u64, width: usize, big_endian: bool) {
+        let width = width.min(8);
+        let bytes = if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        };
+        let src = if big_endian {
+            &bytes[8 - width..]
+        } else {
+            &bytes[..width]
+        };
+        self.sync();
+        self.w.patch(at, src);
+        self.reload();
+    }
+
+    /// Runs `f` on the buffer itself (for encoders that need a [`BytesMut`], such as the
+    /// JSON encoder), after committing what was written.
+    #[inline(always)]
+    pub fn with_bytes_mut<R>(&mut self, f: impl FnOnce(&mut BytesMut) -> R) -> R {
+        self.sync();
+        let r = self.w.with_bytes_mut(f);
+        self.reload();
+        r
+    }
+
+    /// Runs `f` on the writer (a nested message's `write_to`).
+    #[inline(always)]
+    pub fn nested<R>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> R) -> R {
+        self.sync();
+        let r = f(self.w);
+        self.reload();
+        r
+    }
+}
+
+impl Drop for Cursor<'_, '_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.sync();
+    }
+}
+
+impl std::fmt::Debug for Cursor<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cursor")
+            .field("len", &self.len())
+            .field("room", &(self.room - self.pos))
+            .finish()
+    }
+}
+
+/// `v` (below 2^56) as LEB128 in the low bytes of a little-endian word, and its length.
+#[inline(always)]
+fn varint_word(mut v: u64) -> (u64, usize) {
+    let mut word = 0u64;
+    let mut n = 0;
+    while v >= 0x80 && n < 7 {
+        word |= ((v & 0x7f) | 0x80) << (8 * n);
+        v >>= 7;
+        n += 1;
+    }
+    word |= v << (8 * n);
+    (word, n + 1)
+}
+
+/// `v` as LEB128 (at most 10 bytes) in an array, and its length.
+fn varint_bytes(mut v: u64) -> ([u8; 10], usize) {
+    let mut b = [0u8; 10];
+    let mut n = 0;
+    while v >= 0x80 && n < 9 {
+        b[n] = (v as u8) | 0x80;
+        v >>= 7;
+        n += 1;
+    }
+    b[n] = v as u8;
+    (b, n + 1)
 }
 
 /// Checks that `len` fits below `max` (the prefix's range or a declared maximum).
@@ -611,8 +936,8 @@ mod tests {
         }
     }
 
-    /// `put_varint` and the short paths of `peek_varint` agree with the plain LEB128 loop
-    /// on every value up to four bytes and around every power of two above.
+    /// `put_varint` (each of its paths) and the short paths of `peek_varint` agree with the
+    /// plain LEB128 loop on every value up to four bytes and around every power of two above.
     #[test]
     fn varint_short_paths_match_the_loop() {
         fn reference(mut v: u64) -> Vec<u8> {
@@ -629,9 +954,13 @@ mod tests {
             [p - 1, p, p + 1]
         });
         for v in (0..0x30_0000u64).chain(powers).chain([u64::MAX]) {
+            // Without room (the buffer grows) and with room (the one-store paths).
             let mut b = BytesMut::new();
             put_varint(&mut b, v);
             assert_eq!(&b[..], &reference(v)[..], "encoding of {v}");
+            let mut roomy = BytesMut::with_capacity(32);
+            put_varint(&mut roomy, v);
+            assert_eq!(roomy, b, "encoding of {v} with room");
             let mut framed = vec![0xAA];
             framed.extend_from_slice(&b);
             framed.push(0x55);
@@ -681,12 +1010,110 @@ mod tests {
     #[test]
     fn patch_and_peek_agree() {
         let mut b = BytesMut::new();
-        put_uint(&mut b, 0, 3, true);
-        patch_uint(&mut b, 0, 0x0a0b0c, 3, true);
+        let mut w = Writer::new(&mut b);
+        let mut c = w.cursor();
+        c.put_uint(0, 3, true);
+        c.patch_uint(0, 0x0a0b0c, 3, true);
+        drop(c);
+        w.finish();
         assert_eq!(&b[..], &[0x0a, 0x0b, 0x0c]);
         assert_eq!(peek_uint(&b, 0, 3, true), Some(0x0a0b0c));
-        patch_uint(&mut b, 0, 0x0a0b0c, 3, false);
+        let mut w = Writer::new(&mut b);
+        w.cursor().patch_uint(0, 0x0a0b0c, 3, false);
+        w.finish();
         assert_eq!(peek_uint(&b, 0, 3, false), Some(0x0a0b0c));
         assert_eq!(peek_uint(&b, 1, 3, false), None);
+    }
+
+    /// The same writes through a `Writer` and through a plain `Vec`, starting from every
+    /// capacity between 0 and 48 bytes and with bytes already in the buffer, so that the
+    /// buffer has to grow before, inside and after each kind of write (and around patches,
+    /// nested writers and direct use of the buffer).
+    #[test]
+    fn writer_matches_a_vec_whatever_the_room() {
+        fn ops(w: &mut Writer<'_>, v: &mut Vec<u8>) {
+            let mut c = w.cursor();
+            let at = c.len();
+            assert_eq!(at, v.len());
+            c.put_uint(0, 2, true);
+            v.extend_from_slice(&[0, 0]);
+            for (i, x) in [0u64, 1, 127, 128, 300, 1 << 35, u64::MAX]
+                .into_iter()
+                .enumerate()
+            {
+                c.put_varint(x);
+                let mut r = x;
+                while r >= 0x80 {
+                    v.push((r as u8) | 0x80);
+                    r >>= 7;
+                }
+                v.push(r as u8);
+                c.put_uint(x, i % 8 + 1, i % 2 == 0);
+                let be = x.to_be_bytes();
+                let le = x.to_le_bytes();
+                if i % 2 == 0 {
+                    v.extend_from_slice(&be[8 - (i % 8 + 1)..]);
+                } else {
+                    v.extend_from_slice(&le[..i % 8 + 1]);
+                }
+                c.put_u8(i as u8);
+                v.push(i as u8);
+            }
+            c.put_slice(&[7; 33]);
+            v.extend_from_slice(&[7; 33]);
+            let n = (c.len() - at) as u64;
+            c.patch_uint(at, n, 2, true);
+            v[at..at + 2].copy_from_slice(&(n as u16).to_be_bytes());
+            c.put_slice(b"tail");
+            v.extend_from_slice(b"tail");
+            c.with_bytes_mut(|b| b.extend_from_slice(b"json"));
+            v.extend_from_slice(b"json");
+            c.nested(|w| {
+                let mut c = w.cursor();
+                c.put_slice(b"inner");
+                c.put_varint(1 << 20);
+            });
+            v.extend_from_slice(b"inner");
+            v.extend_from_slice(&[0x80, 0x80, 0x40]);
+            c.put_varint(1 << 14);
+            v.extend_from_slice(&[0x80, 0x80, 0x01]);
+            assert_eq!(c.len(), v.len());
+        }
+        for cap in 0..48 {
+            for before in [0usize, 5] {
+                let mut b = BytesMut::with_capacity(cap);
+                b.extend_from_slice(&vec![9u8; before]);
+                let mut v = vec![9u8; before];
+                let mut w = Writer::new(&mut b);
+                ops(&mut w, &mut v);
+                ops(&mut w, &mut v);
+                assert_eq!(w.len(), v.len());
+                w.finish();
+                assert_eq!(&b[..], &v[..], "capacity {cap}, {before} bytes before");
+            }
+        }
+    }
+
+    #[test]
+    fn a_writer_dropped_unfinished_adds_nothing_it_did_not_commit() {
+        let mut b = BytesMut::with_capacity(64);
+        b.extend_from_slice(b"kept");
+        {
+            let mut w = Writer::new(&mut b);
+            let mut c = w.cursor();
+            c.put_slice(b"lost");
+            c.put_varint(300);
+        }
+        assert_eq!(&b[..], b"kept");
+    }
+
+    #[test]
+    #[should_panic(expected = "past the")]
+    fn patching_past_the_written_bytes_panics_rather_than_writing_uninitialized_memory() {
+        let mut b = BytesMut::with_capacity(64);
+        let mut w = Writer::new(&mut b);
+        let mut c = w.cursor();
+        c.put_u8(1);
+        c.patch_uint(0, 0, 2, true);
     }
 }

@@ -47,7 +47,7 @@ struct EnumView {
     message: bool,
     /// The `decode_from` expression when `message`.
     decode: String,
-    /// The `encode_to` statements when `message`.
+    /// The `write_to` statements when `message`.
     encode: String,
     /// The encoded size when `message`.
     size: usize,

@@ -198,10 +198,7 @@ impl<'a> Gen<'a> {
             ),
             _ => (String::new(), Self::to_u64(i, v)),
         };
-        format!(
-            "{check} {RT}::put_uint({dst}, {value}, {}, {big});",
-            i.bytes
-        )
+        format!("{check} {dst}.put_uint({value}, {}, {big});", i.bytes)
     }
 
     /// A length prefix value read as i64.
@@ -219,13 +216,13 @@ impl<'a> Gen<'a> {
     fn write_prefix(p: &Prefix, n: &str, dst: &str, field: &str) -> String {
         match p {
             Prefix::Int(i) => format!(
-                "{RT}::put_uint({dst}, {RT}::check_encode_len({n}, {max}, {f})?, {w}, {big});",
+                "{dst}.put_uint({RT}::check_encode_len({n}, {max}, {f})?, {w}, {big});",
                 max = i.max_value(),
                 f = lit(field),
                 w = i.bytes,
                 big = i.endian == Endian::Big
             ),
-            Prefix::Varint => format!("{RT}::put_varint({dst}, {n} as u64);"),
+            Prefix::Varint => format!("{dst}.put_varint({n} as u64);"),
         }
     }
 
@@ -380,7 +377,7 @@ impl<'a> Gen<'a> {
         }
     }
 
-    /// Statements encoding `v` of `ty` into `dst`. `v` is a place (`self.x`) or, when
+    /// Statements encoding `v` of `ty` through the writer `dst`. `v` is a place (`self.x`) or, when
     /// `by_ref`, a binding holding a reference.
     pub fn encode(&self, ty: &Type, v: &str, by_ref: bool, dst: &str, field: &str) -> String {
         let f = lit(field);
@@ -396,11 +393,11 @@ impl<'a> Gen<'a> {
         };
         match ty {
             Type::Int(i) => Self::write_int(i, &own, dst, field),
-            Type::Varint { signed: false } => format!("{RT}::put_varint({dst}, {own});"),
+            Type::Varint { signed: false } => format!("{dst}.put_varint({own});"),
             Type::Varint { signed: true } => {
-                format!("{RT}::put_varint({dst}, {RT}::zigzag({own}));")
+                format!("{dst}.put_varint({RT}::zigzag({own}));")
             }
-            Type::Bool => format!("{RT}::BufMut::put_u8({dst}, u8::from({own}));"),
+            Type::Bool => format!("{dst}.put_u8(u8::from({own}));"),
             Type::String { prefix, max } | Type::Bytes { prefix, max } => {
                 let bytes = if matches!(ty, Type::String { .. }) {
                     format!("{v}.as_bytes()")
@@ -413,7 +410,7 @@ impl<'a> Gen<'a> {
                 let pre = prefix.map_or(String::new(), |p| {
                     Self::write_prefix(&p, &format!("{v}.len()"), dst, field)
                 });
-                format!("{max_check} {pre} {RT}::BufMut::put_slice({dst}, {bytes});")
+                format!("{max_check} {pre} {dst}.put_slice({bytes});")
             }
             Type::List { elem, count } => {
                 let pre = count.map_or(String::new(), |p| {
@@ -438,7 +435,7 @@ impl<'a> Gen<'a> {
                 inner,
                 repr: OptRepr::Presence,
             } => format!(
-                "match {refer} {{ ::std::option::Option::Some(x) => {{ {RT}::BufMut::put_u8({dst}, 1); {} }} ::std::option::Option::None => {RT}::BufMut::put_u8({dst}, 0), }}",
+                "match {refer} {{ ::std::option::Option::Some(x) => {{ {dst}.put_u8(1); {} }} ::std::option::Option::None => {dst}.put_u8(0), }}",
                 self.encode(inner, "x", true, dst, field)
             ),
             Type::Optional {
@@ -454,12 +451,14 @@ impl<'a> Gen<'a> {
             Type::Named(i) => match &self.p.types[*i] {
                 TypeDef::Enum(e) => Self::write_int(&e.repr, &format!("{v}.to_repr()"), dst, field),
                 TypeDef::Flags(fl) if fl.repr.bytes == 3 => format!(
-                    "{RT}::put_uint({dst}, {RT}::check_bits({}, 24, {f})?, 3, {});",
+                    "{dst}.put_uint({RT}::check_bits({}, 24, {f})?, 3, {});",
                     Self::bits_u64(&fl.repr, &format!("{v}.bits()")),
                     fl.repr.endian == Endian::Big
                 ),
                 TypeDef::Flags(fl) => Self::write_int(&fl.repr, &format!("{v}.bits()"), dst, field),
-                TypeDef::Struct(_) => format!("{RT}::WireMessage::encode_to({refer}, {dst})?;"),
+                TypeDef::Struct(_) => {
+                    format!("{dst}.nested(|w| {RT}::WireMessage::write_to({refer}, w))?;")
+                }
             },
         }
     }
@@ -587,7 +586,7 @@ impl<'a> Gen<'a> {
     /// Writes a constant.
     pub fn write_const(&self, i: &IntType, value: u64, dst: &str) -> String {
         format!(
-            "{RT}::put_uint({dst}, {value:#x}, {}, {});",
+            "{dst}.put_uint({value:#x}, {}, {});",
             i.bytes,
             i.endian == Endian::Big
         )

@@ -8,7 +8,7 @@ use crate::ir::*;
 pub struct Bodies {
     /// Statements ending with the constructed value in `Ok(..)`.
     pub decode: String,
-    /// Statements writing `self` into `dst`.
+    /// Statements writing `self` through the writer `w` (with the cursor `dst`).
     pub encode: String,
     /// An expression for the encoded size.
     pub size: String,
@@ -357,9 +357,9 @@ impl Gen<'_> {
 
         // ---- encode ----
         let mut e = if s.fields.is_empty() {
-            "let _ = dst;".to_string()
+            "let _ = w;".to_string()
         } else {
-            String::new()
+            "let mut dst = w.cursor();".to_string()
         };
         let mut at_end: Vec<String> = Vec::new();
         // Sizes of fields, for varint lengths.
@@ -386,7 +386,7 @@ impl Gen<'_> {
                         }
                         Prefix::Varint => {
                             let size = sum(self.target_size(s, fi, of));
-                            e += &format!("{RT}::put_varint(dst, {} as u64);", atom(&size));
+                            e += &format!("dst.put_varint({} as u64);", atom(&size));
                         }
                     }
                 }
@@ -413,7 +413,7 @@ impl Gen<'_> {
                         _ => terms.join(" | "),
                     };
                     e += &format!(
-                        "let {w}: u64 = {value}; let __pos_{} = dst.len(); {RT}::put_uint(dst, {w}, {}, {});",
+                        "let {w}: u64 = {value}; let __pos_{} = dst.len(); dst.put_uint({w}, {}, {});",
                         f.name,
                         ty.bytes,
                         ty.endian == Endian::Big
@@ -436,10 +436,12 @@ impl Gen<'_> {
                             for (val, enc) in arms {
                                 if enc == "binary" {
                                     m += &format!(
-                                        "{val} => {RT}::WireMessage::encode_to(&{v}, dst)?,"
+                                        "{val} => dst.nested(|w| {RT}::WireMessage::write_to(&{v}, w))?,"
                                     );
                                 } else {
-                                    m += &format!("{val} => {v}.encode_{enc}(dst)?,");
+                                    m += &format!(
+                                        "{val} => dst.with_bytes_mut(|b| {v}.encode_{enc}(b))?,"
+                                    );
                                 }
                             }
                             m += &format!(
@@ -452,7 +454,7 @@ impl Gen<'_> {
                     match (&f.region, sized_by(f).as_deref()) {
                         (Region::Prefixed(Prefix::Int(i)), None) => {
                             e += &format!(
-                                "{{ let pos = dst.len(); {} let start = dst.len(); {body} let n = {RT}::check_encode_len(dst.len() - start, {}, {fl})?; {RT}::patch_uint(dst, pos, n, {}, {}); }}",
+                                "{{ let pos = dst.len(); {} let start = dst.len(); {body} let n = {RT}::check_encode_len(dst.len() - start, {}, {fl})?; dst.patch_uint(pos, n, {}, {}); }}",
                                 self.write_const(i, 0, "dst"),
                                 i.max_value(),
                                 i.bytes,
@@ -461,7 +463,7 @@ impl Gen<'_> {
                         }
                         (Region::Prefixed(Prefix::Varint), None) => {
                             e += &format!(
-                                "{RT}::put_varint(dst, {} as u64); {body}",
+                                "dst.put_varint({} as u64); {body}",
                                 atom(&sum(self.value_size(f)))
                             );
                         }
@@ -506,7 +508,7 @@ impl Gen<'_> {
                     return String::new();
                 };
                 format!(
-                    "{{ let n = {RT}::check_encode_len(dst.len() - __start_{l}, {}, {})?; {RT}::patch_uint(dst, __pos_{l}, n, {}, {}); }}",
+                    "{{ let n = {RT}::check_encode_len(dst.len() - __start_{l}, {}, {})?; dst.patch_uint(__pos_{l}, n, {}, {}); }}",
                     i.max_value(),
                     lit(l),
                     i.bytes,
@@ -525,7 +527,7 @@ impl Gen<'_> {
                     format!("(n << {lo})")
                 };
                 format!(
-                    "{{ let n = {RT}::check_bits((dst.len() - __start_{l}) as u64, {}, {})?; {RT}::patch_uint(dst, __pos_{wf}, __w_{wf} | {shifted}, {}, {}); }}",
+                    "{{ let n = {RT}::check_bits((dst.len() - __start_{l}) as u64, {}, {})?; dst.patch_uint(__pos_{wf}, __w_{wf} | {shifted}, {}, {}); }}",
                     hi - lo,
                     lit(l),
                     ty.bytes,
