@@ -377,8 +377,8 @@ impl<'a> Gen<'a> {
         }
     }
 
-    /// Statements encoding `v` of `ty` through the writer `dst`. `v` is a place (`self.x`) or, when
-    /// `by_ref`, a binding holding a reference.
+    /// Statements encoding `v` of `ty` through the cursor `dst`. `v` is a place (`self.x`)
+    /// or, when `by_ref`, a binding holding a reference.
     pub fn encode(&self, ty: &Type, v: &str, by_ref: bool, dst: &str, field: &str) -> String {
         let f = lit(field);
         let own = if by_ref {
