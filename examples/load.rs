@@ -960,15 +960,22 @@ fn main() {
         }
     );
     let mut probe = StatsProbe::new(a.rt);
-    // Ratios to the floor per design, one per round: rounds alternate the designs, so a
-    // machine whose speed drifts affects each about equally.
+    // Ratios to the floor per design, one per round: rounds alternate the designs (and the
+    // order within a round), so a machine whose speed drifts affects each about equally.
     let mut ratios: Vec<(&'static str, Vec<f64>)> = Vec::new();
     for round in 1..=a.rounds {
         if a.rounds > 1 {
             println!("round {round} of {}", a.rounds);
         }
         let mut results = Vec::new();
-        for design in DESIGNS {
+        // Every other round runs the designs in the opposite order, so that whatever the
+        // first run of a round leaves behind (or the second inherits) weighs on each design
+        // equally.
+        let mut order = DESIGNS;
+        if round % 2 == 0 {
+            order.reverse();
+        }
+        for design in order {
             if a.only
                 .as_deref()
                 .is_some_and(|o| !o.split(',').any(|d| d == design))
