@@ -32,6 +32,9 @@ impl ::std::default::Default for {{ name }} {
 {% endif %}
 
 impl ::polywire::__private::WireMessage for {{ name }} {
+    {% if frame %}
+    #[inline]
+    {% endif %}
     fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
         {{ decode }}
     }

@@ -90,6 +90,9 @@ struct StructView {
     encode: String,
     size: String,
     extra: String,
+    /// The protocol's frame: its `decode_from` is inlined into the codec's batch loop, so
+    /// each frame is built where it is handed on rather than returned and moved.
+    frame: bool,
 }
 
 struct FieldView {
@@ -250,6 +253,7 @@ pub fn emit_with(p: &Protocol, opts: &Options) -> Result<String, String> {
                     encode: b.encode,
                     size: b.size,
                     extra,
+                    frame: Some(i) == p.frame,
                 })?);
                 structs_out.push(json::mirrors(&g, s));
             }
