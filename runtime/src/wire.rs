@@ -613,17 +613,25 @@ impl<'a> Writer<'a> {
     /// Makes the written bytes part of the buffer.
     #[inline]
     pub fn finish(mut self) {
-        self.commit();
+        self.set_len();
     }
 
-    /// Adds the written bytes to `dst.len()`.
+    /// Adds the written bytes to `dst.len()` and reads the spare capacity again.
     #[inline]
     fn commit(&mut self) {
+        self.set_len();
+        self.refresh();
+    }
+
+    /// Adds the written bytes to `dst.len()` (`spare` and `room` are stale afterwards:
+    /// `commit` refreshes them, `finish` drops the writer).
+    #[inline]
+    fn set_len(&mut self) {
         // SAFETY: by the invariant, `spare[..pos]` is initialized and lies within `dst`'s
         // capacity right after its `base` bytes, so `dst[..base + pos]` is initialized.
         unsafe { self.dst.set_len(self.base + self.pos) };
+        self.base += self.pos;
         self.pos = 0;
-        self.refresh();
     }
 
     /// Commits what was written and makes room for at least `n` more bytes.
