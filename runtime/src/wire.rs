@@ -616,15 +616,8 @@ impl<'a> Writer<'a> {
         self.set_len();
     }
 
-    /// Adds the written bytes to `dst.len()` and reads the spare capacity again.
-    #[inline]
-    fn commit(&mut self) {
-        self.set_len();
-        self.refresh();
-    }
-
-    /// Adds the written bytes to `dst.len()` (`spare` and `room` are stale afterwards:
-    /// `commit` refreshes them, `finish` drops the writer).
+    /// Adds the written bytes to `dst.len()` (`spare` and `room` are stale afterwards: the
+    /// callers that go on writing `refresh` once they are done with `dst`).
     #[inline]
     fn set_len(&mut self) {
         // SAFETY: by the invariant, `spare[..pos]` is initialized and lies within `dst`'s
@@ -638,7 +631,7 @@ impl<'a> Writer<'a> {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, n: usize) {
-        self.commit();
+        self.set_len();
         self.dst.reserve(n);
         self.refresh();
     }
@@ -654,15 +647,15 @@ impl<'a> Writer<'a> {
             );
         }
         // Commit so that the bytes to patch are in `dst` proper, where a checked slice can
-        // change them; `commit` refreshes the spare pointer afterwards.
-        self.commit();
+        // change them.
+        self.set_len();
         self.dst[at..at + src.len()].copy_from_slice(src);
         self.refresh();
     }
 
     /// See [`Cursor::with_bytes_mut`].
     fn with_bytes_mut<R>(&mut self, f: impl FnOnce(&mut BytesMut) -> R) -> R {
-        self.commit();
+        self.set_len();
         let r = f(self.dst);
         self.refresh();
         r
@@ -765,12 +758,8 @@ impl Cursor<'_, '_> {
     /// Appends the low `width` bytes of `v` (1..=8), big- or little-endian.
     #[inline(always)]
     pub fn put_uint(&mut self, v: u64, width: usize, big_endian: bool) {
-        let width = width.min(8);
-        if big_endian {
-            self.put_slice(&v.to_be_bytes()[8 - width..]);
-        } else {
-            self.put_slice(&v.to_le_bytes()[..width]);
-        }
+        let (bytes, at) = uint_bytes(v, width, big_endian);
+        self.put_slice(&bytes[at]);
     }
 
     /// Appends `v` as a LEB128 varint.
@@ -801,19 +790,9 @@ impl Cursor<'_, '_> {
     /// it wrote itself.
     #[inline(always)]
     pub fn patch_uint(&mut self, at: usize, v: u64, width: usize, big_endian: bool) {
-        let width = width.min(8);
-        let bytes = if big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        };
-        let src = if big_endian {
-            &bytes[8 - width..]
-        } else {
-            &bytes[..width]
-        };
+        let (bytes, range) = uint_bytes(v, width, big_endian);
         self.sync();
-        self.w.patch(at, src);
+        self.w.patch(at, &bytes[range]);
         self.reload();
     }
 
@@ -850,6 +829,17 @@ impl std::fmt::Debug for Cursor<'_, '_> {
             .field("len", &self.len())
             .field("room", &(self.room - self.pos))
             .finish()
+    }
+}
+
+/// The bytes of `v` in the given order, and where its low `width` (1..=8) bytes are in them.
+#[inline(always)]
+fn uint_bytes(v: u64, width: usize, big_endian: bool) -> ([u8; 8], std::ops::Range<usize>) {
+    let width = width.min(8);
+    if big_endian {
+        (v.to_be_bytes(), 8 - width..8)
+    } else {
+        (v.to_le_bytes(), 0..width)
     }
 }
 
