@@ -247,7 +247,8 @@ impl<P: Protocol> RemotingClient<P> {
             })?;
         let _ = stream.set_nodelay(true);
         let (mut rd, mut wr) = stream.into_split();
-        let mut buf = BytesMut::with_capacity(64 * 1024);
+        let sizer = super::ReadSizer::new();
+        let mut buf = sizer.buffer();
         let proto = self.inner.proto.clone();
         let negotiated = match proto.handshake() {
             None => None,
@@ -332,7 +333,7 @@ impl<P: Protocol> RemotingClient<P> {
         }
         {
             let conn = conn.clone();
-            tokio::spawn(async move { conn.read_loop(rd, buf).await });
+            tokio::spawn(async move { conn.read_loop(rd, buf, sizer).await });
         }
         {
             let conn = Arc::downgrade(&conn);
@@ -579,7 +580,12 @@ impl<P: Protocol> ClientConnection<P> {
         }
     }
 
-    async fn read_loop(self: Arc<Self>, mut rd: OwnedReadHalf, mut buf: BytesMut) {
+    async fn read_loop(
+        self: Arc<Self>,
+        mut rd: OwnedReadHalf,
+        mut buf: BytesMut,
+        mut sizer: super::ReadSizer,
+    ) {
         let mut codec = self.codec.clone();
         // Responses for pipelines are handed over once per read, not once per frame.
         let mut out = Deliveries::new(&self.pipes, &self.metrics);
@@ -629,20 +635,23 @@ impl<P: Protocol> ClientConnection<P> {
                 break 'read;
             }
             out.flush();
-            if buf.capacity() - buf.len() < 4096 {
+            if sizer.short(&buf) {
                 // The frames just handed over still share the buffer: let their takers run
                 // first, so that the buffer can usually be reused in place (hot in cache)
                 // instead of replaced by a new allocation.
                 tokio::task::yield_now().await;
             }
-            super::make_room(&mut buf);
+            sizer.make_room(&mut buf);
             let n = tokio::select! {
                 r = rd.read_buf(&mut buf) => r,
                 _ = &mut closed => break,
             };
             match n {
                 Ok(0) | Err(_) => break,
-                Ok(n) => self.metrics.bytes_in(n),
+                Ok(n) => {
+                    sizer.record(n);
+                    self.metrics.bytes_in(n);
+                }
             }
         }
         out.flush();

@@ -79,18 +79,193 @@ impl std::hash::Hasher for IdHasher {
     }
 }
 
-/// Bytes a connection's read buffer holds when it is not carrying a larger frame.
-const READ_BUF: usize = 64 * 1024;
+/// Room the first read of a connection gets, and the least a read is sized for.
+const MIN_READ: usize = 16 * 1024;
+/// The most room a read is sized for (a frame larger than that still gets room for all of
+/// it, from the codec).
+pub(crate) const MAX_READ: usize = 256 * 1024;
 
-/// Makes room in a read buffer before the next read. Once the frames decoded from it are
-/// gone, the unread tail moves back to the front of the same allocation, so the kernel
-/// keeps copying into memory that is already in cache; a new allocation is made only when
-/// decoded frames still hold the old one or a frame needs more room.
-pub(crate) fn make_room(buf: &mut bytes::BytesMut) {
-    if buf.len() <= 4096 && buf.try_reclaim(READ_BUF - buf.len()) {
-        return;
+/// Sizes a connection's reads to its traffic, as Netty's adaptive allocator does: a read
+/// that fills the room it was given doubles the room wanted, and two reads in a row that
+/// take less than a quarter of it halve it. A busy pipelined connection thus takes a whole
+/// window of frames per read (so its peer's answer to them goes out in one write), while
+/// an idle one keeps a small buffer.
+pub(crate) struct ReadSizer {
+    /// Room wanted for the next read.
+    want: usize,
+    /// The room the last [`make_room`](Self::make_room) left.
+    room: usize,
+    /// Reads in a row that took less than a quarter of `want`.
+    small: u8,
+}
+
+impl ReadSizer {
+    pub(crate) fn new() -> Self {
+        ReadSizer {
+            want: MIN_READ,
+            room: 0,
+            small: 0,
+        }
     }
-    if buf.capacity() - buf.len() < 4096 {
-        buf.reserve(READ_BUF);
+
+    /// A read buffer of the initial size.
+    pub(crate) fn buffer(&self) -> bytes::BytesMut {
+        bytes::BytesMut::with_capacity(self.want)
+    }
+
+    /// True when the next read needs a fresh stretch of buffer: less than half the room
+    /// wanted is left after the unread bytes.
+    pub(crate) fn short(&self, buf: &bytes::BytesMut) -> bool {
+        buf.capacity() - buf.len() < self.want / 2
+    }
+
+    /// Makes room in `buf` for the next read: at least half the room wanted. Once the
+    /// frames decoded from it are gone, the unread tail moves back to the front of the
+    /// same allocation, so the kernel keeps copying into memory that is already in cache; a
+    /// new allocation is made only when decoded frames still hold the old one, the room
+    /// wanted grew past it, or it is four times larger than wanted (memory goes back once
+    /// traffic slows down).
+    pub(crate) fn make_room(&mut self, buf: &mut bytes::BytesMut) {
+        let want = self.want;
+        if buf.is_empty() && buf.capacity() > 4 * want {
+            *buf = bytes::BytesMut::with_capacity(want);
+        } else if !(buf.len() <= 4096 && buf.try_reclaim(want.saturating_sub(buf.len())))
+            && self.short(buf)
+        {
+            buf.reserve(want);
+        }
+        self.room = buf.capacity() - buf.len();
+    }
+
+    /// Records that the read after [`make_room`](Self::make_room) took `n` bytes.
+    pub(crate) fn record(&mut self, n: usize) {
+        if n >= self.room {
+            self.want = (self.want * 2).min(MAX_READ);
+            self.small = 0;
+        } else if n < self.want / 4 {
+            self.small += 1;
+            if self.small >= 2 {
+                self.want = (self.want / 2).max(MIN_READ);
+                self.small = 0;
+            }
+        } else {
+            self.small = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_READ, MIN_READ, ReadSizer};
+    use bytes::{Buf, BytesMut};
+
+    /// Reads `n` bytes into `buf` as a socket would, after `make_room`.
+    fn read(s: &mut ReadSizer, buf: &mut BytesMut, n: usize) -> usize {
+        s.make_room(buf);
+        let room = buf.capacity() - buf.len();
+        let n = n.min(room);
+        buf.extend_from_slice(&vec![7u8; n]);
+        s.record(n);
+        room
+    }
+
+    #[test]
+    fn reads_that_fill_their_room_grow_it_up_to_the_cap() {
+        let mut s = ReadSizer::new();
+        let mut buf = s.buffer();
+        let mut rooms = Vec::new();
+        for _ in 0..8 {
+            rooms.push(read(&mut s, &mut buf, usize::MAX));
+            buf.clear();
+        }
+        assert!(rooms[0] >= MIN_READ && rooms[0] < 2 * MIN_READ, "{rooms:?}");
+        assert!(rooms.windows(2).all(|w| w[1] >= w[0]), "{rooms:?}");
+        assert!(
+            rooms[7] >= MAX_READ / 2 && rooms[7] <= 2 * MAX_READ,
+            "{rooms:?}"
+        );
+        assert_eq!(s.want, MAX_READ);
+    }
+
+    #[test]
+    fn a_whole_window_comes_in_one_read_once_the_size_settles() {
+        // 64 frames of about 1 KiB arrive at a time: after a few reads, each read takes
+        // all of them.
+        let window = 64 * 1037;
+        let mut s = ReadSizer::new();
+        let mut buf = s.buffer();
+        let mut last = 0;
+        for _ in 0..10 {
+            let mut left = window;
+            let mut reads = 0;
+            while left > 0 {
+                s.make_room(&mut buf);
+                let n = left.min(buf.capacity() - buf.len());
+                buf.extend_from_slice(&vec![1u8; n]);
+                s.record(n);
+                left -= n;
+                reads += 1;
+            }
+            buf.advance(buf.len());
+            last = reads;
+        }
+        assert_eq!(last, 1);
+    }
+
+    #[test]
+    fn small_reads_shrink_the_room_and_give_memory_back() {
+        let mut s = ReadSizer::new();
+        let mut buf = s.buffer();
+        for _ in 0..6 {
+            read(&mut s, &mut buf, usize::MAX);
+            buf.clear();
+        }
+        assert!(buf.capacity() >= MAX_READ / 2);
+        // One small read is not enough to shrink; two in a row are.
+        read(&mut s, &mut buf, 100);
+        buf.clear();
+        assert_eq!(s.want, MAX_READ);
+        read(&mut s, &mut buf, 100);
+        buf.clear();
+        assert_eq!(s.want, MAX_READ / 2);
+        for _ in 0..20 {
+            read(&mut s, &mut buf, 100);
+            buf.clear();
+        }
+        assert_eq!(s.want, MIN_READ);
+        s.make_room(&mut buf);
+        assert!(buf.capacity() < 4 * MIN_READ, "{}", buf.capacity());
+        // A read of middling size (a quarter or more of the room) keeps it.
+        read(&mut s, &mut buf, MIN_READ / 3);
+        buf.clear();
+        read(&mut s, &mut buf, 10);
+        buf.clear();
+        read(&mut s, &mut buf, MIN_READ / 3);
+        buf.clear();
+        read(&mut s, &mut buf, 10);
+        assert_eq!(s.want, MIN_READ);
+    }
+
+    #[test]
+    fn room_is_made_in_place_once_decoded_frames_are_gone() {
+        let mut s = ReadSizer::new();
+        let mut buf = s.buffer();
+        read(&mut s, &mut buf, 3 * MIN_READ / 4);
+        let first = buf.as_ptr();
+        // A frame taken out and dropped, a partial one left: the tail moves to the front.
+        let frame = buf.split_to(3 * MIN_READ / 4 - 100).freeze();
+        drop(frame);
+        s.make_room(&mut buf);
+        assert_eq!(buf.len(), 100);
+        assert_eq!(buf.as_ptr(), first);
+        assert!(buf.capacity() - buf.len() >= MIN_READ / 2);
+        // While a frame still holds the allocation, the room is elsewhere.
+        read(&mut s, &mut buf, MIN_READ);
+        let held = buf.split_to(buf.len() - 10).freeze();
+        s.make_room(&mut buf);
+        assert_ne!(buf.as_ptr(), first);
+        assert_eq!(buf.len(), 10);
+        // (That read filled the allocation: the 100 bytes left plus the room after them.)
+        assert_eq!(held.len(), MIN_READ - 10);
     }
 }

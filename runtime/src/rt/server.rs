@@ -451,7 +451,7 @@ impl<P: Protocol> Session<P> {
         // the input stops at a read buffer's size, so that large requests with small answers
         // (put) do not make every pass reserve a lot. The last pass's output covers
         // protocols whose answers are larger.
-        let guess = (input.len() + 1024).min(super::READ_BUF);
+        let guess = (input.len() + 1024).min(super::MAX_READ);
         loop {
             let room = inner.config.max_in_flight.saturating_sub(inflight.len());
             if room == 0 {
@@ -555,7 +555,8 @@ where
         let q = q.clone();
         tokio::spawn(async move { q.run_writer(wr).await })
     };
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut sizer = super::ReadSizer::new();
+    let mut buf = sizer.buffer();
 
     let negotiated = match proto.handshake() {
         None => None,
@@ -625,7 +626,7 @@ where
         if !reading && session.in_flight() == 0 {
             break;
         }
-        super::make_room(&mut buf);
+        sizer.make_room(&mut buf);
         // One look at the write queue per pass (it takes its lock).
         let has_space = q.has_space();
         let room = session.in_flight() < cfg.max_in_flight && has_space;
@@ -645,6 +646,7 @@ where
                         reading = false;
                     }
                     Ok(n) => {
+                        sizer.record(n);
                         inner.metrics.bytes_in(n);
                         last_read = tokio::time::Instant::now();
                     }
