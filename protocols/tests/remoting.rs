@@ -744,3 +744,51 @@ fn processors_are_found_by_small_and_large_codes() {
         ]
     );
 }
+
+#[test]
+fn serving_in_chunks_answers_every_request_in_order() {
+    let server = RemotingServer::new(NativeProtocol, ServerConfig::default());
+    server.register_processor(
+        1,
+        polywire::rt::Immediate(|_ctx: &RequestContext, mut req: Frame| {
+            req.code = Status::Ok.to_repr();
+            Ok::<_, ProcessError>(req)
+        }),
+    );
+    use polywire::Codec;
+    let mut codec = FrameCodec::new();
+    let mut input = BytesMut::new();
+    for i in 0..40u64 {
+        let mut f = NativeProtocol.request(1);
+        f.id = i;
+        f.body = Bytes::from(vec![i as u8; 100]);
+        codec.encode(&f, &mut input).unwrap();
+    }
+    // Half a frame more: a chunk that ends before it says so, the last one does not.
+    let mut tail = BytesMut::new();
+    codec.encode(&NativeProtocol.request(1), &mut tail).unwrap();
+    input.extend_from_slice(&tail[..tail.len() / 2]);
+    let mut session = polywire::rt::Session::new(&server, "test", None);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let (mut out, mut ids, mut calls) = (BytesMut::new(), Vec::new(), Vec::new());
+    loop {
+        let more = session
+            .serve_some(&mut input, &mut out, &mut cx, 16)
+            .unwrap();
+        let mut n = 0;
+        codec
+            .decode_batch(&mut out, usize::MAX, |f| {
+                assert_eq!(f.body, Bytes::from(vec![f.id as u8; 100]));
+                ids.push(f.id);
+                n += 1;
+            })
+            .unwrap();
+        calls.push((n, more));
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(calls, [(16, true), (16, true), (8, false)]);
+    assert_eq!(ids, (0..40).collect::<Vec<_>>());
+    assert_eq!(input.len(), tail.len() / 2, "the partial frame stays");
+}
