@@ -9,8 +9,10 @@
 //!
 //! Options: `--conns N` (connections), `--inflight M` (requests in flight per connection),
 //! `--payload B` (body bytes, at least 8), `--secs S` (measured seconds), `--warmup S`
-//! (default 1), `--only floor,native,native-call` (a comma-separated subset of the designs;
-//! `native` is the pipelined client API, `native-call` one `invoke` future per call), `--rt multi|current` (a one-worker multi-thread
+//! (default 1), `--only floor,floor-wide,native,native-call` (a comma-separated subset of
+//! the designs; `floor-wide` is the floor with reads as large as the runtime gives a busy
+//! connection, `native` the pipelined client API, `native-call` one `invoke` future per
+//! call), `--rt multi|current` (a one-worker multi-thread
 //! runtime per side, the default, or a current-thread runtime on its own OS thread),
 //! `--global-queue-interval N` (tokio's scheduler knob, for experiments), `--no-pin` and
 //! `--stats`
@@ -66,12 +68,33 @@ struct Args {
 }
 
 /// Which native client API a run uses.
-const DESIGNS: [&str; 3] = ["floor", "native", "native-call"];
+const DESIGNS: [&str; 4] = ["floor", "floor-wide", "native", "native-call"];
+
+/// How a floor sizes its reads: it reserves `reserve` bytes whenever less than `min_room`
+/// is free after the unread bytes.
+#[derive(Debug, Clone, Copy)]
+struct ReadRoom {
+    min_room: usize,
+    reserve: usize,
+}
+
+/// The floor's reads: a 64 KiB buffer topped up when less than 4 KiB is left.
+const FLOOR_READS: ReadRoom = ReadRoom {
+    min_room: 4096,
+    reserve: 64 * 1024,
+};
+
+/// `floor-wide`: reads as large as the runtime gives a busy connection (256 KiB, topped up
+/// below 128 KiB), so that a whole window comes in one read.
+const WIDE_READS: ReadRoom = ReadRoom {
+    min_room: 128 * 1024,
+    reserve: 256 * 1024,
+};
 
 fn usage() -> ! {
     eprintln!(
         "usage: load [--conns N] [--inflight M] [--payload BYTES] [--secs S] [--warmup S] \
-         [--only floor,native,native-call] [--rounds N] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats]"
+         [--only floor,floor-wide,native,native-call] [--rounds N] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats]"
     );
     std::process::exit(2)
 }
@@ -549,7 +572,7 @@ fn measure_counters(probe: &mut StatsProbe, window: Window, on: bool) -> Option<
 
 /// Echo server: reads whatever has arrived, copies every complete frame into one output
 /// buffer and writes it with one `write_all` per read.
-async fn floor_server(listener: TcpListener) {
+async fn floor_server(listener: TcpListener, room: ReadRoom) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             return;
@@ -579,8 +602,8 @@ async fn floor_server(listener: TcpListener) {
                     }
                     out.clear();
                 }
-                if buf.capacity() - buf.len() < 4096 {
-                    buf.reserve(64 * 1024);
+                if buf.capacity() - buf.len() < room.min_room {
+                    buf.reserve(room.reserve);
                 }
             }
         });
@@ -592,6 +615,7 @@ async fn floor_server(listener: TcpListener) {
 /// permits. Each frame carries its send time (ns since `base`) in its first 8 bytes.
 async fn floor_conn(
     addr: SocketAddr,
+    room: ReadRoom,
     inflight: usize,
     payload: usize,
     base: Instant,
@@ -666,8 +690,8 @@ async fn floor_conn(
             done += 1;
         }
         permits.add_permits(done);
-        if buf.capacity() - buf.len() < 4096 {
-            buf.reserve(64 * 1024);
+        if buf.capacity() - buf.len() < room.min_room {
+            buf.reserve(room.reserve);
         }
     }
     permits.close();
@@ -690,10 +714,17 @@ fn join_conns(client: &Side, tasks: Vec<tokio::task::JoinHandle<Tally>>) -> (Tal
     })
 }
 
-fn run_floor(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> Outcome {
+fn run_floor(
+    a: &Args,
+    client: &Side,
+    server: &Side,
+    probe: &mut StatsProbe,
+    name: &'static str,
+    room: ReadRoom,
+) -> Outcome {
     let listener = server.run(async { TcpListener::bind("127.0.0.1:0").await.expect("bind") });
     let addr = listener.local_addr().expect("local addr");
-    let accept = server.handle.spawn(floor_server(listener));
+    let accept = server.handle.spawn(floor_server(listener, room));
 
     let base = Instant::now();
     let start = base + Duration::from_secs_f64(a.warmup);
@@ -704,14 +735,14 @@ fn run_floor(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> 
     let (conns, inflight, payload) = (a.conns, a.inflight, a.payload);
     let tasks = client.run(async move {
         (0..conns)
-            .map(|_| tokio::spawn(floor_conn(addr, inflight, payload, base, window)))
+            .map(|_| tokio::spawn(floor_conn(addr, room, inflight, payload, base, window)))
             .collect::<Vec<_>>()
     });
     let stats = measure_counters(probe, window, a.stats);
     let (tally, per_conn) = join_conns(client, tasks);
     accept.abort();
     Outcome {
-        name: "floor",
+        name,
         rps: tally.hist.total as f64 / a.secs,
         tally,
         stats,
@@ -962,7 +993,7 @@ fn main() {
     let mut probe = StatsProbe::new(a.rt);
     // Ratios to the floor per design, one per round: rounds alternate the designs (and the
     // order within a round), so a machine whose speed drifts affects each about equally.
-    let mut ratios: Vec<(&'static str, Vec<f64>)> = Vec::new();
+    let mut ratios: Vec<((&'static str, &'static str), Vec<f64>)> = Vec::new();
     for round in 1..=a.rounds {
         if a.rounds > 1 {
             println!("round {round} of {}", a.rounds);
@@ -992,7 +1023,10 @@ fn main() {
                 }
             }
             let o = match design {
-                "floor" => run_floor(&a, &client, &server, &mut probe),
+                "floor" => run_floor(&a, &client, &server, &mut probe, "floor", FLOOR_READS),
+                "floor-wide" => {
+                    run_floor(&a, &client, &server, &mut probe, "floor-wide", WIDE_READS)
+                }
                 "native" => run_native_pipelined(&a, &client, &server, &mut probe),
                 _ => run_native(&a, &client, &server, &mut probe),
             };
@@ -1002,34 +1036,37 @@ fn main() {
             print_stats(&o, a.secs);
             results.push(o);
         }
-        if let Some(floor) = results.iter().find(|o| o.name == "floor") {
-            for o in results.iter().filter(|o| o.name != "floor") {
+        // Each design against each floor that ran.
+        for floor in results.iter().filter(|o| o.name.starts_with("floor")) {
+            for o in results.iter().filter(|o| !o.name.starts_with("floor")) {
                 let ratio = o.rps / floor.rps.max(1e-9);
                 println!(
-                    "ratio   {}/floor throughput {:.2}x  (p50 {:.2}x, p99 {:.2}x)",
+                    "ratio   {}/{} throughput {:.2}x  (p50 {:.2}x, p99 {:.2}x)",
                     o.name,
+                    floor.name,
                     ratio,
                     o.tally.hist.quantile(0.5).as_secs_f64()
                         / floor.tally.hist.quantile(0.5).as_secs_f64().max(1e-12),
                     o.tally.hist.quantile(0.99).as_secs_f64()
                         / floor.tally.hist.quantile(0.99).as_secs_f64().max(1e-12),
                 );
-                match ratios.iter_mut().find(|(n, _)| *n == o.name) {
+                let key = (o.name, floor.name);
+                match ratios.iter_mut().find(|(k, _)| *k == key) {
                     Some((_, v)) => v.push(ratio),
-                    None => ratios.push((o.name, vec![ratio])),
+                    None => ratios.push((key, vec![ratio])),
                 }
             }
         }
     }
     if a.rounds > 1 {
-        for (name, mut v) in ratios {
+        for ((name, floor), mut v) in ratios {
             let all = v
                 .iter()
                 .map(|r| format!("{r:.2}"))
                 .collect::<Vec<_>>()
                 .join(" ");
             println!(
-                "median  {name}/floor throughput {:.2}x over {} rounds ({all})",
+                "median  {name}/{floor} throughput {:.2}x over {} rounds ({all})",
                 median(&mut v),
                 a.rounds
             );
