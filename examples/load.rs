@@ -3,8 +3,8 @@
 //! parameters (see DESIGN.md, "What was measured on these machines").
 //!
 //! ```text
-//! cargo run --release --example load -- --conns 16 --inflight 64 --payload 1024 --secs 5
-//! cargo run --release --example load -- --conns 1 --inflight 1 --payload 1024   # latency
+//! cargo run --profile perf --example load -- --conns 16 --inflight 64 --payload 1024 --secs 5
+//! cargo run --profile perf --example load -- --conns 1 --inflight 1 --payload 1024   # latency
 //! ```
 //!
 //! Options: `--conns N` (connections), `--inflight M` (requests in flight per connection),
