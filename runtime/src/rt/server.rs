@@ -155,7 +155,7 @@ struct Inner<P: Protocol> {
     connections: Arc<Semaphore>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
-    /// Passes with input in them, made by all connections (see [`ALONE_CHUNK`]).
+    /// Passes with input in them, made by all connections (see [`ALONE_PIECES`]).
     passes: AtomicU64,
 }
 
