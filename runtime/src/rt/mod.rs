@@ -18,6 +18,7 @@ mod hooks;
 mod metrics;
 mod pipeline;
 pub(crate) mod queue;
+mod registry;
 mod server;
 
 pub use client::{ClientConfig, ClientConnection, Overload, RemotingClient};
@@ -25,6 +26,7 @@ pub use error::RemotingError;
 pub use hooks::Hook;
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use pipeline::{Batch, Pipeline};
+pub use registry::{MultiServer, MultiServerConfig, ProtocolServer, RegistryError};
 pub use server::{
     Immediate, ProcessError, Processor, RemotingServer, Reply, ServerConfig, Session,
 };

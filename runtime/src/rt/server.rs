@@ -307,10 +307,16 @@ impl<P: Protocol> RemotingServer<P> {
                     continue;
                 }
             };
-            let _ = stream.set_nodelay(true);
-            let (rd, wr) = stream.into_split();
-            self.spawn_connection(rd, wr, peer.to_string());
+            self.serve_tcp(stream, peer.to_string(), BytesMut::new());
         }
+    }
+
+    /// Serves an accepted TCP connection whose first bytes, `first`, were already read (by
+    /// a shared port's protocol detection, say).
+    pub fn serve_tcp(&self, stream: tokio::net::TcpStream, peer: String, first: BytesMut) {
+        let _ = stream.set_nodelay(true);
+        let (rd, wr) = stream.into_split();
+        self.spawn_connection(rd, wr, peer, first);
     }
 
     /// Serves one already-open byte stream (a transport adapter's output).
@@ -319,10 +325,10 @@ impl<P: Protocol> RemotingServer<P> {
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
         let (rd, wr) = tokio::io::split(stream);
-        self.spawn_connection(rd, wr, peer);
+        self.spawn_connection(rd, wr, peer, BytesMut::new());
     }
 
-    fn spawn_connection<R, W>(&self, rd: R, wr: W, peer: String)
+    fn spawn_connection<R, W>(&self, rd: R, wr: W, peer: String, first: BytesMut)
     where
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
@@ -337,7 +343,7 @@ impl<P: Protocol> RemotingServer<P> {
         let inner = self.inner.clone();
         self.inner.tracker.spawn(async move {
             inner.metrics.conn_opened();
-            let res = run_connection(&inner, rd, wr, peer.clone()).await;
+            let res = run_connection(&inner, rd, wr, peer.clone(), first).await;
             inner.metrics.conn_closed();
             if let Err(e) = res {
                 tracing::debug!(%peer, error = %e, "connection ended");
@@ -579,6 +585,7 @@ async fn run_connection<P, R, W>(
     mut rd: R,
     wr: W,
     peer: String,
+    first: BytesMut,
 ) -> Result<(), super::RemotingError>
 where
     P: Protocol,
@@ -594,6 +601,8 @@ where
     };
     let mut sizer = super::ReadSizer::new();
     let mut buf = sizer.buffer();
+    buf.extend_from_slice(&first);
+    drop(first);
 
     let negotiated = match proto.handshake() {
         None => None,

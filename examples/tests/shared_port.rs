@@ -1,0 +1,277 @@
+//! Several protocols behind one `MultiServer`: one shared port told apart by the first
+//! bytes, a port of one protocol's own, unclaimed traffic closed, and protocols replaced
+//! and removed while clients run.
+
+use bytes::Bytes;
+use polywire::rt::{
+    ClientConfig, Immediate, MultiServer, MultiServerConfig, ProcessError, RemotingClient,
+    RemotingServer, RequestContext, ServerConfig,
+};
+use polywire_protocols::native::{
+    BasicClient, BasicEcho, EchoRequest, Frame, NativeProtocol, Status, request_codes,
+    serve_basic_now,
+};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A second protocol, made with the macros, whose connections start with `CA`.
+#[polywire::protocol(id = "calc", versions = 1..=1, detect(prefix = "CA", at = 0))]
+pub mod calc {
+    #[wire(flags)]
+    #[repr(u8)]
+    pub enum Flags {
+        #[wire(response)]
+        Response = 0,
+        #[wire(oneway)]
+        Oneway = 1,
+    }
+
+    #[wire(responses)]
+    #[repr(u8)]
+    pub enum Status {
+        #[wire(success)]
+        Ok = 0,
+        #[wire(not_supported)]
+        NotSupported = 1,
+        #[wire(system_error)]
+        Failed = 2,
+    }
+
+    #[wire(frame)]
+    pub struct Frame {
+        #[wire(constant = 0x4341)]
+        magic: u16,
+        #[wire(len = "..")]
+        length: u32,
+        #[wire(code)]
+        code: u8,
+        #[wire(correlation, varint)]
+        id: u64,
+        #[wire(kind)]
+        flags: Flags,
+        #[wire(key(prefix = u8), value(prefix = u16))]
+        headers: OrderedMap<Str, Str>,
+        #[wire(rest, message)]
+        body: Bytes,
+    }
+
+    /// The numbers to add.
+    pub struct Numbers {
+        #[wire(count = u8)]
+        values: Vec<i32>,
+    }
+
+    /// Who is asking.
+    #[wire(header)]
+    pub struct Caller {
+        name: Str,
+    }
+
+    pub trait Calc {
+        /// Adds the numbers of the body.
+        #[wire(code = 1)]
+        fn add(header: Caller, body: Numbers) -> Bytes;
+    }
+}
+
+struct Adder;
+
+impl calc::Calc for Adder {
+    async fn add(
+        &self,
+        _ctx: RequestContext,
+        req: calc::AddRequest,
+    ) -> Result<calc::AddResponse, ProcessError> {
+        let sum: i64 = req.body.values.iter().map(|&v| i64::from(v)).sum();
+        Ok(calc::AddResponse {
+            body: format!("{}: {sum}", req.header.name).into(),
+        })
+    }
+}
+
+fn calc_server() -> RemotingServer<calc::CalcProtocol> {
+    let server = RemotingServer::new(calc::CalcProtocol, ServerConfig::default());
+    calc::serve_calc(&server, Arc::new(Adder));
+    server
+}
+
+/// A native server whose echo answers with the request's body.
+fn echo_server() -> RemotingServer<NativeProtocol> {
+    let server = RemotingServer::new(NativeProtocol, ServerConfig::default());
+    serve_basic_now(&server, Arc::new(BasicEcho));
+    server
+}
+
+/// A native server whose echo answers `tag` whatever the request.
+fn tagged_server(tag: &'static [u8]) -> RemotingServer<NativeProtocol> {
+    let server = RemotingServer::new(NativeProtocol, ServerConfig::default());
+    server.register_processor(
+        i64::from(request_codes::ECHO),
+        Immediate(move |_ctx: &RequestContext, mut req: Frame| {
+            req.code = Status::Ok.to_repr();
+            req.body = Bytes::from_static(tag);
+            Ok::<_, ProcessError>(req)
+        }),
+    );
+    server
+}
+
+fn native_client(addr: &str) -> BasicClient {
+    BasicClient::new(
+        RemotingClient::new(NativeProtocol, ClientConfig::default()),
+        addr.to_string(),
+    )
+}
+
+fn calc_client(addr: &str) -> calc::CalcClient {
+    calc::CalcClient::new(
+        RemotingClient::new(calc::CalcProtocol, ClientConfig::default()),
+        addr.to_string(),
+    )
+}
+
+async fn add(client: &calc::CalcClient, values: Vec<i32>) -> Bytes {
+    client
+        .add(calc::AddRequest {
+            header: calc::Caller { name: "ada".into() },
+            body: calc::Numbers { values },
+        })
+        .await
+        .expect("calc answers")
+        .body
+}
+
+async fn echo(
+    client: &BasicClient,
+    body: &'static [u8],
+) -> Result<Bytes, polywire::rt::RemotingError> {
+    client
+        .echo(EchoRequest {
+            body: Bytes::from_static(body),
+        })
+        .await
+        .map(|r| r.body)
+}
+
+/// Reads until the server closes the connection; fails if it stays open for `within`.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut sink = Vec::new();
+    matches!(
+        tokio::time::timeout(within, stream.read_to_end(&mut sink)).await,
+        Ok(Ok(_)) | Ok(Err(_))
+    )
+}
+
+#[tokio::test]
+async fn two_protocols_share_one_port_and_unclaimed_traffic_is_closed() {
+    let multi = MultiServer::new(MultiServerConfig {
+        detect_timeout: Duration::from_millis(300),
+        ..MultiServerConfig::default()
+    });
+    multi.add(echo_server()).unwrap();
+    multi.add(calc_server()).unwrap();
+    assert_eq!(
+        multi.add(echo_server()),
+        Err(polywire::rt::RegistryError::Duplicate("polywire-native"))
+    );
+    assert_eq!(multi.protocols(), ["polywire-native", "calc"]);
+    let addr = multi.bind("127.0.0.1:0").await.unwrap().to_string();
+
+    // Each protocol's own client, each with its handshake (or none), on the same port.
+    let native = native_client(&addr);
+    let calc = calc_client(&addr);
+    for i in 0..20 {
+        assert_eq!(&echo(&native, b"hello").await.unwrap()[..], b"hello");
+        assert_eq!(&add(&calc, vec![40, i, 2 - i]).await[..], b"ada: 42");
+    }
+
+    // Bytes nobody claims, and a peer that never says enough: both closed, both counted.
+    let mut http = TcpStream::connect(&addr).await.unwrap();
+    http.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(closed_within(&mut http, Duration::from_secs(5)).await);
+    let mut shy = TcpStream::connect(&addr).await.unwrap();
+    shy.write_all(b"P").await.unwrap(); // native needs four bytes to tell
+    assert!(closed_within(&mut shy, Duration::from_secs(5)).await);
+    assert_eq!(multi.unclaimed(), 2);
+
+    // The others keep being served.
+    assert_eq!(&echo(&native, b"still").await.unwrap()[..], b"still");
+    assert_eq!(&add(&calc, vec![1, 2]).await[..], b"ada: 3");
+    multi.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_protocol_can_have_a_port_of_its_own() {
+    let multi = MultiServer::new(MultiServerConfig::default());
+    multi.add(calc_server()).unwrap();
+    multi.add(echo_server()).unwrap();
+    let own = multi
+        .bind_protocol("calc", "127.0.0.1:0")
+        .await
+        .unwrap()
+        .to_string();
+    assert_eq!(&add(&calc_client(&own), vec![5, 5]).await[..], b"ada: 10");
+    // Nothing is detected there: a native client is handed to calc, which cannot decode it.
+    assert!(echo(&native_client(&own), b"x").await.is_err());
+    multi.shutdown().await;
+}
+
+#[tokio::test]
+async fn protocols_are_replaced_and_removed_while_clients_run() {
+    let multi = MultiServer::new(MultiServerConfig::default());
+    multi.add(echo_server()).unwrap();
+    multi.add(calc_server()).unwrap();
+    let addr = multi.bind("127.0.0.1:0").await.unwrap().to_string();
+
+    // One client keeps calling on its one connection throughout.
+    let busy = native_client(&addr);
+    assert_eq!(&echo(&busy, b"warm").await.unwrap()[..], b"warm");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (done, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let load = {
+        let (stop, done, failed) = (stop.clone(), done.clone(), failed.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                match echo(&busy, b"old").await {
+                    Ok(b) if &b[..] == b"old" => done.fetch_add(1, Ordering::Relaxed),
+                    _ => failed.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    // Replaced: new connections get the new definition, the open one keeps the old.
+    let old = multi
+        .replace(tagged_server(b"new"))
+        .expect("the old server");
+    assert_eq!(
+        &echo(&native_client(&addr), b"x").await.unwrap()[..],
+        b"new"
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    // Removed: new native connections are closed unclaimed; calc is unaffected.
+    let replaced = multi.remove("polywire-native").expect("the new server");
+    assert!(echo(&native_client(&addr), b"x").await.is_err());
+    assert_eq!(&add(&calc_client(&addr), vec![2, 2]).await[..], b"ada: 4");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    stop.store(true, Ordering::Relaxed);
+    load.await.unwrap();
+    let before = done.load(Ordering::Relaxed);
+    assert!(
+        before > 10,
+        "the busy client made progress ({before} calls)"
+    );
+    assert_eq!(failed.load(Ordering::Relaxed), 0, "no call failed");
+    assert_eq!(multi.protocols(), ["calc"]);
+    multi.shutdown().await;
+    old.shutdown().await;
+    replaced.shutdown().await;
+}

@@ -1,0 +1,322 @@
+//! [`MultiServer`]: the servers of many protocols behind one entry point.
+//!
+//! Protocols can share one port: each new connection's first bytes are shown to the
+//! registered protocols' [`Detector`](crate::protocol::Detector)s, in the order the
+//! protocols were added, and the first that claims them gets the connection, bytes and
+//! all. Traffic nobody claims within the detection timeout is closed. A protocol can also
+//! have a port of its own ([`MultiServer::bind_protocol`]), which needs no detector.
+//!
+//! Protocols are added, replaced and removed while the server runs: the choice is made
+//! when a connection arrives, so connections already open stay with the server that took
+//! them (and finish on its definition), and new ones go to whatever is registered then.
+//!
+//! ```no_run
+//! # async fn demo<A: polywire::protocol::Protocol, B: polywire::protocol::Protocol>(a: polywire::rt::RemotingServer<A>, b: polywire::rt::RemotingServer<B>) -> std::io::Result<()> {
+//! use polywire::rt::{MultiServer, MultiServerConfig};
+//! let multi = MultiServer::new(MultiServerConfig::default());
+//! multi.add(a).expect("a new protocol id");
+//! multi.add(b).expect("a new protocol id");
+//! let addr = multi.bind("127.0.0.1:0").await?; // both protocols on one port
+//! // ... later
+//! multi.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use super::{BoxFuture, RemotingServer};
+use crate::protocol::{Detection, Protocol};
+use bytes::BytesMut;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// A server of one protocol, as a [`MultiServer`] sees it. Every [`RemotingServer`] is one.
+pub trait ProtocolServer: Send + Sync + 'static {
+    /// The protocol id.
+    fn id(&self) -> &'static str;
+    /// What a connection's first bytes say; `None` when the protocol has no detector (it
+    /// can then be served only on a port of its own).
+    fn detect(&self, first: &[u8]) -> Option<Detection>;
+    /// Serves an accepted connection whose first bytes, `first`, were read already.
+    fn serve_tcp(&self, stream: TcpStream, peer: String, first: BytesMut);
+    /// Stops accepting and drains (see [`RemotingServer::shutdown`]).
+    fn shutdown(&self) -> BoxFuture<()>;
+}
+
+impl<P: Protocol> ProtocolServer for RemotingServer<P> {
+    fn id(&self) -> &'static str {
+        self.protocol().id()
+    }
+
+    fn detect(&self, first: &[u8]) -> Option<Detection> {
+        self.protocol().detector().map(|d| d.detect(first))
+    }
+
+    fn serve_tcp(&self, stream: TcpStream, peer: String, first: BytesMut) {
+        RemotingServer::serve_tcp(self, stream, peer, first);
+    }
+
+    fn shutdown(&self) -> BoxFuture<()> {
+        let this = self.clone();
+        Box::pin(async move { this.shutdown().await })
+    }
+}
+
+/// Limits of protocol detection on a shared port.
+#[derive(Debug, Clone)]
+pub struct MultiServerConfig {
+    /// Time a new connection has to send enough bytes for a protocol to claim it.
+    pub detect_timeout: Duration,
+    /// Bytes read at most before giving up on a connection nobody claims.
+    pub max_detect_bytes: usize,
+}
+
+impl Default for MultiServerConfig {
+    fn default() -> Self {
+        MultiServerConfig {
+            detect_timeout: Duration::from_secs(3),
+            max_detect_bytes: 256,
+        }
+    }
+}
+
+/// Why a protocol could not be registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// A server for this protocol id is registered already (use `replace`).
+    #[error("protocol {0:?} is registered already")]
+    Duplicate(&'static str),
+}
+
+type Servers = Arc<Vec<Arc<dyn ProtocolServer>>>;
+
+struct Inner {
+    config: MultiServerConfig,
+    /// Copied on write: a connection being detected keeps the list it started with.
+    servers: RwLock<Servers>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    unclaimed: AtomicU64,
+}
+
+/// The servers of many protocols, started and stopped together, on shared or own ports.
+#[derive(Clone)]
+pub struct MultiServer {
+    inner: Arc<Inner>,
+}
+
+impl MultiServer {
+    /// An empty registry.
+    pub fn new(config: MultiServerConfig) -> Self {
+        MultiServer {
+            inner: Arc::new(Inner {
+                config,
+                servers: RwLock::new(Arc::new(Vec::new())),
+                shutdown: CancellationToken::new(),
+                tracker: TaskTracker::new(),
+                unclaimed: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    fn servers(&self) -> Servers {
+        self.inner
+            .servers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn update<R>(&self, f: impl FnOnce(&mut Vec<Arc<dyn ProtocolServer>>) -> R) -> R {
+        let mut g = self
+            .inner
+            .servers
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        let mut v = (**g).clone();
+        let r = f(&mut v);
+        *g = Arc::new(v);
+        r
+    }
+
+    /// Registers `server`; on a shared port its protocol is asked after those added before.
+    pub fn add(&self, server: impl ProtocolServer) -> Result<(), RegistryError> {
+        let id = server.id();
+        self.update(|v| {
+            if v.iter().any(|s| s.id() == id) {
+                return Err(RegistryError::Duplicate(id));
+            }
+            v.push(Arc::new(server));
+            Ok(())
+        })
+    }
+
+    /// Puts `server` in the place of the server registered for its protocol id (or adds
+    /// it), and returns the one it replaced. That one keeps serving the connections it has;
+    /// shut it down to drain and close them.
+    pub fn replace(&self, server: impl ProtocolServer) -> Option<Arc<dyn ProtocolServer>> {
+        let id = server.id();
+        let server: Arc<dyn ProtocolServer> = Arc::new(server);
+        self.update(|v| match v.iter_mut().find(|s| s.id() == id) {
+            Some(slot) => Some(std::mem::replace(slot, server)),
+            None => {
+                v.push(server);
+                None
+            }
+        })
+    }
+
+    /// Unregisters the server of protocol `id` and returns it: new connections are no
+    /// longer given to it, the ones it has stay until it is shut down or they close.
+    pub fn remove(&self, id: &str) -> Option<Arc<dyn ProtocolServer>> {
+        self.update(|v| {
+            let i = v.iter().position(|s| s.id() == id)?;
+            Some(v.remove(i))
+        })
+    }
+
+    /// The registered protocol ids, in detection order.
+    pub fn protocols(&self) -> Vec<&'static str> {
+        self.servers().iter().map(|s| s.id()).collect()
+    }
+
+    /// Connections closed on a shared port because no protocol claimed their first bytes.
+    pub fn unclaimed(&self) -> u64 {
+        self.inner.unclaimed.load(Ordering::Relaxed)
+    }
+
+    /// Listens on `addr`, shared by every registered protocol that has a detector, until
+    /// [`shutdown`](Self::shutdown). Returns the bound address.
+    pub async fn bind(&self, addr: impl ToSocketAddrs) -> std::io::Result<SocketAddr> {
+        self.listen(addr, None).await
+    }
+
+    /// Listens on `addr` for protocol `id` alone: every connection goes to the server
+    /// registered for `id` when it arrives (closed if there is none), without detection.
+    pub async fn bind_protocol(
+        &self,
+        id: &'static str,
+        addr: impl ToSocketAddrs,
+    ) -> std::io::Result<SocketAddr> {
+        self.listen(addr, Some(id)).await
+    }
+
+    async fn listen(
+        &self,
+        addr: impl ToSocketAddrs,
+        only: Option<&'static str>,
+    ) -> std::io::Result<SocketAddr> {
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let this = self.clone();
+        self.inner
+            .tracker
+            .spawn(async move { this.accept_loop(listener, only).await });
+        Ok(local)
+    }
+
+    async fn accept_loop(self, listener: TcpListener, only: Option<&'static str>) {
+        loop {
+            let accepted = tokio::select! {
+                _ = self.inner.shutdown.cancelled() => return,
+                a = listener.accept() => a,
+            };
+            let (stream, peer) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            let peer = peer.to_string();
+            match only {
+                Some(id) => match self.servers().iter().find(|s| s.id() == id) {
+                    Some(s) => s.serve_tcp(stream, peer, BytesMut::new()),
+                    None => tracing::debug!(%peer, id, "protocol not registered; closing"),
+                },
+                None => {
+                    // Detection waits for the peer: it runs beside the accept loop.
+                    let this = self.clone();
+                    self.inner
+                        .tracker
+                        .spawn(async move { this.detect_and_serve(stream, peer).await });
+                }
+            }
+        }
+    }
+
+    async fn detect_and_serve(&self, mut stream: TcpStream, peer: String) {
+        let cfg = &self.inner.config;
+        let deadline = tokio::time::Instant::now() + cfg.detect_timeout;
+        let mut first = BytesMut::with_capacity(64);
+        loop {
+            let servers = self.servers();
+            match claim(&servers, &first) {
+                Claim::Server(s) => return s.serve_tcp(stream, peer, first),
+                Claim::NeedMore if first.len() < cfg.max_detect_bytes => {}
+                _ => {
+                    self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
+                    let shown = &first[..first.len().min(16)];
+                    tracing::debug!(%peer, first = ?shown, "no protocol claims the connection; closing");
+                    return;
+                }
+            }
+            let want = cfg.max_detect_bytes - first.len();
+            let read = async {
+                let mut limited = (&mut stream).take(want as u64);
+                limited.read_buf(&mut first).await
+            };
+            let n = tokio::select! {
+                _ = self.inner.shutdown.cancelled() => return,
+                r = tokio::time::timeout_at(deadline, read) => r,
+            };
+            match n {
+                Ok(Ok(n)) if n > 0 => {}
+                Ok(Ok(_)) | Ok(Err(_)) => return,
+                Err(_) => {
+                    self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(%peer, bytes = first.len(), "detection timed out; closing");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Stops accepting on every port, then shuts down every registered server (each drains
+    /// its connections, answering the requests it has read).
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.tracker.close();
+        self.inner.tracker.wait().await;
+        let servers = self.servers();
+        futures_util::future::join_all(servers.iter().map(|s| s.shutdown())).await;
+    }
+}
+
+/// What the first bytes decide.
+enum Claim {
+    /// This server's protocol claims them.
+    Server(Arc<dyn ProtocolServer>),
+    /// A protocol asked before any that claims them needs more bytes to tell.
+    NeedMore,
+    /// Nobody claims them.
+    Nobody,
+}
+
+/// Asks the servers in order: the first that matches gets the connection, unless one
+/// before it cannot tell yet.
+fn claim(servers: &[Arc<dyn ProtocolServer>], first: &[u8]) -> Claim {
+    for s in servers {
+        match s.detect(first) {
+            Some(Detection::Match) => return Claim::Server(s.clone()),
+            Some(Detection::NeedMore(_)) => return Claim::NeedMore,
+            Some(Detection::NoMatch) | None => {}
+        }
+    }
+    Claim::Nobody
+}
