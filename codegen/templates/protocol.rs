@@ -19,8 +19,9 @@ pub mod protocol_info {
         max_string_len: {{ limits.1 }},
         max_collection_len: {{ limits.2 }},
     };
-    /// Detection hints: `(offset, bytes)` that the first bytes of a connection carry.
-    pub const DETECT: &[(usize, &[u8])] = &[{% for d in detect %}({{ d.0 }}, {{ d.1 }}),{% endfor %}];
+    /// Detection hints: the first bytes of a connection carry all the `(offset, bytes)` of
+    /// one of these alternatives.
+    pub const DETECT: &[&[(usize, &[u8])]] = &[{% for d in detect %}{{ d }},{% endfor %}];
 }
 {% for e in enums %}
 {{ e }}

@@ -514,3 +514,19 @@ fn lowering_errors_are_collected() {
 "#;
     insta::assert_snapshot!("lowering_errors_are_collected", fail_n(src, 2));
 }
+
+#[test]
+fn empty_detection_alternative() {
+    let src = r#"protocol t {
+    frame {
+        length: u32 = len(..)
+        body: bytes rest
+    }
+    detect {
+        prefix "T" at 0
+    } or {
+    }
+}
+"#;
+    insta::assert_snapshot!("empty_detection_alternative", fail_n(src, 1));
+}

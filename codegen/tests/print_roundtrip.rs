@@ -113,3 +113,38 @@ fn macro_defined_native_is_the_same_ir_as_native_wire() {
     );
     assert_eq!(normalized(&dsl), normalized(&macro_ir));
 }
+
+#[test]
+fn detection_alternatives_parse_print_and_parse_back() {
+    let src = r#"protocol t {
+    frame {
+        length: u32 = len(..)
+        body: bytes rest
+    }
+    detect {
+        prefix 0x00 at 0
+        prefix "{" at 8
+    } or {
+        prefix 0x01 at 4
+    }
+}
+"#;
+    let ir = polywire_codegen::load_str("t.wire", src)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .ir;
+    let alts: Vec<Vec<(usize, Vec<u8>)>> = ir
+        .detect
+        .iter()
+        .map(|a| a.iter().map(|r| (r.at, r.bytes.clone())).collect())
+        .collect();
+    assert_eq!(
+        alts,
+        [vec![(0, vec![0]), (8, b"{".to_vec())], vec![(4, vec![1])]]
+    );
+    let text = to_wire(&ir);
+    assert!(text.contains("} or {"), "{text}");
+    let back = polywire_codegen::load_str("printed.wire", &text)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"))
+        .ir;
+    assert_eq!(normalized(&ir), normalized(&back));
+}

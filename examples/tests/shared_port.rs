@@ -275,3 +275,41 @@ async fn protocols_are_replaced_and_removed_while_clients_run() {
     old.shutdown().await;
     replaced.shutdown().await;
 }
+
+#[tokio::test]
+async fn rocketmq_in_both_header_encodings_shares_a_port_with_native() {
+    use polywire::Protocol as _;
+    use polywire_protocols::rocketmq::{self, HeaderEncoding, ResponseCode, RocketmqProtocol};
+    let rmq = RemotingServer::new(RocketmqProtocol, ServerConfig::default());
+    rmq.register_processor(
+        2001,
+        |_ctx: RequestContext, mut req: rocketmq::Frame| async move {
+            req.header.code = ResponseCode::Success.to_repr();
+            req.header.remark = None;
+            Ok::<_, ProcessError>(req)
+        },
+    );
+    let multi = MultiServer::new(MultiServerConfig::default());
+    multi.add(echo_server()).unwrap();
+    multi.add(rmq).unwrap();
+    let addr = multi.bind("127.0.0.1:0").await.unwrap().to_string();
+    for serialize in [0u8, 1] {
+        // A client per encoding: each opens its own connection, detected on its first frame.
+        let client = RemotingClient::new(RocketmqProtocol, ClientConfig::default());
+        client.add_hook(HeaderEncoding(serialize));
+        let mut req = RocketmqProtocol.request(2001);
+        req.body = Bytes::from_static(b"ping");
+        let r = client
+            .invoke(&addr, req, Duration::from_secs(3))
+            .await
+            .unwrap_or_else(|e| panic!("serialize type {serialize}: {e}"));
+        assert_eq!(r.header.code, ResponseCode::Success.to_repr());
+        assert_eq!((&r.body[..], r.serialize), (&b"ping"[..], serialize));
+    }
+    assert_eq!(
+        &echo(&native_client(&addr), b"hi").await.unwrap()[..],
+        b"hi"
+    );
+    assert_eq!(multi.unclaimed(), 0);
+    multi.shutdown().await;
+}

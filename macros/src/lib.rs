@@ -44,7 +44,7 @@
 //! | DSL | macro |
 //! | --- | --- |
 //! | `protocol p "id" { endian big; versions 1..=3; limits {..} }` | `#[protocol(id = "id", endian = big, versions = 1..=3, limits(max_frame_len = N))]` |
-//! | `detect { prefix "PW" at 0 }` | `detect(prefix = "PW", at = 0)` or `prefix = [0x50, 0x57]` |
+//! | `detect { prefix "PW" at 0 }` | `detect(prefix = "PW", at = 0)` or `prefix = [0x50, 0x57]` (several `detect(..)` all hold; alternatives, `detect { .. } or { .. }`, are for `.wire` files) |
 //! | `handshake { hello H accept A reject R choose highest timeout_ms 5000 }` | `#[wire(hello)]`, `#[wire(accept)]`, `#[wire(reject)]` on the structs; `handshake(choose = highest, timeout_ms = 5000)` |
 //! | `frame { .. }` / `header H { .. }` | `#[wire(frame)]` / `#[wire(header)]` on a struct |
 //! | `enum E : u8 open { A = 0 @success }` | `#[repr(u8)] #[wire(open)] enum E { #[wire(success)] A = 0 }` (names become `SCREAMING_CASE`; `#[wire(rename = "..")]`) |

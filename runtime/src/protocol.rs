@@ -176,6 +176,25 @@ impl Detector for PrefixDetector {
     }
 }
 
+/// Detects by alternatives, each a set of fixed bytes at offsets (`detect { .. } or { .. }`):
+/// a match when all of one alternative's bytes are there.
+#[derive(Debug, Clone, Copy)]
+pub struct AnyPrefix(pub &'static [&'static [(usize, &'static [u8])]]);
+
+impl Detector for AnyPrefix {
+    fn detect(&self, first: &[u8]) -> Detection {
+        let mut need: Option<usize> = None;
+        for alt in self.0 {
+            match PrefixDetector(alt).detect(first) {
+                Detection::Match => return Detection::Match,
+                Detection::NeedMore(n) => need = Some(need.map_or(n, |m| m.min(n))),
+                Detection::NoMatch => {}
+            }
+        }
+        need.map_or(Detection::NoMatch, Detection::NeedMore)
+    }
+}
+
 /// The version both sides speak: the highest (or lowest) in the overlap of the two ranges.
 pub fn negotiate(ours: (u32, u32), theirs: (u32, u32), highest: bool) -> Option<u32> {
     let lo = ours.0.max(theirs.0);
@@ -218,6 +237,20 @@ mod tests {
         assert_eq!(negotiate((1, 3), (2, 5), false), Some(2));
         assert_eq!(negotiate((1, 1), (2, 5), true), None);
         assert_eq!(negotiate((4, 9), (1, 4), true), Some(4));
+    }
+
+    #[test]
+    fn any_prefix_matches_one_alternative_and_waits_for_the_undecided() {
+        // RocketMQ's two header encodings: JSON (`{` after the header length) or binary.
+        let d = AnyPrefix(&[&[(0, &[0]), (4, &[0]), (8, b"{")], &[(0, &[0]), (4, &[1])]]);
+        assert_eq!(d.detect(b""), Detection::NeedMore(5));
+        assert_eq!(d.detect(b"\0\0\0\x20\x01"), Detection::Match);
+        assert_eq!(d.detect(b"\0\0\0\x20\0\0\0"), Detection::NeedMore(9));
+        assert_eq!(d.detect(b"\0\0\0\x20\0\0\0\x10{"), Detection::Match);
+        assert_eq!(d.detect(b"\0\0\0\x20\0\0\0\x10["), Detection::NoMatch);
+        assert_eq!(d.detect(b"\0\0\0\x20\x02"), Detection::NoMatch);
+        assert_eq!(d.detect(b"PWNH\x01"), Detection::NoMatch);
+        assert_eq!(AnyPrefix(&[]).detect(b"x"), Detection::NoMatch);
     }
 
     #[test]

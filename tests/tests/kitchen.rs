@@ -543,7 +543,10 @@ fn typed_requests_travel_in_the_frame() {
 fn protocol_metadata() {
     assert_eq!(protocol_info::ID, "polywire-kitchen");
     assert_eq!(protocol_info::VERSIONS, (1, 4));
-    assert_eq!(protocol_info::DETECT, &[(0, &b"KT"[..]), (2, &b"CH"[..])]);
+    assert_eq!(
+        protocol_info::DETECT,
+        &[&[(0, &b"KT"[..]), (2, &b"CH"[..])][..]]
+    );
     assert_eq!(protocol_info::LIMITS.max_collection_len, 1024);
     let hello = encode_msg(&Hello {
         min_version: 1,

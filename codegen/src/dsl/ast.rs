@@ -57,8 +57,8 @@ pub struct Protocol {
     pub services: Vec<Service>,
     /// Response code blocks.
     pub responses: Vec<EnumDef>,
-    /// Detection rules.
-    pub detect: Vec<DetectRule>,
+    /// Detection alternatives (`detect { .. } or { .. }`), each a set of rules.
+    pub detect: Vec<DetectAlt>,
     /// The whole block.
     pub span: Span,
 }
@@ -357,6 +357,15 @@ pub struct RpcPart {
     pub carrier: Option<Name>,
     /// `as encoding`.
     pub encoding: Option<Name>,
+}
+
+/// One `{ .. }` of a `detect` block: all its rules hold.
+#[derive(Debug, Clone)]
+pub struct DetectAlt {
+    /// The rules.
+    pub rules: Vec<DetectRule>,
+    /// The braces.
+    pub span: Span,
 }
 
 /// `prefix bytes [at offset]`.

@@ -402,6 +402,7 @@ fn describe_rules(rules: &[Rule]) -> String {
             Rule::by_arm => "an arm `value => encoding`",
             Rule::bit_part => "a bit part `name: type bits a..b`",
             Rule::detect_rule => "`prefix`",
+            Rule::detect_alt => "`{` (detection rules)",
             Rule::hs_rule => "a handshake rule",
             Rule::limit => "a limit `name = value`",
             Rule::len_expr => "`len(...)`",
@@ -584,8 +585,14 @@ impl Cx {
                 Rule::service => proto.services.push(self.service(p)),
                 Rule::responses => proto.responses.push(self.enum_like(p, false)),
                 Rule::detect => {
-                    for r in p.into_inner().filter(|r| r.as_rule() == Rule::detect_rule) {
-                        proto.detect.push(self.detect_rule(r));
+                    for a in p.into_inner().filter(|r| r.as_rule() == Rule::detect_alt) {
+                        let span = self.span(&a);
+                        let rules = a
+                            .into_inner()
+                            .filter(|r| r.as_rule() == Rule::detect_rule)
+                            .map(|r| self.detect_rule(r))
+                            .collect();
+                        proto.detect.push(DetectAlt { rules, span });
                     }
                 }
                 _ => proto.items.push(self.item(p)),

@@ -19,7 +19,8 @@ struct ProtocolView {
     docs: Vec<String>,
     versions: Option<(u32, u32)>,
     limits: (u64, u64, u64),
-    detect: Vec<(usize, String)>,
+    /// Each alternative's rules, rendered as a `&[(offset, &[bytes])]` literal.
+    detect: Vec<String>,
     enums: Vec<String>,
     structs: Vec<String>,
     frame: Option<String>,
@@ -310,7 +311,13 @@ pub fn emit_with(p: &Protocol, opts: &Options) -> Result<String, String> {
         detect: p
             .detect
             .iter()
-            .map(|d| (d.at, format!("&{:?}", d.bytes)))
+            .map(|alt| {
+                let rules: Vec<String> = alt
+                    .iter()
+                    .map(|d| format!("({}, &{:?})", d.at, d.bytes))
+                    .collect();
+                format!("&[{}]", rules.join(", "))
+            })
             .collect(),
         enums,
         structs: structs_out,

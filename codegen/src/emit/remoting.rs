@@ -230,7 +230,7 @@ pub fn emit(g: &Gen) -> String {
     } else {
         format!(
             "fn detector(&self) -> ::std::option::Option<&dyn {P}::Detector> {{ \
-             static D: {P}::PrefixDetector = {P}::PrefixDetector(protocol_info::DETECT); ::std::option::Option::Some(&D) }}"
+             static D: {P}::AnyPrefix = {P}::AnyPrefix(protocol_info::DETECT); ::std::option::Option::Some(&D) }}"
         )
     };
     let is_success = match &r.code {

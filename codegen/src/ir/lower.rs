@@ -173,14 +173,29 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
 
     let handshake = proto.handshakes.first().and_then(|h| cx.handshake(h));
     let services = proto.services.iter().map(|s| cx.service(s)).collect();
-    let detect = proto
-        .detect
-        .iter()
-        .map(|d| DetectRule {
-            at: d.at,
-            bytes: d.bytes.clone(),
-        })
-        .collect();
+    let mut detect = Vec::new();
+    for alt in &proto.detect {
+        if alt.rules.is_empty() {
+            cx.err(
+                Diagnostic::error(
+                    alt.span,
+                    "a detection alternative with no rule would claim every connection",
+                    "empty",
+                )
+                .help("write at least one `prefix \"MAGIC\" at 0`"),
+            );
+            continue;
+        }
+        detect.push(
+            alt.rules
+                .iter()
+                .map(|d| DetectRule {
+                    at: d.at,
+                    bytes: d.bytes.clone(),
+                })
+                .collect(),
+        );
+    }
 
     let ir = Protocol {
         name: proto.name.text.clone(),

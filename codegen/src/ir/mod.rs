@@ -589,8 +589,8 @@ pub struct Protocol {
     pub services: Vec<Service>,
     /// Response codes enum (index into `types`).
     pub responses: Option<usize>,
-    /// Detection.
-    pub detect: Vec<DetectRule>,
+    /// Detection: any one of these sets of rules, each holding as a whole.
+    pub detect: Vec<Vec<DetectRule>>,
     /// Where.
     pub span: Span,
 }

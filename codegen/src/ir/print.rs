@@ -132,9 +132,17 @@ impl Printer<'_> {
         }
         if !p.detect.is_empty() {
             self.line("");
-            self.open("detect");
-            for d in &p.detect {
-                self.line(&format!("prefix {} at {}", detect_bytes(&d.bytes), d.at));
+            for (i, alt) in p.detect.iter().enumerate() {
+                if i == 0 {
+                    self.open("detect");
+                } else {
+                    self.depth -= 1;
+                    self.line("} or {");
+                    self.depth += 1;
+                }
+                for d in alt {
+                    self.line(&format!("prefix {} at {}", detect_bytes(&d.bytes), d.at));
+                }
             }
             self.close();
         }

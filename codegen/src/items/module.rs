@@ -294,7 +294,12 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
         handshake,
         services,
         responses: responses.first().and_then(|&i| pos(i)),
-        detect: args.detect,
+        // Every `detect(..)` of the attribute holds at once: one alternative.
+        detect: if args.detect.is_empty() {
+            vec![]
+        } else {
+            vec![args.detect]
+        },
         span: cx.spans.add(&module.ident),
     };
     (ir, keep)
