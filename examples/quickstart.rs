@@ -1,17 +1,22 @@
-//! Quickstart: a server for the bundled native protocol (`protocols/wire/native.wire`) on
-//! an ephemeral loopback port, and a typed client that talks to it — one call at a time,
-//! many at once, a pipeline of 10 000, a oneway request and an unknown request code.
+//! Quickstart: servers for the bundled native protocol (`protocols/wire/native.wire`) and
+//! for RocketMQ remoting (`protocols/wire/rocketmq.wire`) on one ephemeral loopback port,
+//! told apart by their first bytes; a typed native client that talks to it — one call at a
+//! time, many at once, a pipeline of 10 000, a oneway request and an unknown request code;
+//! RocketMQ clients in both header encodings; and bytes neither protocol claims.
 //!
 //! Run with `cargo run --release --example quickstart`.
 
 use bytes::Bytes;
 use polywire::Str;
 use polywire::rt::{
-    ClientConfig, ProcessError, RemotingClient, RemotingServer, RequestContext, ServerConfig,
+    ClientConfig, MultiServer, MultiServerConfig, ProcessError, RemotingClient, RemotingServer,
+    RequestContext, ServerConfig,
 };
 use polywire_protocols::native::*;
+use polywire_protocols::rocketmq::{self as rmq, HeaderEncoding, ResponseCode, RocketmqProtocol};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 /// The service implementation: everything protocol-specific was generated.
@@ -53,8 +58,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = RemotingServer::new(NativeProtocol, ServerConfig::default());
     let (logs, mut log_rx) = mpsc::unbounded_channel();
     serve_basic(&server, Arc::new(Service { logs }));
-    let addr = server.bind("127.0.0.1:0").await?;
-    println!("native server listening on {addr}");
+    // RocketMQ's test code 2001 answered with the request's body and extFields.
+    let rocketmq = RemotingServer::new(RocketmqProtocol, ServerConfig::default());
+    rocketmq.register_processor(
+        2001,
+        |_ctx: RequestContext, mut req: rmq::Frame| async move {
+            req.header.code = ResponseCode::Success.to_repr();
+            Ok::<_, ProcessError>(req)
+        },
+    );
+    let multi = MultiServer::new(MultiServerConfig::default());
+    multi.add(server.clone())?;
+    multi.add(rocketmq)?;
+    let addr = multi.bind("127.0.0.1:0").await?;
+    println!("one port for {:?}: {addr}", multi.protocols());
 
     let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
     let basic = BasicClient::new(client.clone(), addr.to_string());
@@ -148,6 +165,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         String::from_utf8_lossy(&resp.body)
     );
 
+    // RocketMQ on the same port, in both header encodings: each connection is handed to
+    // the RocketMQ server by its first frame.
+    for (serialize, name) in [(0u8, "JSON"), (1, "binary")] {
+        let client = RemotingClient::new(RocketmqProtocol, ClientConfig::default());
+        client.add_hook(HeaderEncoding(serialize));
+        let mut req = polywire::Protocol::request(&RocketmqProtocol, 2001);
+        req.body = Bytes::from_static(b"hello, rocketmq");
+        let t = Instant::now();
+        let resp = client
+            .invoke(&addr.to_string(), req, Duration::from_secs(3))
+            .await?;
+        println!(
+            "rocketmq echo ({name} header) -> code {} {:?} in {:?}",
+            resp.header.code,
+            resp.body,
+            t.elapsed()
+        );
+    }
+
+    // Bytes neither protocol claims: the connection is closed.
+    let mut stray = tokio::net::TcpStream::connect(addr).await?;
+    stray.write_all(b"GET / HTTP/1.1\r\n\r\n").await?;
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stray.read_to_end(&mut rest)).await??;
+    println!(
+        "an HTTP request on that port -> closed ({} unclaimed connection)",
+        multi.unclaimed()
+    );
+
     let m = server.metrics();
     println!(
         "server metrics: {} requests, {} responses, {} errors, {} B in, {} B out, p50 <= {:?}, p99 <= {:?}",
@@ -159,7 +205,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         m.latency_quantile(0.5).unwrap_or_default(),
         m.latency_quantile(0.99).unwrap_or_default()
     );
-    server.shutdown().await;
-    println!("server shut down cleanly");
+    multi.shutdown().await;
+    println!("servers shut down cleanly");
     Ok(())
 }
