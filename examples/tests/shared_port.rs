@@ -313,3 +313,75 @@ async fn rocketmq_in_both_header_encodings_shares_a_port_with_native() {
     assert_eq!(multi.unclaimed(), 0);
     multi.shutdown().await;
 }
+
+/// Writes one RocketMQ request with id `id` on `io` by hand, and reads its answer back.
+async fn rocketmq_round_trip<S>(io: &mut S, id: u64) -> polywire_protocols::rocketmq::Frame
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use polywire::{Codec as _, Protocol as _};
+    use polywire_protocols::rocketmq::RocketmqProtocol;
+    let mut codec = RocketmqProtocol.codec();
+    let mut req = RocketmqProtocol.request(2001);
+    req.set_correlation_id(id);
+    req.body = Bytes::from_static(b"ping");
+    let mut out = bytes::BytesMut::new();
+    codec.encode(&req, &mut out).unwrap();
+    io.write_all(&out).await.unwrap();
+    let mut buf = bytes::BytesMut::new();
+    loop {
+        if let Some(f) = codec.decode(&mut buf).unwrap() {
+            return f;
+        }
+        assert!(io.read_buf(&mut buf).await.unwrap() > 0, "closed early");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn unix_sockets_and_any_stream_go_through_the_same_detection() {
+    use polywire_protocols::rocketmq::{self, ResponseCode, RocketmqProtocol};
+    let rmq = RemotingServer::new(RocketmqProtocol, ServerConfig::default());
+    rmq.register_processor(
+        2001,
+        |_ctx: RequestContext, mut req: rocketmq::Frame| async move {
+            req.header.code = ResponseCode::Success.to_repr();
+            Ok::<_, ProcessError>(req)
+        },
+    );
+    let multi = MultiServer::new(MultiServerConfig::default());
+    multi.add(echo_server()).unwrap();
+    multi.add(rmq).unwrap();
+    let ok = ResponseCode::Success.to_repr();
+
+    let path = std::env::temp_dir().join(format!("polywire-shared-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    multi.bind_unix(&path).unwrap();
+    let mut uds = tokio::net::UnixStream::connect(&path).await.unwrap();
+    let r = rocketmq_round_trip(&mut uds, 7).await;
+    assert_eq!(
+        (r.header.code, &r.body[..], r.correlation_id()),
+        (ok, &b"ping"[..], 7)
+    );
+
+    // A stream from a transport of the user's own (here in memory).
+    let (mut ours, theirs) = tokio::io::duplex(64 * 1024);
+    multi.serve_io(theirs, "in-memory".into());
+    let r = rocketmq_round_trip(&mut ours, 8).await;
+    assert_eq!(
+        (r.header.code, &r.body[..], r.correlation_id()),
+        (ok, &b"ping"[..], 8)
+    );
+
+    let (mut stray, theirs) = tokio::io::duplex(1024);
+    multi.serve_io(theirs, "in-memory".into());
+    stray.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let mut sink = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stray.read_to_end(&mut sink))
+        .await
+        .expect("closed")
+        .unwrap();
+    assert_eq!(multi.unclaimed(), 1);
+    multi.shutdown().await;
+    let _ = std::fs::remove_file(&path);
+}

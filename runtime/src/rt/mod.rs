@@ -26,7 +26,7 @@ pub use error::RemotingError;
 pub use hooks::Hook;
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use pipeline::{Batch, Pipeline};
-pub use registry::{MultiServer, MultiServerConfig, ProtocolServer, RegistryError};
+pub use registry::{Io, MultiServer, MultiServerConfig, ProtocolServer, RegistryError};
 pub use server::{
     Immediate, ProcessError, Processor, RemotingServer, Reply, ServerConfig, Session,
 };

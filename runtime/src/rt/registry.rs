@@ -4,7 +4,9 @@
 //! registered protocols' [`Detector`](crate::protocol::Detector)s, in the order the
 //! protocols were added, and the first that claims them gets the connection, bytes and
 //! all. Traffic nobody claims within the detection timeout is closed. A protocol can also
-//! have a port of its own ([`MultiServer::bind_protocol`]), which needs no detector.
+//! have a port of its own ([`MultiServer::bind_protocol`]), which needs no detector. Other
+//! transports hand their streams to the same detection: a Unix socket
+//! ([`MultiServer::bind_unix`]), or any byte stream ([`MultiServer::serve_io`]).
 //!
 //! Protocols are added, replaced and removed while the server runs: the choice is made
 //! when a connection arrives, so connections already open stay with the server that took
@@ -29,10 +31,15 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+/// A byte stream from any transport (a Unix socket, a TLS session, ...).
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 
 /// A server of one protocol, as a [`MultiServer`] sees it. Every [`RemotingServer`] is one.
 pub trait ProtocolServer: Send + Sync + 'static {
@@ -43,6 +50,8 @@ pub trait ProtocolServer: Send + Sync + 'static {
     fn detect(&self, first: &[u8]) -> Option<Detection>;
     /// Serves an accepted connection whose first bytes, `first`, were read already.
     fn serve_tcp(&self, stream: TcpStream, peer: String, first: BytesMut);
+    /// Serves a stream of another transport whose first bytes, `first`, were read already.
+    fn serve_io(&self, io: Box<dyn Io>, peer: String, first: BytesMut);
     /// Stops accepting and drains (see [`RemotingServer::shutdown`]).
     fn shutdown(&self) -> BoxFuture<()>;
 }
@@ -58,6 +67,10 @@ impl<P: Protocol> ProtocolServer for RemotingServer<P> {
 
     fn serve_tcp(&self, stream: TcpStream, peer: String, first: BytesMut) {
         RemotingServer::serve_tcp(self, stream, peer, first);
+    }
+
+    fn serve_io(&self, io: Box<dyn Io>, peer: String, first: BytesMut) {
+        self.serve_stream(io, peer, first);
     }
 
     fn shutdown(&self) -> BoxFuture<()> {
@@ -251,37 +264,88 @@ impl MultiServer {
     }
 
     async fn detect_and_serve(&self, mut stream: TcpStream, peer: String) {
+        if let Some((server, first)) = self.detect(&mut stream, &peer).await {
+            server.serve_tcp(stream, peer, first);
+        }
+    }
+
+    /// Detects the protocol of `io`, a stream of any transport (`peer` names its other end
+    /// in logs and request contexts), and hands it to the server that claims it; closes it
+    /// when none does. Returns at once: detection runs on a task of its own.
+    pub fn serve_io(&self, io: impl Io, peer: String) {
+        let this = self.clone();
+        self.inner.tracker.spawn(async move {
+            let mut io = io;
+            if let Some((server, first)) = this.detect(&mut io, &peer).await {
+                server.serve_io(Box::new(io), peer, first);
+            }
+        });
+    }
+
+    /// Listens on the Unix socket `path` (which must not exist), shared like
+    /// [`bind`](Self::bind)'s port, until [`shutdown`](Self::shutdown).
+    #[cfg(unix)]
+    pub fn bind_unix(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
+        let listener = tokio::net::UnixListener::bind(path.as_ref())?;
+        let name = format!("unix:{}", path.as_ref().display());
+        let this = self.clone();
+        self.inner.tracker.spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    _ = this.inner.shutdown.cancelled() => return,
+                    a = listener.accept() => a,
+                };
+                match accepted {
+                    Ok((stream, _)) => this.serve_io(stream, name.clone()),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Reads a connection's first bytes until a protocol claims them; `None` (the
+    /// connection to be closed) when none does, the peer goes away, the detection timeout
+    /// passes or the server shuts down.
+    async fn detect<S: AsyncRead + Unpin>(
+        &self,
+        stream: &mut S,
+        peer: &str,
+    ) -> Option<(Arc<dyn ProtocolServer>, BytesMut)> {
         let cfg = &self.inner.config;
         let deadline = tokio::time::Instant::now() + cfg.detect_timeout;
         let mut first = BytesMut::with_capacity(64);
         loop {
             let servers = self.servers();
             match claim(&servers, &first) {
-                Claim::Server(s) => return s.serve_tcp(stream, peer, first),
+                Claim::Server(s) => return Some((s, first)),
                 Claim::NeedMore if first.len() < cfg.max_detect_bytes => {}
                 _ => {
                     self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
                     let shown = &first[..first.len().min(16)];
                     tracing::debug!(%peer, first = ?shown, "no protocol claims the connection; closing");
-                    return;
+                    return None;
                 }
             }
             let want = cfg.max_detect_bytes - first.len();
             let read = async {
-                let mut limited = (&mut stream).take(want as u64);
+                let mut limited = (&mut *stream).take(want as u64);
                 limited.read_buf(&mut first).await
             };
             let n = tokio::select! {
-                _ = self.inner.shutdown.cancelled() => return,
+                _ = self.inner.shutdown.cancelled() => return None,
                 r = tokio::time::timeout_at(deadline, read) => r,
             };
             match n {
                 Ok(Ok(n)) if n > 0 => {}
-                Ok(Ok(_)) | Ok(Err(_)) => return,
+                Ok(Ok(_)) | Ok(Err(_)) => return None,
                 Err(_) => {
                     self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%peer, bytes = first.len(), "detection timed out; closing");
-                    return;
+                    return None;
                 }
             }
         }

@@ -319,13 +319,14 @@ impl<P: Protocol> RemotingServer<P> {
         self.spawn_connection(rd, wr, peer, first);
     }
 
-    /// Serves one already-open byte stream (a transport adapter's output).
-    pub fn serve_stream<S>(&self, stream: S, peer: String)
+    /// Serves one already-open byte stream (a transport adapter's output) whose first
+    /// bytes, `first`, were read already (empty when none were).
+    pub fn serve_stream<S>(&self, stream: S, peer: String, first: BytesMut)
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
         let (rd, wr) = tokio::io::split(stream);
-        self.spawn_connection(rd, wr, peer, BytesMut::new());
+        self.spawn_connection(rd, wr, peer, first);
     }
 
     fn spawn_connection<R, W>(&self, rd: R, wr: W, peer: String, first: BytesMut)
