@@ -14,10 +14,11 @@
 //! connection, `native` the pipelined client API, `native-call` one `invoke` future per
 //! call), `--rt multi|current` (a one-worker multi-thread
 //! runtime per side, the default, or a current-thread runtime on its own OS thread),
-//! `--global-queue-interval N` (tokio's scheduler knob, for experiments), `--no-pin` and
-//! `--stats`
-//! (per-side CPU time and context switches per request, and per-connection and per-caller
-//! throughput spread).
+//! `--global-queue-interval N` (tokio's scheduler knob, for experiments), `--no-pin`,
+//! `--stats` (per-side CPU time and context switches per request, and per-connection and
+//! per-caller throughput spread) and `--connect N` (instead of throughput: connection
+//! set-up, connect to first response, over N fresh connections per design, native and
+//! RocketMQ each on a port of its own and on one `MultiServer` port).
 //!
 //! Server and client each run on their own runtime with one worker thread; when `taskset`
 //! is installed (util-linux) the server's threads are pinned to CPU 0 and the client's to
@@ -25,10 +26,14 @@
 //! 127.0.0.1 ephemeral ports; everything stops by itself after `warmup + secs`.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use polywire::rt::{ClientConfig, RemotingClient, RemotingServer, ServerConfig};
+use polywire::rt::{
+    ClientConfig, MultiServer, MultiServerConfig, ProcessError, RemotingClient, RemotingServer,
+    RequestContext, ServerConfig,
+};
 use polywire_protocols::native::{
     BasicClient, BasicEcho, EchoRequest, EchoResponse, NativeProtocol, serve_basic_now,
 };
+use polywire_protocols::rocketmq::RocketmqProtocol;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -65,6 +70,8 @@ struct Args {
     pin: bool,
     stats: bool,
     rounds: usize,
+    /// `--connect N`: measure connection set-up over N fresh connections instead.
+    connect: usize,
 }
 
 /// Which native client API a run uses.
@@ -94,7 +101,7 @@ const WIDE_READS: ReadRoom = ReadRoom {
 fn usage() -> ! {
     eprintln!(
         "usage: load [--conns N] [--inflight M] [--payload BYTES] [--secs S] [--warmup S] \
-         [--only floor,floor-wide,native,native-call] [--rounds N] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats]"
+         [--only floor,floor-wide,native,native-call] [--rounds N] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats] [--connect N]"
     );
     std::process::exit(2)
 }
@@ -112,6 +119,7 @@ fn parse_args() -> Args {
         pin: true,
         stats: false,
         rounds: 1,
+        connect: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -140,6 +148,7 @@ fn parse_args() -> Args {
                 a.global_queue_interval = Some(value().parse().unwrap_or_else(|_| usage()))
             }
             "--rounds" => a.rounds = value().parse().unwrap_or_else(|_| usage()),
+            "--connect" => a.connect = value().parse().unwrap_or_else(|_| usage()),
             "--no-pin" => a.pin = false,
             "--stats" => a.stats = true,
             "-h" | "--help" => usage(),
@@ -962,6 +971,95 @@ fn run_native(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) ->
 
 // ---------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------
+// 3. Connection set-up: dedicated ports against one shared MultiServer port
+
+/// A RocketMQ server answering its test code 2001 with the request's body.
+fn rocketmq_echo_server() -> RemotingServer<RocketmqProtocol> {
+    let server = RemotingServer::new(RocketmqProtocol, ServerConfig::default());
+    server.register_processor(
+        2001,
+        |_ctx: RequestContext, mut req: polywire_protocols::rocketmq::Frame| async move {
+            req.header.code = polywire_protocols::rocketmq::ResponseCode::Success.to_repr();
+            Ok::<_, ProcessError>(req)
+        },
+    );
+    server
+}
+
+/// Opens a fresh connection to `addr`, makes one echo call (native: after its handshake)
+/// and closes it; returns the time from before the connect to the response.
+async fn connect_once(addr: &str, rocketmq: bool) -> Duration {
+    let t = Instant::now();
+    if rocketmq {
+        let c = RemotingClient::new(RocketmqProtocol, ClientConfig::default());
+        let mut req = polywire::Protocol::request(&RocketmqProtocol, 2001);
+        req.body = Bytes::from_static(b"ping");
+        c.invoke(addr, req, Duration::from_secs(3))
+            .await
+            .expect("rocketmq echo");
+        let took = t.elapsed();
+        c.connection(addr).await.expect("pooled").close();
+        took
+    } else {
+        let c = RemotingClient::new(NativeProtocol, ClientConfig::default());
+        BasicClient::new(c.clone(), addr.to_string())
+            .echo(EchoRequest {
+                body: Bytes::from_static(b"ping"),
+            })
+            .await
+            .expect("native echo");
+        let took = t.elapsed();
+        c.connection(addr).await.expect("pooled").close();
+        took
+    }
+}
+
+/// `--connect N`: connect to first response, native (with its handshake) and RocketMQ,
+/// each on a port of its own and on one port shared through a `MultiServer` (detection
+/// included), one connection after another in rotation.
+fn run_connect(n: usize, client: &Side, server: &Side) {
+    let (native_own, rocketmq_own, shared, multi) = server.run(async {
+        let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
+        serve_basic_now(&native, Arc::new(BasicEcho));
+        let rocketmq = rocketmq_echo_server();
+        let native_own = native.bind("127.0.0.1:0").await.expect("bind");
+        let rocketmq_own = rocketmq.bind("127.0.0.1:0").await.expect("bind");
+        let multi = MultiServer::new(MultiServerConfig::default());
+        multi.add(native).expect("native");
+        multi.add(rocketmq).expect("rocketmq");
+        let shared = multi.bind("127.0.0.1:0").await.expect("bind");
+        (native_own, rocketmq_own, shared, multi)
+    });
+    let designs = [
+        ("native", native_own, false),
+        ("native-shared", shared, false),
+        ("rocketmq", rocketmq_own, true),
+        ("rocketmq-shared", shared, true),
+    ];
+    println!(
+        "connection set-up over loopback: connect, handshake (native), detection (shared), one echo; {n} connections per design"
+    );
+    let hists = client.run(async move {
+        let mut hists: Vec<Histogram> = designs.iter().map(|_| Histogram::new()).collect();
+        for _ in 0..n {
+            for (h, (_, addr, rocketmq)) in hists.iter_mut().zip(designs) {
+                h.record(connect_once(&addr.to_string(), rocketmq).await);
+            }
+        }
+        hists
+    });
+    for (h, (name, _, _)) in hists.iter().zip(designs) {
+        println!(
+            "{name:<16} p50 {:>6}  p99 {:>6}  p999 {:>6}",
+            us(h.quantile(0.5)),
+            us(h.quantile(0.99)),
+            us(h.quantile(0.999)),
+        );
+    }
+    server.run(async move { multi.shutdown().await });
+}
+
 fn main() {
     let mut a = parse_args();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -972,6 +1070,15 @@ fn main() {
             .stdout(std::process::Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
+    if a.connect > 0 {
+        let server = Side::new("lt-server", a.rt, a.global_queue_interval);
+        let client = Side::new("lt-client", a.rt, a.global_queue_interval);
+        if a.pin {
+            let _ = pin_threads("lt-server", 0) && pin_threads("lt-client", 1);
+        }
+        run_connect(a.connect, &client, &server);
+        return;
+    }
     println!(
         "echo over loopback: {} conns x {} in flight, {} B payload, {}s measured after {}s warm-up, \
          {} runtimes (1 worker each for server and client{})",
