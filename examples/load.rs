@@ -9,10 +9,12 @@
 //!
 //! Options: `--conns N` (connections), `--inflight M` (requests in flight per connection),
 //! `--payload B` (body bytes, at least 8), `--secs S` (measured seconds), `--warmup S`
-//! (default 1), `--only floor,floor-wide,native,native-call` (a comma-separated subset of
-//! the designs; `floor-wide` is the floor with reads as large as the runtime gives a busy
-//! connection, `native` the pipelined client API, `native-call` one `invoke` future per
-//! call), `--rt multi|current` (a one-worker multi-thread
+//! (default 1), `--only floor,floor-wide,native,native-call,rocketmq,rocketmq-shared` (a
+//! comma-separated subset of the designs; `floor-wide` is the floor with reads as large as
+//! the runtime gives a busy connection, `native` the pipelined client API, `native-call`
+//! one `invoke` future per call, `rocketmq` pipelined RocketMQ echo on a port of its own,
+//! `rocketmq-shared` the same on a `MultiServer` port with three other protocols asked
+//! first), `--rt multi|current` (a one-worker multi-thread
 //! runtime per side, the default, or a current-thread runtime on its own OS thread),
 //! `--global-queue-interval N` (tokio's scheduler knob, for experiments), `--no-pin`,
 //! `--stats` (per-side CPU time and context switches per request, and per-connection and
@@ -75,7 +77,14 @@ struct Args {
 }
 
 /// Which native client API a run uses.
-const DESIGNS: [&str; 4] = ["floor", "floor-wide", "native", "native-call"];
+const DESIGNS: [&str; 6] = [
+    "floor",
+    "floor-wide",
+    "native",
+    "native-call",
+    "rocketmq",
+    "rocketmq-shared",
+];
 
 /// How a floor sizes its reads: it reserves `reserve` bytes whenever less than `min_room`
 /// is free after the unread bytes.
@@ -101,7 +110,7 @@ const WIDE_READS: ReadRoom = ReadRoom {
 fn usage() -> ! {
     eprintln!(
         "usage: load [--conns N] [--inflight M] [--payload BYTES] [--secs S] [--warmup S] \
-         [--only floor,floor-wide,native,native-call] [--rounds N] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats] [--connect N]"
+         [--only floor,floor-wide,native,native-call,rocketmq,rocketmq-shared] [--rounds N] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats] [--connect N]"
     );
     std::process::exit(2)
 }
@@ -792,23 +801,29 @@ async fn native_caller(basic: BasicClient, body: Bytes, window: Window) -> (u64,
     (done, errors)
 }
 
-/// One pipelined native connection, shaped like the floor's: keep `inflight` echo requests
-/// outstanding through the generated types and a [`polywire::rt::Pipeline`], refilling the
-/// window after each batch of responses. Send times are kept by correlation id (one clock
-/// read per batch, as the floor does).
-async fn native_pipe_conn(
-    c: RemotingClient<NativeProtocol>,
+/// One pipelined connection, shaped like the floor's: keep `inflight` requests made by
+/// `make` outstanding through a [`polywire::rt::Pipeline`], refilling the window after each
+/// batch of responses; `ok` checks each answer. Send times are kept by correlation id (one
+/// clock read per batch, as the floor does).
+async fn pipe_conn<P, M, K>(
+    c: RemotingClient<P>,
     addr: String,
     inflight: usize,
-    body: Bytes,
+    make: M,
+    ok: K,
     base: Instant,
     window: Window,
-) -> Tally {
+) -> Tally
+where
+    P: polywire::Protocol,
+    M: Fn() -> P::Frame,
+    K: Fn(P::Frame) -> bool,
+{
     let mut tally = Tally::new();
     let mut pipe = c
         .pipeline(&addr, inflight, Duration::from_secs(3))
         .await
-        .expect("pipeline (native)");
+        .expect("pipeline");
     let slots = (2 * inflight).next_power_of_two();
     let mut sent = vec![(u64::MAX, 0u64); slots];
     loop {
@@ -816,8 +831,7 @@ async fn native_pipe_conn(
         if now < window.end {
             let t = now.duration_since(base).as_nanos() as u64;
             while pipe.has_room() {
-                let frame = EchoRequest { body: body.clone() }.into_request();
-                match pipe.send(frame) {
+                match pipe.send(make()) {
                     Ok(id) => sent[id as usize & (slots - 1)] = (id, t),
                     Err(_) => {
                         tally.errors += 1;
@@ -835,12 +849,8 @@ async fn native_pipe_conn(
         let now = Instant::now();
         let now_ns = now.duration_since(base).as_nanos() as u64;
         for (id, r) in batch {
-            let ok = r
-                .ok()
-                .and_then(|f| EchoResponse::from_response(f).ok())
-                .is_some_and(|e| e.body.len() == body.len());
             let (sid, t) = sent[id as usize & (slots - 1)];
-            if ok && sid == id {
+            if r.is_ok_and(&ok) && sid == id {
                 if window.contains(now) {
                     tally
                         .hist
@@ -854,15 +864,24 @@ async fn native_pipe_conn(
     tally
 }
 
-fn run_native_pipelined(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> Outcome {
-    let srv = RemotingServer::new(NativeProtocol, ServerConfig::default());
-    serve_basic_now(&srv, Arc::new(BasicEcho));
-    let addr = {
-        let srv = srv.clone();
-        server.run(async move { srv.bind("127.0.0.1:0").await.expect("bind") })
-    };
-    // A static body: cloning it per request costs nothing, like the floor's filler.
-    let body = Bytes::from_static(Box::leak(vec![0xA5u8; a.payload].into_boxed_slice()));
+/// Pipelined echo over `srv`'s protocol: `conns` connections to `addr`, each through
+/// [`pipe_conn`]. `srv` is shut down (and `multi`, when the port is shared) at the end.
+#[allow(clippy::too_many_arguments)]
+fn run_pipelined<P, M, K>(
+    a: &Args,
+    client: &Side,
+    server: &Side,
+    probe: &mut StatsProbe,
+    name: &'static str,
+    (srv, multi, addr): (RemotingServer<P>, Option<MultiServer>, SocketAddr),
+    make: M,
+    ok: K,
+) -> Outcome
+where
+    P: polywire::Protocol + Clone,
+    M: Fn() -> P::Frame + Clone + Send + 'static,
+    K: Fn(P::Frame) -> bool + Clone + Send + 'static,
+{
     let base = Instant::now();
     let start = base + Duration::from_secs_f64(a.warmup);
     let window = Window {
@@ -870,16 +889,18 @@ fn run_native_pipelined(a: &Args, client: &Side, server: &Side, probe: &mut Stat
         end: start + Duration::from_secs_f64(a.secs),
     };
     let (conns, inflight) = (a.conns, a.inflight);
+    let proto = srv.protocol().clone();
     let tasks = client.run(async move {
         (0..conns)
             .map(|_| {
                 // One RemotingClient per connection: each pools exactly one connection.
-                let c = RemotingClient::new(NativeProtocol, ClientConfig::default());
-                tokio::spawn(native_pipe_conn(
+                let c = RemotingClient::new(proto.clone(), ClientConfig::default());
+                tokio::spawn(pipe_conn(
                     c,
                     addr.to_string(),
                     inflight,
-                    body.clone(),
+                    make.clone(),
+                    ok.clone(),
                     base,
                     window,
                 ))
@@ -888,14 +909,183 @@ fn run_native_pipelined(a: &Args, client: &Side, server: &Side, probe: &mut Stat
     });
     let stats = measure_counters(probe, window, a.stats);
     let (tally, per_conn) = join_conns(client, tasks);
-    server.run(async move { srv.shutdown().await });
+    server.run(async move {
+        if let Some(m) = multi {
+            m.shutdown().await;
+        }
+        srv.shutdown().await
+    });
     Outcome {
-        name: "native",
+        name,
         rps: tally.hist.total as f64 / a.secs,
         tally,
         stats,
         per_conn,
         per_caller: Vec::new(),
+    }
+}
+
+/// A static body of `len` bytes: cloning it per request costs nothing, like the floor's
+/// filler.
+fn static_body(len: usize) -> Bytes {
+    Bytes::from_static(Box::leak(vec![0xA5u8; len].into_boxed_slice()))
+}
+
+fn run_native_pipelined(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> Outcome {
+    let srv = RemotingServer::new(NativeProtocol, ServerConfig::default());
+    serve_basic_now(&srv, Arc::new(BasicEcho));
+    let addr = {
+        let srv = srv.clone();
+        server.run(async move { srv.bind("127.0.0.1:0").await.expect("bind") })
+    };
+    let (body, payload) = (static_body(a.payload), a.payload);
+    run_pipelined(
+        a,
+        client,
+        server,
+        probe,
+        "native",
+        (srv, None, addr),
+        move || EchoRequest { body: body.clone() }.into_request(),
+        move |f| EchoResponse::from_response(f).is_ok_and(|e| e.body.len() == payload),
+    )
+}
+
+/// Pipelined RocketMQ echo (JSON headers) on a port of its own, or (`shared`) on a
+/// `MultiServer` port where three other protocols are asked first.
+fn run_rocketmq(
+    a: &Args,
+    client: &Side,
+    server: &Side,
+    probe: &mut StatsProbe,
+    shared: bool,
+) -> Outcome {
+    let srv = rocketmq_echo_server();
+    let (multi, addr) = {
+        let srv = srv.clone();
+        server.run(async move {
+            if !shared {
+                return (None, srv.bind("127.0.0.1:0").await.expect("bind"));
+            }
+            let multi = MultiServer::new(MultiServerConfig::default());
+            let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
+            serve_basic_now(&native, Arc::new(BasicEcho));
+            multi.add(native).expect("native");
+            multi
+                .add(RemotingServer::new(
+                    probe_a::ProbeAProtocol,
+                    ServerConfig::default(),
+                ))
+                .expect("probe-a");
+            multi
+                .add(RemotingServer::new(
+                    probe_b::ProbeBProtocol,
+                    ServerConfig::default(),
+                ))
+                .expect("probe-b");
+            multi.add(srv).expect("rocketmq");
+            let addr = multi.bind("127.0.0.1:0").await.expect("bind");
+            (Some(multi), addr)
+        })
+    };
+    let (body, payload) = (static_body(a.payload), a.payload);
+    run_pipelined(
+        a,
+        client,
+        server,
+        probe,
+        if shared {
+            "rocketmq-shared"
+        } else {
+            "rocketmq"
+        },
+        (srv, multi, addr),
+        move || {
+            let mut f = polywire::Protocol::request(&RocketmqProtocol, 2001);
+            f.body = body.clone();
+            f
+        },
+        move |f: polywire_protocols::rocketmq::Frame| f.body.len() == payload,
+    )
+}
+
+/// Protocols registered on the shared port only to be asked before RocketMQ.
+#[polywire::protocol(id = "probe-a", versions = 1..=1, detect(prefix = "PA", at = 0))]
+pub mod probe_a {
+    #[wire(flags)]
+    #[repr(u8)]
+    pub enum Flags {
+        #[wire(response)]
+        Response = 0,
+        #[wire(oneway)]
+        Oneway = 1,
+    }
+
+    #[wire(responses)]
+    #[repr(u8)]
+    pub enum Status {
+        #[wire(success)]
+        Ok = 0,
+        #[wire(not_supported)]
+        NotSupported = 1,
+        #[wire(system_error)]
+        Failed = 2,
+    }
+
+    #[wire(frame)]
+    pub struct Frame {
+        #[wire(constant = 0x5041)]
+        magic: u16,
+        #[wire(len = "..")]
+        length: u32,
+        #[wire(code)]
+        code: u8,
+        #[wire(correlation, varint)]
+        id: u64,
+        #[wire(kind)]
+        flags: Flags,
+        #[wire(rest, message)]
+        body: Bytes,
+    }
+}
+
+/// See [`probe_a`].
+#[polywire::protocol(id = "probe-b", versions = 1..=1, detect(prefix = "PB", at = 0))]
+pub mod probe_b {
+    #[wire(flags)]
+    #[repr(u8)]
+    pub enum Flags {
+        #[wire(response)]
+        Response = 0,
+        #[wire(oneway)]
+        Oneway = 1,
+    }
+
+    #[wire(responses)]
+    #[repr(u8)]
+    pub enum Status {
+        #[wire(success)]
+        Ok = 0,
+        #[wire(not_supported)]
+        NotSupported = 1,
+        #[wire(system_error)]
+        Failed = 2,
+    }
+
+    #[wire(frame)]
+    pub struct Frame {
+        #[wire(constant = 0x5042)]
+        magic: u16,
+        #[wire(len = "..")]
+        length: u32,
+        #[wire(code)]
+        code: u8,
+        #[wire(correlation, varint)]
+        id: u64,
+        #[wire(kind)]
+        flags: Flags,
+        #[wire(rest, message)]
+        body: Bytes,
     }
 }
 
@@ -1135,6 +1325,8 @@ fn main() {
                     run_floor(&a, &client, &server, &mut probe, "floor-wide", WIDE_READS)
                 }
                 "native" => run_native_pipelined(&a, &client, &server, &mut probe),
+                "rocketmq" => run_rocketmq(&a, &client, &server, &mut probe, false),
+                "rocketmq-shared" => run_rocketmq(&a, &client, &server, &mut probe, true),
                 _ => run_native(&a, &client, &server, &mut probe),
             };
             drop(client);
@@ -1143,25 +1335,37 @@ fn main() {
             print_stats(&o, a.secs);
             results.push(o);
         }
-        // Each design against each floor that ran.
-        for floor in results.iter().filter(|o| o.name.starts_with("floor")) {
-            for o in results.iter().filter(|o| !o.name.starts_with("floor")) {
-                let ratio = o.rps / floor.rps.max(1e-9);
-                println!(
-                    "ratio   {}/{} throughput {:.2}x  (p50 {:.2}x, p99 {:.2}x)",
-                    o.name,
-                    floor.name,
-                    ratio,
-                    o.tally.hist.quantile(0.5).as_secs_f64()
-                        / floor.tally.hist.quantile(0.5).as_secs_f64().max(1e-12),
-                    o.tally.hist.quantile(0.99).as_secs_f64()
-                        / floor.tally.hist.quantile(0.99).as_secs_f64().max(1e-12),
-                );
-                let key = (o.name, floor.name);
-                match ratios.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, v)) => v.push(ratio),
-                    None => ratios.push((key, vec![ratio])),
-                }
+        // Each design against each floor that ran, and a design on a shared port against
+        // the same on a port of its own.
+        let floors = results.iter().filter(|o| o.name.starts_with("floor"));
+        let mut pairs: Vec<(&Outcome, &Outcome)> = floors
+            .flat_map(|f| {
+                results
+                    .iter()
+                    .filter(|o| !o.name.starts_with("floor"))
+                    .map(move |o| (o, f))
+            })
+            .collect();
+        pairs.extend(results.iter().filter_map(|o| {
+            let own = o.name.strip_suffix("-shared")?;
+            Some((o, results.iter().find(|d| d.name == own)?))
+        }));
+        for (o, floor) in pairs {
+            let ratio = o.rps / floor.rps.max(1e-9);
+            println!(
+                "ratio   {}/{} throughput {:.2}x  (p50 {:.2}x, p99 {:.2}x)",
+                o.name,
+                floor.name,
+                ratio,
+                o.tally.hist.quantile(0.5).as_secs_f64()
+                    / floor.tally.hist.quantile(0.5).as_secs_f64().max(1e-12),
+                o.tally.hist.quantile(0.99).as_secs_f64()
+                    / floor.tally.hist.quantile(0.99).as_secs_f64().max(1e-12),
+            );
+            let key = (o.name, floor.name);
+            match ratios.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(ratio),
+                None => ratios.push((key, vec![ratio])),
             }
         }
     }
