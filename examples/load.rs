@@ -1205,10 +1205,54 @@ async fn connect_once(addr: &str, rocketmq: bool) -> Duration {
     }
 }
 
+/// This process's resident memory, from `/proc/self/statm` (0 where there is none).
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// Prints how much resident memory four protocols registered on one shared `MultiServer`
+/// port add (servers made, registered and listening; no connection yet).
+fn registry_memory(server: &Side) {
+    let before = resident_bytes();
+    let multi = server.run(async {
+        let multi = MultiServer::new(MultiServerConfig::default());
+        let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
+        serve_basic_now(&native, Arc::new(BasicEcho));
+        multi.add(native).expect("native");
+        multi
+            .add(RemotingServer::new(
+                probe_a::ProbeAProtocol,
+                ServerConfig::default(),
+            ))
+            .expect("probe-a");
+        multi
+            .add(RemotingServer::new(
+                probe_b::ProbeBProtocol,
+                ServerConfig::default(),
+            ))
+            .expect("probe-b");
+        multi.add(rocketmq_echo_server()).expect("rocketmq");
+        multi.bind("127.0.0.1:0").await.expect("bind");
+        multi
+    });
+    let after = resident_bytes();
+    let n = multi.protocols().len() as u64;
+    println!(
+        "resident memory: {} KiB more with {n} protocols registered on a shared port ({} KiB per protocol)",
+        after.saturating_sub(before) / 1024,
+        after.saturating_sub(before) / 1024 / n
+    );
+    server.run(async move { multi.shutdown().await });
+}
+
 /// `--connect N`: connect to first response, native (with its handshake) and RocketMQ,
 /// each on a port of its own and on one port shared through a `MultiServer` (detection
 /// included), one connection after another in rotation.
 fn run_connect(n: usize, client: &Side, server: &Side) {
+    registry_memory(server);
     let (native_own, rocketmq_own, shared, multi) = server.run(async {
         let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
         serve_basic_now(&native, Arc::new(BasicEcho));
