@@ -20,6 +20,7 @@ mod pipeline;
 pub(crate) mod queue;
 mod registry;
 mod server;
+pub mod tls;
 
 pub use client::{ClientConfig, ClientConnection, Overload, RemotingClient};
 pub use error::RemotingError;
@@ -30,6 +31,7 @@ pub use registry::{Io, MultiServer, MultiServerConfig, ProtocolServer, RegistryE
 pub use server::{
     Immediate, ProcessError, Processor, RemotingServer, Reply, ServerConfig, Session,
 };
+pub use tls::{TlsMode, TlsSettings};
 
 use crate::protocol::Negotiated;
 use std::sync::Arc;

@@ -79,13 +79,16 @@ impl<P: Protocol> ProtocolServer for RemotingServer<P> {
     }
 }
 
-/// Limits of protocol detection on a shared port.
+/// Protocol detection and TLS on shared ports.
 #[derive(Debug, Clone)]
 pub struct MultiServerConfig {
-    /// Time a new connection has to send enough bytes for a protocol to claim it.
+    /// Time a new connection has to send enough bytes for a protocol to claim it (and, with
+    /// TLS, to finish its handshake).
     pub detect_timeout: Duration,
     /// Bytes read at most before giving up on a connection nobody claims.
     pub max_detect_bytes: usize,
+    /// TLS on every port of the server (`None`: plaintext only).
+    pub tls: Option<super::tls::TlsSettings>,
 }
 
 impl Default for MultiServerConfig {
@@ -93,6 +96,7 @@ impl Default for MultiServerConfig {
         MultiServerConfig {
             detect_timeout: Duration::from_secs(3),
             max_detect_bytes: 256,
+            tls: None,
         }
     }
 }
@@ -197,7 +201,8 @@ impl MultiServer {
         self.servers().iter().map(|s| s.id()).collect()
     }
 
-    /// Connections closed on a shared port because no protocol claimed their first bytes.
+    /// Connections closed on a shared port because no protocol claimed their first bytes
+    /// (plaintext refused by [`TlsMode::Enforcing`](super::TlsMode::Enforcing) included).
     pub fn unclaimed(&self) -> u64 {
         self.inner.unclaimed.load(Ordering::Relaxed)
     }
@@ -264,8 +269,36 @@ impl MultiServer {
     }
 
     async fn detect_and_serve(&self, mut stream: TcpStream, peer: String) {
-        if let Some((server, first)) = self.detect(&mut stream, &peer).await {
-            server.serve_tcp(stream, peer, first);
+        match self.detect(&mut stream, &peer, true).await {
+            Some(Detected::Protocol(server, first)) => server.serve_tcp(stream, peer, first),
+            Some(Detected::Tls(first)) => self.serve_tls(stream, peer, first).await,
+            None => {}
+        }
+    }
+
+    /// Accepts the TLS session that `first` begins, then detects the protocol inside it.
+    async fn serve_tls<S: Io>(&self, stream: S, peer: String, first: BytesMut) {
+        let Some(tls) = &self.inner.config.tls else {
+            return;
+        };
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
+        let handshake = acceptor.accept(super::tls::Rewind::new(first, stream));
+        let mut session =
+            match tokio::time::timeout(self.inner.config.detect_timeout, handshake).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed; closing");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out; closing");
+                    return;
+                }
+            };
+        if let Some(Detected::Protocol(server, first)) =
+            self.detect(&mut session, &peer, false).await
+        {
+            server.serve_io(Box::new(session), peer, first);
         }
     }
 
@@ -276,8 +309,12 @@ impl MultiServer {
         let this = self.clone();
         self.inner.tracker.spawn(async move {
             let mut io = io;
-            if let Some((server, first)) = this.detect(&mut io, &peer).await {
-                server.serve_io(Box::new(io), peer, first);
+            match this.detect(&mut io, &peer, true).await {
+                Some(Detected::Protocol(server, first)) => {
+                    server.serve_io(Box::new(io), peer, first)
+                }
+                Some(Detected::Tls(first)) => this.serve_tls(io, peer, first).await,
+                None => {}
             }
         });
     }
@@ -307,21 +344,37 @@ impl MultiServer {
         Ok(())
     }
 
-    /// Reads a connection's first bytes until a protocol claims them; `None` (the
-    /// connection to be closed) when none does, the peer goes away, the detection timeout
-    /// passes or the server shuts down.
+    /// Reads a connection's first bytes until a protocol claims them (or, when `outer`
+    /// and TLS is on, they start a TLS session); `None` (the connection to be closed) when
+    /// none does, plaintext is refused, the peer goes away, the detection timeout passes or
+    /// the server shuts down.
     async fn detect<S: AsyncRead + Unpin>(
         &self,
         stream: &mut S,
         peer: &str,
-    ) -> Option<(Arc<dyn ProtocolServer>, BytesMut)> {
+        outer: bool,
+    ) -> Option<Detected> {
         let cfg = &self.inner.config;
+        let tls = cfg
+            .tls
+            .as_ref()
+            .map_or(super::TlsMode::Disabled, |t| t.mode);
         let deadline = tokio::time::Instant::now() + cfg.detect_timeout;
         let mut first = BytesMut::with_capacity(64);
         loop {
+            if outer && !first.is_empty() && tls != super::TlsMode::Disabled {
+                if super::tls::looks_like_tls(&first) {
+                    return Some(Detected::Tls(first));
+                }
+                if tls == super::TlsMode::Enforcing {
+                    self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(%peer, "plaintext refused (TLS enforcing); closing");
+                    return None;
+                }
+            }
             let servers = self.servers();
             match claim(&servers, &first) {
-                Claim::Server(s) => return Some((s, first)),
+                Claim::Server(s) => return Some(Detected::Protocol(s, first)),
                 Claim::NeedMore if first.len() < cfg.max_detect_bytes => {}
                 _ => {
                     self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
@@ -360,6 +413,14 @@ impl MultiServer {
         let servers = self.servers();
         futures_util::future::join_all(servers.iter().map(|s| s.shutdown())).await;
     }
+}
+
+/// What detection found.
+enum Detected {
+    /// This server's protocol, with the bytes read.
+    Protocol(Arc<dyn ProtocolServer>, BytesMut),
+    /// A TLS session begins with these bytes.
+    Tls(BytesMut),
 }
 
 /// What the first bytes decide.

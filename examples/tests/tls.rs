@@ -1,0 +1,281 @@
+//! TLS on a shared `MultiServer` port in RocketMQ's three modes, client certificates, and
+//! an independent client (`openssl s_client`).
+
+use bytes::{Bytes, BytesMut};
+use polywire::rt::tls::{self, rustls};
+use polywire::rt::{
+    ClientConfig, MultiServer, MultiServerConfig, ProcessError, RemotingClient, RemotingServer,
+    RequestContext, ServerConfig, TlsMode, TlsSettings,
+};
+use polywire::{Codec as _, Protocol as _};
+use polywire_protocols::native::{BasicEcho, NativeProtocol, serve_basic_now};
+use polywire_protocols::rocketmq::{Frame, ResponseCode, RocketmqProtocol};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A directory of PEM files for one test; removed on drop.
+struct Pems {
+    dir: PathBuf,
+    /// The server's self-signed certificate, for the clients to trust.
+    cert: CertificateDer<'static>,
+}
+
+impl Pems {
+    fn new(case: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("polywire-tls-{}-{case}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rcgen::CertifiedKey { cert, key_pair } =
+            rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.join("key.pem"), key_pair.serialize_pem()).unwrap();
+        Pems {
+            dir,
+            cert: cert.der().clone(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for Pems {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// RocketMQ (echo of code 2001) and native on one port with TLS in `mode`.
+async fn start(pems: &Pems, mode: TlsMode, client_ca: Option<PathBuf>) -> (MultiServer, String) {
+    let config = tls::server_config_from_pem(
+        &pems.path("cert.pem"),
+        &pems.path("key.pem"),
+        client_ca.as_deref(),
+    )
+    .unwrap();
+    let multi = MultiServer::new(MultiServerConfig {
+        tls: Some(TlsSettings {
+            mode,
+            config: Arc::new(config),
+        }),
+        ..MultiServerConfig::default()
+    });
+    let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
+    serve_basic_now(&native, Arc::new(BasicEcho));
+    multi.add(native).unwrap();
+    let rmq = RemotingServer::new(RocketmqProtocol, ServerConfig::default());
+    rmq.register_processor(2001, |_ctx: RequestContext, mut req: Frame| async move {
+        req.header.code = ResponseCode::Success.to_repr();
+        Ok::<_, ProcessError>(req)
+    });
+    multi.add(rmq).unwrap();
+    let addr = multi.bind("127.0.0.1:0").await.unwrap().to_string();
+    (multi, addr)
+}
+
+/// A RocketMQ request for code 2001 with body `ping`, encoded.
+fn request_bytes() -> BytesMut {
+    let mut req = RocketmqProtocol.request(2001);
+    req.body = Bytes::from_static(b"ping");
+    let mut out = BytesMut::new();
+    RocketmqProtocol.codec().encode(&req, &mut out).unwrap();
+    out
+}
+
+/// Sends one RocketMQ request over `io` and reads its answer: `None` when the server closes
+/// the connection (or it fails) first.
+async fn round_trip<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) -> Option<Frame> {
+    io.write_all(&request_bytes()).await.ok()?;
+    let mut codec = RocketmqProtocol.codec();
+    let mut buf = BytesMut::new();
+    let read = async {
+        loop {
+            if let Some(f) = codec.decode(&mut buf).ok()? {
+                return Some(f);
+            }
+            if io.read_buf(&mut buf).await.ok()? == 0 {
+                return None;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .expect("answered or closed in time")
+}
+
+fn is_echo(f: Option<Frame>) -> bool {
+    f.is_some_and(|f| f.header.code == ResponseCode::Success.to_repr() && &f.body[..] == b"ping")
+}
+
+/// A TLS client trusting `pems`' certificate, with a client certificate when given.
+fn connector(
+    pems: &Pems,
+    client_cert: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
+) -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pems.cert.clone()).unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let config = match client_cert {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => builder.with_client_auth_cert(vec![cert], key).unwrap(),
+    };
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+/// A RocketMQ round trip over TLS: `None` when the handshake or the call fails.
+async fn tls_round_trip(connector: &tokio_rustls::TlsConnector, addr: &str) -> Option<Frame> {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut session = connector.connect(name, tcp).await.ok()?;
+    round_trip(&mut session).await
+}
+
+/// A RocketMQ round trip in plaintext.
+async fn plain_round_trip(addr: &str) -> Option<Frame> {
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    round_trip(&mut tcp).await
+}
+
+#[tokio::test]
+async fn permissive_takes_tls_and_plaintext_on_one_port() {
+    let pems = Pems::new("permissive");
+    let (multi, addr) = start(&pems, TlsMode::Permissive, None).await;
+    assert!(is_echo(
+        tls_round_trip(&connector(&pems, None), &addr).await
+    ));
+    assert!(is_echo(plain_round_trip(&addr).await));
+    // Plaintext through the generated client too (it has no TLS of its own yet).
+    let client = RemotingClient::new(RocketmqProtocol, ClientConfig::default());
+    let mut req = RocketmqProtocol.request(2001);
+    req.body = Bytes::from_static(b"ping");
+    let r = client
+        .invoke(&addr, req, Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(&r.body[..], b"ping");
+    assert_eq!(multi.unclaimed(), 0);
+    multi.shutdown().await;
+}
+
+#[tokio::test]
+async fn enforcing_refuses_plaintext() {
+    let pems = Pems::new("enforcing");
+    let (multi, addr) = start(&pems, TlsMode::Enforcing, None).await;
+    assert!(is_echo(
+        tls_round_trip(&connector(&pems, None), &addr).await
+    ));
+    assert!(
+        plain_round_trip(&addr).await.is_none(),
+        "plaintext is closed"
+    );
+    assert_eq!(multi.unclaimed(), 1);
+    assert!(is_echo(
+        tls_round_trip(&connector(&pems, None), &addr).await
+    ));
+    multi.shutdown().await;
+}
+
+#[tokio::test]
+async fn disabled_serves_plaintext_and_closes_tls() {
+    let pems = Pems::new("disabled");
+    let (multi, addr) = start(&pems, TlsMode::Disabled, None).await;
+    assert!(is_echo(plain_round_trip(&addr).await));
+    assert!(
+        tls_round_trip(&connector(&pems, None), &addr)
+            .await
+            .is_none()
+    );
+    assert_eq!(multi.unclaimed(), 1);
+    multi.shutdown().await;
+}
+
+#[tokio::test]
+async fn client_certificates_are_required_when_a_client_ca_is_set() {
+    let pems = Pems::new("client-ca");
+    // A CA, and a client certificate it signed.
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    std::fs::write(pems.path("ca.pem"), ca.pem()).unwrap();
+    let client_key = rcgen::KeyPair::generate().unwrap();
+    let client_cert = rcgen::CertificateParams::new(vec!["client".to_string()])
+        .unwrap()
+        .signed_by(&client_key, &ca, &ca_key)
+        .unwrap();
+    let key = PrivateKeyDer::try_from(client_key.serialize_der()).unwrap();
+
+    let (multi, addr) = start(&pems, TlsMode::Enforcing, Some(pems.path("ca.pem"))).await;
+    let with_cert = connector(&pems, Some((client_cert.der().clone(), key)));
+    assert!(is_echo(tls_round_trip(&with_cert, &addr).await));
+    assert!(
+        tls_round_trip(&connector(&pems, None), &addr)
+            .await
+            .is_none(),
+        "a client without a certificate is refused"
+    );
+    multi.shutdown().await;
+}
+
+#[tokio::test]
+async fn openssl_s_client_talks_rocketmq_over_tls() {
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        panic!("openssl is needed for this test (.ci/run installs it)");
+    }
+    let pems = Pems::new("openssl");
+    let (multi, addr) = start(&pems, TlsMode::Enforcing, None).await;
+    let cafile = pems.path("cert.pem");
+    let answer = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut child = std::process::Command::new("openssl")
+            .args(["s_client", "-quiet", "-connect", &addr])
+            .args([
+                "-servername",
+                "localhost",
+                "-verify_return_error",
+                "-CAfile",
+            ])
+            .arg(&cafile)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl runs");
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&request_bytes()).unwrap();
+        stdin.flush().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (mut codec, mut buf) = (RocketmqProtocol.codec(), BytesMut::new());
+        let mut chunk = [0u8; 4096];
+        let found = loop {
+            if let Some(f) = codec.decode(&mut buf).unwrap() {
+                break Some(f);
+            }
+            match stdout.read(&mut chunk) {
+                Ok(0) | Err(_) => break None,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        drop(stdin);
+        found
+    });
+    let answer = tokio::time::timeout(Duration::from_secs(20), answer)
+        .await
+        .expect("openssl answered in time")
+        .unwrap();
+    assert!(is_echo(answer));
+    multi.shutdown().await;
+}

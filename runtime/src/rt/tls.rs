@@ -1,0 +1,199 @@
+//! TLS for [`MultiServer`](super::MultiServer) ports, with rustls, in RocketMQ's three
+//! server modes: [`TlsMode::Disabled`], [`TlsMode::Permissive`] (TLS and plaintext on one
+//! port, told apart by the first byte: a TLS record starts with 0x16) and
+//! [`TlsMode::Enforcing`] (plaintext refused). Inside a TLS session the protocol is
+//! detected from the decrypted bytes, as on a plaintext connection.
+
+use bytes::{Buf, BytesMut};
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+pub use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// Whether a port takes TLS, plaintext or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsMode {
+    /// Plaintext only: a TLS hello is traffic no protocol claims.
+    #[default]
+    Disabled,
+    /// TLS and plaintext both, told apart by the first byte.
+    Permissive,
+    /// TLS only: plaintext connections are closed.
+    Enforcing,
+}
+
+/// TLS settings of a [`MultiServer`](super::MultiServer).
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    /// Which connections are accepted.
+    pub mode: TlsMode,
+    /// The rustls server configuration (certificate, key, client verification, ALPN).
+    pub config: Arc<rustls::ServerConfig>,
+}
+
+/// A certificate, key or CA file that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {reason}")]
+pub struct TlsError {
+    /// The file (or the configuration step) that failed.
+    pub file: String,
+    /// What was wrong.
+    pub reason: String,
+}
+
+impl TlsError {
+    fn new(file: &Path, reason: impl std::fmt::Display) -> Self {
+        TlsError {
+            file: file.display().to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// A rustls server configuration from PEM files: the certificate chain and its private key
+/// and, with `client_ca`, client certificates required and verified against those CAs.
+pub fn server_config_from_pem(
+    cert_chain: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+) -> Result<rustls::ServerConfig, TlsError> {
+    let certs = CertificateDer::pem_file_iter(cert_chain)
+        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| TlsError::new(cert_chain, e))?;
+    if certs.is_empty() {
+        return Err(TlsError::new(cert_chain, "no CERTIFICATE block"));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::new(key, e))?;
+    let provider = provider();
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::new(cert_chain, e))?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in CertificateDer::pem_file_iter(ca).map_err(|e| TlsError::new(ca, e))? {
+                roots
+                    .add(c.map_err(|e| TlsError::new(ca, e))?)
+                    .map_err(|e| TlsError::new(ca, e))?;
+            }
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                    .build()
+                    .map_err(|e| TlsError::new(ca, e))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    builder
+        .with_single_cert(certs, key)
+        .map_err(|e| TlsError::new(cert_chain, e))
+}
+
+/// The crypto provider: rustls's *ring* one. aws-lc-rs (rustls's default, with
+/// post-quantum key exchange, for which rustls 0.23.48 deprecates this function) needs
+/// cmake to build, which a fresh machine of this project does not have.
+#[allow(deprecated)]
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// True when `first` starts a TLS handshake record (a ClientHello).
+pub(crate) fn looks_like_tls(first: &[u8]) -> bool {
+    first.first() == Some(&0x16)
+}
+
+/// A stream whose first bytes were read already (for detection): they are read again
+/// first, then the stream itself.
+pub(crate) struct Rewind<S> {
+    first: BytesMut,
+    inner: S,
+}
+
+impl<S> Rewind<S> {
+    pub(crate) fn new(first: BytesMut, inner: S) -> Self {
+        Rewind { first, inner }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if !self.first.is_empty() {
+            let n = self.first.len().min(buf.remaining());
+            buf.put_slice(&self.first[..n]);
+            self.first.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn rewind_reads_the_first_bytes_again_then_the_stream() {
+        let (mut a, b) = tokio::io::duplex(64);
+        tokio::io::AsyncWriteExt::write_all(&mut a, b"world")
+            .await
+            .unwrap();
+        drop(a);
+        let mut r = Rewind::new(BytesMut::from(&b"hello "[..]), b);
+        let mut out = String::new();
+        r.read_to_string(&mut out).await.unwrap();
+        assert_eq!(out, "hello world");
+    }
+
+    #[test]
+    fn missing_or_empty_pem_files_say_which_file() {
+        let dir = std::env::temp_dir().join(format!("polywire-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "").unwrap();
+        let e = server_config_from_pem(&empty, &empty, None).unwrap_err();
+        assert!(e.to_string().contains("empty.pem"), "{e}");
+        let missing = dir.join("missing.pem");
+        let e = server_config_from_pem(&missing, &missing, None).unwrap_err();
+        assert!(e.to_string().contains("missing.pem"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
