@@ -20,6 +20,7 @@ mod pipeline;
 pub(crate) mod queue;
 mod registry;
 mod server;
+#[cfg(feature = "tls")]
 pub mod tls;
 
 pub use client::{ClientConfig, ClientConnection, Overload, RemotingClient};
@@ -31,6 +32,7 @@ pub use registry::{Io, MultiServer, MultiServerConfig, ProtocolServer, RegistryE
 pub use server::{
     Immediate, ProcessError, Processor, RemotingServer, Reply, ServerConfig, Session,
 };
+#[cfg(feature = "tls")]
 pub use tls::{TlsMode, TlsSettings};
 
 use crate::protocol::Negotiated;

@@ -88,6 +88,7 @@ pub struct MultiServerConfig {
     /// Bytes read at most before giving up on a connection nobody claims.
     pub max_detect_bytes: usize,
     /// TLS on every port of the server (`None`: plaintext only).
+    #[cfg(feature = "tls")]
     pub tls: Option<super::tls::TlsSettings>,
 }
 
@@ -96,6 +97,7 @@ impl Default for MultiServerConfig {
         MultiServerConfig {
             detect_timeout: Duration::from_secs(3),
             max_detect_bytes: 256,
+            #[cfg(feature = "tls")]
             tls: None,
         }
     }
@@ -271,12 +273,14 @@ impl MultiServer {
     async fn detect_and_serve(&self, mut stream: TcpStream, peer: String) {
         match self.detect(&mut stream, &peer, true).await {
             Some(Detected::Protocol(server, first)) => server.serve_tcp(stream, peer, first),
+            #[cfg(feature = "tls")]
             Some(Detected::Tls(first)) => self.serve_tls(stream, peer, first).await,
             None => {}
         }
     }
 
     /// Accepts the TLS session that `first` begins, then detects the protocol inside it.
+    #[cfg(feature = "tls")]
     async fn serve_tls<S: Io>(&self, stream: S, peer: String, first: BytesMut) {
         let Some(tls) = &self.inner.config.tls else {
             return;
@@ -313,6 +317,7 @@ impl MultiServer {
                 Some(Detected::Protocol(server, first)) => {
                     server.serve_io(Box::new(io), peer, first)
                 }
+                #[cfg(feature = "tls")]
                 Some(Detected::Tls(first)) => this.serve_tls(io, peer, first).await,
                 None => {}
             }
@@ -354,19 +359,20 @@ impl MultiServer {
         peer: &str,
         outer: bool,
     ) -> Option<Detected> {
+        #[cfg(not(feature = "tls"))]
+        let _ = outer;
         let cfg = &self.inner.config;
-        let tls = cfg
-            .tls
-            .as_ref()
-            .map_or(super::TlsMode::Disabled, |t| t.mode);
         let deadline = tokio::time::Instant::now() + cfg.detect_timeout;
         let mut first = BytesMut::with_capacity(64);
         loop {
-            if outer && !first.is_empty() && tls != super::TlsMode::Disabled {
-                if super::tls::looks_like_tls(&first) {
+            #[cfg(feature = "tls")]
+            if outer && !first.is_empty() {
+                use super::TlsMode;
+                let mode = cfg.tls.as_ref().map_or(TlsMode::Disabled, |t| t.mode);
+                if mode != TlsMode::Disabled && super::tls::looks_like_tls(&first) {
                     return Some(Detected::Tls(first));
                 }
-                if tls == super::TlsMode::Enforcing {
+                if mode == TlsMode::Enforcing {
                     self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%peer, "plaintext refused (TLS enforcing); closing");
                     return None;
@@ -420,6 +426,7 @@ enum Detected {
     /// This server's protocol, with the bytes read.
     Protocol(Arc<dyn ProtocolServer>, BytesMut),
     /// A TLS session begins with these bytes.
+    #[cfg(feature = "tls")]
     Tls(BytesMut),
 }
 
