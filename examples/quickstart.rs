@@ -2,15 +2,17 @@
 //! for RocketMQ remoting (`protocols/wire/rocketmq.wire`) on one ephemeral loopback port,
 //! told apart by their first bytes; a typed native client that talks to it — one call at a
 //! time, many at once, a pipeline of 10 000, a oneway request and an unknown request code;
-//! RocketMQ clients in both header encodings; and bytes neither protocol claims.
+//! RocketMQ clients in both header encodings, in plaintext and over TLS (the port is in
+//! permissive mode, with a certificate made at start); and bytes neither protocol claims.
 //!
 //! Run with `cargo run --release --example quickstart`.
 
 use bytes::Bytes;
 use polywire::Str;
+use polywire::rt::tls::rustls;
 use polywire::rt::{
     ClientConfig, MultiServer, MultiServerConfig, ProcessError, RemotingClient, RemotingServer,
-    RequestContext, ServerConfig,
+    RequestContext, ServerConfig, TlsMode, TlsSettings,
 };
 use polywire_protocols::native::*;
 use polywire_protocols::rocketmq::{self as rmq, HeaderEncoding, ResponseCode, RocketmqProtocol};
@@ -53,6 +55,25 @@ impl Basic for Service {
     }
 }
 
+/// A server configuration with a certificate for `localhost` made now (written to a
+/// temporary directory and loaded as PEM files, as a deployment would), and the roots a
+/// client needs to trust it.
+fn self_signed_tls()
+-> Result<(rustls::ServerConfig, rustls::RootCertStore), Box<dyn std::error::Error>> {
+    let rcgen::CertifiedKey { cert, key_pair } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()])?;
+    let dir = std::env::temp_dir().join(format!("polywire-quickstart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem())?;
+    std::fs::write(&key_path, key_pair.serialize_pem())?;
+    let config = polywire::rt::tls::server_config_from_pem(&cert_path, &key_path, None);
+    std::fs::remove_dir_all(&dir)?;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der().clone())?;
+    Ok((config?, roots))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = RemotingServer::new(NativeProtocol, ServerConfig::default());
@@ -67,7 +88,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok::<_, ProcessError>(req)
         },
     );
-    let multi = MultiServer::new(MultiServerConfig::default());
+    // TLS and plaintext on the same port, with a self-signed certificate made now.
+    let (tls, trust) = self_signed_tls()?;
+    let multi = MultiServer::new(MultiServerConfig {
+        tls: Some(TlsSettings {
+            mode: TlsMode::Permissive,
+            config: Arc::new(tls),
+        }),
+        ..MultiServerConfig::default()
+    });
     multi.add(server.clone())?;
     multi.add(rocketmq)?;
     let addr = multi.bind("127.0.0.1:0").await?;
@@ -183,6 +212,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             t.elapsed()
         );
     }
+
+    // RocketMQ over TLS on the same port: a rustls client trusting the certificate (the
+    // generated client speaks plaintext TCP only for now), the frame encoded by the codec.
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(
+        rustls::ClientConfig::builder_with_provider(polywire::rt::tls::provider())
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(trust)
+            .with_no_client_auth(),
+    ));
+    let t = Instant::now();
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let mut session = connector
+        .connect(rustls::pki_types::ServerName::try_from("localhost")?, tcp)
+        .await?;
+    let mut req = polywire::Protocol::request(&RocketmqProtocol, 2001);
+    req.body = Bytes::from_static(b"hello over tls");
+    let mut codec = polywire::Protocol::codec(&RocketmqProtocol);
+    let mut buf = bytes::BytesMut::new();
+    polywire::Codec::encode(&mut codec, &req, &mut buf)?;
+    session.write_all(&buf).await?;
+    buf.clear();
+    let resp = loop {
+        if let Some(f) = polywire::Codec::decode(&mut codec, &mut buf)? {
+            break f;
+        }
+        if session.read_buf(&mut buf).await? == 0 {
+            return Err("the server closed the TLS session".into());
+        }
+    };
+    println!(
+        "rocketmq echo over TLS ({:?}) -> code {} {:?} in {:?}",
+        session.get_ref().1.protocol_version(),
+        resp.header.code,
+        resp.body,
+        t.elapsed()
+    );
 
     // Bytes neither protocol claims: the connection is closed.
     let mut stray = tokio::net::TcpStream::connect(addr).await?;
