@@ -32,6 +32,7 @@ use polywire::rt::{
     ClientConfig, MultiServer, MultiServerConfig, ProcessError, RemotingClient, RemotingServer,
     RequestContext, ServerConfig,
 };
+use polywire_examples::probes::{probe_a, probe_b};
 use polywire_protocols::native::{
     BasicClient, BasicEcho, EchoRequest, EchoResponse, NativeProtocol, serve_basic_now,
 };
@@ -1007,86 +1008,6 @@ fn run_rocketmq(
         },
         move |f: polywire_protocols::rocketmq::Frame| f.body.len() == payload,
     )
-}
-
-/// Protocols registered on the shared port only to be asked before RocketMQ.
-#[polywire::protocol(id = "probe-a", versions = 1..=1, detect(prefix = "PA", at = 0))]
-pub mod probe_a {
-    #[wire(flags)]
-    #[repr(u8)]
-    pub enum Flags {
-        #[wire(response)]
-        Response = 0,
-        #[wire(oneway)]
-        Oneway = 1,
-    }
-
-    #[wire(responses)]
-    #[repr(u8)]
-    pub enum Status {
-        #[wire(success)]
-        Ok = 0,
-        #[wire(not_supported)]
-        NotSupported = 1,
-        #[wire(system_error)]
-        Failed = 2,
-    }
-
-    #[wire(frame)]
-    pub struct Frame {
-        #[wire(constant = 0x5041)]
-        magic: u16,
-        #[wire(len = "..")]
-        length: u32,
-        #[wire(code)]
-        code: u8,
-        #[wire(correlation, varint)]
-        id: u64,
-        #[wire(kind)]
-        flags: Flags,
-        #[wire(rest, message)]
-        body: Bytes,
-    }
-}
-
-/// See [`probe_a`].
-#[polywire::protocol(id = "probe-b", versions = 1..=1, detect(prefix = "PB", at = 0))]
-pub mod probe_b {
-    #[wire(flags)]
-    #[repr(u8)]
-    pub enum Flags {
-        #[wire(response)]
-        Response = 0,
-        #[wire(oneway)]
-        Oneway = 1,
-    }
-
-    #[wire(responses)]
-    #[repr(u8)]
-    pub enum Status {
-        #[wire(success)]
-        Ok = 0,
-        #[wire(not_supported)]
-        NotSupported = 1,
-        #[wire(system_error)]
-        Failed = 2,
-    }
-
-    #[wire(frame)]
-    pub struct Frame {
-        #[wire(constant = 0x5042)]
-        magic: u16,
-        #[wire(len = "..")]
-        length: u32,
-        #[wire(code)]
-        code: u8,
-        #[wire(correlation, varint)]
-        id: u64,
-        #[wire(kind)]
-        flags: Flags,
-        #[wire(rest, message)]
-        body: Bytes,
-    }
 }
 
 fn run_native(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) -> Outcome {

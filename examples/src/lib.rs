@@ -1,4 +1,5 @@
 //! Runnable examples (see `examples/*.rs` and the README) and the servers they share with the
 //! integration tests.
 
+pub mod probes;
 pub mod rocketmq_echo;

@@ -7,6 +7,7 @@ use polywire::rt::{
     ClientConfig, Immediate, MultiServer, MultiServerConfig, ProcessError, RemotingClient,
     RemotingServer, RequestContext, ServerConfig,
 };
+use polywire_examples::probes::probe_a;
 use polywire_protocols::native::{
     BasicClient, BasicEcho, EchoRequest, Frame, NativeProtocol, Status, request_codes,
     serve_basic_now,
@@ -17,84 +18,22 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A second protocol, made with the macros, whose connections start with `CA`.
-#[polywire::protocol(id = "calc", versions = 1..=1, detect(prefix = "CA", at = 0))]
-pub mod calc {
-    #[wire(flags)]
-    #[repr(u8)]
-    pub enum Flags {
-        #[wire(response)]
-        Response = 0,
-        #[wire(oneway)]
-        Oneway = 1,
-    }
+/// A second protocol (made with the macros; its frames start with `PA`) echoing bodies.
+struct Echoer;
 
-    #[wire(responses)]
-    #[repr(u8)]
-    pub enum Status {
-        #[wire(success)]
-        Ok = 0,
-        #[wire(not_supported)]
-        NotSupported = 1,
-        #[wire(system_error)]
-        Failed = 2,
-    }
-
-    #[wire(frame)]
-    pub struct Frame {
-        #[wire(constant = 0x4341)]
-        magic: u16,
-        #[wire(len = "..")]
-        length: u32,
-        #[wire(code)]
-        code: u8,
-        #[wire(correlation, varint)]
-        id: u64,
-        #[wire(kind)]
-        flags: Flags,
-        #[wire(key(prefix = u8), value(prefix = u16))]
-        headers: OrderedMap<Str, Str>,
-        #[wire(rest, message)]
-        body: Bytes,
-    }
-
-    /// The numbers to add.
-    pub struct Numbers {
-        #[wire(count = u8)]
-        values: Vec<i32>,
-    }
-
-    /// Who is asking.
-    #[wire(header)]
-    pub struct Caller {
-        name: Str,
-    }
-
-    pub trait Calc {
-        /// Adds the numbers of the body.
-        #[wire(code = 1)]
-        fn add(header: Caller, body: Numbers) -> Bytes;
-    }
-}
-
-struct Adder;
-
-impl calc::Calc for Adder {
-    async fn add(
+impl probe_a::Echo for Echoer {
+    async fn echo(
         &self,
         _ctx: RequestContext,
-        req: calc::AddRequest,
-    ) -> Result<calc::AddResponse, ProcessError> {
-        let sum: i64 = req.body.values.iter().map(|&v| i64::from(v)).sum();
-        Ok(calc::AddResponse {
-            body: format!("{}: {sum}", req.header.name).into(),
-        })
+        req: probe_a::EchoRequest,
+    ) -> Result<probe_a::EchoResponse, ProcessError> {
+        Ok(probe_a::EchoResponse { body: req.body })
     }
 }
 
-fn calc_server() -> RemotingServer<calc::CalcProtocol> {
-    let server = RemotingServer::new(calc::CalcProtocol, ServerConfig::default());
-    calc::serve_calc(&server, Arc::new(Adder));
+fn probe_server() -> RemotingServer<probe_a::ProbeAProtocol> {
+    let server = RemotingServer::new(probe_a::ProbeAProtocol, ServerConfig::default());
+    probe_a::serve_echo(&server, Arc::new(Echoer));
     server
 }
 
@@ -126,21 +65,21 @@ fn native_client(addr: &str) -> BasicClient {
     )
 }
 
-fn calc_client(addr: &str) -> calc::CalcClient {
-    calc::CalcClient::new(
-        RemotingClient::new(calc::CalcProtocol, ClientConfig::default()),
+fn probe_client(addr: &str) -> probe_a::EchoClient {
+    probe_a::EchoClient::new(
+        RemotingClient::new(probe_a::ProbeAProtocol, ClientConfig::default()),
         addr.to_string(),
     )
 }
 
-async fn add(client: &calc::CalcClient, values: Vec<i32>) -> Bytes {
+/// Sends `body` through the probe protocol's echo and returns the answer.
+async fn probe_echo(client: &probe_a::EchoClient, body: &'static [u8]) -> Bytes {
     client
-        .add(calc::AddRequest {
-            header: calc::Caller { name: "ada".into() },
-            body: calc::Numbers { values },
+        .echo(probe_a::EchoRequest {
+            body: Bytes::from_static(body),
         })
         .await
-        .expect("calc answers")
+        .expect("the probe protocol answers")
         .body
 }
 
@@ -172,20 +111,20 @@ async fn two_protocols_share_one_port_and_unclaimed_traffic_is_closed() {
         ..MultiServerConfig::default()
     });
     multi.add(echo_server()).unwrap();
-    multi.add(calc_server()).unwrap();
+    multi.add(probe_server()).unwrap();
     assert_eq!(
         multi.add(echo_server()),
         Err(polywire::rt::RegistryError::Duplicate("polywire-native"))
     );
-    assert_eq!(multi.protocols(), ["polywire-native", "calc"]);
+    assert_eq!(multi.protocols(), ["polywire-native", "probe-a"]);
     let addr = multi.bind("127.0.0.1:0").await.unwrap().to_string();
 
     // Each protocol's own client, each with its handshake (or none), on the same port.
     let native = native_client(&addr);
-    let calc = calc_client(&addr);
-    for i in 0..20 {
+    let probe = probe_client(&addr);
+    for _ in 0..20 {
         assert_eq!(&echo(&native, b"hello").await.unwrap()[..], b"hello");
-        assert_eq!(&add(&calc, vec![40, i, 2 - i]).await[..], b"ada: 42");
+        assert_eq!(&probe_echo(&probe, b"probe").await[..], b"probe");
     }
 
     // Bytes nobody claims, and a peer that never says enough: both closed, both counted.
@@ -201,22 +140,22 @@ async fn two_protocols_share_one_port_and_unclaimed_traffic_is_closed() {
 
     // The others keep being served.
     assert_eq!(&echo(&native, b"still").await.unwrap()[..], b"still");
-    assert_eq!(&add(&calc, vec![1, 2]).await[..], b"ada: 3");
+    assert_eq!(&probe_echo(&probe, b"still").await[..], b"still");
     multi.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_protocol_can_have_a_port_of_its_own() {
     let multi = MultiServer::new(MultiServerConfig::default());
-    multi.add(calc_server()).unwrap();
+    multi.add(probe_server()).unwrap();
     multi.add(echo_server()).unwrap();
     let own = multi
-        .bind_protocol("calc", "127.0.0.1:0")
+        .bind_protocol("probe-a", "127.0.0.1:0")
         .await
         .unwrap()
         .to_string();
-    assert_eq!(&add(&calc_client(&own), vec![5, 5]).await[..], b"ada: 10");
-    // Nothing is detected there: a native client is handed to calc, which cannot decode it.
+    assert_eq!(&probe_echo(&probe_client(&own), b"own").await[..], b"own");
+    // Nothing is detected there: a native client is handed to probe-a, which cannot decode it.
     assert!(echo(&native_client(&own), b"x").await.is_err());
     multi.shutdown().await;
 }
@@ -225,7 +164,7 @@ async fn a_protocol_can_have_a_port_of_its_own() {
 async fn protocols_are_replaced_and_removed_while_clients_run() {
     let multi = MultiServer::new(MultiServerConfig::default());
     multi.add(echo_server()).unwrap();
-    multi.add(calc_server()).unwrap();
+    multi.add(probe_server()).unwrap();
     let addr = multi.bind("127.0.0.1:0").await.unwrap().to_string();
 
     // One client keeps calling on its one connection throughout.
@@ -256,10 +195,10 @@ async fn protocols_are_replaced_and_removed_while_clients_run() {
     );
     tokio::time::sleep(Duration::from_millis(50)).await;
 
-    // Removed: new native connections are closed unclaimed; calc is unaffected.
+    // Removed: new native connections are closed unclaimed; probe-a is unaffected.
     let replaced = multi.remove("polywire-native").expect("the new server");
     assert!(echo(&native_client(&addr), b"x").await.is_err());
-    assert_eq!(&add(&calc_client(&addr), vec![2, 2]).await[..], b"ada: 4");
+    assert_eq!(&probe_echo(&probe_client(&addr), b"on").await[..], b"on");
     tokio::time::sleep(Duration::from_millis(50)).await;
 
     stop.store(true, Ordering::Relaxed);
@@ -270,7 +209,7 @@ async fn protocols_are_replaced_and_removed_while_clients_run() {
         "the busy client made progress ({before} calls)"
     );
     assert_eq!(failed.load(Ordering::Relaxed), 0, "no call failed");
-    assert_eq!(multi.protocols(), ["calc"]);
+    assert_eq!(multi.protocols(), ["probe-a"]);
     multi.shutdown().await;
     old.shutdown().await;
     replaced.shutdown().await;
