@@ -952,6 +952,21 @@ fn run_native_pipelined(a: &Args, client: &Side, server: &Side, probe: &mut Stat
     )
 }
 
+/// A `MultiServer` with four protocols, asked in this order: native, the two probe
+/// protocols, and `rocketmq` last.
+fn four_protocols(rocketmq: RemotingServer<RocketmqProtocol>) -> MultiServer {
+    let multi = MultiServer::new(MultiServerConfig::default());
+    let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
+    serve_basic_now(&native, Arc::new(BasicEcho));
+    multi.add(native).expect("native");
+    let a = RemotingServer::new(probe_a::ProbeAProtocol, ServerConfig::default());
+    multi.add(a).expect("probe-a");
+    let b = RemotingServer::new(probe_b::ProbeBProtocol, ServerConfig::default());
+    multi.add(b).expect("probe-b");
+    multi.add(rocketmq).expect("rocketmq");
+    multi
+}
+
 /// Pipelined RocketMQ echo (JSON headers) on a port of its own, or (`shared`) on a
 /// `MultiServer` port where three other protocols are asked first.
 fn run_rocketmq(
@@ -968,23 +983,7 @@ fn run_rocketmq(
             if !shared {
                 return (None, srv.bind("127.0.0.1:0").await.expect("bind"));
             }
-            let multi = MultiServer::new(MultiServerConfig::default());
-            let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
-            serve_basic_now(&native, Arc::new(BasicEcho));
-            multi.add(native).expect("native");
-            multi
-                .add(RemotingServer::new(
-                    probe_a::ProbeAProtocol,
-                    ServerConfig::default(),
-                ))
-                .expect("probe-a");
-            multi
-                .add(RemotingServer::new(
-                    probe_b::ProbeBProtocol,
-                    ServerConfig::default(),
-                ))
-                .expect("probe-b");
-            multi.add(srv).expect("rocketmq");
+            let multi = four_protocols(srv);
             let addr = multi.bind("127.0.0.1:0").await.expect("bind");
             (Some(multi), addr)
         })
@@ -1139,23 +1138,7 @@ fn resident_bytes() -> u64 {
 fn registry_memory(server: &Side) {
     let before = resident_bytes();
     let multi = server.run(async {
-        let multi = MultiServer::new(MultiServerConfig::default());
-        let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
-        serve_basic_now(&native, Arc::new(BasicEcho));
-        multi.add(native).expect("native");
-        multi
-            .add(RemotingServer::new(
-                probe_a::ProbeAProtocol,
-                ServerConfig::default(),
-            ))
-            .expect("probe-a");
-        multi
-            .add(RemotingServer::new(
-                probe_b::ProbeBProtocol,
-                ServerConfig::default(),
-            ))
-            .expect("probe-b");
-        multi.add(rocketmq_echo_server()).expect("rocketmq");
+        let multi = four_protocols(rocketmq_echo_server());
         multi.bind("127.0.0.1:0").await.expect("bind");
         multi
     });

@@ -85,6 +85,30 @@ impl std::hash::Hasher for IdHasher {
     }
 }
 
+/// Accepts connections with `accept` until `shutdown`, handing each to `serve`. A failed
+/// accept (out of file descriptors, say) is logged and retried 10 ms later.
+pub(crate) async fn accept_until<C, F>(
+    shutdown: &tokio_util::sync::CancellationToken,
+    mut accept: impl FnMut() -> F,
+    mut serve: impl FnMut(C),
+) where
+    F: std::future::Future<Output = std::io::Result<C>>,
+{
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            a = accept() => a,
+        };
+        match accepted {
+            Ok(c) => serve(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
 /// Room the first read of a connection gets, and the least a read is sized for.
 const MIN_READ: usize = 16 * 1024;
 /// The most room a read is sized for (a frame larger than that still gets room for all of

@@ -240,19 +240,7 @@ impl MultiServer {
     }
 
     async fn accept_loop(self, listener: TcpListener, only: Option<&'static str>) {
-        loop {
-            let accepted = tokio::select! {
-                _ = self.inner.shutdown.cancelled() => return,
-                a = listener.accept() => a,
-            };
-            let (stream, peer) = match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            };
+        let serve = |(stream, peer): (TcpStream, SocketAddr)| {
             let peer = peer.to_string();
             match only {
                 Some(id) => match self.servers().iter().find(|s| s.id() == id) {
@@ -267,7 +255,8 @@ impl MultiServer {
                         .spawn(async move { this.detect_and_serve(stream, peer).await });
                 }
             }
-        }
+        };
+        super::accept_until(&self.inner.shutdown, || listener.accept(), serve).await;
     }
 
     async fn detect_and_serve(&self, mut stream: TcpStream, peer: String) {
@@ -332,19 +321,8 @@ impl MultiServer {
         let name = format!("unix:{}", path.as_ref().display());
         let this = self.clone();
         self.inner.tracker.spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    _ = this.inner.shutdown.cancelled() => return,
-                    a = listener.accept() => a,
-                };
-                match accepted {
-                    Ok((stream, _)) => this.serve_io(stream, name.clone()),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-            }
+            let serve = |(stream, _)| this.serve_io(stream, name.clone());
+            super::accept_until(&this.inner.shutdown, || listener.accept(), serve).await;
         });
         Ok(())
     }

@@ -294,21 +294,12 @@ impl<P: Protocol> RemotingServer<P> {
     }
 
     async fn accept_loop(self, listener: TcpListener) {
-        loop {
-            let accepted = tokio::select! {
-                _ = self.inner.shutdown.cancelled() => return,
-                a = listener.accept() => a,
-            };
-            let (stream, peer) = match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            };
-            self.serve_tcp(stream, peer.to_string(), BytesMut::new());
-        }
+        super::accept_until(
+            &self.inner.shutdown,
+            || listener.accept(),
+            |(stream, peer)| self.serve_tcp(stream, peer.to_string(), BytesMut::new()),
+        )
+        .await;
     }
 
     /// Serves an accepted TCP connection whose first bytes, `first`, were already read (by
