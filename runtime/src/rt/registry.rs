@@ -276,18 +276,22 @@ impl MultiServer {
         };
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
         let handshake = acceptor.accept(super::tls::Rewind::new(first, stream));
-        let mut session =
-            match tokio::time::timeout(self.inner.config.detect_timeout, handshake).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed; closing");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out; closing");
-                    return;
-                }
-            };
+        let timed = tokio::time::timeout(self.inner.config.detect_timeout, handshake);
+        let done = tokio::select! {
+            _ = self.inner.shutdown.cancelled() => return,
+            r = timed => r,
+        };
+        let mut session = match done {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "TLS handshake failed; closing");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "TLS handshake timed out; closing");
+                return;
+            }
+        };
         if let Some(Detected::Protocol(server, first)) =
             self.detect(&mut session, &peer, false).await
         {
