@@ -324,3 +324,88 @@ async fn unix_sockets_and_any_stream_go_through_the_same_detection() {
     multi.shutdown().await;
     let _ = std::fs::remove_file(&path);
 }
+
+/// p99 of `n` native echo calls made one after another.
+async fn echo_p99(client: &BasicClient, n: usize) -> Duration {
+    let mut took = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = std::time::Instant::now();
+        echo(client, b"x").await.expect("native answers");
+        took.push(t.elapsed());
+    }
+    took.sort();
+    took[n * 99 / 100]
+}
+
+/// Native's p99 over `calls` calls, without and then with the probe protocol's processors
+/// blocked (each request sleeps 20 ms on a thread), `executor_threads` being the probe
+/// server's executor.
+async fn native_p99_while_probe_blocks(
+    executor_threads: usize,
+    calls: usize,
+) -> (Duration, Duration) {
+    struct Sleeper;
+    impl probe_a::Echo for Sleeper {
+        async fn echo(
+            &self,
+            _ctx: RequestContext,
+            req: probe_a::EchoRequest,
+        ) -> Result<probe_a::EchoResponse, ProcessError> {
+            std::thread::sleep(Duration::from_millis(20)); // blocks its thread
+            Ok(probe_a::EchoResponse { body: req.body })
+        }
+    }
+    let blocking = RemotingServer::new(
+        probe_a::ProbeAProtocol,
+        ServerConfig {
+            executor_threads,
+            ..ServerConfig::default()
+        },
+    );
+    probe_a::serve_echo(&blocking, Arc::new(Sleeper));
+    let multi = MultiServer::new(MultiServerConfig::default());
+    multi.add(echo_server()).unwrap();
+    multi.add(blocking).unwrap();
+    let addr = multi.bind("127.0.0.1:0").await.unwrap().to_string();
+    let native = native_client(&addr);
+    let unloaded = echo_p99(&native, calls).await;
+
+    // Eight callers keep the probe protocol's processors busy.
+    let stop = Arc::new(AtomicBool::new(false));
+    let load: Vec<_> = (0..8)
+        .map(|_| {
+            let (client, stop) = (probe_client(&addr), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    probe_echo(&client, b"slow").await;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let loaded = echo_p99(&native, calls).await;
+    stop.store(true, Ordering::Relaxed);
+    for l in load {
+        l.await.unwrap();
+    }
+    multi.shutdown().await;
+    (unloaded, loaded)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protocol_with_blocked_processors_does_not_slow_another_down() {
+    let (unloaded, loaded) = native_p99_while_probe_blocks(2, 300).await;
+    assert!(
+        loaded <= unloaded * 2 + Duration::from_millis(1),
+        "native p99 {loaded:?} with the probe protocol blocked, {unloaded:?} without"
+    );
+    // The control: the same processors on the I/O threads hold native up for their sleep.
+    let (_, inline) = native_p99_while_probe_blocks(0, 20).await;
+    eprintln!(
+        "native p99: {unloaded:?} alone, {loaded:?} beside the blocked protocol, {inline:?} when it blocks the I/O threads"
+    );
+    assert!(
+        inline >= Duration::from_millis(10),
+        "without an executor of its own, native p99 is {inline:?}"
+    );
+}
