@@ -2,7 +2,7 @@
 //! for RocketMQ remoting (`protocols/wire/rocketmq.wire`) on one ephemeral loopback port,
 //! told apart by their first bytes; a typed native client that talks to it — one call at a
 //! time, many at once, a pipeline of 10 000, a oneway request and an unknown request code;
-//! RocketMQ clients in both header encodings, in plaintext and over TLS (the port is in
+//! RocketMQ clients in both header encodings; both protocols again over TLS (the port is in
 //! permissive mode, with a certificate made at start); and bytes neither protocol claims.
 //!
 //! Run with `cargo run --release --example quickstart`.
@@ -11,8 +11,8 @@ use bytes::Bytes;
 use polywire::Str;
 use polywire::rt::tls::rustls;
 use polywire::rt::{
-    ClientConfig, MultiServer, MultiServerConfig, ProcessError, RemotingClient, RemotingServer,
-    RequestContext, ServerConfig, TlsMode, TlsSettings,
+    ClientConfig, ClientTls, MultiServer, MultiServerConfig, ProcessError, RemotingClient,
+    RemotingServer, RequestContext, ServerConfig, TlsMode, TlsSettings,
 };
 use polywire_protocols::native::*;
 use polywire_protocols::rocketmq::{self as rmq, HeaderEncoding, ResponseCode, RocketmqProtocol};
@@ -213,37 +213,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    // RocketMQ over TLS on the same port: a rustls client trusting the certificate (the
-    // generated client speaks plaintext TCP only for now), the frame encoded by the codec.
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(
-        rustls::ClientConfig::builder_with_provider(polywire::rt::tls::provider())
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(trust)
-            .with_no_client_auth(),
-    ));
+    // Both over TLS on the same port: the generated clients with a rustls configuration
+    // trusting the certificate (native's version handshake runs inside the session).
+    let tls = ClientConfig {
+        tls: Some(ClientTls {
+            config: Arc::new(
+                rustls::ClientConfig::builder_with_provider(polywire::rt::tls::provider())
+                    .with_safe_default_protocol_versions()?
+                    .with_root_certificates(trust)
+                    .with_no_client_auth(),
+            ),
+            server_name: rustls::pki_types::ServerName::try_from("localhost")?,
+        }),
+        ..ClientConfig::default()
+    };
     let t = Instant::now();
-    let tcp = tokio::net::TcpStream::connect(addr).await?;
-    let mut session = connector
-        .connect(rustls::pki_types::ServerName::try_from("localhost")?, tcp)
+    let secure = BasicClient::new(
+        RemotingClient::new(NativeProtocol, tls.clone()),
+        addr.to_string(),
+    );
+    let reply = secure
+        .echo(EchoRequest {
+            body: Bytes::from_static(b"hello over tls"),
+        })
         .await?;
+    println!(
+        "native echo over TLS -> {:?} in {:?}",
+        reply.body,
+        t.elapsed()
+    );
+    let t = Instant::now();
     let mut req = polywire::Protocol::request(&RocketmqProtocol, 2001);
     req.body = Bytes::from_static(b"hello over tls");
-    let mut codec = polywire::Protocol::codec(&RocketmqProtocol);
-    let mut buf = bytes::BytesMut::new();
-    polywire::Codec::encode(&mut codec, &req, &mut buf)?;
-    session.write_all(&buf).await?;
-    buf.clear();
-    let resp = loop {
-        if let Some(f) = polywire::Codec::decode(&mut codec, &mut buf)? {
-            break f;
-        }
-        if session.read_buf(&mut buf).await? == 0 {
-            return Err("the server closed the TLS session".into());
-        }
-    };
+    let resp = RemotingClient::new(RocketmqProtocol, tls)
+        .invoke(&addr.to_string(), req, Duration::from_secs(3))
+        .await?;
     println!(
-        "rocketmq echo over TLS ({:?}) -> code {} {:?} in {:?}",
-        session.get_ref().1.protocol_version(),
+        "rocketmq echo over TLS -> code {} {:?} in {:?}",
         resp.header.code,
         resp.body,
         t.elapsed()

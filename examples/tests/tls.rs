@@ -279,3 +279,66 @@ async fn openssl_s_client_talks_rocketmq_over_tls() {
     assert!(is_echo(answer));
     multi.shutdown().await;
 }
+
+/// A client configuration speaking TLS to `localhost`, trusting `pems`' certificate.
+fn client_tls(pems: &Pems) -> polywire::rt::ClientTls {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pems.cert.clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    polywire::rt::ClientTls {
+        config: Arc::new(config),
+        server_name: ServerName::try_from("localhost").unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn the_generated_clients_speak_tls() {
+    use polywire_protocols::native::{BasicClient, EchoRequest};
+    let pems = Pems::new("clients");
+    let (multi, addr) = start(&pems, TlsMode::Enforcing, None).await;
+    let config = ClientConfig {
+        tls: Some(client_tls(&pems)),
+        ..ClientConfig::default()
+    };
+    // Native: its version handshake runs inside the TLS session.
+    let client = RemotingClient::new(NativeProtocol, config.clone());
+    let native = BasicClient::new(client.clone(), addr.clone());
+    let reply = native
+        .echo(EchoRequest {
+            body: Bytes::from_static(b"secret"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(&reply.body[..], b"secret");
+    assert!(
+        client
+            .connection(&addr)
+            .await
+            .unwrap()
+            .negotiated()
+            .is_some()
+    );
+    // RocketMQ.
+    let rmq = RemotingClient::new(RocketmqProtocol, config);
+    let mut req = RocketmqProtocol.request(2001);
+    req.body = Bytes::from_static(b"ping");
+    let r = rmq
+        .invoke(&addr, req, Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(&r.body[..], b"ping");
+    // A plaintext client is refused by the enforcing port.
+    let plain = RemotingClient::new(RocketmqProtocol, ClientConfig::default());
+    let req = RocketmqProtocol.request(2001);
+    assert!(
+        plain
+            .invoke(&addr, req, Duration::from_secs(3))
+            .await
+            .is_err()
+    );
+    multi.shutdown().await;
+}

@@ -14,9 +14,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{Semaphore, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -52,6 +51,19 @@ pub struct ClientConfig {
     pub versions: Option<(u32, u32)>,
     /// Feature bits offered.
     pub features: u64,
+    /// TLS to the server (`None`: plaintext TCP).
+    #[cfg(feature = "tls")]
+    pub tls: Option<ClientTls>,
+}
+
+/// How a client speaks TLS to its servers.
+#[cfg(feature = "tls")]
+#[derive(Debug, Clone)]
+pub struct ClientTls {
+    /// The rustls client configuration (trusted roots, client certificate, ALPN).
+    pub config: Arc<super::tls::rustls::ClientConfig>,
+    /// The name the server's certificate must carry.
+    pub server_name: super::tls::rustls::pki_types::ServerName<'static>,
 }
 
 impl Default for ClientConfig {
@@ -66,6 +78,8 @@ impl Default for ClientConfig {
             backoff_max: Duration::from_secs(5),
             versions: None,
             features: u64::MAX,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -238,7 +252,6 @@ impl<P: Protocol> RemotingClient<P> {
     }
 
     async fn open(&self, addr: &str) -> Result<Arc<ClientConnection<P>>, RemotingError> {
-        let cfg = &self.inner.config;
         let stream = TcpStream::connect(addr)
             .await
             .map_err(|e| RemotingError::Connect {
@@ -246,7 +259,36 @@ impl<P: Protocol> RemotingClient<P> {
                 reason: e.to_string(),
             })?;
         let _ = stream.set_nodelay(true);
-        let (mut rd, mut wr) = stream.into_split();
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.inner.config.tls {
+            let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+            let session = connector
+                .connect(tls.server_name.clone(), stream)
+                .await
+                .map_err(|e| RemotingError::Connect {
+                    addr: addr.to_string(),
+                    reason: format!("TLS: {e}"),
+                })?;
+            let (rd, wr) = tokio::io::split(session);
+            return self.start(addr, rd, wr).await;
+        }
+        let (rd, wr) = stream.into_split();
+        self.start(addr, rd, wr).await
+    }
+
+    /// Negotiates (for protocols with a handshake) over a connected stream and starts the
+    /// connection's reader, writer and timeout sweeper.
+    async fn start<R, W>(
+        &self,
+        addr: &str,
+        mut rd: R,
+        mut wr: W,
+    ) -> Result<Arc<ClientConnection<P>>, RemotingError>
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        let cfg = &self.inner.config;
         let sizer = super::ReadSizer::new();
         let mut buf = sizer.buffer();
         let proto = self.inner.proto.clone();
@@ -580,9 +622,9 @@ impl<P: Protocol> ClientConnection<P> {
         }
     }
 
-    async fn read_loop(
+    async fn read_loop<R: AsyncRead + Unpin>(
         self: Arc<Self>,
-        mut rd: OwnedReadHalf,
+        mut rd: R,
         mut buf: BytesMut,
         mut sizer: super::ReadSizer,
     ) {

@@ -23,6 +23,8 @@ mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+#[cfg(feature = "tls")]
+pub use client::ClientTls;
 pub use client::{ClientConfig, ClientConnection, Overload, RemotingClient};
 pub use error::RemotingError;
 pub use hooks::Hook;

@@ -241,6 +241,8 @@ impl MultiServer {
 
     async fn accept_loop(self, listener: TcpListener, only: Option<&'static str>) {
         let serve = |(stream, peer): (TcpStream, SocketAddr)| {
+            // Before detection: a TLS session's handshake and records go out at once too.
+            let _ = stream.set_nodelay(true);
             let peer = peer.to_string();
             match only {
                 Some(id) => match self.servers().iter().find(|s| s.id() == id) {
