@@ -30,7 +30,7 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use polywire::rt::{
     ClientConfig, MultiServer, MultiServerConfig, ProcessError, RemotingClient, RemotingServer,
-    RequestContext, ServerConfig,
+    RequestContext, ServerConfig, TlsMode, TlsSettings,
 };
 use polywire_examples::probes::{probe_a, probe_b};
 use polywire_protocols::native::{
@@ -1097,12 +1097,12 @@ fn rocketmq_echo_server() -> RemotingServer<RocketmqProtocol> {
     server
 }
 
-/// Opens a fresh connection to `addr`, makes one echo call (native: after its handshake)
-/// and closes it; returns the time from before the connect to the response.
-async fn connect_once(addr: &str, rocketmq: bool) -> Duration {
+/// Opens a fresh connection to `addr` with `config` (TLS or not), makes one echo call
+/// (native: after its handshake) and closes it; returns the time from before the connect to the response.
+async fn connect_once(addr: &str, rocketmq: bool, config: ClientConfig) -> Duration {
     let t = Instant::now();
     if rocketmq {
-        let c = RemotingClient::new(RocketmqProtocol, ClientConfig::default());
+        let c = RemotingClient::new(RocketmqProtocol, config);
         let mut req = polywire::Protocol::request(&RocketmqProtocol, 2001);
         req.body = Bytes::from_static(b"ping");
         c.invoke(addr, req, Duration::from_secs(3))
@@ -1112,7 +1112,7 @@ async fn connect_once(addr: &str, rocketmq: bool) -> Duration {
         c.connection(addr).await.expect("pooled").close();
         took
     } else {
-        let c = RemotingClient::new(NativeProtocol, ClientConfig::default());
+        let c = RemotingClient::new(NativeProtocol, config);
         BasicClient::new(c.clone(), addr.to_string())
             .echo(EchoRequest {
                 body: Bytes::from_static(b"ping"),
@@ -1134,22 +1134,33 @@ fn resident_bytes() -> u64 {
 }
 
 /// Prints how much resident memory four protocols registered on one shared `MultiServer`
-/// port add (servers made, registered and listening; no connection yet).
+/// port add (servers made, registered and listening; no connection yet): for a first
+/// registry, which also pays one-time costs (lazy statics, the runtime's I/O driver), and
+/// for a second one beside it.
 fn registry_memory(server: &Side) {
-    let before = resident_bytes();
-    let multi = server.run(async {
-        let multi = four_protocols(rocketmq_echo_server());
-        multi.bind("127.0.0.1:0").await.expect("bind");
-        multi
-    });
-    let after = resident_bytes();
-    let n = multi.protocols().len() as u64;
+    let start = || {
+        server.run(async {
+            let multi = four_protocols(rocketmq_echo_server());
+            multi.bind("127.0.0.1:0").await.expect("bind");
+            multi
+        })
+    };
+    let r0 = resident_bytes();
+    let first = start();
+    let r1 = resident_bytes();
+    let second = start();
+    let r2 = resident_bytes();
+    let n = second.protocols().len() as u64;
     println!(
-        "resident memory: {} KiB more with {n} protocols registered on a shared port ({} KiB per protocol)",
-        after.saturating_sub(before) / 1024,
-        after.saturating_sub(before) / 1024 / n
+        "resident memory with {n} protocols registered on a shared port: +{} KiB for a first registry, +{} KiB for a second ({} KiB per protocol)",
+        r1.saturating_sub(r0) / 1024,
+        r2.saturating_sub(r1) / 1024,
+        r2.saturating_sub(r1) / 1024 / n
     );
-    server.run(async move { multi.shutdown().await });
+    server.run(async move {
+        first.shutdown().await;
+        second.shutdown().await;
+    });
 }
 
 /// `--connect N`: connect to first response, native (with its handshake) and RocketMQ,
@@ -1157,39 +1168,57 @@ fn registry_memory(server: &Side) {
 /// included), one connection after another in rotation.
 fn run_connect(n: usize, client: &Side, server: &Side) {
     registry_memory(server);
+    let (tls, client_tls) = polywire_examples::self_signed::localhost().expect("a certificate");
     let (native_own, rocketmq_own, shared, multi) = server.run(async {
         let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
         serve_basic_now(&native, Arc::new(BasicEcho));
         let rocketmq = rocketmq_echo_server();
         let native_own = native.bind("127.0.0.1:0").await.expect("bind");
         let rocketmq_own = rocketmq.bind("127.0.0.1:0").await.expect("bind");
-        let multi = MultiServer::new(MultiServerConfig::default());
+        // The shared port takes TLS and plaintext (permissive).
+        let multi = MultiServer::new(MultiServerConfig {
+            tls: Some(TlsSettings {
+                mode: TlsMode::Permissive,
+                config: Arc::new(tls),
+            }),
+            ..MultiServerConfig::default()
+        });
         multi.add(native).expect("native");
         multi.add(rocketmq).expect("rocketmq");
         let shared = multi.bind("127.0.0.1:0").await.expect("bind");
         (native_own, rocketmq_own, shared, multi)
     });
+    let (plain, secure) = (
+        ClientConfig::default(),
+        ClientConfig {
+            tls: Some(client_tls),
+            ..ClientConfig::default()
+        },
+    );
     let designs = [
-        ("native", native_own, false),
-        ("native-shared", shared, false),
-        ("rocketmq", rocketmq_own, true),
-        ("rocketmq-shared", shared, true),
+        ("native", native_own, false, plain.clone()),
+        ("native-shared", shared, false, plain.clone()),
+        ("native-tls-shared", shared, false, secure.clone()),
+        ("rocketmq", rocketmq_own, true, plain.clone()),
+        ("rocketmq-shared", shared, true, plain),
+        ("rocketmq-tls-shared", shared, true, secure),
     ];
     println!(
-        "connection set-up over loopback: connect, handshake (native), detection (shared), one echo; {n} connections per design"
+        "connection set-up over loopback: connect, TLS (tls), handshake (native), detection (shared), one echo; {n} connections per design"
     );
+    let names: Vec<&str> = designs.iter().map(|d| d.0).collect();
     let hists = client.run(async move {
         let mut hists: Vec<Histogram> = designs.iter().map(|_| Histogram::new()).collect();
         for _ in 0..n {
-            for (h, (_, addr, rocketmq)) in hists.iter_mut().zip(designs) {
-                h.record(connect_once(&addr.to_string(), rocketmq).await);
+            for (h, (_, addr, rocketmq, config)) in hists.iter_mut().zip(&designs) {
+                h.record(connect_once(&addr.to_string(), *rocketmq, config.clone()).await);
             }
         }
         hists
     });
-    for (h, (name, _, _)) in hists.iter().zip(designs) {
+    for (h, name) in hists.iter().zip(names) {
         println!(
-            "{name:<16} p50 {:>6}  p99 {:>6}  p999 {:>6}",
+            "{name:<20} p50 {:>6}  p99 {:>6}  p999 {:>6}",
             us(h.quantile(0.5)),
             us(h.quantile(0.99)),
             us(h.quantile(0.999)),

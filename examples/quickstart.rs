@@ -9,10 +9,9 @@
 
 use bytes::Bytes;
 use polywire::Str;
-use polywire::rt::tls::rustls;
 use polywire::rt::{
-    ClientConfig, ClientTls, MultiServer, MultiServerConfig, ProcessError, RemotingClient,
-    RemotingServer, RequestContext, ServerConfig, TlsMode, TlsSettings,
+    ClientConfig, MultiServer, MultiServerConfig, ProcessError, RemotingClient, RemotingServer,
+    RequestContext, ServerConfig, TlsMode, TlsSettings,
 };
 use polywire_protocols::native::*;
 use polywire_protocols::rocketmq::{self as rmq, HeaderEncoding, ResponseCode, RocketmqProtocol};
@@ -55,25 +54,6 @@ impl Basic for Service {
     }
 }
 
-/// A server configuration with a certificate for `localhost` made now (written to a
-/// temporary directory and loaded as PEM files, as a deployment would), and the roots a
-/// client needs to trust it.
-fn self_signed_tls()
--> Result<(rustls::ServerConfig, rustls::RootCertStore), Box<dyn std::error::Error>> {
-    let rcgen::CertifiedKey { cert, key_pair } =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_string()])?;
-    let dir = std::env::temp_dir().join(format!("polywire-quickstart-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_path, cert.pem())?;
-    std::fs::write(&key_path, key_pair.serialize_pem())?;
-    let config = polywire::rt::tls::server_config_from_pem(&cert_path, &key_path, None);
-    std::fs::remove_dir_all(&dir)?;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert.der().clone())?;
-    Ok((config?, roots))
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = RemotingServer::new(NativeProtocol, ServerConfig::default());
@@ -89,7 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     );
     // TLS and plaintext on the same port, with a self-signed certificate made now.
-    let (tls, trust) = self_signed_tls()?;
+    let (tls, client_tls) = polywire_examples::self_signed::localhost()?;
     let multi = MultiServer::new(MultiServerConfig {
         tls: Some(TlsSettings {
             mode: TlsMode::Permissive,
@@ -216,15 +196,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Both over TLS on the same port: the generated clients with a rustls configuration
     // trusting the certificate (native's version handshake runs inside the session).
     let tls = ClientConfig {
-        tls: Some(ClientTls {
-            config: Arc::new(
-                rustls::ClientConfig::builder_with_provider(polywire::rt::tls::provider())
-                    .with_safe_default_protocol_versions()?
-                    .with_root_certificates(trust)
-                    .with_no_client_auth(),
-            ),
-            server_name: rustls::pki_types::ServerName::try_from("localhost")?,
-        }),
+        tls: Some(client_tls),
         ..ClientConfig::default()
     };
     let t = Instant::now();

@@ -3,3 +3,4 @@
 
 pub mod probes;
 pub mod rocketmq_echo;
+pub mod self_signed;
