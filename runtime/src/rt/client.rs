@@ -21,7 +21,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// What `invoke` does when the connection already has `max_in_flight` requests pending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Overload {
     /// Wait for a slot (within the call's timeout).
     #[default]
@@ -30,12 +31,16 @@ pub enum Overload {
     FailFast,
 }
 
-/// Client limits and timeouts.
-#[derive(Debug, Clone)]
+/// Client limits and timeouts. Loadable with serde (from TOML, say): durations are written
+/// as `"3s"` or `"500ms"`, fields left out keep their defaults, and TLS is set in code.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ClientConfig {
     /// Time allowed to open a connection.
+    #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
     /// Time allowed for the handshake.
+    #[serde(with = "humantime_serde")]
     pub handshake_timeout: Duration,
     /// Requests pending per connection.
     pub max_in_flight: usize,
@@ -44,8 +49,10 @@ pub struct ClientConfig {
     /// Queued outbound bytes past which callers wait.
     pub write_high_water: usize,
     /// First delay after a failed connect; doubles per failure up to `backoff_max`.
+    #[serde(with = "humantime_serde")]
     pub backoff_min: Duration,
     /// Longest delay between connect attempts.
+    #[serde(with = "humantime_serde")]
     pub backoff_max: Duration,
     /// Versions offered in the handshake (default: the protocol's).
     pub versions: Option<(u32, u32)>,
@@ -53,6 +60,7 @@ pub struct ClientConfig {
     pub features: u64,
     /// TLS to the server (`None`: plaintext TCP).
     #[cfg(feature = "tls")]
+    #[serde(skip)]
     pub tls: Option<ClientTls>,
 }
 

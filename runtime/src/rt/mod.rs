@@ -35,7 +35,7 @@ pub use server::{
     Immediate, ProcessError, Processor, RemotingServer, Reply, ServerConfig, Session,
 };
 #[cfg(feature = "tls")]
-pub use tls::{TlsMode, TlsSettings};
+pub use tls::{TlsFiles, TlsMode, TlsSettings};
 
 use crate::protocol::Negotiated;
 use std::sync::Arc;

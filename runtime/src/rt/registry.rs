@@ -79,11 +79,16 @@ impl<P: Protocol> ProtocolServer for RemotingServer<P> {
     }
 }
 
-/// Protocol detection and TLS on shared ports.
-#[derive(Debug, Clone)]
+/// Protocol detection and TLS on shared ports. Loadable with serde (from TOML, say):
+/// `detect_timeout = "3s"`, and `[tls]` with `mode` (`disabled`, `permissive` or
+/// `enforcing`), `cert`, `key` and an optional `client_ca`, PEM files read as the
+/// configuration is loaded.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct MultiServerConfig {
     /// Time a new connection has to send enough bytes for a protocol to claim it (and, with
     /// TLS, to finish its handshake).
+    #[serde(with = "humantime_serde")]
     pub detect_timeout: Duration,
     /// Bytes read at most before giving up on a connection nobody claims.
     pub max_detect_bytes: usize,

@@ -71,20 +71,25 @@ where
     }
 }
 
-/// Server limits and timeouts.
-#[derive(Debug, Clone)]
+/// Server limits and timeouts. Loadable with serde (from TOML, say): durations are written
+/// as `"120s"` or `"500ms"`, and fields left out keep their defaults.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     /// Connections served at once; more are closed on accept.
     pub max_connections: usize,
     /// Requests processed at once per connection; past it the connection is not read.
     pub max_in_flight: usize,
     /// A connection with no inbound bytes for this long is closed.
+    #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
     /// Time allowed for the handshake.
+    #[serde(with = "humantime_serde")]
     pub handshake_timeout: Duration,
     /// Queued outbound bytes past which the connection stops reading (backpressure).
     pub write_high_water: usize,
     /// How long [`RemotingServer::shutdown`] waits for in-flight requests.
+    #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
     /// Versions spoken, for protocols with a handshake (default: the protocol's).
     pub versions: Option<(u32, u32)>,

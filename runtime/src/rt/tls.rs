@@ -15,7 +15,8 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// Whether a port takes TLS, plaintext or both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TlsMode {
     /// Plaintext only: a TLS hello is traffic no protocol claims.
     #[default]
@@ -26,13 +27,43 @@ pub enum TlsMode {
     Enforcing,
 }
 
-/// TLS settings of a [`MultiServer`](super::MultiServer).
-#[derive(Debug, Clone)]
+/// TLS settings of a [`MultiServer`](super::MultiServer). Deserialized from [`TlsFiles`]
+/// (the PEM files are read then).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(try_from = "TlsFiles")]
 pub struct TlsSettings {
     /// Which connections are accepted.
     pub mode: TlsMode,
     /// The rustls server configuration (certificate, key, client verification, ALPN).
     pub config: Arc<rustls::ServerConfig>,
+}
+
+/// TLS settings as a configuration file gives them: the mode and the PEM files.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// Which connections are accepted.
+    #[serde(default)]
+    pub mode: TlsMode,
+    /// The certificate chain.
+    pub cert: std::path::PathBuf,
+    /// Its private key.
+    pub key: std::path::PathBuf,
+    /// CAs that client certificates must chain to (client certificates required).
+    #[serde(default)]
+    pub client_ca: Option<std::path::PathBuf>,
+}
+
+impl TryFrom<TlsFiles> for TlsSettings {
+    type Error = TlsError;
+
+    fn try_from(f: TlsFiles) -> Result<Self, TlsError> {
+        let config = server_config_from_pem(&f.cert, &f.key, f.client_ca.as_deref())?;
+        Ok(TlsSettings {
+            mode: f.mode,
+            config: Arc::new(config),
+        })
+    }
 }
 
 /// A certificate, key or CA file that could not be used.
