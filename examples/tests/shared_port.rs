@@ -183,9 +183,38 @@ async fn protocols_are_replaced_and_removed_while_clients_run() {
             }
         })
     };
+    // And a pipeline keeps 64 requests in flight on a connection of its own.
+    let piped = {
+        let (stop, addr) = (stop.clone(), addr.clone());
+        tokio::spawn(async move {
+            let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
+            let mut pipe = client
+                .pipeline(&addr, 64, Duration::from_secs(3))
+                .await
+                .expect("pipeline");
+            let (mut answered, mut failed) = (0u64, 0u64);
+            loop {
+                while !stop.load(Ordering::Relaxed) && pipe.has_room() {
+                    let req = EchoRequest {
+                        body: Bytes::from_static(b"old"),
+                    };
+                    pipe.send(req.into_request()).expect("room in the window");
+                }
+                if pipe.outstanding() == 0 {
+                    return (answered, failed);
+                }
+                for (_, r) in pipe.recv().await {
+                    match r.map(|f| f.body) {
+                        Ok(b) if &b[..] == b"old" => answered += 1,
+                        _ => failed += 1,
+                    }
+                }
+            }
+        })
+    };
     tokio::time::sleep(Duration::from_millis(50)).await;
 
-    // Replaced: new connections get the new definition, the open one keeps the old.
+    // Replaced: new connections get the new definition, the open ones keep the old.
     let old = multi
         .replace(tagged_server(b"new"))
         .expect("the old server");
@@ -203,6 +232,12 @@ async fn protocols_are_replaced_and_removed_while_clients_run() {
 
     stop.store(true, Ordering::Relaxed);
     load.await.unwrap();
+    let (answered, pipe_failed) = piped.await.unwrap();
+    assert!(
+        answered > 1000,
+        "the pipeline made progress ({answered} answers)"
+    );
+    assert_eq!(pipe_failed, 0, "no pipelined request failed");
     let before = done.load(Ordering::Relaxed);
     assert!(
         before > 10,
