@@ -230,12 +230,15 @@ async fn client_certificates_are_required_when_a_client_ca_is_set() {
 
 #[tokio::test]
 async fn openssl_s_client_talks_rocketmq_over_tls() {
-    if std::process::Command::new("openssl")
+    // As the other tests of outside clients do: said loudly, not failed, on a machine
+    // without the tool (`.ci/run` installs it, so CI always runs this test).
+    if !std::process::Command::new("openssl")
         .arg("version")
         .output()
-        .is_err()
+        .is_ok_and(|o| o.status.success())
     {
-        panic!("openssl is needed for this test (.ci/run installs it)");
+        eprintln!("\n!!!!!!!! openssl not found: s_client TLS test SKIPPED !!!!!!!!\n");
+        return;
     }
     let pems = Pems::new("openssl");
     let (multi, addr) = start(&pems, TlsMode::Enforcing, None).await;
