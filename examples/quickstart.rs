@@ -2,12 +2,14 @@
 //! for RocketMQ remoting (`protocols/wire/rocketmq.wire`) on one ephemeral loopback port,
 //! told apart by their first bytes; a typed native client that talks to it — one call at a
 //! time, many at once, a pipeline of 10 000, a oneway request and an unknown request code;
-//! RocketMQ clients in both header encodings; both protocols again over TLS (the port is in
-//! permissive mode, with a certificate made at start); and bytes neither protocol claims.
+//! then a table of each protocol over each transport (TCP and TLS; RocketMQ in both header
+//! encodings) on that port, in permissive TLS mode with a certificate made at start; and
+//! bytes neither protocol claims.
 //!
 //! Run with `cargo run --release --example quickstart`.
 
 use bytes::Bytes;
+use polywire::Protocol as _;
 use polywire::Str;
 use polywire::rt::{
     ClientConfig, MultiServer, MultiServerConfig, ProcessError, RemotingClient, RemotingServer,
@@ -52,6 +54,19 @@ impl Basic for Service {
         self.logs.send(format!("{line} (from {})", ctx.peer))?;
         Ok(())
     }
+}
+
+/// Makes the call `call` makes twice; returns how long each took and the second's result.
+async fn timed_twice<T, E, F>(call: impl Fn() -> F) -> Result<(Duration, Duration, T), E>
+where
+    F: std::future::Future<Output = Result<T, E>>,
+{
+    let t = Instant::now();
+    call().await?;
+    let first = t.elapsed();
+    let t = Instant::now();
+    let last = call().await?;
+    Ok((first, t.elapsed(), last))
 }
 
 #[tokio::main]
@@ -174,58 +189,58 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         String::from_utf8_lossy(&resp.body)
     );
 
-    // RocketMQ on the same port, in both header encodings: each connection is handed to
-    // the RocketMQ server by its first frame.
-    for (serialize, name) in [(0u8, "JSON"), (1, "binary")] {
-        let client = RemotingClient::new(RocketmqProtocol, ClientConfig::default());
-        client.add_hook(HeaderEncoding(serialize));
-        let mut req = polywire::Protocol::request(&RocketmqProtocol, 2001);
-        req.body = Bytes::from_static(b"hello, rocketmq");
-        let t = Instant::now();
-        let resp = client
-            .invoke(&addr.to_string(), req, Duration::from_secs(3))
-            .await?;
-        println!(
-            "rocketmq echo ({name} header) -> code {} {:?} in {:?}",
-            resp.header.code,
-            resp.body,
-            t.elapsed()
-        );
-    }
-
-    // Both over TLS on the same port: the generated clients with a rustls configuration
-    // trusting the certificate (native's version handshake runs inside the session).
+    // Each protocol over each transport on the same port: a fresh client per row, so the
+    // first call includes connecting, TLS and native's version handshake; then one more.
     let tls = ClientConfig {
         tls: Some(client_tls),
         ..ClientConfig::default()
     };
-    let t = Instant::now();
-    let secure = BasicClient::new(
-        RemotingClient::new(NativeProtocol, tls.clone()),
-        addr.to_string(),
-    );
-    let reply = secure
-        .echo(EchoRequest {
-            body: Bytes::from_static(b"hello over tls"),
-        })
-        .await?;
     println!(
-        "native echo over TLS -> {:?} in {:?}",
-        reply.body,
-        t.elapsed()
+        "\n{:<18} {:<14} {:<12} {:>12} {:>12}",
+        "protocol", "transport", "negotiated", "first call", "round trip"
     );
-    let t = Instant::now();
-    let mut req = polywire::Protocol::request(&RocketmqProtocol, 2001);
-    req.body = Bytes::from_static(b"hello over tls");
-    let resp = RemotingClient::new(RocketmqProtocol, tls)
-        .invoke(&addr.to_string(), req, Duration::from_secs(3))
-        .await?;
-    println!(
-        "rocketmq echo over TLS -> code {} {:?} in {:?}",
-        resp.header.code,
-        resp.body,
-        t.elapsed()
-    );
+    let target = addr.to_string();
+    for (transport, config) in [("tcp", ClientConfig::default()), ("tls", tls.clone())] {
+        let client = RemotingClient::new(NativeProtocol, config.clone());
+        let basic = BasicClient::new(client.clone(), target.clone());
+        let body = || EchoRequest {
+            body: Bytes::from_static(b"hello"),
+        };
+        let (first, again, reply) = timed_twice(|| basic.echo(body())).await?;
+        assert_eq!(&reply.body[..], b"hello", "native echoes over {transport}");
+        let version = client.connection(&target).await?.negotiated();
+        let negotiated = version.map_or("-".into(), |n| format!("version {}", n.version));
+        println!(
+            "{:<18} {transport:<14} {negotiated:<12} {:>12?} {:>12?}",
+            NativeProtocol.id(),
+            first,
+            again
+        );
+        for (serialize, header) in [(0u8, "JSON"), (1, "binary")] {
+            let client = RemotingClient::new(RocketmqProtocol, config.clone());
+            client.add_hook(HeaderEncoding(serialize));
+            let call = || {
+                let mut req = RocketmqProtocol.request(2001);
+                req.body = Bytes::from_static(b"hello");
+                client.invoke(&target, req, Duration::from_secs(3))
+            };
+            let (first, again, resp) = timed_twice(call).await?;
+            assert_eq!(
+                (resp.header.code, &resp.body[..]),
+                (ResponseCode::Success.to_repr(), &b"hello"[..]),
+                "rocketmq echoes over {transport} with {header} headers"
+            );
+            println!(
+                "{:<18} {:<14} {:<12} {:>12?} {:>12?}",
+                RocketmqProtocol.id(),
+                format!("{transport}, {header}"),
+                "-",
+                first,
+                again
+            );
+        }
+    }
+    println!();
 
     // Bytes neither protocol claims: the connection is closed.
     let mut stray = tokio::net::TcpStream::connect(addr).await?;
