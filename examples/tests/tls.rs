@@ -116,17 +116,24 @@ fn connector(
     pems: &Pems,
     client_cert: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
 ) -> tokio_rustls::TlsConnector {
+    tokio_rustls::TlsConnector::from(Arc::new(client_config(pems, client_cert)))
+}
+
+/// The rustls client configuration behind [`connector`] and [`client_tls`].
+fn client_config(
+    pems: &Pems,
+    client_cert: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
+) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pems.cert.clone()).unwrap();
     let builder = rustls::ClientConfig::builder_with_provider(tls::provider())
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots);
-    let config = match client_cert {
+    match client_cert {
         None => builder.with_no_client_auth(),
         Some((cert, key)) => builder.with_client_auth_cert(vec![cert], key).unwrap(),
-    };
-    tokio_rustls::TlsConnector::from(Arc::new(config))
+    }
 }
 
 /// A RocketMQ round trip over TLS: `None` when the handshake or the call fails.
@@ -289,15 +296,8 @@ async fn openssl_s_client_talks_rocketmq_over_tls() {
 
 /// A client configuration speaking TLS to `localhost`, trusting `pems`' certificate.
 fn client_tls(pems: &Pems) -> polywire::rt::ClientTls {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(pems.cert.clone()).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(tls::provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     polywire::rt::ClientTls {
-        config: Arc::new(config),
+        config: Arc::new(client_config(pems, None)),
         server_name: ServerName::try_from("localhost").unwrap(),
     }
 }
