@@ -99,6 +99,10 @@ impl ::polywire::Codec for {{ name }}Codec {
         ::std::result::Result::Ok(())
     }
 
+    fn frame_len(&self, buf: &[u8]) -> ::std::result::Result<::std::option::Option<usize>, ::polywire::DecodeError> {
+        {{ name }}Codec::frame_len(self, buf)
+    }
+
     fn limits(&self) -> &::polywire::Limits {
         &self.limits
     }

@@ -75,6 +75,11 @@ pub trait Codec {
         Ok(n)
     }
 
+    /// The length of the frame at the front of `buf` once its length is known (`Ok(None)`
+    /// before that); an error for a frame over the limit. Message transports (WebSocket,
+    /// HTTP/2) cut a stream of encoded frames into one message per frame with it.
+    fn frame_len(&self, buf: &[u8]) -> Result<Option<usize>, DecodeError>;
+
     /// Appends one encoded frame to `dst`.
     fn encode(&mut self, frame: &Self::Frame, dst: &mut BytesMut) -> Result<(), EncodeError>;
 

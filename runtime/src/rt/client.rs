@@ -62,6 +62,48 @@ pub struct ClientConfig {
     #[cfg(feature = "tls")]
     #[serde(skip)]
     pub tls: Option<ClientTls>,
+    /// What carries the frames over the connection (inside TLS when `tls` is set).
+    pub transport: Transport,
+}
+
+/// What carries a client's frames to its servers: the bytes as they are, WebSocket
+/// messages, or HTTP/2 requests (see [`h2`](super::h2) for the paths). Written in TOML as
+/// `transport = "tcp"`, `transport = "http2"` or `transport = { websocket = { path = "/polywire" } }`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// The protocol's bytes on the connection (TCP, or TLS when the client has TLS).
+    #[default]
+    Tcp,
+    /// One WebSocket binary message per frame, after an upgrade on `path`.
+    #[serde(rename = "websocket")]
+    WebSocket {
+        /// The path to upgrade on (a server's `[websocket] path`).
+        path: String,
+    },
+    /// One HTTP/2 request per frame (prior knowledge; with TLS, ALPN `h2`).
+    Http2,
+}
+
+impl Transport {
+    /// WebSocket on the path a [`MultiServer`](super::MultiServer) uses by default.
+    pub fn websocket() -> Self {
+        Transport::WebSocket {
+            path: "/polywire".into(),
+        }
+    }
+
+    /// A short name: `tcp`, `tls`, `ws`, `wss`, `h2c` or `h2` (over TLS).
+    pub fn name(&self, tls: bool) -> &'static str {
+        match (self, tls) {
+            (Transport::Tcp, false) => "tcp",
+            (Transport::Tcp, true) => "tls",
+            (Transport::WebSocket { .. }, false) => "ws",
+            (Transport::WebSocket { .. }, true) => "wss",
+            (Transport::Http2, false) => "h2c",
+            (Transport::Http2, true) => "h2",
+        }
+    }
 }
 
 /// How a client speaks TLS to its servers.
@@ -88,6 +130,7 @@ impl Default for ClientConfig {
             features: u64::MAX,
             #[cfg(feature = "tls")]
             tls: None,
+            transport: Transport::Tcp,
         }
     }
 }
@@ -260,28 +303,86 @@ impl<P: Protocol> RemotingClient<P> {
     }
 
     async fn open(&self, addr: &str) -> Result<Arc<ClientConnection<P>>, RemotingError> {
+        let connect_error = |reason: String| RemotingError::Connect {
+            addr: addr.to_string(),
+            reason,
+        };
         let stream = TcpStream::connect(addr)
             .await
-            .map_err(|e| RemotingError::Connect {
-                addr: addr.to_string(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| connect_error(e.to_string()))?;
         let _ = stream.set_nodelay(true);
+        let transport = &self.inner.config.transport;
         #[cfg(feature = "tls")]
         if let Some(tls) = &self.inner.config.tls {
-            let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+            let mut config = tls.config.clone();
+            if *transport == Transport::Http2 && config.alpn_protocols != [b"h2".to_vec()] {
+                let mut c = (*config).clone();
+                c.alpn_protocols = vec![b"h2".to_vec()];
+                config = Arc::new(c);
+            }
+            let connector = tokio_rustls::TlsConnector::from(config);
             let session = connector
                 .connect(tls.server_name.clone(), stream)
                 .await
-                .map_err(|e| RemotingError::Connect {
-                    addr: addr.to_string(),
-                    reason: format!("TLS: {e}"),
-                })?;
-            let (rd, wr) = tokio::io::split(session);
-            return self.start(addr, rd, wr).await;
+                .map_err(|e| connect_error(format!("TLS: {e}")))?;
+            return self.over(addr, session, true).await;
         }
-        let (rd, wr) = stream.into_split();
-        self.start(addr, rd, wr).await
+        if *transport == Transport::Tcp {
+            let (rd, wr) = stream.into_split();
+            return self.start(addr, rd, wr, "tcp").await;
+        }
+        self.over(addr, stream, false).await
+    }
+
+    /// Starts the configured transport on `stream` (`secure`: a TLS session).
+    async fn over<S>(
+        &self,
+        addr: &str,
+        stream: S,
+        secure: bool,
+    ) -> Result<Arc<ClientConnection<P>>, RemotingError>
+    where
+        S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let transport = &self.inner.config.transport;
+        let name = transport.name(secure);
+        #[allow(unused_variables)]
+        let connect_error = |reason: String| RemotingError::Connect {
+            addr: addr.to_string(),
+            reason,
+        };
+        #[allow(unused_variables)]
+        let framing = || super::Framing::of(self.inner.proto.clone());
+        match transport {
+            Transport::Tcp => {
+                let (rd, wr) = tokio::io::split(stream);
+                self.start(addr, rd, wr, name).await
+            }
+            #[cfg(feature = "ws")]
+            Transport::WebSocket { path } => {
+                let io = super::ws::connect(stream, addr, path, secure, framing())
+                    .await
+                    .map_err(connect_error)?;
+                let (rd, wr) = tokio::io::split(io);
+                self.start(addr, rd, wr, name).await
+            }
+            #[cfg(feature = "h2")]
+            Transport::Http2 => {
+                let io = super::h2::H2Io::connect(stream, addr, secure, framing())
+                    .await
+                    .map_err(connect_error)?;
+                let (rd, wr) = tokio::io::split(io);
+                self.start(addr, rd, wr, name).await
+            }
+            #[allow(unreachable_patterns)] // with every transport feature on
+            other => Err(RemotingError::Connect {
+                addr: addr.to_string(),
+                reason: format!(
+                    "the {} transport is not built in (polywire's `ws` / `h2` features)",
+                    other.name(secure)
+                ),
+            }),
+        }
     }
 
     /// Negotiates (for protocols with a handshake) over a connected stream and starts the
@@ -291,6 +392,7 @@ impl<P: Protocol> RemotingClient<P> {
         addr: &str,
         mut rd: R,
         mut wr: W,
+        transport: &'static str,
     ) -> Result<Arc<ClientConnection<P>>, RemotingError>
     where
         R: AsyncRead + Send + Unpin + 'static,
@@ -308,6 +410,8 @@ impl<P: Protocol> RemotingClient<P> {
                 hs.client_hello(min, max, cfg.features, &mut hello)?;
                 let handshake = async {
                     wr.write_all(&hello).await?;
+                    // Message transports send the hello as one message when flushed.
+                    wr.flush().await?;
                     loop {
                         match hs.client_read_reply(&mut buf)? {
                             HandshakeEvent::NeedMore => {}
@@ -343,6 +447,7 @@ impl<P: Protocol> RemotingClient<P> {
         };
         let conn = Arc::new(ClientConnection {
             addr: addr.to_string(),
+            transport,
             ctx: RequestContext {
                 peer: addr.into(),
                 protocol: proto.id(),
@@ -437,6 +542,7 @@ impl<F> Default for PendingTable<F> {
 /// One open connection of a [`RemotingClient`].
 pub struct ClientConnection<P: Protocol> {
     pub(super) addr: String,
+    pub(super) transport: &'static str,
     pub(super) ctx: RequestContext,
     pub(super) proto: Arc<P>,
     pub(super) codec: P::Codec,
@@ -459,6 +565,11 @@ impl<P: Protocol> ClientConnection<P> {
     /// The negotiated version, when the protocol has a handshake.
     pub fn negotiated(&self) -> Option<Negotiated> {
         self.ctx.negotiated
+    }
+
+    /// What carries the connection: `tcp`, `tls`, `ws`, `wss`, `h2c` or `h2`.
+    pub fn transport(&self) -> &'static str {
+        self.transport
     }
 
     /// True once the connection has closed.

@@ -14,6 +14,8 @@
 
 mod client;
 mod error;
+#[cfg(feature = "h2")]
+pub mod h2;
 mod hooks;
 mod metrics;
 mod pipeline;
@@ -22,20 +24,24 @@ mod registry;
 mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
+pub mod transport;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 #[cfg(feature = "tls")]
 pub use client::ClientTls;
-pub use client::{ClientConfig, ClientConnection, Overload, RemotingClient};
+pub use client::{ClientConfig, ClientConnection, Overload, RemotingClient, Transport};
 pub use error::RemotingError;
 pub use hooks::Hook;
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use pipeline::{Batch, Pipeline};
 pub use registry::{Io, MultiServer, MultiServerConfig, ProtocolServer, RegistryError};
 pub use server::{
-    Immediate, ProcessError, Processor, RemotingServer, Reply, ServerConfig, Session,
+    CallError, Immediate, ProcessError, Processor, RemotingServer, Reply, ServerConfig, Session,
 };
 #[cfg(feature = "tls")]
 pub use tls::{TlsFiles, TlsMode, TlsSettings};
+pub use transport::{FrameInfo, Framing};
 
 use crate::protocol::Negotiated;
 use std::sync::Arc;

@@ -24,8 +24,8 @@
 //! # Ok(()) }
 //! ```
 
-use super::{BoxFuture, RemotingServer};
-use crate::protocol::{Detection, Protocol};
+use super::{BoxFuture, CallError, Framing, RemotingServer};
+use crate::protocol::{Detection, Negotiated, Protocol};
 use bytes::BytesMut;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,6 +52,18 @@ pub trait ProtocolServer: Send + Sync + 'static {
     fn serve_tcp(&self, stream: TcpStream, peer: String, first: BytesMut);
     /// Serves a stream of another transport whose first bytes, `first`, were read already.
     fn serve_io(&self, io: Box<dyn Io>, peer: String, first: BytesMut);
+    /// The protocol's frame boundaries, for message transports.
+    fn framing(&self) -> Framing;
+    /// Answers one request frame that arrived on its own (see [`RemotingServer::call`]).
+    fn call(
+        &self,
+        request: BytesMut,
+        peer: &str,
+        negotiated: Option<Negotiated>,
+    ) -> BoxFuture<Result<BytesMut, CallError>>;
+    /// Answers a handshake hello that arrived on its own (see
+    /// [`RemotingServer::accept_hello`]).
+    fn accept_hello(&self, hello: BytesMut) -> Result<(BytesMut, Option<Negotiated>), CallError>;
     /// Stops accepting and drains (see [`RemotingServer::shutdown`]).
     fn shutdown(&self) -> BoxFuture<()>;
 }
@@ -71,6 +83,23 @@ impl<P: Protocol> ProtocolServer for RemotingServer<P> {
 
     fn serve_io(&self, io: Box<dyn Io>, peer: String, first: BytesMut) {
         self.serve_stream(io, peer, first);
+    }
+
+    fn framing(&self) -> Framing {
+        RemotingServer::framing(self)
+    }
+
+    fn call(
+        &self,
+        request: BytesMut,
+        peer: &str,
+        negotiated: Option<Negotiated>,
+    ) -> BoxFuture<Result<BytesMut, CallError>> {
+        RemotingServer::call(self, request, peer, negotiated)
+    }
+
+    fn accept_hello(&self, hello: BytesMut) -> Result<(BytesMut, Option<Negotiated>), CallError> {
+        RemotingServer::accept_hello(self, hello)
     }
 
     fn shutdown(&self) -> BoxFuture<()> {
@@ -95,6 +124,12 @@ pub struct MultiServerConfig {
     /// TLS on every port of the server (`None`: plaintext only).
     #[cfg(feature = "tls")]
     pub tls: Option<super::tls::TlsSettings>,
+    /// WebSocket upgrades on every shared port, plain and inside TLS (`None`: off).
+    #[cfg(feature = "ws")]
+    pub websocket: Option<super::ws::WsSettings>,
+    /// HTTP/2 on every shared port, with prior knowledge and inside TLS (`None`: off).
+    #[cfg(feature = "h2")]
+    pub http2: Option<super::h2::H2Settings>,
 }
 
 impl Default for MultiServerConfig {
@@ -104,6 +139,10 @@ impl Default for MultiServerConfig {
             max_detect_bytes: 256,
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "ws")]
+            websocket: None,
+            #[cfg(feature = "h2")]
+            http2: None,
         }
     }
 }
@@ -267,42 +306,111 @@ impl MultiServer {
     }
 
     async fn detect_and_serve(&self, mut stream: TcpStream, peer: String) {
-        match self.detect(&mut stream, &peer, true).await {
+        match self.detect(&mut stream, &peer, Layer::Outer).await {
             Some(Detected::Protocol(server, first)) => server.serve_tcp(stream, peer, first),
-            #[cfg(feature = "tls")]
-            Some(Detected::Tls(first)) => self.serve_tls(stream, peer, first).await,
+            #[allow(unreachable_patterns)] // without the transport features
+            Some(other) => self.dispatch(stream, peer, other).await,
             None => {}
         }
     }
 
-    /// Accepts the TLS session that `first` begins, then detects the protocol inside it.
-    #[cfg(feature = "tls")]
-    async fn serve_tls<S: Io>(&self, stream: S, peer: String, first: BytesMut) {
-        let Some(tls) = &self.inner.config.tls else {
-            return;
-        };
-        let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
-        let handshake = acceptor.accept(super::tls::Rewind::new(first, stream));
-        let timed = tokio::time::timeout(self.inner.config.detect_timeout, handshake);
+    /// Detects what `io` carries (at `layer`) and serves it.
+    fn route<S: Io>(&self, mut io: S, peer: String, layer: Layer) -> BoxFuture<()> {
+        let this = self.clone();
+        Box::pin(async move {
+            if let Some(d) = this.detect(&mut io, &peer, layer).await {
+                this.dispatch(io, peer, d).await;
+            }
+        })
+    }
+
+    /// Serves `io`, whose first bytes detection read and found to be `detected`.
+    async fn dispatch<S: Io>(&self, io: S, peer: String, detected: Detected) {
+        #[cfg(any(feature = "tls", feature = "ws", feature = "h2"))]
+        let cfg = &self.inner.config;
+        match detected {
+            Detected::Protocol(server, first) => server.serve_io(Box::new(io), peer, first),
+            #[cfg(feature = "tls")]
+            Detected::Tls(first) => {
+                let Some(tls) = &cfg.tls else { return };
+                let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
+                if let Some(session) = self
+                    .setup(
+                        "TLS",
+                        &peer,
+                        acceptor.accept(super::transport::Rewind::new(first, io)),
+                    )
+                    .await
+                {
+                    // Boxed: the types of streams inside streams stop here.
+                    let session: Box<dyn Io> = Box::new(session);
+                    self.route(session, peer, Layer::Tls).await;
+                }
+            }
+            #[cfg(feature = "ws")]
+            Detected::WebSocket(first) => {
+                let Some(ws) = &cfg.websocket else { return };
+                let Some(mut ws) = self
+                    .setup(
+                        "WebSocket upgrade",
+                        &peer,
+                        super::ws::accept(super::transport::Rewind::new(first, io), ws),
+                    )
+                    .await
+                else {
+                    self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
+                    return;
+                };
+                if let Some(Detected::Protocol(server, first)) =
+                    self.detect(&mut ws, &peer, Layer::Message).await
+                {
+                    ws.set_framing(server.framing());
+                    server.serve_io(Box::new(ws), peer, first);
+                }
+            }
+            #[cfg(feature = "h2")]
+            Detected::Http2(first) => {
+                let Some(h2) = &cfg.http2 else { return };
+                let this = self.clone();
+                let lookup = move |id: &str| this.servers().iter().find(|s| s.id() == id).cloned();
+                let (shutdown, tracker) = (self.inner.shutdown.clone(), self.inner.tracker.clone());
+                super::h2::serve(
+                    super::transport::Rewind::new(first, io),
+                    peer,
+                    lookup,
+                    h2.clone(),
+                    shutdown,
+                    tracker,
+                )
+                .await;
+            }
+        }
+    }
+
+    /// Runs a transport's set-up (a TLS or WebSocket handshake) within the detection
+    /// timeout; `None` when it fails, times out or the server shuts down.
+    #[cfg(any(feature = "tls", feature = "ws"))]
+    async fn setup<T, E: std::fmt::Display>(
+        &self,
+        what: &str,
+        peer: &str,
+        fut: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Option<T> {
+        let timed = tokio::time::timeout(self.inner.config.detect_timeout, fut);
         let done = tokio::select! {
-            _ = self.inner.shutdown.cancelled() => return,
+            _ = self.inner.shutdown.cancelled() => return None,
             r = timed => r,
         };
-        let mut session = match done {
-            Ok(Ok(s)) => s,
+        match done {
+            Ok(Ok(s)) => Some(s),
             Ok(Err(e)) => {
-                tracing::debug!(%peer, error = %e, "TLS handshake failed; closing");
-                return;
+                tracing::debug!(%peer, error = %e, "{what} failed; closing");
+                None
             }
             Err(_) => {
-                tracing::debug!(%peer, "TLS handshake timed out; closing");
-                return;
+                tracing::debug!(%peer, "{what} timed out; closing");
+                None
             }
-        };
-        if let Some(Detected::Protocol(server, first)) =
-            self.detect(&mut session, &peer, false).await
-        {
-            server.serve_io(Box::new(session), peer, first);
         }
     }
 
@@ -310,18 +418,8 @@ impl MultiServer {
     /// in logs and request contexts), and hands it to the server that claims it; closes it
     /// when none does. Returns at once: detection runs on a task of its own.
     pub fn serve_io(&self, io: impl Io, peer: String) {
-        let this = self.clone();
-        self.inner.tracker.spawn(async move {
-            let mut io = io;
-            match this.detect(&mut io, &peer, true).await {
-                Some(Detected::Protocol(server, first)) => {
-                    server.serve_io(Box::new(io), peer, first)
-                }
-                #[cfg(feature = "tls")]
-                Some(Detected::Tls(first)) => this.serve_tls(io, peer, first).await,
-                None => {}
-            }
-        });
+        let route = self.route(io, peer, Layer::Outer);
+        self.inner.tracker.spawn(route);
     }
 
     /// Listens on the Unix socket `path` (which must not exist), shared like
@@ -338,24 +436,22 @@ impl MultiServer {
         Ok(())
     }
 
-    /// Reads a connection's first bytes until a protocol claims them (or, when `outer`
-    /// and TLS is on, they start a TLS session); `None` (the connection to be closed) when
-    /// none does, plaintext is refused, the peer goes away, the detection timeout passes or
-    /// the server shuts down.
+    /// Reads a connection's first bytes until a protocol claims them, or (at the layers
+    /// where they may) they start a TLS session, a WebSocket upgrade or HTTP/2; `None` (the
+    /// connection to be closed) when none does, plaintext is refused, the peer goes away,
+    /// the detection timeout passes or the server shuts down.
     async fn detect<S: AsyncRead + Unpin>(
         &self,
         stream: &mut S,
         peer: &str,
-        outer: bool,
+        layer: Layer,
     ) -> Option<Detected> {
-        #[cfg(not(feature = "tls"))]
-        let _ = outer;
         let cfg = &self.inner.config;
         let deadline = tokio::time::Instant::now() + cfg.detect_timeout;
         let mut first = BytesMut::with_capacity(64);
         loop {
             #[cfg(feature = "tls")]
-            if outer && !first.is_empty() {
+            if layer == Layer::Outer && !first.is_empty() {
                 use super::TlsMode;
                 let mode = cfg.tls.as_ref().map_or(TlsMode::Disabled, |t| t.mode);
                 if mode != TlsMode::Disabled && super::tls::looks_like_tls(&first) {
@@ -367,8 +463,18 @@ impl MultiServer {
                     return None;
                 }
             }
+            let transport = if layer == Layer::Message {
+                Some(false)
+            } else {
+                self.http_transport(&first)
+            };
             let servers = self.servers();
-            match claim(&servers, &first) {
+            let claimed = match transport {
+                Some(true) => return self.http_detected(first),
+                Some(false) => claim(&servers, &first),
+                None => Claim::NeedMore,
+            };
+            match claimed {
                 Claim::Server(s) => return Some(Detected::Protocol(s, first)),
                 Claim::NeedMore if first.len() < cfg.max_detect_bytes => {}
                 _ => {
@@ -399,6 +505,45 @@ impl MultiServer {
         }
     }
 
+    /// Whether `first` starts a WebSocket upgrade or HTTP/2 that this server takes
+    /// (`None`: it may, once more bytes arrive).
+    fn http_transport(&self, first: &[u8]) -> Option<bool> {
+        #[allow(unused_mut)]
+        let mut verdict = Some(false);
+        #[cfg(feature = "ws")]
+        if self.inner.config.websocket.is_some() {
+            match super::ws::looks_like_get(first) {
+                Some(true) => return Some(true),
+                None => verdict = None,
+                Some(false) => {}
+            }
+        }
+        #[cfg(feature = "h2")]
+        if self.inner.config.http2.is_some() {
+            match super::h2::looks_like_h2(first) {
+                Some(true) => return Some(true),
+                None => verdict = None,
+                Some(false) => {}
+            }
+        }
+        let _ = first;
+        verdict
+    }
+
+    /// The transport that [`http_transport`](Self::http_transport) found.
+    fn http_detected(&self, first: BytesMut) -> Option<Detected> {
+        #[cfg(feature = "ws")]
+        if super::ws::looks_like_get(&first) == Some(true) {
+            return Some(Detected::WebSocket(first));
+        }
+        #[cfg(feature = "h2")]
+        if super::h2::looks_like_h2(&first) == Some(true) {
+            return Some(Detected::Http2(first));
+        }
+        let _ = first;
+        None
+    }
+
     /// Stops accepting on every port, then shuts down every registered server (each drains
     /// its connections, answering the requests it has read).
     pub async fn shutdown(&self) {
@@ -417,6 +562,24 @@ enum Detected {
     /// A TLS session begins with these bytes.
     #[cfg(feature = "tls")]
     Tls(BytesMut),
+    /// An HTTP/1.1 request, to be upgraded to WebSocket, begins with these bytes.
+    #[cfg(feature = "ws")]
+    WebSocket(BytesMut),
+    /// HTTP/2 begins with these bytes (its preface).
+    #[cfg(feature = "h2")]
+    Http2(BytesMut),
+}
+
+/// Where detection runs: what else than a protocol the bytes may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layer {
+    /// A connection as accepted: TLS, WebSocket, HTTP/2 or a protocol.
+    Outer,
+    /// Inside TLS: WebSocket, HTTP/2 or a protocol.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    Tls,
+    /// Inside a message transport: a protocol.
+    Message,
 }
 
 /// What the first bytes decide.

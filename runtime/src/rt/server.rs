@@ -397,6 +397,84 @@ impl<P: Protocol> RemotingServer<P> {
         });
     }
 
+    /// The protocol's frame boundaries, for message transports.
+    pub fn framing(&self) -> super::Framing {
+        super::Framing::of(self.inner.proto.clone())
+    }
+
+    /// Answers one request that arrived on its own, as the body of an HTTP/2 stream: it
+    /// must hold exactly one frame. The response's bytes are empty for a oneway request.
+    /// `negotiated` is what the caller's earlier handshake agreed (its version must be one
+    /// this server speaks); protocols with a handshake need it.
+    pub fn call(
+        &self,
+        request: BytesMut,
+        peer: &str,
+        negotiated: Option<Negotiated>,
+    ) -> super::BoxFuture<Result<BytesMut, CallError>> {
+        let checked = match (self.inner.proto.handshake(), negotiated) {
+            (None, _) => Ok(None),
+            (Some(_), None) => Err(CallError::Version(
+                "the protocol negotiates a version: run its handshake first and send the version"
+                    .into(),
+            )),
+            (Some(hs), Some(n)) => {
+                let (lo, hi) = self.inner.config.versions.unwrap_or_else(|| hs.versions());
+                if (lo..=hi).contains(&n.version) {
+                    Ok(Some(Negotiated {
+                        version: n.version,
+                        features: n.features & self.inner.config.features,
+                    }))
+                } else {
+                    Err(CallError::Version(format!(
+                        "version {} is not one this server speaks ({lo}..={hi})",
+                        n.version
+                    )))
+                }
+            }
+        };
+        let session = checked.map(|n| Session::open(self.inner.clone(), peer.into(), n));
+        Box::pin(async move {
+            let mut session = session?;
+            let mut input = request;
+            if input.is_empty() {
+                return Err(CallError::Body("an empty body; one frame expected"));
+            }
+            let mut out = BytesMut::new();
+            let more = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(session.serve_some(&mut input, &mut out, cx, 1))
+            })
+            .await?;
+            if more {
+                return Err(CallError::Body("more than one frame; one per request"));
+            }
+            if !input.is_empty() {
+                return Err(CallError::Body("the body ends inside a frame"));
+            }
+            while out.is_empty() && session.in_flight() > 0 {
+                std::future::poll_fn(|cx| session.poll_pending(&mut out, cx)).await;
+            }
+            Ok(out)
+        })
+    }
+
+    /// Answers a handshake hello that arrived on its own (an HTTP/2 stream's body): the
+    /// reply's bytes, and what was agreed (`None` when the versions do not overlap).
+    pub fn accept_hello(
+        &self,
+        mut hello: BytesMut,
+    ) -> Result<(BytesMut, Option<Negotiated>), CallError> {
+        let hs = self.inner.proto.handshake().ok_or(CallError::NoHandshake)?;
+        let cfg = &self.inner.config;
+        let ours = cfg.versions.unwrap_or_else(|| hs.versions());
+        let mut out = BytesMut::new();
+        match hs.server_read_hello(&mut hello, ours, cfg.features, &mut out)? {
+            HandshakeEvent::NeedMore => Err(CallError::Body("the body ends inside the hello")),
+            HandshakeEvent::Done(n) => Ok((out, Some(n))),
+            HandshakeEvent::Rejected { .. } => Ok((out, None)),
+        }
+    }
+
     /// Stops accepting, lets every connection finish the requests it has read (answering
     /// them), flushes, and closes. Waits up to `shutdown_timeout`.
     pub async fn shutdown(&self) {
@@ -412,6 +490,23 @@ impl<P: Protocol> RemotingServer<P> {
             tracing::warn!("shutdown timed out with requests still in flight");
         }
     }
+}
+
+/// Why a request that arrived on its own (see [`RemotingServer::call`]) was not served.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The frame does not decode.
+    #[error(transparent)]
+    Decode(#[from] crate::DecodeError),
+    /// The body is not one whole frame (or hello).
+    #[error("{0}")]
+    Body(&'static str),
+    /// No version, or one the server does not speak.
+    #[error("{0}")]
+    Version(String),
+    /// A hello was sent to a protocol without a handshake.
+    #[error("the protocol has no handshake")]
+    NoHandshake,
 }
 
 /// The most a pass reserves for its output ahead of encoding.

@@ -4,12 +4,8 @@
 //! [`TlsMode::Enforcing`] (plaintext refused). Inside a TLS session the protocol is
 //! detected from the decrypted bytes, as on a plaintext connection.
 
-use bytes::{Buf, BytesMut};
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 pub use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -87,6 +83,7 @@ impl TlsError {
 
 /// A rustls server configuration from PEM files: the certificate chain and its private key
 /// and, with `client_ca`, client certificates required and verified against those CAs.
+/// ALPN offers `h2` and `http/1.1` (for HTTP/2 and WebSocket clients).
 pub fn server_config_from_pem(
     cert_chain: &Path,
     key: &Path,
@@ -119,9 +116,13 @@ pub fn server_config_from_pem(
             builder.with_client_cert_verifier(verifier)
         }
     };
-    builder
+    let mut config = builder
         .with_single_cert(certs, key)
-        .map_err(|e| TlsError::new(cert_chain, e))
+        .map_err(|e| TlsError::new(cert_chain, e))?;
+    // HTTP/2 and WebSocket clients (curl, browsers) choose by ALPN; clients that offer no
+    // ALPN (most protocol clients) are served as well.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// The crypto provider: rustls's *ring* one. aws-lc-rs (rustls's default, with
@@ -137,82 +138,9 @@ pub(crate) fn looks_like_tls(first: &[u8]) -> bool {
     first.first() == Some(&0x16)
 }
 
-/// A stream whose first bytes were read already (for detection): they are read again
-/// first, then the stream itself.
-pub(crate) struct Rewind<S> {
-    first: BytesMut,
-    inner: S,
-}
-
-impl<S> Rewind<S> {
-    pub(crate) fn new(first: BytesMut, inner: S) -> Self {
-        Rewind { first, inner }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        if !self.first.is_empty() {
-            let n = self.first.len().min(buf.remaining());
-            buf.put_slice(&self.first[..n]);
-            self.first.advance(n);
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncReadExt;
-
-    #[tokio::test]
-    async fn rewind_reads_the_first_bytes_again_then_the_stream() {
-        let (mut a, b) = tokio::io::duplex(64);
-        tokio::io::AsyncWriteExt::write_all(&mut a, b"world")
-            .await
-            .unwrap();
-        drop(a);
-        let mut r = Rewind::new(BytesMut::from(&b"hello "[..]), b);
-        let mut out = String::new();
-        r.read_to_string(&mut out).await.unwrap();
-        assert_eq!(out, "hello world");
-    }
 
     #[test]
     fn missing_or_empty_pem_files_say_which_file() {

@@ -1,0 +1,490 @@
+//! HTTP/2 as a transport for any protocol, cleartext (prior knowledge) or inside TLS (ALPN
+//! `h2`): one request per stream, so that a proxy can route and balance each call.
+//!
+//! ```text
+//! POST /<protocol id>/<request code>      content-type: application/x-polywire
+//! polywire-version: 3                     (protocols with a handshake)
+//! polywire-features: 7
+//! body: one frame, exactly as on TCP  ──▶  200, body: the response frame (empty for oneway)
+//!
+//! POST /<protocol id>/handshake           body: the handshake hello ──▶ 200, body: the reply
+//! ```
+//!
+//! Errors are HTTP statuses with a text body saying what was wrong: 404 (no such protocol
+//! or path), 405 (not POST), 413 (a body over the protocol's frame limit, refused before it
+//! is read), 400 (a body that is not one whole frame, or a version the server does not
+//! speak). The client side, [`H2Io`], turns the requests' answers back into the byte stream
+//! the protocol's client reads; a request whose stream fails gets the protocol's error
+//! response, so only that call fails.
+
+use super::transport::{FrameInfo, Framing};
+use super::{CallError, ProtocolServer};
+use crate::codec::FrameKind;
+use crate::protocol::Negotiated;
+use bytes::{Buf, Bytes, BytesMut};
+use h2::RecvStream;
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, ready};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The content type of request and response bodies.
+pub const CONTENT_TYPE: &str = "application/x-polywire";
+/// The header carrying the negotiated version.
+pub const VERSION_HEADER: &str = "polywire-version";
+/// The header carrying the negotiated feature bits.
+pub const FEATURES_HEADER: &str = "polywire-features";
+/// The last path segment of a handshake request.
+pub const HANDSHAKE_PATH: &str = "handshake";
+
+/// The HTTP/1.1 connection preface of HTTP/2 (prior knowledge, or inside TLS after ALPN).
+pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// HTTP/2 on a [`MultiServer`](super::MultiServer)'s ports (loadable from an `[http2]`
+/// section).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct H2Settings {
+    /// Streams (calls) a connection may have open at once.
+    pub max_concurrent_streams: u32,
+}
+
+impl Default for H2Settings {
+    fn default() -> Self {
+        H2Settings {
+            max_concurrent_streams: 1024,
+        }
+    }
+}
+
+/// `Some(true)` once `first` holds the HTTP/2 preface, `None` while it may still become it.
+pub(crate) fn looks_like_h2(first: &[u8]) -> Option<bool> {
+    let n = first.len().min(PREFACE.len());
+    if first[..n] != PREFACE[..n] {
+        Some(false)
+    } else if n < PREFACE.len() {
+        None
+    } else {
+        Some(true)
+    }
+}
+
+/// Serves one HTTP/2 connection: each request goes to the server `lookup` finds for the
+/// protocol id in its path when it arrives.
+pub(crate) async fn serve<S, L>(
+    io: S,
+    peer: String,
+    lookup: L,
+    settings: H2Settings,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    L: Fn(&str) -> Option<Arc<dyn ProtocolServer>> + Send + Sync + 'static,
+{
+    let handshake = h2::server::Builder::new()
+        .max_concurrent_streams(settings.max_concurrent_streams)
+        .handshake::<_, Bytes>(io);
+    let mut conn = match handshake.await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "HTTP/2 handshake failed; closing");
+            return;
+        }
+    };
+    let lookup = Arc::new(lookup);
+    let peer: Arc<str> = peer.into();
+    let mut draining = false;
+    loop {
+        let next = tokio::select! {
+            _ = shutdown.cancelled(), if !draining => {
+                draining = true;
+                conn.graceful_shutdown();
+                continue;
+            }
+            r = conn.accept() => r,
+        };
+        match next {
+            Some(Ok((req, respond))) => {
+                let (lookup, peer) = (lookup.clone(), peer.clone());
+                tracker.spawn(async move {
+                    let (head, mut body) = req.into_parts();
+                    let answer = answer(head, &mut body, &*lookup, &peer).await;
+                    if answer.is_err() {
+                        // A refusal before the body was read: take the rest of it (up to a
+                        // bound), so the client sees the answer rather than a reset stream.
+                        let _ = read_body(&mut body, DRAIN).await;
+                    }
+                    send_answer(respond, answer);
+                });
+            }
+            Some(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "HTTP/2 connection failed");
+                return;
+            }
+            None => return,
+        }
+    }
+}
+
+type Answer = Result<Bytes, (StatusCode, String)>;
+
+fn send_answer(mut respond: h2::server::SendResponse<Bytes>, answer: Answer) {
+    let (status, ctype, body) = match answer {
+        Ok(b) => (StatusCode::OK, CONTENT_TYPE, b),
+        Err((s, msg)) => (s, "text/plain; charset=utf-8", Bytes::from(msg + "\n")),
+    };
+    let resp = Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, ctype)
+        .body(())
+        .expect("a response of constant parts");
+    match respond.send_response(resp, body.is_empty()) {
+        Ok(mut stream) if !body.is_empty() => {
+            let _ = stream.send_data(body, true);
+        }
+        _ => {}
+    }
+}
+
+/// The most of a refused request's body read before answering.
+const DRAIN: usize = 1 << 20;
+
+async fn answer<L>(
+    req: http::request::Parts,
+    body: &mut RecvStream,
+    lookup: &L,
+    peer: &str,
+) -> Answer
+where
+    L: Fn(&str) -> Option<Arc<dyn ProtocolServer>>,
+{
+    let bad = |msg: String| (StatusCode::BAD_REQUEST, msg);
+    if req.method != Method::POST {
+        return Err((
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{} is not served: calls are POST", req.method),
+        ));
+    }
+    let path = req.uri.path().to_string();
+    let Some((id, what)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
+        return Err((
+            StatusCode::NOT_FOUND,
+            format!("{path}: paths are /<protocol>/<request code>"),
+        ));
+    };
+    let Some(server) = lookup(id) else {
+        return Err((StatusCode::NOT_FOUND, format!("no protocol {id:?} here")));
+    };
+    let hello = what == HANDSHAKE_PATH;
+    if !hello && what.parse::<i64>().is_err() {
+        return Err((
+            StatusCode::NOT_FOUND,
+            format!("{path}: the last segment is a request code or `{HANDSHAKE_PATH}`"),
+        ));
+    }
+    let limit = server.framing().max_frame_len();
+    if let Some(len) = req
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .filter(|&len| len > limit)
+    {
+        return Err(too_large(len, limit));
+    }
+    let negotiated = negotiated(&req.headers).map_err(bad)?;
+    let body = read_body(body, limit).await?;
+    if hello {
+        return match server.accept_hello(body) {
+            Ok((reply, _)) => Ok(reply.freeze()),
+            Err(e @ CallError::NoHandshake) => Err((StatusCode::NOT_FOUND, e.to_string())),
+            Err(e) => Err(bad(e.to_string())),
+        };
+    }
+    match server.call(body, peer, negotiated).await {
+        Ok(resp) => Ok(resp.freeze()),
+        Err(e) => Err(bad(e.to_string())),
+    }
+}
+
+/// The version and features a request says were negotiated.
+fn negotiated(headers: &HeaderMap) -> Result<Option<Negotiated>, String> {
+    let num = |name: &str| -> Result<Option<u64>, String> {
+        headers
+            .get(name)
+            .map(|v| {
+                v.to_str()
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .ok_or_else(|| format!("{name}: {v:?} is not a number"))
+            })
+            .transpose()
+    };
+    let Some(version) = num(VERSION_HEADER)? else {
+        return Ok(None);
+    };
+    let version =
+        u32::try_from(version).map_err(|_| format!("{VERSION_HEADER}: {version} is too large"))?;
+    let features = num(FEATURES_HEADER)?.unwrap_or(0);
+    Ok(Some(Negotiated { version, features }))
+}
+
+fn too_large(len: usize, limit: usize) -> (StatusCode, String) {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("a body of {len} bytes; the protocol's frames are at most {limit}"),
+    )
+}
+
+/// Reads a body of at most `limit` bytes (a larger one is refused when it passes the limit).
+async fn read_body(body: &mut RecvStream, limit: usize) -> Result<BytesMut, (StatusCode, String)> {
+    let mut out = BytesMut::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.map_err(|e| (StatusCode::BAD_REQUEST, format!("body: {e}")))?;
+        let _ = body.flow_control().release_capacity(chunk.len());
+        if out.len() + chunk.len() > limit {
+            return Err(too_large(out.len() + chunk.len(), limit));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// The client side: an HTTP/2 connection as the byte stream a protocol's client drives.
+/// Each frame written becomes a request on its own stream (the first message a hello, for
+/// protocols with a handshake); each answer's body is read back in the order the answers
+/// arrive. A request that fails (a refused stream, a non-200 status) is answered with the
+/// protocol's error response for it, so that only that call fails.
+pub struct H2Io {
+    send: h2::client::SendRequest<Bytes>,
+    framing: Framing,
+    base: Arc<str>,
+    negotiated: Arc<OnceLock<Negotiated>>,
+    raw_next: bool,
+    out: BytesMut,
+    tx: mpsc::UnboundedSender<std::io::Result<Bytes>>,
+    rx: mpsc::UnboundedReceiver<std::io::Result<Bytes>>,
+    inbuf: Bytes,
+}
+
+impl H2Io {
+    /// Starts HTTP/2 on `stream` (plain, or TLS that agreed on `h2`) to `authority`, for a
+    /// client of the protocol `framing` describes.
+    pub async fn connect<S>(
+        stream: S,
+        authority: &str,
+        secure: bool,
+        framing: Framing,
+    ) -> Result<H2Io, String>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (send, conn) = h2::client::handshake(stream)
+            .await
+            .map_err(|e| format!("HTTP/2: {e}"))?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let why = match conn.await {
+                    Ok(()) => std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+                    Err(e) => std::io::Error::other(e),
+                };
+                let _ = tx.send(Err(why));
+            });
+        }
+        let scheme = if secure { "https" } else { "http" };
+        Ok(H2Io {
+            send,
+            raw_next: framing.has_handshake(),
+            framing,
+            base: format!("{scheme}://{authority}").into(),
+            negotiated: Arc::new(OnceLock::new()),
+            out: BytesMut::new(),
+            tx,
+            rx,
+            inbuf: Bytes::new(),
+        })
+    }
+
+    /// Sends `msg` (a hello, or one frame) as a request of its own.
+    fn start(&mut self, msg: Bytes, hello: bool) -> std::io::Result<()> {
+        let info = if hello {
+            None
+        } else {
+            Some(
+                self.framing
+                    .describe(&msg)
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?,
+            )
+        };
+        let last = match &info {
+            None => HANDSHAKE_PATH.to_string(),
+            Some(i) => i.code.to_string(),
+        };
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}/{}/{last}", self.base, self.framing.id()))
+            .header(http::header::CONTENT_TYPE, CONTENT_TYPE);
+        if let Some(n) = self.negotiated.get() {
+            req = req
+                .header(VERSION_HEADER, n.version)
+                .header(FEATURES_HEADER, n.features);
+        }
+        let req = req
+            .body(())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let (send, tx, framing) = (self.send.clone(), self.tx.clone(), self.framing.clone());
+        let negotiated = self.negotiated.clone();
+        tokio::spawn(async move {
+            let limit = framing.max_frame_len();
+            let res = exchange(send, req, msg, limit).await;
+            match (info, res) {
+                (None, Ok((StatusCode::OK, body))) => {
+                    if let Some(n) = framing.read_reply(&body) {
+                        let _ = negotiated.set(n);
+                    }
+                    let _ = tx.send(Ok(body));
+                }
+                (None, Ok((status, body))) => {
+                    let why = format!(
+                        "handshake: HTTP {status}: {}",
+                        String::from_utf8_lossy(&body)
+                    );
+                    let _ = tx.send(Err(std::io::Error::other(why)));
+                }
+                (None, Err(e)) => {
+                    let _ = tx.send(Err(std::io::Error::other(format!("handshake: {e}"))));
+                }
+                (Some(i), Ok((StatusCode::OK, body))) => {
+                    if i.kind != FrameKind::Oneway {
+                        let _ = tx.send(Ok(body));
+                    }
+                }
+                (Some(i), res) => {
+                    let why = match res {
+                        Ok((status, body)) => {
+                            format!(
+                                "HTTP {status}: {}",
+                                String::from_utf8_lossy(&body).trim_end()
+                            )
+                        }
+                        Err(e) => e,
+                    };
+                    tracing::debug!(code = i.code, error = %why, "HTTP/2 call failed");
+                    answer_failure(&framing, &tx, &i, &why);
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Answers a failed request with the protocol's error response (none for oneway).
+fn answer_failure(
+    framing: &Framing,
+    tx: &mpsc::UnboundedSender<std::io::Result<Bytes>>,
+    info: &FrameInfo,
+    why: &str,
+) {
+    if info.kind == FrameKind::Oneway {
+        return;
+    }
+    match framing.error_frame(info, why) {
+        Some(frame) => {
+            let _ = tx.send(Ok(frame));
+        }
+        None => {
+            let _ = tx.send(Err(std::io::Error::other(why.to_string())));
+        }
+    }
+}
+
+/// One request and its whole answer (status and body, at most `limit` bytes).
+async fn exchange(
+    send: h2::client::SendRequest<Bytes>,
+    req: Request<()>,
+    body: Bytes,
+    limit: usize,
+) -> Result<(StatusCode, Bytes), String> {
+    let mut send = send.ready().await.map_err(|e| e.to_string())?;
+    let (resp, mut stream) = send.send_request(req, false).map_err(|e| e.to_string())?;
+    stream.send_data(body, true).map_err(|e| e.to_string())?;
+    let resp = resp.await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let mut body = resp.into_body();
+    let mut out = BytesMut::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.map_err(|e| e.to_string())?;
+        let _ = body.flow_control().release_capacity(chunk.len());
+        if out.len() + chunk.len() > limit {
+            return Err(format!("an answer over {limit} bytes"));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok((status, out.freeze()))
+}
+
+impl AsyncRead for H2Io {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        loop {
+            if !self.inbuf.is_empty() {
+                let n = self.inbuf.len().min(buf.remaining());
+                buf.put_slice(&self.inbuf[..n]);
+                self.inbuf.advance(n);
+                return Poll::Ready(Ok(()));
+            }
+            match ready!(self.rx.poll_recv(cx)) {
+                Some(Ok(b)) => self.inbuf = b,
+                Some(Err(e)) => return Poll::Ready(Err(e)),
+                None => return Poll::Ready(Ok(())),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for H2Io {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.out.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while !self.out.is_empty() {
+            let len = if self.raw_next {
+                self.out.len()
+            } else {
+                match self.framing.frame_len(&self.out) {
+                    Ok(Some(n)) if n <= self.out.len() => n,
+                    Ok(_) => break,
+                    Err(e) => {
+                        return Poll::Ready(Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            e,
+                        )));
+                    }
+                }
+            };
+            let msg = self.out.split_to(len).freeze();
+            let hello = std::mem::take(&mut self.raw_next);
+            self.start(msg, hello)?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}

@@ -1,0 +1,229 @@
+//! WebSocket as a transport for any protocol: after an HTTP/1.1 upgrade on a configurable
+//! path, each binary message carries one protocol frame (a protocol with a handshake sends
+//! its hello and its reply as one message each, first). [`WsIo`] turns the messages back
+//! into the byte stream the protocol's server and client drivers read and write, so no
+//! protocol needs WebSocket-specific code.
+
+use super::transport::Framing;
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::{Sink, Stream};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+/// WebSocket on a [`MultiServer`](super::MultiServer)'s ports (loadable from a
+/// `[websocket]` section: `path = "/polywire"`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WsSettings {
+    /// The path upgrades are accepted on; other paths are answered 404.
+    pub path: String,
+    /// The largest message accepted (a frame larger than the protocol's limit is refused by
+    /// its codec anyway).
+    pub max_message: usize,
+}
+
+impl Default for WsSettings {
+    fn default() -> Self {
+        WsSettings {
+            path: "/polywire".into(),
+            max_message: 16 << 20,
+        }
+    }
+}
+
+impl WsSettings {
+    pub(crate) fn config(&self) -> WebSocketConfig {
+        WebSocketConfig::default()
+            .max_message_size(Some(self.max_message))
+            .max_frame_size(Some(self.max_message))
+    }
+}
+
+/// Bytes written and not yet sent past which a write waits for the messages to go out.
+const OUT_HIGH: usize = 1 << 20;
+
+/// A WebSocket connection as a byte stream: reads yield the binary messages' payloads in
+/// order; writes are cut into one binary message per frame (by the protocol's [`Framing`])
+/// when flushed. Before the framing is known (a server detecting the protocol), nothing is
+/// written.
+pub struct WsIo<S> {
+    ws: WebSocketStream<S>,
+    framing: Option<Framing>,
+    /// The next message is a handshake message: everything written before the flush.
+    raw_next: bool,
+    out: BytesMut,
+    inbuf: Bytes,
+}
+
+impl<S> WsIo<S> {
+    /// Wraps an upgraded connection; `framing` cuts what is written into messages.
+    pub fn new(ws: WebSocketStream<S>, framing: Option<Framing>) -> Self {
+        let mut io = WsIo {
+            ws,
+            framing: None,
+            raw_next: false,
+            out: BytesMut::new(),
+            inbuf: Bytes::new(),
+        };
+        if let Some(f) = framing {
+            io.set_framing(f);
+        }
+        io
+    }
+
+    /// Sets the framing once the protocol is known.
+    pub fn set_framing(&mut self, framing: Framing) {
+        self.raw_next = framing.has_handshake();
+        self.framing = Some(framing);
+    }
+}
+
+fn io_error(e: tungstenite::Error) -> std::io::Error {
+    match e {
+        tungstenite::Error::Io(e) => e,
+        e => std::io::Error::other(e),
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsIo<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        loop {
+            if !self.inbuf.is_empty() {
+                let n = self.inbuf.len().min(buf.remaining());
+                buf.put_slice(&self.inbuf[..n]);
+                self.inbuf.advance(n);
+                return Poll::Ready(Ok(()));
+            }
+            match ready!(Pin::new(&mut self.ws).poll_next(cx)) {
+                Some(Ok(Message::Binary(b))) => self.inbuf = b,
+                Some(Ok(Message::Text(_))) => {
+                    return Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "a text message: frames travel in binary messages",
+                    )));
+                }
+                // Pings are answered by the WebSocket layer.
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                Some(Ok(Message::Close(_))) | None => return Poll::Ready(Ok(())),
+                Some(Err(e)) => return Poll::Ready(Err(io_error(e))),
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WsIo<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if self.out.len() >= OUT_HIGH {
+            ready!(self.as_mut().poll_flush(cx))?;
+        }
+        self.out.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        while !this.out.is_empty() {
+            let Some(framing) = &this.framing else {
+                break;
+            };
+            let len = if this.raw_next {
+                this.out.len()
+            } else {
+                match framing.frame_len(&this.out) {
+                    Ok(Some(n)) if n <= this.out.len() => n,
+                    // Part of a frame: it goes when the rest is written.
+                    Ok(_) => break,
+                    Err(e) => {
+                        return Poll::Ready(Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            e,
+                        )));
+                    }
+                }
+            };
+            ready!(Pin::new(&mut this.ws).poll_ready(cx)).map_err(io_error)?;
+            let msg = this.out.split_to(len).freeze();
+            this.raw_next = false;
+            Pin::new(&mut this.ws)
+                .start_send(Message::Binary(msg))
+                .map_err(io_error)?;
+        }
+        Pin::new(&mut this.ws).poll_flush(cx).map_err(io_error)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        ready!(self.as_mut().poll_flush(cx))?;
+        Pin::new(&mut self.ws).poll_close(cx).map_err(io_error)
+    }
+}
+
+/// Upgrades `stream` (a connection, plain or TLS, to `authority`) to WebSocket on `path`,
+/// for a client of the protocol `framing` describes.
+pub async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    authority: &str,
+    path: &str,
+    secure: bool,
+    framing: Framing,
+) -> Result<WsIo<S>, String> {
+    let scheme = if secure { "wss" } else { "ws" };
+    let uri = format!("{scheme}://{authority}{path}");
+    let config = WsSettings::default().config();
+    let (ws, _) = tokio_tungstenite::client_async_with_config(uri, stream, Some(config))
+        .await
+        .map_err(|e| format!("WebSocket upgrade: {e}"))?;
+    Ok(WsIo::new(ws, Some(framing)))
+}
+
+/// Accepts the upgrade `stream` starts with, on `settings.path` only.
+pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    settings: &WsSettings,
+) -> Result<WsIo<S>, tungstenite::Error> {
+    use tungstenite::handshake::server::{ErrorResponse, Request, Response};
+    let path = settings.path.clone();
+    // The callback's signature is tungstenite's.
+    #[allow(clippy::result_large_err)]
+    let check = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+        if req.uri().path() == path {
+            Ok(resp)
+        } else {
+            let mut e = ErrorResponse::new(Some(format!(
+                "no WebSocket endpoint at {}",
+                req.uri().path()
+            )));
+            *e.status_mut() = tungstenite::http::StatusCode::NOT_FOUND;
+            Err(e)
+        }
+    };
+    let ws =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(settings.config()))
+            .await?;
+    Ok(WsIo::new(ws, None))
+}
+
+/// True when `first` can still be, or is, the start of an HTTP/1.1 `GET` request:
+/// `Some(true)` once it is, `None` while too few bytes have arrived to tell.
+pub(crate) fn looks_like_get(first: &[u8]) -> Option<bool> {
+    const GET: &[u8] = b"GET ";
+    let n = first.len().min(GET.len());
+    if first[..n] != GET[..n] {
+        Some(false)
+    } else if n < GET.len() {
+        None
+    } else {
+        Some(true)
+    }
+}
