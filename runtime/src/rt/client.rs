@@ -64,6 +64,102 @@ pub struct ClientConfig {
     pub tls: Option<ClientTls>,
     /// What carries the frames over the connection (inside TLS when `tls` is set).
     pub transport: Transport,
+    /// Ways to connect tried in order, each when the one before is refused or fails (a
+    /// connection error, a TLS or WebSocket or HTTP/2 refusal, versions that do not
+    /// overlap): h2 then ws then tcp, say, or version 3 then 2. Empty (the default): one
+    /// attempt with `transport`, TLS when `tls` is set, and `versions`. See [`Negotiation`].
+    pub fallback: Vec<Attempt>,
+}
+
+/// One way to connect that a client tries: a transport, inside TLS or not, offering some
+/// versions (for protocols with a handshake). In TOML:
+/// `{ transport = "http2", tls = true, versions = [3, 3] }`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attempt {
+    /// What carries the frames.
+    #[serde(default)]
+    pub transport: Transport,
+    /// Inside TLS (with the client's `tls` settings).
+    #[serde(default)]
+    pub tls: bool,
+    /// The versions offered (`None`: all the protocol speaks).
+    #[serde(default)]
+    pub versions: Option<(u32, u32)>,
+}
+
+impl Attempt {
+    /// `transport`, without TLS, offering every version the protocol speaks.
+    pub fn new(transport: Transport) -> Self {
+        Attempt {
+            transport,
+            tls: false,
+            versions: None,
+        }
+    }
+
+    /// The same inside TLS.
+    pub fn tls(mut self) -> Self {
+        self.tls = true;
+        self
+    }
+
+    /// Offering only `version`.
+    pub fn version(mut self, version: u32) -> Self {
+        self.versions = Some((version, version));
+        self
+    }
+}
+
+impl std::fmt::Display for Attempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.transport.name(self.tls))?;
+        match self.versions {
+            Some((lo, hi)) if lo == hi => write!(f, " v{lo}"),
+            Some((lo, hi)) => write!(f, " v{lo}..={hi}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// How a client settles the transport and version with its server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Negotiation {
+    /// Fixed by the parameters: this transport and exactly this version; a server that does
+    /// not speak it is an error. (Protocols without a handshake ignore the version.)
+    Explicit(Attempt),
+    /// The handshake picks the highest version both sides speak, over this transport (and
+    /// TLS or not).
+    Automatic {
+        /// What carries the frames.
+        transport: Transport,
+        /// Inside TLS.
+        tls: bool,
+    },
+    /// Each attempt in turn until one connects and agrees (e.g. h2, then ws, then tcp; or
+    /// version 3, then 2).
+    Fallback(Vec<Attempt>),
+}
+
+impl Negotiation {
+    /// Sets `config` to negotiate this way.
+    pub fn apply(self, config: &mut ClientConfig) {
+        let attempts = match self {
+            Negotiation::Explicit(a) => vec![a],
+            Negotiation::Automatic { transport, tls } => {
+                vec![Attempt::new(transport).with_tls(tls)]
+            }
+            Negotiation::Fallback(list) => list,
+        };
+        config.fallback = attempts;
+    }
+}
+
+impl Attempt {
+    fn with_tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
+    }
 }
 
 /// What carries a client's frames to its servers: the bytes as they are, WebSocket
@@ -131,6 +227,7 @@ impl Default for ClientConfig {
             #[cfg(feature = "tls")]
             tls: None,
             transport: Transport::Tcp,
+            fallback: Vec::new(),
         }
     }
 }
@@ -265,8 +362,8 @@ impl<P: Protocol> RemotingClient<P> {
             });
         }
         let cfg = &self.inner.config;
-        match tokio::time::timeout(cfg.connect_timeout, self.open(addr)).await {
-            Ok(Ok(conn)) => {
+        match self.open(addr).await {
+            Ok(conn) => {
                 connecting.remove(addr);
                 self.inner
                     .conns
@@ -286,13 +383,7 @@ impl<P: Protocol> RemotingClient<P> {
                         delay,
                     },
                 );
-                Err(match res {
-                    Ok(Err(e)) => e,
-                    _ => RemotingError::Connect {
-                        addr: addr.to_string(),
-                        reason: format!("no connection within {:?}", cfg.connect_timeout),
-                    },
-                })
+                res
             }
         }
     }
@@ -302,7 +393,55 @@ impl<P: Protocol> RemotingClient<P> {
         g.get(addr).filter(|c| !c.is_closed()).cloned()
     }
 
+    /// Opens a connection the first way that works: the configured transport, or each of
+    /// `fallback` in turn.
     async fn open(&self, addr: &str) -> Result<Arc<ClientConnection<P>>, RemotingError> {
+        let cfg = &self.inner.config;
+        let single;
+        let attempts = if cfg.fallback.is_empty() {
+            #[cfg(feature = "tls")]
+            let tls = cfg.tls.is_some();
+            #[cfg(not(feature = "tls"))]
+            let tls = false;
+            single = [Attempt {
+                transport: cfg.transport.clone(),
+                tls,
+                versions: cfg.versions,
+            }];
+            &single[..]
+        } else {
+            &cfg.fallback[..]
+        };
+        let mut failed = Vec::new();
+        for attempt in attempts {
+            let err = match tokio::time::timeout(cfg.connect_timeout, self.open_one(addr, attempt))
+                .await
+            {
+                Ok(Ok(conn)) => return Ok(conn),
+                Ok(Err(e)) => e,
+                Err(_) => RemotingError::Connect {
+                    addr: addr.to_string(),
+                    reason: format!("no connection within {:?}", cfg.connect_timeout),
+                },
+            };
+            tracing::debug!(%addr, attempt = %attempt, error = %err, "connection attempt failed");
+            if attempts.len() == 1 {
+                return Err(err);
+            }
+            failed.push(format!("{attempt}: {err}"));
+        }
+        Err(RemotingError::Connect {
+            addr: addr.to_string(),
+            reason: format!("every attempt failed ({})", failed.join("; ")),
+        })
+    }
+
+    /// Opens a connection as `attempt` says.
+    async fn open_one(
+        &self,
+        addr: &str,
+        attempt: &Attempt,
+    ) -> Result<Arc<ClientConnection<P>>, RemotingError> {
         let connect_error = |reason: String| RemotingError::Connect {
             addr: addr.to_string(),
             reason,
@@ -311,9 +450,12 @@ impl<P: Protocol> RemotingClient<P> {
             .await
             .map_err(|e| connect_error(e.to_string()))?;
         let _ = stream.set_nodelay(true);
-        let transport = &self.inner.config.transport;
+        let transport = &attempt.transport;
         #[cfg(feature = "tls")]
-        if let Some(tls) = &self.inner.config.tls {
+        if attempt.tls {
+            let Some(tls) = &self.inner.config.tls else {
+                return Err(connect_error("TLS asked for, but no TLS settings".into()));
+            };
             let mut config = tls.config.clone();
             if *transport == Transport::Http2 && config.alpn_protocols != [b"h2".to_vec()] {
                 let mut c = (*config).clone();
@@ -325,13 +467,19 @@ impl<P: Protocol> RemotingClient<P> {
                 .connect(tls.server_name.clone(), stream)
                 .await
                 .map_err(|e| connect_error(format!("TLS: {e}")))?;
-            return self.over(addr, session, true).await;
+            return self.over(addr, session, true, attempt).await;
+        }
+        #[cfg(not(feature = "tls"))]
+        if attempt.tls {
+            return Err(connect_error(
+                "TLS is not built in (polywire's `tls` feature)".into(),
+            ));
         }
         if *transport == Transport::Tcp {
             let (rd, wr) = stream.into_split();
-            return self.start(addr, rd, wr, "tcp").await;
+            return self.start(addr, rd, wr, "tcp", attempt.versions).await;
         }
-        self.over(addr, stream, false).await
+        self.over(addr, stream, false, attempt).await
     }
 
     /// Starts the configured transport on `stream` (`secure`: a TLS session).
@@ -340,11 +488,12 @@ impl<P: Protocol> RemotingClient<P> {
         addr: &str,
         stream: S,
         secure: bool,
+        attempt: &Attempt,
     ) -> Result<Arc<ClientConnection<P>>, RemotingError>
     where
         S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
-        let transport = &self.inner.config.transport;
+        let (transport, versions) = (&attempt.transport, attempt.versions);
         let name = transport.name(secure);
         #[allow(unused_variables)]
         let connect_error = |reason: String| RemotingError::Connect {
@@ -356,7 +505,7 @@ impl<P: Protocol> RemotingClient<P> {
         match transport {
             Transport::Tcp => {
                 let (rd, wr) = tokio::io::split(stream);
-                self.start(addr, rd, wr, name).await
+                self.start(addr, rd, wr, name, versions).await
             }
             #[cfg(feature = "ws")]
             Transport::WebSocket { path } => {
@@ -364,7 +513,7 @@ impl<P: Protocol> RemotingClient<P> {
                     .await
                     .map_err(connect_error)?;
                 let (rd, wr) = tokio::io::split(io);
-                self.start(addr, rd, wr, name).await
+                self.start(addr, rd, wr, name, versions).await
             }
             #[cfg(feature = "h2")]
             Transport::Http2 => {
@@ -372,7 +521,7 @@ impl<P: Protocol> RemotingClient<P> {
                     .await
                     .map_err(connect_error)?;
                 let (rd, wr) = tokio::io::split(io);
-                self.start(addr, rd, wr, name).await
+                self.start(addr, rd, wr, name, versions).await
             }
             #[allow(unreachable_patterns)] // with every transport feature on
             other => Err(RemotingError::Connect {
@@ -393,6 +542,7 @@ impl<P: Protocol> RemotingClient<P> {
         mut rd: R,
         mut wr: W,
         transport: &'static str,
+        versions: Option<(u32, u32)>,
     ) -> Result<Arc<ClientConnection<P>>, RemotingError>
     where
         R: AsyncRead + Send + Unpin + 'static,
@@ -405,7 +555,7 @@ impl<P: Protocol> RemotingClient<P> {
         let negotiated = match proto.handshake() {
             None => None,
             Some(hs) => {
-                let (min, max) = cfg.versions.unwrap_or_else(|| hs.versions());
+                let (min, max) = versions.unwrap_or_else(|| hs.versions());
                 let mut hello = BytesMut::new();
                 hs.client_hello(min, max, cfg.features, &mut hello)?;
                 let handshake = async {

@@ -283,6 +283,14 @@ impl H2Io {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        // The client's preface goes out without waiting for the server's: the connection
+        // counts as open once the server has said something (its SETTINGS), so that a port
+        // without HTTP/2, which closes, is a refused attempt and not a dead connection.
+        let (heard, answered) = tokio::sync::oneshot::channel();
+        let stream = FirstRead {
+            inner: stream,
+            heard: Some(heard),
+        };
         let (send, conn) = h2::client::handshake(stream)
             .await
             .map_err(|e| format!("HTTP/2: {e}"))?;
@@ -296,6 +304,9 @@ impl H2Io {
                 };
                 let _ = tx.send(Err(why));
             });
+        }
+        if answered.await != Ok(true) {
+            return Err("HTTP/2: the server closed the connection without answering".into());
         }
         let scheme = if secure { "https" } else { "http" };
         Ok(H2Io {
@@ -486,5 +497,45 @@ impl AsyncWrite for H2Io {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         self.poll_flush(cx)
+    }
+}
+
+/// A stream that says, once, whether its first read brought bytes (`true`) or its end or an
+/// error (`false`).
+struct FirstRead<S> {
+    inner: S,
+    heard: Option<tokio::sync::oneshot::Sender<bool>>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for FirstRead<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let res = ready!(Pin::new(&mut self.inner).poll_read(cx, buf));
+        if let Some(heard) = self.heard.take() {
+            let _ = heard.send(res.is_ok() && buf.filled().len() > before);
+        }
+        Poll::Ready(res)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for FirstRead<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

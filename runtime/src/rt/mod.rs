@@ -14,6 +14,7 @@
 
 mod client;
 mod error;
+mod factory;
 #[cfg(feature = "h2")]
 pub mod h2;
 mod hooks;
@@ -30,8 +31,11 @@ pub mod ws;
 
 #[cfg(feature = "tls")]
 pub use client::ClientTls;
-pub use client::{ClientConfig, ClientConnection, Overload, RemotingClient, Transport};
+pub use client::{
+    Attempt, ClientConfig, ClientConnection, Negotiation, Overload, RemotingClient, Transport,
+};
 pub use error::RemotingError;
+pub use factory::{ClientBuilder, ClientFactoryConfig, RemotingClientFactory};
 pub use hooks::Hook;
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use pipeline::{Batch, Pipeline};

@@ -1,0 +1,139 @@
+//! [`RemotingClientFactory`]: the clients of many protocols made from one configuration,
+//! each with its protocol's transport and negotiation.
+//!
+//! The protocol type is the type parameter: every generated protocol is a unit struct, so
+//! `factory.create_client::<RocketmqProtocol>()` is RocketMQ's client with RocketMQ's
+//! settings. [`ClientBuilder`] sets a client's transport and [`Negotiation`] in code.
+//!
+//! A configuration file that falls back from HTTP/2 to WebSocket to TCP for one protocol:
+//!
+//! ```toml
+//! [defaults]
+//! connect_timeout = "2s"
+//! [protocols.polywire-native]
+//! fallback = [{ transport = "http2" }, { transport = { websocket = { path = "/polywire" } } }, {}]
+//! ```
+//!
+//! ```no_run
+//! # fn demo<P: polywire::protocol::Protocol + Default>(config: polywire::rt::ClientFactoryConfig) {
+//! use polywire::rt::{Attempt, Negotiation, RemotingClientFactory, Transport};
+//! let factory = RemotingClientFactory::new(config);
+//! let client = factory.create_client::<P>();
+//! // In code: exactly version 2 over TCP.
+//! let pinned = factory
+//!     .builder(P::default())
+//!     .negotiation(Negotiation::Explicit(Attempt::new(Transport::Tcp).version(2)))
+//!     .build();
+//! # }
+//! ```
+
+use super::client::{ClientConfig, Negotiation, RemotingClient, Transport};
+use crate::protocol::Protocol;
+use std::collections::HashMap;
+
+/// What a [`RemotingClientFactory`] makes clients with: defaults, and settings by protocol
+/// id. Loadable with serde (from TOML, say): `[defaults]` and `[protocols.<id>]` are each a
+/// [`ClientConfig`].
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientFactoryConfig {
+    /// The settings of protocols not named in `protocols`.
+    pub defaults: ClientConfig,
+    /// Settings by protocol id (each complete: fields left out take `ClientConfig`'s
+    /// defaults, not `defaults`').
+    pub protocols: HashMap<String, ClientConfig>,
+}
+
+/// Makes a [`RemotingClient`] for any protocol type, with the settings configured for it.
+#[derive(Debug, Clone, Default)]
+pub struct RemotingClientFactory {
+    config: ClientFactoryConfig,
+    #[cfg(feature = "tls")]
+    tls: Option<super::ClientTls>,
+}
+
+impl RemotingClientFactory {
+    /// A factory with these settings.
+    pub fn new(config: ClientFactoryConfig) -> Self {
+        RemotingClientFactory {
+            config,
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+
+    /// TLS settings for every client that has none of its own (certificates are set in
+    /// code, not in the configuration file).
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, tls: super::ClientTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The settings of protocol `id`.
+    pub fn config_for(&self, id: &str) -> ClientConfig {
+        #[allow(unused_mut)]
+        let mut config = self
+            .config
+            .protocols
+            .get(id)
+            .unwrap_or(&self.config.defaults)
+            .clone();
+        #[cfg(feature = "tls")]
+        if config.tls.is_none() {
+            config.tls = self.tls.clone();
+        }
+        config
+    }
+
+    /// A client of protocol type `P`, with its configured settings.
+    pub fn create_client<P: Protocol + Default>(&self) -> RemotingClient<P> {
+        self.builder(P::default()).build()
+    }
+
+    /// A builder for a client of `proto`, starting from its configured settings.
+    pub fn builder<P: Protocol>(&self, proto: P) -> ClientBuilder<P> {
+        let config = self.config_for(proto.id());
+        ClientBuilder { proto, config }
+    }
+}
+
+/// Sets up one client: its transport, TLS and negotiation.
+#[derive(Debug)]
+pub struct ClientBuilder<P> {
+    proto: P,
+    config: ClientConfig,
+}
+
+impl<P: Protocol> ClientBuilder<P> {
+    /// Connects over `transport` only (any fallback list is dropped).
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.config.transport = transport;
+        self.config.fallback.clear();
+        self
+    }
+
+    /// Speaks TLS with these settings.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: super::ClientTls) -> Self {
+        self.config.tls = Some(tls);
+        self
+    }
+
+    /// Negotiates the transport and version this way.
+    pub fn negotiation(mut self, negotiation: Negotiation) -> Self {
+        negotiation.apply(&mut self.config);
+        self
+    }
+
+    /// Changes any other setting.
+    pub fn configure(mut self, f: impl FnOnce(&mut ClientConfig)) -> Self {
+        f(&mut self.config);
+        self
+    }
+
+    /// The client.
+    pub fn build(self) -> RemotingClient<P> {
+        RemotingClient::new(self.proto, self.config)
+    }
+}
