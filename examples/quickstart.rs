@@ -2,18 +2,21 @@
 //! for RocketMQ remoting (`protocols/wire/rocketmq.wire`) on one ephemeral loopback port,
 //! told apart by their first bytes; a typed native client that talks to it — one call at a
 //! time, many at once, a pipeline of 10 000, a oneway request and an unknown request code;
-//! then a table of each protocol over each transport (TCP and TLS; RocketMQ in both header
-//! encodings) on that port, in permissive TLS mode with a certificate made at start; and
-//! bytes neither protocol claims.
+//! then a table of each protocol over each transport (TCP, WebSocket and HTTP/2, each plain
+//! and inside TLS; RocketMQ in both header encodings) on that port, in permissive TLS mode
+//! with a certificate made at start; and bytes neither protocol claims.
 //!
 //! Run with `cargo run --release --example quickstart`.
 
 use bytes::Bytes;
 use polywire::Protocol as _;
 use polywire::Str;
+use polywire::rt::h2::H2Settings;
+use polywire::rt::ws::WsSettings;
 use polywire::rt::{
-    ClientConfig, MultiServer, MultiServerConfig, ProcessError, RemotingClient, RemotingServer,
-    RequestContext, ServerConfig, TlsMode, TlsSettings,
+    Attempt, ClientConfig, MultiServer, MultiServerConfig, Negotiation, ProcessError,
+    RemotingClient, RemotingClientFactory, RemotingServer, RequestContext, ServerConfig, TlsMode,
+    TlsSettings, Transport,
 };
 use polywire_protocols::native::*;
 use polywire_protocols::rocketmq::{self as rmq, HeaderEncoding, ResponseCode, RocketmqProtocol};
@@ -85,11 +88,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     // TLS and plaintext on the same port, with a self-signed certificate made now.
     let (tls, client_tls) = polywire_examples::self_signed::localhost()?;
+    // WebSocket (upgrades on /polywire) and HTTP/2 (cleartext with prior knowledge, and
+    // inside TLS by ALPN) on that port as well.
     let multi = MultiServer::new(MultiServerConfig {
         tls: Some(TlsSettings {
             mode: TlsMode::Permissive,
             config: Arc::new(tls),
         }),
+        websocket: Some(WsSettings::default()),
+        http2: Some(H2Settings::default()),
         ..MultiServerConfig::default()
     });
     multi.add(server.clone())?;
@@ -190,17 +197,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Each protocol over each transport on the same port: a fresh client per row, so the
-    // first call includes connecting, TLS and native's version handshake; then one more.
-    let tls = ClientConfig {
-        tls: Some(client_tls),
-        ..ClientConfig::default()
-    };
+    // first call includes connecting, TLS, the WebSocket upgrade or HTTP/2 set-up, and
+    // native's version handshake; then one more call.
+    let factory = RemotingClientFactory::default().with_tls(client_tls);
     println!(
         "\n{:<18} {:<14} {:<12} {:>12} {:>12}",
         "protocol", "transport", "negotiated", "first call", "round trip"
     );
     let target = addr.to_string();
-    for (transport, config) in [("tcp", ClientConfig::default()), ("tls", tls.clone())] {
+    let transports = [Transport::Tcp, Transport::websocket(), Transport::Http2];
+    for (kind, tls) in transports.iter().flat_map(|t| [(t, false), (t, true)]) {
+        let attempt = Attempt::new(kind.clone());
+        let attempt = if tls { attempt.tls() } else { attempt };
+        let transport = attempt.to_string();
+        let config = factory
+            .builder(NativeProtocol)
+            .negotiation(Negotiation::Explicit(attempt))
+            .build_config();
         let client = RemotingClient::new(NativeProtocol, config.clone());
         let basic = BasicClient::new(client.clone(), target.clone());
         let body = || EchoRequest {
@@ -208,8 +221,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let (first, again, reply) = timed_twice(|| basic.echo(body())).await?;
         assert_eq!(&reply.body[..], b"hello", "native echoes over {transport}");
-        let version = client.connection(&target).await?.negotiated();
-        let negotiated = version.map_or("-".into(), |n| format!("version {}", n.version));
+        let conn = client.connection(&target).await?;
+        assert_eq!(
+            conn.transport(),
+            transport,
+            "native connected over {transport}"
+        );
+        let negotiated = conn
+            .negotiated()
+            .map_or("-".into(), |n| format!("version {}", n.version));
         println!(
             "{:<18} {transport:<14} {negotiated:<12} {:>12?} {:>12?}",
             NativeProtocol.id(),
@@ -244,11 +264,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Bytes neither protocol claims: the connection is closed.
     let mut stray = tokio::net::TcpStream::connect(addr).await?;
-    stray.write_all(b"GET / HTTP/1.1\r\n\r\n").await?;
+    stray.write_all(b"\x01\x02 not a protocol\r\n").await?;
     let mut rest = Vec::new();
     tokio::time::timeout(Duration::from_secs(5), stray.read_to_end(&mut rest)).await??;
+    // An HTTP request that is not a WebSocket upgrade: answered by the HTTP layer, closed.
+    let mut http = tokio::net::TcpStream::connect(addr).await?;
+    http.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await?;
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), http.read_to_end(&mut answer)).await??;
+    let status = String::from_utf8_lossy(&answer);
     println!(
-        "an HTTP request on that port -> closed ({} unclaimed connection)",
+        "stray bytes and {:?} on that port -> closed ({} unclaimed connections)",
+        status.lines().next().unwrap_or("no answer"),
         multi.unclaimed()
     );
 

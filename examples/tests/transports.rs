@@ -395,3 +395,39 @@ fn unhex(s: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
 }
+
+#[tokio::test]
+async fn http_requests_that_are_not_upgrades_are_answered_and_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = start().await;
+    let ask = |head: &'static str| {
+        let addr = s.addr.clone();
+        async move {
+            let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+            tcp.write_all(head.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            let read = tcp.read_to_string(&mut answer);
+            tokio::time::timeout(Duration::from_secs(5), read)
+                .await
+                .expect("answered and closed in time")
+                .unwrap();
+            answer
+        }
+    };
+    let answer = ask("GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 404 "), "{answer}");
+    assert!(
+        answer.contains("upgrades are taken on /polywire"),
+        "{answer}"
+    );
+    let answer = ask("GET /polywire HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 426 "), "{answer}");
+    // A head that never ends is cut off at its limit.
+    let long: &'static str = Box::leak(
+        format!("GET /polywire HTTP/1.1\r\nX: {}\r\n", "a".repeat(9000)).into_boxed_str(),
+    );
+    let answer = ask(long).await;
+    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+    assert_eq!(s.multi.unclaimed(), 3);
+    s.multi.shutdown().await;
+}

@@ -132,6 +132,11 @@ impl<P: Protocol> ClientBuilder<P> {
         self
     }
 
+    /// The settings made so far (for clients of the same protocol made elsewhere).
+    pub fn build_config(&self) -> ClientConfig {
+        self.config.clone()
+    }
+
     /// The client.
     pub fn build(self) -> RemotingClient<P> {
         RemotingClient::new(self.proto, self.config)

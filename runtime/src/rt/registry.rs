@@ -350,6 +350,14 @@ impl MultiServer {
             #[cfg(feature = "ws")]
             Detected::WebSocket(first) => {
                 let Some(ws) = &cfg.websocket else { return };
+                let (mut io, mut first) = (io, first);
+                let unclaimed = || {
+                    self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
+                };
+                let checked = super::ws::check_upgrade(&mut io, &mut first, ws, unclaimed);
+                if self.setup("WebSocket upgrade", &peer, checked).await != Some(true) {
+                    return;
+                }
                 let Some(mut ws) = self
                     .setup(
                         "WebSocket upgrade",

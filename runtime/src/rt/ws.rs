@@ -187,6 +187,87 @@ pub async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(WsIo::new(ws, Some(framing)))
 }
 
+/// The longest HTTP/1.1 request head read before an upgrade is refused.
+const MAX_HEAD: usize = 8 * 1024;
+
+/// Reads the request head that `first` begins (up to [`MAX_HEAD`]) and checks that it asks
+/// for a WebSocket upgrade on `settings.path`. On refusal, answers with an HTTP status and
+/// a line saying why (after calling `refused`), and returns `false` (the connection is to be
+/// closed).
+pub(crate) async fn check_upgrade<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    first: &mut BytesMut,
+    settings: &WsSettings,
+    refused: impl FnOnce(),
+) -> std::io::Result<bool> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let verdict = loop {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut req = httparse::Request::new(&mut headers);
+        match req.parse(first) {
+            Ok(httparse::Status::Complete(_)) => break judge(&req, settings),
+            Ok(httparse::Status::Partial) if first.len() < MAX_HEAD => {}
+            Ok(httparse::Status::Partial) => {
+                break Err((431, format!("a request head over {MAX_HEAD} bytes")));
+            }
+            Err(e) => break Err((400, format!("not an HTTP/1.1 request: {e}"))),
+        }
+        let want = (MAX_HEAD - first.len()) as u64;
+        if (&mut *stream).take(want).read_buf(first).await? == 0 {
+            return Ok(false);
+        }
+    };
+    let Err((status, why)) = verdict else {
+        return Ok(true);
+    };
+    refused();
+    let reason = match status {
+        404 => "Not Found",
+        426 => "Upgrade Required",
+        431 => "Request Header Fields Too Large",
+        _ => "Bad Request",
+    };
+    let answer = format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{why}\n",
+        why.len() + 1
+    );
+    stream.write_all(answer.as_bytes()).await?;
+    stream.shutdown().await?;
+    // Take what the client still sends (a little, briefly): closing with bytes unread
+    // would reset the connection, and the client could lose the answer.
+    let (mut sink, mut rest) = (tokio::io::sink(), (&mut *stream).take(64 * 1024));
+    let drain = tokio::io::copy(&mut rest, &mut sink);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), drain).await;
+    Ok(false)
+}
+
+/// Whether a complete request head asks for an upgrade on the configured path.
+fn judge(req: &httparse::Request<'_, '_>, settings: &WsSettings) -> Result<(), (u16, String)> {
+    let path = req.path.unwrap_or("");
+    let path = path.split('?').next().unwrap_or(path);
+    if path != settings.path {
+        return Err((
+            404,
+            format!(
+                "nothing at {path}: WebSocket upgrades are taken on {}",
+                settings.path
+            ),
+        ));
+    }
+    let upgrade = req.headers.iter().any(|h| {
+        h.name.eq_ignore_ascii_case("upgrade")
+            && std::str::from_utf8(h.value)
+                .is_ok_and(|v| v.trim().eq_ignore_ascii_case("websocket"))
+    });
+    if !upgrade {
+        return Err((
+            426,
+            format!("{path} takes WebSocket upgrades only (upgrade: websocket)"),
+        ));
+    }
+    Ok(())
+}
+
 /// Accepts the upgrade `stream` starts with, on `settings.path` only.
 pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
