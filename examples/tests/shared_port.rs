@@ -373,10 +373,11 @@ async fn echo_p99(client: &BasicClient, n: usize) -> Duration {
 }
 
 /// Native's p99 over `calls` calls, without and then with the probe protocol's processors
-/// blocked (each request sleeps 20 ms on a thread), `executor_threads` being the probe
-/// server's executor.
+/// blocked (each request sleeps 20 ms on a thread), `executor_threads` or `pool_size` being
+/// the probe server's executor.
 async fn native_p99_while_probe_blocks(
     executor_threads: usize,
+    pool_size: usize,
     calls: usize,
 ) -> (Duration, Duration) {
     struct Sleeper;
@@ -394,6 +395,7 @@ async fn native_p99_while_probe_blocks(
         probe_a::ProbeAProtocol,
         ServerConfig {
             executor_threads,
+            pool_size,
             ..ServerConfig::default()
         },
     );
@@ -429,16 +431,20 @@ async fn native_p99_while_probe_blocks(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_protocol_with_blocked_processors_does_not_slow_another_down() {
-    let (unloaded, loaded) = native_p99_while_probe_blocks(2, 300).await;
-    assert!(
-        loaded <= unloaded * 2 + Duration::from_millis(1),
-        "native p99 {loaded:?} with the probe protocol blocked, {unloaded:?} without"
-    );
+    // Dedicated threads, then a bounded pool of the shared runtime's blocking threads.
+    for (threads, pool, executor) in [(2, 0, "2 threads of its own"), (0, 2, "a pool of 2")] {
+        let (unloaded, loaded) = native_p99_while_probe_blocks(threads, pool, 300).await;
+        eprintln!(
+            "native p99: {unloaded:?} alone, {loaded:?} beside the blocked protocol on {executor}"
+        );
+        assert!(
+            loaded <= unloaded * 2 + Duration::from_millis(1),
+            "native p99 {loaded:?} with the probe protocol blocked on {executor}, {unloaded:?} without"
+        );
+    }
     // The control: the same processors on the I/O threads hold native up for their sleep.
-    let (_, inline) = native_p99_while_probe_blocks(0, 20).await;
-    eprintln!(
-        "native p99: {unloaded:?} alone, {loaded:?} beside the blocked protocol, {inline:?} when it blocks the I/O threads"
-    );
+    let (_, inline) = native_p99_while_probe_blocks(0, 0, 20).await;
+    eprintln!("native p99: {inline:?} when the blocked protocol blocks the I/O threads");
     assert!(
         inline >= Duration::from_millis(10),
         "without an executor of its own, native p99 is {inline:?}"

@@ -101,6 +101,10 @@ pub struct ServerConfig {
     /// 0 (the default) runs processors on the connection's task: the fastest for
     /// processors that answer at once.
     pub executor_threads: usize,
+    /// A bounded pool instead (when `executor_threads` is 0): this server's processors run
+    /// on the shared runtime's blocking threads, at most this many at once; the others wait
+    /// their turn. 0 (the default): no pool.
+    pub pool_size: usize,
 }
 
 impl Default for ServerConfig {
@@ -115,24 +119,31 @@ impl Default for ServerConfig {
             versions: None,
             features: u64::MAX,
             executor_threads: 0,
+            pool_size: 0,
         }
     }
 }
 
-/// A server's own business executor (see [`ServerConfig::executor_threads`]).
-struct Executor {
-    runtime: Option<tokio::runtime::Runtime>,
-    handle: tokio::runtime::Handle,
+/// A server's own business executor (see [`ServerConfig::executor_threads`] and
+/// [`ServerConfig::pool_size`]).
+enum Executor {
+    /// A runtime of its own.
+    Threads {
+        runtime: Option<tokio::runtime::Runtime>,
+        handle: tokio::runtime::Handle,
+    },
+    /// The shared runtime's blocking threads, this many permits at a time.
+    Pool(Arc<Semaphore>),
 }
 
 impl Executor {
-    fn new(threads: usize, name: &str) -> std::io::Result<Self> {
+    fn threads(threads: usize, name: &str) -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name(format!("{name}-exec"))
             .enable_all()
             .build()?;
-        Ok(Executor {
+        Ok(Executor::Threads {
             handle: runtime.handle().clone(),
             runtime: Some(runtime),
         })
@@ -143,7 +154,9 @@ impl Drop for Executor {
     fn drop(&mut self) {
         // The last handle to a server may go away on an async task, where a runtime may not
         // block to shut down.
-        if let Some(rt) = self.runtime.take() {
+        if let Executor::Threads { runtime, .. } = self
+            && let Some(rt) = runtime.take()
+        {
             rt.shutdown_background();
         }
     }
@@ -235,10 +248,16 @@ impl<P: Protocol> RemotingServer<P> {
     ///
     /// If `config.executor_threads` is above 0 and the threads cannot be started.
     pub fn new(proto: P, config: ServerConfig) -> Self {
-        let executor = (config.executor_threads > 0).then(|| {
-            Executor::new(config.executor_threads, proto.id())
-                .unwrap_or_else(|e| panic!("starting the business executor: {e}"))
-        });
+        let executor = if config.executor_threads > 0 {
+            Some(
+                Executor::threads(config.executor_threads, proto.id())
+                    .unwrap_or_else(|e| panic!("starting the business executor: {e}")),
+            )
+        } else if config.pool_size > 0 {
+            Some(Executor::Pool(Arc::new(Semaphore::new(config.pool_size))))
+        } else {
+            None
+        };
         RemotingServer {
             inner: Arc::new(Inner {
                 proto: Arc::new(proto),
@@ -972,10 +991,27 @@ fn dispatch<P: Protocol>(
             .error_response(code, ErrorStatus::NotSupported, &msg);
         return Dispatch::Done((id, kind, code, echo, start, Ok(resp)));
     };
-    let executor = reg
-        .executor
-        .as_ref()
-        .or(inner.executor.as_ref().map(|e| &e.handle));
+    let executor = match (&reg.executor, &inner.executor) {
+        (Some(h), _) | (None, Some(Executor::Threads { handle: h, .. })) => Some(h),
+        (None, Some(Executor::Pool(pool))) => {
+            let (processor, ctx, pool) = (reg.processor.clone(), ctx.clone(), pool.clone());
+            let fut: BoxFuture<_> = Box::pin(async move {
+                let _turn = pool
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| Box::new(e) as ProcessError)?;
+                let handle = tokio::runtime::Handle::current();
+                tokio::task::spawn_blocking(move || match processor.process(&ctx, frame) {
+                    Reply::Now(r) => r,
+                    Reply::Later(fut) => handle.block_on(fut),
+                })
+                .await
+                .unwrap_or_else(|e| Err(Box::new(e) as ProcessError))
+            });
+            return Dispatch::Run((id, kind, code, echo, start), fut);
+        }
+        (None, None) => None,
+    };
     let fut = match executor {
         None => match reg.processor.process(ctx, frame) {
             Reply::Now(r) => return Dispatch::Done((id, kind, code, echo, start, r)),
