@@ -84,3 +84,90 @@ key = {key:?}
     assert!(e.to_string().contains("idle_timeout"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_whole_multi_protocol_server_starts_from_one_file() {
+    use bytes::Bytes;
+    use polywire::Protocol as _;
+    use polywire::rt::{ClientConfig, RemotingClient, ServerSetup, Transport};
+    use polywire_protocols::native::{BasicClient, BasicEcho, EchoRequest, NativeProtocol};
+    use polywire_protocols::rocketmq::{Frame, ResponseCode, RocketmqProtocol};
+    let setup: ServerSetup = toml::from_str(
+        r#"
+        listen = ["127.0.0.1:0"]
+
+        [shared]
+        detect_timeout = "2s"
+        http2 = {}
+        websocket = { path = "/calls" }
+
+        [defaults]
+        max_in_flight = 64
+
+        [protocols.rocketmq-remoting]
+        listen = ["127.0.0.1:0"]
+        server = { pool_size = 4, idle_timeout = "30s" }
+        "#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let multi = setup.multi_server();
+    let native = setup.server(NativeProtocol);
+    assert_eq!(native.config().max_in_flight, 64, "the defaults");
+    polywire_protocols::native::serve_basic_now(&native, std::sync::Arc::new(BasicEcho));
+    multi.add(native).unwrap();
+    let rmq = setup.server(RocketmqProtocol);
+    assert_eq!(rmq.config().pool_size, 4, "its own settings");
+    assert_eq!(rmq.config().idle_timeout, Duration::from_secs(30));
+    rmq.register_processor(2001, |_ctx, mut req: Frame| async move {
+        req.header.code = ResponseCode::Success.to_repr();
+        Ok::<_, polywire::rt::ProcessError>(req)
+    });
+    multi.add(rmq).unwrap();
+    let bound = setup.bind(&multi).await.unwrap();
+    let addr_of = |what: &str| {
+        bound
+            .iter()
+            .find(|(w, _)| w == what)
+            .map(|(_, a)| a.to_string())
+            .unwrap()
+    };
+    let (shared, own) = (addr_of("shared"), addr_of("rocketmq-remoting"));
+    assert_ne!(shared, own);
+    // Native on the shared port, over the WebSocket path the file set.
+    let client = RemotingClient::new(
+        NativeProtocol,
+        ClientConfig {
+            transport: Transport::WebSocket {
+                path: "/calls".into(),
+            },
+            ..ClientConfig::default()
+        },
+    );
+    let reply = BasicClient::new(client, shared.clone())
+        .echo(EchoRequest {
+            body: Bytes::from_static(b"hi"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(&reply.body[..], b"hi");
+    // RocketMQ on its own port and on the shared one.
+    for addr in [&own, &shared] {
+        let client = RemotingClient::new(RocketmqProtocol, ClientConfig::default());
+        let mut req = RocketmqProtocol.request(2001);
+        req.body = Bytes::from_static(b"x");
+        let resp = client
+            .invoke(addr, req, Duration::from_secs(3))
+            .await
+            .unwrap();
+        assert_eq!(&resp.body[..], b"x");
+    }
+    multi.shutdown().await;
+
+    // A protocol id the program does not register is an error that names it.
+    let typo: ServerSetup =
+        toml::from_str("[protocols.rocketmq-remotin]\nlisten = [\"127.0.0.1:0\"]").unwrap();
+    let multi = typo.multi_server();
+    let e = typo.bind(&multi).await.unwrap_err().to_string();
+    assert!(e.contains("\"rocketmq-remotin\""), "{e}");
+    multi.shutdown().await;
+}

@@ -23,6 +23,7 @@ mod pipeline;
 pub(crate) mod queue;
 mod registry;
 mod server;
+mod setup;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod transport;
@@ -43,6 +44,7 @@ pub use registry::{Io, MultiServer, MultiServerConfig, ProtocolServer, RegistryE
 pub use server::{
     CallError, Immediate, ProcessError, Processor, RemotingServer, Reply, ServerConfig, Session,
 };
+pub use setup::{ProtocolSetup, ServerSetup};
 #[cfg(feature = "tls")]
 pub use tls::{TlsFiles, TlsMode, TlsSettings};
 pub use transport::{FrameInfo, Framing};

@@ -348,6 +348,11 @@ impl<P: Protocol> RemotingServer<P> {
         self.inner.metrics.snapshot()
     }
 
+    /// The settings it was made with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
     /// The protocol served.
     pub fn protocol(&self) -> &P {
         &self.inner.proto
