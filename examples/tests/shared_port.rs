@@ -1,6 +1,6 @@
 //! Several protocols behind one `MultiServer`: one shared port told apart by the first
 //! bytes, a port of one protocol's own, unclaimed traffic closed, and protocols replaced
-//! and removed while clients run.
+//! and removed while clients run (over TCP, WebSocket and HTTP/2).
 
 use bytes::Bytes;
 use polywire::rt::{
@@ -449,4 +449,67 @@ async fn a_protocol_with_blocked_processors_does_not_slow_another_down() {
         inline >= Duration::from_millis(10),
         "without an executor of its own, native p99 is {inline:?}"
     );
+}
+
+#[tokio::test]
+async fn replace_and_remove_keep_open_connections_on_websocket_and_http2() {
+    use polywire::rt::{Transport, h2::H2Settings, ws::WsSettings};
+    let multi = MultiServer::new(MultiServerConfig {
+        websocket: Some(WsSettings::default()),
+        http2: Some(H2Settings::default()),
+        ..MultiServerConfig::default()
+    });
+    multi.add(tagged_server(b"old")).unwrap();
+    let addr = multi.bind("127.0.0.1:0").await.unwrap().to_string();
+    let client_over = |transport: &Transport| {
+        BasicClient::new(
+            RemotingClient::new(
+                NativeProtocol,
+                ClientConfig {
+                    transport: transport.clone(),
+                    ..ClientConfig::default()
+                },
+            ),
+            addr.clone(),
+        )
+    };
+    for transport in [Transport::websocket(), Transport::Http2] {
+        // A client keeps calling on its one connection throughout.
+        let busy = client_over(&transport);
+        assert_eq!(&echo(&busy, b"x").await.unwrap()[..], b"old");
+        let stop = Arc::new(AtomicBool::new(false));
+        let (done, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let load = {
+            let (stop, done, failed) = (stop.clone(), done.clone(), failed.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    match echo(&busy, b"x").await {
+                        Ok(b) if &b[..] == b"old" => done.fetch_add(1, Ordering::Relaxed),
+                        _ => failed.fetch_add(1, Ordering::Relaxed),
+                    };
+                }
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        // New connections get the new definition; the open one keeps the old.
+        let old = multi
+            .replace(tagged_server(b"new"))
+            .expect("the old server");
+        let fresh = client_over(&transport);
+        assert_eq!(&echo(&fresh, b"x").await.unwrap()[..], b"new");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        // Removed: a new connection is refused, the open one still goes on.
+        let new = multi.remove("polywire-native").expect("the new server");
+        assert!(echo(&client_over(&transport), b"x").await.is_err());
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        stop.store(true, Ordering::Relaxed);
+        load.await.unwrap();
+        let calls = done.load(Ordering::Relaxed);
+        assert!(calls > 10, "the busy client made progress ({calls} calls)");
+        assert_eq!(failed.load(Ordering::Relaxed), 0, "no call failed");
+        old.shutdown().await;
+        new.shutdown().await;
+        multi.add(tagged_server(b"old")).unwrap();
+    }
+    multi.shutdown().await;
 }

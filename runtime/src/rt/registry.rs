@@ -379,8 +379,10 @@ impl MultiServer {
             #[cfg(feature = "h2")]
             Detected::Http2(first) => {
                 let Some(h2) = &cfg.http2 else { return };
-                let this = self.clone();
-                let lookup = move |id: &str| this.servers().iter().find(|s| s.id() == id).cloned();
+                // The protocols registered now serve this connection's requests for its
+                // life, as a connection of any other transport stays with its server.
+                let servers = self.servers();
+                let lookup = move |id: &str| servers.iter().find(|s| s.id() == id).cloned();
                 let (shutdown, tracker) = (self.inner.shutdown.clone(), self.inner.tracker.clone());
                 super::h2::serve(
                     super::transport::Rewind::new(first, io),

@@ -457,6 +457,13 @@ impl<P: Protocol> RemotingServer<P> {
                 }
             }
         };
+        let checked = checked.and_then(|n| {
+            if self.inner.shutdown.is_cancelled() {
+                Err(CallError::ShutDown)
+            } else {
+                Ok(n)
+            }
+        });
         let session = checked.map(|n| Session::open(self.inner.clone(), peer.into(), n));
         Box::pin(async move {
             let mut session = session?;
@@ -531,6 +538,9 @@ pub enum CallError {
     /// A hello was sent to a protocol without a handshake.
     #[error("the protocol has no handshake")]
     NoHandshake,
+    /// The server is shut down (or shutting down).
+    #[error("the server is shut down")]
+    ShutDown,
 }
 
 /// The most a pass reserves for its output ahead of encoding.
