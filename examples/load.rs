@@ -14,13 +14,15 @@
 //! the runtime gives a busy connection, `native` the pipelined client API, `native-call`
 //! one `invoke` future per call, `rocketmq` pipelined RocketMQ echo on a port of its own,
 //! `rocketmq-shared` the same on a `MultiServer` port with three other protocols asked
-//! first), `--rt multi|current` (a one-worker multi-thread
+//! first and WebSocket and HTTP/2 on, `rocketmq-shared-ws` and `rocketmq-shared-h2c` the
+//! same over WebSocket and over HTTP/2), `--rt multi|current` (a one-worker multi-thread
 //! runtime per side, the default, or a current-thread runtime on its own OS thread),
 //! `--global-queue-interval N` (tokio's scheduler knob, for experiments), `--no-pin`,
 //! `--stats` (per-side CPU time and context switches per request, and per-connection and
 //! per-caller throughput spread) and `--connect N` (instead of throughput: connection
 //! set-up, connect to first response, over N fresh connections per design, native and
-//! RocketMQ each on a port of its own and on one `MultiServer` port).
+//! RocketMQ each on a port of its own and on one `MultiServer` port, over TCP, TLS,
+//! WebSocket and HTTP/2).
 //!
 //! Server and client each run on their own runtime with one worker thread; when `taskset`
 //! is installed (util-linux) the server's threads are pinned to CPU 0 and the client's to
@@ -28,9 +30,11 @@
 //! 127.0.0.1 ephemeral ports; everything stops by itself after `warmup + secs`.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use polywire::rt::h2::H2Settings;
+use polywire::rt::ws::WsSettings;
 use polywire::rt::{
     ClientConfig, MultiServer, MultiServerConfig, ProcessError, RemotingClient, RemotingServer,
-    RequestContext, ServerConfig, TlsMode, TlsSettings,
+    RequestContext, ServerConfig, TlsMode, TlsSettings, Transport,
 };
 use polywire_examples::probes::{probe_a, probe_b};
 use polywire_protocols::native::{
@@ -78,13 +82,15 @@ struct Args {
 }
 
 /// Which native client API a run uses.
-const DESIGNS: [&str; 6] = [
+const DESIGNS: [&str; 8] = [
     "floor",
     "floor-wide",
     "native",
     "native-call",
     "rocketmq",
     "rocketmq-shared",
+    "rocketmq-shared-ws",
+    "rocketmq-shared-h2c",
 ];
 
 /// How a floor sizes its reads: it reserves `reserve` bytes whenever less than `min_room`
@@ -111,7 +117,7 @@ const WIDE_READS: ReadRoom = ReadRoom {
 fn usage() -> ! {
     eprintln!(
         "usage: load [--conns N] [--inflight M] [--payload BYTES] [--secs S] [--warmup S] \
-         [--only floor,floor-wide,native,native-call,rocketmq,rocketmq-shared] [--rounds N] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats] [--connect N]"
+         [--only floor,floor-wide,native,native-call,rocketmq,rocketmq-shared,rocketmq-shared-ws,rocketmq-shared-h2c] [--rounds N] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats] [--connect N]"
     );
     std::process::exit(2)
 }
@@ -875,6 +881,7 @@ fn run_pipelined<P, M, K>(
     probe: &mut StatsProbe,
     name: &'static str,
     (srv, multi, addr): (RemotingServer<P>, Option<MultiServer>, SocketAddr),
+    transport: Transport,
     make: M,
     ok: K,
 ) -> Outcome
@@ -895,7 +902,11 @@ where
         (0..conns)
             .map(|_| {
                 // One RemotingClient per connection: each pools exactly one connection.
-                let c = RemotingClient::new(proto.clone(), ClientConfig::default());
+                let config = ClientConfig {
+                    transport: transport.clone(),
+                    ..ClientConfig::default()
+                };
+                let c = RemotingClient::new(proto.clone(), config);
                 tokio::spawn(pipe_conn(
                     c,
                     addr.to_string(),
@@ -947,15 +958,20 @@ fn run_native_pipelined(a: &Args, client: &Side, server: &Side, probe: &mut Stat
         probe,
         "native",
         (srv, None, addr),
+        Transport::Tcp,
         move || EchoRequest { body: body.clone() }.into_request(),
         move |f| EchoResponse::from_response(f).is_ok_and(|e| e.body.len() == payload),
     )
 }
 
 /// A `MultiServer` with four protocols, asked in this order: native, the two probe
-/// protocols, and `rocketmq` last.
+/// protocols, and `rocketmq` last; WebSocket and HTTP/2 on as well.
 fn four_protocols(rocketmq: RemotingServer<RocketmqProtocol>) -> MultiServer {
-    let multi = MultiServer::new(MultiServerConfig::default());
+    let multi = MultiServer::new(MultiServerConfig {
+        websocket: Some(WsSettings::default()),
+        http2: Some(H2Settings::default()),
+        ..MultiServerConfig::default()
+    });
     let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
     serve_basic_now(&native, Arc::new(BasicEcho));
     multi.add(native).expect("native");
@@ -968,13 +984,14 @@ fn four_protocols(rocketmq: RemotingServer<RocketmqProtocol>) -> MultiServer {
 }
 
 /// Pipelined RocketMQ echo (JSON headers) on a port of its own, or (`shared`) on a
-/// `MultiServer` port where three other protocols are asked first.
+/// `MultiServer` port where three other protocols are asked first, over `transport`.
 fn run_rocketmq(
     a: &Args,
     client: &Side,
     server: &Side,
     probe: &mut StatsProbe,
     shared: bool,
+    transport: Transport,
 ) -> Outcome {
     let srv = rocketmq_echo_server();
     let (multi, addr) = {
@@ -994,12 +1011,14 @@ fn run_rocketmq(
         client,
         server,
         probe,
-        if shared {
-            "rocketmq-shared"
-        } else {
-            "rocketmq"
+        match (shared, &transport) {
+            (false, _) => "rocketmq",
+            (true, Transport::Tcp) => "rocketmq-shared",
+            (true, Transport::WebSocket { .. }) => "rocketmq-shared-ws",
+            (true, Transport::Http2) => "rocketmq-shared-h2c",
         },
         (srv, multi, addr),
+        transport,
         move || {
             let mut f = polywire::Protocol::request(&RocketmqProtocol, 2001);
             f.body = body.clone();
@@ -1175,12 +1194,14 @@ fn run_connect(n: usize, client: &Side, server: &Side) {
         let rocketmq = rocketmq_echo_server();
         let native_own = native.bind("127.0.0.1:0").await.expect("bind");
         let rocketmq_own = rocketmq.bind("127.0.0.1:0").await.expect("bind");
-        // The shared port takes TLS and plaintext (permissive).
+        // The shared port takes TLS and plaintext (permissive), WebSocket and HTTP/2.
         let multi = MultiServer::new(MultiServerConfig {
             tls: Some(TlsSettings {
                 mode: TlsMode::Permissive,
                 config: Arc::new(tls),
             }),
+            websocket: Some(WsSettings::default()),
+            http2: Some(H2Settings::default()),
             ..MultiServerConfig::default()
         });
         multi.add(native).expect("native");
@@ -1195,13 +1216,22 @@ fn run_connect(n: usize, client: &Side, server: &Side) {
             ..ClientConfig::default()
         },
     );
+    let over = |transport: Transport| ClientConfig {
+        transport,
+        ..plain.clone()
+    };
+    let (ws, h2) = (over(Transport::websocket()), over(Transport::Http2));
     let designs = [
         ("native", native_own, false, plain.clone()),
         ("native-shared", shared, false, plain.clone()),
         ("native-tls-shared", shared, false, secure.clone()),
+        ("native-ws-shared", shared, false, ws.clone()),
+        ("native-h2c-shared", shared, false, h2.clone()),
         ("rocketmq", rocketmq_own, true, plain.clone()),
         ("rocketmq-shared", shared, true, plain),
         ("rocketmq-tls-shared", shared, true, secure),
+        ("rocketmq-ws-shared", shared, true, ws),
+        ("rocketmq-h2c-shared", shared, true, h2),
     ];
     println!(
         "connection set-up over loopback: connect, TLS (tls), handshake (native), detection (shared), one echo; {n} connections per design"
@@ -1302,8 +1332,17 @@ fn main() {
                     run_floor(&a, &client, &server, &mut probe, "floor-wide", WIDE_READS)
                 }
                 "native" => run_native_pipelined(&a, &client, &server, &mut probe),
-                "rocketmq" => run_rocketmq(&a, &client, &server, &mut probe, false),
-                "rocketmq-shared" => run_rocketmq(&a, &client, &server, &mut probe, true),
+                "rocketmq" => run_rocketmq(&a, &client, &server, &mut probe, false, Transport::Tcp),
+                "rocketmq-shared" => {
+                    run_rocketmq(&a, &client, &server, &mut probe, true, Transport::Tcp)
+                }
+                "rocketmq-shared-ws" => {
+                    let ws = Transport::websocket();
+                    run_rocketmq(&a, &client, &server, &mut probe, true, ws)
+                }
+                "rocketmq-shared-h2c" => {
+                    run_rocketmq(&a, &client, &server, &mut probe, true, Transport::Http2)
+                }
                 _ => run_native(&a, &client, &server, &mut probe),
             };
             drop(client);
@@ -1323,9 +1362,12 @@ fn main() {
                     .map(move |o| (o, f))
             })
             .collect();
+        // And a transport against TCP on the same port.
         pairs.extend(results.iter().filter_map(|o| {
-            let own = o.name.strip_suffix("-shared")?;
-            Some((o, results.iter().find(|d| d.name == own)?))
+            let base = ["-shared", "-ws", "-h2c"]
+                .iter()
+                .find_map(|s| o.name.strip_suffix(s))?;
+            Some((o, results.iter().find(|d| d.name == base)?))
         }));
         for (o, floor) in pairs {
             let ratio = o.rps / floor.rps.max(1e-9);

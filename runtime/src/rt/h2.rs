@@ -42,6 +42,11 @@ pub const FEATURES_HEADER: &str = "polywire-features";
 /// The last path segment of a handshake request.
 pub const HANDSHAKE_PATH: &str = "handshake";
 
+/// Flow-control windows: HTTP/2's defaults (64 KiB for a stream and for the whole
+/// connection) stall a connection with a few dozen calls of a KiB in flight.
+const STREAM_WINDOW: u32 = 1 << 20;
+const CONNECTION_WINDOW: u32 = 16 << 20;
+
 /// The HTTP/1.1 connection preface of HTTP/2 (prior knowledge, or inside TLS after ALPN).
 pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -89,6 +94,8 @@ pub(crate) async fn serve<S, L>(
 {
     let handshake = h2::server::Builder::new()
         .max_concurrent_streams(settings.max_concurrent_streams)
+        .initial_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
         .handshake::<_, Bytes>(io);
     let mut conn = match handshake.await {
         Ok(c) => c,
@@ -271,6 +278,8 @@ pub struct H2Io {
     tx: mpsc::UnboundedSender<std::io::Result<Bytes>>,
     rx: mpsc::UnboundedReceiver<std::io::Result<Bytes>>,
     inbuf: Bytes,
+    /// An error to report at the next read (after the answers before it).
+    failed: Option<std::io::Error>,
 }
 
 impl H2Io {
@@ -293,7 +302,10 @@ impl H2Io {
             inner: stream,
             heard: Some(heard),
         };
-        let (send, conn) = h2::client::handshake(stream)
+        let (send, conn) = h2::client::Builder::new()
+            .initial_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
+            .handshake::<_, Bytes>(stream)
             .await
             .map_err(|e| format!("HTTP/2: {e}"))?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -321,6 +333,7 @@ impl H2Io {
             tx,
             rx,
             inbuf: Bytes::new(),
+            failed: None,
         })
     }
 
@@ -448,16 +461,33 @@ impl AsyncRead for H2Io {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
+        if let Some(e) = self.failed.take() {
+            return Poll::Ready(Err(e));
+        }
+        // Every answer that has arrived and fits: a batch of answers is one read.
+        let start = buf.filled().len();
         loop {
             if !self.inbuf.is_empty() {
                 let n = self.inbuf.len().min(buf.remaining());
                 buf.put_slice(&self.inbuf[..n]);
                 self.inbuf.advance(n);
-                return Poll::Ready(Ok(()));
+                if buf.remaining() == 0 {
+                    return Poll::Ready(Ok(()));
+                }
             }
-            match ready!(self.rx.poll_recv(cx)) {
+            let next = match self.rx.poll_recv(cx) {
+                Poll::Pending if buf.filled().len() > start => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(next) => next,
+            };
+            match next {
                 Some(Ok(b)) => self.inbuf = b,
-                Some(Err(e)) => return Poll::Ready(Err(e)),
+                // The answers read so far first; the error or the end at the next read.
+                Some(Err(e)) if buf.filled().len() == start => return Poll::Ready(Err(e)),
+                Some(Err(e)) => {
+                    self.failed = Some(e);
+                    return Poll::Ready(Ok(()));
+                }
                 None => return Poll::Ready(Ok(())),
             }
         }

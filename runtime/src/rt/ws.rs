@@ -95,24 +95,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsIo<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
+        // As many messages as have arrived and fit, so that a batch of frames is one read
+        // (and one pass of the protocol's driver), as it would be on TCP.
+        let start = buf.filled().len();
         loop {
             if !self.inbuf.is_empty() {
                 let n = self.inbuf.len().min(buf.remaining());
                 buf.put_slice(&self.inbuf[..n]);
                 self.inbuf.advance(n);
-                return Poll::Ready(Ok(()));
+                if buf.remaining() == 0 {
+                    return Poll::Ready(Ok(()));
+                }
             }
-            match ready!(Pin::new(&mut self.ws).poll_next(cx)) {
+            let got = buf.filled().len() > start;
+            let next = match Pin::new(&mut self.ws).poll_next(cx) {
+                Poll::Pending if got => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(next) => next,
+            };
+            match next {
                 Some(Ok(Message::Binary(b))) => self.inbuf = b,
+                // Pings are answered by the WebSocket layer.
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                // The bytes read so far, then (at the next read) the end.
+                Some(Ok(Message::Close(_))) | None => return Poll::Ready(Ok(())),
+                // A peer breaking the rules: the connection closes with an error.
                 Some(Ok(Message::Text(_))) => {
                     return Poll::Ready(Err(std::io::Error::new(
                         std::io::ErrorKind::InvalidData,
                         "a text message: frames travel in binary messages",
                     )));
                 }
-                // Pings are answered by the WebSocket layer.
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
-                Some(Ok(Message::Close(_))) | None => return Poll::Ready(Ok(())),
                 Some(Err(e)) => return Poll::Ready(Err(io_error(e))),
             }
         }
