@@ -19,19 +19,21 @@
 //! response, so only that call fails.
 
 use super::transport::{FrameInfo, Framing};
-use super::{CallError, ProtocolServer};
+use super::{BoxFuture, CallError, ProtocolServer};
 use crate::codec::FrameKind;
 use crate::protocol::Negotiated;
 use bytes::{Buf, Bytes, BytesMut};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use h2::RecvStream;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
+use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll, ready};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 /// The content type of request and response bodies.
 pub const CONTENT_TYPE: &str = "application/x-polywire";
@@ -87,7 +89,6 @@ pub(crate) async fn serve<S, L>(
     lookup: L,
     settings: H2Settings,
     shutdown: CancellationToken,
-    tracker: TaskTracker,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     L: Fn(&str) -> Option<Arc<dyn ProtocolServer>> + Send + Sync + 'static,
@@ -104,8 +105,9 @@ pub(crate) async fn serve<S, L>(
             return;
         }
     };
-    let lookup = Arc::new(lookup);
-    let peer: Arc<str> = peer.into();
+    // The calls in progress run inside this task, beside the connection: a batch of
+    // requests read together is answered together, in one write.
+    let mut calls = FuturesUnordered::new();
     let mut draining = false;
     loop {
         let next = tokio::select! {
@@ -114,14 +116,15 @@ pub(crate) async fn serve<S, L>(
                 conn.graceful_shutdown();
                 continue;
             }
+            Some(()) = calls.next(), if !calls.is_empty() => continue,
             r = conn.accept() => r,
         };
         match next {
             Some(Ok((req, respond))) => {
-                let (lookup, peer) = (lookup.clone(), peer.clone());
-                tracker.spawn(async move {
+                let (lookup, peer) = (&lookup, peer.as_str());
+                calls.push(async move {
                     let (head, mut body) = req.into_parts();
-                    let answer = answer(head, &mut body, &*lookup, &peer).await;
+                    let answer = answer(head, &mut body, lookup, peer).await;
                     if answer.is_err() {
                         // A refusal before the body was read: take the rest of it (up to a
                         // bound), so the client sees the answer rather than a reset stream.
@@ -265,22 +268,31 @@ async fn read_body(body: &mut RecvStream, limit: usize) -> Result<BytesMut, (Sta
 
 /// The client side: an HTTP/2 connection as the byte stream a protocol's client drives.
 /// Each frame written becomes a request on its own stream (the first message a hello, for
-/// protocols with a handshake); each answer's body is read back in the order the answers
-/// arrive. A request that fails (a refused stream, a non-200 status) is answered with the
-/// protocol's error response for it, so that only that call fails.
+/// protocols with a handshake), sent when the stream is flushed; each answer's body is read
+/// back as the answers arrive. A request that fails (a refused stream, a non-200 status) is
+/// answered with the protocol's error response for it, so that only that call fails.
 pub struct H2Io {
     send: h2::client::SendRequest<Bytes>,
     framing: Framing,
     base: Arc<str>,
-    negotiated: Arc<OnceLock<Negotiated>>,
+    negotiated: Option<Negotiated>,
     raw_next: bool,
     out: BytesMut,
-    tx: mpsc::UnboundedSender<std::io::Result<Bytes>>,
-    rx: mpsc::UnboundedReceiver<std::io::Result<Bytes>>,
+    /// Messages cut from `out`, waiting for the connection to take another stream.
+    queued: VecDeque<(Bytes, Option<FrameInfo>)>,
+    /// The calls sent and not yet answered.
+    calls: FuturesUnordered<BoxFuture<Call>>,
+    /// The reader, when it waits with no call in progress.
+    reader: Option<Waker>,
+    /// Why the connection ended, once it has.
+    ended: tokio::sync::oneshot::Receiver<std::io::Error>,
     inbuf: Bytes,
     /// An error to report at the next read (after the answers before it).
     failed: Option<std::io::Error>,
 }
+
+/// A finished call: what it was (`None`: the hello) and its status and body.
+type Call = (Option<FrameInfo>, Result<(StatusCode, Bytes), String>);
 
 impl H2Io {
     /// Starts HTTP/2 on `stream` (plain, or TLS that agreed on `h2`) to `authority`, for a
@@ -308,17 +320,14 @@ impl H2Io {
             .handshake::<_, Bytes>(stream)
             .await
             .map_err(|e| format!("HTTP/2: {e}"))?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let why = match conn.await {
-                    Ok(()) => std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
-                    Err(e) => std::io::Error::other(e),
-                };
-                let _ = tx.send(Err(why));
-            });
-        }
+        let (end, ended) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let why = match conn.await {
+                Ok(()) => std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+                Err(e) => std::io::Error::other(e),
+            };
+            let _ = end.send(why);
+        });
         if answered.await != Ok(true) {
             return Err("HTTP/2: the server closed the connection without answering".into());
         }
@@ -328,27 +337,20 @@ impl H2Io {
             raw_next: framing.has_handshake(),
             framing,
             base: format!("{scheme}://{authority}").into(),
-            negotiated: Arc::new(OnceLock::new()),
+            negotiated: None,
             out: BytesMut::new(),
-            tx,
-            rx,
+            queued: VecDeque::new(),
+            calls: FuturesUnordered::new(),
+            reader: None,
+            ended,
             inbuf: Bytes::new(),
             failed: None,
         })
     }
 
-    /// Sends `msg` (a hello, or one frame) as a request of its own.
-    fn start(&mut self, msg: Bytes, hello: bool) -> std::io::Result<()> {
-        let info = if hello {
-            None
-        } else {
-            Some(
-                self.framing
-                    .describe(&msg)
-                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?,
-            )
-        };
-        let last = match &info {
+    /// The request carrying `msg` (a hello when `info` is `None`).
+    fn request(&self, info: Option<&FrameInfo>) -> std::io::Result<Request<()>> {
+        let last = match info {
             None => HANDSHAKE_PATH.to_string(),
             Some(i) => i.code.to_string(),
         };
@@ -356,91 +358,91 @@ impl H2Io {
             .method(Method::POST)
             .uri(format!("{}/{}/{last}", self.base, self.framing.id()))
             .header(http::header::CONTENT_TYPE, CONTENT_TYPE);
-        if let Some(n) = self.negotiated.get() {
+        if let Some(n) = self.negotiated {
             req = req
                 .header(VERSION_HEADER, n.version)
                 .header(FEATURES_HEADER, n.features);
         }
-        let req = req
-            .body(())
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        let (send, tx, framing) = (self.send.clone(), self.tx.clone(), self.framing.clone());
-        let negotiated = self.negotiated.clone();
-        tokio::spawn(async move {
-            let limit = framing.max_frame_len();
-            let res = exchange(send, req, msg, limit).await;
-            match (info, res) {
-                (None, Ok((StatusCode::OK, body))) => {
-                    if let Some(n) = framing.read_reply(&body) {
-                        let _ = negotiated.set(n);
+        req.body(())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    }
+
+    /// Sends the queued messages while the connection takes streams.
+    fn send_queued(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let mut sent = false;
+        while let Some((msg, info)) = self.queued.front() {
+            if let Err(e) = ready!(self.send.poll_ready(cx)) {
+                return Poll::Ready(Err(std::io::Error::other(e)));
+            }
+            let req = self.request(info.as_ref())?;
+            let (msg, info) = (msg.clone(), *info);
+            self.queued.pop_front();
+            let limit = self.framing.max_frame_len();
+            let call: BoxFuture<Call> = match self.send.send_request(req, false) {
+                Ok((answer, mut body)) => {
+                    let sent = body.send_data(msg, true).map_err(|e| e.to_string());
+                    Box::pin(async move { (info, receive(sent.map(|()| answer), limit).await) })
+                }
+                Err(e) => {
+                    let e = e.to_string();
+                    Box::pin(async move { (info, Err(e)) })
+                }
+            };
+            self.calls.push(call);
+            sent = true;
+        }
+        if sent && let Some(w) = self.reader.take() {
+            w.wake();
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// What a finished call gives the reader: its answer's bytes (or the protocol's error
+    /// response for it), nothing (oneway), or an error that ends the connection (a failed
+    /// hello).
+    fn settle(&mut self, (info, res): Call) -> std::io::Result<Option<Bytes>> {
+        match (info, res) {
+            (None, Ok((StatusCode::OK, body))) => {
+                self.negotiated = self.framing.read_reply(&body);
+                Ok(Some(body))
+            }
+            (None, Ok((status, body))) => Err(std::io::Error::other(format!(
+                "handshake: HTTP {status}: {}",
+                String::from_utf8_lossy(&body).trim_end()
+            ))),
+            (None, Err(e)) => Err(std::io::Error::other(format!("handshake: {e}"))),
+            (Some(i), Ok((StatusCode::OK, body))) => {
+                Ok((i.kind != FrameKind::Oneway).then_some(body))
+            }
+            (Some(i), res) => {
+                let why = match res {
+                    Ok((status, body)) => {
+                        format!(
+                            "HTTP {status}: {}",
+                            String::from_utf8_lossy(&body).trim_end()
+                        )
                     }
-                    let _ = tx.send(Ok(body));
+                    Err(e) => e,
+                };
+                tracing::debug!(code = i.code, error = %why, "HTTP/2 call failed");
+                if i.kind == FrameKind::Oneway {
+                    return Ok(None);
                 }
-                (None, Ok((status, body))) => {
-                    let why = format!(
-                        "handshake: HTTP {status}: {}",
-                        String::from_utf8_lossy(&body)
-                    );
-                    let _ = tx.send(Err(std::io::Error::other(why)));
-                }
-                (None, Err(e)) => {
-                    let _ = tx.send(Err(std::io::Error::other(format!("handshake: {e}"))));
-                }
-                (Some(i), Ok((StatusCode::OK, body))) => {
-                    if i.kind != FrameKind::Oneway {
-                        let _ = tx.send(Ok(body));
-                    }
-                }
-                (Some(i), res) => {
-                    let why = match res {
-                        Ok((status, body)) => {
-                            format!(
-                                "HTTP {status}: {}",
-                                String::from_utf8_lossy(&body).trim_end()
-                            )
-                        }
-                        Err(e) => e,
-                    };
-                    tracing::debug!(code = i.code, error = %why, "HTTP/2 call failed");
-                    answer_failure(&framing, &tx, &i, &why);
+                match self.framing.error_frame(&i, &why) {
+                    Some(frame) => Ok(Some(frame)),
+                    None => Err(std::io::Error::other(why)),
                 }
             }
-        });
-        Ok(())
-    }
-}
-
-/// Answers a failed request with the protocol's error response (none for oneway).
-fn answer_failure(
-    framing: &Framing,
-    tx: &mpsc::UnboundedSender<std::io::Result<Bytes>>,
-    info: &FrameInfo,
-    why: &str,
-) {
-    if info.kind == FrameKind::Oneway {
-        return;
-    }
-    match framing.error_frame(info, why) {
-        Some(frame) => {
-            let _ = tx.send(Ok(frame));
-        }
-        None => {
-            let _ = tx.send(Err(std::io::Error::other(why.to_string())));
         }
     }
 }
 
-/// One request and its whole answer (status and body, at most `limit` bytes).
-async fn exchange(
-    send: h2::client::SendRequest<Bytes>,
-    req: Request<()>,
-    body: Bytes,
+/// A call's answer: its status and whole body (at most `limit` bytes).
+async fn receive(
+    answer: Result<h2::client::ResponseFuture, String>,
     limit: usize,
 ) -> Result<(StatusCode, Bytes), String> {
-    let mut send = send.ready().await.map_err(|e| e.to_string())?;
-    let (resp, mut stream) = send.send_request(req, false).map_err(|e| e.to_string())?;
-    stream.send_data(body, true).map_err(|e| e.to_string())?;
-    let resp = resp.await.map_err(|e| e.to_string())?;
+    let resp = answer?.await.map_err(|e| e.to_string())?;
     let status = resp.status();
     let mut body = resp.into_body();
     let mut out = BytesMut::new();
@@ -475,20 +477,35 @@ impl AsyncRead for H2Io {
                     return Poll::Ready(Ok(()));
                 }
             }
-            let next = match self.rx.poll_recv(cx) {
-                Poll::Pending if buf.filled().len() > start => return Poll::Ready(Ok(())),
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(next) => next,
-            };
-            match next {
-                Some(Ok(b)) => self.inbuf = b,
-                // The answers read so far first; the error or the end at the next read.
-                Some(Err(e)) if buf.filled().len() == start => return Poll::Ready(Err(e)),
-                Some(Err(e)) => {
-                    self.failed = Some(e);
-                    return Poll::Ready(Ok(()));
+            let got = buf.filled().len() > start;
+            match self.calls.poll_next_unpin(cx) {
+                Poll::Ready(Some(call)) => match self.settle(call) {
+                    Ok(Some(b)) => self.inbuf = b,
+                    Ok(None) => {}
+                    Err(e) if got => {
+                        self.failed = Some(e);
+                        return Poll::Ready(Ok(()));
+                    }
+                    Err(e) => return Poll::Ready(Err(e)),
+                },
+                Poll::Ready(None) | Poll::Pending => {
+                    if got {
+                        return Poll::Ready(Ok(()));
+                    }
+                    // No answer now: has the connection ended (the calls still out fail
+                    // with it, and come first)?
+                    if self.calls.is_empty()
+                        && let Poll::Ready(why) = Pin::new(&mut self.ended).poll(cx)
+                    {
+                        return Poll::Ready(match why {
+                            Ok(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(()),
+                            Ok(e) => Err(e),
+                            Err(_) => Ok(()),
+                        });
+                    }
+                    self.reader = Some(cx.waker().clone());
+                    return Poll::Pending;
                 }
-                None => return Poll::Ready(Ok(())),
             }
         }
     }
@@ -504,7 +521,7 @@ impl AsyncWrite for H2Io {
         Poll::Ready(Ok(buf.len()))
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         while !self.out.is_empty() {
             let len = if self.raw_next {
                 self.out.len()
@@ -521,10 +538,15 @@ impl AsyncWrite for H2Io {
                 }
             };
             let msg = self.out.split_to(len).freeze();
-            let hello = std::mem::take(&mut self.raw_next);
-            self.start(msg, hello)?;
+            let info = if std::mem::take(&mut self.raw_next) {
+                None
+            } else {
+                let info = self.framing.describe(&msg);
+                Some(info.map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?)
+            };
+            self.queued.push_back((msg, info));
         }
-        Poll::Ready(Ok(()))
+        self.send_queued(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {

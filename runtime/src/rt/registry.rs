@@ -383,16 +383,9 @@ impl MultiServer {
                 // life, as a connection of any other transport stays with its server.
                 let servers = self.servers();
                 let lookup = move |id: &str| servers.iter().find(|s| s.id() == id).cloned();
-                let (shutdown, tracker) = (self.inner.shutdown.clone(), self.inner.tracker.clone());
-                super::h2::serve(
-                    super::transport::Rewind::new(first, io),
-                    peer,
-                    lookup,
-                    h2.clone(),
-                    shutdown,
-                    tracker,
-                )
-                .await;
+                let shutdown = self.inner.shutdown.clone();
+                let io = super::transport::Rewind::new(first, io);
+                super::h2::serve(io, peer, lookup, h2.clone(), shutdown).await;
             }
         }
     }
