@@ -1,5 +1,5 @@
 //! Every protocol over every transport on one shared port: TCP, TLS, WebSocket (plain and
-//! inside TLS) and HTTP/2 (prior knowledge and inside TLS), with the generated clients and
+//! inside TLS) and HTTP/2 (prior knowledge and inside TLS), on TCP and Unix sockets, with the generated clients and
 //! with independent ones (Python's `websockets`, `curl`).
 
 use bytes::Bytes;
@@ -430,4 +430,38 @@ async fn http_requests_that_are_not_upgrades_are_answered_and_closed() {
     assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
     assert_eq!(s.multi.unclaimed(), 3);
     s.multi.shutdown().await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_generated_clients_reach_a_unix_socket_over_every_transport() {
+    let s = start().await;
+    let path = std::env::temp_dir().join(format!(
+        "polywire-transports-{}-{}.sock",
+        std::process::id(),
+        rand_suffix()
+    ));
+    let _ = std::fs::remove_file(&path);
+    s.multi.bind_unix(&path).unwrap();
+    let addr = format!("unix:{}", path.display());
+    for (transport, tls, name) in transports() {
+        let client = RemotingClient::new(NativeProtocol, config(&s, &transport, tls));
+        let reply = BasicClient::new(client.clone(), addr.clone())
+            .echo(EchoRequest {
+                body: Bytes::from_static(b"local"),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("native over {name} on a Unix socket: {e}"));
+        assert_eq!(&reply.body[..], b"local");
+        let conn = client.connection(&addr).await.unwrap();
+        assert_eq!(conn.transport(), name);
+        let client = RemotingClient::new(RocketmqProtocol, config(&s, &transport, tls));
+        let resp = client
+            .invoke(&addr, rocketmq_request(b"ping"), Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("rocketmq over {name} on a Unix socket: {e}"));
+        assert_eq!(&resp.body[..], b"ping");
+    }
+    s.multi.shutdown().await;
+    let _ = std::fs::remove_file(&path);
 }

@@ -246,7 +246,9 @@ struct Inner<P: Protocol> {
     metrics: Arc<Metrics>,
 }
 
-/// A client for protocol `P`, with a connection pool keyed by address.
+/// A client for protocol `P`, with a connection pool keyed by address. An address is
+/// `host:port`, or `unix:<path>` for a Unix socket; TLS, WebSocket and HTTP/2 work over
+/// either.
 ///
 /// ```no_run
 /// # async fn demo<P: polywire::protocol::Protocol>(proto: P, req: P::Frame) -> Result<(), polywire::rt::RemotingError> {
@@ -446,18 +448,45 @@ impl<P: Protocol> RemotingClient<P> {
             addr: addr.to_string(),
             reason,
         };
+        #[cfg(unix)]
+        if let Some(path) = addr.strip_prefix("unix:") {
+            let stream = tokio::net::UnixStream::connect(path)
+                .await
+                .map_err(|e| connect_error(e.to_string()))?;
+            return self.secured(addr, stream, attempt).await;
+        }
         let stream = TcpStream::connect(addr)
             .await
             .map_err(|e| connect_error(e.to_string()))?;
         let _ = stream.set_nodelay(true);
-        let transport = &attempt.transport;
+        if !attempt.tls && attempt.transport == Transport::Tcp {
+            let (rd, wr) = stream.into_split();
+            return self.start(addr, rd, wr, "tcp", attempt.versions).await;
+        }
+        self.secured(addr, stream, attempt).await
+    }
+
+    /// Starts TLS on `stream` when `attempt` asks for it, then its transport.
+    async fn secured<S>(
+        &self,
+        addr: &str,
+        stream: S,
+        attempt: &Attempt,
+    ) -> Result<Arc<ClientConnection<P>>, RemotingError>
+    where
+        S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let connect_error = |reason: String| RemotingError::Connect {
+            addr: addr.to_string(),
+            reason,
+        };
         #[cfg(feature = "tls")]
         if attempt.tls {
             let Some(tls) = &self.inner.config.tls else {
                 return Err(connect_error("TLS asked for, but no TLS settings".into()));
             };
             let mut config = tls.config.clone();
-            if *transport == Transport::Http2 && config.alpn_protocols != [b"h2".to_vec()] {
+            if attempt.transport == Transport::Http2 && config.alpn_protocols != [b"h2".to_vec()] {
                 let mut c = (*config).clone();
                 c.alpn_protocols = vec![b"h2".to_vec()];
                 config = Arc::new(c);
@@ -475,10 +504,6 @@ impl<P: Protocol> RemotingClient<P> {
                 "TLS is not built in (polywire's `tls` feature)".into(),
             ));
         }
-        if *transport == Transport::Tcp {
-            let (rd, wr) = stream.into_split();
-            return self.start(addr, rd, wr, "tcp", attempt.versions).await;
-        }
         self.over(addr, stream, false, attempt).await
     }
 
@@ -495,6 +520,13 @@ impl<P: Protocol> RemotingClient<P> {
     {
         let (transport, versions) = (&attempt.transport, attempt.versions);
         let name = transport.name(secure);
+        // A Unix socket's HTTP requests name the local host.
+        #[allow(unused_variables)]
+        let authority = if addr.starts_with("unix:") {
+            "localhost"
+        } else {
+            addr
+        };
         #[allow(unused_variables)]
         let connect_error = |reason: String| RemotingError::Connect {
             addr: addr.to_string(),
@@ -509,7 +541,7 @@ impl<P: Protocol> RemotingClient<P> {
             }
             #[cfg(feature = "ws")]
             Transport::WebSocket { path } => {
-                let io = super::ws::connect(stream, addr, path, secure, framing())
+                let io = super::ws::connect(stream, authority, path, secure, framing())
                     .await
                     .map_err(connect_error)?;
                 let (rd, wr) = tokio::io::split(io);
@@ -517,7 +549,7 @@ impl<P: Protocol> RemotingClient<P> {
             }
             #[cfg(feature = "h2")]
             Transport::Http2 => {
-                let io = super::h2::H2Io::connect(stream, addr, secure, framing())
+                let io = super::h2::H2Io::connect(stream, authority, secure, framing())
                     .await
                     .map_err(connect_error)?;
                 let (rd, wr) = tokio::io::split(io);
