@@ -1,6 +1,6 @@
 //! Every protocol over every transport on one shared port: TCP, TLS, WebSocket (plain and
-//! inside TLS) and HTTP/2 (prior knowledge and inside TLS), on TCP and Unix sockets, with the generated clients and
-//! with independent ones (Python's `websockets`, `curl`).
+//! inside TLS) and HTTP/2 (prior knowledge and inside TLS), on TCP and Unix sockets, with
+//! the generated clients and with independent ones (Python's `websockets`, `curl`).
 
 use bytes::Bytes;
 use polywire::Protocol as _;
