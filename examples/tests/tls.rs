@@ -337,3 +337,42 @@ async fn the_generated_clients_speak_tls() {
     assert!(generated_echo(&plain, &addr).await.is_err());
     multi.shutdown().await;
 }
+
+#[tokio::test]
+async fn client_tls_loads_from_a_configuration_file() {
+    use polywire::rt::{ClientFactoryConfig, RemotingClientFactory};
+    let pems = Pems::new("client-files");
+    let (multi, addr) = start(&pems, TlsMode::Enforcing, None).await;
+    let text = format!(
+        r#"
+        [protocols.rocketmq-remoting.tls]
+        ca = {ca:?}
+        server_name = "localhost"
+        "#,
+        ca = pems.path("cert.pem").display().to_string()
+    );
+    let config: ClientFactoryConfig = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let factory = RemotingClientFactory::new(config);
+    let rmq = factory.create_client::<RocketmqProtocol>();
+    assert!(is_echo(generated_echo(&rmq, &addr).await.ok()));
+    // The port enforces TLS: a client whose settings have none is refused.
+    let plain = factory.create_client::<NativeProtocol>();
+    assert!(plain.connection(&addr).await.is_err());
+    // A CA file that is not there, or a certificate without its key, says which.
+    let missing = text.replace("cert.pem", "missing.pem");
+    let e = toml::from_str::<ClientFactoryConfig>(&missing)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("missing.pem"), "{e}");
+    let half = format!(
+        "{text}cert = {:?}\n",
+        pems.path("cert.pem").display().to_string()
+    );
+    let e = toml::from_str::<ClientFactoryConfig>(&half)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("without `key`"), "{e}");
+    multi.shutdown().await;
+}

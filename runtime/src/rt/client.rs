@@ -31,8 +31,8 @@ pub enum Overload {
     FailFast,
 }
 
-/// Client limits and timeouts. Loadable with serde (from TOML, say): durations are written
-/// as `"3s"` or `"500ms"`, fields left out keep their defaults, and TLS is set in code.
+/// Client limits, timeouts, transport and TLS. Loadable with serde (from TOML, say):
+/// durations are written as `"3s"` or `"500ms"`, and fields left out keep their defaults.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClientConfig {
@@ -58,9 +58,10 @@ pub struct ClientConfig {
     pub versions: Option<(u32, u32)>,
     /// Feature bits offered.
     pub features: u64,
-    /// TLS to the server (`None`: plaintext TCP).
+    /// TLS to the server (`None`: plaintext). In a file, `[tls]` with `ca`, `server_name`
+    /// and optionally `cert` and `key` (PEM files, read as the configuration loads).
     #[cfg(feature = "tls")]
-    #[serde(skip)]
+    #[serde(skip_serializing)]
     pub tls: Option<ClientTls>,
     /// What carries the frames over the connection (inside TLS when `tls` is set).
     pub transport: Transport,
@@ -202,9 +203,11 @@ impl Transport {
     }
 }
 
-/// How a client speaks TLS to its servers.
+/// How a client speaks TLS to its servers. Deserialized from
+/// [`ClientTlsFiles`](super::tls::ClientTlsFiles).
 #[cfg(feature = "tls")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(try_from = "super::tls::ClientTlsFiles")]
 pub struct ClientTls {
     /// The rustls client configuration (trusted roots, client certificate, ALPN).
     pub config: Arc<super::tls::rustls::ClientConfig>,

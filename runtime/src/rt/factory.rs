@@ -62,8 +62,8 @@ impl RemotingClientFactory {
         }
     }
 
-    /// TLS settings for every client that has none of its own (certificates are set in
-    /// code, not in the configuration file).
+    /// TLS settings for every client whose configuration has none of its own (made in
+    /// code; a configuration file gives them as a `[tls]` section of a client's settings).
     #[cfg(feature = "tls")]
     pub fn with_tls(mut self, tls: super::ClientTls) -> Self {
         self.tls = Some(tls);

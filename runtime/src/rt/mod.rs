@@ -46,7 +46,7 @@ pub use server::{
 };
 pub use setup::{ProtocolSetup, ServerSetup};
 #[cfg(feature = "tls")]
-pub use tls::{TlsFiles, TlsMode, TlsSettings};
+pub use tls::{ClientTlsFiles, TlsFiles, TlsMode, TlsSettings};
 pub use transport::{FrameInfo, Framing};
 
 use crate::protocol::Negotiated;

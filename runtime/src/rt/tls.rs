@@ -125,6 +125,81 @@ pub fn server_config_from_pem(
     Ok(config)
 }
 
+/// A client's TLS settings as a configuration file gives them (`[tls]` of a
+/// [`ClientConfig`](super::ClientConfig)): the CAs to trust, the name the server's
+/// certificate must carry, and a client certificate for servers that ask for one.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTlsFiles {
+    /// PEM file of the CA certificates the server's certificate must chain to.
+    pub ca: std::path::PathBuf,
+    /// The name the server's certificate must carry.
+    pub server_name: String,
+    /// PEM file of a client certificate chain (with `key`).
+    #[serde(default)]
+    pub cert: Option<std::path::PathBuf>,
+    /// PEM file of the client certificate's private key.
+    #[serde(default)]
+    pub key: Option<std::path::PathBuf>,
+}
+
+impl TryFrom<ClientTlsFiles> for super::ClientTls {
+    type Error = TlsError;
+
+    fn try_from(f: ClientTlsFiles) -> Result<Self, TlsError> {
+        let server_name =
+            rustls::pki_types::ServerName::try_from(f.server_name.clone()).map_err(|e| {
+                TlsError {
+                    file: "server_name".into(),
+                    reason: format!("{:?}: {e}", f.server_name),
+                }
+            })?;
+        let identity = match (&f.cert, &f.key) {
+            (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
+            (None, None) => None,
+            (Some(c), None) => return Err(TlsError::new(c, "a client certificate without `key`")),
+            (None, Some(k)) => return Err(TlsError::new(k, "a key without `cert`")),
+        };
+        Ok(super::ClientTls {
+            config: Arc::new(client_config_from_pem(&f.ca, identity)?),
+            server_name,
+        })
+    }
+}
+
+/// A rustls client configuration from PEM files: the CAs to trust and, optionally, a
+/// client certificate chain and its key.
+pub fn client_config_from_pem(
+    ca: &Path,
+    identity: Option<(&Path, &Path)>,
+) -> Result<rustls::ClientConfig, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).map_err(|e| TlsError::new(ca, e))? {
+        roots
+            .add(c.map_err(|e| TlsError::new(ca, e))?)
+            .map_err(|e| TlsError::new(ca, e))?;
+    }
+    if roots.is_empty() {
+        return Err(TlsError::new(ca, "no CERTIFICATE block"));
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::new(ca, e))?
+        .with_root_certificates(roots);
+    match identity {
+        None => Ok(builder.with_no_client_auth()),
+        Some((cert, key)) => {
+            let certs = CertificateDer::pem_file_iter(cert)
+                .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| TlsError::new(cert, e))?;
+            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::new(key, e))?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| TlsError::new(cert, e))
+        }
+    }
+}
+
 /// The crypto provider: rustls's *ring* one. aws-lc-rs (rustls's default, with
 /// post-quantum key exchange, for which rustls 0.23.48 deprecates this function) needs
 /// cmake to build, which a fresh machine of this project does not have.
