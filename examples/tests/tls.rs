@@ -232,6 +232,7 @@ async fn client_certificates_are_required_when_a_client_ca_is_set() {
             .is_none(),
         "a client without a certificate is refused"
     );
+    assert_eq!(multi.failed_setups(), 1, "and counted");
     multi.shutdown().await;
 }
 

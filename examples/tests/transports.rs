@@ -75,6 +75,12 @@ async fn start() -> Server {
         req.header.code = ResponseCode::Success.to_repr();
         Ok::<_, ProcessError>(req)
     });
+    // 2002 answers with what carried the request, as the server saw it.
+    rmq.register_processor(2002, |ctx: RequestContext, mut req: Frame| async move {
+        req.header.code = ResponseCode::Success.to_repr();
+        req.body = Bytes::from_static(ctx.transport.as_bytes());
+        Ok::<_, ProcessError>(req)
+    });
     multi.add(rmq).unwrap();
     let addr = multi.bind("127.0.0.1:0").await.unwrap().to_string();
     Server {
@@ -109,6 +115,15 @@ fn config(s: &Server, transport: &Transport, tls: bool) -> ClientConfig {
         transport: transport.clone(),
         ..ClientConfig::default()
     }
+}
+
+/// What carried a request to the server, as its processors see it (`RequestContext`).
+async fn served_over(client: &RemotingClient<RocketmqProtocol>, addr: &str) -> String {
+    let resp = client
+        .invoke(addr, RocketmqProtocol.request(2002), Duration::from_secs(5))
+        .await
+        .unwrap();
+    String::from_utf8(resp.body.to_vec()).unwrap()
 }
 
 fn rocketmq_request(body: &'static [u8]) -> Frame {
@@ -175,6 +190,11 @@ async fn every_protocol_over_every_transport_on_one_port() {
             let conn = client.connection(&s.addr).await.unwrap();
             assert_eq!(conn.transport(), name);
             assert_eq!(conn.negotiated(), None, "RocketMQ has no handshake");
+            assert_eq!(
+                served_over(&client, &s.addr).await,
+                name,
+                "as the server saw it"
+            );
         }
     }
     assert_eq!(s.multi.unclaimed(), 0);
@@ -461,6 +481,12 @@ async fn the_generated_clients_reach_a_unix_socket_over_every_transport() {
             .await
             .unwrap_or_else(|e| panic!("rocketmq over {name} on a Unix socket: {e}"));
         assert_eq!(&resp.body[..], b"ping");
+        let seen = if name == "tcp" { "unix" } else { name };
+        assert_eq!(
+            served_over(&client, &addr).await,
+            seen,
+            "as the server saw it"
+        );
     }
     s.multi.shutdown().await;
     let _ = std::fs::remove_file(&path);

@@ -636,6 +636,7 @@ impl<P: Protocol> RemotingClient<P> {
             ctx: RequestContext {
                 peer: addr.into(),
                 protocol: proto.id(),
+                transport,
                 negotiated,
                 connection_id: next_connection_id(),
             },

@@ -86,6 +86,7 @@ pub(crate) fn looks_like_h2(first: &[u8]) -> Option<bool> {
 pub(crate) async fn serve<S, L>(
     io: S,
     peer: String,
+    transport: &'static str,
     lookup: L,
     settings: H2Settings,
     shutdown: CancellationToken,
@@ -124,7 +125,7 @@ pub(crate) async fn serve<S, L>(
                 let (lookup, peer) = (&lookup, peer.as_str());
                 calls.push(async move {
                     let (head, mut body) = req.into_parts();
-                    let answer = answer(head, &mut body, lookup, peer).await;
+                    let answer = answer(head, &mut body, lookup, peer, transport).await;
                     if answer.is_err() {
                         // A refusal before the body was read: take the rest of it (up to a
                         // bound), so the client sees the answer rather than a reset stream.
@@ -170,6 +171,7 @@ async fn answer<L>(
     body: &mut RecvStream,
     lookup: &L,
     peer: &str,
+    transport: &'static str,
 ) -> Answer
 where
     L: Fn(&str) -> Option<Arc<dyn ProtocolServer>>,
@@ -216,7 +218,7 @@ where
             Err(e) => Err(bad(e.to_string())),
         };
     }
-    match server.call(body, peer, negotiated).await {
+    match server.call(body, peer, transport, negotiated).await {
         Ok(resp) => Ok(resp.freeze()),
         Err(e @ CallError::ShutDown) => Err((StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
         Err(e) => Err(bad(e.to_string())),

@@ -59,6 +59,10 @@ pub struct RequestContext {
     pub peer: Arc<str>,
     /// The protocol id.
     pub protocol: &'static str,
+    /// What carries the connection: `tcp`, `tls`, `ws`, `wss`, `h2c`, `h2` (over TCP or a
+    /// Unix socket), `unix` (a Unix socket, plaintext), or `stream` (a stream handed to
+    /// `serve_io` / `serve_stream`, or a [`Session`] driven directly).
+    pub transport: &'static str,
     /// The negotiated version, when the protocol has a handshake.
     pub negotiated: Option<Negotiated>,
     /// A number unique to the connection within this process.

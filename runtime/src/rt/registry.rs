@@ -50,8 +50,9 @@ pub trait ProtocolServer: Send + Sync + 'static {
     fn detect(&self, first: &[u8]) -> Option<Detection>;
     /// Serves an accepted connection whose first bytes, `first`, were read already.
     fn serve_tcp(&self, stream: TcpStream, peer: String, first: BytesMut);
-    /// Serves a stream of another transport whose first bytes, `first`, were read already.
-    fn serve_io(&self, io: Box<dyn Io>, peer: String, first: BytesMut);
+    /// Serves a stream of another transport (named `transport` in request contexts) whose
+    /// first bytes, `first`, were read already.
+    fn serve_io(&self, io: Box<dyn Io>, peer: String, transport: &'static str, first: BytesMut);
     /// The protocol's frame boundaries, for message transports.
     fn framing(&self) -> Framing;
     /// Answers one request frame that arrived on its own (see [`RemotingServer::call`]).
@@ -59,6 +60,7 @@ pub trait ProtocolServer: Send + Sync + 'static {
         &self,
         request: BytesMut,
         peer: &str,
+        transport: &'static str,
         negotiated: Option<Negotiated>,
     ) -> BoxFuture<Result<BytesMut, CallError>>;
     /// Answers a handshake hello that arrived on its own (see
@@ -81,8 +83,8 @@ impl<P: Protocol> ProtocolServer for RemotingServer<P> {
         RemotingServer::serve_tcp(self, stream, peer, first);
     }
 
-    fn serve_io(&self, io: Box<dyn Io>, peer: String, first: BytesMut) {
-        self.serve_stream(io, peer, first);
+    fn serve_io(&self, io: Box<dyn Io>, peer: String, transport: &'static str, first: BytesMut) {
+        self.serve_stream(io, peer, transport, first);
     }
 
     fn framing(&self) -> Framing {
@@ -93,9 +95,10 @@ impl<P: Protocol> ProtocolServer for RemotingServer<P> {
         &self,
         request: BytesMut,
         peer: &str,
+        transport: &'static str,
         negotiated: Option<Negotiated>,
     ) -> BoxFuture<Result<BytesMut, CallError>> {
-        RemotingServer::call(self, request, peer, negotiated)
+        RemotingServer::call(self, request, peer, transport, negotiated)
     }
 
     fn accept_hello(&self, hello: BytesMut) -> Result<(BytesMut, Option<Negotiated>), CallError> {
@@ -164,6 +167,7 @@ struct Inner {
     shutdown: CancellationToken,
     tracker: TaskTracker,
     unclaimed: AtomicU64,
+    failed_setups: AtomicU64,
 }
 
 /// The servers of many protocols, started and stopped together, on shared or own ports.
@@ -182,6 +186,7 @@ impl MultiServer {
                 shutdown: CancellationToken::new(),
                 tracker: TaskTracker::new(),
                 unclaimed: AtomicU64::new(0),
+                failed_setups: AtomicU64::new(0),
             }),
         }
     }
@@ -253,6 +258,12 @@ impl MultiServer {
         self.inner.unclaimed.load(Ordering::Relaxed)
     }
 
+    /// Connections closed because their TLS handshake or WebSocket upgrade failed or did
+    /// not finish within the detection timeout (a client certificate refused, say).
+    pub fn failed_setups(&self) -> u64 {
+        self.inner.failed_setups.load(Ordering::Relaxed)
+    }
+
     /// Listens on `addr`, shared by every registered protocol that has a detector, until
     /// [`shutdown`](Self::shutdown). Returns the bound address.
     pub async fn bind(&self, addr: impl ToSocketAddrs) -> std::io::Result<SocketAddr> {
@@ -306,10 +317,13 @@ impl MultiServer {
     }
 
     async fn detect_and_serve(&self, mut stream: TcpStream, peer: String) {
-        match self.detect(&mut stream, &peer, Layer::Outer).await {
+        match self.detect(&mut stream, &peer, Layer::Outer("tcp")).await {
             Some(Detected::Protocol(server, first)) => server.serve_tcp(stream, peer, first),
             #[allow(unreachable_patterns)] // without the transport features
-            Some(other) => self.dispatch(stream, peer, other).await,
+            Some(other) => {
+                self.dispatch(stream, peer, Layer::Outer("tcp"), other)
+                    .await
+            }
             None => {}
         }
     }
@@ -319,17 +333,26 @@ impl MultiServer {
         let this = self.clone();
         Box::pin(async move {
             if let Some(d) = this.detect(&mut io, &peer, layer).await {
-                this.dispatch(io, peer, d).await;
+                this.dispatch(io, peer, layer, d).await;
             }
         })
     }
 
-    /// Serves `io`, whose first bytes detection read and found to be `detected`.
-    async fn dispatch<S: Io>(&self, io: S, peer: String, detected: Detected) {
+    /// Serves `io`, whose first bytes detection read (at `layer`) and found to be `detected`.
+    async fn dispatch<S: Io>(&self, io: S, peer: String, layer: Layer, detected: Detected) {
+        #[allow(unused_variables)]
+        let secure = layer == Layer::Tls;
         #[cfg(any(feature = "tls", feature = "ws", feature = "h2"))]
         let cfg = &self.inner.config;
         match detected {
-            Detected::Protocol(server, first) => server.serve_io(Box::new(io), peer, first),
+            Detected::Protocol(server, first) => {
+                let transport = match layer {
+                    Layer::Outer(base) => base,
+                    Layer::Tls => "tls",
+                    Layer::Message => "stream",
+                };
+                server.serve_io(Box::new(io), peer, transport, first)
+            }
             #[cfg(feature = "tls")]
             Detected::Tls(first) => {
                 let Some(tls) = &cfg.tls else { return };
@@ -373,7 +396,8 @@ impl MultiServer {
                     self.detect(&mut ws, &peer, Layer::Message).await
                 {
                     ws.set_framing(server.framing());
-                    server.serve_io(Box::new(ws), peer, first);
+                    let transport = if secure { "wss" } else { "ws" };
+                    server.serve_io(Box::new(ws), peer, transport, first);
                 }
             }
             #[cfg(feature = "h2")]
@@ -385,7 +409,8 @@ impl MultiServer {
                 let lookup = move |id: &str| servers.iter().find(|s| s.id() == id).cloned();
                 let shutdown = self.inner.shutdown.clone();
                 let io = super::transport::Rewind::new(first, io);
-                super::h2::serve(io, peer, lookup, h2.clone(), shutdown).await;
+                let transport = if secure { "h2" } else { "h2c" };
+                super::h2::serve(io, peer, transport, lookup, h2.clone(), shutdown).await;
             }
         }
     }
@@ -404,24 +429,21 @@ impl MultiServer {
             _ = self.inner.shutdown.cancelled() => return None,
             r = timed => r,
         };
-        match done {
-            Ok(Ok(s)) => Some(s),
-            Ok(Err(e)) => {
-                tracing::debug!(%peer, error = %e, "{what} failed; closing");
-                None
-            }
-            Err(_) => {
-                tracing::debug!(%peer, "{what} timed out; closing");
-                None
-            }
-        }
+        let failed = match done {
+            Ok(Ok(s)) => return Some(s),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "timed out".to_string(),
+        };
+        self.inner.failed_setups.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(%peer, error = %failed, "{what} failed; closing");
+        None
     }
 
     /// Detects the protocol of `io`, a stream of any transport (`peer` names its other end
     /// in logs and request contexts), and hands it to the server that claims it; closes it
     /// when none does. Returns at once: detection runs on a task of its own.
     pub fn serve_io(&self, io: impl Io, peer: String) {
-        let route = self.route(io, peer, Layer::Outer);
+        let route = self.route(io, peer, Layer::Outer("stream"));
         self.inner.tracker.spawn(route);
     }
 
@@ -433,7 +455,10 @@ impl MultiServer {
         let name = format!("unix:{}", path.as_ref().display());
         let this = self.clone();
         self.inner.tracker.spawn(async move {
-            let serve = |(stream, _)| this.serve_io(stream, name.clone());
+            let serve = |(stream, _)| {
+                let route = this.route(stream, name.clone(), Layer::Outer("unix"));
+                this.inner.tracker.spawn(route);
+            };
             super::accept_until(&this.inner.shutdown, || listener.accept(), serve).await;
         });
         Ok(())
@@ -454,7 +479,7 @@ impl MultiServer {
         let mut first = BytesMut::with_capacity(64);
         loop {
             #[cfg(feature = "tls")]
-            if layer == Layer::Outer && !first.is_empty() {
+            if matches!(layer, Layer::Outer(_)) && !first.is_empty() {
                 use super::TlsMode;
                 let mode = cfg.tls.as_ref().map_or(TlsMode::Disabled, |t| t.mode);
                 if mode != TlsMode::Disabled && super::tls::looks_like_tls(&first) {
@@ -576,8 +601,9 @@ enum Detected {
 /// Where detection runs: what else than a protocol the bytes may start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layer {
-    /// A connection as accepted: TLS, WebSocket, HTTP/2 or a protocol.
-    Outer,
+    /// A connection as accepted (of this kind: `tcp`, `unix`, `stream`): TLS, WebSocket,
+    /// HTTP/2 or a protocol.
+    Outer(&'static str),
     /// Inside TLS: WebSocket, HTTP/2 or a protocol.
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     Tls,

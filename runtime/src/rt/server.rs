@@ -384,21 +384,28 @@ impl<P: Protocol> RemotingServer<P> {
     pub fn serve_tcp(&self, stream: tokio::net::TcpStream, peer: String, first: BytesMut) {
         let _ = stream.set_nodelay(true);
         let (rd, wr) = stream.into_split();
-        self.spawn_connection(rd, wr, peer, first);
+        self.spawn_connection(rd, wr, peer, "tcp", first);
     }
 
     /// Serves one already-open byte stream (a transport adapter's output) whose first
-    /// bytes, `first`, were read already (empty when none were).
-    pub fn serve_stream<S>(&self, stream: S, peer: String, first: BytesMut)
+    /// bytes, `first`, were read already (empty when none were); `transport` names what
+    /// carries it in the requests' [`RequestContext`].
+    pub fn serve_stream<S>(&self, stream: S, peer: String, transport: &'static str, first: BytesMut)
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
         let (rd, wr) = tokio::io::split(stream);
-        self.spawn_connection(rd, wr, peer, first);
+        self.spawn_connection(rd, wr, peer, transport, first);
     }
 
-    fn spawn_connection<R, W>(&self, rd: R, wr: W, peer: String, first: BytesMut)
-    where
+    fn spawn_connection<R, W>(
+        &self,
+        rd: R,
+        wr: W,
+        peer: String,
+        transport: &'static str,
+        first: BytesMut,
+    ) where
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
     {
@@ -412,7 +419,7 @@ impl<P: Protocol> RemotingServer<P> {
         let inner = self.inner.clone();
         self.inner.tracker.spawn(async move {
             inner.metrics.conn_opened();
-            let res = run_connection(&inner, rd, wr, peer.clone(), first).await;
+            let res = run_connection(&inner, rd, wr, peer.clone(), transport, first).await;
             inner.metrics.conn_closed();
             if let Err(e) = res {
                 tracing::debug!(%peer, error = %e, "connection ended");
@@ -434,6 +441,7 @@ impl<P: Protocol> RemotingServer<P> {
         &self,
         request: BytesMut,
         peer: &str,
+        transport: &'static str,
         negotiated: Option<Negotiated>,
     ) -> super::BoxFuture<Result<BytesMut, CallError>> {
         let checked = match (self.inner.proto.handshake(), negotiated) {
@@ -464,7 +472,7 @@ impl<P: Protocol> RemotingServer<P> {
                 Ok(n)
             }
         });
-        let session = checked.map(|n| Session::open(self.inner.clone(), peer.into(), n));
+        let session = checked.map(|n| Session::open(self.inner.clone(), peer.into(), transport, n));
         Box::pin(async move {
             let mut session = session?;
             let mut input = request;
@@ -574,10 +582,15 @@ pub struct Session<P: Protocol> {
 impl<P: Protocol> Session<P> {
     /// A session of `server` for a connection from `peer` that negotiated `negotiated`.
     pub fn new(server: &RemotingServer<P>, peer: &str, negotiated: Option<Negotiated>) -> Self {
-        Session::open(server.inner.clone(), peer.into(), negotiated)
+        Session::open(server.inner.clone(), peer.into(), "stream", negotiated)
     }
 
-    fn open(inner: Arc<Inner<P>>, peer: Arc<str>, negotiated: Option<Negotiated>) -> Self {
+    fn open(
+        inner: Arc<Inner<P>>,
+        peer: Arc<str>,
+        transport: &'static str,
+        negotiated: Option<Negotiated>,
+    ) -> Self {
         let table = inner
             .table
             .read()
@@ -586,6 +599,7 @@ impl<P: Protocol> Session<P> {
         let ctx = RequestContext {
             peer,
             protocol: inner.proto.id(),
+            transport,
             negotiated,
             connection_id: next_connection_id(),
         };
@@ -759,6 +773,7 @@ async fn run_connection<P, R, W>(
     mut rd: R,
     wr: W,
     peer: String,
+    transport: &'static str,
     first: BytesMut,
 ) -> Result<(), super::RemotingError>
 where
@@ -814,7 +829,7 @@ where
         }
     };
 
-    let mut session = Session::open(inner.clone(), peer.as_str().into(), negotiated);
+    let mut session = Session::open(inner.clone(), peer.as_str().into(), transport, negotiated);
     let mut reading = true;
     let idle = tokio::time::sleep(cfg.idle_timeout);
     tokio::pin!(idle);
