@@ -95,6 +95,48 @@ async fn echo(
         .map(|r| r.body)
 }
 
+/// A client calling echo in a loop on its one connection, each answer expected to be
+/// `answer` (the tagged servers answer their tag).
+struct KeepCalling {
+    stop: Arc<AtomicBool>,
+    done: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl KeepCalling {
+    fn start(client: BasicClient, answer: &'static [u8]) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (done, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let task = {
+            let (stop, done, failed) = (stop.clone(), done.clone(), failed.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    match echo(&client, answer).await {
+                        Ok(b) if b[..] == *answer => done.fetch_add(1, Ordering::Relaxed),
+                        _ => failed.fetch_add(1, Ordering::Relaxed),
+                    };
+                }
+            })
+        };
+        KeepCalling {
+            stop,
+            done,
+            failed,
+            task,
+        }
+    }
+
+    /// Stops; asserts that it made progress and that no call failed.
+    async fn stop_and_check(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.unwrap();
+        let calls = self.done.load(Ordering::Relaxed);
+        assert!(calls > 10, "the busy client made progress ({calls} calls)");
+        assert_eq!(self.failed.load(Ordering::Relaxed), 0, "no call failed");
+    }
+}
+
 /// Reads until the server closes the connection; fails if it stays open for `within`.
 async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     let mut sink = Vec::new();
@@ -170,19 +212,8 @@ async fn protocols_are_replaced_and_removed_while_clients_run() {
     // One client keeps calling on its one connection throughout.
     let busy = native_client(&addr);
     assert_eq!(&echo(&busy, b"warm").await.unwrap()[..], b"warm");
-    let stop = Arc::new(AtomicBool::new(false));
-    let (done, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let load = {
-        let (stop, done, failed) = (stop.clone(), done.clone(), failed.clone());
-        tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                match echo(&busy, b"old").await {
-                    Ok(b) if &b[..] == b"old" => done.fetch_add(1, Ordering::Relaxed),
-                    _ => failed.fetch_add(1, Ordering::Relaxed),
-                };
-            }
-        })
-    };
+    let busy = KeepCalling::start(busy, b"old");
+    let stop = busy.stop.clone();
     // And a pipeline keeps 64 requests in flight on a connection of its own.
     let piped = {
         let (stop, addr) = (stop.clone(), addr.clone());
@@ -230,20 +261,13 @@ async fn protocols_are_replaced_and_removed_while_clients_run() {
     assert_eq!(&probe_echo(&probe_client(&addr), b"on").await[..], b"on");
     tokio::time::sleep(Duration::from_millis(50)).await;
 
-    stop.store(true, Ordering::Relaxed);
-    load.await.unwrap();
+    busy.stop_and_check().await;
     let (answered, pipe_failed) = piped.await.unwrap();
     assert!(
         answered > 1000,
         "the pipeline made progress ({answered} answers)"
     );
     assert_eq!(pipe_failed, 0, "no pipelined request failed");
-    let before = done.load(Ordering::Relaxed);
-    assert!(
-        before > 10,
-        "the busy client made progress ({before} calls)"
-    );
-    assert_eq!(failed.load(Ordering::Relaxed), 0, "no call failed");
     assert_eq!(multi.protocols(), ["probe-a"]);
     multi.shutdown().await;
     old.shutdown().await;
@@ -477,19 +501,7 @@ async fn replace_and_remove_keep_open_connections_on_websocket_and_http2() {
         // A client keeps calling on its one connection throughout.
         let busy = client_over(&transport);
         assert_eq!(&echo(&busy, b"x").await.unwrap()[..], b"old");
-        let stop = Arc::new(AtomicBool::new(false));
-        let (done, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-        let load = {
-            let (stop, done, failed) = (stop.clone(), done.clone(), failed.clone());
-            tokio::spawn(async move {
-                while !stop.load(Ordering::Relaxed) {
-                    match echo(&busy, b"x").await {
-                        Ok(b) if &b[..] == b"old" => done.fetch_add(1, Ordering::Relaxed),
-                        _ => failed.fetch_add(1, Ordering::Relaxed),
-                    };
-                }
-            })
-        };
+        let busy = KeepCalling::start(busy, b"old");
         tokio::time::sleep(Duration::from_millis(30)).await;
         // New connections get the new definition; the open one keeps the old.
         let old = multi
@@ -502,11 +514,7 @@ async fn replace_and_remove_keep_open_connections_on_websocket_and_http2() {
         let new = multi.remove("polywire-native").expect("the new server");
         assert!(echo(&client_over(&transport), b"x").await.is_err());
         tokio::time::sleep(Duration::from_millis(30)).await;
-        stop.store(true, Ordering::Relaxed);
-        load.await.unwrap();
-        let calls = done.load(Ordering::Relaxed);
-        assert!(calls > 10, "the busy client made progress ({calls} calls)");
-        assert_eq!(failed.load(Ordering::Relaxed), 0, "no call failed");
+        busy.stop_and_check().await;
         old.shutdown().await;
         new.shutdown().await;
         multi.add(tagged_server(b"old")).unwrap();

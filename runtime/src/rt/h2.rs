@@ -22,7 +22,7 @@ use super::transport::{FrameInfo, Framing};
 use super::{BoxFuture, CallError, ProtocolServer};
 use crate::codec::FrameKind;
 use crate::protocol::Negotiated;
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use h2::RecvStream;
@@ -471,13 +471,8 @@ impl AsyncRead for H2Io {
         // Every answer that has arrived and fits: a batch of answers is one read.
         let start = buf.filled().len();
         loop {
-            if !self.inbuf.is_empty() {
-                let n = self.inbuf.len().min(buf.remaining());
-                buf.put_slice(&self.inbuf[..n]);
-                self.inbuf.advance(n);
-                if buf.remaining() == 0 {
-                    return Poll::Ready(Ok(()));
-                }
+            if super::transport::fill(&mut self.inbuf, buf) {
+                return Poll::Ready(Ok(()));
             }
             let got = buf.filled().len() > start;
             match self.calls.poll_next_unpin(cx) {
@@ -524,21 +519,7 @@ impl AsyncWrite for H2Io {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        while !self.out.is_empty() {
-            let len = if self.raw_next {
-                self.out.len()
-            } else {
-                match self.framing.frame_len(&self.out) {
-                    Ok(Some(n)) if n <= self.out.len() => n,
-                    Ok(_) => break,
-                    Err(e) => {
-                        return Poll::Ready(Err(std::io::Error::new(
-                            std::io::ErrorKind::InvalidData,
-                            e,
-                        )));
-                    }
-                }
-            };
+        while let Some(len) = self.framing.next_message(&self.out, self.raw_next)? {
             let msg = self.out.split_to(len).freeze();
             let info = if std::mem::take(&mut self.raw_next) {
                 None

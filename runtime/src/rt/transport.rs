@@ -149,10 +149,35 @@ impl Framing {
         self.0.error_frame(request, message)
     }
 
+    /// The length of the next message to cut from `out`, bytes written to a message
+    /// transport: all of it when `hello` (a handshake message), else its first frame once
+    /// complete (`None` while part of it is missing).
+    pub(crate) fn next_message(&self, out: &[u8], hello: bool) -> std::io::Result<Option<usize>> {
+        if out.is_empty() {
+            return Ok(None);
+        }
+        if hello {
+            return Ok(Some(out.len()));
+        }
+        match self.frame_len(out) {
+            Ok(Some(n)) if n <= out.len() => Ok(Some(n)),
+            Ok(_) => Ok(None),
+            Err(e) => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+        }
+    }
+
     /// What the server's handshake reply `reply` agreed, if it is a complete acceptance.
     pub fn read_reply(&self, reply: &[u8]) -> Option<Negotiated> {
         self.0.read_reply(reply)
     }
+}
+
+/// Copies what `buf` has room for from the front of `from`; true when `buf` is full.
+pub(crate) fn fill(from: &mut Bytes, buf: &mut ReadBuf<'_>) -> bool {
+    let n = from.len().min(buf.remaining());
+    buf.put_slice(&from[..n]);
+    from.advance(n);
+    buf.remaining() == 0
 }
 
 /// A stream whose first bytes were read already (for detection): they are read again

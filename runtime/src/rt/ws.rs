@@ -5,7 +5,7 @@
 //! protocol needs WebSocket-specific code.
 
 use super::transport::Framing;
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use futures_util::{Sink, Stream};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -99,13 +99,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsIo<S> {
         // (and one pass of the protocol's driver), as it would be on TCP.
         let start = buf.filled().len();
         loop {
-            if !self.inbuf.is_empty() {
-                let n = self.inbuf.len().min(buf.remaining());
-                buf.put_slice(&self.inbuf[..n]);
-                self.inbuf.advance(n);
-                if buf.remaining() == 0 {
-                    return Poll::Ready(Ok(()));
-                }
+            if super::transport::fill(&mut self.inbuf, buf) {
+                return Poll::Ready(Ok(()));
             }
             let got = buf.filled().len() > start;
             let next = match Pin::new(&mut self.ws).poll_next(cx) {
@@ -147,25 +142,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WsIo<S> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let this = &mut *self;
-        while !this.out.is_empty() {
-            let Some(framing) = &this.framing else {
-                break;
-            };
-            let len = if this.raw_next {
-                this.out.len()
-            } else {
-                match framing.frame_len(&this.out) {
-                    Ok(Some(n)) if n <= this.out.len() => n,
-                    // Part of a frame: it goes when the rest is written.
-                    Ok(_) => break,
-                    Err(e) => {
-                        return Poll::Ready(Err(std::io::Error::new(
-                            std::io::ErrorKind::InvalidData,
-                            e,
-                        )));
-                    }
-                }
-            };
+        // Part of a frame waits for the rest; nothing goes before the framing is known.
+        while let Some(framing) = &this.framing
+            && let Some(len) = framing.next_message(&this.out, this.raw_next)?
+        {
             ready!(Pin::new(&mut this.ws).poll_ready(cx)).map_err(io_error)?;
             let msg = this.out.split_to(len).freeze();
             this.raw_next = false;
