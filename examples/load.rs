@@ -33,8 +33,8 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use polywire::rt::h2::H2Settings;
 use polywire::rt::ws::WsSettings;
 use polywire::rt::{
-    ClientConfig, MultiServer, MultiServerConfig, ProcessError, RemotingClient, RemotingServer,
-    RequestContext, ServerConfig, TlsMode, TlsSettings, Transport,
+    ClientConfig, MultiServer, MultiServerConfig, RemotingClient, RemotingServer, ServerConfig,
+    TlsMode, TlsSettings, Transport,
 };
 use polywire_examples::probes::{probe_a, probe_b};
 use polywire_protocols::native::{
@@ -1105,15 +1105,7 @@ fn run_native(a: &Args, client: &Side, server: &Side, probe: &mut StatsProbe) ->
 
 /// A RocketMQ server answering its test code 2001 with the request's body.
 fn rocketmq_echo_server() -> RemotingServer<RocketmqProtocol> {
-    let server = RemotingServer::new(RocketmqProtocol, ServerConfig::default());
-    server.register_processor(
-        2001,
-        |_ctx: RequestContext, mut req: polywire_protocols::rocketmq::Frame| async move {
-            req.header.code = polywire_protocols::rocketmq::ResponseCode::Success.to_repr();
-            Ok::<_, ProcessError>(req)
-        },
-    );
-    server
+    polywire_examples::echo::rocketmq(ServerConfig::default())
 }
 
 /// Opens a fresh connection to `addr` with `config` (TLS or not), makes one echo call

@@ -1,6 +1,7 @@
 //! Runnable examples (see `examples/*.rs` and the README) and the servers they share with the
 //! integration tests.
 
+pub mod echo;
 pub mod probes;
 pub mod rocketmq_echo;
 pub mod self_signed;

@@ -5,14 +5,13 @@
 use bytes::Bytes;
 use polywire::Protocol as _;
 use polywire::rt::{
-    Attempt, ClientFactoryConfig, MultiServer, MultiServerConfig, Negotiation, ProcessError,
-    RemotingClient, RemotingClientFactory, RemotingError, RemotingServer, RequestContext,
-    ServerConfig, Transport,
+    Attempt, ClientFactoryConfig, MultiServer, MultiServerConfig, Negotiation, RemotingClient,
+    RemotingClientFactory, RemotingError, ServerConfig, Transport,
 };
 use polywire::rt::{h2::H2Settings, ws::WsSettings};
-use polywire_protocols::native::{BasicClient, BasicEcho, EchoRequest, NativeProtocol};
-use polywire_protocols::rocketmq::{Frame, ResponseCode, RocketmqProtocol};
-use std::sync::Arc;
+use polywire_examples::echo;
+use polywire_protocols::native::{BasicClient, EchoRequest, NativeProtocol};
+use polywire_protocols::rocketmq::RocketmqProtocol;
 use std::time::Duration;
 
 /// Native speaking `versions` and RocketMQ on one port, with WebSocket and HTTP/2 as asked.
@@ -22,21 +21,12 @@ async fn start(versions: Option<(u32, u32)>, ws: bool, h2: bool) -> (MultiServer
         http2: h2.then(H2Settings::default),
         ..MultiServerConfig::default()
     });
-    let native = RemotingServer::new(
-        NativeProtocol,
-        ServerConfig {
-            versions,
-            ..ServerConfig::default()
-        },
-    );
-    polywire_protocols::native::serve_basic_now(&native, Arc::new(BasicEcho));
-    multi.add(native).unwrap();
-    let rmq = RemotingServer::new(RocketmqProtocol, ServerConfig::default());
-    rmq.register_processor(2001, |_ctx: RequestContext, mut req: Frame| async move {
-        req.header.code = ResponseCode::Success.to_repr();
-        Ok::<_, ProcessError>(req)
+    let native = echo::native(ServerConfig {
+        versions,
+        ..ServerConfig::default()
     });
-    multi.add(rmq).unwrap();
+    multi.add(native).unwrap();
+    multi.add(echo::rocketmq(ServerConfig::default())).unwrap();
     let addr = multi.bind("127.0.0.1:0").await.unwrap().to_string();
     (multi, addr)
 }

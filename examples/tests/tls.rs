@@ -4,11 +4,12 @@
 use bytes::{Bytes, BytesMut};
 use polywire::rt::tls::{self, rustls};
 use polywire::rt::{
-    ClientConfig, MultiServer, MultiServerConfig, ProcessError, RemotingClient, RemotingServer,
-    RequestContext, ServerConfig, TlsMode, TlsSettings,
+    ClientConfig, MultiServer, MultiServerConfig, RemotingClient, ServerConfig, TlsMode,
+    TlsSettings,
 };
 use polywire::{Codec as _, Protocol as _};
-use polywire_protocols::native::{BasicEcho, NativeProtocol, serve_basic_now};
+use polywire_examples::echo;
+use polywire_protocols::native::NativeProtocol;
 use polywire_protocols::rocketmq::{Frame, ResponseCode, RocketmqProtocol};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::path::PathBuf;
@@ -64,15 +65,8 @@ async fn start(pems: &Pems, mode: TlsMode, client_ca: Option<PathBuf>) -> (Multi
         }),
         ..MultiServerConfig::default()
     });
-    let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
-    serve_basic_now(&native, Arc::new(BasicEcho));
-    multi.add(native).unwrap();
-    let rmq = RemotingServer::new(RocketmqProtocol, ServerConfig::default());
-    rmq.register_processor(2001, |_ctx: RequestContext, mut req: Frame| async move {
-        req.header.code = ResponseCode::Success.to_repr();
-        Ok::<_, ProcessError>(req)
-    });
-    multi.add(rmq).unwrap();
+    multi.add(echo::native(ServerConfig::default())).unwrap();
+    multi.add(echo::rocketmq(ServerConfig::default())).unwrap();
     let addr = multi.bind("127.0.0.1:0").await.unwrap().to_string();
     (multi, addr)
 }

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use polywire::Protocol as _;
 use polywire::rt::{
     ClientConfig, ClientTls, MultiServer, MultiServerConfig, ProcessError, RemotingClient,
-    RemotingServer, RequestContext, ServerConfig, TlsMode, TlsSettings, Transport,
+    RequestContext, ServerConfig, TlsMode, TlsSettings, Transport,
 };
 use polywire::rt::{h2::H2Settings, ws::WsSettings};
 use polywire_protocols::native::{BasicClient, EchoRequest, LogHeader, LogRequest, NativeProtocol};
@@ -64,17 +64,10 @@ async fn start() -> Server {
         http2: Some(H2Settings::default()),
         ..MultiServerConfig::default()
     });
-    let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
-    polywire_protocols::native::serve_basic_now(
-        &native,
-        Arc::new(polywire_protocols::native::BasicEcho),
-    );
-    multi.add(native).unwrap();
-    let rmq = RemotingServer::new(RocketmqProtocol, ServerConfig::default());
-    rmq.register_processor(2001, |_ctx: RequestContext, mut req: Frame| async move {
-        req.header.code = ResponseCode::Success.to_repr();
-        Ok::<_, ProcessError>(req)
-    });
+    multi
+        .add(polywire_examples::echo::native(ServerConfig::default()))
+        .unwrap();
+    let rmq = polywire_examples::echo::rocketmq(ServerConfig::default());
     // 2002 answers with what carried the request, as the server saw it.
     rmq.register_processor(2002, |ctx: RequestContext, mut req: Frame| async move {
         req.header.code = ResponseCode::Success.to_repr();
