@@ -71,14 +71,7 @@ impl Default for H2Settings {
 
 /// `Some(true)` once `first` holds the HTTP/2 preface, `None` while it may still become it.
 pub(crate) fn looks_like_h2(first: &[u8]) -> Option<bool> {
-    let n = first.len().min(PREFACE.len());
-    if first[..n] != PREFACE[..n] {
-        Some(false)
-    } else if n < PREFACE.len() {
-        None
-    } else {
-        Some(true)
-    }
+    super::transport::opens_with(first, PREFACE)
 }
 
 /// Serves one HTTP/2 connection: each request goes to the server `lookup` finds for the

@@ -152,6 +152,7 @@ impl Framing {
     /// The length of the next message to cut from `out`, bytes written to a message
     /// transport: all of it when `hello` (a handshake message), else its first frame once
     /// complete (`None` while part of it is missing).
+    #[cfg_attr(not(any(feature = "ws", feature = "h2")), allow(dead_code))]
     pub(crate) fn next_message(&self, out: &[u8], hello: bool) -> std::io::Result<Option<usize>> {
         if out.is_empty() {
             return Ok(None);
@@ -172,7 +173,22 @@ impl Framing {
     }
 }
 
+/// Whether `first` starts with `pattern`: `Some(true)` once it holds all of it,
+/// `Some(false)` once it cannot, `None` while too few bytes have arrived to tell.
+#[cfg_attr(not(any(feature = "ws", feature = "h2")), allow(dead_code))]
+pub(crate) fn opens_with(first: &[u8], pattern: &[u8]) -> Option<bool> {
+    let n = first.len().min(pattern.len());
+    if first[..n] != pattern[..n] {
+        Some(false)
+    } else if n < pattern.len() {
+        None
+    } else {
+        Some(true)
+    }
+}
+
 /// Copies what `buf` has room for from the front of `from`; true when `buf` is full.
+#[cfg_attr(not(any(feature = "ws", feature = "h2")), allow(dead_code))]
 pub(crate) fn fill(from: &mut Bytes, buf: &mut ReadBuf<'_>) -> bool {
     let n = from.len().min(buf.remaining());
     buf.put_slice(&from[..n]);
@@ -243,6 +259,16 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn opens_with_waits_then_decides() {
+        assert_eq!(opens_with(b"", b"GET "), None);
+        assert_eq!(opens_with(b"GE", b"GET "), None);
+        assert_eq!(opens_with(b"GET ", b"GET "), Some(true));
+        assert_eq!(opens_with(b"GET /x", b"GET "), Some(true));
+        assert_eq!(opens_with(b"GEX", b"GET "), Some(false));
+        assert_eq!(opens_with(b"\0\0", b"GET "), Some(false));
+    }
     use tokio::io::AsyncReadExt;
 
     #[tokio::test]

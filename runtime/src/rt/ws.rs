@@ -291,13 +291,5 @@ pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
 /// True when `first` can still be, or is, the start of an HTTP/1.1 `GET` request:
 /// `Some(true)` once it is, `None` while too few bytes have arrived to tell.
 pub(crate) fn looks_like_get(first: &[u8]) -> Option<bool> {
-    const GET: &[u8] = b"GET ";
-    let n = first.len().min(GET.len());
-    if first[..n] != GET[..n] {
-        Some(false)
-    } else if n < GET.len() {
-        None
-    } else {
-        Some(true)
-    }
+    super::transport::opens_with(first, b"GET ")
 }
