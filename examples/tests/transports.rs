@@ -295,8 +295,36 @@ async fn python_websockets_talks_rocketmq() {
     let refused = run(cmd).await.expect_err("no endpoint there");
     assert!(refused.contains("404"), "{refused}");
     assert_eq!(s.multi.unclaimed(), 1);
+    // A text message, or a binary one that is not a frame, closes the connection.
+    for bad in ["text", "binary"] {
+        let mut cmd = std::process::Command::new("python3");
+        cmd.args(["-c", WS_BAD_CLIENT])
+            .arg(format!("ws://{}/polywire", s.addr))
+            .arg(bad);
+        let out = run(cmd).await.unwrap_or_else(|e| panic!("{bad}: {e}"));
+        assert_eq!(String::from_utf8_lossy(&out).trim(), "closed", "{bad}");
+    }
     s.multi.shutdown().await;
 }
+
+/// Python's `websockets` sending what is not a frame (after one that starts RocketMQ's
+/// detection): prints `closed` when the server closes the connection.
+const WS_BAD_CLIENT: &str = r#"
+import sys
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+with connect(sys.argv[1], open_timeout=10) as ws:
+    if sys.argv[2] == "text":
+        ws.send(bytes([0, 0, 0, 32, 0, 0, 0, 16]) + b"{")
+        ws.send("a text message")
+    else:
+        ws.send(bytes([0, 0, 0, 12, 0, 0, 0, 99]) + b"{" * 8)
+    try:
+        ws.recv(timeout=10)
+        print("answered")
+    except ConnectionClosed:
+        print("closed")
+"#;
 
 #[tokio::test]
 async fn curl_talks_rocketmq_and_native_errors_over_http2() {
