@@ -404,6 +404,16 @@ async fn curl_talks_rocketmq_and_native_errors_over_http2() {
     );
     let out = String::from_utf8(status("/rocketmq-remoting/2001", &[]).await.unwrap()).unwrap();
     assert!(out.ends_with("\n405"), "{out}");
+    // A body over the protocol's frame limit is refused before it is read.
+    let big = dir.join("big.bin");
+    std::fs::write(&big, vec![0u8; 16 * 1024 * 1024 + 1]).unwrap();
+    let big = format!("@{}", big.display());
+    let out = status("/rocketmq-remoting/2001", &["--data-binary", &big]).await;
+    let out = String::from_utf8(out.unwrap()).unwrap();
+    assert!(
+        out.ends_with("\n413") && out.contains("at most 16777216"),
+        "{out}"
+    );
     let out = String::from_utf8(
         status(
             "/rocketmq-remoting/2001",

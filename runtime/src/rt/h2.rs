@@ -33,6 +33,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 /// The content type of request and response bodies.
@@ -101,6 +102,7 @@ pub(crate) async fn serve<S, L>(
     };
     // The calls in progress run inside this task, beside the connection: a batch of
     // requests read together is answered together, in one write.
+    let budget = Semaphore::new(BODY_BUDGET);
     let mut calls = FuturesUnordered::new();
     let mut draining = false;
     loop {
@@ -115,14 +117,15 @@ pub(crate) async fn serve<S, L>(
         };
         match next {
             Some(Ok((req, respond))) => {
-                let (lookup, peer) = (&lookup, peer.as_str());
+                let (lookup, budget, peer) = (&lookup, &budget, peer.as_str());
                 calls.push(async move {
                     let (head, mut body) = req.into_parts();
-                    let answer = answer(head, &mut body, lookup, peer, transport).await;
+                    let answer = answer(head, &mut body, lookup, budget, peer, transport).await;
                     if answer.is_err() {
-                        // A refusal before the body was read: take the rest of it (up to a
-                        // bound), so the client sees the answer rather than a reset stream.
-                        let _ = read_body(&mut body, DRAIN).await;
+                        // A refusal before (all of) the body was read: take the rest and
+                        // drop it (up to a bound), so the client sees the answer rather than
+                        // a reset stream.
+                        discard(&mut body, DRAIN).await;
                     }
                     send_answer(respond, answer);
                 });
@@ -156,13 +159,18 @@ fn send_answer(mut respond: h2::server::SendResponse<Bytes>, answer: Answer) {
     }
 }
 
-/// The most of a refused request's body read before answering.
-const DRAIN: usize = 1 << 20;
+/// The most of a refused request's body read (and dropped) before answering.
+const DRAIN: usize = 64 << 20;
+
+/// Request body bytes a connection holds at most, over all its streams (a body larger
+/// than this, where a protocol allows one, is read alone).
+const BODY_BUDGET: usize = 32 << 20;
 
 async fn answer<L>(
     req: http::request::Parts,
     body: &mut RecvStream,
     lookup: &L,
+    budget: &Semaphore,
     peer: &str,
     transport: &'static str,
 ) -> Answer
@@ -194,15 +202,22 @@ where
         ));
     }
     let limit = server.framing().max_frame_len();
-    if let Some(len) = req
+    let announced = req
         .headers
         .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-        .filter(|&len| len > limit)
-    {
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if let Some(len) = announced.filter(|&len| len > limit) {
         return Err(too_large(len, limit));
     }
     let negotiated = negotiated(&req.headers).map_err(bad)?;
+    // The body's room in the connection's budget, taken whole before any of it is read
+    // (all the protocol allows when the length is not announced), so that bodies read side
+    // by side never hold more than the budget and never wait on each other half-read.
+    let room = announced.unwrap_or(limit).min(BODY_BUDGET) as u32;
+    let _room = budget
+        .acquire_many(room)
+        .await
+        .map_err(|_| (StatusCode::SERVICE_UNAVAILABLE, "closing".to_string()))?;
     let body = read_body(body, limit).await?;
     if hello {
         return match server.accept_hello(body) {
@@ -245,6 +260,17 @@ fn too_large(len: usize, limit: usize) -> (StatusCode, String) {
         StatusCode::PAYLOAD_TOO_LARGE,
         format!("a body of {len} bytes; the protocol's frames are at most {limit}"),
     )
+}
+
+/// Reads and drops what is left of a body, up to `max` bytes.
+async fn discard(body: &mut RecvStream, max: usize) {
+    let mut seen = 0;
+    while seen < max
+        && let Some(Ok(chunk)) = body.data().await
+    {
+        let _ = body.flow_control().release_capacity(chunk.len());
+        seen += chunk.len();
+    }
 }
 
 /// Reads a body of at most `limit` bytes (a larger one is refused when it passes the limit).
@@ -343,8 +369,8 @@ impl H2Io {
         })
     }
 
-    /// The request carrying `msg` (a hello when `info` is `None`).
-    fn request(&self, info: Option<&FrameInfo>) -> std::io::Result<Request<()>> {
+    /// The request carrying a message of `len` bytes (a hello when `info` is `None`).
+    fn request(&self, info: Option<&FrameInfo>, len: usize) -> std::io::Result<Request<()>> {
         let last = match info {
             None => HANDSHAKE_PATH.to_string(),
             Some(i) => i.code.to_string(),
@@ -352,7 +378,8 @@ impl H2Io {
         let mut req = Request::builder()
             .method(Method::POST)
             .uri(format!("{}/{}/{last}", self.base, self.framing.id()))
-            .header(http::header::CONTENT_TYPE, CONTENT_TYPE);
+            .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
+            .header(http::header::CONTENT_LENGTH, len);
         if let Some(n) = self.negotiated {
             req = req
                 .header(VERSION_HEADER, n.version)
@@ -369,7 +396,7 @@ impl H2Io {
             if let Err(e) = ready!(self.send.poll_ready(cx)) {
                 return Poll::Ready(Err(std::io::Error::other(e)));
             }
-            let req = self.request(info.as_ref())?;
+            let req = self.request(info.as_ref(), msg.len())?;
             let (msg, info) = (msg.clone(), *info);
             self.queued.pop_front();
             let limit = self.framing.max_frame_len();
