@@ -14,9 +14,12 @@
 //! or path), 405 (not POST), 413 (a body over the protocol's frame limit, refused before it
 //! is read), 400 (a body that is not one whole frame, or a version the server does not
 //! speak), 503 (the protocol's server was shut down). A connection holds at most 32 MiB of
-//! request bodies over all its streams; a body's room is taken whole before it is read. A connection's requests go to the
-//! servers registered when it opened, as connections of other transports stay with theirs. The client side, [`H2Io`], turns the requests' answers back into the byte stream
-//! the protocol's client reads; a request whose stream fails gets the protocol's error
+//! request bodies over all its streams; a body's room is taken whole before it is read. A
+//! connection's requests go to the servers registered when it opened, as connections of
+//! other transports stay with theirs.
+//!
+//! The client side, [`H2Io`], turns the requests' answers back into the byte stream the
+//! protocol's client reads; a request whose stream fails gets the protocol's error
 //! response, so only that call fails.
 
 use super::transport::{FrameInfo, Framing};
