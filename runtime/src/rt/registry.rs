@@ -389,7 +389,6 @@ impl MultiServer {
                     )
                     .await
                 else {
-                    self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
                     return;
                 };
                 if let Some(Detected::Protocol(server, first)) =
@@ -491,16 +490,10 @@ impl MultiServer {
                     return None;
                 }
             }
-            let transport = if layer == Layer::Message {
-                Some(false)
-            } else {
-                self.http_transport(&first)
-            };
-            let servers = self.servers();
-            let claimed = match transport {
-                Some(true) => return self.http_detected(first),
-                Some(false) => claim(&servers, &first),
-                None => Claim::NeedMore,
+            let claimed = match self.http_transport(&first, layer) {
+                Http::Is(found) => return Some(found(first)),
+                Http::Undecided => Claim::NeedMore,
+                Http::No => claim(&self.servers(), &first),
             };
             match claimed {
                 Claim::Server(s) => return Some(Detected::Protocol(s, first)),
@@ -533,43 +526,32 @@ impl MultiServer {
         }
     }
 
-    /// Whether `first` starts a WebSocket upgrade or HTTP/2 that this server takes
-    /// (`None`: it may, once more bytes arrive).
-    fn http_transport(&self, first: &[u8]) -> Option<bool> {
+    /// Whether `first`, read at `layer`, starts a WebSocket upgrade or HTTP/2 that this
+    /// server takes.
+    fn http_transport(&self, first: &[u8], layer: Layer) -> Http {
         #[allow(unused_mut)]
-        let mut verdict = Some(false);
+        let mut verdict = Http::No;
+        if layer == Layer::Message {
+            return verdict;
+        }
         #[cfg(feature = "ws")]
         if self.inner.config.websocket.is_some() {
             match super::ws::looks_like_get(first) {
-                Some(true) => return Some(true),
-                None => verdict = None,
+                Some(true) => return Http::Is(Detected::WebSocket),
+                None => verdict = Http::Undecided,
                 Some(false) => {}
             }
         }
         #[cfg(feature = "h2")]
         if self.inner.config.http2.is_some() {
             match super::h2::looks_like_h2(first) {
-                Some(true) => return Some(true),
-                None => verdict = None,
+                Some(true) => return Http::Is(Detected::Http2),
+                None => verdict = Http::Undecided,
                 Some(false) => {}
             }
         }
         let _ = first;
         verdict
-    }
-
-    /// The transport that [`http_transport`](Self::http_transport) found.
-    fn http_detected(&self, first: BytesMut) -> Option<Detected> {
-        #[cfg(feature = "ws")]
-        if super::ws::looks_like_get(&first) == Some(true) {
-            return Some(Detected::WebSocket(first));
-        }
-        #[cfg(feature = "h2")]
-        if super::h2::looks_like_h2(&first) == Some(true) {
-            return Some(Detected::Http2(first));
-        }
-        let _ = first;
-        None
     }
 
     /// Stops accepting on every port, then shuts down every registered server (each drains
@@ -609,6 +591,18 @@ enum Layer {
     Tls,
     /// Inside a message transport: a protocol.
     Message,
+}
+
+/// Whether the first bytes start an HTTP transport (WebSocket or HTTP/2).
+enum Http {
+    /// They do: this makes what was detected from them.
+    #[cfg_attr(not(any(feature = "ws", feature = "h2")), allow(dead_code))]
+    Is(fn(BytesMut) -> Detected),
+    /// They may, once more have arrived.
+    #[cfg_attr(not(any(feature = "ws", feature = "h2")), allow(dead_code))]
+    Undecided,
+    /// They do not (or no HTTP transport is on).
+    No,
 }
 
 /// What the first bytes decide.
