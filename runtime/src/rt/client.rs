@@ -147,19 +147,14 @@ impl Negotiation {
     pub fn apply(self, config: &mut ClientConfig) {
         let attempts = match self {
             Negotiation::Explicit(a) => vec![a],
-            Negotiation::Automatic { transport, tls } => {
-                vec![Attempt::new(transport).with_tls(tls)]
-            }
+            Negotiation::Automatic { transport, tls } => vec![Attempt {
+                transport,
+                tls,
+                versions: None,
+            }],
             Negotiation::Fallback(list) => list,
         };
         config.fallback = attempts;
-    }
-}
-
-impl Attempt {
-    fn with_tls(mut self, tls: bool) -> Self {
-        self.tls = tls;
-        self
     }
 }
 
@@ -247,6 +242,9 @@ struct Inner<P: Protocol> {
     connecting: tokio::sync::Mutex<HashMap<String, Backoff>>,
     hooks: RwLock<Arc<Vec<Arc<dyn Hook<P>>>>>,
     metrics: Arc<Metrics>,
+    /// The TLS settings with ALPN `h2` only, made on the first HTTP/2 connection over TLS.
+    #[cfg(feature = "tls")]
+    h2_tls: std::sync::OnceLock<Arc<super::tls::rustls::ClientConfig>>,
 }
 
 /// A client for protocol `P`, with a connection pool keyed by address. An address is
@@ -284,6 +282,8 @@ impl<P: Protocol> RemotingClient<P> {
                 connecting: tokio::sync::Mutex::new(HashMap::new()),
                 hooks: RwLock::new(Arc::new(Vec::new())),
                 metrics: Arc::new(Metrics::default()),
+                #[cfg(feature = "tls")]
+                h2_tls: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -424,10 +424,10 @@ impl<P: Protocol> RemotingClient<P> {
             {
                 Ok(Ok(conn)) => return Ok(conn),
                 Ok(Err(e)) => e,
-                Err(_) => RemotingError::Connect {
-                    addr: addr.to_string(),
-                    reason: format!("no connection within {:?}", cfg.connect_timeout),
-                },
+                Err(_) => connect_failed(
+                    addr,
+                    format!("no connection within {:?}", cfg.connect_timeout),
+                ),
             };
             tracing::debug!(%addr, attempt = %attempt, error = %err, "connection attempt failed");
             if attempts.len() == 1 {
@@ -435,10 +435,10 @@ impl<P: Protocol> RemotingClient<P> {
             }
             failed.push(format!("{attempt}: {err}"));
         }
-        Err(RemotingError::Connect {
-            addr: addr.to_string(),
-            reason: format!("every attempt failed ({})", failed.join("; ")),
-        })
+        Err(connect_failed(
+            addr,
+            format!("every attempt failed ({})", failed.join("; ")),
+        ))
     }
 
     /// Opens a connection as `attempt` says.
@@ -447,20 +447,16 @@ impl<P: Protocol> RemotingClient<P> {
         addr: &str,
         attempt: &Attempt,
     ) -> Result<Arc<ClientConnection<P>>, RemotingError> {
-        let connect_error = |reason: String| RemotingError::Connect {
-            addr: addr.to_string(),
-            reason,
-        };
         #[cfg(unix)]
         if let Some(path) = addr.strip_prefix("unix:") {
             let stream = tokio::net::UnixStream::connect(path)
                 .await
-                .map_err(|e| connect_error(e.to_string()))?;
+                .map_err(|e| connect_failed(addr, e))?;
             return self.secured(addr, stream, attempt).await;
         }
         let stream = TcpStream::connect(addr)
             .await
-            .map_err(|e| connect_error(e.to_string()))?;
+            .map_err(|e| connect_failed(addr, e))?;
         let _ = stream.set_nodelay(true);
         if !attempt.tls && attempt.transport == Transport::Tcp {
             let (rd, wr) = stream.into_split();
@@ -479,32 +475,32 @@ impl<P: Protocol> RemotingClient<P> {
     where
         S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
-        let connect_error = |reason: String| RemotingError::Connect {
-            addr: addr.to_string(),
-            reason,
-        };
         #[cfg(feature = "tls")]
         if attempt.tls {
             let Some(tls) = &self.inner.config.tls else {
-                return Err(connect_error("TLS asked for, but no TLS settings".into()));
+                return Err(connect_failed(addr, "TLS asked for, but no TLS settings"));
             };
-            let mut config = tls.config.clone();
-            if attempt.transport == Transport::Http2 && config.alpn_protocols != [b"h2".to_vec()] {
-                let mut c = (*config).clone();
-                c.alpn_protocols = vec![b"h2".to_vec()];
-                config = Arc::new(c);
-            }
-            let connector = tokio_rustls::TlsConnector::from(config);
-            let session = connector
+            let config = if attempt.transport == Transport::Http2 {
+                let h2 = self.inner.h2_tls.get_or_init(|| {
+                    let mut c = (*tls.config).clone();
+                    c.alpn_protocols = vec![b"h2".to_vec()];
+                    Arc::new(c)
+                });
+                h2.clone()
+            } else {
+                tls.config.clone()
+            };
+            let session = tokio_rustls::TlsConnector::from(config)
                 .connect(tls.server_name.clone(), stream)
                 .await
-                .map_err(|e| connect_error(format!("TLS: {e}")))?;
+                .map_err(|e| connect_failed(addr, format!("TLS: {e}")))?;
             return self.over(addr, session, true, attempt).await;
         }
         #[cfg(not(feature = "tls"))]
         if attempt.tls {
-            return Err(connect_error(
-                "TLS is not built in (polywire's `tls` feature)".into(),
+            return Err(connect_failed(
+                addr,
+                "TLS is not built in (polywire's `tls` feature)",
             ));
         }
         self.over(addr, stream, false, attempt).await
@@ -531,11 +527,6 @@ impl<P: Protocol> RemotingClient<P> {
             addr
         };
         #[allow(unused_variables)]
-        let connect_error = |reason: String| RemotingError::Connect {
-            addr: addr.to_string(),
-            reason,
-        };
-        #[allow(unused_variables)]
         let framing = || super::Framing::of(self.inner.proto.clone());
         match transport {
             Transport::Tcp => {
@@ -546,7 +537,7 @@ impl<P: Protocol> RemotingClient<P> {
             Transport::WebSocket { path } => {
                 let io = super::ws::connect(stream, authority, path, secure, framing())
                     .await
-                    .map_err(connect_error)?;
+                    .map_err(|e| connect_failed(addr, e))?;
                 let (rd, wr) = tokio::io::split(io);
                 self.start(addr, rd, wr, name, versions).await
             }
@@ -554,18 +545,18 @@ impl<P: Protocol> RemotingClient<P> {
             Transport::Http2 => {
                 let io = super::h2::H2Io::connect(stream, authority, secure, framing())
                     .await
-                    .map_err(connect_error)?;
+                    .map_err(|e| connect_failed(addr, e))?;
                 let (rd, wr) = tokio::io::split(io);
                 self.start(addr, rd, wr, name, versions).await
             }
             #[allow(unreachable_patterns)] // with every transport feature on
-            other => Err(RemotingError::Connect {
-                addr: addr.to_string(),
-                reason: format!(
+            other => Err(connect_failed(
+                addr,
+                format!(
                     "the {} transport is not built in (polywire's `ws` / `h2` features)",
                     other.name(secure)
                 ),
-            }),
+            )),
         }
     }
 
@@ -632,7 +623,6 @@ impl<P: Protocol> RemotingClient<P> {
         };
         let conn = Arc::new(ClientConnection {
             addr: addr.to_string(),
-            transport,
             ctx: RequestContext {
                 peer: addr.into(),
                 protocol: proto.id(),
@@ -695,6 +685,14 @@ impl<P: Protocol> RemotingClient<P> {
     }
 }
 
+/// A failed connection attempt to `addr`.
+fn connect_failed(addr: &str, reason: impl std::fmt::Display) -> RemotingError {
+    RemotingError::Connect {
+        addr: addr.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
 /// How often a connection looks for requests past their deadline: timeouts fire up to this
 /// late. (RocketMQ's Java client scans once a second.)
 const SWEEP: Duration = Duration::from_millis(5);
@@ -728,7 +726,6 @@ impl<F> Default for PendingTable<F> {
 /// One open connection of a [`RemotingClient`].
 pub struct ClientConnection<P: Protocol> {
     pub(super) addr: String,
-    pub(super) transport: &'static str,
     pub(super) ctx: RequestContext,
     pub(super) proto: Arc<P>,
     pub(super) codec: P::Codec,
@@ -755,7 +752,7 @@ impl<P: Protocol> ClientConnection<P> {
 
     /// What carries the connection: `tcp`, `tls`, `ws`, `wss`, `h2c` or `h2`.
     pub fn transport(&self) -> &'static str {
-        self.transport
+        self.ctx.transport
     }
 
     /// True once the connection has closed.
