@@ -101,7 +101,7 @@ struct KeepCalling {
     stop: Arc<AtomicBool>,
     done: Arc<AtomicU64>,
     failed: Arc<AtomicU64>,
-    task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<BasicClient>,
 }
 
 impl KeepCalling {
@@ -117,6 +117,7 @@ impl KeepCalling {
                         _ => failed.fetch_add(1, Ordering::Relaxed),
                     };
                 }
+                client
             })
         };
         KeepCalling {
@@ -127,13 +128,14 @@ impl KeepCalling {
         }
     }
 
-    /// Stops; asserts that it made progress and that no call failed.
-    async fn stop_and_check(self) {
+    /// Stops; asserts that it made progress and that no call failed; returns the client.
+    async fn stop_and_check(self) -> BasicClient {
         self.stop.store(true, Ordering::Relaxed);
-        self.task.await.unwrap();
+        let client = self.task.await.unwrap();
         let calls = self.done.load(Ordering::Relaxed);
         assert!(calls > 10, "the busy client made progress ({calls} calls)");
         assert_eq!(self.failed.load(Ordering::Relaxed), 0, "no call failed");
+        client
     }
 }
 
@@ -514,8 +516,11 @@ async fn replace_and_remove_keep_open_connections_on_websocket_and_http2() {
         let new = multi.remove("polywire-native").expect("the new server");
         assert!(echo(&client_over(&transport), b"x").await.is_err());
         tokio::time::sleep(Duration::from_millis(30)).await;
-        busy.stop_and_check().await;
+        let client = busy.stop_and_check().await;
+        // Once the old server is shut down, the connection it kept stops answering (over
+        // HTTP/2 each call is refused with 503, answered as the protocol's error).
         old.shutdown().await;
+        assert!(echo(&client, b"x").await.is_err(), "over {transport:?}");
         new.shutdown().await;
         multi.add(tagged_server(b"old")).unwrap();
     }

@@ -225,7 +225,7 @@ where
     let body = read_body(body, limit).await?;
     if hello {
         return match server.accept_hello(body) {
-            Ok((reply, _)) => Ok(reply.freeze()),
+            Ok(reply) => Ok(reply.freeze()),
             Err(e @ CallError::NoHandshake) => Err((StatusCode::NOT_FOUND, e.to_string())),
             Err(e) => Err(bad(e.to_string())),
         };

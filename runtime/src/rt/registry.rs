@@ -65,7 +65,7 @@ pub trait ProtocolServer: Send + Sync + 'static {
     ) -> BoxFuture<Result<BytesMut, CallError>>;
     /// Answers a handshake hello that arrived on its own (see
     /// [`RemotingServer::accept_hello`]).
-    fn accept_hello(&self, hello: BytesMut) -> Result<(BytesMut, Option<Negotiated>), CallError>;
+    fn accept_hello(&self, hello: BytesMut) -> Result<BytesMut, CallError>;
     /// Stops accepting and drains (see [`RemotingServer::shutdown`]).
     fn shutdown(&self) -> BoxFuture<()>;
 }
@@ -101,7 +101,7 @@ impl<P: Protocol> ProtocolServer for RemotingServer<P> {
         RemotingServer::call(self, request, peer, transport, negotiated)
     }
 
-    fn accept_hello(&self, hello: BytesMut) -> Result<(BytesMut, Option<Negotiated>), CallError> {
+    fn accept_hello(&self, hello: BytesMut) -> Result<BytesMut, CallError> {
         RemotingServer::accept_hello(self, hello)
     }
 

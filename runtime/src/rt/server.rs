@@ -214,6 +214,15 @@ struct Inner<P: Protocol> {
     passes: AtomicU64,
     /// Where processors without an executor of their own run, if not on the connection.
     executor: Option<Executor>,
+    /// The protocol's frame boundaries, for message transports (made once).
+    framing: super::Framing,
+}
+
+impl<P: Protocol> Inner<P> {
+    /// The versions this server speaks, for a protocol with handshake `hs`.
+    fn versions(&self, hs: &dyn crate::protocol::Handshake) -> (u32, u32) {
+        self.config.versions.unwrap_or_else(|| hs.versions())
+    }
 }
 
 /// A server for protocol `P`.
@@ -258,9 +267,11 @@ impl<P: Protocol> RemotingServer<P> {
         } else {
             None
         };
+        let proto = Arc::new(proto);
         RemotingServer {
             inner: Arc::new(Inner {
-                proto: Arc::new(proto),
+                framing: super::Framing::of(proto.clone()),
+                proto,
                 connections: Arc::new(Semaphore::new(config.max_connections)),
                 config,
                 table: RwLock::new(Arc::new(Table {
@@ -430,7 +441,7 @@ impl<P: Protocol> RemotingServer<P> {
 
     /// The protocol's frame boundaries, for message transports.
     pub fn framing(&self) -> super::Framing {
-        super::Framing::of(self.inner.proto.clone())
+        self.inner.framing.clone()
     }
 
     /// Answers one request that arrived on its own, as the body of an HTTP/2 stream: it
@@ -444,35 +455,26 @@ impl<P: Protocol> RemotingServer<P> {
         transport: &'static str,
         negotiated: Option<Negotiated>,
     ) -> super::BoxFuture<Result<BytesMut, CallError>> {
-        let checked = match (self.inner.proto.handshake(), negotiated) {
+        let inner = &self.inner;
+        let negotiated = match (inner.proto.handshake(), negotiated) {
+            _ if inner.shutdown.is_cancelled() => Err(CallError::ShutDown),
             (None, _) => Ok(None),
             (Some(_), None) => Err(CallError::Version(
                 "the protocol negotiates a version: run its handshake first and send the version"
                     .into(),
             )),
-            (Some(hs), Some(n)) => {
-                let (lo, hi) = self.inner.config.versions.unwrap_or_else(|| hs.versions());
-                if (lo..=hi).contains(&n.version) {
-                    Ok(Some(Negotiated {
-                        version: n.version,
-                        features: n.features & self.inner.config.features,
-                    }))
-                } else {
-                    Err(CallError::Version(format!(
-                        "version {} is not one this server speaks ({lo}..={hi})",
-                        n.version
-                    )))
-                }
-            }
+            (Some(hs), Some(n)) => match inner.versions(hs) {
+                (lo, hi) if (lo..=hi).contains(&n.version) => Ok(Some(Negotiated {
+                    version: n.version,
+                    features: n.features & inner.config.features,
+                })),
+                (lo, hi) => Err(CallError::Version(format!(
+                    "version {} is not one this server speaks ({lo}..={hi})",
+                    n.version
+                ))),
+            },
         };
-        let checked = checked.and_then(|n| {
-            if self.inner.shutdown.is_cancelled() {
-                Err(CallError::ShutDown)
-            } else {
-                Ok(n)
-            }
-        });
-        let session = checked.map(|n| Session::open(self.inner.clone(), peer.into(), transport, n));
+        let session = negotiated.map(|n| Session::open(inner.clone(), peer.into(), transport, n));
         Box::pin(async move {
             let mut session = session?;
             let mut input = request;
@@ -497,20 +499,15 @@ impl<P: Protocol> RemotingServer<P> {
         })
     }
 
-    /// Answers a handshake hello that arrived on its own (an HTTP/2 stream's body): the
-    /// reply's bytes, and what was agreed (`None` when the versions do not overlap).
-    pub fn accept_hello(
-        &self,
-        mut hello: BytesMut,
-    ) -> Result<(BytesMut, Option<Negotiated>), CallError> {
+    /// Answers a handshake hello that arrived on its own (an HTTP/2 stream's body) with the
+    /// reply's bytes: an acceptance, or a refusal when the versions do not overlap.
+    pub fn accept_hello(&self, mut hello: BytesMut) -> Result<BytesMut, CallError> {
         let hs = self.inner.proto.handshake().ok_or(CallError::NoHandshake)?;
-        let cfg = &self.inner.config;
-        let ours = cfg.versions.unwrap_or_else(|| hs.versions());
+        let (ours, features) = (self.inner.versions(hs), self.inner.config.features);
         let mut out = BytesMut::new();
-        match hs.server_read_hello(&mut hello, ours, cfg.features, &mut out)? {
+        match hs.server_read_hello(&mut hello, ours, features, &mut out)? {
             HandshakeEvent::NeedMore => Err(CallError::Body("the body ends inside the hello")),
-            HandshakeEvent::Done(n) => Ok((out, Some(n))),
-            HandshakeEvent::Rejected { .. } => Ok((out, None)),
+            HandshakeEvent::Done(_) | HandshakeEvent::Rejected { .. } => Ok(out),
         }
     }
 
@@ -796,7 +793,7 @@ where
     let negotiated = match proto.handshake() {
         None => None,
         Some(hs) => {
-            let ours = cfg.versions.unwrap_or_else(|| hs.versions());
+            let ours = inner.versions(hs);
             let fut = server_handshake(
                 hs,
                 &mut rd,
