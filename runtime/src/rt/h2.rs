@@ -277,14 +277,32 @@ async fn discard(body: &mut RecvStream, max: usize) {
     }
 }
 
-/// Reads a body of at most `limit` bytes (a larger one is refused when it passes the limit).
+/// Reads a request body of at most `limit` bytes (a larger one is refused when it passes
+/// the limit).
 async fn read_body(body: &mut RecvStream, limit: usize) -> Result<BytesMut, (StatusCode, String)> {
+    collect(body, limit).await.map_err(|e| match e {
+        BodyError::TooLarge(n) => too_large(n, limit),
+        BodyError::Stream(e) => (StatusCode::BAD_REQUEST, format!("body: {e}")),
+    })
+}
+
+/// Why a body was not read whole.
+enum BodyError {
+    /// It passed the limit at this many bytes.
+    TooLarge(usize),
+    /// The stream failed.
+    Stream(h2::Error),
+}
+
+/// A whole body (request or answer) of at most `limit` bytes, its flow-control capacity
+/// given back as it is read.
+async fn collect(body: &mut RecvStream, limit: usize) -> Result<BytesMut, BodyError> {
     let mut out = BytesMut::new();
     while let Some(chunk) = body.data().await {
-        let chunk = chunk.map_err(|e| (StatusCode::BAD_REQUEST, format!("body: {e}")))?;
+        let chunk = chunk.map_err(BodyError::Stream)?;
         let _ = body.flow_control().release_capacity(chunk.len());
         if out.len() + chunk.len() > limit {
-            return Err(too_large(out.len() + chunk.len(), limit));
+            return Err(BodyError::TooLarge(out.len() + chunk.len()));
         }
         out.extend_from_slice(&chunk);
     }
@@ -470,17 +488,11 @@ async fn receive(
 ) -> Result<(StatusCode, Bytes), String> {
     let resp = answer?.await.map_err(|e| e.to_string())?;
     let status = resp.status();
-    let mut body = resp.into_body();
-    let mut out = BytesMut::new();
-    while let Some(chunk) = body.data().await {
-        let chunk = chunk.map_err(|e| e.to_string())?;
-        let _ = body.flow_control().release_capacity(chunk.len());
-        if out.len() + chunk.len() > limit {
-            return Err(format!("an answer over {limit} bytes"));
-        }
-        out.extend_from_slice(&chunk);
+    match collect(&mut resp.into_body(), limit).await {
+        Ok(body) => Ok((status, body.freeze())),
+        Err(BodyError::TooLarge(_)) => Err(format!("an answer over {limit} bytes")),
+        Err(BodyError::Stream(e)) => Err(e.to_string()),
     }
-    Ok((status, out.freeze()))
 }
 
 impl AsyncRead for H2Io {
