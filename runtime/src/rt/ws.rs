@@ -261,30 +261,13 @@ fn judge(req: &httparse::Request<'_, '_>, settings: &WsSettings) -> Result<(), (
     Ok(())
 }
 
-/// Accepts the upgrade `stream` starts with, on `settings.path` only.
+/// Accepts the upgrade `stream` starts with (its path and headers checked already by
+/// [`check_upgrade`]).
 pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     settings: &WsSettings,
 ) -> Result<WsIo<S>, tungstenite::Error> {
-    use tungstenite::handshake::server::{ErrorResponse, Request, Response};
-    let path = settings.path.clone();
-    // The callback's signature is tungstenite's.
-    #[allow(clippy::result_large_err)]
-    let check = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-        if req.uri().path() == path {
-            Ok(resp)
-        } else {
-            let mut e = ErrorResponse::new(Some(format!(
-                "no WebSocket endpoint at {}",
-                req.uri().path()
-            )));
-            *e.status_mut() = tungstenite::http::StatusCode::NOT_FOUND;
-            Err(e)
-        }
-    };
-    let ws =
-        tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(settings.config()))
-            .await?;
+    let ws = tokio_tungstenite::accept_async_with_config(stream, Some(settings.config())).await?;
     Ok(WsIo::new(ws, None))
 }
 
