@@ -32,9 +32,24 @@ impl Span {
     }
 }
 
-/// One error: a message, a primary span with a label, optional secondary spans, a help text.
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Severity {
+    /// The file cannot be compiled.
+    #[default]
+    Error,
+    /// Valid but suspicious; a build may deny warnings.
+    Warning,
+}
+
+/// One error or warning: a message, a primary span with a label, optional secondary spans,
+/// a help text and a code (`E0101`) that `polywire explain` describes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The kind's code, e.g. `E0101` (see `polywire explain`).
+    pub code: Option<&'static str>,
     /// What is wrong.
     pub message: String,
     /// Where.
@@ -51,12 +66,34 @@ impl Diagnostic {
     /// An error at `span`.
     pub fn error(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
         Diagnostic {
+            severity: Severity::Error,
+            code: None,
             message: message.into(),
             span,
             label: label.into(),
             notes: Vec::new(),
             help: None,
         }
+    }
+
+    /// A warning at `span`.
+    pub fn warning(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(span, message, label)
+        }
+    }
+
+    /// Sets the kind's code (`E0101`).
+    #[must_use]
+    pub fn code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
+    }
+
+    /// Whether this is an error (not a warning).
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
     }
 
     /// Adds a help line.
@@ -131,9 +168,15 @@ impl Sources {
                         .with_message(l),
                 );
             }
-            let mut cs = CsDiagnostic::error()
-                .with_message(&d.message)
-                .with_labels(labels);
+            let mut cs = match d.severity {
+                Severity::Error => CsDiagnostic::error(),
+                Severity::Warning => CsDiagnostic::warning(),
+            }
+            .with_message(&d.message)
+            .with_labels(labels);
+            if let Some(code) = d.code {
+                cs = cs.with_code(code);
+            }
             if let Some(h) = &d.help {
                 cs = cs.with_notes(vec![format!("help: {h}")]);
             }

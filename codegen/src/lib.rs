@@ -21,6 +21,7 @@
 //!        #[derive(Message)] ──syn──┘   (polywire-macros)
 //! ```
 
+pub mod codes;
 pub mod diag;
 #[cfg(feature = "dsl")]
 pub mod dsl;
@@ -29,7 +30,7 @@ pub mod ir;
 pub mod items;
 pub mod util;
 
-pub use diag::{Diagnostic, Error, Sources, Span};
+pub use diag::{Diagnostic, Error, Severity, Sources, Span};
 
 #[cfg(feature = "dsl")]
 mod build;

@@ -20,6 +20,13 @@ pub fn check(p: &Protocol) -> Result<(), Vec<Diagnostic>> {
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }
 
+/// Suspicious but valid input in a protocol that passed [`check`]: warnings a build may
+/// deny. Both front ends run it after [`check`].
+pub fn warnings(p: &Protocol) -> Vec<Diagnostic> {
+    let _ = p;
+    Vec::new()
+}
+
 fn check_enums(p: &Protocol, errs: &mut Vec<Diagnostic>) {
     for t in &p.types {
         let (variants, what, repr, is_flags) = match t {
