@@ -102,6 +102,76 @@ async fn timeout_fires_and_the_late_response_is_dropped() {
     server.shutdown().await;
 }
 
+/// Waits (bounded) until the server counts `n` open connections.
+async fn server_connections_reach(server: &RemotingServer<NativeProtocol>, n: u64) -> bool {
+    for _ in 0..200 {
+        if server.metrics().connections == n {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn dropping_the_client_closes_its_connections() {
+    // The server's idle timeout is far away: only the client can close these.
+    let (server, addr) = server(ServerConfig {
+        idle_timeout: Duration::from_secs(600),
+        ..ServerConfig::default()
+    })
+    .await;
+    let a = addr.to_string();
+    let clients: Vec<_> = (0..20).map(|_| client()).collect();
+    for c in &clients {
+        c.invoke(&a, slow(0), T).await.expect("answered");
+    }
+    assert!(server_connections_reach(&server, 20).await);
+    drop(clients);
+    assert!(
+        server_connections_reach(&server, 0).await,
+        "connections still open after their clients were dropped: {}",
+        server.metrics().connections
+    );
+
+    // A connection a user holds outlives the client, and closes when it is dropped.
+    let c = client();
+    let conn = c.connection(&a).await.expect("connects");
+    let pipe = c.pipeline(&a, 4, T).await.expect("pipeline");
+    drop(c);
+    let r = conn.invoke(slow(0), T).await.expect("still open");
+    assert_eq!(r.kind(), polywire::FrameKind::Response);
+    assert!(server_connections_reach(&server, 1).await);
+    drop(conn);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(server.metrics().connections, 1, "the pipeline holds it");
+    drop(pipe);
+    assert!(server_connections_reach(&server, 0).await);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_idle_connection_costs_no_timer_wakeups() {
+    let (server, addr) = server(ServerConfig::default()).await;
+    let c = client();
+    let a = addr.to_string();
+    let conn = c.connection(&a).await.expect("connects");
+    conn.invoke(slow(0), T).await.expect("answered");
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let before = conn.sweeps();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle = conn.sweeps() - before;
+    assert!(idle <= 1, "{idle} sweeps in 300 ms of idleness");
+    // Once parked, the sweeper still wakes for the next call's deadline.
+    let err = conn
+        .invoke(slow(20), Duration::from_millis(50))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RemotingError::Timeout { .. }), "{err}");
+    assert!(conn.sweeps() > before + 1, "the sweeper ran for that call");
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_answers_every_accepted_request() {
     let (server, addr) = server(ServerConfig::default()).await;

@@ -651,33 +651,49 @@ impl<P: Protocol> RemotingClient<P> {
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
             metrics: self.inner.metrics.clone(),
+            sweeper: Arc::new(tokio::sync::Notify::new()),
+            sweeper_parked: std::sync::atomic::AtomicBool::new(false),
+            sweeps: AtomicU64::new(0),
         });
         self.inner.metrics.conn_opened();
+        // The tasks hold the connection weakly: it lives while the client's pool or a user's
+        // handle (a `ClientConnection`, a `Pipeline`) holds it, and closes when the last
+        // goes (see `Drop`), which ends the tasks.
         {
-            let conn = conn.clone();
+            let q = conn.q.clone();
+            let weak = Arc::downgrade(&conn);
+            let addr = conn.addr.clone();
             tokio::spawn(async move {
-                if let Err(e) = conn.q.run_writer(wr).await {
-                    tracing::debug!(addr = %conn.addr, error = %e, "write failed");
+                if let Err(e) = q.run_writer(wr).await {
+                    tracing::debug!(%addr, error = %e, "write failed");
                 }
-                conn.close();
+                if let Some(conn) = weak.upgrade() {
+                    conn.close();
+                }
             });
         }
         {
-            let conn = conn.clone();
-            tokio::spawn(async move { conn.read_loop(rd, buf, sizer).await });
+            let weak = Arc::downgrade(&conn);
+            let closed = conn.closed.clone();
+            tokio::spawn(read_loop(weak, closed, rd, buf, sizer));
         }
         {
             let conn = Arc::downgrade(&conn);
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(SWEEP);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
-                    tick.tick().await;
-                    let Some(conn) = conn.upgrade() else { return };
-                    if conn.is_closed() {
+                    let Some(c) = conn.upgrade() else { return };
+                    if c.is_closed() {
                         return;
                     }
-                    conn.sweep(Instant::now());
+                    // Armed only while calls wait: an idle connection costs no wake-ups.
+                    if c.sweep(Instant::now()) {
+                        let idle = c.sweeper.clone();
+                        drop(c);
+                        idle.notified().await;
+                    } else {
+                        drop(c);
+                        tokio::time::sleep(SWEEP).await;
+                    }
                 }
             });
         }
@@ -742,6 +758,20 @@ pub struct ClientConnection<P: Protocol> {
     pub(super) closed_flag: std::sync::atomic::AtomicBool,
     pub(super) hooks: Arc<Vec<Arc<dyn Hook<P>>>>,
     pub(super) metrics: Arc<Metrics>,
+    /// Wakes the timeout sweeper, parked while no call waits (see [`Self::sweep`]).
+    pub(super) sweeper: Arc<tokio::sync::Notify>,
+    /// Set by the sweeper before it parks; the call that finds it set wakes the sweeper.
+    pub(super) sweeper_parked: std::sync::atomic::AtomicBool,
+    /// Times the sweeper has looked at the pending table.
+    pub(super) sweeps: AtomicU64,
+}
+
+/// The last handle gone (the client's pool, `ClientConnection`s and `Pipeline`s held by
+/// users): the connection closes, which ends its reader, writer and sweeper.
+impl<P: Protocol> Drop for ClientConnection<P> {
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
 impl<P: Protocol> ClientConnection<P> {
@@ -764,6 +794,13 @@ impl<P: Protocol> ClientConnection<P> {
     /// its [`outstanding`](super::Pipeline::outstanding)).
     pub fn pending(&self) -> usize {
         self.lock_pending().calls.len()
+    }
+
+    /// How many times the timeout sweeper has woken up. It runs every few milliseconds
+    /// while `invoke` calls wait and not at all while none does: an idle connection costs
+    /// no wake-ups.
+    pub fn sweeps(&self) -> u64 {
+        self.sweeps.load(Ordering::Relaxed)
     }
 
     pub(super) fn lock_pending(&self) -> std::sync::MutexGuard<'_, PendingTable<P::Frame>> {
@@ -848,6 +885,13 @@ impl<P: Protocol> ClientConnection<P> {
                 deadline,
             },
         );
+        // The sweeper parked on an empty table (it sets the flag before it looks, under the
+        // table's lock): this call needs it again.
+        if self.sweeper_parked.load(Ordering::Acquire)
+            && self.sweeper_parked.swap(false, Ordering::AcqRel)
+        {
+            self.sweeper.notify_one();
+        }
         // `close` cancels, then drains the table: an entry inserted after the drain would
         // never complete, so look again now that it is in.
         if self.is_closed() {
@@ -890,16 +934,23 @@ impl<P: Protocol> ClientConnection<P> {
         }
     }
 
-    /// Fails every pending request whose deadline is before `now`.
-    fn sweep(&self, now: Instant) {
+    /// Fails every pending request whose deadline is before `now`. Returns true when no
+    /// call is left waiting: the sweeper then parks until a call wakes it.
+    fn sweep(&self, now: Instant) -> bool {
+        self.sweeps.fetch_add(1, Ordering::Relaxed);
+        // Set before looking: a call that inserts after this look sees the flag and wakes
+        // the sweeper; one that inserted before is seen by the look.
+        self.sweeper_parked.store(true, Ordering::Release);
         let mut pending = self.lock_pending();
         if pending.calls.is_empty() {
-            return;
+            return true;
         }
+        self.sweeper_parked.store(false, Ordering::Release);
         // Removes in place: no allocation per tick.
         for (_, p) in pending.calls.extract_if(|_, p| p.deadline <= now) {
             let _ = p.waiter.send(Err(Expired));
         }
+        false
     }
 
     /// Sends `request` as oneway: no response, no timeout tracking.
@@ -923,82 +974,95 @@ impl<P: Protocol> ClientConnection<P> {
             Err(_) => Err(self.closed_error()),
         }
     }
+}
 
-    async fn read_loop<R: AsyncRead + Unpin>(
-        self: Arc<Self>,
-        mut rd: R,
-        mut buf: BytesMut,
-        mut sizer: super::ReadSizer,
-    ) {
-        let mut codec = self.codec.clone();
+/// A connection's reader: hands each response to its caller or pipeline. It holds the
+/// connection only while it works on a read, so that dropping the last handle closes it.
+async fn read_loop<P: Protocol, R: AsyncRead + Unpin>(
+    weak: std::sync::Weak<ClientConnection<P>>,
+    closed: CancellationToken,
+    mut rd: R,
+    mut buf: BytesMut,
+    mut sizer: super::ReadSizer,
+) {
+    let Some((mut codec, metrics)) = weak.upgrade().map(|c| (c.codec.clone(), c.metrics.clone()))
+    else {
+        return;
+    };
+    // Kept from read to read so that handing responses over allocates nothing.
+    let mut staged = Vec::new();
+    let mut routes = RouteCache::default();
+    // One waiter for the connection's life, not one per read.
+    let closed = closed.cancelled();
+    tokio::pin!(closed);
+    loop {
+        let Some(conn) = weak.upgrade() else { return };
         // Responses for pipelines are handed over once per read, not once per frame.
-        let mut out = Deliveries::new(&self.pipes, &self.metrics);
-        let mut routes = RouteCache::default();
-        // One waiter for the connection's life, not one per read.
-        let closed = self.closed.cancelled();
-        tokio::pin!(closed);
-        'read: loop {
-            // The pending table is locked once per read, not once per frame (in a block: the
-            // guard must be gone before the next await).
-            let undecodable = {
-                let mut pending = None;
-                let mut take = |frame: P::Frame| {
-                    if frame.kind() != FrameKind::Response {
-                        tracing::debug!(addr = %self.addr, "request from the server ignored");
-                        return;
+        let mut out = Deliveries::with_buffer(&conn.pipes, &conn.metrics, staged);
+        // The pending table is locked once per read, not once per frame (in a block: the
+        // guard must be gone before the next await).
+        let undecodable = {
+            let mut pending = None;
+            let mut take = |frame: P::Frame| {
+                if frame.kind() != FrameKind::Response {
+                    tracing::debug!(addr = %conn.addr, "request from the server ignored");
+                    return;
+                }
+                let id = frame.correlation_id();
+                if let Some(pipe) = routes.hit(id, &conn.pipes) {
+                    out.add(pipe, id, frame);
+                    return;
+                }
+                let table = pending.get_or_insert_with(|| conn.lock_pending());
+                if let Some(pipe) = routes.lookup(id, &conn.pipes, &table.routes) {
+                    out.add(pipe, id, frame);
+                    return;
+                }
+                match table.calls.remove(&id) {
+                    Some(p) => {
+                        let _ = p.waiter.send(Ok(frame));
                     }
-                    let id = frame.correlation_id();
-                    if let Some(pipe) = routes.hit(id, &self.pipes) {
-                        out.add(pipe, id, frame);
-                        return;
-                    }
-                    let table = pending.get_or_insert_with(|| self.lock_pending());
-                    if let Some(pipe) = routes.lookup(id, &self.pipes, &table.routes) {
-                        out.add(pipe, id, frame);
-                        return;
-                    }
-                    match table.calls.remove(&id) {
-                        Some(p) => {
-                            let _ = p.waiter.send(Ok(frame));
-                        }
-                        None => self.metrics.late(),
-                    }
-                };
-                loop {
-                    match codec.decode_batch(&mut buf, usize::MAX, &mut take) {
-                        Ok(0) => break false,
-                        Ok(_) => {}
-                        Err(e) => {
-                            tracing::warn!(addr = %self.addr, error = %e, "undecodable frame from server; closing");
-                            break true;
-                        }
-                    }
+                    None => conn.metrics.late(),
                 }
             };
-            if undecodable {
-                break 'read;
-            }
-            out.flush();
-            if sizer.short(&buf) {
-                // The frames just handed over still share the buffer: let their takers run
-                // first, so that the buffer can usually be reused in place (hot in cache)
-                // instead of replaced by a new allocation.
-                tokio::task::yield_now().await;
-            }
-            sizer.make_room(&mut buf);
-            let n = tokio::select! {
-                r = rd.read_buf(&mut buf) => r,
-                _ = &mut closed => break,
-            };
-            match n {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    sizer.record(n);
-                    self.metrics.bytes_in(n);
+            loop {
+                match codec.decode_batch(&mut buf, usize::MAX, &mut take) {
+                    Ok(0) => break false,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(addr = %conn.addr, error = %e, "undecodable frame from server; closing");
+                        break true;
+                    }
                 }
+            }
+        };
+        out.flush();
+        staged = out.into_buffer();
+        if undecodable {
+            conn.close();
+            return;
+        }
+        drop(conn);
+        if sizer.short(&buf) {
+            // The frames just handed over still share the buffer: let their takers run
+            // first, so that the buffer can usually be reused in place (hot in cache)
+            // instead of replaced by a new allocation.
+            tokio::task::yield_now().await;
+        }
+        sizer.make_room(&mut buf);
+        let n = tokio::select! {
+            r = rd.read_buf(&mut buf) => r,
+            _ = &mut closed => return,
+        };
+        match n {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                sizer.record(n);
+                metrics.bytes_in(n);
             }
         }
-        out.flush();
-        self.close();
+    }
+    if let Some(conn) = weak.upgrade() {
+        conn.close();
     }
 }

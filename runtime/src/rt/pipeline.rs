@@ -238,13 +238,24 @@ pub(super) struct Deliveries<'a, F> {
 }
 
 impl<'a, F> Deliveries<'a, F> {
-    pub(super) fn new(registry: &'a PipeRegistry<F>, metrics: &'a super::Metrics) -> Self {
+    /// Deliveries staged into `items` (empty; its capacity is reused from read to read).
+    pub(super) fn with_buffer(
+        registry: &'a PipeRegistry<F>,
+        metrics: &'a super::Metrics,
+        items: Vec<(u64, F)>,
+    ) -> Self {
         Deliveries {
             registry,
             metrics,
             pipe: None,
-            items: Vec::new(),
+            items,
         }
+    }
+
+    /// The staging buffer back (empty once flushed), for the next read.
+    pub(super) fn into_buffer(mut self) -> Vec<(u64, F)> {
+        self.flush();
+        std::mem::take(&mut self.items)
     }
 
     /// Stages the response `frame` with id `id` for the pipeline with index `pipe`.
