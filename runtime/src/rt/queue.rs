@@ -50,6 +50,10 @@ struct Inner {
     attached: bool,
     /// The socket failed; nothing more is written.
     failed: bool,
+    /// A direct write left bytes inside a stream that buffers (TLS, WebSocket, HTTP/2)
+    /// whose flush could not finish: the writer task flushes it, with a waker that the
+    /// socket will call when it has room.
+    unflushed: bool,
 }
 
 /// The queue was closed (the connection is going away).
@@ -65,6 +69,7 @@ impl WriteQueue {
                 writing: false,
                 attached: false,
                 failed: false,
+                unflushed: false,
             }),
             sink: Mutex::new(None),
             wake_writer: Notify::new(),
@@ -139,8 +144,8 @@ impl WriteQueue {
         let mut g = self.lock();
         g.writing = false;
         match res {
-            Ok(()) if src.is_empty() => {}
-            Ok(()) => {
+            Ok(flushed) if src.is_empty() => g.unflushed |= !flushed,
+            Ok(_) => {
                 // The socket is full: the rest goes first, before anything queued meanwhile.
                 if g.buf.is_empty() {
                     std::mem::swap(&mut g.buf, src);
@@ -157,7 +162,7 @@ impl WriteQueue {
             }
         }
         self.publish(&g);
-        let wake = !g.buf.is_empty() || g.closed;
+        let wake = !g.buf.is_empty() || g.closed || g.unflushed;
         drop(g);
         if wake {
             self.wake_writer.notify_one();
@@ -166,11 +171,14 @@ impl WriteQueue {
     }
 
     /// Writes as much of `src` as the socket takes without waiting, removing it from `src`.
-    fn write_now(&self, src: &mut BytesMut) -> std::io::Result<()> {
+    /// Returns whether the stream is flushed: a stream that buffers (TLS) may have taken
+    /// all of `src` and still hold some of it, which only a flush with a real waker can
+    /// finish (this one has none).
+    fn write_now(&self, src: &mut BytesMut) -> std::io::Result<bool> {
         let mut cx = Context::from_waker(Waker::noop());
         let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
         let Some(w) = sink.as_mut() else {
-            return Ok(());
+            return Ok(true);
         };
         while !src.is_empty() {
             match Pin::new(&mut **w).poll_write(&mut cx, src) {
@@ -180,12 +188,15 @@ impl WriteQueue {
                     src.advance(n);
                 }
                 Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => return Ok(()),
+                Poll::Pending => return Ok(false),
             }
         }
         // Streams that buffer (TLS) get the chance to send now; TCP's flush is a no-op.
-        let _ = Pin::new(&mut **w).poll_flush(&mut cx);
-        Ok(())
+        match Pin::new(&mut **w).poll_flush(&mut cx) {
+            Poll::Ready(Ok(())) => Ok(true),
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Pending => Ok(false),
+        }
     }
 
     /// Writes all of `out` through the sink, waiting for the socket as needed.
@@ -265,9 +276,12 @@ impl WriteQueue {
                         // A direct write owns the socket; it wakes us if it leaves work.
                         break None;
                     }
-                    if g.buf.is_empty() {
+                    if g.buf.is_empty() && !g.unflushed {
                         break g.closed.then_some(Ok(()));
                     }
+                    // With nothing queued, `write_all` only flushes what a direct write left
+                    // inside the stream.
+                    g.unflushed = false;
                     std::mem::swap(&mut g.buf, &mut out);
                     g.writing = true;
                     self.publish(&g);
@@ -294,5 +308,84 @@ impl WriteQueue {
             let _ = tokio::io::AsyncWriteExt::shutdown(&mut w).await;
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A stream that buffers what it is given, as TLS does: `poll_write` always takes the
+    /// bytes, and they reach the peer (`sent`) only through `poll_flush`, which answers
+    /// `Pending` the first time (the socket is full) and wakes its waker a moment later.
+    struct Buffering {
+        held: Vec<u8>,
+        sent: Arc<Mutex<Vec<u8>>>,
+        full: bool,
+    }
+
+    impl AsyncWrite for Buffering {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            self.held.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            if self.full && !self.held.is_empty() {
+                self.full = false;
+                let waker = cx.waker().clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(10));
+                    waker.wake();
+                });
+                return Poll::Pending;
+            }
+            let held = std::mem::take(&mut self.held);
+            self.sent.lock().unwrap().extend_from_slice(&held);
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            self.poll_flush(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn bytes_a_buffering_stream_holds_after_a_direct_write_are_flushed() {
+        let q = Arc::new(WriteQueue::new(1 << 20, Arc::new(Metrics::default())));
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let sink = Buffering {
+            held: Vec::new(),
+            sent: sent.clone(),
+            full: true,
+        };
+        let writer = tokio::spawn({
+            let q = q.clone();
+            async move { q.run_writer(sink).await }
+        });
+        while !q.lock().attached {
+            tokio::task::yield_now().await;
+        }
+        // A direct write: the stream takes the bytes but cannot send them yet.
+        let mut batch = BytesMut::from(&b"the last answer of a burst"[..]);
+        q.push_buf(&mut batch).unwrap();
+        assert!(batch.is_empty());
+        let mut waited = 0;
+        while sent.lock().unwrap().is_empty() && waited < 100 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        assert_eq!(
+            &sent.lock().unwrap()[..],
+            b"the last answer of a burst",
+            "the stream kept the bytes: nobody flushed it once the socket had room"
+        );
+        q.close();
+        writer.await.unwrap().unwrap();
     }
 }
