@@ -150,6 +150,49 @@ async fn dropping_the_client_closes_its_connections() {
     server.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_shutdown_lets_calls_in_flight_finish_then_closes() {
+    let (server, addr) = server(ServerConfig::default()).await;
+    let c = client();
+    let a = addr.to_string();
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let (c, a) = (c.clone(), a.clone());
+            tokio::spawn(async move { c.invoke(&a, slow(10), T).await })
+        })
+        .collect();
+    // Every call is on the wire before the shutdown starts.
+    let conn = c.connection(&a).await.expect("connects");
+    for _ in 0..200 {
+        if conn.pending() == 50 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(conn.pending(), 50);
+    let started = std::time::Instant::now();
+    c.shutdown(T).await;
+    assert!(started.elapsed() >= Duration::from_millis(50), "it waited");
+    for call in calls {
+        let r = call
+            .await
+            .expect("no panic")
+            .expect("answered before the close");
+        assert_eq!(r.kind(), polywire::FrameKind::Response);
+    }
+    assert!(conn.is_closed());
+    assert!(matches!(
+        c.invoke(&a, slow(0), T).await,
+        Err(RemotingError::Shutdown)
+    ));
+    assert!(matches!(
+        conn.invoke(slow(0), T).await,
+        Err(RemotingError::Shutdown)
+    ));
+    assert!(server_connections_reach(&server, 0).await);
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_idle_connection_costs_no_timer_wakeups() {
     let (server, addr) = server(ServerConfig::default()).await;

@@ -242,6 +242,8 @@ struct Inner<P: Protocol> {
     connecting: tokio::sync::Mutex<HashMap<String, Backoff>>,
     hooks: RwLock<Arc<Vec<Arc<dyn Hook<P>>>>>,
     metrics: Arc<Metrics>,
+    /// [`RemotingClient::shutdown`] was called: no new connection opens.
+    shut: std::sync::atomic::AtomicBool,
     /// The TLS settings with ALPN `h2` only, made on the first HTTP/2 connection over TLS.
     #[cfg(feature = "tls")]
     h2_tls: std::sync::OnceLock<Arc<super::tls::rustls::ClientConfig>>,
@@ -282,6 +284,7 @@ impl<P: Protocol> RemotingClient<P> {
                 connecting: tokio::sync::Mutex::new(HashMap::new()),
                 hooks: RwLock::new(Arc::new(Vec::new())),
                 metrics: Arc::new(Metrics::default()),
+                shut: std::sync::atomic::AtomicBool::new(false),
                 #[cfg(feature = "tls")]
                 h2_tls: std::sync::OnceLock::new(),
             }),
@@ -304,6 +307,31 @@ impl<P: Protocol> RemotingClient<P> {
     /// The client's counters.
     pub fn metrics(&self) -> MetricsSnapshot {
         self.inner.metrics.snapshot()
+    }
+
+    /// Shuts the client down gracefully: new calls fail at once with
+    /// [`RemotingError::Shutdown`], `invoke` calls in flight get their responses (waiting
+    /// up to `grace`), then every pooled connection closes (what is still in flight then
+    /// fails with `ConnectionClosed`). Pipelines are their owners': finish them first.
+    ///
+    /// Dropping the last handle of a client closes its connections at once, without
+    /// waiting for calls in flight.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.inner.shut.store(true, Ordering::Release);
+        let conns: Vec<_> = {
+            let mut g = self.inner.conns.write().unwrap_or_else(|p| p.into_inner());
+            g.drain().map(|(_, c)| c).collect()
+        };
+        for c in &conns {
+            c.draining.store(true, Ordering::Release);
+        }
+        let deadline = Instant::now() + grace;
+        for c in &conns {
+            c.drained_by(deadline).await;
+        }
+        for c in conns {
+            c.close();
+        }
     }
 
     /// Sends `request` to `addr` and waits for its response.
@@ -348,6 +376,9 @@ impl<P: Protocol> RemotingClient<P> {
     /// closed. After a failed attempt, further attempts fail fast until the backoff delay
     /// has passed.
     pub async fn connection(&self, addr: &str) -> Result<Arc<ClientConnection<P>>, RemotingError> {
+        if self.inner.shut.load(Ordering::Acquire) {
+            return Err(RemotingError::Shutdown);
+        }
         if let Some(c) = self.pooled(addr) {
             return Ok(c);
         }
@@ -654,6 +685,7 @@ impl<P: Protocol> RemotingClient<P> {
             sweeper: Arc::new(tokio::sync::Notify::new()),
             sweeper_parked: std::sync::atomic::AtomicBool::new(false),
             sweeps: AtomicU64::new(0),
+            draining: std::sync::atomic::AtomicBool::new(false),
         });
         self.inner.metrics.conn_opened();
         // The tasks hold the connection weakly: it lives while the client's pool or a user's
@@ -764,6 +796,8 @@ pub struct ClientConnection<P: Protocol> {
     pub(super) sweeper_parked: std::sync::atomic::AtomicBool,
     /// Times the sweeper has looked at the pending table.
     pub(super) sweeps: AtomicU64,
+    /// Shutting down: calls in flight finish, new ones fail.
+    pub(super) draining: std::sync::atomic::AtomicBool,
 }
 
 /// The last handle gone (the client's pool, `ClientConnection`s and `Pipeline`s held by
@@ -794,6 +828,23 @@ impl<P: Protocol> ClientConnection<P> {
     /// its [`outstanding`](super::Pipeline::outstanding)).
     pub fn pending(&self) -> usize {
         self.lock_pending().calls.len()
+    }
+
+    /// Shuts the connection down gracefully: new calls fail with
+    /// [`RemotingError::Shutdown`], `invoke` calls in flight get their responses (waiting
+    /// up to `grace`), then it closes.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.draining.store(true, Ordering::Release);
+        self.drained_by(Instant::now() + grace).await;
+        self.close();
+    }
+
+    /// Waits until no `invoke` call is in flight, or `deadline`.
+    async fn drained_by(&self, deadline: Instant) {
+        // Only while shutting down, and bounded: a short poll needs no hook on the hot path.
+        while self.pending() > 0 && !self.is_closed() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 
     /// How many times the timeout sweeper has woken up. It runs every few milliseconds
@@ -847,6 +898,9 @@ impl<P: Protocol> ClientConnection<P> {
             addr: self.addr.clone(),
             timeout,
         };
+        if self.draining.load(Ordering::Acquire) {
+            return Err(RemotingError::Shutdown);
+        }
         // Fast paths first: a free slot and room in the write queue need no timer.
         let _permit = match (self.permits.try_acquire(), self.overload) {
             (Ok(p), _) => p,
@@ -955,6 +1009,9 @@ impl<P: Protocol> ClientConnection<P> {
 
     /// Sends `request` as oneway: no response, no timeout tracking.
     pub async fn invoke_oneway(&self, mut req: P::Frame) -> Result<(), RemotingError> {
+        if self.draining.load(Ordering::Acquire) {
+            return Err(RemotingError::Shutdown);
+        }
         if !self.q.has_space() {
             self.q.wait_for_space().await;
         }
