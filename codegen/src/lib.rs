@@ -39,12 +39,6 @@ pub use build::{Builder, Compiled, configure, load, load_str};
 
 /// Checks an IR and emits its Rust source. Both front ends end here.
 pub fn generate(ir: &ir::Protocol, sources: &Sources) -> Result<String, Error> {
-    ir::check::check(ir).map_err(|d| Error {
-        rendered: sources.render(&d),
-        diagnostics: d,
-    })?;
-    emit::emit(ir).map_err(|msg| Error {
-        diagnostics: vec![],
-        rendered: msg,
-    })
+    ir::check::check(ir).map_err(|d| Error::new(d, sources))?;
+    emit::emit(ir).map_err(Error::plain)
 }
