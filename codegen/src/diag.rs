@@ -149,6 +149,14 @@ impl Sources {
         (line, col)
     }
 
+    /// Writes diagnostics and their closing count to stderr, in colour when stderr is a
+    /// terminal (as [`render`](Self::render) otherwise).
+    pub fn eprint(&self, diags: &[Diagnostic]) {
+        let mut err = StandardStream::stderr(stderr_color_choice());
+        self.render_styled(diags, &mut err);
+        let _ = err.flush();
+    }
+
     /// Renders diagnostics as plain text, rustc style, followed by the closing count
     /// ([`summary`]) when there is any diagnostic.
     pub fn render(&self, diags: &[Diagnostic]) -> String {
@@ -281,14 +289,14 @@ impl Error {
 
     /// Writes the diagnostics to stderr, in colour when stderr is a terminal.
     pub fn eprint(&self) {
-        let mut err = StandardStream::stderr(stderr_color_choice());
         match &self.sources {
-            Some(s) if !self.diagnostics.is_empty() => s.render_styled(&self.diagnostics, &mut err),
+            Some(s) if !self.diagnostics.is_empty() => s.eprint(&self.diagnostics),
             _ => {
+                let mut err = std::io::stderr().lock();
                 let _ = err.write_all(self.rendered.as_bytes());
+                let _ = err.flush();
             }
         }
-        let _ = err.flush();
     }
 }
 
@@ -299,3 +307,80 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codespan_reporting::term::termcolor::Buffer;
+
+    fn sample() -> (Sources, Vec<Diagnostic>) {
+        let mut s = Sources::default();
+        let f = s.add("a.wire", "struct my_header { x: Nope }\n");
+        let d = vec![
+            Diagnostic::error(Span::new(f, 22, 26), "unknown type `Nope`", "here").code("E0130"),
+            Diagnostic::warning(Span::new(f, 7, 16), "not CamelCase", "here").code("W0103"),
+        ];
+        (s, d)
+    }
+
+    #[test]
+    fn plain_rendering_has_codes_and_the_closing_count() {
+        let (s, d) = sample();
+        let out = s.render(&d);
+        assert!(
+            out.starts_with("error[E0130]: unknown type `Nope`\n"),
+            "{out}"
+        );
+        assert!(out.contains("warning[W0103]: not CamelCase"), "{out}");
+        assert!(
+            out.ends_with("error: aborting due to 1 previous error; 1 warning emitted\n"),
+            "{out}"
+        );
+        assert!(!out.contains('\u{1b}'), "{out}");
+        assert_eq!(
+            s.render(&d[1..]).lines().last(),
+            Some("warning: 1 warning emitted")
+        );
+        assert_eq!(s.render(&[]), "");
+    }
+
+    #[test]
+    fn styled_rendering_is_the_plain_one_in_colour() {
+        let (s, d) = sample();
+        let mut buf = Buffer::ansi();
+        s.render_styled(&d, &mut buf);
+        let styled = String::from_utf8(buf.into_inner()).unwrap();
+        assert!(styled.contains("\u{1b}["), "colour codes: {styled:?}");
+        // Without its escape sequences, the styled text is the plain one.
+        let mut plain = String::new();
+        let mut it = styled.chars();
+        while let Some(c) = it.next() {
+            if c == '\u{1b}' {
+                for c in it.by_ref() {
+                    if c == 'm' {
+                        break;
+                    }
+                }
+            } else {
+                plain.push(c);
+            }
+        }
+        assert_eq!(plain, s.render(&d));
+    }
+
+    #[test]
+    fn summary_words_like_rustc() {
+        let (_, d) = sample();
+        let two_errors = [d[0].clone(), d[0].clone()];
+        assert_eq!(
+            summary(&two_errors),
+            Some((Severity::Error, "aborting due to 2 previous errors".into()))
+        );
+        let two_warnings = [d[1].clone(), d[1].clone()];
+        assert_eq!(
+            summary(&two_warnings),
+            Some((Severity::Warning, "2 warnings emitted".into()))
+        );
+        assert_eq!(summary(&[]), None);
+    }
+}

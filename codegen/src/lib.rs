@@ -6,10 +6,13 @@
 //!
 //! ```no_run
 //! // build.rs
-//! polywire_codegen::configure()
-//!     .compile(&["wire/native.wire"])
-//!     .unwrap_or_else(|e| panic!("{e}"));
+//! polywire_codegen::configure().compile_or_exit(&["wire/native.wire"]);
 //! ```
+//!
+//! On an error, `compile_or_exit` prints the diagnostics (`error[E0130]: unknown type ...`
+//! with file:line:col, the line, a caret and a help line; `polywire explain E0130` says
+//! more) and exits with status 1. Warnings are shown by cargo, or fail the build with
+//! `.deny_warnings(true)`; [`load`] returns them in [`Compiled::warnings`].
 //!
 //! and in the crate, `polywire::include_protocol!("native");`.
 //!

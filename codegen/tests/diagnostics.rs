@@ -762,3 +762,46 @@ fn bundled_protocols_have_no_warnings() {
         );
     }
 }
+
+#[test]
+fn compile_or_exit_prints_the_diagnostics_once_and_exits_1() {
+    // The test binary runs itself: the child compiles a bad file and exits.
+    if let Some(path) = std::env::var_os("POLYWIRE_COMPILE_OR_EXIT") {
+        polywire_codegen::configure()
+            .out_dir(std::env::temp_dir())
+            .emit_rerun_if_changed(false)
+            .compile_or_exit(&[path]);
+        unreachable!("compile_or_exit returned on a bad file");
+    }
+    let dir = TempDir::new("exit");
+    let bad = dir.write(
+        "bad.wire",
+        "protocol t {\n    struct A {\n        x: u33\n    }\n}\n",
+    );
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "compile_or_exit_prints_the_diagnostics_once_and_exits_1",
+            "--nocapture",
+        ])
+        .env("POLYWIRE_COMPILE_OR_EXIT", &bad)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err.matches("error[E0130]: unknown type `u33`").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("bad.wire:3:12"), "{err}");
+    assert!(
+        err.contains("error: aborting due to 1 previous error"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
