@@ -805,3 +805,49 @@ fn compile_or_exit_prints_the_diagnostics_once_and_exits_1() {
         "{err}"
     );
 }
+
+#[test]
+fn damaged_files_never_panic() {
+    // Every damage at a spread of places in a real file: a deleted character, an inserted
+    // `{`, `"`, `/*` or word. Loading reports errors (or, rarely, still succeeds); it never
+    // panics and an error always carries a diagnostic.
+    let src = include_str!("../../protocols/wire/native.wire");
+    let places: Vec<usize> = (0..src.len())
+        .step_by(53)
+        .filter(|&i| src.is_char_boundary(i))
+        .collect();
+    for &i in &places {
+        let next = src[i..].chars().next().map_or(0, char::len_utf8);
+        let deleted = format!("{}{}", &src[..i], &src[i + next..]);
+        let mut cases = vec![deleted];
+        for ins in ["{", "\"", "/*", " bogus ", "}"] {
+            cases.push(format!("{}{ins}{}", &src[..i], &src[i..]));
+        }
+        for case in cases {
+            if let Err(e) = polywire_codegen::load_str("native.wire", &case) {
+                assert!(!e.diagnostics.is_empty(), "at {i}: {}", e.rendered);
+                assert!(e.rendered.contains("aborting due to"), "{}", e.rendered);
+            }
+        }
+    }
+}
+
+#[test]
+fn broken_handshake_message_is_not_reported_again() {
+    let src = r#"protocol t {
+    versions 1..=2
+    struct Hello {
+        max u8 @max_version
+    }
+    struct Accept {
+        version: u8 @version
+    }
+    handshake {
+        hello Hello
+        accept Accept
+    }
+}
+"#;
+    let out = fail_n(src, 1);
+    assert!(out.contains("error[E0101]"), "{out}");
+}

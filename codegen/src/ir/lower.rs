@@ -199,9 +199,13 @@ pub fn lower_recovering(
         if alt.rules.is_empty() {
             cx.err(
                 Diagnostic::error(
-                    alt.span,
+                    // The opening brace: the block may span lines.
+                    Span {
+                        end: alt.span.start + 1,
+                        ..alt.span
+                    },
                     "a detection alternative with no rule would claim every connection",
-                    "empty",
+                    "this alternative is empty",
                 )
                 .code("E0126")
                 .help("write at least one `prefix \"MAGIC\" at 0`"),
@@ -889,6 +893,14 @@ impl Lower {
                     .code("E0145")
                     .help("rules are `hello Struct`, `accept Struct`, `reject Struct`, `choose highest|lowest`, `timeout_ms N`")),
             }
+        }
+        // A message whose definition failed to parse was reported already.
+        let broken = h
+            .rules
+            .iter()
+            .any(|(_, v)| matches!(v, ast::HsValue::Name(n) if self.broken.contains(&n.text)));
+        if broken {
+            return None;
         }
         if hello.is_none() || accept.is_none() {
             self.err(Diagnostic::error(h.span, "a handshake needs `hello` and `accept` messages", "incomplete handshake")
