@@ -164,8 +164,10 @@ fn load_inner(path: &Path, text: Option<&str>) -> Result<Compiled, Error> {
         .iter()
         .flat_map(|(_, p)| p.errors.iter().cloned())
         .collect();
+    // Without a file's items, or an import's, the rest would report follow-on errors.
+    let complete = w.files.iter().all(|(_, p)| p.recovered && !p.lost_import);
     let main_idx = match res {
-        Ok(Some(i)) if w.files.iter().all(|(_, p)| p.recovered) => i,
+        Ok(Some(i)) if complete => i,
         Ok(_) => return Err(Error::new(syntax, &w.sources)),
         Err(d) => {
             return Err(Error::new(

@@ -851,3 +851,17 @@ fn broken_handshake_message_is_not_reported_again() {
     let out = fail_n(src, 1);
     assert!(out.contains("error[E0101]"), "{out}");
 }
+
+#[test]
+fn broken_import_is_the_only_error() {
+    // What `common.wire` defines is unknown: `Common` is not reported.
+    let src = r#"import common.wire
+
+protocol t {
+    struct A {
+        c: Common
+    }
+}
+"#;
+    insta::assert_snapshot!("broken_import", fail_n(src, 1));
+}

@@ -1,6 +1,11 @@
-//! `.wire` text → [`ast::File`](super::ast::File): the pest parser plus a pass that turns pairs into the
-//! syntax tree, keeping spans. Unbalanced braces are found first, so that an unterminated
-//! block is reported where it was opened rather than at the end of the file.
+//! `.wire` text → [`ast::File`](super::ast::File): the pest parser plus a pass that turns pairs
+//! into the syntax tree, keeping spans.
+//!
+//! Strings and block comments left open, and unbalanced braces, are found first, so that
+//! they are reported where they open rather than where parsing gave up. After a syntax
+//! error the parser goes on: the item holding the error is blanked out (its name kept, see
+//! [`Parsed::broken`]) and the rest parsed again, so that one run reports the errors of
+//! every item.
 
 use super::ast::*;
 use crate::diag::{Diagnostic, Span};
@@ -30,6 +35,8 @@ pub struct Parsed {
     /// Whether the items left were found at all: false when the text could not be split
     /// into items (an unterminated block, string or comment), so `file` holds nothing.
     pub recovered: bool,
+    /// Whether a broken item was an `import`: what it would have brought is unknown.
+    pub lost_import: bool,
 }
 
 /// Parses one file's text; `file` is its index in the [`crate::diag::Sources`]. Fails with
@@ -75,8 +82,9 @@ pub fn parse_recovering(file: u32, text: &str) -> Parsed {
                 let at = d.span.start as usize;
                 out.errors.push(d);
                 match broken_item(&work, at) {
-                    Some((range, name)) if out.errors.len() < MAX_SYNTAX_ERRORS => {
+                    Some((range, name, kw)) if out.errors.len() < MAX_SYNTAX_ERRORS => {
                         out.broken.extend(name);
+                        out.lost_import |= kw == "import";
                         work = std::borrow::Cow::Owned(blank(&work, range));
                         continue;
                     }
@@ -146,8 +154,8 @@ fn blank(text: &str, range: std::ops::Range<usize>) -> String {
 
 /// The item (top-level or protocol-level definition or declaration) that holds byte `at`,
 /// as a byte range from its doc comments to the start of the next item, and the name it
-/// defines, if any. `None` when there is nothing left to take out.
-fn broken_item(text: &str, at: usize) -> Option<(std::ops::Range<usize>, Option<String>)> {
+/// defines, if any, and its first word. `None` when there is nothing left to take out.
+fn broken_item(text: &str, at: usize) -> Option<(std::ops::Range<usize>, Option<String>, String)> {
     let at = at.min(text.len());
     let lines = line_starts(text);
     let depth = depths(text);
@@ -195,7 +203,7 @@ fn broken_item(text: &str, at: usize) -> Option<(std::ops::Range<usize>, Option<
         _ if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) => None,
         _ => Some(name),
     };
-    Some((range, name))
+    Some((range, name, kw))
 }
 
 /// The byte offsets where lines start.
