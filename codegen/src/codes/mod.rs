@@ -35,7 +35,11 @@ pub fn lookup(code: &str) -> Option<&'static Code> {
 /// The known code closest to `code` (for "did you mean" on an unknown one): same letter and
 /// nearest number, else the closest spelling.
 pub fn closest(code: &str) -> Option<&'static Code> {
-    let upper = code.to_ascii_uppercase();
+    let mut upper = code.to_ascii_uppercase();
+    // `130` or `0130`: an error code without its letter.
+    if upper.starts_with(|c: char| c.is_ascii_digit()) {
+        upper = format!("E{upper:0>4}");
+    }
     let number = |c: &str| c.get(1..).and_then(|n| n.parse::<i64>().ok());
     if let (Some(letter), Some(n)) = (upper.chars().next(), number(&upper)) {
         return all()
@@ -140,5 +144,7 @@ mod tests {
         assert_eq!(lookup("E9999"), None);
         assert_eq!(closest("E0199").map(|c| c.code), Some("E0149"));
         assert_eq!(closest("W0109").map(|c| c.code), Some("W0103"));
+        assert_eq!(closest("130").map(|c| c.code), Some("E0130"));
+        assert_eq!(closest("xyz"), None);
     }
 }
