@@ -121,6 +121,19 @@ fn syntax_error_missing_colon() {
 }
 
 #[test]
+fn syntax_error_missing_colon_at_end_of_line() {
+    // The caret goes after the name the `:` should follow, not on the next line's token.
+    let src = r#"protocol t {
+    struct A {
+        level
+        x: u8
+    }
+}
+"#;
+    insta::assert_snapshot!("syntax_error_missing_colon_at_end_of_line", fail_n(src, 1));
+}
+
+#[test]
 fn syntax_error_bad_item() {
     let src = r#"protocol t {
     endian big

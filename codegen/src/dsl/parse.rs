@@ -496,11 +496,27 @@ fn syntax_error(file: u32, text: &str, e: pest::error::Error<Rule>) -> Diagnosti
     } else {
         format!("`{found}`")
     };
-    let d = Diagnostic::error(
-        Span::new(file, start, tok_end),
-        format!("syntax error: expected {expected}, found {found_desc}"),
-        "unexpected here",
-    )
+    let message = format!("syntax error: expected {expected}, found {found_desc}");
+    // A missing `:` or `=` at the end of a line belongs after the line's last token, as
+    // rustc shows it; what follows on the next line is only where parsing noticed.
+    let prev_end = content_len(&text[..start]);
+    let d = if matches!(expected.as_str(), "`:`" | "`=`" | "`=>`")
+        && prev_end > 0
+        && text[prev_end..start].contains('\n')
+    {
+        let last = text[..prev_end]
+            .chars()
+            .next_back()
+            .map_or(1, char::len_utf8);
+        Diagnostic::error(
+            Span::new(file, prev_end - last, prev_end),
+            message,
+            format!("expected {expected} after this"),
+        )
+        .note(Span::new(file, start, tok_end), "unexpected here")
+    } else {
+        Diagnostic::error(Span::new(file, start, tok_end), message, "unexpected here")
+    }
     .code("E0101");
     let is_word = found.chars().all(|c| c.is_alphanumeric() || c == '_');
     match crate::util::closest(found, keywords.into_iter()) {
