@@ -35,7 +35,7 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
     lower_recovering(main, imports, &[])
 }
 
-/// Like [`lower`], for files whose items named in `broken` failed to parse and were left
+/// Like [`lower()`], for files whose items named in `broken` failed to parse and were left
 /// out: references to those names are not reported as unknown types.
 pub fn lower_recovering(
     main: &ast::File,
