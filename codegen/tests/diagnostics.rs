@@ -826,14 +826,14 @@ fn damaged_files_never_panic() {
     // panics and an error always carries a diagnostic.
     let src = include_str!("../../protocols/wire/native.wire");
     let places: Vec<usize> = (0..src.len())
-        .step_by(53)
+        .step_by(71)
         .filter(|&i| src.is_char_boundary(i))
         .collect();
     for &i in &places {
         let next = src[i..].chars().next().map_or(0, char::len_utf8);
         let deleted = format!("{}{}", &src[..i], &src[i + next..]);
         let mut cases = vec![deleted];
-        for ins in ["{", "\"", "/*", " bogus ", "}"] {
+        for ins in ["{", "\"", "/*", " bogus ", "}", "é", ":"] {
             cases.push(format!("{}{ins}{}", &src[..i], &src[i..]));
         }
         for case in cases {
