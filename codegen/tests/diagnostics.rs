@@ -878,3 +878,53 @@ protocol t {
 "#;
     insta::assert_snapshot!("broken_import", fail_n(src, 1));
 }
+
+#[test]
+fn build_warnings_reach_cargo_as_warning_lines() {
+    // The test binary runs itself, as cargo runs a build script (`CARGO` set).
+    if let Some(path) = std::env::var_os("POLYWIRE_BUILD_WARNINGS") {
+        polywire_codegen::configure()
+            .out_dir(std::path::PathBuf::from(&path).parent().unwrap())
+            .emit_rerun_if_changed(false)
+            .compile_or_exit(&[path]);
+        return;
+    }
+    let dir = TempDir::new("cargo-warning");
+    let a = dir.write(
+        "a.wire",
+        &format!("protocol t {{\n    struct my_header {{\n        x: u8\n    }}\n{MAIN_FRAME}}}\n"),
+    );
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "build_warnings_reach_cargo_as_warning_lines",
+            "--nocapture",
+        ])
+        .env("POLYWIRE_BUILD_WARNINGS", &a)
+        .env("CARGO", "cargo")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("cargo:warning="))
+        .collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"cargo:warning=warning[W0103]: type `my_header` should have a CamelCase name"),
+        "{stdout}"
+    );
+    assert!(
+        lines.contains(&"cargo:warning=  = help: write `MyHeader`"),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"cargo:warning=warning: 1 warning emitted")
+    );
+    assert!(
+        dir.0.join("a.rs").exists(),
+        "warnings do not stop the build"
+    );
+}
