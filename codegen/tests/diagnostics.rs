@@ -928,3 +928,9 @@ fn build_warnings_reach_cargo_as_warning_lines() {
         "warnings do not stop the build"
     );
 }
+
+#[test]
+fn second_protocol_in_a_file() {
+    let src = format!("protocol a {{\n{MAIN_FRAME}}}\n\nprotocol b {{\n{MAIN_FRAME}}}\n");
+    insta::assert_snapshot!("second_protocol", fail_n(&src, 1));
+}
