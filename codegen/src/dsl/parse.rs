@@ -28,12 +28,13 @@ type P<'a> = Pair<'a, Rule>;
 pub struct Parsed {
     /// The items that parsed; the broken ones are left out.
     pub file: File,
-    /// Syntax and lexical errors, in file order of discovery.
+    /// Syntax and lexical errors, in the order of the text.
     pub errors: Vec<Diagnostic>,
     /// Names of the items (types) whose definition failed to parse.
     pub broken: Vec<String>,
     /// Whether the items left were found at all: false when the text could not be split
-    /// into items (an unterminated block, string or comment), so `file` holds nothing.
+    /// into items (an unterminated block, string or comment) or the parser gave up (too
+    /// many errors, or one outside any item), so `file` holds nothing.
     pub recovered: bool,
     /// Whether a broken item was an `import`: what it would have brought is unknown.
     pub lost_import: bool,
@@ -90,6 +91,7 @@ pub fn parse_recovering(file: u32, text: &str) -> Parsed {
                     }
                     _ => {
                         out.recovered = false;
+                        out.errors.sort_by_key(|d| d.span.start);
                         return out;
                     }
                 }
