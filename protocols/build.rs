@@ -1,9 +1,4 @@
 //! Generates the bundled protocols from `wire/*.wire`.
 fn main() {
-    if let Err(e) =
-        polywire_codegen::configure().compile(&["wire/native.wire", "wire/rocketmq.wire"])
-    {
-        eprintln!("{e}");
-        std::process::exit(1);
-    }
+    polywire_codegen::configure().compile_or_exit(&["wire/native.wire", "wire/rocketmq.wire"]);
 }

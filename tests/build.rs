@@ -1,6 +1,4 @@
 //! Generates `wire/kitchen.wire`, the protocol that uses every feature of the language.
 fn main() {
-    polywire_codegen::configure()
-        .compile(&["wire/kitchen.wire"])
-        .unwrap_or_else(|e| panic!("{e}"));
+    polywire_codegen::configure().compile_or_exit(&["wire/kitchen.wire"]);
 }

@@ -161,10 +161,144 @@ fn print_wire_reprints_a_wire_file_and_reports_errors_with_positions() {
     assert_eq!(code, 2);
     assert!(out.is_empty());
     assert!(err.contains("bad.wire:2:"), "{err}");
+    assert!(
+        err.starts_with("error[E0130]: unknown type `u33`"),
+        "one prefix: {err}"
+    );
     let none = dir.join("plain.rs");
     std::fs::write(&none, "fn main() {}\n").unwrap();
     let (code, _, err) = run(&["print-wire", none.to_str().unwrap()], "");
     assert_eq!(code, 2);
     assert!(err.contains("no #[polywire::protocol] module"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A fresh directory for the `check` tests' files; removed on drop.
+struct Dir(std::path::PathBuf);
+
+impl Dir {
+    fn new(case: &str) -> Self {
+        let d = std::env::temp_dir().join(format!("polywire-cli-{case}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const FRAME: &str = "    frame {\n        length: u32 = len(..)\n        body: bytes rest\n    }\n";
+
+#[test]
+fn check_accepts_a_good_file_with_one_ok_line() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let native = root.join("protocols/wire/native.wire");
+    let (code, out, err) = run(&["check", native.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.starts_with("ok: "), "{out}");
+    assert!(
+        out.contains("protocol `native`") && out.contains("0 warnings"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_prints_every_error_with_its_code_and_the_count() {
+    let dir = Dir::new("check-errors");
+    let bad = dir.write(
+        "bad.wire",
+        &format!("protocol p {{\n    struct A {{\n        level u8\n    }}\n    struct B {{\n        x: u33\n    }}\n{FRAME}}}\n"),
+    );
+    let (code, out, err) = run(&["check", &bad], "");
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("error[E0101]: syntax error"), "{err}");
+    assert!(err.contains("error[E0130]: unknown type `u33`"), "{err}");
+    assert!(err.contains("bad.wire:3:15"), "{err}");
+    assert!(!err.contains("error: error"), "{err}");
+    assert!(
+        err.trim_end()
+            .ends_with("error: aborting due to 2 previous errors"),
+        "{err}"
+    );
+    // Not a terminal: no colour codes.
+    assert!(!err.contains('\u{1b}'), "{err}");
+}
+
+#[test]
+fn check_warnings_pass_unless_denied() {
+    let dir = Dir::new("check-warnings");
+    let file = dir.write(
+        "warn.wire",
+        &format!("protocol p {{\n    struct my_header {{\n        x: u8\n    }}\n{FRAME}}}\n"),
+    );
+    let (code, out, err) = run(&["check", &file], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning[W0103]: type `my_header`"), "{err}");
+    assert!(
+        err.trim_end().ends_with("warning: 1 warning emitted"),
+        "{err}"
+    );
+    assert!(
+        out.starts_with("ok: ") && out.contains("1 warning"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(&["check", &file, "--deny-warnings"], "");
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("error[W0103]"), "{err}");
+    assert!(
+        err.trim_end()
+            .ends_with("error: aborting due to 1 previous error"),
+        "{err}"
+    );
+}
+
+#[test]
+fn explain_prints_a_code_and_names_the_closest_unknown_one() {
+    let (code, out, err) = run(&["explain", "E0130"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("E0130: unknown type\n"), "{out}");
+    assert!(out.contains("```"), "an example: {out}");
+    // Case does not matter.
+    let (code, lower, _) = run(&["explain", "e0130"], "");
+    assert_eq!((code, &lower), (0, &out));
+
+    let (code, out, err) = run(&["explain", "E0199"], "");
+    assert_eq!(code, 1);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("unknown code `E0199`"), "{err}");
+    assert!(err.contains("the closest is `E0149`"), "{err}");
+
+    let (code, out, _) = run(&["explain"], "");
+    assert_eq!(code, 0);
+    assert!(out.lines().any(|l| l.starts_with("W0101")), "{out}");
+}
+
+#[test]
+fn help_and_version_exit_0_and_usage_errors_2() {
+    let (code, out, _) = run(&["--help"], "");
+    assert_eq!(code, 0);
+    assert!(out.contains("check") && out.contains("explain"), "{out}");
+    let (code, out, _) = run(&["--version"], "");
+    assert_eq!(code, 0);
+    assert!(out.starts_with("polywire "), "{out}");
+    let (code, _, err) = run(&["frobnicate"], "");
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&["decode"], "00");
+    assert_eq!(code, 2);
+    assert!(err.contains("missing --protocol"), "{err}");
 }

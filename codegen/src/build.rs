@@ -1,7 +1,7 @@
 //! The `build.rs` API, in the manner of prost-build / tonic-build.
 
-use crate::diag::{Diagnostic, Error, Sources, Span};
-use crate::dsl::{ast, parse};
+use crate::diag::{Diagnostic, Error, Severity, Sources, Span};
+use crate::dsl::{ast, lint, parse};
 use crate::ir::{self, Protocol};
 use std::path::{Path, PathBuf};
 
@@ -15,9 +15,11 @@ pub fn configure() -> Builder {
 pub struct Builder {
     out_dir: Option<PathBuf>,
     emit_rerun: Option<bool>,
+    deny_warnings: bool,
 }
 
-/// The result of loading a `.wire` file: its IR and every source read (for diagnostics).
+/// The result of loading a `.wire` file: its IR, every source read (for diagnostics) and
+/// the warnings found.
 #[derive(Debug, Clone)]
 pub struct Compiled {
     /// The checked IR.
@@ -26,6 +28,9 @@ pub struct Compiled {
     pub sources: Sources,
     /// Paths read, for `rerun-if-changed`.
     pub paths: Vec<PathBuf>,
+    /// Warnings: the front end's and the checker's ([`ir::check::warnings`]). They never
+    /// make loading fail; render them with `sources.render(&warnings)`.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Builder {
@@ -41,8 +46,17 @@ impl Builder {
         self
     }
 
+    /// Whether warnings fail the build, as errors (default: no; they are shown as
+    /// `cargo:warning=` lines when run by cargo).
+    pub fn deny_warnings(mut self, on: bool) -> Self {
+        self.deny_warnings = on;
+        self
+    }
+
     /// Generates Rust for each file, writing `<out_dir>/<file stem>.rs`. Returns every
-    /// problem found, rendered with file:line:col and carets.
+    /// problem found, rendered with file:line:col and carets. Warnings are printed as
+    /// `cargo:warning=` lines when run by cargo, or fail the build with
+    /// [`deny_warnings`](Self::deny_warnings).
     pub fn compile(&self, files: &[impl AsRef<Path>]) -> Result<(), Error> {
         let out_dir = match &self.out_dir {
             Some(d) => d.clone(),
@@ -50,9 +64,8 @@ impl Builder {
                 .map(PathBuf::from)
                 .ok_or_else(|| plain("OUT_DIR is not set: call from build.rs or set .out_dir()"))?,
         };
-        let rerun = self
-            .emit_rerun
-            .unwrap_or_else(|| std::env::var_os("CARGO").is_some());
+        let under_cargo = std::env::var_os("CARGO").is_some();
+        let rerun = self.emit_rerun.unwrap_or(under_cargo);
         for f in files {
             let f = f.as_ref();
             let compiled = load(f);
@@ -66,6 +79,14 @@ impl Builder {
                 }
             }
             let c = compiled?;
+            if !c.warnings.is_empty() {
+                if self.deny_warnings {
+                    return Err(denied(c.warnings, &c.sources));
+                }
+                if under_cargo {
+                    print!("{}", cargo_warnings(&c.sources.render(&c.warnings)));
+                }
+            }
             let code = crate::generate(&c.ir, &c.sources)?;
             let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("protocol");
             let out = out_dir.join(format!("{stem}.rs"));
@@ -74,13 +95,42 @@ impl Builder {
         }
         Ok(())
     }
+
+    /// [`compile`](Self::compile) for a `build.rs`: on failure, prints the diagnostics once
+    /// to stderr (in colour on a terminal) and exits with status 1, without a panic message
+    /// or backtrace.
+    pub fn compile_or_exit(&self, files: &[impl AsRef<Path>]) {
+        if let Err(e) = self.compile(files) {
+            e.eprint();
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Warnings turned into the errors of a build that denies them.
+fn denied(warnings: Vec<Diagnostic>, sources: &Sources) -> Error {
+    let errors = warnings
+        .into_iter()
+        .map(|mut d| {
+            d.severity = Severity::Error;
+            d
+        })
+        .collect();
+    Error::new(errors, sources)
+}
+
+/// Rendered diagnostics as `cargo:warning=` lines, one per non-empty line, so that cargo
+/// shows them after a build script ran.
+fn cargo_warnings(rendered: &str) -> String {
+    rendered
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("cargo:warning={l}\n"))
+        .collect()
 }
 
 fn plain(msg: &str) -> Error {
-    Error {
-        diagnostics: vec![],
-        rendered: format!("error: {msg}\n"),
-    }
+    Error::plain(msg)
 }
 
 /// Parses `path` and its imports, lowers and checks them.
@@ -94,65 +144,109 @@ pub fn load_str(name: &str, text: &str) -> Result<Compiled, Error> {
     load_inner(Path::new(name), Some(text))
 }
 
-fn load_inner(path: &Path, text: Option<&str>) -> Result<Compiled, Error> {
-    let mut sources = Sources::default();
-    let mut paths = Vec::new();
-    let mut files: Vec<(PathBuf, ast::File)> = Vec::new();
-    let mut order = Vec::new();
-    let mut stack = Vec::new();
-    let res = visit(
-        path,
-        None,
-        text,
-        &mut sources,
-        &mut paths,
-        &mut files,
-        &mut order,
-        &mut stack,
-    );
-    let fail = |sources: &Sources, d: Vec<Diagnostic>| Error {
-        rendered: sources.render(&d),
-        diagnostics: d,
-    };
-    if let Err(d) = res {
-        return Err(fail(&sources, d));
-    }
-    // `order` lists files dependencies-first; the main file is last.
-    let main_idx = *order.last().expect("main file visited");
-    let imports: Vec<&ast::File> = order[..order.len() - 1]
-        .iter()
-        .map(|&i| &files[i].1)
-        .collect();
-    let ir = ir::lower::lower(&files[main_idx].1, &imports).map_err(|d| fail(&sources, d))?;
-    ir::check::check(&ir).map_err(|d| fail(&sources, d))?;
-    Ok(Compiled { ir, sources, paths })
+/// What the import walk gathers.
+#[derive(Default)]
+struct Walk {
+    sources: Sources,
+    paths: Vec<PathBuf>,
+    /// Parsed files with their canonical path, dependencies before their importers.
+    files: Vec<(PathBuf, parse::Parsed)>,
+    /// Each file's imports, as indices into `files`.
+    imports: Vec<Vec<(usize, Span)>>,
+    stack: Vec<PathBuf>,
 }
 
-/// Depth-first import walk with cycle detection.
-#[allow(clippy::too_many_arguments)]
+fn load_inner(path: &Path, text: Option<&str>) -> Result<Compiled, Error> {
+    let mut w = Walk::default();
+    let res = visit(path, None, text, &mut w);
+    let syntax: Vec<Diagnostic> = w
+        .files
+        .iter()
+        .flat_map(|(_, p)| p.errors.iter().cloned())
+        .collect();
+    // Without a file's items, or an import's, the rest would report follow-on errors.
+    let complete = w.files.iter().all(|(_, p)| p.recovered && !p.lost_import);
+    let main_idx = match res {
+        Ok(Some(i)) if complete => i,
+        Ok(_) => return Err(Error::new(syntax, &w.sources)),
+        Err(d) => {
+            return Err(Error::new(
+                syntax.into_iter().chain(d).collect(),
+                &w.sources,
+            ));
+        }
+    };
+    let units: Vec<lint::Unit> = w
+        .files
+        .iter()
+        .zip(&w.imports)
+        .map(|((_, p), imports)| lint::Unit {
+            file: &p.file,
+            imports: imports.clone(),
+        })
+        .collect();
+    let mut warnings = lint::warnings(&units, main_idx);
+    // Every file but the main one, dependencies first (the order of `files`).
+    let imports: Vec<&ast::File> = w
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != main_idx)
+        .map(|(_, (_, p))| &p.file)
+        .collect();
+    let broken: Vec<String> = w
+        .files
+        .iter()
+        .flat_map(|(_, p)| p.broken.iter().cloned())
+        .collect();
+    let fail = |mut errors: Vec<Diagnostic>, warnings: Vec<Diagnostic>| {
+        errors.extend(warnings);
+        Error::new(errors, &w.sources)
+    };
+    let lowered = ir::lower::lower_recovering(&w.files[main_idx].1.file, &imports, &broken);
+    let ir = match lowered {
+        Err(d) => {
+            // After a syntax error, a missing protocol is the broken one.
+            let d = d
+                .into_iter()
+                .filter(|d| syntax.is_empty() || d.code != Some("E0120"));
+            return Err(fail(syntax.iter().cloned().chain(d).collect(), warnings));
+        }
+        // The checker's rules would see the broken items as missing: not run after a
+        // syntax error.
+        Ok(_) if !syntax.is_empty() => return Err(fail(syntax, warnings)),
+        Ok(ir) => ir,
+    };
+    if let Err(d) = ir::check::check(&ir) {
+        return Err(fail(d, warnings));
+    }
+    warnings.extend(ir::check::warnings(&ir));
+    Ok(Compiled {
+        ir,
+        sources: w.sources,
+        paths: w.paths,
+        warnings,
+    })
+}
+
+/// Depth-first import walk with cycle detection. Returns the file's index in `w.files`
+/// (`None` when it could not be read as a whole), or the import's error.
 fn visit(
     path: &Path,
     from: Option<Span>,
     text: Option<&str>,
-    sources: &mut Sources,
-    paths: &mut Vec<PathBuf>,
-    files: &mut Vec<(PathBuf, ast::File)>,
-    order: &mut Vec<usize>,
-    stack: &mut Vec<(PathBuf, Span)>,
-) -> Result<(), Vec<Diagnostic>> {
+    w: &mut Walk,
+) -> Result<Option<usize>, Vec<Diagnostic>> {
     let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    if let Some(pos) = stack.iter().position(|(p, _)| *p == canon) {
-        let chain: Vec<String> = stack[pos..]
+    if let Some(pos) = w.stack.iter().position(|p| *p == canon) {
+        let name = |p: &Path| {
+            p.file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+        };
+        let chain: Vec<String> = w.stack[pos..]
             .iter()
-            .map(|(p, _)| {
-                p.file_name()
-                    .map_or(String::new(), |n| n.to_string_lossy().into_owned())
-            })
-            .chain(std::iter::once(
-                canon
-                    .file_name()
-                    .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
-            ))
+            .map(|p| name(p))
+            .chain(std::iter::once(name(&canon)))
             .collect();
         let span = from.unwrap_or_default();
         return Err(vec![
@@ -161,18 +255,23 @@ fn visit(
                 format!("import cycle: {}", chain.join(" → ")),
                 "this import closes the cycle",
             )
+            .code("E0110")
             .help("move the shared definitions into a file that imports neither"),
         ]);
     }
-    if files.iter().any(|(p, _)| *p == canon) {
-        return Ok(());
+    if let Some(i) = w.files.iter().position(|(p, _)| *p == canon) {
+        return Ok(Some(i));
     }
     let read = match text {
         Some(t) => Ok(t.to_string()),
         None => std::fs::read_to_string(path),
     };
     let text = match read {
-        Ok(t) => t,
+        // A byte-order mark is no part of the text: spans and columns start after it.
+        Ok(t) => match t.strip_prefix('\u{FEFF}') {
+            Some(rest) => rest.to_string(),
+            None => t,
+        },
         Err(e) => {
             let span = from.unwrap_or_default();
             return Err(vec![
@@ -181,29 +280,43 @@ fn visit(
                     format!("cannot read `{}`: {e}", path.display()),
                     "imported here",
                 )
+                .code("E0111")
                 .help("import paths are relative to the importing file"),
             ]);
         }
     };
-    paths.push(path.to_path_buf());
-    let file_id = sources.add(path.display().to_string(), text.clone());
-    let parsed = parse::parse(file_id, &text)?;
-    stack.push((canon.clone(), from.unwrap_or_default()));
+    w.paths.push(path.to_path_buf());
+    let file_id = w.sources.add(path.display().to_string(), text.clone());
+    let parsed = parse::parse_recovering(file_id, &text);
+    w.stack.push(canon.clone());
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    for (imp, span) in &parsed.imports {
-        visit(
-            &dir.join(imp),
-            Some(*span),
-            None,
-            sources,
-            paths,
-            files,
-            order,
-            stack,
-        )?;
+    let mut imports = Vec::new();
+    let mut failed = false;
+    for (imp, span) in &parsed.file.imports {
+        match visit(&dir.join(imp), Some(*span), None, w)? {
+            Some(i) => imports.push((i, *span)),
+            None => failed = true,
+        }
     }
-    stack.pop();
-    files.push((canon, parsed));
-    order.push(files.len() - 1);
-    Ok(())
+    w.stack.pop();
+    let recovered = parsed.recovered;
+    w.files.push((canon, parsed));
+    w.imports.push(imports);
+    Ok((recovered && !failed).then_some(w.files.len() - 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_become_one_cargo_warning_line_per_rendered_line() {
+        let lines =
+            cargo_warnings("warning[W0103]: x\n  --> a.wire:1:8\n\nwarning: 1 warning emitted\n");
+        assert_eq!(
+            lines,
+            "cargo:warning=warning[W0103]: x\ncargo:warning=  --> a.wire:1:8\n\
+             cargo:warning=warning: 1 warning emitted\n"
+        );
+    }
 }

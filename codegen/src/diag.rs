@@ -1,13 +1,19 @@
 //! Diagnostics: every error points at the user's source and says what would be right.
 //!
-//! DSL errors render like rustc's (`error: ...`, ` --> file:line:col`, the line, a caret),
-//! through `codespan-reporting`, without colour so that tests can compare the text.
+//! DSL errors render like rustc's (`error[E0130]: ...`, ` --> file:line:col`, the line, a
+//! caret, a help line, and a closing count such as `error: aborting due to 2 previous
+//! errors`), through `codespan-reporting`: as plain text ([`Sources::render`], what tests
+//! compare), or coloured for a terminal ([`Sources::render_styled`], [`Error::eprint`]).
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
 use codespan_reporting::files::SimpleFiles;
-use codespan_reporting::term::{self, termcolor::NoColor};
+use codespan_reporting::term::{
+    self,
+    termcolor::{Color, ColorChoice, ColorSpec, NoColor, StandardStream, WriteColor},
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::io::{IsTerminal, Write};
 
 /// A byte range in one source file. The derive macros use `file = MACRO_FILE` and keep their
 /// own span table, indexed by `start`.
@@ -143,8 +149,25 @@ impl Sources {
         (line, col)
     }
 
-    /// Renders diagnostics as plain text, rustc style.
+    /// Writes diagnostics and their closing count to stderr, in colour when stderr is a
+    /// terminal (as [`render`](Self::render) otherwise).
+    pub fn eprint(&self, diags: &[Diagnostic]) {
+        let mut err = StandardStream::stderr(stderr_color_choice());
+        self.render_styled(diags, &mut err);
+        let _ = err.flush();
+    }
+
+    /// Renders diagnostics as plain text, rustc style, followed by the closing count
+    /// ([`summary`]) when there is any diagnostic.
     pub fn render(&self, diags: &[Diagnostic]) -> String {
+        let mut out = NoColor::new(Vec::new());
+        self.render_styled(diags, &mut out);
+        String::from_utf8_lossy(&out.into_inner()).into_owned()
+    }
+
+    /// Renders diagnostics and their closing count into `out`, with the colours `out`
+    /// takes (none for a [`NoColor`] writer).
+    pub fn render_styled(&self, diags: &[Diagnostic], out: &mut dyn WriteColor) {
         let mut files = SimpleFiles::new();
         for (name, text) in &self.files {
             files.add(name.as_str(), text.as_str());
@@ -153,7 +176,6 @@ impl Sources {
             chars: term::Chars::ascii(),
             ..term::Config::default()
         };
-        let mut out = NoColor::new(Vec::new());
         for d in diags {
             let mut labels = vec![
                 Label::primary(
@@ -180,24 +202,102 @@ impl Sources {
             if let Some(h) = &d.help {
                 cs = cs.with_notes(vec![format!("help: {h}")]);
             }
-            // Writing into a Vec cannot fail; a file index out of range would be a bug in
-            // this crate, so fall back to the bare message instead of panicking.
-            if term::emit_to_write_style(&mut out, &config, &files, &cs).is_err() {
-                out.get_mut()
-                    .extend_from_slice(format!("error: {}\n", d.message).as_bytes());
+            // A file index out of range would be a bug in this crate: fall back to the bare
+            // message instead of panicking. Write errors (a closed stderr) are ignored.
+            if term::emit_to_write_style(out, &config, &files, &cs).is_err() {
+                let _ = writeln!(out, "error: {}", d.message);
             }
         }
-        String::from_utf8_lossy(&out.into_inner()).into_owned()
+        if let Some((severity, rest)) = summary(diags) {
+            let (word, color) = match severity {
+                Severity::Error => ("error", Color::Red),
+                Severity::Warning => ("warning", Color::Yellow),
+            };
+            let _ = out.set_color(ColorSpec::new().set_fg(Some(color)).set_bold(true));
+            let _ = write!(out, "{word}");
+            let _ = out.set_color(ColorSpec::new().set_bold(true));
+            let _ = write!(out, ": {rest}");
+            let _ = out.reset();
+            let _ = writeln!(out);
+        }
     }
 }
 
-/// The error of a failed compilation: rendered diagnostics (all of them, not just the first).
+/// The closing count of a rendering, as rustc words it: `aborting due to 2 previous errors;
+/// 1 warning emitted` (an error line) or `1 warning emitted` (a warning line). `None` for
+/// no diagnostics.
+pub fn summary(diags: &[Diagnostic]) -> Option<(Severity, String)> {
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let warned = format!("{} emitted", plural(warnings, "warning"));
+    match (errors, warnings) {
+        (0, 0) => None,
+        (0, _) => Some((Severity::Warning, warned)),
+        (e, 0) => Some((
+            Severity::Error,
+            format!("aborting due to {}", plural(e, "previous error")),
+        )),
+        (e, _) => Some((
+            Severity::Error,
+            format!("aborting due to {}; {warned}", plural(e, "previous error")),
+        )),
+    }
+}
+
+/// Whether stderr shows colours: it is a terminal (and `NO_COLOR` / `TERM=dumb` are left to
+/// termcolor's `Auto`).
+pub fn stderr_color_choice() -> ColorChoice {
+    if std::io::stderr().is_terminal() {
+        ColorChoice::Auto
+    } else {
+        ColorChoice::Never
+    }
+}
+
+/// The error of a failed compilation: rendered diagnostics (all of them, not just the
+/// first, with the warnings found on the way).
 #[derive(Debug, Clone)]
 pub struct Error {
-    /// The individual diagnostics.
+    /// The individual diagnostics, errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
-    /// Their rendering.
+    /// Their plain-text rendering, with the closing count.
     pub rendered: String,
+    /// The files the diagnostics point into, to render them again in colour.
+    sources: Option<Sources>,
+}
+
+impl Error {
+    /// The error of `diagnostics` in `sources`, rendered.
+    pub fn new(diagnostics: Vec<Diagnostic>, sources: &Sources) -> Self {
+        Error {
+            rendered: sources.render(&diagnostics),
+            diagnostics,
+            sources: Some(sources.clone()),
+        }
+    }
+
+    /// An error that points at no source (a file that cannot be written, a missing
+    /// `OUT_DIR`); `message` is one line without the `error: ` prefix.
+    pub fn plain(message: impl fmt::Display) -> Self {
+        Error {
+            diagnostics: Vec::new(),
+            rendered: format!("error: {message}\n"),
+            sources: None,
+        }
+    }
+
+    /// Writes the diagnostics to stderr, in colour when stderr is a terminal.
+    pub fn eprint(&self) {
+        match &self.sources {
+            Some(s) if !self.diagnostics.is_empty() => s.eprint(&self.diagnostics),
+            _ => {
+                let mut err = std::io::stderr().lock();
+                let _ = err.write_all(self.rendered.as_bytes());
+                let _ = err.flush();
+            }
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -207,3 +307,80 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codespan_reporting::term::termcolor::Buffer;
+
+    fn sample() -> (Sources, Vec<Diagnostic>) {
+        let mut s = Sources::default();
+        let f = s.add("a.wire", "struct my_header { x: Nope }\n");
+        let d = vec![
+            Diagnostic::error(Span::new(f, 22, 26), "unknown type `Nope`", "here").code("E0130"),
+            Diagnostic::warning(Span::new(f, 7, 16), "not CamelCase", "here").code("W0103"),
+        ];
+        (s, d)
+    }
+
+    #[test]
+    fn plain_rendering_has_codes_and_the_closing_count() {
+        let (s, d) = sample();
+        let out = s.render(&d);
+        assert!(
+            out.starts_with("error[E0130]: unknown type `Nope`\n"),
+            "{out}"
+        );
+        assert!(out.contains("warning[W0103]: not CamelCase"), "{out}");
+        assert!(
+            out.ends_with("error: aborting due to 1 previous error; 1 warning emitted\n"),
+            "{out}"
+        );
+        assert!(!out.contains('\u{1b}'), "{out}");
+        assert_eq!(
+            s.render(&d[1..]).lines().last(),
+            Some("warning: 1 warning emitted")
+        );
+        assert_eq!(s.render(&[]), "");
+    }
+
+    #[test]
+    fn styled_rendering_is_the_plain_one_in_colour() {
+        let (s, d) = sample();
+        let mut buf = Buffer::ansi();
+        s.render_styled(&d, &mut buf);
+        let styled = String::from_utf8(buf.into_inner()).unwrap();
+        assert!(styled.contains("\u{1b}["), "colour codes: {styled:?}");
+        // Without its escape sequences, the styled text is the plain one.
+        let mut plain = String::new();
+        let mut it = styled.chars();
+        while let Some(c) = it.next() {
+            if c == '\u{1b}' {
+                for c in it.by_ref() {
+                    if c == 'm' {
+                        break;
+                    }
+                }
+            } else {
+                plain.push(c);
+            }
+        }
+        assert_eq!(plain, s.render(&d));
+    }
+
+    #[test]
+    fn summary_words_like_rustc() {
+        let (_, d) = sample();
+        let two_errors = [d[0].clone(), d[0].clone()];
+        assert_eq!(
+            summary(&two_errors),
+            Some((Severity::Error, "aborting due to 2 previous errors".into()))
+        );
+        let two_warnings = [d[1].clone(), d[1].clone()];
+        assert_eq!(
+            summary(&two_warnings),
+            Some((Severity::Warning, "2 warnings emitted".into()))
+        );
+        assert_eq!(summary(&[]), None);
+    }
+}

@@ -6,10 +6,13 @@
 //!
 //! ```no_run
 //! // build.rs
-//! polywire_codegen::configure()
-//!     .compile(&["wire/native.wire"])
-//!     .unwrap_or_else(|e| panic!("{e}"));
+//! polywire_codegen::configure().compile_or_exit(&["wire/native.wire"]);
 //! ```
+//!
+//! On an error, `compile_or_exit` prints the diagnostics (`error[E0130]: unknown type ...`
+//! with file:line:col, the line, a caret and a help line; `polywire explain E0130` says
+//! more) and exits with status 1. Warnings are shown by cargo, or fail the build with
+//! `.deny_warnings(true)`; [`load`] returns them in [`Compiled::warnings`].
 //!
 //! and in the crate, `polywire::include_protocol!("native");`.
 //!
@@ -39,12 +42,6 @@ pub use build::{Builder, Compiled, configure, load, load_str};
 
 /// Checks an IR and emits its Rust source. Both front ends end here.
 pub fn generate(ir: &ir::Protocol, sources: &Sources) -> Result<String, Error> {
-    ir::check::check(ir).map_err(|d| Error {
-        rendered: sources.render(&d),
-        diagnostics: d,
-    })?;
-    emit::emit(ir).map_err(|msg| Error {
-        diagnostics: vec![],
-        rendered: msg,
-    })
+    ir::check::check(ir).map_err(|d| Error::new(d, sources))?;
+    emit::emit(ir).map_err(Error::plain)
 }

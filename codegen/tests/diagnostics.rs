@@ -74,8 +74,9 @@ impl Drop for TempDir {
 #[test]
 fn native_wire_loads() {
     let src = include_str!("../../protocols/wire/native.wire");
-    if let Err(e) = polywire_codegen::load_str("native.wire", src) {
-        panic!("native.wire must load:\n{e}");
+    match polywire_codegen::load_str("native.wire", src) {
+        Ok(c) => assert!(c.warnings.is_empty(), "{:?}", c.warnings),
+        Err(e) => panic!("native.wire must load:\n{e}"),
     }
 }
 
@@ -117,6 +118,19 @@ fn syntax_error_missing_colon() {
 }
 "#;
     insta::assert_snapshot!("syntax_error_missing_colon", fail_n(src, 1));
+}
+
+#[test]
+fn syntax_error_missing_colon_at_end_of_line() {
+    // The caret goes after the name the `:` should follow, not on the next line's token.
+    let src = r#"protocol t {
+    struct A {
+        level
+        x: u8
+    }
+}
+"#;
+    insta::assert_snapshot!("syntax_error_missing_colon_at_end_of_line", fail_n(src, 1));
 }
 
 #[test]
@@ -529,4 +543,394 @@ fn empty_detection_alternative() {
 }
 "#;
     insta::assert_snapshot!("empty_detection_alternative", fail_n(src, 1));
+}
+
+// ---------------------------------------------------------------- text
+
+#[test]
+fn byte_order_mark_is_accepted() {
+    let src = "\u{FEFF}protocol t {\n    frame {\n        length: u32 = len(..)\n        body: bytes rest\n    }\n}\n";
+    let c = polywire_codegen::load_str("test.wire", src).expect("a BOM is skipped");
+    assert!(c.warnings.is_empty());
+    // Columns on the first line are counted after the mark.
+    let src = "\u{FEFF}protocol t { strukt A { x: u8 } }\n";
+    insta::assert_snapshot!("byte_order_mark_columns", fail_n(src, 1));
+}
+
+#[test]
+fn unterminated_string() {
+    let src = r#"import "common.wire
+
+protocol t {
+    detect { prefix "PW at 0 }
+}
+"#;
+    insta::assert_snapshot!("unterminated_string", fail_n(src, 2));
+}
+
+#[test]
+fn unterminated_block_comment() {
+    let src = r#"protocol t {
+    /* the frame
+    frame {
+        length: u32 = len(..)
+    }
+}
+"#;
+    insta::assert_snapshot!("unterminated_block_comment", fail_n(src, 1));
+}
+
+// ---------------------------------------------------------------- recovery
+
+#[test]
+fn syntax_error_then_semantic_errors_elsewhere() {
+    // `A` is broken: its name is not reported again where `C` uses it, but the unknown
+    // type in `B` is.
+    let src = r#"protocol t {
+    struct A {
+        level u8
+    }
+    struct B {
+        header: Heder
+    }
+    struct C {
+        a: A
+        b: B
+    }
+}
+"#;
+    insta::assert_snapshot!("recovery_reports_other_items", fail_n(src, 2));
+}
+
+#[test]
+fn several_syntax_errors_are_reported() {
+    let src = r#"/// Shared.
+struct Top {
+    x u8
+}
+
+protocol t {
+    endian big
+    enum Color : u8 {
+        RED = 0
+        GREEN 1
+    }
+    /// Uses both broken items.
+    struct A {
+        top: Top
+        color: Color
+        extra: Missing
+    }
+    frame {
+        length: u32 = len(..)
+        body bytes rest
+    }
+}
+"#;
+    insta::assert_snapshot!("recovery_several_syntax_errors", fail_n(src, 4));
+}
+
+// ---------------------------------------------------------------- detection bytes
+
+#[test]
+fn detect_numbers_give_their_full_bytes() {
+    let src = |prefix: &str| {
+        format!(
+            "protocol t {{\n    frame {{\n        length: u32 = len(..)\n        body: bytes rest\n    }}\n    detect {{ prefix {prefix} at 0 }}\n}}\n"
+        )
+    };
+    for (prefix, bytes) in [
+        ("0x5057", vec![0x50, 0x57]),
+        ("0x50 0x57", vec![0x50, 0x57]),
+        ("0x057", vec![0x00, 0x57]),
+        ("0x0000_5057", vec![0, 0, 0x50, 0x57]),
+        ("0b1_0000_0001", vec![0x01, 0x01]),
+        ("80 87", vec![80, 87]),
+    ] {
+        let c = polywire_codegen::load_str("test.wire", &src(prefix))
+            .unwrap_or_else(|e| panic!("{prefix}: {e}"));
+        assert_eq!(c.ir.detect[0][0].bytes, bytes, "{prefix}");
+    }
+    insta::assert_snapshot!("detect_decimal_above_a_byte", fail_n(&src("20567"), 1));
+}
+
+// ---------------------------------------------------------------- warnings
+
+/// Loads `path` (which must load) and renders its warnings, the directory as `[dir]`.
+fn warnings_of(dir: &TempDir, path: &Path, n: usize) -> String {
+    let c = polywire_codegen::load(path).unwrap_or_else(|e| panic!("loads:\n{e}"));
+    assert_eq!(c.warnings.len(), n, "{:?}", c.warnings);
+    assert!(c.warnings.iter().all(|w| !w.is_error()));
+    c.sources
+        .render(&c.warnings)
+        .replace(&dir.0.display().to_string(), "[dir]")
+}
+
+const MAIN_FRAME: &str =
+    "    frame {\n        length: u32 = len(..)\n        body: bytes rest\n    }\n";
+
+#[test]
+fn warning_unused_import() {
+    let dir = TempDir::new("unused-import");
+    dir.write("common.wire", "struct Common {\n    x: u8\n}\n");
+    let a = dir.write(
+        "a.wire",
+        &format!("import \"common.wire\"\n\nprotocol t {{\n{MAIN_FRAME}}}\n"),
+    );
+    insta::assert_snapshot!("warning_unused_import", warnings_of(&dir, &a, 1));
+    // Used: no warning.
+    let b = dir.write(
+        "b.wire",
+        &format!(
+            "import \"common.wire\"\n\nprotocol t {{\n    struct S {{\n        c: Common\n    }}\n{MAIN_FRAME}}}\n"
+        ),
+    );
+    warnings_of(&dir, &b, 0);
+}
+
+#[test]
+fn warning_imported_protocol_is_ignored() {
+    let dir = TempDir::new("imported-protocol");
+    dir.write(
+        "other.wire",
+        "struct Shared {\n    x: u8\n}\n\nprotocol other {\n    struct Inner {\n        y: u8\n    }\n}\n",
+    );
+    let a = dir.write(
+        "a.wire",
+        &format!(
+            "import \"other.wire\"\n\nprotocol t {{\n    struct S {{\n        s: Shared\n    }}\n{MAIN_FRAME}}}\n"
+        ),
+    );
+    insta::assert_snapshot!("warning_imported_protocol", warnings_of(&dir, &a, 1));
+}
+
+#[test]
+fn warning_type_name_not_camel_case() {
+    let dir = TempDir::new("camel");
+    let a = dir.write(
+        "a.wire",
+        &format!(
+            "protocol t {{\n    struct my_header {{\n        x: u8\n    }}\n    enum COLOR_KIND : u8 {{\n        RED = 0\n    }}\n{MAIN_FRAME}}}\n"
+        ),
+    );
+    insta::assert_snapshot!("warning_not_camel_case", warnings_of(&dir, &a, 2));
+}
+
+#[test]
+fn errors_and_warnings_are_counted() {
+    let src = r#"protocol t {
+    struct my_header {
+        x: Missing
+    }
+}
+"#;
+    let out = fail_n(src, 2);
+    assert!(
+        out.contains("error[E0130]: unknown type `Missing`"),
+        "{out}"
+    );
+    assert!(out.contains("warning[W0103]: type `my_header`"), "{out}");
+    insta::assert_snapshot!("errors_and_warnings_counted", out);
+}
+
+#[test]
+fn deny_warnings_fails_the_build() {
+    let dir = TempDir::new("deny");
+    let a = dir.write(
+        "a.wire",
+        &format!("protocol t {{\n    struct my_header {{\n        x: u8\n    }}\n{MAIN_FRAME}}}\n"),
+    );
+    let out = dir.0.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let builder = polywire_codegen::configure()
+        .out_dir(&out)
+        .emit_rerun_if_changed(false);
+    builder.compile(&[&a]).expect("warnings alone do not fail");
+    assert!(out.join("a.rs").exists());
+    std::fs::remove_file(out.join("a.rs")).unwrap();
+    let e = builder
+        .deny_warnings(true)
+        .compile(&[&a])
+        .expect_err("denied warnings fail");
+    assert!(!out.join("a.rs").exists(), "nothing is written");
+    insta::assert_snapshot!(
+        "deny_warnings",
+        e.rendered.replace(&dir.0.display().to_string(), "[dir]")
+    );
+}
+
+#[test]
+fn bundled_protocols_have_no_warnings() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for f in [
+        "protocols/wire/native.wire",
+        "protocols/wire/rocketmq.wire",
+        "tests/wire/kitchen.wire",
+    ] {
+        let c = polywire_codegen::load(&root.join(f)).unwrap_or_else(|e| panic!("{f}:\n{e}"));
+        assert!(
+            c.warnings.is_empty(),
+            "{f}:\n{}",
+            c.sources.render(&c.warnings)
+        );
+    }
+}
+
+#[test]
+fn compile_or_exit_prints_the_diagnostics_once_and_exits_1() {
+    // The test binary runs itself: the child compiles a bad file and exits.
+    if let Some(path) = std::env::var_os("POLYWIRE_COMPILE_OR_EXIT") {
+        polywire_codegen::configure()
+            .out_dir(std::env::temp_dir())
+            .emit_rerun_if_changed(false)
+            .compile_or_exit(&[path]);
+        unreachable!("compile_or_exit returned on a bad file");
+    }
+    let dir = TempDir::new("exit");
+    let bad = dir.write(
+        "bad.wire",
+        "protocol t {\n    struct A {\n        x: u33\n    }\n}\n",
+    );
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "compile_or_exit_prints_the_diagnostics_once_and_exits_1",
+            "--nocapture",
+        ])
+        .env("POLYWIRE_COMPILE_OR_EXIT", &bad)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err.matches("error[E0130]: unknown type `u33`").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("bad.wire:3:12"), "{err}");
+    assert!(
+        err.contains("error: aborting due to 1 previous error"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn damaged_files_never_panic() {
+    // Every damage at a spread of places in a real file: a deleted character, an inserted
+    // `{`, `"`, `/*` or word. Loading reports errors (or, rarely, still succeeds); it never
+    // panics and an error always carries a diagnostic.
+    let src = include_str!("../../protocols/wire/native.wire");
+    let places: Vec<usize> = (0..src.len())
+        .step_by(71)
+        .filter(|&i| src.is_char_boundary(i))
+        .collect();
+    for &i in &places {
+        let next = src[i..].chars().next().map_or(0, char::len_utf8);
+        let deleted = format!("{}{}", &src[..i], &src[i + next..]);
+        let mut cases = vec![deleted];
+        for ins in ["{", "\"", "/*", " bogus ", "}", "é", ":"] {
+            cases.push(format!("{}{ins}{}", &src[..i], &src[i..]));
+        }
+        for case in cases {
+            if let Err(e) = polywire_codegen::load_str("native.wire", &case) {
+                assert!(!e.diagnostics.is_empty(), "at {i}: {}", e.rendered);
+                assert!(e.rendered.contains("aborting due to"), "{}", e.rendered);
+            }
+        }
+    }
+}
+
+#[test]
+fn broken_handshake_message_is_not_reported_again() {
+    let src = r#"protocol t {
+    versions 1..=2
+    struct Hello {
+        max u8 @max_version
+    }
+    struct Accept {
+        version: u8 @version
+    }
+    handshake {
+        hello Hello
+        accept Accept
+    }
+}
+"#;
+    let out = fail_n(src, 1);
+    assert!(out.contains("error[E0101]"), "{out}");
+}
+
+#[test]
+fn broken_import_is_the_only_error() {
+    // What `common.wire` defines is unknown: `Common` is not reported.
+    let src = r#"import common.wire
+
+protocol t {
+    struct A {
+        c: Common
+    }
+}
+"#;
+    insta::assert_snapshot!("broken_import", fail_n(src, 1));
+}
+
+#[test]
+fn build_warnings_reach_cargo_as_warning_lines() {
+    // The test binary runs itself, as cargo runs a build script (`CARGO` set).
+    if let Some(path) = std::env::var_os("POLYWIRE_BUILD_WARNINGS") {
+        polywire_codegen::configure()
+            .out_dir(std::path::PathBuf::from(&path).parent().unwrap())
+            .emit_rerun_if_changed(false)
+            .compile_or_exit(&[path]);
+        return;
+    }
+    let dir = TempDir::new("cargo-warning");
+    let a = dir.write(
+        "a.wire",
+        &format!("protocol t {{\n    struct my_header {{\n        x: u8\n    }}\n{MAIN_FRAME}}}\n"),
+    );
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "build_warnings_reach_cargo_as_warning_lines",
+            "--nocapture",
+        ])
+        .env("POLYWIRE_BUILD_WARNINGS", &a)
+        .env("CARGO", "cargo")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("cargo:warning="))
+        .collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"cargo:warning=warning[W0103]: type `my_header` should have a CamelCase name"),
+        "{stdout}"
+    );
+    assert!(
+        lines.contains(&"cargo:warning=  = help: write `MyHeader`"),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"cargo:warning=warning: 1 warning emitted")
+    );
+    assert!(
+        dir.0.join("a.rs").exists(),
+        "warnings do not stop the build"
+    );
+}
+
+#[test]
+fn second_protocol_in_a_file() {
+    let src = format!("protocol a {{\n{MAIN_FRAME}}}\n\nprotocol b {{\n{MAIN_FRAME}}}\n");
+    insta::assert_snapshot!("second_protocol", fail_n(&src, 1));
 }

@@ -1,6 +1,11 @@
-//! `.wire` text → [`ast::File`](super::ast::File): the pest parser plus a pass that turns pairs into the
-//! syntax tree, keeping spans. Unbalanced braces are found first, so that an unterminated
-//! block is reported where it was opened rather than at the end of the file.
+//! `.wire` text → [`ast::File`](super::ast::File): the pest parser plus a pass that turns pairs
+//! into the syntax tree, keeping spans.
+//!
+//! Strings and block comments left open, and unbalanced braces, are found first, so that
+//! they are reported where they open rather than where parsing gave up. After a syntax
+//! error the parser goes on: the item holding the error is blanked out (its name kept, see
+//! [`Parsed::broken`]) and the rest parsed again, so that one run reports the errors of
+//! every item.
 
 use super::ast::*;
 use crate::diag::{Diagnostic, Span};
@@ -17,50 +22,298 @@ use grammar::{Rule, WireParser};
 
 type P<'a> = Pair<'a, Rule>;
 
-/// Parses one file's text; `file` is its index in the [`crate::diag::Sources`].
+/// A parsed file with what went wrong in it: the syntax errors, and the names of the items
+/// that failed to parse (so that later passes do not report them as unknown).
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// The items that parsed; the broken ones are left out.
+    pub file: File,
+    /// Syntax and lexical errors, in the order of the text.
+    pub errors: Vec<Diagnostic>,
+    /// Names of the items (types) whose definition failed to parse.
+    pub broken: Vec<String>,
+    /// Whether the items left were found at all: false when the text could not be split
+    /// into items (an unterminated block, string or comment) or the parser gave up (too
+    /// many errors, or one outside any item), so `file` holds nothing.
+    pub recovered: bool,
+    /// Whether a broken item was an `import`: what it would have brought is unknown.
+    pub lost_import: bool,
+}
+
+/// Parses one file's text; `file` is its index in the [`crate::diag::Sources`]. Fails with
+/// every syntax error found (see [`parse_recovering`]).
 pub fn parse(file: u32, text: &str) -> Result<File, Vec<Diagnostic>> {
-    check_braces(file, text)?;
-    let mut pairs = match WireParser::parse(Rule::file, text) {
-        Ok(p) => p,
-        Err(_) => {
-            // Parse again with pest's detailed tracking, which records the literal tokens
-            // (`:`, `}`, keywords) expected at the furthest point; it is only paid for on
-            // failure. The flag is global and only adds detail, so it is left on.
-            pest::set_error_detail(true);
-            let e = WireParser::parse(Rule::file, text).expect_err("parsing is deterministic");
-            return Err(vec![syntax_error(file, text, e)]);
-        }
+    let p = parse_recovering(file, text);
+    if p.errors.is_empty() {
+        Ok(p.file)
+    } else {
+        Err(p.errors)
+    }
+}
+
+/// How many broken items one file may report before the parser stops looking.
+const MAX_SYNTAX_ERRORS: usize = 32;
+
+/// Parses one file's text, going on after a syntax error: the item holding the error (the
+/// definition or declaration it is in) is blanked out, its name remembered, and the rest
+/// parsed again, so that the other items are still checked. A UTF-8 byte-order mark at the
+/// start is skipped (as whitespace, so spans keep their offsets).
+pub fn parse_recovering(file: u32, text: &str) -> Parsed {
+    if let Err(errors) = check_tokens(file, text) {
+        return Parsed {
+            errors,
+            ..Parsed::default()
+        };
+    }
+    let mut work = std::borrow::Cow::Borrowed(text);
+    let mut out = Parsed {
+        recovered: true,
+        ..Parsed::default()
     };
-    let root = pairs.next().expect("pest returns the file rule");
-    let cx = Cx { file };
-    let mut out = File::default();
-    for p in root.into_inner() {
-        match p.as_rule() {
-            Rule::import => {
-                let s = p.into_inner().next().expect("import has a path");
-                let span = cx.span(&s);
-                out.imports.push((unescape(s.into_inner().as_str()), span));
-            }
-            Rule::protocol => {
-                let proto = cx.protocol(p);
-                if let Some(prev) = &out.protocol {
-                    return Err(vec![
-                        Diagnostic::error(
-                            proto.name.span,
-                            "a file holds at most one protocol",
-                            "second protocol",
-                        )
-                        .note(prev.name.span, "first protocol")
-                        .help("move the second protocol into a file of its own"),
-                    ]);
+    loop {
+        let mut pairs = match WireParser::parse(Rule::file, &work) {
+            Ok(p) => p,
+            Err(_) => {
+                // Parse again with pest's detailed tracking, which records the literal tokens
+                // (`:`, `}`, keywords) expected at the furthest point; it is only paid for on
+                // failure. The flag is global and only adds detail, so it is left on.
+                pest::set_error_detail(true);
+                let e = WireParser::parse(Rule::file, &work).expect_err("parsing is deterministic");
+                let d = syntax_error(file, &work, e);
+                let at = d.span.start as usize;
+                out.errors.push(d);
+                match broken_item(&work, at) {
+                    Some((range, name, kw)) if out.errors.len() < MAX_SYNTAX_ERRORS => {
+                        out.broken.extend(name);
+                        out.lost_import |= kw == "import";
+                        work = std::borrow::Cow::Owned(blank(&work, range));
+                        continue;
+                    }
+                    _ => {
+                        out.recovered = false;
+                        out.errors.sort_by_key(|d| d.span.start);
+                        return out;
+                    }
                 }
-                out.protocol = Some(proto);
             }
-            Rule::EOI => {}
-            _ => out.items.push(cx.item(p)),
+        };
+        let root = pairs.next().expect("pest returns the file rule");
+        let cx = Cx {
+            file,
+            errors: Default::default(),
+        };
+        for p in root.into_inner() {
+            match p.as_rule() {
+                Rule::import => {
+                    let s = p.into_inner().next().expect("import has a path");
+                    let span = cx.span(&s);
+                    out.file
+                        .imports
+                        .push((unescape(s.into_inner().as_str()), span));
+                }
+                Rule::protocol => {
+                    let proto = cx.protocol(p);
+                    if let Some(prev) = &out.file.protocol {
+                        cx.err(
+                            Diagnostic::error(
+                                proto.name.span,
+                                "a file holds at most one protocol",
+                                "second protocol",
+                            )
+                            .code("E0104")
+                            .note(prev.name.span, "first protocol")
+                            .help("move the second protocol into a file of its own"),
+                        );
+                    } else {
+                        out.file.protocol = Some(proto);
+                    }
+                }
+                Rule::EOI => {}
+                _ => out.file.items.push(cx.item(p)),
+            }
+        }
+        out.errors.extend(cx.errors.into_inner());
+        out.errors.sort_by_key(|d| d.span.start);
+        return out;
+    }
+}
+
+/// `text` with the bytes in `range` turned into spaces (line breaks kept, so that lines and
+/// offsets stay where they were).
+fn blank(text: &str, range: std::ops::Range<usize>) -> String {
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..range.start]);
+    for c in text[range.clone()].chars() {
+        if c == '\n' {
+            out.push('\n');
+        } else {
+            out.extend(std::iter::repeat_n(' ', c.len_utf8()));
         }
     }
-    Ok(out)
+    out.push_str(&text[range.end..]);
+    out
+}
+
+/// The item (top-level or protocol-level definition or declaration) that holds byte `at`,
+/// as a byte range from its doc comments to the start of the next item, and the name it
+/// defines, if any, and its first word. `None` when there is nothing left to take out.
+fn broken_item(text: &str, at: usize) -> Option<(std::ops::Range<usize>, Option<String>, String)> {
+    let at = at.min(text.len());
+    let lines = line_starts(text);
+    let depth = depths(text);
+    let line_end = |l: usize| lines.get(l + 1).copied().unwrap_or(text.len());
+    let head = |l: usize| text[lines[l]..line_end(l)].trim_start();
+    let word = |s: &str| -> String {
+        s.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    // A line that starts an item at brace depth `level`: it begins there with a word.
+    let starts_item = |l: usize, level: usize| {
+        depth[lines[l]] == level && head(l).starts_with(|c: char| c.is_alphabetic() || c == '_')
+    };
+    let is_doc = |l: usize, level: usize| depth[lines[l]] == level && head(l).starts_with("///");
+    let at_line = lines.partition_point(|&l| l <= at) - 1;
+    // Items are at depth 0, or at depth 1 inside the protocol block.
+    let top = (0..=at_line).rev().find(|&l| starts_item(l, 0));
+    let level = usize::from(top.is_some_and(|l| word(head(l)) == "protocol") && depth[at] >= 1);
+    let first = (0..=at_line).rev().find(|&l| starts_item(l, level))?;
+    let mut from = first;
+    while from > 0 && is_doc(from - 1, level) {
+        from -= 1;
+    }
+    let mut end = (at_line + 1..lines.len())
+        .find(|&l| starts_item(l, level) || is_doc(l, level))
+        .map_or(text.len(), |l| lines[l]);
+    if level > 0 {
+        // The item also ends where the protocol block closes.
+        if let Some(close) = (at..end).find(|&i| text.as_bytes()[i] == b'}' && depth[i] == level) {
+            end = close;
+        }
+    }
+    let range = lines[from]..end.max(at);
+    if text[range.clone()].trim().is_empty() {
+        return None;
+    }
+    let kw = word(head(first));
+    let name = word(head(first)[kw.len()..].trim_start());
+    let name = match kw.as_str() {
+        "import" | "endian" | "versions" | "limits" | "handshake" | "service" | "detect"
+        | "encoding" | "protocol" => None,
+        "frame" if name.is_empty() => Some("Frame".to_string()),
+        _ if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) => None,
+        _ => Some(name),
+    };
+    Some((range, name, kw))
+}
+
+/// The byte offsets where lines start.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
+}
+
+/// The brace depth before each byte of `text` (comments and strings skipped; the text is
+/// known to be balanced).
+fn depths(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut out = vec![0; b.len() + 1];
+    let mut d = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        let skip = lexeme_len(b, i);
+        for o in &mut out[i..i + skip] {
+            *o = d;
+        }
+        match b[i] {
+            b'{' if skip == 1 => d += 1,
+            b'}' if skip == 1 => d = d.saturating_sub(1),
+            _ => {}
+        }
+        i += skip;
+    }
+    out[b.len()] = d;
+    out
+}
+
+/// The length of the comment or string starting at `i` (to its end, or to the end of the
+/// line or text where it is left open), else 1.
+fn lexeme_len(b: &[u8], i: usize) -> usize {
+    let at = |j: usize, pat: &[u8]| b[j..].starts_with(pat);
+    let mut j = i;
+    if at(i, b"//") {
+        while j < b.len() && b[j] != b'\n' {
+            j += 1;
+        }
+    } else if at(i, b"/*") {
+        j += 2;
+        while j < b.len() && !at(j, b"*/") {
+            j += 1;
+        }
+        j = (j + 2).min(b.len());
+    } else if b[i] == b'"' {
+        j += 1;
+        while j < b.len() && b[j] != b'"' && b[j] != b'\n' {
+            j += if b[j] == b'\\' { 2 } else { 1 };
+        }
+        j = (j + 1).min(b.len());
+    } else {
+        j += 1;
+    }
+    j - i
+}
+
+/// Finds what makes the text impossible to split into items: strings and block comments
+/// left open (reported where they open), then unbalanced braces.
+fn check_tokens(file: u32, text: &str) -> Result<(), Vec<Diagnostic>> {
+    let b = text.as_bytes();
+    let mut errs = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let len = lexeme_len(b, i);
+        let lexeme = &b[i..i + len];
+        if lexeme.starts_with(b"/*") && !(lexeme.len() >= 4 && lexeme.ends_with(b"*/")) {
+            errs.push(
+                Diagnostic::error(
+                    Span::new(file, i, i + 2),
+                    "unterminated block comment",
+                    "this comment is never closed",
+                )
+                .code("E0106")
+                .help("close it with `*/`"),
+            );
+        } else if lexeme.starts_with(b"\"") && !closes_string(lexeme) {
+            errs.push(
+                Diagnostic::error(
+                    Span::new(file, i, i + 1),
+                    "unterminated string",
+                    "this string is never closed",
+                )
+                .code("E0105")
+                .help("add the closing `\"` on the same line: strings do not span lines"),
+            );
+        }
+        i += len;
+    }
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    check_braces(file, text)
+}
+
+/// Whether a string lexeme (from its opening `"`) ends with its own closing `"`.
+fn closes_string(lexeme: &[u8]) -> bool {
+    let mut j = 1;
+    while j < lexeme.len() {
+        match lexeme[j] {
+            b'\\' => j += 2,
+            b'"' => return j == lexeme.len() - 1,
+            _ => j += 1,
+        }
+    }
+    false
 }
 
 /// Reports a `{` without its `}` (or a stray `}`), skipping comments and strings.
@@ -101,6 +354,7 @@ fn check_braces(file: u32, text: &str) -> Result<(), Vec<Diagnostic>> {
                             "unexpected `}`",
                             "no block is open here",
                         )
+                        .code("E0103")
                         .help("remove it, or open the block it was meant to close"),
                     ]);
                 };
@@ -120,16 +374,13 @@ fn check_braces(file: u32, text: &str) -> Result<(), Vec<Diagnostic>> {
         i += 1;
     }
     if let Some(open) = stack.pop().map(|innermost| suspect.unwrap_or(innermost)) {
-        // Point at the keyword line that opened the block.
-        let line_start = text[..open].rfind('\n').map_or(0, |p| p + 1);
-        let head = text[line_start..open].trim_start();
-        let start = open - head.len();
         return Err(vec![
             Diagnostic::error(
-                Span::new(file, start, open + 1),
+                Span::new(file, open, open + 1),
                 "unterminated block",
                 "this `{` is never closed",
             )
+            .code("E0102")
             .help("add the matching `}` at the end of the block"),
         ]);
     }
@@ -247,11 +498,28 @@ fn syntax_error(file: u32, text: &str, e: pest::error::Error<Rule>) -> Diagnosti
     } else {
         format!("`{found}`")
     };
-    let d = Diagnostic::error(
-        Span::new(file, start, tok_end),
-        format!("syntax error: expected {expected}, found {found_desc}"),
-        "unexpected here",
-    );
+    let message = format!("syntax error: expected {expected}, found {found_desc}");
+    // A missing `:` or `=` at the end of a line belongs after the line's last token, as
+    // rustc shows it; what follows on the next line is only where parsing noticed.
+    let prev_end = content_len(&text[..start]);
+    let d = if matches!(expected.as_str(), "`:`" | "`=`" | "`=>`")
+        && prev_end > 0
+        && text[prev_end..start].contains('\n')
+    {
+        let last = text[..prev_end]
+            .chars()
+            .next_back()
+            .map_or(1, char::len_utf8);
+        Diagnostic::error(
+            Span::new(file, prev_end - last, prev_end),
+            message,
+            format!("expected {expected} after this"),
+        )
+        .note(Span::new(file, start, tok_end), "unexpected here")
+    } else {
+        Diagnostic::error(Span::new(file, start, tok_end), message, "unexpected here")
+    }
+    .code("E0101");
     let is_word = found.chars().all(|c| c.is_alphanumeric() || c == '_');
     match crate::util::closest(found, keywords.into_iter()) {
         Some(k) if is_word && !found.is_empty() => d.help(format!("did you mean `{k}`?")),
@@ -459,9 +727,15 @@ pub fn parse_int(s: &str) -> i128 {
 
 struct Cx {
     file: u32,
+    /// Errors found while building the tree (the grammar accepts more than is valid).
+    errors: std::cell::RefCell<Vec<Diagnostic>>,
 }
 
 impl Cx {
+    fn err(&self, d: Diagnostic) {
+        self.errors.borrow_mut().push(d);
+    }
+
     fn span(&self, p: &P) -> Span {
         let s = p.as_span();
         Span::new(self.file, s.start(), s.end())
@@ -967,10 +1241,46 @@ impl Cx {
                 Rule::string_lit => {
                     bytes.extend_from_slice(unescape(c.into_inner().as_str()).as_bytes())
                 }
-                Rule::int_lit => bytes.push(parse_int(c.as_str()).clamp(0, 255) as u8),
+                Rule::int_lit => match prefix_bytes(c.as_str()) {
+                    Some(b) => bytes.extend(b),
+                    None => self.err(
+                        Diagnostic::error(
+                            self.span(&c),
+                            format!("`{}` is not a byte", c.as_str()),
+                            "a decimal number here is one byte, 0 to 255",
+                        )
+                        .code("E0107")
+                        .help(
+                            "write several bytes in hexadecimal (`0x5057` is the two bytes \
+                             50 57), one number per byte, or a string",
+                        ),
+                    ),
+                },
                 _ => at = parse_int(c.into_inner().as_str()).clamp(0, u16::MAX as i128) as usize,
             }
         }
         DetectRule { bytes, at, span }
     }
+}
+
+/// The bytes a number in a `detect` prefix stands for: a hexadecimal or binary number gives
+/// as many bytes as its digits fill, big-endian (`0x5057` → `50 57`, `0x057` → `00 57`); a
+/// decimal one is one byte. `None` for a negative number or a decimal one above 255.
+fn prefix_bytes(lit: &str) -> Option<Vec<u8>> {
+    let digits: String = lit.chars().filter(|&c| c != '_').collect();
+    let (radix, per_byte, body) = if let Some(h) = digits.strip_prefix("0x") {
+        (16, 2, h)
+    } else if let Some(b) = digits.strip_prefix("0b") {
+        (2, 8, b)
+    } else {
+        let v: u8 = digits.parse().ok()?;
+        return Some(vec![v]);
+    };
+    let pad = (per_byte - body.len() % per_byte) % per_byte;
+    let padded: String = "0".repeat(pad) + body;
+    padded
+        .as_bytes()
+        .chunks(per_byte)
+        .map(|d| u8::from_str_radix(std::str::from_utf8(d).ok()?, radix).ok())
+        .collect()
 }

@@ -32,7 +32,20 @@ fn known_attr(name: &str) -> bool {
 /// Lowers the main file (with its protocol) plus the files it imports (already parsed,
 /// dependencies first) into one IR. All errors are collected.
 pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<Diagnostic>> {
-    let mut cx = Lower::default();
+    lower_recovering(main, imports, &[])
+}
+
+/// Like [`lower()`], for files whose items named in `broken` failed to parse and were left
+/// out: references to those names are not reported as unknown types.
+pub fn lower_recovering(
+    main: &ast::File,
+    imports: &[&ast::File],
+    broken: &[String],
+) -> Result<Protocol, Vec<Diagnostic>> {
+    let mut cx = Lower {
+        broken: broken.to_vec(),
+        ..Lower::default()
+    };
     let proto = match &main.protocol {
         Some(p) => p,
         None => {
@@ -41,6 +54,7 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
                 "this file declares no protocol",
                 "expected `protocol name { ... }`",
             )
+            .code("E0120")
             .help("add a `protocol` block; files with only shared definitions are imported by others")]);
         }
     };
@@ -55,6 +69,7 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
                     format!("unknown byte order `{}`", n.text),
                     "not a byte order",
                 )
+                .code("E0121")
                 .help("write `endian big` or `endian little`"),
             );
             Endian::Big
@@ -90,6 +105,7 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
     if let Some(second) = proto.frames.get(1) {
         cx.err(
             Diagnostic::error(second.name.span, "a protocol has one frame", "second frame")
+                .code("E0122")
                 .note(proto.frames[0].name.span, "first frame here")
                 .help("describe variants inside the one frame, e.g. with a discriminator"),
         );
@@ -125,11 +141,14 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
             let enc = cx.encoding(e);
             match cx.lookup(&e.target).map(|i| &mut types[i]) {
                 Some(TypeDef::Struct(s)) => s.encodings.push(enc),
-                Some(_) => cx.err(Diagnostic::error(
-                    e.target.span,
-                    format!("`{}` is not a struct", e.target.text),
-                    "encodings apply to structs",
-                )),
+                Some(_) => cx.err(
+                    Diagnostic::error(
+                        e.target.span,
+                        format!("`{}` is not a struct", e.target.text),
+                        "encodings apply to structs",
+                    )
+                    .code("E0123"),
+                ),
                 None => {}
             }
         }
@@ -148,6 +167,7 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
                     "empty or invalid version range",
                     "no version is in this range",
                 )
+                .code("E0124")
                 .help("write the lowest and highest version, e.g. `versions 1..=3`"),
             );
         }
@@ -166,6 +186,7 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
             "max_collection_len" => limits.max_collection_len = value,
             other => cx.err(
                 Diagnostic::error(n.span, format!("unknown limit `{other}`"), "not a limit")
+                    .code("E0125")
                     .help("limits are max_frame_len, max_string_len and max_collection_len"),
             ),
         }
@@ -178,10 +199,15 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
         if alt.rules.is_empty() {
             cx.err(
                 Diagnostic::error(
-                    alt.span,
+                    // The opening brace: the block may span lines.
+                    Span {
+                        end: alt.span.start + 1,
+                        ..alt.span
+                    },
                     "a detection alternative with no rule would claim every connection",
-                    "empty",
+                    "this alternative is empty",
                 )
+                .code("E0126")
                 .help("write at least one `prefix \"MAGIC\" at 0`"),
             );
             continue;
@@ -222,6 +248,8 @@ pub fn lower(main: &ast::File, imports: &[&ast::File]) -> Result<Protocol, Vec<D
 #[derive(Default)]
 struct Lower {
     names: Vec<(String, Span)>,
+    /// Items that failed to parse: not reported again as unknown.
+    broken: Vec<String>,
     endian: Endian,
     errors: Vec<Diagnostic>,
 }
@@ -240,6 +268,7 @@ impl Lower {
                     format!("type `{}` is defined twice", n.text),
                     "second definition",
                 )
+                .code("E0127")
                 .note(first, "first defined here")
                 .help("rename one of them"),
             );
@@ -266,6 +295,7 @@ impl Lower {
                         format!("`{}` cannot represent this type", n.text),
                         "expected an integer type",
                     )
+                    .code("E0128")
                     .help("use an integer type such as u8, u16, i32"),
                 );
                 IntType {
@@ -290,6 +320,7 @@ impl Lower {
                         format!("`{}` cannot be a length prefix", t.name.text),
                         "expected an integer type or `varint`",
                     )
+                    .code("E0129")
                     .help("write e.g. `string<u16>` or `list<Item, varint>`"),
                 );
                 None
@@ -298,11 +329,15 @@ impl Lower {
     }
 
     fn unknown_type(&mut self, n: &ast::Name) {
+        if self.broken.contains(&n.text) {
+            return;
+        }
         let mut d = Diagnostic::error(
             n.span,
             format!("unknown type `{}`", n.text),
             "not a built-in or declared type",
-        );
+        )
+        .code("E0130");
         let candidates = BUILTIN_TYPES
             .iter()
             .map(|s| s.to_string())
@@ -353,6 +388,7 @@ impl Lower {
                     ),
                     "wrong number of arguments",
                 )
+                .code("E0131")
                 .help(format!("write `{usage}`")),
             );
             return false;
@@ -374,11 +410,14 @@ impl Lower {
             _ => None,
         });
         if max.is_some() && !matches!(t.name.text.as_str(), "string" | "bytes") {
-            self.err(Diagnostic::error(
-                t.span,
-                "`max` applies to strings and bytes",
-                "unexpected `max`",
-            ));
+            self.err(
+                Diagnostic::error(
+                    t.span,
+                    "`max` applies to strings and bytes",
+                    "unexpected `max`",
+                )
+                .code("E0132"),
+            );
         }
         let name = t.name.text.as_str();
         if let Some(i) = self.int_type(name) {
@@ -470,14 +509,18 @@ impl Lower {
                         },
                         "not an attribute here",
                     )
+                    .code("E0133")
                     .help(attr_help(&a.name.text, known)),
                 );
             } else if out.contains(&a.name.text) {
-                self.err(Diagnostic::error(
-                    a.span,
-                    format!("attribute `@{}` is given twice", a.name.text),
-                    "repeated",
-                ));
+                self.err(
+                    Diagnostic::error(
+                        a.span,
+                        format!("attribute `@{}` is given twice", a.name.text),
+                        "repeated",
+                    )
+                    .code("E0134"),
+                );
             } else {
                 out.push(a.name.text.clone());
             }
@@ -596,6 +639,7 @@ impl Lower {
                                     "a discriminator arm needs a number",
                                     "a name here",
                                 )
+                                .code("E0135")
                                 .help("write the discriminator's value, e.g. `0 => json`"),
                             );
                             i128::MIN
@@ -615,11 +659,14 @@ impl Lower {
                     let ty = self.repr(&f.ty.name);
                     let value = c.value;
                     if value < ty.min_value() || value > i128::from(ty.max_value()) {
-                        self.err(Diagnostic::error(
-                            c.span,
-                            format!("constant {} does not fit in `{}`", value, f.ty.name.text),
-                            "out of range",
-                        ));
+                        self.err(
+                            Diagnostic::error(
+                                c.span,
+                                format!("constant {} does not fit in `{}`", value, f.ty.name.text),
+                                "out of range",
+                            )
+                            .code("E0136"),
+                        );
                     }
                     FieldKind::Const {
                         ty,
@@ -633,11 +680,14 @@ impl Lower {
                         self.int_type(&f.ty.name.text).map(Prefix::Int)
                     };
                     let ty = ty.unwrap_or_else(|| {
-                        self.err(Diagnostic::error(
-                            f.ty.span,
-                            format!("a length cannot be a `{}`", f.ty.name.text),
-                            "expected an integer type or `varint`",
-                        ));
+                        self.err(
+                            Diagnostic::error(
+                                f.ty.span,
+                                format!("a length cannot be a `{}`", f.ty.name.text),
+                                "expected an integer type or `varint`",
+                            )
+                            .code("E0137"),
+                        );
                         Prefix::Varint
                     });
                     FieldKind::Length {
@@ -662,6 +712,7 @@ impl Lower {
             (Some(r), Some(n)) => {
                 self.err(
                     Diagnostic::error(*r, "`rest` and `sized_by` exclude each other", "choose one")
+                        .code("E0138")
                         .note(n.span, "sized here"),
                 );
                 Region::Rest
@@ -706,6 +757,7 @@ impl Lower {
                             format!("`{}` is not an integer type", w.text),
                             "expected an integer type",
                         )
+                        .code("E0139")
                         .help("write e.g. `code: i16 as i32`"),
                     );
                 }
@@ -720,6 +772,7 @@ impl Lower {
                     _ => {
                         self.err(
                             Diagnostic::error(a.span, "`@default` takes an integer", "no value")
+                                .code("E0140")
                                 .help("write e.g. `@default(479)`"),
                         );
                         None
@@ -750,6 +803,7 @@ impl Lower {
                         format!("unknown encoding format `{other}`"),
                         "not a format",
                     )
+                    .code("E0141")
                     .help("the formats are `json` (and the struct's own binary layout, `binary`)"),
                 );
                 Format::Json
@@ -784,6 +838,7 @@ impl Lower {
                                 format!("unknown case `{}`", c.text),
                                 "not a case",
                             )
+                            .code("E0142")
                             .help("use camelCase, snake_case, PascalCase or SCREAMING_SNAKE_CASE"),
                         );
                     }
@@ -793,16 +848,19 @@ impl Lower {
                 ast::EncRule::As(f, how) => match how.text.as_str() {
                     "name" => enc.by_name.push(f.text.clone()),
                     "number" => {}
-                    other => self.err(Diagnostic::error(
-                        how.span,
-                        format!("unknown representation `{other}`"),
-                        "expected `name` or `number`",
-                    )),
+                    other => self.err(
+                        Diagnostic::error(
+                            how.span,
+                            format!("unknown representation `{other}`"),
+                            "expected `name` or `number`",
+                        )
+                        .code("E0143"),
+                    ),
                 },
                 ast::EncRule::Const(k, v) => enc.constants.push((k.clone(), v.clone())),
                 ast::EncRule::Flag(f) => {
                     if !["sort_keys", "omit_none"].contains(&f.text.as_str()) {
-                        self.err(Diagnostic::error(f.span, format!("unknown encoding rule `{}`", f.text), "not a rule").help("rules are rename_all, rename, `field as name`, sort_keys, omit_none"));
+                        self.err(Diagnostic::error(f.span, format!("unknown encoding rule `{}`", f.text), "not a rule").code("E0144").help("rules are rename_all, rename, `field as name`, sort_keys, omit_none"));
                     }
                     enc.flags.push(f.text.clone());
                 }
@@ -832,11 +890,21 @@ impl Lower {
                 ("choose", ast::HsValue::Name(n)) if n.text == "highest" || n.text == "lowest" => choose = n.text.clone(),
                 ("timeout_ms", ast::HsValue::Int(i)) => timeout = i.value.clamp(0, u64::MAX as i128) as u64,
                 _ => self.err(Diagnostic::error(k.span, format!("invalid handshake rule `{}`", k.text), "not understood")
+                    .code("E0145")
                     .help("rules are `hello Struct`, `accept Struct`, `reject Struct`, `choose highest|lowest`, `timeout_ms N`")),
             }
         }
+        // A message whose definition failed to parse was reported already.
+        let broken = h
+            .rules
+            .iter()
+            .any(|(_, v)| matches!(v, ast::HsValue::Name(n) if self.broken.contains(&n.text)));
+        if broken {
+            return None;
+        }
         if hello.is_none() || accept.is_none() {
             self.err(Diagnostic::error(h.span, "a handshake needs `hello` and `accept` messages", "incomplete handshake")
+                .code("E0146")
                 .help("name the client's first message with `hello Struct` and the server's answer with `accept Struct`"));
             return None;
         }
@@ -866,6 +934,7 @@ impl Lower {
                                     "a header needs the frame field that carries it",
                                     "missing `in field`",
                                 )
+                                .code("E0147")
                                 .help(format!(
                                     "write `header {} in <map field of the frame>`",
                                     part.ty.name.text
@@ -884,11 +953,14 @@ impl Lower {
                         .map_or("binary".into(), |e| e.text.clone());
                     p.body = Some(BodyPart { ty, encoding });
                 }
-                other => self.err(Diagnostic::error(
-                    part.kind.span,
-                    format!("unknown payload part `{other}`"),
-                    "expected `header` or `body`",
-                )),
+                other => self.err(
+                    Diagnostic::error(
+                        part.kind.span,
+                        format!("unknown payload part `{other}`"),
+                        "expected `header` or `body`",
+                    )
+                    .code("E0148"),
+                ),
             }
         }
         p
@@ -912,6 +984,7 @@ impl Lower {
                         format!("oneway request `{}` declares a response", r.name.text),
                         "a oneway request gets no response",
                     )
+                    .code("E0149")
                     .help("remove `-> { ... }` or make it a `request`"),
                 );
             }
