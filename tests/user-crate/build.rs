@@ -1,5 +1,3 @@
 fn main() {
-    polywire_codegen::configure()
-        .compile(&["chat.wire"])
-        .unwrap_or_else(|e| panic!("{e}"));
+    polywire_codegen::configure().compile_or_exit(&["chat.wire"]);
 }
