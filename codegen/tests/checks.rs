@@ -53,3 +53,441 @@ fn shipped_protocols_pass() {
         assert!(w.is_empty(), "{f}:\n{}", c.sources.render(&w));
     }
 }
+
+/// Every checker code is listed once, with a title and an explanation that shows an
+/// example.
+#[test]
+fn codes_are_explained() {
+    let codes = polywire_codegen::codes::check::CODES;
+    assert!(!codes.is_empty());
+    assert!(
+        codes.windows(2).all(|w| w[0].code < w[1].code),
+        "codes are in order"
+    );
+    for (i, c) in codes.iter().enumerate() {
+        assert!(
+            c.code.starts_with("E03") || c.code.starts_with("W03"),
+            "{}",
+            c.code
+        );
+        assert!(!c.title.is_empty(), "{} has no title", c.code);
+        assert!(c.explanation.contains("```"), "{} has no example", c.code);
+        assert!(
+            !codes[..i].iter().any(|d| d.code == c.code),
+            "{} is listed twice",
+            c.code
+        );
+    }
+}
+
+/// A frame with every role a service needs; `{code}` is the `@code` field's type.
+fn service_frame(code: &str, rest: &str) -> String {
+    format!(
+        r#"protocol t {{
+    flags Kind : u8 {{ RESPONSE = bit 0 @response }}
+    frame {{
+        length: u32 = len(..)
+        id: u32 @correlation
+        kind: Kind @kind
+        code: {code} @code
+        remark: string<u16> @message
+        body: bytes rest
+    }}
+{rest}
+}}
+"#
+    )
+}
+
+// ---- names ----
+
+#[test]
+fn fields_equal_in_rust() {
+    let src = r#"protocol t {
+    struct A {
+        userId: u32
+        user_id: u16
+        word: u8 { USER_ID: u8 bits 0..8 }
+    }
+}
+"#;
+    insta::assert_snapshot!("fields_equal_in_rust", fail_n(src, 2));
+}
+
+#[test]
+fn variants_equal_in_rust() {
+    let src = r#"protocol t {
+    enum E : u8 { NOT_FOUND = 0, NotFound = 1 }
+    flags F : u8 { readOnly = bit 0, READ_ONLY = bit 1 }
+}
+"#;
+    insta::assert_snapshot!("variants_equal_in_rust", fail_n(src, 2));
+}
+
+#[test]
+fn variant_named_like_generated_member() {
+    let src = r#"protocol t {
+    enum Level : u8 open { LOW = 0, UNKNOWN = 1 }
+    enum Closed : u8 { UNKNOWN = 0, aLL = 1 }
+}
+"#;
+    insta::assert_snapshot!("variant_named_like_generated_member", fail_n(src, 2));
+}
+
+#[test]
+fn requests_equal_in_rust() {
+    let src = service_frame(
+        "u16",
+        r#"    service A { request getTopic = 1 }
+    service B { request GET_TOPIC = 2 }"#,
+    );
+    insta::assert_snapshot!("requests_equal_in_rust", fail_n(&src, 1));
+}
+
+#[test]
+fn request_named_like_client_method() {
+    let src = service_frame("u16", "    service A { request Pipeline = 1 }");
+    insta::assert_snapshot!("request_named_like_client_method", fail_n(&src, 1));
+}
+
+#[test]
+fn type_named_like_generated_type() {
+    let src = service_frame(
+        "u16",
+        r#"    struct GetRequest { a: u8 }
+    struct FrameCodec { a: u8 }
+    struct TProtocol { a: u8 }
+    struct StoreClient { a: u8 }
+    enum protocol_info : u8 { A = 0 }
+    service Store { request Get = 1 }"#,
+    );
+    insta::assert_snapshot!("type_named_like_generated_type", fail_n(&src, 5));
+}
+
+#[test]
+fn services_generate_one_name() {
+    let src = service_frame(
+        "u16",
+        r#"    service Store { request Get = 1 }
+    service StoreNow { request Put = 2 }"#,
+    );
+    insta::assert_snapshot!("services_generate_one_name", fail_n(&src, 1));
+}
+
+#[test]
+fn type_named_like_rust_primitive_or_keyword() {
+    let src = r#"protocol t {
+    struct u8 { a: u16 }
+    struct type { a: u16 }
+    enum Self : u8 { A = 0 }
+}
+"#;
+    insta::assert_snapshot!("type_named_like_rust_primitive_or_keyword", fail_n(src, 3));
+}
+
+// ---- values ----
+
+#[test]
+fn request_code_beyond_code_field() {
+    let src = service_frame(
+        "u8",
+        r#"    service A {
+        request Big = 300
+        request Negative = -1
+        request Fine = 255
+    }"#,
+    );
+    insta::assert_snapshot!("request_code_beyond_code_field", fail_n(&src, 2));
+}
+
+#[test]
+fn response_code_beyond_code_field() {
+    let src = service_frame(
+        "u16",
+        r#"    responses Status : i16 { SUCCESS = 0 @success, SYSTEM_ERROR = 1 @system_error, DENIED = -7 }
+    service A { request Get = 1 }"#,
+    );
+    insta::assert_snapshot!("response_code_beyond_code_field", fail_n(&src, 1));
+}
+
+#[test]
+fn widened_code_field_is_checked_as_written() {
+    // `i16 as i32` travels as an i16: 40000 does not fit although the Rust side is i32.
+    let src = service_frame("i16 as i32", "    service A { request Big = 40000 }");
+    insta::assert_snapshot!("widened_code_field_is_checked_as_written", fail_n(&src, 1));
+}
+
+#[test]
+fn bit_part_constant_too_wide() {
+    let src = r#"protocol t {
+    struct A {
+        word: u8 {
+            version: u8 bits 0..2 = 5
+            sign: u8 bits 2..4 = -1
+            ok: u8 bits 4..8 = 15
+        }
+    }
+}
+"#;
+    insta::assert_snapshot!("bit_part_constant_too_wide", fail_n(src, 2));
+}
+
+#[test]
+fn limits_that_cannot_work() {
+    let src = r#"protocol t {
+    limits {
+        max_frame_len = 3
+        max_string_len = 0
+        max_collection_len = -1
+    }
+    frame {
+        magic: u16 = 0x5057
+        length: u16 = len(..)
+        name: string<u8>
+    }
+}
+"#;
+    insta::assert_snapshot!("limits_that_cannot_work", fail_n(src, 3));
+}
+
+#[test]
+fn frame_limit_beyond_length_field() {
+    let src = r#"protocol t {
+    limits { max_frame_len = 1048576 }
+    frame {
+        magic: u16 = 0x5057
+        length: u16 = len(..)
+        body: bytes rest
+    }
+}
+"#;
+    insta::assert_snapshot!("frame_limit_beyond_length_field", fail_n(src, 1));
+}
+
+#[test]
+fn zero_limits_for_kinds_the_protocol_lacks_are_fine() {
+    let src = r#"protocol t {
+    limits { max_frame_len = 6, max_string_len = 0, max_collection_len = 0 }
+    frame {
+        length: u16 = len(..)
+        a: u32
+    }
+}
+"#;
+    assert_eq!(warnings(src), "");
+}
+
+#[test]
+fn by_arm_out_of_discriminator_range() {
+    let src = r#"protocol t {
+    struct H { a: u8 }
+    encoding H json { }
+    struct A {
+        word: u8 {
+            serialize: u8 bits 6..8
+            yes: bool bits 5..6
+            n: u8 bits 0..5 = len(h)
+        }
+        h: H by serialize { 0 => json, 3 => binary, 4 => binary } sized_by n
+        small: u8
+        g: H by small { 255 => binary, 256 => json, -1 => json } sized_by u8
+        b: H by yes { 1 => json, 2 => binary } sized_by u8
+    }
+}
+"#;
+    insta::assert_snapshot!("by_arm_out_of_discriminator_range", fail_n(src, 4));
+}
+
+#[test]
+fn by_arm_repeated() {
+    let src = r#"protocol t {
+    struct H { a: u8 }
+    encoding H json { }
+    struct A {
+        kind: u8
+        h: H by kind { 0 => json, 1 => binary, 0 => binary } sized_by u16
+    }
+}
+"#;
+    insta::assert_snapshot!("by_arm_repeated", fail_n(src, 1));
+}
+
+#[test]
+fn discriminator_that_cannot_choose() {
+    let src = r#"protocol t {
+    enum Mode : u8 { JSON = 0, BIN = 1 }
+    struct H { a: u8 }
+    encoding H json { }
+    struct A {
+        word: u8 {
+            era: u8 bits 0..2 = 2
+            mode: Mode bits 2..4
+        }
+        h: H by era { 2 => json } sized_by u16
+        g: H by mode { 0 => json } sized_by u16
+    }
+}
+"#;
+    insta::assert_snapshot!("discriminator_that_cannot_choose", fail_n(src, 2));
+}
+
+// ---- layouts ----
+
+#[test]
+fn rest_struct_not_last() {
+    let src = r#"protocol t {
+    struct Msg {
+        kind: u8
+        text: bytes rest
+    }
+    struct Outer {
+        msg: Msg
+        crc: u32
+    }
+    struct Maybe {
+        msg: Msg?
+        crc: u32
+    }
+}
+"#;
+    insta::assert_snapshot!("rest_struct_not_last", fail_n(src, 2));
+}
+
+#[test]
+fn rest_struct_in_a_list() {
+    let src = r#"protocol t {
+    struct Msg {
+        kind: u8
+        text: bytes rest
+    }
+    struct Batch {
+        msgs: list<Msg, u16>
+        by_id: map<u8, Msg?> sized_by u32
+    }
+}
+"#;
+    insta::assert_snapshot!("rest_struct_in_a_list", fail_n(src, 2));
+}
+
+#[test]
+fn rest_struct_through_another_struct() {
+    // `Outer` ends with `Msg`, which reads to the end: so does `Outer`.
+    let src = r#"protocol t {
+    struct Msg { kind: u8, text: bytes rest }
+    struct Outer { id: u32, msg: Msg }
+    struct Top { outer: Outer, crc: u32 }
+}
+"#;
+    insta::assert_snapshot!("rest_struct_through_another_struct", fail_n(src, 1));
+}
+
+#[test]
+fn rest_struct_where_it_has_an_end() {
+    // Last in its parent, sized, or bounded by its own `len(..)`: all readable.
+    let src = r#"protocol t {
+    struct Msg { kind: u8, text: bytes rest }
+    struct Framed { size: u16 = len(..), kind: u8, text: bytes rest }
+    struct Ok {
+        sized: Msg sized_by u16
+        framed: Framed
+        list: list<Framed, u8>
+        last: Msg
+    }
+}
+"#;
+    assert_eq!(warnings(src), "");
+}
+
+// ---- services ----
+
+#[test]
+fn service_without_code_and_message() {
+    let src = r#"protocol t {
+    flags Kind : u8 { RESPONSE = bit 0 @response }
+    frame {
+        length: u32 = len(..)
+        id: u32 @correlation
+        kind: Kind @kind
+        body: bytes rest
+    }
+    service A { request Get = 1 }
+}
+"#;
+    insta::assert_snapshot!("service_without_code_and_message", fail_n(src, 1));
+}
+
+#[test]
+fn service_without_correlation_kind_or_body() {
+    let src = r#"protocol t {
+    frame {
+        length: u32 = len(..)
+        code: u16 @code
+        remark: string<u16> @message
+    }
+    service A { request Get = 1 { body bytes } }
+}
+"#;
+    insta::assert_snapshot!("service_without_correlation_kind_or_body", fail_n(src, 1));
+}
+
+#[test]
+fn code_on_an_enum_and_message_on_an_integer() {
+    let src = r#"protocol t {
+    flags Kind : u8 { RESPONSE = bit 0 @response }
+    enum Status : u16 { OK = 0 }
+    frame {
+        length: u32 = len(..)
+        id: u32 @correlation
+        kind: Kind @kind
+        code: Status @code
+        remark: u32 @message
+        body: bytes rest
+    }
+    service A { request Get = 1 }
+}
+"#;
+    insta::assert_snapshot!("code_on_an_enum_and_message_on_an_integer", fail_n(src, 2));
+}
+
+#[test]
+fn bodies_the_generated_code_cannot_carry() {
+    let src = service_frame(
+        "u16",
+        r#"    struct Point { x: u8 }
+    enum Mode : u8 { A = 0 }
+    header H { a: u8 }
+    service A {
+        request Json = 1 { body Point as json }
+        request Raw = 2 { body bytes as json }
+        request Enum = 3 { body Mode }
+        request Head = 4 -> { body H }
+        request List = 5 { body list<u8> }
+    }"#,
+    );
+    insta::assert_snapshot!("bodies_the_generated_code_cannot_carry", fail_n(&src, 5));
+}
+
+// ---- warnings ----
+
+#[test]
+fn responses_without_success_and_system_error() {
+    let src = service_frame(
+        "i16",
+        r#"    responses Status : i16 { OK = 200, SYSTEM_ERROR = 0, NOT_SUPPORTED = 2 @not_supported }
+    service A { request Get = 1 }"#,
+    );
+    insta::assert_snapshot!("responses_without_success_and_system_error", warnings(&src));
+}
+
+#[test]
+fn default_frame_limit_beyond_length_field() {
+    let src = r#"protocol t {
+    frame {
+        magic: u16 = 0x5057
+        length: u16 = len(..)
+        body: bytes rest
+    }
+}
+"#;
+    insta::assert_snapshot!("default_frame_limit_beyond_length_field", warnings(src));
+}

@@ -27,8 +27,70 @@ pub fn check(p: &Protocol) -> Result<(), Vec<Diagnostic>> {
 /// Suspicious but valid input in a protocol that passed [`check`]: warnings a build may
 /// deny. Both front ends run it after [`check`].
 pub fn warnings(p: &Protocol) -> Vec<Diagnostic> {
-    let _ = p;
-    Vec::new()
+    let mut out = Vec::new();
+    warn_statuses(p, &mut out);
+    warn_frame_limit(p, &mut out);
+    out
+}
+
+/// A service's generated server answers with the `responses` enum's `@success`,
+/// `@system_error`, `@not_supported` and `@busy` codes; without them it uses 0 and 1,
+/// which the enum may not have or may mean something else by.
+fn warn_statuses(p: &Protocol, out: &mut Vec<Diagnostic>) {
+    let Some(TypeDef::Enum(e)) = p.responses.map(|i| &p.types[i]) else {
+        return;
+    };
+    if p.services.iter().all(|s| s.rpcs.is_empty()) {
+        return;
+    }
+    for (attr, fallback, role) in [
+        ("success", 0, "a successful response"),
+        ("system_error", 1, "a failed request"),
+    ] {
+        if e.variants.iter().any(|v| v.attrs.iter().any(|a| a == attr)) {
+            continue;
+        }
+        let meaning = match e.variants.iter().find(|v| v.value == fallback) {
+            Some(v) => format!("which is `{}` here", v.name),
+            None => "which no variant has".to_string(),
+        };
+        out.push(
+            Diagnostic::warning(
+                e.span,
+                format!(
+                    "no variant of `{}` is `@{attr}`, so {role} gets code {fallback}, {meaning}",
+                    e.name
+                ),
+                format!("no `@{attr}`"),
+            )
+            .code("W0301")
+            .help(format!("mark the code for {role} `@{attr}`")),
+        );
+    }
+}
+
+/// A frame limit above what the frame's length field can describe is never reached:
+/// frames stop at the field's maximum.
+fn warn_frame_limit(p: &Protocol, out: &mut Vec<Diagnostic>) {
+    if p.limits.written[0].is_some() {
+        return; // An explicit limit is checked by `check_limits`.
+    }
+    if let Some((cap, f)) = frame_capacity(p)
+        && p.limits.max_frame_len > cap
+    {
+        out.push(
+            Diagnostic::warning(
+                PartSpans::or(f.at.ty, f.span),
+                format!(
+                    "`{}` describes frames of at most {cap} bytes, less than the default `max_frame_len` of {}",
+                    f.name, p.limits.max_frame_len
+                ),
+                format!("at most {cap} bytes"),
+            )
+            .code("W0302")
+            .help(format!("declare `limits {{ max_frame_len = {cap} }}` (or less), or widen `{}`", f.name)),
+        );
+    }
 }
 
 fn check_enums(p: &Protocol, errs: &mut Vec<Diagnostic>) {
@@ -476,9 +538,8 @@ fn check_struct(p: &Protocol, _idx: usize, s: &StructDef, errs: &mut Vec<Diagnos
                         && c >> width != 0
                     {
                         errs.push(
-                            Diagnostic::error(PartSpans::or(part.at.value, part.span), format!("constant {c:#x} does not fit the {width} bit(s) of `{}`", part.name), "too wide")
+                            Diagnostic::error(PartSpans::or(part.at.value, part.span), format!("constant {} does not fit the {width} bit(s) of `{}`", c as i64, part.name), "too wide")
                                 .code("E0352")
-                                .note(part.span, format!("bits {}..{}", part.lo, part.hi))
                                 .help(format!("a {width}-bit part holds 0 to {}; widen the part or change the constant", (1u128 << width) - 1)),
                         );
                     }
@@ -884,88 +945,175 @@ fn converted_clashes(
     }
 }
 
-/// The name of the item the emitter makes for a type: `(Rust name, what it is)`.
-type Generated = (String, String, Span);
+/// A top-level item of the generated code: its Rust name, what it is, the span that
+/// causes it (none for the protocol's own items) and what declared it (a type, service or
+/// request index, or the protocol), so that one clash is reported once.
+struct Generated {
+    name: String,
+    what: String,
+    span: Option<Span>,
+    source: Source,
+}
 
-/// Every top-level item the emitter generates besides the user's types, with the span that
-/// causes it and what it is.
+/// What declared a generated item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Protocol,
+    Frame,
+    Type(usize),
+    Service(usize),
+    Request(usize, usize),
+}
+
+/// Every top-level item the generated code defines: the user's types and what the emitter
+/// adds (modules, codec, protocol type, service traits, clients and functions, request
+/// and response types, JSON mirrors).
 fn generated_items(p: &Protocol) -> Vec<Generated> {
-    let mut out: Vec<Generated> = vec![(
+    let item = |name: String, what: String, span: Option<Span>, source: Source| Generated {
+        name,
+        what,
+        span,
+        source,
+    };
+    let mut out = Vec::new();
+    for (i, t) in p.types.iter().enumerate() {
+        out.push(item(
+            t.name().into(),
+            format!("the type `{}`", t.name()),
+            Some(t.span()),
+            Source::Type(i),
+        ));
+    }
+    out.push(item(
         "protocol_info".into(),
-        "the generated `protocol_info` module".into(),
-        p.span,
-    )];
-    for t in &p.types {
+        "the generated module `protocol_info`".into(),
+        None,
+        Source::Protocol,
+    ));
+    for (i, t) in p.types.iter().enumerate() {
         if let TypeDef::Struct(s) = t {
             for e in &s.encodings {
                 let (ser, de) = crate::emit::json::mirror_names(&s.name, &e.name);
-                out.push((
-                    ser,
-                    format!("a mirror of `{}` for `{}`", s.name, e.name),
-                    e.span,
-                ));
-                out.push((
-                    de,
-                    format!("a mirror of `{}` for `{}`", s.name, e.name),
-                    e.span,
-                ));
+                let what = format!("a `{}` mirror of `{}`", e.name, s.name);
+                out.push(item(ser, what.clone(), Some(e.span), Source::Type(i)));
+                out.push(item(de, what, Some(e.span), Source::Type(i)));
             }
         }
     }
     if let Some(fi) = p.frame {
         let f = p.struct_def(fi);
-        out.push((
+        out.push(item(
             format!("{}Codec", f.name),
             format!("the codec of the frame `{}`", f.name),
-            f.span,
+            Some(f.span),
+            Source::Frame,
         ));
-        out.push((
+        out.push(item(
             crate::emit::remoting::protocol_type(p),
             format!("the protocol type of `{}`", p.name),
-            p.span,
+            None,
+            Source::Protocol,
         ));
     }
     if p.services.iter().any(|s| !s.rpcs.is_empty()) {
-        out.push((
+        out.push(item(
             "request_codes".into(),
-            "the generated `request_codes` module".into(),
-            p.span,
+            "the generated module `request_codes`".into(),
+            None,
+            Source::Protocol,
         ));
     }
-    for s in &p.services {
-        let sp = s.rpcs.first().map_or(p.span, |r| r.span);
+    for (si, s) in p.services.iter().enumerate() {
+        let sp = s.rpcs.first().map(|r| r.span);
         let sname = pascal(&s.name);
         let of = |what: &str| format!("{what} of the service `{}`", s.name);
-        out.push((sname.clone(), of("the server trait"), sp));
-        out.push((format!("{sname}Now"), of("the answering-at-once trait"), sp));
-        out.push((format!("{sname}Client"), of("the client"), sp));
-        out.push((
+        let src = Source::Service(si);
+        out.push(item(sname.clone(), of("the server trait"), sp, src));
+        out.push(item(
+            format!("{sname}Now"),
+            of("the answering-at-once trait"),
+            sp,
+            src,
+        ));
+        out.push(item(format!("{sname}Client"), of("the client"), sp, src));
+        out.push(item(
             format!("serve_{}", snake(&s.name)),
             of("the registration function"),
             sp,
+            src,
         ));
-        out.push((
+        out.push(item(
             format!("serve_{}_now", snake(&s.name)),
             of("the registration function"),
             sp,
+            src,
         ));
-        for r in &s.rpcs {
+        for (ri, r) in s.rpcs.iter().enumerate() {
             let n = pascal(&r.name);
-            out.push((
+            let src = Source::Request(si, ri);
+            out.push(item(
                 format!("{n}Request"),
                 format!("the request type of `{}`", r.name),
-                r.span,
+                Some(r.span),
+                src,
             ));
             if !r.oneway {
-                out.push((
+                out.push(item(
                     format!("{n}Response"),
                     format!("the response type of `{}`", r.name),
-                    r.span,
+                    Some(r.span),
+                    src,
                 ));
             }
         }
     }
     out
+}
+
+/// Reports items of one name from different declarations, once per pair of declarations.
+/// Two types of one name are reported where they are defined, and two requests whose names
+/// convert alike by [`converted_clashes`].
+fn check_generated(p: &Protocol, errs: &mut Vec<Diagnostic>) {
+    let items = generated_items(p);
+    let mut reported: Vec<(Source, Source)> = Vec::new();
+    for (i, later) in items.iter().enumerate() {
+        let Some(first) = items[..i]
+            .iter()
+            .find(|e| e.name == later.name && e.source != later.source)
+        else {
+            continue;
+        };
+        let pair = (first.source, later.source);
+        let skip = match pair {
+            (Source::Type(_), Source::Type(_)) | (Source::Request(..), Source::Request(..)) => true,
+            _ => reported.contains(&pair),
+        };
+        if skip {
+            continue;
+        }
+        reported.push(pair);
+        // The caret goes under the user's declaration that takes a generated name.
+        let (here, there) = match (first.source, later.source) {
+            (Source::Type(_), _) => (first, later),
+            _ => (later, first),
+        };
+        let name = &later.name;
+        let mut d = Diagnostic::error(
+            here.span.unwrap_or(p.span),
+            format!("`{name}` is both {} and {}", here.what, there.what),
+            format!("`{name}` here"),
+        )
+        .code("E0343");
+        if let Some(sp) = there.span {
+            d = d.note(
+                sp,
+                format!("{} is named `{name}` because of this", there.what),
+            );
+        }
+        errs.push(d.help(format!(
+            "rename one of them: the generated code would define `{name}` twice"
+        )));
+    }
 }
 
 /// Rust's primitive types: a user type of that name would shadow the one generated code
@@ -988,7 +1136,7 @@ fn check_names(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                     format!("a type cannot be named `{name}` in Rust"),
                     "reserved in Rust",
                 )
-                .code("E0345")
+                .code("E0344")
                 .help(format!(
                     "rename it, e.g. `{}`",
                     pascal(&format!("{name}_type"))
@@ -1087,47 +1235,7 @@ fn check_names(p: &Protocol, errs: &mut Vec<Diagnostic>) {
         }
     }
 
-    // Top-level items: the user's types and what the emitter generates.
-    let mut items: Vec<Generated> = p
-        .types
-        .iter()
-        .map(|t| {
-            (
-                t.name().to_string(),
-                format!("the type `{}`", t.name()),
-                t.span(),
-            )
-        })
-        .collect();
-    let user = items.len();
-    items.extend(generated_items(p));
-    for i in 0..items.len() {
-        let (name, what, sp) = &items[i];
-        let Some((_, first, fsp)) = items[..i].iter().find(|(n, _, _)| n == name) else {
-            continue;
-        };
-        // Two user types of one name are reported where they are defined.
-        if i < user {
-            continue;
-        }
-        let (at, other, here, there) = if items[..user].iter().any(|(n, _, _)| n == name) {
-            (*fsp, *sp, first.as_str(), what.as_str())
-        } else {
-            (*sp, *fsp, what.as_str(), first.as_str())
-        };
-        errs.push(
-            Diagnostic::error(
-                at,
-                format!("`{name}` is both {here} and {there}"),
-                format!("`{name}` here"),
-            )
-            .code("E0343")
-            .note(other, format!("{there} is named `{name}` because of this"))
-            .help(format!(
-                "rename one of them: the generated code would define `{name}` twice"
-            )),
-        );
-    }
+    check_generated(p, errs);
 }
 
 // ---- Values that must fit ---------------------------------------------------------------
@@ -1328,13 +1436,10 @@ fn check_service_roles(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                         "request code {} does not fit the `@code` field `{}`",
                         r.code, f.name
                     ),
-                    format!("not a `{tname}`"),
+                    format!("does not fit `{tname}`"),
                 )
                 .code("E0350")
-                .note(
-                    code_at,
-                    format!("`{}` is a `{tname}`: {lo} to {hi}", f.name),
-                )
+                .note(code_at, format!("`{}` is `{tname}`: {lo} to {hi}", f.name))
                 .help(format!(
                     "use a code from {lo} to {hi}, or widen `{}`",
                     f.name
@@ -1346,9 +1451,9 @@ fn check_service_roles(p: &Protocol, errs: &mut Vec<Diagnostic>) {
         for v in &e.variants {
             if v.value < lo || v.value > hi {
                 errs.push(
-                    Diagnostic::error(v.span, format!("response code {} (`{}`) does not fit the `@code` field `{}`", v.value, v.name, f.name), format!("not a `{tname}`"))
+                    Diagnostic::error(v.span, format!("response code {} (`{}`) does not fit the `@code` field `{}`", v.value, v.name, f.name), format!("does not fit `{tname}`"))
                         .code("E0351")
-                        .note(code_at, format!("`{}` is a `{tname}`: {lo} to {hi}", f.name))
+                        .note(code_at, format!("`{}` is `{tname}`: {lo} to {hi}", f.name))
                         .help(format!("responses travel in `{}`: use a code from {lo} to {hi}, or widen the field", f.name)),
                 );
             }
