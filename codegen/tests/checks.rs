@@ -491,3 +491,103 @@ fn default_frame_limit_beyond_length_field() {
 "#;
     insta::assert_snapshot!("default_frame_limit_beyond_length_field", warnings(src));
 }
+
+// ---- what the generated code cannot express ----
+
+#[test]
+fn names_reserved_for_generated_code() {
+    let src = r#"protocol t {
+    struct A {
+        __r: u8
+        word: u8 { __w: u8 bits 0..8 }
+        b: string<u8>
+    }
+    header H { map: string<u8>, b: u32 }
+}
+"#;
+    insta::assert_snapshot!("names_reserved_for_generated_code", fail_n(src, 3));
+}
+
+#[test]
+fn service_named_s_or_self() {
+    let src = service_frame(
+        "u16",
+        r#"    service s { request Get = 1 }
+    service Self { request Put = 2 }"#,
+    );
+    insta::assert_snapshot!("service_named_s_or_self", fail_n(&src, 2));
+}
+
+#[test]
+fn enum_without_variants() {
+    let src = r#"protocol t {
+    enum Mode : u8 { }
+    enum Any : u8 open { }
+    struct A { m: Any }
+}
+"#;
+    insta::assert_snapshot!("enum_without_variants", fail_n(src, 1));
+}
+
+#[test]
+fn header_held_in_a_message() {
+    let src = r#"protocol t {
+    header H { key: string<u16> }
+    struct A { h: H, hs: list<H, u8> }
+}
+"#;
+    insta::assert_snapshot!("header_held_in_a_message", fail_n(src, 2));
+}
+
+#[test]
+fn echo_of_values_it_cannot_copy() {
+    let src = r#"protocol t {
+    flags Kind : u8 { RESPONSE = bit 0 @response }
+    struct Other { x: u8 @echo }
+    frame {
+        length: u32 = len(..)
+        id: u32 @correlation
+        kind: Kind @kind
+        code: u16 @code
+        tag: string<u8> @echo
+        wide: u32 @echo
+        small: u8 @echo
+        word: u8 { a: u8 bits 0..2 @echo, b: bool bits 2..3 @echo, c: u8 bits 3..5 @echo, d: u8 bits 5..8 @echo }
+        other: Other
+        remark: string<u16> @message
+        body: bytes rest
+    }
+}
+"#;
+    insta::assert_snapshot!("echo_of_values_it_cannot_copy", fail_n(src, 4));
+}
+
+#[test]
+fn json_nested_struct_without_encoding() {
+    let src = r#"protocol t {
+    struct Point { x: i32 }
+    struct A { at: Point, path: list<Point, u8> }
+    encoding A json { }
+}
+"#;
+    insta::assert_snapshot!("json_nested_struct_without_encoding", fail_n(src, 2));
+}
+
+#[test]
+fn json_rules_and_keys() {
+    let src = r#"protocol t {
+    enum E : u8 { A = 0 }
+    struct A { a: u8, b: u8, c: E, d: u8, userId: u8 }
+    encoding A json {
+        rename_all snake_case
+        rename a = "x"
+        rename b = "x"
+        rename missing = "y"
+        d as name
+        c as name
+        constant "user_id" = 1
+    }
+}
+"#;
+    insta::assert_snapshot!("json_rules_and_keys", fail_n(src, 4));
+}

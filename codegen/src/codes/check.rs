@@ -494,6 +494,60 @@ struct u8 { .. }
 Rename the type."#,
     },
     Code {
+        code: "E0345",
+        title: "a name the generated code keeps for itself",
+        explanation: r#"Generated decoders use locals starting with `__`, a header's conversions name their
+string map `map`, and `serve_<service>` names the service's implementation `S` (the
+service's trait is the service's name, so neither `S` nor the keyword `Self` can be one).
+
+```wire
+struct A { __r: u8, b: string<u8> }    // `__r` is the decoder's reader
+header H { map: string<u8>, b: u32 }  // `map` is the header map
+service S { request Get = 1 }
+```
+
+Rename the field or service."#,
+    },
+    Code {
+        code: "E0346",
+        title: "an enum without variants",
+        explanation: r#"A closed enum without variants has no value: nothing can be decoded into it, and a
+message holding it has no starting value.
+
+```wire
+enum Mode : u8 { }
+```
+
+Add a variant, or make it `open` to keep whatever value arrives."#,
+    },
+    Code {
+        code: "E0347",
+        title: "a header held in a message",
+        explanation: r#"A `header` is carried as strings in a map of the frame; it has no binary layout, so a
+struct (or list, map, optional) cannot hold it.
+
+```wire
+header H { key: string<u16> }
+struct A { h: H }
+```
+
+Declare it with `struct` to hold it in a message, or carry it with
+`header H in <map field>` in a request."#,
+    },
+    Code {
+        code: "E0348",
+        title: "`@echo` on a value it cannot copy",
+        explanation: r#"`@echo` copies values from a request frame onto its response: at most four integer, bool
+or enum fields or bit parts of the frame itself, 16 bits each. Other values would not
+compile, be dropped, or lose their high bits.
+
+```wire
+frame { .. tag: string<u8> @echo .. }
+```
+
+Echo small integer, bool or enum fields of the frame."#,
+    },
+    Code {
         code: "E0350",
         title: "a request code does not fit the `@code` field",
         explanation: r#"Request codes travel in the frame's `@code` field; a code outside its type's range
@@ -585,6 +639,46 @@ struct Batch { msgs: list<Msg, u16> }        // the first `Msg` eats the rest
 
 Make the field last, give it a length (`msg: Msg sized_by u32`), or give the struct its own
 length (`size: u32 = len(..)` as its first field)."#,
+    },
+    Code {
+        code: "E0361",
+        title: "a nested struct without the encoding of its parent",
+        explanation: r#"A struct written as JSON writes the structs it holds as JSON too, with their own
+encoding of the same name; one of them has none.
+
+```wire
+struct Point { x: i32 }
+struct A { at: Point }
+encoding A json { }       // but no `encoding Point json { }`
+```
+
+Declare `encoding Point json { }`."#,
+    },
+    Code {
+        code: "E0362",
+        title: "an encoding rule that names no suitable field",
+        explanation: r#"`rename f = ".."` and `f as name` name stored fields of the struct (`as name` an enum
+field, written by its variant's name). A rule naming another field would be ignored.
+
+```wire
+struct A { id: u32 }
+encoding A json { rename ident = "ID", id as name }
+```
+
+Name a stored field (an enum for `as name`)."#,
+    },
+    Code {
+        code: "E0363",
+        title: "two JSON members with one key",
+        explanation: r#"After `rename_all` and `rename`, two fields (or a field and a `constant`) of one JSON
+encoding have the same key: reading would fill only one of them.
+
+```wire
+struct A { a: u8, b: u8 }
+encoding A json { rename a = "x", rename b = "x" }
+```
+
+Rename one of them."#,
     },
     Code {
         code: "E0365",

@@ -21,6 +21,10 @@ pub fn check(p: &Protocol) -> Result<(), Vec<Diagnostic>> {
     check_service_roles(p, &mut errs);
     check_limits(p, &mut errs);
     check_open_structs(p, &mut errs);
+    check_reserved(p, &mut errs);
+    check_constructible(p, &mut errs);
+    check_echo(p, &mut errs);
+    check_encodings(p, &mut errs);
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }
 
@@ -1746,4 +1750,306 @@ fn open_error(p: &Protocol, i: usize, at: Span, msg: String, help: String) -> Di
         );
     }
     d.help(help.trim_start_matches("help: "))
+}
+
+// ---- What the generated code cannot express ------------------------------------------
+
+/// Names the generated code keeps for itself: locals of the decoders start with `__`, a
+/// header's conversions take the map as `map`, and `serve_<service>` takes the service's
+/// implementation as the type parameter `S`.
+fn check_reserved(p: &Protocol, errs: &mut Vec<Diagnostic>) {
+    let reserved = |at: Span, what: String, why: &str, errs: &mut Vec<Diagnostic>| {
+        errs.push(
+            Diagnostic::error(
+                at,
+                format!("{what} is reserved for the generated code"),
+                "reserved",
+            )
+            .code("E0345")
+            .help(format!("rename it: {why}")),
+        );
+    };
+    for t in &p.types {
+        let TypeDef::Struct(s) = t else { continue };
+        for f in &s.fields {
+            let mut names = vec![(f.name.as_str(), PartSpans::or(f.at.name, f.span))];
+            if let FieldKind::Bits { parts, .. } = &f.kind {
+                names.extend(
+                    parts
+                        .iter()
+                        .map(|pt| (pt.name.as_str(), PartSpans::or(pt.at.name, pt.span))),
+                );
+            }
+            for (n, at) in names {
+                if n.starts_with("__") {
+                    reserved(
+                        at,
+                        format!("the name `{n}` in `{}`", s.name),
+                        "names starting with `__` are the decoder's own",
+                        errs,
+                    );
+                } else if s.header_only && ident(n) == "map" {
+                    reserved(
+                        at,
+                        format!("the header field `{n}` of `{}`", s.name),
+                        "a header's conversions name their string map `map`",
+                        errs,
+                    );
+                }
+            }
+        }
+    }
+    for s in &p.services {
+        let name = pascal(&s.name);
+        if name == "S" || name == "Self" {
+            let at = s.rpcs.first().map_or(p.span, |r| r.span);
+            reserved(
+                at,
+                format!(
+                    "the service name `{}` (its trait would be `{name}`)",
+                    s.name
+                ),
+                "`Self` is a keyword, and `serve_..<S: ..>` names the implementation `S`",
+                errs,
+            );
+        }
+    }
+}
+
+/// Values a message must be able to hold: a struct's fields start from `Default`, so an
+/// enum needs a variant (or `open`); a `header` travels as strings only, not inside a
+/// message.
+fn check_constructible(p: &Protocol, errs: &mut Vec<Diagnostic>) {
+    for t in &p.types {
+        if let TypeDef::Enum(e) = t
+            && !e.open
+            && e.variants.is_empty()
+        {
+            errs.push(
+                Diagnostic::error(
+                    e.span,
+                    format!("`{}` has no variants, so no value of it exists", e.name),
+                    "empty enum",
+                )
+                .code("E0346")
+                .help("add a variant, or make it `open` to keep any value"),
+            );
+        }
+        let TypeDef::Struct(s) = t else { continue };
+        if s.header_only {
+            continue;
+        }
+        for f in &s.fields {
+            let FieldKind::Value(ty) = &f.kind else {
+                continue;
+            };
+            if let Some(h) =
+                named_in(ty).find(|i| matches!(&p.types[*i], TypeDef::Struct(h) if h.header_only))
+            {
+                errs.push(
+                    Diagnostic::error(PartSpans::or(f.at.ty, f.span), format!("`{}` is a header, carried as strings; it has no binary layout to hold in `{}`", p.types[h].name(), s.name), "a header")
+                        .code("E0347")
+                        .note(p.types[h].span(), "declared with `header`")
+                        .help("declare it with `struct` to hold it in a message, or carry it with `header .. in <map field>` in a request"),
+                );
+            }
+        }
+    }
+}
+
+/// The user types `ty` names, through lists, maps and optionals.
+fn named_in(ty: &Type) -> impl Iterator<Item = usize> {
+    fn walk(t: &Type, out: &mut Vec<usize>) {
+        match t {
+            Type::Named(i) => out.push(*i),
+            Type::List { elem, .. } => walk(elem, out),
+            Type::Map { key, value, .. } => {
+                walk(key, out);
+                walk(value, out);
+            }
+            Type::Optional { inner, .. } => walk(inner, out),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(ty, &mut out);
+    out.into_iter()
+}
+
+/// `@echo` copies up to four of the frame's own integer, bool or enum fields and bit parts,
+/// 16 bits each, from a request onto its response.
+fn check_echo(p: &Protocol, errs: &mut Vec<Diagnostic>) {
+    let frame = p.frame;
+    let mut count = 0;
+    for (ti, t) in p.types.iter().enumerate() {
+        let TypeDef::Struct(s) = t else { continue };
+        for f in &s.fields {
+            let mut echoed: Vec<(&str, &Type, Span, Option<u32>)> = Vec::new();
+            match &f.kind {
+                FieldKind::Value(ty) if f.attrs.iter().any(|a| a == "echo") => {
+                    echoed.push((&f.name, ty, attr_span(f, "echo"), None))
+                }
+                FieldKind::Bits { parts, .. } => echoed.extend(
+                    parts
+                        .iter()
+                        .filter(|pt| pt.attrs.iter().any(|a| a == "echo"))
+                        .map(|pt| (pt.name.as_str(), &pt.ty, pt.span, Some(pt.hi - pt.lo))),
+                ),
+                _ => {}
+            }
+            for (name, ty, at, part_bits) in echoed {
+                let bits = match ty {
+                    Type::Int(i) => Some(part_bits.unwrap_or(i.bits())),
+                    Type::Bool => Some(1),
+                    Type::Named(i) => match &p.types[*i] {
+                        TypeDef::Enum(e) => Some(part_bits.unwrap_or(e.repr.bits())),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let problem = if Some(ti) != frame {
+                    Some(format!(
+                        "`{name}` is not a field of the frame; only the frame's own fields are echoed"
+                    ))
+                } else if bits.is_none() {
+                    Some(format!("`{name}` is not an integer, bool or enum"))
+                } else if bits.is_some_and(|b| b > 16) {
+                    Some(format!(
+                        "`{name}` has {} bits; an echoed value keeps 16",
+                        bits.unwrap_or(0)
+                    ))
+                } else {
+                    count += 1;
+                    (count > 4)
+                        .then(|| format!("`{name}` is the fifth echoed value; four are kept"))
+                };
+                if let Some(msg) = problem {
+                    errs.push(
+                        Diagnostic::error(at, format!("`@echo` cannot copy this value: {msg}"), "cannot be echoed")
+                            .code("E0348")
+                            .help("echo at most four integer, bool or enum fields (or bit parts) of the frame, of 16 bits or fewer"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A JSON encoding writes each stored field under its key: keys must differ, rules must
+/// name fields that exist (`as name` an enum), and nested structs need the same encoding.
+fn check_encodings(p: &Protocol, errs: &mut Vec<Diagnostic>) {
+    for t in &p.types {
+        let TypeDef::Struct(s) = t else { continue };
+        for enc in &s.encodings {
+            // Stored fields as JSON sees them: (name, type, where).
+            let mut fields: Vec<(&str, &Type, Span)> = Vec::new();
+            for f in &s.fields {
+                match &f.kind {
+                    FieldKind::Value(ty) => {
+                        fields.push((&f.name, ty, PartSpans::or(f.at.name, f.span)))
+                    }
+                    FieldKind::Bits { parts, .. } => {
+                        fields.extend(parts.iter().filter(|pt| pt.value == PartValue::Stored).map(
+                            |pt| (pt.name.as_str(), &pt.ty, PartSpans::or(pt.at.name, pt.span)),
+                        ))
+                    }
+                    _ => {}
+                }
+            }
+            let rule_at = |n: &str| {
+                enc.rule_spans
+                    .iter()
+                    .find(|(f, _)| f == n)
+                    .map_or(enc.span, |(_, sp)| *sp)
+            };
+            let bad_rule = |n: &str, what: String, errs: &mut Vec<Diagnostic>| {
+                errs.push(
+                    Diagnostic::error(
+                        rule_at(n),
+                        format!("the `{}` encoding of `{}` {what}", enc.name, s.name),
+                        "in this encoding",
+                    )
+                    .code("E0362")
+                    .help(format!(
+                        "name a stored field of `{}` (`as name` applies to enum fields)",
+                        s.name
+                    )),
+                );
+            };
+            for (n, _) in &enc.renames {
+                if !fields.iter().any(|(m, _, _)| m == n) {
+                    bad_rule(
+                        n,
+                        format!("renames `{n}`, which is not a stored field"),
+                        errs,
+                    );
+                }
+            }
+            for n in &enc.by_name {
+                let enum_field = fields.iter().find(|(m, _, _)| m == n).map(|(_, ty, _)| {
+                    named_in(ty)
+                        .next()
+                        .is_some_and(|i| matches!(p.types[i], TypeDef::Enum(_)))
+                });
+                match enum_field {
+                    None => bad_rule(
+                        n,
+                        format!("writes `{n}` by name, but it is not a stored field"),
+                        errs,
+                    ),
+                    Some(false) => bad_rule(
+                        n,
+                        format!("writes `{n}` by name, but it is not an enum"),
+                        errs,
+                    ),
+                    Some(true) => {}
+                }
+            }
+            // Keys as written: (key, what, where).
+            let mut keys: Vec<(String, String, Span)> = fields
+                .iter()
+                .map(
+                    |(n, _, at)| match enc.renames.iter().find(|(f, _)| f == n) {
+                        Some((_, w)) => (w.clone(), format!("the field `{n}`"), rule_at(n)),
+                        None => (
+                            enc.rename_all
+                                .as_deref()
+                                .map_or(n.to_string(), |c| crate::emit::rust::rename_case(n, c)),
+                            format!("the field `{n}`"),
+                            *at,
+                        ),
+                    },
+                )
+                .collect();
+            keys.extend(
+                enc.constants
+                    .iter()
+                    .map(|(k, _)| (k.clone(), format!("the constant `{k}`"), enc.span)),
+            );
+            for (i, (k, what, at)) in keys.iter().enumerate() {
+                if let Some((_, first, first_at)) = keys[..i].iter().find(|(l, _, _)| l == k) {
+                    errs.push(
+                        Diagnostic::error(*at, format!("the `{}` encoding of `{}` writes {first} and {what} under one key, \"{k}\"", enc.name, s.name), format!("also \"{k}\""))
+                            .code("E0363")
+                            .note(*first_at, format!("{first} is \"{k}\""))
+                            .help("rename one of them: a JSON object has one member per key"),
+                    );
+                }
+            }
+            for (n, ty, at) in &fields {
+                for i in named_in(ty) {
+                    if let TypeDef::Struct(inner) = &p.types[i]
+                        && !inner.encodings.iter().any(|e| e.name == enc.name)
+                    {
+                        errs.push(
+                            Diagnostic::error(*at, format!("`{n}` holds `{}`, which has no `{}` encoding to write it in `{}`'s", inner.name, enc.name, s.name), format!("no `{}` encoding", enc.name))
+                                .code("E0361")
+                                .note(enc.span, format!("`{}` is written as `{}` here", s.name, enc.name))
+                                .help(format!("declare `encoding {} {} {{ }}`", inner.name, enc.name)),
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -776,6 +776,16 @@ impl Lower {
             flags: vec![],
             constants: vec![],
             span: e.span,
+            rule_spans: e
+                .rules
+                .iter()
+                .filter_map(|r| match r {
+                    ast::EncRule::Rename(f, _) | ast::EncRule::As(f, _) => {
+                        Some((f.text.clone(), f.span))
+                    }
+                    _ => None,
+                })
+                .collect(),
         };
         for r in &e.rules {
             match r {

@@ -488,6 +488,10 @@ pub struct Encoding {
     pub constants: Vec<(String, String)>,
     /// Where.
     pub span: Span,
+    /// Where each `rename` and `as` rule names its field: `(field, span)` (empty when
+    /// unknown).
+    #[serde(default)]
+    pub rule_spans: Vec<(String, Span)>,
 }
 
 /// Encoding formats.

@@ -530,6 +530,7 @@ impl Cx {
                     flags: vec![],
                     constants: vec![],
                     span,
+                    rule_spans: vec![],
                 });
             }
         }
@@ -830,6 +831,7 @@ impl Cx {
             flags: j.flags.clone(),
             constants: j.constants.clone(),
             span: self.spans.at(j.span),
+            rule_spans: vec![],
         })
     }
 }
