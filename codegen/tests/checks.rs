@@ -591,3 +591,88 @@ fn json_rules_and_keys() {
 "#;
     insta::assert_snapshot!("json_rules_and_keys", fail_n(src, 4));
 }
+
+#[test]
+fn struct_carried_as_a_header() {
+    let src = service_frame(
+        "u16",
+        r#"    struct H { a: list<u8, u8>, b: u8 }
+    header G { w: u8 { x: u8 bits 0..4 }, c: u8 = 3, s: string<u8> }
+    service Svc { request Put = 1 { header H in remark }, request Get = 2 }"#,
+    )
+    .replace(
+        "remark: string<u16> @message",
+        "remark: string<u16> @message\n        ext: map<string<u16>, string<u16>, u16>",
+    )
+    .replace("header H in remark", "header H in ext");
+    insta::assert_snapshot!("struct_carried_as_a_header", fail_n(&src, 3));
+}
+
+#[test]
+fn header_chosen_by_a_discriminator() {
+    let src = r#"protocol t {
+    header H { a: u8 }
+    struct A { k: u8, h: H by k { 0 => binary } sized_by u8 }
+}
+"#;
+    insta::assert_snapshot!("header_chosen_by_a_discriminator", fail_n(src, 1));
+}
+
+#[test]
+fn oneway_without_oneway_bit() {
+    let src = service_frame("u16", "    service Svc { oneway Note = 1 }");
+    insta::assert_snapshot!("oneway_without_oneway_bit", fail_n(&src, 1));
+}
+
+/// A handshake with a frame, its messages as given.
+fn handshake(versions: &str, messages: &str) -> String {
+    format!(
+        r#"protocol t {{
+    versions {versions}
+    flags Kind : u8 {{ RESPONSE = bit 0 @response }}
+    frame {{
+        length: u32 = len(..)
+        id: u32 @correlation
+        kind: Kind @kind
+        body: bytes rest
+    }}
+{messages}
+    handshake {{ hello Hello, accept Accept }}
+}}
+"#
+    )
+}
+
+#[test]
+fn handshake_fields_that_cannot_carry_versions() {
+    let src = handshake(
+        "1..=300",
+        r#"    struct Hello { magic: u8 = 1, min_version: u8 @min_version, max_version: string<u8> @max_version, features: string<u8> @features }
+    struct Accept { tag: u8 = 2 }"#,
+    );
+    insta::assert_snapshot!(
+        "handshake_fields_that_cannot_carry_versions",
+        fail_n(&src, 4)
+    );
+}
+
+#[test]
+fn handshake_message_declared_as_header() {
+    let src = handshake(
+        "1..=3",
+        r#"    header Hello { max_version: u8 @max_version }
+    struct Accept { tag: u8 = 2, version: u8 @version }"#,
+    );
+    insta::assert_snapshot!("handshake_message_declared_as_header", fail_n(&src, 1));
+}
+
+#[test]
+fn handshake_on_a_frame_without_roles() {
+    let src = handshake(
+        "1..=3",
+        r#"    struct Hello { max_version: u8 @max_version }
+    struct Accept { tag: u8 = 2, version: u8 @version }"#,
+    )
+    .replace("@correlation", "");
+    insta::assert_snapshot!("handshake_on_a_frame_without_roles", fail_n(&src, 1));
+}

@@ -548,6 +548,24 @@ frame { .. tag: string<u8> @echo .. }
 Echo small integer, bool or enum fields of the frame."#,
     },
     Code {
+        code: "E0349",
+        title: "a handshake message without the fields the negotiation reads",
+        explanation: r#"The generated handshake reads the client's highest version from the `hello` message's
+`@max_version` field (and lowest from `@min_version`), and the agreed version from the
+`accept` message's `@version` field; `@features` carries feature bits. A missing field
+reads as 0; a field of another type, or too narrow for the highest of `versions`, would not
+compile or would lose versions.
+
+```wire
+versions 1..=300
+struct Hello { min_version: u8 @min_version, max_version: u8 @max_version }   // 300 > 255
+struct Accept { tag: u8 = 2 }                                                // no `@version`
+```
+
+Mark the fields, as unsigned integers wide enough for every version (features: an
+unsigned integer or flags)."#,
+    },
+    Code {
         code: "E0350",
         title: "a request code does not fit the `@code` field",
         explanation: r#"Request codes travel in the frame's `@code` field; a code outside its type's range

@@ -25,6 +25,8 @@ pub fn check(p: &Protocol) -> Result<(), Vec<Diagnostic>> {
     check_constructible(p, &mut errs);
     check_echo(p, &mut errs);
     check_encodings(p, &mut errs);
+    check_headers(p, &mut errs);
+    check_handshake_roles(p, &mut errs);
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }
 
@@ -1332,6 +1334,20 @@ fn check_service_roles(p: &Protocol, errs: &mut Vec<Diagnostic>) {
             );
         }
     }
+    let has = |pred: &dyn Fn(&Field) -> bool| {
+        frame.is_some_and(|fr| find_marked_field(p, fr, pred, &mut Vec::new()))
+    };
+    // The handshake is generated with the protocol type, which needs both roles.
+    if let (Some(h), Some(fr)) = (&p.handshake, frame)
+        && !(has(&|f| f.correlation) && has(&|f| f.kind_marker))
+    {
+        errs.push(
+            Diagnostic::error(h.span, "a handshake needs a frame with a `@correlation` and a `@kind` field", "not generated without them")
+                .code("E0365")
+                .note(fr.span, "the frame")
+                .help("the handshake is part of the protocol type, which matches responses by `@correlation` and tells them apart by `@kind`"),
+        );
+    }
     let Some(first) = p.services.iter().find_map(|s| s.rpcs.first()) else {
         return;
     };
@@ -1368,6 +1384,14 @@ fn check_service_roles(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                 .any(|r| r.request.body.is_some() || r.response.body.is_some());
             if bodies && body_field.is_none() {
                 missing.push("a `bytes rest` body field");
+            }
+            let oneway = p.services.iter().flat_map(|s| &s.rpcs).any(|r| r.oneway);
+            let oneway_bit = marked(p, fr, "kind", 0).is_some_and(|f| {
+                matches!(&f.kind, FieldKind::Value(Type::Named(i)) if matches!(&p.types[*i],
+                    TypeDef::Flags(fl) if fl.bits.iter().any(|b| b.attrs.iter().any(|a| a == "oneway"))))
+            });
+            if oneway && has(&|f| f.kind_marker) && !oneway_bit {
+                missing.push("an `@oneway` bit in the `@kind` flags");
             }
         }
     }
@@ -1840,11 +1864,14 @@ fn check_constructible(p: &Protocol, errs: &mut Vec<Diagnostic>) {
             continue;
         }
         for f in &s.fields {
-            let FieldKind::Value(ty) = &f.kind else {
-                continue;
+            let held: Vec<usize> = match &f.kind {
+                FieldKind::Value(ty) => named_in(ty).collect(),
+                FieldKind::Switch { ty, .. } => vec![*ty],
+                _ => continue,
             };
-            if let Some(h) =
-                named_in(ty).find(|i| matches!(&p.types[*i], TypeDef::Struct(h) if h.header_only))
+            if let Some(h) = held
+                .into_iter()
+                .find(|i| matches!(&p.types[*i], TypeDef::Struct(h) if h.header_only))
             {
                 errs.push(
                     Diagnostic::error(PartSpans::or(f.at.ty, f.span), format!("`{}` is a header, carried as strings; it has no binary layout to hold in `{}`", p.types[h].name(), s.name), "a header")
@@ -2048,6 +2075,120 @@ fn check_encodings(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                                 .help(format!("declare `encoding {} {} {{ }}`", inner.name, enc.name)),
                         );
                     }
+                }
+            }
+        }
+    }
+}
+
+/// A struct carried as a request header travels as strings: its fields are scalar values
+/// (a `header` declaration is checked field by field already; a `struct` used as a header
+/// is checked here), with no binary layout (constants, lengths, packed bits).
+fn check_headers(p: &Protocol, errs: &mut Vec<Diagnostic>) {
+    let mut carried: Vec<usize> = p
+        .services
+        .iter()
+        .flat_map(|s| &s.rpcs)
+        .flat_map(|r| [&r.request.header, &r.response.header])
+        .flatten()
+        .map(|h| h.ty)
+        .collect();
+    for (i, t) in p.types.iter().enumerate() {
+        if matches!(t, TypeDef::Struct(s) if s.header_only) {
+            carried.push(i);
+        }
+    }
+    carried.sort_unstable();
+    carried.dedup();
+    for i in carried {
+        let TypeDef::Struct(s) = &p.types[i] else {
+            continue;
+        };
+        for f in &s.fields {
+            match &f.kind {
+                FieldKind::Value(t) if !s.header_only => check_header_field(p, t, f, errs),
+                FieldKind::Value(_) => {}
+                _ => errs.push(
+                    Diagnostic::error(f.span, format!("header field `{}` is binary layout, which a header carried as strings does not have", f.name), "not a value")
+                        .code("E0308")
+                        .help("header fields are strings, integers, bools, enums or flags (each optionally `?`), without `=` or bits"),
+                ),
+            }
+        }
+    }
+}
+
+/// The handshake's messages are binary structs whose marked fields carry the versions
+/// (and features) the generated negotiation reads and writes.
+fn check_handshake_roles(p: &Protocol, errs: &mut Vec<Diagnostic>) {
+    let Some(h) = &p.handshake else { return };
+    let highest = p.versions.map_or(0, |v| v.1);
+    let roles: [(&str, Option<usize>, &[&str]); 3] = [
+        ("hello", Some(h.hello), &["max_version"]),
+        ("accept", Some(h.accept), &["version"]),
+        ("reject", h.reject, &[]),
+    ];
+    for (role, idx, required) in roles {
+        let Some(TypeDef::Struct(s)) = idx.map(|i| &p.types[i]) else {
+            continue;
+        };
+        if s.header_only {
+            errs.push(
+                Diagnostic::error(h.span, format!("the handshake's `{role}` message `{}` is a header, which has no binary layout", s.name), "not a message")
+                    .code("E0347")
+                    .note(s.span, "declared with `header`")
+                    .help(format!("declare `{}` with `struct`", s.name)),
+            );
+            continue;
+        }
+        for attr in required {
+            if !s.fields.iter().any(|f| f.attrs.iter().any(|a| a == attr)) {
+                errs.push(
+                    Diagnostic::error(s.span, format!("the handshake's `{role}` message `{}` has no `@{attr}` field", s.name), format!("no `@{attr}`"))
+                        .code("E0349")
+                        .note(h.span, format!("the `{role}` message of this handshake"))
+                        .help(format!("mark the field that carries it `@{attr}`: without it the negotiation reads 0")),
+                );
+            }
+        }
+        for f in &s.fields {
+            for attr in ["min_version", "max_version", "version", "features"] {
+                if !f.attrs.iter().any(|a| a == attr) {
+                    continue;
+                }
+                let ty = match &f.kind {
+                    FieldKind::Value(t) => Some(t),
+                    _ => None,
+                };
+                let problem = match ty {
+                    Some(Type::Int(i))
+                        if attr != "features"
+                            && i128::from(i.max_value()) < i128::from(highest) =>
+                    {
+                        Some(format!(
+                            "`{}` is `{}`, which cannot hold version {highest}",
+                            f.name,
+                            i.rust()
+                        ))
+                    }
+                    Some(Type::Int(_) | Type::Varint { signed: false }) => None,
+                    Some(Type::Named(n))
+                        if attr == "features" && matches!(p.types[*n], TypeDef::Flags(_)) =>
+                    {
+                        None
+                    }
+                    _ if attr == "features" => {
+                        Some(format!("`{}` is not an unsigned integer or flags", f.name))
+                    }
+                    _ => Some(format!("`{}` is not an unsigned integer", f.name)),
+                };
+                if let Some(msg) = problem {
+                    errs.push(
+                        Diagnostic::error(PartSpans::or(f.at.ty, f.span), format!("the `@{attr}` field of `{}` cannot carry it: {msg}", s.name), "wrong type")
+                            .code("E0349")
+                            .note(attr_span(f, attr), format!("marked `@{attr}` here"))
+                            .help("versions are unsigned integers wide enough for the highest `versions`; features an unsigned integer or flags"),
+                    );
                 }
             }
         }
