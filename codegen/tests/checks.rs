@@ -676,3 +676,51 @@ fn handshake_on_a_frame_without_roles() {
     .replace("@correlation", "");
     insta::assert_snapshot!("handshake_on_a_frame_without_roles", fail_n(&src, 1));
 }
+
+#[test]
+fn length_after_what_it_measures() {
+    let src = r#"protocol t {
+    struct A {
+        a: u32
+        n: u8 = len(a)
+        x: u8
+        m: u16 = len(x..)
+        y: u8
+    }
+    struct B {
+        s: string<u8>
+        w: u8 { k: u8 bits 0..8 = len(s) }
+    }
+}
+"#;
+    insta::assert_snapshot!("length_after_what_it_measures", fail_n(src, 3));
+}
+
+#[test]
+fn bit_part_measuring_the_rest() {
+    let src = r#"protocol t {
+    struct A {
+        word: u16 { n: u16 bits 0..16 = len(..) }
+        s: string<u8>
+    }
+}
+"#;
+    insta::assert_snapshot!("bit_part_measuring_the_rest", fail_n(src, 1));
+}
+
+#[test]
+fn as_that_narrows_and_defaults_beyond_the_wire() {
+    let src = r#"protocol t {
+    struct A {
+        a: i32 as i16
+        b: u32 as i32
+        c: i8 as i32 @default(1000)
+        d: i16 as i32 @default(479)
+    }
+}
+"#;
+    insta::assert_snapshot!(
+        "as_that_narrows_and_defaults_beyond_the_wire",
+        fail_n(src, 3)
+    );
+}

@@ -103,14 +103,16 @@ Carry structured data in the body instead, or encode it into a string field."#,
     },
     Code {
         code: "E0309",
-        title: "`as` on a field that is not an integer",
-        explanation: r#"`as` gives a narrower wire integer a wider Rust type; it applies to integer fields only.
+        title: "`as` that does not widen an integer",
+        explanation: r#"`as` gives a narrower wire integer a wider Rust type; it applies to integer fields, and
+the Rust type must hold every value of the wire type (else decoding would change values).
 
 ```wire
 name: string<u8> as i32
+count: u32 as i32          // 4000000000 would not survive
 ```
 
-Remove `as`, or use it on an integer: `code: i16 as i32`."#,
+Remove `as`, or widen: `code: i16 as i32`."#,
     },
     Code {
         code: "E0310",
@@ -641,6 +643,30 @@ header: Header by serialize { 0 => json, 4 => binary }   // 2 bits: 0 to 3
 ```
 
 Use a value the discriminator holds, or widen it."#,
+    },
+    Code {
+        code: "E0356",
+        title: "a length after what it measures",
+        explanation: r#"A `len(x)` or `len(x..)` field (or bit part) tells the decoder how many bytes `x` takes,
+so it must be read before `x`.
+
+```wire
+struct A { name: bytes<u8>, n: u8 = len(name) }
+```
+
+Move the length before the field it measures."#,
+    },
+    Code {
+        code: "E0357",
+        title: "a bit part measuring `len(..)`",
+        explanation: r#"A bit part's length covers a region that starts at a named field: `len(..)`, which starts
+after the length itself, is for whole length fields.
+
+```wire
+struct A { word: u16 { n: u16 bits 0..16 = len(..) }, s: string<u8> }
+```
+
+Name the first measured field: `n: u16 bits 0..16 = len(s..)`."#,
     },
     Code {
         code: "E0360",

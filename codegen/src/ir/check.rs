@@ -27,6 +27,7 @@ pub fn check(p: &Protocol) -> Result<(), Vec<Diagnostic>> {
     check_encodings(p, &mut errs);
     check_headers(p, &mut errs);
     check_handshake_roles(p, &mut errs);
+    check_length_order(p, &mut errs);
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }
 
@@ -328,10 +329,33 @@ fn check_widen_default(p: &Protocol, f: &Field, errs: &mut Vec<Diagnostic>) {
             .help("`as` gives a narrower wire integer a wider Rust type, e.g. `code: i16 as i32`"),
         );
     }
+    if let (Some(w), FieldKind::Value(Type::Int(i))) = (f.widen, &f.kind)
+        && (w.min_value() > i.min_value() || w.max_value() < i.max_value())
+    {
+        errs.push(
+            Diagnostic::error(
+                PartSpans::or(f.at.ty, f.span),
+                format!(
+                    "`{}` travels as `{}` but would be held as `{}`, which cannot hold every `{}`",
+                    f.name,
+                    i.rust(),
+                    w.rust(),
+                    i.rust()
+                ),
+                "narrower than the wire",
+            )
+            .code("E0309")
+            .help(format!(
+                "`as` widens: hold it as a type with every value of `{}` (e.g. `{} as i64`)",
+                i.rust(),
+                i.rust()
+            )),
+        );
+    }
     if let Some(d) = f.default {
         let range = match &f.kind {
             FieldKind::Value(Type::Int(i)) => {
-                let i = f.widen.unwrap_or(*i);
+                // A widened value travels at its wire width: the default must fit that.
                 Some((i.min_value(), i128::from(i.max_value())))
             }
             FieldKind::Value(Type::Varint { signed: false }) => Some((0, i128::from(u64::MAX))),
@@ -352,7 +376,7 @@ fn check_widen_default(p: &Protocol, f: &Field, errs: &mut Vec<Diagnostic>) {
         match range {
             None => errs.push(
                 Diagnostic::error(
-                    f.span,
+                    PartSpans::or(f.at.default, f.span),
                     format!("`@default` does not apply to `{}`", f.name),
                     "not an integer or enum",
                 )
@@ -361,7 +385,7 @@ fn check_widen_default(p: &Protocol, f: &Field, errs: &mut Vec<Diagnostic>) {
             ),
             Some((lo, hi)) if d < lo || d > hi => errs.push(
                 Diagnostic::error(
-                    f.span,
+                    PartSpans::or(f.at.default, f.span),
                     format!("default {d} is not a value of `{}`", f.name),
                     "out of range",
                 )
@@ -2188,6 +2212,80 @@ fn check_handshake_roles(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                             .code("E0349")
                             .note(attr_span(f, attr), format!("marked `@{attr}` here"))
                             .help("versions are unsigned integers wide enough for the highest `versions`; features an unsigned integer or flags"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A length is written before what it measures, so that the decoder knows the extent when
+/// it gets there; a bit part's `len(..)` has no region of its own.
+fn check_length_order(p: &Protocol, errs: &mut Vec<Diagnostic>) {
+    for t in &p.types {
+        let TypeDef::Struct(s) = t else { continue };
+        let position = |name: &str| {
+            s.fields.iter().position(|f| {
+                f.name == name
+                    || matches!(&f.kind, FieldKind::Bits { parts, .. } if parts.iter().any(|pt| pt.name == name))
+            })
+        };
+        for (i, f) in s.fields.iter().enumerate() {
+            let mut lengths: Vec<(&str, &LenTarget, Span)> = Vec::new();
+            match &f.kind {
+                FieldKind::Length { of, .. } => {
+                    lengths.push((&f.name, of, PartSpans::or(f.at.value, f.span)))
+                }
+                FieldKind::Bits { parts, .. } => {
+                    for pt in parts {
+                        if let PartValue::Length(of) = &pt.value {
+                            lengths.push((&pt.name, of, PartSpans::or(pt.at.value, pt.span)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            for (name, of, at) in lengths {
+                let target = match of {
+                    LenTarget::Field(t) | LenTarget::From(Some(t)) => t,
+                    LenTarget::From(None) if matches!(f.kind, FieldKind::Bits { .. }) => {
+                        let next = s
+                            .fields
+                            .get(i + 1)
+                            .map_or("the next field".to_string(), |n| format!("`{}`", n.name));
+                        errs.push(
+                            Diagnostic::error(
+                                at,
+                                format!("the bit part `{name}` cannot measure `len(..)`"),
+                                "no region for a bit part",
+                            )
+                            .code("E0357")
+                            .help(format!(
+                                "name where the measured bytes start: `len({}..)`",
+                                next.trim_matches('`')
+                            )),
+                        );
+                        continue;
+                    }
+                    LenTarget::From(None) => continue,
+                };
+                // A missing target is reported by the struct's own checks.
+                let Some(j) = position(target) else { continue };
+                if j <= i {
+                    errs.push(
+                        Diagnostic::error(
+                            at,
+                            format!("`{name}` measures `{target}`, which comes before it"),
+                            "after what it measures",
+                        )
+                        .code("E0356")
+                        .note(
+                            s.fields[j].span,
+                            format!("`{target}` is read before `{name}`"),
+                        )
+                        .help(format!(
+                            "move `{name}` before `{target}`: the decoder needs the length first"
+                        )),
                     );
                 }
             }
