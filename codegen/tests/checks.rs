@@ -724,3 +724,14 @@ fn as_that_narrows_and_defaults_beyond_the_wire() {
         fail_n(src, 3)
     );
 }
+
+#[test]
+fn enum_default_beyond_i64() {
+    // The generated `Default` converts an enum's value through `i64`.
+    let src = r#"protocol t {
+    enum E : u64 { BIG = 18446744073709551615, Z = 0 }
+    struct A { e: E @default(18446744073709551615), f: E @default(0) }
+}
+"#;
+    insta::assert_snapshot!("enum_default_beyond_i64", fail_n(src, 1));
+}

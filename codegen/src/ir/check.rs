@@ -363,10 +363,11 @@ fn check_widen_default(p: &Protocol, f: &Field, errs: &mut Vec<Diagnostic>) {
                 Some((i128::from(i64::MIN), i128::from(i64::MAX)))
             }
             FieldKind::Value(Type::Named(i)) => match &p.types[*i] {
+                // The generated default converts the value through `i64`.
                 TypeDef::Enum(e) => e
                     .variants
                     .iter()
-                    .any(|v| v.value == d)
+                    .any(|v| v.value == d && i64::try_from(d).is_ok())
                     .then_some((d, d))
                     .or(Some((1, 0))),
                 _ => None,
