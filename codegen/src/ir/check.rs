@@ -391,7 +391,15 @@ fn check_widen_default(p: &Protocol, f: &Field, errs: &mut Vec<Diagnostic>) {
                     "out of range",
                 )
                 .code("E0311")
-                .help("give a value the field's type holds (for an enum, a variant's value)"),
+                .help(
+                    if i64::try_from(d).is_err()
+                        && matches!(f.kind, FieldKind::Value(Type::Named(_)))
+                    {
+                        "an enum's default is a variant's value from i64::MIN to i64::MAX"
+                    } else {
+                        "give a value the field's type holds (for an enum, a variant's value)"
+                    },
+                ),
             ),
             _ => {}
         }
