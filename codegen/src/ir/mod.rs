@@ -275,8 +275,8 @@ pub struct Variant {
     pub message: Option<String>,
     /// Where (the value).
     pub span: Span,
-    /// Where its name was written (`Span::default()` when unknown).
-    #[serde(default)]
+    /// Where its name was written (`Span::default()` when unknown; not serialized).
+    #[serde(skip)]
     pub name_span: Span,
 }
 
@@ -338,8 +338,9 @@ pub struct Field {
     pub default: Option<i128>,
     /// Where.
     pub span: Span,
-    /// Where its parts were written, so that checks can point at one of them.
-    #[serde(default)]
+    /// Where its parts were written, so that checks can point at one of them (not
+    /// serialized: like every span, it points into one text only).
+    #[serde(skip)]
     pub at: PartSpans,
 }
 
@@ -439,8 +440,8 @@ pub struct BitPart {
     pub attrs: Vec<String>,
     /// Where.
     pub span: Span,
-    /// Where its parts were written.
-    #[serde(default)]
+    /// Where its parts were written (not serialized).
+    #[serde(skip)]
     pub at: PartSpans,
 }
 
@@ -489,8 +490,8 @@ pub struct Encoding {
     /// Where.
     pub span: Span,
     /// Where each `rename` and `as` rule names its field: `(field, span)` (empty when
-    /// unknown).
-    #[serde(default)]
+    /// unknown; not serialized).
+    #[serde(skip)]
     pub rule_spans: Vec<(String, Span)>,
 }
 
@@ -596,8 +597,8 @@ pub struct LimitsDecl {
     /// Largest collection.
     pub max_collection_len: u64,
     /// The values as written (frame, string, collection), negative ones included, and
-    /// where; `None` for a limit left at its default.
-    #[serde(default)]
+    /// where; `None` for a limit left at its default (not serialized).
+    #[serde(skip)]
     pub written: [Option<(i128, Span)>; 3],
 }
 
