@@ -61,7 +61,7 @@ fn sorted(enc: &Encoding) -> bool {
 }
 
 /// The mirror structs' names.
-fn mirror_names(s: &str, enc: &str) -> (String, String) {
+pub(crate) fn mirror_names(s: &str, enc: &str) -> (String, String) {
     let e = pascal(enc);
     (format!("__{s}{e}Ser"), format!("__{s}{e}De"))
 }

@@ -1,8 +1,8 @@
 //! THE emitter: IR → askama templates → `syn::File` → prettyplease. The `.wire` front end
 //! and the derive macros both end here.
 
-mod json;
-mod remoting;
+pub(crate) mod json;
+pub(crate) mod remoting;
 pub mod rust;
 mod structs;
 

@@ -180,10 +180,13 @@ pub fn lower_recovering(
     let mut limits = LimitsDecl::default();
     for (n, v) in &proto.limits {
         let value = v.value.clamp(0, u64::MAX as i128) as u64;
+        let written = Some((v.value, v.span));
         match n.text.as_str() {
-            "max_frame_len" => limits.max_frame_len = value,
-            "max_string_len" => limits.max_string_len = value,
-            "max_collection_len" => limits.max_collection_len = value,
+            "max_frame_len" => (limits.max_frame_len, limits.written[0]) = (value, written),
+            "max_string_len" => (limits.max_string_len, limits.written[1]) = (value, written),
+            "max_collection_len" => {
+                (limits.max_collection_len, limits.written[2]) = (value, written)
+            }
             other => cx.err(
                 Diagnostic::error(n.span, format!("unknown limit `{other}`"), "not a limit")
                     .code("E0125")
@@ -540,6 +543,7 @@ impl Lower {
                     _ => None,
                 }),
                 span: v.value.span,
+                name_span: v.name.span,
             })
             .collect()
     }
@@ -599,8 +603,9 @@ impl Lower {
                     };
                     let value = match &p.value {
                         None => PartValue::Stored,
+                        // Two's complement: a negative constant fits no narrower part.
                         Some(ast::ValueSpec::Const(c)) => {
-                            PartValue::Const(c.value.clamp(0, u64::MAX as i128) as u64)
+                            PartValue::Const(c.value.clamp(i64::MIN.into(), u64::MAX.into()) as u64)
                         }
                         Some(v) => PartValue::Length(Self::len_target(v).expect("len")),
                     };
@@ -614,6 +619,12 @@ impl Lower {
                         value,
                         attrs,
                         span: p.span,
+                        at: PartSpans {
+                            name: p.name.span,
+                            ty: p.ty.span,
+                            value: p.value.as_ref().map_or_else(Span::default, value_span),
+                            ..PartSpans::default()
+                        },
                     }
                 })
                 .collect();
@@ -779,6 +790,7 @@ impl Lower {
                     }
                 }),
             span: f.span,
+            at: field_spans(f),
         }
     }
 
@@ -818,6 +830,16 @@ impl Lower {
             flags: vec![],
             constants: vec![],
             span: e.span,
+            rule_spans: e
+                .rules
+                .iter()
+                .filter_map(|r| match r {
+                    ast::EncRule::Rename(f, _) | ast::EncRule::As(f, _) => {
+                        Some((f.text.clone(), f.span))
+                    }
+                    _ => None,
+                })
+                .collect(),
         };
         for r in &e.rules {
             match r {
@@ -1024,6 +1046,50 @@ fn attr_help(name: &str, known: &[&str]) -> String {
         Some(k) => format!("did you mean `@{k}`?"),
         None if known.is_empty() => "no attributes are allowed here".into(),
         None => format!("known here: {list}"),
+    }
+}
+
+/// Where a `= ..` value was written.
+fn value_span(v: &ast::ValueSpec) -> Span {
+    match v {
+        ast::ValueSpec::Const(c) => c.span,
+        ast::ValueSpec::LenOf(_, s) | ast::ValueSpec::LenFrom(_, s) => *s,
+    }
+}
+
+/// Where the parts of a field were written.
+fn field_spans(f: &ast::Field) -> PartSpans {
+    let arm = |(k, enc): &(ast::ArmKey, ast::Name)| {
+        let mut s = match k {
+            ast::ArmKey::Int(i) => i.span,
+            ast::ArmKey::Name(n) => n.span,
+        };
+        s.end = enc.span.end;
+        s
+    };
+    PartSpans {
+        name: f.name.span,
+        ty: f.ty.span,
+        value: f.value.as_ref().map_or_else(Span::default, value_span),
+        default: f
+            .attrs
+            .iter()
+            .find(|a| a.name.text == FIELD_DEFAULT)
+            .map_or_else(Span::default, |a| a.span),
+        region: f
+            .rest
+            .or_else(|| f.sized_by.as_ref().map(|n| n.span))
+            .unwrap_or_default(),
+        disc: f.by.as_ref().map_or_else(Span::default, |b| b.disc.span),
+        arms: f
+            .by
+            .as_ref()
+            .map_or_else(Vec::new, |b| b.arms.iter().map(arm).collect()),
+        attrs: f
+            .attrs
+            .iter()
+            .map(|a| (a.name.text.clone(), a.span))
+            .collect(),
     }
 }
 

@@ -273,8 +273,11 @@ pub struct Variant {
     /// `@not_supported(" request type {code} not supported")`.
     #[serde(default)]
     pub message: Option<String>,
-    /// Where.
+    /// Where (the value).
     pub span: Span,
+    /// Where its name was written (`Span::default()` when unknown; not serialized).
+    #[serde(skip)]
+    pub name_span: Span,
 }
 
 /// Bit flags.
@@ -335,6 +338,40 @@ pub struct Field {
     pub default: Option<i128>,
     /// Where.
     pub span: Span,
+    /// Where its parts were written, so that checks can point at one of them (not
+    /// serialized: like every span, it points into one text only).
+    #[serde(skip)]
+    pub at: PartSpans,
+}
+
+/// Where the parts of a field or bit part were written. A part left at `Span::default()`
+/// is unknown (the derive macros do not record it): diagnostics fall back to the whole
+/// field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartSpans {
+    /// The name.
+    pub name: Span,
+    /// The type.
+    pub ty: Span,
+    /// The constant or `len(..)` after `=`.
+    pub value: Span,
+    /// The `@default(..)` attribute.
+    pub default: Span,
+    /// `rest` or `sized_by ..`.
+    pub region: Span,
+    /// The discriminator named by `by`.
+    pub disc: Span,
+    /// Each `by` arm, in the order of [`FieldKind::Switch`]'s arms.
+    pub arms: Vec<Span>,
+    /// Each attribute, as `(name, span)`.
+    pub attrs: Vec<(String, Span)>,
+}
+
+impl PartSpans {
+    /// `part` when it is known, else `whole`.
+    pub fn or(part: Span, whole: Span) -> Span {
+        if part == Span::default() { whole } else { part }
+    }
 }
 
 /// What a field holds.
@@ -403,6 +440,9 @@ pub struct BitPart {
     pub attrs: Vec<String>,
     /// Where.
     pub span: Span,
+    /// Where its parts were written (not serialized).
+    #[serde(skip)]
+    pub at: PartSpans,
 }
 
 /// Where a bit part's value comes from.
@@ -449,6 +489,10 @@ pub struct Encoding {
     pub constants: Vec<(String, String)>,
     /// Where.
     pub span: Span,
+    /// Where each `rename` and `as` rule names its field: `(field, span)` (empty when
+    /// unknown; not serialized).
+    #[serde(skip)]
+    pub rule_spans: Vec<(String, Span)>,
 }
 
 /// Encoding formats.
@@ -552,6 +596,10 @@ pub struct LimitsDecl {
     pub max_string_len: u64,
     /// Largest collection.
     pub max_collection_len: u64,
+    /// The values as written (frame, string, collection), negative ones included, and
+    /// where; `None` for a limit left at its default (not serialized).
+    #[serde(skip)]
+    pub written: [Option<(i128, Span)>; 3],
 }
 
 impl Default for LimitsDecl {
@@ -560,6 +608,7 @@ impl Default for LimitsDecl {
             max_frame_len: 16 * 1024 * 1024,
             max_string_len: 16 * 1024 * 1024,
             max_collection_len: 1024 * 1024,
+            written: [None; 3],
         }
     }
 }

@@ -483,6 +483,7 @@ impl Cx {
                 value,
                 attrs,
                 span: self.spans.add(&pa.bits_tokens),
+                at: PartSpans::default(),
             });
         }
         Field {
@@ -496,6 +497,7 @@ impl Cx {
             widen: None,
             default: None,
             span: self.spans.add(first),
+            at: PartSpans::default(),
         }
     }
 
@@ -528,6 +530,7 @@ impl Cx {
                     flags: vec![],
                     constants: vec![],
                     span,
+                    rule_spans: vec![],
                 });
             }
         }
@@ -658,6 +661,7 @@ impl Cx {
             widen,
             default: fa.default.map(|d| d.0),
             span: self.spans.add(f),
+            at: PartSpans::default(),
         }
     }
 
@@ -766,6 +770,7 @@ impl Cx {
                 attrs: va.markers,
                 message: va.message,
                 span: self.spans.add(v),
+                name_span: crate::diag::Span::default(),
             });
         }
         let name = item.ident.to_string();
@@ -826,6 +831,7 @@ impl Cx {
             flags: j.flags.clone(),
             constants: j.constants.clone(),
             span: self.spans.at(j.span),
+            rule_spans: vec![],
         })
     }
 }
