@@ -6,14 +6,14 @@
 
 use polywire_codegen::ir::check;
 
-/// Loads `src` as `test.wire`, expecting exactly `n` diagnostics, and returns them
-/// rendered; panics if it loads.
+/// Loads `src` as `test.wire`, expecting exactly `n` errors, and returns the diagnostics
+/// rendered (warnings included); panics if it loads.
 fn fail_n(src: &str, n: usize) -> String {
     let e = polywire_codegen::load_str("test.wire", src)
         .err()
         .unwrap_or_else(|| panic!("expected `test.wire` to be rejected:\n{src}"));
     assert_eq!(
-        e.diagnostics.len(),
+        e.diagnostics.iter().filter(|d| d.is_error()).count(),
         n,
         "number of diagnostics in:\n{}",
         e.rendered

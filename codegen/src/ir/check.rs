@@ -31,8 +31,8 @@ pub fn check(p: &Protocol) -> Result<(), Vec<Diagnostic>> {
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }
 
-/// Suspicious but valid input in a protocol that passed [`check`]: warnings a build may
-/// deny. Both front ends run it after [`check`].
+/// Suspicious but valid input in a protocol that passed [`check()`]: warnings a build may
+/// deny. Both front ends run it after [`check()`].
 pub fn warnings(p: &Protocol) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     warn_statuses(p, &mut out);
