@@ -587,6 +587,40 @@ fn fields_named_like_locals_and_keywords() {
     assert_eq!((e.offset, e.path_string()), (10, "x".to_string()));
 }
 
+#[test]
+fn two_lengths_in_one_word_are_both_written() {
+    let m = TwoLens {
+        x: Bytes::from_static(&[1, 2]),
+        y: Bytes::from_static(&[3]),
+    };
+    let buf = encode_msg(&m);
+    assert_eq!(&buf[..], [0x02, 0x01, 0x01, 0x02, 0x03]);
+    assert_eq!(buf.len(), m.encoded_len());
+    assert_eq!(decode_msg::<TwoLens>(&buf).unwrap(), m);
+}
+
+#[test]
+fn stored_constant_and_computed_parts_share_a_word() {
+    let m = AllParts {
+        s: 5,
+        x: Bytes::from_static(&[1, 2, 3]),
+        y: 9,
+        z: Str::from("ab"),
+    };
+    let buf = encode_msg(&m);
+    // all = 7 (everything after the word), x_len = 3, c = 0xA, s = 5, from_y = 4.
+    assert_eq!(
+        &buf[..],
+        [0x07, 0x03, 0xa5, 0x04, 1, 2, 3, 9, 2, b'a', b'b']
+    );
+    assert_eq!(buf.len(), m.encoded_len());
+    assert_eq!(decode_msg::<AllParts>(&buf).unwrap(), m);
+    // `len(..)` bounds a region: a byte after it is not part of the message.
+    let mut longer = buf.clone();
+    longer[0] = 6;
+    assert!(decode_msg::<AllParts>(&longer).is_err());
+}
+
 // ---- property tests ----
 
 fn s(max: usize) -> impl Strategy<Value = Str> {

@@ -265,6 +265,18 @@ impl Gen<'_> {
                         }
                     }
                     d += "let _ = __at;";
+                    // A part that is `len(..)`: the rest of the struct is a region.
+                    for p in parts {
+                        if p.value == PartValue::Length(LenTarget::From(None)) {
+                            let (n, pl) = (&p.name, lit(&p.name));
+                            regions += 1;
+                            d += &format!(
+                                "let __n = {cur}.region_len(__len_{n}, __at_{n}, {pl})?; let mut __rg{regions} = {cur}.region(__n, {pl})?; let __r{regions} = &mut __rg{regions};"
+                            );
+                            cur = format!("__r{regions}");
+                            open_regions.push(cur.clone());
+                        }
+                    }
                 }
                 FieldKind::Value(_) | FieldKind::Switch { .. } => {
                     let name = ident(&f.name);
@@ -412,12 +424,24 @@ impl Gen<'_> {
                         [one] => unparen(one).to_string(),
                         _ => terms.join(" | "),
                     };
+                    // Computed lengths are patched in one after another as their targets
+                    // are written: the word keeps each one for the next patch.
+                    let computed = parts
+                        .iter()
+                        .any(|p| matches!(p.value, PartValue::Length(_)));
                     e += &format!(
-                        "let {w}: u64 = {value}; let __pos_{} = dst.len(); dst.put_uint({w}, {}, {});",
+                        "let {mutable}{w}: u64 = {value}; let __pos_{} = dst.len(); dst.put_uint({w}, {}, {});",
                         f.name,
                         ty.bytes,
-                        ty.endian == Endian::Big
+                        ty.endian == Endian::Big,
+                        mutable = if computed { "mut " } else { "" },
                     );
+                    for p in parts {
+                        if p.value == PartValue::Length(LenTarget::From(None)) {
+                            e += &format!("let __start_{} = dst.len();", p.name);
+                            at_end.push(self.patch_len(s, &lens, &p.name));
+                        }
+                    }
                 }
                 FieldKind::Value(_) | FieldKind::Switch { .. } => {
                     let v = format!("self.{}", ident(&f.name));
@@ -524,10 +548,10 @@ impl Gen<'_> {
                 let shifted = if *lo == 0 {
                     "n".to_string()
                 } else {
-                    format!("(n << {lo})")
+                    format!("n << {lo}")
                 };
                 format!(
-                    "{{ let n = {RT}::check_bits((dst.len() - __start_{l}) as u64, {}, {})?; dst.patch_uint(__pos_{wf}, __w_{wf} | {shifted}, {}, {}); }}",
+                    "{{ let n = {RT}::check_bits((dst.len() - __start_{l}) as u64, {}, {})?; __w_{wf} |= {shifted}; dst.patch_uint(__pos_{wf}, __w_{wf}, {}, {}); }}",
                     hi - lo,
                     lit(l),
                     ty.bytes,
