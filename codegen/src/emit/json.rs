@@ -8,7 +8,7 @@
 //! numbers, flags their integer, enums their number or (`field as name`) their name, and a
 //! nested struct its own encoding of the same name.
 
-use super::rust::{Gen, RT, ident, lit, pascal, rename_case};
+use super::rust::{Gen, RT, ident, lit, pascal_prefix, rename_case};
 use crate::ir::*;
 
 struct JsonField {
@@ -62,7 +62,7 @@ fn sorted(enc: &Encoding) -> bool {
 
 /// The mirror structs' names.
 fn mirror_names(s: &str, enc: &str) -> (String, String) {
-    let e = pascal(enc);
+    let e = pascal_prefix(enc);
     (format!("__{s}{e}Ser"), format!("__{s}{e}De"))
 }
 

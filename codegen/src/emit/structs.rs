@@ -46,6 +46,14 @@ impl Gen<'_> {
     /// The stored fields of a struct: (rust name, rust type, docs).
     pub fn stored_fields(&self, s: &StructDef) -> Vec<(String, String, Vec<String>)> {
         let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+        // An undocumented field is documented by the name it is declared with.
+        let docs = |name: &str, docs: &[String]| {
+            if docs.is_empty() {
+                vec![format!("The `{name}` field.")]
+            } else {
+                docs.to_vec()
+            }
+        };
         for f in &s.fields {
             match &f.kind {
                 FieldKind::Value(t) => {
@@ -53,24 +61,23 @@ impl Gen<'_> {
                         Some(w) => w.rust().to_string(),
                         None => self.rust_type(t),
                     };
-                    out.push((ident(&f.name), ty, f.docs.clone()))
+                    out.push((ident(&f.name), ty, docs(&f.name, &f.docs)))
                 }
                 FieldKind::Switch { ty, .. } => out.push((
                     ident(&f.name),
                     self.p.types[*ty].name().to_string(),
-                    f.docs.clone(),
+                    docs(&f.name, &f.docs),
                 )),
                 FieldKind::Bits { parts, .. } => {
                     for p in parts.iter().filter(|p| p.value == PartValue::Stored) {
-                        out.push((ident(&p.name), self.rust_type(&p.ty), p.docs.clone()));
+                        out.push((
+                            ident(&p.name),
+                            self.rust_type(&p.ty),
+                            docs(&p.name, &p.docs),
+                        ));
                     }
                 }
                 FieldKind::Const { .. } | FieldKind::Length { .. } => {}
-            }
-        }
-        for (name, _, docs) in &mut out {
-            if docs.is_empty() {
-                docs.push(format!("The `{}` field.", name.trim_start_matches("r#")));
             }
         }
         out
