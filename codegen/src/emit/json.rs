@@ -365,8 +365,8 @@ pub fn methods(g: &Gen, s: &StructDef) -> String {
         let missing = g
             .stored_fields(s)
             .into_iter()
-            .filter(|(name, _, _)| !fields.iter().any(|f| f.rust == *name))
-            .map(|(name, _, _)| format!("{name}: ::std::default::Default::default()"));
+            .filter(|(name, ..)| !fields.iter().any(|f| f.rust == *name))
+            .map(|(name, ..)| format!("{name}: ::std::default::Default::default()"));
         let all_init = fields
             .iter()
             .map(|f| format!("{}: {}", f.rust, f.de))

@@ -241,6 +241,7 @@ pub fn emit(g: &Gen) -> String {
     };
     out += &format!(
         "/// The `{name}` protocol for [`polywire::rt`] servers and clients.
+        {at}
         #[derive(Debug, Clone, Copy, Default)]
         pub struct {pt};
 
@@ -274,7 +275,8 @@ pub fn emit(g: &Gen) -> String {
             /// The status code of a successful response.
             pub const SUCCESS: i64 = {ok};
         }}\n",
-        name = p.name
+        name = p.name,
+        at = g.at_attrs(p.span)
     );
     if let Some(h) = handshake {
         out += &h;
@@ -562,12 +564,14 @@ enum Side<'a> {
     Response,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn payload(
     g: &Gen,
     frame: &StructDef,
     r: &Roles,
     name: &str,
     doc: &str,
+    at: &str,
     pl: &Payload,
     side: Side<'_>,
 ) -> String {
@@ -687,7 +691,7 @@ fn payload(
         ),
     };
     format!(
-        "#[doc = {doc}]
+        "#[doc = {doc}] {at}
         #[derive(Debug, Clone, Default, PartialEq)]
         pub struct {name} {{ {fields} }}
 
@@ -756,15 +760,17 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
         let n = pascal_prefix(&rpc.name);
         let m = ident(&rpc.name);
         let code = format!("request_codes::{}", screaming(&rpc.name));
+        let at = g.at_attrs(rpc.span);
         let docs = doc_attrs(&rpc.docs, || {
             format!("`{}` (request code {}).", rpc.name, rpc.code)
-        });
+        }) + &at;
         out += &payload(
             g,
             frame,
             r,
             &format!("{n}Request"),
             &format!(" Request of `{}` (code {}).", rpc.name, rpc.code),
+            &at,
             &rpc.request,
             Side::Request { code: &code },
         );
@@ -795,6 +801,7 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
                 r,
                 &format!("{n}Response"),
                 &format!(" Response of `{}`.", rpc.name),
+                &at,
                 &rpc.response,
                 Side::Response,
             );

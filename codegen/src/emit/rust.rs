@@ -149,13 +149,39 @@ pub fn lit(s: &str) -> String {
     format!("{s:?}")
 }
 
+/// Names where a span is in the user's source (`wire/native.wire:42`); `None` when it
+/// cannot say.
+pub type Locate<'a> = &'a dyn Fn(crate::diag::Span) -> Option<String>;
+
 /// Emits code for one protocol.
 pub struct Gen<'a> {
     /// The protocol.
     pub p: &'a Protocol,
+    /// Where items come from, for the doc line each generated item carries (none when
+    /// `None`, as for the derive macros, whose spans are the macro's).
+    pub locate: Option<Locate<'a>>,
 }
 
 impl<'a> Gen<'a> {
+    /// The doc line (a string literal) saying where an item defined at `span` comes from,
+    /// so that an error in generated code leads to its source: ``Defined at
+    /// `file:line`.``, or nothing.
+    pub fn at(&self, span: crate::diag::Span) -> Vec<String> {
+        self.locate
+            .and_then(|l| l(span))
+            .map(|place| lit(&format!(" Defined at `{place}`.")))
+            .into_iter()
+            .collect()
+    }
+
+    /// [`Gen::at`] as `#[doc]` attributes.
+    pub fn at_attrs(&self, span: crate::diag::Span) -> String {
+        self.at(span)
+            .iter()
+            .map(|d| format!("#[doc = {d}]"))
+            .collect()
+    }
+
     /// The Rust type of a field type.
     pub fn rust_type(&self, ty: &Type) -> String {
         match ty {

@@ -2,6 +2,7 @@
 //! regions and encodings chosen by a discriminator.
 
 use super::rust::{Gen, RT, atom, ident, lit, mask, sum, unparen};
+use crate::diag::Span;
 use crate::ir::*;
 
 /// The generated bodies of one struct's `WireMessage` impl.
@@ -43,9 +44,9 @@ fn length_fields(s: &StructDef) -> Vec<LengthField> {
 }
 
 impl Gen<'_> {
-    /// The stored fields of a struct: (rust name, rust type, docs).
-    pub fn stored_fields(&self, s: &StructDef) -> Vec<(String, String, Vec<String>)> {
-        let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+    /// The stored fields of a struct: (rust name, rust type, docs, where it is declared).
+    pub fn stored_fields(&self, s: &StructDef) -> Vec<(String, String, Vec<String>, Span)> {
+        let mut out: Vec<(String, String, Vec<String>, Span)> = Vec::new();
         // An undocumented field is documented by the name it is declared with.
         let docs = |name: &str, docs: &[String]| {
             if docs.is_empty() {
@@ -61,12 +62,13 @@ impl Gen<'_> {
                         Some(w) => w.rust().to_string(),
                         None => self.rust_type(t),
                     };
-                    out.push((ident(&f.name), ty, docs(&f.name, &f.docs)))
+                    out.push((ident(&f.name), ty, docs(&f.name, &f.docs), f.span))
                 }
                 FieldKind::Switch { ty, .. } => out.push((
                     ident(&f.name),
                     self.p.types[*ty].name().to_string(),
                     docs(&f.name, &f.docs),
+                    f.span,
                 )),
                 FieldKind::Bits { parts, .. } => {
                     for p in parts.iter().filter(|p| p.value == PartValue::Stored) {
@@ -74,6 +76,7 @@ impl Gen<'_> {
                             ident(&p.name),
                             self.rust_type(&p.ty),
                             docs(&p.name, &p.docs),
+                            p.span,
                         ));
                     }
                 }
@@ -369,7 +372,7 @@ impl Gen<'_> {
         let ctor = self
             .stored_fields(s)
             .into_iter()
-            .map(|(n, _, _)| n)
+            .map(|(n, ..)| n)
             .collect::<Vec<_>>()
             .join(", ");
         d += &format!("::std::result::Result::Ok({} {{ {ctor} }})", s.name);
