@@ -634,6 +634,8 @@ fn names_like_keywords_and_std_items_round_trip() {
             r#async: k::String {
                 s: Str::from("async"),
             },
+            __r: 0xee,
+            __n: 0xef,
             r#type,
             r#match: Some(k::Option { some: 2 }),
             r#fn: vec![k::Vec { v: vec![3, 4] }],
@@ -659,6 +661,11 @@ fn names_like_keywords_and_std_items_round_trip() {
         let buf = encode_msg(&m);
         assert_eq!(buf.len(), m.encoded_len());
         assert_eq!(decode_msg::<Keywords>(&buf).unwrap(), m);
+        // `async` (a one-byte string and its prefix), then `__r`, `__n` and `type`.
+        assert_eq!(
+            &buf[..9],
+            [5, b'a', b's', b'y', b'n', b'c', 0xee, 0xef, r#type]
+        );
         // `static` is the length of the rest: `const` (2 bytes) and `enum` (300, a 2-byte
         // varint).
         let at = buf.len() - 4;

@@ -254,7 +254,7 @@ impl Gen<'_> {
                             PartValue::Stored => {
                                 d += &format!(
                                     "let {} = {};",
-                                    ident(&p.name),
+                                    local(&p.name),
                                     self.part_from_word(p, &w, ty.bits())
                                 )
                             }
@@ -289,7 +289,7 @@ impl Gen<'_> {
                     }
                 }
                 FieldKind::Value(_) | FieldKind::Switch { .. } => {
-                    let name = ident(&f.name);
+                    let name = local(&f.name);
                     // Where the value's bytes come from.
                     let (pre, rd, post) = match (&f.region, sized_by(f).as_deref()) {
                         (_, Some(l)) => (
@@ -339,7 +339,7 @@ impl Gen<'_> {
                         FieldKind::Value(t) => self.decode(t, &rd, &f.name),
                         FieldKind::Switch { ty, disc, arms } => {
                             let sname = self.p.types[*ty].name();
-                            let mut m = format!("match {} as i128 {{", ident(disc));
+                            let mut m = format!("match {} as i128 {{", local(disc));
                             for (v, enc) in arms {
                                 if enc == "binary" {
                                     m += &format!(
@@ -369,10 +369,22 @@ impl Gen<'_> {
         for r in open_regions.iter().rev() {
             d += &format!("{r}.finish({})?;", lit(&s.name));
         }
-        let ctor = self
-            .stored_fields(s)
-            .into_iter()
-            .map(|(n, ..)| n)
+        let ctor = s
+            .fields
+            .iter()
+            .flat_map(|f| match &f.kind {
+                FieldKind::Value(_) | FieldKind::Switch { .. } => vec![&f.name],
+                FieldKind::Bits { parts, .. } => parts
+                    .iter()
+                    .filter(|p| p.value == PartValue::Stored)
+                    .map(|p| &p.name)
+                    .collect(),
+                FieldKind::Const { .. } | FieldKind::Length { .. } => vec![],
+            })
+            .map(|n| match (ident(n), local(n)) {
+                (field, binding) if field == binding => field,
+                (field, binding) => format!("{field}: {binding}"),
+            })
             .collect::<Vec<_>>()
             .join(", ");
         d += &format!("::std::result::Result::Ok({} {{ {ctor} }})", s.name);
@@ -640,6 +652,20 @@ impl Gen<'_> {
                 v
             }
         }
+    }
+}
+
+/// The local a decoded field or bit part is bound to: its field name, unless that starts
+/// with `__`, as the generated locals do (`__r`, `__n`, `__len_x`): then `__field`, the
+/// number of leading underscores and the rest (`__r` → `__field2_r`), which none of them
+/// is.
+fn local(name: &str) -> String {
+    let id = ident(name);
+    if id.starts_with("__") {
+        let rest = id.trim_start_matches('_');
+        format!("__field{}_{rest}", id.len() - rest.len())
+    } else {
+        id
     }
 }
 
