@@ -4,6 +4,9 @@
 {% else %}
 #[doc = " The `{{ name }}` enum."]
 {% endfor %}
+{% for d in at %}
+#[doc = {{ d }}]
+{% endfor %}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash{% if !variants.is_empty() %}, Default{% endif %})]
 pub enum {{ name }} {
     {% for v in variants %}
@@ -12,6 +15,9 @@ pub enum {{ name }} {
     #[doc = {{ d }}]
     {% endfor %}
     #[doc = {{ v.value_doc }}]
+    {% for d in v.at %}
+    #[doc = {{ d }}]
+    {% endfor %}
     {{ v.rust }},
     {% endfor %}
     {% if open %}

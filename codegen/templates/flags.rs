@@ -3,6 +3,9 @@
 {% else %}
 #[doc = " The `{{ name }}` flags."]
 {% endfor %}
+{% for d in at %}
+#[doc = {{ d }}]
+{% endfor %}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct {{ name }}(pub {{ repr }});
 
@@ -12,6 +15,9 @@ impl {{ name }} {
     #[doc = {{ d }}]
     {% endfor %}
     #[doc = " Bit {{ b.bit }} (`{{ b.name }}`)."]
+    {% for d in b.at %}
+    #[doc = {{ d }}]
+    {% endfor %}
     pub const {{ b.name }}: Self = Self(1 << {{ b.bit }});
     {% endfor %}
 

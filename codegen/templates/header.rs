@@ -5,10 +5,16 @@
 {% endif %}
 {% endfor %}
 #[doc = " Carried as strings in a header map; see `to_fields` and `from_fields`."]
+{% for d in at %}
+#[doc = {{ d }}]
+{% endfor %}
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct {{ name }} {
     {% for f in fields %}
     {% for d in f.docs %}
+    #[doc = {{ d }}]
+    {% endfor %}
+    {% for d in f.at %}
     #[doc = {{ d }}]
     {% endfor %}
     pub {{ f.name }}: {{ f.ty }},

@@ -4,6 +4,9 @@
 {% else %}
 #[doc = " The `{{ name }}` message."]
 {% endfor %}
+{% for d in at %}
+#[doc = {{ d }}]
+{% endfor %}
 {% if defaults.is_empty() %}
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 {% else %}
@@ -12,6 +15,9 @@
 pub struct {{ name }} {
     {% for f in fields %}
     {% for d in f.docs %}
+    #[doc = {{ d }}]
+    {% endfor %}
+    {% for d in f.at %}
     #[doc = {{ d }}]
     {% endfor %}
     pub {{ f.name }}: {{ f.ty }},

@@ -515,7 +515,8 @@ fn service_named_s_or_self() {
         r#"    service s { request Get = 1 }
     service Self { request Put = 2 }"#,
     );
-    insta::assert_snapshot!("service_named_s_or_self", fail_n(&src, 2));
+    // `Self` is renamed by the emitter (`Self_`); `S` would be the generic of `serve_s`.
+    insta::assert_snapshot!("service_named_s_or_self", fail_n(&src, 1));
 }
 
 #[test]
@@ -698,6 +699,7 @@ fn length_after_what_it_measures() {
 
 #[test]
 fn bit_part_measuring_the_rest() {
+    // A bit part may measure the rest of its struct, as a length field does.
     let src = r#"protocol t {
     struct A {
         word: u16 { n: u16 bits 0..16 = len(..) }
@@ -705,7 +707,7 @@ fn bit_part_measuring_the_rest() {
     }
 }
 "#;
-    insta::assert_snapshot!("bit_part_measuring_the_rest", fail_n(src, 1));
+    assert!(polywire_codegen::load_str("test.wire", src).is_ok());
 }
 
 #[test]

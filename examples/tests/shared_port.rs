@@ -204,6 +204,93 @@ async fn a_protocol_can_have_a_port_of_its_own() {
     multi.shutdown().await;
 }
 
+/// Native under another id and without a detector (no `detect` block): it can only have
+/// a port of its own.
+struct Undetected;
+
+impl polywire::Protocol for Undetected {
+    type Frame = Frame;
+    type Codec = polywire_protocols::native::FrameCodec;
+
+    fn id(&self) -> &'static str {
+        "undetected"
+    }
+
+    fn request(&self, code: i64) -> Frame {
+        NativeProtocol.request(code)
+    }
+
+    fn error_response(
+        &self,
+        request_code: i64,
+        status: polywire::ErrorStatus,
+        message: &str,
+    ) -> Frame {
+        NativeProtocol.error_response(request_code, status, message)
+    }
+
+    fn is_success(&self, response: &Frame) -> bool {
+        NativeProtocol.is_success(response)
+    }
+}
+
+fn undetected_server() -> RemotingServer<Undetected> {
+    RemotingServer::new(Undetected, ServerConfig::default())
+}
+
+#[tokio::test]
+async fn a_protocol_without_a_detector_needs_a_port_of_its_own() {
+    use polywire::Protocol as _;
+    use polywire::rt::RegistryError;
+    // Added once a shared port is bound.
+    let multi = MultiServer::new(MultiServerConfig::default());
+    multi.add(echo_server()).unwrap();
+    multi.bind("127.0.0.1:0").await.unwrap();
+    let e = multi.add(undetected_server()).unwrap_err();
+    assert_eq!(e, RegistryError::NoDetector("undetected"));
+    let text = e.to_string();
+    for said in ["\"undetected\"", "`detect` block", "bind_protocol"] {
+        assert!(text.contains(said), "{text}");
+    }
+    assert_eq!(multi.protocols(), ["polywire-native"]);
+    // With a port of its own it is reachable, and welcome.
+    multi
+        .bind_protocol("undetected", "127.0.0.1:0")
+        .await
+        .unwrap();
+    multi.add(undetected_server()).unwrap();
+    multi.shutdown().await;
+
+    // Registered before a shared port is bound: binding it fails, naming the protocol.
+    let multi = MultiServer::new(MultiServerConfig::default());
+    multi.add(echo_server()).unwrap();
+    multi.add(undetected_server()).unwrap();
+    let e = multi.bind("127.0.0.1:0").await.unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("\"undetected\""), "{e}");
+    #[cfg(unix)]
+    {
+        let path =
+            std::env::temp_dir().join(format!("polywire-undetected-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let e = multi.bind_unix(&path).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(!path.exists(), "no socket is made");
+    }
+    // Once it has a port of its own, the shared port is bound, and serves the others.
+    multi
+        .bind_protocol("undetected", "127.0.0.1:0")
+        .await
+        .unwrap();
+    let shared = multi.bind("127.0.0.1:0").await.unwrap().to_string();
+    assert_eq!(
+        &echo(&native_client(&shared), b"shared").await.unwrap()[..],
+        b"shared"
+    );
+    assert!(Undetected.detector().is_none());
+    multi.shutdown().await;
+}
+
 #[tokio::test]
 async fn protocols_are_replaced_and_removed_while_clients_run() {
     let multi = MultiServer::new(MultiServerConfig::default());

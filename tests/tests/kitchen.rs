@@ -8,6 +8,9 @@ use polywire::{Codec, DecodeErrorKind, EncodeError, OrderedMap, Str, WireMessage
 use polywire_tests::kitchen::*;
 use proptest::prelude::*;
 use proptest::sample::select;
+// The kitchen declares types named `Option`, `Result`, `String` and `Vec`, which the glob
+// import above would otherwise bring in under these names.
+use std::{option::Option, result::Result, string::String, vec::Vec};
 
 const JSON: u8 = 0;
 const BINARY: u8 = 1;
@@ -585,6 +588,184 @@ fn fields_named_like_locals_and_keywords() {
     let e = decode_msg::<Names>(&buf).unwrap_err();
     assert_eq!(e.kind, DecodeErrorKind::UnknownDiscriminator(2));
     assert_eq!((e.offset, e.path_string()), (10, "x".to_string()));
+}
+
+#[test]
+fn two_lengths_in_one_word_are_both_written() {
+    let m = TwoLens {
+        x: Bytes::from_static(&[1, 2]),
+        y: Bytes::from_static(&[3]),
+    };
+    let buf = encode_msg(&m);
+    assert_eq!(&buf[..], [0x02, 0x01, 0x01, 0x02, 0x03]);
+    assert_eq!(buf.len(), m.encoded_len());
+    assert_eq!(decode_msg::<TwoLens>(&buf).unwrap(), m);
+}
+
+#[test]
+fn stored_constant_and_computed_parts_share_a_word() {
+    let m = AllParts {
+        s: 5,
+        x: Bytes::from_static(&[1, 2, 3]),
+        y: 9,
+        z: Str::from("ab"),
+    };
+    let buf = encode_msg(&m);
+    // all = 7 (everything after the word), x_len = 3, c = 0xA, s = 5, from_y = 4.
+    assert_eq!(
+        &buf[..],
+        [0x07, 0x03, 0xa5, 0x04, 1, 2, 3, 9, 2, b'a', b'b']
+    );
+    assert_eq!(buf.len(), m.encoded_len());
+    assert_eq!(decode_msg::<AllParts>(&buf).unwrap(), m);
+    // `len(..)` bounds a region: a byte after it is not part of the message.
+    let mut longer = buf.clone();
+    longer[0] = 6;
+    assert!(decode_msg::<AllParts>(&longer).is_err());
+}
+
+#[test]
+fn names_like_keywords_and_std_items_round_trip() {
+    use polywire_tests::kitchen as k;
+    let mut r#where = OrderedMap::new();
+    r#where.insert(Str::from("w"), k::Default::Type);
+    for r#type in [0, 1] {
+        let m = Keywords {
+            r#async: k::String {
+                s: Str::from("async"),
+            },
+            r#type,
+            r#match: Some(k::Option { some: 2 }),
+            r#fn: vec![k::Vec { v: vec![3, 4] }],
+            r#await: k::Box {
+                b: Bytes::from_static(b"box"),
+            },
+            r#dyn: k::Default::Self_,
+            super_: k::Result {
+                ok: 5,
+                err: Str::from("err"),
+            },
+            crate_: k::Bytes::SELF | k::Bytes::UNDERSCORE,
+            underscore: 6,
+            r#in: 7,
+            r#for: true,
+            self_: 5,
+            r#gen: Str::from("gen"),
+            r#mod: point(8, -9),
+            r#where: r#where.clone(),
+            r#impl: vec![k::Str::Err, k::Str::Unknown(300)],
+            r#enum: 300,
+        };
+        let buf = encode_msg(&m);
+        assert_eq!(buf.len(), m.encoded_len());
+        assert_eq!(decode_msg::<Keywords>(&buf).unwrap(), m);
+        // `async` (a one-byte string and its prefix), then `type`.
+        assert_eq!(&buf[..7], [5, b'a', b's', b'y', b'n', b'c', r#type]);
+        // `static` is the length of the rest: `const` (2 bytes) and `enum` (300, a 2-byte
+        // varint).
+        let at = buf.len() - 4;
+        assert_eq!(usize::from(buf[at - 1]), buf.len() - at);
+        assert_eq!(&buf[at..at + 2], [0x00, 0xc0]);
+    }
+    assert_eq!(k::Default::from_name("SELF"), Some(k::Default::Self_));
+    assert_eq!(k::Default::Self_.to_repr(), 2);
+    assert_eq!(k::Default::default(), k::Default::None);
+    assert_eq!(k::Bytes::UNDERSCORE.bits(), 4);
+
+    let j = KeywordsJson {
+        r#type: 1,
+        self_: Str::from("me"),
+        r#match: k::Default::Self_,
+    };
+    let mut out = BytesMut::new();
+    j.encode_json(&mut out).unwrap();
+    assert_eq!(
+        std::str::from_utf8(&out).unwrap(),
+        r#"{"type":1,"self":"me","match":"SELF"}"#
+    );
+    let out = out.freeze();
+    let mut r = polywire::wire::Reader::new(&out, polywire::Limits::DEFAULT);
+    assert_eq!(KeywordsJson::decode_json(&mut r).unwrap(), j);
+
+    let h = KeywordsHeader {
+        r#type: Str::from("t"),
+        self_: Some(9),
+        r#match: k::Default::Ok,
+    };
+    let mut map = OrderedMap::new();
+    h.to_fields(&mut map);
+    assert_eq!(map.get("self").map(|s| s.as_str()), Some("9"));
+    assert_eq!(KeywordsHeader::from_fields(&map).unwrap(), h);
+
+    // Requests named `Type`, `Self` and `Match`, of a service named `Self`.
+    assert_eq!(
+        (
+            request_codes::TYPE,
+            request_codes::SELF,
+            request_codes::MATCH
+        ),
+        (14, 15, 16)
+    );
+    let req = MatchRequest {
+        body: k::Option { some: 4 },
+    };
+    let f = req.to_frame(Frame::default()).unwrap();
+    assert_eq!(MatchRequest::from_frame(&f).unwrap(), req);
+    let f = TypeRequest { header: h.clone() }.to_frame(Frame::default());
+    assert_eq!(TypeRequest::from_frame(&f).unwrap().header, h);
+}
+
+/// The service named `Self`: its trait is `Self_`, its methods `r#type`, `self_` and
+/// `r#match`.
+struct KeywordService;
+
+impl SelfNow for KeywordService {
+    fn r#type(
+        &self,
+        _: &polywire::rt::RequestContext,
+        _: TypeRequest,
+    ) -> Result<TypeResponse, polywire::rt::ProcessError> {
+        Ok(TypeResponse {})
+    }
+    fn self_(
+        &self,
+        _: &polywire::rt::RequestContext,
+        _: SelfRequest,
+    ) -> Result<(), polywire::rt::ProcessError> {
+        Ok(())
+    }
+    fn r#match(
+        &self,
+        _: &polywire::rt::RequestContext,
+        request: MatchRequest,
+    ) -> Result<MatchResponse, polywire::rt::ProcessError> {
+        Ok(MatchResponse {
+            body: KeywordsJson {
+                r#type: request.body.some,
+                ..KeywordsJson::default()
+            },
+        })
+    }
+}
+
+#[test]
+fn a_service_named_self_answers() {
+    let ctx = polywire::rt::RequestContext {
+        peer: "test".into(),
+        protocol: protocol_info::ID,
+        transport: "stream",
+        negotiated: None,
+        connection_id: 1,
+    };
+    let request = MatchRequest {
+        body: polywire_tests::kitchen::Option { some: 3 },
+    };
+    let response = SelfNow::r#match(&KeywordService, &ctx, request).unwrap();
+    assert_eq!(response.body.r#type, 3);
+    assert!(SelfNow::self_(&KeywordService, &ctx, SelfRequest {}).is_ok());
+    let server =
+        polywire::rt::RemotingServer::new(KitchenProtocol, polywire::rt::ServerConfig::default());
+    serve_self_now(&server, std::sync::Arc::new(KeywordService));
 }
 
 // ---- property tests ----

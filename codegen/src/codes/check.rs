@@ -657,18 +657,6 @@ struct A { name: bytes<u8>, n: u8 = len(name) }
 Move the length before the field it measures."#,
     },
     Code {
-        code: "E0357",
-        title: "a bit part measuring `len(..)`",
-        explanation: r#"A bit part's length covers a region that starts at a named field: `len(..)`, which starts
-after the length itself, is for whole length fields.
-
-```wire
-struct A { word: u16 { n: u16 bits 0..16 = len(..) }, s: string<u8> }
-```
-
-Name the first measured field: `n: u16 bits 0..16 = len(s..)`."#,
-    },
-    Code {
         code: "E0360",
         title: "a struct that reads to its region's end, not last in it",
         explanation: r#"A struct whose last field is `rest` (or another struct that is) takes every byte left in

@@ -8,7 +8,7 @@
 //! numbers, flags their integer, enums their number or (`field as name`) their name, and a
 //! nested struct its own encoding of the same name.
 
-use super::rust::{Gen, RT, ident, lit, pascal, rename_case};
+use super::rust::{Gen, RT, ident, lit, pascal_prefix, rename_case};
 use crate::ir::*;
 
 struct JsonField {
@@ -62,7 +62,7 @@ fn sorted(enc: &Encoding) -> bool {
 
 /// The mirror structs' names.
 pub(crate) fn mirror_names(s: &str, enc: &str) -> (String, String) {
-    let e = pascal(enc);
+    let e = pascal_prefix(enc);
     (format!("__{s}{e}Ser"), format!("__{s}{e}De"))
 }
 
@@ -365,8 +365,8 @@ pub fn methods(g: &Gen, s: &StructDef) -> String {
         let missing = g
             .stored_fields(s)
             .into_iter()
-            .filter(|(name, _, _)| !fields.iter().any(|f| f.rust == *name))
-            .map(|(name, _, _)| format!("{name}: ::std::default::Default::default()"));
+            .filter(|(name, ..)| !fields.iter().any(|f| f.rust == *name))
+            .map(|(name, ..)| format!("{name}: ::std::default::Default::default()"));
         let all_init = fields
             .iter()
             .map(|f| format!("{}: {}", f.rust, f.de))

@@ -4,7 +4,7 @@
 //! registration and a typed client.
 
 use super::find_marked;
-use super::rust::{Gen, ident, lit, pascal, screaming, snake};
+use super::rust::{Gen, ident, lit, pascal, pascal_prefix, screaming};
 use crate::ir::*;
 
 const P: &str = "::polywire::__private";
@@ -42,7 +42,7 @@ fn int_cast(ty: &Type) -> String {
 
 /// The protocol type's name (`NativeProtocol`).
 pub fn protocol_type(p: &Protocol) -> String {
-    format!("{}Protocol", pascal(&p.name))
+    format!("{}Protocol", pascal_prefix(&p.name))
 }
 
 /// `echo`/`apply_echo` for the frame's `@echo` fields and bit parts (integers and enums,
@@ -241,6 +241,7 @@ pub fn emit(g: &Gen) -> String {
     };
     out += &format!(
         "/// The `{name}` protocol for [`polywire::rt`] servers and clients.
+        {at}
         #[derive(Debug, Clone, Copy, Default)]
         pub struct {pt};
 
@@ -274,7 +275,8 @@ pub fn emit(g: &Gen) -> String {
             /// The status code of a successful response.
             pub const SUCCESS: i64 = {ok};
         }}\n",
-        name = p.name
+        name = p.name,
+        at = g.at_attrs(p.span)
     );
     if let Some(h) = handshake {
         out += &h;
@@ -562,12 +564,14 @@ enum Side<'a> {
     Response,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn payload(
     g: &Gen,
     frame: &StructDef,
     r: &Roles,
     name: &str,
     doc: &str,
+    at: &str,
     pl: &Payload,
     side: Side<'_>,
 ) -> String {
@@ -687,7 +691,7 @@ fn payload(
         ),
     };
     format!(
-        "#[doc = {doc}]
+        "#[doc = {doc}] {at}
         #[derive(Debug, Clone, Default, PartialEq)]
         pub struct {name} {{ {fields} }}
 
@@ -753,18 +757,20 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
         }
     };
     for rpc in &s.rpcs {
-        let n = pascal(&rpc.name);
-        let m = ident(&snake(&rpc.name));
+        let n = pascal_prefix(&rpc.name);
+        let m = ident(&rpc.name);
         let code = format!("request_codes::{}", screaming(&rpc.name));
+        let at = g.at_attrs(rpc.span);
         let docs = doc_attrs(&rpc.docs, || {
             format!("`{}` (request code {}).", rpc.name, rpc.code)
-        });
+        }) + &at;
         out += &payload(
             g,
             frame,
             r,
             &format!("{n}Request"),
             &format!(" Request of `{}` (code {}).", rpc.name, rpc.code),
+            &at,
             &rpc.request,
             Side::Request { code: &code },
         );
@@ -795,6 +801,7 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
                 r,
                 &format!("{n}Response"),
                 &format!(" Response of `{}`.", rpc.name),
+                &at,
                 &rpc.response,
                 Side::Response,
             );
@@ -826,6 +833,7 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
         }
     }
     let sname = pascal(&s.name);
+    let base = pascal_prefix(&s.name);
     let docs = doc_attrs(&s.docs, || format!("The `{}` service.", s.name));
     out += &format!(
         "{docs}
@@ -840,20 +848,20 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
         /// response instead of a future, so a request costs no allocation and no task.
         /// Serve it with [`serve_{snake}_now`]; handlers that wait on something implement
         /// [`{sname}`] instead.
-        pub trait {sname}Now: ::std::marker::Send + ::std::marker::Sync + 'static {{ {now_methods} }}
+        pub trait {base}Now: ::std::marker::Send + ::std::marker::Sync + 'static {{ {now_methods} }}
 
-        /// Registers every request of the `{sname}Now` service on `server`.
-        pub fn serve_{snake}_now<S: {sname}Now>(server: &::polywire::rt::RemotingServer<{pt}>, service: ::std::sync::Arc<S>) {{ {register_now} }}
+        /// Registers every request of the `{base}Now` service on `server`.
+        pub fn serve_{snake}_now<S: {base}Now>(server: &::polywire::rt::RemotingServer<{pt}>, service: ::std::sync::Arc<S>) {{ {register_now} }}
 
         /// Typed client of the `{sname}` service, bound to one address.
         #[derive(Clone)]
-        pub struct {sname}Client {{
+        pub struct {base}Client {{
             client: ::polywire::rt::RemotingClient<{pt}>,
             addr: ::std::sync::Arc<str>,
             timeout: ::std::time::Duration,
         }}
 
-        impl {sname}Client {{
+        impl {base}Client {{
             /// A client for the service at `addr`, with a 3 s timeout per call.
             pub fn new(client: ::polywire::rt::RemotingClient<{pt}>, addr: impl ::std::convert::Into<::std::sync::Arc<str>>) -> Self {{
                 Self {{ client, addr: addr.into(), timeout: ::std::time::Duration::from_secs(3) }}
@@ -871,7 +879,7 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
             }}
             {client}
         }}\n",
-        snake = snake(&s.name)
+        snake = super::rust::snake(&s.name)
     );
     out
 }

@@ -7,8 +7,17 @@ use crate::ir::*;
 /// Path of the runtime items generated code may name.
 pub const RT: &str = "::polywire::__private";
 
-/// `SEND_MESSAGE` / `send_message` / `sendMessage` → `SendMessage`.
+/// `SEND_MESSAGE` / `send_message` / `sendMessage` → `SendMessage`: the name of an enum
+/// variant or a service trait. A name that converts to the keyword `Self` (`SELF`, `self`)
+/// becomes `Self_`, as [`ident`] renames the keywords that cannot be raw identifiers.
 pub fn pascal(s: &str) -> String {
+    let out = pascal_prefix(s);
+    if out == "Self" { out + "_" } else { out }
+}
+
+/// [`pascal`] for a name that a suffix completes (`SendMessage` + `Request`), where no
+/// keyword can come out and so nothing is renamed.
+pub fn pascal_prefix(s: &str) -> String {
     let mut out = String::new();
     let all_upper = !s.chars().any(|c| c.is_ascii_lowercase());
     for part in s.split('_').filter(|p| !p.is_empty()) {
@@ -51,8 +60,12 @@ pub fn snake(s: &str) -> String {
     out
 }
 
-/// `send_message` → `SEND_MESSAGE`.
+/// `send_message` → `SEND_MESSAGE`: flag constants and request codes. `_`, which cannot
+/// name a constant that code refers to, becomes `UNDERSCORE`.
 pub fn screaming(s: &str) -> String {
+    if s == "_" {
+        return "UNDERSCORE".into();
+    }
     snake(s).to_ascii_uppercase()
 }
 
@@ -91,11 +104,18 @@ const KEYWORDS: &[&str] = &[
     "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
-/// A field name as a Rust identifier (`type` → `r#type`; `self`, which cannot be a raw
-/// identifier, → `self_`).
+/// Keywords that cannot be raw identifiers.
+const NOT_RAW: &[&str] = &["self", "Self", "super", "crate"];
+
+/// A field, bit part or request name as a Rust identifier, in snake case. A Rust keyword
+/// becomes a raw identifier (`type` → `r#type`, `async` → `r#async`); the keywords that
+/// cannot be raw (`self`, `Self`, `super`, `crate`) get a trailing underscore instead
+/// (`self` → `self_`), and `_`, which is not an identifier, becomes `underscore`.
 pub fn ident(s: &str) -> String {
     let s = snake(s);
-    if ["self", "super", "crate"].contains(&s.as_str()) {
+    if s == "_" {
+        "underscore".into()
+    } else if NOT_RAW.contains(&s.as_str()) {
         format!("{s}_")
     } else if KEYWORDS.contains(&s.as_str()) {
         format!("r#{s}")
@@ -104,18 +124,64 @@ pub fn ident(s: &str) -> String {
     }
 }
 
+/// Rust's primitive types, which generated code names unqualified (`u64::from`, `usize`,
+/// `&str`): a user type must not be named like one of them.
+pub const PRIMITIVES: &[&str] = &[
+    "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64",
+    "i128", "isize", "f32", "f64",
+];
+
+/// Why `name` cannot be the name of a generated type, if it cannot: a Rust keyword or
+/// primitive type. (Types keep the name they are declared with; other names, such as
+/// `Option` or `Vec`, are fine, since generated code names std items by absolute paths.)
+pub fn type_name_problem(name: &str) -> Option<&'static str> {
+    if KEYWORDS.contains(&name) || name == "_" {
+        Some("is a Rust keyword")
+    } else if PRIMITIVES.contains(&name) {
+        Some("is a Rust primitive type, which generated code names")
+    } else {
+        None
+    }
+}
+
 /// A Rust string literal.
 pub fn lit(s: &str) -> String {
     format!("{s:?}")
 }
 
+/// Names where a span is in the user's source (`wire/native.wire:42`); `None` when it
+/// cannot say.
+pub type Locate<'a> = &'a dyn Fn(crate::diag::Span) -> Option<String>;
+
 /// Emits code for one protocol.
 pub struct Gen<'a> {
     /// The protocol.
     pub p: &'a Protocol,
+    /// Where items come from, for the doc line each generated item carries (none when
+    /// `None`, as for the derive macros, whose spans are the macro's).
+    pub locate: Option<Locate<'a>>,
 }
 
 impl<'a> Gen<'a> {
+    /// The doc line (a string literal) saying where an item defined at `span` comes from,
+    /// so that an error in generated code leads to its source: ``Defined at
+    /// `file:line`.``, or nothing.
+    pub fn at(&self, span: crate::diag::Span) -> Vec<String> {
+        self.locate
+            .and_then(|l| l(span))
+            .map(|place| lit(&format!(" Defined at `{place}`.")))
+            .into_iter()
+            .collect()
+    }
+
+    /// [`Gen::at`] as `#[doc]` attributes.
+    pub fn at_attrs(&self, span: crate::diag::Span) -> String {
+        self.at(span)
+            .iter()
+            .map(|d| format!("#[doc = {d}]"))
+            .collect()
+    }
+
     /// The Rust type of a field type.
     pub fn rust_type(&self, ty: &Type) -> String {
         match ty {

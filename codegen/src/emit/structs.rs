@@ -2,6 +2,7 @@
 //! regions and encodings chosen by a discriminator.
 
 use super::rust::{Gen, RT, atom, ident, lit, mask, sum, unparen};
+use crate::diag::Span;
 use crate::ir::*;
 
 /// The generated bodies of one struct's `WireMessage` impl.
@@ -43,9 +44,17 @@ fn length_fields(s: &StructDef) -> Vec<LengthField> {
 }
 
 impl Gen<'_> {
-    /// The stored fields of a struct: (rust name, rust type, docs).
-    pub fn stored_fields(&self, s: &StructDef) -> Vec<(String, String, Vec<String>)> {
-        let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+    /// The stored fields of a struct: (rust name, rust type, docs, where it is declared).
+    pub fn stored_fields(&self, s: &StructDef) -> Vec<(String, String, Vec<String>, Span)> {
+        let mut out: Vec<(String, String, Vec<String>, Span)> = Vec::new();
+        // An undocumented field is documented by the name it is declared with.
+        let docs = |name: &str, docs: &[String]| {
+            if docs.is_empty() {
+                vec![format!("The `{name}` field.")]
+            } else {
+                docs.to_vec()
+            }
+        };
         for f in &s.fields {
             match &f.kind {
                 FieldKind::Value(t) => {
@@ -53,24 +62,25 @@ impl Gen<'_> {
                         Some(w) => w.rust().to_string(),
                         None => self.rust_type(t),
                     };
-                    out.push((ident(&f.name), ty, f.docs.clone()))
+                    out.push((ident(&f.name), ty, docs(&f.name, &f.docs), f.span))
                 }
                 FieldKind::Switch { ty, .. } => out.push((
                     ident(&f.name),
                     self.p.types[*ty].name().to_string(),
-                    f.docs.clone(),
+                    docs(&f.name, &f.docs),
+                    f.span,
                 )),
                 FieldKind::Bits { parts, .. } => {
                     for p in parts.iter().filter(|p| p.value == PartValue::Stored) {
-                        out.push((ident(&p.name), self.rust_type(&p.ty), p.docs.clone()));
+                        out.push((
+                            ident(&p.name),
+                            self.rust_type(&p.ty),
+                            docs(&p.name, &p.docs),
+                            p.span,
+                        ));
                     }
                 }
                 FieldKind::Const { .. } | FieldKind::Length { .. } => {}
-            }
-        }
-        for (name, _, docs) in &mut out {
-            if docs.is_empty() {
-                docs.push(format!("The `{}` field.", name.trim_start_matches("r#")));
             }
         }
         out
@@ -244,7 +254,7 @@ impl Gen<'_> {
                             PartValue::Stored => {
                                 d += &format!(
                                     "let {} = {};",
-                                    ident(&p.name),
+                                    local(&p.name),
                                     self.part_from_word(p, &w, ty.bits())
                                 )
                             }
@@ -265,9 +275,21 @@ impl Gen<'_> {
                         }
                     }
                     d += "let _ = __at;";
+                    // A part that is `len(..)`: the rest of the struct is a region.
+                    for p in parts {
+                        if p.value == PartValue::Length(LenTarget::From(None)) {
+                            let (n, pl) = (&p.name, lit(&p.name));
+                            regions += 1;
+                            d += &format!(
+                                "let __n = {cur}.region_len(__len_{n}, __at_{n}, {pl})?; let mut __rg{regions} = {cur}.region(__n, {pl})?; let __r{regions} = &mut __rg{regions};"
+                            );
+                            cur = format!("__r{regions}");
+                            open_regions.push(cur.clone());
+                        }
+                    }
                 }
                 FieldKind::Value(_) | FieldKind::Switch { .. } => {
-                    let name = ident(&f.name);
+                    let name = local(&f.name);
                     // Where the value's bytes come from.
                     let (pre, rd, post) = match (&f.region, sized_by(f).as_deref()) {
                         (_, Some(l)) => (
@@ -317,7 +339,7 @@ impl Gen<'_> {
                         FieldKind::Value(t) => self.decode(t, &rd, &f.name),
                         FieldKind::Switch { ty, disc, arms } => {
                             let sname = self.p.types[*ty].name();
-                            let mut m = format!("match {} as i128 {{", ident(disc));
+                            let mut m = format!("match {} as i128 {{", local(disc));
                             for (v, enc) in arms {
                                 if enc == "binary" {
                                     m += &format!(
@@ -347,10 +369,22 @@ impl Gen<'_> {
         for r in open_regions.iter().rev() {
             d += &format!("{r}.finish({})?;", lit(&s.name));
         }
-        let ctor = self
-            .stored_fields(s)
-            .into_iter()
-            .map(|(n, _, _)| n)
+        let ctor = s
+            .fields
+            .iter()
+            .flat_map(|f| match &f.kind {
+                FieldKind::Value(_) | FieldKind::Switch { .. } => vec![&f.name],
+                FieldKind::Bits { parts, .. } => parts
+                    .iter()
+                    .filter(|p| p.value == PartValue::Stored)
+                    .map(|p| &p.name)
+                    .collect(),
+                FieldKind::Const { .. } | FieldKind::Length { .. } => vec![],
+            })
+            .map(|n| match (ident(n), local(n)) {
+                (field, binding) if field == binding => field,
+                (field, binding) => format!("{field}: {binding}"),
+            })
             .collect::<Vec<_>>()
             .join(", ");
         d += &format!("::std::result::Result::Ok({} {{ {ctor} }})", s.name);
@@ -412,12 +446,24 @@ impl Gen<'_> {
                         [one] => unparen(one).to_string(),
                         _ => terms.join(" | "),
                     };
+                    // Computed lengths are patched in one after another as their targets
+                    // are written: the word keeps each one for the next patch.
+                    let computed = parts
+                        .iter()
+                        .any(|p| matches!(p.value, PartValue::Length(_)));
                     e += &format!(
-                        "let {w}: u64 = {value}; let __pos_{} = dst.len(); dst.put_uint({w}, {}, {});",
+                        "let {mutable}{w}: u64 = {value}; let __pos_{} = dst.len(); dst.put_uint({w}, {}, {});",
                         f.name,
                         ty.bytes,
-                        ty.endian == Endian::Big
+                        ty.endian == Endian::Big,
+                        mutable = if computed { "mut " } else { "" },
                     );
+                    for p in parts {
+                        if p.value == PartValue::Length(LenTarget::From(None)) {
+                            e += &format!("let __start_{} = dst.len();", p.name);
+                            at_end.push(self.patch_len(s, &lens, &p.name));
+                        }
+                    }
                 }
                 FieldKind::Value(_) | FieldKind::Switch { .. } => {
                     let v = format!("self.{}", ident(&f.name));
@@ -524,10 +570,10 @@ impl Gen<'_> {
                 let shifted = if *lo == 0 {
                     "n".to_string()
                 } else {
-                    format!("(n << {lo})")
+                    format!("n << {lo}")
                 };
                 format!(
-                    "{{ let n = {RT}::check_bits((dst.len() - __start_{l}) as u64, {}, {})?; dst.patch_uint(__pos_{wf}, __w_{wf} | {shifted}, {}, {}); }}",
+                    "{{ let n = {RT}::check_bits((dst.len() - __start_{l}) as u64, {}, {})?; __w_{wf} |= {shifted}; dst.patch_uint(__pos_{wf}, __w_{wf}, {}, {}); }}",
                     hi - lo,
                     lit(l),
                     ty.bytes,
@@ -606,6 +652,20 @@ impl Gen<'_> {
                 v
             }
         }
+    }
+}
+
+/// The local a decoded field or bit part is bound to: its field name, unless that starts
+/// with `__`, as the generated locals do (`__r`, `__n`, `__len_x`): then `__field`, the
+/// number of leading underscores and the rest (`__r` → `__field2_r`), which none of them
+/// is.
+fn local(name: &str) -> String {
+    let id = ident(name);
+    if id.starts_with("__") {
+        let rest = id.trim_start_matches('_');
+        format!("__field{}_{rest}", id.len() - rest.len())
+    } else {
+        id
     }
 }
 

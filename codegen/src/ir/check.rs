@@ -1857,8 +1857,9 @@ fn check_reserved(p: &Protocol, errs: &mut Vec<Diagnostic>) {
         }
     }
     for s in &p.services {
+        // `pascal` renames `Self` (to `Self_`), as the emitter does.
         let name = pascal(&s.name);
-        if name == "S" || name == "Self" {
+        if name == "S" {
             let at = s.rpcs.first().map_or(p.span, |r| r.span);
             reserved(
                 at,
@@ -1866,7 +1867,7 @@ fn check_reserved(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                     "the service name `{}` (its trait would be `{name}`)",
                     s.name
                 ),
-                "`Self` is a keyword, and `serve_..<S: ..>` names the implementation `S`",
+                "`serve_..<S: ..>` names the implementation `S`",
                 errs,
             );
         }
@@ -2257,25 +2258,6 @@ fn check_length_order(p: &Protocol, errs: &mut Vec<Diagnostic>) {
             for (name, of, at) in lengths {
                 let target = match of {
                     LenTarget::Field(t) | LenTarget::From(Some(t)) => t,
-                    LenTarget::From(None) if matches!(f.kind, FieldKind::Bits { .. }) => {
-                        let next = s
-                            .fields
-                            .get(i + 1)
-                            .map_or("the next field".to_string(), |n| format!("`{}`", n.name));
-                        errs.push(
-                            Diagnostic::error(
-                                at,
-                                format!("the bit part `{name}` cannot measure `len(..)`"),
-                                "no region for a bit part",
-                            )
-                            .code("E0357")
-                            .help(format!(
-                                "name where the measured bytes start: `len({}..)`",
-                                next.trim_matches('`')
-                            )),
-                        );
-                        continue;
-                    }
                     LenTarget::From(None) => continue,
                 };
                 // A missing target is reported by the struct's own checks.

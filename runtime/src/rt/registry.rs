@@ -4,7 +4,10 @@
 //! registered protocols' [`Detector`](crate::protocol::Detector)s, in the order the
 //! protocols were added, and the first that claims them gets the connection, bytes and
 //! all. Traffic nobody claims within the detection timeout is closed. A protocol can also
-//! have a port of its own ([`MultiServer::bind_protocol`]), which needs no detector. Other
+//! have a port of its own ([`MultiServer::bind_protocol`]), which needs no detector; one
+//! without a detector (no `detect` block) must have one as soon as the server has a shared
+//! port, or no connection could ever reach it: [`MultiServer::add`] and
+//! [`MultiServer::bind`] refuse it (see [`RegistryError::NoDetector`]). Other
 //! transports hand their streams to the same detection: a Unix socket
 //! ([`MultiServer::bind_unix`]), or any byte stream ([`MultiServer::serve_io`]).
 //!
@@ -29,7 +32,7 @@ use crate::protocol::{Detection, Negotiated, Protocol};
 use bytes::BytesMut;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -48,6 +51,10 @@ pub trait ProtocolServer: Send + Sync + 'static {
     /// What a connection's first bytes say; `None` when the protocol has no detector (it
     /// can then be served only on a port of its own).
     fn detect(&self, first: &[u8]) -> Option<Detection>;
+    /// Whether the protocol has a detector, so that it can be served on a shared port.
+    fn has_detector(&self) -> bool {
+        self.detect(&[]).is_some()
+    }
     /// Serves an accepted connection whose first bytes, `first`, were read already.
     fn serve_tcp(&self, stream: TcpStream, peer: String, first: BytesMut);
     /// Serves a stream of another transport (named `transport` in request contexts) whose
@@ -77,6 +84,10 @@ impl<P: Protocol> ProtocolServer for RemotingServer<P> {
 
     fn detect(&self, first: &[u8]) -> Option<Detection> {
         self.protocol().detector().map(|d| d.detect(first))
+    }
+
+    fn has_detector(&self) -> bool {
+        self.protocol().detector().is_some()
     }
 
     fn serve_tcp(&self, stream: TcpStream, peer: String, first: BytesMut) {
@@ -156,6 +167,34 @@ pub enum RegistryError {
     /// A server for this protocol id is registered already (use `replace`).
     #[error("protocol {0:?} is registered already")]
     Duplicate(&'static str),
+    /// The protocol has no detector, so on a shared port no connection would ever reach
+    /// it, and it has no port of its own.
+    #[error(
+        "protocol {0:?} has no detector, so it cannot be served on a shared port: give it a \
+         `detect` block, or a port of its own with `bind_protocol({0:?}, ..)` before the \
+         shared port is bound"
+    )]
+    NoDetector(&'static str),
+}
+
+/// Which ports a [`MultiServer`] listens on, as far as protocols without a detector care.
+#[derive(Default)]
+struct Ports {
+    /// A shared port (TCP or Unix socket) is bound.
+    shared: bool,
+    /// Protocols with a port of their own.
+    own: Vec<&'static str>,
+}
+
+impl Ports {
+    /// Whether a protocol `id`, with or without a detector, can be reached.
+    fn check(&self, id: &'static str, has_detector: bool) -> Result<(), RegistryError> {
+        if self.shared && !has_detector && !self.own.contains(&id) {
+            Err(RegistryError::NoDetector(id))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 type Servers = Arc<Vec<Arc<dyn ProtocolServer>>>;
@@ -164,6 +203,8 @@ struct Inner {
     config: MultiServerConfig,
     /// Copied on write: a connection being detected keeps the list it started with.
     servers: RwLock<Servers>,
+    /// Taken before `servers` where both are.
+    ports: Mutex<Ports>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     unclaimed: AtomicU64,
@@ -183,6 +224,7 @@ impl MultiServer {
             inner: Arc::new(Inner {
                 config,
                 servers: RwLock::new(Arc::new(Vec::new())),
+                ports: Mutex::new(Ports::default()),
                 shutdown: CancellationToken::new(),
                 tracker: TaskTracker::new(),
                 unclaimed: AtomicU64::new(0),
@@ -211,9 +253,17 @@ impl MultiServer {
         r
     }
 
+    fn ports(&self) -> std::sync::MutexGuard<'_, Ports> {
+        self.inner.ports.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Registers `server`; on a shared port its protocol is asked after those added before.
+    /// Refuses a protocol without a detector when a shared port is bound and the protocol
+    /// has no port of its own ([`RegistryError::NoDetector`]).
     pub fn add(&self, server: impl ProtocolServer) -> Result<(), RegistryError> {
         let id = server.id();
+        let ports = self.ports();
+        ports.check(id, server.has_detector())?;
         self.update(|v| {
             if v.iter().any(|s| s.id() == id) {
                 return Err(RegistryError::Duplicate(id));
@@ -221,6 +271,24 @@ impl MultiServer {
             v.push(Arc::new(server));
             Ok(())
         })
+    }
+
+    /// Marks a shared port as bound, unless a registered protocol could not be reached
+    /// through it nor through a port of its own.
+    fn share(&self) -> std::io::Result<()> {
+        let mut ports = self.ports();
+        let unreachable = self
+            .servers()
+            .iter()
+            .find(|s| !s.has_detector() && !ports.own.contains(&s.id()))
+            .map(|s| RegistryError::NoDetector(s.id()));
+        match unreachable {
+            Some(e) => Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)),
+            None => {
+                ports.shared = true;
+                Ok(())
+            }
+        }
     }
 
     /// Puts `server` in the place of the server registered for its protocol id (or adds
@@ -265,7 +333,9 @@ impl MultiServer {
     }
 
     /// Listens on `addr`, shared by every registered protocol that has a detector, until
-    /// [`shutdown`](Self::shutdown). Returns the bound address.
+    /// [`shutdown`](Self::shutdown). Returns the bound address. Fails (`InvalidInput`, with
+    /// a [`RegistryError::NoDetector`] inside) when a registered protocol has no detector
+    /// and no port of its own.
     pub async fn bind(&self, addr: impl ToSocketAddrs) -> std::io::Result<SocketAddr> {
         self.listen(addr, None).await
     }
@@ -287,6 +357,10 @@ impl MultiServer {
     ) -> std::io::Result<SocketAddr> {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
+        match only {
+            Some(id) => self.ports().own.push(id),
+            None => self.share()?,
+        }
         let this = self.clone();
         self.inner
             .tracker
@@ -447,9 +521,12 @@ impl MultiServer {
     }
 
     /// Listens on the Unix socket `path` (which must not exist), shared like
-    /// [`bind`](Self::bind)'s port, until [`shutdown`](Self::shutdown).
+    /// [`bind`](Self::bind)'s port, until [`shutdown`](Self::shutdown). Fails as `bind`
+    /// does when a registered protocol has no detector and no port of its own (before
+    /// the socket is made).
     #[cfg(unix)]
     pub fn bind_unix(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
+        self.share()?;
         let listener = tokio::net::UnixListener::bind(path.as_ref())?;
         let name = format!("unix:{}", path.as_ref().display());
         let this = self.clone();
