@@ -934,3 +934,29 @@ fn second_protocol_in_a_file() {
     let src = format!("protocol a {{\n{MAIN_FRAME}}}\n\nprotocol b {{\n{MAIN_FRAME}}}\n");
     insta::assert_snapshot!("second_protocol", fail_n(&src, 1));
 }
+
+/// Field names that begin with a keyword of the field syntax (`as`, `rest`, `sized_by`)
+/// are names: the keyword ends where a name could not go on.
+#[test]
+fn names_that_begin_with_keywords() {
+    let src = r#"protocol t {
+    struct S {
+        x: u8
+        async: u8
+        restore: u8
+        sized_by_me: u8
+        n: u8 = len(b)
+        b: bytes sized_by n
+        w: u16 as u32
+        r: bytes rest
+    }
+}
+"#;
+    let c = polywire_codegen::load_str("test.wire", src).unwrap_or_else(|e| panic!("{e}"));
+    let s = c.ir.struct_def(c.ir.type_index("S").unwrap());
+    let names: Vec<_> = s.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["x", "async", "restore", "sized_by_me", "n", "b", "w", "r"]
+    );
+}
