@@ -247,6 +247,16 @@ fn json_header_is_renamed_sorted_and_omits_none() {
 }
 
 #[test]
+fn json_encoding_with_no_fields_is_its_constants() {
+    let mut out = BytesMut::new();
+    Marker {}.encode_json(&mut out).unwrap();
+    assert_eq!(&out[..], br#"{"v":2}"#);
+    let out = out.freeze();
+    let mut r = polywire::wire::Reader::new(&out, polywire::Limits::DEFAULT);
+    assert_eq!(Marker::decode_json(&mut r).unwrap(), Marker {});
+}
+
+#[test]
 fn json_header_reads_leniently() {
     // Unknown keys are ignored, missing ones take their defaults, enums by name or number.
     let text = br#"{"extra":[1,2],"language":1,"level":"LOW","opaqueId":-9,"code":3}"#;

@@ -378,6 +378,8 @@ pub fn methods(g: &Gen, s: &StructDef) -> String {
         } else {
             "_at"
         };
+        // A struct whose fields all stay out of the encoding reads nothing from its mirror.
+        let m = if fields.is_empty() { "_m" } else { "m" };
         out += &format!(
             "/// Decodes the `{n}` encoding from the whole of `r`.\n\
              pub fn decode_{n}(r: &mut {RT}::Reader<'_>) -> ::std::result::Result<Self, {RT}::DecodeError> {{\n\
@@ -385,7 +387,7 @@ pub fn methods(g: &Gen, s: &StructDef) -> String {
                  let m: {de_ty} = {RT}::from_json(&bytes, at, \"{n}\")?;\n\
                  Self::{n}_from_mirror(m, at)\n\
              }}\n\
-             fn {n}_from_mirror(m: {de_ty}, {at}: usize) -> ::std::result::Result<Self, {RT}::DecodeError> {{\n\
+             fn {n}_from_mirror({m}: {de_ty}, {at}: usize) -> ::std::result::Result<Self, {RT}::DecodeError> {{\n\
                  ::std::result::Result::Ok(Self {{ {all_init} }})\n\
              }}\n\
              fn {n}_mirror(&self) -> {ser_ty} {{ {ser_ty} {{ {ser} }} }}\n\
