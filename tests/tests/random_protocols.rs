@@ -151,7 +151,10 @@ fn write_crate(dir: &Path, repo: &Path, modules: &[Module]) {
     let manifest = format!(
         "[package]\nname = \"polywire-random-protocols\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
          # Not a member of the polywire workspace.\n[workspace]\n\n[lib]\ndoctest = false\n\n\
-         [dependencies]\npolywire = {{ path = {:?} }}\n",
+         [dependencies]\npolywire = {{ path = {:?} }}\n\n\
+         # This crate only: its dependencies stay as the user crate builds them. No debug\n\
+         # info and no incremental cache for tens of thousands of generated lines.\n\
+         [profile.dev.package.polywire-random-protocols]\ndebug = 0\nincremental = false\n",
         repo.join("runtime").display().to_string()
     );
     std::fs::write(dir.join("Cargo.toml"), manifest).expect("writes Cargo.toml");

@@ -878,7 +878,15 @@ impl<'a> Gen<'a> {
         }));
         let me = self.p.defs.len() - 1;
         let mut used = Vec::new();
-        let fields = self.struct_fields(me, &mut used);
+        let mut fields = self.struct_fields(me, &mut used);
+        if (self.skip)("json-struct-without-stored-fields")
+            && !fields.iter().any(|f| matches!(f.kind, Kind::Value(_)))
+        {
+            let n = self.field_name(&mut used);
+            let t = self.inline_ty(1);
+            // First: a `rest` field stays last.
+            fields.insert(0, Field::value(n, t));
+        }
         if let Def::Struct(s) = &mut self.p.defs[me] {
             s.fields = fields;
         }
@@ -892,6 +900,9 @@ impl<'a> Gen<'a> {
         let mut used = Vec::new();
         let n = self.rng.range(1, 4);
         let mut fields = Vec::new();
+        if (self.skip)("header-field-named-map") {
+            used.push("map".into());
+        }
         for _ in 0..n {
             let fname = self.field_name(&mut used);
             let mut t = match self.rng.below(6) {

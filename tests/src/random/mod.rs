@@ -117,6 +117,23 @@ pub const KNOWN_ISSUES: &[KnownIssue] = &[
             "literal out of range for `i64`",
         ],
     },
+    KnownIssue {
+        id: "header-field-named-map",
+        what: "a `header` field called `map` shadows `from_fields`'s `map` parameter \
+               (`let map = match map.get(\"map\")`, E0282)",
+        repro: "protocol p { header H { map: u8 }\n flags K : u8 { R = bit 0 @response }\n \
+                frame { length: u32 = len(..)\n code: u16 @code\n id: u32 @correlation\n \
+                k: K @kind\n ext: map<string<u8>, string<u8>>\n body: bytes rest }\n \
+                service S { /// Put.\n request Put = 1 { header H in ext } } }",
+        failure: &["match map.get("],
+    },
+    KnownIssue {
+        id: "json-struct-without-stored-fields",
+        what: "a JSON encoding of a struct with no stored field (only constants and lengths) \
+               leaves the mirror conversion's parameter unused (`unused variable: m`)",
+        repro: "protocol p { struct E { c: i16 = 0 }\n encoding E json { } }",
+        failure: &["unused variable: `m`"],
+    },
 ];
 
 /// Whether the shape `id` is currently left out.
