@@ -4,7 +4,7 @@
 //! rejected with a diagnostic or give code that compiles; none may panic.
 //!
 //! `POLYWIRE_RANDOM_SEED` (default a fixed seed), `POLYWIRE_RANDOM_COUNT` (protocols,
-//! default 200), `POLYWIRE_RANDOM_MUTANTS` (mutants per protocol, default 3) and
+//! default 100), `POLYWIRE_RANDOM_MUTANTS` (mutants per protocol, default 3) and
 //! `POLYWIRE_RANDOM_ONLY` (one protocol's index) select a run. The scratch crate is kept
 //! in `target/random-protocols`, each protocol beside its generated code as `pNNNN.wire`.
 
@@ -60,9 +60,11 @@ fn known(text: &str) -> Option<&'static str> {
 fn cargo(dir: &Path, target_dir: &Path, args: &[&str]) -> Output {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(args)
+    // `--manifest-path` before the arguments: they may end with `-- <test options>`.
+    cmd.arg(args[0])
         .arg("--manifest-path")
         .arg(dir.join("Cargo.toml"))
+        .args(&args[1..])
         .env("CARGO_TARGET_DIR", target_dir)
         .env("CARGO_TERM_COLOR", "never")
         .env_remove("CARGO_BUILD_TARGET_DIR")
@@ -221,7 +223,7 @@ fn errors_for(stderr: &str, name: &str) -> String {
 #[test]
 fn random_protocols_compile_and_round_trip() {
     let seed = env_u64("POLYWIRE_RANDOM_SEED").unwrap_or(DEFAULT_SEED);
-    let count = env_u64("POLYWIRE_RANDOM_COUNT").unwrap_or(200);
+    let count = env_u64("POLYWIRE_RANDOM_COUNT").unwrap_or(100);
     let per = env_u64("POLYWIRE_RANDOM_MUTANTS").unwrap_or(3) as usize;
     let only = env_u64("POLYWIRE_RANDOM_ONLY");
     println!(

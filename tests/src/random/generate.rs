@@ -1173,7 +1173,11 @@ impl<'a> Gen<'a> {
         let f = self.p.st(self.p.frame.expect("services have a frame"));
         f.fields
             .iter()
-            .filter(|fl| matches!(fl.kind, Kind::Value(Ty::Map(..))) && fl.region == Region::Inline)
+            .filter(|fl| {
+                fl.region == Region::Inline
+                    && matches!(&fl.kind, Kind::Value(Ty::Map(k, v, _))
+                        if matches!(**k, Ty::Str(..)) && matches!(**v, Ty::Str(..)))
+            })
             .map(|fl| fl.name.clone())
             .collect()
     }
