@@ -652,9 +652,9 @@ impl<'a> Gen<'a> {
                 .enums()
                 .into_iter()
                 .filter(|&i| match &self.p.defs[i] {
-                    Def::Enum { variants, .. } => variants
-                        .iter()
-                        .all(|v| v.value >= 0 && v.value < (1i128 << width)),
+                    Def::Enum { variants, repr, .. } => variants.iter().all(|v| {
+                        v.value >= 0 && v.value < (1i128 << (width - u32::from(repr.signed)))
+                    }),
                     _ => false,
                 })
                 .collect();
@@ -680,7 +680,11 @@ impl<'a> Gen<'a> {
                     };
                     PartV::Const(self.rng.next_u64() & max)
                 }
-                2..=3 if matches!(ty, Ty::Int(_)) && width >= 8 => {
+                2..=3
+                    if matches!(ty, Ty::Int(_))
+                        && width >= 8
+                        && (sized.is_empty() || !(self.skip)("bits-with-two-lengths")) =>
+                {
                     let target = self.field_name(used);
                     let t = loop {
                         let t = self.region_ty(depth);
@@ -733,7 +737,7 @@ impl<'a> Gen<'a> {
 
     fn switch(&mut self, out: &mut Vec<Field>, used: &mut Vec<String>) {
         let target = *self.rng.pick(&self.structs);
-        let json_ok = !(self.skip)("switch-with-json");
+        let json_ok = !(self.skip)("json-round-trip");
         let disc = self.field_name(used);
         let dt = self.uint(2);
         let (width, disc_field) = if self.rng.chance(50) {
@@ -1200,7 +1204,7 @@ impl<'a> Gen<'a> {
                 Some((None, false))
             } else {
                 let s = *self.rng.pick(&plain);
-                let json = !(self.skip)("body-as-json") && self.rng.chance(40);
+                let json = !(self.skip)("json-round-trip") && self.rng.chance(40);
                 if json {
                     self.json_needed.push(s);
                 }
@@ -1482,6 +1486,7 @@ impl<'a> Gen<'a> {
         for i in 0..self.p.defs.len() {
             if matches!(&self.p.defs[i], Def::Struct(s) if !s.header && !s.frame)
                 && self.rng.chance(15)
+                && !(self.skip)("json-round-trip")
             {
                 need.push(i);
             }
