@@ -3,7 +3,10 @@
 //! The crate itself holds [`kitchen`], generated from `wire/kitchen.wire`: a protocol that
 //! uses every feature of the `.wire` language, so that the generated code for each of them
 //! is compiled here under `missing_docs` and clippy, and exercised by `tests/kitchen.rs`.
+//! [`random`] generates random protocols for `tests/random_protocols.rs`.
 #![warn(missing_docs)]
+
+pub mod random;
 
 /// Every feature of the language in one protocol (`wire/kitchen.wire`).
 pub mod kitchen {

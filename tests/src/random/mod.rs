@@ -1,0 +1,197 @@
+//! Random `.wire` protocols, in the manner of Csmith: each seed gives one valid protocol
+//! (every construct of the language, names that are keywords, prelude items or
+//! near-collisions) together with Rust tests that build values of its types through the
+//! generated API and round-trip them, and random mutations of it that the compiler must
+//! either reject with a diagnostic or turn into code that compiles.
+//!
+//! `tests/random_protocols.rs` drives it; [`KNOWN_ISSUES`] lists the shapes it leaves out
+//! while a bug they reveal stands.
+
+mod generate;
+pub mod model;
+mod mutate;
+pub mod names;
+pub mod rng;
+mod values;
+mod wire;
+
+pub use rng::Rng;
+
+/// A bug the generator steps around until it is fixed: while an entry is listed, the shape
+/// it names is not generated (or, for mutants, a failure matching it is not reported).
+#[derive(Debug, Clone, Copy)]
+pub struct KnownIssue {
+    /// What the generator checks for.
+    pub id: &'static str,
+    /// What goes wrong.
+    pub what: &'static str,
+    /// A minimal `.wire` reproduction.
+    pub repro: &'static str,
+    /// For mutants: texts of the failure (panic message or compiler output), any of which
+    /// marks it.
+    pub failure: &'static [&'static str],
+}
+
+/// Shapes left out while their bug stands. Empty this list as the fixes land.
+pub const KNOWN_ISSUES: &[KnownIssue] = &[
+    KnownIssue {
+        id: "field-named-like-a-keyword-of-the-field-syntax",
+        what: "a field whose name begins with `rest`, `as` or `sized_by` is read as that keyword \
+               of the field before it: `restart` becomes `rest` + a field `art` (\"takes the \
+               rest, so it must be the last field\"), `as_of` and `sized_by_x` are syntax errors",
+        repro: "protocol p { struct S { a: u8\n restart: u8 } }",
+        failure: &[],
+    },
+    KnownIssue {
+        id: "rename-all-kebab-case",
+        what: "`rename_all kebab-case` is a syntax error (an identifier cannot hold `-`), though \
+               the lowering lists kebab-case among the cases",
+        repro: "protocol p { struct S { a: u8 }\n encoding S json { rename_all kebab-case } }",
+        failure: &[],
+    },
+    KnownIssue {
+        id: "field-name-in-generated-locals",
+        what: "the generated code names locals after length and packed fields as written \
+               (`__at_fooBar`, `__w_Self`, `__w__hidden`): a name that is not snake case \
+               gives a `non_snake_case` warning in the user's crate",
+        repro: "protocol p { struct S { fooBar: u8 = len(s)\n s: bytes sized_by fooBar } }",
+        failure: &["should have a snake case name"],
+    },
+    KnownIssue {
+        id: "request-named-new",
+        what: "a request called `New` gives the service client a method `new` beside its \
+               constructor (E0592 duplicate definitions)",
+        repro: "protocol p { flags K : u8 { R = bit 0 @response }\n frame { length: u32 = len(..)\n \
+                code: u16 @code\n id: u32 @correlation\n k: K @kind\n body: bytes rest }\n \
+                service S { /// New.\n request New = 1 } }",
+        failure: &["duplicate definitions with name `new`"],
+    },
+    KnownIssue {
+        id: "handshake-without-features",
+        what: "a handshake whose hello has no `@features` field leaves `server_read_hello`'s \
+               `features` parameter unused (`unused_variables`)",
+        repro: "protocol p { versions 1..=2\n struct H { m: u32 = 1\n a: u8 @min_version\n \
+                b: u8 @max_version }\n struct A { t: u8 = 1\n v: u8 @version }\n \
+                handshake { hello H\n accept A } }",
+        failure: &["unused variable: `features`", "unused variable: `min`"],
+    },
+    KnownIssue {
+        id: "request-code-out-of-range",
+        what: "a request code that the frame's `@code` type cannot hold is accepted, and \
+               `request_codes` does not compile (`-8` for a u32, a value over i32::MAX for \
+               an i32)",
+        repro: "protocol p { flags K : u8 { R = bit 0 @response }\n frame { length: u32 = len(..)\n \
+                code: u32 @code\n id: u32 @correlation\n k: K @kind\n body: bytes rest }\n \
+                service S { /// Ping.\n request Ping = -8 } }",
+        failure: &["cannot apply unary operator `-`", "literal out of range"],
+    },
+    KnownIssue {
+        id: "type-name-not-camel-case",
+        what: "a type named in snake case is accepted and its generated type warns \
+               (`non_camel_case_types`) in the user's crate",
+        repro: "protocol p { struct point { x: u8 } }",
+        failure: &["should have an upper camel case name"],
+    },
+    KnownIssue {
+        id: "body-json-without-encoding",
+        what: "a request body `as json` whose struct declares no JSON encoding is accepted and \
+               the generated code calls a missing `encode_json`/`decode_json`; an `encoding` of \
+               an unknown type is dropped without a diagnostic",
+        repro: "protocol p { struct B { x: u8 }\n encoding Nope json { }\n \
+                flags K : u8 { R = bit 0 @response }\n frame { length: u32 = len(..)\n \
+                code: u16 @code\n id: u32 @correlation\n k: K @kind\n body: bytes rest }\n \
+                service S { /// Put.\n request Put = 1 { body B as json } } }",
+        failure: &["named `decode_json` found", "named `encode_json` found"],
+    },
+    KnownIssue {
+        id: "status-code-over-i64",
+        what: "status codes pass through i64: a `responses` value over i64::MAX (a u64 code) \
+               gives `literal out of range for i64` in `error_response` and a useless \
+               comparison in `is_success`",
+        repro: "protocol p { flags K : u8 { R = bit 0 @response }\n frame { length: u32 = len(..)\n \
+                code: u64 @code\n id: u32 @correlation\n k: K @kind\n body: bytes rest }\n \
+                responses St : u64 { OK = 18446744073709551615 @success, ERR = 1 @system_error }\n \
+                service S { /// Ping.\n request Ping = 1 } }",
+        failure: &[
+            "comparison is useless due to type limits",
+            "literal out of range for `i64`",
+        ],
+    },
+    KnownIssue {
+        id: "header-field-named-map",
+        what: "a `header` field called `map` shadows `from_fields`'s `map` parameter \
+               (`let map = match map.get(\"map\")`, E0282)",
+        repro: "protocol p { header H { map: u8 }\n flags K : u8 { R = bit 0 @response }\n \
+                frame { length: u32 = len(..)\n code: u16 @code\n id: u32 @correlation\n \
+                k: K @kind\n ext: map<string<u8>, string<u8>>\n body: bytes rest }\n \
+                service S { /// Put.\n request Put = 1 { header H in ext } } }",
+        failure: &["match map.get("],
+    },
+    KnownIssue {
+        id: "json-struct-without-stored-fields",
+        what: "a JSON encoding of a struct with no stored field (only constants and lengths) \
+               leaves the mirror conversion's parameter unused (`unused variable: m`)",
+        repro: "protocol p { struct E { c: i16 = 0 }\n encoding E json { } }",
+        failure: &["unused variable: `m`"],
+    },
+    KnownIssue {
+        id: "json-round-trip",
+        what: "JSON encodings lose data: a `by` field of a JSON-encoded struct is left out of \
+               its JSON, and nested structs in JSON (a switch arm or a body `as json` holding \
+               structs with encodings of their own, renamed members) decode to defaults; seen \
+               with POLYWIRE_RANDOM_SEED=0x5eed0001, protocols 0, 29, 38, 58, 89, 97",
+        repro: "protocol p { struct In { a: u8 }\n struct S { d: u8\n x: In by d { 0 => binary } sized_by u8 }\n \
+                encoding S json { } }",
+        failure: &[],
+    },
+    KnownIssue {
+        id: "i24-flags-top-bit",
+        what: "flags with an `i24` representation cannot encode a value with bit 23 set: the \
+               negative i32 is widened to 0xFF800000 and fails the 24-bit check (`value \
+               4286578688 does not fit in 24 bit(s)`)",
+        repro: "protocol p { flags F : i24 { TOP = bit 23 }\n struct S { f: F } }  \
+                // encode S { f: F::TOP }",
+        failure: &[],
+    },
+    KnownIssue {
+        id: "bits-with-two-lengths",
+        what: "a packed integer with two computed-length parts keeps only the last one: each \
+               patch writes the word without the other length (decode then fails with \
+               \"frame ends early\" or trailing bytes)",
+        repro: "protocol p { struct S { w: u32 { a: u32 bits 0..10 = len(x), b: u32 bits 10..20 = len(y) }\n \
+                x: string sized_by a\n y: bytes sized_by b } }",
+        failure: &[],
+    },
+];
+
+/// Whether the shape `id` is currently left out.
+pub fn skipped(id: &str) -> bool {
+    KNOWN_ISSUES.iter().any(|k| k.id == id)
+}
+
+/// One generated protocol.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// The `.wire` text.
+    pub wire: String,
+    /// The Rust test module (a file's contents) for the generated code in module `module`.
+    pub tests: String,
+    /// The generator's model.
+    pub model: model::Proto,
+}
+
+/// The protocol of `seed`, whose generated code will live at `crate::<module>`.
+pub fn protocol(seed: u64, module: &str) -> Generated {
+    let skip = |id: &str| skipped(id);
+    let model = generate::Gen::new(seed, &skip).protocol();
+    let wire = wire::write(&model);
+    let tests =
+        values::Values::new(&model, seed ^ 0x5EED, &format!("crate::{module}")).tests(module);
+    Generated { wire, tests, model }
+}
+
+/// `n` mutants of `wire`, deterministic per seed.
+pub fn mutants(wire: &str, seed: u64, n: usize) -> Vec<String> {
+    let mut rng = Rng::new(seed);
+    (0..n).map(|_| mutate::mutate(wire, &mut rng)).collect()
+}
