@@ -737,3 +737,15 @@ fn enum_default_beyond_i64() {
 "#;
     insta::assert_snapshot!("enum_default_beyond_i64", fail_n(src, 1));
 }
+
+#[test]
+fn field_with_two_lengths() {
+    let src = r#"protocol t {
+    struct A {
+        n: u32 = len(s)
+        s: string sized_by varint
+    }
+}
+"#;
+    insta::assert_snapshot!("field_with_two_lengths", fail_n(src, 1));
+}

@@ -657,6 +657,18 @@ struct A { name: bytes<u8>, n: u8 = len(name) }
 Move the length before the field it measures."#,
     },
     Code {
+        code: "E0358",
+        title: "a field with two lengths",
+        explanation: r#"A field with its own byte-length prefix (`sized_by varint`, `sized_by u16`) carries its
+extent; a `len(x)` field that measures it too would give a second, different length.
+
+```wire
+struct A { n: u32 = len(s), s: string sized_by varint }
+```
+
+Keep one: `s: string sized_by n` (the length field), or drop `n`."#,
+    },
+    Code {
         code: "E0360",
         title: "a struct that reads to its region's end, not last in it",
         explanation: r#"A struct whose last field is `rest` (or another struct that is) takes every byte left in

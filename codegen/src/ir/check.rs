@@ -425,6 +425,7 @@ fn check_struct(p: &Protocol, _idx: usize, s: &StructDef, errs: &mut Vec<Diagnos
     for f in &s.fields {
         check_widen_default(p, f, errs);
     }
+    check_one_extent(s, errs);
     let names = names_in(s);
     for (i, (n, sp)) in names.iter().enumerate() {
         if let Some((_, first)) = names[..i].iter().find(|(m, _)| m == n) {
@@ -1790,6 +1791,53 @@ fn check_open_structs(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                 let d = open_error(p, i, ty_at, format!("`{}` reads to the end of its region, so `{}` must be the last field of `{}`", p.types[i].name(), f.name, s.name), format!("help: move `{}` to the end, or give it a length: `sized_by u32`", f.name))
                     .note(s.fields[fi + 1].span, "followed by this field");
                 errs.push(d);
+            }
+        }
+    }
+}
+
+/// A field with its own byte-length prefix (`sized_by varint`) that a `len(x)` field or bit
+/// part also measures would have two lengths for one extent.
+fn check_one_extent(s: &StructDef, errs: &mut Vec<Diagnostic>) {
+    let mut measures: Vec<(&str, Span)> = Vec::new();
+    for f in &s.fields {
+        match &f.kind {
+            FieldKind::Length {
+                of: LenTarget::Field(t),
+                ..
+            } => measures.push((t, f.span)),
+            FieldKind::Bits { parts, .. } => {
+                for pt in parts {
+                    if let PartValue::Length(LenTarget::Field(t)) = &pt.value {
+                        measures.push((t, pt.span));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for f in &s.fields {
+        if !matches!(f.region, Region::Prefixed(_)) {
+            continue;
+        }
+        for (t, at) in &measures {
+            if *t == f.name {
+                errs.push(
+                    Diagnostic::error(
+                        PartSpans::or(f.at.region, f.span),
+                        format!(
+                            "`{}` has a length prefix of its own and is also measured",
+                            f.name
+                        ),
+                        "its own length",
+                    )
+                    .code("E0358")
+                    .note(*at, "measured here too")
+                    .help(format!(
+                        "keep one length: `sized_by` the length field, or drop the `len({})` field",
+                        f.name
+                    )),
+                );
             }
         }
     }

@@ -94,7 +94,19 @@ impl<'a> Gen<'a> {
     /// locals after them.
     fn local_name(&mut self, used: &mut Vec<String>) -> String {
         let strict = (self.skip)("field-name-in-generated-locals");
-        self.name_for(used, strict)
+        loop {
+            let name = self.name_for(used, strict);
+            // `sized_by varint` (or `u16`, ...) is a length prefix, not the field so named:
+            // a length field named like a prefix type cannot be referred to by `sized_by`.
+            if name == "varint"
+                || polywire_codegen::ir::IntType::parse(&name, polywire_codegen::ir::Endian::Big)
+                    .is_some()
+            {
+                used.retain(|u| *u != name);
+                continue;
+            }
+            return name;
+        }
     }
 
     fn name_for(&mut self, used: &mut Vec<String>, snake_only: bool) -> String {
@@ -1140,11 +1152,8 @@ impl<'a> Gen<'a> {
             let n = self.field_name(&mut used);
             fields.push(Field {
                 region: Region::Rest,
-                markers: if self.rng.chance(50) {
-                    vec!["message"]
-                } else {
-                    vec![]
-                },
+                // A server answers errors in the `@message` field.
+                markers: vec!["message"],
                 ..Field::value(n, Ty::Bytes(None, None))
             });
         } else if self.rng.chance(50) {
@@ -1477,7 +1486,8 @@ impl<'a> Gen<'a> {
             }
         }
         if has_frame {
-            self.p.frame = Some(self.frame(services));
+            // A handshake runs on a frame with the roles a service needs too.
+            self.p.frame = Some(self.frame(services || handshake));
         }
         if services {
             self.services(&headers);
