@@ -22,7 +22,13 @@
 //! per-caller throughput spread) and `--connect N` (instead of throughput: connection
 //! set-up, connect to first response, over N fresh connections per design, native and
 //! RocketMQ each on a port of its own and on one `MultiServer` port, over TCP, TLS,
-//! WebSocket and HTTP/2).
+//! WebSocket and HTTP/2) and `--idle N` (instead of throughput: a server's resident memory
+//! before, with N idle connections open and 5 s after they close, for the floor, native and
+//! RocketMQ echo servers, each in a child process of its own; `--only` picks among them).
+//!
+//! ```text
+//! cargo run --profile perf --example load -- --idle 10000
+//! ```
 //!
 //! Server and client each run on their own runtime with one worker thread; when `taskset`
 //! is installed (util-linux) the server's threads are pinned to CPU 0 and the client's to

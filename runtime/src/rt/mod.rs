@@ -207,7 +207,8 @@ impl ReadSizer {
 /// read or write on this thread takes one, as Netty's per-thread caches do. Idle
 /// connections then hold no buffer, while busy ones on the same thread keep reusing the
 /// same few allocations instead of going back to the allocator per read. A thread keeps at
-/// most [`SPARES`] of them, none larger than twice [`MAX_READ`].
+/// most [`SPARES`] of them, none smaller than [`MIN_READ`] nor larger than twice
+/// [`MAX_READ`].
 pub(crate) mod spare {
     use bytes::BytesMut;
     use std::cell::RefCell;
@@ -234,21 +235,24 @@ pub(crate) mod spare {
             .flatten()
     }
 
-    /// Leaves `buf` (emptied) for the next [`take`] on this thread; the oldest spare goes
-    /// back to the allocator when the thread already keeps [`SPARES`].
+    /// Leaves `buf` (emptied) for the next [`take`] on this thread, or gives it back to
+    /// the allocator when the thread already keeps [`SPARES`]. The spares kept are then the
+    /// longest-lived buffers, not the latest: an allocator that returns memory from the top
+    /// of its heap (glibc) is less often held back by a spare allocated late.
     pub(crate) fn give(mut buf: BytesMut) {
         buf.clear();
         // Room that frames split off the front took comes back once they are gone.
         let _ = buf.try_reclaim(super::MIN_READ);
-        if buf.capacity() < 1024 || buf.capacity() > 2 * super::MAX_READ {
+        // Smaller buffers are never taken (see `take`'s callers): keeping them would only
+        // hold memory.
+        if buf.capacity() < super::MIN_READ || buf.capacity() > 2 * super::MAX_READ {
             return;
         }
         let _ = SPARE.try_with(|s| {
             let mut s = s.borrow_mut();
-            if s.len() >= SPARES {
-                s.remove(0);
+            if s.len() < SPARES {
+                s.push(buf);
             }
-            s.push(buf);
         });
     }
 

@@ -269,8 +269,11 @@ impl WriteQueue {
         self.lock().attached = true;
         let res = loop {
             self.wake_writer.notified().await;
-            // Let every caller that is ready now queue its frame before this write.
-            tokio::task::yield_now().await;
+            // Let every caller that is ready now queue its frame before this write (once the
+            // queue is closed none can).
+            if !self.closed_hint.load(Relaxed) {
+                tokio::task::yield_now().await;
+            }
             let finished = loop {
                 // What is being written; after the write its buffer is left to the thread's
                 // spares, so that a connection with nothing to send holds none.

@@ -856,9 +856,9 @@ where
             let want = session
                 .last_out
                 .max((buf.len() + 1024).min(super::MAX_READ));
-            if let Some(spare) = super::spare::take(want.max(super::MIN_READ)) {
-                out = spare;
-            }
+            // At least as large as a spare, so that it can be one once written.
+            let want = want.max(super::MIN_READ);
+            out = super::spare::take(want).unwrap_or_else(|| BytesMut::with_capacity(want));
         }
         let chunk = match next_chunk.take() {
             Some(c) => c,
@@ -945,6 +945,10 @@ where
         let _ = q.push_buf(&mut out);
     }
     q.close();
+    // The buffers outlive the connection as the thread's spares: closing connections then
+    // take and leave the same ones instead of allocating anew.
+    super::spare::give(std::mem::take(&mut input.buf));
+    super::spare::give(out);
     let _ = writer.await;
     result
 }
