@@ -22,7 +22,13 @@
 //! per-caller throughput spread) and `--connect N` (instead of throughput: connection
 //! set-up, connect to first response, over N fresh connections per design, native and
 //! RocketMQ each on a port of its own and on one `MultiServer` port, over TCP, TLS,
-//! WebSocket and HTTP/2).
+//! WebSocket and HTTP/2) and `--idle N` (instead of throughput: a server's resident memory
+//! before, with N idle connections open and 5 s after they close, for the floor, native and
+//! RocketMQ echo servers, each in a child process of its own; `--only` picks among them).
+//!
+//! ```text
+//! cargo run --profile perf --example load -- --idle 10000
+//! ```
 //!
 //! Server and client each run on their own runtime with one worker thread; when `taskset`
 //! is installed (util-linux) the server's threads are pinned to CPU 0 and the client's to
@@ -79,6 +85,10 @@ struct Args {
     rounds: usize,
     /// `--connect N`: measure connection set-up over N fresh connections instead.
     connect: usize,
+    /// `--idle N`: measure a server's memory with N idle connections instead.
+    idle: usize,
+    /// `--idle-serve DESIGN`: be the server process of an `--idle` run (internal).
+    idle_serve: Option<String>,
 }
 
 /// Which native client API a run uses.
@@ -117,7 +127,7 @@ const WIDE_READS: ReadRoom = ReadRoom {
 fn usage() -> ! {
     eprintln!(
         "usage: load [--conns N] [--inflight M] [--payload BYTES] [--secs S] [--warmup S] \
-         [--only floor,floor-wide,native,native-call,rocketmq,rocketmq-shared,rocketmq-shared-ws,rocketmq-shared-h2c] [--rounds N] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats] [--connect N]"
+         [--only floor,floor-wide,native,native-call,rocketmq,rocketmq-shared,rocketmq-shared-ws,rocketmq-shared-h2c] [--rounds N] [--rt multi|current] [--global-queue-interval N] [--no-pin] [--stats] [--connect N] [--idle N]"
     );
     std::process::exit(2)
 }
@@ -136,6 +146,8 @@ fn parse_args() -> Args {
         stats: false,
         rounds: 1,
         connect: 0,
+        idle: 0,
+        idle_serve: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -165,6 +177,14 @@ fn parse_args() -> Args {
             }
             "--rounds" => a.rounds = value().parse().unwrap_or_else(|_| usage()),
             "--connect" => a.connect = value().parse().unwrap_or_else(|_| usage()),
+            "--idle" => a.idle = value().parse().unwrap_or_else(|_| usage()),
+            "--idle-serve" => {
+                let v = value();
+                if !IDLE_DESIGNS.contains(&v.as_str()) {
+                    usage();
+                }
+                a.idle_serve = Some(v);
+            }
             "--no-pin" => a.pin = false,
             "--stats" => a.stats = true,
             "-h" | "--help" => usage(),
@@ -1249,6 +1269,230 @@ fn run_connect(n: usize, client: &Side, server: &Side) {
     server.run(async move { multi.shutdown().await });
 }
 
+// ---------------------------------------------------------------------------------------
+// 4. Memory of idle connections: a server in a child process, its clients here
+
+/// The servers `--idle` measures: the hand-written floor echo, native (its clients make the
+/// handshake) and RocketMQ (no handshake).
+const IDLE_DESIGNS: [&str; 3] = ["floor", "native", "rocketmq"];
+
+/// The child process of an `--idle` run: serves `design` on an ephemeral port (told to the
+/// parent as `addr <address>` on stdout), answers each `rss` line on stdin with its resident
+/// bytes, and exits when stdin closes.
+fn idle_serve(design: &str, n: usize) {
+    use std::io::{BufRead, Write};
+    let server = Side::new("lt-server", RtKind::Multi, None);
+    let config = ServerConfig {
+        max_connections: n + 100,
+        ..ServerConfig::default()
+    };
+    let design = design.to_string();
+    let addr = server.run(async move {
+        match design.as_str() {
+            "floor" => {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                let addr = listener.local_addr().expect("address");
+                tokio::spawn(floor_server(listener, FLOOR_READS));
+                addr
+            }
+            "native" => {
+                let srv = polywire_examples::echo::native(config);
+                let addr = srv.bind("127.0.0.1:0").await.expect("bind");
+                std::mem::forget(srv);
+                addr
+            }
+            _ => {
+                let srv = polywire_examples::echo::rocketmq(config);
+                let addr = srv.bind("127.0.0.1:0").await.expect("bind");
+                std::mem::forget(srv);
+                addr
+            }
+        }
+    });
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "addr {addr}");
+    let _ = out.flush();
+    for line in std::io::stdin().lock().lines() {
+        match line.as_deref() {
+            Ok("rss") => {
+                let _ = writeln!(out, "{}", resident_bytes());
+                let _ = out.flush();
+            }
+            _ => break,
+        }
+    }
+}
+
+/// An `--idle` server process and the pipes to ask it for its resident memory.
+struct IdleChild {
+    child: std::process::Child,
+    to: std::process::ChildStdin,
+    from: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl IdleChild {
+    fn start(design: &str, n: usize) -> (IdleChild, SocketAddr) {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(std::env::current_exe().expect("own path"))
+            .args(["--idle-serve", design, "--idle", &n.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("server process");
+        let to = child.stdin.take().expect("stdin");
+        let mut from = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        from.read_line(&mut line).expect("server address");
+        let addr = line
+            .trim()
+            .strip_prefix("addr ")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("server process said {line:?}"));
+        (IdleChild { child, to, from }, addr)
+    }
+
+    /// The server process's resident bytes.
+    fn rss(&mut self) -> u64 {
+        use std::io::{BufRead, Write};
+        writeln!(self.to, "rss").expect("ask the server");
+        self.to.flush().expect("ask the server");
+        let mut line = String::new();
+        self.from.read_line(&mut line).expect("server answer");
+        line.trim().parse().expect("a byte count")
+    }
+
+    fn stop(self) {
+        let IdleChild { mut child, to, .. } = self;
+        drop(to);
+        let _ = child.wait();
+    }
+}
+
+/// What an idle client keeps open until it is closed.
+enum IdleConn {
+    Floor(TcpStream),
+    Native(RemotingClient<NativeProtocol>),
+    Rocketmq(RemotingClient<RocketmqProtocol>),
+}
+
+/// Opens one connection to `addr` for `design` and makes one echo call on it, so that the
+/// server has read and written on it once before it goes idle.
+async fn idle_open(design: &str, addr: SocketAddr) -> IdleConn {
+    let config = ClientConfig::default();
+    match design {
+        "floor" => {
+            let mut s = TcpStream::connect(addr).await.expect("connect (floor)");
+            let mut frame = BytesMut::new();
+            frame.put_u32(8);
+            frame.put_u64(7);
+            s.write_all(&frame).await.expect("write (floor)");
+            let mut back = [0u8; 12];
+            s.read_exact(&mut back).await.expect("echo (floor)");
+            IdleConn::Floor(s)
+        }
+        "native" => {
+            let c = RemotingClient::new(NativeProtocol, config);
+            BasicClient::new(c.clone(), addr.to_string())
+                .echo(EchoRequest {
+                    body: Bytes::from_static(b"ping"),
+                })
+                .await
+                .expect("native echo");
+            IdleConn::Native(c)
+        }
+        _ => {
+            let c = RemotingClient::new(RocketmqProtocol, config);
+            let mut req = polywire::Protocol::request(&RocketmqProtocol, 2001);
+            req.body = Bytes::from_static(b"ping");
+            c.invoke(&addr.to_string(), req, Duration::from_secs(10))
+                .await
+                .expect("rocketmq echo");
+            IdleConn::Rocketmq(c)
+        }
+    }
+}
+
+async fn idle_close(conn: IdleConn, addr: SocketAddr) {
+    let addr = addr.to_string();
+    match conn {
+        IdleConn::Floor(mut s) => {
+            let _ = s.shutdown().await;
+        }
+        IdleConn::Native(c) => {
+            if let Ok(conn) = c.connection(&addr).await {
+                conn.close();
+            }
+        }
+        IdleConn::Rocketmq(c) => {
+            if let Ok(conn) = c.connection(&addr).await {
+                conn.close();
+            }
+        }
+    }
+}
+
+/// `--idle N`: for each server design, in a child process (server and clients each need a
+/// descriptor per connection), the server's resident memory before any connection, with N
+/// idle connections open (each made one echo call first), and 5 s after they all closed.
+fn run_idle(a: &Args) {
+    let n = a.idle;
+    println!(
+        "server resident memory, {n} idle connections (one echo each, then idle), server in a child process"
+    );
+    println!(
+        "{:<10} {:>10} {:>12} {:>14} {:>16}",
+        "design", "before", "open", "per conn", "5 s after close"
+    );
+    let client = Side::new("lt-client", RtKind::Multi, None);
+    for design in IDLE_DESIGNS {
+        if a.only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|d| d == design))
+        {
+            continue;
+        }
+        let (mut child, addr) = IdleChild::start(design, n);
+        std::thread::sleep(Duration::from_millis(500));
+        let before = child.rss();
+        let name = design.to_string();
+        let conns = client.run(async move {
+            let mut conns = Vec::with_capacity(n);
+            // A few hundred connects at a time: fewer than the listener's backlog.
+            for start in (0..n).step_by(256) {
+                let batch: Vec<_> = (start..n.min(start + 256))
+                    .map(|_| {
+                        let name = name.clone();
+                        tokio::spawn(async move { idle_open(&name, addr).await })
+                    })
+                    .collect();
+                for h in batch {
+                    conns.push(h.await.expect("connection task"));
+                }
+            }
+            conns
+        });
+        std::thread::sleep(Duration::from_secs(1));
+        let open = child.rss();
+        client.run(async move {
+            for c in conns {
+                idle_close(c, addr).await;
+            }
+        });
+        std::thread::sleep(Duration::from_secs(5));
+        let after = child.rss();
+        child.stop();
+        let kib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
+        println!(
+            "{design:<10} {:>10} {:>12} {:>10.1} KiB {:>9} ({:+.0} %)",
+            kib(before),
+            kib(open),
+            open.saturating_sub(before) as f64 / 1024.0 / n as f64,
+            kib(after),
+            (after as f64 / before.max(1) as f64 - 1.0) * 100.0
+        );
+    }
+}
+
 fn main() {
     let mut a = parse_args();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -1259,6 +1503,14 @@ fn main() {
             .stdout(std::process::Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
+    if let Some(design) = &a.idle_serve {
+        idle_serve(design, a.idle);
+        return;
+    }
+    if a.idle > 0 {
+        run_idle(&a);
+        return;
+    }
     if a.connect > 0 {
         let server = Side::new("lt-server", a.rt, a.global_queue_interval);
         let client = Side::new("lt-client", a.rt, a.global_queue_interval);

@@ -128,7 +128,7 @@ pub(crate) async fn accept_until<C, F>(
 }
 
 /// Room the first read of a connection gets, and the least a read is sized for.
-const MIN_READ: usize = 16 * 1024;
+pub(crate) const MIN_READ: usize = 16 * 1024;
 /// The most room a read is sized for (a frame larger than that still gets room for all of
 /// it, from the codec).
 pub(crate) const MAX_READ: usize = 256 * 1024;
@@ -202,9 +202,137 @@ impl ReadSizer {
     }
 }
 
+/// Spare buffers of the current thread: connections that wait for input (or a writer that
+/// drained its queue) leave their empty buffers here and the next connection with bytes to
+/// read or write on this thread takes one, as Netty's per-thread caches do. Idle
+/// connections then hold no buffer, while busy ones on the same thread keep reusing the
+/// same few allocations instead of going back to the allocator per read. A thread keeps at
+/// most [`SPARES`] of them, none smaller than [`MIN_READ`] nor larger than twice
+/// [`MAX_READ`].
+pub(crate) mod spare {
+    use bytes::BytesMut;
+    use std::cell::RefCell;
+
+    /// Buffers a thread keeps at most.
+    pub(crate) const SPARES: usize = 4;
+
+    thread_local! {
+        static SPARE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty spare buffer of this thread with room for `want` bytes and not more than
+    /// four times that, if there is one.
+    pub(crate) fn take(want: usize) -> Option<BytesMut> {
+        SPARE
+            .try_with(|s| {
+                let mut s = s.borrow_mut();
+                let i = s
+                    .iter()
+                    .rposition(|b| b.capacity() >= want && b.capacity() <= 4 * want)?;
+                Some(s.swap_remove(i))
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Leaves `buf` (emptied) for the next [`take`] on this thread, or gives it back to
+    /// the allocator when the thread already keeps [`SPARES`]. The spares kept are then the
+    /// longest-lived buffers, not the latest: an allocator that returns memory from the top
+    /// of its heap (glibc) is less often held back by a spare allocated late.
+    pub(crate) fn give(mut buf: BytesMut) {
+        buf.clear();
+        // Room that frames split off the front took comes back once they are gone.
+        let _ = buf.try_reclaim(super::MIN_READ);
+        // Smaller buffers are never taken (see `take`'s callers): keeping them would only
+        // hold memory.
+        if buf.capacity() < super::MIN_READ || buf.capacity() > 2 * super::MAX_READ {
+            return;
+        }
+        let _ = SPARE.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < SPARES {
+                s.push(buf);
+            }
+        });
+    }
+
+    /// Spares this thread keeps.
+    #[cfg(test)]
+    pub(crate) fn count() -> usize {
+        SPARE.with(|s| s.borrow().len())
+    }
+}
+
+/// A connection's inbound bytes: a buffer sized by a [`ReadSizer`], held only while it has
+/// unread bytes in it or the socket has more to give. When a read would wait with nothing
+/// buffered, the buffer goes to the thread's [`spare`]s and the connection waits without
+/// one; when bytes arrive it takes a spare (the same one, under steady traffic) or, when
+/// there is none, allocates. An idle connection thus holds no read buffer, and pipelined
+/// traffic does not allocate per read.
+pub(crate) struct Inbound {
+    /// The unread bytes (no allocation while idle).
+    pub(crate) buf: bytes::BytesMut,
+    sizer: ReadSizer,
+    /// Buffers allocated for this connection's reads (not taken from the spares, nor grown
+    /// by [`ReadSizer::make_room`]).
+    allocated: u64,
+}
+
+impl Inbound {
+    /// Inbound bytes starting with `first` (read already, by protocol detection say).
+    pub(crate) fn new(first: bytes::BytesMut) -> Self {
+        Inbound {
+            buf: first,
+            sizer: ReadSizer::new(),
+            allocated: 0,
+        }
+    }
+
+    /// True while a read buffer is held.
+    #[cfg(test)]
+    pub(crate) fn holds_buffer(&self) -> bool {
+        self.buf.capacity() > 0
+    }
+
+    /// Buffers allocated for reads so far (see [`Inbound`]).
+    #[cfg(test)]
+    pub(crate) fn allocated(&self) -> u64 {
+        self.allocated
+    }
+
+    /// Reads what `rd` has into the buffer (taking one first if none is held); `Ready(0)` at
+    /// the end of the stream. On `Pending` with nothing buffered the buffer is given back.
+    pub(crate) fn poll_read<R: tokio::io::AsyncRead + Unpin>(
+        &mut self,
+        rd: &mut R,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::future::Future;
+        if self.buf.capacity() == 0 {
+            self.buf = spare::take(self.sizer.want).unwrap_or_else(|| {
+                self.allocated += 1;
+                bytes::BytesMut::with_capacity(self.sizer.want)
+            });
+        }
+        self.sizer.make_room(&mut self.buf);
+        let read = {
+            let fut = tokio::io::AsyncReadExt::read_buf(rd, &mut self.buf);
+            std::pin::pin!(fut).poll(cx)
+        };
+        match &read {
+            std::task::Poll::Ready(Ok(n)) if *n > 0 => self.sizer.record(*n),
+            std::task::Poll::Pending if self.buf.is_empty() => {
+                spare::give(std::mem::take(&mut self.buf));
+            }
+            _ => {}
+        }
+        read
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{MAX_READ, MIN_READ, ReadSizer};
+    use super::{Inbound, MAX_READ, MIN_READ, ReadSizer, spare};
     use bytes::{Buf, BytesMut};
 
     /// Reads `n` bytes into `buf` as a socket would, after `make_room`.
@@ -315,5 +443,92 @@ mod tests {
         assert_eq!(buf.len(), 10);
         // (That read filled the allocation: the 100 bytes left plus the room after them.)
         assert_eq!(held.len(), MIN_READ - 10);
+    }
+
+    /// Polls a read once, as a connection's task does before it waits.
+    fn poll_once(input: &mut Inbound, rd: &mut tokio::io::DuplexStream) -> Option<usize> {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match input.poll_read(rd, &mut cx) {
+            std::task::Poll::Ready(r) => Some(r.expect("read")),
+            std::task::Poll::Pending => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_holds_no_read_buffer() {
+        use tokio::io::AsyncWriteExt;
+        let (mut peer, mut rd) = tokio::io::duplex(1 << 20);
+        let mut input = Inbound::new(BytesMut::new());
+        assert!(!input.holds_buffer());
+        // Nothing has arrived: the read waits without a buffer.
+        assert_eq!(poll_once(&mut input, &mut rd), None);
+        assert!(!input.holds_buffer());
+        peer.write_all(b"a whole request").await.unwrap();
+        assert_eq!(poll_once(&mut input, &mut rd), Some(15));
+        assert!(input.holds_buffer());
+        // Served: the buffer is empty, and the next read, which waits, gives it back.
+        input.buf.clear();
+        assert_eq!(poll_once(&mut input, &mut rd), None);
+        assert!(!input.holds_buffer());
+        assert_eq!(input.buf.capacity(), 0);
+        // Part of a frame waits for the rest in its buffer.
+        peer.write_all(b"part of").await.unwrap();
+        assert_eq!(poll_once(&mut input, &mut rd), Some(7));
+        assert_eq!(poll_once(&mut input, &mut rd), None);
+        assert!(input.holds_buffer());
+        assert_eq!(&input.buf[..], b"part of");
+    }
+
+    #[tokio::test]
+    async fn pipelined_traffic_reuses_one_read_buffer() {
+        use tokio::io::AsyncWriteExt;
+        let (mut peer, mut rd) = tokio::io::duplex(1 << 20);
+        let mut input = Inbound::new(BytesMut::new());
+        let window = vec![9u8; 64 * 1037];
+        let mut buffers = std::collections::HashSet::new();
+        let mut settled = 0;
+        for round in 0..40 {
+            if round == 10 {
+                settled = input.allocated();
+            }
+            peer.write_all(&window).await.unwrap();
+            let mut left = window.len();
+            while left > 0 {
+                let n = poll_once(&mut input, &mut rd).expect("bytes are there");
+                left -= n;
+                if round >= 10 {
+                    buffers.insert(input.buf.as_ptr() as usize);
+                }
+                // The frames are served (and dropped) before the next read.
+                let frames = input.buf.split().freeze();
+                drop(frames);
+            }
+            // The connection waits for the next window: it leaves its buffer to the
+            // thread's spares and takes it back when bytes come.
+            assert_eq!(poll_once(&mut input, &mut rd), None);
+            assert!(!input.holds_buffer());
+        }
+        // Once the room settled (it grows a few times at first), every read went into the
+        // same allocation and none came from the allocator.
+        assert_eq!(buffers.len(), 1, "{buffers:?}");
+        assert_eq!(input.allocated(), settled);
+        assert!(settled <= 5, "{settled}");
+    }
+
+    #[test]
+    fn a_thread_keeps_a_bounded_number_of_spares() {
+        for _ in 0..3 * spare::SPARES {
+            spare::give(BytesMut::with_capacity(MIN_READ));
+        }
+        assert_eq!(spare::count(), spare::SPARES);
+        // Too small or too large to be worth keeping.
+        while spare::take(MIN_READ).is_some() {}
+        spare::give(BytesMut::with_capacity(100));
+        spare::give(BytesMut::with_capacity(4 * MAX_READ));
+        assert_eq!(spare::count(), 0);
+        // A spare is taken only for a want it fits: not more than four times larger.
+        spare::give(BytesMut::with_capacity(MAX_READ));
+        assert!(spare::take(MIN_READ).is_none());
+        assert!(spare::take(MAX_READ / 2).is_some());
     }
 }

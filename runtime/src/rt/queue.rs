@@ -64,7 +64,8 @@ impl WriteQueue {
     pub(crate) fn new(high_water: usize, metrics: Arc<Metrics>) -> Self {
         WriteQueue {
             inner: Mutex::new(Inner {
-                buf: BytesMut::with_capacity(16 * 1024),
+                // No buffer until there is something to send (see `push`).
+                buf: BytesMut::new(),
                 closed: false,
                 writing: false,
                 attached: false,
@@ -103,6 +104,11 @@ impl WriteQueue {
             return Err(Closed);
         }
         let was_empty = g.buf.is_empty();
+        if g.buf.capacity() == 0
+            && let Some(spare) = super::spare::take(super::MIN_READ)
+        {
+            g.buf = spare;
+        }
         let res = f(&mut g.buf);
         self.publish(&g);
         let wake = was_empty && !g.writing;
@@ -261,13 +267,17 @@ impl WriteQueue {
     ) -> std::io::Result<()> {
         *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(w));
         self.lock().attached = true;
-        let mut out = BytesMut::with_capacity(16 * 1024);
         let res = loop {
             self.wake_writer.notified().await;
-            // Let every caller that is ready now queue its frame before this write.
-            tokio::task::yield_now().await;
+            // Let every caller that is ready now queue its frame before this write (once the
+            // queue is closed none can).
+            if !self.closed_hint.load(Relaxed) {
+                tokio::task::yield_now().await;
+            }
             let finished = loop {
-                {
+                // What is being written; after the write its buffer is left to the thread's
+                // spares, so that a connection with nothing to send holds none.
+                let mut out = {
                     let mut g = self.lock();
                     if g.failed {
                         break Some(Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)));
@@ -282,13 +292,14 @@ impl WriteQueue {
                     // With nothing queued, `write_all` only flushes what a direct write left
                     // inside the stream.
                     g.unflushed = false;
-                    std::mem::swap(&mut g.buf, &mut out);
+                    let out = std::mem::take(&mut g.buf);
                     g.writing = true;
                     self.publish(&g);
-                }
+                    out
+                };
                 self.space.notify_waiters();
                 let res = self.write_all(&mut out).await;
-                out.clear();
+                super::spare::give(out);
                 let mut g = self.lock();
                 g.writing = false;
                 if let Err(e) = res {

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -785,10 +785,9 @@ where
         let q = q.clone();
         tokio::spawn(async move { q.run_writer(wr).await })
     };
-    let mut sizer = super::ReadSizer::new();
-    let mut buf = sizer.buffer();
-    buf.extend_from_slice(&first);
-    drop(first);
+    // No read buffer is held while the connection waits with nothing unread (see
+    // `Inbound`).
+    let mut input = super::Inbound::new(first);
 
     let negotiated = match proto.handshake() {
         None => None,
@@ -797,7 +796,7 @@ where
             let fut = server_handshake(
                 hs,
                 &mut rd,
-                &mut buf,
+                &mut input,
                 ours,
                 cfg.features,
                 &q,
@@ -838,8 +837,9 @@ where
     tokio::pin!(shutdown);
     let mut result = Ok(());
 
-    // Responses of one pass are encoded here and handed to the writer together.
-    let mut out = BytesMut::with_capacity(16 * 1024);
+    // Responses of one pass are encoded here and handed to the writer together. It is
+    // taken from the thread's spare buffers for a pass and left there between passes.
+    let mut out = BytesMut::new();
     // The server-wide pass count after this connection's last pass, the size of the next
     // chunk of a pass answered in chunks, and the bytes per request its chunks took.
     let mut last_pass = u64::MAX;
@@ -851,6 +851,15 @@ where
         // last and the pass is small, the peer most likely waits on this connection alone:
         // the answers go out in a few chunks, so that it works on the first while the rest
         // are served (see `ALONE_PIECES`).
+        let buf = &mut input.buf;
+        if !buf.is_empty() && out.capacity() == 0 {
+            let want = session
+                .last_out
+                .max((buf.len() + 1024).min(super::MAX_READ));
+            // At least as large as a spare, so that it can be one once written.
+            let want = want.max(super::MIN_READ);
+            out = super::spare::take(want).unwrap_or_else(|| BytesMut::with_capacity(want));
+        }
         let chunk = match next_chunk.take() {
             Some(c) => c,
             None if buf.is_empty() => usize::MAX,
@@ -867,7 +876,7 @@ where
         };
         let before = buf.len();
         let served = std::future::poll_fn(|cx| {
-            std::task::Poll::Ready(session.serve_some(&mut buf, &mut out, cx, chunk))
+            std::task::Poll::Ready(session.serve_some(buf, &mut out, cx, chunk))
         })
         .await;
         let more = match served {
@@ -889,7 +898,10 @@ where
         if !reading && session.in_flight() == 0 {
             break;
         }
-        sizer.make_room(&mut buf);
+        if session.in_flight() == 0 && out.capacity() > 0 {
+            // Nothing can add to it before the next pass.
+            super::spare::give(std::mem::take(&mut out));
+        }
         // One look at the write queue per pass (it takes its lock).
         let has_space = q.has_space();
         let room = session.in_flight() < cfg.max_in_flight && has_space;
@@ -900,16 +912,15 @@ where
                 reading = false;
             }
             _ = q.wait_for_space(), if reading && !has_space => {}
-            r = rd.read_buf(&mut buf), if reading && room => {
+            r = std::future::poll_fn(|cx| input.poll_read(&mut rd, cx)), if reading && room => {
                 match r {
                     Ok(0) => {
-                        if !buf.is_empty() {
-                            tracing::debug!(%peer, bytes = buf.len(), "peer closed mid-frame");
+                        if !input.buf.is_empty() {
+                            tracing::debug!(%peer, bytes = input.buf.len(), "peer closed mid-frame");
                         }
                         reading = false;
                     }
                     Ok(n) => {
-                        sizer.record(n);
                         inner.metrics.bytes_in(n);
                         last_read = tokio::time::Instant::now();
                     }
@@ -934,6 +945,10 @@ where
         let _ = q.push_buf(&mut out);
     }
     q.close();
+    // The buffers outlive the connection as the thread's spares: closing connections then
+    // take and leave the same ones instead of allocating anew.
+    super::spare::give(std::mem::take(&mut input.buf));
+    super::spare::give(out);
     let _ = writer.await;
     result
 }
@@ -941,7 +956,7 @@ where
 async fn server_handshake<R: AsyncRead + Unpin>(
     hs: &dyn crate::protocol::Handshake,
     rd: &mut R,
-    buf: &mut BytesMut,
+    input: &mut super::Inbound,
     ours: (u32, u32),
     features: u64,
     q: &WriteQueue,
@@ -949,7 +964,7 @@ async fn server_handshake<R: AsyncRead + Unpin>(
 ) -> Result<Option<Negotiated>, super::RemotingError> {
     loop {
         let mut out = BytesMut::new();
-        match hs.server_read_hello(buf, ours, features, &mut out)? {
+        match hs.server_read_hello(&mut input.buf, ours, features, &mut out)? {
             HandshakeEvent::NeedMore => {}
             ev => {
                 let _ = q.push(|b| {
@@ -962,7 +977,7 @@ async fn server_handshake<R: AsyncRead + Unpin>(
                 });
             }
         }
-        let n = rd.read_buf(buf).await?;
+        let n = std::future::poll_fn(|cx| input.poll_read(rd, cx)).await?;
         if n == 0 {
             return Ok(None);
         }
