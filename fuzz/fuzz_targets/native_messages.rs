@@ -1,22 +1,4 @@
-//! Every message of the native protocol decoded on its own (binary layout), chosen by the
-//! first byte: the handshake's `Hello`, `Accept` and `Reject`, the `LogHeader`, a `Frame`
-//! without its codec.
 #![no_main]
+//! Fuzz target: see `polywire_fuzz::targets::native_messages`.
 
-use libfuzzer_sys::fuzz_target;
-use polywire_fuzz::check_message;
-use polywire_fuzz::native::*;
-
-fuzz_target!(|data: &[u8]| {
-    let Some((&which, rest)) = data.split_first() else {
-        return;
-    };
-    let limits = protocol_info::LIMITS;
-    match which % 5 {
-        0 => drop(check_message::<Hello>(rest, limits)),
-        1 => drop(check_message::<Accept>(rest, limits)),
-        2 => drop(check_message::<Reject>(rest, limits)),
-        3 => drop(check_message::<LogHeader>(rest, limits)),
-        _ => drop(check_message::<Frame>(rest, limits)),
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| polywire_fuzz::targets::native_messages::run(data));
