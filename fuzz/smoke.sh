@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Smoke run of every fuzz target, for CI: builds the targets (cargo-fuzz: libFuzzer with
 # AddressSanitizer) on the stable toolchain, then runs each for SECONDS seconds (default
-# 15), starting from its seeds (fuzz/seeds/<target>) and regression inputs
+# 10), starting from its seeds (fuzz/seeds/<target>) and regression inputs
 # (fuzz/regressions/<target>, replayed first). A failure prints libFuzzer's log, leaves the
 # input under fuzz/artifacts/<target>/ and exits non-zero.
 #
 #   fuzz/smoke.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-15}
+secs=${1:-10}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # cargo-fuzz passes unstable flags (-Zsanitizer, -Cpasses=sancov-module); a stable rustc
 # accepts them when told it is bootstrapping itself.
