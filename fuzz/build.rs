@@ -1,0 +1,12 @@
+//! Generates the three fuzzed protocols from their `.wire` files: the two bundled ones and
+//! the kitchen sink (every construct of the language).
+fn main() {
+    if let Err(e) = polywire_codegen::configure().compile(&[
+        "../protocols/wire/native.wire",
+        "../protocols/wire/rocketmq.wire",
+        "../tests/wire/kitchen.wire",
+    ]) {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+}

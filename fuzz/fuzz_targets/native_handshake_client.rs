@@ -1,0 +1,6 @@
+#![no_main]
+//! Fuzz target: see `polywire_fuzz::targets::native_handshake_client`.
+
+libfuzzer_sys::fuzz_target!(
+    |data: &[u8]| polywire_fuzz::targets::native_handshake_client::run(data)
+);
