@@ -194,6 +194,31 @@ async fn client_shutdown_lets_calls_in_flight_finish_then_closes() {
 }
 
 #[tokio::test]
+async fn a_version_the_client_did_not_offer_is_refused() {
+    // A server that accepts every hello with version 7 (native speaks 1..=3).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut hello = [0u8; 10];
+        s.read_exact(&mut hello).await.unwrap();
+        s.write_all(&[1, 7, 0, 0, 0, 0]).await.unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest).await;
+    });
+    let err = client()
+        .connection(&addr.to_string())
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(&err, RemotingError::Handshake { reason, .. } if reason.contains("version 7")),
+        "{err}"
+    );
+    server.await.unwrap();
+}
+
+#[tokio::test]
 async fn an_idle_connection_costs_no_timer_wakeups() {
     let (server, addr) = server(ServerConfig::default()).await;
     let c = client();

@@ -622,6 +622,16 @@ impl<P: Protocol> RemotingClient<P> {
                     loop {
                         match hs.client_read_reply(&mut buf)? {
                             HandshakeEvent::NeedMore => {}
+                            // The server must pick one of the versions offered.
+                            HandshakeEvent::Done(n) if !(min..=max).contains(&n.version) => {
+                                return Err(RemotingError::Handshake {
+                                    addr: addr.to_string(),
+                                    reason: format!(
+                                        "server chose version {}, we offered {min}..={max}",
+                                        n.version
+                                    ),
+                                });
+                            }
                             HandshakeEvent::Done(n) => return Ok(n),
                             HandshakeEvent::Rejected {
                                 min: smin,
