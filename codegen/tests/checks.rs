@@ -749,3 +749,21 @@ fn field_with_two_lengths() {
 "#;
     insta::assert_snapshot!("field_with_two_lengths", fail_n(src, 1));
 }
+
+#[test]
+fn status_beyond_i64() {
+    // Codes are i64 at run time: a u64 `@code` field holds statuses up to i64::MAX only.
+    let src = r#"protocol t {
+    flags K : u8 { RESPONSE = bit 0 @response }
+    responses St : u64 { OK = 0 @success, FAILED = 1 @system_error, HUGE = 18446744073709551615 }
+    frame {
+        length: u32 = len(..)
+        code: u64 @code
+        id: u32 @correlation
+        k: K @kind
+        body: bytes rest @message
+    }
+}
+"#;
+    insta::assert_snapshot!("status_beyond_i64", fail_n(src, 1));
+}

@@ -960,3 +960,13 @@ fn names_that_begin_with_keywords() {
         ["x", "async", "restore", "sized_by_me", "n", "b", "w", "r"]
     );
 }
+
+#[test]
+fn encoding_of_an_unknown_type() {
+    let src = r#"protocol t {
+    struct Point { x: u8 }
+    encoding Piont json { }
+}
+"#;
+    insta::assert_snapshot!("encoding_of_an_unknown_type", fail(src));
+}

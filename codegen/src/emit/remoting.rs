@@ -401,7 +401,7 @@ fn handshake(g: &Gen, h: &Handshake, pt: &str) -> String {
     format!(
         "impl {P}::Handshake for {pt} {{
             fn versions(&self) -> (u32, u32) {{ protocol_info::VERSIONS }}
-            fn client_hello(&self, min: u32, max: u32, features: u64, out: &mut {P}::BytesMut) -> ::std::result::Result<(), {P}::EncodeError> {{
+            fn client_hello(&self, {pmin}: u32, {pmax}: u32, {pfeat}: u64, out: &mut {P}::BytesMut) -> ::std::result::Result<(), {P}::EncodeError> {{
                 let m = {hello} {{ {hmin} {hmax} {hfeat} {hrest} }};
                 {P}::WireMessage::encode_to(&m, out)
             }}
@@ -437,6 +437,10 @@ fn handshake(g: &Gen, h: &Handshake, pt: &str) -> String {
         }}\n",
         hello = hello.name,
         accept = accept.name,
+        // A hello without a role's field leaves that parameter unused.
+        pmin = if role(hello, "min_version").is_some() { "min" } else { "_min" },
+        pmax = if role(hello, "max_version").is_some() { "max" } else { "_max" },
+        pfeat = if role(hello, "features").is_some() { "features" } else { "_features" },
         hmin = set(hello, "min_version", "min"),
         hmax = set(hello, "max_version", "max"),
         hfeat = set(hello, "features", "features"),

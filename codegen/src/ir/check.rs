@@ -1330,6 +1330,7 @@ fn attr_span(f: &Field, attr: &str) -> Span {
 /// correlation id, the kind flags, the request code and the error message; request and
 /// response codes must fit the `@code` field.
 fn check_service_roles(p: &Protocol, errs: &mut Vec<Diagnostic>) {
+    check_code_values(p, errs);
     let frame = p.frame.map(|fi| p.struct_def(fi));
     let code = frame.and_then(|fr| marked(p, fr, "code", 0));
     let message = frame.and_then(|fr| marked(p, fr, "message", 0));
@@ -1479,14 +1480,24 @@ fn check_service_roles(p: &Protocol, errs: &mut Vec<Diagnostic>) {
             }
         }
     }
+}
 
-    // Request and response codes must fit the `@code` field.
+/// Request codes and response statuses must fit the frame's `@code` field, and `i64`.
+fn check_code_values(p: &Protocol, errs: &mut Vec<Diagnostic>) {
+    let frame = p.frame.map(|i| p.struct_def(i));
+    let code = frame.and_then(|fr| marked(p, fr, "code", 0));
     let Some(f) = code else { return };
     let FieldKind::Value(ty) = &f.kind else {
         return;
     };
     let Some((lo, hi, tname)) = int_range(ty) else {
         return;
+    };
+    // Codes and statuses are `i64` at run time (`RemotingFrame::code`).
+    let (hi, tname) = if hi > i128::from(i64::MAX) {
+        (i128::from(i64::MAX), format!("{tname} held as i64"))
+    } else {
+        (hi, tname)
     };
     let code_at = PartSpans::or(f.at.ty, f.span);
     for r in p.services.iter().flat_map(|s| &s.rpcs) {

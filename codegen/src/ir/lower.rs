@@ -149,7 +149,7 @@ pub fn lower_recovering(
                     )
                     .code("E0123"),
                 ),
-                None => {}
+                None => cx.unknown_type(&e.target),
             }
         }
     }
