@@ -1482,7 +1482,8 @@ fn check_service_roles(p: &Protocol, errs: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Request codes and response statuses must fit the frame's `@code` field, and `i64`.
+/// Request codes and response statuses must fit the frame's `@code` field; statuses also
+/// `i64`, which the generated status checks use.
 fn check_code_values(p: &Protocol, errs: &mut Vec<Diagnostic>) {
     let frame = p.frame.map(|i| p.struct_def(i));
     let code = frame.and_then(|fr| marked(p, fr, "code", 0));
@@ -1492,12 +1493,6 @@ fn check_code_values(p: &Protocol, errs: &mut Vec<Diagnostic>) {
     };
     let Some((lo, hi, tname)) = int_range(ty) else {
         return;
-    };
-    // Codes and statuses are `i64` at run time (`RemotingFrame::code`).
-    let (hi, tname) = if hi > i128::from(i64::MAX) {
-        (i128::from(i64::MAX), format!("{tname} held as i64"))
-    } else {
-        (hi, tname)
     };
     let code_at = PartSpans::or(f.at.ty, f.span);
     for r in p.services.iter().flat_map(|s| &s.rpcs) {
@@ -1520,6 +1515,12 @@ fn check_code_values(p: &Protocol, errs: &mut Vec<Diagnostic>) {
             );
         }
     }
+    // Statuses are `i64` in the generated status checks (`is_success`, `error_response`).
+    let (hi, tname) = if hi > i128::from(i64::MAX) {
+        (i128::from(i64::MAX), format!("{tname} held as i64"))
+    } else {
+        (hi, tname)
+    };
     if let Some(TypeDef::Enum(e)) = p.responses.map(|i| &p.types[i]) {
         for v in &e.variants {
             if v.value < lo || v.value > hi {
