@@ -307,7 +307,6 @@ impl Inbound {
         rd: &mut R,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<usize>> {
-        use std::future::Future;
         if self.buf.capacity() == 0 {
             self.buf = spare::take(self.sizer.want).unwrap_or_else(|| {
                 self.allocated += 1;
@@ -315,10 +314,7 @@ impl Inbound {
             });
         }
         self.sizer.make_room(&mut self.buf);
-        let read = {
-            let fut = tokio::io::AsyncReadExt::read_buf(rd, &mut self.buf);
-            std::pin::pin!(fut).poll(cx)
-        };
+        let read = tokio_util::io::poll_read_buf(std::pin::Pin::new(rd), cx, &mut self.buf);
         match &read {
             std::task::Poll::Ready(Ok(n)) if *n > 0 => self.sizer.record(*n),
             std::task::Poll::Pending if self.buf.is_empty() => {
