@@ -1330,9 +1330,9 @@ fn attr_span(f: &Field, attr: &str) -> Span {
 /// correlation id, the kind flags, the request code and the error message; request and
 /// response codes must fit the `@code` field.
 fn check_service_roles(p: &Protocol, errs: &mut Vec<Diagnostic>) {
-    check_code_values(p, errs);
     let frame = p.frame.map(|fi| p.struct_def(fi));
     let code = frame.and_then(|fr| marked(p, fr, "code", 0));
+    check_code_values(p, code, errs);
     let message = frame.and_then(|fr| marked(p, fr, "message", 0));
     if let Some(f) = code {
         let FieldKind::Value(ty) = &f.kind else {
@@ -1484,9 +1484,7 @@ fn check_service_roles(p: &Protocol, errs: &mut Vec<Diagnostic>) {
 
 /// Request codes and response statuses must fit the frame's `@code` field; statuses also
 /// `i64`, which the generated status checks use.
-fn check_code_values(p: &Protocol, errs: &mut Vec<Diagnostic>) {
-    let frame = p.frame.map(|i| p.struct_def(i));
-    let code = frame.and_then(|fr| marked(p, fr, "code", 0));
+fn check_code_values(p: &Protocol, code: Option<&Field>, errs: &mut Vec<Diagnostic>) {
     let Some(f) = code else { return };
     let FieldKind::Value(ty) = &f.kind else {
         return;
