@@ -102,6 +102,21 @@ async fn timeout_fires_and_the_late_response_is_dropped() {
     server.shutdown().await;
 }
 
+/// `n` concurrent calls to `a` that the server answers after `tens_of_ms` * 10 ms.
+fn slow_calls(
+    c: &RemotingClient<NativeProtocol>,
+    a: &str,
+    n: usize,
+    tens_of_ms: u8,
+) -> Vec<tokio::task::JoinHandle<Result<Frame, RemotingError>>> {
+    (0..n)
+        .map(|_| {
+            let (c, a) = (c.clone(), a.to_string());
+            tokio::spawn(async move { c.invoke(&a, slow(tens_of_ms), T).await })
+        })
+        .collect()
+}
+
 /// Waits (bounded) until the server counts `n` open connections.
 async fn server_connections_reach(server: &RemotingServer<NativeProtocol>, n: u64) -> bool {
     for _ in 0..200 {
@@ -155,12 +170,7 @@ async fn client_shutdown_lets_calls_in_flight_finish_then_closes() {
     let (server, addr) = server(ServerConfig::default()).await;
     let c = client();
     let a = addr.to_string();
-    let calls: Vec<_> = (0..50)
-        .map(|_| {
-            let (c, a) = (c.clone(), a.clone());
-            tokio::spawn(async move { c.invoke(&a, slow(10), T).await })
-        })
-        .collect();
+    let calls = slow_calls(&c, &a, 50, 10);
     // Every call is on the wire before the shutdown starts.
     let conn = c.connection(&a).await.expect("connects");
     for _ in 0..200 {
@@ -245,12 +255,7 @@ async fn graceful_shutdown_answers_every_accepted_request() {
     let (server, addr) = server(ServerConfig::default()).await;
     let c = client();
     let a = addr.to_string();
-    let calls: Vec<_> = (0..50)
-        .map(|_| {
-            let (c, a) = (c.clone(), a.clone());
-            tokio::spawn(async move { c.invoke(&a, slow(20), T).await })
-        })
-        .collect();
+    let calls = slow_calls(&c, &a, 50, 20);
     // Wait until the server has all 50 in hand, then shut down while they sleep.
     for _ in 0..200 {
         if server.metrics().requests == 50 {
