@@ -52,6 +52,21 @@ pub enum DecodeErrorKind {
     UnknownEnum(i64),
     /// A varint longer than 10 bytes or above the target type's range.
     VarintOverflow,
+    /// A bounded varint (`varint<max = n>`) still continuing after the bytes its maximum
+    /// needs.
+    VarintTooLong {
+        /// The most bytes it may take.
+        max_bytes: usize,
+    },
+    /// A bounded varint above its maximum.
+    VarintAboveMax {
+        /// The maximum.
+        max: u64,
+    },
+    /// A tag that no member of a tagged list has.
+    UnknownTag(u64),
+    /// A member of a tagged list that may appear once, appearing again.
+    DuplicateTag(u64),
     /// A constant field (magic, tag) with the wrong value.
     BadConstant {
         /// The declared value.
@@ -134,6 +149,12 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::InvalidBool(b) => write!(f, "bool byte {b:#04x} is neither 0 nor 1"),
             DecodeErrorKind::UnknownEnum(v) => write!(f, "no enum variant has value {v}"),
             DecodeErrorKind::VarintOverflow => write!(f, "varint overflows its type"),
+            DecodeErrorKind::VarintTooLong { max_bytes } => {
+                write!(f, "varint continues past {max_bytes} byte(s)")
+            }
+            DecodeErrorKind::VarintAboveMax { max } => write!(f, "varint exceeds its maximum {max}"),
+            DecodeErrorKind::UnknownTag(t) => write!(f, "no member has tag {t:#x}"),
+            DecodeErrorKind::DuplicateTag(t) => write!(f, "tag {t:#x} appears twice"),
             DecodeErrorKind::BadConstant { expected, found } => {
                 write!(f, "expected constant {expected:#x}, found {found:#x}")
             }
@@ -186,6 +207,28 @@ pub enum EncodeError {
         path: &'static str,
         /// The value.
         value: u64,
+    },
+    /// A value above the maximum its type declares.
+    #[error("`{path}`: value {value} is above the maximum {max}")]
+    AboveMax {
+        /// Field path.
+        path: &'static str,
+        /// The value.
+        value: u64,
+        /// The maximum.
+        max: u64,
+    },
+    /// A field whose condition holds is absent.
+    #[error("`{path}` is required: its condition holds")]
+    MissingField {
+        /// Field path.
+        path: &'static str,
+    },
+    /// A field whose condition does not hold is present.
+    #[error("`{path}` must be absent: its condition does not hold")]
+    UnexpectedField {
+        /// Field path.
+        path: &'static str,
     },
     /// JSON serialisation failed.
     #[error("`{path}`: JSON encoding failed: {msg}")]

@@ -52,6 +52,9 @@ pub struct Reader<'a> {
     /// Where the frame starts in `buf` (0 unless several frames share `buf`): offsets in
     /// errors count from the frame's start.
     base: usize,
+    /// The protocol version in effect (`@version` in conditions): set by the codec and by
+    /// fields marked `@version`; 0 when unknown.
+    version: u32,
 }
 
 macro_rules! read_int {
@@ -74,6 +77,7 @@ impl<'a> Reader<'a> {
             rest: &buf[..],
             limits,
             base: 0,
+            version: 0,
         }
     }
 
@@ -90,7 +94,29 @@ impl<'a> Reader<'a> {
             base: range.start,
             rest: &buf[range],
             limits,
+            version: 0,
         }
+    }
+
+    /// The same reader with protocol version `v` in effect.
+    #[inline]
+    pub fn with_version(mut self, v: u32) -> Self {
+        self.version = v;
+        self
+    }
+
+    /// The protocol version in effect (0 when unknown). Regions taken from this reader
+    /// inherit it.
+    #[inline]
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// Sets the protocol version in effect for what is read next (a field marked
+    /// `@version` does).
+    #[inline]
+    pub fn set_version(&mut self, v: u32) {
+        self.version = v;
     }
 
     /// The limits in force.
@@ -230,6 +256,40 @@ impl<'a> Reader<'a> {
     fn varint_long(&mut self, field: &'static str) -> Result<u64, DecodeError> {
         let at = self.offset();
         match decode_varint(self.rest) {
+            Ok(Some((v, n))) => {
+                self.rest = &self.rest[n..];
+                Ok(v)
+            }
+            Ok(None) => Err(self.error(
+                field,
+                DecodeErrorKind::Truncated {
+                    needed: self.remaining() + 1,
+                    available: self.remaining(),
+                },
+            )),
+            Err(kind) => Err(DecodeError::new(at, field, kind)),
+        }
+    }
+
+    /// The next `width` bytes (1..=8) as an unsigned integer, without consuming them (a
+    /// union's members are told apart by their first word).
+    #[inline]
+    pub fn peek_word(
+        &self,
+        width: usize,
+        big_endian: bool,
+        field: &'static str,
+    ) -> Result<u64, DecodeError> {
+        peek_uint(self.rest, 0, width, big_endian).ok_or_else(|| self.truncated(width, field))
+    }
+
+    /// Reads an unsigned LEB128 varint no larger than `max`, in no more bytes than `max`
+    /// needs (`varint<max = 268435455>` is at most four bytes: a fifth is an error, as MQTT's
+    /// variable byte integer requires).
+    #[inline]
+    pub fn varint_max(&mut self, max: u64, field: &'static str) -> Result<u64, DecodeError> {
+        let at = self.offset();
+        match decode_varint_max(self.rest, max) {
             Ok(Some((v, n))) => {
                 self.rest = &self.rest[n..];
                 Ok(v)
@@ -405,6 +465,48 @@ pub fn decode_varint(buf: &[u8]) -> Result<Option<(u64, usize)>, DecodeErrorKind
     Ok(None)
 }
 
+/// The most bytes a LEB128 varint of at most `max` takes.
+#[inline]
+pub const fn varint_max_bytes(max: u64) -> usize {
+    let bits = 64 - max.leading_zeros() as usize;
+    if bits == 0 { 1 } else { bits.div_ceil(7) }
+}
+
+/// Decodes a LEB128 varint of at most `max` from the start of `buf`: `Ok(None)` when `buf`
+/// ends first; an error when it runs longer than `max` needs or exceeds `max`.
+#[inline]
+pub fn decode_varint_max(buf: &[u8], max: u64) -> Result<Option<(u64, usize)>, DecodeErrorKind> {
+    let limit = varint_max_bytes(max);
+    let mut v: u64 = 0;
+    for (i, &b) in buf.iter().enumerate().take(limit) {
+        v |= u64::from(b & 0x7f).checked_shl(7 * i as u32).unwrap_or(0);
+        if b & 0x80 == 0 {
+            return if v > max {
+                Err(DecodeErrorKind::VarintAboveMax { max })
+            } else {
+                Ok(Some((v, i + 1)))
+            };
+        }
+    }
+    if buf.len() >= limit {
+        return Err(DecodeErrorKind::VarintTooLong { max_bytes: limit });
+    }
+    Ok(None)
+}
+
+/// Peeks a varint of at most `max` at `off` of a possibly incomplete buffer: `Ok(None)`
+/// means "need more".
+#[inline]
+pub fn peek_varint_max(
+    buf: &[u8],
+    off: usize,
+    max: u64,
+    field: &'static str,
+) -> Result<Option<(u64, usize)>, DecodeError> {
+    let rest = buf.get(off..).unwrap_or_default();
+    decode_varint_max(rest, max).map_err(|k| DecodeError::new(off, field, k))
+}
+
 /// Peeks a varint at `off` of a possibly incomplete buffer: `Ok(None)` means "need more".
 #[inline]
 pub fn peek_varint(
@@ -544,6 +646,8 @@ pub const fn zigzag(v: i64) -> u64 {
 /// ```
 pub struct Writer<'a> {
     dst: &'a mut BytesMut,
+    /// The protocol version in effect (see [`Reader::version`]).
+    version: u32,
     /// `dst`'s spare capacity: the address just past its last byte.
     spare: *mut u8,
     /// Bytes of spare capacity at `spare`.
@@ -566,6 +670,7 @@ impl<'a> Writer<'a> {
     pub fn new(dst: &'a mut BytesMut) -> Self {
         let mut w = Writer {
             dst,
+            version: 0,
             spare: std::ptr::null_mut(),
             room: 0,
             pos: 0,
@@ -582,6 +687,19 @@ impl<'a> Writer<'a> {
         let spare = self.dst.spare_capacity_mut();
         self.room = spare.len();
         self.spare = spare.as_mut_ptr().cast();
+    }
+
+    /// The same writer with protocol version `v` in effect.
+    #[inline]
+    pub fn with_version(mut self, v: u32) -> Self {
+        self.version = v;
+        self
+    }
+
+    /// The protocol version in effect (0 when unknown).
+    #[inline]
+    pub fn version(&self) -> u32 {
+        self.version
     }
 
     /// The buffer's length with what was written so far (positions for
@@ -806,6 +924,19 @@ impl Cursor<'_, '_> {
         r
     }
 
+    /// The protocol version in effect (0 when unknown).
+    #[inline(always)]
+    pub fn version(&self) -> u32 {
+        self.w.version
+    }
+
+    /// Sets the protocol version in effect for what is written next (a field marked
+    /// `@version` does).
+    #[inline(always)]
+    pub fn set_version(&mut self, v: u32) {
+        self.w.version = v;
+    }
+
     /// Runs `f` on the writer (a nested message's `write_to`).
     #[inline(always)]
     pub fn nested<R>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> R) -> R {
@@ -881,6 +1012,15 @@ pub fn check_encode_len(len: usize, max: u64, path: &'static str) -> Result<u64,
         });
     }
     Ok(len as u64)
+}
+
+/// Checks a value against the maximum of its `varint<max = n>`.
+#[inline]
+pub fn check_max_value(value: u64, max: u64, path: &'static str) -> Result<u64, EncodeError> {
+    if value > max {
+        return Err(EncodeError::AboveMax { path, value, max });
+    }
+    Ok(value)
 }
 
 /// Checks that `value` fits in `bits` bits.

@@ -789,4 +789,157 @@ frame { length: u16 = len(..), body: bytes rest }
 
 Declare the limit the protocol really has: `limits { max_frame_len = 65537 }`."#,
     },
+    Code {
+        code: "E0368",
+        title: "a union member that cannot be one",
+        explanation: r#"A union lists structs with a binary layout, each once; an enum, flags, a `header`, an
+empty union or a repeated member cannot be one.
+
+```wire
+union Packet { }
+```
+
+List the structs the value may be: `union Packet { Connect, Publish }`."#,
+    },
+    Code {
+        code: "E0369",
+        title: "union members that cannot be told apart",
+        explanation: r#"A union's decoder looks at the first word of the input and picks the member whose
+constant bits match. Every member must start with a word of the same integer type with
+constant bits at the same places.
+
+```wire
+struct Ping { kind: u8 = 12 }
+struct Data { body: bytes rest }
+union Packet { Ping, Data }
+```
+
+Start every member with its constant: `header: u8 { kind: u8 bits 4..8 = 3, flags: u8 bits 0..4 }`."#,
+    },
+    Code {
+        code: "E0370",
+        title: "two union members with the same constant",
+        explanation: r#"Two members of a union have the same value in the bits that tell members apart, so a
+decoder could not choose between them.
+
+```wire
+struct A { kind: u8 = 1 }
+struct B { kind: u8 = 1, x: u8 }
+union U { A, B }
+```
+
+Give each member its own value."#,
+    },
+    Code {
+        code: "E0371",
+        title: "union frame members that start differently",
+        explanation: r#"The codec finds a frame's end from the words before its `len(..)` field before it knows
+which member the frame is, so every member of a union frame has the same words and the
+same length field first.
+
+```wire
+struct A { kind: u8 = 1, length: u8 = len(..) }
+struct B { kind: u8 = 2, length: u16 = len(..) }
+union F { A, B }
+frame F
+```
+
+Give every member the same start."#,
+    },
+    Code {
+        code: "E0372",
+        title: "a tag that does not fit",
+        explanation: r#"A tagged list's tags are written as its tag type; a tag beyond it could not be written.
+
+```wire
+tagged Props : u8 { 0x100 big: u8 }
+```
+
+Use a smaller tag or a wider tag type (`: u16`, `: varint`)."#,
+    },
+    Code {
+        code: "E0373",
+        title: "two members with one tag",
+        explanation: r#"Two members of a tagged list share a tag, so a reader could not tell which one it read.
+
+```wire
+tagged Props : u8 { 1 a: u8, 1 b: u16 }
+```
+
+Give each member its own tag."#,
+    },
+    Code {
+        code: "E0374",
+        title: "a tagged member without an extent",
+        explanation: r#"A tagged list's members follow each other without lengths of their own: each value must
+know where it ends (a fixed size or a length prefix).
+
+```wire
+tagged Props : u8 { 1 name: string }
+```
+
+Give it a prefix: `string<u16>`."#,
+    },
+    Code {
+        code: "E0375",
+        title: "a tagged list without a region",
+        explanation: r#"A tagged list reads members until its region ends, so the field holding it needs a
+length (`sized_by`), or must be the last field (it then takes the rest).
+
+```wire
+struct S { props: Props, x: u8 }
+```
+
+Write `props: Props sized_by varint`, or move it to the end."#,
+    },
+    Code {
+        code: "E0376",
+        title: "a condition that reads something it cannot",
+        explanation: r#"A field's `if` condition reads earlier fields and bit parts of the same struct that hold
+an integer, bool, enum or flags value (and `@version`, the protocol version in effect).
+Later fields, constants, lengths, strings and conditional fields cannot be read.
+
+```wire
+struct S { id: u16 if qos > 0, qos: u8 }
+```
+
+Declare what the condition reads before the field."#,
+    },
+    Code {
+        code: "E0377",
+        title: "a condition on a field that is always there",
+        explanation: r#"Only stored values can be conditional: constants, computed lengths, packed words and
+fields chosen by `by` are always written, and a header's fields travel as strings.
+
+```wire
+struct S { magic: u16 = 0x5057 if version > 1 }
+```
+
+Drop the condition, or make the field a stored value."#,
+    },
+    Code {
+        code: "E0378",
+        title: "a presence bit nothing reads",
+        explanation: r#"`present(x)` sets a bit when the optional field `x` is there. `x` must come later, with a
+condition that reads the bit (`x: T if has_x`), and the part must be a bool or integer;
+otherwise the bit and the field could disagree.
+
+```wire
+struct S { flags: u8 { has_x: bool bits 0..1 = present(x) }, x: u16 }
+```
+
+Write `x: u16 if has_x`."#,
+    },
+    Code {
+        code: "E0379",
+        title: "`@version` on a field without an integer",
+        explanation: r#"A field marked `@version` sets the protocol version that later conditions
+(`if @version >= 5`) read; it holds an integer.
+
+```wire
+struct Hello { name: string<u8> @version }
+```
+
+Mark the integer field that carries the version."#,
+    },
 ];

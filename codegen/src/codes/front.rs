@@ -536,4 +536,43 @@ struct my_header { level: u8 }
 
 Rename it as the help shows: `struct MyHeader { level: u8 }`."#,
     },
+    Code {
+        code: "E0150",
+        title: "`present(..)` on a whole field",
+        explanation: r#"`= present(x)` computes a presence bit from whether the optional field `x` is there. It
+is the value of a bit part, not of a whole field.
+
+```wire
+has_name: u8 = present(name)
+```
+
+Pack it into a word: `flags: u8 { has_name: bool bits 0..1 = present(name) }`, and give
+`name` the condition `if has_name`."#,
+    },
+    Code {
+        code: "E0151",
+        title: "`sized_by` with something that is not a length",
+        explanation: r#"`sized_by` takes the name of a length field (`sized_by body_len`) or the type of a
+length prefix written in front of the field (`sized_by u16`, `sized_by varint`,
+`sized_by varint<max = 268435455>`).
+
+```wire
+body: bytes sized_by string<u8>
+```
+
+Write a length field's name or an integer type."#,
+    },
+    Code {
+        code: "E0152",
+        title: "the frame is not a struct or union",
+        explanation: r#"`frame Name` makes a type declared elsewhere the protocol's frame; only a struct or a
+union of structs can be one.
+
+```wire
+enum Kind : u8 { A = 1 }
+frame Kind
+```
+
+Name a `struct` or a `union`."#,
+    },
 ];

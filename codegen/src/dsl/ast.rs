@@ -51,6 +51,8 @@ pub struct Protocol {
     pub items: Vec<Item>,
     /// Frame blocks.
     pub frames: Vec<StructDef>,
+    /// `frame Name`: the frame is a type declared elsewhere.
+    pub frame_uses: Vec<Name>,
     /// Handshake blocks.
     pub handshakes: Vec<Handshake>,
     /// Services.
@@ -89,6 +91,55 @@ pub enum Item {
     Header(StructDef),
     /// `encoding`.
     Encoding(EncodingDef),
+    /// `union`: one of several structs.
+    Union(UnionDef),
+    /// `tagged`: a list of tagged members.
+    Tagged(TaggedDef),
+}
+
+/// `union Name { A, B }`.
+#[derive(Debug, Clone)]
+pub struct UnionDef {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Name.
+    pub name: Name,
+    /// The member structs, with their docs.
+    pub arms: Vec<(Vec<String>, Name)>,
+    /// The whole definition.
+    pub span: Span,
+}
+
+/// `tagged Name : tag-type { tag name: type [repeated] }`.
+#[derive(Debug, Clone)]
+pub struct TaggedDef {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Name.
+    pub name: Name,
+    /// How each tag is written.
+    pub tag: TypeExpr,
+    /// Members.
+    pub members: Vec<TaggedMember>,
+    /// The whole definition.
+    pub span: Span,
+}
+
+/// `0x26 user_property: Pair repeated`.
+#[derive(Debug, Clone)]
+pub struct TaggedMember {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// The tag.
+    pub tag: IntLit,
+    /// Name.
+    pub name: Name,
+    /// Type of the value.
+    pub ty: TypeExpr,
+    /// May appear more than once.
+    pub repeated: bool,
+    /// The whole member.
+    pub span: Span,
 }
 
 /// `enum Name : repr [open] { ... }`.
@@ -160,8 +211,10 @@ pub struct Field {
     pub bits: Option<Vec<BitPart>>,
     /// `by disc { ... }`.
     pub by: Option<ByClause>,
-    /// `sized_by x`.
-    pub sized_by: Option<Name>,
+    /// `sized_by x` (a length field) or `sized_by u16` (a prefix type).
+    pub sized_by: Option<TypeExpr>,
+    /// `if cond`, and where it was written.
+    pub cond: Option<(crate::ir::Cond, Span)>,
     /// `rest`.
     pub rest: Option<Span>,
     /// `as i32`: the Rust-side integer type of a narrower wire integer.
@@ -181,6 +234,8 @@ pub enum ValueSpec {
     LenOf(Name, Span),
     /// `len(..)` (None: everything after this field) or `len(field..)`.
     LenFrom(Option<Name>, Span),
+    /// `present(field)`.
+    Present(Name, Span),
 }
 
 /// A part of a packed integer.

@@ -107,6 +107,8 @@ fn item_name(item: &ast::Item) -> Option<&ast::Name> {
         ast::Item::Enum(e) => Some(&e.name),
         ast::Item::Flags(f) => Some(&f.name),
         ast::Item::Struct(s) | ast::Item::Header(s) => Some(&s.name),
+        ast::Item::Union(u) => Some(&u.name),
+        ast::Item::Tagged(t) => Some(&t.name),
         ast::Item::Encoding(_) => None,
     }
 }
@@ -135,6 +137,16 @@ fn references(file: &ast::File, out: &mut HashSet<String>) {
                 ast::Item::Struct(s) | ast::Item::Header(s) => fields(&s.fields, out),
                 ast::Item::Encoding(e) => {
                     out.insert(e.target.text.clone());
+                }
+                ast::Item::Union(u) => {
+                    for (_, n) in &u.arms {
+                        out.insert(n.text.clone());
+                    }
+                }
+                ast::Item::Tagged(t) => {
+                    for m in &t.members {
+                        ty(&m.ty, out);
+                    }
                 }
                 ast::Item::Enum(_) | ast::Item::Flags(_) => {}
             }

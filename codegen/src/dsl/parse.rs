@@ -674,6 +674,19 @@ fn describe_rules(rules: &[Rule]) -> String {
             Rule::hs_rule => "a handshake rule",
             Rule::limit => "a limit `name = value`",
             Rule::len_expr => "`len(...)`",
+            Rule::present_expr => "`present(...)`",
+            Rule::union_def => "`union`",
+            Rule::tagged_def => "`tagged`",
+            Rule::tagged_member => "a member `tag name: type`",
+            Rule::if_clause | Rule::if_kw => "`if`",
+            Rule::cond | Rule::cond_and | Rule::cond_cmp | Rule::cond_not => "a condition",
+            Rule::cmp_op => "a comparison",
+            Rule::or_op => "`||`",
+            Rule::and_op => "`&&`",
+            Rule::ctx_version => "`@version`",
+            Rule::ctx_more => "`@more`",
+            Rule::sized_by_kw => "`sized_by`",
+            Rule::repeated_kw => "`repeated`",
             Rule::EOI => "end of file",
             _ => "something else",
         })
@@ -831,6 +844,7 @@ impl Cx {
             limits: vec![],
             items: vec![],
             frames: vec![],
+            frame_uses: vec![],
             handshakes: vec![],
             services: vec![],
             responses: vec![],
@@ -855,6 +869,10 @@ impl Cx {
                     }
                 }
                 Rule::frame => proto.frames.push(self.frame(p)),
+                Rule::frame_use => {
+                    let mut it = p.into_inner().filter(|r| r.as_rule() == Rule::ident);
+                    proto.frame_uses.push(self.name(it.next().expect("frame type")));
+                }
                 Rule::handshake => proto.handshakes.push(self.handshake(p)),
                 Rule::service => proto.services.push(self.service(p)),
                 Rule::responses => proto.responses.push(self.enum_like(p, false)),
@@ -955,6 +973,57 @@ impl Cx {
                     span,
                 })
             }
+            Rule::union_def => {
+                let span = self.span(&p);
+                let mut it = p.into_inner().peekable();
+                let docs = self.docs(&mut it);
+                let name = self.name(it.next().expect("union name"));
+                let arms = it
+                    .map(|arm| {
+                        let mut ai = arm.into_inner().peekable();
+                        let docs = self.docs(&mut ai);
+                        (docs, self.name(ai.next().expect("union arm")))
+                    })
+                    .collect();
+                Item::Union(UnionDef {
+                    docs,
+                    name,
+                    arms,
+                    span,
+                })
+            }
+            Rule::tagged_def => {
+                let span = self.span(&p);
+                let mut it = p.into_inner().peekable();
+                let docs = self.docs(&mut it);
+                let name = self.name(it.next().expect("tagged name"));
+                let tag = self.type_expr(it.next().expect("tag type"));
+                let members = it
+                    .map(|m| {
+                        let span = self.tight_span(&m);
+                        let mut mi = m.into_inner().peekable();
+                        let docs = self.docs(&mut mi);
+                        let tag = self.int(mi.next().expect("member tag"));
+                        let name = self.name(mi.next().expect("member name"));
+                        let ty = self.type_expr(mi.next().expect("member type"));
+                        TaggedMember {
+                            docs,
+                            tag,
+                            name,
+                            ty,
+                            repeated: mi.next().is_some(),
+                            span,
+                        }
+                    })
+                    .collect();
+                Item::Tagged(TaggedDef {
+                    docs,
+                    name,
+                    tag,
+                    members,
+                    span,
+                })
+            }
             r => unreachable!("grammar yields no item {r:?}"),
         }
     }
@@ -1044,6 +1113,10 @@ impl Cx {
         let inner = p.into_inner().next().expect("value");
         match inner.as_rule() {
             Rule::int_lit => ValueSpec::Const(self.int(inner)),
+            Rule::present_expr => {
+                let span = self.span(&inner);
+                ValueSpec::Present(self.name(inner.into_inner().next().expect("present")), span)
+            }
             _ => {
                 let span = self.span(&inner);
                 let target = inner.into_inner().next().expect("len target");
@@ -1071,6 +1144,7 @@ impl Cx {
             bits: None,
             by: None,
             sized_by: None,
+            cond: None,
             rest: None,
             widen: None,
             attrs: vec![],
@@ -1100,7 +1174,13 @@ impl Cx {
                     f.by = Some(ByClause { disc, arms, span });
                 }
                 Rule::sized_by => {
-                    f.sized_by = Some(self.name(p.into_inner().next().expect("sized_by")))
+                    let t = p.into_inner().find(|r| r.as_rule() == Rule::type_expr);
+                    f.sized_by = Some(self.type_expr(t.expect("sized_by type")))
+                }
+                Rule::if_clause => {
+                    let c = p.into_inner().find(|r| r.as_rule() == Rule::cond);
+                    let c = c.expect("if condition");
+                    f.cond = Some((self.cond(c.clone()), self.tight_span(&c)));
                 }
                 Rule::rest_kw => f.rest = Some(self.span(&p)),
                 Rule::widen => f.widen = Some(self.name(p.into_inner().next().expect("type"))),
@@ -1109,6 +1189,56 @@ impl Cx {
             }
         }
         f
+    }
+
+    /// A condition (`cond` and the rules under it).
+    fn cond(&self, p: P) -> crate::ir::Cond {
+        use crate::ir::{CmpOp, Cond};
+        match p.as_rule() {
+            Rule::cond | Rule::cond_and => {
+                let or = p.as_rule() == Rule::cond;
+                let mut it = p.into_inner().filter(|r| !matches!(r.as_rule(), Rule::or_op | Rule::and_op));
+                let mut acc = self.cond(it.next().expect("operand"));
+                for next in it {
+                    let rhs = Box::new(self.cond(next));
+                    acc = if or {
+                        Cond::Or(Box::new(acc), rhs)
+                    } else {
+                        Cond::And(Box::new(acc), rhs)
+                    };
+                }
+                acc
+            }
+            Rule::cond_cmp => {
+                let mut it = p.into_inner();
+                let lhs = self.cond(it.next().expect("operand"));
+                match (it.next(), it.next()) {
+                    (Some(op), Some(rhs)) => {
+                        let op = match op.as_str() {
+                            "==" => CmpOp::Eq,
+                            "!=" => CmpOp::Ne,
+                            "<" => CmpOp::Lt,
+                            "<=" => CmpOp::Le,
+                            ">" => CmpOp::Gt,
+                            _ => CmpOp::Ge,
+                        };
+                        Cond::Cmp(op, Box::new(lhs), Box::new(self.cond(rhs)))
+                    }
+                    _ => lhs,
+                }
+            }
+            Rule::cond_not => Cond::Not(Box::new(self.cond(p.into_inner().next().expect("operand")))),
+            Rule::int_lit => {
+                let i = self.int(p);
+                Cond::Int(i.value, i.span)
+            }
+            Rule::ctx_version => Cond::Version,
+            Rule::ctx_more => Cond::More,
+            _ => {
+                let n = self.name(p);
+                Cond::Ref(n.text, n.span)
+            }
+        }
     }
 
     fn bit_part(&self, p: P) -> BitPart {

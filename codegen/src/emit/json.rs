@@ -143,6 +143,11 @@ impl Json<'_> {
                     }
                     if ser { ser_ty } else { de_ty }
                 }
+                // The checker rejects these under a JSON encoding; say so where it shows.
+                TypeDef::Union(_) | TypeDef::Tagged(_) => format!(
+                    "[(); {{ ::std::compile_error!({}); 0 }}]",
+                    lit(&format!("field `{}`: unions and tagged lists have no JSON form", self.field))
+                ),
             },
             Type::Int(_) | Type::Varint { .. } | Type::Bool | Type::String { .. } => {
                 unreachable!("serialised as it is")
@@ -187,7 +192,7 @@ impl Json<'_> {
                 TypeDef::Struct(_) if self.nested(*i).is_some() => {
                     format!("{place}.{}_mirror()", self.enc)
                 }
-                TypeDef::Struct(_) => "[]".into(),
+                TypeDef::Struct(_) | TypeDef::Union(_) | TypeDef::Tagged(_) => "[]".into(),
             },
             Type::Int(_) | Type::Varint { .. } | Type::Bool | Type::String { .. } => {
                 unreachable!("serialised as it is")
@@ -258,6 +263,9 @@ impl Json<'_> {
                 TypeDef::Flags(f) => De::Func(format!("{}::from_bits", f.name)),
                 TypeDef::Struct(s) => {
                     De::Fallible(format!("{}::{}_from_mirror({v}, at)", s.name, self.enc))
+                }
+                TypeDef::Union(_) | TypeDef::Tagged(_) => {
+                    De::Expr("::std::default::Default::default()".into())
                 }
             },
             Type::Int(_) | Type::Varint { .. } | Type::Bool | Type::String { .. } => {

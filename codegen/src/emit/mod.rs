@@ -130,6 +130,157 @@ struct FrameView {
     extra: String,
 }
 
+#[derive(Template)]
+#[template(path = "union.rs", escape = "none")]
+struct UnionView {
+    name: String,
+    name_lit: String,
+    docs: Vec<String>,
+    at: Vec<String>,
+    /// Width and byte order of the word the members start with.
+    width: u8,
+    big: bool,
+    /// The bits that tell the members apart.
+    mask: String,
+    arms: Vec<UnionArmView>,
+}
+
+struct UnionArmView {
+    name: String,
+    name_lit: String,
+    docs: Vec<String>,
+    /// The member's value of the masked bits.
+    key: String,
+}
+
+fn union_view(g: &Gen, u: &UnionDef) -> UnionView {
+    let key = crate::ir::check::union_key(g.p, u);
+    let (ty, mask) = key.as_ref().map_or(
+        (
+            IntType {
+                bytes: 1,
+                signed: false,
+                endian: Endian::Big,
+            },
+            0,
+        ),
+        |(k, _)| (k.ty, k.mask),
+    );
+    let keys = key.map(|(_, keys)| keys).unwrap_or_default();
+    UnionView {
+        name: u.name.clone(),
+        name_lit: lit(&u.name),
+        docs: docs(&u.docs),
+        at: g.at(u.span),
+        width: ty.bytes,
+        big: ty.endian == Endian::Big,
+        mask: format!("{mask:#x}"),
+        arms: u
+            .arms
+            .iter()
+            .enumerate()
+            .map(|(n, a)| {
+                let name = g.p.types[a.ty].name().to_string();
+                UnionArmView {
+                    name_lit: lit(&name),
+                    name,
+                    docs: docs(&a.docs),
+                    key: format!("{:#x}", keys.get(n).copied().unwrap_or(0)),
+                }
+            })
+            .collect(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tagged.rs", escape = "none")]
+struct TaggedView {
+    name: String,
+    name_lit: String,
+    docs: Vec<String>,
+    at: Vec<String>,
+    /// Reads a tag from `__r` as u64.
+    read_tag: String,
+    members: Vec<MemberView>,
+    size: String,
+}
+
+struct MemberView {
+    name: String,
+    name_lit: String,
+    ty: String,
+    docs: Vec<String>,
+    tag: String,
+    repeated: bool,
+    /// Decodes one value from `__r`.
+    decode: String,
+    /// Writes the tag and the value bound to `x` (a reference) through `dst`.
+    encode: String,
+}
+
+fn tagged_view(g: &Gen, t: &TaggedDef) -> TaggedView {
+    let read_tag = match t.tag {
+        Prefix::Int(i) => g.read_word(&i, "__r", &t.name),
+        Prefix::Varint { max: None } => format!("__r.varint({})?", lit(&t.name)),
+        Prefix::Varint { max: Some(m) } => format!("__r.varint_max({m}, {})?", lit(&t.name)),
+    };
+    let write_tag = |tag: u64| match t.tag {
+        Prefix::Int(i) => g.write_const(&i, tag, "dst"),
+        Prefix::Varint { .. } => format!("dst.put_varint({tag:#x});"),
+    };
+    let tag_len = |tag: u64| match t.tag {
+        Prefix::Int(i) => usize::from(i.bytes),
+        Prefix::Varint { .. } => {
+            let bits = 64 - tag.leading_zeros() as usize;
+            bits.div_ceil(7).max(1)
+        }
+    };
+    let mut size = Vec::new();
+    let members = t
+        .members
+        .iter()
+        .map(|m| {
+            let one = rust::sum(vec![tag_len(m.tag).to_string(), g.size(&m.ty, "x", true)]);
+            size.push(if m.repeated {
+                format!(
+                    "self.{}.iter().map(|x| {one}).sum::<usize>()",
+                    ident(&m.name)
+                )
+            } else {
+                format!("self.{}.as_ref().map_or(0, |x| {one})", ident(&m.name))
+            });
+            let inner = g.rust_type(&m.ty);
+            MemberView {
+                name: ident(&m.name),
+                name_lit: lit(&m.name),
+                ty: if m.repeated {
+                    format!("::std::vec::Vec<{inner}>")
+                } else {
+                    format!("::std::option::Option<{inner}>")
+                },
+                docs: docs(&m.docs),
+                tag: format!("{:#x}", m.tag),
+                repeated: m.repeated,
+                decode: g.decode(&m.ty, "__r", &m.name),
+                encode: format!(
+                    "{} {}",
+                    write_tag(m.tag),
+                    g.encode(&m.ty, "x", true, "dst", &m.name)
+                ),
+            }
+        })
+        .collect();
+    TaggedView {
+        name: t.name.clone(),
+        name_lit: lit(&t.name),
+        docs: docs(&t.docs),
+        at: g.at(t.span),
+        read_tag,
+        members,
+        size: rust::sum(size),
+    }
+}
+
 fn docs(lines: &[String]) -> Vec<String> {
     lines.iter().map(|l| lit(&format!(" {l}"))).collect()
 }
@@ -263,6 +414,8 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
                     })
                     .collect(),
             })?),
+            TypeDef::Union(u) => structs_out.push(render(&union_view(&g, u))?),
+            TypeDef::Tagged(t) => structs_out.push(render(&tagged_view(&g, t))?),
             TypeDef::Struct(s) if s.header_only => {
                 structs_out.push(render(&HeaderView {
                     name: s.name.clone(),
@@ -300,26 +453,28 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
         src += &structs_out.concat();
         return format(&src);
     }
-    let frame = match p.frame {
-        Some(fi) => {
-            let s = p.struct_def(fi);
-            Some(render(&FrameView {
-                name: s.name.clone(),
-                name_lit: lit(&s.name),
-                probe: probe(p, s),
+    let frame = match p.frame.map(|fi| &p.types[fi]) {
+        Some(TypeDef::Struct(s)) => Some(render(&FrameView {
+            name: s.name.clone(),
+            name_lit: lit(&s.name),
+            probe: probe(p, s, true),
+            extra: String::new(),
+        })?),
+        Some(TypeDef::Union(u)) => match u.arms.first().map(|a| &p.types[a.ty]) {
+            Some(TypeDef::Struct(first)) => Some(render(&FrameView {
+                name: u.name.clone(),
+                name_lit: lit(&u.name),
+                probe: probe(p, first, false),
                 extra: String::new(),
-            })?)
-        }
-        None => None,
+            })?),
+            _ => None,
+        },
+        _ => None,
     };
     // Request codes take the type of the frame's `@code` field.
     let code_ty = p
-        .frame
-        .and_then(|fi| {
-            find_marked(p, p.struct_def(fi), &|f| {
-                f.attrs.iter().any(|a| a == "code")
-            })
-        })
+        .frame_struct()
+        .and_then(|s| find_marked(p, s, &|f| f.attrs.iter().any(|a| a == "code")))
         .map_or("i64".to_string(), |(_, t)| g.rust_type(&t));
     let requests = p
         .services
@@ -420,13 +575,23 @@ fn enum_view(g: &Gen, e: &EnumDef) -> EnumView {
 
 /// The frame-length probe: reads the fixed prefix up to the `len(..)` field in a buffer that
 /// may be incomplete, consuming nothing.
-fn probe(p: &Protocol, s: &StructDef) -> String {
+///
+/// With `check_consts` false (a union's probe, read through its first member: every member
+/// has the same layout up to the length) constants are skipped, not checked: the member's
+/// decoder checks its own.
+fn probe(p: &Protocol, s: &StructDef, check_consts: bool) -> String {
     let need = "return ::std::result::Result::Ok(::std::option::Option::None);";
     let mut out = String::new();
     let frame = lit(&s.name);
     for f in &s.fields {
         let fl = lit(&f.name);
         match &f.kind {
+            FieldKind::Const { ty, .. } if !check_consts => {
+                out += &format!(
+                    "if buf.len() < off + {w} {{ {need} }} off += {w};",
+                    w = ty.bytes
+                );
+            }
             FieldKind::Const { ty, value } => {
                 out += &format!(
                     "let ::std::option::Option::Some(v) = {RT}::peek_uint(buf, off, {w}, {big}) else {{ {need} }}; \
@@ -448,9 +613,15 @@ fn probe(p: &Protocol, s: &StructDef) -> String {
                         ),
                         i.signed.then_some(i.bits()),
                     ),
-                    Prefix::Varint => (
+                    Prefix::Varint { max: None } => (
                         format!(
                             "let ::std::option::Option::Some((v, n)) = {RT}::peek_varint(buf, off, {fl}).map_err(|e| e.within({frame}))? else {{ {need} }}; let at = off; off += n;"
+                        ),
+                        None,
+                    ),
+                    Prefix::Varint { max: Some(m) } => (
+                        format!(
+                            "let ::std::option::Option::Some((v, n)) = {RT}::peek_varint_max(buf, off, {m}, {fl}).map_err(|e| e.within({frame}))? else {{ {need} }}; let at = off; off += n;"
                         ),
                         None,
                     ),
@@ -486,7 +657,7 @@ fn probe(p: &Protocol, s: &StructDef) -> String {
                     FieldKind::Value(Type::Named(i)) => match &p.types[*i] {
                         TypeDef::Enum(e) => usize::from(e.repr.bytes),
                         TypeDef::Flags(f) => usize::from(f.repr.bytes),
-                        TypeDef::Struct(_) => 0,
+                        TypeDef::Struct(_) | TypeDef::Union(_) | TypeDef::Tagged(_) => 0,
                     },
                     // Bool; the checker admits nothing else before the length.
                     _ => 1,

@@ -35,7 +35,7 @@ fn roles(p: &Protocol, frame: &StructDef) -> Roles {
 fn int_cast(ty: &Type) -> String {
     match ty {
         Type::Int(i) => i.rust().to_string(),
-        Type::Varint { signed: false } => "u64".into(),
+        Type::Varint { signed: false, .. } => "u64".into(),
         _ => "i64".into(),
     }
 }
@@ -500,7 +500,9 @@ fn header_fields(g: &Gen, s: &StructDef) -> String {
                     TypeDef::Flags(fl) => {
                         format!("{}::from_bits({P}::parse_field({v}, {key})?)", fl.name)
                     }
-                    TypeDef::Struct(_) => "::std::default::Default::default()".into(),
+                    TypeDef::Struct(_) | TypeDef::Union(_) | TypeDef::Tagged(_) => {
+                        "::std::default::Default::default()".into()
+                    }
                 },
                 _ => format!("{P}::parse_field({v}, {key})?"),
             }
@@ -523,7 +525,9 @@ fn header_fields(g: &Gen, s: &StructDef) -> String {
                     TypeDef::Flags(fl) => {
                         format!("and_then(|v| v.parse().ok()).map({}::from_bits)", fl.name)
                     }
-                    TypeDef::Struct(_) => "and(::std::option::Option::None)".into(),
+                    TypeDef::Struct(_) | TypeDef::Union(_) | TypeDef::Tagged(_) => {
+                        "and(::std::option::Option::None)".into()
+                    }
                 },
                 _ => "and_then(|v| v.parse().ok())".into(),
             }

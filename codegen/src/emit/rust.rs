@@ -186,8 +186,8 @@ impl<'a> Gen<'a> {
     pub fn rust_type(&self, ty: &Type) -> String {
         match ty {
             Type::Int(i) => i.rust().into(),
-            Type::Varint { signed: false } => "u64".into(),
-            Type::Varint { signed: true } => "i64".into(),
+            Type::Varint { signed: false, .. } => "u64".into(),
+            Type::Varint { signed: true, .. } => "i64".into(),
             Type::Bool => "bool".into(),
             Type::String { .. } => format!("{RT}::Str"),
             Type::Bytes { .. } => format!("{RT}::Bytes"),
@@ -275,7 +275,10 @@ impl<'a> Gen<'a> {
             }
             Prefix::Int(i) if i.bytes == 8 => Self::read_int(i, r, field),
             Prefix::Int(i) => format!("i64::from({})", Self::read_int(i, r, field)),
-            Prefix::Varint => format!("{RT}::sat_i64({r}.varint({})?)", lit(field)),
+            Prefix::Varint { max: None } => format!("{RT}::sat_i64({r}.varint({})?)", lit(field)),
+            Prefix::Varint { max: Some(m) } => {
+                format!("{RT}::sat_i64({r}.varint_max({m}, {})?)", lit(field))
+            }
         }
     }
 
@@ -288,14 +291,18 @@ impl<'a> Gen<'a> {
                 w = i.bytes,
                 big = i.endian == Endian::Big
             ),
-            Prefix::Varint => format!("{dst}.put_varint({n} as u64);"),
+            Prefix::Varint { max: None } => format!("{dst}.put_varint({n} as u64);"),
+            Prefix::Varint { max: Some(m) } => format!(
+                "{dst}.put_varint({RT}::check_encode_len({n}, {m}, {f})?);",
+                f = lit(field)
+            ),
         }
     }
 
     fn prefix_len(p: &Prefix, n: &str) -> String {
         match p {
             Prefix::Int(i) => i.bytes.to_string(),
-            Prefix::Varint => format!("{RT}::varint_len({n} as u64)"),
+            Prefix::Varint { .. } => format!("{RT}::varint_len({n} as u64)"),
         }
     }
 
@@ -317,8 +324,12 @@ impl<'a> Gen<'a> {
         let f = lit(field);
         match ty {
             Type::Int(i) => Self::read_int(i, r, field),
-            Type::Varint { signed: false } => format!("{r}.varint({f})?"),
-            Type::Varint { signed: true } => format!("{r}.svarint({f})?"),
+            Type::Varint {
+                signed: false,
+                max: Some(m),
+            } => format!("{r}.varint_max({m}, {f})?"),
+            Type::Varint { signed: false, .. } => format!("{r}.varint({f})?"),
+            Type::Varint { signed: true, .. } => format!("{r}.svarint({f})?"),
             Type::Bool => format!("{r}.bool({f})?"),
             Type::String {
                 prefix: Some(p),
@@ -435,9 +446,9 @@ impl<'a> Gen<'a> {
                     fl.name,
                     Self::read_int(&fl.repr, r, field)
                 ),
-                TypeDef::Struct(s) => format!(
+                TypeDef::Struct(_) | TypeDef::Union(_) | TypeDef::Tagged(_) => format!(
                     "<{} as {RT}::WireMessage>::decode_from({r}).map_err(|e| e.within({f}))?",
-                    s.name
+                    self.p.types[*i].name()
                 ),
             },
         }
@@ -459,8 +470,14 @@ impl<'a> Gen<'a> {
         };
         match ty {
             Type::Int(i) => Self::write_int(i, &own, dst, field),
-            Type::Varint { signed: false } => format!("{dst}.put_varint({own});"),
-            Type::Varint { signed: true } => {
+            Type::Varint {
+                signed: false,
+                max: Some(m),
+            } => format!(
+                "{dst}.put_varint({RT}::check_max_value({own}, {m}, {f})?);"
+            ),
+            Type::Varint { signed: false, .. } => format!("{dst}.put_varint({own});"),
+            Type::Varint { signed: true, .. } => {
                 format!("{dst}.put_varint({RT}::zigzag({own}));")
             }
             Type::Bool => format!("{dst}.put_u8(u8::from({own}));"),
@@ -522,7 +539,7 @@ impl<'a> Gen<'a> {
                     fl.repr.endian == Endian::Big
                 ),
                 TypeDef::Flags(fl) => Self::write_int(&fl.repr, &format!("{v}.bits()"), dst, field),
-                TypeDef::Struct(_) => {
+                TypeDef::Struct(_) | TypeDef::Union(_) | TypeDef::Tagged(_) => {
                     format!("{dst}.nested(|w| {RT}::WireMessage::write_to({refer}, w))?;")
                 }
             },
@@ -537,7 +554,7 @@ impl<'a> Gen<'a> {
             Type::Named(i) => match &self.p.types[*i] {
                 TypeDef::Enum(e) => Some(usize::from(e.repr.bytes)),
                 TypeDef::Flags(f) => Some(usize::from(f.repr.bytes)),
-                TypeDef::Struct(_) => None,
+                TypeDef::Struct(_) | TypeDef::Union(_) | TypeDef::Tagged(_) => None,
             },
             _ => None,
         }
@@ -561,8 +578,8 @@ impl<'a> Gen<'a> {
         }
         let len = format!("{v}.len()");
         match ty {
-            Type::Varint { signed: false } => vec![format!("{RT}::varint_len({own})")],
-            Type::Varint { signed: true } => {
+            Type::Varint { signed: false, .. } => vec![format!("{RT}::varint_len({own})")],
+            Type::Varint { signed: true, .. } => {
                 vec![format!("{RT}::varint_len({RT}::zigzag({own}))")]
             }
             Type::String { prefix, .. } | Type::Bytes { prefix, .. } => {

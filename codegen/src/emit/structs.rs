@@ -62,6 +62,11 @@ impl Gen<'_> {
                         Some(w) => w.rust().to_string(),
                         None => self.rust_type(t),
                     };
+                    let ty = if f.cond.is_some() {
+                        format!("::std::option::Option<{ty}>")
+                    } else {
+                        ty
+                    };
                     out.push((ident(&f.name), ty, docs(&f.name, &f.docs), f.span))
                 }
                 FieldKind::Switch { ty, .. } => out.push((
@@ -125,7 +130,9 @@ impl Gen<'_> {
                 TypeDef::Flags(fl) => {
                     format!("{}::from_bits({raw} as {})", fl.name, fl.repr.rust())
                 }
-                TypeDef::Struct(_) => "unreachable_checked".into(),
+                TypeDef::Struct(_) | TypeDef::Union(_) | TypeDef::Tagged(_) => {
+                    "unreachable_checked".into()
+                }
             },
             _ => "unreachable_checked".into(),
         }
@@ -164,7 +171,7 @@ impl Gen<'_> {
                 }
                 TypeDef::Enum(e) => Gen::to_u64(&e.repr, &format!("{v}.to_repr()")),
                 TypeDef::Flags(fl) => Gen::bits_u64(&fl.repr, &format!("{v}.bits()")),
-                TypeDef::Struct(_) => "0".into(),
+                TypeDef::Struct(_) | TypeDef::Union(_) | TypeDef::Tagged(_) => "0".into(),
             },
             _ => "0".into(),
         };
@@ -272,6 +279,15 @@ impl Gen<'_> {
                                     n = p.name
                                 )
                             }
+                            // A presence bit: the condition of the field it tells about
+                            // reads it.
+                            PartValue::Present(_) => {
+                                d += &format!(
+                                    "let {} = {} != 0;",
+                                    local(&p.name),
+                                    atom(&extract(&w, p.lo, p.hi, ty.bits()))
+                                )
+                            }
                         }
                     }
                     d += "let _ = __at;";
@@ -358,11 +374,24 @@ impl Gen<'_> {
                         }
                         _ => unreachable!(),
                     };
-                    d += &match (pre.is_empty(), post.is_empty()) {
-                        (true, true) => format!("let {name} = {value};"),
-                        (false, true) => format!("let {name} = {{ {pre} {value} }};"),
-                        _ => format!("let {name} = {{ {pre} let __v = {value}; {post} __v }};"),
+                    let expr = match (pre.is_empty(), post.is_empty()) {
+                        (true, true) => value,
+                        (false, true) => format!("{{ {pre} {value} }}"),
+                        _ => format!("{{ {pre} let __v = {value}; {post} __v }}"),
                     };
+                    d += &match &f.cond {
+                        Some(c) => format!(
+                            "let {name} = if {} {{ ::std::option::Option::Some({}) }} else {{ ::std::option::Option::None }};",
+                            self.cond_bool(s, c, &Side::Decode(&cur)),
+                            unparen(&expr)
+                        ),
+                        None => format!("let {name} = {expr};"),
+                    };
+                    if f.attrs.iter().any(|a| a == "version")
+                        && let FieldKind::Value(t) = &f.kind
+                    {
+                        d += &format!("{cur}.set_version({});", version_u32(t, &name));
+                    }
                 }
             }
         }
@@ -418,9 +447,15 @@ impl Gen<'_> {
                                 at_end.push(self.patch_len(s, &lens, n));
                             }
                         }
-                        Prefix::Varint => {
+                        Prefix::Varint { max } => {
                             let size = sum(self.target_size(s, fi, of));
-                            e += &format!("dst.put_varint({} as u64);", atom(&size));
+                            e += &match max {
+                                Some(m) => format!(
+                                    "dst.put_varint({RT}::check_encode_len({}, {m}, {fl})?);",
+                                    unparen(&size)
+                                ),
+                                None => format!("dst.put_varint({} as u64);", atom(&size)),
+                            };
                         }
                     }
                 }
@@ -438,6 +473,14 @@ impl Gen<'_> {
                                 format!("({c:#x}u64 << {})", p.lo)
                             }),
                             PartValue::Length(_) => {}
+                            PartValue::Present(x) => {
+                                let bit = format!("u64::from(self.{}.is_some())", ident(x));
+                                terms.push(if p.lo == 0 {
+                                    bit
+                                } else {
+                                    format!("({bit} << {})", p.lo)
+                                })
+                            }
                         }
                     }
                     let w = format!("__w_{}", f.name);
@@ -466,7 +509,12 @@ impl Gen<'_> {
                     }
                 }
                 FieldKind::Value(_) | FieldKind::Switch { .. } => {
-                    let v = format!("self.{}", ident(&f.name));
+                    // A conditional field's value is bound to `__x` while it is written.
+                    let v = if f.cond.is_some() {
+                        "(*__x)".to_string()
+                    } else {
+                        format!("self.{}", ident(&f.name))
+                    };
                     let body = match &f.kind {
                         // A widened value is truncated to its wire width, as Java does.
                         FieldKind::Value(Type::Int(i)) if f.widen.is_some() => self.encode(
@@ -497,9 +545,10 @@ impl Gen<'_> {
                         }
                         _ => unreachable!(),
                     };
+                    let mut w = String::new();
                     match (&f.region, sized_by(f).as_deref()) {
                         (Region::Prefixed(Prefix::Int(i)), None) => {
-                            e += &format!(
+                            w += &format!(
                                 "{{ let pos = dst.len(); {} let start = dst.len(); {body} let n = {RT}::check_encode_len(dst.len() - start, {}, {fl})?; dst.patch_uint(pos, n, {}, {}); }}",
                                 self.write_const(i, 0, "dst"),
                                 i.max_value(),
@@ -507,18 +556,44 @@ impl Gen<'_> {
                                 i.endian == Endian::Big
                             );
                         }
-                        (Region::Prefixed(Prefix::Varint), None) => {
-                            e += &format!(
-                                "dst.put_varint({} as u64); {body}",
-                                atom(&sum(self.value_size(f)))
-                            );
+                        (Region::Prefixed(Prefix::Varint { max }), None) => {
+                            let n = sum(self.value_size(f, &v));
+                            w += &match max {
+                                Some(m) => format!(
+                                    "dst.put_varint({RT}::check_encode_len({}, {m}, {fl})?); {body}",
+                                    unparen(&n)
+                                ),
+                                None => format!("dst.put_varint({} as u64); {body}", atom(&n)),
+                            };
                         }
                         (_, Some(l)) => {
-                            e += &format!("let __start_{l} = dst.len(); {body}");
-                            e += &self.patch_len(s, &lens, l);
+                            w += &format!("let __start_{l} = dst.len(); {body}");
+                            w += &self.patch_len(s, &lens, l);
                         }
-                        _ => e += &body,
+                        _ => w += &body,
                     }
+                    if f.attrs.iter().any(|a| a == "version")
+                        && let FieldKind::Value(t) = &f.kind
+                    {
+                        w += &format!("dst.set_version({});", version_u32(t, &v));
+                    }
+                    e += &match &f.cond {
+                        // Written when there; its presence bit says so by construction.
+                        Some(c) if self.cond_is_presence_of(s, c, &f.name) => format!(
+                            "if let ::std::option::Option::Some(__x) = &self.{} {{ {w} }}",
+                            ident(&f.name)
+                        ),
+                        Some(c) => format!(
+                            "match (&self.{name}, {cond}) {{ \
+                             (::std::option::Option::Some(__x), true) => {{ {w} }} \
+                             (::std::option::Option::None, false) => {{}} \
+                             (::std::option::Option::None, true) => return ::std::result::Result::Err({RT}::EncodeError::MissingField {{ path: {fl} }}), \
+                             (::std::option::Option::Some(_), false) => return ::std::result::Result::Err({RT}::EncodeError::UnexpectedField {{ path: {fl} }}), }}",
+                            name = ident(&f.name),
+                            cond = self.cond_bool(s, c, &Side::Encode(&f.name)),
+                        ),
+                        None => w,
+                    };
                 }
             }
         }
@@ -583,11 +658,10 @@ impl Gen<'_> {
         }
     }
 
-    /// Size of a stored value without its region prefix, as terms to add up.
-    fn value_size(&self, f: &Field) -> Vec<String> {
-        let v = format!("self.{}", ident(&f.name));
+    /// Size of a stored value `v` (a place) without its region prefix, as terms to add up.
+    fn value_size(&self, f: &Field, v: &str) -> Vec<String> {
         match &f.kind {
-            FieldKind::Value(t) => self.size_terms(t, &v, false),
+            FieldKind::Value(t) => self.size_terms(t, v, false),
             FieldKind::Switch { ty, disc, arms } => {
                 let sname = self.p.types[*ty].name();
                 let mut m = format!("match self.{} as i128 {{", ident(disc));
@@ -628,7 +702,7 @@ impl Gen<'_> {
                 ty: Prefix::Int(i), ..
             } => vec![i.bytes.to_string()],
             FieldKind::Length {
-                ty: Prefix::Varint,
+                ty: Prefix::Varint { .. },
                 of,
             } => {
                 let fi = s.fields.iter().position(|g| g.name == f.name).unwrap_or(0);
@@ -638,16 +712,28 @@ impl Gen<'_> {
                 )]
             }
             FieldKind::Value(_) | FieldKind::Switch { .. } => {
-                let mut v = self.value_size(f);
+                let place = if f.cond.is_some() {
+                    "(*__x)".to_string()
+                } else {
+                    format!("self.{}", ident(&f.name))
+                };
+                let mut v = self.value_size(f, &place);
                 match &f.region {
                     Region::Prefixed(Prefix::Int(i)) => v.push(i.bytes.to_string()),
-                    Region::Prefixed(Prefix::Varint) => {
+                    Region::Prefixed(Prefix::Varint { .. }) => {
                         v = vec![format!(
                             "{{ let n = {}; {RT}::varint_len(n as u64) + n }}",
                             sum(v)
                         )]
                     }
                     _ => {}
+                }
+                if f.cond.is_some() {
+                    v = vec![format!(
+                        "self.{}.as_ref().map_or(0, |__x| {})",
+                        ident(&f.name),
+                        sum(v)
+                    )];
                 }
                 v
             }
@@ -703,5 +789,129 @@ fn rust_bits(i: &IntType) -> u32 {
         2 => 16,
         3 | 4 => 32,
         _ => 64,
+    }
+}
+
+/// Where a condition is evaluated: while decoding (earlier fields are locals, the version
+/// is the reader's) or while encoding (fields are `self`'s, the version the writer's).
+pub(crate) enum Side<'a> {
+    /// In `decode_from`, reading from the reader named here.
+    Decode(&'a str),
+    /// In `write_to`, writing the field named here through the cursor `dst`.
+    Encode(&'a str),
+}
+
+/// What a name in a condition stands for.
+enum Operand {
+    /// A bool expression.
+    Bool(String),
+    /// An `i128` expression.
+    Int(String),
+}
+
+impl Gen<'_> {
+    /// The value a condition refers to by `name`, on `side`.
+    fn operand(&self, s: &StructDef, name: &str, side: &Side) -> Operand {
+        let place = |n: &str| match side {
+            Side::Decode(_) => local(n),
+            Side::Encode(_) => format!("self.{}", ident(n)),
+        };
+        let typed = |t: &Type, v: String| match t {
+            Type::Bool => Operand::Bool(v),
+            Type::Named(i) => match &self.p.types[*i] {
+                TypeDef::Enum(_) => Operand::Int(format!("i128::from({v}.to_repr())")),
+                _ => Operand::Int(format!("i128::from({v}.bits())")),
+            },
+            _ => Operand::Int(format!("i128::from({v})")),
+        };
+        for f in &s.fields {
+            match &f.kind {
+                FieldKind::Value(t) if f.name == name => {
+                    let t = f.widen.map_or_else(|| t.clone(), Type::Int);
+                    return typed(&t, place(name));
+                }
+                FieldKind::Bits { parts, .. } => {
+                    for p in parts.iter().filter(|p| p.name == name) {
+                        return match (&p.value, side) {
+                            (PartValue::Present(x), Side::Encode(_)) => {
+                                Operand::Bool(format!("self.{}.is_some()", ident(x)))
+                            }
+                            (PartValue::Present(_), Side::Decode(_)) => {
+                                Operand::Bool(local(name))
+                            }
+                            _ => typed(&p.ty, place(name)),
+                        };
+                    }
+                }
+                _ => {}
+            }
+        }
+        // The checker lets no other name through.
+        Operand::Bool("false".into())
+    }
+
+    fn operand_of(&self, s: &StructDef, c: &Cond, side: &Side) -> Operand {
+        match c {
+            Cond::Int(n, _) => Operand::Int(format!("{n}i128")),
+            Cond::Ref(n, _) => self.operand(s, n, side),
+            Cond::Version => Operand::Int(match side {
+                Side::Decode(r) => format!("i128::from({r}.version())"),
+                Side::Encode(_) => "i128::from(dst.version())".into(),
+            }),
+            // An optional tail: read when bytes are left, written when the field is there.
+            Cond::More => Operand::Bool(match side {
+                Side::Decode(r) => format!("({r}.remaining() > 0)"),
+                Side::Encode(f) => format!("self.{}.is_some()", ident(f)),
+            }),
+            other => Operand::Bool(self.cond_bool(s, other, side)),
+        }
+    }
+
+    /// A condition as a Rust `bool` expression.
+    pub(crate) fn cond_bool(&self, s: &StructDef, c: &Cond, side: &Side) -> String {
+        let int = |c: &Cond| match self.operand_of(s, c, side) {
+            Operand::Int(e) => e,
+            Operand::Bool(e) => format!("i128::from({e})"),
+        };
+        match c {
+            Cond::Cmp(op, a, b) => format!("({} {} {})", int(a), op.as_str(), int(b)),
+            Cond::And(a, b) => format!(
+                "({} && {})",
+                self.cond_bool(s, a, side),
+                self.cond_bool(s, b, side)
+            ),
+            Cond::Or(a, b) => format!(
+                "({} || {})",
+                self.cond_bool(s, a, side),
+                self.cond_bool(s, b, side)
+            ),
+            Cond::Not(a) => format!("!{}", atom(&self.cond_bool(s, a, side))),
+            atomic => match self.operand_of(s, atomic, side) {
+                Operand::Bool(e) => e,
+                Operand::Int(e) => format!("({e} != 0)"),
+            },
+        }
+    }
+
+    /// True when `c` is just the presence bit of field `field` (`if has_x` with
+    /// `has_x: bool bits 0..1 = present(x)`): the bit is computed from the field, so the
+    /// two cannot disagree.
+    fn cond_is_presence_of(&self, s: &StructDef, c: &Cond, field: &str) -> bool {
+        let Cond::Ref(n, _) = c else { return false };
+        s.fields.iter().any(|f| match &f.kind {
+            FieldKind::Bits { parts, .. } => parts
+                .iter()
+                .any(|p| p.name == *n && p.value == PartValue::Present(field.to_string())),
+            _ => false,
+        })
+    }
+}
+
+/// The `u32` version an integer field marked `@version` sets (a value beyond `u32` sets
+/// the largest).
+fn version_u32(t: &Type, v: &str) -> String {
+    match t {
+        Type::Int(i) if !i.signed && i.bytes <= 4 => format!("u32::from({v})"),
+        _ => format!("u32::try_from({v}).unwrap_or(u32::MAX)"),
     }
 }

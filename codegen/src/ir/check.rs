@@ -4,6 +4,9 @@
 use super::*;
 use crate::diag::Diagnostic;
 
+mod shapes;
+pub use shapes::union_key;
+
 /// Runs every check; `Ok` means the emitter may rely on the IR's invariants.
 pub fn check(p: &Protocol) -> Result<(), Vec<Diagnostic>> {
     let mut errs = Vec::new();
@@ -28,6 +31,7 @@ pub fn check(p: &Protocol) -> Result<(), Vec<Diagnostic>> {
     check_headers(p, &mut errs);
     check_handshake_roles(p, &mut errs);
     check_length_order(p, &mut errs);
+    shapes::check(p, &mut errs);
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }
 
@@ -105,7 +109,7 @@ fn check_enums(p: &Protocol, errs: &mut Vec<Diagnostic>) {
         let (variants, what, repr, is_flags) = match t {
             TypeDef::Enum(e) => (&e.variants, "value", e.repr, false),
             TypeDef::Flags(f) => (&f.bits, "bit", f.repr, true),
-            TypeDef::Struct(_) => continue,
+            TypeDef::Struct(_) | TypeDef::Union(_) | TypeDef::Tagged(_) => continue,
         };
         for (i, v) in variants.iter().enumerate() {
             if let Some(first) = variants[..i].iter().find(|w| w.name == v.name) {
@@ -195,6 +199,13 @@ fn min_size_depth(p: &Protocol, ty: &Type, depth: usize) -> usize {
                 .iter()
                 .map(|f| field_min_size(p, f, depth + 1))
                 .sum(),
+            TypeDef::Union(u) => u
+                .arms
+                .iter()
+                .map(|a| min_size_depth(p, &Type::Named(a.ty), depth + 1))
+                .min()
+                .unwrap_or(0),
+            TypeDef::Tagged(_) => 0,
         },
     }
 }
@@ -358,8 +369,10 @@ fn check_widen_default(p: &Protocol, f: &Field, errs: &mut Vec<Diagnostic>) {
                 // A widened value travels at its wire width: the default must fit that.
                 Some((i.min_value(), i128::from(i.max_value())))
             }
-            FieldKind::Value(Type::Varint { signed: false }) => Some((0, i128::from(u64::MAX))),
-            FieldKind::Value(Type::Varint { signed: true }) => {
+            FieldKind::Value(Type::Varint { signed: false, max }) => {
+                Some((0, i128::from(max.unwrap_or(u64::MAX))))
+            }
+            FieldKind::Value(Type::Varint { signed: true, .. }) => {
                 Some((i128::from(i64::MIN), i128::from(i64::MAX)))
             }
             FieldKind::Value(Type::Named(i)) => match &p.types[*i] {
@@ -1245,6 +1258,13 @@ fn check_names(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                     .collect();
                 converted_clashes(&names, screaming, "bits", &format!("`{}`", f.name), errs);
             }
+            TypeDef::Tagged(t) => {
+                let names: Vec<(&str, Span)> =
+                    t.members.iter().map(|m| (m.name.as_str(), m.span)).collect();
+                converted_clashes(&names, ident, "members", &format!("`{}`", t.name), errs);
+            }
+            // Its variants are named after its members, whose names are distinct types.
+            TypeDef::Union(_) => {}
         }
     }
 
@@ -1310,8 +1330,12 @@ fn int_range(ty: &Type) -> Option<(i128, i128, String)> {
             i128::from(i.max_value()),
             i.rust().to_string(),
         )),
-        Type::Varint { signed: false } => Some((0, i128::from(u64::MAX), "varint".into())),
-        Type::Varint { signed: true } => {
+        Type::Varint { signed: false, max } => Some((
+            0,
+            i128::from(max.unwrap_or(u64::MAX)),
+            "varint".into(),
+        )),
+        Type::Varint { signed: true, .. } => {
             Some((i128::from(i64::MIN), i128::from(i64::MAX), "svarint".into()))
         }
         _ => None,
@@ -1713,12 +1737,21 @@ fn type_open(p: &Protocol, ty: &Type, seen: &mut Vec<usize>) -> bool {
 /// Whether struct `i` takes everything left in its region: a field of it does, and no
 /// `len(..)` of its own bounds it.
 fn struct_open(p: &Protocol, i: usize, seen: &mut Vec<usize>) -> bool {
-    let TypeDef::Struct(s) = &p.types[i] else {
-        return false;
-    };
     if seen.contains(&i) {
         return false;
     }
+    let s = match &p.types[i] {
+        TypeDef::Struct(s) => s,
+        // A tagged list reads members until its region ends.
+        TypeDef::Tagged(_) => return true,
+        TypeDef::Union(u) => {
+            seen.push(i);
+            let open = u.arms.iter().any(|a| struct_open(p, a.ty, seen));
+            seen.pop();
+            return open;
+        }
+        TypeDef::Enum(_) | TypeDef::Flags(_) => return false,
+    };
     seen.push(i);
     let bounded = s.fields.iter().any(|f| match &f.kind {
         FieldKind::Length {
@@ -2263,7 +2296,7 @@ fn check_handshake_roles(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                             i.rust()
                         ))
                     }
-                    Some(Type::Int(_) | Type::Varint { signed: false }) => None,
+                    Some(Type::Int(_) | Type::Varint { signed: false, .. }) => None,
                     Some(Type::Named(n))
                         if attr == "features" && matches!(p.types[*n], TypeDef::Flags(_)) =>
                     {

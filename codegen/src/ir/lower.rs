@@ -92,6 +92,8 @@ pub fn lower_recovering(
                 cx.declare(&s.name);
                 structs.push((s, false));
             }
+            ast::Item::Union(u) => cx.declare(&u.name),
+            ast::Item::Tagged(t) => cx.declare(&t.name),
             ast::Item::Encoding(_) => {}
         }
     }
@@ -123,6 +125,8 @@ pub fn lower_recovering(
                 def.header_only = true;
                 types.push(TypeDef::Struct(def));
             }
+            ast::Item::Union(u) => types.push(TypeDef::Union(cx.union_def(u))),
+            ast::Item::Tagged(t) => types.push(TypeDef::Tagged(cx.tagged_def(t))),
             ast::Item::Encoding(_) => {}
         }
     }
@@ -130,10 +134,36 @@ pub fn lower_recovering(
         types.push(TypeDef::Enum(cx.enum_def(r)));
         types.len() - 1
     });
-    let frame = proto.frames.first().map(|f| {
+    let mut frame = proto.frames.first().map(|f| {
         types.push(TypeDef::Struct(cx.struct_def(f)));
         types.len() - 1
     });
+    for used in &proto.frame_uses {
+        if let Some(first) = proto.frames.first().map(|f| f.name.span).or_else(|| {
+            frame.and(proto.frame_uses.first().map(|n| n.span))
+        }) {
+            cx.err(
+                Diagnostic::error(used.span, "a protocol has one frame", "second frame")
+                    .code("E0122")
+                    .note(first, "first frame here")
+                    .help("make the frame a `union` of the layouts it may have"),
+            );
+            continue;
+        }
+        match cx.lookup(used) {
+            Some(i) if i < types.len() && types[i].is_message() => frame = Some(i),
+            Some(_) => cx.err(
+                Diagnostic::error(
+                    used.span,
+                    format!("`{}` cannot be the frame", used.text),
+                    "not a struct or union",
+                )
+                .code("E0152")
+                .help("the frame is a `struct` or a `union` of structs"),
+            ),
+            None => cx.unknown_type(used),
+        }
+    }
 
     // Encodings attach to their struct.
     for item in &all_items {
@@ -310,9 +340,25 @@ impl Lower {
         }
     }
 
+    /// The `max = n` of a type, if written.
+    fn max_arg(t: &ast::TypeExpr) -> Option<u64> {
+        t.args.iter().find_map(|a| match a {
+            ast::TypeArg::Max(m) => Some(m.value.clamp(0, u64::MAX as i128) as u64),
+            _ => None,
+        })
+    }
+
+    /// `varint` or `varint<max = n>` as a prefix; None for anything else.
+    fn varint_prefix(t: &ast::TypeExpr) -> Option<Prefix> {
+        let only_max = t.args.iter().all(|a| matches!(a, ast::TypeArg::Max(_)));
+        (t.name.text == "varint" && only_max && !t.optional).then(|| Prefix::Varint {
+            max: Self::max_arg(t),
+        })
+    }
+
     fn prefix(&mut self, t: &ast::TypeExpr) -> Option<Prefix> {
-        if t.name.text == "varint" && t.args.is_empty() {
-            return Some(Prefix::Varint);
+        if let Some(p) = Self::varint_prefix(t) {
+            return Some(p);
         }
         match self.int_type(&t.name.text) {
             Some(i) if t.args.is_empty() && !t.optional => Some(Prefix::Int(i)),
@@ -408,15 +454,12 @@ impl Lower {
                 ast::TypeArg::Max(_) => None,
             })
             .collect();
-        let max = t.args.iter().find_map(|a| match a {
-            ast::TypeArg::Max(m) => Some(m.value.clamp(0, u64::MAX as i128) as u64),
-            _ => None,
-        });
-        if max.is_some() && !matches!(t.name.text.as_str(), "string" | "bytes") {
+        let max = Self::max_arg(t);
+        if max.is_some() && !matches!(t.name.text.as_str(), "string" | "bytes" | "varint") {
             self.err(
                 Diagnostic::error(
                     t.span,
-                    "`max` applies to strings and bytes",
+                    "`max` applies to strings, bytes and `varint`",
                     "unexpected `max`",
                 )
                 .code("E0132"),
@@ -432,6 +475,7 @@ impl Lower {
                 self.arity(t, 0, 0, name);
                 Type::Varint {
                     signed: name == "svarint",
+                    max,
                 }
             }
             "bool" => {
@@ -459,7 +503,7 @@ impl Lower {
                 Type::List {
                     elem,
                     count: count.or(if targs.len() == 1 {
-                        Some(Prefix::Varint)
+                        Some(Prefix::Varint { max: None })
                     } else {
                         None
                     }),
@@ -476,7 +520,7 @@ impl Lower {
                     key,
                     value,
                     count: count.or(if targs.len() == 2 {
-                        Some(Prefix::Varint)
+                        Some(Prefix::Varint { max: None })
                     } else {
                         None
                     }),
@@ -574,7 +618,7 @@ impl Lower {
 
     fn len_target(v: &ast::ValueSpec) -> Option<LenTarget> {
         match v {
-            ast::ValueSpec::Const(_) => None,
+            ast::ValueSpec::Const(_) | ast::ValueSpec::Present(..) => None,
             ast::ValueSpec::LenOf(n, _) => Some(LenTarget::Field(n.text.clone())),
             ast::ValueSpec::LenFrom(n, _) => {
                 Some(LenTarget::From(n.as_ref().map(|n| n.text.clone())))
@@ -607,6 +651,7 @@ impl Lower {
                         Some(ast::ValueSpec::Const(c)) => {
                             PartValue::Const(c.value.clamp(i64::MIN.into(), u64::MAX.into()) as u64)
                         }
+                        Some(ast::ValueSpec::Present(n, _)) => PartValue::Present(n.text.clone()),
                         Some(v) => PartValue::Length(Self::len_target(v).expect("len")),
                     };
                     let attrs = self.attrs(&p.attrs, &["echo"]);
@@ -684,12 +729,21 @@ impl Lower {
                         value: (value as i64) as u64 & mask(ty.bits()),
                     }
                 }
+                Some(ast::ValueSpec::Present(_, span)) => {
+                    self.err(
+                        Diagnostic::error(
+                            *span,
+                            "`present(..)` is the value of a bit part",
+                            "not on a whole field",
+                        )
+                        .code("E0150")
+                        .help("pack it into a word: `flags: u8 { has_x: bool bits 0..1 = present(x) }`"),
+                    );
+                    FieldKind::Value(Type::Bool)
+                }
                 Some(v) => {
-                    let ty = if f.ty.name.text == "varint" {
-                        Some(Prefix::Varint)
-                    } else {
-                        self.int_type(&f.ty.name.text).map(Prefix::Int)
-                    };
+                    let ty = Self::varint_prefix(&f.ty)
+                        .or_else(|| self.int_type(&f.ty.name.text).map(Prefix::Int));
                     let ty = ty.unwrap_or_else(|| {
                         self.err(
                             Diagnostic::error(
@@ -699,7 +753,7 @@ impl Lower {
                             )
                             .code("E0137"),
                         );
-                        Prefix::Varint
+                        Prefix::Varint { max: None }
                     });
                     FieldKind::Length {
                         ty,
@@ -711,13 +765,26 @@ impl Lower {
         };
         let region = match (&f.rest, &f.sized_by) {
             (Some(_), None) => Region::Rest,
-            (None, Some(n)) => {
-                if n.text == "varint" {
-                    Region::Prefixed(Prefix::Varint)
-                } else if let Some(i) = self.int_type(&n.text) {
+            (None, Some(t)) => {
+                if let Some(p) = Self::varint_prefix(t) {
+                    Region::Prefixed(p)
+                } else if let Some(i) = self.int_type(&t.name.text)
+                    && t.args.is_empty()
+                {
                     Region::Prefixed(Prefix::Int(i))
+                } else if t.args.is_empty() && !t.optional {
+                    Region::SizedBy(t.name.text.clone())
                 } else {
-                    Region::SizedBy(n.text.clone())
+                    self.err(
+                        Diagnostic::error(
+                            t.span,
+                            format!("`sized_by` takes a length field or a prefix type, not `{}`", t.name.text),
+                            "not a length",
+                        )
+                        .code("E0151")
+                        .help("write `sized_by len_field`, `sized_by u16` or `sized_by varint<max = 268435455>`"),
+                    );
+                    Region::Inline
                 }
             }
             (Some(r), Some(n)) => {
@@ -774,6 +841,7 @@ impl Lower {
                 }
                 t
             }),
+            cond: f.cond.as_ref().map(|(c, _)| c.clone()),
             default: f
                 .attrs
                 .iter()
@@ -791,6 +859,50 @@ impl Lower {
                 }),
             span: f.span,
             at: field_spans(f),
+        }
+    }
+
+    fn union_def(&mut self, u: &ast::UnionDef) -> UnionDef {
+        let mut arms = Vec::new();
+        for (docs, n) in &u.arms {
+            match self.lookup(n) {
+                Some(ty) => arms.push(UnionArm {
+                    ty,
+                    docs: docs.clone(),
+                    span: n.span,
+                }),
+                None => self.unknown_type(n),
+            }
+        }
+        UnionDef {
+            name: u.name.text.clone(),
+            docs: u.docs.clone(),
+            arms,
+            span: u.name.span,
+        }
+    }
+
+    fn tagged_def(&mut self, t: &ast::TaggedDef) -> TaggedDef {
+        let tag = self.prefix(&t.tag).unwrap_or(Prefix::Varint { max: None });
+        let members = t
+            .members
+            .iter()
+            .map(|m| TaggedMember {
+                name: m.name.text.clone(),
+                docs: m.docs.clone(),
+                tag: m.tag.value.clamp(0, u64::MAX as i128) as u64,
+                ty: self.ty(&m.ty, false),
+                repeated: m.repeated,
+                span: m.name.span,
+                tag_span: m.tag.span,
+            })
+            .collect();
+        TaggedDef {
+            name: t.name.text.clone(),
+            docs: t.docs.clone(),
+            tag,
+            members,
+            span: t.name.span,
         }
     }
 
@@ -1053,7 +1165,9 @@ fn attr_help(name: &str, known: &[&str]) -> String {
 fn value_span(v: &ast::ValueSpec) -> Span {
     match v {
         ast::ValueSpec::Const(c) => c.span,
-        ast::ValueSpec::LenOf(_, s) | ast::ValueSpec::LenFrom(_, s) => *s,
+        ast::ValueSpec::LenOf(_, s)
+        | ast::ValueSpec::LenFrom(_, s)
+        | ast::ValueSpec::Present(_, s) => *s,
     }
 }
 
@@ -1090,6 +1204,7 @@ fn field_spans(f: &ast::Field) -> PartSpans {
             .iter()
             .map(|a| (a.name.text.clone(), a.span))
             .collect(),
+        cond: f.cond.as_ref().map_or_else(Span::default, |(_, s)| *s),
     }
 }
 

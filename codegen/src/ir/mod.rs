@@ -126,8 +126,13 @@ impl IntType {
 pub enum Prefix {
     /// A fixed-width integer.
     Int(IntType),
-    /// An unsigned LEB128 varint.
-    Varint,
+    /// An unsigned LEB128 varint, optionally bounded (`varint<max = 268435455>`: no value
+    /// above it, and no more bytes than it needs).
+    Varint {
+        /// The largest value.
+        #[serde(default)]
+        max: Option<u64>,
+    },
 }
 
 impl Prefix {
@@ -135,7 +140,7 @@ impl Prefix {
     pub fn max_len(&self) -> u64 {
         match self {
             Prefix::Int(i) => i.max_value(),
-            Prefix::Varint => u64::MAX,
+            Prefix::Varint { max } => max.unwrap_or(u64::MAX),
         }
     }
 
@@ -143,7 +148,7 @@ impl Prefix {
     pub fn min_size(&self) -> usize {
         match self {
             Prefix::Int(i) => usize::from(i.bytes),
-            Prefix::Varint => 1,
+            Prefix::Varint { .. } => 1,
         }
     }
 }
@@ -157,6 +162,9 @@ pub enum Type {
     Varint {
         /// Zigzag signed.
         signed: bool,
+        /// `varint<max = n>`: the largest value, which also bounds the bytes read.
+        #[serde(default)]
+        max: Option<u64>,
     },
     /// One byte, 0 or 1.
     Bool,
@@ -219,6 +227,10 @@ pub enum TypeDef {
     Flags(FlagsDef),
     /// A struct (or the frame).
     Struct(StructDef),
+    /// One of several structs.
+    Union(UnionDef),
+    /// A list of tagged members.
+    Tagged(TaggedDef),
 }
 
 impl TypeDef {
@@ -228,6 +240,8 @@ impl TypeDef {
             TypeDef::Enum(e) => &e.name,
             TypeDef::Flags(f) => &f.name,
             TypeDef::Struct(s) => &s.name,
+            TypeDef::Union(u) => &u.name,
+            TypeDef::Tagged(t) => &t.name,
         }
     }
 
@@ -237,6 +251,168 @@ impl TypeDef {
             TypeDef::Enum(e) => e.span,
             TypeDef::Flags(f) => f.span,
             TypeDef::Struct(s) => s.span,
+            TypeDef::Union(u) => u.span,
+            TypeDef::Tagged(t) => t.span,
+        }
+    }
+
+    /// A message with a binary layout of its own: a struct (not a `header`), a union or a
+    /// tagged list.
+    pub fn is_message(&self) -> bool {
+        match self {
+            TypeDef::Struct(s) => !s.header_only,
+            TypeDef::Union(_) | TypeDef::Tagged(_) => true,
+            TypeDef::Enum(_) | TypeDef::Flags(_) => false,
+        }
+    }
+}
+
+/// A union: a value that is one of several structs. Each starts with a field holding
+/// constant bits; the bits constant in every member tell them apart (`mask`, and each
+/// arm's `key`), found by the checker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnionDef {
+    /// Name.
+    pub name: String,
+    /// Docs.
+    pub docs: Vec<String>,
+    /// The members in declaration order.
+    pub arms: Vec<UnionArm>,
+    /// Definition.
+    pub span: Span,
+}
+
+/// A member of a union.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnionArm {
+    /// The struct (index into [`Protocol::types`]).
+    pub ty: usize,
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Where it is named.
+    pub span: Span,
+}
+
+/// The discriminating word of a union: the first field of every member, an integer of one
+/// type, and the bits that are constant in all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnionKey {
+    /// The word's type.
+    pub ty: IntType,
+    /// The bits constant in every member.
+    pub mask: u64,
+}
+
+/// A tagged list: each present member written as its tag, then its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaggedDef {
+    /// Name.
+    pub name: String,
+    /// Docs.
+    pub docs: Vec<String>,
+    /// How tags are written.
+    pub tag: Prefix,
+    /// Members in declaration order (the order they are written in).
+    pub members: Vec<TaggedMember>,
+    /// Definition.
+    pub span: Span,
+}
+
+/// A member of a tagged list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaggedMember {
+    /// Name.
+    pub name: String,
+    /// Docs.
+    pub docs: Vec<String>,
+    /// Its tag.
+    pub tag: u64,
+    /// Its value's type.
+    pub ty: Type,
+    /// May appear more than once (held as a `Vec`; otherwise an `Option`).
+    pub repeated: bool,
+    /// Where.
+    pub span: Span,
+    /// Where its tag was written (not serialized).
+    #[serde(skip)]
+    pub tag_span: Span,
+}
+
+/// A condition on earlier fields, bit parts and the protocol version in effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cond {
+    /// An integer.
+    Int(i128, #[serde(skip)] Span),
+    /// An earlier field or bit part (an integer, bool, enum or flags value), by name.
+    Ref(String, #[serde(skip)] Span),
+    /// `@version`: the protocol version in effect.
+    Version,
+    /// `@more`: bytes are left in the region (when decoding); the field is there (when
+    /// encoding). An optional tail.
+    More,
+    /// `!c`.
+    Not(Box<Cond>),
+    /// `a op b`.
+    Cmp(CmpOp, Box<Cond>, Box<Cond>),
+    /// `a && b`.
+    And(Box<Cond>, Box<Cond>),
+    /// `a || b`.
+    Or(Box<Cond>, Box<Cond>),
+}
+
+impl Cond {
+    /// Every name the condition refers to, with where.
+    pub fn refs(&self) -> Vec<(&str, Span)> {
+        let mut out = Vec::new();
+        self.walk(&mut |c| {
+            if let Cond::Ref(n, s) = c {
+                out.push((n.as_str(), *s));
+            }
+        });
+        out
+    }
+
+    /// Calls `f` on this condition and every one inside it.
+    pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Cond)) {
+        f(self);
+        match self {
+            Cond::Not(c) => c.walk(f),
+            Cond::Cmp(_, a, b) | Cond::And(a, b) | Cond::Or(a, b) => {
+                a.walk(f);
+                b.walk(f);
+            }
+            Cond::Int(..) | Cond::Ref(..) | Cond::Version | Cond::More => {}
+        }
+    }
+}
+
+/// A comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CmpOp {
+    /// `==`.
+    Eq,
+    /// `!=`.
+    Ne,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+}
+
+impl CmpOp {
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
         }
     }
 }
@@ -336,6 +512,9 @@ pub struct Field {
     /// `@default(v)`: the value a new message starts with (integers and enums by value).
     #[serde(default)]
     pub default: Option<i128>,
+    /// `if cond`: present only when the condition holds (held as an `Option`).
+    #[serde(default)]
+    pub cond: Option<Cond>,
     /// Where.
     pub span: Span,
     /// Where its parts were written, so that checks can point at one of them (not
@@ -365,6 +544,8 @@ pub struct PartSpans {
     pub arms: Vec<Span>,
     /// Each attribute, as `(name, span)`.
     pub attrs: Vec<(String, Span)>,
+    /// The condition after `if`.
+    pub cond: Span,
 }
 
 impl PartSpans {
@@ -454,6 +635,8 @@ pub enum PartValue {
     Const(u64),
     /// A computed length.
     Length(LenTarget),
+    /// `present(field)`: 1 when the optional field is there.
+    Present(String),
 }
 
 /// How far a field reaches.
@@ -650,6 +833,14 @@ impl Protocol {
         match &self.types[idx] {
             TypeDef::Struct(s) => s,
             other => panic!("type {} is not a struct", other.name()),
+        }
+    }
+
+    /// The frame, when it is a struct (not a union).
+    pub fn frame_struct(&self) -> Option<&StructDef> {
+        match &self.types[self.frame?] {
+            TypeDef::Struct(s) => Some(s),
+            _ => None,
         }
     }
 

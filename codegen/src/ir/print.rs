@@ -87,7 +87,7 @@ impl Printer<'_> {
         ));
         self.close();
         for (i, t) in p.types.iter().enumerate() {
-            if Some(i) == p.responses || Some(i) == p.frame {
+            if Some(i) == p.responses || (Some(i) == p.frame && p.frame_struct().is_some()) {
                 continue;
             }
             self.line("");
@@ -97,6 +97,30 @@ impl Printer<'_> {
                 TypeDef::Struct(s) => {
                     self.struct_def(if s.header_only { "header" } else { "struct" }, s)
                 }
+                TypeDef::Union(u) => {
+                    self.docs(&u.docs);
+                    self.open(&format!("union {}", u.name));
+                    for a in &u.arms {
+                        self.docs(&a.docs);
+                        self.line(p.types[a.ty].name());
+                    }
+                    self.close();
+                }
+                TypeDef::Tagged(t) => {
+                    self.docs(&t.docs);
+                    self.open(&format!("tagged {} : {}", t.name, self.prefix(&t.tag)));
+                    for m in &t.members {
+                        self.docs(&m.docs);
+                        let repeated = if m.repeated { " repeated" } else { "" };
+                        self.line(&format!(
+                            "{:#x} {}: {}{repeated}",
+                            m.tag,
+                            m.name,
+                            self.ty(&m.ty)
+                        ));
+                    }
+                    self.close();
+                }
             }
         }
         if let Some(r) = p.responses
@@ -105,9 +129,12 @@ impl Printer<'_> {
             self.line("");
             self.enum_def("responses", e);
         }
-        if let Some(f) = p.frame {
+        if let Some(s) = p.frame_struct() {
             self.line("");
-            self.struct_def("frame", p.struct_def(f));
+            self.struct_def("frame", s);
+        } else if let Some(f) = p.frame {
+            self.line("");
+            self.line(&format!("frame {}", p.types[f].name()));
         }
         for t in &p.types {
             if let TypeDef::Struct(s) = t {
@@ -248,6 +275,9 @@ impl Printer<'_> {
                         PartValue::Length(of) => {
                             let _ = write!(pt, " = {}", len_expr(of));
                         }
+                        PartValue::Present(x) => {
+                            let _ = write!(pt, " = present({x})");
+                        }
                     }
                     for a in &part.attrs {
                         let _ = write!(pt, " @{a}");
@@ -276,6 +306,9 @@ impl Printer<'_> {
             Region::Prefixed(p) => {
                 let _ = write!(text, " sized_by {}", self.prefix(p));
             }
+        }
+        if let Some(c) = &f.cond {
+            let _ = write!(text, " if {}", cond_text(c));
         }
         for a in &f.attrs {
             match (a.as_str(), f.default) {
@@ -345,14 +378,17 @@ impl Printer<'_> {
     fn prefix(&self, p: &Prefix) -> String {
         match p {
             Prefix::Int(i) => self.int(i),
-            Prefix::Varint => "varint".into(),
+            Prefix::Varint { max: None } => "varint".into(),
+            Prefix::Varint { max: Some(m) } => format!("varint<max = {m}>"),
         }
     }
 
     fn ty(&self, t: &Type) -> String {
         match t {
             Type::Int(i) => self.int(i),
-            Type::Varint { signed } => if *signed { "svarint" } else { "varint" }.into(),
+            Type::Varint { signed: true, .. } => "svarint".into(),
+            Type::Varint { max: None, .. } => "varint".into(),
+            Type::Varint { max: Some(m), .. } => format!("varint<max = {m}>"),
             Type::Bool => "bool".into(),
             Type::String { prefix, max } => self.sized("string", prefix, max),
             Type::Bytes { prefix, max } => self.sized("bytes", prefix, max),
@@ -459,4 +495,26 @@ fn quote(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// A condition as written, parenthesised where it nests.
+pub fn cond_text(c: &Cond) -> String {
+    fn operand(c: &Cond) -> String {
+        match c {
+            Cond::Int(..) | Cond::Ref(..) | Cond::Version | Cond::More | Cond::Not(_) => {
+                cond_text(c)
+            }
+            _ => format!("({})", cond_text(c)),
+        }
+    }
+    match c {
+        Cond::Int(n, _) => n.to_string(),
+        Cond::Ref(n, _) => n.clone(),
+        Cond::Version => "@version".into(),
+        Cond::More => "@more".into(),
+        Cond::Not(a) => format!("!{}", operand(a)),
+        Cond::Cmp(op, a, b) => format!("{} {} {}", operand(a), op.as_str(), operand(b)),
+        Cond::And(a, b) => format!("{} && {}", operand(a), operand(b)),
+        Cond::Or(a, b) => format!("{} || {}", operand(a), operand(b)),
+    }
 }

@@ -109,7 +109,7 @@ impl Cx {
 
     fn prefix(&mut self, name: &(String, Span), little: Option<bool>) -> Option<Prefix> {
         if name.0 == "varint" {
-            return Some(Prefix::Varint);
+            return Some(Prefix::Varint { max: None });
         }
         match self.int_name(&name.0, little) {
             Some(i) => Some(Prefix::Int(i)),
@@ -212,7 +212,7 @@ impl Cx {
                 let elem = self.ty(args[0], &elem_spec, &mut None);
                 let count = match &spec.count {
                     Some(c) => self.prefix(c, little),
-                    None => Some(Prefix::Varint),
+                    None => Some(Prefix::Varint { max: None }),
                 };
                 Type::List {
                     elem: Box::new(elem),
@@ -227,7 +227,7 @@ impl Cx {
                 let value = self.ty(args[1], &vs, &mut None);
                 let count = match &spec.count {
                     Some(c) => self.prefix(c, little),
-                    None => Some(Prefix::Varint),
+                    None => Some(Prefix::Varint { max: None }),
                 };
                 Type::Map {
                     key: Box::new(key),
@@ -257,11 +257,11 @@ impl Cx {
                 let held = self.int_name(n, little).expect("integer name");
                 if let Some((_, s)) = &spec.varint {
                     return match n {
-                        "u64" => Type::Varint { signed: false },
-                        "i64" => Type::Varint { signed: true },
+                        "u64" => Type::Varint { signed: false, max: None },
+                        "i64" => Type::Varint { signed: true, max: None },
                         _ => {
                             self.err_at(*s, format!("a varint is held in a `u64` (or a zigzag `i64`), not a `{n}`\n\nhelp: change the field's type to `u64`"));
-                            Type::Varint { signed: false }
+                            Type::Varint { signed: false, max: None }
                         }
                     };
                 }
@@ -496,6 +496,7 @@ impl Cx {
             attrs: vec![],
             widen: None,
             default: None,
+            cond: None,
             span: self.spans.add(first),
             at: PartSpans::default(),
         }
@@ -599,7 +600,7 @@ impl Cx {
                 self.not_stored(f);
             }
             let ty = if fa.spec.varint.is_some() {
-                Prefix::Varint
+                Prefix::Varint { max: None }
             } else {
                 Prefix::Int(self.field_int(f, fa))
             };
@@ -615,7 +616,7 @@ impl Cx {
             (Some(_), None) => Region::Rest,
             (None, Some((n, _))) => {
                 if n == "varint" {
-                    Region::Prefixed(Prefix::Varint)
+                    Region::Prefixed(Prefix::Varint { max: None })
                 } else if let Some(i) = self.int_name(n, None) {
                     Region::Prefixed(Prefix::Int(i))
                 } else {
@@ -660,6 +661,7 @@ impl Cx {
             attrs,
             widen,
             default: fa.default.map(|d| d.0),
+            cond: None,
             span: self.spans.add(f),
             at: PartSpans::default(),
         }

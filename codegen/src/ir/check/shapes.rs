@@ -1,0 +1,464 @@
+//! Rules for the layouts that vary with the data: unions (a layout per value of their first
+//! word), tagged lists, fields present on a condition, presence bits and bounded varints.
+
+use super::*;
+
+/// The constant bits of the first field of struct `s`: its integer type, which bits are
+/// constant, and their value. `None` when the first field holds no constant bits.
+fn leading_constant(s: &StructDef) -> Option<(IntType, u64, u64)> {
+    let f = s.fields.first()?;
+    match &f.kind {
+        FieldKind::Const { ty, value } => Some((*ty, word_mask(ty.bits()), *value)),
+        FieldKind::Bits { ty, parts } => {
+            let (mut mask, mut value) = (0u64, 0u64);
+            for pt in parts {
+                if let PartValue::Const(c) = pt.value {
+                    let m = word_mask(pt.hi - pt.lo) << pt.lo;
+                    mask |= m;
+                    value |= (c << pt.lo) & m;
+                }
+            }
+            (mask != 0).then_some((*ty, mask, value))
+        }
+        _ => None,
+    }
+}
+
+fn word_mask(bits: u32) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    }
+}
+
+/// How union `u` tells its members apart: the type of the word they all start with, the
+/// bits constant in every one of them, and each member's value of those bits (in arm
+/// order). `None` when they cannot be told apart (the checker reports why).
+pub fn union_key(p: &Protocol, u: &UnionDef) -> Option<(UnionKey, Vec<u64>)> {
+    let mut ty = None;
+    let mut mask = u64::MAX;
+    let mut consts = Vec::new();
+    for a in &u.arms {
+        let TypeDef::Struct(s) = &p.types[a.ty] else {
+            return None;
+        };
+        let (t, m, v) = leading_constant(s)?;
+        if *ty.get_or_insert(t) != t {
+            return None;
+        }
+        mask &= m;
+        consts.push(v);
+    }
+    let ty = ty?;
+    if mask == 0 {
+        return None;
+    }
+    Some((
+        UnionKey { ty, mask },
+        consts.into_iter().map(|v| v & mask).collect(),
+    ))
+}
+
+/// Runs this module's rules.
+pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
+    for t in &p.types {
+        match t {
+            TypeDef::Union(u) => check_union(p, u, errs),
+            TypeDef::Tagged(tg) => check_tagged(p, tg, errs),
+            TypeDef::Struct(s) => check_conditions(p, s, errs),
+            TypeDef::Enum(_) | TypeDef::Flags(_) => {}
+        }
+    }
+    check_regions(p, errs);
+    check_union_frame(p, errs);
+}
+
+fn check_union(p: &Protocol, u: &UnionDef, errs: &mut Vec<Diagnostic>) {
+    if u.arms.is_empty() {
+        errs.push(
+            Diagnostic::error(u.span, format!("union `{}` has no members", u.name), "empty")
+                .code("E0368")
+                .help("list the structs it may be: `union Packet { Connect, Publish }`"),
+        );
+        return;
+    }
+    let mut ok = true;
+    let mut first: Option<(IntType, Span, &str)> = None;
+    for (n, a) in u.arms.iter().enumerate() {
+        if u.arms[..n].iter().any(|b| b.ty == a.ty) {
+            errs.push(
+                Diagnostic::error(
+                    a.span,
+                    format!("`{}` is a member of `{}` twice", p.types[a.ty].name(), u.name),
+                    "repeated",
+                )
+                .code("E0368")
+                .help("list each member once"),
+            );
+            ok = false;
+            continue;
+        }
+        let s = match &p.types[a.ty] {
+            TypeDef::Struct(s) if !s.header_only => s,
+            other => {
+                errs.push(
+                    Diagnostic::error(
+                        a.span,
+                        format!("`{}` cannot be a member of union `{}`", other.name(), u.name),
+                        "not a struct",
+                    )
+                    .code("E0368")
+                    .help("a union's members are structs with a binary layout"),
+                );
+                ok = false;
+                continue;
+            }
+        };
+        match leading_constant(s) {
+            None => {
+                let at = s.fields.first().map_or(s.span, |f| f.span);
+                errs.push(
+                    Diagnostic::error(
+                        at,
+                        format!(
+                            "`{}` does not start with constant bits, so union `{}` cannot tell it from its other members",
+                            s.name, u.name
+                        ),
+                        "no constant here",
+                    )
+                    .code("E0369")
+                    .note(a.span, "member of the union here")
+                    .help("start every member with a constant or a word with a constant part, e.g. `header: u8 { kind: u8 bits 4..8 = 3, flags: u8 bits 0..4 }`"),
+                );
+                ok = false;
+            }
+            Some((ty, _, _)) => match first {
+                Some((t0, at0, name0)) if t0 != ty => {
+                    errs.push(
+                        Diagnostic::error(
+                            s.fields[0].span,
+                            format!(
+                                "the members of union `{}` start with words of different types",
+                                u.name
+                            ),
+                            "this one differs",
+                        )
+                        .code("E0369")
+                        .note(at0, format!("`{name0}` starts like this"))
+                        .help("start every member with a word of the same integer type"),
+                    );
+                    ok = false;
+                }
+                Some(_) => {}
+                None => first = Some((ty, s.fields[0].span, &s.name)),
+            },
+        }
+    }
+    if !ok {
+        return;
+    }
+    let Some((key, values)) = union_key(p, u) else {
+        errs.push(
+            Diagnostic::error(
+                u.span,
+                format!("no bit is constant in every member of union `{}`", u.name),
+                "cannot tell its members apart",
+            )
+            .code("E0369")
+            .help("give every member's first word a constant part at the same bits"),
+        );
+        return;
+    };
+    for (n, v) in values.iter().enumerate() {
+        if let Some(m) = values[..n].iter().position(|w| w == v) {
+            errs.push(
+                Diagnostic::error(
+                    u.arms[n].span,
+                    format!(
+                        "`{}` and `{}` have the same constant bits ({v:#x} under mask {:#x}), so union `{}` cannot tell them apart",
+                        p.types[u.arms[n].ty].name(),
+                        p.types[u.arms[m].ty].name(),
+                        key.mask,
+                        u.name
+                    ),
+                    "same as an earlier member",
+                )
+                .code("E0370")
+                .note(u.arms[m].span, "this member has them too")
+                .help("give each member its own constant value"),
+            );
+        }
+    }
+}
+
+/// The probe of a union frame reads its first member's fields up to the length: every
+/// member must have that layout.
+fn check_union_frame(p: &Protocol, errs: &mut Vec<Diagnostic>) {
+    let Some(TypeDef::Union(u)) = p.frame.map(|i| &p.types[i]) else {
+        return;
+    };
+    // The widths a probe reads, up to and including the frame's `len(..)`.
+    let shape = |s: &StructDef| -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        for f in &s.fields {
+            match &f.kind {
+                FieldKind::Const { ty, .. } | FieldKind::Bits { ty, .. } => {
+                    out.push(format!("{} bytes", ty.bytes))
+                }
+                FieldKind::Length {
+                    ty,
+                    of: LenTarget::From(None),
+                } => {
+                    out.push(format!("{ty:?}"));
+                    return Some(out);
+                }
+                _ => return None,
+            }
+        }
+        None
+    };
+    let Some(first) = u.arms.first() else { return };
+    let TypeDef::Struct(s0) = &p.types[first.ty] else {
+        return;
+    };
+    let Some(want) = shape(s0) else {
+        errs.push(
+            Diagnostic::error(
+                first.span,
+                format!(
+                    "`{}` is the first member of the frame `{}`, but no `len(..)` field follows its constant words",
+                    s0.name, u.name
+                ),
+                "no frame length",
+            )
+            .code("E0371")
+            .help("start every member with its constant word(s), then the length of the rest: `length: varint<max = 268435455> = len(..)`"),
+        );
+        return;
+    };
+    for a in &u.arms[1..] {
+        let TypeDef::Struct(s) = &p.types[a.ty] else {
+            continue;
+        };
+        if shape(s).as_ref() != Some(&want) {
+            errs.push(
+                Diagnostic::error(
+                    a.span,
+                    format!(
+                        "`{}` does not start like `{}`: the members of the frame `{}` must have the same words and length field before their own fields",
+                        s.name, s0.name, u.name
+                    ),
+                    "different start",
+                )
+                .code("E0371")
+                .note(first.span, "the first member")
+                .help("give every member the same constant words and `len(..)` field first"),
+            );
+        }
+    }
+}
+
+fn check_tagged(p: &Protocol, t: &TaggedDef, errs: &mut Vec<Diagnostic>) {
+    for (n, m) in t.members.iter().enumerate() {
+        let at = PartSpans::or(m.tag_span, m.span);
+        if m.tag > t.tag.max_len() {
+            errs.push(
+                Diagnostic::error(
+                    at,
+                    format!(
+                        "tag {:#x} of `{}` does not fit the tags of `{}`",
+                        m.tag, m.name, t.name
+                    ),
+                    "too large",
+                )
+                .code("E0372")
+                .help(format!("tags are at most {:#x}", t.tag.max_len())),
+            );
+        }
+        if let Some(first) = t.members[..n].iter().find(|o| o.tag == m.tag) {
+            errs.push(
+                Diagnostic::error(
+                    at,
+                    format!("`{}` and `{}` have the same tag {:#x}", first.name, m.name, m.tag),
+                    "repeated tag",
+                )
+                .code("E0373")
+                .note(PartSpans::or(first.tag_span, first.span), "first used here")
+                .help("give each member its own tag"),
+            );
+        }
+        if !self_delimited(p, &m.ty) {
+            errs.push(
+                Diagnostic::error(
+                    m.span,
+                    format!("member `{}` of `{}` does not say where it ends", m.name, t.name),
+                    "no length",
+                )
+                .code("E0374")
+                .help("give it a length prefix (`string<u16>`, `bytes<u16>`, `list<T, u8>`) or a fixed size"),
+            );
+        }
+    }
+}
+
+/// Whether a value of `ty` knows its own extent (it can stand between others).
+fn self_delimited(p: &Protocol, ty: &Type) -> bool {
+    match ty {
+        Type::String { prefix, .. } | Type::Bytes { prefix, .. } => prefix.is_some(),
+        Type::List { elem, count } => count.is_some() && self_delimited(p, elem),
+        Type::Map { key, value, count } => {
+            count.is_some() && self_delimited(p, key) && self_delimited(p, value)
+        }
+        Type::Optional { inner, .. } => self_delimited(p, inner),
+        Type::Named(i) => !super::struct_open(p, *i, &mut Vec::new()),
+        Type::Int(_) | Type::Varint { .. } | Type::Bool => true,
+    }
+}
+
+/// A tagged list reads members until its region ends: a field holding one needs a region.
+fn check_regions(p: &Protocol, errs: &mut Vec<Diagnostic>) {
+    for t in &p.types {
+        let TypeDef::Struct(s) = t else { continue };
+        for (fi, f) in s.fields.iter().enumerate() {
+            let FieldKind::Value(Type::Named(i)) = &f.kind else {
+                continue;
+            };
+            let TypeDef::Tagged(tg) = &p.types[*i] else {
+                continue;
+            };
+            let last = fi + 1 == s.fields.len();
+            if f.region == Region::Inline && !last {
+                errs.push(
+                    Diagnostic::error(
+                        PartSpans::or(f.at.ty, f.span),
+                        format!(
+                            "`{}` reads members until its region ends, so `{}` needs a length or must be the last field",
+                            tg.name, f.name
+                        ),
+                        "no region",
+                    )
+                    .code("E0375")
+                    .note(s.fields[fi + 1].span, "followed by this field")
+                    .help("write `sized_by varint` (or another prefix), `sized_by len_field`, or move it to the end"),
+                );
+            }
+        }
+    }
+}
+
+/// What an earlier name in struct `s` holds, for a condition: `Ok(is_present_bit)`, or an
+/// error message.
+fn operand_kind(p: &Protocol, s: &StructDef, upto: usize, name: &str) -> Result<(), String> {
+    let usable = |t: &Type| match t {
+        Type::Int(_) | Type::Varint { .. } | Type::Bool => true,
+        Type::Named(i) => matches!(p.types[*i], TypeDef::Enum(_) | TypeDef::Flags(_)),
+        _ => false,
+    };
+    for f in &s.fields[..upto] {
+        match &f.kind {
+            FieldKind::Value(t) if f.name == name => {
+                return if f.cond.is_some() {
+                    Err(format!("`{name}` is itself conditional"))
+                } else if usable(t) {
+                    Ok(())
+                } else {
+                    Err(format!("`{name}` is not an integer, bool, enum or flags value"))
+                };
+            }
+            FieldKind::Bits { parts, .. } => {
+                if let Some(pt) = parts.iter().find(|pt| pt.name == name) {
+                    return match &pt.value {
+                        PartValue::Stored | PartValue::Present(_) => Ok(()),
+                        PartValue::Const(_) => Err(format!("`{name}` is a constant")),
+                        PartValue::Length(_) => Err(format!("`{name}` is a computed length")),
+                    };
+                }
+            }
+            FieldKind::Const { .. } | FieldKind::Length { .. } if f.name == name => {
+                return Err(format!("`{name}` is not stored"));
+            }
+            _ => {}
+        }
+    }
+    if s.fields[upto..].iter().any(|f| f.name == name) {
+        return Err(format!("`{name}` comes later: a condition reads what was read before"));
+    }
+    Err(format!("no earlier field or bit part is called `{name}`"))
+}
+
+fn check_conditions(p: &Protocol, s: &StructDef, errs: &mut Vec<Diagnostic>) {
+    for (fi, f) in s.fields.iter().enumerate() {
+        let at = PartSpans::or(f.at.cond, f.span);
+        if let Some(c) = &f.cond {
+            if !matches!(f.kind, FieldKind::Value(_)) {
+                errs.push(
+                    Diagnostic::error(at, format!("`{}` cannot be conditional", f.name), "condition here")
+                        .code("E0377")
+                        .help("a condition applies to a stored value; constants, lengths, packed words and `by` fields are always there"),
+                );
+            }
+            if s.header_only {
+                errs.push(
+                    Diagnostic::error(at, format!("header field `{}` cannot be conditional", f.name), "condition here")
+                        .code("E0377")
+                        .help("a header is carried as strings: make the field optional (`T?`) instead"),
+                );
+            }
+            for (name, sp) in c.refs() {
+                if let Err(why) = operand_kind(p, s, fi, name) {
+                    errs.push(
+                        Diagnostic::error(
+                            PartSpans::or(sp, at),
+                            format!("the condition of `{}` cannot read `{name}`", f.name),
+                            why,
+                        )
+                        .code("E0376")
+                        .help("a condition reads earlier integer, bool, enum or flags fields and bit parts of the same struct, and `@version`"),
+                    );
+                }
+            }
+        }
+        // `present(x)`: x is a later field whose condition reads this bit.
+        if let FieldKind::Bits { parts, .. } = &f.kind {
+            for pt in parts {
+                let PartValue::Present(x) = &pt.value else {
+                    continue;
+                };
+                let target = s.fields[fi + 1..].iter().find(|g| g.name == *x);
+                let reads = target.and_then(|g| g.cond.as_ref()).is_some_and(|c| {
+                    c.refs().iter().any(|(n, _)| *n == pt.name)
+                });
+                let bool_like = matches!(pt.ty, Type::Bool | Type::Int(_));
+                if !reads || !bool_like {
+                    errs.push(
+                        Diagnostic::error(
+                            PartSpans::or(pt.at.value, pt.span),
+                            format!("`{}` = present({x}) does not tell about a field", pt.name),
+                            if bool_like { "nothing reads this bit" } else { "not a bool or integer" },
+                        )
+                        .code("E0378")
+                        .help(format!(
+                            "declare `{x}` after it with the condition `if {}`, and give the part the type `bool`",
+                            pt.name
+                        )),
+                    );
+                }
+            }
+        }
+        // A `@version` field sets the version conditions read: it is an unsigned integer.
+        if f.attrs.iter().any(|a| a == "version")
+            && !matches!(f.kind, FieldKind::Value(Type::Int(_) | Type::Varint { .. }))
+        {
+            errs.push(
+                Diagnostic::error(
+                    super::attr_span(f, "version"),
+                    format!("`@version` on `{}`, which holds no integer", f.name),
+                    "not a version",
+                )
+                .code("E0379")
+                .help("mark the integer field that carries the protocol version"),
+            );
+        }
+    }
+}

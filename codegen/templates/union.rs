@@ -1,0 +1,59 @@
+{% for d in docs %}
+#[doc = {{ d }}]
+{% else %}
+#[doc = " The `{{ name }}` union."]
+{% endfor %}
+{% for d in at %}
+#[doc = {{ d }}]
+{% endfor %}
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum {{ name }} {
+    {% for a in arms %}
+    {% for d in a.docs %}
+    #[doc = {{ d }}]
+    {% else %}
+    #[doc = " A [`{{ a.name }}`]."]
+    {% endfor %}
+    {{ a.name }}({{ a.name }}),
+    {% endfor %}
+}
+{% for a in arms %}
+
+impl ::std::convert::From<{{ a.name }}> for {{ name }} {
+    fn from(m: {{ a.name }}) -> Self {
+        Self::{{ a.name }}(m)
+    }
+}
+{% endfor %}
+
+impl ::polywire::__private::WireMessage for {{ name }} {
+    fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
+        // The members tell themselves apart by the bits of their first word that are
+        // constant in every one of them.
+        match __r.peek_word({{ width }}, {{ big }}, {{ name_lit }})? & {{ mask }} {
+            {% for a in arms %}
+            {{ a.key }} => <{{ a.name }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ a.name }}).map_err(|e| e.within({{ a.name_lit }})),
+            {% endfor %}
+            other => ::std::result::Result::Err(__r.error({{ name_lit }}, ::polywire::__private::DecodeErrorKind::UnknownDiscriminator(other))),
+        }
+    }
+
+    fn write_to(&self, w: &mut ::polywire::__private::Writer<'_>) -> ::std::result::Result<(), ::polywire::__private::EncodeError> {
+        match self {
+            {% for a in arms %}
+            Self::{{ a.name }}(m) => ::polywire::__private::WireMessage::write_to(m, w),
+            {% endfor %}
+        }
+    }
+}
+
+impl {{ name }} {
+    /// Number of bytes [`encode_to`](::polywire::WireMessage::encode_to) writes.
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            {% for a in arms %}
+            Self::{{ a.name }}(m) => m.encoded_len(),
+            {% endfor %}
+        }
+    }
+}
