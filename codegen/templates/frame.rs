@@ -4,11 +4,14 @@
 pub struct {{ name }}Codec {
     /// Limits enforced while decoding.
     pub limits: ::polywire::Limits,
+    /// The protocol version in effect (0 until one is agreed), which `if @version ...`
+    /// layouts read.
+    pub version: u32,
 }
 
 impl ::std::default::Default for {{ name }}Codec {
     fn default() -> Self {
-        Self { limits: protocol_info::LIMITS }
+        Self { limits: protocol_info::LIMITS, version: 0 }
     }
 }
 
@@ -20,7 +23,7 @@ impl {{ name }}Codec {
 
     /// A codec with other limits.
     pub fn with_limits(limits: ::polywire::Limits) -> Self {
-        Self { limits }
+        Self { limits, version: 0 }
     }
 
     /// The length of the frame at the front of `buf`, once its length field has arrived
@@ -76,7 +79,7 @@ impl ::polywire::Codec for {{ name }}Codec {
         let chunk = src.split_to(end).freeze();
         let mut start = 0;
         for &end in &ends[..n] {
-            let mut r = ::polywire::__private::Reader::within(&chunk, start..end, self.limits);
+            let mut r = ::polywire::__private::Reader::within(&chunk, start..end, self.limits).with_version(self.version);
             let frame = <{{ name }} as ::polywire::WireMessage>::decode_from(&mut r).map_err(|e| e.within({{ name_lit }}))?;
             r.finish({{ name_lit }})?;
             f(frame);
@@ -90,7 +93,7 @@ impl ::polywire::Codec for {{ name }}Codec {
 
     fn encode(&mut self, frame: &{{ name }}, dst: &mut ::polywire::__private::BytesMut) -> ::std::result::Result<(), ::polywire::EncodeError> {
         let start = dst.len();
-        ::polywire::WireMessage::encode_to(frame, dst)?;
+        ::polywire::WireMessage::encode_versioned(frame, dst, self.version)?;
         if let ::std::result::Result::Err(e) = ::polywire::__private::check_encode_len(dst.len() - start, self.limits.max_frame_len as u64, {{ name_lit }}) {
             // Leave `dst` as it was: a frame over the limit must not leave its bytes behind.
             dst.truncate(start);
@@ -105,6 +108,10 @@ impl ::polywire::Codec for {{ name }}Codec {
 
     fn limits(&self) -> &::polywire::Limits {
         &self.limits
+    }
+
+    fn set_version(&mut self, version: u32) {
+        self.version = version;
     }
 }
 {{ extra }}

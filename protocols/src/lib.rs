@@ -95,3 +95,8 @@ pub mod rocketmq {
         }
     }
 }
+
+/// MQTT 3.1.1 and 5.0 (`wire/mqtt.wire`): every control packet, as the union [`mqtt::Packet`].
+pub mod mqtt {
+    polywire::include_protocol!("mqtt");
+}

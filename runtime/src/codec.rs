@@ -18,8 +18,14 @@ pub trait WireMessage: Sized {
 
     /// Appends the message's bytes to `dst`. On error `dst` is left as it was.
     fn encode_to(&self, dst: &mut BytesMut) -> Result<(), EncodeError> {
+        self.encode_versioned(dst, 0)
+    }
+
+    /// [`encode_to`](WireMessage::encode_to) with protocol version `version` in effect
+    /// (what `if @version ...` conditions read).
+    fn encode_versioned(&self, dst: &mut BytesMut, version: u32) -> Result<(), EncodeError> {
         let start = dst.len();
-        let mut w = Writer::new(dst);
+        let mut w = Writer::new(dst).with_version(version);
         match self.write_to(&mut w) {
             Ok(()) => {
                 w.finish();
@@ -85,6 +91,13 @@ pub trait Codec {
 
     /// The limits this codec enforces.
     fn limits(&self) -> &Limits;
+
+    /// Sets the protocol version in effect for the frames decoded and encoded from now on
+    /// (what a negotiation agreed; layouts with `if @version ...` depend on it). Codecs
+    /// whose layouts do not depend on it ignore it.
+    fn set_version(&mut self, version: u32) {
+        let _ = version;
+    }
 }
 
 /// What a frame is, from its `@kind` flags.

@@ -418,6 +418,7 @@ impl<'a> Reader<'a> {
             rest: head,
             limits: self.limits,
             base: self.base,
+            version: self.version,
         })
     }
 

@@ -241,7 +241,14 @@ fn tagged_view(g: &Gen, t: &TaggedDef) -> TaggedView {
         .iter()
         .map(|m| {
             let one = rust::sum(vec![tag_len(m.tag).to_string(), g.size(&m.ty, "x", true)]);
-            size.push(if m.repeated {
+            let fixed = g.fixed_size(&m.ty).map(|n| n + tag_len(m.tag));
+            size.push(if let Some(n) = fixed {
+                if m.repeated {
+                    format!("self.{}.len() * {n}", ident(&m.name))
+                } else {
+                    format!("usize::from(self.{}.is_some()) * {n}", ident(&m.name))
+                }
+            } else if m.repeated {
                 format!(
                     "self.{}.iter().map(|x| {one}).sum::<usize>()",
                     ident(&m.name)

@@ -129,7 +129,10 @@ pub fn emit(g: &Gen) -> String {
     let Some(fi) = p.frame else {
         return String::new();
     };
-    let frame = p.struct_def(fi);
+    let Some(frame) = p.frame_struct() else {
+        return String::new();
+    };
+    let _ = fi;
     let Some((corr, _)) = find_marked(p, frame, &|f| f.correlation) else {
         return String::new();
     };

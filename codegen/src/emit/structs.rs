@@ -382,7 +382,7 @@ impl Gen<'_> {
                     d += &match &f.cond {
                         Some(c) => format!(
                             "let {name} = if {} {{ ::std::option::Option::Some({}) }} else {{ ::std::option::Option::None }};",
-                            self.cond_bool(s, c, &Side::Decode(&cur)),
+                            unparen(&self.cond_bool(s, c, &Side::Decode(&cur))),
                             unparen(&expr)
                         ),
                         None => format!("let {name} = {expr};"),
@@ -805,8 +805,35 @@ pub(crate) enum Side<'a> {
 enum Operand {
     /// A bool expression.
     Bool(String),
-    /// An `i128` expression.
-    Int(String),
+    /// An integer expression of a Rust integer type, holding values in `min..=max`.
+    Int {
+        /// The expression.
+        expr: String,
+        /// Its smallest value.
+        min: i128,
+        /// Its largest value.
+        max: i128,
+    },
+    /// An integer literal.
+    Lit(i128),
+}
+
+impl Operand {
+    fn int(expr: String, i: &IntType) -> Operand {
+        Operand::Int {
+            expr,
+            min: i.min_value(),
+            max: i128::from(i.max_value()),
+        }
+    }
+
+    /// The operand as an `i128` expression.
+    fn wide(&self) -> String {
+        match self {
+            Operand::Bool(e) | Operand::Int { expr: e, .. } => format!("i128::from({e})"),
+            Operand::Lit(n) => format!("{n}i128"),
+        }
+    }
 }
 
 impl Gen<'_> {
@@ -818,11 +845,29 @@ impl Gen<'_> {
         };
         let typed = |t: &Type, v: String| match t {
             Type::Bool => Operand::Bool(v),
-            Type::Named(i) => match &self.p.types[*i] {
-                TypeDef::Enum(_) => Operand::Int(format!("i128::from({v}.to_repr())")),
-                _ => Operand::Int(format!("i128::from({v}.bits())")),
+            Type::Int(i) => Operand::int(v, i),
+            Type::Varint { signed: false, max } => Operand::Int {
+                expr: v,
+                min: 0,
+                max: i128::from(max.unwrap_or(u64::MAX)),
             },
-            _ => Operand::Int(format!("i128::from({v})")),
+            Type::Varint { signed: true, .. } => Operand::Int {
+                expr: v,
+                min: i128::from(i64::MIN),
+                max: i128::from(i64::MAX),
+            },
+            Type::Named(i) => match &self.p.types[*i] {
+                TypeDef::Enum(e) => Operand::int(format!("{v}.to_repr()"), &e.repr),
+                TypeDef::Flags(f) => Operand::int(
+                    format!("{v}.bits()"),
+                    &IntType {
+                        signed: false,
+                        ..f.repr
+                    },
+                ),
+                _ => Operand::Bool("false".into()),
+            },
+            _ => Operand::Bool("false".into()),
         };
         for f in &s.fields {
             match &f.kind {
@@ -852,12 +897,16 @@ impl Gen<'_> {
 
     fn operand_of(&self, s: &StructDef, c: &Cond, side: &Side) -> Operand {
         match c {
-            Cond::Int(n, _) => Operand::Int(format!("{n}i128")),
+            Cond::Int(n, _) => Operand::Lit(*n),
             Cond::Ref(n, _) => self.operand(s, n, side),
-            Cond::Version => Operand::Int(match side {
-                Side::Decode(r) => format!("i128::from({r}.version())"),
-                Side::Encode(_) => "i128::from(dst.version())".into(),
-            }),
+            Cond::Version => Operand::Int {
+                expr: match side {
+                    Side::Decode(r) => format!("{r}.version()"),
+                    Side::Encode(_) => "dst.version()".into(),
+                },
+                min: 0,
+                max: i128::from(u32::MAX),
+            },
             // An optional tail: read when bytes are left, written when the field is there.
             Cond::More => Operand::Bool(match side {
                 Side::Decode(r) => format!("({r}.remaining() > 0)"),
@@ -869,12 +918,26 @@ impl Gen<'_> {
 
     /// A condition as a Rust `bool` expression.
     pub(crate) fn cond_bool(&self, s: &StructDef, c: &Cond, side: &Side) -> String {
-        let int = |c: &Cond| match self.operand_of(s, c, side) {
-            Operand::Int(e) => e,
-            Operand::Bool(e) => format!("i128::from({e})"),
-        };
         match c {
-            Cond::Cmp(op, a, b) => format!("({} {} {})", int(a), op.as_str(), int(b)),
+            // A literal within the other side's type compares in that type (`qos.to_repr()
+            // > 0`); anything else in i128.
+            Cond::Cmp(op, a, b) => {
+                let (a, b) = (self.operand_of(s, a, side), self.operand_of(s, b, side));
+                let (l, r) = match (&a, &b) {
+                    (Operand::Int { expr, min, max }, Operand::Lit(n))
+                        if (*min..=*max).contains(n) =>
+                    {
+                        (expr.clone(), n.to_string())
+                    }
+                    (Operand::Lit(n), Operand::Int { expr, min, max })
+                        if (*min..=*max).contains(n) =>
+                    {
+                        (n.to_string(), expr.clone())
+                    }
+                    _ => (a.wide(), b.wide()),
+                };
+                format!("({l} {} {r})", op.as_str())
+            }
             Cond::And(a, b) => format!(
                 "({} && {})",
                 self.cond_bool(s, a, side),
@@ -888,7 +951,8 @@ impl Gen<'_> {
             Cond::Not(a) => format!("!{}", atom(&self.cond_bool(s, a, side))),
             atomic => match self.operand_of(s, atomic, side) {
                 Operand::Bool(e) => e,
-                Operand::Int(e) => format!("({e} != 0)"),
+                Operand::Int { expr, .. } => format!("({expr} != 0)"),
+                Operand::Lit(n) => (n != 0).to_string(),
             },
         }
     }

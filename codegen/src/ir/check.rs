@@ -825,7 +825,7 @@ fn check_frame(p: &Protocol, errs: &mut Vec<Diagnostic>) {
 
 fn check_services(p: &Protocol, errs: &mut Vec<Diagnostic>) {
     let mut seen: Vec<(&Rpc, &str)> = Vec::new();
-    let frame = p.frame.map(|f| p.struct_def(f));
+    let frame = p.frame_struct();
     for s in &p.services {
         for r in &s.rpcs {
             if let Some((first, svc)) = seen.iter().find(|(x, _)| x.code == r.code) {
@@ -1054,11 +1054,11 @@ fn generated_items(p: &Protocol) -> Vec<Generated> {
         }
     }
     if let Some(fi) = p.frame {
-        let f = p.struct_def(fi);
+        let f = &p.types[fi];
         out.push(item(
-            format!("{}Codec", f.name),
-            format!("the codec of the frame `{}`", f.name),
-            Some(f.span),
+            format!("{}Codec", f.name()),
+            format!("the codec of the frame `{}`", f.name()),
+            Some(f.span()),
             Source::Frame,
         ));
         out.push(item(
@@ -1354,7 +1354,7 @@ fn attr_span(f: &Field, attr: &str) -> Span {
 /// correlation id, the kind flags, the request code and the error message; request and
 /// response codes must fit the `@code` field.
 fn check_service_roles(p: &Protocol, errs: &mut Vec<Diagnostic>) {
-    let frame = p.frame.map(|fi| p.struct_def(fi));
+    let frame = p.frame_struct();
     let code = frame.and_then(|fr| marked(p, fr, "code", 0));
     check_code_values(p, code, errs);
     let message = frame.and_then(|fr| marked(p, fr, "message", 0));
@@ -1613,7 +1613,7 @@ fn uses(p: &Protocol, pred: &dyn Fn(&Type) -> bool) -> bool {
 
 /// The largest frame the frame's `len(..)` field can describe, with that field.
 fn frame_capacity(p: &Protocol) -> Option<(u64, &Field)> {
-    let frame = p.struct_def(p.frame?);
+    let frame = p.frame_layout()?;
     let mut before = 0u64;
     for f in &frame.fields {
         match &f.kind {
@@ -1691,7 +1691,7 @@ fn check_limits(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                     "every frame is longer",
                 )
                 .code("E0353")
-                .note(p.struct_def(fi).span, format!("at least {min} bytes"))
+                .note(p.types[fi].span(), format!("at least {min} bytes"))
                 .help(format!("allow at least {min} bytes")),
             );
         }

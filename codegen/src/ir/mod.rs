@@ -844,6 +844,19 @@ impl Protocol {
         }
     }
 
+    /// The struct whose leading fields give the frame's length: the frame itself, or a
+    /// union frame's first member (all members start alike).
+    pub fn frame_layout(&self) -> Option<&StructDef> {
+        match &self.types[self.frame?] {
+            TypeDef::Struct(s) => Some(s),
+            TypeDef::Union(u) => match &self.types[u.arms.first()?.ty] {
+                TypeDef::Struct(s) => Some(s),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Looks a type up by name.
     pub fn type_index(&self, name: &str) -> Option<usize> {
         self.types.iter().position(|t| t.name() == name)
