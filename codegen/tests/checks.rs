@@ -44,6 +44,7 @@ fn shipped_protocols_pass() {
     for f in [
         "protocols/wire/native.wire",
         "protocols/wire/rocketmq.wire",
+        "protocols/wire/mqtt.wire",
         "tests/wire/kitchen.wire",
         "tests/user-crate/chat.wire",
     ] {
@@ -766,4 +767,82 @@ fn status_beyond_i64() {
 }
 "#;
     insta::assert_snapshot!("status_beyond_i64", fail_n(src, 1));
+}
+
+#[test]
+fn union_members_that_cannot_be_told_apart() {
+    let src = r#"protocol t {
+    struct Ping { header: u8 = 0xC0 }
+    struct Data { body: bytes rest }
+    struct Pong { header: u16 = 0xD000 }
+    struct Also { header: u8 { kind: u8 bits 4..8 = 12, flags: u8 bits 0..4 } }
+    enum E : u8 { A = 1 }
+    union U { Ping, Data, Pong }
+    union V { Ping, Also, E, Ping }
+    union W { }
+    union X { Ping, Also }
+}
+"#;
+    insta::assert_snapshot!("union_members_that_cannot_be_told_apart", fail_n(src, 6));
+}
+
+#[test]
+fn union_frame_members_that_start_differently() {
+    let src = r#"protocol t {
+    struct A { kind: u8 { t: u8 bits 4..8 = 1, f: u8 bits 0..4 }, length: u8 = len(..), x: u8 }
+    struct B { kind: u8 { t: u8 bits 4..8 = 2, f: u8 bits 0..4 }, length: u16 = len(..) }
+    union F { A, B }
+    frame F
+}
+"#;
+    insta::assert_snapshot!("union_frame_members_that_start_differently", fail_n(src, 1));
+}
+
+#[test]
+fn tagged_lists_that_cannot_be_read() {
+    let src = r#"protocol t {
+    tagged Props : u8 {
+        0x01 a: u8
+        0x100 big: u16
+        0x01 again: u32
+        0x02 name: string
+    }
+    struct S { props: Props, after: u8 }
+}
+"#;
+    insta::assert_snapshot!("tagged_lists_that_cannot_be_read", fail_n(src, 4));
+}
+
+#[test]
+fn conditions_that_cannot_be_evaluated() {
+    let src = r#"protocol t {
+    struct S {
+        id: u16 if qos > 0
+        qos: u8
+        name: string<u8>
+        a: u8 if name == 1
+        magic: u16 = 0x5057 if qos > 1
+        b: u8 if nothing
+        c: u8 if a > 0
+        level: string<u8> @version
+    }
+}
+"#;
+    insta::assert_snapshot!("conditions_that_cannot_be_evaluated", fail_n(src, 6));
+}
+
+#[test]
+fn presence_bits_that_nothing_reads() {
+    let src = r#"protocol t {
+    struct S {
+        flags: u8 {
+            has_x: bool bits 0..1 = present(x)
+            has_y: bool bits 1..2 = present(y)
+        }
+        x: u16
+        y: u16 if has_x
+    }
+}
+"#;
+    insta::assert_snapshot!("presence_bits_that_nothing_reads", fail_n(src, 2));
 }

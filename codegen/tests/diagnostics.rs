@@ -970,3 +970,38 @@ fn encoding_of_an_unknown_type() {
 "#;
     insta::assert_snapshot!("encoding_of_an_unknown_type", fail(src));
 }
+
+#[test]
+fn present_on_a_whole_field_and_sized_by_a_string() {
+    let src = r#"protocol t {
+    struct S {
+        has_x: u8 = present(x)
+        x: u16 if has_x
+        body: bytes sized_by string<u8>
+    }
+}
+"#;
+    insta::assert_snapshot!(fail_n(src, 2));
+}
+
+#[test]
+fn frame_that_is_an_enum() {
+    let src = r#"protocol t {
+    enum K : u8 { A = 1 }
+    frame K
+}
+"#;
+    insta::assert_snapshot!(fail_n(src, 1));
+}
+
+#[test]
+fn frame_named_after_a_frame_block() {
+    let src = r#"protocol t {
+    struct A { kind: u8 = 1, length: u8 = len(..) }
+    union U { A }
+    frame { length: u8 = len(..) }
+    frame U
+}
+"#;
+    insta::assert_snapshot!(fail_n(src, 1));
+}

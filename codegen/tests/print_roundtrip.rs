@@ -148,3 +148,8 @@ fn detection_alternatives_parse_print_and_parse_back() {
         .ir;
     assert_eq!(normalized(&ir), normalized(&back));
 }
+
+#[test]
+fn mqtt_wire_with_unions_tagged_lists_and_conditions_round_trips() {
+    round_trip("mqtt.wire");
+}

@@ -765,31 +765,6 @@ request Get = 1 { body Point as json }   // but no `encoding Point json { .. }`
 Declare the encoding, or use `bytes` or a struct."#,
     },
     Code {
-        code: "W0301",
-        title: "a response status falls back to a default code",
-        explanation: r#"The generated server answers with the `responses` enum's `@success` and
-`@system_error` codes; without the attribute it uses 0 (success) and 1 (failure), which
-the enum may not have, or may mean something else by.
-
-```wire
-responses Status : i16 { OK = 200, ERROR = 500 }   // success would be 0
-```
-
-Mark the codes: `OK = 200 @success`, `ERROR = 500 @system_error`."#,
-    },
-    Code {
-        code: "W0302",
-        title: "the default frame limit exceeds the length field",
-        explanation: r#"The frame's `len(..)` field describes smaller frames than the default `max_frame_len`
-(16 MiB), so the limit is never what stops a frame.
-
-```wire
-frame { length: u16 = len(..), body: bytes rest }
-```
-
-Declare the limit the protocol really has: `limits { max_frame_len = 65537 }`."#,
-    },
-    Code {
         code: "E0368",
         title: "a union member that cannot be one",
         explanation: r#"A union lists structs with a binary layout, each once; an enum, flags, a `header`, an
@@ -881,18 +856,6 @@ tagged Props : u8 { 1 name: string }
 Give it a prefix: `string<u16>`."#,
     },
     Code {
-        code: "E0375",
-        title: "a tagged list without a region",
-        explanation: r#"A tagged list reads members until its region ends, so the field holding it needs a
-length (`sized_by`), or must be the last field (it then takes the rest).
-
-```wire
-struct S { props: Props, x: u8 }
-```
-
-Write `props: Props sized_by varint`, or move it to the end."#,
-    },
-    Code {
         code: "E0376",
         title: "a condition that reads something it cannot",
         explanation: r#"A field's `if` condition reads earlier fields and bit parts of the same struct that hold
@@ -941,5 +904,30 @@ struct Hello { name: string<u8> @version }
 ```
 
 Mark the integer field that carries the version."#,
+    },
+    Code {
+        code: "W0301",
+        title: "a response status falls back to a default code",
+        explanation: r#"The generated server answers with the `responses` enum's `@success` and
+`@system_error` codes; without the attribute it uses 0 (success) and 1 (failure), which
+the enum may not have, or may mean something else by.
+
+```wire
+responses Status : i16 { OK = 200, ERROR = 500 }   // success would be 0
+```
+
+Mark the codes: `OK = 200 @success`, `ERROR = 500 @system_error`."#,
+    },
+    Code {
+        code: "W0302",
+        title: "the default frame limit exceeds the length field",
+        explanation: r#"The frame's `len(..)` field describes smaller frames than the default `max_frame_len`
+(16 MiB), so the limit is never what stops a frame.
+
+```wire
+frame { length: u16 = len(..), body: bytes rest }
+```
+
+Declare the limit the protocol really has: `limits { max_frame_len = 65537 }`."#,
     },
 ];

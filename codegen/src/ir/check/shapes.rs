@@ -70,7 +70,6 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
             TypeDef::Enum(_) | TypeDef::Flags(_) => {}
         }
     }
-    check_regions(p, errs);
     check_union_frame(p, errs);
 }
 
@@ -313,37 +312,6 @@ fn self_delimited(p: &Protocol, ty: &Type) -> bool {
         Type::Optional { inner, .. } => self_delimited(p, inner),
         Type::Named(i) => !super::struct_open(p, *i, &mut Vec::new()),
         Type::Int(_) | Type::Varint { .. } | Type::Bool => true,
-    }
-}
-
-/// A tagged list reads members until its region ends: a field holding one needs a region.
-fn check_regions(p: &Protocol, errs: &mut Vec<Diagnostic>) {
-    for t in &p.types {
-        let TypeDef::Struct(s) = t else { continue };
-        for (fi, f) in s.fields.iter().enumerate() {
-            let FieldKind::Value(Type::Named(i)) = &f.kind else {
-                continue;
-            };
-            let TypeDef::Tagged(tg) = &p.types[*i] else {
-                continue;
-            };
-            let last = fi + 1 == s.fields.len();
-            if f.region == Region::Inline && !last {
-                errs.push(
-                    Diagnostic::error(
-                        PartSpans::or(f.at.ty, f.span),
-                        format!(
-                            "`{}` reads members until its region ends, so `{}` needs a length or must be the last field",
-                            tg.name, f.name
-                        ),
-                        "no region",
-                    )
-                    .code("E0375")
-                    .note(s.fields[fi + 1].span, "followed by this field")
-                    .help("write `sized_by varint` (or another prefix), `sized_by len_field`, or move it to the end"),
-                );
-            }
-        }
     }
 }
 
