@@ -388,6 +388,7 @@ impl Gen<'_> {
                         None => format!("let {name} = {expr};"),
                     };
                     if f.attrs.iter().any(|a| a == "version")
+                        && reads_version(self.p)
                         && let FieldKind::Value(t) = &f.kind
                     {
                         d += &format!("{cur}.set_version({});", version_u32(t, &name));
@@ -573,6 +574,7 @@ impl Gen<'_> {
                         _ => w += &body,
                     }
                     if f.attrs.iter().any(|a| a == "version")
+                        && reads_version(self.p)
                         && let FieldKind::Value(t) = &f.kind
                     {
                         w += &format!("dst.set_version({});", version_u32(t, &v));
@@ -978,4 +980,19 @@ fn version_u32(t: &Type, v: &str) -> String {
         Type::Int(i) if !i.signed && i.bytes <= 4 => format!("u32::from({v})"),
         _ => format!("u32::try_from({v}).unwrap_or(u32::MAX)"),
     }
+}
+
+/// Whether any condition of the protocol reads `@version` (only then do `@version` fields
+/// set it while reading and writing).
+fn reads_version(p: &Protocol) -> bool {
+    p.types.iter().any(|t| match t {
+        TypeDef::Struct(s) => s.fields.iter().any(|f| {
+            f.cond.as_ref().is_some_and(|c| {
+                let mut found = false;
+                c.walk(&mut |c| found |= *c == Cond::Version);
+                found
+            })
+        }),
+        _ => false,
+    })
 }
