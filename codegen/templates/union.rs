@@ -17,6 +17,15 @@ pub enum {{ name }} {
     {{ a.name }}({{ a.name }}),
     {% endfor %}
 }
+{% if let Some(first) = arms.first() %}
+
+/// The first member's default.
+impl ::std::default::Default for {{ name }} {
+    fn default() -> Self {
+        Self::{{ first.name }}(::std::default::Default::default())
+    }
+}
+{% endif %}
 {% for a in arms %}
 
 impl ::std::convert::From<{{ a.name }}> for {{ name }} {

@@ -105,7 +105,10 @@ fn every_recorded_packet_decodes_and_encodes_back() {
     println!("{packets} packets: {exact} byte-exact, {reordered} with properties reordered");
     assert!(packets >= 60, "only {packets} packets recorded");
     // Only MQTT 5.0 PUBLISH packets carry several properties in mosquitto's own order.
-    assert!(exact >= packets - 12, "{exact} of {packets} byte-exact, {reordered} reordered");
+    assert!(
+        exact >= packets - 12,
+        "{exact} of {packets} byte-exact, {reordered} reordered"
+    );
 }
 
 #[test]
@@ -116,13 +119,18 @@ fn recorded_packets_mean_what_mosquitto_sent() {
     // MQTT 3.1.1: the subscriber's SUBSCRIBE and the QoS 2 delivery it received.
     let sub = find("mqttv311 subscriber and publishers (connection 0)");
     let c = decode_all(&sub.client, 4);
-    let Packet::Subscribe(s) = &c[1] else { panic!("{:?}", c[1]) };
+    let Packet::Subscribe(s) = &c[1] else {
+        panic!("{:?}", c[1])
+    };
     let filters: Vec<(&str, QoS)> = s
         .subscriptions
         .iter()
         .map(|x| (x.filter.as_str(), x.max_qos))
         .collect();
-    assert_eq!(filters, [("a/#", QoS::ExactlyOnce), ("b/+/c", QoS::ExactlyOnce)]);
+    assert_eq!(
+        filters,
+        [("a/#", QoS::ExactlyOnce), ("b/+/c", QoS::ExactlyOnce)]
+    );
     assert_eq!(s.properties, None);
     let got = decode_all(&sub.server, 4);
     let publishes: Vec<(Option<u16>, QoS, &[u8])> = got
@@ -145,14 +153,23 @@ fn recorded_packets_mean_what_mosquitto_sent() {
     // MQTT 5.0: properties on CONNECT, SUBSCRIBE and PUBLISH.
     let sub5 = find("mqttv5 subscriber and publishers (connection 6)");
     let c = decode_all(&sub5.client, 5);
-    let Packet::Connect(conn) = &c[0] else { panic!() };
-    let props = conn.properties.as_ref().expect("5.0 CONNECT has properties");
+    let Packet::Connect(conn) = &c[0] else {
+        panic!()
+    };
+    let props = conn
+        .properties
+        .as_ref()
+        .expect("5.0 CONNECT has properties");
     assert_eq!(props.session_expiry_interval, Some(60));
-    let Packet::Subscribe(s) = &c[1] else { panic!() };
+    let Packet::Subscribe(s) = &c[1] else {
+        panic!()
+    };
     let up = &s.properties.as_ref().unwrap().user_property;
     assert_eq!((up[0].name.as_str(), up[0].value.as_str()), ("who", "test"));
     let got = decode_all(&sub5.server, 5);
-    let Packet::Publish(p) = &got[2] else { panic!("{:?}", got[2]) };
+    let Packet::Publish(p) = &got[2] else {
+        panic!("{:?}", got[2])
+    };
     let props = p.properties.as_ref().unwrap();
     assert_eq!(props.content_type.as_deref(), Some("text/plain"));
     assert_eq!(props.message_expiry_interval, Some(30));
@@ -160,9 +177,14 @@ fn recorded_packets_mean_what_mosquitto_sent() {
 
     // Will, user name and password.
     let ret = find("mqttv5 subscriber and publishers (connection 10)");
-    let Packet::Connect(conn) = &decode_all(&ret.client, 5)[0] else { panic!() };
+    let Packet::Connect(conn) = &decode_all(&ret.client, 5)[0] else {
+        panic!()
+    };
     let will = conn.will.as_ref().expect("a will");
-    assert_eq!((will.topic.as_str(), &will.payload[..]), ("a/will", &b"gone"[..]));
+    assert_eq!(
+        (will.topic.as_str(), &will.payload[..]),
+        ("a/will", &b"gone"[..])
+    );
     assert_eq!(conn.will_qos, QoS::AtLeastOnce);
     assert_eq!(conn.username.as_deref(), Some("user"));
     assert_eq!(conn.password.as_deref(), Some(&b"secret"[..]));
@@ -201,10 +223,20 @@ fn error(bytes: &[u8], version: u32) -> polywire::DecodeError {
 fn malformed_packets_are_errors_that_say_where() {
     // A remaining length with a fifth byte (§1.5.5).
     let e = error(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x01], 4);
-    assert_eq!((e.offset, &e.kind), (1, &DecodeErrorKind::VarintTooLong { max_bytes: 4 }));
+    assert_eq!(
+        (e.offset, &e.kind),
+        (1, &DecodeErrorKind::VarintTooLong { max_bytes: 4 })
+    );
     // PUBREL with reserved flags 0 instead of 2 (§2.1.3).
     let e = error(&[0x60, 0x02, 0x00, 0x01], 4);
-    assert_eq!(e.kind, DecodeErrorKind::BadConstant { expected: 2, found: 0 }, "{e}");
+    assert_eq!(
+        e.kind,
+        DecodeErrorKind::BadConstant {
+            expected: 2,
+            found: 0
+        },
+        "{e}"
+    );
     // SUBSCRIBE with reserved flags 0.
     let e = error(&[0x80, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00], 4);
     assert!(matches!(e.kind, DecodeErrorKind::BadConstant { .. }), "{e}");
@@ -229,7 +261,10 @@ fn malformed_packets_are_errors_that_say_where() {
     // CONNECT with the reserved connect flag set (§3.1.2.3).
     let mut c = hex("101800044d5154540402003c000c7375622d6d71747476333131");
     c[9] |= 1;
-    assert!(matches!(error(&c, 0).kind, DecodeErrorKind::BadConstant { .. }));
+    assert!(matches!(
+        error(&c, 0).kind,
+        DecodeErrorKind::BadConstant { .. }
+    ));
 }
 
 #[test]
@@ -238,7 +273,16 @@ fn a_remaining_length_of_268_mb_is_refused_before_anything_is_buffered() {
     let mut src = BytesMut::with_capacity(8);
     src.extend_from_slice(&[0x30, 0xff, 0xff, 0xff, 0x7f]);
     let e = codec.decode(&mut src).expect_err("over the limit");
-    assert!(matches!(e.kind, DecodeErrorKind::TooLong { len: 268_435_460, .. }), "{e}");
+    assert!(
+        matches!(
+            e.kind,
+            DecodeErrorKind::TooLong {
+                len: 268_435_460,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(src.capacity() < 1024, "reserved {} bytes", src.capacity());
 }
 

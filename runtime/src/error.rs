@@ -152,7 +152,9 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::VarintTooLong { max_bytes } => {
                 write!(f, "varint continues past {max_bytes} byte(s)")
             }
-            DecodeErrorKind::VarintAboveMax { max } => write!(f, "varint exceeds its maximum {max}"),
+            DecodeErrorKind::VarintAboveMax { max } => {
+                write!(f, "varint exceeds its maximum {max}")
+            }
             DecodeErrorKind::UnknownTag(t) => write!(f, "no member has tag {t:#x}"),
             DecodeErrorKind::DuplicateTag(t) => write!(f, "tag {t:#x} appears twice"),
             DecodeErrorKind::BadConstant { expected, found } => {

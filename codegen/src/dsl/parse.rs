@@ -871,7 +871,9 @@ impl Cx {
                 Rule::frame => proto.frames.push(self.frame(p)),
                 Rule::frame_use => {
                     let mut it = p.into_inner().filter(|r| r.as_rule() == Rule::ident);
-                    proto.frame_uses.push(self.name(it.next().expect("frame type")));
+                    proto
+                        .frame_uses
+                        .push(self.name(it.next().expect("frame type")));
                 }
                 Rule::handshake => proto.handshakes.push(self.handshake(p)),
                 Rule::service => proto.services.push(self.service(p)),
@@ -1197,7 +1199,9 @@ impl Cx {
         match p.as_rule() {
             Rule::cond | Rule::cond_and => {
                 let or = p.as_rule() == Rule::cond;
-                let mut it = p.into_inner().filter(|r| !matches!(r.as_rule(), Rule::or_op | Rule::and_op));
+                let mut it = p
+                    .into_inner()
+                    .filter(|r| !matches!(r.as_rule(), Rule::or_op | Rule::and_op));
                 let mut acc = self.cond(it.next().expect("operand"));
                 for next in it {
                     let rhs = Box::new(self.cond(next));
@@ -1227,7 +1231,9 @@ impl Cx {
                     _ => lhs,
                 }
             }
-            Rule::cond_not => Cond::Not(Box::new(self.cond(p.into_inner().next().expect("operand")))),
+            Rule::cond_not => {
+                Cond::Not(Box::new(self.cond(p.into_inner().next().expect("operand"))))
+            }
             Rule::int_lit => {
                 let i = self.int(p);
                 Cond::Int(i.value, i.span)

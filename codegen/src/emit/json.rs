@@ -146,7 +146,10 @@ impl Json<'_> {
                 // The checker rejects these under a JSON encoding; say so where it shows.
                 TypeDef::Union(_) | TypeDef::Tagged(_) => format!(
                     "[(); {{ ::std::compile_error!({}); 0 }}]",
-                    lit(&format!("field `{}`: unions and tagged lists have no JSON form", self.field))
+                    lit(&format!(
+                        "field `{}`: unions and tagged lists have no JSON form",
+                        self.field
+                    ))
                 ),
             },
             Type::Int(_) | Type::Varint { .. } | Type::Bool | Type::String { .. } => {

@@ -473,9 +473,7 @@ impl<'a> Gen<'a> {
             Type::Varint {
                 signed: false,
                 max: Some(m),
-            } => format!(
-                "{dst}.put_varint({RT}::check_max_value({own}, {m}, {f})?);"
-            ),
+            } => format!("{dst}.put_varint({RT}::check_max_value({own}, {m}, {f})?);"),
             Type::Varint { signed: false, .. } => format!("{dst}.put_varint({own});"),
             Type::Varint { signed: true, .. } => {
                 format!("{dst}.put_varint({RT}::zigzag({own}));")

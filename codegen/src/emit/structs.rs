@@ -510,22 +510,29 @@ impl Gen<'_> {
                     }
                 }
                 FieldKind::Value(_) | FieldKind::Switch { .. } => {
-                    // A conditional field's value is bound to `__x` while it is written.
-                    let v = if f.cond.is_some() {
-                        "(*__x)".to_string()
+                    // A conditional field's value is bound to `__x` (a reference) while it is
+                    // written.
+                    let by_ref = f.cond.is_some();
+                    let v = if by_ref {
+                        "__x".to_string()
                     } else {
                         format!("self.{}", ident(&f.name))
+                    };
+                    let own = if by_ref {
+                        "*__x".to_string()
+                    } else {
+                        v.clone()
                     };
                     let body = match &f.kind {
                         // A widened value is truncated to its wire width, as Java does.
                         FieldKind::Value(Type::Int(i)) if f.widen.is_some() => self.encode(
                             &Type::Int(*i),
-                            &format!("{v} as {}", i.rust()),
+                            &format!("{own} as {}", i.rust()),
                             false,
                             "dst",
                             &f.name,
                         ),
-                        FieldKind::Value(t) => self.encode(t, &v, false, "dst", &f.name),
+                        FieldKind::Value(t) => self.encode(t, &v, by_ref, "dst", &f.name),
                         FieldKind::Switch { disc, arms, .. } => {
                             let mut m = format!("match self.{} as i128 {{", ident(disc));
                             for (val, enc) in arms {
@@ -558,7 +565,7 @@ impl Gen<'_> {
                             );
                         }
                         (Region::Prefixed(Prefix::Varint { max }), None) => {
-                            let n = sum(self.value_size(f, &v));
+                            let n = sum(self.value_size(f, &v, by_ref));
                             w += &match max {
                                 Some(m) => format!(
                                     "dst.put_varint({RT}::check_encode_len({}, {m}, {fl})?); {body}",
@@ -577,7 +584,7 @@ impl Gen<'_> {
                         && reads_version(self.p)
                         && let FieldKind::Value(t) = &f.kind
                     {
-                        w += &format!("dst.set_version({});", version_u32(t, &v));
+                        w += &format!("dst.set_version({});", version_u32(t, &own));
                     }
                     e += &match &f.cond {
                         // Written when there; its presence bit says so by construction.
@@ -661,9 +668,9 @@ impl Gen<'_> {
     }
 
     /// Size of a stored value `v` (a place) without its region prefix, as terms to add up.
-    fn value_size(&self, f: &Field, v: &str) -> Vec<String> {
+    fn value_size(&self, f: &Field, v: &str, by_ref: bool) -> Vec<String> {
         match &f.kind {
-            FieldKind::Value(t) => self.size_terms(t, v, false),
+            FieldKind::Value(t) => self.size_terms(t, v, by_ref),
             FieldKind::Switch { ty, disc, arms } => {
                 let sname = self.p.types[*ty].name();
                 let mut m = format!("match self.{} as i128 {{", ident(disc));
@@ -714,12 +721,13 @@ impl Gen<'_> {
                 )]
             }
             FieldKind::Value(_) | FieldKind::Switch { .. } => {
-                let place = if f.cond.is_some() {
-                    "(*__x)".to_string()
+                let by_ref = f.cond.is_some();
+                let place = if by_ref {
+                    "__x".to_string()
                 } else {
                     format!("self.{}", ident(&f.name))
                 };
-                let mut v = self.value_size(f, &place);
+                let mut v = self.value_size(f, &place, by_ref);
                 match &f.region {
                     Region::Prefixed(Prefix::Int(i)) => v.push(i.bytes.to_string()),
                     Region::Prefixed(Prefix::Varint { .. }) => {
@@ -883,9 +891,7 @@ impl Gen<'_> {
                             (PartValue::Present(x), Side::Encode(_)) => {
                                 Operand::Bool(format!("self.{}.is_some()", ident(x)))
                             }
-                            (PartValue::Present(_), Side::Decode(_)) => {
-                                Operand::Bool(local(name))
-                            }
+                            (PartValue::Present(_), Side::Decode(_)) => Operand::Bool(local(name)),
                             _ => typed(&p.ty, place(name)),
                         };
                     }
@@ -925,6 +931,20 @@ impl Gen<'_> {
             // > 0`); anything else in i128.
             Cond::Cmp(op, a, b) => {
                 let (a, b) = (self.operand_of(s, a, side), self.operand_of(s, b, side));
+                // A comparison the other side's range decides is written as its result
+                // (Rust lints `x < 0` on an unsigned `x`).
+                let fixed = match (&a, &b) {
+                    (Operand::Int { min, max, .. }, Operand::Lit(n)) => {
+                        decided(*op, *min, *max, *n)
+                    }
+                    (Operand::Lit(n), Operand::Int { min, max, .. }) => {
+                        decided(op.flipped(), *min, *max, *n)
+                    }
+                    _ => None,
+                };
+                if let Some(v) = fixed {
+                    return v.to_string();
+                }
                 let (l, r) = match (&a, &b) {
                     (Operand::Int { expr, min, max }, Operand::Lit(n))
                         if (*min..=*max).contains(n) =>
@@ -995,4 +1015,23 @@ fn reads_version(p: &Protocol) -> bool {
         }),
         _ => false,
     })
+}
+
+/// The result of `x op n` for every `x` in `min..=max`, when the range decides it.
+fn decided(op: CmpOp, min: i128, max: i128, n: i128) -> Option<bool> {
+    match op {
+        CmpOp::Lt if n <= min => Some(false),
+        CmpOp::Lt if n > max => Some(true),
+        CmpOp::Le if n < min => Some(false),
+        CmpOp::Le if n >= max => Some(true),
+        CmpOp::Gt if n >= max => Some(false),
+        CmpOp::Gt if n < min => Some(true),
+        CmpOp::Ge if n > max => Some(false),
+        CmpOp::Ge if n <= min => Some(true),
+        CmpOp::Eq if n < min || n > max => Some(false),
+        CmpOp::Eq if min == max => Some(true),
+        CmpOp::Ne if n < min || n > max => Some(true),
+        CmpOp::Ne if min == max => Some(false),
+        _ => None,
+    }
 }

@@ -211,6 +211,10 @@ fn min_size_depth(p: &Protocol, ty: &Type, depth: usize) -> usize {
 }
 
 fn field_min_size(p: &Protocol, f: &Field, depth: usize) -> usize {
+    // A conditional field may be absent.
+    if f.cond.is_some() {
+        return 0;
+    }
     let inner = match &f.kind {
         FieldKind::Value(t) => min_size_depth(p, t, depth),
         FieldKind::Const { ty, .. } | FieldKind::Bits { ty, .. } => usize::from(ty.bytes),
@@ -1259,8 +1263,11 @@ fn check_names(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                 converted_clashes(&names, screaming, "bits", &format!("`{}`", f.name), errs);
             }
             TypeDef::Tagged(t) => {
-                let names: Vec<(&str, Span)> =
-                    t.members.iter().map(|m| (m.name.as_str(), m.span)).collect();
+                let names: Vec<(&str, Span)> = t
+                    .members
+                    .iter()
+                    .map(|m| (m.name.as_str(), m.span))
+                    .collect();
                 converted_clashes(&names, ident, "members", &format!("`{}`", t.name), errs);
             }
             // Its variants are named after its members, whose names are distinct types.
@@ -1330,11 +1337,9 @@ fn int_range(ty: &Type) -> Option<(i128, i128, String)> {
             i128::from(i.max_value()),
             i.rust().to_string(),
         )),
-        Type::Varint { signed: false, max } => Some((
-            0,
-            i128::from(max.unwrap_or(u64::MAX)),
-            "varint".into(),
-        )),
+        Type::Varint { signed: false, max } => {
+            Some((0, i128::from(max.unwrap_or(u64::MAX)), "varint".into()))
+        }
         Type::Varint { signed: true, .. } => {
             Some((i128::from(i64::MIN), i128::from(i64::MAX), "svarint".into()))
         }

@@ -139,9 +139,12 @@ pub fn lower_recovering(
         types.len() - 1
     });
     for used in &proto.frame_uses {
-        if let Some(first) = proto.frames.first().map(|f| f.name.span).or_else(|| {
-            frame.and(proto.frame_uses.first().map(|n| n.span))
-        }) {
+        if let Some(first) = proto
+            .frames
+            .first()
+            .map(|f| f.name.span)
+            .or_else(|| frame.and(proto.frame_uses.first().map(|n| n.span)))
+        {
             cx.err(
                 Diagnostic::error(used.span, "a protocol has one frame", "second frame")
                     .code("E0122")

@@ -257,11 +257,20 @@ impl Cx {
                 let held = self.int_name(n, little).expect("integer name");
                 if let Some((_, s)) = &spec.varint {
                     return match n {
-                        "u64" => Type::Varint { signed: false, max: None },
-                        "i64" => Type::Varint { signed: true, max: None },
+                        "u64" => Type::Varint {
+                            signed: false,
+                            max: None,
+                        },
+                        "i64" => Type::Varint {
+                            signed: true,
+                            max: None,
+                        },
                         _ => {
                             self.err_at(*s, format!("a varint is held in a `u64` (or a zigzag `i64`), not a `{n}`\n\nhelp: change the field's type to `u64`"));
-                            Type::Varint { signed: false, max: None }
+                            Type::Varint {
+                                signed: false,
+                                max: None,
+                            }
                         }
                     };
                 }

@@ -25,6 +25,8 @@ pub struct Gen<'a> {
     json_needed: Vec<usize>,
     /// Whether a shape is left out while a known issue stands.
     skip: &'a dyn Fn(&str) -> bool,
+    /// Unions and tagged lists made so far (they are made while structs are, up to a few).
+    variable: usize,
 }
 
 const PFX_INTS: &[(u8, bool)] = &[
@@ -50,6 +52,7 @@ impl<'a> Gen<'a> {
             structs: Vec::new(),
             json_needed: Vec::new(),
             skip,
+            variable: 0,
         }
     }
 
@@ -181,6 +184,12 @@ impl<'a> Gen<'a> {
             if self.rng.chance(20) {
                 return Pfx::Varint;
             }
+            if self.rng.chance(10) {
+                let m = *self.rng.pick(&[127u64, 16_383, 268_435_455, 1 << 40]);
+                if m >= need {
+                    return Pfx::VarintMax(m);
+                }
+            }
             let i = self.int();
             if i.max() as u128 >= need as u128 {
                 return Pfx::Int(i);
@@ -198,7 +207,7 @@ impl<'a> Gen<'a> {
         let pfx = |x: &Option<Pfx>| x.map_or(0, |p| p.size());
         match t {
             Ty::Int(i) => u64::from(i.bytes),
-            Ty::Varint(_) => 10,
+            Ty::Varint(_) | Ty::VarintMax(_) => 10,
             Ty::Bool => 1,
             Ty::Str(x, _) | Ty::Bytes(x, _) => pfx(x) + MAX_TEXT,
             Ty::List(e, c) => {
@@ -222,6 +231,22 @@ impl<'a> Gen<'a> {
                     .fields
                     .iter()
                     .map(|f| self.field_bound(f, depth + 1))
+                    .fold(0u64, u64::saturating_add),
+                Def::Union { arms, .. } => arms
+                    .iter()
+                    .map(|a| self.bound(&Ty::Named(*a), depth + 1))
+                    .max()
+                    .unwrap_or(0),
+                Def::Tagged { tag, members, .. } => members
+                    .iter()
+                    .map(|m| {
+                        let one = tag.size().saturating_add(self.bound(&m.ty, depth + 1));
+                        if m.repeated {
+                            one.saturating_mul(MAX_ITEMS)
+                        } else {
+                            one
+                        }
+                    })
                     .fold(0u64, u64::saturating_add),
             },
         }
@@ -255,7 +280,7 @@ impl<'a> Gen<'a> {
         }
         match t {
             Ty::Int(i) => u64::from(i.bytes),
-            Ty::Varint(_) | Ty::Bool | Ty::Opt(_) => 1,
+            Ty::Varint(_) | Ty::VarintMax(_) | Ty::Bool | Ty::Opt(_) => 1,
             Ty::Str(x, _) | Ty::Bytes(x, _) => x.map_or(0, |_| 1),
             Ty::List(_, _) | Ty::Map(_, _, _) => 1,
             Ty::Named(i) => match &self.p.defs[*i] {
@@ -271,6 +296,12 @@ impl<'a> Gen<'a> {
                         _ => 0,
                     })
                     .sum(),
+                Def::Union { arms, .. } => arms
+                    .iter()
+                    .map(|a| self.min_size(&Ty::Named(*a), depth + 1))
+                    .min()
+                    .unwrap_or(0),
+                Def::Tagged { .. } => 0,
             },
         }
     }
@@ -297,7 +328,16 @@ impl<'a> Gen<'a> {
         loop {
             let t = match self.rng.below(100) {
                 0..=29 => Ty::Int(self.int()),
-                30..=37 => Ty::Varint(self.rng.chance(50)),
+                30..=33 => Ty::VarintMax(*self.rng.pick(&[
+                    0u64,
+                    1,
+                    127,
+                    128,
+                    16_383,
+                    268_435_455,
+                    1 << 40,
+                ])),
+                34..=37 => Ty::Varint(self.rng.chance(50)),
                 38..=43 => Ty::Bool,
                 44..=55 => {
                     let x = self.pfx(MAX_TEXT);
@@ -626,6 +666,35 @@ impl<'a> Gen<'a> {
                     ..Field::value(name, Ty::Int(i))
                 });
             }
+            // A field present on a comparison with an earlier integer.
+            59..=63 => {
+                let n = self.field_name(used);
+                let i = self.int();
+                out.push(Field::value(n.clone(), Ty::Int(i)));
+                let x = self.field_name(used);
+                let t = self.inline_ty(depth + 1);
+                let op = *self.rng.pick(&["==", "!=", "<", "<=", ">", ">="]);
+                let lit = self.value_in(i);
+                out.push(Field {
+                    cond: Some(CondM::Cmp { field: n, op, lit }),
+                    ..Field::value(x, t)
+                });
+            }
+            // A union or a tagged list, with a length of its own.
+            64..=69 if self.variable < 3 => {
+                let ty = if self.rng.chance(50) {
+                    self.gen_union()
+                } else {
+                    self.gen_tagged()
+                };
+                let name = self.field_name(used);
+                let need = self.bound(&Ty::Named(ty), 0);
+                let x = self.pfx(need);
+                out.push(Field {
+                    region: Region::Prefixed(x),
+                    ..Field::value(name, Ty::Named(ty))
+                });
+            }
             // A list of the struct itself (recursion through a list).
             56..=58 if depth == 0 => {
                 let name = self.field_name(used);
@@ -684,6 +753,16 @@ impl<'a> Gen<'a> {
                 }
             };
             let value = match self.rng.below(10) {
+                // A presence bit and the field it tells about.
+                9 if ty == Ty::Bool => {
+                    let target = self.field_name(used);
+                    let t = self.inline_ty(depth + 1);
+                    sized.push(Field {
+                        cond: Some(CondM::Present(pname.clone())),
+                        ..Field::value(target.clone(), t)
+                    });
+                    PartV::Present(target)
+                }
                 0..=1 if matches!(ty, Ty::Int(_)) => {
                     let max = if width >= 64 {
                         u64::MAX
@@ -868,6 +947,14 @@ impl<'a> Gen<'a> {
                 region: Region::Rest,
                 ..Field::value(name, t)
             });
+        } else if region && self.rng.chance(40) {
+            // An optional tail: there when bytes are left in the region.
+            let name = self.field_name(used);
+            let t = self.inline_ty(1);
+            out.push(Field {
+                cond: Some(CondM::More),
+                ..Field::value(name, t)
+            });
         }
         if let Some((at, target)) = from
             && target < out.len()
@@ -908,6 +995,120 @@ impl<'a> Gen<'a> {
         }
         self.structs.push(me);
         me
+    }
+
+    /// A union of two or three new structs, each starting with a word whose high nibble
+    /// is its own constant.
+    fn gen_union(&mut self) -> usize {
+        self.variable += 1;
+        let name = self.type_name();
+        let doc = self.doc();
+        let n = self.rng.range(2, 3);
+        let mut keys: Vec<u64> = (0..16).collect();
+        self.rng.shuffle(&mut keys);
+        let mut arms = Vec::new();
+        for key in keys.into_iter().take(n) {
+            let sname = self.type_name();
+            self.p.defs.push(Def::Struct(Struct {
+                name: sname,
+                doc: None,
+                fields: vec![],
+                header: false,
+                frame: false,
+                frame_unnamed: false,
+                json: None,
+            }));
+            let me = self.p.defs.len() - 1;
+            let mut used = Vec::new();
+            let word = self.local_name(&mut used);
+            let lead = if self.rng.chance(40) {
+                let low = self.rng.below(16) as i128;
+                Field {
+                    kind: Kind::Const(IntT::plain(1, false), (key as i128) << 4 | low),
+                    ..Field::value(word, Ty::Bool)
+                }
+            } else {
+                let (k, low) = (self.local_name(&mut used), self.local_name(&mut used));
+                let low_value = if self.rng.chance(50) {
+                    PartV::Stored
+                } else {
+                    PartV::Const(self.rng.below(16) as u64)
+                };
+                let mut parts = vec![
+                    Part {
+                        name: k,
+                        doc: None,
+                        ty: Ty::Int(IntT::plain(1, false)),
+                        lo: 4,
+                        hi: 8,
+                        value: PartV::Const(key),
+                        echo: false,
+                    },
+                    Part {
+                        name: low,
+                        doc: None,
+                        ty: Ty::Int(IntT::plain(1, false)),
+                        lo: 0,
+                        hi: 4,
+                        value: low_value,
+                        echo: false,
+                    },
+                ];
+                self.rng.shuffle(&mut parts);
+                Field {
+                    kind: Kind::Bits(IntT::plain(1, false), parts),
+                    ..Field::value(word, Ty::Bool)
+                }
+            };
+            let mut fields = vec![lead];
+            fields.extend(self.struct_fields(me, &mut used));
+            if let Def::Struct(s) = &mut self.p.defs[me] {
+                s.fields = fields;
+            }
+            arms.push(me);
+        }
+        self.p.defs.push(Def::Union { name, doc, arms });
+        self.p.defs.len() - 1
+    }
+
+    /// A tagged list of one to four members.
+    fn gen_tagged(&mut self) -> usize {
+        self.variable += 1;
+        let name = self.type_name();
+        let doc = self.doc();
+        let tag = match self.rng.below(3) {
+            0 => Pfx::Int(self.uint(2)),
+            1 => Pfx::Varint,
+            _ => Pfx::VarintMax(127),
+        };
+        let mut tags: Vec<u64> = (0..120).collect();
+        self.rng.shuffle(&mut tags);
+        let mut used = Vec::new();
+        let members = (0..self.rng.range(1, 4))
+            .map(|k| {
+                let ty = match self.rng.below(6) {
+                    0 => Ty::Int(self.int()),
+                    1 => Ty::Varint(self.rng.chance(50)),
+                    2 => Ty::VarintMax(16_383),
+                    3 => Ty::Bool,
+                    4 => Ty::Str(Some(self.pfx(MAX_TEXT)), None),
+                    _ => Ty::Bytes(Some(self.pfx(MAX_TEXT)), None),
+                };
+                Member {
+                    tag: tags[k],
+                    name: self.field_name(&mut used),
+                    ty,
+                    repeated: self.rng.chance(30),
+                }
+            })
+            .collect();
+        self.p.defs.push(Def::Tagged {
+            name,
+            doc,
+            tag,
+            members,
+        });
+        self.p.defs.len() - 1
     }
 
     fn gen_header(&mut self) -> usize {
@@ -1533,6 +1734,7 @@ impl<'a> Gen<'a> {
             .map(|i| {
                 let outside = match &self.p.defs[i] {
                     Def::Struct(s) => !s.frame && self.rng.chance(15),
+                    Def::Union { .. } | Def::Tagged { .. } => self.rng.chance(15),
                     Def::Enum { responses, .. } => !responses && self.rng.chance(15),
                     Def::Flags { .. } => self.rng.chance(15),
                 };

@@ -70,6 +70,8 @@ pub enum Pfx {
     Int(IntT),
     /// LEB128.
     Varint,
+    /// `varint<max = n>`.
+    VarintMax(u64),
 }
 
 impl Pfx {
@@ -78,6 +80,7 @@ impl Pfx {
         match self {
             Pfx::Int(i) => i.wire(),
             Pfx::Varint => "varint".into(),
+            Pfx::VarintMax(m) => format!("varint<max = {m}>"),
         }
     }
 
@@ -86,6 +89,7 @@ impl Pfx {
         match self {
             Pfx::Int(i) => i.max() as u128,
             Pfx::Varint => u64::MAX as u128,
+            Pfx::VarintMax(m) => *m as u128,
         }
     }
 
@@ -93,7 +97,7 @@ impl Pfx {
     pub fn size(&self) -> u64 {
         match self {
             Pfx::Int(i) => u64::from(i.bytes),
-            Pfx::Varint => 10,
+            Pfx::Varint | Pfx::VarintMax(_) => 10,
         }
     }
 }
@@ -114,6 +118,8 @@ pub enum Ty {
     Int(IntT),
     /// `varint` (false) / `svarint` (true).
     Varint(bool),
+    /// `varint<max = n>`.
+    VarintMax(u64),
     /// `bool`.
     Bool,
     /// `string<P, max = M>`.
@@ -159,6 +165,62 @@ pub enum PartV {
     Const(u64),
     /// A computed length.
     Len(LenT),
+    /// `present(field)`.
+    Present(String),
+}
+
+/// A field's condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CondM {
+    /// `if bit` where `bit = present(this field)`.
+    Present(String),
+    /// `if field op literal` over an earlier integer field.
+    Cmp {
+        /// The integer field.
+        field: String,
+        /// `==`, `!=`, `<`, `<=`, `>`, `>=`.
+        op: &'static str,
+        /// The literal.
+        lit: i128,
+    },
+    /// `if @more`: an optional tail.
+    More,
+}
+
+impl CondM {
+    /// The `.wire` spelling (after `if`).
+    pub fn wire(&self) -> String {
+        match self {
+            CondM::Present(b) => b.clone(),
+            CondM::Cmp { field, op, lit } => format!("{field} {op} {lit}"),
+            CondM::More => "@more".into(),
+        }
+    }
+
+    /// Whether the condition holds for `value` of the compared field.
+    pub fn holds(op: &str, value: i128, lit: i128) -> bool {
+        match op {
+            "==" => value == lit,
+            "!=" => value != lit,
+            "<" => value < lit,
+            "<=" => value <= lit,
+            ">" => value > lit,
+            _ => value >= lit,
+        }
+    }
+}
+
+/// A member of a tagged list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Its tag.
+    pub tag: u64,
+    /// Name.
+    pub name: String,
+    /// Its value's type.
+    pub ty: Ty,
+    /// `repeated`.
+    pub repeated: bool,
 }
 
 /// A part of a packed integer.
@@ -232,6 +294,8 @@ pub struct Field {
     pub default: Option<i128>,
     /// `as i32`.
     pub widen: Option<IntT>,
+    /// `if ...`.
+    pub cond: Option<CondM>,
 }
 
 impl Field {
@@ -245,6 +309,7 @@ impl Field {
             markers: vec![],
             default: None,
             widen: None,
+            cond: None,
         }
     }
 
@@ -332,13 +397,36 @@ pub enum Def {
     },
     /// `struct`, `header` or `frame`.
     Struct(Struct),
+    /// `union`: member struct indices.
+    Union {
+        /// Name.
+        name: String,
+        /// Doc line.
+        doc: Option<String>,
+        /// The member structs.
+        arms: Vec<usize>,
+    },
+    /// `tagged`.
+    Tagged {
+        /// Name.
+        name: String,
+        /// Doc line.
+        doc: Option<String>,
+        /// How tags are written.
+        tag: Pfx,
+        /// Members.
+        members: Vec<Member>,
+    },
 }
 
 impl Def {
     /// Its name.
     pub fn name(&self) -> &str {
         match self {
-            Def::Enum { name, .. } | Def::Flags { name, .. } => name,
+            Def::Enum { name, .. }
+            | Def::Flags { name, .. }
+            | Def::Union { name, .. }
+            | Def::Tagged { name, .. } => name,
             Def::Struct(s) => &s.name,
         }
     }

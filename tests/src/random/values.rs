@@ -102,6 +102,14 @@ impl<'a> Values<'a> {
                 let i = IntT::plain(8, *signed);
                 self.int(i, c)
             }
+            Ty::VarintMax(m) => {
+                let v = match self.rng.below(3) {
+                    0 => *m,
+                    1 => 0,
+                    _ => self.rng.next_u64() % m.saturating_add(1).max(1),
+                };
+                format!("{v}u64")
+            }
             Ty::Bool => {
                 if let Some(ch) = &c.choices {
                     return (*self.rng.pick(ch) != 0).to_string();
@@ -218,6 +226,34 @@ impl<'a> Values<'a> {
                 format!("{m}::{name}::from_bits({v})")
             }
             Def::Struct(s) => self.struct_value(s, depth),
+            Def::Union { name, arms, .. } => {
+                let a = *self.rng.pick(arms);
+                let s = self.p.st(a);
+                let v = self.struct_value(s, depth + 1);
+                format!("{m}::{name}::{}({v})", s.name)
+            }
+            Def::Tagged { name, members, .. } => {
+                let mut out = format!("{m}::{name} {{");
+                for mb in members {
+                    let v = if mb.repeated {
+                        let n = self.rng.range(0, MAX_ITEMS as usize);
+                        let items: Vec<String> = (0..n)
+                            .map(|_| self.value(&mb.ty, &Cons::default(), depth + 1))
+                            .collect();
+                        format!("::std::vec![{}]", items.join(", "))
+                    } else if self.rng.chance(40) {
+                        "::std::option::Option::None".into()
+                    } else {
+                        format!(
+                            "::std::option::Option::Some({})",
+                            self.value(&mb.ty, &Cons::default(), depth + 1)
+                        )
+                    };
+                    let _ = write!(out, " {}: {v},", ident(&mb.name));
+                }
+                out.push_str(" }");
+                out
+            }
         }
     }
 
@@ -232,6 +268,8 @@ impl<'a> Values<'a> {
             })
         };
         let mut out = format!("{}::{} {{", self.m, s.name);
+        // Earlier integers' values, for conditions that compare them.
+        let mut ints: Vec<(String, i128)> = Vec::new();
         for f in &s.fields {
             match &f.kind {
                 Kind::Value(t) => {
@@ -241,7 +279,33 @@ impl<'a> Values<'a> {
                         rust: f.widen.map(|w| w.rust()),
                         ..Cons::default()
                     };
-                    let v = self.value(t, &c, depth);
+                    let present = match &f.cond {
+                        None => true,
+                        Some(CondM::Present(_) | CondM::More) => self.rng.chance(60),
+                        Some(CondM::Cmp { field, op, lit }) => {
+                            let v = ints.iter().find(|(n, _)| n == field).map_or(0, |x| x.1);
+                            CondM::holds(op, v, *lit)
+                        }
+                    };
+                    let mut v = self.value(t, &c, depth);
+                    if let Ty::Int(_) = t
+                        && f.widen.is_none()
+                        && f.cond.is_none()
+                    {
+                        let n: i128 = v
+                            .trim_matches(|ch| ch == '(' || ch == ')')
+                            .trim_end_matches(t_rust(t))
+                            .parse()
+                            .expect("an integer literal");
+                        ints.push((f.name.clone(), n));
+                    }
+                    if f.cond.is_some() {
+                        v = if present {
+                            format!("::std::option::Option::Some({v})")
+                        } else {
+                            "::std::option::Option::None".into()
+                        };
+                    }
                     let _ = write!(out, " {}: {v},", ident(&f.name));
                 }
                 Kind::Bits(_, parts) => {
@@ -380,5 +444,13 @@ impl<'a> Values<'a> {
             let _ = writeln!(t, "}}");
         }
         t
+    }
+}
+
+/// The Rust type suffix of an integer literal of `t`.
+fn t_rust(t: &Ty) -> &'static str {
+    match t {
+        Ty::Int(i) => i.rust(),
+        _ => "",
     }
 }

@@ -44,6 +44,7 @@ pub fn ty(p: &Proto, t: &Ty) -> String {
         Ty::Int(i) => i.wire(),
         Ty::Varint(false) => "varint".into(),
         Ty::Varint(true) => "svarint".into(),
+        Ty::VarintMax(m) => format!("varint<max = {m}>"),
         Ty::Bool => "bool".into(),
         Ty::Str(pfx, max) => format!("string{}", args(pfx, max)),
         Ty::Bytes(pfx, max) => format!("bytes{}", args(pfx, max)),
@@ -97,6 +98,9 @@ fn field(p: &Proto, out: &mut String, f: &Field, indent: &str) {
                     PartV::Len(t) => {
                         let _ = write!(out, " = {}", t.wire());
                     }
+                    PartV::Present(x) => {
+                        let _ = write!(out, " = present({x})");
+                    }
                 }
                 if part.echo {
                     out.push_str(" @echo");
@@ -127,6 +131,9 @@ fn field(p: &Proto, out: &mut String, f: &Field, indent: &str) {
         Region::Prefixed(x) => {
             let _ = write!(out, " sized_by {}", x.wire());
         }
+    }
+    if let Some(c) = &f.cond {
+        let _ = write!(out, " if {}", c.wire());
     }
     for m in &f.markers {
         let _ = write!(out, " @{m}");
@@ -179,6 +186,38 @@ fn def(p: &Proto, out: &mut String, d: &Def, indent: &str) {
             doc(out, indent, dc);
             let _ = writeln!(out, "{indent}flags {name} : {} {{", repr.wire());
             variants(out, bits, true, &format!("{indent}    "));
+            let _ = writeln!(out, "{indent}}}");
+        }
+        Def::Union {
+            name,
+            doc: dc,
+            arms,
+        } => {
+            doc(out, indent, dc);
+            let _ = writeln!(out, "{indent}union {name} {{");
+            for a in arms {
+                let _ = writeln!(out, "{indent}    {}", p.defs[*a].name());
+            }
+            let _ = writeln!(out, "{indent}}}");
+        }
+        Def::Tagged {
+            name,
+            doc: dc,
+            tag,
+            members,
+        } => {
+            doc(out, indent, dc);
+            let _ = writeln!(out, "{indent}tagged {name} : {} {{", tag.wire());
+            for m in members {
+                let rep = if m.repeated { " repeated" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "{indent}    {:#x} {}: {}{rep}",
+                    m.tag,
+                    m.name,
+                    ty(p, &m.ty)
+                );
+            }
             let _ = writeln!(out, "{indent}}}");
         }
         Def::Struct(s) => {

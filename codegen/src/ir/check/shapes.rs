@@ -76,9 +76,13 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
 fn check_union(p: &Protocol, u: &UnionDef, errs: &mut Vec<Diagnostic>) {
     if u.arms.is_empty() {
         errs.push(
-            Diagnostic::error(u.span, format!("union `{}` has no members", u.name), "empty")
-                .code("E0368")
-                .help("list the structs it may be: `union Packet { Connect, Publish }`"),
+            Diagnostic::error(
+                u.span,
+                format!("union `{}` has no members", u.name),
+                "empty",
+            )
+            .code("E0368")
+            .help("list the structs it may be: `union Packet { Connect, Publish }`"),
         );
         return;
     }
@@ -89,7 +93,11 @@ fn check_union(p: &Protocol, u: &UnionDef, errs: &mut Vec<Diagnostic>) {
             errs.push(
                 Diagnostic::error(
                     a.span,
-                    format!("`{}` is a member of `{}` twice", p.types[a.ty].name(), u.name),
+                    format!(
+                        "`{}` is a member of `{}` twice",
+                        p.types[a.ty].name(),
+                        u.name
+                    ),
                     "repeated",
                 )
                 .code("E0368")
@@ -104,7 +112,11 @@ fn check_union(p: &Protocol, u: &UnionDef, errs: &mut Vec<Diagnostic>) {
                 errs.push(
                     Diagnostic::error(
                         a.span,
-                        format!("`{}` cannot be a member of union `{}`", other.name(), u.name),
+                        format!(
+                            "`{}` cannot be a member of union `{}`",
+                            other.name(),
+                            u.name
+                        ),
                         "not a struct",
                     )
                     .code("E0368")
@@ -279,7 +291,10 @@ fn check_tagged(p: &Protocol, t: &TaggedDef, errs: &mut Vec<Diagnostic>) {
             errs.push(
                 Diagnostic::error(
                     at,
-                    format!("`{}` and `{}` have the same tag {:#x}", first.name, m.name, m.tag),
+                    format!(
+                        "`{}` and `{}` have the same tag {:#x}",
+                        first.name, m.name, m.tag
+                    ),
                     "repeated tag",
                 )
                 .code("E0373")
@@ -331,7 +346,9 @@ fn operand_kind(p: &Protocol, s: &StructDef, upto: usize, name: &str) -> Result<
                 } else if usable(t) {
                     Ok(())
                 } else {
-                    Err(format!("`{name}` is not an integer, bool, enum or flags value"))
+                    Err(format!(
+                        "`{name}` is not an integer, bool, enum or flags value"
+                    ))
                 };
             }
             FieldKind::Bits { parts, .. } => {
@@ -350,7 +367,9 @@ fn operand_kind(p: &Protocol, s: &StructDef, upto: usize, name: &str) -> Result<
         }
     }
     if s.fields[upto..].iter().any(|f| f.name == name) {
-        return Err(format!("`{name}` comes later: a condition reads what was read before"));
+        return Err(format!(
+            "`{name}` comes later: a condition reads what was read before"
+        ));
     }
     Err(format!("no earlier field or bit part is called `{name}`"))
 }
@@ -368,9 +387,13 @@ fn check_conditions(p: &Protocol, s: &StructDef, errs: &mut Vec<Diagnostic>) {
             }
             if s.header_only {
                 errs.push(
-                    Diagnostic::error(at, format!("header field `{}` cannot be conditional", f.name), "condition here")
-                        .code("E0377")
-                        .help("a header is carried as strings: make the field optional (`T?`) instead"),
+                    Diagnostic::error(
+                        at,
+                        format!("header field `{}` cannot be conditional", f.name),
+                        "condition here",
+                    )
+                    .code("E0377")
+                    .help("a header is carried as strings: make the field optional (`T?`) instead"),
                 );
             }
             for (name, sp) in c.refs() {
@@ -394,9 +417,9 @@ fn check_conditions(p: &Protocol, s: &StructDef, errs: &mut Vec<Diagnostic>) {
                     continue;
                 };
                 let target = s.fields[fi + 1..].iter().find(|g| g.name == *x);
-                let reads = target.and_then(|g| g.cond.as_ref()).is_some_and(|c| {
-                    c.refs().iter().any(|(n, _)| *n == pt.name)
-                });
+                let reads = target
+                    .and_then(|g| g.cond.as_ref())
+                    .is_some_and(|c| c.refs().iter().any(|(n, _)| *n == pt.name));
                 let bool_like = matches!(pt.ty, Type::Bool | Type::Int(_));
                 if !reads || !bool_like {
                     errs.push(
