@@ -2,6 +2,7 @@
 //! code): every transport a shared port detects (TLS, WebSocket, HTTP/2, plain) on one TCP
 //! port and one Unix socket, each client transport connecting to it, and the kind of
 //! transport both sides name the connection by.
+#![cfg(all(feature = "tls", feature = "ws", feature = "h2"))]
 
 use bytes::{Buf, BufMut, BytesMut};
 use polywire::protocol::{Detection, Detector, ErrorStatus, Protocol, RemotingFrame};

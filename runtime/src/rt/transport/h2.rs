@@ -57,7 +57,7 @@ const CONNECTION_WINDOW: u32 = 16 << 20;
 /// The HTTP/1.1 connection preface of HTTP/2 (prior knowledge, or inside TLS after ALPN).
 pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/// HTTP/2 on a [`MultiServer`](crate::rt::MultiServer)'s ports (loadable from an `[http2]`
+/// HTTP/2 on a [`MultiServer`]'s ports (loadable from an `[http2]`
 /// section).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]

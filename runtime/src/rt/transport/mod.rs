@@ -12,8 +12,8 @@
 //! A connection is a base stream (TCP, a Unix socket, or any stream handed to
 //! [`MultiServer::serve_io`](crate::rt::MultiServer::serve_io)) with layers on it found by
 //! detection: TLS, then WebSocket or HTTP/2, then a protocol. Each layer that detection can
-//! find is an [`Upgrade`]; [`upgrades`] lists them, in the order they are asked. Every
-//! connection is named by a [`TransportKind`] in request contexts, metrics and logs.
+//! find is an `Upgrade`; `upgrades` lists them, in the order they are asked. Every
+//! connection is named by a [`TransportKind`] in request contexts, client connections and logs.
 //!
 //! This module also holds what every transport shares: a stream whose first bytes detection
 //! read already ([`Rewind`]), and what message transports (WebSocket, HTTP/2) need to know
@@ -196,7 +196,7 @@ pub(crate) fn upgrades(config: &MultiServerConfig) -> Vec<Arc<dyn Upgrade>> {
 }
 
 /// What carries a client's frames to its servers: the bytes as they are, WebSocket
-/// messages, or HTTP/2 requests (see [`h2`](crate::rt::h2) for the paths). Written in TOML as
+/// messages, or HTTP/2 requests (see [`h2`] for the paths). Written in TOML as
 /// `transport = "tcp"`, `transport = "http2"` or `transport = { websocket = { path = "/polywire" } }`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,4 +1,4 @@
-//! TLS for [`MultiServer`](crate::rt::MultiServer) ports, with rustls, in RocketMQ's three
+//! TLS for [`MultiServer`] ports, with rustls, in RocketMQ's three
 //! server modes: [`TlsMode::Disabled`], [`TlsMode::Permissive`] (TLS and plaintext on one
 //! port, told apart by the first byte: a TLS record starts with 0x16) and
 //! [`TlsMode::Enforcing`] (plaintext refused). Inside a TLS session the protocol is
@@ -27,7 +27,7 @@ pub enum TlsMode {
     Enforcing,
 }
 
-/// TLS settings of a [`MultiServer`](crate::rt::MultiServer). Deserialized from [`TlsFiles`]
+/// TLS settings of a [`MultiServer`]. Deserialized from [`TlsFiles`]
 /// (the PEM files are read then).
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(try_from = "TlsFiles")]

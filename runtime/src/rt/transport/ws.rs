@@ -16,7 +16,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-/// WebSocket on a [`MultiServer`](crate::rt::MultiServer)'s ports (loadable from a
+/// WebSocket on a [`MultiServer`]'s ports (loadable from a
 /// `[websocket]` section: `path = "/polywire"`).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
