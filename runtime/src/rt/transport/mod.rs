@@ -13,7 +13,7 @@
 //! [`MultiServer::serve_io`](crate::rt::MultiServer::serve_io)) with layers on it found by
 //! detection: TLS, then WebSocket or HTTP/2, then a protocol. Each layer that detection can
 //! find is an `Upgrade`; `upgrades` lists them, in the order they are asked. Every
-//! connection is named by a [`TransportKind`] in request contexts, client connections and logs.
+//! connection is named by a [`TransportKind`] in request contexts and client connections.
 //!
 //! This module also holds what every transport shares: a stream whose first bytes detection
 //! read already ([`Rewind`]), and what message transports (WebSocket, HTTP/2) need to know
