@@ -223,7 +223,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(&reply.body[..], b"hello", "native echoes over {transport}");
         let conn = client.connection(&target).await?;
         assert_eq!(
-            conn.transport(),
+            conn.transport().as_str(),
             transport,
             "native connected over {transport}"
         );

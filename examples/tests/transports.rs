@@ -71,7 +71,7 @@ async fn start() -> Server {
     // 2002 answers with what carried the request, as the server saw it.
     rmq.register_processor(2002, |ctx: RequestContext, mut req: Frame| async move {
         req.header.code = ResponseCode::Success.to_repr();
-        req.body = Bytes::from_static(ctx.transport.as_bytes());
+        req.body = Bytes::from_static(ctx.transport.as_str().as_bytes());
         Ok::<_, ProcessError>(req)
     });
     multi.add(rmq).unwrap();

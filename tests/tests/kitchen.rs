@@ -763,7 +763,7 @@ fn a_service_named_self_answers() {
     let ctx = polywire::rt::RequestContext {
         peer: "test".into(),
         protocol: protocol_info::ID,
-        transport: "stream",
+        transport: polywire::rt::TransportKind::Stream,
         negotiated: None,
         connection_id: 1,
     };

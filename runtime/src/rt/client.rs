@@ -2,10 +2,14 @@
 //! matched to responses by correlation id, with timeouts, backpressure and reconnect
 //! backoff.
 
+#[cfg(feature = "tls")]
+use super::ClientTls;
 use super::pipeline::{Deliveries, PipeRegistry, Route, RouteCache};
 use super::queue::WriteQueue;
+use super::transport::{self, Opened};
 use super::{
-    Hook, IdHash, Metrics, MetricsSnapshot, RemotingError, RequestContext, next_connection_id,
+    Hook, IdHash, Io, Metrics, MetricsSnapshot, RemotingError, RequestContext, Transport,
+    TransportKind, next_connection_id,
 };
 use crate::codec::{Codec, FrameKind};
 use crate::protocol::{HandshakeEvent, Negotiated, Protocol, RemotingFrame};
@@ -15,7 +19,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -114,7 +117,7 @@ impl Attempt {
 
 impl std::fmt::Display for Attempt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.transport.name(self.tls))?;
+        write!(f, "{}", self.transport.kind(self.tls))?;
         match self.versions {
             Some((lo, hi)) if lo == hi => write!(f, " v{lo}"),
             Some((lo, hi)) => write!(f, " v{lo}..={hi}"),
@@ -156,58 +159,6 @@ impl Negotiation {
         };
         config.fallback = attempts;
     }
-}
-
-/// What carries a client's frames to its servers: the bytes as they are, WebSocket
-/// messages, or HTTP/2 requests (see [`h2`](super::h2) for the paths). Written in TOML as
-/// `transport = "tcp"`, `transport = "http2"` or `transport = { websocket = { path = "/polywire" } }`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Transport {
-    /// The protocol's bytes on the connection (TCP, or TLS when the client has TLS).
-    #[default]
-    Tcp,
-    /// One WebSocket binary message per frame, after an upgrade on `path`.
-    #[serde(rename = "websocket")]
-    WebSocket {
-        /// The path to upgrade on (a server's `[websocket] path`).
-        path: String,
-    },
-    /// One HTTP/2 request per frame (prior knowledge; with TLS, ALPN `h2`).
-    Http2,
-}
-
-impl Transport {
-    /// WebSocket on the path a [`MultiServer`](super::MultiServer) uses by default.
-    pub fn websocket() -> Self {
-        Transport::WebSocket {
-            path: "/polywire".into(),
-        }
-    }
-
-    /// A short name: `tcp`, `tls`, `ws`, `wss`, `h2c` or `h2` (over TLS).
-    pub fn name(&self, tls: bool) -> &'static str {
-        match (self, tls) {
-            (Transport::Tcp, false) => "tcp",
-            (Transport::Tcp, true) => "tls",
-            (Transport::WebSocket { .. }, false) => "ws",
-            (Transport::WebSocket { .. }, true) => "wss",
-            (Transport::Http2, false) => "h2c",
-            (Transport::Http2, true) => "h2",
-        }
-    }
-}
-
-/// How a client speaks TLS to its servers. Deserialized from
-/// [`ClientTlsFiles`](super::tls::ClientTlsFiles).
-#[cfg(feature = "tls")]
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(try_from = "super::tls::ClientTlsFiles")]
-pub struct ClientTls {
-    /// The rustls client configuration (trusted roots, client certificate, ALPN).
-    pub config: Arc<super::tls::rustls::ClientConfig>,
-    /// The name the server's certificate must carry.
-    pub server_name: super::tls::rustls::pki_types::ServerName<'static>,
 }
 
 impl Default for ClientConfig {
@@ -472,123 +423,73 @@ impl<P: Protocol> RemotingClient<P> {
         ))
     }
 
-    /// Opens a connection as `attempt` says.
+    /// Opens a connection as `attempt` says: to the address (TCP or a Unix socket), then
+    /// TLS if asked for, then the attempt's transport.
     async fn open_one(
         &self,
         addr: &str,
         attempt: &Attempt,
     ) -> Result<Arc<ClientConnection<P>>, RemotingError> {
-        #[cfg(unix)]
-        if let Some(path) = addr.strip_prefix("unix:") {
-            let stream = tokio::net::UnixStream::connect(path)
-                .await
-                .map_err(|e| connect_failed(addr, e))?;
-            return self.secured(addr, stream, attempt).await;
-        }
-        let stream = TcpStream::connect(addr)
+        let opened = Opened::connect(addr)
             .await
             .map_err(|e| connect_failed(addr, e))?;
-        let _ = stream.set_nodelay(true);
-        if !attempt.tls && attempt.transport == Transport::Tcp {
-            let (rd, wr) = stream.into_split();
-            return self.start(addr, rd, wr, "tcp", attempt.versions).await;
-        }
-        self.secured(addr, stream, attempt).await
-    }
-
-    /// Starts TLS on `stream` when `attempt` asks for it, then its transport.
-    async fn secured<S>(
-        &self,
-        addr: &str,
-        stream: S,
-        attempt: &Attempt,
-    ) -> Result<Arc<ClientConnection<P>>, RemotingError>
-    where
-        S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-    {
-        #[cfg(feature = "tls")]
-        if attempt.tls {
-            let Some(tls) = &self.inner.config.tls else {
-                return Err(connect_failed(addr, "TLS asked for, but no TLS settings"));
-            };
-            let config = if attempt.transport == Transport::Http2 {
-                let h2 = self.inner.h2_tls.get_or_init(|| {
-                    let mut c = (*tls.config).clone();
-                    c.alpn_protocols = vec![b"h2".to_vec()];
-                    Arc::new(c)
-                });
-                h2.clone()
-            } else {
-                tls.config.clone()
-            };
-            let session = tokio_rustls::TlsConnector::from(config)
-                .connect(tls.server_name.clone(), stream)
-                .await
-                .map_err(|e| connect_failed(addr, format!("TLS: {e}")))?;
-            return self.over(addr, session, true, attempt).await;
-        }
-        #[cfg(not(feature = "tls"))]
-        if attempt.tls {
-            return Err(connect_failed(
-                addr,
-                "TLS is not built in (polywire's `tls` feature)",
-            ));
-        }
-        self.over(addr, stream, false, attempt).await
-    }
-
-    /// Starts the configured transport on `stream` (`secure`: a TLS session).
-    async fn over<S>(
-        &self,
-        addr: &str,
-        stream: S,
-        secure: bool,
-        attempt: &Attempt,
-    ) -> Result<Arc<ClientConnection<P>>, RemotingError>
-    where
-        S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-    {
-        let (transport, versions) = (&attempt.transport, attempt.versions);
-        let name = transport.name(secure);
-        // A Unix socket's HTTP requests name the local host.
-        #[allow(unused_variables)]
-        let authority = if addr.starts_with("unix:") {
-            "localhost"
-        } else {
-            addr
+        let kind = attempt.transport.kind(attempt.tls);
+        let stream = match opened {
+            // The protocol's bytes on TCP: owned halves, no lock between reader and writer.
+            Opened::Tcp(stream) if kind == TransportKind::Tcp => {
+                let (rd, wr) = stream.into_split();
+                return self.start(addr, rd, wr, kind, attempt.versions).await;
+            }
+            other => other.boxed(),
         };
-        #[allow(unused_variables)]
-        let framing = || super::Framing::of(self.inner.proto.clone());
-        match transport {
-            Transport::Tcp => {
-                let (rd, wr) = tokio::io::split(stream);
-                self.start(addr, rd, wr, name, versions).await
-            }
-            #[cfg(feature = "ws")]
-            Transport::WebSocket { path } => {
-                let io = super::ws::connect(stream, authority, path, secure, framing())
-                    .await
-                    .map_err(|e| connect_failed(addr, e))?;
-                let (rd, wr) = tokio::io::split(io);
-                self.start(addr, rd, wr, name, versions).await
-            }
-            #[cfg(feature = "h2")]
-            Transport::Http2 => {
-                let io = super::h2::H2Io::connect(stream, authority, secure, framing())
-                    .await
-                    .map_err(|e| connect_failed(addr, e))?;
-                let (rd, wr) = tokio::io::split(io);
-                self.start(addr, rd, wr, name, versions).await
-            }
-            #[allow(unreachable_patterns)] // with every transport feature on
-            other => Err(connect_failed(
-                addr,
-                format!(
-                    "the {} transport is not built in (polywire's `ws` / `h2` features)",
-                    other.name(secure)
-                ),
-            )),
-        }
+        let stream = if attempt.tls {
+            self.tls(addr, stream, &attempt.transport).await?
+        } else {
+            stream
+        };
+        let framing = super::Framing::of(self.inner.proto.clone());
+        let io = attempt
+            .transport
+            .connect(stream, transport::authority(addr), attempt.tls, framing)
+            .await
+            .map_err(|e| connect_failed(addr, e))?;
+        let (rd, wr) = tokio::io::split(io);
+        self.start(addr, rd, wr, kind, attempt.versions).await
+    }
+
+    /// Starts TLS on `stream` for a connection of `transport` (HTTP/2 asks for ALPN `h2`).
+    #[cfg(feature = "tls")]
+    async fn tls(
+        &self,
+        addr: &str,
+        stream: Box<dyn Io>,
+        transport: &Transport,
+    ) -> Result<Box<dyn Io>, RemotingError> {
+        let Some(tls) = &self.inner.config.tls else {
+            return Err(connect_failed(addr, "TLS asked for, but no TLS settings"));
+        };
+        let config = if *transport == Transport::Http2 {
+            self.inner.h2_tls.get_or_init(|| tls.h2_config()).clone()
+        } else {
+            tls.config.clone()
+        };
+        super::tls::connect(stream, config, tls.server_name.clone())
+            .await
+            .map_err(|e| connect_failed(addr, e))
+    }
+
+    /// TLS is not built in: an attempt inside TLS fails.
+    #[cfg(not(feature = "tls"))]
+    async fn tls(
+        &self,
+        addr: &str,
+        _stream: Box<dyn Io>,
+        _transport: &Transport,
+    ) -> Result<Box<dyn Io>, RemotingError> {
+        Err(connect_failed(
+            addr,
+            "TLS is not built in (polywire's `tls` feature)",
+        ))
     }
 
     /// Negotiates (for protocols with a handshake) over a connected stream and starts the
@@ -598,7 +499,7 @@ impl<P: Protocol> RemotingClient<P> {
         addr: &str,
         mut rd: R,
         mut wr: W,
-        transport: &'static str,
+        transport: TransportKind,
         versions: Option<(u32, u32)>,
     ) -> Result<Arc<ClientConnection<P>>, RemotingError>
     where
@@ -825,7 +726,7 @@ impl<P: Protocol> ClientConnection<P> {
     }
 
     /// What carries the connection: `tcp`, `tls`, `ws`, `wss`, `h2c` or `h2`.
-    pub fn transport(&self) -> &'static str {
+    pub fn transport(&self) -> TransportKind {
         self.ctx.transport
     }
 

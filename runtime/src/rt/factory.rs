@@ -27,7 +27,8 @@
 //! # }
 //! ```
 
-use super::client::{ClientConfig, Negotiation, RemotingClient, Transport};
+use super::client::{ClientConfig, Negotiation, RemotingClient};
+use super::transport::Transport;
 use crate::protocol::Protocol;
 use std::collections::HashMap;
 

@@ -15,8 +15,6 @@
 mod client;
 mod error;
 mod factory;
-#[cfg(feature = "h2")]
-pub mod h2;
 mod hooks;
 mod metrics;
 mod pipeline;
@@ -24,17 +22,16 @@ pub(crate) mod queue;
 mod registry;
 mod server;
 mod setup;
-#[cfg(feature = "tls")]
-pub mod tls;
 pub mod transport;
-#[cfg(feature = "ws")]
-pub mod ws;
 
+#[cfg(feature = "h2")]
+pub use transport::h2;
 #[cfg(feature = "tls")]
-pub use client::ClientTls;
-pub use client::{
-    Attempt, ClientConfig, ClientConnection, Negotiation, Overload, RemotingClient, Transport,
-};
+pub use transport::tls;
+#[cfg(feature = "ws")]
+pub use transport::ws;
+
+pub use client::{Attempt, ClientConfig, ClientConnection, Negotiation, Overload, RemotingClient};
 pub use error::RemotingError;
 pub use factory::{ClientBuilder, ClientFactoryConfig, RemotingClientFactory};
 pub use hooks::Hook;
@@ -46,8 +43,8 @@ pub use server::{
 };
 pub use setup::{ProtocolSetup, ServerSetup};
 #[cfg(feature = "tls")]
-pub use tls::{ClientTlsFiles, TlsFiles, TlsMode, TlsSettings};
-pub use transport::{FrameInfo, Framing};
+pub use tls::{ClientTls, ClientTlsFiles, TlsFiles, TlsMode, TlsSettings};
+pub use transport::{FrameInfo, Framing, Transport, TransportKind};
 
 use crate::protocol::Negotiated;
 use std::sync::Arc;
@@ -62,7 +59,7 @@ pub struct RequestContext {
     /// What carries the connection: `tcp`, `tls`, `ws`, `wss`, `h2c`, `h2` (over TCP or a
     /// Unix socket), `unix` (a Unix socket, plaintext), or `stream` (a stream handed to
     /// `serve_io` / `serve_stream`, or a [`Session`] driven directly).
-    pub transport: &'static str,
+    pub transport: TransportKind,
     /// The negotiated version, when the protocol has a handshake.
     pub negotiated: Option<Negotiated>,
     /// A number unique to the connection within this process.

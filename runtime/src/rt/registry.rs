@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+use super::transport::{self, Layer, TransportKind, Upgrade, Verdict};
 use super::{BoxFuture, CallError, Framing, RemotingServer};
 use crate::protocol::{Detection, Negotiated, Protocol};
 use bytes::BytesMut;
@@ -35,7 +36,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -59,7 +60,7 @@ pub trait ProtocolServer: Send + Sync + 'static {
     fn serve_tcp(&self, stream: TcpStream, peer: String, first: BytesMut);
     /// Serves a stream of another transport (named `transport` in request contexts) whose
     /// first bytes, `first`, were read already.
-    fn serve_io(&self, io: Box<dyn Io>, peer: String, transport: &'static str, first: BytesMut);
+    fn serve_io(&self, io: Box<dyn Io>, peer: String, transport: TransportKind, first: BytesMut);
     /// The protocol's frame boundaries, for message transports.
     fn framing(&self) -> Framing;
     /// Answers one request frame that arrived on its own (see [`RemotingServer::call`]).
@@ -67,7 +68,7 @@ pub trait ProtocolServer: Send + Sync + 'static {
         &self,
         request: BytesMut,
         peer: &str,
-        transport: &'static str,
+        transport: TransportKind,
         negotiated: Option<Negotiated>,
     ) -> BoxFuture<Result<BytesMut, CallError>>;
     /// Answers a handshake hello that arrived on its own (see
@@ -94,7 +95,7 @@ impl<P: Protocol> ProtocolServer for RemotingServer<P> {
         RemotingServer::serve_tcp(self, stream, peer, first);
     }
 
-    fn serve_io(&self, io: Box<dyn Io>, peer: String, transport: &'static str, first: BytesMut) {
+    fn serve_io(&self, io: Box<dyn Io>, peer: String, transport: TransportKind, first: BytesMut) {
         self.serve_stream(io, peer, transport, first);
     }
 
@@ -106,7 +107,7 @@ impl<P: Protocol> ProtocolServer for RemotingServer<P> {
         &self,
         request: BytesMut,
         peer: &str,
-        transport: &'static str,
+        transport: TransportKind,
         negotiated: Option<Negotiated>,
     ) -> BoxFuture<Result<BytesMut, CallError>> {
         RemotingServer::call(self, request, peer, transport, negotiated)
@@ -201,6 +202,8 @@ type Servers = Arc<Vec<Arc<dyn ProtocolServer>>>;
 
 struct Inner {
     config: MultiServerConfig,
+    /// The transports shared ports detect, made from `config`.
+    upgrades: Vec<Arc<dyn Upgrade>>,
     /// Copied on write: a connection being detected keeps the list it started with.
     servers: RwLock<Servers>,
     /// Taken before `servers` where both are.
@@ -222,6 +225,7 @@ impl MultiServer {
     pub fn new(config: MultiServerConfig) -> Self {
         MultiServer {
             inner: Arc::new(Inner {
+                upgrades: transport::upgrades(&config),
                 config,
                 servers: RwLock::new(Arc::new(Vec::new())),
                 ports: Mutex::new(Ports::default()),
@@ -233,7 +237,8 @@ impl MultiServer {
         }
     }
 
-    fn servers(&self) -> Servers {
+    /// The registered servers, in detection order.
+    pub(crate) fn servers(&self) -> Servers {
         self.inner
             .servers
             .read()
@@ -355,55 +360,42 @@ impl MultiServer {
         addr: impl ToSocketAddrs,
         only: Option<&'static str>,
     ) -> std::io::Result<SocketAddr> {
-        let listener = TcpListener::bind(addr).await?;
-        let local = listener.local_addr()?;
+        let (listener, local) = transport::tcp::listen(addr).await?;
         match only {
             Some(id) => self.ports().own.push(id),
             None => self.share()?,
         }
         let this = self.clone();
-        self.inner
-            .tracker
-            .spawn(async move { this.accept_loop(listener, only).await });
-        Ok(local)
-    }
-
-    async fn accept_loop(self, listener: TcpListener, only: Option<&'static str>) {
-        let serve = |(stream, peer): (TcpStream, SocketAddr)| {
-            // Before detection: a TLS session's handshake and records go out at once too.
-            let _ = stream.set_nodelay(true);
-            let peer = peer.to_string();
-            match only {
-                Some(id) => match self.servers().iter().find(|s| s.id() == id) {
+        self.inner.tracker.spawn(async move {
+            let serve = |stream, peer: String| match only {
+                Some(id) => match this.servers().iter().find(|s| s.id() == id) {
                     Some(s) => s.serve_tcp(stream, peer, BytesMut::new()),
                     None => tracing::debug!(%peer, id, "protocol not registered; closing"),
                 },
                 None => {
                     // Detection waits for the peer: it runs beside the accept loop.
-                    let this = self.clone();
-                    self.inner
+                    let detecting = this.clone();
+                    this.inner
                         .tracker
-                        .spawn(async move { this.detect_and_serve(stream, peer).await });
+                        .spawn(async move { detecting.detect_and_serve(stream, peer).await });
                 }
-            }
-        };
-        super::accept_until(&self.inner.shutdown, || listener.accept(), serve).await;
+            };
+            transport::tcp::accept(listener, &this.inner.shutdown, serve).await;
+        });
+        Ok(local)
     }
 
     async fn detect_and_serve(&self, mut stream: TcpStream, peer: String) {
-        match self.detect(&mut stream, &peer, Layer::Outer("tcp")).await {
+        let layer = Layer::Outer(TransportKind::Tcp);
+        match self.detect(&mut stream, &peer, layer).await {
             Some(Detected::Protocol(server, first)) => server.serve_tcp(stream, peer, first),
-            #[allow(unreachable_patterns)] // without the transport features
-            Some(other) => {
-                self.dispatch(stream, peer, Layer::Outer("tcp"), other)
-                    .await
-            }
+            Some(other) => self.dispatch(Box::new(stream), peer, layer, other).await,
             None => {}
         }
     }
 
     /// Detects what `io` carries (at `layer`) and serves it.
-    fn route<S: Io>(&self, mut io: S, peer: String, layer: Layer) -> BoxFuture<()> {
+    pub(crate) fn route(&self, mut io: Box<dyn Io>, peer: String, layer: Layer) -> BoxFuture<()> {
         let this = self.clone();
         Box::pin(async move {
             if let Some(d) = this.detect(&mut io, &peer, layer).await {
@@ -413,85 +405,45 @@ impl MultiServer {
     }
 
     /// Serves `io`, whose first bytes detection read (at `layer`) and found to be `detected`.
-    async fn dispatch<S: Io>(&self, io: S, peer: String, layer: Layer, detected: Detected) {
-        #[allow(unused_variables)]
-        let secure = layer == Layer::Tls;
-        #[cfg(any(feature = "tls", feature = "ws", feature = "h2"))]
-        let cfg = &self.inner.config;
+    async fn dispatch(&self, io: Box<dyn Io>, peer: String, layer: Layer, detected: Detected) {
         match detected {
-            Detected::Protocol(server, first) => {
-                let transport = match layer {
-                    Layer::Outer(base) => base,
-                    Layer::Tls => "tls",
-                    Layer::Message => "stream",
-                };
-                server.serve_io(Box::new(io), peer, transport, first)
-            }
-            #[cfg(feature = "tls")]
-            Detected::Tls(first) => {
-                let Some(tls) = &cfg.tls else { return };
-                let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
-                if let Some(session) = self
-                    .setup(
-                        "TLS",
-                        &peer,
-                        acceptor.accept(super::transport::Rewind::new(first, io)),
-                    )
-                    .await
-                {
-                    // Boxed: the types of streams inside streams stop here.
-                    let session: Box<dyn Io> = Box::new(session);
-                    self.route(session, peer, Layer::Tls).await;
-                }
-            }
-            #[cfg(feature = "ws")]
-            Detected::WebSocket(first) => {
-                let Some(ws) = &cfg.websocket else { return };
-                let (mut io, mut first) = (io, first);
-                let unclaimed = || {
-                    self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
-                };
-                let checked = super::ws::check_upgrade(&mut io, &mut first, ws, unclaimed);
-                if self.setup("WebSocket upgrade", &peer, checked).await != Some(true) {
-                    return;
-                }
-                let Some(mut ws) = self
-                    .setup(
-                        "WebSocket upgrade",
-                        &peer,
-                        super::ws::accept(super::transport::Rewind::new(first, io), ws),
-                    )
-                    .await
-                else {
-                    return;
-                };
-                if let Some(Detected::Protocol(server, first)) =
-                    self.detect(&mut ws, &peer, Layer::Message).await
-                {
-                    ws.set_framing(server.framing());
-                    let transport = if secure { "wss" } else { "ws" };
-                    server.serve_io(Box::new(ws), peer, transport, first);
-                }
-            }
-            #[cfg(feature = "h2")]
-            Detected::Http2(first) => {
-                let Some(h2) = &cfg.http2 else { return };
-                // The protocols registered now serve this connection's requests for its
-                // life, as a connection of any other transport stays with its server.
-                let servers = self.servers();
-                let lookup = move |id: &str| servers.iter().find(|s| s.id() == id).cloned();
-                let shutdown = self.inner.shutdown.clone();
-                let io = super::transport::Rewind::new(first, io);
-                let transport = if secure { "h2" } else { "h2c" };
-                super::h2::serve(io, peer, transport, lookup, h2.clone(), shutdown).await;
+            Detected::Protocol(server, first) => server.serve_io(io, peer, layer.kind(), first),
+            Detected::Upgrade(upgrade, first) => {
+                upgrade.accept(self, io, first, peer, layer).await;
             }
         }
     }
 
+    /// Detects the protocol of `io`, a message transport's stream (WebSocket), from its
+    /// first messages: the server that claims it and the bytes read; `None` (the stream to
+    /// be closed) when none does.
+    #[cfg_attr(not(feature = "ws"), allow(dead_code))]
+    pub(crate) async fn claim_message<S: AsyncRead + Unpin>(
+        &self,
+        io: &mut S,
+        peer: &str,
+    ) -> Option<(Arc<dyn ProtocolServer>, BytesMut)> {
+        match self.detect(io, peer, Layer::Message).await {
+            Some(Detected::Protocol(server, first)) => Some((server, first)),
+            _ => None,
+        }
+    }
+
+    /// Counts a connection closed because nobody claimed it (see [`unclaimed`](Self::unclaimed)).
+    pub(crate) fn count_unclaimed(&self) {
+        self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Cancelled when the server shuts down.
+    #[cfg_attr(not(feature = "h2"), allow(dead_code))]
+    pub(crate) fn shutdown_token(&self) -> tokio_util::sync::CancellationToken {
+        self.inner.shutdown.clone()
+    }
+
     /// Runs a transport's set-up (a TLS or WebSocket handshake) within the detection
     /// timeout; `None` when it fails, times out or the server shuts down.
-    #[cfg(any(feature = "tls", feature = "ws"))]
-    async fn setup<T, E: std::fmt::Display>(
+    #[cfg_attr(not(any(feature = "tls", feature = "ws")), allow(dead_code))]
+    pub(crate) async fn setup<T, E: std::fmt::Display>(
         &self,
         what: &str,
         peer: &str,
@@ -516,7 +468,7 @@ impl MultiServer {
     /// in logs and request contexts), and hands it to the server that claims it; closes it
     /// when none does. Returns at once: detection runs on a task of its own.
     pub fn serve_io(&self, io: impl Io, peer: String) {
-        let route = self.route(io, peer, Layer::Outer("stream"));
+        let route = self.route(Box::new(io), peer, Layer::Outer(TransportKind::Stream));
         self.inner.tracker.spawn(route);
     }
 
@@ -527,15 +479,15 @@ impl MultiServer {
     #[cfg(unix)]
     pub fn bind_unix(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
         self.share()?;
-        let listener = tokio::net::UnixListener::bind(path.as_ref())?;
-        let name = format!("unix:{}", path.as_ref().display());
+        let (listener, name) = transport::unix::listen(path.as_ref())?;
         let this = self.clone();
         self.inner.tracker.spawn(async move {
-            let serve = |(stream, _)| {
-                let route = this.route(stream, name.clone(), Layer::Outer("unix"));
+            let serve = |stream| {
+                let layer = Layer::Outer(TransportKind::Unix);
+                let route = this.route(Box::new(stream), name.clone(), layer);
                 this.inner.tracker.spawn(route);
             };
-            super::accept_until(&this.inner.shutdown, || listener.accept(), serve).await;
+            transport::unix::accept(listener, &this.inner.shutdown, serve).await;
         });
         Ok(())
     }
@@ -554,23 +506,15 @@ impl MultiServer {
         let deadline = tokio::time::Instant::now() + cfg.detect_timeout;
         let mut first = BytesMut::with_capacity(64);
         loop {
-            #[cfg(feature = "tls")]
-            if matches!(layer, Layer::Outer(_)) && !first.is_empty() {
-                use super::TlsMode;
-                let mode = cfg.tls.as_ref().map_or(TlsMode::Disabled, |t| t.mode);
-                if mode != TlsMode::Disabled && super::tls::looks_like_tls(&first) {
-                    return Some(Detected::Tls(first));
-                }
-                if mode == TlsMode::Enforcing {
-                    self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(%peer, "plaintext refused (TLS enforcing); closing");
+            let claimed = match self.upgrade_for(&first, layer) {
+                Found::Upgrade(upgrade) => return Some(Detected::Upgrade(upgrade, first)),
+                Found::Undecided => Claim::NeedMore,
+                Found::Refused(why) => {
+                    self.count_unclaimed();
+                    tracing::debug!(%peer, "{why}; closing");
                     return None;
                 }
-            }
-            let claimed = match self.http_transport(&first, layer) {
-                Http::Is(found) => return Some(found(first)),
-                Http::Undecided => Claim::NeedMore,
-                Http::No => claim(&self.servers(), &first),
+                Found::Nothing => claim(&self.servers(), &first),
             };
             match claimed {
                 Claim::Server(s) => return Some(Detected::Protocol(s, first)),
@@ -603,32 +547,22 @@ impl MultiServer {
         }
     }
 
-    /// Whether `first`, read at `layer`, starts a WebSocket upgrade or HTTP/2 that this
-    /// server takes.
-    fn http_transport(&self, first: &[u8], layer: Layer) -> Http {
-        #[allow(unused_mut)]
-        let mut verdict = Http::No;
+    /// Which transport `first`, read at `layer`, starts: the upgrades are asked in order,
+    /// and the first that takes the bytes or refuses the connection decides.
+    fn upgrade_for(&self, first: &[u8], layer: Layer) -> Found {
         if layer == Layer::Message {
-            return verdict;
+            return Found::Nothing;
         }
-        #[cfg(feature = "ws")]
-        if self.inner.config.websocket.is_some() {
-            match super::ws::looks_like_get(first) {
-                Some(true) => return Http::Is(Detected::WebSocket),
-                None => verdict = Http::Undecided,
-                Some(false) => {}
+        let mut found = Found::Nothing;
+        for upgrade in &self.inner.upgrades {
+            match upgrade.detect(first, layer) {
+                Verdict::Yes => return Found::Upgrade(upgrade.clone()),
+                Verdict::Undecided => found = Found::Undecided,
+                Verdict::No => {}
+                Verdict::Refuse(why) => return Found::Refused(why),
             }
         }
-        #[cfg(feature = "h2")]
-        if self.inner.config.http2.is_some() {
-            match super::h2::looks_like_h2(first) {
-                Some(true) => return Http::Is(Detected::Http2),
-                None => verdict = Http::Undecided,
-                Some(false) => {}
-            }
-        }
-        let _ = first;
-        verdict
+        found
     }
 
     /// Stops accepting on every port, then shuts down every registered server (each drains
@@ -646,40 +580,20 @@ impl MultiServer {
 enum Detected {
     /// This server's protocol, with the bytes read.
     Protocol(Arc<dyn ProtocolServer>, BytesMut),
-    /// A TLS session begins with these bytes.
-    #[cfg(feature = "tls")]
-    Tls(BytesMut),
-    /// An HTTP/1.1 request, to be upgraded to WebSocket, begins with these bytes.
-    #[cfg(feature = "ws")]
-    WebSocket(BytesMut),
-    /// HTTP/2 begins with these bytes (its preface).
-    #[cfg(feature = "h2")]
-    Http2(BytesMut),
+    /// A transport (TLS, WebSocket, HTTP/2) begins with these bytes.
+    Upgrade(Arc<dyn Upgrade>, BytesMut),
 }
 
-/// Where detection runs: what else than a protocol the bytes may start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layer {
-    /// A connection as accepted (of this kind: `tcp`, `unix`, `stream`): TLS, WebSocket,
-    /// HTTP/2 or a protocol.
-    Outer(&'static str),
-    /// Inside TLS: WebSocket, HTTP/2 or a protocol.
-    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
-    Tls,
-    /// Inside a message transport: a protocol.
-    Message,
-}
-
-/// Whether the first bytes start an HTTP transport (WebSocket or HTTP/2).
-enum Http {
-    /// They do: this makes what was detected from them.
-    #[cfg_attr(not(any(feature = "ws", feature = "h2")), allow(dead_code))]
-    Is(fn(BytesMut) -> Detected),
-    /// They may, once more have arrived.
-    #[cfg_attr(not(any(feature = "ws", feature = "h2")), allow(dead_code))]
+/// Which transport the first bytes start.
+enum Found {
+    /// This one.
+    Upgrade(Arc<dyn Upgrade>),
+    /// One may, once more bytes have arrived.
     Undecided,
-    /// They do not (or no HTTP transport is on).
-    No,
+    /// None (they are a protocol's, or nobody's).
+    Nothing,
+    /// One refuses the connection, for this reason.
+    Refused(&'static str),
 }
 
 /// What the first bytes decide.

@@ -3,7 +3,8 @@
 
 use super::queue::WriteQueue;
 use super::{
-    BoxFuture, Hook, IdHash, Metrics, MetricsSnapshot, RequestContext, next_connection_id,
+    BoxFuture, Hook, IdHash, Metrics, MetricsSnapshot, RequestContext, TransportKind,
+    next_connection_id,
 };
 use crate::codec::{Codec, FrameKind};
 use crate::protocol::{ErrorStatus, HandshakeEvent, Negotiated, Protocol, RemotingFrame};
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::net::ToSocketAddrs;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -372,22 +373,13 @@ impl<P: Protocol> RemotingServer<P> {
     /// Listens on `addr` and serves until [`shutdown`](Self::shutdown). Returns the bound
     /// address (useful with port 0).
     pub async fn bind(&self, addr: impl ToSocketAddrs) -> std::io::Result<SocketAddr> {
-        let listener = TcpListener::bind(addr).await?;
-        let local = listener.local_addr()?;
+        let (listener, local) = super::transport::tcp::listen(addr).await?;
         let this = self.clone();
-        self.inner
-            .tracker
-            .spawn(async move { this.accept_loop(listener).await });
+        self.inner.tracker.spawn(async move {
+            let serve = |stream, peer| this.serve_tcp(stream, peer, BytesMut::new());
+            super::transport::tcp::accept(listener, &this.inner.shutdown, serve).await;
+        });
         Ok(local)
-    }
-
-    async fn accept_loop(self, listener: TcpListener) {
-        super::accept_until(
-            &self.inner.shutdown,
-            || listener.accept(),
-            |(stream, peer)| self.serve_tcp(stream, peer.to_string(), BytesMut::new()),
-        )
-        .await;
     }
 
     /// Serves an accepted TCP connection whose first bytes, `first`, were already read (by
@@ -395,14 +387,19 @@ impl<P: Protocol> RemotingServer<P> {
     pub fn serve_tcp(&self, stream: tokio::net::TcpStream, peer: String, first: BytesMut) {
         let _ = stream.set_nodelay(true);
         let (rd, wr) = stream.into_split();
-        self.spawn_connection(rd, wr, peer, "tcp", first);
+        self.spawn_connection(rd, wr, peer, TransportKind::Tcp, first);
     }
 
     /// Serves one already-open byte stream (a transport adapter's output) whose first
     /// bytes, `first`, were read already (empty when none were); `transport` names what
     /// carries it in the requests' [`RequestContext`].
-    pub fn serve_stream<S>(&self, stream: S, peer: String, transport: &'static str, first: BytesMut)
-    where
+    pub fn serve_stream<S>(
+        &self,
+        stream: S,
+        peer: String,
+        transport: TransportKind,
+        first: BytesMut,
+    ) where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
         let (rd, wr) = tokio::io::split(stream);
@@ -414,7 +411,7 @@ impl<P: Protocol> RemotingServer<P> {
         rd: R,
         wr: W,
         peer: String,
-        transport: &'static str,
+        transport: TransportKind,
         first: BytesMut,
     ) where
         R: AsyncRead + Send + Unpin + 'static,
@@ -452,7 +449,7 @@ impl<P: Protocol> RemotingServer<P> {
         &self,
         request: BytesMut,
         peer: &str,
-        transport: &'static str,
+        transport: TransportKind,
         negotiated: Option<Negotiated>,
     ) -> super::BoxFuture<Result<BytesMut, CallError>> {
         let inner = &self.inner;
@@ -579,13 +576,18 @@ pub struct Session<P: Protocol> {
 impl<P: Protocol> Session<P> {
     /// A session of `server` for a connection from `peer` that negotiated `negotiated`.
     pub fn new(server: &RemotingServer<P>, peer: &str, negotiated: Option<Negotiated>) -> Self {
-        Session::open(server.inner.clone(), peer.into(), "stream", negotiated)
+        Session::open(
+            server.inner.clone(),
+            peer.into(),
+            TransportKind::Stream,
+            negotiated,
+        )
     }
 
     fn open(
         inner: Arc<Inner<P>>,
         peer: Arc<str>,
-        transport: &'static str,
+        transport: TransportKind,
         negotiated: Option<Negotiated>,
     ) -> Self {
         let table = inner
@@ -770,7 +772,7 @@ async fn run_connection<P, R, W>(
     mut rd: R,
     wr: W,
     peer: String,
-    transport: &'static str,
+    transport: TransportKind,
     first: BytesMut,
 ) -> Result<(), super::RemotingError>
 where

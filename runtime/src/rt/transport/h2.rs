@@ -22,10 +22,10 @@
 //! protocol's client reads; a request whose stream fails gets the protocol's error
 //! response, so only that call fails.
 
-use super::transport::{FrameInfo, Framing};
-use super::{BoxFuture, CallError, ProtocolServer};
+use super::{FrameInfo, Framing, Layer, Rewind, TransportKind, Upgrade, Verdict};
 use crate::codec::FrameKind;
 use crate::protocol::Negotiated;
+use crate::rt::{BoxFuture, CallError, Io, MultiServer, MultiServerConfig, ProtocolServer};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -57,7 +57,7 @@ const CONNECTION_WINDOW: u32 = 16 << 20;
 /// The HTTP/1.1 connection preface of HTTP/2 (prior knowledge, or inside TLS after ALPN).
 pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/// HTTP/2 on a [`MultiServer`](super::MultiServer)'s ports (loadable from an `[http2]`
+/// HTTP/2 on a [`MultiServer`]'s ports (loadable from an `[http2]`
 /// section).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -74,9 +74,57 @@ impl Default for H2Settings {
     }
 }
 
-/// `Some(true)` once `first` holds the HTTP/2 preface, `None` while it may still become it.
-pub(crate) fn looks_like_h2(first: &[u8]) -> Option<bool> {
-    super::transport::opens_with(first, PREFACE)
+/// Whether `first` holds, or may still become, the HTTP/2 preface.
+pub(crate) fn looks_like_h2(first: &[u8]) -> Verdict {
+    super::opens_with(first, PREFACE)
+}
+
+/// HTTP/2 on a shared port, when the server's configuration has it.
+pub(crate) fn upgrade(config: &MultiServerConfig) -> Option<Arc<dyn Upgrade>> {
+    let settings = config.http2.clone()?;
+    Some(Arc::new(H2Upgrade(settings)))
+}
+
+/// HTTP/2 as a shared port finds it: its preface, plain (prior knowledge) or inside TLS.
+/// Each request goes to the protocol its path names.
+struct H2Upgrade(H2Settings);
+
+impl Upgrade for H2Upgrade {
+    fn detect(&self, first: &[u8], layer: Layer) -> Verdict {
+        match layer {
+            Layer::Message => Verdict::No,
+            _ => looks_like_h2(first),
+        }
+    }
+
+    fn accept(
+        &self,
+        server: &MultiServer,
+        io: Box<dyn Io>,
+        first: BytesMut,
+        peer: String,
+        layer: Layer,
+    ) -> BoxFuture<()> {
+        // The protocols registered now serve this connection's requests for its life, as a
+        // connection of any other transport stays with its server.
+        let servers = server.servers();
+        let lookup = move |id: &str| servers.iter().find(|s| s.id() == id).cloned();
+        let shutdown = server.shutdown_token();
+        let kind = if layer.secure() {
+            TransportKind::H2
+        } else {
+            TransportKind::H2c
+        };
+        let settings = self.0.clone();
+        Box::pin(serve(
+            Rewind::new(first, io),
+            peer,
+            kind,
+            lookup,
+            settings,
+            shutdown,
+        ))
+    }
 }
 
 /// Serves one HTTP/2 connection: each request goes to the server `lookup` finds for the
@@ -84,7 +132,7 @@ pub(crate) fn looks_like_h2(first: &[u8]) -> Option<bool> {
 pub(crate) async fn serve<S, L>(
     io: S,
     peer: String,
-    transport: &'static str,
+    transport: TransportKind,
     lookup: L,
     settings: H2Settings,
     shutdown: CancellationToken,
@@ -176,7 +224,7 @@ async fn answer<L>(
     lookup: &L,
     budget: &Semaphore,
     peer: &str,
-    transport: &'static str,
+    transport: TransportKind,
 ) -> Answer
 where
     L: Fn(&str) -> Option<Arc<dyn ProtocolServer>>,
@@ -507,7 +555,7 @@ impl AsyncRead for H2Io {
         // Every answer that has arrived and fits: a batch of answers is one read.
         let start = buf.filled().len();
         loop {
-            if super::transport::fill(&mut self.inbuf, buf) {
+            if super::fill(&mut self.inbuf, buf) {
                 return Poll::Ready(Ok(()));
             }
             let got = buf.filled().len() > start;
@@ -595,4 +643,4 @@ impl<S: AsyncRead + Unpin> AsyncRead for FirstRead<S> {
     }
 }
 
-super::transport::write_through!(FirstRead);
+super::write_through!(FirstRead);

@@ -4,17 +4,19 @@
 //! into the byte stream the protocol's server and client drivers read and write, so no
 //! protocol needs WebSocket-specific code.
 
-use super::transport::Framing;
+use super::{Framing, Layer, Rewind, TransportKind, Upgrade, Verdict};
+use crate::rt::{BoxFuture, Io, MultiServer, MultiServerConfig};
 use bytes::{Bytes, BytesMut};
 use futures_util::{Sink, Stream};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-/// WebSocket on a [`MultiServer`](super::MultiServer)'s ports (loadable from a
+/// WebSocket on a [`MultiServer`]'s ports (loadable from a
 /// `[websocket]` section: `path = "/polywire"`).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -99,7 +101,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsIo<S> {
         // (and one pass of the protocol's driver), as it would be on TCP.
         let start = buf.filled().len();
         loop {
-            if super::transport::fill(&mut self.inbuf, buf) {
+            if super::fill(&mut self.inbuf, buf) {
                 return Poll::Ready(Ok(()));
             }
             let got = buf.filled().len() > start;
@@ -271,8 +273,59 @@ pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(WsIo::new(ws, None))
 }
 
-/// True when `first` can still be, or is, the start of an HTTP/1.1 `GET` request:
-/// `Some(true)` once it is, `None` while too few bytes have arrived to tell.
-pub(crate) fn looks_like_get(first: &[u8]) -> Option<bool> {
-    super::transport::opens_with(first, b"GET ")
+/// Whether `first` is, or can still be, the start of an HTTP/1.1 `GET` request.
+pub(crate) fn looks_like_get(first: &[u8]) -> Verdict {
+    super::opens_with(first, b"GET ")
+}
+
+/// WebSocket on a shared port, when the server's configuration has it.
+pub(crate) fn upgrade(config: &MultiServerConfig) -> Option<Arc<dyn Upgrade>> {
+    let settings = config.websocket.clone()?;
+    Some(Arc::new(WsUpgrade(Arc::new(settings))))
+}
+
+/// WebSocket as a shared port finds it: an HTTP/1.1 `GET`, plain or inside TLS, upgraded
+/// (after its path and headers are checked); the protocol is then detected in the first
+/// messages.
+struct WsUpgrade(Arc<WsSettings>);
+
+impl Upgrade for WsUpgrade {
+    fn detect(&self, first: &[u8], layer: Layer) -> Verdict {
+        match layer {
+            Layer::Message => Verdict::No,
+            _ => looks_like_get(first),
+        }
+    }
+
+    fn accept(
+        &self,
+        server: &MultiServer,
+        io: Box<dyn Io>,
+        first: BytesMut,
+        peer: String,
+        layer: Layer,
+    ) -> BoxFuture<()> {
+        let (settings, server) = (self.0.clone(), server.clone());
+        Box::pin(async move {
+            let (mut io, mut first) = (io, first);
+            let refused = || server.count_unclaimed();
+            let checked = check_upgrade(&mut io, &mut first, &settings, refused);
+            if server.setup("WebSocket upgrade", &peer, checked).await != Some(true) {
+                return;
+            }
+            let upgraded = accept(Rewind::new(first, io), &settings);
+            let Some(mut ws) = server.setup("WebSocket upgrade", &peer, upgraded).await else {
+                return;
+            };
+            if let Some((protocol, first)) = server.claim_message(&mut ws, &peer).await {
+                ws.set_framing(protocol.framing());
+                let kind = if layer.secure() {
+                    TransportKind::Wss
+                } else {
+                    TransportKind::Ws
+                };
+                protocol.serve_io(Box::new(ws), peer, kind, first);
+            }
+        })
+    }
 }

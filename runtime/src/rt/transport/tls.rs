@@ -1,9 +1,13 @@
-//! TLS for [`MultiServer`](super::MultiServer) ports, with rustls, in RocketMQ's three
+//! TLS for [`MultiServer`] ports, with rustls, in RocketMQ's three
 //! server modes: [`TlsMode::Disabled`], [`TlsMode::Permissive`] (TLS and plaintext on one
 //! port, told apart by the first byte: a TLS record starts with 0x16) and
 //! [`TlsMode::Enforcing`] (plaintext refused). Inside a TLS session the protocol is
-//! detected from the decrypted bytes, as on a plaintext connection.
+//! detected from the decrypted bytes, as on a plaintext connection. Clients start TLS with
+//! [`ClientTls`] before their transport ([`Attempt::tls`](crate::rt::Attempt::tls)).
 
+use super::{Layer, Rewind, Upgrade, Verdict};
+use crate::rt::{BoxFuture, Io, MultiServer, MultiServerConfig};
+use bytes::BytesMut;
 use std::path::Path;
 use std::sync::Arc;
 pub use tokio_rustls::rustls;
@@ -23,7 +27,7 @@ pub enum TlsMode {
     Enforcing,
 }
 
-/// TLS settings of a [`MultiServer`](super::MultiServer). Deserialized from [`TlsFiles`]
+/// TLS settings of a [`MultiServer`]. Deserialized from [`TlsFiles`]
 /// (the PEM files are read then).
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(try_from = "TlsFiles")]
@@ -126,7 +130,7 @@ pub fn server_config_from_pem(
 }
 
 /// A client's TLS settings as a configuration file gives them (`[tls]` of a
-/// [`ClientConfig`](super::ClientConfig)): the CAs to trust, the name the server's
+/// [`ClientConfig`](crate::rt::ClientConfig)): the CAs to trust, the name the server's
 /// certificate must carry, and a client certificate for servers that ask for one.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -143,7 +147,7 @@ pub struct ClientTlsFiles {
     pub key: Option<std::path::PathBuf>,
 }
 
-impl TryFrom<ClientTlsFiles> for super::ClientTls {
+impl TryFrom<ClientTlsFiles> for ClientTls {
     type Error = TlsError;
 
     fn try_from(f: ClientTlsFiles) -> Result<Self, TlsError> {
@@ -160,7 +164,7 @@ impl TryFrom<ClientTlsFiles> for super::ClientTls {
             (Some(c), None) => return Err(TlsError::new(c, "a client certificate without `key`")),
             (None, Some(k)) => return Err(TlsError::new(k, "a key without `cert`")),
         };
-        Ok(super::ClientTls {
+        Ok(ClientTls {
             config: Arc::new(client_config_from_pem(&f.ca, identity)?),
             server_name,
         })
@@ -211,6 +215,83 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// True when `first` starts a TLS handshake record (a ClientHello).
 pub(crate) fn looks_like_tls(first: &[u8]) -> bool {
     first.first() == Some(&0x16)
+}
+
+/// TLS on a shared port (none when the mode is [`TlsMode::Disabled`]).
+pub(crate) fn upgrade(config: &MultiServerConfig) -> Option<Arc<dyn Upgrade>> {
+    let tls = config
+        .tls
+        .as_ref()
+        .filter(|t| t.mode != TlsMode::Disabled)?;
+    Some(Arc::new(TlsUpgrade(tls.clone())))
+}
+
+/// TLS as a shared port finds it: a connection as accepted whose first byte starts a TLS
+/// record. Inside the session the other transports and the protocols are detected again.
+struct TlsUpgrade(TlsSettings);
+
+impl Upgrade for TlsUpgrade {
+    fn detect(&self, first: &[u8], layer: Layer) -> Verdict {
+        if !matches!(layer, Layer::Outer(_)) || first.is_empty() {
+            Verdict::No
+        } else if looks_like_tls(first) {
+            Verdict::Yes
+        } else if self.0.mode == TlsMode::Enforcing {
+            Verdict::Refuse("plaintext refused (TLS enforcing)")
+        } else {
+            Verdict::No
+        }
+    }
+
+    fn accept(
+        &self,
+        server: &MultiServer,
+        io: Box<dyn Io>,
+        first: BytesMut,
+        peer: String,
+        _layer: Layer,
+    ) -> BoxFuture<()> {
+        let acceptor = tokio_rustls::TlsAcceptor::from(self.0.config.clone());
+        let server = server.clone();
+        Box::pin(async move {
+            let handshake = acceptor.accept(Rewind::new(first, io));
+            if let Some(session) = server.setup("TLS", &peer, handshake).await {
+                server.route(Box::new(session), peer, Layer::Tls).await;
+            }
+        })
+    }
+}
+
+/// How a client speaks TLS to its servers. Deserialized from [`ClientTlsFiles`].
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(try_from = "ClientTlsFiles")]
+pub struct ClientTls {
+    /// The rustls client configuration (trusted roots, client certificate, ALPN).
+    pub config: Arc<rustls::ClientConfig>,
+    /// The name the server's certificate must carry.
+    pub server_name: rustls::pki_types::ServerName<'static>,
+}
+
+impl ClientTls {
+    /// The client configuration with ALPN `h2` alone, for HTTP/2 inside TLS.
+    pub(crate) fn h2_config(&self) -> Arc<rustls::ClientConfig> {
+        let mut c = (*self.config).clone();
+        c.alpn_protocols = vec![b"h2".to_vec()];
+        Arc::new(c)
+    }
+}
+
+/// Starts TLS on `stream` as a client with `config`, to the server `server_name` names.
+pub(crate) async fn connect(
+    stream: Box<dyn Io>,
+    config: Arc<rustls::ClientConfig>,
+    server_name: rustls::pki_types::ServerName<'static>,
+) -> Result<Box<dyn Io>, String> {
+    let session = tokio_rustls::TlsConnector::from(config)
+        .connect(server_name, stream)
+        .await
+        .map_err(|e| format!("TLS: {e}"))?;
+    Ok(Box::new(session))
 }
 
 #[cfg(test)]
