@@ -846,3 +846,15 @@ fn presence_bits_that_nothing_reads() {
 "#;
     insta::assert_snapshot!("presence_bits_that_nothing_reads", fail_n(src, 2));
 }
+
+#[test]
+fn union_member_with_a_bit_range_outside_its_word_is_an_error_not_a_panic() {
+    // Found by the random mutants: the union rules computed a mask from a reversed range.
+    for range in ["8..4", "4..70", "64..72"] {
+        let src = format!(
+            "protocol t {{ struct A {{ w: u8 {{ k: u8 bits {range} = 1 }} }} union U {{ A }} }}"
+        );
+        let e = polywire_codegen::load_str("test.wire", &src).expect_err(&src);
+        assert!(e.diagnostics.iter().any(|d| d.is_error()), "{range}");
+    }
+}

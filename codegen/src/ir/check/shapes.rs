@@ -12,10 +12,13 @@ fn leading_constant(s: &StructDef) -> Option<(IntType, u64, u64)> {
         FieldKind::Bits { ty, parts } => {
             let (mut mask, mut value) = (0u64, 0u64);
             for pt in parts {
+                // A part outside its word is reported by other rules; it adds nothing here.
                 if let PartValue::Const(c) = pt.value {
-                    let m = word_mask(pt.hi - pt.lo) << pt.lo;
+                    let m = word_mask(pt.hi.saturating_sub(pt.lo))
+                        .checked_shl(pt.lo)
+                        .unwrap_or(0);
                     mask |= m;
-                    value |= (c << pt.lo) & m;
+                    value |= c.checked_shl(pt.lo).unwrap_or(0) & m;
                 }
             }
             (mask != 0).then_some((*ty, mask, value))
