@@ -886,7 +886,7 @@ impl Gen<'_> {
                     return typed(&t, place(name));
                 }
                 FieldKind::Bits { parts, .. } => {
-                    for p in parts.iter().filter(|p| p.name == name) {
+                    if let Some(p) = parts.iter().find(|p| p.name == name) {
                         return match (&p.value, side) {
                             (PartValue::Present(x), Side::Encode(_)) => {
                                 Operand::Bool(format!("self.{}.is_some()", ident(x)))
