@@ -705,7 +705,7 @@ mod tests {
             ..Options::default()
         };
         let core = emit_with(&c.ir, &opts).expect("emits");
-        assert!(!core.contains("::polywire::"), "{core}");
+        assert!(!core.contains("polywire::"), "{core}");
         assert!(!core.contains("rt::"), "{core}");
         assert!(!core.contains("pub struct GetRequest"), "{core}");
         assert!(!core.contains("async fn"), "{core}");

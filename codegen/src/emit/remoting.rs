@@ -241,8 +241,14 @@ pub fn emit(g: &Gen, services: bool) -> String {
         ),
         None => format!("#[inline] fn is_success(&self, _response: &{fname}) -> bool {{ true }}"),
     };
+    // Without the services the code is built on the core alone: no link into `polywire`.
+    let runtime = if services {
+        "[`polywire::rt`]"
+    } else {
+        "remoting"
+    };
     out += &format!(
-        "/// The `{name}` protocol for [`polywire::rt`] servers and clients.
+        "/// The `{name}` protocol for {runtime} servers and clients.
         {at}
         #[derive(Debug, Clone, Copy, Default)]
         pub struct {pt};
