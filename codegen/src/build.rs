@@ -16,6 +16,7 @@ pub struct Builder {
     out_dir: Option<PathBuf>,
     emit_rerun: Option<bool>,
     deny_warnings: bool,
+    codecs_only: bool,
 }
 
 /// The result of loading a `.wire` file: its IR, every source read (for diagnostics) and
@@ -53,6 +54,16 @@ impl Builder {
         self
     }
 
+    /// Whether to generate codecs for `polywire-core` alone (default: no, the code names
+    /// `polywire`). On, the generated code names `::polywire_core` and leaves out what needs
+    /// the runtime: the typed service traits, their registration and the typed clients. The
+    /// messages, the frame's codec and the `Protocol`, `RemotingFrame` and `Handshake` impls
+    /// stay. Include it with `polywire_core::include_protocol!`.
+    pub fn codecs_only(mut self, on: bool) -> Self {
+        self.codecs_only = on;
+        self
+    }
+
     /// Generates Rust for each file, writing `<out_dir>/<file stem>.rs`. Returns every
     /// problem found, rendered with file:line:col and carets. Warnings are printed as
     /// `cargo:warning=` lines when run by cargo, or fail the build with
@@ -87,7 +98,11 @@ impl Builder {
                     print!("{}", cargo_warnings(&c.sources.render(&c.warnings)));
                 }
             }
-            let code = crate::generate(&c.ir, &c.sources)?;
+            let opts = crate::emit::Options {
+                codecs_only: self.codecs_only,
+                ..Default::default()
+            };
+            let code = crate::generate_with(&c.ir, &c.sources, &opts)?;
             let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("protocol");
             let out = out_dir.join(format!("{stem}.rs"));
             std::fs::write(&out, code)

@@ -42,9 +42,18 @@ pub use build::{Builder, Compiled, configure, load, load_str};
 
 /// Checks an IR and emits its Rust source. Both front ends end here.
 pub fn generate(ir: &ir::Protocol, sources: &Sources) -> Result<String, Error> {
+    generate_with(ir, sources, &emit::Options::default())
+}
+
+/// [`generate`] as `opts` says (e.g. [`emit::Options::codecs_only`]).
+pub fn generate_with(
+    ir: &ir::Protocol,
+    sources: &Sources,
+    opts: &emit::Options,
+) -> Result<String, Error> {
     ir::check::check(ir).map_err(|d| Error::new(d, sources))?;
     // Each generated item names the `.wire` line it comes from, so that a rustc error in
     // generated code leads back to the description.
     let locate = emit::locate_in(sources);
-    emit::emit_located(ir, &locate).map_err(Error::plain)
+    emit::emit_located_with(ir, opts, &locate).map_err(Error::plain)
 }

@@ -42,6 +42,7 @@ pub fn derive(input: TokenStream) -> TokenStream {
         only_types: Some(vec![0]),
         skip_definitions: true,
         enum_messages: true,
+        ..Options::default()
     };
     items::lower_derive(&di)
         .and_then(|l| emit(&l, &opts))

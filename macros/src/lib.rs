@@ -3,7 +3,7 @@
 //! Protocols as annotated Rust items. The macros read Rust syntax into the same IR the
 //! `.wire` parser builds (`polywire_codegen::ir`), run the same checks and call the same
 //! emitter: only the way input is read differs. Use them through `polywire`
-//! (feature `derive`, on by default).
+//! (feature `derive`, off by default: `polywire = { version = "0.1", features = ["derive"] }`).
 //!
 //! ## A whole protocol: `#[polywire::protocol]` on a module
 //!

@@ -21,31 +21,24 @@
 //! ```
 //!
 //! The generated module holds the message types, a sans-IO [`Codec`] for the frame, and
-//! the protocol's constants. Everything in this crate that is not protocol-specific lives
-//! here: the wire primitives ([`wire`]), the value types ([`Str`], [`OrderedMap`]) and the
-//! error types.
+//! the protocol's constants. Everything that is not protocol-specific lives here: the wire
+//! primitives ([`wire`]), the value types ([`Str`], [`OrderedMap`]), the error types and the
+//! remoting runtime ([`rt`]). The sans-IO part comes from `polywire-core` and is re-exported
+//! under the same paths; a crate that needs only codecs can depend on that crate alone.
 
-// One audited `unsafe` block exists (`Str::as_str`); everything else is safe code.
 #![deny(unsafe_code)]
 
-pub mod codec;
-pub mod error;
-pub mod json;
-pub mod protocol;
+// The sans-IO part lives in `polywire-core`; its modules keep their paths here.
+pub use polywire_core::{codec, error, json, protocol, types, wire};
 pub mod rt;
-pub mod types;
-pub mod wire;
 
 /// The byte buffers generated codecs read and write.
-pub use bytes;
-pub use codec::{Codec, FrameKind, WireEnum, WireMessage};
-pub use error::{DecodeError, DecodeErrorDetail, DecodeErrorKind, EncodeError};
-pub use protocol::{
-    Detection, Detector, ErrorStatus, Handshake, HandshakeEvent, Negotiated, Protocol,
-    RemotingFrame,
+pub use polywire_core::bytes;
+pub use polywire_core::{
+    Codec, DecodeError, DecodeErrorDetail, DecodeErrorKind, Detection, Detector, EncodeError,
+    ErrorStatus, FrameKind, Handshake, HandshakeEvent, Limits, Negotiated, OrderedMap, Protocol,
+    RemotingFrame, Str, WireEnum, WireMessage,
 };
-pub use types::{OrderedMap, Str};
-pub use wire::Limits;
 
 /// Protocols as annotated Rust items instead of `.wire` files: the same IR, checks and
 /// emitter (see `polywire-macros`).
@@ -60,24 +53,11 @@ pub use polywire_macros::{Message, protocol};
 ///     polywire::include_protocol!("native");
 /// }
 /// ```
-#[macro_export]
-macro_rules! include_protocol {
-    ($name:literal) => {
-        include!(concat!(env!("OUT_DIR"), "/", $name, ".rs"));
-    };
-}
+pub use polywire_core::include_protocol;
 
 /// What generated code names. Not a stable API for hand-written code.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::codec::{Codec, FrameKind, WireEnum, WireMessage};
-    pub use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
-    pub use crate::json::{enum_by_name, enum_by_number, from_json, json_len, to_json};
-    pub use crate::protocol::*;
     pub use crate::rt::{BoxFuture, ProcessError, RemotingClient, RemotingError, RequestContext};
-    pub use crate::types::{OrderedMap, Str};
-    pub use crate::wire::*;
-    pub use bytes::{self, Buf, BufMut, Bytes, BytesMut};
-    pub use serde;
-    pub use serde_json;
+    pub use polywire_core::__private::*;
 }

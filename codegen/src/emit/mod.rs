@@ -343,7 +343,17 @@ pub struct Options {
     /// Its decode errors carry no path of their own (an enum has no fields), so in a field
     /// they read as the field's path (`colour`), as in a protocol.
     pub enum_messages: bool,
+    /// Emit code that compiles against `polywire-core` alone: every path names
+    /// `::polywire_core` instead of `::polywire`, and the typed service traits, their
+    /// registration and the typed clients (which need the runtime) are left out. The frame's
+    /// codec, `RemotingFrame`, `Protocol` and `Handshake` impls stay.
+    pub codecs_only: bool,
 }
+
+/// The crate generated code names by default.
+const RUNTIME_PATH: &str = "::polywire::";
+/// The crate generated code names with [`Options::codecs_only`].
+const CORE_PATH: &str = "::polywire_core::";
 
 /// Emits the Rust source for a checked protocol, formatted.
 pub fn emit(p: &Protocol) -> Result<String, String> {
@@ -356,6 +366,15 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
 /// generated code then leads to the line of the `.wire` file.
 pub fn emit_located(p: &Protocol, locate: Locate<'_>) -> Result<String, String> {
     emit_inner(p, &Options::default(), Some(locate))
+}
+
+/// [`emit_located`] as `opts` says.
+pub fn emit_located_with(
+    p: &Protocol,
+    opts: &Options,
+    locate: Locate<'_>,
+) -> Result<String, String> {
+    emit_inner(p, opts, Some(locate))
 }
 
 /// The `locate` for [`emit_located`] of a protocol read from `sources`: a span's file as
@@ -458,7 +477,7 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
     if opts.only_types.is_some() {
         let mut src = enums.concat();
         src += &structs_out.concat();
-        return format(&src);
+        return format(&crate_path(src, opts));
     }
     let frame = match p.frame.map(|fi| &p.types[fi]) {
         Some(TypeDef::Struct(s)) => Some(render(&FrameView {
@@ -523,8 +542,19 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
         requests,
     };
     let mut src = render(&view)?;
-    src += &remoting::emit(&g);
-    format(&src)
+    src += &remoting::emit(&g, !opts.codecs_only);
+    format(&crate_path(src, opts))
+}
+
+/// The emitted source naming the crate `opts` asks for: the templates and emitters all
+/// write `::polywire::` paths (through [`rust::RT`] or literally), which
+/// [`Options::codecs_only`] turns into `::polywire_core::` ones.
+fn crate_path(src: String, opts: &Options) -> String {
+    if opts.codecs_only {
+        src.replace(RUNTIME_PATH, CORE_PATH)
+    } else {
+        src
+    }
 }
 
 fn render(t: &impl Template) -> Result<String, String> {
@@ -840,5 +870,31 @@ mod tests {
         }
         // The derive macros' path has no sources to point into: no such lines.
         assert!(!emit(&c.ir).expect("emits").contains("Defined at"));
+    }
+
+    #[test]
+    fn codecs_only_names_the_core_and_leaves_out_the_services() {
+        let c = crate::load_str("wire/located.wire", WIRE).expect("a valid protocol");
+        let full = emit(&c.ir).expect("emits");
+        assert!(full.contains("::polywire::rt::RemotingClient"));
+        assert!(full.contains("pub struct GetRequest"));
+        let opts = Options {
+            codecs_only: true,
+            ..Options::default()
+        };
+        let core = emit_with(&c.ir, &opts).expect("emits");
+        assert!(!core.contains("polywire::"), "{core}");
+        assert!(!core.contains("rt::"), "{core}");
+        assert!(!core.contains("pub struct GetRequest"), "{core}");
+        assert!(!core.contains("async fn"), "{core}");
+        for kept in [
+            "impl ::polywire_core::Codec for FrameCodec",
+            "impl ::polywire_core::__private::RemotingFrame for Frame",
+            "impl ::polywire_core::__private::Protocol for LocatedProtocol",
+            "pub fn to_fields(",
+            "pub const GET:",
+        ] {
+            assert!(core.contains(kept), "no `{kept}` in\n{core}");
+        }
     }
 }

@@ -124,7 +124,9 @@ fn echo_fns(g: &Gen, frame: &StructDef) -> (String, String) {
 }
 
 /// Everything for `polywire::rt`; empty when the protocol has no frame with the roles.
-pub fn emit(g: &Gen) -> String {
+/// Without `services`, only what compiles against `polywire-core` (`RemotingFrame`,
+/// `Protocol`, `Handshake`, header conversions): no service traits or typed clients.
+pub fn emit(g: &Gen, services: bool) -> String {
     let p = g.p;
     let Some(fi) = p.frame else {
         return String::new();
@@ -242,8 +244,14 @@ pub fn emit(g: &Gen) -> String {
         ),
         None => format!("#[inline] fn is_success(&self, _response: &{fname}) -> bool {{ true }}"),
     };
+    // Without the services the code is built on the core alone: no link into `polywire`.
+    let runtime = if services {
+        "[`polywire::rt`]"
+    } else {
+        "remoting"
+    };
     out += &format!(
-        "/// The `{name}` protocol for [`polywire::rt`] servers and clients.
+        "/// The `{name}` protocol for {runtime} servers and clients.
         {at}
         #[derive(Debug, Clone, Copy, Default)]
         pub struct {pt};
@@ -301,8 +309,10 @@ pub fn emit(g: &Gen) -> String {
     for h in headers {
         out += &header_fields(g, p.struct_def(h));
     }
-    for s in &p.services {
-        out += &service(g, frame, &r, &pt, s);
+    if services {
+        for s in &p.services {
+            out += &service(g, frame, &r, &pt, s);
+        }
     }
     out
 }

@@ -4,7 +4,9 @@
 
 use crate::ir::*;
 
-/// Path of the runtime items generated code may name.
+/// Path of the runtime items generated code may name; with
+/// [`Options::codecs_only`](super::Options::codecs_only) the emitted source names
+/// `::polywire_core::__private` instead.
 pub const RT: &str = "::polywire::__private";
 
 /// `SEND_MESSAGE` / `send_message` / `sendMessage` → `SendMessage`: the name of an enum

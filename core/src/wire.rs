@@ -634,7 +634,7 @@ pub const fn zigzag(v: i64) -> u64 {
 ///
 /// ```
 /// let mut buf = bytes::BytesMut::new();
-/// let mut w = polywire::wire::Writer::new(&mut buf);
+/// let mut w = polywire_core::wire::Writer::new(&mut buf);
 /// let mut c = w.cursor();
 /// c.put_uint(0x5057, 2, true);
 /// c.put_varint(300);

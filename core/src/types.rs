@@ -11,7 +11,7 @@ use std::ops::Deref;
 /// reference-count increment.
 ///
 /// ```
-/// let s = polywire::Str::from("topic-a");
+/// let s = polywire_core::Str::from("topic-a");
 /// assert_eq!(&*s, "topic-a");
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -167,7 +167,7 @@ impl<'de> serde::Deserialize<'de> for Str {
 /// reproduces the exact bytes. Lookups are linear: protocol maps are small.
 ///
 /// ```
-/// let mut m = polywire::OrderedMap::new();
+/// let mut m = polywire_core::OrderedMap::new();
 /// m.insert("b", 1);
 /// m.insert("a", 2);
 /// assert_eq!(m.get(&"a"), Some(&2));
