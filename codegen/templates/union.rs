@@ -6,6 +6,8 @@
 {% for d in at %}
 #[doc = {{ d }}]
 {% endfor %}
+{# Members are held inline, as the structs they are, whatever their sizes. #}
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum {{ name }} {
     {% for a in arms %}

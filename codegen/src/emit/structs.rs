@@ -455,7 +455,7 @@ impl Gen<'_> {
                                     "dst.put_varint({RT}::check_encode_len({}, {m}, {fl})?);",
                                     unparen(&size)
                                 ),
-                                None => format!("dst.put_varint({} as u64);", atom(&size)),
+                                None => format!("dst.put_varint({});", as_u64(&size)),
                             };
                         }
                     }
@@ -571,7 +571,7 @@ impl Gen<'_> {
                                     "dst.put_varint({RT}::check_encode_len({}, {m}, {fl})?); {body}",
                                     unparen(&n)
                                 ),
-                                None => format!("dst.put_varint({} as u64); {body}", atom(&n)),
+                                None => format!("dst.put_varint({}); {body}", as_u64(&n)),
                             };
                         }
                         (_, Some(l)) => {
@@ -715,10 +715,12 @@ impl Gen<'_> {
                 of,
             } => {
                 let fi = s.fields.iter().position(|g| g.name == f.name).unwrap_or(0);
-                vec![format!(
-                    "{RT}::varint_len({} as u64)",
-                    atom(&sum(self.target_size(s, fi, of)))
-                )]
+                let n = sum(self.target_size(s, fi, of));
+                // A size known here (what a constant-size region measures) needs no call.
+                match n.parse::<u64>() {
+                    Ok(k) => vec![varint_len(k).to_string()],
+                    Err(_) => vec![format!("{RT}::varint_len({} as u64)", atom(&n))],
+                }
             }
             FieldKind::Value(_) | FieldKind::Switch { .. } => {
                 let by_ref = f.cond.is_some();
@@ -1033,5 +1035,19 @@ fn decided(op: CmpOp, min: i128, max: i128, n: i128) -> Option<bool> {
         CmpOp::Ne if n < min || n > max => Some(true),
         CmpOp::Ne if min == max => Some(false),
         _ => None,
+    }
+}
+
+/// Bytes a LEB128 varint of `v` takes.
+fn varint_len(v: u64) -> usize {
+    (64 - v.leading_zeros() as usize).div_ceil(7).max(1)
+}
+
+/// A `usize` expression as `u64` (a literal stays a literal).
+fn as_u64(e: &str) -> String {
+    if e.parse::<u64>().is_ok() {
+        e.to_string()
+    } else {
+        format!("{} as u64", atom(e))
     }
 }
