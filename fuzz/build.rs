@@ -1,9 +1,10 @@
-//! Generates the three fuzzed protocols from their `.wire` files: the two bundled ones and
-//! the kitchen sink (every construct of the language).
+//! Generates the fuzzed protocols from their `.wire` files: the bundled ones and the
+//! kitchen sink (every construct of the language).
 fn main() {
     if let Err(e) = polywire_codegen::configure().compile(&[
         "../protocols/wire/native.wire",
         "../protocols/wire/rocketmq.wire",
+        "../protocols/wire/mqtt.wire",
         "../tests/wire/kitchen.wire",
     ]) {
         eprintln!("{e}");

@@ -12,7 +12,11 @@
 
 use bytes::{Bytes, BytesMut};
 use polywire::{Codec, Handshake, OrderedMap, Str, WireMessage};
-use polywire_fuzz::kitchen::{self, *};
+// Named one by one: the kitchen sink declares types called `Vec`, `Str`, `Option`, ...
+use polywire_fuzz::kitchen::{
+    Color, Frame, FrameCodec, GetRequest, Header, Inner, Kind, KitchenProtocol, Language, Level,
+    Mode, Names, Perms, Point, Prio, PutHeader, PutRequest, Sink, Trailer, request_codes,
+};
 use polywire_fuzz::{native, rocketmq};
 use std::path::{Path, PathBuf};
 
@@ -362,7 +366,6 @@ fn sink() -> Sink {
 }
 
 fn kitchen_seeds(s: &mut Seeds) {
-    use kitchen::*;
     let mut codec = FrameCodec::new();
     let mut stream = Vec::new();
     for serialize in [0u8, 1] {

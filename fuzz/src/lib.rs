@@ -32,6 +32,11 @@ pub mod rocketmq {
     polywire::include_protocol!("rocketmq");
 }
 
+/// `protocols/wire/mqtt.wire`: MQTT 3.1.1 and 5.0.
+pub mod mqtt {
+    polywire::include_protocol!("mqtt");
+}
+
 /// `tests/wire/kitchen.wire`: every construct of the language.
 pub mod kitchen {
     polywire::include_protocol!("kitchen");

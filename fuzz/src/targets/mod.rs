@@ -3,6 +3,7 @@
 
 pub mod kitchen_frame;
 pub mod kitchen_messages;
+pub mod mqtt_frame;
 pub mod native_frame;
 pub mod native_handshake_client;
 pub mod native_handshake_server;
@@ -24,5 +25,6 @@ pub const ALL: &[(&str, Check)] = &[
     ("rocketmq_messages", rocketmq_messages::run),
     ("kitchen_frame", kitchen_frame::run),
     ("kitchen_messages", kitchen_messages::run),
+    ("mqtt_frame", mqtt_frame::run),
     ("wire_parser", wire_parser::run),
 ];
