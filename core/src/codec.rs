@@ -100,6 +100,170 @@ pub trait Codec {
     }
 }
 
+/// A frame type whose boundaries its own leading fields give: what the generated code
+/// implements for a protocol's frame, and all [`FramedCodec`] needs.
+pub trait Framed: WireMessage {
+    /// The frame's name, for the paths of decode errors.
+    const NAME: &'static str;
+    /// The limits the protocol declares.
+    const LIMITS: Limits;
+
+    /// The length of the frame at the front of `buf`, once its length field has arrived
+    /// (`Ok(None)` before that); an error for a frame over `limits.max_frame_len`, as soon
+    /// as its length is known.
+    fn frame_len(buf: &[u8], limits: &Limits) -> Result<Option<usize>, DecodeError>;
+}
+
+/// The sans-IO codec of any [`Framed`] frame: finds frame boundaries, enforces the limits
+/// and decodes without copying payloads. Generated protocols name it
+/// `pub type FrameCodec = FramedCodec<Frame>`.
+pub struct FramedCodec<F> {
+    /// Limits enforced while decoding.
+    pub limits: Limits,
+    /// The protocol version in effect (0 until one is agreed), which `if @version ...`
+    /// layouts read.
+    pub version: u32,
+    frame: std::marker::PhantomData<fn() -> F>,
+}
+
+impl<F: Framed> FramedCodec<F> {
+    /// A codec with the protocol's declared limits.
+    pub fn new() -> Self {
+        Self::with_limits(F::LIMITS)
+    }
+
+    /// A codec with other limits.
+    pub fn with_limits(limits: Limits) -> Self {
+        FramedCodec {
+            limits,
+            version: 0,
+            frame: std::marker::PhantomData,
+        }
+    }
+
+    /// The length of the frame at the front of `buf`, once its length field has arrived
+    /// (`Ok(None)` before that). Rejects a frame over the limit as soon as its length is
+    /// known.
+    pub fn frame_len(&self, buf: &[u8]) -> Result<Option<usize>, DecodeError> {
+        F::frame_len(buf, &self.limits)
+    }
+}
+
+impl<F: Framed> Default for FramedCodec<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<F> Clone for FramedCodec<F> {
+    fn clone(&self) -> Self {
+        FramedCodec {
+            limits: self.limits,
+            version: self.version,
+            frame: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for FramedCodec<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FramedCodec")
+            .field("frame", &std::any::type_name::<F>())
+            .field("limits", &self.limits)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+impl<F: Framed> Codec for FramedCodec<F> {
+    type Frame = F;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<F>, DecodeError> {
+        let mut frame = None;
+        self.decode_batch(src, 1, |f| frame = Some(f))?;
+        Ok(frame)
+    }
+
+    fn decode_batch<G: FnMut(F)>(
+        &mut self,
+        src: &mut BytesMut,
+        max: usize,
+        mut f: G,
+    ) -> Result<usize, DecodeError> {
+        // The complete frames' boundaries first (up to 64 per call), so that they leave
+        // `src` in one piece; an error in a later frame's prefix waits until the frames
+        // before it are handed over.
+        let mut ends = [0usize; 64];
+        let (mut n, mut end, mut err) = (0usize, 0usize, None);
+        while n < max.min(ends.len()) {
+            match F::frame_len(&src[end..], &self.limits) {
+                Ok(Some(total)) if src.len() - end >= total => {
+                    end += total;
+                    ends[n] = end;
+                    n += 1;
+                }
+                Ok(Some(total)) => {
+                    if n == 0 {
+                        src.reserve(total - src.len());
+                    }
+                    break;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        if n == 0 {
+            return match err {
+                Some(e) => Err(e),
+                None => Ok(0),
+            };
+        }
+        let chunk = src.split_to(end).freeze();
+        let mut start = 0;
+        for &end in &ends[..n] {
+            let mut r = Reader::within(&chunk, start..end, self.limits).with_version(self.version);
+            let frame = F::decode_from(&mut r).map_err(|e| e.within(F::NAME))?;
+            r.finish(F::NAME)?;
+            f(frame);
+            start = end;
+        }
+        match err {
+            Some(e) => Err(e),
+            None => Ok(n),
+        }
+    }
+
+    fn frame_len(&self, buf: &[u8]) -> Result<Option<usize>, DecodeError> {
+        F::frame_len(buf, &self.limits)
+    }
+
+    fn encode(&mut self, frame: &F, dst: &mut BytesMut) -> Result<(), EncodeError> {
+        let start = dst.len();
+        frame.encode_versioned(dst, self.version)?;
+        if let Err(e) = crate::wire::check_encode_len(
+            dst.len() - start,
+            self.limits.max_frame_len as u64,
+            F::NAME,
+        ) {
+            // Leave `dst` as it was: a frame over the limit must not leave its bytes behind.
+            dst.truncate(start);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn set_version(&mut self, version: u32) {
+        self.version = version;
+    }
+}
+
 /// What a frame is, from its `@kind` flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FrameKind {

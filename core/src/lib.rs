@@ -42,7 +42,7 @@ pub mod wire;
 
 /// The byte buffers generated codecs read and write.
 pub use bytes;
-pub use codec::{Codec, FrameKind, WireEnum, WireMessage};
+pub use codec::{Codec, FrameKind, Framed, FramedCodec, WireEnum, WireMessage};
 pub use error::{DecodeError, DecodeErrorDetail, DecodeErrorKind, EncodeError};
 pub use protocol::{
     Detection, Detector, ErrorStatus, Handshake, HandshakeEvent, Negotiated, Protocol,
@@ -69,7 +69,7 @@ macro_rules! include_protocol {
 /// What generated codecs name. Not a stable API for hand-written code.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::codec::{Codec, FrameKind, WireEnum, WireMessage};
+    pub use crate::codec::{Codec, FrameKind, Framed, FramedCodec, WireEnum, WireMessage};
     pub use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
     pub use crate::json::{enum_by_name, enum_by_number, from_json, json_len, to_json};
     pub use crate::protocol::*;

@@ -36,8 +36,8 @@ pub mod rt;
 pub use polywire_core::bytes;
 pub use polywire_core::{
     Codec, DecodeError, DecodeErrorDetail, DecodeErrorKind, Detection, Detector, EncodeError,
-    ErrorStatus, FrameKind, Handshake, HandshakeEvent, Limits, Negotiated, OrderedMap, Protocol,
-    RemotingFrame, Str, WireEnum, WireMessage,
+    ErrorStatus, FrameKind, Framed, FramedCodec, Handshake, HandshakeEvent, Limits, Negotiated,
+    OrderedMap, Protocol, RemotingFrame, Str, WireEnum, WireMessage,
 };
 
 /// Protocols as annotated Rust items instead of `.wire` files: the same IR, checks and

@@ -127,7 +127,6 @@ struct FrameView {
     name: String,
     name_lit: String,
     probe: String,
-    extra: String,
 }
 
 #[derive(Template)]
@@ -484,14 +483,12 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
             name: s.name.clone(),
             name_lit: lit(&s.name),
             probe: probe(p, s, true),
-            extra: String::new(),
         })?),
         Some(TypeDef::Union(u)) => match u.arms.first().map(|a| &p.types[a.ty]) {
             Some(TypeDef::Struct(first)) => Some(render(&FrameView {
                 name: u.name.clone(),
                 name_lit: lit(&u.name),
                 probe: probe(p, first, false),
-                extra: String::new(),
             })?),
             _ => None,
         },
@@ -676,7 +673,7 @@ fn probe(p: &Protocol, s: &StructDef, check_consts: bool) -> String {
                 }
                 out += &format!(
                     "let total = (off as u64).saturating_add(v); \
-                     if total > self.limits.max_frame_len as u64 {{ return ::std::result::Result::Err({RT}::DecodeError::new(at, {fl}, {RT}::DecodeErrorKind::TooLong {{ len: total, max: self.limits.max_frame_len }}).within({frame})); }} \
+                     if total > limits.max_frame_len as u64 {{ return ::std::result::Result::Err({RT}::DecodeError::new(at, {fl}, {RT}::DecodeErrorKind::TooLong {{ len: total, max: limits.max_frame_len }}).within({frame})); }} \
                      ::std::result::Result::Ok(::std::option::Option::Some(total as usize))"
                 );
                 return out;
