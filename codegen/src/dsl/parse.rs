@@ -54,10 +54,9 @@ pub fn parse(file: u32, text: &str) -> Result<File, Vec<Diagnostic>> {
 /// Parses a condition as written after `if` in a `.wire` field (`qos > 0`,
 /// `@version >= 5 && @more`), with the grammar's own `cond` rule: the Rust-items front end
 /// reads `#[wire(if = "..")]` with it. Space around the text is allowed; spans are offsets
-/// into the text with that space trimmed, in file 0.
+/// into `text`, in file 0.
 pub fn parse_cond(text: &str) -> Result<crate::ir::Cond, Diagnostic> {
-    let text = text.trim();
-    let p = parse_fragment(text, Rule::cond, "the condition")?;
+    let p = parse_fragment(text, Rule::cond_text, "the condition")?;
     Ok(Cx::fragment().cond(p))
 }
 
@@ -66,31 +65,21 @@ pub fn parse_cond(text: &str) -> Result<crate::ir::Cond, Diagnostic> {
 /// prefixes such as `#[wire(sized_by = "varint<max = 268435455>")]` with it. Spans are as
 /// in [`parse_cond`].
 pub fn parse_type(text: &str) -> Result<TypeExpr, Diagnostic> {
-    let text = text.trim();
-    let p = parse_fragment(text, Rule::type_expr, "the type")?;
+    let p = parse_fragment(text, Rule::type_text, "the type")?;
     Ok(Cx::fragment().type_expr(p))
 }
 
-/// Parses all of `text` (already trimmed) as one `rule`.
+/// Parses all of `text` as `rule` (`SOI ~ inner ~ EOI`), returning the inner pair.
 fn parse_fragment<'a>(text: &'a str, rule: Rule, what: &str) -> Result<P<'a>, Diagnostic> {
     let mut pairs = WireParser::parse(rule, text).map_err(|_| {
         pest::set_error_detail(true);
         let e = WireParser::parse(rule, text).expect_err("parsing is deterministic");
-        syntax_error(0, text, e)
+        let mut d = syntax_error(0, text, e);
+        d.message = d.message.replace("end of file", &format!("the end of {what}"));
+        d
     })?;
-    let p = pairs.next().expect("pest returns the rule");
-    let end = p.as_span().end();
-    let rest = text[end..].trim_start();
-    if !rest.is_empty() {
-        let at = text.len() - rest.len();
-        return Err(Diagnostic::error(
-            Span::new(0, at, text.len()),
-            format!("syntax error: expected the end of {what}, found `{rest}`"),
-            "unexpected here",
-        )
-        .code("E0101"));
-    }
-    Ok(p)
+    let whole = pairs.next().expect("pest returns the rule");
+    Ok(whole.into_inner().next().expect("the rule holds its inner rule"))
 }
 
 /// How many broken items one file may report before the parser stops looking.
