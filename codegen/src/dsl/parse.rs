@@ -75,11 +75,16 @@ fn parse_fragment<'a>(text: &'a str, rule: Rule, what: &str) -> Result<P<'a>, Di
         pest::set_error_detail(true);
         let e = WireParser::parse(rule, text).expect_err("parsing is deterministic");
         let mut d = syntax_error(0, text, e);
-        d.message = d.message.replace("end of file", &format!("the end of {what}"));
+        d.message = d
+            .message
+            .replace("end of file", &format!("the end of {what}"));
         d
     })?;
     let whole = pairs.next().expect("pest returns the rule");
-    Ok(whole.into_inner().next().expect("the rule holds its inner rule"))
+    Ok(whole
+        .into_inner()
+        .next()
+        .expect("the rule holds its inner rule"))
 }
 
 /// How many broken items one file may report before the parser stops looking.

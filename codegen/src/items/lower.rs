@@ -153,7 +153,10 @@ impl Cx {
         match self.int_name(&t.name.text, little) {
             Some(i) if t.args.is_empty() && !t.optional => Some(Prefix::Int(i)),
             _ => {
-                self.err_at(at, format!("`{text}` cannot be a length prefix\n\nhelp: {help}"));
+                self.err_at(
+                    at,
+                    format!("`{text}` cannot be a length prefix\n\nhelp: {help}"),
+                );
                 None
             }
         }
@@ -526,7 +529,10 @@ impl Cx {
             } else {
                 PartValue::Stored
             };
-            for (k, s) in [("if", pa.cond.as_ref().map(|c| c.1)), ("tag", pa.tag.as_ref().map(|t| t.1))] {
+            for (k, s) in [
+                ("if", pa.cond.as_ref().map(|c| c.1)),
+                ("tag", pa.tag.as_ref().map(|t| t.1)),
+            ] {
                 if let Some(s) = s {
                     self.err_at(s, format!("`{k}` does not apply to a bit part\n\nhelp: bit parts take `constant`, `len`, `present` and `echo`"));
                 }
@@ -712,6 +718,9 @@ impl Cx {
                     max: fa.spec.max.as_ref().map(|m| m.0),
                 }
             } else {
+                if let Some((_, s)) = &fa.spec.max {
+                    self.err_at(*s, "`max` bounds a `varint` length\n\nhelp: add `varint` beside it, or remove `max`");
+                }
                 Prefix::Int(self.field_int(f, fa))
             };
             FieldKind::Length { ty, of: of.clone() }
@@ -1036,7 +1045,10 @@ impl Cx {
             }
             let Some((name, _)) = Self::segment(ty).filter(|(_, a)| a.is_empty()) else {
                 let t = ty.to_token_stream().to_string().replace(' ', "");
-                self.err(ty, format!("a variant of a union holds a struct of the protocol, not `{t}`"));
+                self.err(
+                    ty,
+                    format!("a variant of a union holds a struct of the protocol, not `{t}`"),
+                );
                 continue;
             };
             if v.ident != name {

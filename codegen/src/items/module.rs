@@ -208,7 +208,9 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
                     (Body::Enum(_), false, _) => "an enum",
                 };
                 let help = match f.as_str() {
-                    "frame" => "\n\nhelp: the frame is a struct or a union (`#[wire(union)]` on an enum of structs)",
+                    "frame" => {
+                        "\n\nhelp: the frame is a struct or a union (`#[wire(union)]` on an enum of structs)"
+                    }
                     _ => "",
                 };
                 cx.err_at(*s, format!("`{f}` does not apply to {what}{help}"));
@@ -223,7 +225,12 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
             && (union || tagged)
         {
             let what = if union { "a union" } else { "a tagged list" };
-            cx.err_at(j.span, format!("`json` does not apply to {what}\n\nhelp: alternate encodings are for structs"));
+            cx.err_at(
+                j.span,
+                format!(
+                    "`json` does not apply to {what}\n\nhelp: alternate encodings are for structs"
+                ),
+            );
         }
     }
     // IR order, as the DSL lowering assigns it: plain types, then responses, then the frame.
