@@ -179,7 +179,7 @@ fn misused_attributes_say_what_is_wrong() {
         (
             "\"level >= 2 && @version > 1\"",
             "\"level >= && 2\"",
-            "syntax error: expected",
+            "the condition `level >= && 2` does not parse: expected",
         ),
         ("\"has_note\"", "\"has_nota\"", "cannot read `has_nota`"),
         (
@@ -255,7 +255,7 @@ fn misused_attributes_say_what_is_wrong() {
         (
             "#[wire(tagged = u8)]",
             "#[wire(tagged = \"varint<max = >\")]",
-            "syntax error: expected an integer",
+            "`varint<max = >` does not parse as a type: expected an integer",
         ),
         (
             "#[wire(tagged = u8)]",

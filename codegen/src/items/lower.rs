@@ -138,7 +138,11 @@ impl Cx {
         let t = match crate::dsl::parse::parse_type(text) {
             Ok(t) => t,
             Err(d) => {
-                self.err_at(at, format!("{} in `{text}`\n\nhelp: {help}", d.message));
+                let why = d.message.trim_start_matches("syntax error: ");
+                self.err_at(
+                    at,
+                    format!("`{text}` does not parse as a type: {why}\n\nhelp: {help}"),
+                );
                 return None;
             }
         };
@@ -183,9 +187,10 @@ impl Cx {
                 let help = d.help.unwrap_or_else(|| {
                     "write the condition as after `if` in a `.wire` field: earlier fields and bit parts, integers, `@version`, `@more`, `== != < <= > >=`, `!`, `&&`, `||`, e.g. `if = \"qos > 0\"`".to_string()
                 });
+                let why = d.message.trim_start_matches("syntax error: ");
                 self.err_at(
                     at,
-                    format!("{} in the condition `{text}`\n\nhelp: {help}", d.message),
+                    format!("the condition `{text}` does not parse: {why}\n\nhelp: {help}"),
                 );
                 None
             }
