@@ -300,3 +300,38 @@ fn a_standalone_derive_refuses_unions_and_tagged_lists() {
         e[0]
     );
 }
+
+#[test]
+fn prefixes_written_as_text_are_bounded_varints() {
+    let body = r#"
+    #[wire(frame)]
+    pub struct Frame {
+        #[wire(len = "..")]
+        length: u32,
+        #[wire(prefix = "varint<max = 64>")]
+        s: Str,
+        #[wire(count = "varint<max = 3>")]
+        l: Vec<u8>,
+        #[wire(sized_by = "u16", rest)]
+        b: Bytes,
+    }
+"#;
+    let e = errors(body, "");
+    assert!(
+        e.contains("`rest` and `sized_by` exclude each other"),
+        "{e}"
+    );
+    let p = lower(&body.replace(", rest", ""), "").unwrap_or_else(|e| panic!("{e}"));
+    let s = p.frame_struct().expect("a struct frame");
+    let bound = |n| Some(Prefix::Varint { max: Some(n) });
+    assert!(
+        matches!(&s.fields[1].kind, FieldKind::Value(Type::String { prefix, .. }) if *prefix == bound(64))
+    );
+    assert!(
+        matches!(&s.fields[2].kind, FieldKind::Value(Type::List { count, .. }) if *count == bound(3))
+    );
+    assert!(matches!(
+        s.fields[3].region,
+        Region::Prefixed(Prefix::Int(_))
+    ));
+}
