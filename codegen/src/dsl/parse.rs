@@ -55,7 +55,7 @@ pub fn parse(file: u32, text: &str) -> Result<File, Vec<Diagnostic>> {
 /// `@version >= 5 && @more`), with the grammar's own `cond` rule: the Rust-items front end
 /// reads `#[wire(if = "..")]` with it. Space around the text is allowed; spans are offsets
 /// into `text`, in file 0.
-pub fn parse_cond(text: &str) -> Result<crate::ir::Cond, Diagnostic> {
+pub fn parse_cond(text: &str) -> Result<crate::ir::Cond, Box<Diagnostic>> {
     let p = parse_fragment(text, Rule::cond_text, "the condition")?;
     Ok(Cx::fragment().cond(p))
 }
@@ -64,13 +64,13 @@ pub fn parse_cond(text: &str) -> Result<crate::ir::Cond, Diagnostic> {
 /// `string<u16>`), with the grammar's `type_expr` rule: the Rust-items front end reads
 /// prefixes such as `#[wire(sized_by = "varint<max = 268435455>")]` with it. Spans are as
 /// in [`parse_cond`].
-pub fn parse_type(text: &str) -> Result<TypeExpr, Diagnostic> {
+pub fn parse_type(text: &str) -> Result<TypeExpr, Box<Diagnostic>> {
     let p = parse_fragment(text, Rule::type_text, "the type")?;
     Ok(Cx::fragment().type_expr(p))
 }
 
 /// Parses all of `text` as `rule` (`SOI ~ inner ~ EOI`), returning the inner pair.
-fn parse_fragment<'a>(text: &'a str, rule: Rule, what: &str) -> Result<P<'a>, Diagnostic> {
+fn parse_fragment<'a>(text: &'a str, rule: Rule, what: &str) -> Result<P<'a>, Box<Diagnostic>> {
     let mut pairs = WireParser::parse(rule, text).map_err(|_| {
         pest::set_error_detail(true);
         let e = WireParser::parse(rule, text).expect_err("parsing is deterministic");
@@ -78,7 +78,7 @@ fn parse_fragment<'a>(text: &'a str, rule: Rule, what: &str) -> Result<P<'a>, Di
         d.message = d
             .message
             .replace("end of file", &format!("the end of {what}"));
-        d
+        Box::new(d)
     })?;
     let whole = pairs.next().expect("pest returns the rule");
     Ok(whole
