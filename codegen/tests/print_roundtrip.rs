@@ -153,3 +153,28 @@ fn detection_alternatives_parse_print_and_parse_back() {
 fn mqtt_wire_with_unions_tagged_lists_and_conditions_round_trips() {
     round_trip("mqtt.wire");
 }
+
+/// MQTT as `macros/tests/common/mqtt.rs` declares it with `#[polywire::protocol]`: unions,
+/// tagged lists, conditions, presence bits and bounded varints as attributes.
+fn macro_mqtt() -> Protocol {
+    let src = include_str!("../../macros/tests/common/mqtt.rs");
+    let mut found =
+        polywire_codegen::items::protocols_in_file(src).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(found.len(), 1);
+    found.remove(0)
+}
+
+#[test]
+fn macro_defined_mqtt_is_the_same_ir_as_mqtt_wire() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/wire/mqtt.wire");
+    let dsl = polywire_codegen::load(&path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .ir;
+    let macro_ir = macro_mqtt();
+    assert_eq!(
+        to_wire(&dsl),
+        to_wire(&macro_ir),
+        "the two front ends disagree"
+    );
+    assert_eq!(normalized(&dsl), normalized(&macro_ir));
+}

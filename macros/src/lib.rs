@@ -44,7 +44,8 @@
 //! | DSL | macro |
 //! | --- | --- |
 //! | `protocol p "id" { endian big; versions 1..=3; limits {..} }` | `#[protocol(id = "id", endian = big, versions = 1..=3, limits(max_frame_len = N))]` |
-//! | `detect { prefix "PW" at 0 }` | `detect(prefix = "PW", at = 0)` or `prefix = [0x50, 0x57]` (several `detect(..)` all hold; alternatives, `detect { .. } or { .. }`, are for `.wire` files) |
+//! | `detect { prefix "PW" at 0 }` | `detect(prefix = "PW", at = 0)` or `prefix = [0x50, 0x57]` (several `detect(..)` all hold) |
+//! | `detect { .. } or { .. }` | `detect(..), detect(..), or, detect(..)`: a bare `or` starts the next set of rules |
 //! | `handshake { hello H accept A reject R choose highest timeout_ms 5000 }` | `#[wire(hello)]`, `#[wire(accept)]`, `#[wire(reject)]` on the structs; `handshake(choose = highest, timeout_ms = 5000)` |
 //! | `frame { .. }` / `header H { .. }` | `#[wire(frame)]` / `#[wire(header)]` on a struct |
 //! | `enum E : u8 open { A = 0 @success }` | `#[repr(u8)] #[wire(open)] enum E { #[wire(success)] A = 0 }` (names become `SCREAMING_CASE`; `#[wire(rename = "..")]`) |
@@ -59,8 +60,14 @@
 //! | `length: u32 = len(..)`, `= len(f)`, `= len(f..)` | `#[wire(len = "..")]`, `len = "f"`, `len = "f.."` |
 //! | `word: u32 { a: u8 bits 24..32, b: u24 bits 0..24 = len(h) }` | `#[wire(bits = 24..32, packed = u32)] a: u8`, `#[wire(bits = 0..24, repr = u24, len = "h")] b: u32` (consecutive parts share the integer; `carrier = word` names it) |
 //! | `h: H by d { 0 => json, 1 => binary }` | `#[wire(by(d, 0 => json, 1 => binary))] h: H` |
+//! | `union P { A, B }`, `frame P` | `#[wire(union)] enum P { A(A), B(B) }` (one struct per variant, named after it); `#[wire(union, frame)]` makes it the frame |
+//! | `tagged T : u8 { 0x01 a: u8, 0x26 b: S repeated }` | `#[wire(tagged = u8)] struct T { #[wire(tag = 0x01)] a: Option<u8>, #[wire(tag = 0x26)] b: Vec<S> }`; `tagged = "varint<max = N>"` |
+//! | `x: T if qos > 0 && @version >= 5`, `if @more` | `#[wire(if = "qos > 0 && @version >= 5")] x: Option<T>` (read by the `.wire` grammar's condition rule) |
+//! | `has_x: bool bits 0..1 = present(x)` | `#[wire(bits = 0..1, present = "x")] has_x: bool` |
+//! | `n: varint<max = N>`, `len: varint<max = N> = len(..)` | `#[wire(varint, max = N)] n: u64`, `#[wire(len = "..", varint, max = N)] len: u64` |
+//! | `sized_by varint<max = N>`, `string<varint<max = N>>` | `#[wire(sized_by = "varint<max = N>")]`, `#[wire(prefix = "varint<max = N>")]` |
 //! | `body: bytes rest`, `sized_by f`, `sized_by u32` | `#[wire(rest)]`, `#[wire(sized_by = f)]`, `#[wire(sized_by = u32)]` |
-//! | `@correlation @kind @code @message @default(5) ..` | `#[wire(correlation, kind, code, message, default = 5)]` |
+//! | `@correlation @kind @code @message @version @default(5) ..` | `#[wire(correlation, kind, code, message, version, default = 5)]` |
 //! | `encoding S json { rename_all camelCase; f as name; rename g = "G"; sort_keys }` | `#[wire(json(rename_all = "camelCase", sort_keys))]` on `S`, `#[wire(as_name)]`, `#[wire(rename = "G")]` on fields |
 //! | `service S { request Echo = 1 { header H in headers, body bytes } -> { body bytes } }` | `trait S { #[wire(code = 1)] fn echo(header: H, body: Bytes) -> Bytes; }` (`-> (H, B)` for a typed response header; `#[wire(oneway)]`; `#[wire(carrier = f)]` when the frame has several maps; `#[wire(encoding = json)]` on `body`) |
 //!

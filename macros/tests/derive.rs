@@ -712,3 +712,37 @@ fn decode_loose<T: WireMessage>(bytes: &[u8]) -> Result<T, DecodeError> {
     let b = Bytes::copy_from_slice(bytes);
     T::decode_from(&mut Reader::new(&b, Limits::DEFAULT))
 }
+
+/// A standalone derive with a field present on a condition over an earlier field, and a
+/// bounded varint.
+#[derive(Message, Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reading {
+    kind: u8,
+    #[wire(if = "kind == 2 || kind > 5")]
+    extra: Option<u16>,
+    #[wire(varint, max = 300)]
+    count: u64,
+}
+
+#[test]
+fn a_derived_condition_and_bounded_varint_round_trip() {
+    let with = Reading {
+        kind: 2,
+        extra: Some(0x0102),
+        count: 300,
+    };
+    assert_eq!(encode(&with), [2, 0x01, 0x02, 0xAC, 0x02]);
+    assert_eq!(
+        decode::<Reading>(&[2, 0x01, 0x02, 0xAC, 0x02]).unwrap(),
+        with
+    );
+    let without = Reading {
+        kind: 3,
+        extra: None,
+        count: 1,
+    };
+    assert_eq!(encode(&without), [3, 1]);
+    assert_eq!(decode::<Reading>(&[3, 1]).unwrap(), without);
+    // Above the bound: refused when read.
+    assert!(decode::<Reading>(&[3, 0xAD, 0x02]).is_err());
+}

@@ -51,6 +51,42 @@ pub fn parse(file: u32, text: &str) -> Result<File, Vec<Diagnostic>> {
     }
 }
 
+/// Parses a condition as written after `if` in a `.wire` field (`qos > 0`,
+/// `@version >= 5 && @more`), with the grammar's own `cond` rule: the Rust-items front end
+/// reads `#[wire(if = "..")]` with it. Space around the text is allowed; spans are offsets
+/// into `text`, in file 0.
+pub fn parse_cond(text: &str) -> Result<crate::ir::Cond, Box<Diagnostic>> {
+    let p = parse_fragment(text, Rule::cond_text, "the condition")?;
+    Ok(Cx::fragment().cond(p))
+}
+
+/// Parses a type as written in a `.wire` file (`u16`, `varint<max = 268435455>`,
+/// `string<u16>`), with the grammar's `type_expr` rule: the Rust-items front end reads
+/// prefixes such as `#[wire(sized_by = "varint<max = 268435455>")]` with it. Spans are as
+/// in [`parse_cond`].
+pub fn parse_type(text: &str) -> Result<TypeExpr, Box<Diagnostic>> {
+    let p = parse_fragment(text, Rule::type_text, "the type")?;
+    Ok(Cx::fragment().type_expr(p))
+}
+
+/// Parses all of `text` as `rule` (`SOI ~ inner ~ EOI`), returning the inner pair.
+fn parse_fragment<'a>(text: &'a str, rule: Rule, what: &str) -> Result<P<'a>, Box<Diagnostic>> {
+    let mut pairs = WireParser::parse(rule, text).map_err(|_| {
+        pest::set_error_detail(true);
+        let e = WireParser::parse(rule, text).expect_err("parsing is deterministic");
+        let mut d = syntax_error(0, text, e);
+        d.message = d
+            .message
+            .replace("end of file", &format!("the end of {what}"));
+        Box::new(d)
+    })?;
+    let whole = pairs.next().expect("pest returns the rule");
+    Ok(whole
+        .into_inner()
+        .next()
+        .expect("the rule holds its inner rule"))
+}
+
 /// How many broken items one file may report before the parser stops looking.
 const MAX_SYNTAX_ERRORS: usize = 32;
 
@@ -745,6 +781,14 @@ struct Cx {
 }
 
 impl Cx {
+    /// A context for a fragment of text outside any file ([`parse_cond`]).
+    fn fragment() -> Self {
+        Cx {
+            file: 0,
+            errors: Default::default(),
+        }
+    }
+
     fn err(&self, d: Diagnostic) {
         self.errors.borrow_mut().push(d);
     }

@@ -24,7 +24,7 @@ pub struct TypeSpec {
     pub repr: At<String>,
     /// `prefix = u16`: the length prefix of a string or bytes.
     pub prefix: At<String>,
-    /// `max = 1024`: the longest string or bytes.
+    /// `max = 1024`: the longest string or bytes, or the largest value of a `varint`.
     pub max: At<u64>,
     /// `count = u8`: the count prefix of a list or map.
     pub count: At<String>,
@@ -68,14 +68,24 @@ pub struct FieldAttrs {
     pub rename: At<String>,
     /// `as_name`: an enum written by name in JSON.
     pub as_name: At<()>,
+    /// `if = "qos > 0"`: the condition text and its literal's span (the value is an
+    /// `Option`, present when the condition holds).
+    pub cond: At<(String, Span)>,
+    /// `tag = 0x26`: the member's tag in a `tagged` struct.
+    pub tag: At<u64>,
+    /// `present = "x"`: a bit part that is 1 when the optional field `x` is there.
+    pub present: At<String>,
 }
 
 /// Keys of an item (struct or enum) or of the protocol attribute's nested lists.
 #[derive(Default)]
 pub struct ItemAttrs {
     /// Bare flags: `frame`, `header`, `hello`, `accept`, `reject`, `open`, `flags`,
-    /// `responses`, `be`, `le`.
+    /// `responses`, `union`, `be`, `le`.
     pub flags: Vec<(String, Span)>,
+    /// `tagged = u8` or `tagged = "varint<max = 268435455>"`: a tagged list and how its
+    /// tags are written.
+    pub tagged: At<String>,
     /// `json(..)`.
     pub json: Option<JsonAttrs>,
 }
@@ -129,7 +139,7 @@ const TYPE_KEYS: &[&str] = &[
 
 const FIELD_KEYS: &[&str] = &[
     "default", "constant", "len", "rest", "sized_by", "bits", "packed", "carrier", "by", "rename",
-    "as_name",
+    "as_name", "if", "tag", "present",
 ];
 
 /// Item keys.
@@ -142,6 +152,7 @@ pub const ITEM_FLAGS: &[&str] = &[
     "open",
     "flags",
     "responses",
+    "union",
     "be",
     "le",
 ];
@@ -351,6 +362,12 @@ pub fn field(attrs: &[Attribute]) -> syn::Result<FieldAttrs> {
                     set(&mut out.rename, s.value(), &meta, &name)?;
                 }
                 "as_name" => set(&mut out.as_name, (), &meta, &name)?,
+                "if" => {
+                    let s: LitStr = meta.value()?.parse()?;
+                    set(&mut out.cond, (s.value(), s.span()), &meta, &name)?;
+                }
+                "tag" => set(&mut out.tag, int_value(&meta)?, &meta, &name)?,
+                "present" => set(&mut out.present, ident_value(&meta)?, &meta, &name)?,
                 _ => {
                     return Err(unknown(
                         &meta,
@@ -396,8 +413,16 @@ pub fn item(attrs: &[Attribute]) -> syn::Result<ItemAttrs> {
                 out.flags.push((name, meta.path.span()));
                 return Ok(());
             }
+            if name == "tagged" {
+                return set(&mut out.tagged, ident_value(&meta)?, &meta, &name);
+            }
             if name != "json" {
-                return Err(unknown(&meta, &name, "a type", &[ITEM_FLAGS, &["json"]]));
+                return Err(unknown(
+                    &meta,
+                    &name,
+                    "a type",
+                    &[ITEM_FLAGS, &["json", "tagged"]],
+                ));
             }
             let mut j = JsonAttrs {
                 rename_all: None,

@@ -111,6 +111,9 @@ impl Cx {
         if name.0 == "varint" {
             return Some(Prefix::Varint { max: None });
         }
+        if name.0.contains('<') {
+            return self.prefix_text(&name.0, name.1, little);
+        }
         match self.int_name(&name.0, little) {
             Some(i) => Some(Prefix::Int(i)),
             None => {
@@ -124,6 +127,81 @@ impl Cx {
                 None
             }
         }
+    }
+
+    /// A prefix written as `.wire` text, `"varint<max = 268435455>"`, read with the
+    /// language's own type rule.
+    #[cfg(feature = "dsl")]
+    fn prefix_text(&mut self, text: &str, at: Span, little: Option<bool>) -> Option<Prefix> {
+        use crate::dsl::ast::TypeArg;
+        let help = "write an integer type, `varint` or `\"varint<max = N>\"`, e.g. `sized_by = \"varint<max = 268435455>\"`";
+        let t = match crate::dsl::parse::parse_type(text) {
+            Ok(t) => t,
+            Err(d) => {
+                let why = d.message.trim_start_matches("syntax error: ");
+                self.err_at(
+                    at,
+                    format!("`{text}` does not parse as a type: {why}\n\nhelp: {help}"),
+                );
+                return None;
+            }
+        };
+        let only_max = t.args.iter().all(|a| matches!(a, TypeArg::Max(_)));
+        let max = t.args.iter().find_map(|a| match a {
+            TypeArg::Max(m) => Some(m.value.clamp(0, i128::from(u64::MAX)) as u64),
+            TypeArg::Type(_) => None,
+        });
+        if t.name.text == "varint" && only_max && !t.optional {
+            return Some(Prefix::Varint { max });
+        }
+        match self.int_name(&t.name.text, little) {
+            Some(i) if t.args.is_empty() && !t.optional => Some(Prefix::Int(i)),
+            _ => {
+                self.err_at(
+                    at,
+                    format!("`{text}` cannot be a length prefix\n\nhelp: {help}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Without the `.wire` grammar, a prefix is a bare name.
+    #[cfg(not(feature = "dsl"))]
+    fn prefix_text(&mut self, text: &str, at: Span, _little: Option<bool>) -> Option<Prefix> {
+        self.err_at(at, format!("`{text}` is read with the `.wire` grammar, which this build of polywire-codegen leaves out\n\nhelp: enable polywire-codegen's `dsl` feature"));
+        None
+    }
+
+    /// A condition written as `.wire` text, `#[wire(if = "qos > 0")]`, read with the
+    /// language's own `cond` rule; every span in it points at the string.
+    #[cfg(feature = "dsl")]
+    fn cond(&mut self, text: &str, at: Span) -> Option<Cond> {
+        match crate::dsl::parse::parse_cond(text) {
+            Ok(mut c) => {
+                let span = self.spans.at(at);
+                relocate(&mut c, span);
+                Some(c)
+            }
+            Err(d) => {
+                let help = d.help.unwrap_or_else(|| {
+                    "write the condition as after `if` in a `.wire` field: earlier fields and bit parts, integers, `@version`, `@more`, `== != < <= > >=`, `!`, `&&`, `||`, e.g. `if = \"qos > 0\"`".to_string()
+                });
+                let why = d.message.trim_start_matches("syntax error: ");
+                self.err_at(
+                    at,
+                    format!("the condition `{text}` does not parse: {why}\n\nhelp: {help}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Without the `.wire` grammar, conditions cannot be read.
+    #[cfg(not(feature = "dsl"))]
+    fn cond(&mut self, text: &str, at: Span) -> Option<Cond> {
+        self.err_at(at, format!("the condition `{text}` is read with the `.wire` grammar, which this build of polywire-codegen leaves out\n\nhelp: enable polywire-codegen's `dsl` feature"));
+        None
     }
 
     /// The last path segment of a type, with its generic arguments.
@@ -162,7 +240,10 @@ impl Cx {
                 && !allowed.contains(&k)
             {
                 let help = match k {
-                    "prefix" | "max" => "`prefix` and `max` apply to `Str` and `Bytes` fields",
+                    "prefix" => "`prefix` and `max` apply to `Str` and `Bytes` fields",
+                    "max" => {
+                        "`max` applies to `Str` and `Bytes` fields, and beside `varint` to a `u64`"
+                    }
                     "count" => "`count` applies to `Vec<T>` and `OrderedMap<K, V>` fields",
                     "varint" => "`varint` applies to `u64` (varint) and `i64` (zigzag) fields",
                     _ => "`repr`, `be` and `le` apply to integer fields",
@@ -253,24 +334,21 @@ impl Cx {
                 Type::Bool
             }
             n if INTS.contains(&n) => {
-                self.misplaced(spec, &["varint", "repr", "be"], "an integer");
+                let allowed: &[&str] = if spec.varint.is_some() {
+                    &["varint", "max", "repr", "be"]
+                } else {
+                    &["varint", "repr", "be"]
+                };
+                self.misplaced(spec, allowed, "an integer");
                 let held = self.int_name(n, little).expect("integer name");
                 if let Some((_, s)) = &spec.varint {
+                    let max = spec.max.as_ref().map(|m| m.0);
                     return match n {
-                        "u64" => Type::Varint {
-                            signed: false,
-                            max: None,
-                        },
-                        "i64" => Type::Varint {
-                            signed: true,
-                            max: None,
-                        },
+                        "u64" => Type::Varint { signed: false, max },
+                        "i64" => Type::Varint { signed: true, max },
                         _ => {
                             self.err_at(*s, format!("a varint is held in a `u64` (or a zigzag `i64`), not a `{n}`\n\nhelp: change the field's type to `u64`"));
-                            Type::Varint {
-                                signed: false,
-                                max: None,
-                            }
+                            Type::Varint { signed: false, max }
                         }
                     };
                 }
@@ -451,9 +529,19 @@ impl Cx {
                 PartValue::Const(c.clamp(0, u64::MAX as i128) as u64)
             } else if let Some((l, _)) = &pa.len {
                 PartValue::Length(l.clone())
+            } else if let Some((x, _)) = &pa.present {
+                PartValue::Present(x.clone())
             } else {
                 PartValue::Stored
             };
+            for (k, s) in [
+                ("if", pa.cond.as_ref().map(|c| c.1)),
+                ("tag", pa.tag.as_ref().map(|t| t.1)),
+            ] {
+                if let Some(s) = s {
+                    self.err_at(s, format!("`{k}` does not apply to a bit part\n\nhelp: bit parts take `constant`, `len`, `present` and `echo`"));
+                }
+            }
             if self.derive && value != PartValue::Stored {
                 self.not_stored(f);
             }
@@ -476,7 +564,7 @@ impl Cx {
                     if m == "echo" {
                         true
                     } else {
-                        self.err_at(*s, format!("`{m}` does not apply to a bit part\n\nhelp: bit parts take `echo`, `constant` and `len`"));
+                        self.err_at(*s, format!("`{m}` does not apply to a bit part\n\nhelp: bit parts take `constant`, `len`, `present` and `echo`"));
                         false
                     }
                 })
@@ -582,8 +670,30 @@ impl Cx {
     fn field(&mut self, f: &syn::Field, fa: &FieldAttrs) -> Field {
         let empty_is_none = fa.markers.iter().any(|(m, _)| m == "empty_is_none");
         let mut widen = None;
+        if let Some((_, s)) = &fa.present {
+            self.err_at(*s, "`present` is the value of a bit part, not of a whole field\n\nhelp: pack it into an integer: `#[wire(bits = 0..1, packed = u8, present = \"x\")] has_x: bool`");
+        }
+        if let Some((_, s)) = &fa.tag {
+            self.err_at(*s, "`tag` marks a member of a tagged list, and this struct is not one\n\nhelp: mark the struct with `#[wire(tagged = u8)]` (the type its tags are written as)");
+        }
+        let cond = fa
+            .cond
+            .as_ref()
+            .and_then(|((text, lit), _)| self.cond(text, *lit));
+        // A field present on a condition is held as an `Option` of its wire type.
+        let stored = fa.constant.is_none() && fa.len.is_none();
+        let held = match &fa.cond {
+            Some(_) if stored => match option_of(&f.ty) {
+                Some(t) => t,
+                None => {
+                    self.err(&f.ty, format!("a field present on a condition is held as an `Option`\n\nhelp: write `Option<{}>`", f.ty.to_token_stream().to_string().replace(' ', "")));
+                    &f.ty
+                }
+            },
+            _ => &f.ty,
+        };
         let kind = if let Some(((disc, arms), s)) = &fa.by {
-            let ty = self.named_struct(&f.ty);
+            let ty = self.named_struct(held);
             if self.derive && ty > 0 {
                 self.switch_encodings(ty, arms, *s);
             }
@@ -609,13 +719,18 @@ impl Cx {
                 self.not_stored(f);
             }
             let ty = if fa.spec.varint.is_some() {
-                Prefix::Varint { max: None }
+                Prefix::Varint {
+                    max: fa.spec.max.as_ref().map(|m| m.0),
+                }
             } else {
+                if let Some((_, s)) = &fa.spec.max {
+                    self.err_at(*s, "`max` bounds a `varint` length\n\nhelp: add `varint` beside it, or remove `max`");
+                }
                 Prefix::Int(self.field_int(f, fa))
             };
             FieldKind::Length { ty, of: of.clone() }
         } else {
-            let mut t = self.ty(&f.ty, &fa.spec, &mut widen);
+            let mut t = self.ty(held, &fa.spec, &mut widen);
             if empty_is_none && let Type::Optional { repr, .. } = &mut t {
                 *repr = OptRepr::EmptyIsNone;
             }
@@ -623,9 +738,10 @@ impl Cx {
         };
         let region = match (&fa.rest, &fa.sized_by) {
             (Some(_), None) => Region::Rest,
-            (None, Some((n, _))) => {
-                if n == "varint" {
-                    Region::Prefixed(Prefix::Varint { max: None })
+            (None, Some((n, s))) => {
+                if n == "varint" || n.contains('<') {
+                    let p = self.prefix(&(n.clone(), *s), None);
+                    Region::Prefixed(p.unwrap_or(Prefix::Varint { max: None }))
                 } else if let Some(i) = self.int_name(n, None) {
                     Region::Prefixed(Prefix::Int(i))
                 } else {
@@ -670,9 +786,15 @@ impl Cx {
             attrs,
             widen,
             default: fa.default.map(|d| d.0),
-            cond: None,
+            cond,
             span: self.spans.add(f),
-            at: PartSpans::default(),
+            at: PartSpans {
+                cond: fa
+                    .cond
+                    .as_ref()
+                    .map_or_else(Default::default, |((_, lit), _)| self.spans.at(*lit)),
+                ..PartSpans::default()
+            },
         }
     }
 
@@ -807,6 +929,153 @@ impl Cx {
         }
     }
 
+    /// A tagged list: a struct marked `#[wire(tagged = u8)]` whose fields are its members,
+    /// each with `#[wire(tag = N)]`, held as `Option<T>` (at most once) or `Vec<T>`
+    /// (repeated).
+    pub fn tagged_def(&mut self, item: &Item, ia: &ItemAttrs) -> TaggedDef {
+        let Body::Struct(fields) = &item.body else {
+            unreachable!("tagged_def on an enum")
+        };
+        let saved = self.endian;
+        for (f, _) in &ia.flags {
+            match f.as_str() {
+                "be" => self.endian = Endian::Big,
+                "le" => self.endian = Endian::Little,
+                _ => {}
+            }
+        }
+        let tag = match &ia.tagged {
+            Some(t) => self.prefix(t, None),
+            None => None,
+        }
+        .unwrap_or(Prefix::Varint { max: None });
+        let named: Vec<&syn::Field> = match fields {
+            Fields::Named(n) => n.named.iter().collect(),
+            Fields::Unit => Vec::new(),
+            Fields::Unnamed(_) => {
+                self.err(fields, "a tagged list has named fields, one per member\n\nhelp: write `struct Name { #[wire(tag = 0x01)] member: Option<u8>, .. }`");
+                Vec::new()
+            }
+        };
+        let mut members = Vec::new();
+        for f in named {
+            let fa = match attr::field(&f.attrs) {
+                Ok(fa) => fa,
+                Err(e) => {
+                    self.errors.push(e);
+                    continue;
+                }
+            };
+            let keys = [
+                ("default", fa.default.as_ref().map(|x| x.1)),
+                ("constant", fa.constant.as_ref().map(|x| x.1)),
+                ("len", fa.len.as_ref().map(|x| x.1)),
+                ("rest", fa.rest.as_ref().map(|x| x.1)),
+                ("sized_by", fa.sized_by.as_ref().map(|x| x.1)),
+                ("bits", fa.bits.as_ref().map(|x| x.1)),
+                ("packed", fa.packed.as_ref().map(|x| x.1)),
+                ("carrier", fa.carrier.as_ref().map(|x| x.1)),
+                ("by", fa.by.as_ref().map(|x| x.1)),
+                ("rename", fa.rename.as_ref().map(|x| x.1)),
+                ("as_name", fa.as_name.as_ref().map(|x| x.1)),
+                ("if", fa.cond.as_ref().map(|x| x.1)),
+                ("present", fa.present.as_ref().map(|x| x.1)),
+            ];
+            let markers = fa.markers.iter().map(|(m, s)| (m.as_str(), Some(*s)));
+            for (k, s) in keys.into_iter().chain(markers) {
+                if let Some(s) = s {
+                    self.err_at(s, format!("`{k}` does not apply to a member of a tagged list\n\nhelp: a member takes `tag` and what its type needs (`prefix`, `max`, `count`, `varint`, `be`/`le`, ..)"));
+                }
+            }
+            let Some((tag_value, tag_at)) = fa.tag else {
+                self.err(f, "a member of a tagged list needs its tag\n\nhelp: add `#[wire(tag = N)]`, e.g. `#[wire(tag = 0x01)]`");
+                continue;
+            };
+            let (inner, repeated) = match Self::segment(&f.ty) {
+                Some((n, args)) if n == "Option" && args.len() == 1 => (args[0], false),
+                Some((n, args)) if n == "Vec" && args.len() == 1 => (args[0], true),
+                _ => {
+                    let t = f.ty.to_token_stream().to_string().replace(' ', "");
+                    self.err(&f.ty, format!("a member of a tagged list is held as an `Option` (present at most once) or a `Vec` (repeated), not `{t}`\n\nhelp: write `Option<{t}>`, or `Vec<{t}>` when the tag may repeat"));
+                    continue;
+                }
+            };
+            let mut widen = None;
+            let ty = self.ty(inner, &fa.spec, &mut widen);
+            if widen.is_some() {
+                let at = fa.spec.repr.as_ref().map_or(tag_at, |r| r.1);
+                self.err_at(at, "a member of a tagged list is held as its wire type\n\nhelp: give the field the Rust type of its `repr`");
+            }
+            members.push(TaggedMember {
+                name: field_name(f),
+                docs: attr::docs(&f.attrs),
+                tag: tag_value,
+                ty,
+                repeated,
+                span: self.spans.add(&f.ident),
+                tag_span: self.spans.at(tag_at),
+            });
+        }
+        self.endian = saved;
+        TaggedDef {
+            name: item.ident.to_string(),
+            docs: attr::docs(item.attrs),
+            tag,
+            members,
+            span: self.spans.add(item.ident),
+        }
+    }
+
+    /// A union: an enum marked `#[wire(union)]` whose variants each hold one struct of the
+    /// protocol and are named after it, `Connect(Connect)`.
+    pub fn union_def(&mut self, item: &Item) -> UnionDef {
+        let Body::Enum(variants) = &item.body else {
+            unreachable!("union_def on a struct")
+        };
+        let mut arms = Vec::new();
+        for v in variants.iter() {
+            let ty = match &v.fields {
+                Fields::Unnamed(u) if u.unnamed.len() == 1 => &u.unnamed[0].ty,
+                _ => {
+                    let n = &v.ident;
+                    self.err(v, format!("a variant of a union holds one struct, named like it\n\nhelp: write `{n}({n})` with `{n}` a struct of the protocol"));
+                    continue;
+                }
+            };
+            if let Some((_, e)) = &v.discriminant {
+                self.err(e, "a variant of a union has no value: the constant bits its struct starts with tell it apart\n\nhelp: remove `= ..`");
+            }
+            if let Some(a) = v.attrs.iter().find(|a| a.path().is_ident("wire")) {
+                self.err(a, "`#[wire(..)]` does not apply to a variant of a union\n\nhelp: describe the member on its struct");
+            }
+            let Some((name, _)) = Self::segment(ty).filter(|(_, a)| a.is_empty()) else {
+                let t = ty.to_token_stream().to_string().replace(' ', "");
+                self.err(
+                    ty,
+                    format!("a variant of a union holds a struct of the protocol, not `{t}`"),
+                );
+                continue;
+            };
+            if v.ident != name {
+                self.err(&v.ident, format!("a variant of a union is named after the struct it holds: `{name}`, not `{}`\n\nhelp: write `{name}({name})`", v.ident));
+            }
+            match self.named(ty, &name) {
+                Type::Named(i) => arms.push(UnionArm {
+                    ty: i,
+                    docs: attr::docs(&v.attrs),
+                    span: self.spans.add(&v.ident),
+                }),
+                _ => continue,
+            }
+        }
+        UnionDef {
+            name: item.ident.to_string(),
+            docs: attr::docs(item.attrs),
+            arms,
+            span: self.spans.add(item.ident),
+        }
+    }
+
     /// The struct's JSON encoding from `#[wire(json(..))]` and its fields' `rename` /
     /// `as_name`.
     pub fn encoding(&mut self, item: &Item, ia: &ItemAttrs) -> Option<Encoding> {
@@ -844,6 +1113,28 @@ impl Cx {
             span: self.spans.at(j.span),
             rule_spans: vec![],
         })
+    }
+}
+
+/// `T` of `Option<T>`.
+fn option_of(t: &syn::Type) -> Option<&syn::Type> {
+    match Cx::segment(t) {
+        Some((n, args)) if n == "Option" && args.len() == 1 => Some(args[0]),
+        _ => None,
+    }
+}
+
+/// Points every span of a condition at `at` (the attribute it was written in).
+#[cfg(feature = "dsl")]
+fn relocate(c: &mut Cond, at: crate::diag::Span) {
+    match c {
+        Cond::Int(_, s) | Cond::Ref(_, s) => *s = at,
+        Cond::Not(x) => relocate(x, at),
+        Cond::Cmp(_, a, b) | Cond::And(a, b) | Cond::Or(a, b) => {
+            relocate(a, at);
+            relocate(b, at);
+        }
+        Cond::Version | Cond::More => {}
     }
 }
 

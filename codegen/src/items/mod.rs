@@ -77,6 +77,12 @@ pub fn lower_derive(di: &syn::DeriveInput) -> Result<Lowered, Vec<syn::Error>> {
             );
         }
     }
+    if let Some((_, s)) = &ia.tagged {
+        cx.err_at(
+            *s,
+            "`tagged` needs the whole protocol\n\nhelp: declare the type inside a `#[polywire::protocol]` module",
+        );
+    }
     let item = Item {
         ident: &di.ident,
         attrs: &di.attrs,

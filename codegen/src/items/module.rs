@@ -18,7 +18,10 @@ pub struct Args {
     versions: Option<(u32, u32)>,
     endian: Option<Endian>,
     limits: LimitsDecl,
+    /// The rules since the last `or`: all of them hold.
     detect: Vec<DetectRule>,
+    /// Earlier alternatives, each closed by an `or`.
+    detect_alts: Vec<Vec<DetectRule>>,
     choose: Option<String>,
     timeout_ms: Option<u64>,
 }
@@ -47,7 +50,8 @@ fn range(r: &ExprRange) -> syn::Result<(u32, u32)> {
 }
 
 /// Parses `id = "..", name = "..", versions = 1..=3, endian = big, limits(..), detect(..),
-/// handshake(..)`.
+/// handshake(..)`. A bare `or` between `detect(..)`s starts another set of rules that may
+/// hold instead (`detect { .. } or { .. }`).
 pub fn args(tokens: TokenStream) -> syn::Result<Args> {
     let mut a = Args::default();
     let parser = syn::meta::parser(|meta| {
@@ -110,6 +114,12 @@ pub fn args(tokens: TokenStream) -> syn::Result<Args> {
                 })?;
                 a.detect.push(rule);
             }
+            "or" => {
+                if a.detect.is_empty() {
+                    return Err(meta.error("`or` separates sets of `detect(..)` rules, and no `detect(..)` comes before it\n\nhelp: write `detect(prefix = [0x10], at = 0), or, detect(prefix = [0x20], at = 0)`"));
+                }
+                a.detect_alts.push(std::mem::take(&mut a.detect));
+            }
             "handshake" => meta.parse_nested_meta(|m| {
                 if m.path.is_ident("choose") {
                     let id: syn::Ident = m.value()?.parse()?;
@@ -128,12 +138,12 @@ pub fn args(tokens: TokenStream) -> syn::Result<Args> {
             _ => {
                 let hint = crate::util::closest(
                     &key,
-                    ["id", "name", "versions", "endian", "limits", "detect", "handshake"]
+                    ["id", "name", "versions", "endian", "limits", "detect", "or", "handshake"]
                         .iter()
                         .map(|s| s.to_string()),
                 )
                 .map_or_else(
-                    || "known: id, name, versions, endian, limits(..), detect(..), handshake(..)".to_string(),
+                    || "known: id, name, versions, endian, limits(..), detect(..), or, handshake(..)".to_string(),
                     |c| format!("did you mean `{c}`?"),
                 );
                 return Err(meta.error(format!("unknown protocol argument `{key}`\n\nhelp: {hint}")));
@@ -142,6 +152,12 @@ pub fn args(tokens: TokenStream) -> syn::Result<Args> {
         Ok(())
     });
     parser.parse2(tokens)?;
+    if a.detect.is_empty() && !a.detect_alts.is_empty() {
+        return Err(syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "`or` ends the protocol's arguments: no `detect(..)` follows it\n\nhelp: add the other set's `detect(..)` rules after `or`, or remove it",
+        ));
+    }
     Ok(a)
 }
 
@@ -174,22 +190,47 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
     }
     let has = |ia: &ItemAttrs, f: &str| ia.flags.iter().any(|(x, _)| x == f);
     for (item, ia) in &types {
+        let union = has(ia, "union");
+        let tagged = ia.tagged.is_some();
         for (f, s) in &ia.flags {
-            let ok = matches!(
-                (&item.body, f.as_str()),
-                (
-                    Body::Struct(_),
-                    "frame" | "header" | "hello" | "accept" | "reject" | "be" | "le",
-                ) | (Body::Enum(_), "open" | "flags" | "responses" | "be" | "le")
-            );
+            let ok = match (&item.body, f.as_str()) {
+                (Body::Struct(_), "be" | "le") => true,
+                (Body::Struct(_), "frame" | "header" | "hello" | "accept" | "reject") => !tagged,
+                (Body::Enum(_), "union" | "frame") => union,
+                (Body::Enum(_), "open" | "flags" | "responses" | "be" | "le") => !union,
+                _ => false,
+            };
             if !ok {
-                let what = if matches!(item.body, Body::Struct(_)) {
-                    "a struct"
-                } else {
-                    "an enum"
+                let what = match (&item.body, union, tagged) {
+                    (Body::Struct(_), _, true) => "a tagged list",
+                    (Body::Struct(_), _, false) => "a struct",
+                    (Body::Enum(_), true, _) => "a union",
+                    (Body::Enum(_), false, _) => "an enum",
                 };
-                cx.err_at(*s, format!("`{f}` does not apply to {what}"));
+                let help = match f.as_str() {
+                    "frame" => {
+                        "\n\nhelp: the frame is a struct or a union (`#[wire(union)]` on an enum of structs)"
+                    }
+                    _ => "",
+                };
+                cx.err_at(*s, format!("`{f}` does not apply to {what}{help}"));
             }
+        }
+        if let Some((_, s)) = &ia.tagged
+            && matches!(item.body, Body::Enum(_))
+        {
+            cx.err_at(*s, "`tagged` applies to a struct, whose fields are the members\n\nhelp: write `#[wire(tagged = u8)] struct Name { #[wire(tag = 0x01)] member: Option<u8>, .. }`");
+        }
+        if let Some(j) = &ia.json
+            && (union || tagged)
+        {
+            let what = if union { "a union" } else { "a tagged list" };
+            cx.err_at(
+                j.span,
+                format!(
+                    "`json` does not apply to {what}\n\nhelp: alternate encodings are for structs"
+                ),
+            );
         }
     }
     // IR order, as the DSL lowering assigns it: plain types, then responses, then the frame.
@@ -205,11 +246,17 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
     for extra in responses.iter().skip(1) {
         cx.err(types[*extra].0.ident, "a protocol has one `responses` enum");
     }
+    // A struct frame comes last, as a `frame { .. }` block does; a union frame stays where
+    // it is written, as `union Name { .. }` with `frame Name` does.
+    let moved_frame = frames
+        .first()
+        .copied()
+        .filter(|&i| matches!(types[i].0.body, Body::Struct(_)));
     let mut order: Vec<usize> = (0..types.len())
-        .filter(|i| frames.first() != Some(i) && responses.first() != Some(i))
+        .filter(|&i| moved_frame != Some(i) && responses.first() != Some(&i))
         .collect();
     order.extend(responses.first());
-    order.extend(frames.first());
+    order.extend(moved_frame);
     for &i in &order {
         let name = types[i].0.ident.to_string();
         if cx.names.contains(&name) {
@@ -221,11 +268,13 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
     for &i in &order {
         let (item, ia) = &types[i];
         let def = match item.body {
+            Body::Struct(_) if ia.tagged.is_some() => TypeDef::Tagged(cx.tagged_def(item, ia)),
             Body::Struct(_) => {
                 let mut s = cx.struct_def(item, ia);
                 s.encodings.extend(cx.encoding(item, ia));
                 TypeDef::Struct(s)
             }
+            Body::Enum(_) if has(ia, "union") => TypeDef::Union(cx.union_def(item)),
             Body::Enum(_) => cx.enum_def(item, ia),
         };
         defs.push(def);
@@ -294,11 +343,13 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
         handshake,
         services,
         responses: responses.first().and_then(|&i| pos(i)),
-        // Every `detect(..)` of the attribute holds at once: one alternative.
-        detect: if args.detect.is_empty() {
-            vec![]
-        } else {
-            vec![args.detect]
+        // The `detect(..)`s between two `or`s hold at once: one alternative.
+        detect: {
+            let mut alts = args.detect_alts;
+            if !args.detect.is_empty() {
+                alts.push(args.detect);
+            }
+            alts
         },
         span: cx.spans.add(&module.ident),
     };
