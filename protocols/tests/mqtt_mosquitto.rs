@@ -63,7 +63,7 @@ fn mosquitto() -> Option<Broker> {
         format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
     )
     .expect("the configuration");
-    let child = Command::new(bin)
+    let mut child = Command::new(bin)
         .arg("-c")
         .arg(&conf)
         .stdout(Stdio::null())
@@ -80,6 +80,8 @@ fn mosquitto() -> Option<Broker> {
         }
         std::thread::sleep(Duration::from_millis(25));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("mosquitto did not listen on {port}");
 }
 
@@ -207,7 +209,6 @@ async fn scenario(port: u16, version: u32) {
                 ..Default::default()
             },
         ],
-        ..Default::default()
     })
     .await;
     match sub.recv().await {
@@ -311,7 +312,6 @@ async fn scenario(port: u16, version: u32) {
             max_qos: QoS::AtLeastOnce,
             ..Default::default()
         }],
-        ..Default::default()
     })
     .await;
     assert!(matches!(late.recv().await, Packet::SubAck(_)));
@@ -334,7 +334,6 @@ async fn scenario(port: u16, version: u32) {
         packet_id: 3,
         properties: sub.props(),
         filters: vec!["t/#".into()],
-        ..Default::default()
     })
     .await;
     match sub.recv().await {
