@@ -45,8 +45,8 @@ pub use bytes;
 pub use codec::{Codec, FrameKind, Framed, FramedCodec, WireEnum, WireMessage};
 pub use error::{DecodeError, DecodeErrorDetail, DecodeErrorKind, EncodeError};
 pub use protocol::{
-    Detection, Detector, ErrorStatus, Handshake, HandshakeEvent, Negotiated, Protocol,
-    RemotingFrame,
+    Detection, Detector, ErrorStatus, Handshake, HandshakeEvent, Negotiated, NoReject, Protocol,
+    RemotingFrame, VersionHandshake,
 };
 pub use types::{OrderedMap, Str};
 pub use wire::Limits;

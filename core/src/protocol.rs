@@ -1,8 +1,9 @@
 //! What the runtime needs to know about a protocol. Generated code implements these traits;
 //! a hand-written protocol may too.
 
-use crate::codec::{Codec, FrameKind};
+use crate::codec::{Codec, FrameKind, WireMessage};
 use crate::error::{DecodeError, EncodeError};
+use crate::wire::{Limits, Reader, Writer};
 use bytes::BytesMut;
 
 /// A frame the remoting layer can route: it has a correlation id, a kind and a code.
@@ -85,6 +86,123 @@ pub trait Handshake: Send + Sync + 'static {
         features: u64,
         out: &mut BytesMut,
     ) -> Result<HandshakeEvent, DecodeError>;
+}
+
+/// A version handshake described by its messages: what the generated code implements for
+/// a protocol with a `handshake` block. [`Handshake`], the state machine the runtime drives,
+/// follows from it: decoding partial input, choosing the version, answering with the
+/// accept or the reject.
+pub trait VersionHandshake: Send + Sync + 'static {
+    /// The client's first message.
+    type Hello: WireMessage;
+    /// The server's answer when a version is common.
+    type Accept: WireMessage;
+    /// The server's answer when none is ([`NoReject`] when the protocol declares none).
+    type Reject: WireMessage;
+    /// The versions the protocol speaks, inclusive.
+    const VERSIONS: (u32, u32);
+    /// The limits its messages are decoded with.
+    const LIMITS: Limits;
+    /// `choose highest` (else the lowest common version).
+    const HIGHEST: bool;
+    /// Whether a reject message is declared.
+    const REJECTS: bool;
+
+    /// The hello offering `min..=max` and `features`.
+    fn hello(min: u32, max: u32, features: u64) -> Self::Hello;
+    /// What a hello offers: lowest and highest version, features.
+    fn offer(hello: &Self::Hello) -> (u32, u32, u64);
+    /// The accept for `version` and `features`.
+    fn accept(version: u32, features: u64) -> Self::Accept;
+    /// What an accept agrees on.
+    fn accepted(accept: &Self::Accept) -> Negotiated;
+    /// The reject telling a client the server speaks `ours` (`None` when none is declared).
+    fn reject(ours: (u32, u32)) -> Option<Self::Reject>;
+    /// The versions a reject says the server speaks.
+    fn rejected(reject: &Self::Reject) -> (u32, u32);
+}
+
+/// The reject message of a handshake that declares none: it never exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoReject {}
+
+impl WireMessage for NoReject {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Err(r.error("reject", crate::error::DecodeErrorKind::MissingField))
+    }
+
+    fn write_to(&self, _w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        match *self {}
+    }
+}
+
+impl<T: VersionHandshake> Handshake for T {
+    fn versions(&self) -> (u32, u32) {
+        T::VERSIONS
+    }
+
+    fn client_hello(
+        &self,
+        min: u32,
+        max: u32,
+        features: u64,
+        out: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
+        T::hello(min, max, features).encode_to(out)
+    }
+
+    fn client_read_reply(&self, buf: &mut BytesMut) -> Result<HandshakeEvent, DecodeError> {
+        match decode_partial::<T::Accept>(buf, T::LIMITS) {
+            Ok(Some(m)) => Ok(HandshakeEvent::Done(T::accepted(&m))),
+            Ok(None) => Ok(HandshakeEvent::NeedMore),
+            // Not an accept's first constant: a reject, if the protocol has one.
+            Err(e)
+                if T::REJECTS
+                    && matches!(e.kind, crate::error::DecodeErrorKind::BadConstant { .. })
+                    && e.offset == 0 =>
+            {
+                match decode_partial::<T::Reject>(buf, T::LIMITS)? {
+                    Some(m) => {
+                        let (min, max) = T::rejected(&m);
+                        Ok(HandshakeEvent::Rejected { min, max })
+                    }
+                    None => Ok(HandshakeEvent::NeedMore),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn server_read_hello(
+        &self,
+        buf: &mut BytesMut,
+        ours: (u32, u32),
+        features: u64,
+        out: &mut BytesMut,
+    ) -> Result<HandshakeEvent, DecodeError> {
+        let Some(h) = decode_partial::<T::Hello>(buf, T::LIMITS)? else {
+            return Ok(HandshakeEvent::NeedMore);
+        };
+        let (min, max, offered) = T::offer(&h);
+        let reply = |what: &'static str, e: EncodeError| {
+            DecodeError::new(0, what, crate::error::DecodeErrorKind::Reply(e.to_string()))
+        };
+        match negotiate(ours, (min, max), T::HIGHEST) {
+            Some(version) => {
+                let features = offered & features;
+                T::accept(version, features)
+                    .encode_to(out)
+                    .map_err(|e| reply("accept", e))?;
+                Ok(HandshakeEvent::Done(Negotiated { version, features }))
+            }
+            None => {
+                if let Some(m) = T::reject(ours) {
+                    m.encode_to(out).map_err(|e| reply("reject", e))?;
+                }
+                Ok(HandshakeEvent::Rejected { min, max })
+            }
+        }
+    }
 }
 
 /// What a connection's first bytes say about a protocol.

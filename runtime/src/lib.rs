@@ -37,7 +37,7 @@ pub use polywire_core::bytes;
 pub use polywire_core::{
     Codec, DecodeError, DecodeErrorDetail, DecodeErrorKind, Detection, Detector, EncodeError,
     ErrorStatus, FrameKind, Framed, FramedCodec, Handshake, HandshakeEvent, Limits, Negotiated,
-    OrderedMap, Protocol, RemotingFrame, Str, WireEnum, WireMessage,
+    NoReject, OrderedMap, Protocol, RemotingFrame, Str, VersionHandshake, WireEnum, WireMessage,
 };
 
 /// Protocols as annotated Rust items instead of `.wire` files: the same IR, checks and

@@ -372,8 +372,7 @@ fn handshake(g: &Gen, h: &Handshake, pt: &str) -> String {
     };
     let hello = p.struct_def(h.hello);
     let accept = p.struct_def(h.accept);
-    let highest = h.choose == "highest";
-    let reject_branch = match h.reject {
+    let (reject_ty, reject, rejected) = match h.reject {
         Some(ri) => {
             let rej = p.struct_def(ri);
             let reason = rej
@@ -386,74 +385,108 @@ fn handshake(g: &Gen, h: &Handshake, pt: &str) -> String {
                         ident(&f.name)
                     )
                 });
+            let set_count = [
+                set(rej, "min_version", "x"),
+                set(rej, "max_version", "x"),
+                reason.clone(),
+            ]
+            .iter()
+            .filter(|x| !x.is_empty())
+            .count();
             (
+                rej.name.clone(),
                 format!(
-                    "match {P}::decode_partial::<{r}>(buf, protocol_info::LIMITS)? {{
-                        ::std::option::Option::Some(m) => ::std::result::Result::Ok({P}::HandshakeEvent::Rejected {{ min: {min}, max: {max} }}),
-                        ::std::option::Option::None => ::std::result::Result::Ok({P}::HandshakeEvent::NeedMore),
-                    }}",
-                    r = rej.name,
-                    min = get(rej, "min_version", "m", "u32"),
-                    max = get(rej, "max_version", "m", "u32"),
-                ),
-                format!(
-                    "let m = {r} {{ {smin} {smax} {reason} {rest} }};
-                    {P}::WireMessage::encode_to(&m, out).map_err(|e| {P}::DecodeError::new(0, \"reject\", {P}::DecodeErrorKind::Reply(e.to_string())))?;",
+                    "::std::option::Option::Some({r} {{ {smin} {smax} {reason} {rest} }})",
                     r = rej.name,
                     smin = set(rej, "min_version", "ours.0"),
                     smax = set(rej, "max_version", "ours.1"),
-                    rest = rest(rej, [set(rej, "min_version", "x"), set(rej, "max_version", "x"), reason.clone()].iter().filter(|x| !x.is_empty()).count()),
+                    rest = rest(rej, set_count),
+                ),
+                format!(
+                    "({}, {})",
+                    get(rej, "min_version", "m", "u32"),
+                    get(rej, "max_version", "m", "u32")
                 ),
             )
         }
         None => (
-            "return ::std::result::Result::Err(e);".to_string(),
-            String::new(),
+            format!("{P}::NoReject"),
+            "::std::option::Option::None".to_string(),
+            "match *m {}".to_string(),
         ),
     };
+    let used = |s: &StructDef, attr: &str, name: &str| {
+        if role(s, attr).is_some() {
+            name.to_string()
+        } else {
+            format!("_{name}")
+        }
+    };
+    // A reject without version fields leaves `ours` / `m` unused.
+    let ours = if reject.contains("ours") {
+        "ours"
+    } else {
+        "_ours"
+    };
+    let m_rej = if rejected.contains("m.") || rejected.starts_with("match") {
+        "m"
+    } else {
+        "_m"
+    };
     format!(
-        "impl {P}::Handshake for {pt} {{
-            fn versions(&self) -> (u32, u32) {{ protocol_info::VERSIONS }}
-            fn client_hello(&self, {pmin}: u32, {pmax}: u32, {pfeat}: u64, out: &mut {P}::BytesMut) -> ::std::result::Result<(), {P}::EncodeError> {{
-                let m = {hello} {{ {hmin} {hmax} {hfeat} {hrest} }};
-                {P}::WireMessage::encode_to(&m, out)
+        "impl {P}::VersionHandshake for {pt} {{
+            type Hello = {hello};
+            type Accept = {accept};
+            type Reject = {reject_ty};
+            const VERSIONS: (u32, u32) = protocol_info::VERSIONS;
+            const LIMITS: {P}::Limits = protocol_info::LIMITS;
+            const HIGHEST: bool = {highest};
+            const REJECTS: bool = {rejects};
+            fn hello({pmin}: u32, {pmax}: u32, {pfeat}: u64) -> {hello} {{
+                {hello} {{ {hmin} {hmax} {hfeat} {hrest} }}
             }}
-            fn client_read_reply(&self, buf: &mut {P}::BytesMut) -> ::std::result::Result<{P}::HandshakeEvent, {P}::DecodeError> {{
-                match {P}::decode_partial::<{accept}>(buf, protocol_info::LIMITS) {{
-                    ::std::result::Result::Ok(::std::option::Option::Some(m)) => ::std::result::Result::Ok({P}::HandshakeEvent::Done({P}::Negotiated {{ version: {aver}, features: {afeat} }})),
-                    ::std::result::Result::Ok(::std::option::Option::None) => ::std::result::Result::Ok({P}::HandshakeEvent::NeedMore),
-                    ::std::result::Result::Err(e) if matches!(e.kind, {P}::DecodeErrorKind::BadConstant {{ .. }}) && e.offset == 0 => {{
-                        let _ = &e;
-                        {reject_read}
-                    }}
-                    ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
-                }}
+            fn offer({ph}: &{hello}) -> (u32, u32, u64) {{
+                ({gmin}, {gmax}, {gfeat})
             }}
-            fn server_read_hello(&self, buf: &mut {P}::BytesMut, ours: (u32, u32), features: u64, out: &mut {P}::BytesMut) -> ::std::result::Result<{P}::HandshakeEvent, {P}::DecodeError> {{
-                let ::std::option::Option::Some(h) = {P}::decode_partial::<{hello}>(buf, protocol_info::LIMITS)? else {{
-                    return ::std::result::Result::Ok({P}::HandshakeEvent::NeedMore);
-                }};
-                let theirs = ({gmin}, {gmax});
-                match {P}::negotiate(ours, theirs, {highest}) {{
-                    ::std::option::Option::Some(version) => {{
-                        let features = {gfeat} & features;
-                        let m = {accept} {{ {aset_ver} {aset_feat} {arest} }};
-                        {P}::WireMessage::encode_to(&m, out).map_err(|e| {P}::DecodeError::new(0, \"accept\", {P}::DecodeErrorKind::Reply(e.to_string())))?;
-                        ::std::result::Result::Ok({P}::HandshakeEvent::Done({P}::Negotiated {{ version, features }}))
-                    }}
-                    ::std::option::Option::None => {{
-                        {reject_write}
-                        ::std::result::Result::Ok({P}::HandshakeEvent::Rejected {{ min: theirs.0, max: theirs.1 }})
-                    }}
-                }}
+            fn accept({pver}: u32, {pafeat}: u64) -> {accept} {{
+                {accept} {{ {aset_ver} {aset_feat} {arest} }}
+            }}
+            fn accepted({pa}: &{accept}) -> {P}::Negotiated {{
+                {P}::Negotiated {{ version: {aver}, features: {afeat} }}
+            }}
+            fn reject({ours}: (u32, u32)) -> ::std::option::Option<{reject_ty}> {{
+                {reject}
+            }}
+            fn rejected({m_rej}: &{reject_ty}) -> (u32, u32) {{
+                {rejected}
             }}
         }}\n",
         hello = hello.name,
         accept = accept.name,
-        // A hello without a role's field leaves that parameter unused.
-        pmin = if role(hello, "min_version").is_some() { "min" } else { "_min" },
-        pmax = if role(hello, "max_version").is_some() { "max" } else { "_max" },
-        pfeat = if role(hello, "features").is_some() { "features" } else { "_features" },
+        highest = h.choose == "highest",
+        rejects = h.reject.is_some(),
+        // A message without a role's field leaves that parameter unused.
+        pmin = used(hello, "min_version", "min"),
+        pmax = used(hello, "max_version", "max"),
+        pfeat = used(hello, "features", "features"),
+        ph = if ["min_version", "max_version", "features"]
+            .iter()
+            .any(|a| role(hello, a).is_some())
+        {
+            "h"
+        } else {
+            "_h"
+        },
+        pver = used(accept, "version", "version"),
+        pafeat = used(accept, "features", "features"),
+        pa = if ["version", "features"]
+            .iter()
+            .any(|a| role(accept, a).is_some())
+        {
+            "m"
+        } else {
+            "_m"
+        },
         hmin = set(hello, "min_version", "min"),
         hmax = set(hello, "max_version", "max"),
         hfeat = set(hello, "features", "features"),
@@ -462,12 +495,22 @@ fn handshake(g: &Gen, h: &Handshake, pt: &str) -> String {
         gmin = get(hello, "min_version", "h", "u32"),
         gmax = get(hello, "max_version", "h", "u32"),
         gfeat = get(hello, "features", "h", "u64"),
-        hrest = rest(hello, ["min_version", "max_version", "features"].iter().filter(|a| role(hello, a).is_some()).count()),
-        arest = rest(accept, ["version", "features"].iter().filter(|a| role(accept, a).is_some()).count()),
+        hrest = rest(
+            hello,
+            ["min_version", "max_version", "features"]
+                .iter()
+                .filter(|a| role(hello, a).is_some())
+                .count()
+        ),
+        arest = rest(
+            accept,
+            ["version", "features"]
+                .iter()
+                .filter(|a| role(accept, a).is_some())
+                .count()
+        ),
         aset_ver = set(accept, "version", "version"),
         aset_feat = set(accept, "features", "features"),
-        reject_read = reject_branch.0,
-        reject_write = reject_branch.1,
     )
 }
 
