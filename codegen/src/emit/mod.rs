@@ -885,7 +885,8 @@ mod tests {
         assert!(!core.contains("pub struct GetRequest"), "{core}");
         assert!(!core.contains("async fn"), "{core}");
         for kept in [
-            "impl ::polywire_core::Codec for FrameCodec",
+            "pub type FrameCodec = ::polywire_core::FramedCodec<Frame>;",
+            "impl ::polywire_core::Framed for Frame",
             "impl ::polywire_core::__private::RemotingFrame for Frame",
             "impl ::polywire_core::__private::Protocol for LocatedProtocol",
             "pub fn to_fields(",
