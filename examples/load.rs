@@ -1368,6 +1368,19 @@ impl IdleChild {
     }
 }
 
+/// This process's resident memory in bytes (0 where `/proc` has no answer): the clients'
+/// side of an `--idle` run.
+fn own_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
 /// What an idle client keeps open until it is closed.
 enum IdleConn {
     Floor(TcpStream),
@@ -1440,8 +1453,8 @@ fn run_idle(a: &Args) {
         "server resident memory, {n} idle connections (one echo each, then idle), server in a child process"
     );
     println!(
-        "{:<10} {:>10} {:>12} {:>14} {:>16}",
-        "design", "before", "open", "per conn", "5 s after close"
+        "{:<10} {:>10} {:>12} {:>14} {:>16} {:>16}",
+        "design", "before", "open", "per conn", "5 s after close", "client per conn"
     );
     let client = Side::new("lt-client", RtKind::Multi, None);
     for design in IDLE_DESIGNS {
@@ -1454,6 +1467,7 @@ fn run_idle(a: &Args) {
         let (mut child, addr) = IdleChild::start(design, n);
         std::thread::sleep(Duration::from_millis(500));
         let before = child.rss();
+        let client_before = own_rss();
         let name = design.to_string();
         let conns = client.run(async move {
             let mut conns = Vec::with_capacity(n);
@@ -1473,6 +1487,7 @@ fn run_idle(a: &Args) {
         });
         std::thread::sleep(Duration::from_secs(1));
         let open = child.rss();
+        let client_open = own_rss();
         client.run(async move {
             for c in conns {
                 idle_close(c, addr).await;
@@ -1483,12 +1498,13 @@ fn run_idle(a: &Args) {
         child.stop();
         let kib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
         println!(
-            "{design:<10} {:>10} {:>12} {:>10.1} KiB {:>9} ({:+.0} %)",
+            "{design:<10} {:>10} {:>12} {:>10.1} KiB {:>9} ({:+.0} %) {:>12.1} KiB",
             kib(before),
             kib(open),
             open.saturating_sub(before) as f64 / 1024.0 / n as f64,
             kib(after),
-            (after as f64 / before.max(1) as f64 - 1.0) * 100.0
+            (after as f64 / before.max(1) as f64 - 1.0) * 100.0,
+            client_open.saturating_sub(client_before) as f64 / 1024.0 / n as f64
         );
     }
 }

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -507,8 +507,8 @@ impl<P: Protocol> RemotingClient<P> {
         W: AsyncWrite + Send + Unpin + 'static,
     {
         let cfg = &self.inner.config;
-        let sizer = super::ReadSizer::new();
-        let mut buf = sizer.buffer();
+        // No read buffer while the connection waits: see `Inbound`.
+        let mut input = super::Inbound::new(BytesMut::new());
         let proto = self.inner.proto.clone();
         let negotiated = match proto.handshake() {
             None => None,
@@ -521,7 +521,7 @@ impl<P: Protocol> RemotingClient<P> {
                     // Message transports send the hello as one message when flushed.
                     wr.flush().await?;
                     loop {
-                        match hs.client_read_reply(&mut buf)? {
+                        match hs.client_read_reply(&mut input.buf)? {
                             HandshakeEvent::NeedMore => {}
                             // The server must pick one of the versions offered.
                             HandshakeEvent::Done(n) if !(min..=max).contains(&n.version) => {
@@ -546,7 +546,7 @@ impl<P: Protocol> RemotingClient<P> {
                                 });
                             }
                         }
-                        if rd.read_buf(&mut buf).await? == 0 {
+                        if std::future::poll_fn(|cx| input.poll_read(&mut rd, cx)).await? == 0 {
                             return Err(RemotingError::ConnectionClosed {
                                 addr: addr.to_string(),
                             });
@@ -618,7 +618,7 @@ impl<P: Protocol> RemotingClient<P> {
         {
             let weak = Arc::downgrade(&conn);
             let closed = conn.closed.clone();
-            tokio::spawn(read_loop(weak, closed, rd, buf, sizer));
+            tokio::spawn(read_loop(weak, closed, rd, input));
         }
         {
             let conn = Arc::downgrade(&conn);
@@ -950,8 +950,7 @@ async fn read_loop<P: Protocol, R: AsyncRead + Unpin>(
     weak: std::sync::Weak<ClientConnection<P>>,
     closed: CancellationToken,
     mut rd: R,
-    mut buf: BytesMut,
-    mut sizer: super::ReadSizer,
+    mut input: super::Inbound,
 ) {
     let Some((mut codec, metrics)) = weak.upgrade().map(|c| (c.codec.clone(), c.metrics.clone()))
     else {
@@ -994,7 +993,7 @@ async fn read_loop<P: Protocol, R: AsyncRead + Unpin>(
                 }
             };
             loop {
-                match codec.decode_batch(&mut buf, usize::MAX, &mut take) {
+                match codec.decode_batch(&mut input.buf, usize::MAX, &mut take) {
                     Ok(0) => break false,
                     Ok(_) => {}
                     Err(e) => {
@@ -1011,23 +1010,20 @@ async fn read_loop<P: Protocol, R: AsyncRead + Unpin>(
             return;
         }
         drop(conn);
-        if sizer.short(&buf) {
+        if input.short() {
             // The frames just handed over still share the buffer: let their takers run
             // first, so that the buffer can usually be reused in place (hot in cache)
             // instead of replaced by a new allocation.
             tokio::task::yield_now().await;
         }
-        sizer.make_room(&mut buf);
+        // An idle connection waits without a read buffer (`Inbound` gives it back).
         let n = tokio::select! {
-            r = rd.read_buf(&mut buf) => r,
+            r = std::future::poll_fn(|cx| input.poll_read(&mut rd, cx)) => r,
             _ = &mut closed => return,
         };
         match n {
             Ok(0) | Err(_) => break,
-            Ok(n) => {
-                sizer.record(n);
-                metrics.bytes_in(n);
-            }
+            Ok(n) => metrics.bytes_in(n),
         }
     }
     if let Some(conn) = weak.upgrade() {

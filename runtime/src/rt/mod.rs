@@ -153,11 +153,6 @@ impl ReadSizer {
         }
     }
 
-    /// A read buffer of the initial size.
-    pub(crate) fn buffer(&self) -> bytes::BytesMut {
-        bytes::BytesMut::with_capacity(self.want)
-    }
-
     /// True when the next read needs a fresh stretch of buffer: less than half the room
     /// wanted is left after the unread bytes.
     pub(crate) fn short(&self, buf: &bytes::BytesMut) -> bool {
@@ -285,6 +280,12 @@ impl Inbound {
         }
     }
 
+    /// True when the next read needs a fresh stretch of buffer (see [`ReadSizer::short`]);
+    /// false while no buffer is held.
+    pub(crate) fn short(&self) -> bool {
+        self.buf.capacity() > 0 && self.sizer.short(&self.buf)
+    }
+
     /// True while a read buffer is held.
     #[cfg(test)]
     pub(crate) fn holds_buffer(&self) -> bool {
@@ -341,7 +342,7 @@ mod tests {
     #[test]
     fn reads_that_fill_their_room_grow_it_up_to_the_cap() {
         let mut s = ReadSizer::new();
-        let mut buf = s.buffer();
+        let mut buf = BytesMut::with_capacity(MIN_READ);
         let mut rooms = Vec::new();
         for _ in 0..8 {
             rooms.push(read(&mut s, &mut buf, usize::MAX));
@@ -362,7 +363,7 @@ mod tests {
         // all of them.
         let window = 64 * 1037;
         let mut s = ReadSizer::new();
-        let mut buf = s.buffer();
+        let mut buf = BytesMut::with_capacity(MIN_READ);
         let mut last = 0;
         for _ in 0..10 {
             let mut left = window;
@@ -384,7 +385,7 @@ mod tests {
     #[test]
     fn small_reads_shrink_the_room_and_give_memory_back() {
         let mut s = ReadSizer::new();
-        let mut buf = s.buffer();
+        let mut buf = BytesMut::with_capacity(MIN_READ);
         for _ in 0..6 {
             read(&mut s, &mut buf, usize::MAX);
             buf.clear();
@@ -418,7 +419,7 @@ mod tests {
     #[test]
     fn room_is_made_in_place_once_decoded_frames_are_gone() {
         let mut s = ReadSizer::new();
-        let mut buf = s.buffer();
+        let mut buf = BytesMut::with_capacity(MIN_READ);
         read(&mut s, &mut buf, 3 * MIN_READ / 4);
         let first = buf.as_ptr();
         // A frame taken out and dropped, a partial one left: the tail moves to the front.
