@@ -597,6 +597,7 @@ impl<P: Protocol> RemotingClient<P> {
             sweeper_parked: std::sync::atomic::AtomicBool::new(false),
             sweeps: AtomicU64::new(0),
             draining: std::sync::atomic::AtomicBool::new(false),
+            drained: tokio::sync::Notify::new(),
         });
         self.inner.metrics.conn_opened();
         // The tasks hold the connection weakly: it lives while the client's pool or a user's
@@ -709,6 +710,8 @@ pub struct ClientConnection<P: Protocol> {
     pub(super) sweeps: AtomicU64,
     /// Shutting down: calls in flight finish, new ones fail.
     pub(super) draining: std::sync::atomic::AtomicBool,
+    /// Told when a draining connection's last `invoke` call completes (or it closes).
+    drained: tokio::sync::Notify,
 }
 
 /// The last handle gone (the client's pool, `ClientConnection`s and `Pipeline`s held by
@@ -750,12 +753,39 @@ impl<P: Protocol> ClientConnection<P> {
         self.close();
     }
 
-    /// Waits until no `invoke` call is in flight, or `deadline`.
+    /// Waits until no `invoke` call is in flight, or `deadline`: woken by the call that
+    /// leaves the table empty (see [`left`](Self::left)), not by polling.
     async fn drained_by(&self, deadline: Instant) {
-        // Only while shutting down, and bounded: a short poll needs no hook on the hot path.
-        while self.pending() > 0 && !self.is_closed() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(1)).await;
+        loop {
+            // Registered before looking, so that a call completing in between is not missed.
+            let told = self.drained.notified();
+            tokio::pin!(told);
+            told.as_mut().enable();
+            if self.pending() == 0 || self.is_closed() {
+                return;
+            }
+            tokio::select! {
+                _ = told => {}
+                _ = tokio::time::sleep_until(deadline) => return,
+            }
         }
+    }
+
+    /// Called after calls left the pending table, with how many are still in it: tells a
+    /// shutdown waiting for the last one (an atomic load otherwise).
+    fn left(&self, still_pending: usize) {
+        if still_pending == 0 && self.draining.load(Ordering::Acquire) {
+            self.drained.notify_waiters();
+        }
+    }
+
+    /// Takes call `id` out of the pending table (it failed before it was sent).
+    fn forget(&self, id: u64) {
+        let mut table = self.lock_pending();
+        table.calls.remove(&id);
+        let left = table.calls.len();
+        drop(table);
+        self.left(left);
     }
 
     /// How many times the timeout sweeper has woken up. It runs every few milliseconds
@@ -778,6 +808,7 @@ impl<P: Protocol> ClientConnection<P> {
             // what they have in flight.
             let calls: Vec<_> = self.lock_pending().calls.drain().collect();
             drop(calls);
+            self.drained.notify_waiters();
             self.pipes.close_all();
             self.metrics.conn_closed();
         }
@@ -860,18 +891,18 @@ impl<P: Protocol> ClientConnection<P> {
         // `close` cancels, then drains the table: an entry inserted after the drain would
         // never complete, so look again now that it is in.
         if self.is_closed() {
-            self.lock_pending().calls.remove(&id);
+            self.forget(id);
             return Err(self.closed_error());
         }
         let mut codec = self.codec.clone();
         match self.q.push(|b| codec.encode(&req, b)) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
-                self.lock_pending().calls.remove(&id);
+                self.forget(id);
                 return Err(e.into());
             }
             Err(_) => {
-                self.lock_pending().calls.remove(&id);
+                self.forget(id);
                 return Err(self.closed_error());
             }
         }
@@ -915,6 +946,9 @@ impl<P: Protocol> ClientConnection<P> {
         for (_, p) in pending.calls.extract_if(|_, p| p.deadline <= now) {
             let _ = p.waiter.send(Err(Expired));
         }
+        let left = pending.calls.len();
+        drop(pending);
+        self.left(left);
         false
     }
 
@@ -988,6 +1022,7 @@ async fn read_loop<P: Protocol, R: AsyncRead + Unpin>(
                 match table.calls.remove(&id) {
                     Some(p) => {
                         let _ = p.waiter.send(Ok(frame));
+                        conn.left(table.calls.len());
                     }
                     None => conn.metrics.late(),
                 }
