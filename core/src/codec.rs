@@ -100,6 +100,10 @@ pub trait Codec {
     }
 }
 
+/// The most a [`FramedCodec`] reserves ahead of the bytes it has for a frame it knows the
+/// length of; larger frames grow their buffer as their bytes arrive.
+pub const RESERVE_AHEAD: usize = 64 * 1024;
+
 /// A frame type whose boundaries its own leading fields give: what the generated code
 /// implements for a protocol's frame, and all [`FramedCodec`] needs.
 pub trait Framed: WireMessage {
@@ -203,8 +207,11 @@ impl<F: Framed> Codec for FramedCodec<F> {
                     n += 1;
                 }
                 Ok(Some(total)) => {
+                    // Room for the rest of a frame that is short, but no more than
+                    // `RESERVE_AHEAD` beyond what has arrived: a peer announcing a large
+                    // frame does not make the buffer grow before its bytes come.
                     if n == 0 {
-                        src.reserve(total - src.len());
+                        src.reserve((total - src.len()).min(RESERVE_AHEAD));
                     }
                     break;
                 }

@@ -287,6 +287,21 @@ fn a_remaining_length_of_268_mb_is_refused_before_anything_is_buffered() {
 }
 
 #[test]
+fn a_large_announced_packet_does_not_reserve_its_size_before_its_bytes_come() {
+    // 14.7 MB, within the 16 MiB limit: the codec waits for it without reserving it.
+    let mut codec = PacketCodec::new();
+    let mut src = BytesMut::with_capacity(8);
+    src.extend_from_slice(&[0x30, 0xff, 0xff, 0xff, 0x06, 0x00, 0x01, b't']);
+    assert_eq!(codec.decode(&mut src).expect("within the limit"), None);
+    assert_eq!(src.len(), 8, "nothing consumed");
+    assert!(
+        src.capacity() <= 8 + polywire::codec::RESERVE_AHEAD,
+        "reserved {} bytes",
+        src.capacity()
+    );
+}
+
+#[test]
 fn encoding_checks_what_the_flags_promise() {
     let mut p = Publish {
         qos: QoS::AtLeastOnce,
