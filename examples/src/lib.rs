@@ -2,6 +2,7 @@
 //! integration tests.
 
 pub mod echo;
+pub mod graceful;
 pub mod probes;
 pub mod rocketmq_echo;
 pub mod self_signed;

@@ -67,3 +67,65 @@ pub enum RemotingError {
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// A configuration file that cannot be used: unreadable, not valid TOML for its type, or
+/// naming a protocol this program does not have.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The text is not valid TOML, or not the settings expected (an unknown key, a value
+    /// of the wrong type): the parser's message says where.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A protocol id that no registered protocol has (a misspelling, usually).
+    #[error("the configuration names protocol {id:?}, which is not one of {known:?}")]
+    UnknownProtocol {
+        /// The id as written.
+        id: String,
+        /// The ids this program knows.
+        known: Vec<String>,
+    },
+}
+
+/// Reads `path` as TOML into `T`.
+pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+) -> Result<T, ConfigError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: shown,
+        message: e.to_string(),
+    })
+}
+
+/// Every id in `named` is one of `known`.
+pub(crate) fn check_ids<'a>(
+    named: impl IntoIterator<Item = &'a String>,
+    known: &[&str],
+) -> Result<(), ConfigError> {
+    let mut named: Vec<&String> = named.into_iter().collect();
+    named.sort();
+    match named.into_iter().find(|id| !known.contains(&id.as_str())) {
+        None => Ok(()),
+        Some(id) => Err(ConfigError::UnknownProtocol {
+            id: id.clone(),
+            known: known.iter().map(|k| k.to_string()).collect(),
+        }),
+    }
+}

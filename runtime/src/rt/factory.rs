@@ -45,6 +45,20 @@ pub struct ClientFactoryConfig {
     pub protocols: HashMap<String, ClientConfig>,
 }
 
+impl ClientFactoryConfig {
+    /// Reads a configuration file (TOML: `[defaults]`, `[protocols.<id>]`).
+    pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<Self, super::ConfigError> {
+        super::error::read_toml(path.as_ref())
+    }
+
+    /// Checks that every protocol the configuration names is one of `known` (the ids of
+    /// the protocols this program makes clients of): a misspelt id is an error naming the
+    /// known ones, rather than a protocol silently left with the defaults.
+    pub fn check_ids(&self, known: &[&str]) -> Result<(), super::ConfigError> {
+        super::error::check_ids(self.protocols.keys(), known)
+    }
+}
+
 /// Makes a [`RemotingClient`] for any protocol type, with the settings configured for it.
 #[derive(Debug, Clone, Default)]
 pub struct RemotingClientFactory {
@@ -141,5 +155,59 @@ impl<P: Protocol> ClientBuilder<P> {
     /// The client.
     pub fn build(self) -> RemotingClient<P> {
         RemotingClient::new(self.proto, self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> std::path::PathBuf {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "polywire-factory-{}-{}.toml",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&path, text).expect("a temporary file");
+        path
+    }
+
+    #[test]
+    fn a_configuration_file_is_read_and_its_ids_checked() {
+        let path = file(
+            "[defaults]\nconnect_timeout = \"2s\"\n[protocols.polywire-native]\nconnect_timeout = \"5s\"\n",
+        );
+        let c = ClientFactoryConfig::from_path(&path).expect("valid");
+        assert_eq!(
+            c.protocols["polywire-native"].connect_timeout,
+            std::time::Duration::from_secs(5)
+        );
+        c.check_ids(&["polywire-native", "rocketmq"])
+            .expect("known");
+        let e = c
+            .check_ids(&["polywire-nativ", "rocketmq"])
+            .expect_err("unknown");
+        let text = e.to_string();
+        assert!(
+            text.contains("\"polywire-native\"") && text.contains("rocketmq"),
+            "{text}"
+        );
+        std::fs::remove_file(&path).expect("removed");
+    }
+
+    #[test]
+    fn a_bad_file_says_where() {
+        let path = file("[defaults]\nconect_timeout = \"2s\"\n");
+        let e = ClientFactoryConfig::from_path(&path).expect_err("an unknown key");
+        let text = e.to_string();
+        assert!(
+            text.contains("conect_timeout") && text.contains("line 2"),
+            "{text}"
+        );
+        std::fs::remove_file(&path).expect("removed");
+        let e = ClientFactoryConfig::from_path(&path).expect_err("no file");
+        assert!(matches!(e, crate::rt::ConfigError::Io { .. }), "{e}");
     }
 }

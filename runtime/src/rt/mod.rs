@@ -32,7 +32,7 @@ pub use transport::tls;
 pub use transport::ws;
 
 pub use client::{Attempt, ClientConfig, ClientConnection, Negotiation, Overload, RemotingClient};
-pub use error::RemotingError;
+pub use error::{ConfigError, RemotingError};
 pub use factory::{ClientBuilder, ClientFactoryConfig, RemotingClientFactory};
 pub use hooks::Hook;
 pub use metrics::{Metrics, MetricsSnapshot};

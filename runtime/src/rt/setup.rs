@@ -69,6 +69,19 @@ pub struct ProtocolSetup {
 }
 
 impl ServerSetup {
+    /// Reads a configuration file (TOML; see the module documentation).
+    pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<Self, super::ConfigError> {
+        super::error::read_toml(path.as_ref())
+    }
+
+    /// Checks that every protocol the configuration names is one of `known`; [`bind`]
+    /// checks the same against the protocols registered by then.
+    ///
+    /// [`bind`]: ServerSetup::bind
+    pub fn check_ids(&self, known: &[&str]) -> Result<(), super::ConfigError> {
+        super::error::check_ids(self.protocols.keys(), known)
+    }
+
     /// The settings of protocol `id`.
     pub fn server_config(&self, id: &str) -> ServerConfig {
         self.protocols
@@ -122,5 +135,29 @@ impl ServerSetup {
             ));
         }
         Ok(bound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setup_file_is_read_and_its_ids_checked() {
+        let path = std::env::temp_dir().join(format!("polywire-setup-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "listen = [\"127.0.0.1:0\"]\n[protocols.rocketmq-remoting]\nlisten = [\"127.0.0.1:0\"]\n",
+        )
+        .expect("a temporary file");
+        let setup = ServerSetup::from_path(&path).expect("valid");
+        assert_eq!(setup.listen, ["127.0.0.1:0"]);
+        setup.check_ids(&["rocketmq-remoting"]).expect("known");
+        let e = setup.check_ids(&["rocketmq"]).expect_err("unknown");
+        assert!(e.to_string().contains("rocketmq-remoting"), "{e}");
+        std::fs::write(&path, "listen = 7\n").expect("rewritten");
+        let e = ServerSetup::from_path(&path).expect_err("not a list");
+        assert!(matches!(e, crate::rt::ConfigError::Parse { .. }), "{e}");
+        std::fs::remove_file(&path).expect("removed");
     }
 }
