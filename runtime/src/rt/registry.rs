@@ -275,7 +275,9 @@ impl MultiServer {
             }
             v.push(Arc::new(server));
             Ok(())
-        })
+        })?;
+        tracing::info!(protocol = id, "protocol added");
+        Ok(())
     }
 
     /// Marks a shared port as bound, unless a registered protocol could not be reached
@@ -302,22 +304,31 @@ impl MultiServer {
     pub fn replace(&self, server: impl ProtocolServer) -> Option<Arc<dyn ProtocolServer>> {
         let id = server.id();
         let server: Arc<dyn ProtocolServer> = Arc::new(server);
-        self.update(|v| match v.iter_mut().find(|s| s.id() == id) {
+        let old = self.update(|v| match v.iter_mut().find(|s| s.id() == id) {
             Some(slot) => Some(std::mem::replace(slot, server)),
             None => {
                 v.push(server);
                 None
             }
-        })
+        });
+        match old {
+            Some(_) => tracing::info!(protocol = id, "protocol replaced"),
+            None => tracing::info!(protocol = id, "protocol added"),
+        }
+        old
     }
 
     /// Unregisters the server of protocol `id` and returns it: new connections are no
     /// longer given to it, the ones it has stay until it is shut down or they close.
     pub fn remove(&self, id: &str) -> Option<Arc<dyn ProtocolServer>> {
-        self.update(|v| {
+        let removed = self.update(|v| {
             let i = v.iter().position(|s| s.id() == id)?;
             Some(v.remove(i))
-        })
+        });
+        if removed.is_some() {
+            tracing::info!(protocol = id, "protocol removed");
+        }
+        removed
     }
 
     /// The registered protocol ids, in detection order.
@@ -364,6 +375,12 @@ impl MultiServer {
         match only {
             Some(id) => self.ports().own.push(id),
             None => self.share()?,
+        }
+        match only {
+            Some(id) => tracing::info!(addr = %local, protocol = id, "listening"),
+            None => {
+                tracing::info!(addr = %local, protocols = ?self.protocols(), "listening (shared)")
+            }
         }
         let this = self.clone();
         self.inner.tracker.spawn(async move {
@@ -480,6 +497,7 @@ impl MultiServer {
     pub fn bind_unix(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
         self.share()?;
         let (listener, name) = transport::unix::listen(path.as_ref())?;
+        tracing::info!(path = %name, protocols = ?self.protocols(), "listening (shared)");
         let this = self.clone();
         self.inner.tracker.spawn(async move {
             let serve = |stream| {
@@ -568,11 +586,13 @@ impl MultiServer {
     /// Stops accepting on every port, then shuts down every registered server (each drains
     /// its connections, answering the requests it has read).
     pub async fn shutdown(&self) {
+        tracing::info!(protocols = ?self.protocols(), "shutting down");
         self.inner.shutdown.cancel();
         self.inner.tracker.close();
         self.inner.tracker.wait().await;
         let servers = self.servers();
         futures_util::future::join_all(servers.iter().map(|s| s.shutdown())).await;
+        tracing::info!("shut down");
     }
 }
 

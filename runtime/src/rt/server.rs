@@ -374,6 +374,7 @@ impl<P: Protocol> RemotingServer<P> {
     /// address (useful with port 0).
     pub async fn bind(&self, addr: impl ToSocketAddrs) -> std::io::Result<SocketAddr> {
         let (listener, local) = super::transport::tcp::listen(addr).await?;
+        tracing::info!(protocol = self.inner.proto.id(), addr = %local, "listening");
         let this = self.clone();
         self.inner.tracker.spawn(async move {
             let serve = |stream, peer| this.serve_tcp(stream, peer, BytesMut::new());
@@ -425,15 +426,27 @@ impl<P: Protocol> RemotingServer<P> {
             return;
         }
         let inner = self.inner.clone();
-        self.inner.tracker.spawn(async move {
-            inner.metrics.conn_opened();
-            let res = run_connection(&inner, rd, wr, peer.clone(), transport, first).await;
-            inner.metrics.conn_closed();
-            if let Err(e) = res {
-                tracing::debug!(%peer, error = %e, "connection ended");
-            }
-            drop(permit);
-        });
+        // Everything the connection logs carries who it is.
+        let span = tracing::debug_span!(
+            "connection",
+            %peer,
+            %transport,
+            protocol = inner.proto.id(),
+        );
+        self.inner.tracker.spawn(tracing::Instrument::instrument(
+            async move {
+                inner.metrics.conn_opened();
+                tracing::debug!("connection opened");
+                let res = run_connection(&inner, rd, wr, peer.clone(), transport, first).await;
+                inner.metrics.conn_closed();
+                match res {
+                    Ok(()) => tracing::debug!("connection closed"),
+                    Err(e) => tracing::debug!(error = %e, "connection ended"),
+                }
+                drop(permit);
+            },
+            span,
+        ));
     }
 
     /// The protocol's frame boundaries, for message transports.
@@ -511,6 +524,8 @@ impl<P: Protocol> RemotingServer<P> {
     /// Stops accepting, lets every connection finish the requests it has read (answering
     /// them), flushes, and closes. Waits up to `shutdown_timeout`.
     pub async fn shutdown(&self) {
+        let protocol = self.inner.proto.id();
+        tracing::info!(protocol, "shutting down");
         self.inner.shutdown.cancel();
         self.inner.tracker.close();
         if tokio::time::timeout(
@@ -520,7 +535,9 @@ impl<P: Protocol> RemotingServer<P> {
         .await
         .is_err()
         {
-            tracing::warn!("shutdown timed out with requests still in flight");
+            tracing::warn!(protocol, "shutdown timed out with requests still in flight");
+        } else {
+            tracing::info!(protocol, "shut down");
         }
     }
 }
