@@ -8,6 +8,7 @@
 #[doc = {{ d }}]
 {% endfor %}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash{% if !variants.is_empty() %}, Default{% endif %})]
+{{ crate::emit::rust::camel_allow(name) }}
 pub enum {{ name }} {
     {% for v in variants %}
     {% if loop.first %}#[default]{% endif %}

@@ -7,6 +7,7 @@
 #[doc = {{ d }}]
 {% endfor %}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+{{ crate::emit::rust::camel_allow(name) }}
 pub struct {{ name }}(pub {{ repr }});
 
 impl {{ name }} {

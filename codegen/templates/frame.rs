@@ -1,6 +1,7 @@
 /// The sans-IO codec for [`{{ name }}`]: finds frame boundaries, enforces the limits and
 /// decodes without copying the payload.
 #[derive(Debug, Clone)]
+{{ crate::emit::rust::camel_allow(name) }}
 pub struct {{ name }}Codec {
     /// Limits enforced while decoding.
     pub limits: ::polywire::Limits,

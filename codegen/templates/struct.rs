@@ -12,6 +12,7 @@
 {% else %}
 #[derive(Debug, Clone, PartialEq, Eq)]
 {% endif %}
+{{ crate::emit::rust::camel_allow(name) }}
 pub struct {{ name }} {
     {% for f in fields %}
     {% for d in f.docs %}

@@ -8,7 +8,7 @@
 //! numbers, flags their integer, enums their number or (`field as name`) their name, and a
 //! nested struct its own encoding of the same name.
 
-use super::rust::{Gen, RT, ident, lit, pascal_prefix, rename_case};
+use super::rust::{Gen, RT, camel_allow, ident, lit, pascal_prefix, rename_case};
 use crate::ir::*;
 
 struct JsonField {
@@ -43,8 +43,22 @@ fn json_fields(s: &StructDef, enc: &Encoding) -> Vec<JsonField> {
     };
     for f in &s.fields {
         match &f.kind {
-            // A widened integer is its Rust type in JSON.
-            FieldKind::Value(t) => push(&f.name, &f.widen.map_or_else(|| t.clone(), Type::Int)),
+            // A widened integer is its Rust type in JSON; a conditional field is held (and
+            // written) as an optional.
+            FieldKind::Value(t) => {
+                let t = f.widen.map_or_else(|| t.clone(), Type::Int);
+                let t = match f.cond {
+                    Some(_) => Type::Optional {
+                        inner: Box::new(t),
+                        repr: OptRepr::Presence,
+                    },
+                    None => t,
+                };
+                push(&f.name, &t)
+            }
+            // The struct a discriminator chooses the binary encoding of is, in JSON, a
+            // nested struct like any other.
+            FieldKind::Switch { ty, .. } => push(&f.name, &Type::Named(*ty)),
             FieldKind::Bits { parts, .. } => {
                 for p in parts.iter().filter(|p| p.value == PartValue::Stored) {
                     push(&p.name, &p.ty);
@@ -461,10 +475,11 @@ pub fn mirrors(g: &Gen, s: &StructDef) -> String {
         let ser: String = ser.into_iter().map(|(_, d)| d).collect();
         let de: String = de.into_iter().map(|(_, d)| d).collect();
         let (ser_ty, de_ty) = mirror_names(&s.name, &enc.name);
+        let allow = camel_allow(&s.name);
         out += &format!(
-            "#[doc(hidden)] #[derive({RT}::serde::Serialize)] #[serde(crate = \"{RT}::serde\")] \
+            "#[doc(hidden)] {allow} #[derive({RT}::serde::Serialize)] #[serde(crate = \"{RT}::serde\")] \
              pub struct {ser_ty} {{ {ser} }}\n\
-             #[doc(hidden)] #[derive({RT}::serde::Deserialize, ::std::default::Default)] #[serde(crate = \"{RT}::serde\", default)] \
+             #[doc(hidden)] {allow} #[derive({RT}::serde::Deserialize, ::std::default::Default)] #[serde(crate = \"{RT}::serde\", default)] \
              pub struct {de_ty} {{ {de} }}\n"
         );
     }

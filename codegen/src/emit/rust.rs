@@ -62,6 +62,20 @@ pub fn snake(s: &str) -> String {
     out
 }
 
+/// The attribute a generated type named `name` needs: a name that is not UpperCamelCase
+/// (`point`, `my_type`) is kept as written, so that code refers to it by the name the
+/// protocol declares, and allowed, so that it does not warn in the crate holding it (the
+/// checker warns about it instead, W0103). Empty for a CamelCase name.
+pub fn camel_allow(name: &str) -> &'static str {
+    let trimmed = name.trim_matches('_');
+    let lower_start = trimmed.chars().next().is_some_and(char::is_lowercase);
+    if lower_start || trimmed.contains('_') {
+        "#[allow(non_camel_case_types)]"
+    } else {
+        ""
+    }
+}
+
 /// `send_message` → `SEND_MESSAGE`: flag constants and request codes. `_`, which cannot
 /// name a constant that code refers to, becomes `UNDERSCORE`.
 pub fn screaming(s: &str) -> String {

@@ -2099,17 +2099,28 @@ fn check_encodings(p: &Protocol, errs: &mut Vec<Diagnostic>) {
         let TypeDef::Struct(s) = t else { continue };
         for enc in &s.encodings {
             // Stored fields as JSON sees them: (name, type, where).
-            let mut fields: Vec<(&str, &Type, Span)> = Vec::new();
+            let mut fields: Vec<(&str, Type, Span)> = Vec::new();
             for f in &s.fields {
                 match &f.kind {
                     FieldKind::Value(ty) => {
-                        fields.push((&f.name, ty, PartSpans::or(f.at.name, f.span)))
+                        fields.push((&f.name, ty.clone(), PartSpans::or(f.at.name, f.span)))
                     }
-                    FieldKind::Bits { parts, .. } => {
-                        fields.extend(parts.iter().filter(|pt| pt.value == PartValue::Stored).map(
-                            |pt| (pt.name.as_str(), &pt.ty, PartSpans::or(pt.at.name, pt.span)),
-                        ))
-                    }
+                    // A struct whose binary encoding a discriminator chooses is a nested
+                    // struct in JSON.
+                    FieldKind::Switch { ty, .. } => fields.push((
+                        &f.name,
+                        Type::Named(*ty),
+                        PartSpans::or(f.at.name, f.span),
+                    )),
+                    FieldKind::Bits { parts, .. } => fields.extend(
+                        parts.iter().filter(|pt| pt.value == PartValue::Stored).map(|pt| {
+                            (
+                                pt.name.as_str(),
+                                pt.ty.clone(),
+                                PartSpans::or(pt.at.name, pt.span),
+                            )
+                        }),
+                    ),
                     _ => {}
                 }
             }
