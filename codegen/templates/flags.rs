@@ -19,7 +19,7 @@ impl {{ name }} {
     {% for d in b.at %}
     #[doc = {{ d }}]
     {% endfor %}
-    pub const {{ b.name }}: Self = Self(1 << {{ b.bit }});
+    pub const {{ b.name }}: Self = Self({{ b.value }});
     {% endfor %}
 
     /// No bit set.

@@ -79,6 +79,9 @@ struct FlagsView {
 struct BitView {
     name: String,
     bit: i128,
+    /// The constant's value: `1 << bit`, or, for an i24's sign bit (bit 23), its
+    /// sign-extended value, as decoding gives it.
+    value: String,
     docs: Vec<String>,
     at: Vec<String>,
 }
@@ -435,6 +438,11 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
                     .map(|b| BitView {
                         name: screaming(&b.name),
                         bit: b.value,
+                        value: if f.repr.signed && f.repr.bytes == 3 && b.value == 23 {
+                            "-0x80_0000".into()
+                        } else {
+                            format!("1 << {}", b.value)
+                        },
                         docs: docs(&b.docs),
                         at: g.at(b.span),
                     })

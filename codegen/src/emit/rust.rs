@@ -254,6 +254,8 @@ impl<'a> Gen<'a> {
     pub fn bits_u64(i: &IntType, v: &str) -> String {
         match (i.rust(), i.signed) {
             (_, false) => Self::to_u64(i, v),
+            // Bit 23 of an i24 is its sign bit: held sign-extended in the i32.
+            (_, true) if i.bytes == 3 => format!("{RT}::i24_bits({})", unparen(v)),
             ("i64", true) => format!("{} as u64", atom(v)),
             (r, true) => format!("u64::from({} as u{})", atom(v), &r[1..]),
         }
@@ -444,18 +446,6 @@ impl<'a> Gen<'a> {
                             name = e.name
                         )
                     }
-                }
-                // 24 bits of flags are a bit pattern: no sign extension.
-                TypeDef::Flags(fl) if fl.repr.bytes == 3 && fl.repr.signed => {
-                    let unsigned = IntType {
-                        signed: false,
-                        ..fl.repr
-                    };
-                    format!(
-                        "{}::from_bits({} as i32)",
-                        fl.name,
-                        Self::read_int(&unsigned, r, field)
-                    )
                 }
                 TypeDef::Flags(fl) => format!(
                     "{}::from_bits({})",

@@ -127,6 +127,11 @@ impl Gen<'_> {
                         )
                     }
                 }
+                // Bit 23 of i24 flags that fill 24 bits is their sign bit, held
+                // sign-extended as a whole i24 field's is.
+                TypeDef::Flags(fl) if fl.repr.signed && fl.repr.bytes == 3 && width == 24 => {
+                    format!("{}::from_bits((({raw} as i32) << 8) >> 8)", fl.name)
+                }
                 TypeDef::Flags(fl) => {
                     format!("{}::from_bits({raw} as {})", fl.name, fl.repr.rust())
                 }
