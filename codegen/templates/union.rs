@@ -9,7 +9,7 @@
 {# Members are held inline, as the structs they are, whatever their sizes. #}
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
-{{ crate::emit::rust::camel_allow(name) }}
+{{ allow }}
 pub enum {{ name }} {
     {% for a in arms %}
     {% for d in a.docs %}

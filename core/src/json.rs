@@ -64,6 +64,17 @@ impl std::io::Write for Count {
     }
 }
 
+/// Reads a member that is there into `Some`, `null` included. With the mirror's default
+/// for a member that is not there, an `Option<Option<T>>` (an optional field present on a
+/// condition) tells the two apart: absent is `None`, `null` is `Some(None)`.
+pub fn json_present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 /// The length of `v`'s JSON text, computed without buffering it.
 pub fn json_len<T: serde::Serialize>(v: &T) -> usize {
     let mut c = Count(0);

@@ -119,6 +119,32 @@ fn types_named_in_snake_case_round_trip() {
             value: p,
             bits: snake_bits::A,
         }),
+        c: Camel::ping_msg(ping_msg {}),
     };
     assert_eq!(binary(&h, None), h);
+}
+
+#[test]
+fn an_optional_field_present_on_a_condition_keeps_its_three_values_in_json() {
+    let inner = Inner {
+        a: 1,
+        b: Str::from("z"),
+    };
+    for (has, x, y, text) in [
+        (0, None, None, r#"{"has":0}"#),
+        (1, Some(None), None, r#"{"has":1,"x":null}"#),
+        (2, Some(Some(7)), Some(None), r#"{"has":2,"x":7,"y":null}"#),
+        (
+            2,
+            Some(None),
+            Some(Some(inner.clone())),
+            r#"{"has":2,"x":null,"y":{"a":1,"b":"z"}}"#,
+        ),
+    ] {
+        let v = MaybeOptional { has, x, y };
+        let (got, back) = json(&v, MaybeOptional::encode_json, MaybeOptional::decode_json);
+        assert_eq!(got, text);
+        assert_eq!(back, v);
+        assert_eq!(binary(&v, None), v);
+    }
 }

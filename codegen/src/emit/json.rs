@@ -18,11 +18,14 @@ struct JsonField {
     wire: String,
     ty: Type,
     by_name: bool,
+    /// An optional field present on a condition, `Option<Option<T>>`: absent is left out
+    /// of the JSON and `Some(None)` written as `null`, so that both read back.
+    present: bool,
 }
 
 fn json_fields(s: &StructDef, enc: &Encoding) -> Vec<JsonField> {
     let mut out = Vec::new();
-    let mut push = |name: &str, ty: &Type| {
+    let mut push = |name: &str, ty: &Type, present: bool| {
         let wire = enc
             .renames
             .iter()
@@ -39,6 +42,7 @@ fn json_fields(s: &StructDef, enc: &Encoding) -> Vec<JsonField> {
             wire,
             ty: ty.clone(),
             by_name: enc.by_name.iter().any(|n| n == name),
+            present,
         });
     };
     for f in &s.fields {
@@ -47,21 +51,24 @@ fn json_fields(s: &StructDef, enc: &Encoding) -> Vec<JsonField> {
             // written) as an optional.
             FieldKind::Value(t) => {
                 let t = f.widen.map_or_else(|| t.clone(), Type::Int);
-                let t = match f.cond {
-                    Some(_) => Type::Optional {
-                        inner: Box::new(t),
-                        repr: OptRepr::Presence,
-                    },
-                    None => t,
-                };
-                push(&f.name, &t)
+                match f.cond {
+                    Some(_) => {
+                        let present = matches!(t, Type::Optional { .. });
+                        let t = Type::Optional {
+                            inner: Box::new(t),
+                            repr: OptRepr::Presence,
+                        };
+                        push(&f.name, &t, present)
+                    }
+                    None => push(&f.name, &t, false),
+                }
             }
             // The struct a discriminator chooses the binary encoding of is, in JSON, a
             // nested struct like any other.
-            FieldKind::Switch { ty, .. } => push(&f.name, &Type::Named(*ty)),
+            FieldKind::Switch { ty, .. } => push(&f.name, &Type::Named(*ty), false),
             FieldKind::Bits { parts, .. } => {
                 for p in parts.iter().filter(|p| p.value == PartValue::Stored) {
-                    push(&p.name, &p.ty);
+                    push(&p.name, &p.ty, false);
                 }
             }
             _ => {}
@@ -345,7 +352,13 @@ fn mirror_field(g: &Gen, f: &JsonField, enc: &Encoding) -> MirrorField {
             fallible: false,
         };
     }
-    let omit = enc.flags.iter().any(|x| x == "omit_none") && matches!(f.ty, Type::Optional { .. });
+    let omit = f.present
+        || (enc.flags.iter().any(|x| x == "omit_none") && matches!(f.ty, Type::Optional { .. }));
+    let de_attrs = if f.present {
+        format!("{rename}#[serde(default, deserialize_with = \"{RT}::json_present\")]")
+    } else {
+        rename.clone()
+    };
     let ser_attrs = if omit {
         format!("{rename}#[serde(skip_serializing_if = \"::std::option::Option::is_none\")]")
     } else {
@@ -362,7 +375,7 @@ fn mirror_field(g: &Gen, f: &JsonField, enc: &Encoding) -> MirrorField {
         ser_ty: j.ty(&f.ty, true),
         de_ty: j.ty(&f.ty, false),
         ser_attrs,
-        de_attrs: rename,
+        de_attrs,
         ser: j.ser(&f.ty, &src),
         de,
         fallible,

@@ -8,7 +8,7 @@ mod structs;
 
 use crate::ir::*;
 use askama::Template;
-use rust::{Gen, Locate, RT, ident, lit, pascal, screaming};
+use rust::{Gen, Locate, RT, camel_allow, ident, lit, pascal, screaming};
 
 #[derive(Template)]
 #[template(path = "protocol.rs", escape = "none")]
@@ -146,6 +146,9 @@ struct UnionView {
     /// The bits that tell the members apart.
     mask: String,
     arms: Vec<UnionArmView>,
+    /// `#[allow(non_camel_case_types)]` when the union's name or a member's (its
+    /// variants are named after the members) is not CamelCase.
+    allow: &'static str,
 }
 
 struct UnionArmView {
@@ -170,7 +173,13 @@ fn union_view(g: &Gen, u: &UnionDef) -> UnionView {
         |(k, _)| (k.ty, k.mask),
     );
     let keys = key.map(|(_, keys)| keys).unwrap_or_default();
+    let allow = std::iter::once(u.name.as_str())
+        .chain(u.arms.iter().map(|a| g.p.types[a.ty].name()))
+        .map(camel_allow)
+        .find(|a| !a.is_empty())
+        .unwrap_or_default();
     UnionView {
+        allow,
         name: u.name.clone(),
         name_lit: lit(&u.name),
         docs: docs(&u.docs),

@@ -2206,6 +2206,19 @@ fn check_encodings(p: &Protocol, errs: &mut Vec<Diagnostic>) {
             }
             for (n, ty, at) in &fields {
                 for i in named_in(ty) {
+                    if let TypeDef::Union(_) | TypeDef::Tagged(_) = &p.types[i] {
+                        let what = if matches!(p.types[i], TypeDef::Union(_)) {
+                            "a union"
+                        } else {
+                            "a tagged list"
+                        };
+                        errs.push(
+                            Diagnostic::error(*at, format!("`{n}` holds `{}`, {what}, which has no JSON form to write it in `{}`'s `{}` encoding", p.types[i].name(), s.name, enc.name), "no JSON form")
+                                .code("E0380")
+                                .note(enc.span, format!("`{}` is written as `{}` here", s.name, enc.name))
+                                .help("unions and tagged lists are binary only: keep the field out of structs written as JSON"),
+                        );
+                    }
                     if let TypeDef::Struct(inner) = &p.types[i]
                         && !inner.encodings.iter().any(|e| e.name == enc.name)
                     {
