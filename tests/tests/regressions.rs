@@ -148,3 +148,29 @@ fn an_optional_field_present_on_a_condition_keeps_its_three_values_in_json() {
         assert_eq!(binary(&v, None), v);
     }
 }
+
+#[test]
+fn u64_enums_past_i64_max_round_trip_in_json() {
+    let big = u64::MAX - 1;
+    let v = Huges {
+        a: Huge::Top,
+        b: HugeOpen::Unknown(big),
+        c: vec![Huge::Top, Huge::Zero],
+        d: Some(HugeOpen::Top),
+        e: vec![HugeOpen::Unknown(big), HugeOpen::Top],
+    };
+    let (text, back) = json(&v, Huges::encode_json, Huges::decode_json);
+    assert_eq!(
+        text,
+        format!(
+            r#"{{"a":{max},"b":{big},"c":[{max},0],"d":{max},"e":[{big},"TOP"]}}"#,
+            max = u64::MAX
+        )
+    );
+    assert_eq!(back, v);
+    assert_eq!(binary(&v, None), v);
+    // A negative number is no u64 value.
+    let text = bytes::Bytes::from_static(br#"{"a":-1}"#);
+    let mut r = Reader::new(&text, Limits::DEFAULT);
+    assert!(Huges::decode_json(&mut r).is_err());
+}

@@ -148,6 +148,8 @@ impl Json<'_> {
             }
             Type::Named(i) => match &self.g.p.types[*i] {
                 TypeDef::Enum(_) if self.by_name => format!("{RT}::serde_json::Value"),
+                // A u64 representation's values over i64::MAX are written as they are.
+                TypeDef::Enum(e) if e.repr.rust() == "u64" => "u64".into(),
                 TypeDef::Enum(_) => "i64".into(),
                 TypeDef::Flags(f) => f.repr.rust().into(),
                 TypeDef::Struct(s) => {
@@ -208,10 +210,11 @@ impl Json<'_> {
                 format!("{place}.as_ref().map(|x| {})", self.ser(inner, "x"))
             }
             Type::Named(i) => match &self.g.p.types[*i] {
-                TypeDef::Enum(_) if self.by_name => format!(
-                    "match {RT}::WireEnum::wire_name({copy}) {{ ::std::option::Option::Some(n) => {RT}::serde_json::Value::from(n), ::std::option::Option::None => {RT}::serde_json::Value::from({RT}::WireEnum::wire_value({copy})) }}"
+                TypeDef::Enum(e) if self.by_name => format!(
+                    "match {RT}::WireEnum::wire_name({copy}) {{ ::std::option::Option::Some(n) => {RT}::serde_json::Value::from(n), ::std::option::Option::None => {RT}::serde_json::Value::from({}) }}",
+                    u64_value(e, &format!("{RT}::WireEnum::wire_value({copy})"))
                 ),
-                TypeDef::Enum(_) => format!("{RT}::WireEnum::wire_value({copy})"),
+                TypeDef::Enum(e) => u64_value(e, &format!("{RT}::WireEnum::wire_value({copy})")),
                 TypeDef::Flags(_) => format!("{place}.bits()"),
                 TypeDef::Struct(_) if self.nested(*i).is_some() => {
                     format!("{place}.{}_mirror()", self.enc)
@@ -272,11 +275,21 @@ impl Json<'_> {
             },
             Type::Named(i) => match &self.g.p.types[*i] {
                 TypeDef::Enum(e) if self.by_name => De::Fallible(format!(
-                    "match {v} {{ {RT}::serde_json::Value::String(n) => {name}::from_name(&n), v => v.as_i64().and_then(<{name} as {RT}::WireEnum>::from_wire_value) }}.ok_or_else(|| {})",
+                    "match {v} {{ {RT}::serde_json::Value::String(n) => {name}::from_name(&n), v => v.{number}.and_then(<{name} as {RT}::WireEnum>::from_wire_value) }}.ok_or_else(|| {})",
                     err(format!(
                         "Json({}.to_string())",
                         lit(&format!("no `{}` has this name or value", e.name))
                     )),
+                    name = e.name,
+                    number = if e.repr.rust() == "u64" {
+                        "as_u64().map(|v| v as i64)"
+                    } else {
+                        "as_i64()"
+                    }
+                )),
+                TypeDef::Enum(e) if e.repr.rust() == "u64" => De::Fallible(format!(
+                    "<{name} as {RT}::WireEnum>::from_wire_value({v} as i64).ok_or_else(|| {})",
+                    err(format!("UnknownEnum({v} as i64)")),
                     name = e.name
                 )),
                 TypeDef::Enum(e) => De::Fallible(format!(
@@ -296,6 +309,16 @@ impl Json<'_> {
                 unreachable!("serialised as it is")
             }
         }
+    }
+}
+
+/// `value`, an enum's `WireEnum::wire_value`, as JSON writes
+/// it: a u64 representation's bit pattern back to the u64 it is.
+fn u64_value(e: &EnumDef, value: &str) -> String {
+    if e.repr.rust() == "u64" {
+        format!("{value} as u64")
+    } else {
+        value.to_string()
     }
 }
 
