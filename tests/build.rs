@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 
 fn main() {
-    polywire_codegen::configure()
-        .compile_or_exit(&["wire/kitchen.wire", "wire/regress.wire"]);
+    polywire_codegen::configure().compile_or_exit(&["wire/kitchen.wire", "wire/regress.wire"]);
     // Its names are what it tests: the checker's warnings about them (W0103) are expected,
     // and are left out of the build's output.
     let file = "wire/snake_case.wire";

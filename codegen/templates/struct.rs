@@ -38,8 +38,6 @@ impl ::std::default::Default for {{ name }} {
 {% endif %}
 {% endif %}
 
-{# Locals are named after the fields as declared (`__at_fooBar`). #}
-#[allow(non_snake_case)]
 impl ::polywire::__private::WireMessage for {{ name }} {
     {% if frame %}
     #[inline]

@@ -89,10 +89,7 @@ fn i24_flags_hold_bit_23() {
         w: Wide::from_bits(1 << 23),
         wl: WideLe::from_bits(0),
     };
-    assert_eq!(
-        binary(&unsigned, Some(&[0x80, 0, 0, 0, 0, 0])).w,
-        Wide::TOP
-    );
+    assert_eq!(binary(&unsigned, Some(&[0x80, 0, 0, 0, 0, 0])).w, Wide::TOP);
     // Neither form of a 24-bit value: an error, not a lost byte.
     let mut buf = BytesMut::new();
     let bad = Holder {
@@ -122,6 +119,27 @@ fn types_named_in_snake_case_round_trip() {
         c: Camel::ping_msg(ping_msg {}),
     };
     assert_eq!(binary(&h, None), h);
+    for is_set in [false, true] {
+        let c = CamelFields {
+            is_set,
+            kind: 5,
+            body_text: Str::from("text"),
+            maybe_x: is_set.then_some(9),
+            a_b: 1,
+            _hidden: 2,
+            tail: 0x1234,
+        };
+        // bodyLen 4, the word (set, kind 5, tail length 2), the text, x, a_b, _hidden, tail.
+        let mut bytes = vec![0, 4, 0x2a | u8::from(is_set), b't', b'e', b'x', b't'];
+        if is_set {
+            bytes.push(9);
+        }
+        bytes.extend([1, 2, 0x12, 0x34]);
+        assert_eq!(binary(&c, None), c);
+        let mut buf = BytesMut::new();
+        c.encode_to(&mut buf).expect("encodes");
+        assert_eq!(&buf[..], &bytes[..]);
+    }
 }
 
 #[test]

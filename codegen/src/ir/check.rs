@@ -2107,20 +2107,20 @@ fn check_encodings(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                     }
                     // A struct whose binary encoding a discriminator chooses is a nested
                     // struct in JSON.
-                    FieldKind::Switch { ty, .. } => fields.push((
-                        &f.name,
-                        Type::Named(*ty),
-                        PartSpans::or(f.at.name, f.span),
-                    )),
-                    FieldKind::Bits { parts, .. } => fields.extend(
-                        parts.iter().filter(|pt| pt.value == PartValue::Stored).map(|pt| {
-                            (
-                                pt.name.as_str(),
-                                pt.ty.clone(),
-                                PartSpans::or(pt.at.name, pt.span),
-                            )
-                        }),
-                    ),
+                    FieldKind::Switch { ty, .. } => {
+                        fields.push((&f.name, Type::Named(*ty), PartSpans::or(f.at.name, f.span)))
+                    }
+                    FieldKind::Bits { parts, .. } => {
+                        fields.extend(parts.iter().filter(|pt| pt.value == PartValue::Stored).map(
+                            |pt| {
+                                (
+                                    pt.name.as_str(),
+                                    pt.ty.clone(),
+                                    PartSpans::or(pt.at.name, pt.span),
+                                )
+                            },
+                        ))
+                    }
                     _ => {}
                 }
             }

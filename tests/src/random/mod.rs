@@ -33,8 +33,7 @@ pub struct KnownIssue {
 }
 
 /// Shapes left out while their bug stands. Empty this list as the fixes land.
-pub const KNOWN_ISSUES: &[KnownIssue] = &[
-];
+pub const KNOWN_ISSUES: &[KnownIssue] = &[];
 
 /// Shapes the checker rejects (a diagnostic, as it should): the generator, which writes
 /// valid protocols only, leaves them out; mutants that reach them get the diagnostic.
