@@ -1,4 +1,25 @@
-//! Generates `wire/kitchen.wire`, the protocol that uses every feature of the language.
+//! Generates `wire/kitchen.wire`, the protocol that uses every feature of the language,
+//! `wire/regress.wire`, shapes the random protocols found bugs in, and
+//! `wire/snake_case.wire`, types named in snake case.
+use std::path::PathBuf;
+
 fn main() {
-    polywire_codegen::configure().compile_or_exit(&["wire/kitchen.wire"]);
+    polywire_codegen::configure().compile_or_exit(&["wire/kitchen.wire", "wire/regress.wire"]);
+    // Its names are what it tests: the checker's warnings about them (W0103) are expected,
+    // and are left out of the build's output.
+    let file = "wire/snake_case.wire";
+    println!("cargo:rerun-if-changed={file}");
+    let generated = polywire_codegen::load(std::path::Path::new(file))
+        .map_err(|e| e.rendered)
+        .and_then(|c| polywire_codegen::generate(&c.ir, &c.sources).map_err(|e| e.rendered));
+    match generated {
+        Ok(code) => {
+            let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set"));
+            std::fs::write(out.join("snake_case.rs"), code).expect("writes snake_case.rs");
+        }
+        Err(rendered) => {
+            eprintln!("{rendered}");
+            std::process::exit(1);
+        }
+    }
 }

@@ -8,6 +8,7 @@
 #[doc = {{ d }}]
 {% endfor %}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash{% if !variants.is_empty() %}, Default{% endif %})]
+{{ crate::emit::rust::camel_allow(name) }}
 pub enum {{ name }} {
     {% for v in variants %}
     {% if loop.first %}#[default]{% endif %}
@@ -134,12 +135,16 @@ impl ::polywire::WireEnum for {{ name }} {
         Self::from_name(name)
     }
 
+    {% if repr == "u64" %}
+    const WIRE_U64: bool = true;
+
+    {% endif %}
     fn wire_value(self) -> i64 {
         {% if repr == "i64" %}self.to_repr(){% else %}self.to_repr() as i64{% endif %}
     }
 
     fn from_wire_value(v: i64) -> ::std::option::Option<Self> {
-        {% if repr != "i64" %}let v = <{{ repr }}>::try_from(v).ok()?;{% endif %}
+        {% if repr == "u64" %}let v = v as u64;{% else if repr != "i64" %}let v = <{{ repr }}>::try_from(v).ok()?;{% endif %}
         {% if open %}::std::option::Option::Some(Self::from_repr(v)){% else %}Self::from_repr(v){% endif %}
     }
 }

@@ -7,6 +7,7 @@
 #[doc = {{ d }}]
 {% endfor %}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+{{ crate::emit::rust::camel_allow(name) }}
 pub struct {{ name }}(pub {{ repr }});
 
 impl {{ name }} {
@@ -18,7 +19,7 @@ impl {{ name }} {
     {% for d in b.at %}
     #[doc = {{ d }}]
     {% endfor %}
-    pub const {{ b.name }}: Self = Self(1 << {{ b.bit }});
+    pub const {{ b.name }}: Self = Self({{ b.value }});
     {% endfor %}
 
     /// No bit set.

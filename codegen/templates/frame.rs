@@ -1,5 +1,6 @@
 /// The sans-IO codec for [`{{ name }}`]: finds frame boundaries, enforces the limits and
 /// decodes without copying the payload.
+{{ crate::emit::rust::camel_allow(name) }}
 pub type {{ name }}Codec = ::polywire::FramedCodec<{{ name }}>;
 
 impl ::polywire::Framed for {{ name }} {

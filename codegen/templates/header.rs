@@ -9,6 +9,7 @@
 #[doc = {{ d }}]
 {% endfor %}
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+{{ crate::emit::rust::camel_allow(name) }}
 pub struct {{ name }} {
     {% for f in fields %}
     {% for d in f.docs %}

@@ -12,6 +12,7 @@
 {% else %}
 #[derive(Debug, Clone, PartialEq, Eq)]
 {% endif %}
+{{ crate::emit::rust::camel_allow(name) }}
 pub struct {{ name }} {
     {% for f in fields %}
     {% for d in f.docs %}
@@ -37,8 +38,6 @@ impl ::std::default::Default for {{ name }} {
 {% endif %}
 {% endif %}
 
-{# Locals are named after the fields as declared (`__at_fooBar`). #}
-#[allow(non_snake_case)]
 impl ::polywire::__private::WireMessage for {{ name }} {
     {% if frame %}
     #[inline]

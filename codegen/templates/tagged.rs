@@ -7,6 +7,7 @@
 #[doc = {{ d }}]
 {% endfor %}
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+{{ crate::emit::rust::camel_allow(name) }}
 pub struct {{ name }} {
     {% for m in members %}
     {% for d in m.docs %}

@@ -9,6 +9,7 @@
 {# Members are held inline, as the structs they are, whatever their sizes. #}
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
+{{ allow }}
 pub enum {{ name }} {
     {% for a in arms %}
     {% for d in a.docs %}

@@ -576,6 +576,34 @@ fn json_nested_struct_without_encoding() {
 }
 
 #[test]
+fn json_struct_chosen_by_a_discriminator_without_encoding() {
+    let src = r#"protocol t {
+    struct In { a: u8 }
+    struct S { d: u8, x: In by d { 0 => binary } sized_by u8 }
+    encoding S json { }
+}
+"#;
+    insta::assert_snapshot!(
+        "json_struct_chosen_by_a_discriminator_without_encoding",
+        fail_n(src, 1)
+    );
+}
+
+#[test]
+fn json_of_unions_and_tagged_lists() {
+    let src = r#"protocol t {
+    struct Ping { kind: u8 = 0xC0 }
+    struct Pong { kind: u8 = 0xD0 }
+    union U { Ping, Pong }
+    tagged Props : u8 { 0x01 a: u8 }
+    struct A { u: U, props: Props? sized_by u8 }
+    encoding A json { }
+}
+"#;
+    insta::assert_snapshot!("json_of_unions_and_tagged_lists", fail_n(src, 2));
+}
+
+#[test]
 fn json_rules_and_keys() {
     let src = r#"protocol t {
     enum E : u8 { A = 0 }

@@ -374,6 +374,26 @@ fn discriminator_value_without_encoding() {
     insta::assert_snapshot!("discriminator_value_without_encoding", fail_n(src, 1));
 }
 
+#[test]
+fn encoding_format_in_upper_case() {
+    let src = r#"protocol t {
+    struct S { a: u8 }
+    encoding S JSON { }
+}
+"#;
+    insta::assert_snapshot!("encoding_format_in_upper_case", fail_n(src, 1));
+}
+
+#[test]
+fn rename_all_unknown_case() {
+    let src = r#"protocol t {
+    struct S { a_b: u8 }
+    encoding S json { rename_all train-case }
+}
+"#;
+    insta::assert_snapshot!("rename_all_unknown_case", fail_n(src, 1));
+}
+
 // ---------------------------------------------------------------- frames and services
 
 #[test]

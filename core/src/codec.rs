@@ -288,10 +288,13 @@ pub trait WireEnum: Copy + Sized {
     fn wire_name(self) -> Option<&'static str>;
     /// The variant with a declared name.
     fn from_wire_name(name: &str) -> Option<Self>;
-    /// The wire value, widened.
+    /// True when the representation is `u64`: [`wire_value`](Self::wire_value) is then the
+    /// value's bit pattern (`u64::MAX` is `-1`), and JSON writes and reads the `u64` it is.
+    const WIRE_U64: bool = false;
+    /// The wire value, widened (for a `u64` representation, its bit pattern).
     fn wire_value(self) -> i64;
     /// The variant for a wire value (`None` if a closed enum has no such variant or the value
-    /// does not fit the representation).
+    /// does not fit the representation; for a `u64` representation, `v` is the bit pattern).
     fn from_wire_value(v: i64) -> Option<Self>;
 }
 

@@ -14,7 +14,7 @@ pub mod enum_by_name {
     pub fn serialize<T: WireEnum, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
         match v.wire_name() {
             Some(n) => s.serialize_str(n),
-            None => s.serialize_i64(v.wire_value()),
+            None => enum_by_number::serialize(v, s),
         }
     }
 
@@ -24,13 +24,12 @@ pub mod enum_by_name {
         #[serde(untagged)]
         enum NameOrNumber {
             Name(String),
-            Number(i64),
+            Number(Number),
         }
         match NameOrNumber::deserialize(d)? {
             NameOrNumber::Name(n) => T::from_wire_name(&n)
                 .ok_or_else(|| serde::de::Error::custom(format_args!("unknown name `{n}`"))),
-            NameOrNumber::Number(v) => T::from_wire_value(v)
-                .ok_or_else(|| serde::de::Error::custom(format_args!("unknown value {v}"))),
+            NameOrNumber::Number(v) => v.to_enum(),
         }
     }
 }
@@ -41,14 +40,41 @@ pub mod enum_by_number {
 
     /// Serializes the wire value.
     pub fn serialize<T: WireEnum, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_i64(v.wire_value())
+        if T::WIRE_U64 {
+            // The bit pattern back to the value.
+            s.serialize_u64(v.wire_value() as u64)
+        } else {
+            s.serialize_i64(v.wire_value())
+        }
     }
 
     /// Deserializes a wire value.
     pub fn deserialize<'de, T: WireEnum, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
-        let v = i64::deserialize(d)?;
-        T::from_wire_value(v)
-            .ok_or_else(|| serde::de::Error::custom(format_args!("unknown value {v}")))
+        Number::deserialize(d)?.to_enum()
+    }
+}
+
+/// An enum's number in JSON: an i64, or a u64 over `i64::MAX` (a `u64` representation's).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+enum Number {
+    Signed(i64),
+    Unsigned(u64),
+}
+
+impl Number {
+    fn to_enum<T: WireEnum, E: serde::de::Error>(self) -> Result<T, E> {
+        let found = match self {
+            Number::Signed(v) if T::WIRE_U64 && v < 0 => None,
+            Number::Signed(v) => T::from_wire_value(v),
+            // The value's bit pattern.
+            Number::Unsigned(v) if T::WIRE_U64 => T::from_wire_value(v as i64),
+            Number::Unsigned(_) => None,
+        };
+        found.ok_or_else(|| match self {
+            Number::Signed(v) => E::custom(format_args!("unknown value {v}")),
+            Number::Unsigned(v) => E::custom(format_args!("unknown value {v}")),
+        })
     }
 }
 
@@ -62,6 +88,17 @@ impl std::io::Write for Count {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// Reads a member that is there into `Some`, `null` included. With the mirror's default
+/// for a member that is not there, an `Option<Option<T>>` (an optional field present on a
+/// condition) tells the two apart: absent is `None`, `null` is `Some(None)`.
+pub fn json_present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// The length of `v`'s JSON text, computed without buffering it.

@@ -1033,6 +1033,20 @@ pub fn check_bits(value: u64, bits: u32, path: &'static str) -> Result<u64, Enco
     Ok(value)
 }
 
+/// The 24-bit pattern of an `i24` flags value held in an `i32`: a value with bit 23 set
+/// is held sign-extended (`-0x80_0000` is bit 23 alone, as decoding gives it) and is
+/// written as its low 24 bits. Any other value is its 32-bit pattern, which
+/// [`check_bits`] then accepts only when it fits in 24 bits (so `1 << 23` is written as
+/// bit 23 too, and decodes as `-0x80_0000`).
+#[inline]
+pub fn i24_bits(value: i32) -> u64 {
+    if (-0x80_0000..0).contains(&value) {
+        u64::from(value as u32 & 0xFF_FFFF)
+    } else {
+        u64::from(value as u32)
+    }
+}
+
 /// Parses a header field carried as a string.
 pub fn parse_field<T: std::str::FromStr>(v: &str, field: &'static str) -> Result<T, DecodeError> {
     v.parse()
@@ -1053,6 +1067,20 @@ pub fn missing_field(field: &'static str) -> DecodeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn i24_bits_of_flags_values() {
+        assert_eq!(i24_bits(0), 0);
+        assert_eq!(i24_bits(1), 1);
+        assert_eq!(i24_bits(-0x80_0000), 0x80_0000);
+        assert_eq!(i24_bits(-1), 0xFF_FFFF);
+        assert_eq!(i24_bits(1 << 23), 0x80_0000);
+        assert_eq!(i24_bits(0xFF_FFFF), 0xFF_FFFF);
+        // Outside both forms: the check that follows rejects it.
+        assert!(check_bits(i24_bits(-0x80_0001), 24, "f").is_err());
+        assert!(check_bits(i24_bits(0x100_0000), 24, "f").is_err());
+        assert!(check_bits(i24_bits(i32::MIN), 24, "f").is_err());
+    }
 
     #[test]
     fn varint_round_trip_and_len() {

@@ -8,6 +8,19 @@
 
 pub mod random;
 
+/// Shapes the random protocols found bugs in (`wire/regress.wire`), under every warning
+/// denied: its generated code must not make the crate that holds it warn.
+#[deny(warnings)]
+pub mod regress {
+    polywire::include_protocol!("regress");
+}
+
+/// Types named in snake case (`wire/snake_case.wire`), under every warning denied.
+#[deny(warnings)]
+pub mod snake_case {
+    polywire::include_protocol!("snake_case");
+}
+
 /// Every feature of the language in one protocol (`wire/kitchen.wire`).
 pub mod kitchen {
     polywire::include_protocol!("kitchen");

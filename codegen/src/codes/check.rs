@@ -906,6 +906,20 @@ struct Hello { name: string<u8> @version }
 Mark the integer field that carries the version."#,
     },
     Code {
+        code: "E0380",
+        title: "a union or tagged list in a struct written as JSON",
+        explanation: r#"Unions and tagged lists have a binary layout only: a struct with a JSON encoding
+cannot hold one, directly or in a list, map or optional.
+
+```wire
+tagged Props : u8 { 0x01 a: u8 }
+struct A { props: Props sized_by u8 }
+encoding A json { }
+```
+
+Keep the union or tagged list out of the struct, or drop its JSON encoding."#,
+    },
+    Code {
         code: "W0301",
         title: "a response status falls back to a default code",
         explanation: r#"The generated server answers with the `responses` enum's `@success` and

@@ -607,7 +607,12 @@ fn describe_attempts(
     let lexical: Vec<Rule> = rules
         .iter()
         .copied()
-        .filter(|r| matches!(r, Rule::ident | Rule::int_lit | Rule::string_lit) && !continues)
+        .filter(|r| {
+            matches!(
+                r,
+                Rule::ident | Rule::case_word | Rule::int_lit | Rule::string_lit
+            ) && !continues
+        })
         .collect();
     // Whitespace and comments may go anywhere; the characters inside names, numbers and
     // strings are described by their rule.
@@ -665,6 +670,7 @@ fn describe_rules(rules: &[Rule]) -> String {
         .iter()
         .map(|r| match r {
             Rule::ident => "a name",
+            Rule::case_word => "a case (`camelCase`, `kebab-case`...)",
             Rule::int_lit => "an integer",
             Rule::string_lit => "a string",
             Rule::type_expr => "a type",
@@ -986,7 +992,15 @@ impl Cx {
                         let mut ri = r.into_inner();
                         match rule {
                             Rule::enc_rename_all => {
-                                EncRule::RenameAll(self.name(ri.next().expect("case")))
+                                let c = ri.next().expect("case");
+                                let name = match c.as_rule() {
+                                    Rule::string_lit => Name {
+                                        span: self.span(&c),
+                                        text: unescape(c.into_inner().as_str()),
+                                    },
+                                    _ => self.name(c),
+                                };
+                                EncRule::RenameAll(name)
                             }
                             Rule::enc_rename => {
                                 let f = self.name(ri.next().expect("field"));

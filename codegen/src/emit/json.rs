@@ -8,7 +8,7 @@
 //! numbers, flags their integer, enums their number or (`field as name`) their name, and a
 //! nested struct its own encoding of the same name.
 
-use super::rust::{Gen, RT, ident, lit, pascal_prefix, rename_case};
+use super::rust::{Gen, RT, camel_allow, ident, lit, pascal_prefix, rename_case};
 use crate::ir::*;
 
 struct JsonField {
@@ -18,11 +18,14 @@ struct JsonField {
     wire: String,
     ty: Type,
     by_name: bool,
+    /// An optional field present on a condition, `Option<Option<T>>`: absent is left out
+    /// of the JSON and `Some(None)` written as `null`, so that both read back.
+    present: bool,
 }
 
 fn json_fields(s: &StructDef, enc: &Encoding) -> Vec<JsonField> {
     let mut out = Vec::new();
-    let mut push = |name: &str, ty: &Type| {
+    let mut push = |name: &str, ty: &Type, present: bool| {
         let wire = enc
             .renames
             .iter()
@@ -39,15 +42,33 @@ fn json_fields(s: &StructDef, enc: &Encoding) -> Vec<JsonField> {
             wire,
             ty: ty.clone(),
             by_name: enc.by_name.iter().any(|n| n == name),
+            present,
         });
     };
     for f in &s.fields {
         match &f.kind {
-            // A widened integer is its Rust type in JSON.
-            FieldKind::Value(t) => push(&f.name, &f.widen.map_or_else(|| t.clone(), Type::Int)),
+            // A widened integer is its Rust type in JSON; a conditional field is held (and
+            // written) as an optional.
+            FieldKind::Value(t) => {
+                let t = f.widen.map_or_else(|| t.clone(), Type::Int);
+                match f.cond {
+                    Some(_) => {
+                        let present = matches!(t, Type::Optional { .. });
+                        let t = Type::Optional {
+                            inner: Box::new(t),
+                            repr: OptRepr::Presence,
+                        };
+                        push(&f.name, &t, present)
+                    }
+                    None => push(&f.name, &t, false),
+                }
+            }
+            // The struct a discriminator chooses the binary encoding of is, in JSON, a
+            // nested struct like any other.
+            FieldKind::Switch { ty, .. } => push(&f.name, &Type::Named(*ty), false),
             FieldKind::Bits { parts, .. } => {
                 for p in parts.iter().filter(|p| p.value == PartValue::Stored) {
-                    push(&p.name, &p.ty);
+                    push(&p.name, &p.ty, false);
                 }
             }
             _ => {}
@@ -127,6 +148,8 @@ impl Json<'_> {
             }
             Type::Named(i) => match &self.g.p.types[*i] {
                 TypeDef::Enum(_) if self.by_name => format!("{RT}::serde_json::Value"),
+                // A u64 representation's values over i64::MAX are written as they are.
+                TypeDef::Enum(e) if e.repr.rust() == "u64" => "u64".into(),
                 TypeDef::Enum(_) => "i64".into(),
                 TypeDef::Flags(f) => f.repr.rust().into(),
                 TypeDef::Struct(s) => {
@@ -187,10 +210,11 @@ impl Json<'_> {
                 format!("{place}.as_ref().map(|x| {})", self.ser(inner, "x"))
             }
             Type::Named(i) => match &self.g.p.types[*i] {
-                TypeDef::Enum(_) if self.by_name => format!(
-                    "match {RT}::WireEnum::wire_name({copy}) {{ ::std::option::Option::Some(n) => {RT}::serde_json::Value::from(n), ::std::option::Option::None => {RT}::serde_json::Value::from({RT}::WireEnum::wire_value({copy})) }}"
+                TypeDef::Enum(e) if self.by_name => format!(
+                    "match {RT}::WireEnum::wire_name({copy}) {{ ::std::option::Option::Some(n) => {RT}::serde_json::Value::from(n), ::std::option::Option::None => {RT}::serde_json::Value::from({}) }}",
+                    u64_value(e, &format!("{RT}::WireEnum::wire_value({copy})"))
                 ),
-                TypeDef::Enum(_) => format!("{RT}::WireEnum::wire_value({copy})"),
+                TypeDef::Enum(e) => u64_value(e, &format!("{RT}::WireEnum::wire_value({copy})")),
                 TypeDef::Flags(_) => format!("{place}.bits()"),
                 TypeDef::Struct(_) if self.nested(*i).is_some() => {
                     format!("{place}.{}_mirror()", self.enc)
@@ -251,11 +275,21 @@ impl Json<'_> {
             },
             Type::Named(i) => match &self.g.p.types[*i] {
                 TypeDef::Enum(e) if self.by_name => De::Fallible(format!(
-                    "match {v} {{ {RT}::serde_json::Value::String(n) => {name}::from_name(&n), v => v.as_i64().and_then(<{name} as {RT}::WireEnum>::from_wire_value) }}.ok_or_else(|| {})",
+                    "match {v} {{ {RT}::serde_json::Value::String(n) => {name}::from_name(&n), v => v.{number}.and_then(<{name} as {RT}::WireEnum>::from_wire_value) }}.ok_or_else(|| {})",
                     err(format!(
                         "Json({}.to_string())",
                         lit(&format!("no `{}` has this name or value", e.name))
                     )),
+                    name = e.name,
+                    number = if e.repr.rust() == "u64" {
+                        "as_u64().map(|v| v as i64)"
+                    } else {
+                        "as_i64()"
+                    }
+                )),
+                TypeDef::Enum(e) if e.repr.rust() == "u64" => De::Fallible(format!(
+                    "<{name} as {RT}::WireEnum>::from_wire_value({v} as i64).ok_or_else(|| {})",
+                    err(format!("UnknownEnum({v} as i64)")),
                     name = e.name
                 )),
                 TypeDef::Enum(e) => De::Fallible(format!(
@@ -275,6 +309,16 @@ impl Json<'_> {
                 unreachable!("serialised as it is")
             }
         }
+    }
+}
+
+/// `value`, an enum's `WireEnum::wire_value`, as JSON writes
+/// it: a u64 representation's bit pattern back to the u64 it is.
+fn u64_value(e: &EnumDef, value: &str) -> String {
+    if e.repr.rust() == "u64" {
+        format!("{value} as u64")
+    } else {
+        value.to_string()
     }
 }
 
@@ -331,7 +375,13 @@ fn mirror_field(g: &Gen, f: &JsonField, enc: &Encoding) -> MirrorField {
             fallible: false,
         };
     }
-    let omit = enc.flags.iter().any(|x| x == "omit_none") && matches!(f.ty, Type::Optional { .. });
+    let omit = f.present
+        || (enc.flags.iter().any(|x| x == "omit_none") && matches!(f.ty, Type::Optional { .. }));
+    let de_attrs = if f.present {
+        format!("{rename}#[serde(default, deserialize_with = \"{RT}::json_present\")]")
+    } else {
+        rename.clone()
+    };
     let ser_attrs = if omit {
         format!("{rename}#[serde(skip_serializing_if = \"::std::option::Option::is_none\")]")
     } else {
@@ -348,7 +398,7 @@ fn mirror_field(g: &Gen, f: &JsonField, enc: &Encoding) -> MirrorField {
         ser_ty: j.ty(&f.ty, true),
         de_ty: j.ty(&f.ty, false),
         ser_attrs,
-        de_attrs: rename,
+        de_attrs,
         ser: j.ser(&f.ty, &src),
         de,
         fallible,
@@ -461,10 +511,11 @@ pub fn mirrors(g: &Gen, s: &StructDef) -> String {
         let ser: String = ser.into_iter().map(|(_, d)| d).collect();
         let de: String = de.into_iter().map(|(_, d)| d).collect();
         let (ser_ty, de_ty) = mirror_names(&s.name, &enc.name);
+        let allow = camel_allow(&s.name);
         out += &format!(
-            "#[doc(hidden)] #[derive({RT}::serde::Serialize)] #[serde(crate = \"{RT}::serde\")] \
+            "#[doc(hidden)] {allow} #[derive({RT}::serde::Serialize)] #[serde(crate = \"{RT}::serde\")] \
              pub struct {ser_ty} {{ {ser} }}\n\
-             #[doc(hidden)] #[derive({RT}::serde::Deserialize, ::std::default::Default)] #[serde(crate = \"{RT}::serde\", default)] \
+             #[doc(hidden)] {allow} #[derive({RT}::serde::Deserialize, ::std::default::Default)] #[serde(crate = \"{RT}::serde\", default)] \
              pub struct {de_ty} {{ {de} }}\n"
         );
     }

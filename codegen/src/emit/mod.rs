@@ -8,7 +8,7 @@ mod structs;
 
 use crate::ir::*;
 use askama::Template;
-use rust::{Gen, Locate, RT, ident, lit, pascal, screaming};
+use rust::{Gen, Locate, RT, camel_allow, ident, lit, pascal, screaming};
 
 #[derive(Template)]
 #[template(path = "protocol.rs", escape = "none")]
@@ -79,6 +79,9 @@ struct FlagsView {
 struct BitView {
     name: String,
     bit: i128,
+    /// The constant's value: `1 << bit`, or, for an i24's sign bit (bit 23), its
+    /// sign-extended value, as decoding gives it.
+    value: String,
     docs: Vec<String>,
     at: Vec<String>,
 }
@@ -142,6 +145,9 @@ struct UnionView {
     /// The bits that tell the members apart.
     mask: String,
     arms: Vec<UnionArmView>,
+    /// `#[allow(non_camel_case_types)]` when the union's name or a member's (its
+    /// variants are named after the members) is not CamelCase.
+    allow: &'static str,
 }
 
 struct UnionArmView {
@@ -166,7 +172,13 @@ fn union_view(g: &Gen, u: &UnionDef) -> UnionView {
         |(k, _)| (k.ty, k.mask),
     );
     let keys = key.map(|(_, keys)| keys).unwrap_or_default();
+    let allow = std::iter::once(u.name.as_str())
+        .chain(u.arms.iter().map(|a| g.p.types[a.ty].name()))
+        .map(camel_allow)
+        .find(|a| !a.is_empty())
+        .unwrap_or_default();
     UnionView {
+        allow,
         name: u.name.clone(),
         name_lit: lit(&u.name),
         docs: docs(&u.docs),
@@ -434,6 +446,11 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
                     .map(|b| BitView {
                         name: screaming(&b.name),
                         bit: b.value,
+                        value: if f.repr.signed && f.repr.bytes == 3 && b.value == 23 {
+                            "-0x80_0000".into()
+                        } else {
+                            format!("1 << {}", b.value)
+                        },
                         docs: docs(&b.docs),
                         at: g.at(b.span),
                     })

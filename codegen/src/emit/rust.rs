@@ -62,6 +62,20 @@ pub fn snake(s: &str) -> String {
     out
 }
 
+/// The attribute a generated type named `name` needs: a name that is not UpperCamelCase
+/// (`point`, `my_type`) is kept as written, so that code refers to it by the name the
+/// protocol declares, and allowed, so that it does not warn in the crate holding it (the
+/// checker warns about it instead, W0103). Empty for a CamelCase name.
+pub fn camel_allow(name: &str) -> &'static str {
+    let trimmed = name.trim_matches('_');
+    let lower_start = trimmed.chars().next().is_some_and(char::is_lowercase);
+    if lower_start || trimmed.contains('_') {
+        "#[allow(non_camel_case_types)]"
+    } else {
+        ""
+    }
+}
+
 /// `send_message` → `SEND_MESSAGE`: flag constants and request codes. `_`, which cannot
 /// name a constant that code refers to, becomes `UNDERSCORE`.
 pub fn screaming(s: &str) -> String {
@@ -240,6 +254,8 @@ impl<'a> Gen<'a> {
     pub fn bits_u64(i: &IntType, v: &str) -> String {
         match (i.rust(), i.signed) {
             (_, false) => Self::to_u64(i, v),
+            // Bit 23 of an i24 is its sign bit: held sign-extended in the i32.
+            (_, true) if i.bytes == 3 => format!("{RT}::i24_bits({})", unparen(v)),
             ("i64", true) => format!("{} as u64", atom(v)),
             (r, true) => format!("u64::from({} as u{})", atom(v), &r[1..]),
         }
@@ -430,18 +446,6 @@ impl<'a> Gen<'a> {
                             name = e.name
                         )
                     }
-                }
-                // 24 bits of flags are a bit pattern: no sign extension.
-                TypeDef::Flags(fl) if fl.repr.bytes == 3 && fl.repr.signed => {
-                    let unsigned = IntType {
-                        signed: false,
-                        ..fl.repr
-                    };
-                    format!(
-                        "{}::from_bits({} as i32)",
-                        fl.name,
-                        Self::read_int(&unsigned, r, field)
-                    )
                 }
                 TypeDef::Flags(fl) => format!(
                     "{}::from_bits({})",

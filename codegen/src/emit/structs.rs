@@ -127,6 +127,11 @@ impl Gen<'_> {
                         )
                     }
                 }
+                // Bit 23 of i24 flags that fill 24 bits is their sign bit, held
+                // sign-extended as a whole i24 field's is.
+                TypeDef::Flags(fl) if fl.repr.signed && fl.repr.bytes == 3 && width == 24 => {
+                    format!("{}::from_bits((({raw} as i32) << 8) >> 8)", fl.name)
+                }
                 TypeDef::Flags(fl) => {
                     format!("{}::from_bits({raw} as {})", fl.name, fl.repr.rust())
                 }
@@ -221,6 +226,7 @@ impl Gen<'_> {
             let fl = lit(&f.name);
             // A `len(a..)` that starts here: the rest of the struct is a region.
             if let Some(l) = from_starts(&f.name) {
+                let l = stem(&l);
                 regions += 1;
                 d += &format!(
                     "let __n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __rg{regions} = {cur}.region(__n, {fl})?; let __r{regions} = &mut __rg{regions};"
@@ -236,22 +242,22 @@ impl Gen<'_> {
                     );
                 }
                 FieldKind::Length { ty, of } => {
-                    let n = &f.name;
+                    let (n, k) = (&f.name, stem(&f.name));
                     d += &format!(
-                        "let __at_{n} = {cur}.offset(); let __len_{n} = {};",
+                        "let __at_{k} = {cur}.offset(); let __len_{k} = {};",
                         self.read_len(ty, &cur, n)
                     );
                     if *of == LenTarget::From(None) {
                         regions += 1;
                         d += &format!(
-                            "let __n = {cur}.region_len(__len_{n}, __at_{n}, {fl})?; let mut __rg{regions} = {cur}.region(__n, {fl})?; let __r{regions} = &mut __rg{regions};"
+                            "let __n = {cur}.region_len(__len_{k}, __at_{k}, {fl})?; let mut __rg{regions} = {cur}.region(__n, {fl})?; let __r{regions} = &mut __rg{regions};"
                         );
                         cur = format!("__r{regions}");
                         open_regions.push(cur.clone());
                     }
                 }
                 FieldKind::Bits { ty, parts } => {
-                    let w = format!("__w_{}", f.name);
+                    let w = format!("__w_{}", stem(&f.name));
                     d += &format!(
                         "let __at = {cur}.offset(); let {w} = {};",
                         self.read_word(ty, &cur, &f.name)
@@ -276,7 +282,7 @@ impl Gen<'_> {
                                 d += &format!(
                                     "let __at_{n} = __at; let __len_{n} = {} as i64;",
                                     atom(&extract(&w, p.lo, p.hi, ty.bits())),
-                                    n = p.name
+                                    n = stem(&p.name)
                                 )
                             }
                             // A presence bit: the condition of the field it tells about
@@ -294,7 +300,7 @@ impl Gen<'_> {
                     // A part that is `len(..)`: the rest of the struct is a region.
                     for p in parts {
                         if p.value == PartValue::Length(LenTarget::From(None)) {
-                            let (n, pl) = (&p.name, lit(&p.name));
+                            let (n, pl) = (stem(&p.name), lit(&p.name));
                             regions += 1;
                             d += &format!(
                                 "let __n = {cur}.region_len(__len_{n}, __at_{n}, {pl})?; let mut __rg{regions} = {cur}.region(__n, {pl})?; let __r{regions} = &mut __rg{regions};"
@@ -310,7 +316,8 @@ impl Gen<'_> {
                     let (pre, rd, post) = match (&f.region, sized_by(f).as_deref()) {
                         (_, Some(l)) => (
                             format!(
-                                "let __n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __sub = {cur}.region(__n, {fl})?; let __rs = &mut __sub;"
+                                "let __n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __sub = {cur}.region(__n, {fl})?; let __rs = &mut __sub;",
+                                l = stem(l)
                             ),
                             "__rs".to_string(),
                             format!("__rs.finish({fl})?;"),
@@ -430,7 +437,7 @@ impl Gen<'_> {
         for (fi, f) in s.fields.iter().enumerate() {
             let fl = lit(&f.name);
             if let Some(l) = from_starts(&f.name) {
-                e += &format!("let __start_{l} = dst.len();");
+                e += &format!("let __start_{} = dst.len();", stem(&l));
                 at_end.push(self.patch_len(s, &lens, &l));
             }
             match &f.kind {
@@ -440,11 +447,12 @@ impl Gen<'_> {
                     match ty {
                         Prefix::Int(i) => {
                             e += &format!(
-                                "let __pos_{n} = dst.len(); {}",
+                                "let __pos_{} = dst.len(); {}",
+                                stem(n),
                                 self.write_const(i, 0, "dst")
                             );
                             if *of == LenTarget::From(None) {
-                                e += &format!("let __start_{n} = dst.len();");
+                                e += &format!("let __start_{} = dst.len();", stem(n));
                                 at_end.push(self.patch_len(s, &lens, n));
                             }
                         }
@@ -484,7 +492,7 @@ impl Gen<'_> {
                             }
                         }
                     }
-                    let w = format!("__w_{}", f.name);
+                    let w = format!("__w_{}", stem(&f.name));
                     let value = match terms.as_slice() {
                         [] => "0".to_string(),
                         [one] => unparen(one).to_string(),
@@ -497,14 +505,14 @@ impl Gen<'_> {
                         .any(|p| matches!(p.value, PartValue::Length(_)));
                     e += &format!(
                         "let {mutable}{w}: u64 = {value}; let __pos_{} = dst.len(); dst.put_uint({w}, {}, {});",
-                        f.name,
+                        stem(&f.name),
                         ty.bytes,
                         ty.endian == Endian::Big,
                         mutable = if computed { "mut " } else { "" },
                     );
                     for p in parts {
                         if p.value == PartValue::Length(LenTarget::From(None)) {
-                            e += &format!("let __start_{} = dst.len();", p.name);
+                            e += &format!("let __start_{} = dst.len();", stem(&p.name));
                             at_end.push(self.patch_len(s, &lens, &p.name));
                         }
                     }
@@ -575,7 +583,7 @@ impl Gen<'_> {
                             };
                         }
                         (_, Some(l)) => {
-                            w += &format!("let __start_{l} = dst.len(); {body}");
+                            w += &format!("let __start_{} = dst.len(); {body}", stem(l));
                             w += &self.patch_len(s, &lens, l);
                         }
                         _ => w += &body,
@@ -638,11 +646,12 @@ impl Gen<'_> {
                     return String::new();
                 };
                 format!(
-                    "{{ let n = {RT}::check_encode_len(dst.len() - __start_{l}, {}, {})?; dst.patch_uint(__pos_{l}, n, {}, {}); }}",
+                    "{{ let n = {RT}::check_encode_len(dst.len() - __start_{k}, {}, {})?; dst.patch_uint(__pos_{k}, n, {}, {}); }}",
                     i.max_value(),
                     lit(l),
                     i.bytes,
-                    i.endian == Endian::Big
+                    i.endian == Endian::Big,
+                    k = stem(l)
                 )
             }
             Some((wf, lo, hi)) => {
@@ -657,11 +666,13 @@ impl Gen<'_> {
                     format!("n << {lo}")
                 };
                 format!(
-                    "{{ let n = {RT}::check_bits((dst.len() - __start_{l}) as u64, {}, {})?; __w_{wf} |= {shifted}; dst.patch_uint(__pos_{wf}, __w_{wf}, {}, {}); }}",
+                    "{{ let n = {RT}::check_bits((dst.len() - __start_{k}) as u64, {}, {})?; __w_{wk} |= {shifted}; dst.patch_uint(__pos_{wk}, __w_{wk}, {}, {}); }}",
                     hi - lo,
                     lit(l),
                     ty.bytes,
-                    ty.endian == Endian::Big
+                    ty.endian == Endian::Big,
+                    k = stem(l),
+                    wk = stem(wf)
                 )
             }
         }
@@ -753,17 +764,36 @@ impl Gen<'_> {
     }
 }
 
-/// The local a decoded field or bit part is bound to: its field name, unless that starts
-/// with `__`, as the generated locals do (`__r`, `__n`, `__len_x`): then `__field`, the
-/// number of leading underscores and the rest (`__r` → `__field2_r`), which none of them
-/// is.
+/// The local a decoded field or bit part is bound to: its Rust name (`isSet` → `is_set`;
+/// the checker keeps `__`, which starts the generated locals, out of the start of names),
+/// or, when that is not snake case (`a__b`), `__` and its [`stem`], so that no local makes
+/// the generated code warn (`non_snake_case`).
 fn local(name: &str) -> String {
     let id = ident(name);
-    if id.starts_with("__") {
-        let rest = id.trim_start_matches('_');
-        format!("__field{}_{rest}", id.len() - rest.len())
-    } else {
+    if is_snake(&id) {
         id
+    } else {
+        format!("__{}", stem(name))
+    }
+}
+
+/// Whether rustc takes `name` for snake case: past its leading and trailing `_`, no upper
+/// case letter and no `__`.
+fn is_snake(name: &str) -> bool {
+    !name.trim_matches('_').contains("__") && !name.chars().any(char::is_uppercase)
+}
+
+/// What the generated locals of a field or bit part are named after (`__at_{stem}`,
+/// `__len_{stem}`): its name when that continues such a name in snake case, else `0`
+/// and its bytes in hex (`fooBar` → `0666f6f426172`). No name starts with a digit, so
+/// the two kinds never meet, and the locals stay snake case.
+fn stem(name: &str) -> String {
+    if is_snake(name) && !name.starts_with('_') {
+        name.to_string()
+    } else {
+        std::iter::once("0".to_string())
+            .chain(name.bytes().map(|b| format!("{b:02x}")))
+            .collect()
     }
 }
 

@@ -2099,15 +2099,26 @@ fn check_encodings(p: &Protocol, errs: &mut Vec<Diagnostic>) {
         let TypeDef::Struct(s) = t else { continue };
         for enc in &s.encodings {
             // Stored fields as JSON sees them: (name, type, where).
-            let mut fields: Vec<(&str, &Type, Span)> = Vec::new();
+            let mut fields: Vec<(&str, Type, Span)> = Vec::new();
             for f in &s.fields {
                 match &f.kind {
                     FieldKind::Value(ty) => {
-                        fields.push((&f.name, ty, PartSpans::or(f.at.name, f.span)))
+                        fields.push((&f.name, ty.clone(), PartSpans::or(f.at.name, f.span)))
+                    }
+                    // A struct whose binary encoding a discriminator chooses is a nested
+                    // struct in JSON.
+                    FieldKind::Switch { ty, .. } => {
+                        fields.push((&f.name, Type::Named(*ty), PartSpans::or(f.at.name, f.span)))
                     }
                     FieldKind::Bits { parts, .. } => {
                         fields.extend(parts.iter().filter(|pt| pt.value == PartValue::Stored).map(
-                            |pt| (pt.name.as_str(), &pt.ty, PartSpans::or(pt.at.name, pt.span)),
+                            |pt| {
+                                (
+                                    pt.name.as_str(),
+                                    pt.ty.clone(),
+                                    PartSpans::or(pt.at.name, pt.span),
+                                )
+                            },
                         ))
                     }
                     _ => {}
@@ -2195,6 +2206,19 @@ fn check_encodings(p: &Protocol, errs: &mut Vec<Diagnostic>) {
             }
             for (n, ty, at) in &fields {
                 for i in named_in(ty) {
+                    if let TypeDef::Union(_) | TypeDef::Tagged(_) = &p.types[i] {
+                        let what = if matches!(p.types[i], TypeDef::Union(_)) {
+                            "a union"
+                        } else {
+                            "a tagged list"
+                        };
+                        errs.push(
+                            Diagnostic::error(*at, format!("`{n}` holds `{}`, {what}, which has no JSON form to write it in `{}`'s `{}` encoding", p.types[i].name(), s.name, enc.name), "no JSON form")
+                                .code("E0380")
+                                .note(enc.span, format!("`{}` is written as `{}` here", s.name, enc.name))
+                                .help("unions and tagged lists are binary only: keep the field out of structs written as JSON"),
+                        );
+                    }
                     if let TypeDef::Struct(inner) = &p.types[i]
                         && !inner.encodings.iter().any(|e| e.name == enc.name)
                     {

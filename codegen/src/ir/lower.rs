@@ -931,7 +931,11 @@ impl Lower {
                         "not a format",
                     )
                     .code("E0141")
-                    .help("the formats are `json` (and the struct's own binary layout, `binary`)"),
+                    .help(if other.eq_ignore_ascii_case("json") {
+                        "format names are lower case: write `json`"
+                    } else {
+                        "the formats are `json` (and the struct's own binary layout, `binary`)"
+                    }),
                 );
                 Format::Json
             }
@@ -976,7 +980,7 @@ impl Lower {
                                 "not a case",
                             )
                             .code("E0142")
-                            .help("use camelCase, snake_case, PascalCase or SCREAMING_SNAKE_CASE"),
+                            .help("use camelCase, snake_case, PascalCase, SCREAMING_SNAKE_CASE, kebab-case or lowercase"),
                         );
                     }
                     enc.rename_all = Some(c.text.clone());

@@ -828,7 +828,7 @@ impl<'a> Gen<'a> {
 
     fn switch(&mut self, out: &mut Vec<Field>, used: &mut Vec<String>) {
         let target = *self.rng.pick(&self.structs);
-        let json_ok = !(self.skip)("json-round-trip");
+        let json_ok = self.json_ok(target);
         let disc = self.field_name(used);
         let dt = self.uint(2);
         let (width, disc_field) = if self.rng.chance(50) {
@@ -1163,11 +1163,43 @@ impl<'a> Gen<'a> {
         self.p.defs.len() - 1
     }
 
+    /// Whether struct `i` can be written as JSON: it holds no union or tagged list, nor does
+    /// any struct it holds (E0380).
+    fn json_ok(&self, i: usize) -> bool {
+        if !(self.skip)("json-union-or-tagged") {
+            return true;
+        }
+        let mut seen = vec![i];
+        let mut k = 0;
+        while k < seen.len() {
+            let Def::Struct(s) = &self.p.defs[seen[k]] else {
+                return false;
+            };
+            k += 1;
+            let mut held = Vec::new();
+            for f in &s.fields {
+                match &f.kind {
+                    Kind::Value(t) => named_in(t, &mut held),
+                    Kind::Switch { ty, .. } => held.push(*ty),
+                    _ => {}
+                }
+            }
+            for n in held {
+                match &self.p.defs[n] {
+                    Def::Union { .. } | Def::Tagged { .. } => return false,
+                    Def::Struct(_) if !seen.contains(&n) => seen.push(n),
+                    _ => {}
+                }
+            }
+        }
+        true
+    }
+
     fn json(&mut self, i: usize) {
         let Def::Struct(s) = &self.p.defs[i] else {
             return;
         };
-        if s.json.is_some() || s.header || s.frame {
+        if s.json.is_some() || s.header || s.frame || !self.json_ok(i) {
             return;
         }
         let mut stored: Vec<(String, Ty)> = Vec::new();
@@ -1183,7 +1215,11 @@ impl<'a> Gen<'a> {
                         stored.push((p.name.clone(), p.ty.clone()));
                     }
                 }
-                Kind::Switch { ty, .. } => nested.push(*ty),
+                // In JSON, a nested struct under its own key.
+                Kind::Switch { ty, .. } => {
+                    stored.push((f.name.clone(), Ty::Named(*ty)));
+                    nested.push(*ty);
+                }
                 _ => {}
             }
         }
@@ -1414,7 +1450,7 @@ impl<'a> Gen<'a> {
                 Some((None, false))
             } else {
                 let s = *self.rng.pick(&plain);
-                let json = !(self.skip)("json-round-trip") && self.rng.chance(40);
+                let json = self.json_ok(s) && self.rng.chance(40);
                 if json {
                     self.json_needed.push(s);
                 }
@@ -1434,7 +1470,11 @@ impl<'a> Gen<'a> {
             let sname = loop {
                 let n = self.type_name();
                 let p = pascal(&n);
-                if self.take(&format!("{p}Now")) && self.take(&format!("{p}Client")) {
+                // The server trait is named `{p}`: not a type's name (E0343).
+                if (p == n || !self.taken.contains(&p))
+                    && self.take(&format!("{p}Now"))
+                    && self.take(&format!("{p}Client"))
+                {
                     self.take(&p);
                     break n;
                 }
@@ -1697,7 +1737,6 @@ impl<'a> Gen<'a> {
         for i in 0..self.p.defs.len() {
             if matches!(&self.p.defs[i], Def::Struct(s) if !s.header && !s.frame)
                 && self.rng.chance(15)
-                && !(self.skip)("json-round-trip")
             {
                 need.push(i);
             }
