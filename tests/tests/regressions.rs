@@ -128,13 +128,16 @@ fn types_named_in_snake_case_round_trip() {
             a_b: 1,
             _hidden: 2,
             tail: 0x1234,
+            // Its Rust name is the flags type's, which a local cannot shadow.
+            snake_bits: snake_bits::A,
         };
-        // bodyLen 4, the word (set, kind 5, tail length 2), the text, x, a_b, _hidden, tail.
-        let mut bytes = vec![0, 4, 0x2a | u8::from(is_set), b't', b'e', b'x', b't'];
+        // bodyLen 4, the word (set, kind 5, tail length 3), the text, x, a_b, _hidden, tail,
+        // snakeBits.
+        let mut bytes = vec![0, 4, 0x3a | u8::from(is_set), b't', b'e', b'x', b't'];
         if is_set {
             bytes.push(9);
         }
-        bytes.extend([1, 2, 0x12, 0x34]);
+        bytes.extend([1, 2, 0x12, 0x34, 1]);
         assert_eq!(binary(&c, None), c);
         let mut buf = BytesMut::new();
         c.encode_to(&mut buf).expect("encodes");

@@ -44,6 +44,21 @@ fn length_fields(s: &StructDef) -> Vec<LengthField> {
 }
 
 impl Gen<'_> {
+    /// The local a decoded field or bit part is bound to: its Rust name (`isSet` →
+    /// `is_set`; the checker keeps `__`, which starts the generated locals, out of the
+    /// start of names), or `__` and its [`stem`] when that is not snake case (`a__b`), so
+    /// that no local makes the generated code warn (`non_snake_case`), or when it is a
+    /// type's name (a type named in snake case, `flags foo_bar`), which a binding cannot
+    /// shadow.
+    fn local(&self, name: &str) -> String {
+        let id = ident(name);
+        if is_snake(&id) && !self.p.types.iter().any(|t| t.name() == id) {
+            id
+        } else {
+            format!("__{}", stem(name))
+        }
+    }
+
     /// The stored fields of a struct: (rust name, rust type, docs, where it is declared).
     pub fn stored_fields(&self, s: &StructDef) -> Vec<(String, String, Vec<String>, Span)> {
         let mut out: Vec<(String, String, Vec<String>, Span)> = Vec::new();
@@ -267,7 +282,7 @@ impl Gen<'_> {
                             PartValue::Stored => {
                                 d += &format!(
                                     "let {} = {};",
-                                    local(&p.name),
+                                    self.local(&p.name),
                                     self.part_from_word(p, &w, ty.bits())
                                 )
                             }
@@ -290,7 +305,7 @@ impl Gen<'_> {
                             PartValue::Present(_) => {
                                 d += &format!(
                                     "let {} = {} != 0;",
-                                    local(&p.name),
+                                    self.local(&p.name),
                                     atom(&extract(&w, p.lo, p.hi, ty.bits()))
                                 )
                             }
@@ -311,7 +326,7 @@ impl Gen<'_> {
                     }
                 }
                 FieldKind::Value(_) | FieldKind::Switch { .. } => {
-                    let name = local(&f.name);
+                    let name = self.local(&f.name);
                     // Where the value's bytes come from.
                     let (pre, rd, post) = match (&f.region, sized_by(f).as_deref()) {
                         (_, Some(l)) => (
@@ -362,7 +377,7 @@ impl Gen<'_> {
                         FieldKind::Value(t) => self.decode(t, &rd, &f.name),
                         FieldKind::Switch { ty, disc, arms } => {
                             let sname = self.p.types[*ty].name();
-                            let mut m = format!("match {} as i128 {{", local(disc));
+                            let mut m = format!("match {} as i128 {{", self.local(disc));
                             for (v, enc) in arms {
                                 if enc == "binary" {
                                     m += &format!(
@@ -418,7 +433,7 @@ impl Gen<'_> {
                     .collect(),
                 FieldKind::Const { .. } | FieldKind::Length { .. } => vec![],
             })
-            .map(|n| match (ident(n), local(n)) {
+            .map(|n| match (ident(n), self.local(n)) {
                 (field, binding) if field == binding => field,
                 (field, binding) => format!("{field}: {binding}"),
             })
@@ -764,19 +779,6 @@ impl Gen<'_> {
     }
 }
 
-/// The local a decoded field or bit part is bound to: its Rust name (`isSet` → `is_set`;
-/// the checker keeps `__`, which starts the generated locals, out of the start of names),
-/// or, when that is not snake case (`a__b`), `__` and its [`stem`], so that no local makes
-/// the generated code warn (`non_snake_case`).
-fn local(name: &str) -> String {
-    let id = ident(name);
-    if is_snake(&id) {
-        id
-    } else {
-        format!("__{}", stem(name))
-    }
-}
-
 /// Whether rustc takes `name` for snake case: past its leading and trailing `_`, no upper
 /// case letter and no `__`.
 fn is_snake(name: &str) -> bool {
@@ -882,7 +884,7 @@ impl Gen<'_> {
     /// The value a condition refers to by `name`, on `side`.
     fn operand(&self, s: &StructDef, name: &str, side: &Side) -> Operand {
         let place = |n: &str| match side {
-            Side::Decode(_) => local(n),
+            Side::Decode(_) => self.local(n),
             Side::Encode(_) => format!("self.{}", ident(n)),
         };
         let typed = |t: &Type, v: String| match t {
@@ -923,7 +925,9 @@ impl Gen<'_> {
                             (PartValue::Present(x), Side::Encode(_)) => {
                                 Operand::Bool(format!("self.{}.is_some()", ident(x)))
                             }
-                            (PartValue::Present(_), Side::Decode(_)) => Operand::Bool(local(name)),
+                            (PartValue::Present(_), Side::Decode(_)) => {
+                                Operand::Bool(self.local(name))
+                            }
                             _ => typed(&p.ty, place(name)),
                         };
                     }

@@ -32,7 +32,10 @@ pub struct KnownIssue {
     pub failure: &'static [&'static str],
 }
 
-/// Shapes left out while their bug stands. Empty this list as the fixes land.
+/// Shapes left out while their bug stands, each with its reproduction; none at present.
+/// The generator keeps a hook for every shape once listed
+/// (`skip("rename-all-kebab-case")`), so that a bug found again can be listed again while
+/// it is fixed.
 pub const KNOWN_ISSUES: &[KnownIssue] = &[];
 
 /// Shapes the checker rejects (a diagnostic, as it should): the generator, which writes
