@@ -248,6 +248,9 @@ async fn a_protocol_without_a_detector_needs_a_port_of_its_own() {
     multi.bind("127.0.0.1:0").await.unwrap();
     let e = multi.add(undetected_server()).unwrap_err();
     assert_eq!(e, RegistryError::NoDetector("undetected"));
+    // Nor through `replace`.
+    let e = multi.replace(undetected_server()).map(|_| ()).unwrap_err();
+    assert_eq!(e, RegistryError::NoDetector("undetected"));
     let text = e.to_string();
     for said in ["\"undetected\"", "`detect` block", "bind_protocol"] {
         assert!(text.contains(said), "{text}");
@@ -337,6 +340,7 @@ async fn protocols_are_replaced_and_removed_while_clients_run() {
     // Replaced: new connections get the new definition, the open ones keep the old.
     let old = multi
         .replace(tagged_server(b"new"))
+        .expect("a detected protocol")
         .expect("the old server");
     assert_eq!(
         &echo(&native_client(&addr), b"x").await.unwrap()[..],
@@ -595,6 +599,7 @@ async fn replace_and_remove_keep_open_connections_on_websocket_and_http2() {
         // New connections get the new definition; the open one keeps the old.
         let old = multi
             .replace(tagged_server(b"new"))
+            .expect("a detected protocol")
             .expect("the old server");
         let fresh = client_over(&transport);
         assert_eq!(&echo(&fresh, b"x").await.unwrap()[..], b"new");

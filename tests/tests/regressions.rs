@@ -126,18 +126,20 @@ fn types_named_in_snake_case_round_trip() {
             body_text: Str::from("text"),
             maybe_x: is_set.then_some(9),
             a_b: 1,
+            // `inner__gap`: Rust's snake case has no double underscore between words.
+            inner_gap: 7,
             _hidden: 2,
             tail: 0x1234,
             // Its Rust name is the flags type's, which a local cannot shadow.
             snake_bits: snake_bits::A,
         };
-        // bodyLen 4, the word (set, kind 5, tail length 3), the text, x, a_b, _hidden, tail,
-        // snakeBits.
+        // bodyLen 4, the word (set, kind 5, tail length 3), the text, x, a_b, inner__gap,
+        // _hidden, tail, snakeBits.
         let mut bytes = vec![0, 4, 0x3a | u8::from(is_set), b't', b'e', b'x', b't'];
         if is_set {
             bytes.push(9);
         }
-        bytes.extend([1, 2, 0x12, 0x34, 1]);
+        bytes.extend([1, 7, 2, 0x12, 0x34, 1]);
         assert_eq!(binary(&c, None), c);
         let mut buf = BytesMut::new();
         c.encode_to(&mut buf).expect("encodes");

@@ -59,7 +59,25 @@ pub fn snake(s: &str) -> String {
             out.push(c);
         }
     }
-    out
+    collapse_inner_underscores(&out)
+}
+
+/// `a__b` → `a_b`: Rust's snake case has no run of underscores between words (leading and
+/// trailing ones stay, as written).
+fn collapse_inner_underscores(s: &str) -> String {
+    let body = s.trim_matches('_');
+    if !body.contains("__") {
+        return s.to_string();
+    }
+    let lead = &s[..s.len() - s.trim_start_matches('_').len()];
+    let trail = &s[s.trim_end_matches('_').len()..];
+    let mut out = String::from(lead);
+    for c in body.chars() {
+        if !(c == '_' && out.ends_with('_') && out.len() > lead.len()) {
+            out.push(c);
+        }
+    }
+    out + trail
 }
 
 /// The attribute a generated type named `name` needs: a name that is not UpperCamelCase
@@ -782,4 +800,18 @@ pub fn unparen(e: &str) -> &str {
         }
     }
     if depth == 0 { inner } else { e }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_has_no_run_of_underscores_between_words() {
+        assert_eq!(ident("inner__gap"), "inner_gap");
+        assert_eq!(ident("a___b__c"), "a_b_c");
+        assert_eq!(ident("_hidden"), "_hidden");
+        assert_eq!(ident("trailing__"), "trailing__");
+        assert_eq!(ident("fooBar"), "foo_bar");
+    }
 }

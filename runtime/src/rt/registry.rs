@@ -300,9 +300,14 @@ impl MultiServer {
 
     /// Puts `server` in the place of the server registered for its protocol id (or adds
     /// it), and returns the one it replaced. That one keeps serving the connections it has;
-    /// shut it down to drain and close them.
-    pub fn replace(&self, server: impl ProtocolServer) -> Option<Arc<dyn ProtocolServer>> {
+    /// shut it down to drain and close them. Refuses, as [`add`](Self::add) does, a protocol
+    /// without a detector when a shared port is bound and it has no port of its own.
+    pub fn replace(
+        &self,
+        server: impl ProtocolServer,
+    ) -> Result<Option<Arc<dyn ProtocolServer>>, RegistryError> {
         let id = server.id();
+        self.ports().check(id, server.has_detector())?;
         let server: Arc<dyn ProtocolServer> = Arc::new(server);
         let old = self.update(|v| match v.iter_mut().find(|s| s.id() == id) {
             Some(slot) => Some(std::mem::replace(slot, server)),
@@ -315,7 +320,7 @@ impl MultiServer {
             Some(_) => tracing::info!(protocol = id, "protocol replaced"),
             None => tracing::info!(protocol = id, "protocol added"),
         }
-        old
+        Ok(old)
     }
 
     /// Unregisters the server of protocol `id` and returns it: new connections are no
