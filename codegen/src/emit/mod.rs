@@ -241,10 +241,7 @@ fn tagged_view(g: &Gen, t: &TaggedDef) -> TaggedView {
     };
     let tag_len = |tag: u64| match t.tag {
         Prefix::Int(i) => usize::from(i.bytes),
-        Prefix::Varint { .. } => {
-            let bits = 64 - tag.leading_zeros() as usize;
-            bits.div_ceil(7).max(1)
-        }
+        Prefix::Varint { .. } => structs::varint_len(tag),
     };
     let mut size = Vec::new();
     let members = t

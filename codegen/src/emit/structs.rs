@@ -1072,8 +1072,8 @@ fn decided(op: CmpOp, min: i128, max: i128, n: i128) -> Option<bool> {
     }
 }
 
-/// Bytes a LEB128 varint of `v` takes.
-fn varint_len(v: u64) -> usize {
+/// Bytes a LEB128 varint of `v` takes (sizes the emitter knows while it writes code).
+pub(super) fn varint_len(v: u64) -> usize {
     (64 - v.leading_zeros() as usize).div_ceil(7).max(1)
 }
 
