@@ -7,8 +7,8 @@ use polywire::rt::{ClientConfig, MultiServer, MultiServerConfig, RemotingClient,
 use polywire_protocols::native::{BasicClient, EchoRequest, NativeProtocol};
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -18,7 +18,7 @@ use tracing::{Event, Level, Metadata, Subscriber};
 struct Recorder {
     next: AtomicU64,
     spans: Mutex<HashMap<u64, String>>,
-    events: Mutex<Vec<String>>,
+    events: Arc<Mutex<Vec<String>>>,
 }
 
 thread_local! {
@@ -72,8 +72,9 @@ impl Subscriber for Recorder {
 
 #[test]
 fn lifecycle_events_at_info_and_a_span_per_connection() {
-    let recorder: &'static Recorder = Box::leak(Box::default());
-    tracing::subscriber::set_global_default(Forward(recorder)).expect("the only subscriber");
+    let recorder = Recorder::default();
+    let seen = recorder.events.clone();
+    tracing::subscriber::set_global_default(recorder).expect("the only subscriber");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -93,7 +94,7 @@ fn lifecycle_events_at_info_and_a_span_per_connection() {
             .expect("an echo");
         multi.shutdown().await;
     });
-    let events = recorder.events.lock().unwrap().clone();
+    let events = seen.lock().unwrap().clone();
     let has = |level: &str, words: &[&str]| {
         events
             .iter()
@@ -124,31 +125,4 @@ fn lifecycle_events_at_info_and_a_span_per_connection() {
         ),
         "{events:#?}"
     );
-}
-
-/// The recorder as the global subscriber.
-struct Forward(&'static Recorder);
-
-impl Subscriber for Forward {
-    fn enabled(&self, m: &Metadata<'_>) -> bool {
-        self.0.enabled(m)
-    }
-    fn new_span(&self, a: &Attributes<'_>) -> Id {
-        self.0.new_span(a)
-    }
-    fn record(&self, s: &Id, r: &Record<'_>) {
-        self.0.record(s, r)
-    }
-    fn record_follows_from(&self, s: &Id, f: &Id) {
-        self.0.record_follows_from(s, f)
-    }
-    fn event(&self, e: &Event<'_>) {
-        self.0.event(e)
-    }
-    fn enter(&self, s: &Id) {
-        self.0.enter(s)
-    }
-    fn exit(&self, s: &Id) {
-        self.0.exit(s)
-    }
 }

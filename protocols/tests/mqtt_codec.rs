@@ -28,12 +28,9 @@ fn streams() -> Vec<Stream> {
         } else if let Some((dir, hex)) = line.split_once(' ')
             && let Some(s) = out.last_mut()
         {
-            let bytes = (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"));
             match dir {
-                "c" => s.client.extend(bytes),
-                "s" => s.server.extend(bytes),
+                "c" => s.client.extend(self::hex(hex)),
+                "s" => s.server.extend(self::hex(hex)),
                 _ => {}
             }
         }

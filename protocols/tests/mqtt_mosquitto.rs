@@ -19,14 +19,14 @@ use tokio::net::TcpStream;
 struct Broker {
     child: Child,
     port: u16,
-    _dir: std::path::PathBuf,
+    dir: std::path::PathBuf,
 }
 
 impl Drop for Broker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self._dir);
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -72,11 +72,7 @@ fn mosquitto() -> Option<Broker> {
         .expect("mosquitto starts");
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(Broker {
-                child,
-                port,
-                _dir: dir,
-            });
+            return Some(Broker { child, port, dir });
         }
         std::thread::sleep(Duration::from_millis(25));
     }

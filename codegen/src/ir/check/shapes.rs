@@ -333,8 +333,8 @@ fn self_delimited(p: &Protocol, ty: &Type) -> bool {
     }
 }
 
-/// What an earlier name in struct `s` holds, for a condition: `Ok(is_present_bit)`, or an
-/// error message.
+/// Whether a condition in field `upto` of struct `s` may read `name`: `Ok` for an earlier
+/// integer, bool, enum or flags value (field or bit part), else why not.
 fn operand_kind(p: &Protocol, s: &StructDef, upto: usize, name: &str) -> Result<(), String> {
     let usable = |t: &Type| match t {
         Type::Int(_) | Type::Varint { .. } | Type::Bool => true,
