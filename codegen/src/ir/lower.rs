@@ -272,6 +272,7 @@ pub fn lower_recovering(
         services,
         responses,
         detect,
+        exchange: None,
         span: proto.span,
     };
     if cx.errors.is_empty() {

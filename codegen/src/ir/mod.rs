@@ -715,6 +715,91 @@ pub struct Handshake {
     pub span: Span,
 }
 
+/// How the messages of a union frame are exchanged (`exchange { .. }`): what answers each
+/// message, how answers find their requests, what either side sends unasked, keepalive.
+/// The runtime carries these out; handlers only supply the answers' contents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// `hello Connect -> ConnAck`: the message that opens a connection (a client's first,
+    /// sent once) and how the server answers it. Its `@version` field, if any, sets the
+    /// version for the rest of the connection.
+    pub hello: Option<Rule>,
+    /// One rule per other message that is answered, closes, or is answered by nothing.
+    pub rules: Vec<Rule>,
+    /// How answers find their requests.
+    pub matching: Matching,
+    /// Messages a side may send unasked (a server's push to a subscriber), by type index.
+    pub push: Vec<usize>,
+    /// The keepalive, if any.
+    pub keepalive: Option<Keepalive>,
+    /// Where.
+    pub span: Span,
+}
+
+/// `Msg -> A if cond, B, ...`: what answers a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    /// The message (type index; a member of the frame union).
+    pub on: usize,
+    /// The answers, tried in order: the first whose condition holds (or that has none) is
+    /// the answer; when none holds, the message is answered by nothing.
+    pub answers: Vec<Answer>,
+    /// Where.
+    pub span: Span,
+}
+
+/// One possible answer of a [`Rule`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    /// What is sent back.
+    pub reply: Reply,
+    /// `if cond`, over the request's fields and bit parts (and `@version`).
+    pub cond: Option<Cond>,
+    /// Where.
+    pub span: Span,
+}
+
+/// What answers a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    /// `nothing`: the message is not answered.
+    Nothing,
+    /// One message (type index; a member of the frame union).
+    Message(usize),
+    /// `Msg then close`: one message, then the connection is closed.
+    MessageThenClose(usize),
+    /// `close`: the connection is closed, nothing is sent.
+    Close,
+}
+
+/// How answers find their requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Matching {
+    /// `correlate field`: messages holding the integer field `field` are matched by its
+    /// value (the sender picks values, never 0); the others by order.
+    Correlate(String),
+    /// `order` (the default): answers come back in the order of their requests.
+    Order,
+}
+
+/// `keepalive Connect.keep_alive seconds * 1.5 ping PingReq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keepalive {
+    /// The hello's integer field holding the interval (0 turns keepalive off).
+    pub field: String,
+    /// Milliseconds per unit of the field (1000 for `seconds`, 1 for `millis`).
+    pub unit_ms: u64,
+    /// A side closes a connection silent for this many thousandths of the interval
+    /// (1500 for `* 1.5`).
+    pub grace_permille: u32,
+    /// The message a client sends when it has sent nothing for an interval (type index).
+    pub ping: usize,
+    /// Where.
+    pub span: Span,
+}
+
 /// A service: a named group of requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
@@ -834,6 +919,8 @@ pub struct Protocol {
     pub responses: Option<usize>,
     /// Detection: any one of these sets of rules, each holding as a whole.
     pub detect: Vec<Vec<DetectRule>>,
+    /// How a union frame's messages are exchanged.
+    pub exchange: Option<Exchange>,
     /// Where.
     pub span: Span,
 }

@@ -116,6 +116,7 @@ pub fn lower_derive(di: &syn::DeriveInput) -> Result<Lowered, Vec<syn::Error>> {
         services: vec![],
         responses: None,
         detect: vec![],
+        exchange: None,
         span,
     };
     done(cx, ir, vec![])

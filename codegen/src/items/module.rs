@@ -351,6 +351,7 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
             }
             alts
         },
+        exchange: None,
         span: cx.spans.add(&module.ident),
     };
     (ir, keep)
