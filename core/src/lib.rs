@@ -35,6 +35,7 @@
 
 pub mod codec;
 pub mod error;
+pub mod exchange;
 pub mod json;
 pub mod protocol;
 pub mod types;

@@ -29,7 +29,7 @@
 #![deny(unsafe_code)]
 
 // The sans-IO part lives in `polywire-core`; its modules keep their paths here.
-pub use polywire_core::{codec, error, json, protocol, types, wire};
+pub use polywire_core::{codec, error, exchange, json, protocol, types, wire};
 pub mod rt;
 
 /// The byte buffers generated codecs read and write.

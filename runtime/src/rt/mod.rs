@@ -14,6 +14,7 @@
 
 mod client;
 mod error;
+mod exchange;
 mod factory;
 mod hooks;
 mod metrics;
@@ -33,6 +34,10 @@ pub use transport::ws;
 
 pub use client::{Attempt, ClientConfig, ClientConnection, Negotiation, Overload, RemotingClient};
 pub use error::{ConfigError, RemotingError};
+pub use exchange::{
+    ClientError, Connection, Ended, MessageClient, MessageConfig, MessageHandler, MessageServer,
+    PushError,
+};
 pub use factory::{ClientBuilder, ClientFactoryConfig, RemotingClientFactory};
 pub use hooks::Hook;
 pub use metrics::{Metrics, MetricsSnapshot};

@@ -405,7 +405,58 @@ impl<P: Protocol> FrameOps for Ops<P> {
     }
 }
 
+/// A frame type's boundaries alone: what a protocol with an `exchange` block offers a
+/// message transport (no requests on their own, no handshake of their own).
+struct FramedOps<F: crate::codec::Framed> {
+    id: &'static str,
+    codec: crate::codec::FramedCodec<F>,
+}
+
+impl<F: crate::codec::Framed + Send + Sync + 'static> FrameOps for FramedOps<F> {
+    fn id(&self) -> &'static str {
+        self.id
+    }
+
+    fn frame_len(&self, buf: &[u8]) -> Result<Option<usize>, DecodeError> {
+        self.codec.frame_len(buf)
+    }
+
+    fn max_frame_len(&self) -> usize {
+        self.codec.limits().max_frame_len
+    }
+
+    fn has_handshake(&self) -> bool {
+        false
+    }
+
+    fn describe(&self, _frame: &[u8]) -> Result<FrameInfo, DecodeError> {
+        Err(DecodeError::new(
+            0,
+            self.id,
+            crate::DecodeErrorKind::InvalidField(
+                "messages of this protocol are not requests on their own".into(),
+            ),
+        ))
+    }
+
+    fn error_frame(&self, _request: &FrameInfo, _message: &str) -> Option<Bytes> {
+        None
+    }
+
+    fn read_reply(&self, _reply: &[u8]) -> Option<Negotiated> {
+        None
+    }
+}
+
 impl Framing {
+    /// The framing of the frame type `F` of protocol `id`.
+    pub fn of_framed<F: crate::codec::Framed + Send + Sync + 'static>(id: &'static str) -> Self {
+        Framing(Arc::new(FramedOps::<F> {
+            id,
+            codec: crate::codec::FramedCodec::new(),
+        }))
+    }
+
     /// The framing of protocol `proto`.
     pub fn of<P: Protocol>(proto: Arc<P>) -> Self {
         let codec = proto.codec();

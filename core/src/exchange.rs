@@ -1,0 +1,654 @@
+//! Sans-IO message exchange: what a protocol's `exchange { .. }` block declares, carried
+//! out for one connection.
+//!
+//! A [`MessageSession`] takes the bytes a connection received and the time, and gives back
+//! [`Incoming`] events and the bytes to write. It knows, from the [`Exchange`] the generated
+//! code implements, which message answers which, and carries that out so that handlers only
+//! supply the answers' contents:
+//!
+//! - the hello opens the connection (once; anything else first is a violation), and its
+//!   `@version` sets the version of everything after it;
+//! - answers find their requests by a correlation field (the session picks the values of
+//!   what it sends, never 0, never one in use) or by order, and the answers it sends leave in
+//!   the order of their requests where matching is by order;
+//! - a chain (`A -> B`, then `B -> C` from the other side) keeps the first request's
+//!   [`Ticket`] until a message that needs no answer ends it;
+//! - keepalive: a side closes a connection silent for the grace period; a client sends the
+//!   ping when it has sent nothing for an interval.
+//!
+//! No I/O and no clock: the driver passes `now` in and asks [`MessageSession::deadline`]
+//! when to call [`MessageSession::tick`] next.
+
+use crate::codec::{Codec, Framed, FramedCodec};
+use crate::error::{DecodeError, EncodeError};
+use bytes::BytesMut;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// What answers a message, once its rule's conditions are evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Nothing.
+    Nothing,
+    /// One message: the member index.
+    One(usize),
+    /// One message (the member index), then the connection closes.
+    OneThenClose(usize),
+    /// The connection closes; nothing is sent.
+    Close,
+}
+
+impl Expect {
+    /// The member that answers, if one does.
+    pub fn member(self) -> Option<usize> {
+        match self {
+            Expect::One(m) | Expect::OneThenClose(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// A protocol's `exchange` block, as generated code implements it for its frame union.
+pub trait Exchange: Send + Sync + 'static {
+    /// The frame: the union of every message.
+    type Msg: Framed + Send + Sync + 'static;
+    /// The protocol id.
+    const ID: &'static str;
+    /// The protocol's detection rules (see [`crate::protocol::AnyPrefix`]); empty when it
+    /// declares none.
+    const DETECT: &'static [&'static [(usize, &'static [u8])]];
+    /// The members' names, by member index.
+    const MEMBERS: &'static [&'static str];
+    /// The hello's member index (`None`: connections need no hello).
+    const HELLO: Option<usize>;
+    /// Whether answers are matched by a correlation field (else by order).
+    const CORRELATED: bool;
+    /// The largest correlation value (the field's type's maximum).
+    const MAX_CORRELATION: u64;
+    /// Thousandths of the keepalive interval a connection may stay silent.
+    const GRACE_PERMILLE: u32;
+
+    /// The member index of `m`.
+    fn member(m: &Self::Msg) -> usize;
+    /// What answers `m` under `version` (its rule, conditions evaluated; `Nothing` when it
+    /// has no rule).
+    fn expects(m: &Self::Msg, version: u32) -> Expect;
+    /// Whether member `member` has a rule (is a request of some kind, or closes).
+    fn has_rule(member: usize) -> bool;
+    /// Whether member `member` may be sent unasked.
+    fn pushable(member: usize) -> bool;
+    /// The correlation value `m` holds (`None` when its member has no correlation field, or
+    /// the field is absent under its condition).
+    fn correlation(m: &Self::Msg) -> Option<u64>;
+    /// Whether `m` takes a correlation value (its member has the field and the field's
+    /// condition holds).
+    fn takes_correlation(m: &Self::Msg) -> bool;
+    /// Sets `m`'s correlation value (nothing when it takes none).
+    fn set_correlation(m: &mut Self::Msg, id: u64);
+    /// The version a hello sets (its `@version` field).
+    fn hello_version(m: &Self::Msg) -> Option<u32>;
+    /// The keepalive interval a hello asks for (`None`: off).
+    fn keepalive(m: &Self::Msg) -> Option<Duration>;
+    /// The ping a client sends when idle, if the protocol has a keepalive.
+    fn ping() -> Option<Self::Msg>;
+    /// The answer of member `answer` to `request` with every field at its default (the
+    /// correlation value copied): what is sent when a handler has nothing to add.
+    fn default_answer(request: &Self::Msg, answer: usize) -> Self::Msg;
+}
+
+/// Which end of a connection a session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The side that accepted the connection: it receives the hello.
+    Server,
+    /// The side that opened it: it sends the hello.
+    Client,
+}
+
+/// A request of ours (or a push) that waits for its answer; the driver maps it to a waiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ticket(pub u64);
+
+/// A received message the session wants answered: pass it back with the answer to
+/// [`MessageSession::answer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    seq: u64,
+    expect: Expect,
+    correlation: Option<u64>,
+    ticket: Option<Ticket>,
+    /// The correlation value is one we picked (the chain began with our request).
+    ours: bool,
+}
+
+impl Token {
+    /// What the answer must be.
+    pub fn expect(&self) -> Expect {
+        self.expect
+    }
+
+    /// The ticket of our request this message continues (`A -> B`, then our `C`), whose
+    /// waiter waits for the chain's end.
+    pub fn ticket(&self) -> Option<Ticket> {
+        self.ticket
+    }
+}
+
+/// What a received message is.
+#[derive(Debug)]
+pub enum Incoming<M> {
+    /// The hello (server side); answer it through the token. The version it set is in
+    /// [`MessageSession::version`].
+    Hello {
+        /// The message.
+        msg: M,
+        /// Answer with this.
+        token: Token,
+    },
+    /// A message with a rule, or a push: answer it through the token when it expects an
+    /// answer (`token.expect()`).
+    Message {
+        /// The message.
+        msg: M,
+        /// Answer with this.
+        token: Token,
+    },
+    /// The answer that ends the exchange our request (or push) `ticket` began.
+    Answer {
+        /// The request's ticket.
+        ticket: Ticket,
+        /// The message.
+        msg: M,
+    },
+    /// A message whose rule closes the connection (`-> close`); the session is closed.
+    Close {
+        /// The message.
+        msg: M,
+    },
+    /// An answer to nothing outstanding (a stale or duplicate acknowledgement): dropped by
+    /// the session; drivers may log it.
+    Stray {
+        /// The message.
+        msg: M,
+    },
+}
+
+/// Why a session stopped: the connection is to be closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Violation {
+    /// The bytes are not a message.
+    Decode(DecodeError),
+    /// A message came before the hello.
+    BeforeHello(&'static str),
+    /// The hello came a second time.
+    SecondHello,
+    /// A message the server side never receives, or the client side never does (a hello
+    /// sent to a client).
+    WrongSide(&'static str),
+    /// Nothing was received for the keepalive's grace period.
+    KeepaliveTimeout(Duration),
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Violation::Decode(e) => write!(f, "malformed message: {e}"),
+            Violation::BeforeHello(m) => write!(f, "{m} before the connection's hello"),
+            Violation::SecondHello => f.write_str("a second hello on one connection"),
+            Violation::WrongSide(m) => write!(f, "{m} is never sent to this side"),
+            Violation::KeepaliveTimeout(d) => write!(f, "nothing received for {d:?}"),
+        }
+    }
+}
+
+impl std::error::Error for Violation {}
+
+/// Why an answer or a send was refused; the session is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// The answer is not the message the rule expects.
+    WrongAnswer {
+        /// What the rule expects.
+        expected: &'static str,
+        /// What was given.
+        got: &'static str,
+    },
+    /// The message answers nothing here (the token expects no answer).
+    NoAnswerDue(&'static str),
+    /// Every correlation value is in use.
+    NoFreeCorrelation,
+    /// The message may not be sent unasked.
+    NotPushable(&'static str),
+    /// The session is closed.
+    Closed,
+    /// The message does not encode.
+    Encode(EncodeError),
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::WrongAnswer { expected, got } => {
+                write!(f, "the answer must be {expected}, not {got}")
+            }
+            SendError::NoAnswerDue(m) => write!(f, "{m} answers nothing here"),
+            SendError::NoFreeCorrelation => f.write_str("every correlation value is in use"),
+            SendError::NotPushable(m) => write!(f, "{m} is not declared `push`"),
+            SendError::Closed => f.write_str("the session is closed"),
+            SendError::Encode(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// What the session waits for from the peer.
+#[derive(Debug, Clone, Copy)]
+struct Outstanding {
+    /// The member that answers.
+    member: usize,
+    ticket: Ticket,
+}
+
+/// One connection's exchange state: see the [module docs](self).
+pub struct MessageSession<E: Exchange> {
+    role: Role,
+    codec: FramedCodec<E::Msg>,
+    version: Option<u32>,
+    hello_done: bool,
+    closed: bool,
+    /// Encoded messages waiting to be written.
+    out: BytesMut,
+    /// Answers of ours waiting for earlier ones (matching by order): by sequence number.
+    held: VecDeque<(u64, Option<BytesMut>)>,
+    next_seq: u64,
+    /// Our correlated requests, by the correlation value we picked.
+    by_id: HashMap<u64, Outstanding>,
+    /// Chains the peer began that wait for its next message, by the peer's value.
+    theirs: HashMap<u64, Outstanding>,
+    /// Our uncorrelated requests, oldest first.
+    by_order: VecDeque<Outstanding>,
+    next_id: u64,
+    next_ticket: u64,
+    keepalive: Option<Duration>,
+    last_recv: Instant,
+    last_send: Instant,
+}
+
+impl<E: Exchange> fmt::Debug for MessageSession<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageSession")
+            .field("role", &self.role)
+            .field("version", &self.version)
+            .field("closed", &self.closed)
+            .field("outstanding", &self.outstanding())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: Exchange> MessageSession<E> {
+    /// A session for a connection opened (or accepted) at `now`.
+    pub fn new(role: Role, now: Instant) -> Self {
+        MessageSession {
+            role,
+            codec: FramedCodec::new(),
+            version: None,
+            hello_done: E::HELLO.is_none(),
+            closed: false,
+            out: BytesMut::new(),
+            held: VecDeque::new(),
+            next_seq: 0,
+            by_id: HashMap::new(),
+            theirs: HashMap::new(),
+            by_order: VecDeque::new(),
+            next_id: 1,
+            next_ticket: 1,
+            keepalive: None,
+            last_recv: now,
+            last_send: now,
+        }
+    }
+
+    /// The version the hello set.
+    pub fn version(&self) -> Option<u32> {
+        self.version
+    }
+
+    /// Whether the connection is to be closed (after the bytes in [`Self::take_output`]).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Requests of ours still waiting for their answers.
+    pub fn outstanding(&self) -> usize {
+        self.by_id.len() + self.theirs.len() + self.by_order.len()
+    }
+
+    /// The encoded bytes to write, taken.
+    pub fn take_output(&mut self) -> BytesMut {
+        self.out.split()
+    }
+
+    /// Whether there are bytes to write.
+    pub fn has_output(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// Decodes the next message from `buf` (`Ok(None)`: more bytes are needed) and says what
+    /// it is. A violation closes the session.
+    pub fn receive(
+        &mut self,
+        buf: &mut BytesMut,
+        now: Instant,
+    ) -> Result<Option<Incoming<E::Msg>>, Violation> {
+        if self.closed {
+            return Ok(None);
+        }
+        let msg = match self.codec.decode(buf) {
+            Ok(Some(m)) => m,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(self.fail(Violation::Decode(e))),
+        };
+        self.last_recv = now;
+        self.classify(msg).map(Some)
+    }
+
+    fn fail(&mut self, v: Violation) -> Violation {
+        self.closed = true;
+        v
+    }
+
+    fn token(
+        &mut self,
+        expect: Expect,
+        correlation: Option<u64>,
+        chain: Option<(Ticket, bool)>,
+    ) -> Token {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if expect.member().is_some() && !E::CORRELATED {
+            self.held.push_back((seq, None));
+        }
+        Token {
+            seq,
+            expect,
+            correlation,
+            ticket: chain.map(|c| c.0),
+            ours: chain.is_some_and(|c| c.1),
+        }
+    }
+
+    fn classify(&mut self, msg: E::Msg) -> Result<Incoming<E::Msg>, Violation> {
+        let member = E::member(&msg);
+        let name = E::MEMBERS[member];
+        if Some(member) == E::HELLO {
+            if self.role == Role::Client {
+                return Err(self.fail(Violation::WrongSide(name)));
+            }
+            if self.hello_done {
+                return Err(self.fail(Violation::SecondHello));
+            }
+            self.hello_done = true;
+            if let Some(v) = E::hello_version(&msg) {
+                self.set_version(v);
+            }
+            self.keepalive = E::keepalive(&msg);
+            let expect = E::expects(&msg, self.version.unwrap_or(0));
+            let token = self.token(expect, E::correlation(&msg), None);
+            return Ok(Incoming::Hello { msg, token });
+        }
+        if !self.hello_done {
+            return Err(self.fail(Violation::BeforeHello(name)));
+        }
+        let version = self.version.unwrap_or(0);
+        let expect = E::expects(&msg, version);
+        // Does it answer something of ours?
+        let correlation = E::correlation(&msg);
+        let resolved = match correlation {
+            Some(id) if E::CORRELATED => {
+                let ours = self.by_id.get(&id).is_some_and(|o| o.member == member);
+                let theirs = self.theirs.get(&id).is_some_and(|o| o.member == member);
+                if ours {
+                    self.by_id.remove(&id).map(|o| (o, true))
+                } else if theirs {
+                    self.theirs.remove(&id).map(|o| (o, false))
+                } else {
+                    None
+                }
+            }
+            _ => match self.by_order.iter().position(|o| o.member == member) {
+                Some(i) => self.by_order.remove(i).map(|o| (o, false)),
+                None => None,
+            },
+        };
+        match (resolved, expect) {
+            (_, Expect::Close) => {
+                self.closed = true;
+                Ok(Incoming::Close { msg })
+            }
+            (Some((o, _)), Expect::Nothing) => Ok(Incoming::Answer {
+                ticket: o.ticket,
+                msg,
+            }),
+            (Some((o, ours)), expect) => {
+                let token = self.token(expect, correlation, Some((o.ticket, ours)));
+                Ok(Incoming::Message { msg, token })
+            }
+            (None, expect) if E::has_rule(member) || E::pushable(member) => {
+                let token = self.token(expect, correlation, None);
+                Ok(Incoming::Message { msg, token })
+            }
+            (None, _) => Ok(Incoming::Stray { msg }),
+        }
+    }
+
+    fn set_version(&mut self, v: u32) {
+        self.version = Some(v);
+        self.codec.set_version(v);
+    }
+
+    /// Answers the message `token` came with. The answer's correlation value is the
+    /// request's; where matching is by order it leaves after the answers to earlier
+    /// requests. An answer that itself expects one (`B -> C` from the other side) waits for
+    /// it under the request's ticket (or a new one, returned).
+    pub fn answer(
+        &mut self,
+        token: Token,
+        mut msg: E::Msg,
+        now: Instant,
+    ) -> Result<Option<Ticket>, SendError> {
+        let got = E::member(&msg);
+        let Some(expected) = token.expect.member() else {
+            return Err(SendError::NoAnswerDue(E::MEMBERS[got]));
+        };
+        if got != expected {
+            return Err(SendError::WrongAnswer {
+                expected: E::MEMBERS[expected],
+                got: E::MEMBERS[got],
+            });
+        }
+        if let Some(id) = token.correlation {
+            E::set_correlation(&mut msg, id);
+        }
+        let version = self.version.unwrap_or(0);
+        let mut bytes = BytesMut::new();
+        self.codec
+            .encode(&msg, &mut bytes)
+            .map_err(SendError::Encode)?;
+        // What the answer expects back continues the request's chain.
+        let ticket = match E::expects(&msg, version).member() {
+            Some(back) => {
+                let ticket = token.ticket.unwrap_or_else(|| self.new_ticket());
+                let o = Outstanding {
+                    member: back,
+                    ticket,
+                };
+                // The value is ours when the chain began with a request of ours.
+                match token.correlation {
+                    Some(id) if E::CORRELATED && token.ours => {
+                        self.by_id.insert(id, o);
+                    }
+                    Some(id) if E::CORRELATED => {
+                        self.theirs.insert(id, o);
+                    }
+                    _ => self.by_order.push_back(o),
+                }
+                Some(ticket)
+            }
+            None => None,
+        };
+        if let Expect::OneThenClose(_) = token.expect {
+            self.closed = true;
+        }
+        self.last_send = now;
+        match self.held.iter().position(|(s, _)| *s == token.seq) {
+            Some(i) => {
+                self.held[i].1 = Some(bytes);
+                while let Some((_, Some(_))) = self.held.front() {
+                    if let Some((_, Some(b))) = self.held.pop_front() {
+                        self.out.unsplit(b);
+                    }
+                }
+            }
+            None => self.out.unsplit(bytes),
+        }
+        Ok(ticket)
+    }
+
+    /// Declines to answer a message whose answer is due (a handler that failed): where
+    /// matching is by order, later answers no longer wait for it.
+    pub fn decline(&mut self, token: Token) {
+        if let Some(i) = self.held.iter().position(|(s, _)| s == &token.seq) {
+            self.held.remove(i);
+            while let Some((_, Some(_))) = self.held.front() {
+                if let Some((_, Some(b))) = self.held.pop_front() {
+                    self.out.unsplit(b);
+                }
+            }
+        }
+    }
+
+    fn new_ticket(&mut self) -> Ticket {
+        let t = Ticket(self.next_ticket);
+        self.next_ticket += 1;
+        t
+    }
+
+    fn free_id(&mut self) -> Result<u64, SendError> {
+        let max = E::MAX_CORRELATION.max(1);
+        if self.by_id.len() as u64 >= max {
+            return Err(SendError::NoFreeCorrelation);
+        }
+        loop {
+            let id = self.next_id;
+            self.next_id = if id >= max { 1 } else { id + 1 };
+            if !self.by_id.contains_key(&id) {
+                return Ok(id);
+            }
+        }
+    }
+
+    /// Sends a message of ours: the hello (client), a request, or a push. A message that
+    /// takes a correlation value gets a free one; a message that expects an answer returns
+    /// the [`Ticket`] its answer (the end of its chain) comes back with as
+    /// [`Incoming::Answer`].
+    pub fn send(&mut self, mut msg: E::Msg, now: Instant) -> Result<Option<Ticket>, SendError> {
+        if self.closed {
+            return Err(SendError::Closed);
+        }
+        let member = E::member(&msg);
+        let version = if Some(member) == E::HELLO {
+            let v = E::hello_version(&msg);
+            v.unwrap_or(0)
+        } else {
+            self.version.unwrap_or(0)
+        };
+        let expect = E::expects(&msg, version);
+        let id = if E::CORRELATED && E::takes_correlation(&msg) {
+            let id = self.free_id()?;
+            E::set_correlation(&mut msg, id);
+            Some(id)
+        } else {
+            None
+        };
+        let mut bytes = BytesMut::new();
+        let mut codec = self.codec.clone();
+        codec.set_version(version);
+        codec.encode(&msg, &mut bytes).map_err(SendError::Encode)?;
+        if Some(member) == E::HELLO {
+            self.hello_done = true;
+            if let Some(v) = E::hello_version(&msg) {
+                self.set_version(v);
+            }
+            self.keepalive = E::keepalive(&msg);
+        }
+        let ticket = match expect {
+            Expect::One(back) | Expect::OneThenClose(back) => {
+                let ticket = self.new_ticket();
+                let o = Outstanding {
+                    member: back,
+                    ticket,
+                };
+                match id {
+                    Some(id) => {
+                        self.by_id.insert(id, o);
+                    }
+                    None => self.by_order.push_back(o),
+                }
+                Some(ticket)
+            }
+            Expect::Close => {
+                self.closed = true;
+                None
+            }
+            Expect::Nothing => None,
+        };
+        self.last_send = now;
+        self.out.unsplit(bytes);
+        Ok(ticket)
+    }
+
+    /// Forgets every request of ours still waiting (the connection is gone): their tickets.
+    pub fn abandon(&mut self) -> Vec<Ticket> {
+        let mut t: Vec<Ticket> = self.by_id.drain().map(|(_, o)| o.ticket).collect();
+        t.extend(self.theirs.drain().map(|(_, o)| o.ticket));
+        t.extend(self.by_order.drain(..).map(|o| o.ticket));
+        t.sort();
+        t
+    }
+
+    /// The silence a keepalive of `k` allows.
+    fn grace(k: Duration) -> Duration {
+        k * E::GRACE_PERMILLE / 1000
+    }
+
+    /// When [`Self::tick`] must next be called (`None`: no keepalive).
+    pub fn deadline(&self) -> Option<Instant> {
+        let k = self.keepalive?;
+        let grace = self.last_recv + Self::grace(k);
+        Some(match self.role {
+            Role::Client if E::ping().is_some() => grace.min(self.last_send + k),
+            _ => grace,
+        })
+    }
+
+    /// Keeps the connection alive at `now`: a client that has sent nothing for an interval
+    /// sends the ping; a side that has received nothing for the grace period fails.
+    pub fn tick(&mut self, now: Instant) -> Result<(), Violation> {
+        let Some(k) = self.keepalive else {
+            return Ok(());
+        };
+        if now.duration_since(self.last_recv) >= Self::grace(k) {
+            return Err(self.fail(Violation::KeepaliveTimeout(Self::grace(k))));
+        }
+        if self.role == Role::Client
+            && now.duration_since(self.last_send) >= k
+            && let Some(ping) = E::ping()
+        {
+            // A ping that cannot be sent (closed) leaves the timeout to end the session.
+            let _ = self.send(ping, now);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,754 @@
+//! Servers and clients of protocols with an `exchange` block: a thin tokio driver around
+//! the sans-IO [`MessageSession`], which decides what answers what, matches answers to
+//! requests, and keeps connections alive.
+//!
+//! A [`MessageServer`] runs one task per connection that handles its messages in the order
+//! they arrive (a handler finishes before the next message of that connection is handed
+//! over, so a protocol's ordering guarantees hold) and writes what the session and the
+//! connection's pushes produce in batches. It is a [`ProtocolServer`], so a
+//! [`MultiServer`](super::MultiServer) serves it beside other protocols on one port, over
+//! TCP, TLS or WebSocket. A [`MessageClient`] sends the hello, then requests whose answers
+//! (the ends of their chains) it waits for, and hands what the server pushes to
+//! [`MessageClient::next_push`].
+
+use super::registry::{Io, ProtocolServer};
+use super::transport::{Framing, TransportKind};
+use super::{BoxFuture, CallError};
+use crate::exchange::{Exchange, Incoming, MessageSession, Role, SendError, Ticket, Violation};
+use crate::protocol::{AnyPrefix, Detection, Detector, Negotiated};
+use bytes::BytesMut;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// What a [`MessageServer`] does with the messages it receives: generated code implements
+/// it over a protocol's typed handler trait, one method per rule of its `exchange` block.
+pub trait MessageHandler<E: Exchange>: Send + Sync + 'static {
+    /// A received message (the hello included). `answer` is the answer the rule asks for,
+    /// every field at its default and the correlation value set (`None` when the message is
+    /// answered by nothing); return it (changed or not) to send it, or `None` to send
+    /// nothing.
+    fn message(
+        &self,
+        conn: &Connection<E>,
+        msg: E::Msg,
+        answer: Option<E::Msg>,
+    ) -> impl Future<Output = Option<E::Msg>> + Send;
+
+    /// The connection ended, and why. Called once, after the last message.
+    fn closed(&self, conn: &Connection<E>, end: &Ended) -> impl Future<Output = ()> + Send {
+        let _ = (conn, end);
+        async {}
+    }
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// The peer sent the message its protocol closes a connection with (`-> close`), or we
+    /// sent an answer that closes it (`then close`).
+    Closed,
+    /// The peer closed the connection without that message.
+    PeerGone,
+    /// The peer broke the protocol (or fell silent past its keepalive).
+    Violation(Violation),
+    /// Reading or writing failed.
+    Io(String),
+    /// [`Connection::close`] was called.
+    ClosedHere,
+    /// The server shut down.
+    Shutdown,
+}
+
+impl Ended {
+    /// Whether the connection ended as the protocol says a connection ends (the peer's
+    /// closing message, or our closing answer).
+    pub fn is_clean(&self) -> bool {
+        matches!(self, Ended::Closed | Ended::ClosedHere | Ended::Shutdown)
+    }
+}
+
+enum Command<M> {
+    Push(M),
+    Close,
+}
+
+/// Why a push was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The connection's queue is full (the peer reads too slowly).
+    #[error("the connection's queue is full")]
+    Full,
+    /// The connection is gone.
+    #[error("the connection is closed")]
+    Closed,
+}
+
+/// One connection of a [`MessageServer`], as its handler sees it: cheap to clone, and kept
+/// by a handler that wants to push to it later (a broker's subscriber).
+pub struct Connection<E: Exchange> {
+    inner: Arc<ConnInner<E>>,
+}
+
+impl<E: Exchange> Clone for Connection<E> {
+    fn clone(&self) -> Self {
+        Connection {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct ConnInner<E: Exchange> {
+    id: u64,
+    peer: Arc<str>,
+    transport: TransportKind,
+    version: AtomicU32,
+    tx: mpsc::Sender<Command<E::Msg>>,
+}
+
+impl<E: Exchange> std::fmt::Debug for Connection<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.inner.id)
+            .field("peer", &self.inner.peer)
+            .field("transport", &self.inner.transport)
+            .finish()
+    }
+}
+
+impl<E: Exchange> Connection<E> {
+    /// A number unique to the connection within this process.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The peer's address.
+    pub fn peer(&self) -> &str {
+        &self.inner.peer
+    }
+
+    /// What carries the connection.
+    pub fn transport(&self) -> TransportKind {
+        self.inner.transport
+    }
+
+    /// The version the hello set (`None` before it, or when the hello sets none).
+    pub fn version(&self) -> Option<u32> {
+        match self.inner.version.load(Ordering::Relaxed) {
+            0 => None,
+            v => Some(v),
+        }
+    }
+
+    /// Queues `msg` to be sent unasked (it must be declared `push`). It gets a free
+    /// correlation value if it takes one, and its exchange (`A -> B`, ...) is carried out by
+    /// the connection. Never waits: a full queue is an error.
+    pub fn push(&self, msg: E::Msg) -> Result<(), PushError> {
+        self.inner
+            .tx
+            .try_send(Command::Push(msg))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => PushError::Full,
+                mpsc::error::TrySendError::Closed(_) => PushError::Closed,
+            })
+    }
+
+    /// Whether the connection is gone.
+    pub fn is_closed(&self) -> bool {
+        self.inner.tx.is_closed()
+    }
+
+    /// Closes the connection after what is queued for it.
+    pub fn close(&self) {
+        let tx = self.inner.tx.clone();
+        if tx.try_send(Command::Close).is_err() {
+            // Full: close after the queue drains.
+            tokio::spawn(async move {
+                let _ = tx.send(Command::Close).await;
+            });
+        }
+    }
+}
+
+/// Settings of a [`MessageServer`] (and of a [`MessageClient`]'s connection).
+#[derive(Debug, Clone)]
+pub struct MessageConfig {
+    /// Messages queued for a connection (pushes) before [`Connection::push`] fails.
+    pub queue: usize,
+    /// Time a new connection has to send its hello.
+    pub hello_timeout: Duration,
+    /// The most messages handled before the connection's output is written.
+    pub batch: usize,
+    /// Open connections at most; more are closed as they arrive.
+    pub max_connections: usize,
+}
+
+impl Default for MessageConfig {
+    fn default() -> Self {
+        MessageConfig {
+            queue: 4096,
+            hello_timeout: Duration::from_secs(10),
+            batch: 64,
+            max_connections: 100_000,
+        }
+    }
+}
+
+/// A server of a protocol with an `exchange` block: see the [module docs](self).
+pub struct MessageServer<E: Exchange, H: MessageHandler<E>> {
+    inner: Arc<ServerInner<E, H>>,
+}
+
+impl<E: Exchange, H: MessageHandler<E>> Clone for MessageServer<E, H> {
+    fn clone(&self) -> Self {
+        MessageServer {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct ServerInner<E: Exchange, H> {
+    handler: H,
+    config: MessageConfig,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    connections: Arc<tokio::sync::Semaphore>,
+    detector: AnyPrefix,
+    _e: std::marker::PhantomData<fn() -> E>,
+}
+
+impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
+    /// A server whose connections `handler` answers.
+    pub fn new(handler: H, config: MessageConfig) -> Self {
+        let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections));
+        MessageServer {
+            inner: Arc::new(ServerInner {
+                handler,
+                config,
+                shutdown: CancellationToken::new(),
+                tracker: TaskTracker::new(),
+                connections,
+                detector: AnyPrefix(E::DETECT),
+                _e: std::marker::PhantomData,
+            }),
+        }
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &H {
+        &self.inner.handler
+    }
+
+    /// Listens on `addr` (a port of its own) until [`Self::shutdown`]; returns the address.
+    pub async fn bind(
+        &self,
+        addr: impl tokio::net::ToSocketAddrs,
+    ) -> std::io::Result<std::net::SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        tracing::info!(protocol = E::ID, %local, "listening");
+        let this = self.clone();
+        self.inner.tracker.spawn(async move {
+            let serve = |stream, peer| this.serve_tcp_stream(stream, peer, BytesMut::new());
+            super::transport::tcp::accept(listener, &this.inner.shutdown, serve).await;
+        });
+        Ok(local)
+    }
+
+    fn serve_tcp_stream(&self, stream: tokio::net::TcpStream, peer: String, first: BytesMut) {
+        let _ = stream.set_nodelay(true);
+        self.spawn(stream, peer, TransportKind::Tcp, first);
+    }
+
+    /// Serves one open byte stream whose first bytes, `first`, were read already.
+    pub fn spawn<S: AsyncRead + AsyncWrite + Send + 'static>(
+        &self,
+        io: S,
+        peer: String,
+        transport: TransportKind,
+        first: BytesMut,
+    ) {
+        let Ok(permit) = self.inner.connections.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, limit = self.inner.config.max_connections, "connection limit reached; closing");
+            return;
+        };
+        if self.inner.shutdown.is_cancelled() {
+            return;
+        }
+        let inner = self.inner.clone();
+        let span = tracing::debug_span!("connection", %peer, %transport, protocol = E::ID);
+        self.inner.tracker.spawn(tracing::Instrument::instrument(
+            async move {
+                let end = serve(&inner, io, peer, transport, first).await;
+                tracing::debug!(?end, "connection ended");
+                drop(permit);
+            },
+            span,
+        ));
+    }
+
+    /// Stops accepting, closes every connection (handlers see [`Ended::Shutdown`]) and waits
+    /// for their tasks.
+    pub async fn shutdown(&self) {
+        tracing::info!(protocol = E::ID, "shutting down");
+        self.inner.shutdown.cancel();
+        self.inner.tracker.close();
+        self.inner.tracker.wait().await;
+        tracing::info!(protocol = E::ID, "shut down");
+    }
+}
+
+/// Writes what the session produced.
+async fn flush<W: AsyncWrite + Unpin, E: Exchange>(
+    wr: &mut W,
+    session: &mut MessageSession<E>,
+) -> std::io::Result<()> {
+    if session.has_output() {
+        let out = session.take_output();
+        wr.write_all(&out).await?;
+    }
+    Ok(())
+}
+
+/// Hands one received message to the handler and sends its answer.
+async fn handle<E: Exchange, H: MessageHandler<E>>(
+    handler: &H,
+    conn: &Connection<E>,
+    session: &mut MessageSession<E>,
+    event: Incoming<E::Msg>,
+) {
+    let (msg, token) = match event {
+        Incoming::Hello { msg, token } => {
+            if let Some(v) = session.version() {
+                conn.inner.version.store(v, Ordering::Relaxed);
+            }
+            (msg, token)
+        }
+        Incoming::Message { msg, token } => (msg, token),
+        Incoming::Close { msg } => {
+            handler.message(conn, msg, None).await;
+            return;
+        }
+        // The end of a push's exchange; nobody waits for it on a server.
+        Incoming::Answer { .. } => return,
+        Incoming::Stray { msg } => {
+            tracing::debug!(
+                message = E::MEMBERS[E::member(&msg)],
+                "an answer to nothing outstanding; dropped"
+            );
+            return;
+        }
+    };
+    let due = token.expect().member();
+    let answer = due.map(|m| E::default_answer(&msg, m));
+    match handler.message(conn, msg, answer).await {
+        Some(a) if due.is_some() => {
+            if let Err(e) = session.answer(token, a, Instant::now()) {
+                tracing::warn!(error = %e, "answer not sent");
+            }
+        }
+        Some(a) => {
+            tracing::warn!(
+                message = E::MEMBERS[E::member(&a)],
+                "an answer to a message that is answered by nothing; not sent"
+            );
+        }
+        None => session.decline(token),
+    }
+}
+
+async fn serve<E: Exchange, H: MessageHandler<E>, S: AsyncRead + AsyncWrite + Send + 'static>(
+    inner: &ServerInner<E, H>,
+    io: S,
+    peer: String,
+    transport: TransportKind,
+    first: BytesMut,
+) -> Ended {
+    let (mut rd, mut wr) = tokio::io::split(io);
+    let (tx, mut rx) = mpsc::channel(inner.config.queue.max(1));
+    let conn = Connection {
+        inner: Arc::new(ConnInner {
+            id: super::next_connection_id(),
+            peer: peer.into(),
+            transport,
+            version: AtomicU32::new(0),
+            tx,
+        }),
+    };
+    let opened = Instant::now();
+    let mut session = MessageSession::<E>::new(Role::Server, opened);
+    let mut buf = first;
+    let end = 'conn: loop {
+        // Every whole message read so far, a batch at a time.
+        let mut n = 0;
+        loop {
+            match session.receive(&mut buf, Instant::now()) {
+                Ok(Some(ev)) => handle(&inner.handler, &conn, &mut session, ev).await,
+                Ok(None) => break,
+                Err(v) => {
+                    let _ = flush(&mut wr, &mut session).await;
+                    break 'conn Ended::Violation(v);
+                }
+            }
+            n += 1;
+            if n >= inner.config.batch {
+                if let Err(e) = flush(&mut wr, &mut session).await {
+                    break 'conn Ended::Io(e.to_string());
+                }
+                n = 0;
+            }
+        }
+        if let Err(e) = flush(&mut wr, &mut session).await {
+            break Ended::Io(e.to_string());
+        }
+        if session.is_closed() {
+            break Ended::Closed;
+        }
+        let deadline =
+            if session.version().is_none() && E::HELLO.is_some() && session.deadline().is_none() {
+                Some(opened + inner.config.hello_timeout)
+            } else {
+                session.deadline()
+            };
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = inner.shutdown.cancelled() => break Ended::Shutdown,
+            r = rd.read_buf(&mut buf) => match r {
+                Ok(0) => break Ended::PeerGone,
+                Ok(_) => {}
+                Err(e) => break Ended::Io(e.to_string()),
+            },
+            cmd = rx.recv() => {
+                // This and whatever else is queued, then one write.
+                let mut cmd = cmd;
+                for _ in 0..inner.config.batch {
+                    match cmd {
+                        Some(Command::Push(m)) => {
+                            if let Err(e) = session.send(m, Instant::now()) {
+                                tracing::debug!(error = %e, "push not sent");
+                            }
+                        }
+                        Some(Command::Close) => {
+                            let _ = flush(&mut wr, &mut session).await;
+                            break 'conn Ended::ClosedHere;
+                        }
+                        // Unreachable while `conn` holds a sender.
+                        None => break,
+                    }
+                    cmd = match rx.try_recv() {
+                        Ok(c) => Some(c),
+                        Err(_) => break,
+                    };
+                }
+            }
+            _ = sleep => {
+                if session.version().is_none() && E::HELLO.is_some() && session.deadline().is_none() {
+                    break Ended::Violation(Violation::KeepaliveTimeout(inner.config.hello_timeout));
+                }
+                if let Err(v) = session.tick(Instant::now()) {
+                    break Ended::Violation(v);
+                }
+            }
+        }
+    };
+    let _ = wr.shutdown().await;
+    rx.close();
+    inner.handler.closed(&conn, &end).await;
+    end
+}
+
+impl<E: Exchange, H: MessageHandler<E>> ProtocolServer for MessageServer<E, H> {
+    fn id(&self) -> &'static str {
+        E::ID
+    }
+
+    fn detect(&self, first: &[u8]) -> Option<Detection> {
+        if E::DETECT.is_empty() {
+            None
+        } else {
+            Some(self.inner.detector.detect(first))
+        }
+    }
+
+    fn serve_tcp(&self, stream: tokio::net::TcpStream, peer: String, first: BytesMut) {
+        self.serve_tcp_stream(stream, peer, first);
+    }
+
+    fn serve_io(&self, io: Box<dyn Io>, peer: String, transport: TransportKind, first: BytesMut) {
+        self.spawn(io, peer, transport, first);
+    }
+
+    fn framing(&self) -> Framing {
+        Framing::of_framed::<E::Msg>(E::ID)
+    }
+
+    fn call(
+        &self,
+        _request: BytesMut,
+        _peer: &str,
+        _transport: TransportKind,
+        _negotiated: Option<Negotiated>,
+    ) -> BoxFuture<Result<BytesMut, CallError>> {
+        Box::pin(async {
+            Err(CallError::Body(
+                "this protocol's messages are exchanged on a connection, not one request per stream",
+            ))
+        })
+    }
+
+    fn accept_hello(&self, _hello: BytesMut) -> Result<BytesMut, CallError> {
+        Err(CallError::NoHandshake)
+    }
+
+    fn shutdown(&self) -> BoxFuture<()> {
+        let this = self.clone();
+        Box::pin(async move { MessageServer::shutdown(&this).await })
+    }
+}
+
+/// Why a [`MessageClient`] call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// Connecting or the connection failed.
+    #[error("connection: {0}")]
+    Io(String),
+    /// The message could not be sent.
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// The connection ended before the answer came.
+    #[error("the connection ended: {0:?}")]
+    Ended(Ended),
+    /// No answer within the configured time.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+}
+
+enum ClientCmd<M> {
+    Send(M, oneshot::Sender<Result<Option<M>, ClientError>>),
+    Close(oneshot::Sender<()>),
+}
+
+/// A client connection of a protocol with an `exchange` block: see the
+/// [module docs](self).
+pub struct MessageClient<E: Exchange> {
+    tx: mpsc::Sender<ClientCmd<E::Msg>>,
+    pushes: tokio::sync::Mutex<mpsc::Receiver<E::Msg>>,
+    version: Option<u32>,
+    timeout: Duration,
+}
+
+impl<E: Exchange> std::fmt::Debug for MessageClient<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageClient")
+            .field("protocol", &E::ID)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+impl<E: Exchange> MessageClient<E> {
+    /// Connects over TCP, sends `hello` and waits for its answer (returned with the client).
+    pub async fn connect(
+        addr: impl tokio::net::ToSocketAddrs,
+        hello: E::Msg,
+        config: MessageConfig,
+    ) -> Result<(Self, Option<E::Msg>), ClientError> {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| ClientError::Io(e.to_string()))?;
+        let _ = stream.set_nodelay(true);
+        Self::over(stream, hello, config).await
+    }
+
+    /// Runs the client over an open byte stream (TLS, WebSocket, ...): sends `hello` and
+    /// waits for its answer.
+    pub async fn over<S: AsyncRead + AsyncWrite + Send + 'static>(
+        io: S,
+        hello: E::Msg,
+        config: MessageConfig,
+    ) -> Result<(Self, Option<E::Msg>), ClientError> {
+        let (tx, rx) = mpsc::channel(config.queue.max(1));
+        let (push_tx, push_rx) = mpsc::channel(config.queue.max(1));
+        let version = E::hello_version(&hello);
+        let timeout = config.hello_timeout;
+        tokio::spawn(client_task::<E, S>(io, rx, push_tx, config));
+        let client = MessageClient {
+            tx,
+            pushes: tokio::sync::Mutex::new(push_rx),
+            version,
+            timeout,
+        };
+        let answer = client.request(hello).await?;
+        Ok((client, answer))
+    }
+
+    /// The version the hello set.
+    pub fn version(&self) -> Option<u32> {
+        self.version
+    }
+
+    /// Sends `msg` and, when it expects an answer, waits for the message that ends its
+    /// exchange (a chain `A -> B`, `C -> D` ends with `D`); `None` when nothing answers it.
+    /// Correlation values are picked for it.
+    pub async fn request(&self, msg: E::Msg) -> Result<Option<E::Msg>, ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(ClientCmd::Send(msg, tx))
+            .await
+            .map_err(|_| ClientError::Ended(Ended::PeerGone))?;
+        match tokio::time::timeout(self.timeout, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(ClientError::Ended(Ended::PeerGone)),
+            Err(_) => Err(ClientError::Timeout(self.timeout)),
+        }
+    }
+
+    /// The next message the server sent unasked (`None` once the connection is gone).
+    /// Messages wait here, in order, until taken; while the queue is full the connection
+    /// reads nothing more.
+    pub async fn next_push(&self) -> Option<E::Msg> {
+        self.pushes.lock().await.recv().await
+    }
+
+    /// Closes the connection (after sending what is queued).
+    pub async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(ClientCmd::Close(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
+    io: S,
+    mut rx: mpsc::Receiver<ClientCmd<E::Msg>>,
+    pushes: mpsc::Sender<E::Msg>,
+    config: MessageConfig,
+) {
+    let (mut rd, mut wr) = tokio::io::split(io);
+    let mut session = MessageSession::<E>::new(Role::Client, Instant::now());
+    let mut waiting: HashMap<Ticket, oneshot::Sender<Result<Option<E::Msg>, ClientError>>> =
+        HashMap::new();
+    let mut buf = BytesMut::with_capacity(4096);
+    let mut closing: Option<oneshot::Sender<()>> = None;
+    let end = 'conn: loop {
+        loop {
+            match session.receive(&mut buf, Instant::now()) {
+                Ok(Some(Incoming::Answer { ticket, msg })) => {
+                    if let Some(w) = waiting.remove(&ticket) {
+                        let _ = w.send(Ok(Some(msg)));
+                    }
+                }
+                Ok(Some(Incoming::Message { msg, token })) => {
+                    let member = E::member(&msg);
+                    let answer = token.expect().member().map(|m| E::default_answer(&msg, m));
+                    // A chain of ours continues: its waiter moves to the answer's ticket.
+                    let carried = token.ticket();
+                    match answer {
+                        Some(a) => match session.answer(token, a, Instant::now()) {
+                            Ok(Some(t)) => {
+                                if let Some(c) = carried.filter(|c| *c != t)
+                                    && let Some(w) = waiting.remove(&c)
+                                {
+                                    waiting.insert(t, w);
+                                }
+                            }
+                            Ok(None) => {}
+                            Err(e) => tracing::warn!(error = %e, "answer not sent"),
+                        },
+                        None => session.decline(token),
+                    }
+                    if carried.is_none() && E::pushable(member) && pushes.send(msg).await.is_err() {
+                        // Nobody takes pushes any more: the client is gone.
+                        break 'conn Ended::ClosedHere;
+                    }
+                }
+                Ok(Some(Incoming::Close { .. })) => break 'conn Ended::Closed,
+                Ok(Some(Incoming::Hello { .. })) => {}
+                Ok(Some(Incoming::Stray { msg })) => {
+                    tracing::debug!(
+                        message = E::MEMBERS[E::member(&msg)],
+                        "an answer to nothing outstanding; dropped"
+                    );
+                }
+                Ok(None) => break,
+                Err(v) => break 'conn Ended::Violation(v),
+            }
+        }
+        if let Err(e) = flush(&mut wr, &mut session).await {
+            break Ended::Io(e.to_string());
+        }
+        if let Some(done) = closing.take() {
+            let _ = done.send(());
+            break Ended::ClosedHere;
+        }
+        if session.is_closed() {
+            break Ended::Closed;
+        }
+        let deadline = session.deadline();
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = rd.read_buf(&mut buf) => match r {
+                Ok(0) => break Ended::PeerGone,
+                Ok(_) => {}
+                Err(e) => break Ended::Io(e.to_string()),
+            },
+            cmd = rx.recv() => {
+                let mut cmd = cmd;
+                for _ in 0..config.batch {
+                    match cmd {
+                        Some(ClientCmd::Send(m, w)) => match session.send(m, Instant::now()) {
+                            Ok(Some(t)) => {
+                                waiting.insert(t, w);
+                            }
+                            Ok(None) => {
+                                let _ = w.send(Ok(None));
+                            }
+                            Err(e) => {
+                                let _ = w.send(Err(ClientError::Send(e)));
+                            }
+                        },
+                        Some(ClientCmd::Close(done)) => {
+                            closing = Some(done);
+                            break;
+                        }
+                        None => break 'conn Ended::ClosedHere,
+                    }
+                    cmd = match rx.try_recv() {
+                        Ok(c) => Some(c),
+                        Err(_) => break,
+                    };
+                }
+            }
+            _ = sleep => {
+                if let Err(v) = session.tick(Instant::now()) {
+                    break Ended::Violation(v);
+                }
+            }
+        }
+    };
+    let _ = wr.shutdown().await;
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+    for (_, w) in waiting.drain() {
+        let _ = w.send(Err(ClientError::Ended(end.clone())));
+    }
+}
