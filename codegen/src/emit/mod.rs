@@ -1,6 +1,7 @@
 //! THE emitter: IR → askama templates → `syn::File` → prettyplease. The `.wire` front end
 //! and the derive macros both end here.
 
+mod exchange;
 pub(crate) mod json;
 pub(crate) mod remoting;
 pub mod rust;
@@ -554,6 +555,10 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
     };
     let mut src = render(&view)?;
     src += &remoting::emit(&g, !opts.codecs_only);
+    src += &exchange::sans_io(&g);
+    if !opts.codecs_only {
+        src += &exchange::service(&g);
+    }
     format(&crate_path(src, opts))
 }
 

@@ -843,6 +843,9 @@ pub(crate) enum Side<'a> {
     Decode(&'a str),
     /// In `write_to`, writing the field named here through the cursor `dst`.
     Encode(&'a str),
+    /// Over a whole value bound to the name here, with the version in `version` (an
+    /// `exchange` rule's condition over a received message).
+    Value(&'a str),
 }
 
 /// What a name in a condition stands for.
@@ -886,6 +889,7 @@ impl Gen<'_> {
         let place = |n: &str| match side {
             Side::Decode(_) => self.local(n),
             Side::Encode(_) => format!("self.{}", ident(n)),
+            Side::Value(v) => format!("{v}.{}", ident(n)),
         };
         let typed = |t: &Type, v: String| match t {
             Type::Bool => Operand::Bool(v),
@@ -925,6 +929,9 @@ impl Gen<'_> {
                             (PartValue::Present(x), Side::Encode(_)) => {
                                 Operand::Bool(format!("self.{}.is_some()", ident(x)))
                             }
+                            (PartValue::Present(x), Side::Value(v)) => {
+                                Operand::Bool(format!("{v}.{}.is_some()", ident(x)))
+                            }
                             (PartValue::Present(_), Side::Decode(_)) => {
                                 Operand::Bool(self.local(name))
                             }
@@ -947,6 +954,7 @@ impl Gen<'_> {
                 expr: match side {
                     Side::Decode(r) => format!("{r}.version()"),
                     Side::Encode(_) => "dst.version()".into(),
+                    Side::Value(_) => "version".into(),
                 },
                 min: 0,
                 max: i128::from(u32::MAX),
@@ -955,6 +963,8 @@ impl Gen<'_> {
             Cond::More => Operand::Bool(match side {
                 Side::Decode(r) => format!("({r}.remaining() > 0)"),
                 Side::Encode(f) => format!("self.{}.is_some()", ident(f)),
+                // Checks keep `@more` out of conditions over whole values.
+                Side::Value(_) => "false".into(),
             }),
             other => Operand::Bool(self.cond_bool(s, other, side)),
         }
@@ -1031,7 +1041,7 @@ impl Gen<'_> {
 
 /// The `u32` version an integer field marked `@version` sets (a value beyond `u32` sets
 /// the largest).
-fn version_u32(t: &Type, v: &str) -> String {
+pub(super) fn version_u32(t: &Type, v: &str) -> String {
     match t {
         Type::Int(i) if !i.signed && i.bytes <= 4 => format!("u32::from({v})"),
         _ => format!("u32::try_from({v}).unwrap_or(u32::MAX)"),

@@ -1,0 +1,411 @@
+//! The `exchange` block: `Exchange` for the frame union (sans-IO, what a
+//! `MessageSession` carries out), and, with the runtime, a typed handler trait with one
+//! method per message a side receives, its dispatch, and a constructor of the server.
+
+use super::rust::{Gen, ident, lit, pascal_prefix, snake};
+use super::structs::{Side, version_u32};
+use crate::ir::*;
+
+const P: &str = "::polywire::__private";
+
+/// The frame union and the exchange, when the protocol has both.
+fn parts(p: &Protocol) -> Option<(&UnionDef, &Exchange)> {
+    let ex = p.exchange.as_ref()?;
+    match &p.types[p.frame?] {
+        TypeDef::Union(u) => Some((u, ex)),
+        _ => None,
+    }
+}
+
+/// The member index of type `ty` in `u`.
+fn member(u: &UnionDef, ty: usize) -> usize {
+    u.arms.iter().position(|a| a.ty == ty).unwrap_or(0)
+}
+
+/// Every rule, the hello's first.
+fn rules(ex: &Exchange) -> impl Iterator<Item = &Rule> {
+    ex.hello.iter().chain(ex.rules.iter())
+}
+
+/// A top-level integer field named `name` of `s`: its type, and whether it is optional.
+fn int_field<'a>(s: &'a StructDef, name: &str) -> Option<(&'a Type, bool)> {
+    s.fields.iter().find_map(|f| match &f.kind {
+        FieldKind::Value(t @ (Type::Int(_) | Type::Varint { .. })) if f.name == name => {
+            Some((t, f.cond.is_some()))
+        }
+        _ => None,
+    })
+}
+
+/// The largest value of an integer type.
+fn max_of(t: &Type) -> u64 {
+    match t {
+        Type::Int(i) => i.max_value(),
+        Type::Varint { max, .. } => max.unwrap_or(u64::MAX),
+        _ => 0,
+    }
+}
+
+/// The `Expect` expression for `rule` over the member bound to `m`.
+fn expect_expr(g: &Gen, u: &UnionDef, rule: &Rule) -> String {
+    let s = g.p.struct_def(rule.on);
+    let reply = |r: &Reply| match r {
+        Reply::Nothing => format!("{P}::Expect::Nothing"),
+        Reply::Message(t) => format!("{P}::Expect::One({})", member(u, *t)),
+        Reply::MessageThenClose(t) => format!("{P}::Expect::OneThenClose({})", member(u, *t)),
+        Reply::Close => format!("{P}::Expect::Close"),
+    };
+    let mut out = String::new();
+    for a in &rule.answers {
+        match &a.cond {
+            Some(c) => {
+                out += &format!(
+                    "if {} {{ {} }} else ",
+                    g.cond_bool(s, c, &Side::Value("m")),
+                    reply(&a.reply)
+                );
+            }
+            None => {
+                out += &format!("{{ {} }}", reply(&a.reply));
+                return out;
+            }
+        }
+    }
+    out + &format!("{{ {P}::Expect::Nothing }}")
+}
+
+/// `impl Exchange for <frame union>`.
+pub fn sans_io(g: &Gen) -> String {
+    let p = g.p;
+    let Some((u, ex)) = parts(p) else {
+        return String::new();
+    };
+    let un = &u.name;
+    let names: Vec<&str> = u.arms.iter().map(|a| p.types[a.ty].name()).collect();
+    let members = names.iter().map(|n| lit(n)).collect::<Vec<_>>().join(", ");
+    let hello = ex
+        .hello
+        .as_ref()
+        .map_or("None".to_string(), |h| format!("Some({})", member(u, h.on)));
+    let member_arms: String = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("Self::{n}(_) => {i},"))
+        .collect();
+    let expects: String = rules(ex)
+        .map(|r| {
+            let n = p.types[r.on].name();
+            let uses_m = r.answers.iter().any(|a| a.cond.is_some());
+            let bind = if uses_m { "m" } else { "_" };
+            format!("Self::{n}({bind}) => {},", expect_expr(g, u, r))
+        })
+        .collect();
+    let list = |ms: Vec<usize>| {
+        if ms.is_empty() {
+            "false".to_string()
+        } else {
+            let alts: Vec<String> = ms.iter().map(|m| m.to_string()).collect();
+            format!("matches!(member, {})", alts.join(" | "))
+        }
+    };
+    let has_rule = list(rules(ex).map(|r| member(u, r.on)).collect());
+    let pushable = list(ex.push.iter().map(|t| member(u, *t)).collect());
+
+    // Correlation: every member with an integer field of that name.
+    let (mut corr, mut takes, mut set, mut max) = (String::new(), String::new(), String::new(), 0);
+    if let Matching::Correlate(field) = &ex.matching {
+        let f = ident(field);
+        for a in &u.arms {
+            let TypeDef::Struct(s) = &p.types[a.ty] else {
+                continue;
+            };
+            let Some((t, optional)) = int_field(s, field) else {
+                continue;
+            };
+            let m = max_of(t);
+            max = if max == 0 { m } else { max.min(m) };
+            let rust = g.rust_type(t);
+            let n = &s.name;
+            if optional {
+                let cond = s
+                    .fields
+                    .iter()
+                    .find(|x| x.name == *field)
+                    .and_then(|x| x.cond.as_ref())
+                    .map_or("true".to_string(), |c| g.cond_bool(s, c, &Side::Value("m")));
+                corr += &format!("Self::{n}(m) => m.{f}.map(u64::from),");
+                takes += &format!("Self::{n}(m) => {{ let version = 0u32; let _ = version; {cond} }},");
+                set += &format!(
+                    "Self::{n}(m) => {{ let version = 0u32; let _ = version; if {cond} {{ m.{f} = Some(id as {rust}); }} }},"
+                );
+            } else {
+                corr += &format!("Self::{n}(m) => Some(u64::from(m.{f})),");
+                takes += &format!("Self::{n}(_) => true,");
+                set += &format!("Self::{n}(m) => m.{f} = id as {rust},");
+            }
+        }
+    }
+    let correlated = matches!(ex.matching, Matching::Correlate(_)) && !corr.is_empty();
+
+    // The hello's version and keepalive.
+    let (mut version, mut keepalive) = (String::new(), String::new());
+    if let Some(h) = &ex.hello {
+        let s = p.struct_def(h.on);
+        let n = &s.name;
+        if let Some((f, t)) = s.fields.iter().find_map(|f| match &f.kind {
+            FieldKind::Value(t) if f.attrs.iter().any(|a| a == "version") => Some((f, t)),
+            _ => None,
+        }) {
+            version = format!(
+                "Self::{n}(m) => Some({}),",
+                version_u32(t, &format!("m.{}", ident(&f.name)))
+            );
+        }
+        if let Some(k) = &ex.keepalive {
+            let f = ident(&k.field);
+            keepalive = format!(
+                "Self::{n}(m) if m.{f} != 0 => Some(::std::time::Duration::from_millis((m.{f} as u64).saturating_mul({}))),",
+                k.unit_ms
+            );
+        }
+    }
+    let ping = ex.keepalive.as_ref().map_or("None".to_string(), |k| {
+        format!(
+            "Some(Self::{}(::std::default::Default::default()))",
+            p.types[k.ping].name()
+        )
+    });
+    let grace = ex.keepalive.as_ref().map_or(1000, |k| k.grace_permille);
+    let defaults: String = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{i} => Self::{n}(::std::default::Default::default()),"))
+        .collect();
+
+    format!(
+        r#"
+/// What answers what (the protocol's `exchange` block), carried out by a
+/// `MessageSession`.
+impl {P}::Exchange for {un} {{
+    type Msg = Self;
+    const ID: &'static str = protocol_info::ID;
+    const DETECT: &'static [&'static [(usize, &'static [u8])]] = protocol_info::DETECT;
+    const MEMBERS: &'static [&'static str] = &[{members}];
+    const HELLO: ::std::option::Option<usize> = {hello};
+    const CORRELATED: bool = {correlated};
+    const MAX_CORRELATION: u64 = {max};
+    const GRACE_PERMILLE: u32 = {grace};
+
+    fn member(m: &Self) -> usize {{
+        match m {{ {member_arms} }}
+    }}
+
+    fn expects(m: &Self, version: u32) -> {P}::Expect {{
+        let _ = version;
+        #[allow(unreachable_patterns)]
+        match m {{
+            {expects}
+            _ => {P}::Expect::Nothing,
+        }}
+    }}
+
+    fn has_rule(member: usize) -> bool {{
+        {has_rule}
+    }}
+
+    fn pushable(member: usize) -> bool {{
+        {pushable}
+    }}
+
+    fn correlation(m: &Self) -> ::std::option::Option<u64> {{
+        #[allow(unreachable_patterns)]
+        match m {{
+            {corr}
+            _ => None,
+        }}
+    }}
+
+    fn takes_correlation(m: &Self) -> bool {{
+        #[allow(unreachable_patterns)]
+        match m {{
+            {takes}
+            _ => false,
+        }}
+    }}
+
+    fn set_correlation(m: &mut Self, id: u64) {{
+        let _ = id;
+        #[allow(unreachable_patterns)]
+        match m {{
+            {set}
+            _ => {{}}
+        }}
+    }}
+
+    fn hello_version(m: &Self) -> ::std::option::Option<u32> {{
+        #[allow(unreachable_patterns)]
+        match m {{
+            {version}
+            _ => None,
+        }}
+    }}
+
+    fn keepalive(m: &Self) -> ::std::option::Option<::std::time::Duration> {{
+        #[allow(unreachable_patterns)]
+        match m {{
+            {keepalive}
+            _ => None,
+        }}
+    }}
+
+    fn ping() -> ::std::option::Option<Self> {{
+        {ping}
+    }}
+
+    fn default_answer(request: &Self, answer: usize) -> Self {{
+        let mut a = match answer {{
+            {defaults}
+            _ => Self::default(),
+        }};
+        if let Some(id) = <Self as {P}::Exchange>::correlation(request) {{
+            <Self as {P}::Exchange>::set_correlation(&mut a, id);
+        }}
+        a
+    }}
+}}
+"#
+    )
+}
+
+/// How a handler method answers.
+enum Answers {
+    /// Nothing (or the connection closes): the method returns `()`.
+    None,
+    /// Always this one member: the method takes it and returns it.
+    One(usize),
+    /// One of several, or one on a condition: the method takes and returns an optional
+    /// union.
+    Some,
+}
+
+fn answers(rule: &Rule) -> Answers {
+    let msgs: Vec<usize> = rule
+        .answers
+        .iter()
+        .filter_map(|a| match a.reply {
+            Reply::Message(t) | Reply::MessageThenClose(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    match msgs.as_slice() {
+        [] => Answers::None,
+        [t] if rule.answers.len() == 1 && rule.answers[0].cond.is_none() => Answers::One(*t),
+        _ => Answers::Some,
+    }
+}
+
+/// The typed handler trait, its dispatch and the server's constructor.
+pub fn service(g: &Gen) -> String {
+    let p = g.p;
+    let Some((u, ex)) = parts(p) else {
+        return String::new();
+    };
+    let un = &u.name;
+    let pre = pascal_prefix(&p.name);
+    let conn = format!("::polywire::rt::Connection<{un}>");
+    let mut methods = String::new();
+    let mut arms = String::new();
+    let mut seen = Vec::new();
+    // Rules, then pushes without a rule: every message this side may be handed.
+    let handed: Vec<(usize, Option<&Rule>)> = rules(ex)
+        .map(|r| (r.on, Some(r)))
+        .chain(
+            ex.push
+                .iter()
+                .filter(|t| !rules(ex).any(|r| r.on == **t))
+                .map(|t| (*t, None)),
+        )
+        .collect();
+    for (ty, rule) in handed {
+        if seen.contains(&ty) {
+            continue;
+        }
+        seen.push(ty);
+        let n = p.types[ty].name();
+        let method = ident(&snake(n));
+        let kind = rule.map_or(Answers::None, answers);
+        let doc = match rule {
+            Some(r) if ex.hello.as_ref() == Some(r) => {
+                format!("/// The connection's hello, a [`{n}`]: what answers it.")
+            }
+            Some(_) => format!("/// A [`{n}`] arrived: what answers it."),
+            None => format!("/// A [`{n}`] arrived unasked."),
+        };
+        match kind {
+            Answers::None => {
+                methods += &format!(
+                    "{doc}\n    fn {method}(&self, conn: &{conn}, msg: {n}) -> impl ::std::future::Future<Output = ()> + Send {{ let _ = (conn, msg); async {{}} }}\n"
+                );
+                arms += &format!(
+                    "{un}::{n}(m) => {{ self.0.{method}(conn, m).await; let _ = answer; None }}"
+                );
+            }
+            Answers::One(t) => {
+                let a = p.types[t].name();
+                methods += &format!(
+                    "{doc}\n    ///\n    /// `answer` is the default [`{a}`] (its correlation value set); the default method sends it as it is.\n    fn {method}(&self, conn: &{conn}, msg: {n}, answer: {a}) -> impl ::std::future::Future<Output = {a}> + Send {{ let _ = (conn, msg); async move {{ answer }} }}\n"
+                );
+                arms += &format!(
+                    "{un}::{n}(m) => match answer {{ Some({un}::{a}(a)) => Some({un}::{a}(self.0.{method}(conn, m, a).await)), other => other }},"
+                );
+            }
+            Answers::Some => {
+                methods += &format!(
+                    "{doc}\n    ///\n    /// `answer` is the default answer its rule picks (its correlation value set), `None` when nothing answers it; the default method sends it as it is.\n    fn {method}(&self, conn: &{conn}, msg: {n}, answer: ::std::option::Option<{un}>) -> impl ::std::future::Future<Output = ::std::option::Option<{un}>> + Send {{ let _ = (conn, msg); async move {{ answer }} }}\n"
+                );
+                arms += &format!("{un}::{n}(m) => self.0.{method}(conn, m, answer).await,");
+            }
+        }
+    }
+    format!(
+        r#"
+/// What a server of the protocol does with the messages it receives: one method per
+/// message its `exchange` block lets a client send. Every method has a default that sends
+/// the default answer (or nothing), so a server writes only what it cares about.
+pub trait {pre}Handler: Send + Sync + 'static {{
+    {methods}
+    /// The connection ended, and why (after its last message).
+    fn closed(&self, conn: &{conn}, end: &::polywire::rt::Ended) -> impl ::std::future::Future<Output = ()> + Send {{
+        let _ = (conn, end);
+        async {{}}
+    }}
+}}
+
+/// A [`{pre}Handler`] as the runtime's `MessageHandler`: hands each message to its method.
+#[derive(Debug, Clone, Default)]
+pub struct {pre}Dispatch<H>(pub H);
+
+impl<H: {pre}Handler> ::polywire::rt::MessageHandler<{un}> for {pre}Dispatch<H> {{
+    async fn message(&self, conn: &{conn}, msg: {un}, answer: ::std::option::Option<{un}>) -> ::std::option::Option<{un}> {{
+        #[allow(unreachable_patterns)]
+        match msg {{
+            {arms}
+            _ => answer,
+        }}
+    }}
+
+    async fn closed(&self, conn: &{conn}, end: &::polywire::rt::Ended) {{
+        self.0.closed(conn, end).await
+    }}
+}}
+
+/// A server of the protocol whose messages `handler` answers.
+pub fn server<H: {pre}Handler>(handler: H, config: ::polywire::rt::MessageConfig) -> ::polywire::rt::MessageServer<{un}, {pre}Dispatch<H>> {{
+    ::polywire::rt::MessageServer::new({pre}Dispatch(handler), config)
+}}
+
+/// A client connection of the protocol (see `MessageClient`).
+pub type Client = ::polywire::rt::MessageClient<{un}>;
+"#
+    )
+}
