@@ -920,6 +920,103 @@ encoding A json { }
 Keep the union or tagged list out of the struct, or drop its JSON encoding."#,
     },
     Code {
+        code: "E0381",
+        title: "an exchange without a union frame",
+        explanation: r#"An `exchange` block says how the messages of a union frame answer each other; the
+protocol's frame must be that union (`frame Name` where `Name` is a `union`).
+
+```wire
+frame { length: u32 = len(..), body: bytes rest }
+exchange { Ping -> Pong }
+```
+
+Declare the messages as structs, a union of them, and `frame Union`."#,
+    },
+    Code {
+        code: "E0382",
+        title: "an exchange names a message outside the frame union",
+        explanation: r#"Every message a rule, an answer, `push` or the keepalive's `ping` names travels as the
+frame, so it is a member of the frame union.
+
+```wire
+union Packet { Ping, Pong }
+frame Packet
+exchange { Ping -> Hello }
+```
+
+Add the message to the union, or name a member."#,
+    },
+    Code {
+        code: "E0383",
+        title: "a message with two rules",
+        explanation: r#"Each message has at most one rule saying what answers it (the `hello` rule counts);
+its answers, with their conditions, are all in that rule.
+
+```wire
+exchange {
+    Publish -> PubAck if qos == 1
+    Publish -> PubRec if qos == 2
+}
+```
+
+Write `Publish -> PubAck if qos == 1, PubRec if qos == 2`."#,
+    },
+    Code {
+        code: "E0384",
+        title: "an answer's condition reads something it cannot",
+        explanation: r#"An answer's `if` condition reads the request's own integer, bool, enum or flags
+fields and bit parts that are always there, and `@version`. `@more` describes a region
+being read and means nothing for a whole message.
+
+```wire
+exchange { Publish -> PubAck if topic == 1 }   // topic is a string
+```
+
+Read an integer field or bit part of the request."#,
+    },
+    Code {
+        code: "E0385",
+        title: "a correlation field that is not an unsigned integer",
+        explanation: r#"`correlate F` matches answers to requests by the field `F`: at least one member of the
+frame union has it, and every member that has a field of that name holds an unsigned
+integer (u8 to u64, possibly present on a condition) there.
+
+```wire
+struct Ping { kind: u8 = 1, id: string<u8> }
+exchange { Ping -> Pong; correlate id }
+```
+
+Name the integer field answers share with their requests."#,
+    },
+    Code {
+        code: "E0386",
+        title: "a keepalive whose interval cannot be read",
+        explanation: r#"`keepalive Hello.field seconds * 1.5 ping Ping` reads the interval from the hello, the
+message that opens a connection: the exchange has a `hello` rule, and the field is an
+unsigned integer of it that is always there.
+
+```wire
+exchange {
+    Connect -> ConnAck                       // no `hello`
+    keepalive Connect.keep_alive seconds * 1.5 ping PingReq
+}
+```
+
+Mark the rule with `hello` and name an unsigned integer field."#,
+    },
+    Code {
+        code: "E0387",
+        title: "an answer that is never chosen",
+        explanation: r#"Answers are tried in order and the first whose condition holds is sent; an answer
+without a condition always holds, so the answers after it are never chosen.
+
+```wire
+exchange { Publish -> PubAck, PubRec if qos == 2 }
+```
+
+Give the earlier answer a condition, or reorder them."#,
+    },
+    Code {
         code: "W0301",
         title: "a response status falls back to a default code",
         explanation: r#"The generated server answers with the `responses` enum's `@success` and

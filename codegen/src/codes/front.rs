@@ -575,4 +575,63 @@ frame Kind
 
 Name a `struct` or a `union`."#,
     },
+    Code {
+        code: "E0153",
+        title: "a part of an exchange written twice",
+        explanation: r#"A protocol has one `exchange` block, an exchange has one `hello` rule (the message
+that opens a connection) and one `keepalive` line.
+
+```wire
+exchange {
+    hello Connect -> ConnAck
+    hello Auth -> AuthOk
+}
+```
+
+Keep one of them."#,
+    },
+    Code {
+        code: "E0154",
+        title: "answers matched to requests in two ways",
+        explanation: r#"An exchange matches answers to their requests either by an integer field both carry
+(`correlate packet_id`) or by order (`order`, the default); one of them, written once.
+
+```wire
+exchange {
+    Ping -> Pong
+    correlate id
+    order
+}
+```
+
+Keep `correlate FIELD` or `order`."#,
+    },
+    Code {
+        code: "E0155",
+        title: "a keepalive factor out of range",
+        explanation: r#"`keepalive Msg.field seconds * FACTOR ping Msg`: a side closes a connection that has
+been silent for FACTOR intervals. The factor is above 0 and at most 1000, with at most
+three decimals.
+
+```wire
+keepalive Connect.keep_alive seconds * 1.2345 ping PingReq
+```
+
+Write a factor such as `1.5` or `2`."#,
+    },
+    Code {
+        code: "E0156",
+        title: "a keepalive interval read from another message than the hello",
+        explanation: r#"The keepalive interval is a field of the message that opens the connection, the
+exchange's `hello`: it is known from the start.
+
+```wire
+exchange {
+    hello Connect -> ConnAck
+    keepalive Publish.interval seconds * 1.5 ping PingReq
+}
+```
+
+Write `keepalive Connect.FIELD ..`."#,
+    },
 ];

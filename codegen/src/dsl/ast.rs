@@ -61,6 +61,8 @@ pub struct Protocol {
     pub responses: Vec<EnumDef>,
     /// Detection alternatives (`detect { .. } or { .. }`), each a set of rules.
     pub detect: Vec<DetectAlt>,
+    /// `exchange { .. }` blocks (at most one is valid).
+    pub exchanges: Vec<Exchange>,
     /// The whole block.
     pub span: Span,
 }
@@ -431,5 +433,86 @@ pub struct DetectRule {
     /// Offset.
     pub at: usize,
     /// Whole rule.
+    pub span: Span,
+}
+
+/// `exchange { .. }`, or the text of `#[polywire::protocol(exchange = "..")]`: the items as
+/// written, in order; names are resolved by the lowering.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// Docs.
+    pub docs: Vec<String>,
+    /// The items.
+    pub items: Vec<ExItem>,
+    /// The `exchange` keyword (the whole text for an attribute).
+    pub span: Span,
+}
+
+/// One item of an `exchange` block.
+#[derive(Debug, Clone)]
+pub enum ExItem {
+    /// `[hello] Msg -> answers`.
+    Rule(ExRule),
+    /// `correlate field`, with the keyword's place.
+    Correlate(Name, Span),
+    /// `order`.
+    Order(Span),
+    /// `push A, B`.
+    Push(Vec<Name>),
+    /// `keepalive Msg.field unit * factor ping Msg`.
+    Keepalive(ExKeepalive),
+}
+
+/// `[hello] Msg -> answer, answer if cond`.
+#[derive(Debug, Clone)]
+pub struct ExRule {
+    /// The `hello` keyword, when written.
+    pub hello: Option<Span>,
+    /// The message answered.
+    pub on: Name,
+    /// The answers in order.
+    pub answers: Vec<ExAnswer>,
+    /// The whole rule.
+    pub span: Span,
+}
+
+/// One answer of a rule.
+#[derive(Debug, Clone)]
+pub struct ExAnswer {
+    /// What is sent back.
+    pub reply: ExReply,
+    /// `if cond`, and where it was written.
+    pub cond: Option<(crate::ir::Cond, Span)>,
+    /// The whole answer.
+    pub span: Span,
+}
+
+/// What an answer sends.
+#[derive(Debug, Clone)]
+pub enum ExReply {
+    /// `nothing`.
+    Nothing,
+    /// `close`.
+    Close,
+    /// `Msg`.
+    Message(Name),
+    /// `Msg then close`.
+    MessageThenClose(Name),
+}
+
+/// `keepalive Msg.field unit * factor ping Msg`.
+#[derive(Debug, Clone)]
+pub struct ExKeepalive {
+    /// The message holding the interval.
+    pub msg: Name,
+    /// The field holding it.
+    pub field: Name,
+    /// `seconds` or `millis`.
+    pub unit: Name,
+    /// The factor as written (`1.5`).
+    pub factor: Name,
+    /// The ping message.
+    pub ping: Name,
+    /// The whole item.
     pub span: Span,
 }

@@ -60,6 +60,23 @@ pub fn parse_cond(text: &str) -> Result<crate::ir::Cond, Box<Diagnostic>> {
     Ok(Cx::fragment().cond(p))
 }
 
+/// Parses the body of an `exchange { .. }` block (doc comments first, then the items,
+/// separated by space, newlines or `;`), with the grammar's own rules: the Rust-items
+/// front end reads `#[polywire::protocol(exchange = "..")]` with it, and the `.wire`
+/// parser builds the block with the same code. Spans are as in [`parse_cond`].
+pub fn parse_exchange(text: &str) -> Result<Exchange, Box<Diagnostic>> {
+    let mut pairs = WireParser::parse(Rule::exchange_text, text).map_err(|_| {
+        pest::set_error_detail(true);
+        let e = WireParser::parse(Rule::exchange_text, text).expect_err("parsing is deterministic");
+        let mut d = syntax_error(0, text, e);
+        d.message = d.message.replace("end of file", "the end of the exchange");
+        Box::new(d)
+    })?;
+    let whole = pairs.next().expect("pest returns the rule");
+    let span = Span::new(0, 0, text.len());
+    Ok(Cx::fragment().exchange_items(whole, span))
+}
+
 /// Parses a type as written in a `.wire` file (`u16`, `varint<max = 268435455>`,
 /// `string<u16>`), with the grammar's `type_expr` rule: the Rust-items front end reads
 /// prefixes such as `#[wire(sized_by = "varint<max = 268435455>")]` with it. Spans are as
@@ -236,7 +253,7 @@ fn broken_item(text: &str, at: usize) -> Option<(std::ops::Range<usize>, Option<
     let name = word(head(first)[kw.len()..].trim_start());
     let name = match kw.as_str() {
         "import" | "endian" | "versions" | "limits" | "handshake" | "service" | "detect"
-        | "encoding" | "protocol" => None,
+        | "exchange" | "encoding" | "protocol" => None,
         "frame" if name.is_empty() => Some("Frame".to_string()),
         _ if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) => None,
         _ => Some(name),
@@ -714,6 +731,20 @@ fn describe_rules(rules: &[Rule]) -> String {
             Rule::detect_rule => "`prefix`",
             Rule::detect_alt => "`{` (detection rules)",
             Rule::hs_rule => "a handshake rule",
+            Rule::exchange => "`exchange`",
+            Rule::ex_rule => "a rule `Msg -> answer`",
+            Rule::ex_hello => "`hello`",
+            Rule::ex_answer => "an answer (a message, `close` or `nothing`)",
+            Rule::ex_close => "`close`",
+            Rule::ex_nothing => "`nothing`",
+            Rule::ex_then_close => "`then close`",
+            Rule::ex_correlate | Rule::ex_correlate_kw => "`correlate`",
+            Rule::ex_order => "`order`",
+            Rule::ex_push | Rule::ex_push_kw => "`push`",
+            Rule::ex_keepalive | Rule::ex_keepalive_kw => "`keepalive`",
+            Rule::ex_ping_kw => "`ping`",
+            Rule::ex_unit => "`seconds` or `millis`",
+            Rule::decimal => "a number (`1.5`)",
             Rule::limit => "a limit `name = value`",
             Rule::len_expr => "`len(...)`",
             Rule::present_expr => "`present(...)`",
@@ -899,6 +930,7 @@ impl Cx {
             services: vec![],
             responses: vec![],
             detect: vec![],
+            exchanges: vec![],
             span,
         };
         for p in it {
@@ -926,6 +958,10 @@ impl Cx {
                         .push(self.name(it.next().expect("frame type")));
                 }
                 Rule::handshake => proto.handshakes.push(self.handshake(p)),
+                Rule::exchange => {
+                    let span = self.keyword(&p, "exchange");
+                    proto.exchanges.push(self.exchange_items(p, span));
+                }
                 Rule::service => proto.services.push(self.service(p)),
                 Rule::responses => proto.responses.push(self.enum_like(p, false)),
                 Rule::detect => {
@@ -1370,6 +1406,91 @@ impl Cx {
             })
             .collect();
         Handshake { docs, rules, span }
+    }
+
+    /// The docs and items of an `exchange` block or of its text alone.
+    fn exchange_items(&self, p: P, span: Span) -> Exchange {
+        let mut it = p.into_inner().peekable();
+        let docs = self.docs(&mut it);
+        let mut items = Vec::new();
+        for p in it {
+            match p.as_rule() {
+                Rule::ex_rule => items.push(ExItem::Rule(self.ex_rule(p))),
+                Rule::ex_correlate => {
+                    let mut pi = p.into_inner();
+                    let kw = self.span(&pi.next().expect("keyword"));
+                    items.push(ExItem::Correlate(self.name(pi.next().expect("field")), kw));
+                }
+                Rule::ex_order => items.push(ExItem::Order(self.span(&p))),
+                Rule::ex_push => items.push(ExItem::Push(
+                    p.into_inner()
+                        .filter(|r| r.as_rule() == Rule::ident)
+                        .map(|r| self.name(r))
+                        .collect(),
+                )),
+                Rule::ex_keepalive => {
+                    let span = self.tight_span(&p);
+                    let mut pi = p
+                        .into_inner()
+                        .filter(|r| {
+                            !matches!(r.as_rule(), Rule::ex_keepalive_kw | Rule::ex_ping_kw)
+                        })
+                        .map(|r| self.name(r));
+                    let mut next = || pi.next().expect("keepalive part");
+                    items.push(ExItem::Keepalive(ExKeepalive {
+                        msg: next(),
+                        field: next(),
+                        unit: next(),
+                        factor: next(),
+                        ping: next(),
+                        span,
+                    }));
+                }
+                _ => {}
+            }
+        }
+        Exchange { docs, items, span }
+    }
+
+    fn ex_rule(&self, p: P) -> ExRule {
+        let span = self.tight_span(&p);
+        let mut hello = None;
+        let mut on = None;
+        let mut answers = Vec::new();
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::ex_hello => hello = Some(self.span(&c)),
+                Rule::ident => on = Some(self.name(c)),
+                _ => answers.push(self.ex_answer(c)),
+            }
+        }
+        ExRule {
+            hello,
+            on: on.expect("rule message"),
+            answers,
+            span,
+        }
+    }
+
+    fn ex_answer(&self, p: P) -> ExAnswer {
+        let span = self.tight_span(&p);
+        let mut reply = ExReply::Nothing;
+        let mut cond = None;
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::ex_close => reply = ExReply::Close,
+                Rule::ex_nothing => reply = ExReply::Nothing,
+                Rule::ident => reply = ExReply::Message(self.name(c)),
+                Rule::ex_then_close => {
+                    if let ExReply::Message(n) = reply {
+                        reply = ExReply::MessageThenClose(n);
+                    }
+                }
+                Rule::if_kw => {}
+                _ => cond = Some((self.cond(c.clone()), self.tight_span(&c))),
+            }
+        }
+        ExAnswer { reply, cond, span }
     }
 
     fn service(&self, p: P) -> Service {

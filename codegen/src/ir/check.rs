@@ -4,6 +4,7 @@
 use super::*;
 use crate::diag::Diagnostic;
 
+mod exchange;
 mod shapes;
 pub use shapes::union_key;
 
@@ -32,6 +33,7 @@ pub fn check(p: &Protocol) -> Result<(), Vec<Diagnostic>> {
     check_handshake_roles(p, &mut errs);
     check_length_order(p, &mut errs);
     shapes::check(p, &mut errs);
+    exchange::check(p, &mut errs);
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }
 

@@ -229,6 +229,24 @@ pub fn lower_recovering(
     }
 
     let handshake = proto.handshakes.first().and_then(|h| cx.handshake(h));
+    for extra in proto.exchanges.iter().skip(1) {
+        cx.err(
+            Diagnostic::error(
+                extra.span,
+                "a protocol has one `exchange` block",
+                "second block",
+            )
+            .code("E0153")
+            .note(proto.exchanges[0].span, "first block")
+            .help("write every rule in the one `exchange` block"),
+        );
+    }
+    let exchange = proto.exchanges.first().and_then(|e| {
+        let names: Vec<String> = cx.names.iter().map(|(n, _)| n.clone()).collect();
+        let (x, errs) = exchange(e, &names, &cx.broken);
+        cx.errors.extend(errs);
+        x
+    });
     let services = proto.services.iter().map(|s| cx.service(s)).collect();
     let mut detect = Vec::new();
     for alt in &proto.detect {
@@ -272,7 +290,7 @@ pub fn lower_recovering(
         services,
         responses,
         detect,
-        exchange: None,
+        exchange,
         span: proto.span,
     };
     if cx.errors.is_empty() {
@@ -1221,5 +1239,233 @@ fn mask(bits: u32) -> u64 {
         u64::MAX
     } else {
         (1u64 << bits) - 1
+    }
+}
+
+/// Resolves an `exchange` block (from a `.wire` file or from the text of
+/// `#[polywire::protocol(exchange = "..")]`) against the protocol's type names, in IR
+/// order. Names in `broken` failed to parse and are not reported again. What the IR can
+/// express (membership of the frame union, conditions, fields) is left to the checker;
+/// `None` when something here is wrong, with the errors.
+pub fn exchange(
+    ex: &ast::Exchange,
+    names: &[String],
+    broken: &[String],
+) -> (Option<Exchange>, Vec<Diagnostic>) {
+    let mut errs = Vec::new();
+    let resolve = |n: &ast::Name, errs: &mut Vec<Diagnostic>| -> Option<usize> {
+        if let Some(i) = names.iter().position(|t| *t == n.text) {
+            return Some(i);
+        }
+        if !broken.contains(&n.text) {
+            let d = Diagnostic::error(
+                n.span,
+                format!("unknown message `{}`", n.text),
+                "not a declared type",
+            )
+            .code("E0130");
+            errs.push(match crate::util::closest(&n.text, names.iter().cloned()) {
+                Some(c) => d.help(format!("did you mean `{c}`?")),
+                None => d.help("an exchange names the structs of the protocol's frame union"),
+            });
+        }
+        None
+    };
+    let mut ok = true;
+    let mut hello: Option<(Rule, Span)> = None;
+    let mut rules = Vec::new();
+    let mut correlate: Option<(String, Span)> = None;
+    let mut order: Option<Span> = None;
+    let mut push = Vec::new();
+    let mut keepalive: Option<(&ast::ExKeepalive, Keepalive)> = None;
+    let twice = |errs: &mut Vec<Diagnostic>, at: Span, first: Span, what: &str, help: &str| {
+        errs.push(
+            Diagnostic::error(at, format!("an exchange has one {what}"), "written again")
+                .code("E0153")
+                .note(first, "first written here")
+                .help(help.to_string()),
+        );
+    };
+    for item in &ex.items {
+        match item {
+            ast::ExItem::Rule(r) => {
+                let on = resolve(&r.on, &mut errs);
+                let mut answers = Vec::new();
+                for a in &r.answers {
+                    let reply = match &a.reply {
+                        ast::ExReply::Nothing => Some(Reply::Nothing),
+                        ast::ExReply::Close => Some(Reply::Close),
+                        ast::ExReply::Message(n) => resolve(n, &mut errs).map(Reply::Message),
+                        ast::ExReply::MessageThenClose(n) => {
+                            resolve(n, &mut errs).map(Reply::MessageThenClose)
+                        }
+                    };
+                    match reply {
+                        Some(reply) => answers.push(Answer {
+                            reply,
+                            cond: a.cond.as_ref().map(|(c, _)| c.clone()),
+                            span: a.span,
+                        }),
+                        None => ok = false,
+                    }
+                }
+                let Some(on) = on else {
+                    ok = false;
+                    continue;
+                };
+                let rule = Rule {
+                    on,
+                    answers,
+                    span: r.span,
+                };
+                match (r.hello, &hello) {
+                    (Some(at), Some((_, first))) => {
+                        twice(
+                            &mut errs,
+                            at,
+                            *first,
+                            "`hello`",
+                            "the hello is the one message that opens a connection: mark one rule with `hello`",
+                        );
+                        ok = false;
+                    }
+                    (Some(at), None) => hello = Some((rule, at)),
+                    (None, _) => rules.push(rule),
+                }
+            }
+            ast::ExItem::Correlate(f, at) => {
+                let first = correlate.as_ref().map(|c| c.1).or(order);
+                if let Some(first) = first {
+                    errs.push(
+                        Diagnostic::error(*at, format!("`correlate {}` after another way of matching answers", f.text), "second way of matching")
+                            .code("E0154")
+                            .note(first, "answers are matched here already")
+                            .help("write one `correlate FIELD` (answers carry the request's field) or `order` (answers come in order)"),
+                    );
+                    ok = false;
+                }
+                correlate = Some((f.text.clone(), *at));
+            }
+            ast::ExItem::Order(at) => {
+                if let Some(first) = correlate.as_ref().map(|c| c.1).or(order) {
+                    errs.push(
+                        Diagnostic::error(*at, "`order` after another way of matching answers", "second way of matching")
+                            .code("E0154")
+                            .note(first, "answers are matched here already")
+                            .help("write one `correlate FIELD` (answers carry the request's field) or `order` (answers come in order)"),
+                    );
+                    ok = false;
+                }
+                order = Some(*at);
+            }
+            ast::ExItem::Push(ns) => {
+                for n in ns {
+                    match resolve(n, &mut errs) {
+                        Some(i) => push.push(i),
+                        None => ok = false,
+                    }
+                }
+            }
+            ast::ExItem::Keepalive(k) => {
+                if let Some((first, _)) = &keepalive {
+                    twice(
+                        &mut errs,
+                        k.span,
+                        first.span,
+                        "`keepalive`",
+                        "keep the one `keepalive` line",
+                    );
+                    ok = false;
+                    continue;
+                }
+                if resolve(&k.msg, &mut errs).is_none() {
+                    ok = false;
+                }
+                let ping = resolve(&k.ping, &mut errs);
+                let grace = keepalive_permille(&k.factor.text);
+                if grace.is_none() {
+                    errs.push(
+                        Diagnostic::error(k.factor.span, format!("`{}` is not a keepalive factor", k.factor.text), "not 0.001 to 1000")
+                            .code("E0155")
+                            .help("write how many intervals of silence close a connection, above 0 and at most 1000, with at most 3 decimals: `* 1.5`"),
+                    );
+                }
+                match (ping, grace) {
+                    (Some(ping), Some(grace_permille)) => {
+                        keepalive = Some((
+                            k,
+                            Keepalive {
+                                field: k.field.text.clone(),
+                                unit_ms: if k.unit.text == "millis" { 1 } else { 1000 },
+                                grace_permille,
+                                ping,
+                                span: k.span,
+                            },
+                        ))
+                    }
+                    _ => ok = false,
+                }
+            }
+        }
+    }
+    // The interval is the hello's: a connection's first message sets it.
+    if let (Some((k, _)), Some((h, _))) = (&keepalive, &hello)
+        && names.get(h.on).is_some_and(|n| *n != k.msg.text)
+    {
+        errs.push(
+            Diagnostic::error(k.msg.span, format!("the keepalive reads `{}`, which is not the hello", k.msg.text), "not the hello's message")
+                .code("E0156")
+                .note(h.span, "the hello")
+                .help(format!("the interval is a field of the message that opens the connection: write `keepalive {}.FIELD ..`", names[h.on])),
+        );
+        ok = false;
+    }
+    if !ok || !errs.is_empty() {
+        return (None, errs);
+    }
+    let ex = Exchange {
+        docs: ex.docs.clone(),
+        hello: hello.map(|(r, _)| r),
+        rules,
+        matching: correlate.map_or(Matching::Order, |(f, _)| Matching::Correlate(f)),
+        push,
+        keepalive: keepalive.map(|(_, k)| k),
+        span: ex.span,
+    };
+    (Some(ex), errs)
+}
+
+/// A keepalive factor (`1.5`, `2`, `0.25`) in thousandths: `None` with more than 3
+/// decimals, for zero, or above 1000.
+fn keepalive_permille(text: &str) -> Option<u32> {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if frac.len() > 3 || whole.len() > 4 || whole.is_empty() {
+        return None;
+    }
+    let whole: u32 = whole.parse().ok()?;
+    let frac: u32 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<3}").parse().ok()?
+    };
+    let v = whole * 1000 + frac;
+    (1..=1_000_000).contains(&v).then_some(v)
+}
+
+#[cfg(test)]
+mod exchange_tests {
+    use super::keepalive_permille;
+
+    #[test]
+    fn keepalive_factors() {
+        assert_eq!(keepalive_permille("1.5"), Some(1500));
+        assert_eq!(keepalive_permille("2"), Some(2000));
+        assert_eq!(keepalive_permille("0.001"), Some(1));
+        assert_eq!(keepalive_permille("1000"), Some(1_000_000));
+        assert_eq!(keepalive_permille("1000.001"), None);
+        assert_eq!(keepalive_permille("0"), None);
+        assert_eq!(keepalive_permille("0.000"), None);
+        assert_eq!(keepalive_permille("1.0005"), None);
+        assert_eq!(keepalive_permille("99999999999"), None);
     }
 }

@@ -157,6 +157,10 @@ impl Printer<'_> {
             self.line(&format!("timeout_ms {}", h.timeout_ms));
             self.close();
         }
+        if let Some(x) = &p.exchange {
+            self.line("");
+            self.exchange(p, x);
+        }
         if !p.detect.is_empty() {
             self.line("");
             for (i, alt) in p.detect.iter().enumerate() {
@@ -192,6 +196,65 @@ impl Printer<'_> {
                 self.line(&text);
             }
             self.close();
+        }
+        self.close();
+    }
+
+    fn exchange(&mut self, p: &Protocol, x: &Exchange) {
+        let name = |i: usize| p.types.get(i).map_or("_", |t| t.name());
+        self.docs(&x.docs);
+        self.open("exchange");
+        let rule_text = |r: &Rule| {
+            let answers: Vec<String> = r
+                .answers
+                .iter()
+                .map(|a| {
+                    let mut t = match a.reply {
+                        Reply::Nothing => "nothing".to_string(),
+                        Reply::Close => "close".to_string(),
+                        Reply::Message(m) => name(m).to_string(),
+                        Reply::MessageThenClose(m) => format!("{} then close", name(m)),
+                    };
+                    if let Some(c) = &a.cond {
+                        let _ = write!(t, " if {}", cond_text(c));
+                    }
+                    t
+                })
+                .collect();
+            format!("{} -> {}", name(r.on), answers.join(", "))
+        };
+        if let Some(h) = &x.hello {
+            self.line(&format!("hello {}", rule_text(h)));
+        }
+        for r in &x.rules {
+            self.line(&rule_text(r));
+        }
+        match &x.matching {
+            Matching::Correlate(f) => self.line(&format!("correlate {f}")),
+            Matching::Order => self.line("order"),
+        }
+        if !x.push.is_empty() {
+            let names: Vec<&str> = x.push.iter().map(|&m| name(m)).collect();
+            self.line(&format!("push {}", names.join(", ")));
+        }
+        if let Some(k) = &x.keepalive {
+            let unit = if k.unit_ms == 1000 {
+                "seconds"
+            } else {
+                "millis"
+            };
+            let hello = x.hello.as_ref().map_or("_", |h| name(h.on));
+            let (whole, frac) = (k.grace_permille / 1000, k.grace_permille % 1000);
+            let factor = if frac == 0 {
+                whole.to_string()
+            } else {
+                format!("{whole}.{}", format!("{frac:03}").trim_end_matches('0'))
+            };
+            self.line(&format!(
+                "keepalive {hello}.{} {unit} * {factor} ping {}",
+                k.field,
+                name(k.ping)
+            ));
         }
         self.close();
     }

@@ -335,7 +335,12 @@ fn self_delimited(p: &Protocol, ty: &Type) -> bool {
 
 /// Whether a condition in field `upto` of struct `s` may read `name`: `Ok` for an earlier
 /// integer, bool, enum or flags value (field or bit part), else why not.
-fn operand_kind(p: &Protocol, s: &StructDef, upto: usize, name: &str) -> Result<(), String> {
+pub(super) fn operand_kind(
+    p: &Protocol,
+    s: &StructDef,
+    upto: usize,
+    name: &str,
+) -> Result<(), String> {
     let usable = |t: &Type| match t {
         Type::Int(_) | Type::Varint { .. } | Type::Bool => true,
         Type::Named(i) => matches!(p.types[*i], TypeDef::Enum(_) | TypeDef::Flags(_)),

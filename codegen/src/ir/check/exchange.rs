@@ -1,0 +1,213 @@
+//! Rules for an `exchange` block: its messages are members of the union frame, each has
+//! one rule, conditions read the request, answers can be chosen, and the fields named for
+//! correlation and keepalive hold unsigned integers.
+
+use super::*;
+
+/// Every rule of [`Exchange`]: the exchange needs a union frame.
+pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
+    let Some(ex) = &p.exchange else { return };
+    let frame = p.frame.and_then(|f| p.types.get(f));
+    let Some(TypeDef::Union(u)) = frame else {
+        let label = match frame {
+            Some(t) => format!("the frame `{}` is not a union", t.name()),
+            None => "the protocol has no frame".to_string(),
+        };
+        errs.push(
+            Diagnostic::error(ex.span, "`exchange` needs a union frame", label)
+                .code("E0381")
+                .help("declare the messages as structs, a `union Name { A, B }` of them, and `frame Name`"),
+        );
+        return;
+    };
+    let name = |i: usize| p.types.get(i).map_or("?", |t| t.name());
+    let member = |i: usize| u.arms.iter().any(|a| a.ty == i);
+    let mut named: Vec<(usize, Span, &str)> = Vec::new();
+    let rules: Vec<&Rule> = ex.hello.iter().chain(&ex.rules).collect();
+    for r in &rules {
+        named.push((r.on, r.span, "a rule"));
+        for a in &r.answers {
+            if let Reply::Message(m) | Reply::MessageThenClose(m) = a.reply {
+                named.push((m, a.span, "an answer"));
+            }
+        }
+    }
+    named.extend(ex.push.iter().map(|&m| (m, ex.span, "`push`")));
+    if let Some(k) = &ex.keepalive {
+        named.push((k.ping, k.span, "the keepalive's `ping`"));
+    }
+    for (m, at, role) in named {
+        if !member(m) {
+            errs.push(
+                Diagnostic::error(
+                    at,
+                    format!(
+                        "`{}` in {role} is not a member of the frame union `{}`",
+                        name(m),
+                        u.name
+                    ),
+                    "not sent on this protocol's frame",
+                )
+                .code("E0382")
+                .note(u.span, "the frame union")
+                .help(format!(
+                    "add `{}` to `union {}`, or name one of its members",
+                    name(m),
+                    u.name
+                )),
+            );
+        }
+    }
+    check_rules(p, &rules, errs);
+    check_correlate(p, ex, u, errs);
+    check_keepalive(p, ex, errs);
+}
+
+/// One rule per message; conditions over the request; no answer after one that is always
+/// chosen.
+fn check_rules(p: &Protocol, rules: &[&Rule], errs: &mut Vec<Diagnostic>) {
+    let name = |i: usize| p.types.get(i).map_or("?", |t| t.name());
+    for (i, r) in rules.iter().enumerate() {
+        if let Some(first) = rules[..i].iter().find(|f| f.on == r.on) {
+            errs.push(
+                Diagnostic::error(
+                    r.span,
+                    format!("`{}` has a second rule", name(r.on)),
+                    "second rule",
+                )
+                .code("E0383")
+                .note(first.span, "first rule")
+                .help("write every answer of a message in its one rule: `Msg -> A if cond, B`"),
+            );
+        }
+        let request = match p.types.get(r.on) {
+            Some(TypeDef::Struct(s)) => Some(s),
+            _ => None,
+        };
+        let mut always: Option<Span> = None;
+        for a in &r.answers {
+            if let Some(first) = always {
+                errs.push(
+                    Diagnostic::error(a.span, format!("this answer to `{}` is never chosen", name(r.on)), "never chosen")
+                        .code("E0387")
+                        .note(first, "an answer without a condition comes first")
+                        .help("answers are tried in order: give the earlier one a condition, or put this one first"),
+                );
+            }
+            let Some(c) = &a.cond else {
+                always.get_or_insert(a.span);
+                continue;
+            };
+            let mut more = false;
+            c.walk(&mut |c| more |= matches!(c, Cond::More));
+            if more {
+                errs.push(
+                    Diagnostic::error(a.span, format!("the condition of an answer to `{}` reads `@more`", name(r.on)), "`@more` means nothing here")
+                        .code("E0384")
+                        .help("an answer's condition reads the request's fields and bit parts and `@version`"),
+                );
+            }
+            let Some(s) = request else { continue };
+            for (n, sp) in c.refs() {
+                if let Err(why) = shapes::operand_kind(p, s, s.fields.len(), n) {
+                    errs.push(
+                        Diagnostic::error(
+                            PartSpans::or(sp, a.span),
+                            format!("the condition of an answer to `{}` cannot read `{n}`", s.name),
+                            why,
+                        )
+                        .code("E0384")
+                        .help("an answer's condition reads the request's integer, bool, enum or flags fields and bit parts that are always there, and `@version`"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Whether `t` is an unsigned integer (optional or not).
+fn unsigned(t: &Type) -> bool {
+    match t {
+        Type::Int(i) => !i.signed,
+        Type::Optional { inner, .. } => unsigned(inner),
+        _ => false,
+    }
+}
+
+/// `correlate F`: some member has `F`, and every member that has it holds an unsigned
+/// integer there.
+fn check_correlate(p: &Protocol, ex: &Exchange, u: &UnionDef, errs: &mut Vec<Diagnostic>) {
+    let Matching::Correlate(f) = &ex.matching else {
+        return;
+    };
+    let mut found = false;
+    for a in &u.arms {
+        let Some(TypeDef::Struct(s)) = p.types.get(a.ty) else {
+            continue;
+        };
+        for field in s.fields.iter().filter(|x| x.name == *f) {
+            found = true;
+            if !matches!(&field.kind, FieldKind::Value(t) if unsigned(t)) {
+                errs.push(
+                    Diagnostic::error(ex.span, format!("`correlate {f}`: `{}.{f}` is not an unsigned integer", s.name), "correlated by this field")
+                        .code("E0385")
+                        .note(field.span, "this field")
+                        .help(format!("every member with a field `{f}` holds the request's number there as u8 to u64; rename the field that means something else")),
+                );
+            }
+        }
+    }
+    if !found {
+        errs.push(
+            Diagnostic::error(ex.span, format!("`correlate {f}`: no member of `{}` has a field `{f}`", u.name), "nothing to correlate by")
+                .code("E0385")
+                .note(u.span, "the frame union")
+                .help("name the integer field that answers share with their requests (`packet_id`), or write `order`"),
+        );
+    }
+}
+
+/// The keepalive reads an unsigned integer field of the hello, which it needs.
+fn check_keepalive(p: &Protocol, ex: &Exchange, errs: &mut Vec<Diagnostic>) {
+    let Some(k) = &ex.keepalive else { return };
+    let Some(h) = &ex.hello else {
+        errs.push(
+            Diagnostic::error(k.span, "a keepalive without a `hello`", "the interval is unknown")
+                .code("E0386")
+                .help("mark the message that opens a connection and carries the interval: `hello Connect -> ConnAck`"),
+        );
+        return;
+    };
+    let Some(TypeDef::Struct(s)) = p.types.get(h.on) else {
+        return;
+    };
+    let why = match s.fields.iter().find(|f| f.name == k.field) {
+        None => format!("`{}` has no field `{}`", s.name, k.field),
+        Some(f) if f.cond.is_some() => format!("`{}.{}` is conditional", s.name, k.field),
+        Some(f) if matches!(&f.kind, FieldKind::Value(Type::Int(i)) if !i.signed) => return,
+        Some(f)
+            if matches!(
+                &f.kind,
+                FieldKind::Value(Type::Varint { signed: false, .. })
+            ) =>
+        {
+            return;
+        }
+        Some(_) => format!("`{}.{}` is not an unsigned integer", s.name, k.field),
+    };
+    errs.push(
+        Diagnostic::error(
+            k.span,
+            format!(
+                "the keepalive interval `{}.{}` cannot be read",
+                s.name, k.field
+            ),
+            why,
+        )
+        .code("E0386")
+        .note(h.span, "the hello")
+        .help(
+            "name an unsigned integer field of the hello that is always there (`keep_alive: u16`)",
+        ),
+    );
+}
