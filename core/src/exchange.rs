@@ -92,6 +92,10 @@ pub trait Exchange: Send + Sync + 'static {
     fn keepalive(m: &Self::Msg) -> Option<Duration>;
     /// The ping a client sends when idle, if the protocol has a keepalive.
     fn ping() -> Option<Self::Msg>;
+    /// Fills the optional fields of `m` that its layout needs under `version` and that are
+    /// absent (a field `if @version >= 5` left `None`) with their defaults; what the session
+    /// does before it encodes a message.
+    fn complete(m: &mut Self::Msg, version: u32);
     /// The answer of member `answer` to `request` with every field at its default (the
     /// correlation value copied): what is sent when a handler has nothing to add.
     fn default_answer(request: &Self::Msg, answer: usize) -> Self::Msg;
@@ -472,6 +476,7 @@ impl<E: Exchange> MessageSession<E> {
             E::set_correlation(&mut msg, id);
         }
         let version = self.version.unwrap_or(0);
+        E::complete(&mut msg, version);
         let mut bytes = BytesMut::new();
         self.codec
             .encode(&msg, &mut bytes)
@@ -564,6 +569,7 @@ impl<E: Exchange> MessageSession<E> {
         } else {
             self.version.unwrap_or(0)
         };
+        E::complete(&mut msg, version);
         let expect = E::expects(&msg, version);
         let id = if E::CORRELATED && E::takes_correlation(&msg) {
             let id = self.free_id()?;

@@ -2,7 +2,7 @@
 //! `MessageSession` carries out), and, with the runtime, a typed handler trait with one
 //! method per message a side receives, its dispatch, and a constructor of the server.
 
-use super::rust::{Gen, ident, lit, pascal_prefix, snake};
+use super::rust::{Gen, ident, lit, pascal_prefix, snake, unparen};
 use super::structs::{Side, version_u32};
 use crate::ir::*;
 
@@ -61,7 +61,7 @@ fn expect_expr(g: &Gen, u: &UnionDef, rule: &Rule) -> String {
             Some(c) => {
                 out += &format!(
                     "if {} {{ {} }} else ",
-                    g.cond_bool(s, c, &Side::Value("m")),
+                    unparen(&g.cond_bool(s, c, &Side::Value("m"))),
                     reply(&a.reply)
                 );
             }
@@ -132,7 +132,9 @@ pub fn sans_io(g: &Gen) -> String {
                     .iter()
                     .find(|x| x.name == *field)
                     .and_then(|x| x.cond.as_ref())
-                    .map_or("true".to_string(), |c| g.cond_bool(s, c, &Side::Value("m")));
+                    .map_or("true".to_string(), |c| {
+                        unparen(&g.cond_bool(s, c, &Side::Value("m"))).to_string()
+                    });
                 corr += &format!("Self::{n}(m) => m.{f}.map(u64::from),");
                 takes += &format!("Self::{n}(m) => {{ let version = 0u32; let _ = version; {cond} }},");
                 set += &format!(
@@ -175,6 +177,39 @@ pub fn sans_io(g: &Gen) -> String {
             p.types[k.ping].name()
         )
     });
+    // Optional fields present by their condition (not by `@more`, not by a presence bit
+    // of their own) are filled with their defaults when absent.
+    let mut complete = String::new();
+    for a in &u.arms {
+        let TypeDef::Struct(s) = &p.types[a.ty] else {
+            continue;
+        };
+        let mut fills = String::new();
+        for f in &s.fields {
+            let Some(c) = &f.cond else { continue };
+            let mut open = false;
+            c.walk(&mut |c| open |= *c == Cond::More);
+            let presence = c.refs().iter().any(|(n, _)| {
+                s.fields.iter().any(|x| match &x.kind {
+                    FieldKind::Bits { parts, .. } => parts
+                        .iter()
+                        .any(|p| p.name == *n && matches!(p.value, PartValue::Present(_))),
+                    _ => false,
+                })
+            });
+            if open || presence || !matches!(f.kind, FieldKind::Value(_)) {
+                continue;
+            }
+            let cond = unparen(&g.cond_bool(s, c, &Side::Value("m"))).to_string();
+            fills += &format!(
+                "if m.{0}.is_none() && {cond} {{ m.{0} = Some(::std::default::Default::default()); }}",
+                ident(&f.name)
+            );
+        }
+        if !fills.is_empty() {
+            complete += &format!("Self::{}(m) => {{ {fills} }}", s.name);
+        }
+    }
     let grace = ex.keepalive.as_ref().map_or(1000, |k| k.grace_permille);
     let defaults: String = names
         .iter()
@@ -262,6 +297,15 @@ impl {P}::Exchange for {un} {{
         {ping}
     }}
 
+    fn complete(m: &mut Self, version: u32) {{
+        let _ = version;
+        #[allow(unreachable_patterns)]
+        match m {{
+            {complete}
+            _ => {{}}
+        }}
+    }}
+
     fn default_answer(request: &Self, answer: usize) -> Self {{
         let mut a = match answer {{
             {defaults}
@@ -341,6 +385,9 @@ pub fn service(g: &Gen) -> String {
             Some(_) => format!("/// A [`{n}`] arrived: what answers it."),
             None => format!("/// A [`{n}`] arrived unasked."),
         };
+        if !methods.is_empty() {
+            methods.push('\n');
+        }
         match kind {
             Answers::None => {
                 methods += &format!(
