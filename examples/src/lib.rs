@@ -3,6 +3,7 @@
 
 pub mod echo;
 pub mod graceful;
+pub mod mqtt_broker;
 pub mod probes;
 pub mod rocketmq_echo;
 pub mod self_signed;

@@ -136,7 +136,8 @@ pub fn sans_io(g: &Gen) -> String {
                         unparen(&g.cond_bool(s, c, &Side::Value("m"))).to_string()
                     });
                 corr += &format!("Self::{n}(m) => m.{f}.map(u64::from),");
-                takes += &format!("Self::{n}(m) => {{ let version = 0u32; let _ = version; {cond} }},");
+                takes +=
+                    &format!("Self::{n}(m) => {{ let version = 0u32; let _ = version; {cond} }},");
                 set += &format!(
                     "Self::{n}(m) => {{ let version = 0u32; let _ = version; if {cond} {{ m.{f} = Some(id as {rust}); }} }},"
                 );

@@ -26,6 +26,10 @@ pub struct WsSettings {
     /// The largest message accepted (a frame larger than the protocol's limit is refused by
     /// its codec anyway).
     pub max_message: usize,
+    /// Subprotocols the server speaks (`Sec-WebSocket-Protocol`, `["mqtt"]` for MQTT): the
+    /// first the client offers that is listed here is the upgrade's answer. Empty: none is
+    /// named.
+    pub subprotocols: Vec<String>,
 }
 
 impl Default for WsSettings {
@@ -33,6 +37,7 @@ impl Default for WsSettings {
         WsSettings {
             path: "/polywire".into(),
             max_message: 16 << 20,
+            subprotocols: Vec::new(),
         }
     }
 }
@@ -269,7 +274,26 @@ pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     settings: &WsSettings,
 ) -> Result<WsIo<S>, tungstenite::Error> {
-    let ws = tokio_tungstenite::accept_async_with_config(stream, Some(settings.config())).await?;
+    let ours = settings.subprotocols.clone();
+    let pick =
+        move |req: &tokio_tungstenite::tungstenite::handshake::server::Request,
+              mut resp: tokio_tungstenite::tungstenite::handshake::server::Response| {
+            let offered = req
+                .headers()
+                .get_all("sec-websocket-protocol")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .find(|p| ours.iter().any(|o| o == p))
+                .and_then(|p| p.parse().ok());
+            if let Some(p) = offered {
+                resp.headers_mut().insert("sec-websocket-protocol", p);
+            }
+            Ok(resp)
+        };
+    let ws = tokio_tungstenite::accept_hdr_async_with_config(stream, pick, Some(settings.config()))
+        .await?;
     Ok(WsIo::new(ws, None))
 }
 

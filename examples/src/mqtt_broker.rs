@@ -1,0 +1,379 @@
+//! An in-memory MQTT 3.1.1 / 5.0 broker on the server generated from `mqtt.wire`.
+//!
+//! The protocol's `exchange` block does the protocol's bookkeeping: CONNECT first and once,
+//! which packet answers which (PUBACK for QoS 1; PUBREC, PUBREL, PUBCOMP for QoS 2, in both
+//! directions), packet identifiers for what the broker sends, PINGRESP, the keepalive
+//! timeout, DISCONNECT closing the connection. What is left here is what a broker decides:
+//! sessions, subscriptions with `+` and `#`, retained messages, wills.
+
+use polywire::rt::ws::WsSettings;
+use polywire::rt::{Connection, Ended, MultiServer, MultiServerConfig};
+use polywire_protocols::mqtt::{
+    ConnAck, Connect, Disconnect, MqttHandler, Packet, Properties, Publish, QoS, ReasonCode,
+    SubAck, Subscribe, UnsubAck, Unsubscribe,
+};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+type Conn = Connection<Packet>;
+
+/// A client's subscription.
+#[derive(Debug, Clone)]
+struct Sub {
+    filter: String,
+    qos: QoS,
+    no_local: bool,
+    retain_as_published: bool,
+}
+
+/// A client's session: it outlives the connection unless the client asked for a clean one.
+#[derive(Debug, Default)]
+struct Session {
+    conn: Option<Conn>,
+    subs: Vec<Sub>,
+    clean: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    sessions: HashMap<String, Session>,
+    /// The client id of each open connection, and its will.
+    conns: HashMap<u64, (String, Option<Publish>)>,
+    retained: HashMap<String, Publish>,
+    next_id: u64,
+}
+
+/// The broker: cheap to clone, one state for every connection.
+#[derive(Debug, Clone, Default)]
+pub struct Broker {
+    state: Arc<Mutex<State>>,
+}
+
+/// Whether topic `topic` matches filter `filter` (MQTT 5.0 §4.7): `+` is one level, `#`
+/// (last) any number of levels including none; wildcards at the first level do not match
+/// topics starting with `$`.
+pub fn matches(filter: &str, topic: &str) -> bool {
+    if topic.starts_with('$') && (filter.starts_with('+') || filter.starts_with('#')) {
+        return false;
+    }
+    let mut f = filter.split('/');
+    let mut t = topic.split('/');
+    loop {
+        match (f.next(), t.next()) {
+            (Some("#"), _) => return true,
+            (Some("+"), Some(_)) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// Whether a filter is well formed (§4.7.1): `#` only last and alone in its level, `+`
+/// alone in its level, not empty.
+pub fn valid_filter(filter: &str) -> bool {
+    if filter.is_empty() {
+        return false;
+    }
+    let levels: Vec<&str> = filter.split('/').collect();
+    levels.iter().enumerate().all(|(i, l)| {
+        (!l.contains('#') || (*l == "#" && i == levels.len() - 1))
+            && (!l.contains('+') || *l == "+")
+    })
+}
+
+impl Broker {
+    /// Hands `msg` to every subscriber whose filter matches (and keeps it if retained).
+    fn route(&self, from: Option<u64>, msg: &Publish) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let topic = msg.topic.as_str().to_string();
+        if msg.retain {
+            if msg.payload.is_empty() {
+                st.retained.remove(&topic);
+            } else {
+                st.retained.insert(topic.clone(), msg.clone());
+            }
+        }
+        let sender = from.and_then(|id| st.conns.get(&id).map(|(c, _)| c.clone()));
+        for (client, s) in &st.sessions {
+            let Some(conn) = &s.conn else { continue };
+            // The highest QoS of the client's matching subscriptions (§3.3.4).
+            let mut best: Option<&Sub> = None;
+            for sub in s.subs.iter().filter(|x| matches(&x.filter, &topic)) {
+                if sub.no_local && sender.as_deref() == Some(client.as_str()) {
+                    continue;
+                }
+                if best.is_none_or(|b| sub.qos.to_repr() > b.qos.to_repr()) {
+                    best = Some(sub);
+                }
+            }
+            if let Some(sub) = best {
+                let qos = if msg.qos.to_repr() < sub.qos.to_repr() {
+                    msg.qos
+                } else {
+                    sub.qos
+                };
+                let retain = sub.retain_as_published && msg.retain;
+                deliver(conn, msg, qos, retain);
+            }
+        }
+    }
+
+    fn session_of(&self, conn: &Conn) -> Option<String> {
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.conns.get(&conn.id()).map(|(c, _)| c.clone())
+    }
+}
+
+/// Sends `msg` to `conn` at `qos` (the connection picks its packet identifier).
+fn deliver(conn: &Conn, msg: &Publish, qos: QoS, retain: bool) {
+    let v5 = conn.version() >= Some(5);
+    let properties = if v5 {
+        msg.properties.clone().map(|mut p| {
+            // What belongs to one hop is not forwarded (§3.3.2.3.4, §3.3.2.3.8).
+            p.topic_alias = None;
+            p.subscription_identifier.clear();
+            p
+        })
+    } else {
+        None
+    };
+    let out = Publish {
+        dup: false,
+        qos,
+        retain,
+        topic: msg.topic.clone(),
+        packet_id: None,
+        properties,
+        payload: msg.payload.clone(),
+    };
+    if let Err(e) = conn.push(Packet::Publish(out)) {
+        tracing::warn!(peer = conn.peer(), error = %e, "message to a subscriber dropped");
+    }
+}
+
+/// The will of a CONNECT, as the PUBLISH it becomes.
+fn will_of(c: &Connect) -> Option<Publish> {
+    let w = c.will.as_ref()?;
+    Some(Publish {
+        dup: false,
+        qos: c.will_qos,
+        retain: c.will_retain,
+        topic: w.topic.clone(),
+        packet_id: None,
+        properties: w.properties.clone(),
+        payload: w.payload.clone(),
+    })
+}
+
+impl MqttHandler for Broker {
+    async fn connect(&self, conn: &Conn, msg: Connect, mut answer: ConnAck) -> ConnAck {
+        let v5 = msg.protocol_level >= 5;
+        if msg.protocol_name.as_str() != "MQTT" || !(4..=5).contains(&msg.protocol_level) {
+            // 3.1.1: 1 = unacceptable protocol version; 5.0: 0x84.
+            answer.code = if v5 { 0x84 } else { 1 };
+            conn.close();
+            return answer;
+        }
+        let mut client = msg.client_id.as_str().to_string();
+        if client.is_empty() {
+            if !msg.clean_start && !v5 {
+                answer.code = 2; // identifier rejected (3.1.1 §3.1.3.1)
+                conn.close();
+                return answer;
+            }
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.next_id += 1;
+            client = format!("polywire-{}-{}", conn.id(), st.next_id);
+            if v5 {
+                answer.properties = Some(Properties {
+                    assigned_client_identifier: Some(client.as_str().into()),
+                    ..Default::default()
+                });
+            }
+        }
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        // A second connection with the same id takes the session over (§3.1.4).
+        let old = st.sessions.remove(&client);
+        if let Some(Session { conn: Some(c), .. }) = &old {
+            st.conns.remove(&c.id());
+            c.close();
+        }
+        let keep = old.filter(|_| !msg.clean_start);
+        answer.session_present = keep.is_some();
+        let mut session = keep.unwrap_or_default();
+        session.conn = Some(conn.clone());
+        session.clean = msg.clean_start;
+        st.sessions.insert(client.clone(), session);
+        st.conns.insert(conn.id(), (client, will_of(&msg)));
+        answer
+    }
+
+    async fn publish(&self, conn: &Conn, msg: Publish, answer: Option<Packet>) -> Option<Packet> {
+        // QoS 2 is delivered when the PUBLISH arrives; a resent one (DUP) whose identifier
+        // is still being released is the same message.
+        self.route(Some(conn.id()), &msg);
+        answer
+    }
+
+    async fn subscribe(&self, conn: &Conn, msg: Subscribe, mut answer: SubAck) -> SubAck {
+        let Some(client) = self.session_of(conn) else {
+            return answer;
+        };
+        let mut retained = Vec::new();
+        {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let State {
+                sessions,
+                retained: kept,
+                ..
+            } = &mut *st;
+            let Some(s) = sessions.get_mut(&client) else {
+                return answer;
+            };
+            for sub in &msg.subscriptions {
+                let filter = sub.filter.as_str().to_string();
+                if !valid_filter(&filter) {
+                    // 3.1.1: 0x80 failure; 5.0: 0x8F topic filter invalid.
+                    answer.codes.push(if conn.version() >= Some(5) {
+                        ReasonCode::TopicFilterInvalid
+                    } else {
+                        ReasonCode::UnspecifiedError
+                    });
+                    continue;
+                }
+                let existed = s.subs.iter().any(|x| x.filter == filter);
+                s.subs.retain(|x| x.filter != filter);
+                s.subs.push(Sub {
+                    filter: filter.clone(),
+                    qos: sub.max_qos,
+                    no_local: sub.no_local,
+                    retain_as_published: sub.retain_as_published,
+                });
+                answer
+                    .codes
+                    .push(ReasonCode::from_repr(sub.max_qos.to_repr()));
+                // Retained messages: 0 send, 1 send if the subscription is new, 2 do not.
+                if sub.retain_handling == 0 || (sub.retain_handling == 1 && !existed) {
+                    for (topic, m) in kept.iter() {
+                        if matches(&filter, topic) {
+                            retained.push((m.clone(), sub.max_qos));
+                        }
+                    }
+                }
+            }
+        }
+        // Queued now, sent after the SUBACK this returns.
+        for (m, max) in retained {
+            let qos = if m.qos.to_repr() < max.to_repr() {
+                m.qos
+            } else {
+                max
+            };
+            deliver(conn, &m, qos, true);
+        }
+        answer
+    }
+
+    async fn unsubscribe(&self, conn: &Conn, msg: Unsubscribe, mut answer: UnsubAck) -> UnsubAck {
+        let client = self.session_of(conn).unwrap_or_default();
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let s = st.sessions.get_mut(&client);
+        let mut codes = Vec::new();
+        if let Some(s) = s {
+            for f in &msg.filters {
+                let before = s.subs.len();
+                s.subs.retain(|x| x.filter != f.as_str());
+                codes.push(if s.subs.len() < before {
+                    ReasonCode::Success
+                } else {
+                    ReasonCode::NoSubscriptionExisted
+                });
+            }
+        }
+        // 3.1.1's UNSUBACK has no codes.
+        if conn.version() >= Some(5) {
+            answer.codes = codes;
+        }
+        answer
+    }
+
+    async fn disconnect(&self, conn: &Conn, msg: Disconnect) {
+        // A normal DISCONNECT drops the will, unless 5.0's reason asks for it (§3.14.4).
+        let keep_will = msg.reason == Some(ReasonCode::DisconnectWithWillMessage);
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, will)) = st.conns.get_mut(&conn.id())
+            && !keep_will
+        {
+            *will = None;
+        }
+    }
+
+    async fn closed(&self, conn: &Conn, end: &Ended) {
+        let will = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let Some((client, will)) = st.conns.remove(&conn.id()) else {
+                return;
+            };
+            if let Some(s) = st.sessions.get_mut(&client)
+                && s.conn.as_ref().is_some_and(|c| c.id() == conn.id())
+            {
+                if s.clean {
+                    st.sessions.remove(&client);
+                } else {
+                    s.conn = None;
+                }
+            }
+            will
+        };
+        tracing::debug!(peer = conn.peer(), ?end, "MQTT connection closed");
+        if let Some(w) = will {
+            self.route(None, &w);
+        }
+    }
+}
+
+/// A [`MultiServer`] with the broker on it: on `addr` (TCP, detected by its CONNECT) and
+/// WebSocket upgrades on `/mqtt`.
+pub async fn serve(addr: &str) -> std::io::Result<(MultiServer, std::net::SocketAddr, Broker)> {
+    let broker = Broker::default();
+    let config = MultiServerConfig {
+        websocket: Some(WsSettings {
+            path: "/mqtt".into(),
+            subprotocols: vec!["mqtt".into()],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let multi = MultiServer::new(config);
+    let server = polywire_protocols::mqtt::server(broker.clone(), Default::default());
+    multi
+        .add(server)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let local = multi.bind(addr).await?;
+    Ok((multi, local, broker))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_match_as_the_standard_says() {
+        assert!(matches("a/+/c", "a/b/c"));
+        assert!(!matches("a/+/c", "a/b/d"));
+        assert!(matches("a/#", "a"));
+        assert!(matches("a/#", "a/b/c"));
+        assert!(matches("#", "a/b"));
+        assert!(!matches("#", "$SYS/x"));
+        assert!(!matches("+/x", "$SYS/x"));
+        assert!(matches("+", "a"));
+        assert!(!matches("+", "a/b"));
+        assert!(matches("a/b", "a/b"));
+        assert!(!matches("a/b", "a/b/c"));
+        assert!(valid_filter("a/+/#"));
+        assert!(!valid_filter("a/#/b"));
+        assert!(!valid_filter("a+/b"));
+        assert!(!valid_filter(""));
+    }
+}
