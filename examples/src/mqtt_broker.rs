@@ -333,8 +333,8 @@ impl MqttHandler for Broker {
     }
 }
 
-/// A [`MultiServer`] with the broker on it: on `addr` (TCP, detected by its CONNECT) and
-/// WebSocket upgrades on `/mqtt`.
+/// A [`MultiServer`] with the broker on it, beside the native and RocketMQ echo servers: on
+/// `addr` (TCP, each protocol detected by its first bytes) and WebSocket upgrades on `/mqtt`.
 pub async fn serve(addr: &str) -> std::io::Result<(MultiServer, std::net::SocketAddr, Broker)> {
     let broker = Broker::default();
     let config = MultiServerConfig {
@@ -347,9 +347,16 @@ pub async fn serve(addr: &str) -> std::io::Result<(MultiServer, std::net::Socket
     };
     let multi = MultiServer::new(config);
     let server = polywire_protocols::mqtt::server(broker.clone(), Default::default());
-    multi
-        .add(server)
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    // Beside it, on the same port: the native and RocketMQ echo servers.
+    let native = crate::echo::native(Default::default());
+    let rocketmq = crate::echo::rocketmq(Default::default());
+    for r in [
+        multi.add(server),
+        multi.add(native),
+        multi.add(rocketmq),
+    ] {
+        r.map_err(|e| std::io::Error::other(e.to_string()))?;
+    }
     let local = multi.bind(addr).await?;
     Ok((multi, local, broker))
 }

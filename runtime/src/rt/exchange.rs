@@ -312,6 +312,8 @@ async fn flush<W: AsyncWrite + Unpin, E: Exchange>(
     if session.has_output() {
         let out = session.take_output();
         wr.write_all(&out).await?;
+        // Message transports (WebSocket) send on flush.
+        wr.flush().await?;
     }
     Ok(())
 }
