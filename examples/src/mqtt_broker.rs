@@ -350,11 +350,7 @@ pub async fn serve(addr: &str) -> std::io::Result<(MultiServer, std::net::Socket
     // Beside it, on the same port: the native and RocketMQ echo servers.
     let native = crate::echo::native(Default::default());
     let rocketmq = crate::echo::rocketmq(Default::default());
-    for r in [
-        multi.add(server),
-        multi.add(native),
-        multi.add(rocketmq),
-    ] {
+    for r in [multi.add(server), multi.add(native), multi.add(rocketmq)] {
         r.map_err(|e| std::io::Error::other(e.to_string()))?;
     }
     let local = multi.bind(addr).await?;

@@ -390,10 +390,17 @@ async fn generated_client(port: u16, version: u8) {
         ..Default::default()
     };
     let sub_id = format!("gen-sub-{version}");
-    let (sub, ack) = polywire_protocols::mqtt::Client::connect(addr, hello(&sub_id, version, 30), config.clone())
-        .await
-        .expect("the subscriber connects");
-    assert!(matches!(ack, Some(Packet::ConnAck(ref a)) if a.code == 0), "{ack:?}");
+    let (sub, ack) = polywire_protocols::mqtt::Client::connect(
+        addr,
+        hello(&sub_id, version, 30),
+        config.clone(),
+    )
+    .await
+    .expect("the subscriber connects");
+    assert!(
+        matches!(ack, Some(Packet::ConnAck(ref a)) if a.code == 0),
+        "{ack:?}"
+    );
     assert_eq!(sub.version(), Some(u32::from(version)));
     let filter = format!("gen{version}/+/x");
     let answer = sub
@@ -412,9 +419,13 @@ async fn generated_client(port: u16, version: u8) {
         other => panic!("{other:?}"),
     }
 
-    let (publisher, _) = polywire_protocols::mqtt::Client::connect(addr, hello(&format!("gen-pub-{version}"), version, 30), config)
-        .await
-        .expect("the publisher connects");
+    let (publisher, _) = polywire_protocols::mqtt::Client::connect(
+        addr,
+        hello(&format!("gen-pub-{version}"), version, 30),
+        config,
+    )
+    .await
+    .expect("the publisher connects");
     let qoss = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce];
     for (i, qos) in qoss.iter().enumerate() {
         let end = publisher

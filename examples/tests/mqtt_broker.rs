@@ -1,0 +1,239 @@
+//! The MQTT broker example (`examples/src/mqtt_broker.rs`, on the server generated from
+//! `mqtt.wire`) against software nobody here wrote: paho-mqtt 2.x (Python) and mosquitto's
+//! `mosquitto_pub` / `mosquitto_sub`, in MQTT 3.1.1 and 5.0; and against malformed input.
+//!
+//! `.ci/run` installs both; elsewhere, without them, the tests say so loudly and pass
+//! (under CI they fail instead).
+
+use bytes::Bytes;
+use polywire::rt::{ClientConfig, RemotingClient};
+use polywire_protocols::native::{BasicClient, EchoRequest, NativeProtocol};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Whether `cmd --help`-like probing finds a program; a loud skip (or, under CI, a
+/// failure) when it does not.
+fn have(program: &str, args: &[&str], what: &str) -> bool {
+    let ok = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{what} is not installed, and CI must run this test"
+        );
+        eprintln!("\n!!!!!!!! {what} not found: test SKIPPED !!!!!!!!\n");
+    }
+    ok
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paho_clients_use_the_broker_in_3_1_1_and_5_0() {
+    if !have(
+        "python3",
+        &["-c", "import paho.mqtt.client"],
+        "paho-mqtt (python3)",
+    ) {
+        return;
+    }
+    let (multi, addr, _broker) = polywire_examples::mqtt_broker::serve("127.0.0.1:0")
+        .await
+        .expect("the broker starts");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mqtt/paho_cases.py");
+    let cases = [
+        "basic",
+        "retained",
+        "wildcards",
+        "fanout1",
+        "fanout2",
+        "will",
+        "keepalive",
+        "websocket",
+    ];
+    let out = tokio::process::Command::new("python3")
+        .arg(script)
+        .arg(addr.ip().to_string())
+        .arg(addr.port().to_string())
+        .args(cases)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(300), out)
+        .await
+        .expect("the paho cases finish within 5 minutes")
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "paho cases failed:\n{stdout}\n{stderr}"
+    );
+    for case in cases {
+        for v in ["3.1.1", "5.0"] {
+            assert!(
+                stdout.contains(&format!("ok {case} {v}\n")),
+                "{case} {v} did not pass:\n{stdout}\n{stderr}"
+            );
+        }
+    }
+    // The native echo beside MQTT on the same port.
+    let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
+    let basic = BasicClient::new(client, addr.to_string());
+    let reply = basic
+        .echo(EchoRequest {
+            body: Bytes::from_static(b"beside mqtt"),
+        })
+        .await
+        .expect("the native echo answers on the MQTT port");
+    assert_eq!(&reply.body[..], b"beside mqtt");
+    multi.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mosquitto_clients_use_the_broker() {
+    if !have("mosquitto_pub", &["--help"], "mosquitto_pub")
+        && !have("which", &["mosquitto_pub"], "mosquitto-clients")
+    {
+        return;
+    }
+    let (multi, addr, _broker) = polywire_examples::mqtt_broker::serve("127.0.0.1:0")
+        .await
+        .expect("the broker starts");
+    let port = addr.port().to_string();
+    for (v, q) in [("mqttv311", "1"), ("mqttv5", "2")] {
+        let topic = format!("mosq/{v}/x");
+        let sub = tokio::process::Command::new("mosquitto_sub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-V",
+                v,
+                "-q",
+                q,
+                "-C",
+                "3",
+                "-v",
+                "-W",
+                "20",
+            ])
+            .args(["-t", &format!("mosq/{v}/+")])
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("mosquitto_sub runs");
+        // The subscription is in place once the broker holds a session for it: give it a
+        // moment, then publish a retained message first (delivered either way).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for (i, qos) in ["0", "1", "2"].into_iter().enumerate() {
+            let st = tokio::process::Command::new("mosquitto_pub")
+                .args(["-h", "127.0.0.1", "-p", &port, "-V", v, "-q", qos])
+                .args(["-t", &topic, "-m", &format!("m{i}")])
+                .status()
+                .await
+                .expect("mosquitto_pub runs");
+            assert!(st.success(), "mosquitto_pub -q {qos} failed");
+        }
+        let out = tokio::time::timeout(Duration::from_secs(30), sub.wait_with_output())
+            .await
+            .expect("mosquitto_sub gets its messages")
+            .expect("mosquitto_sub ends");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let want: String = (0..3).map(|i| format!("{topic} m{i}\n")).collect();
+        assert_eq!(text, want, "{v}");
+    }
+    multi.shutdown().await;
+}
+
+/// Reads until the peer closes (or 5 s pass); what was read and whether it closed.
+async fn until_closed(s: &mut TcpStream) -> (Vec<u8>, bool) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout_at(end.into(), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (got, true),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return (got, false),
+        }
+    }
+}
+
+/// A 3.1.1 CONNECT for client `id`.
+fn connect(id: &str) -> Vec<u8> {
+    let mut body = b"\x00\x04MQTT\x04\x02\x00\x1e".to_vec();
+    body.extend_from_slice(&(id.len() as u16).to_be_bytes());
+    body.extend_from_slice(id.as_bytes());
+    let mut p = vec![0x10, body.len() as u8];
+    p.extend(body);
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_input_closes_that_connection_and_the_broker_serves_on() {
+    let (multi, addr, _broker) = polywire_examples::mqtt_broker::serve("127.0.0.1:0")
+        .await
+        .expect("the broker starts");
+    // A healthy client connected throughout.
+    let mut healthy = TcpStream::connect(addr).await.expect("connects");
+    healthy.write_all(&connect("healthy")).await.expect("sends");
+    let mut ack = [0u8; 4];
+    healthy.read_exact(&mut ack).await.expect("CONNACK");
+    assert_eq!(ack, [0x20, 0x02, 0x00, 0x00]);
+
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        // A remaining length with a fifth continuation byte.
+        (
+            "a five-byte remaining length",
+            [0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01].to_vec(),
+        ),
+        // PUBREL's reserved flags must be 0b0010.
+        ("reserved flags set", [0x60, 0x02, 0x00, 0x01].to_vec()),
+        // 268,435,455 bytes announced: over the 16 MiB frame limit, refused before buffering.
+        (
+            "a remaining length of 268 MB",
+            [0x30, 0xFF, 0xFF, 0xFF, 0x7F, 0x00].to_vec(),
+        ),
+        // A SUBSCRIBE before any CONNECT.
+        (
+            "a packet before CONNECT",
+            [0x82, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x00].to_vec(),
+        ),
+        // CONNECT twice on one connection.
+        (
+            "a second CONNECT",
+            [connect("twice"), connect("twice")].concat(),
+        ),
+    ];
+    for (what, bytes) in cases {
+        let mut s = TcpStream::connect(addr).await.expect("connects");
+        // Every case but the one before CONNECT starts like a client.
+        if what != "a packet before CONNECT" && what != "a second CONNECT" {
+            s.write_all(&connect(what.split(' ').next().unwrap_or("x")))
+                .await
+                .expect("sends");
+            let mut a = [0u8; 4];
+            s.read_exact(&mut a).await.expect("CONNACK");
+        }
+        s.write_all(&bytes).await.expect("sends");
+        let (got, closed) = until_closed(&mut s).await;
+        assert!(closed, "{what}: the connection stays open ({got:02x?})");
+        // Nothing but (for the second CONNECT) the first CONNECT's CONNACK came back.
+        assert!(got.len() <= 4, "{what}: {got:02x?}");
+    }
+
+    // The healthy client is still served: a PINGREQ is answered.
+    healthy.write_all(&[0xC0, 0x00]).await.expect("PINGREQ");
+    let mut pong = [0u8; 2];
+    tokio::time::timeout(Duration::from_secs(5), healthy.read_exact(&mut pong))
+        .await
+        .expect("PINGRESP within 5 s")
+        .expect("PINGRESP");
+    assert_eq!(pong, [0xD0, 0x00]);
+    multi.shutdown().await;
+}
