@@ -367,74 +367,59 @@ async fn the_generated_codec_speaks_to_mosquitto_in_3_1_1_and_5_0() {
 }
 
 /// A CONNECT for the generated client.
-fn hello(id: &str, version: u8, keep_alive: u16) -> Packet {
-    Packet::Connect(Connect {
+fn hello(id: &str, version: u8, keep_alive: u16) -> Connect {
+    Connect {
         protocol_name: "MQTT".into(),
         protocol_level: version,
         clean_start: true,
         keep_alive,
         client_id: id.to_string().into(),
         ..Default::default()
-    })
+    }
 }
 
-/// The generated client (`mqtt::Client`, the runtime's `MessageClient` over the
-/// `exchange` block) against mosquitto: it picks packet identifiers, completes QoS 1 and
-/// QoS 2 both ways (PUBREC/PUBREL/PUBCOMP) without any code here, fills 5.0's properties,
-/// and hands received PUBLISHes to `next_push` in order.
+/// The generated client (`mqtt::Client`, typed methods over the runtime's `MessageClient`
+/// and the `exchange` block) against mosquitto: it picks packet identifiers, completes
+/// QoS 1 and QoS 2 both ways (PUBREC/PUBREL/PUBCOMP) without any code here, fills 5.0's
+/// properties, and hands received PUBLISHes to `next_push` in order.
 async fn generated_client(port: u16, version: u8) {
     use polywire::rt::MessageConfig;
+    use polywire_protocols::mqtt::Client as Typed;
     let addr = ("127.0.0.1", port);
-    let config = MessageConfig {
-        hello_timeout: Duration::from_secs(10),
-        ..Default::default()
-    };
+    let config = MessageConfig::default();
     let sub_id = format!("gen-sub-{version}");
-    let (sub, ack) = polywire_protocols::mqtt::Client::connect(
-        addr,
-        hello(&sub_id, version, 30),
-        config.clone(),
-    )
-    .await
-    .expect("the subscriber connects");
-    assert!(
-        matches!(ack, Some(Packet::ConnAck(ref a)) if a.code == 0),
-        "{ack:?}"
-    );
+    let (sub, ack) = Typed::connect(addr, hello(&sub_id, version, 30), config.clone())
+        .await
+        .expect("the subscriber connects");
+    assert_eq!(ack.code, 0, "{ack:?}");
     assert_eq!(sub.version(), Some(u32::from(version)));
     let filter = format!("gen{version}/+/x");
-    let answer = sub
-        .request(Packet::Subscribe(Subscribe {
+    let granted = sub
+        .subscribe(Subscribe {
             subscriptions: vec![Subscription {
                 filter: filter.as_str().into(),
                 max_qos: QoS::ExactlyOnce,
                 ..Default::default()
             }],
             ..Default::default()
-        }))
+        })
         .await
         .expect("SUBACK");
-    match answer {
-        Some(Packet::SubAck(a)) => assert_eq!(a.codes, vec![ReasonCode::GrantedQos2]),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(granted.codes, vec![ReasonCode::GrantedQos2]);
 
-    let (publisher, _) = polywire_protocols::mqtt::Client::connect(
-        addr,
-        hello(&format!("gen-pub-{version}"), version, 30),
-        config,
-    )
-    .await
-    .expect("the publisher connects");
+    let pub_id = format!("gen-pub-{version}");
+    let (publisher, _) = Typed::connect(addr, hello(&pub_id, version, 30), config)
+        .await
+        .expect("the publisher connects");
     let qoss = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce];
     for (i, qos) in qoss.iter().enumerate() {
         let end = publisher
-            .request(Packet::Publish(Publish {
+            .publish(Publish {
                 qos: *qos,
                 topic: format!("gen{version}/{i}/x").into(),
                 payload: format!("m{i}").into_bytes().into(),
                 ..Default::default()
-            }))
+            })
             .await
             .expect("published");
         // QoS 0: nothing answers; 1: PUBACK; 2: the chain ends with PUBCOMP.
@@ -448,33 +433,24 @@ async fn generated_client(port: u16, version: u8) {
     for (i, qos) in qoss.iter().enumerate() {
         let got = tokio::time::timeout(Duration::from_secs(5), sub.next_push())
             .await
-            .expect("a message within 5 s");
-        match got {
-            Some(Packet::Publish(p)) => {
-                assert_eq!(p.topic.as_str(), format!("gen{version}/{i}/x"));
-                assert_eq!(&p.payload[..], format!("m{i}").as_bytes());
-                assert_eq!(p.qos, *qos);
-            }
-            other => panic!("{other:?}"),
-        }
+            .expect("a message within 5 s")
+            .expect("the connection is open");
+        assert_eq!(got.topic.as_str(), format!("gen{version}/{i}/x"));
+        assert_eq!(&got.payload[..], format!("m{i}").as_bytes());
+        assert_eq!(got.qos, *qos);
     }
-    let un = sub
-        .request(Packet::Unsubscribe(Unsubscribe {
-            filters: vec![filter.as_str().into()],
-            ..Default::default()
-        }))
-        .await
-        .expect("UNSUBACK");
-    assert!(matches!(un, Some(Packet::UnsubAck(_))), "{un:?}");
+    sub.unsubscribe(Unsubscribe {
+        filters: vec![filter.as_str().into()],
+        ..Default::default()
+    })
+    .await
+    .expect("UNSUBACK");
     // PINGREQ is answered by PINGRESP, matched by order.
-    let pong = sub
-        .request(Packet::PingReq(PingReq {}))
-        .await
-        .expect("PINGRESP");
-    assert!(matches!(pong, Some(Packet::PingResp(_))), "{pong:?}");
+    sub.ping_req(PingReq {}).await.expect("PINGRESP");
     // DISCONNECT closes: nothing answers it.
-    let bye = sub.request(Packet::Disconnect(Disconnect::default())).await;
-    assert_eq!(bye, Ok(None));
+    sub.disconnect(Disconnect::default())
+        .await
+        .expect("DISCONNECT sent");
     publisher.close().await;
 }
 

@@ -60,4 +60,5 @@ pub use polywire_core::include_protocol;
 pub mod __private {
     pub use crate::rt::{BoxFuture, ProcessError, RemotingClient, RemotingError, RequestContext};
     pub use polywire_core::__private::*;
+    pub use tokio;
 }

@@ -415,6 +415,7 @@ pub fn service(g: &Gen) -> String {
             }
         }
     }
+    let client = client(g, u, ex);
     format!(
         r#"
 /// What a server of the protocol does with the messages it receives: one method per
@@ -452,8 +453,156 @@ pub fn server<H: {pre}Handler>(handler: H, config: ::polywire::rt::MessageConfig
     ::polywire::rt::MessageServer::new({pre}Dispatch(handler), config)
 }}
 
-/// A client connection of the protocol (see `MessageClient`).
-pub type Client = ::polywire::rt::MessageClient<{un}>;
+{client}"#
+    )
+}
+
+/// The typed client: one method per message a client sends with a rule, waiting for the
+/// end of its exchange.
+fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
+    let p = g.p;
+    let un = &u.name;
+    let mc = format!("::polywire::rt::MessageClient<{un}>");
+    let mct = format!("::polywire::rt::MessageClient::<{un}>");
+    let err = "::polywire::rt::ClientError";
+    // Whether a message's exchange ends with it (it has no rule that answers it).
+    let ends = |t: usize| {
+        !rules(ex).any(|r| {
+            r.on == t
+                && r.answers
+                    .iter()
+                    .any(|a| matches!(a.reply, Reply::Message(_) | Reply::MessageThenClose(_)))
+        })
+    };
+    let mut methods = String::new();
+    if let Some(h) = &ex.hello {
+        let n = p.types[h.on].name();
+        let m = ident(&snake(n));
+        let (ret, conv) = match answers(h) {
+            Answers::One(t) => {
+                let a = p.types[t].name();
+                (
+                    a.to_string(),
+                    format!(
+                        "match answer {{ Some({un}::{a}(a)) => Ok((Client(c), a)), other => Err({err}::Unexpected(other.map_or(\"nothing\", |m| <{un} as {P}::Exchange>::MEMBERS[<{un} as {P}::Exchange>::member(&m)]))) }}"
+                    ),
+                )
+            }
+            _ => (
+                format!("::std::option::Option<{un}>"),
+                "Ok((Client(c), answer))".to_string(),
+            ),
+        };
+        methods += &format!(
+            r#"
+    /// Connects over TCP and sends the hello, a [`{n}`]; returns the client and the answer.
+    pub async fn {m}(addr: impl ::polywire::__private::tokio::net::ToSocketAddrs, msg: {n}, config: ::polywire::rt::MessageConfig) -> ::std::result::Result<(Self, {ret}), {err}> {{
+        let (c, answer) = {mct}::connect(addr, {un}::{n}(msg), config).await?;
+        {conv}
+    }}
+
+    /// [`Self::{m}`] over an open byte stream (TLS, WebSocket, ...).
+    pub async fn {m}_over<S: ::polywire::__private::tokio::io::AsyncRead + ::polywire::__private::tokio::io::AsyncWrite + Send + 'static>(io: S, msg: {n}, config: ::polywire::rt::MessageConfig) -> ::std::result::Result<(Self, {ret}), {err}> {{
+        let (c, answer) = {mct}::over(io, {un}::{n}(msg), config).await?;
+        {conv}
+    }}
+"#
+        );
+    }
+    for r in &ex.rules {
+        let n = p.types[r.on].name();
+        let m = ident(&snake(n));
+        methods += &match answers(r) {
+            Answers::None => format!(
+                r#"
+    /// Sends a [`{n}`] (nothing answers it).
+    pub async fn {m}(&self, msg: {n}) -> ::std::result::Result<(), {err}> {{
+        self.0.request({un}::{n}(msg)).await.map(|_| ())
+    }}
+"#
+            ),
+            Answers::One(t) if ends(t) => {
+                let a = p.types[t].name();
+                format!(
+                    r#"
+    /// Sends a [`{n}`] and waits for its [`{a}`].
+    pub async fn {m}(&self, msg: {n}) -> ::std::result::Result<{a}, {err}> {{
+        match self.0.request({un}::{n}(msg)).await? {{
+            Some({un}::{a}(a)) => Ok(a),
+            other => Err({err}::Unexpected(other.map_or("nothing", |m| <{un} as {P}::Exchange>::MEMBERS[<{un} as {P}::Exchange>::member(&m)]))),
+        }}
+    }}
+"#
+                )
+            }
+            _ => format!(
+                r#"
+    /// Sends a [`{n}`] and waits for the message that ends its exchange (`None` when
+    /// nothing answers it).
+    pub async fn {m}(&self, msg: {n}) -> ::std::result::Result<::std::option::Option<{un}>, {err}> {{
+        self.0.request({un}::{n}(msg)).await
+    }}
+"#
+            ),
+        };
+    }
+    let push = match ex.push.as_slice() {
+        [t] => {
+            let n = p.types[*t].name();
+            format!(
+                r#"
+    /// The next [`{n}`] the server sent unasked (`None` once the connection is gone).
+    pub async fn next_push(&self) -> ::std::option::Option<{n}> {{
+        loop {{
+            match self.0.next_push().await? {{
+                {un}::{n}(m) => return Some(m),
+                _ => continue,
+            }}
+        }}
+    }}
+"#
+            )
+        }
+        [] => String::new(),
+        _ => format!(
+            r#"
+    /// The next message the server sent unasked (`None` once the connection is gone).
+    pub async fn next_push(&self) -> ::std::option::Option<{un}> {{
+        self.0.next_push().await
+    }}
+"#
+        ),
+    };
+    format!(
+        r#"
+/// A typed client connection of the protocol: one method per message its `exchange` block
+/// lets a client send, each waiting for the end of its exchange.
+#[derive(Debug)]
+pub struct Client({mc});
+
+impl Client {{
+    {methods}
+    {push}
+    /// Sends any message and waits for the end of its exchange.
+    pub async fn request(&self, msg: {un}) -> ::std::result::Result<::std::option::Option<{un}>, {err}> {{
+        self.0.request(msg).await
+    }}
+
+    /// The version the hello set.
+    pub fn version(&self) -> ::std::option::Option<u32> {{
+        self.0.version()
+    }}
+
+    /// Closes the connection.
+    pub async fn close(&self) {{
+        self.0.close().await
+    }}
+
+    /// The untyped client underneath.
+    pub fn inner(&self) -> &{mc} {{
+        &self.0
+    }}
+}}
 "#
     )
 }

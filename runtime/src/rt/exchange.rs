@@ -535,6 +535,9 @@ pub enum ClientError {
     /// No answer within the configured time.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// The exchange ended with another message than the one expected (named here).
+    #[error("the exchange ended with {0}")]
+    Unexpected(&'static str),
 }
 
 enum ClientCmd<M> {
