@@ -1,6 +1,8 @@
 //! The `exchange` block: what it parses to, printing it back, and each diagnostic of its
 //! lowering and checks as users see it (insta snapshots `tests/snapshots/exchange__<case>.snap`).
 
+#![cfg(feature = "dsl")]
+
 use polywire_codegen::ir::print::to_wire;
 use polywire_codegen::ir::{Cond, Matching, Protocol, Reply};
 
