@@ -1126,7 +1126,7 @@ fn option_of(t: &syn::Type) -> Option<&syn::Type> {
 
 /// Points every span of a condition at `at` (the attribute it was written in).
 #[cfg(feature = "dsl")]
-fn relocate(c: &mut Cond, at: crate::diag::Span) {
+pub(super) fn relocate(c: &mut Cond, at: crate::diag::Span) {
     match c {
         Cond::Int(_, s) | Cond::Ref(_, s) => *s = at,
         Cond::Not(x) => relocate(x, at),

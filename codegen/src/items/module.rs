@@ -24,6 +24,8 @@ pub struct Args {
     detect_alts: Vec<Vec<DetectRule>>,
     choose: Option<String>,
     timeout_ms: Option<u64>,
+    /// `exchange = ".."`: the body of an `exchange { .. }` block, and where it was written.
+    exchange: Option<(String, proc_macro2::Span)>,
 }
 
 fn range(r: &ExprRange) -> syn::Result<(u32, u32)> {
@@ -50,7 +52,7 @@ fn range(r: &ExprRange) -> syn::Result<(u32, u32)> {
 }
 
 /// Parses `id = "..", name = "..", versions = 1..=3, endian = big, limits(..), detect(..),
-/// handshake(..)`. A bare `or` between `detect(..)`s starts another set of rules that may
+/// handshake(..), exchange = ".."`. A bare `or` between `detect(..)`s starts another set of rules that may
 /// hold instead (`detect { .. } or { .. }`).
 pub fn args(tokens: TokenStream) -> syn::Result<Args> {
     let mut a = Args::default();
@@ -135,15 +137,19 @@ pub fn args(tokens: TokenStream) -> syn::Result<Args> {
                     Err(m.error("unknown handshake key\n\nhelp: write `handshake(choose = highest, timeout_ms = 5000)`; mark the messages with `#[wire(hello)]`, `#[wire(accept)]` and `#[wire(reject)]`"))
                 }
             })?,
+            "exchange" => {
+                let lit = meta.value()?.parse::<LitStr>()?;
+                a.exchange = Some((lit.value(), lit.span()));
+            }
             _ => {
                 let hint = crate::util::closest(
                     &key,
-                    ["id", "name", "versions", "endian", "limits", "detect", "or", "handshake"]
+                    ["id", "name", "versions", "endian", "limits", "detect", "or", "handshake", "exchange"]
                         .iter()
                         .map(|s| s.to_string()),
                 )
                 .map_or_else(
-                    || "known: id, name, versions, endian, limits(..), detect(..), or, handshake(..)".to_string(),
+                    || "known: id, name, versions, endian, limits(..), detect(..), or, handshake(..), exchange = \"..\"".to_string(),
                     |c| format!("did you mean `{c}`?"),
                 );
                 return Err(meta.error(format!("unknown protocol argument `{key}`\n\nhelp: {hint}")));
@@ -327,6 +333,10 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
         cx.err(&module.ident, "the protocol has services or a handshake but no frame\n\nhelp: mark the struct that travels on the wire with `#[wire(frame)]`");
     }
     let services = traits.iter().map(|t| service(cx, t, &carriers)).collect();
+    let exchange = args
+        .exchange
+        .as_ref()
+        .and_then(|(text, at)| exchange(cx, text, *at));
     let name = args
         .name
         .clone()
@@ -351,10 +361,59 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
             }
             alts
         },
-        exchange: None,
+        exchange,
         span: cx.spans.add(&module.ident),
     };
     (ir, keep)
+}
+
+/// `exchange = ".."`: the body of an `exchange { .. }` block, read and resolved by the
+/// same code as the `.wire` block; every span points at the string.
+#[cfg(feature = "dsl")]
+fn exchange(cx: &mut Cx, text: &str, at: proc_macro2::Span) -> Option<Exchange> {
+    let ast = match crate::dsl::parse::parse_exchange(text) {
+        Ok(a) => a,
+        Err(d) => {
+            let why = d.message.trim_start_matches("syntax error: ");
+            let help = d.help.unwrap_or_else(|| {
+                "write the body of an `exchange { .. }` block, items separated by `;` or newlines: `hello Connect -> ConnAck; Publish -> PubAck if qos == 1; correlate packet_id`".to_string()
+            });
+            cx.err_at(
+                at,
+                format!("the exchange does not parse: {why}\n\nhelp: {help}"),
+            );
+            return None;
+        }
+    };
+    let (ex, errs) = crate::ir::lower::exchange(&ast, &cx.names, &[]);
+    for d in errs {
+        let help = d.help.map(|h| format!("\n\nhelp: {h}")).unwrap_or_default();
+        cx.err_at(at, format!("{}: {}{help}", d.message, d.label));
+    }
+    let mut ex = ex?;
+    let span = cx.spans.at(at);
+    ex.span = span;
+    for r in ex.hello.iter_mut().chain(ex.rules.iter_mut()) {
+        r.span = span;
+        for a in &mut r.answers {
+            a.span = span;
+            if let Some(c) = &mut a.cond {
+                super::lower::relocate(c, span);
+            }
+        }
+    }
+    if let Some(k) = &mut ex.keepalive {
+        k.span = span;
+    }
+    Some(ex)
+}
+
+/// Without the `.wire` grammar, an exchange cannot be read.
+#[cfg(not(feature = "dsl"))]
+fn exchange(cx: &mut Cx, text: &str, at: proc_macro2::Span) -> Option<Exchange> {
+    let _ = text;
+    cx.err_at(at, "the exchange is read with the `.wire` grammar, which this build of polywire-codegen leaves out\n\nhelp: enable polywire-codegen's `dsl` feature");
+    None
 }
 
 fn service(cx: &mut Cx, t: &syn::ItemTrait, carriers: &[String]) -> Service {

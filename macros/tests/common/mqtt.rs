@@ -17,7 +17,29 @@
     detect(prefix = [0x00, 0x04, 0x4D, 0x51, 0x54, 0x54], at = 2),
     or,
     detect(prefix = [0x10], at = 0),
-    detect(prefix = [0x00, 0x04, 0x4D, 0x51, 0x54, 0x54], at = 3)
+    detect(prefix = [0x00, 0x04, 0x4D, 0x51, 0x54, 0x54], at = 3),
+    exchange = r#"
+        /// How MQTT packets answer each other (§4.3, §3.1.2.10, §3.12).
+        /// - A connection opens with CONNECT, which the server answers with CONNACK.
+        /// - A PUBLISH at QoS 1 is acknowledged by PUBACK; at QoS 2 by PUBREC, which the sender
+        ///   answers with PUBREL, answered by PUBCOMP; at QoS 0 by nothing.
+        /// - SUBSCRIBE is answered by SUBACK, UNSUBSCRIBE by UNSUBACK, PINGREQ by PINGRESP.
+        /// - After DISCONNECT the connection closes; AUTH is not answered here.
+        /// - Acknowledgements carry the packet identifier of the packet they answer.
+        /// - A server publishes to its subscribers unasked.
+        /// - Keep alive (§3.1.2.10): CONNECT gives the interval in seconds (0: off); a client
+        ///   silent that long sends PINGREQ, and the server closes a connection silent for 1.5
+        ///   times the interval.
+        hello Connect -> ConnAck
+        Publish -> PubAck if qos == 1, PubRec if qos == 2
+        PubRec -> PubRel; PubRel -> PubComp
+        Subscribe -> SubAck; Unsubscribe -> UnsubAck
+        PingReq -> PingResp
+        Disconnect -> close; Auth -> nothing
+        correlate packet_id
+        push Publish
+        keepalive Connect.keep_alive seconds * 1.5 ping PingReq
+    "#
 )]
 pub mod mqtt {
     /// Quality of service (§4.3). The value 3 is malformed.

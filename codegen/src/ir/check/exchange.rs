@@ -110,6 +110,12 @@ fn check_rules(p: &Protocol, rules: &[&Rule], errs: &mut Vec<Diagnostic>) {
             let Some(s) = request else { continue };
             for (n, sp) in c.refs() {
                 if let Err(why) = shapes::operand_kind(p, s, s.fields.len(), n) {
+                    // Every field of the request is read before the answer.
+                    let why = if why.starts_with("no earlier") {
+                        format!("`{}` has no field or bit part `{n}`", s.name)
+                    } else {
+                        why
+                    };
                     errs.push(
                         Diagnostic::error(
                             PartSpans::or(sp, a.span),

@@ -1,0 +1,339 @@
+//! The `exchange` block: what it parses to, printing it back, and each diagnostic of its
+//! lowering and checks as users see it (insta snapshots `tests/snapshots/exchange__<case>.snap`).
+
+#![cfg(feature = "dsl")]
+
+use polywire_codegen::ir::print::to_wire;
+use polywire_codegen::ir::{Cond, Matching, Protocol, Reply};
+
+/// A union frame of five messages, with `exchange { <body> }`.
+fn proto(body: &str) -> String {
+    format!(
+        r#"protocol t {{
+    versions 1..=2
+    struct Hello {{ kind: u8 = 1, length: u32 = len(..), interval: u16, name: string<u8>, code: i16 }}
+    struct Welcome {{ kind: u8 = 2, length: u32 = len(..) }}
+    struct Ping {{ kind: u8 = 3, length: u32 = len(..), id: u32, mode: u8, tag: string<u8> }}
+    struct Pong {{ kind: u8 = 4, length: u32 = len(..), id: u32 }}
+    struct Bye {{ kind: u8 = 5, length: u32 = len(..) }}
+    struct Other {{ kind: u8 = 6, length: u32 = len(..), id: i8 }}
+    union Msg {{ Hello, Welcome, Ping, Pong, Bye }}
+    frame Msg
+    /// How they talk.
+    exchange {{
+{body}
+    }}
+}}
+"#
+    )
+}
+
+fn load(src: &str) -> Protocol {
+    polywire_codegen::load_str("test.wire", src)
+        .unwrap_or_else(|e| panic!("{e}\n{src}"))
+        .ir
+}
+
+/// Loads `src`, expecting exactly `n` errors, all with a code; returns the rendering.
+fn fail_n(src: &str, n: usize) -> String {
+    let e = polywire_codegen::load_str("test.wire", src)
+        .err()
+        .unwrap_or_else(|| panic!("expected `test.wire` to be rejected:\n{src}"));
+    assert_eq!(
+        e.diagnostics.iter().filter(|d| d.is_error()).count(),
+        n,
+        "number of diagnostics in:\n{}",
+        e.rendered
+    );
+    for d in &e.diagnostics {
+        let code = d.code.unwrap_or_else(|| panic!("no code:\n{}", e.rendered));
+        assert!(
+            polywire_codegen::codes::lookup(code).is_some(),
+            "{code} is not in the tables"
+        );
+    }
+    e.rendered
+}
+
+/// `x` as JSON with every span left out: spans point into different texts.
+fn without_spans<T: serde::Serialize>(x: &T) -> serde_json::Value {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("span");
+                m.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(x).expect("IR serializes");
+    walk(&mut v);
+    v
+}
+
+const FULL: &str = "        hello Hello -> Welcome if @version > 1 && interval != 0, Bye then close
+        Ping -> Pong if mode == 1 || !(mode < 3), nothing
+        Bye -> close
+        correlate id
+        push Pong, Bye
+        push Welcome
+        keepalive Hello.interval millis * 0.125 ping Ping";
+
+#[test]
+fn every_part_of_the_block_lowers() {
+    let ir = load(&proto(FULL));
+    let idx = |n: &str| ir.type_index(n).expect(n);
+    let ex = ir.exchange.as_ref().expect("the exchange is there");
+    assert_eq!(ex.docs, ["How they talk."]);
+    let hello = ex.hello.as_ref().expect("hello");
+    assert_eq!(hello.on, idx("Hello"));
+    assert_eq!(hello.answers.len(), 2);
+    assert_eq!(hello.answers[0].reply, Reply::Message(idx("Welcome")));
+    assert!(matches!(hello.answers[0].cond, Some(Cond::And(..))));
+    assert_eq!(hello.answers[1].reply, Reply::MessageThenClose(idx("Bye")));
+    assert_eq!(hello.answers[1].cond, None);
+    let on: Vec<usize> = ex.rules.iter().map(|r| r.on).collect();
+    assert_eq!(on, [idx("Ping"), idx("Bye")]);
+    assert_eq!(ex.rules[0].answers[1].reply, Reply::Nothing);
+    assert_eq!(ex.rules[1].answers[0].reply, Reply::Close);
+    assert_eq!(ex.matching, Matching::Correlate("id".into()));
+    assert_eq!(ex.push, [idx("Pong"), idx("Bye"), idx("Welcome")]);
+    let k = ex.keepalive.as_ref().expect("keepalive");
+    assert_eq!(
+        (k.field.as_str(), k.unit_ms, k.grace_permille, k.ping),
+        ("interval", 1, 125, idx("Ping"))
+    );
+}
+
+#[test]
+fn items_may_share_a_line_separated_by_semicolons() {
+    let a = load(&proto(
+        "hello Hello -> Welcome; Ping -> Pong if mode == 1, nothing; order; keepalive Hello.interval seconds * 3 ping Ping",
+    ));
+    let ex = a.exchange.expect("exchange");
+    assert_eq!(ex.rules.len(), 1);
+    assert_eq!(ex.matching, Matching::Order);
+    let k = ex.keepalive.expect("keepalive");
+    assert_eq!((k.unit_ms, k.grace_permille), (1000, 3000));
+    // Without `correlate` or `order`, answers come in order.
+    let b = load(&proto("Ping -> Pong"));
+    assert_eq!(b.exchange.expect("exchange").matching, Matching::Order);
+}
+
+/// A message may be named like a keyword of the block.
+#[test]
+fn messages_named_like_keywords() {
+    let src = proto("Ping -> Pong").replace("Bye", "order");
+    let ir = load(&src.replace("Ping -> Pong", "order -> close; Ping -> order"));
+    let ex = ir.exchange.expect("exchange");
+    assert_eq!(
+        ex.rules[0].on,
+        ir.types
+            .iter()
+            .position(|t| t.name() == "order")
+            .expect("order")
+    );
+    assert_eq!(ex.matching, Matching::Order);
+}
+
+#[test]
+fn printed_block_parses_back_to_the_same_ir() {
+    let ir = load(&proto(FULL));
+    let text = to_wire(&ir);
+    for needle in [
+        "/// How they talk.\n    exchange {",
+        "hello Hello -> Welcome if (@version > 1) && (interval != 0), Bye then close",
+        "Ping -> Pong if (mode == 1) || !(mode < 3), nothing",
+        "Bye -> close",
+        "correlate id",
+        "push Pong, Bye, Welcome",
+        "keepalive Hello.interval millis * 0.125 ping Ping",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    let back = load(&text);
+    assert_eq!(without_spans(&back.exchange), without_spans(&ir.exchange));
+    assert_eq!(text, to_wire(&back));
+}
+
+#[test]
+fn the_derive_text_parses_like_the_block() {
+    let text =
+        "/// Docs.\nhello Hello -> Welcome; Ping -> Pong if mode == 1, nothing\ncorrelate id";
+    let ex = polywire_codegen::dsl::parse::parse_exchange(text).expect("parses");
+    assert_eq!(ex.docs, ["Docs."]);
+    assert_eq!(ex.items.len(), 3);
+    let e = polywire_codegen::dsl::parse::parse_exchange("Ping -> ").expect_err("no answer");
+    assert!(
+        e.message.contains("the end of the exchange"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn syntax_error_in_an_answer() {
+    insta::assert_snapshot!(
+        "syntax_error_in_an_answer",
+        fail_n(&proto("        Ping -> Pong if"), 1)
+    );
+}
+
+#[test]
+fn unknown_message() {
+    insta::assert_snapshot!(
+        "unknown_message",
+        fail_n(&proto("        Ping -> Pongg\n        push Nope"), 2)
+    );
+}
+
+#[test]
+fn written_twice() {
+    let body = "        hello Hello -> Welcome
+        hello Ping -> Pong
+        keepalive Hello.interval seconds * 1.5 ping Ping
+        keepalive Hello.interval seconds * 2 ping Ping";
+    let src = proto(body);
+    let src = format!(
+        "{}    exchange {{ Bye -> close }}\n}}\n",
+        src.trim_end().strip_suffix('}').expect("closing brace")
+    );
+    insta::assert_snapshot!("written_twice", fail_n(&src, 3));
+}
+
+#[test]
+fn correlate_and_order() {
+    insta::assert_snapshot!(
+        "correlate_and_order",
+        fail_n(
+            &proto("        Ping -> Pong\n        correlate id\n        order"),
+            1
+        )
+    );
+}
+
+#[test]
+fn keepalive_factor_out_of_range() {
+    for bad in ["0", "0.0004", "1000.5", "12345"] {
+        let src = proto(&format!(
+            "        hello Hello -> Welcome\n        keepalive Hello.interval seconds * {bad} ping Ping"
+        ));
+        let r = fail_n(&src, 1);
+        assert!(r.contains("E0155"), "{bad}: {r}");
+    }
+    insta::assert_snapshot!(
+        "keepalive_factor_out_of_range",
+        fail_n(
+            &proto(
+                "        hello Hello -> Welcome\n        keepalive Hello.interval seconds * 1.2345 ping Ping"
+            ),
+            1
+        )
+    );
+}
+
+#[test]
+fn keepalive_of_another_message() {
+    insta::assert_snapshot!(
+        "keepalive_of_another_message",
+        fail_n(
+            &proto(
+                "        hello Hello -> Welcome\n        keepalive Ping.id seconds * 1.5 ping Ping"
+            ),
+            1
+        )
+    );
+}
+
+#[test]
+fn exchange_without_union_frame() {
+    let src = "protocol t {
+    frame { length: u32 = len(..), body: bytes rest }
+    exchange { Frame -> Frame }
+}
+";
+    insta::assert_snapshot!("exchange_without_union_frame", fail_n(src, 1));
+}
+
+#[test]
+fn message_outside_the_union() {
+    insta::assert_snapshot!(
+        "message_outside_the_union",
+        fail_n(
+            &proto("        Other -> Pong\n        Ping -> Other\n        push Other"),
+            3
+        )
+    );
+}
+
+#[test]
+fn message_with_two_rules() {
+    insta::assert_snapshot!(
+        "message_with_two_rules",
+        fail_n(
+            &proto("        hello Ping -> Pong if mode == 1\n        Ping -> Pong if mode == 2"),
+            1
+        )
+    );
+}
+
+#[test]
+fn conditions_that_read_what_they_cannot() {
+    insta::assert_snapshot!(
+        "conditions_that_read_what_they_cannot",
+        fail_n(
+            &proto("        Ping -> Pong if tag == 1, Bye if missing > 2, nothing if @more"),
+            3
+        )
+    );
+}
+
+#[test]
+fn correlation_field_not_unsigned() {
+    // `Other.id` is an i8, but Other is no member: only members count.
+    assert!(
+        polywire_codegen::load_str(
+            "test.wire",
+            &proto("        Ping -> Pong\n        correlate id")
+        )
+        .is_ok()
+    );
+    let signed =
+        proto("        Ping -> Pong\n        correlate id").replace("id: u32 }", "id: i32 }");
+    insta::assert_snapshot!("correlation_field_not_unsigned", fail_n(&signed, 1));
+    insta::assert_snapshot!(
+        "correlation_field_nowhere",
+        fail_n(&proto("        Ping -> Pong\n        correlate seq"), 1)
+    );
+}
+
+#[test]
+fn keepalive_that_cannot_be_read() {
+    insta::assert_snapshot!(
+        "keepalive_without_hello",
+        fail_n(
+            &proto(
+                "        Hello -> Welcome\n        keepalive Hello.interval seconds * 1.5 ping Ping"
+            ),
+            1
+        )
+    );
+    insta::assert_snapshot!(
+        "keepalive_field_not_unsigned",
+        fail_n(
+            &proto(
+                "        hello Hello -> Welcome\n        keepalive Hello.code seconds * 1.5 ping Ping"
+            ),
+            1
+        )
+    );
+}
+
+#[test]
+fn answer_never_chosen() {
+    insta::assert_snapshot!(
+        "answer_never_chosen",
+        fail_n(&proto("        Ping -> Pong, Bye if mode == 2, nothing"), 2)
+    );
+}
