@@ -83,8 +83,18 @@ pub fn valid_filter(filter: &str) -> bool {
 }
 
 impl Broker {
-    /// Hands `msg` to every subscriber whose filter matches (and keeps it if retained).
-    fn route(&self, from: Option<u64>, msg: &Publish) {
+    /// Hands `msg` to every subscriber whose filter matches (and keeps it if retained). A
+    /// subscriber whose queue is full slows the publisher down; nothing is dropped.
+    async fn route(&self, from: Option<u64>, msg: &Publish) {
+        let targets = self.targets(from, msg);
+        for (conn, qos, retain) in targets {
+            deliver(&conn, msg, qos, retain).await;
+        }
+    }
+
+    /// The connections `msg` goes to, at which QoS, with which RETAIN flag.
+    fn targets(&self, from: Option<u64>, msg: &Publish) -> Vec<(Conn, QoS, bool)> {
+        let mut out = Vec::new();
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let topic = msg.topic.as_str().to_string();
         if msg.retain {
@@ -114,9 +124,10 @@ impl Broker {
                     sub.qos
                 };
                 let retain = sub.retain_as_published && msg.retain;
-                deliver(conn, msg, qos, retain);
+                out.push((conn.clone(), qos, retain));
             }
         }
+        out
     }
 
     fn session_of(&self, conn: &Conn) -> Option<String> {
@@ -126,7 +137,7 @@ impl Broker {
 }
 
 /// Sends `msg` to `conn` at `qos` (the connection picks its packet identifier).
-fn deliver(conn: &Conn, msg: &Publish, qos: QoS, retain: bool) {
+async fn deliver(conn: &Conn, msg: &Publish, qos: QoS, retain: bool) {
     let v5 = conn.version() >= Some(5);
     let properties = if v5 {
         msg.properties.clone().map(|mut p| {
@@ -147,8 +158,9 @@ fn deliver(conn: &Conn, msg: &Publish, qos: QoS, retain: bool) {
         properties,
         payload: msg.payload.clone(),
     };
-    if let Err(e) = conn.push(Packet::Publish(out)) {
-        tracing::warn!(peer = conn.peer(), error = %e, "message to a subscriber dropped");
+    if let Err(e) = conn.push_wait(Packet::Publish(out)).await {
+        // The subscriber is gone; its session ends with its connection.
+        tracing::debug!(peer = conn.peer(), error = %e, "message to a closed connection");
     }
 }
 
@@ -212,7 +224,7 @@ impl MqttHandler for Broker {
     async fn publish(&self, conn: &Conn, msg: Publish, answer: Option<Packet>) -> Option<Packet> {
         // QoS 2 is delivered when the PUBLISH arrives; a resent one (DUP) whose identifier
         // is still being released is the same message.
-        self.route(Some(conn.id()), &msg);
+        self.route(Some(conn.id()), &msg).await;
         answer
     }
 
@@ -263,14 +275,14 @@ impl MqttHandler for Broker {
                 }
             }
         }
-        // Queued now, sent after the SUBACK this returns.
+        // Taken by the connection now, sent after the SUBACK this returns.
         for (m, max) in retained {
             let qos = if m.qos.to_repr() < max.to_repr() {
                 m.qos
             } else {
                 max
             };
-            deliver(conn, &m, qos, true);
+            deliver(conn, &m, qos, true).await;
         }
         answer
     }
@@ -328,7 +340,7 @@ impl MqttHandler for Broker {
         };
         tracing::debug!(peer = conn.peer(), ?end, "MQTT connection closed");
         if let Some(w) = will {
-            self.route(None, &w);
+            self.route(None, &w).await;
         }
     }
 }

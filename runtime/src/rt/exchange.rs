@@ -159,6 +159,18 @@ impl<E: Exchange> Connection<E> {
             })
     }
 
+    /// [`Self::push`], waiting for room in the connection's queue (a slow reader slows its
+    /// pushers down instead of losing messages). A connection takes what is pushed to it
+    /// even while its own handler runs, so handlers pushing to each other never wait on
+    /// each other.
+    pub async fn push_wait(&self, msg: E::Msg) -> Result<(), PushError> {
+        self.inner
+            .tx
+            .send(Command::Push(msg))
+            .await
+            .map_err(|_| PushError::Closed)
+    }
+
     /// Whether the connection is gone.
     pub fn is_closed(&self) -> bool {
         self.inner.tx.is_closed()
@@ -318,50 +330,89 @@ async fn flush<W: AsyncWrite + Unpin, E: Exchange>(
     Ok(())
 }
 
-/// Hands one received message to the handler and sends its answer.
-async fn handle<E: Exchange, H: MessageHandler<E>>(
-    handler: &H,
-    conn: &Connection<E>,
-    session: &mut MessageSession<E>,
-    event: Incoming<E::Msg>,
-) {
-    let (msg, token) = match event {
-        Incoming::Hello { msg, token } => {
-            if let Some(v) = session.version() {
-                conn.inner.version.store(v, Ordering::Relaxed);
-            }
-            (msg, token)
-        }
-        Incoming::Message { msg, token } => (msg, token),
-        Incoming::Close { msg } => {
-            handler.message(conn, msg, None).await;
-            return;
-        }
-        // The end of a push's exchange; nobody waits for it on a server.
-        Incoming::Answer { .. } => return,
-        Incoming::Stray { msg } => {
-            tracing::debug!(
-                message = E::MEMBERS[E::member(&msg)],
-                "an answer to nothing outstanding; dropped"
-            );
-            return;
-        }
-    };
-    let due = token.expect().member();
-    let answer = due.map(|m| E::default_answer(&msg, m));
-    match handler.message(conn, msg, answer).await {
-        Some(a) if due.is_some() => {
-            if let Err(e) = session.answer(token, a, Instant::now()) {
-                tracing::warn!(error = %e, "answer not sent");
+/// What a connection's task holds while it serves.
+struct Served<'a, E: Exchange> {
+    conn: &'a Connection<E>,
+    session: MessageSession<E>,
+    rx: mpsc::Receiver<Command<E::Msg>>,
+    /// Pushes taken from the queue while a handler ran, sent after its answer.
+    deferred: std::collections::VecDeque<E::Msg>,
+    /// [`Connection::close`] was called while a handler ran.
+    close: bool,
+    queue: usize,
+}
+
+impl<E: Exchange> Served<'_, E> {
+    /// Runs `fut` (a handler), taking what is pushed to this connection meanwhile (up to its
+    /// queue's size) so that a handler that waits for room in another connection's queue
+    /// never leaves its own full. What is taken is sent after the handler's answer.
+    async fn run<T>(&mut self, fut: impl Future<Output = T>) -> T {
+        tokio::pin!(fut);
+        loop {
+            let room = self.deferred.len() < self.queue && !self.close;
+            tokio::select! {
+                biased;
+                out = &mut fut => return out,
+                cmd = self.rx.recv(), if room => match cmd {
+                    Some(Command::Push(m)) => self.deferred.push_back(m),
+                    Some(Command::Close) => self.close = true,
+                    None => {}
+                },
             }
         }
-        Some(a) => {
-            tracing::warn!(
-                message = E::MEMBERS[E::member(&a)],
-                "an answer to a message that is answered by nothing; not sent"
-            );
+    }
+
+    /// Sends the pushes taken while a handler ran.
+    fn send_deferred(&mut self) {
+        while let Some(m) = self.deferred.pop_front() {
+            if let Err(e) = self.session.send(m, Instant::now()) {
+                tracing::debug!(error = %e, "push not sent");
+            }
         }
-        None => session.decline(token),
+    }
+
+    /// Hands one received message to the handler and sends its answer.
+    async fn handle<H: MessageHandler<E>>(&mut self, handler: &H, event: Incoming<E::Msg>) {
+        let conn = self.conn;
+        let (msg, token) = match event {
+            Incoming::Hello { msg, token } => {
+                if let Some(v) = self.session.version() {
+                    conn.inner.version.store(v, Ordering::Relaxed);
+                }
+                (msg, token)
+            }
+            Incoming::Message { msg, token } => (msg, token),
+            Incoming::Close { msg } => {
+                self.run(handler.message(conn, msg, None)).await;
+                return;
+            }
+            // The end of a push's exchange; nobody waits for it on a server.
+            Incoming::Answer { .. } => return,
+            Incoming::Stray { msg } => {
+                tracing::debug!(
+                    message = E::MEMBERS[E::member(&msg)],
+                    "an answer to nothing outstanding; dropped"
+                );
+                return;
+            }
+        };
+        let due = token.expect().member();
+        let answer = due.map(|m| E::default_answer(&msg, m));
+        match self.run(handler.message(conn, msg, answer)).await {
+            Some(a) if due.is_some() => {
+                if let Err(e) = self.session.answer(token, a, Instant::now()) {
+                    tracing::warn!(error = %e, "answer not sent");
+                }
+            }
+            Some(a) => {
+                tracing::warn!(
+                    message = E::MEMBERS[E::member(&a)],
+                    "an answer to a message that is answered by nothing; not sent"
+                );
+            }
+            None => self.session.decline(token),
+        }
+        self.send_deferred();
     }
 }
 
@@ -373,7 +424,7 @@ async fn serve<E: Exchange, H: MessageHandler<E>, S: AsyncRead + AsyncWrite + Se
     first: BytesMut,
 ) -> Ended {
     let (mut rd, mut wr) = tokio::io::split(io);
-    let (tx, mut rx) = mpsc::channel(inner.config.queue.max(1));
+    let (tx, rx) = mpsc::channel(inner.config.queue.max(1));
     let conn = Connection {
         inner: Arc::new(ConnInner {
             id: super::next_connection_id(),
@@ -384,40 +435,52 @@ async fn serve<E: Exchange, H: MessageHandler<E>, S: AsyncRead + AsyncWrite + Se
         }),
     };
     let opened = Instant::now();
-    let mut session = MessageSession::<E>::new(Role::Server, opened);
+    let mut st = Served {
+        conn: &conn,
+        session: MessageSession::<E>::new(Role::Server, opened),
+        rx,
+        deferred: std::collections::VecDeque::new(),
+        close: false,
+        queue: inner.config.queue.max(1),
+    };
     let mut buf = first;
     let end = 'conn: loop {
         // Every whole message read so far, a batch at a time.
         let mut n = 0;
         loop {
-            match session.receive(&mut buf, Instant::now()) {
-                Ok(Some(ev)) => handle(&inner.handler, &conn, &mut session, ev).await,
+            match st.session.receive(&mut buf, Instant::now()) {
+                Ok(Some(ev)) => st.handle(&inner.handler, ev).await,
                 Ok(None) => break,
                 Err(v) => {
-                    let _ = flush(&mut wr, &mut session).await;
+                    let _ = flush(&mut wr, &mut st.session).await;
                     break 'conn Ended::Violation(v);
                 }
             }
             n += 1;
             if n >= inner.config.batch {
-                if let Err(e) = flush(&mut wr, &mut session).await {
+                if let Err(e) = flush(&mut wr, &mut st.session).await {
                     break 'conn Ended::Io(e.to_string());
                 }
                 n = 0;
             }
         }
-        if let Err(e) = flush(&mut wr, &mut session).await {
+        if let Err(e) = flush(&mut wr, &mut st.session).await {
             break Ended::Io(e.to_string());
         }
-        if session.is_closed() {
+        if st.session.is_closed() {
             break Ended::Closed;
         }
-        let deadline =
-            if session.version().is_none() && E::HELLO.is_some() && session.deadline().is_none() {
-                Some(opened + inner.config.hello_timeout)
-            } else {
-                session.deadline()
-            };
+        if st.close {
+            break Ended::ClosedHere;
+        }
+        let waiting_hello = st.session.version().is_none()
+            && E::HELLO.is_some()
+            && st.session.deadline().is_none();
+        let deadline = if waiting_hello {
+            Some(opened + inner.config.hello_timeout)
+        } else {
+            st.session.deadline()
+        };
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -432,41 +495,42 @@ async fn serve<E: Exchange, H: MessageHandler<E>, S: AsyncRead + AsyncWrite + Se
                 Ok(_) => {}
                 Err(e) => break Ended::Io(e.to_string()),
             },
-            cmd = rx.recv() => {
+            cmd = st.rx.recv() => {
                 // This and whatever else is queued, then one write.
                 let mut cmd = cmd;
                 for _ in 0..inner.config.batch {
                     match cmd {
                         Some(Command::Push(m)) => {
-                            if let Err(e) = session.send(m, Instant::now()) {
+                            if let Err(e) = st.session.send(m, Instant::now()) {
                                 tracing::debug!(error = %e, "push not sent");
                             }
                         }
                         Some(Command::Close) => {
-                            let _ = flush(&mut wr, &mut session).await;
+                            let _ = flush(&mut wr, &mut st.session).await;
                             break 'conn Ended::ClosedHere;
                         }
                         // Unreachable while `conn` holds a sender.
                         None => break,
                     }
-                    cmd = match rx.try_recv() {
+                    cmd = match st.rx.try_recv() {
                         Ok(c) => Some(c),
                         Err(_) => break,
                     };
                 }
             }
             _ = sleep => {
-                if session.version().is_none() && E::HELLO.is_some() && session.deadline().is_none() {
+                if waiting_hello {
                     break Ended::Violation(Violation::KeepaliveTimeout(inner.config.hello_timeout));
                 }
-                if let Err(v) = session.tick(Instant::now()) {
+                if let Err(v) = st.session.tick(Instant::now()) {
                     break Ended::Violation(v);
                 }
             }
         }
     };
     let _ = wr.shutdown().await;
-    rx.close();
+    st.rx.close();
+    drop(st);
     inner.handler.closed(&conn, &end).await;
     end
 }
