@@ -360,7 +360,8 @@ fn farewell_proto(body: &str) -> String {
     )
 }
 
-const FAREWELLS: &str = "        hello Open -> OpenAck accept if code == 0 && present && @version >= 4
+const FAREWELLS: &str =
+    "        hello Open -> OpenAck accept if code == 0 && present && @version >= 4
         on malformed -> Close(reason = MALFORMED, fatal = true, delay = -32768) if @version >= 5
         on violation -> Close(delay = 32767, fatal = false)
         on keepalive -> Close()
@@ -463,7 +464,9 @@ fn farewell_written_twice() {
     insta::assert_snapshot!(
         "farewell_written_twice",
         fail_n(
-            &farewell_proto("        on malformed -> Close\n        on malformed -> Close(fatal = true)"),
+            &farewell_proto(
+                "        on malformed -> Close\n        on malformed -> Close(fatal = true)"
+            ),
             1
         )
     );
@@ -474,7 +477,9 @@ fn accept_on_another_rule() {
     insta::assert_snapshot!(
         "accept_on_another_rule",
         fail_n(
-            &farewell_proto("        hello Open -> OpenAck\n        Refuse -> Close accept if fatal"),
+            &farewell_proto(
+                "        hello Open -> OpenAck\n        Refuse -> Close accept if fatal"
+            ),
             1
         )
     );

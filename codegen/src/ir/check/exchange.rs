@@ -230,8 +230,11 @@ fn check_farewells(p: &Protocol, ex: &Exchange, errs: &mut Vec<Diagnostic>) {
         if let Some(c) = &f.cond {
             let mut more = false;
             c.walk(&mut |c| more |= matches!(c, Cond::More));
-            let mut read: Vec<(String, Span)> =
-                c.refs().into_iter().map(|(n, sp)| (format!("`{n}`"), PartSpans::or(sp, f.span))).collect();
+            let mut read: Vec<(String, Span)> = c
+                .refs()
+                .into_iter()
+                .map(|(n, sp)| (format!("`{n}`"), PartSpans::or(sp, f.span)))
+                .collect();
             if more {
                 read.push(("`@more`".to_string(), f.span));
             }
@@ -249,10 +252,14 @@ fn check_farewells(p: &Protocol, ex: &Exchange, errs: &mut Vec<Diagnostic>) {
         for (i, set) in f.sets.iter().enumerate() {
             if let Some(first) = f.sets[..i].iter().find(|x| x.field == set.field) {
                 errs.push(
-                    Diagnostic::error(set.span, format!("`on {kw}` sets `{}.{}` twice", s.name, set.field), "set again")
-                        .code("E0388")
-                        .note(first.span, "first set here")
-                        .help("keep one value per field"),
+                    Diagnostic::error(
+                        set.span,
+                        format!("`on {kw}` sets `{}.{}` twice", s.name, set.field),
+                        "set again",
+                    )
+                    .code("E0388")
+                    .note(first.span, "first set here")
+                    .help("keep one value per field"),
                 );
                 continue;
             }
@@ -383,9 +390,15 @@ fn check_accept(p: &Protocol, ex: &Exchange, errs: &mut Vec<Diagnostic>) {
     c.walk(&mut |c| more |= matches!(c, Cond::More));
     if more {
         errs.push(
-            Diagnostic::error(h.span, "`accept if` reads `@more`", "`@more` means nothing here")
-                .code("E0391")
-                .help("`accept if` reads the fields and bit parts of the hello's answer and `@version`"),
+            Diagnostic::error(
+                h.span,
+                "`accept if` reads `@more`",
+                "`@more` means nothing here",
+            )
+            .code("E0391")
+            .help(
+                "`accept if` reads the fields and bit parts of the hello's answer and `@version`",
+            ),
         );
     }
     let Some(TypeDef::Struct(s)) = p.types.get(answer) else {
