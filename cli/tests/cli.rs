@@ -281,7 +281,7 @@ fn explain_prints_a_code_and_names_the_closest_unknown_one() {
     assert_eq!(code, 1);
     assert!(out.is_empty(), "{out}");
     assert!(err.contains("unknown code `E0199`"), "{err}");
-    assert!(err.contains("the closest is `E0156`"), "{err}");
+    assert!(err.contains("the closest is `E0157`"), "{err}");
 
     let (code, out, _) = run(&["explain"], "");
     assert_eq!(code, 0);

@@ -337,3 +337,234 @@ fn answer_never_chosen() {
         fail_n(&proto("        Ping -> Pong, Bye if mode == 2, nothing"), 2)
     );
 }
+
+/// A union frame for farewells and `accept if`: an enum, bool, signed and string fields,
+/// bit parts, and a struct outside the union.
+fn farewell_proto(body: &str) -> String {
+    format!(
+        r#"protocol t {{
+    versions 4..=5
+    enum Reason : u8 {{ OK = 0, MALFORMED = 0x81, BUSY = 0x89 }}
+    struct Open {{ kind: u8 = 1, length: u32 = len(..), level: u8 @version, interval: u16 }}
+    struct OpenAck {{ kind: u8 = 2, length: u32 = len(..), flags: u8 {{ present: bool bits 0..1, rest: u8 bits 1..8 = 0 }}, code: u8, note: string<u8> }}
+    struct Refuse {{ kind: u8 = 3, length: u32 = len(..), code: u8 }}
+    struct Close {{ kind: u8 = 4, length: u32 = len(..), reason: Reason if @version >= 5, fatal: bool, delay: i16, note: string<u8> }}
+    struct Stray {{ kind: u8 = 9, length: u32 = len(..) }}
+    union Msg {{ Open, OpenAck, Refuse, Close }}
+    frame Msg
+    exchange {{
+{body}
+    }}
+}}
+"#
+    )
+}
+
+const FAREWELLS: &str =
+    "        hello Open -> OpenAck accept if code == 0 && present && @version >= 4
+        on malformed -> Close(reason = MALFORMED, fatal = true, delay = -32768) if @version >= 5
+        on violation -> Close(delay = 32767, fatal = false)
+        on keepalive -> Close()
+        on shutdown -> Close if @version > 4 || @version == 4";
+
+#[test]
+fn farewells_and_accept_lower() {
+    use polywire_codegen::ir::{Failure, SetValue};
+    let ir = load(&farewell_proto(FAREWELLS));
+    let close = ir.type_index("Close").expect("Close");
+    let ex = ir.exchange.as_ref().expect("exchange");
+    let on: Vec<Failure> = ex.farewells.iter().map(|f| f.on).collect();
+    assert_eq!(on, Failure::ALL);
+    assert!(ex.farewells.iter().all(|f| f.msg == close));
+    let sets = |i: usize| -> Vec<(&str, &SetValue)> {
+        ex.farewells[i]
+            .sets
+            .iter()
+            .map(|s| (s.field.as_str(), &s.value))
+            .collect()
+    };
+    assert_eq!(
+        sets(0),
+        [
+            ("reason", &SetValue::Variant("MALFORMED".into())),
+            ("fatal", &SetValue::Bool(true)),
+            ("delay", &SetValue::Int(-32768)),
+        ]
+    );
+    assert_eq!(
+        sets(1),
+        [
+            ("delay", &SetValue::Int(32767)),
+            ("fatal", &SetValue::Bool(false))
+        ]
+    );
+    assert!(sets(2).is_empty() && sets(3).is_empty());
+    assert!(matches!(ex.farewells[0].cond, Some(Cond::Cmp(..))));
+    assert_eq!(ex.farewells[1].cond, None);
+    assert!(matches!(ex.farewells[3].cond, Some(Cond::Or(..))));
+    assert!(matches!(ex.accept, Some(Cond::And(..))));
+    // Without the clause and the lines, both are empty.
+    let plain = load(&farewell_proto("        hello Open -> OpenAck"));
+    let ex = plain.exchange.expect("exchange");
+    assert!(ex.farewells.is_empty() && ex.accept.is_none());
+}
+
+#[test]
+fn printed_farewells_and_accept_parse_back() {
+    let ir = load(&farewell_proto(FAREWELLS));
+    let text = to_wire(&ir);
+    for needle in [
+        "hello Open -> OpenAck accept if ((code == 0) && present) && (@version >= 4)\n",
+        "on malformed -> Close(reason = MALFORMED, fatal = true, delay = -32768) if @version >= 5\n",
+        "on violation -> Close(delay = 32767, fatal = false)\n",
+        "on keepalive -> Close\n",
+        "on shutdown -> Close if (@version > 4) || (@version == 4)\n",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    let back = load(&text);
+    assert_eq!(without_spans(&back.exchange), without_spans(&ir.exchange));
+    assert_eq!(text, to_wire(&back));
+}
+
+#[test]
+fn the_derive_text_holds_farewells_and_accept() {
+    let text = "hello Open -> OpenAck accept if code == 0; on malformed -> Close(fatal = true) if @version >= 5\non shutdown -> Close";
+    let ex = polywire_codegen::dsl::parse::parse_exchange(text).expect("parses");
+    assert_eq!(ex.items.len(), 3);
+    let e = polywire_codegen::dsl::parse::parse_exchange("on timeout -> Close")
+        .expect_err("no such failure");
+    assert!(e.message.contains("`malformed`"), "{}", e.message);
+}
+
+/// A message may still be named `on` or `accept`.
+#[test]
+fn messages_named_on_and_accept() {
+    let src = farewell_proto("        hello Open -> accept accept if code == 0\n        on -> close\n        on malformed -> on")
+        .replace("OpenAck", "accept")
+        .replace("Refuse", "on");
+    let ir = load(&src);
+    let ex = ir.exchange.expect("exchange");
+    let idx = |n: &str| ir.types.iter().position(|t| t.name() == n).expect(n);
+    assert_eq!(ex.rules[0].on, idx("on"));
+    assert_eq!(ex.farewells[0].msg, idx("on"));
+    assert!(ex.accept.is_some());
+}
+
+#[test]
+fn unknown_failure() {
+    insta::assert_snapshot!(
+        "unknown_failure",
+        fail_n(&farewell_proto("        on timeout -> Close"), 1)
+    );
+}
+
+#[test]
+fn farewell_written_twice() {
+    insta::assert_snapshot!(
+        "farewell_written_twice",
+        fail_n(
+            &farewell_proto(
+                "        on malformed -> Close\n        on malformed -> Close(fatal = true)"
+            ),
+            1
+        )
+    );
+}
+
+#[test]
+fn accept_on_another_rule() {
+    insta::assert_snapshot!(
+        "accept_on_another_rule",
+        fail_n(
+            &farewell_proto(
+                "        hello Open -> OpenAck\n        Refuse -> Close accept if fatal"
+            ),
+            1
+        )
+    );
+}
+
+#[test]
+fn farewell_outside_the_union() {
+    insta::assert_snapshot!(
+        "farewell_outside_the_union",
+        fail_n(&farewell_proto("        on shutdown -> Stray"), 1)
+    );
+}
+
+#[test]
+fn farewell_fields_it_cannot_set() {
+    insta::assert_snapshot!(
+        "farewell_fields_it_cannot_set",
+        fail_n(
+            &farewell_proto(
+                "        on malformed -> Close(nope = 1, length = 2, kind = 4, note = 3, reason = OK, reason = BUSY)\n        on violation -> OpenAck(present = true)"
+            ),
+            6
+        )
+    );
+}
+
+#[test]
+fn farewell_values_that_do_not_fit() {
+    insta::assert_snapshot!(
+        "farewell_values_that_do_not_fit",
+        fail_n(
+            &farewell_proto(
+                "        on malformed -> Close(reason = MALFORMD, fatal = 1, delay = 40000)\n        on violation -> Close(reason = 5, fatal = true, delay = -32768)\n        on shutdown -> Refuse(code = BUSY)\n        on keepalive -> Close(delay = -32769)"
+            ),
+            6
+        )
+    );
+}
+
+#[test]
+fn farewell_condition_reads_more_than_the_version() {
+    insta::assert_snapshot!(
+        "farewell_condition_reads_more_than_the_version",
+        fail_n(
+            &farewell_proto(
+                "        on malformed -> Close if fatal\n        on violation -> Close if @more || @version > 4\n        on keepalive -> Close if @version >= 5"
+            ),
+            2
+        )
+    );
+}
+
+#[test]
+fn accept_reads_what_it_cannot() {
+    insta::assert_snapshot!(
+        "accept_reads_what_it_cannot",
+        fail_n(
+            &farewell_proto(
+                "        hello Open -> OpenAck accept if reason == 0 || note == 1 || rest == 0 || @more"
+            ),
+            4
+        )
+    );
+}
+
+#[test]
+fn accept_without_one_answer_message() {
+    insta::assert_snapshot!(
+        "accept_between_two_answers",
+        fail_n(
+            &farewell_proto(
+                "        hello Open -> OpenAck if level == 5, Refuse accept if code == 0"
+            ),
+            1
+        )
+    );
+    insta::assert_snapshot!(
+        "accept_without_an_answer",
+        fail_n(
+            &farewell_proto("        hello Open -> close accept if code == 0"),
+            1
+        )
+    );
+    // The same message twice is one answer to read.
+    load(&farewell_proto(
+        "        hello Open -> OpenAck if level == 5, OpenAck then close accept if code == 0",
+    ));
+}

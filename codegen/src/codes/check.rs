@@ -1017,6 +1017,68 @@ exchange { Publish -> PubAck, PubRec if qos == 2 }
 Give the earlier answer a condition, or reorder them."#,
     },
     Code {
+        code: "E0388",
+        title: "a farewell sets a field it cannot",
+        explanation: r#"`on FAILURE -> Msg(field = value, ..)` sets top-level fields of the message that hold
+an integer, a bool or an enum, stored or conditional (`if ..`); constants, computed
+lengths, bit-packed fields and other types are not set this way.
+
+```wire
+exchange { on malformed -> Disconnect(length = 2) }   // a computed length
+```
+
+Name a field of the message holding an integer, bool or enum."#,
+    },
+    Code {
+        code: "E0389",
+        title: "a farewell's value does not fit its field",
+        explanation: r#"A farewell gives an integer field an integer in its range, a bool field `true` or
+`false`, and an enum field one of the enum's variants, named as declared.
+
+```wire
+exchange { on malformed -> Disconnect(reason = MALFORMED) }   // no such variant
+```
+
+Write a value of the field's type: `reason = MALFORMED_PACKET`."#,
+    },
+    Code {
+        code: "E0390",
+        title: "a farewell's condition reads more than `@version`",
+        explanation: r#"A farewell is sent on a failure, when there is no message to read: its condition
+reads `@version` only.
+
+```wire
+exchange { on malformed -> Disconnect if qos == 1 }
+```
+
+Write a condition over `@version`: `if @version >= 5`."#,
+    },
+    Code {
+        code: "E0391",
+        title: "`accept if` reads something it cannot",
+        explanation: r#"`hello A -> B accept if cond` says when the answer `B` accepts the hello: the condition
+reads the integer, bool, enum or flags fields and bit parts of `B` that are always there,
+and `@version`. `@more` describes a region being read and means nothing here.
+
+```wire
+exchange { hello Connect -> ConnAck accept if reason == 0 }   // ConnAck has `code`
+```
+
+Read a field or bit part of the hello's answer."#,
+    },
+    Code {
+        code: "E0392",
+        title: "`accept if` without one answer message to read",
+        explanation: r#"`accept if` reads the message that answers the hello, so the hello's answers name
+exactly one message; `close`, `nothing` or two different messages leave it unknown.
+
+```wire
+exchange { hello Connect -> ConnAck if level == 5, Refused accept if code == 0 }
+```
+
+Answer the hello with one message, or leave `accept if` out."#,
+    },
+    Code {
         code: "W0301",
         title: "a response status falls back to a default code",
         explanation: r#"The generated server answers with the `responses` enum's `@success` and

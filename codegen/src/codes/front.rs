@@ -579,7 +579,8 @@ Name a `struct` or a `union`."#,
         code: "E0153",
         title: "a part of an exchange written twice",
         explanation: r#"A protocol has one `exchange` block, an exchange has one `hello` rule (the message
-that opens a connection) and one `keepalive` line.
+that opens a connection), one `keepalive` line and one `on` line per failure
+(`malformed`, `violation`, `keepalive`, `shutdown`).
 
 ```wire
 exchange {
@@ -633,5 +634,20 @@ exchange {
 ```
 
 Write `keepalive Connect.FIELD ..`."#,
+    },
+    Code {
+        code: "E0157",
+        title: "`accept if` on a rule that is not the hello",
+        explanation: r#"`accept if cond` says when the answer to the hello, the message that opens a
+connection, accepts it; other rules have no such clause.
+
+```wire
+exchange {
+    hello Connect -> ConnAck
+    Subscribe -> SubAck accept if code == 0
+}
+```
+
+Move the clause to the `hello` rule."#,
     },
 ];

@@ -142,7 +142,7 @@ mod tests {
     fn lookup_and_closest() {
         assert_eq!(lookup("e0130").map(|c| c.code), Some("E0130"));
         assert_eq!(lookup("E9999"), None);
-        assert_eq!(closest("E0199").map(|c| c.code), Some("E0156"));
+        assert_eq!(closest("E0199").map(|c| c.code), Some("E0157"));
         assert_eq!(closest("W0109").map(|c| c.code), Some("W0103"));
         assert_eq!(closest("130").map(|c| c.code), Some("E0130"));
         assert_eq!(closest("xyz"), None);

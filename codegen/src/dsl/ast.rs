@@ -461,6 +461,43 @@ pub enum ExItem {
     Push(Vec<Name>),
     /// `keepalive Msg.field unit * factor ping Msg`.
     Keepalive(ExKeepalive),
+    /// `on FAILURE -> Msg(field = value, ..) if cond`.
+    Farewell(ExFarewell),
+}
+
+/// `on FAILURE -> Msg(field = value, ..) if cond`.
+#[derive(Debug, Clone)]
+pub struct ExFarewell {
+    /// The failure keyword (`malformed`).
+    pub on: Name,
+    /// The message sent.
+    pub msg: Name,
+    /// The fields set, in order.
+    pub sets: Vec<ExSet>,
+    /// `if cond`, and where it was written.
+    pub cond: Option<(crate::ir::Cond, Span)>,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// `field = value` in a farewell.
+#[derive(Debug, Clone)]
+pub struct ExSet {
+    /// The field.
+    pub field: Name,
+    /// The value.
+    pub value: ExValue,
+    /// The whole assignment.
+    pub span: Span,
+}
+
+/// A value as written: a number or a name (`true`, `false`, an enum variant).
+#[derive(Debug, Clone)]
+pub enum ExValue {
+    /// An integer literal.
+    Int(i128),
+    /// A name.
+    Name(Name),
 }
 
 /// `[hello] Msg -> answer, answer if cond`.
@@ -472,6 +509,8 @@ pub struct ExRule {
     pub on: Name,
     /// The answers in order.
     pub answers: Vec<ExAnswer>,
+    /// `accept if cond`: the condition, and where the clause was written.
+    pub accept: Option<(crate::ir::Cond, Span)>,
     /// The whole rule.
     pub span: Span,
 }

@@ -743,6 +743,11 @@ fn describe_rules(rules: &[Rule]) -> String {
             Rule::ex_push | Rule::ex_push_kw => "`push`",
             Rule::ex_keepalive | Rule::ex_keepalive_kw => "`keepalive`",
             Rule::ex_ping_kw => "`ping`",
+            Rule::ex_accept | Rule::ex_accept_kw => "`accept`",
+            Rule::ex_farewell | Rule::ex_on_kw => "`on`",
+            Rule::ex_failure => "a failure (`malformed`, `violation`, `keepalive` or `shutdown`)",
+            Rule::ex_sets => "`(`",
+            Rule::ex_set => "a field `name = value`",
             Rule::ex_unit => "`seconds` or `millis`",
             Rule::decimal => "a number (`1.5`)",
             Rule::limit => "a limit `name = value`",
@@ -1416,6 +1421,7 @@ impl Cx {
         for p in it {
             match p.as_rule() {
                 Rule::ex_rule => items.push(ExItem::Rule(self.ex_rule(p))),
+                Rule::ex_farewell => items.push(ExItem::Farewell(self.ex_farewell(p))),
                 Rule::ex_correlate => {
                     let mut pi = p.into_inner();
                     let kw = self.span(&pi.next().expect("keyword"));
@@ -1457,10 +1463,19 @@ impl Cx {
         let mut hello = None;
         let mut on = None;
         let mut answers = Vec::new();
+        let mut accept = None;
         for c in p.into_inner() {
             match c.as_rule() {
                 Rule::ex_hello => hello = Some(self.span(&c)),
                 Rule::ident => on = Some(self.name(c)),
+                Rule::ex_accept => {
+                    let at = self.tight_span(&c);
+                    let cond = c
+                        .into_inner()
+                        .find(|r| r.as_rule() == Rule::cond)
+                        .expect("accept condition");
+                    accept = Some((self.cond(cond), at));
+                }
                 _ => answers.push(self.ex_answer(c)),
             }
         }
@@ -1468,6 +1483,47 @@ impl Cx {
             hello,
             on: on.expect("rule message"),
             answers,
+            accept,
+            span,
+        }
+    }
+
+    fn ex_farewell(&self, p: P) -> ExFarewell {
+        let span = self.tight_span(&p);
+        let mut on = None;
+        let mut msg = None;
+        let mut sets = Vec::new();
+        let mut cond = None;
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::ex_failure => on = Some(self.name(c)),
+                Rule::ident => msg = Some(self.name(c)),
+                Rule::ex_sets => {
+                    for set in c.into_inner() {
+                        let at = self.tight_span(&set);
+                        let mut si = set.into_inner();
+                        let field = self.name(si.next().expect("set field"));
+                        let v = si.next().expect("set value");
+                        let value = match v.as_rule() {
+                            Rule::int_lit => ExValue::Int(parse_int(v.as_str())),
+                            _ => ExValue::Name(self.name(v)),
+                        };
+                        sets.push(ExSet {
+                            field,
+                            value,
+                            span: at,
+                        });
+                    }
+                }
+                Rule::cond => cond = Some((self.cond(c.clone()), self.tight_span(&c))),
+                _ => {}
+            }
+        }
+        ExFarewell {
+            on: on.expect("failure"),
+            msg: msg.expect("farewell message"),
+            sets,
+            cond,
             span,
         }
     }

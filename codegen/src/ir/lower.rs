@@ -1278,6 +1278,8 @@ pub fn exchange(
     let mut order: Option<Span> = None;
     let mut push = Vec::new();
     let mut keepalive: Option<(&ast::ExKeepalive, Keepalive)> = None;
+    let mut accept: Option<Cond> = None;
+    let mut farewells: Vec<Farewell> = Vec::new();
     let twice = |errs: &mut Vec<Diagnostic>, at: Span, first: Span, what: &str, help: &str| {
         errs.push(
             Diagnostic::error(at, format!("an exchange has one {what}"), "written again")
@@ -1307,6 +1309,18 @@ pub fn exchange(
                             span: a.span,
                         }),
                         None => ok = false,
+                    }
+                }
+                if let Some((c, at)) = &r.accept {
+                    if r.hello.is_some() {
+                        accept = Some(c.clone());
+                    } else {
+                        errs.push(
+                            Diagnostic::error(*at, format!("`accept if` on `{}`, which is not the hello", r.on.text), "only the hello's answer accepts")
+                                .code("E0157")
+                                .help(format!("`accept if` says when the answer to the message that opens a connection accepts it: move it to the `hello` rule, or mark this one `hello {} -> ..`", r.on.text)),
+                        );
+                        ok = false;
                     }
                 }
                 let Some(on) = on else {
@@ -1365,6 +1379,49 @@ pub fn exchange(
                         None => ok = false,
                     }
                 }
+            }
+            ast::ExItem::Farewell(f) => {
+                let Some(on) = Failure::from_keyword(&f.on.text) else {
+                    // The grammar admits the four keywords only.
+                    ok = false;
+                    continue;
+                };
+                if let Some(first) = farewells.iter().find(|x| x.on == on) {
+                    twice(
+                        &mut errs,
+                        f.span,
+                        first.span,
+                        &format!("`on {}`", f.on.text),
+                        "a side sends one message before it closes on each failure: keep one `on` line",
+                    );
+                    ok = false;
+                    continue;
+                }
+                let Some(msg) = resolve(&f.msg, &mut errs) else {
+                    ok = false;
+                    continue;
+                };
+                let sets = f
+                    .sets
+                    .iter()
+                    .map(|x| FieldSet {
+                        field: x.field.text.clone(),
+                        value: match &x.value {
+                            ast::ExValue::Int(v) => SetValue::Int(*v),
+                            ast::ExValue::Name(n) if n.text == "true" => SetValue::Bool(true),
+                            ast::ExValue::Name(n) if n.text == "false" => SetValue::Bool(false),
+                            ast::ExValue::Name(n) => SetValue::Variant(n.text.clone()),
+                        },
+                        span: x.span,
+                    })
+                    .collect();
+                farewells.push(Farewell {
+                    on,
+                    msg,
+                    sets,
+                    cond: f.cond.as_ref().map(|(c, _)| c.clone()),
+                    span: f.span,
+                });
             }
             ast::ExItem::Keepalive(k) => {
                 if let Some((first, _)) = &keepalive {
@@ -1430,6 +1487,8 @@ pub fn exchange(
         matching: correlate.map_or(Matching::Order, |(f, _)| Matching::Correlate(f)),
         push,
         keepalive: keepalive.map(|(_, k)| k),
+        farewells,
+        accept,
         span: ex.span,
     };
     (Some(ex), errs)

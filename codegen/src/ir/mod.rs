@@ -734,8 +734,96 @@ pub struct Exchange {
     pub push: Vec<usize>,
     /// The keepalive, if any.
     pub keepalive: Option<Keepalive>,
+    /// `on FAILURE -> Msg(..)`: what a side sends before it closes a connection on a
+    /// failure, at most one per [`Failure`].
+    #[serde(default)]
+    pub farewells: Vec<Farewell>,
+    /// `hello A -> B accept if cond`: when the hello's one answer message means the hello
+    /// was accepted (a condition over that answer's fields and bit parts, and `@version`).
+    /// A client offering a version in the hello's `@version` field may try a lower one
+    /// when the answer does not satisfy it.
+    #[serde(default)]
+    pub accept: Option<Cond>,
     /// Where.
     pub span: Span,
+}
+
+/// `on malformed -> Disconnect(reason = MALFORMED_PACKET) if @version >= 5`: the message a
+/// side sends before closing a connection on a failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Farewell {
+    /// The failure.
+    pub on: Failure,
+    /// The message sent (type index; a member of the frame union).
+    pub msg: usize,
+    /// The fields set, each a top-level field of the message; the others take their
+    /// defaults (conditional fields are left out).
+    pub sets: Vec<FieldSet>,
+    /// `if cond`, over `@version` only: when it does not hold, nothing is sent.
+    pub cond: Option<Cond>,
+    /// Where.
+    pub span: Span,
+}
+
+/// Why a side closes a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Failure {
+    /// `malformed`: bytes that do not decode.
+    Malformed,
+    /// `violation`: a message out of order (before the hello, a second hello, one never
+    /// sent to this side).
+    Violation,
+    /// `keepalive`: silence past the keepalive's grace.
+    Keepalive,
+    /// `shutdown`: the server stops.
+    Shutdown,
+}
+
+impl Failure {
+    /// Every failure, in the order they are printed.
+    pub const ALL: [Failure; 4] = [
+        Failure::Malformed,
+        Failure::Violation,
+        Failure::Keepalive,
+        Failure::Shutdown,
+    ];
+
+    /// The keyword (`malformed`).
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Failure::Malformed => "malformed",
+            Failure::Violation => "violation",
+            Failure::Keepalive => "keepalive",
+            Failure::Shutdown => "shutdown",
+        }
+    }
+
+    /// The failure a keyword names.
+    pub fn from_keyword(word: &str) -> Option<Failure> {
+        Failure::ALL.into_iter().find(|f| f.keyword() == word)
+    }
+}
+
+/// `field = value` in a [`Farewell`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldSet {
+    /// A top-level field of the message.
+    pub field: String,
+    /// Its value.
+    pub value: SetValue,
+    /// Where.
+    pub span: Span,
+}
+
+/// A value a [`FieldSet`] gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SetValue {
+    /// An integer, for an integer field.
+    Int(i128),
+    /// `true` or `false`, for a bool field.
+    Bool(bool),
+    /// A variant of the field's enum, named as declared.
+    Variant(String),
 }
 
 /// `Msg -> A if cond, B, ...`: what answers a message.

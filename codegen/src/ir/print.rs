@@ -224,7 +224,11 @@ impl Printer<'_> {
             format!("{} -> {}", name(r.on), answers.join(", "))
         };
         if let Some(h) = &x.hello {
-            self.line(&format!("hello {}", rule_text(h)));
+            let mut t = format!("hello {}", rule_text(h));
+            if let Some(c) = &x.accept {
+                let _ = write!(t, " accept if {}", cond_text(c));
+            }
+            self.line(&t);
         }
         for r in &x.rules {
             self.line(&rule_text(r));
@@ -255,6 +259,28 @@ impl Printer<'_> {
                 k.field,
                 name(k.ping)
             ));
+        }
+        for f in &x.farewells {
+            let mut t = format!("on {} -> {}", f.on.keyword(), name(f.msg));
+            if !f.sets.is_empty() {
+                let sets: Vec<String> = f
+                    .sets
+                    .iter()
+                    .map(|s| {
+                        let v = match &s.value {
+                            SetValue::Int(v) => v.to_string(),
+                            SetValue::Bool(b) => b.to_string(),
+                            SetValue::Variant(v) => v.clone(),
+                        };
+                        format!("{} = {v}", s.field)
+                    })
+                    .collect();
+                let _ = write!(t, "({})", sets.join(", "));
+            }
+            if let Some(c) = &f.cond {
+                let _ = write!(t, " if {}", cond_text(c));
+            }
+            self.line(&t);
         }
         self.close();
     }

@@ -30,7 +30,12 @@
         /// - Keep alive (§3.1.2.10): CONNECT gives the interval in seconds (0: off); a client
         ///   silent that long sends PINGREQ, and the server closes a connection silent for 1.5
         ///   times the interval.
-        hello Connect -> ConnAck
+        /// - CONNACK accepts the connection when its code is 0 (§3.1.4, §3.2.2.2); a client
+        ///   refused at level 5 may try level 4.
+        /// - In 5.0 a side closing a connection on an error first sends DISCONNECT with the
+        ///   reason (§4.13): a malformed packet, a protocol error, a keep alive timeout, or the
+        ///   server shutting down.
+        hello Connect -> ConnAck accept if code == 0
         Publish -> PubAck if qos == 1, PubRec if qos == 2
         PubRec -> PubRel; PubRel -> PubComp
         Subscribe -> SubAck; Unsubscribe -> UnsubAck
@@ -39,6 +44,10 @@
         correlate packet_id
         push Publish
         keepalive Connect.keep_alive seconds * 1.5 ping PingReq
+        on malformed -> Disconnect(reason = MALFORMED_PACKET) if @version >= 5
+        on violation -> Disconnect(reason = PROTOCOL_ERROR) if @version >= 5
+        on keepalive -> Disconnect(reason = KEEP_ALIVE_TIMEOUT) if @version >= 5
+        on shutdown -> Disconnect(reason = SERVER_SHUTTING_DOWN) if @version >= 5
     "#
 )]
 pub mod mqtt {

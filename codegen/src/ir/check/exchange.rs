@@ -1,6 +1,7 @@
 //! Rules for an `exchange` block: its messages are members of the union frame, each has
-//! one rule, conditions read the request, answers can be chosen, and the fields named for
-//! correlation and keepalive hold unsigned integers.
+//! one rule, conditions read the request, answers can be chosen, the fields named for
+//! correlation and keepalive hold unsigned integers, farewells set fields they can with
+//! values that fit, and `accept if` reads the hello's one answer.
 
 use super::*;
 
@@ -36,6 +37,7 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
     if let Some(k) = &ex.keepalive {
         named.push((k.ping, k.span, "the keepalive's `ping`"));
     }
+    named.extend(ex.farewells.iter().map(|f| (f.msg, f.span, "a farewell")));
     for (m, at, role) in named {
         if !member(m) {
             errs.push(
@@ -61,6 +63,8 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
     check_rules(p, &rules, errs);
     check_correlate(p, ex, u, errs);
     check_keepalive(p, ex, errs);
+    check_farewells(p, ex, errs);
+    check_accept(p, ex, errs);
 }
 
 /// One rule per message; conditions over the request; no answer after one that is always
@@ -216,4 +220,202 @@ fn check_keepalive(p: &Protocol, ex: &Exchange, errs: &mut Vec<Diagnostic>) {
             "name an unsigned integer field of the hello that is always there (`keep_alive: u16`)",
         ),
     );
+}
+
+/// Each farewell's condition reads `@version` only, and it sets top-level integer, bool
+/// or enum fields of its message, each once, to values that fit.
+fn check_farewells(p: &Protocol, ex: &Exchange, errs: &mut Vec<Diagnostic>) {
+    for f in &ex.farewells {
+        let kw = f.on.keyword();
+        if let Some(c) = &f.cond {
+            let mut more = false;
+            c.walk(&mut |c| more |= matches!(c, Cond::More));
+            let mut read: Vec<(String, Span)> = c
+                .refs()
+                .into_iter()
+                .map(|(n, sp)| (format!("`{n}`"), PartSpans::or(sp, f.span)))
+                .collect();
+            if more {
+                read.push(("`@more`".to_string(), f.span));
+            }
+            for (what, at) in read {
+                errs.push(
+                    Diagnostic::error(at, format!("the condition of `on {kw}` reads {what}"), "only `@version` is known here")
+                        .code("E0390")
+                        .help("a farewell is sent on a failure, with no message to read: its condition reads `@version` only (`if @version >= 5`)"),
+                );
+            }
+        }
+        let Some(TypeDef::Struct(s)) = p.types.get(f.msg) else {
+            continue;
+        };
+        for (i, set) in f.sets.iter().enumerate() {
+            if let Some(first) = f.sets[..i].iter().find(|x| x.field == set.field) {
+                errs.push(
+                    Diagnostic::error(
+                        set.span,
+                        format!("`on {kw}` sets `{}.{}` twice", s.name, set.field),
+                        "set again",
+                    )
+                    .code("E0388")
+                    .note(first.span, "first set here")
+                    .help("keep one value per field"),
+                );
+                continue;
+            }
+            if let Err((misfit, why, help)) = settable(p, s, &set.field, &set.value) {
+                let d = Diagnostic::error(
+                    set.span,
+                    format!("`on {kw}` cannot set `{}.{}`", s.name, set.field),
+                    why,
+                );
+                let d = if misfit {
+                    d.code("E0389")
+                } else {
+                    d.code("E0388")
+                };
+                errs.push(d.help(help));
+            }
+        }
+    }
+}
+
+/// Whether `value` may be given to the top-level field `name` of `s`: else whether the
+/// field is fine and only the value misfits (E0389, else E0388), the reason and a help.
+fn settable(
+    p: &Protocol,
+    s: &StructDef,
+    name: &str,
+    value: &SetValue,
+) -> Result<(), (bool, String, String)> {
+    const FIELD_HELP: &str =
+        "a farewell sets top-level fields holding an integer, a bool or an enum";
+    let bad_field = |why: String| Err((false, why, FIELD_HELP.to_string()));
+    let Some(field) = s.fields.iter().find(|f| f.name == name) else {
+        let part = s.fields.iter().any(|f| {
+            matches!(&f.kind, FieldKind::Bits { parts, .. } if parts.iter().any(|pt| pt.name == name))
+        });
+        return bad_field(if part {
+            format!("`{name}` is a bit part, not a field")
+        } else {
+            format!("`{}` has no field `{name}`", s.name)
+        });
+    };
+    let ty = match &field.kind {
+        FieldKind::Value(t) => t,
+        FieldKind::Const { .. } => return bad_field(format!("`{name}` is a constant")),
+        FieldKind::Length { .. } => return bad_field(format!("`{name}` is a computed length")),
+        FieldKind::Bits { .. } => return bad_field(format!("`{name}` is packed with bit parts")),
+        FieldKind::Switch { .. } => return bad_field(format!("`{name}` is a struct")),
+    };
+    let range = match ty {
+        Type::Int(i) => Some((i.min_value(), i128::from(i.max_value()))),
+        Type::Varint { signed: false, max } => Some((0, i128::from(max.unwrap_or(u64::MAX)))),
+        Type::Varint { signed: true, .. } => Some((i128::from(i64::MIN), i128::from(i64::MAX))),
+        _ => None,
+    };
+    let misfit = |why: String, help: String| Err((true, why, help));
+    if let Some((lo, hi)) = range {
+        return match value {
+            SetValue::Int(v) if (lo..=hi).contains(v) => Ok(()),
+            SetValue::Int(v) => misfit(
+                format!("{v} is out of range"),
+                format!("`{name}` holds {lo} to {hi}"),
+            ),
+            _ => misfit(
+                format!("`{name}` is an integer"),
+                format!("write an integer from {lo} to {hi}"),
+            ),
+        };
+    }
+    match ty {
+        Type::Bool => match value {
+            SetValue::Bool(_) => Ok(()),
+            _ => misfit(
+                format!("`{name}` is a bool"),
+                "write `true` or `false`".to_string(),
+            ),
+        },
+        Type::Named(i) => match p.types.get(*i) {
+            Some(TypeDef::Enum(e)) => match value {
+                SetValue::Variant(v) if e.variants.iter().any(|x| x.name == *v) => Ok(()),
+                SetValue::Variant(v) => misfit(
+                    format!("`{}` has no variant `{v}`", e.name),
+                    match crate::util::closest(v, e.variants.iter().map(|x| x.name.clone())) {
+                        Some(c) => format!("did you mean `{c}`?"),
+                        None => format!("write a variant of `{}`", e.name),
+                    },
+                ),
+                _ => misfit(
+                    format!("`{name}` is the enum `{}`", e.name),
+                    format!("write a variant of `{}` as declared", e.name),
+                ),
+            },
+            _ => bad_field(format!("`{name}` is not an integer, bool or enum")),
+        },
+        _ => bad_field(format!("`{name}` is not an integer, bool or enum")),
+    }
+}
+
+/// `accept if` reads the hello's one answer message, its fields and bit parts that are
+/// always there and `@version`, never `@more`.
+fn check_accept(p: &Protocol, ex: &Exchange, errs: &mut Vec<Diagnostic>) {
+    let (Some(c), Some(h)) = (&ex.accept, &ex.hello) else {
+        return;
+    };
+    let name = |i: usize| p.types.get(i).map_or("?", |t| t.name());
+    let mut msgs: Vec<usize> = Vec::new();
+    for a in &h.answers {
+        if let Reply::Message(m) | Reply::MessageThenClose(m) = a.reply
+            && !msgs.contains(&m)
+        {
+            msgs.push(m);
+        }
+    }
+    let [answer] = msgs[..] else {
+        let label = if msgs.is_empty() {
+            "no answer message".to_string()
+        } else {
+            let names: Vec<String> = msgs.iter().map(|&m| format!("`{}`", name(m))).collect();
+            format!("answered by {}", names.join(" or "))
+        };
+        errs.push(
+            Diagnostic::error(h.span, format!("`accept if` cannot tell which answer to `{}` to read", name(h.on)), label)
+                .code("E0392")
+                .help("answer the hello with one message (`hello Connect -> ConnAck accept if code == 0`), or leave `accept if` out"),
+        );
+        return;
+    };
+    let mut more = false;
+    c.walk(&mut |c| more |= matches!(c, Cond::More));
+    if more {
+        errs.push(
+            Diagnostic::error(
+                h.span,
+                "`accept if` reads `@more`",
+                "`@more` means nothing here",
+            )
+            .code("E0391")
+            .help(
+                "`accept if` reads the fields and bit parts of the hello's answer and `@version`",
+            ),
+        );
+    }
+    let Some(TypeDef::Struct(s)) = p.types.get(answer) else {
+        return;
+    };
+    for (n, sp) in c.refs() {
+        if let Err(why) = shapes::operand_kind(p, s, s.fields.len(), n) {
+            let why = if why.starts_with("no earlier") {
+                format!("`{}` has no field or bit part `{n}`", s.name)
+            } else {
+                why
+            };
+            errs.push(
+                Diagnostic::error(PartSpans::or(sp, h.span), format!("`accept if` cannot read `{n}` of `{}`", s.name), why)
+                    .code("E0391")
+                    .help(format!("`accept if` reads `{}`'s integer, bool, enum or flags fields and bit parts that are always there, and `@version`", s.name)),
+            );
+        }
+    }
 }
