@@ -27,10 +27,10 @@ run() { # name start-command...
   echo "$name: $(taskset -c 1 $load --broker 127.0.0.1:"$p" idle --conns 2000 --pid $pid)"
   kill $pid; wait $pid 2>/dev/null || true
 }
-polywire() { taskset -c 0 target/release/examples/mqtt_broker --listen 127.0.0.1:"$1" >/dev/null; }
+polywire() { exec taskset -c 0 target/release/examples/mqtt_broker --listen 127.0.0.1:"$1" >/dev/null; }
 mosquitto_() {
   printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nmax_inflight_messages 0\n' "$1" > "$dir/m.conf"
-  taskset -c 0 "$mosq" -c "$dir/m.conf" 2>/dev/null
+  exec taskset -c 0 "$mosq" -c "$dir/m.conf" 2>/dev/null
 }
 run polywire polywire
 run mosquitto mosquitto_

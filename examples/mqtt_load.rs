@@ -67,7 +67,11 @@ impl Conn {
 
     async fn recv(&mut self) -> std::io::Result<Packet> {
         loop {
-            if let Some(p) = self.codec.decode(&mut self.buf).map_err(std::io::Error::other)? {
+            if let Some(p) = self
+                .codec
+                .decode(&mut self.buf)
+                .map_err(std::io::Error::other)?
+            {
                 return Ok(p);
             }
             if self.io.read_buf(&mut self.buf).await? == 0 {
@@ -222,8 +226,15 @@ async fn idle(addr: &str, conns: usize, pid: u32) -> std::io::Result<()> {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let mut broker = "127.0.0.1:1883".to_string();
-    let (mut mode, mut subs, mut msgs, mut conns, mut secs, mut size, mut pid) =
-        (String::new(), 10usize, 100_000u64, 10usize, 5u64, 16usize, 0u32);
+    let (mut mode, mut subs, mut msgs, mut conns, mut secs, mut size, mut pid) = (
+        String::new(),
+        10usize,
+        100_000u64,
+        10usize,
+        5u64,
+        16usize,
+        0u32,
+    );
     let mut args = std::env::args().skip(1);
     let num = |v: Option<String>| v.and_then(|v| v.parse::<u64>().ok());
     while let Some(a) = args.next() {

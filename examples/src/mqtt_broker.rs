@@ -37,8 +37,9 @@ struct Session {
 #[derive(Debug, Default)]
 struct State {
     sessions: HashMap<String, Session>,
-    /// The client id of each open connection, and its will.
-    conns: HashMap<u64, (String, Option<Publish>)>,
+    /// The client id of each open connection, and its will (boxed: most have none, and a
+    /// PUBLISH is large).
+    conns: HashMap<u64, (String, Option<Box<Publish>>)>,
     retained: HashMap<String, Publish>,
     next_id: u64,
 }
@@ -165,9 +166,9 @@ async fn deliver(conn: &Conn, msg: &Publish, qos: QoS, retain: bool) {
 }
 
 /// The will of a CONNECT, as the PUBLISH it becomes.
-fn will_of(c: &Connect) -> Option<Publish> {
+fn will_of(c: &Connect) -> Option<Box<Publish>> {
     let w = c.will.as_ref()?;
-    Some(Publish {
+    Some(Box::new(Publish {
         dup: false,
         qos: c.will_qos,
         retain: c.will_retain,
@@ -175,7 +176,7 @@ fn will_of(c: &Connect) -> Option<Publish> {
         packet_id: None,
         properties: w.properties.clone(),
         payload: w.payload.clone(),
-    })
+    }))
 }
 
 impl MqttHandler for Broker {

@@ -74,8 +74,10 @@ impl Ended {
     }
 }
 
+/// What a connection's queue holds. A message is boxed: a queue's slots are allocated in
+/// blocks, and a union of messages can be large, so an idle connection's queue stays small.
 enum Command<M> {
-    Push(M),
+    Push(Box<M>),
     Close,
 }
 
@@ -152,7 +154,7 @@ impl<E: Exchange> Connection<E> {
     pub fn push(&self, msg: E::Msg) -> Result<(), PushError> {
         self.inner
             .tx
-            .try_send(Command::Push(msg))
+            .try_send(Command::Push(Box::new(msg)))
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => PushError::Full,
                 mpsc::error::TrySendError::Closed(_) => PushError::Closed,
@@ -166,7 +168,7 @@ impl<E: Exchange> Connection<E> {
     pub async fn push_wait(&self, msg: E::Msg) -> Result<(), PushError> {
         self.inner
             .tx
-            .send(Command::Push(msg))
+            .send(Command::Push(Box::new(msg)))
             .await
             .map_err(|_| PushError::Closed)
     }
@@ -354,7 +356,7 @@ impl<E: Exchange> Served<'_, E> {
                 biased;
                 out = &mut fut => return out,
                 cmd = self.rx.recv(), if room => match cmd {
-                    Some(Command::Push(m)) => self.deferred.push_back(m),
+                    Some(Command::Push(m)) => self.deferred.push_back(*m),
                     Some(Command::Close) => self.close = true,
                     None => {}
                 },
@@ -449,7 +451,9 @@ async fn serve<E: Exchange, H: MessageHandler<E>, S: AsyncRead + AsyncWrite + Se
         let mut n = 0;
         loop {
             match st.session.receive(&mut buf, Instant::now()) {
-                Ok(Some(ev)) => st.handle(&inner.handler, ev).await,
+                // Boxed: a handler's future (and the messages it holds) lives only while it
+                // runs, not in every idle connection's task.
+                Ok(Some(ev)) => Box::pin(st.handle(&inner.handler, ev)).await,
                 Ok(None) => break,
                 Err(v) => {
                     let _ = flush(&mut wr, &mut st.session).await;
@@ -473,9 +477,8 @@ async fn serve<E: Exchange, H: MessageHandler<E>, S: AsyncRead + AsyncWrite + Se
         if st.close {
             break Ended::ClosedHere;
         }
-        let waiting_hello = st.session.version().is_none()
-            && E::HELLO.is_some()
-            && st.session.deadline().is_none();
+        let waiting_hello =
+            st.session.version().is_none() && E::HELLO.is_some() && st.session.deadline().is_none();
         let deadline = if waiting_hello {
             Some(opened + inner.config.hello_timeout)
         } else {
@@ -501,7 +504,7 @@ async fn serve<E: Exchange, H: MessageHandler<E>, S: AsyncRead + AsyncWrite + Se
                 for _ in 0..inner.config.batch {
                     match cmd {
                         Some(Command::Push(m)) => {
-                            if let Err(e) = st.session.send(m, Instant::now()) {
+                            if let Err(e) = st.session.send(*m, Instant::now()) {
                                 tracing::debug!(error = %e, "push not sent");
                             }
                         }
@@ -531,7 +534,7 @@ async fn serve<E: Exchange, H: MessageHandler<E>, S: AsyncRead + AsyncWrite + Se
     let _ = wr.shutdown().await;
     st.rx.close();
     drop(st);
-    inner.handler.closed(&conn, &end).await;
+    Box::pin(inner.handler.closed(&conn, &end)).await;
     end
 }
 
@@ -604,8 +607,11 @@ pub enum ClientError {
     Unexpected(&'static str),
 }
 
+/// Where a request's answer (the end of its exchange) goes.
+type Waiter<M> = oneshot::Sender<Result<Option<M>, ClientError>>;
+
 enum ClientCmd<M> {
-    Send(M, oneshot::Sender<Result<Option<M>, ClientError>>),
+    Send(M, Waiter<M>),
     Close(oneshot::Sender<()>),
 }
 
@@ -708,8 +714,7 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
 ) {
     let (mut rd, mut wr) = tokio::io::split(io);
     let mut session = MessageSession::<E>::new(Role::Client, Instant::now());
-    let mut waiting: HashMap<Ticket, oneshot::Sender<Result<Option<E::Msg>, ClientError>>> =
-        HashMap::new();
+    let mut waiting: HashMap<Ticket, Waiter<E::Msg>> = HashMap::new();
     let mut buf = BytesMut::with_capacity(4096);
     let mut closing: Option<oneshot::Sender<()>> = None;
     let end = 'conn: loop {

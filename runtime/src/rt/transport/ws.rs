@@ -270,6 +270,8 @@ fn judge(req: &httparse::Request<'_, '_>, settings: &WsSettings) -> Result<(), (
 
 /// Accepts the upgrade `stream` starts with (its path and headers checked already by
 /// [`check_upgrade`]).
+// tungstenite's header callback returns its (large) error response by value.
+#[allow(clippy::result_large_err)]
 pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     settings: &WsSettings,
