@@ -52,7 +52,7 @@ impl Expect {
 /// A protocol's `exchange` block, as generated code implements it for its frame union.
 pub trait Exchange: Send + Sync + 'static {
     /// The frame: the union of every message.
-    type Msg: Framed + Send + Sync + 'static;
+    type Msg: Framed + Clone + fmt::Debug + Send + Sync + 'static;
     /// The protocol id.
     const ID: &'static str;
     /// The protocol's detection rules (see [`crate::protocol::AnyPrefix`]); empty when it
@@ -68,6 +68,8 @@ pub trait Exchange: Send + Sync + 'static {
     const MAX_CORRELATION: u64;
     /// Thousandths of the keepalive interval a connection may stay silent.
     const GRACE_PERMILLE: u32;
+    /// The versions the protocol speaks, inclusive (`None`: it declares none).
+    const VERSIONS: Option<(u32, u32)>;
 
     /// The member index of `m`.
     fn member(m: &Self::Msg) -> usize;
@@ -92,6 +94,14 @@ pub trait Exchange: Send + Sync + 'static {
     fn keepalive(m: &Self::Msg) -> Option<Duration>;
     /// The ping a client sends when idle, if the protocol has a keepalive.
     fn ping() -> Option<Self::Msg>;
+    /// What a side sends before it closes a connection on `failure` under `version` (the
+    /// block's `on` lines).
+    fn farewell(failure: Failure, version: u32) -> Option<Self::Msg>;
+    /// Whether the hello's answer `answer` accepts the hello (`accept if`; true when the
+    /// block says nothing).
+    fn accepted(answer: &Self::Msg) -> bool;
+    /// Sets the version a hello offers (its `@version` field).
+    fn set_hello_version(hello: &mut Self::Msg, version: u32);
     /// Fills the optional fields of `m` that its layout needs under `version` and that are
     /// absent (a field `if @version >= 5` left `None`) with their defaults; what the session
     /// does before it encodes a message.
@@ -99,6 +109,20 @@ pub trait Exchange: Send + Sync + 'static {
     /// The answer of member `answer` to `request` with every field at its default (the
     /// correlation value copied): what is sent when a handler has nothing to add.
     fn default_answer(request: &Self::Msg, answer: usize) -> Self::Msg;
+}
+
+/// Why a side closes a connection: what the block's `on` lines name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Failure {
+    /// Bytes that do not decode.
+    Malformed,
+    /// A message out of order (before the hello, a second hello, one never sent to this
+    /// side).
+    Violation,
+    /// Silence past the keepalive's grace.
+    Keepalive,
+    /// The server stops.
+    Shutdown,
 }
 
 /// Which end of a connection a session is.
@@ -207,6 +231,19 @@ impl fmt::Display for Violation {
 }
 
 impl std::error::Error for Violation {}
+
+impl Violation {
+    /// The failure it is, for the block's `on` lines.
+    pub fn failure(&self) -> Failure {
+        match self {
+            Violation::Decode(_) => Failure::Malformed,
+            Violation::BeforeHello(_) | Violation::SecondHello | Violation::WrongSide(_) => {
+                Failure::Violation
+            }
+            Violation::KeepaliveTimeout(_) => Failure::Keepalive,
+        }
+    }
+}
 
 /// Why an answer or a send was refused; the session is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -358,9 +395,25 @@ impl<E: Exchange> MessageSession<E> {
         self.classify(msg).map(Some)
     }
 
+    /// Closes the session on `v`, after the farewell the block declares for it.
     fn fail(&mut self, v: Violation) -> Violation {
-        self.closed = true;
+        self.farewell(v.failure());
         v
+    }
+
+    /// Closes the session after the farewell the block declares for `failure` (under the
+    /// version in effect; none before the hello set one), queued as output.
+    pub fn farewell(&mut self, failure: Failure) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let version = self.version.unwrap_or(0);
+        if let Some(mut m) = E::farewell(failure, version) {
+            E::complete(&mut m, version);
+            // A farewell that does not encode is left out: the connection closes anyway.
+            let _ = self.codec.encode(&m, &mut self.out);
+        }
     }
 
     fn token(

@@ -2,7 +2,7 @@
 //! `MessageSession` carries out), and, with the runtime, a typed handler trait with one
 //! method per message a side receives, its dispatch, and a constructor of the server.
 
-use super::rust::{Gen, ident, lit, pascal_prefix, snake, unparen};
+use super::rust::{Gen, ident, lit, pascal, pascal_prefix, snake, unparen};
 use super::structs::{Side, version_u32};
 use crate::ir::*;
 
@@ -211,6 +211,81 @@ pub fn sans_io(g: &Gen) -> String {
             complete += &format!("Self::{}(m) => {{ {fills} }}", s.name);
         }
     }
+    // Farewells: the message a side sends before it closes on a failure.
+    let mut farewells = String::new();
+    for f in &ex.farewells {
+        let s = p.struct_def(f.msg);
+        let sets: String = f
+            .sets
+            .iter()
+            .map(|x| {
+                let field = s.fields.iter().find(|y| y.name == x.field);
+                let value = match (&x.value, field.map(|y| &y.kind)) {
+                    (SetValue::Variant(v), Some(FieldKind::Value(Type::Named(i)))) => {
+                        format!("{}::{}", p.types[*i].name(), pascal(v))
+                    }
+                    (SetValue::Variant(v), _) => pascal(v),
+                    (SetValue::Int(n), _) => n.to_string(),
+                    (SetValue::Bool(b), _) => b.to_string(),
+                };
+                let value = if field.is_some_and(|y| y.cond.is_some()) {
+                    format!("Some({value})")
+                } else {
+                    value
+                };
+                format!("{}: {value},", ident(&x.field))
+            })
+            .collect();
+        let guard = f.cond.as_ref().map_or(String::new(), |c| {
+            format!(" if {}", unparen(&g.cond_bool(s, c, &Side::Value("m"))))
+        });
+        farewells += &format!(
+            "{P}::Failure::{:?}{guard} => Some(Self::{n}({n} {{ {sets} ..::std::default::Default::default() }})),",
+            f.on,
+            n = s.name
+        );
+    }
+    // `accept if`: what the hello's answer must say.
+    let accept = match (
+        &ex.accept,
+        ex.hello.as_ref().and_then(|h| h.answers.first()),
+    ) {
+        (
+            Some(c),
+            Some(Answer {
+                reply: Reply::Message(t) | Reply::MessageThenClose(t),
+                ..
+            }),
+        ) => {
+            let s = p.struct_def(*t);
+            format!(
+                "Self::{}(m) => {{ let version = 0u32; let _ = version; {} }}",
+                s.name,
+                unparen(&g.cond_bool(s, c, &Side::Value("m")))
+            )
+        }
+        _ => String::new(),
+    };
+    // The hello's `@version` field, set by a client that offers a version.
+    let set_version = ex
+        .hello
+        .as_ref()
+        .map(|h| p.struct_def(h.on))
+        .and_then(|s| {
+            s.fields.iter().find_map(|f| match &f.kind {
+                FieldKind::Value(t) if f.attrs.iter().any(|a| a == "version") => Some(format!(
+                    "Self::{}(m) => m.{} = version as {},",
+                    s.name,
+                    ident(&f.name),
+                    g.rust_type(t)
+                )),
+                _ => None,
+            })
+        })
+        .unwrap_or_default();
+    let versions = p
+        .versions
+        .map_or("None".to_string(), |(a, b)| format!("Some(({a}, {b}))"));
     let grace = ex.keepalive.as_ref().map_or(1000, |k| k.grace_permille);
     let defaults: String = names
         .iter()
@@ -231,6 +306,7 @@ impl {P}::Exchange for {un} {{
     const CORRELATED: bool = {correlated};
     const MAX_CORRELATION: u64 = {max};
     const GRACE_PERMILLE: u32 = {grace};
+    const VERSIONS: ::std::option::Option<(u32, u32)> = {versions};
 
     fn member(m: &Self) -> usize {{
         match m {{ {member_arms} }}
@@ -296,6 +372,32 @@ impl {P}::Exchange for {un} {{
 
     fn ping() -> ::std::option::Option<Self> {{
         {ping}
+    }}
+
+    fn farewell(failure: {P}::Failure, version: u32) -> ::std::option::Option<Self> {{
+        let _ = version;
+        #[allow(unreachable_patterns)]
+        match failure {{
+            {farewells}
+            _ => None,
+        }}
+    }}
+
+    fn accepted(answer: &Self) -> bool {{
+        #[allow(unreachable_patterns)]
+        match answer {{
+            {accept}
+            _ => true,
+        }}
+    }}
+
+    fn set_hello_version(hello: &mut Self, version: u32) {{
+        let _ = version;
+        #[allow(unreachable_patterns)]
+        match hello {{
+            {set_version}
+            _ => {{}}
+        }}
     }}
 
     fn complete(m: &mut Self, version: u32) {{
@@ -499,6 +601,20 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
     pub async fn {m}(addr: impl ::polywire::__private::tokio::net::ToSocketAddrs, msg: {n}, config: ::polywire::rt::MessageConfig) -> ::std::result::Result<(Self, {ret}), {err}> {{
         let (c, answer) = {mct}::connect(addr, {un}::{n}(msg), config).await?;
         {conv}
+    }}
+
+    /// [`Self::{m}`] offering each version of `versions` in turn (the hello's `@version`)
+    /// until the answer accepts one: MQTT's 5 then 3.1.1 is `&[5, 4]`.
+    pub async fn {m}_versions(addr: impl ::polywire::__private::tokio::net::ToSocketAddrs + Clone, msg: {n}, versions: &[u32], config: ::polywire::rt::MessageConfig) -> ::std::result::Result<(Self, {ret}), {err}> {{
+        let (c, answer) = {mct}::connect_versions(addr, {un}::{n}(msg), versions, config).await?;
+        {conv}
+    }}
+
+    /// [`Self::{m}`] offering the versions `negotiation` names: one (explicit), every
+    /// version highest first (automatic), or each attempt's in turn (fallback).
+    pub async fn {m}_negotiated(addr: impl ::polywire::__private::tokio::net::ToSocketAddrs + Clone, msg: {n}, negotiation: &::polywire::rt::Negotiation, config: ::polywire::rt::MessageConfig) -> ::std::result::Result<(Self, {ret}), {err}> {{
+        let versions = {mct}::versions_of(negotiation);
+        Self::{m}_versions(addr, msg, &versions, config).await
     }}
 
     /// [`Self::{m}`] over an open byte stream (TLS, WebSocket, ...).

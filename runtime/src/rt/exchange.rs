@@ -14,7 +14,9 @@
 use super::registry::{Io, ProtocolServer};
 use super::transport::{Framing, TransportKind};
 use super::{BoxFuture, CallError};
-use crate::exchange::{Exchange, Incoming, MessageSession, Role, SendError, Ticket, Violation};
+use crate::exchange::{
+    Exchange, Failure, Incoming, MessageSession, Role, SendError, Ticket, Violation,
+};
 use crate::protocol::{AnyPrefix, Detection, Detector, Negotiated};
 use bytes::BytesMut;
 use std::collections::HashMap;
@@ -492,7 +494,10 @@ async fn serve<E: Exchange, H: MessageHandler<E>, S: AsyncRead + AsyncWrite + Se
         };
         tokio::select! {
             biased;
-            _ = inner.shutdown.cancelled() => break Ended::Shutdown,
+            _ = inner.shutdown.cancelled() => {
+                st.session.farewell(Failure::Shutdown);
+                break Ended::Shutdown;
+            }
             r = rd.read_buf(&mut buf) => match r {
                 Ok(0) => break Ended::PeerGone,
                 Ok(_) => {}
@@ -531,6 +536,8 @@ async fn serve<E: Exchange, H: MessageHandler<E>, S: AsyncRead + AsyncWrite + Se
             }
         }
     };
+    // A farewell the session queued (a violation's, a shutdown's) goes before the close.
+    let _ = flush(&mut wr, &mut st.session).await;
     let _ = wr.shutdown().await;
     st.rx.close();
     drop(st);
@@ -602,6 +609,9 @@ pub enum ClientError {
     /// No answer within the configured time.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// The hello's answer refused every version offered (the last one tried is named).
+    #[error("the server refused the hello (last offered version {0})")]
+    Refused(u32),
     /// The exchange ended with another message than the one expected (named here).
     #[error("the exchange ended with {0}")]
     Unexpected(&'static str),
@@ -645,6 +655,57 @@ impl<E: Exchange> MessageClient<E> {
             .map_err(|e| ClientError::Io(e.to_string()))?;
         let _ = stream.set_nodelay(true);
         Self::over(stream, hello, config).await
+    }
+
+    /// Connects over TCP offering each version of `versions` in turn (the hello's `@version`
+    /// set to it) until the hello's answer accepts one (`accept if`): explicit (one
+    /// version), highest first, or a fallback such as MQTT 5 then 3.1.1. A connection the
+    /// server closes, or an answer that refuses, moves on to the next version.
+    pub async fn connect_versions(
+        addr: impl tokio::net::ToSocketAddrs + Clone,
+        mut hello: E::Msg,
+        versions: &[u32],
+        config: MessageConfig,
+    ) -> Result<(Self, Option<E::Msg>), ClientError> {
+        let mut last = ClientError::Refused(0);
+        for &v in versions {
+            E::set_hello_version(&mut hello, v);
+            match Self::connect(addr.clone(), hello.clone(), config.clone()).await {
+                Ok((c, Some(a))) if E::accepted(&a) => return Ok((c, Some(a))),
+                Ok((c, None)) => return Ok((c, None)),
+                Ok((c, Some(_))) => {
+                    c.close().await;
+                    last = ClientError::Refused(v);
+                }
+                Err(e @ ClientError::Io(_)) if last == ClientError::Refused(0) => return Err(e),
+                Err(_) => last = ClientError::Refused(v),
+            }
+        }
+        Err(last)
+    }
+
+    /// The versions a [`Negotiation`](super::Negotiation) offers, in the order to try them:
+    /// every attempt's range, highest first (a range left open is all the protocol speaks).
+    pub fn versions_of(negotiation: &super::Negotiation) -> Vec<u32> {
+        let all = E::VERSIONS.unwrap_or((0, 0));
+        let range = |r: Option<(u32, u32)>| {
+            let (lo, hi) = r.unwrap_or(all);
+            (lo.max(all.0)..=hi.min(all.1)).rev()
+        };
+        let mut out: Vec<u32> = Vec::new();
+        let attempts: Vec<Option<(u32, u32)>> = match negotiation {
+            super::Negotiation::Explicit(a) => vec![a.versions],
+            super::Negotiation::Automatic { .. } => vec![None],
+            super::Negotiation::Fallback(list) => list.iter().map(|a| a.versions).collect(),
+        };
+        for r in attempts {
+            for v in range(r) {
+                if !out.contains(&v) {
+                    out.push(v);
+                }
+            }
+        }
+        out
     }
 
     /// Runs the client over an open byte stream (TLS, WebSocket, ...): sends `hello` and
