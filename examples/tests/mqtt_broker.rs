@@ -49,6 +49,7 @@ async fn paho_clients_use_the_broker_in_3_1_1_and_5_0() {
         "basic",
         "retained",
         "wildcards",
+        "session",
         "fanout1",
         "fanout2",
         "will",
