@@ -296,7 +296,8 @@ pub fn sans_io(g: &Gen) -> String {
     format!(
         r#"
 /// What answers what (the protocol's `exchange` block), carried out by a
-/// `MessageSession`.
+/// `MessageSession`. One arm per member a line of the block names, whatever their number.
+#[allow(clippy::single_match, clippy::collapsible_match, clippy::match_single_binding)]
 impl {P}::Exchange for {un} {{
     type Msg = Self;
     const ID: &'static str = protocol_info::ID;
