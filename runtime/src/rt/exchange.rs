@@ -216,7 +216,8 @@ impl Default for MessageConfig {
     }
 }
 
-/// A server of a protocol with an `exchange` block: see the [module docs](self).
+/// A server of a protocol with an `exchange` block: one task per connection, handling its
+/// messages in order and writing answers and pushes in batches.
 pub struct MessageServer<E: Exchange, H: MessageHandler<E>> {
     inner: Arc<ServerInner<E, H>>,
 }
@@ -625,8 +626,9 @@ enum ClientCmd<M> {
     Close(oneshot::Sender<()>),
 }
 
-/// A client connection of a protocol with an `exchange` block: see the
-/// [module docs](self).
+/// A client connection of a protocol with an `exchange` block: it sends the hello, then
+/// requests whose answers (the ends of their chains) it waits for, and keeps what the server
+/// pushes for [`MessageClient::next_push`].
 pub struct MessageClient<E: Exchange> {
     tx: mpsc::Sender<ClientCmd<E::Msg>>,
     pushes: tokio::sync::Mutex<mpsc::Receiver<E::Msg>>,
