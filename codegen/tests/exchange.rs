@@ -618,7 +618,7 @@ fn statuses_lower() {
     let ir = load(&status_proto(STATUSES));
     let idx = |n: &str| ir.type_index(n).expect(n);
     let ex = ir.exchange.as_ref().expect("exchange");
-    let got: Vec<(usize, &str, (i128, i128), Vec<&str>)> = ex
+    let got: Vec<_> = ex
         .statuses
         .iter()
         .map(|s| {
@@ -626,7 +626,7 @@ fn statuses_lower() {
                 s.msg,
                 s.field.as_str(),
                 s.ok,
-                s.message.iter().map(String::as_str).collect(),
+                s.message.iter().map(String::as_str).collect::<Vec<_>>(),
             )
         })
         .collect();
@@ -639,7 +639,13 @@ fn statuses_lower() {
         ]
     );
     // `ok N` is `N..N`; a variant alone is its value; hexadecimal is read as such.
-    let one = |body: &str| load(&status_proto(body)).exchange.expect("exchange").statuses[0].ok;
+    let one = |body: &str| {
+        load(&status_proto(body))
+            .exchange
+            .expect("exchange")
+            .statuses[0]
+            .ok
+    };
     assert_eq!(one("        status Ack.reason ok BUSY"), (0x89, 0x89));
     assert_eq!(one("        status Ack.reason ok 0x00..0x7F"), (0, 0x7F));
     assert_eq!(one("        status Nak.big ok 7"), (7, 7));
@@ -673,8 +679,7 @@ fn the_derive_text_holds_statuses() {
     let text = "Ask -> Ack; status Ack.reason ok 0x00..0x7F message props.reason; status Fin.code ok 0\nstatus Nak.code";
     let ex = polywire_codegen::dsl::parse::parse_exchange(text).expect("parses");
     assert_eq!(ex.items.len(), 4);
-    let e = polywire_codegen::dsl::parse::parse_exchange("status Ack ok 0")
-        .expect_err("no field");
+    let e = polywire_codegen::dsl::parse::parse_exchange("status Ack ok 0").expect_err("no field");
     assert!(e.message.contains("`.`"), "{}", e.message);
 }
 

@@ -1540,15 +1540,16 @@ fn status_range(
         return Some((0, 0));
     };
     let field_type = match types.get(msg) {
-        Some(TypeDef::Struct(s)) => s
-            .fields
-            .iter()
-            .find(|f| f.name == st.field.text)
-            .and_then(|f| match &f.kind {
-                FieldKind::Value(Type::Optional { inner, .. }) => Some(&**inner),
-                FieldKind::Value(t) => Some(t),
-                _ => None,
-            }),
+        Some(TypeDef::Struct(s)) => {
+            s.fields
+                .iter()
+                .find(|f| f.name == st.field.text)
+                .and_then(|f| match &f.kind {
+                    FieldKind::Value(Type::Optional { inner, .. }) => Some(&**inner),
+                    FieldKind::Value(t) => Some(t),
+                    _ => None,
+                })
+        }
         _ => None,
     };
     let mut value = |v: &ast::ExValue| -> Option<i128> {
@@ -1563,9 +1564,16 @@ fn status_range(
             },
             Some(Type::Int(_) | Type::Varint { .. }) => {
                 errs.push(
-                    Diagnostic::error(n.span, format!("`status`: `{}.{}` is an integer, not an enum", st.msg.text, st.field.text), format!("`{}` is not a number", n.text))
-                        .code("E0394")
-                        .help("write the values of success as integers: `ok 0` or `ok 0x00..0x7F`"),
+                    Diagnostic::error(
+                        n.span,
+                        format!(
+                            "`status`: `{}.{}` is an integer, not an enum",
+                            st.msg.text, st.field.text
+                        ),
+                        format!("`{}` is not a number", n.text),
+                    )
+                    .code("E0394")
+                    .help("write the values of success as integers: `ok 0` or `ok 0x00..0x7F`"),
                 );
                 return None;
             }

@@ -370,12 +370,7 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
 /// `exchange = ".."`: the body of an `exchange { .. }` block, read and resolved by the
 /// same code as the `.wire` block; every span points at the string.
 #[cfg(feature = "dsl")]
-fn exchange(
-    cx: &mut Cx,
-    text: &str,
-    at: proc_macro2::Span,
-    types: &[TypeDef],
-) -> Option<Exchange> {
+fn exchange(cx: &mut Cx, text: &str, at: proc_macro2::Span, types: &[TypeDef]) -> Option<Exchange> {
     let ast = match crate::dsl::parse::parse_exchange(text) {
         Ok(a) => a,
         Err(d) => {
@@ -418,12 +413,7 @@ fn exchange(
 
 /// Without the `.wire` grammar, an exchange cannot be read.
 #[cfg(not(feature = "dsl"))]
-fn exchange(
-    cx: &mut Cx,
-    text: &str,
-    at: proc_macro2::Span,
-    types: &[TypeDef],
-) -> Option<Exchange> {
+fn exchange(cx: &mut Cx, text: &str, at: proc_macro2::Span, types: &[TypeDef]) -> Option<Exchange> {
     let _ = (text, types);
     cx.err_at(at, "the exchange is read with the `.wire` grammar, which this build of polywire-codegen leaves out\n\nhelp: enable polywire-codegen's `dsl` feature");
     None

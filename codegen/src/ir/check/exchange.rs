@@ -556,9 +556,19 @@ fn message_path(p: &Protocol, s: &StructDef, path: &[String]) -> Result<(), Stri
                     Some(m) => &m.ty,
                     None => return Err(format!("`{}` has no member `{seg}`", t.name)),
                 },
-                _ => return Err(format!("`{}` is not a struct or tagged list", path[..i].join("."))),
+                _ => {
+                    return Err(format!(
+                        "`{}` is not a struct or tagged list",
+                        path[..i].join(".")
+                    ));
+                }
             },
-            Some(_) => return Err(format!("`{}` is not a struct or tagged list", path[..i].join("."))),
+            Some(_) => {
+                return Err(format!(
+                    "`{}` is not a struct or tagged list",
+                    path[..i].join(".")
+                ));
+            }
         };
         ty = Some(next);
         at = seg;
