@@ -102,6 +102,12 @@ pub trait Exchange: Send + Sync + 'static {
     fn accepted(answer: &Self::Msg) -> bool;
     /// Sets the version a hello offers (its `@version` field).
     fn set_hello_version(hello: &mut Self::Msg, version: u32);
+    /// The failure `answer` reports (`None`: it succeeded, or its message has no `status`
+    /// line).
+    fn failure(answer: &Self::Msg) -> Option<Status>;
+    /// Makes `answer` report `status` (its status field and message); false when its
+    /// message has no `status` line.
+    fn set_failure(answer: &mut Self::Msg, status: &Status) -> bool;
     /// Fills the optional fields of `m` that its layout needs under `version` and that are
     /// absent (a field `if @version >= 5` left `None`) with their defaults; what the session
     /// does before it encodes a message.
@@ -110,6 +116,37 @@ pub trait Exchange: Send + Sync + 'static {
     /// correlation value copied): what is sent when a handler has nothing to add.
     fn default_answer(request: &Self::Msg, answer: usize) -> Self::Msg;
 }
+
+/// A failure an answer reports through its status field (the block's `status` lines): the
+/// value, and the message the answer carries, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The status field's value (an enum's wire value).
+    pub code: i64,
+    /// The answer's message, when the block names one and the answer holds it.
+    pub message: Option<String>,
+}
+
+impl Status {
+    /// A failure `code` with `message`.
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Status {
+            code,
+            message: Some(message.into()),
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message {
+            Some(m) => write!(f, "status {:#x}: {m}", self.code),
+            None => write!(f, "status {:#x}", self.code),
+        }
+    }
+}
+
+impl std::error::Error for Status {}
 
 /// Why a side closes a connection: what the block's `on` lines name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -484,7 +521,12 @@ impl<E: Exchange> MessageSession<E> {
                 self.closed = true;
                 Ok(Incoming::Close { msg })
             }
+            // A failed answer ends the exchange, whatever its rule would answer.
             (Some((o, _)), Expect::Nothing) => Ok(Incoming::Answer {
+                ticket: o.ticket,
+                msg,
+            }),
+            (Some((o, _)), _) if E::failure(&msg).is_some() => Ok(Incoming::Answer {
                 ticket: o.ticket,
                 msg,
             }),

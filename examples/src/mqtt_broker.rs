@@ -6,6 +6,7 @@
 //! timeout, DISCONNECT closing the connection. What is left here is what a broker decides:
 //! sessions, subscriptions with `+` and `#`, retained messages, wills.
 
+use polywire::exchange::Status;
 use polywire::rt::ws::WsSettings;
 use polywire::rt::{Connection, Ended, MultiServer, MultiServerConfig};
 use polywire_protocols::mqtt::{
@@ -201,20 +202,25 @@ fn will_of(c: &Connect) -> Option<Box<Publish>> {
 }
 
 impl MqttHandler for Broker {
-    async fn connect(&self, conn: &Conn, msg: Connect, mut answer: ConnAck) -> ConnAck {
+    async fn connect(
+        &self,
+        conn: &Conn,
+        msg: Connect,
+        mut answer: ConnAck,
+    ) -> Result<ConnAck, Status> {
         let v5 = msg.protocol_level >= 5;
         if msg.protocol_name.as_str() != "MQTT" || !(4..=5).contains(&msg.protocol_level) {
             // 3.1.1: 1 = unacceptable protocol version; 5.0: 0x84.
             answer.code = if v5 { 0x84 } else { 1 };
             conn.close();
-            return answer;
+            return Ok(answer);
         }
         let mut client = msg.client_id.as_str().to_string();
         if client.is_empty() {
             if !msg.clean_start && !v5 {
                 answer.code = 2; // identifier rejected (3.1.1 §3.1.3.1)
                 conn.close();
-                return answer;
+                return Ok(answer);
             }
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
             st.next_id += 1;
@@ -269,14 +275,19 @@ impl MqttHandler for Broker {
         for (m, qos) in backlog {
             deliver(conn, &m, qos, false).await;
         }
-        answer
+        Ok(answer)
     }
 
-    async fn publish(&self, conn: &Conn, msg: Publish, answer: Option<Packet>) -> Option<Packet> {
+    async fn publish(
+        &self,
+        conn: &Conn,
+        msg: Publish,
+        answer: Option<Packet>,
+    ) -> Result<Option<Packet>, Status> {
         // QoS 2 is delivered when the PUBLISH arrives; a resent one (DUP) whose identifier
         // is still being released is the same message.
         self.route(Some(conn.id()), &msg).await;
-        answer
+        Ok(answer)
     }
 
     async fn subscribe(&self, conn: &Conn, msg: Subscribe, mut answer: SubAck) -> SubAck {

@@ -243,3 +243,74 @@ async fn malformed_input_closes_that_connection_and_the_broker_serves_on() {
     assert_eq!(pong, [0xD0, 0x00]);
     multi.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generated_client_uses_the_broker_over_websocket() {
+    use polywire::rt::{Framing, MessageConfig};
+    use polywire_protocols::mqtt::{
+        Client, Connect, Packet, Publish, QoS, Subscribe, Subscription,
+    };
+    let (multi, addr, _broker) = polywire_examples::mqtt_broker::serve("127.0.0.1:0")
+        .await
+        .expect("the broker starts");
+    let open = |id: &'static str| async move {
+        let tcp = TcpStream::connect(addr).await.expect("connects");
+        let framing = Framing::of_framed::<Packet>("mqtt");
+        let ws = polywire::rt::ws::connect_with(
+            tcp,
+            &addr.to_string(),
+            "/mqtt",
+            false,
+            framing,
+            &["mqtt"],
+        )
+        .await
+        .expect("upgrades");
+        let hello = Connect {
+            protocol_name: "MQTT".into(),
+            protocol_level: 5,
+            clean_start: true,
+            client_id: id.into(),
+            ..Default::default()
+        };
+        let (c, ack) = Client::connect_over(ws, hello, MessageConfig::default())
+            .await
+            .expect("CONNACK over WebSocket");
+        assert_eq!(ack.code, 0);
+        c
+    };
+    let sub = open("ws-gen-sub").await;
+    sub.subscribe(Subscribe {
+        subscriptions: vec![Subscription {
+            filter: "wsgen/#".into(),
+            max_qos: QoS::ExactlyOnce,
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .await
+    .expect("SUBACK");
+    let publisher = open("ws-gen-pub").await;
+    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
+        publisher
+            .publish(Publish {
+                qos,
+                topic: "wsgen/a".into(),
+                payload: format!("{qos:?}").into_bytes().into(),
+                ..Default::default()
+            })
+            .await
+            .expect("published");
+        let got = tokio::time::timeout(Duration::from_secs(5), sub.next_push())
+            .await
+            .expect("within 5 s")
+            .expect("a message");
+        assert_eq!(
+            (got.qos, &got.payload[..]),
+            (qos, format!("{qos:?}").as_bytes())
+        );
+    }
+    sub.close().await;
+    publisher.close().await;
+    multi.shutdown().await;
+}

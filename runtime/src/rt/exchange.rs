@@ -15,7 +15,7 @@ use super::registry::{Io, ProtocolServer};
 use super::transport::{Framing, TransportKind};
 use super::{BoxFuture, CallError};
 use crate::exchange::{
-    Exchange, Failure, Incoming, MessageSession, Role, SendError, Ticket, Violation,
+    Exchange, Failure, Incoming, MessageSession, Role, SendError, Status, Ticket, Violation,
 };
 use crate::protocol::{AnyPrefix, Detection, Detector, Negotiated};
 use bytes::BytesMut;
@@ -403,10 +403,34 @@ impl<E: Exchange> Served<'_, E> {
         };
         let due = token.expect().member();
         let answer = due.map(|m| E::default_answer(&msg, m));
+        let fallback = answer.clone();
         match self.run(handler.message(conn, msg, answer)).await {
             Some(a) if due.is_some() => {
-                if let Err(e) = self.session.answer(token, a, Instant::now()) {
-                    tracing::warn!(error = %e, "answer not sent");
+                let failure = E::failure(&a);
+                match self.session.answer(token.clone(), a, Instant::now()) {
+                    // A failure the version in effect cannot carry whole: first without its
+                    // message (MQTT 3.1.1's CONNACK has a code and no reason string), then,
+                    // when even the code cannot go (3.1.1's PUBACK has none), the plain
+                    // answer, as such a protocol's acknowledgement must.
+                    Err(SendError::Encode(e)) if failure.is_some() => {
+                        tracing::debug!(error = %e, "a failure this version cannot say whole");
+                        let Some(plain) = fallback else { return };
+                        let code_only = failure.map(|s| Status {
+                            code: s.code,
+                            message: None,
+                        });
+                        let mut bare = plain.clone();
+                        let sent = code_only
+                            .filter(|s| E::set_failure(&mut bare, s))
+                            .map(|_| self.session.answer(token.clone(), bare, Instant::now()));
+                        if !matches!(sent, Some(Ok(_)))
+                            && let Err(e) = self.session.answer(token, plain, Instant::now())
+                        {
+                            tracing::warn!(error = %e, "answer not sent");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "answer not sent"),
+                    Ok(_) => {}
                 }
             }
             Some(a) => {
@@ -610,6 +634,14 @@ pub enum ClientError {
     /// No answer within the configured time.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// The answer that ended the exchange reports a failure through its status field.
+    #[error("{answer} reports {status}")]
+    Failed {
+        /// The answer's message name.
+        answer: &'static str,
+        /// Its status.
+        status: Status,
+    },
     /// The hello's answer refused every version offered (the last one tried is named).
     #[error("the server refused the hello (last offered version {0})")]
     Refused(u32),
@@ -785,7 +817,13 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
             match session.receive(&mut buf, Instant::now()) {
                 Ok(Some(Incoming::Answer { ticket, msg })) => {
                     if let Some(w) = waiting.remove(&ticket) {
-                        let _ = w.send(Ok(Some(msg)));
+                        let _ = w.send(match E::failure(&msg) {
+                            Some(status) => Err(ClientError::Failed {
+                                answer: E::MEMBERS[E::member(&msg)],
+                                status,
+                            }),
+                            None => Ok(Some(msg)),
+                        });
                     }
                 }
                 Ok(Some(Incoming::Message { msg, token })) => {
