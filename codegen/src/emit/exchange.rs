@@ -231,6 +231,122 @@ fn status_arms(g: &Gen, ex: &Exchange) -> (String, String) {
     (get, set)
 }
 
+/// The name of the function that completes a struct (see [`completes`]).
+fn complete_fn(name: &str) -> String {
+    format!("complete_{}", snake(name))
+}
+
+/// The fills of `s`'s own fields (see [`completes`]).
+fn own_fills(g: &Gen, s: &StructDef) -> String {
+    let mut fills = String::new();
+    for f in &s.fields {
+        let Some(c) = &f.cond else { continue };
+        let mut open = false;
+        c.walk(&mut |c| open |= *c == Cond::More);
+        let presence = c.refs().iter().any(|(n, _)| {
+            s.fields.iter().any(|x| match &x.kind {
+                FieldKind::Bits { parts, .. } => parts
+                    .iter()
+                    .any(|p| p.name == *n && matches!(p.value, PartValue::Present(_))),
+                _ => false,
+            })
+        });
+        if open || presence || !matches!(f.kind, FieldKind::Value(_)) {
+            continue;
+        }
+        let cond = unparen(&g.cond_bool(s, c, &Side::Value("m"))).to_string();
+        fills += &format!(
+            "if m.{0}.is_none() && {cond} {{ m.{0} = Some(::std::default::Default::default()); }}",
+            ident(&f.name)
+        );
+    }
+    fills
+}
+
+/// A function per struct that has optional fields to fill under a version (its own, or
+/// those of the structs it holds), by type index: what `Exchange::complete` calls.
+fn completes(g: &Gen) -> std::collections::BTreeMap<usize, String> {
+    let p = g.p;
+    let own: Vec<String> = p
+        .types
+        .iter()
+        .map(|t| match t {
+            TypeDef::Struct(s) => own_fills(g, s),
+            _ => String::new(),
+        })
+        .collect();
+    // The struct a field holds (directly, optionally or as list elements).
+    fn held(t: &Type) -> Option<(usize, bool)> {
+        match t {
+            Type::Named(i) => Some((*i, false)),
+            Type::List { elem, .. } => match elem.as_ref() {
+                Type::Named(i) => Some((*i, true)),
+                _ => None,
+            },
+            Type::Optional { inner, .. } => held(inner),
+            _ => None,
+        }
+    }
+    let mut needs: Vec<bool> = own.iter().map(|o| !o.is_empty()).collect();
+    loop {
+        let mut changed = false;
+        for (i, t) in p.types.iter().enumerate() {
+            let TypeDef::Struct(s) = t else { continue };
+            if needs[i] {
+                continue;
+            }
+            if s.fields.iter().any(|f| match &f.kind {
+                FieldKind::Value(t) => held(t).is_some_and(|(j, _)| needs[j]),
+                _ => false,
+            }) {
+                needs[i] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for (i, t) in p.types.iter().enumerate() {
+        let TypeDef::Struct(s) = t else { continue };
+        if !needs[i] {
+            continue;
+        }
+        let mut body = own[i].clone();
+        for f in &s.fields {
+            let FieldKind::Value(t) = &f.kind else {
+                continue;
+            };
+            let Some((j, list)) = held(t) else { continue };
+            if !needs[j] {
+                continue;
+            }
+            let (name, call) = (ident(&f.name), complete_fn(p.types[j].name()));
+            let optional = f.cond.is_some() || matches!(t, Type::Optional { .. });
+            body += &match (list, optional) {
+                (true, true) => {
+                    format!("for x in m.{name}.iter_mut().flatten() {{ {call}(x, version); }}")
+                }
+                (true, false) => format!("for x in m.{name}.iter_mut() {{ {call}(x, version); }}"),
+                (false, true) => {
+                    format!("if let Some(x) = m.{name}.as_mut() {{ {call}(x, version); }}")
+                }
+                (false, false) => format!("{call}(&mut m.{name}, version);"),
+            };
+        }
+        out.insert(
+            i,
+            format!(
+                "\n/// Fills what a [`{n}`] needs under `version` and lacks (see `Exchange::complete`).\nfn {f}(m: &mut {n}, version: u32) {{ let _ = version; {body} }}\n",
+                n = s.name,
+                f = complete_fn(&s.name)
+            ),
+        );
+    }
+    out
+}
+
 /// `impl Exchange for <frame union>`.
 pub fn sans_io(g: &Gen) -> String {
     let p = g.p;
@@ -336,38 +452,19 @@ pub fn sans_io(g: &Gen) -> String {
         )
     });
     // Optional fields present by their condition (not by `@more`, not by a presence bit
-    // of their own) are filled with their defaults when absent.
-    let mut complete = String::new();
-    for a in &u.arms {
-        let TypeDef::Struct(s) = &p.types[a.ty] else {
-            continue;
-        };
-        let mut fills = String::new();
-        for f in &s.fields {
-            let Some(c) = &f.cond else { continue };
-            let mut open = false;
-            c.walk(&mut |c| open |= *c == Cond::More);
-            let presence = c.refs().iter().any(|(n, _)| {
-                s.fields.iter().any(|x| match &x.kind {
-                    FieldKind::Bits { parts, .. } => parts
-                        .iter()
-                        .any(|p| p.name == *n && matches!(p.value, PartValue::Present(_))),
-                    _ => false,
-                })
-            });
-            if open || presence || !matches!(f.kind, FieldKind::Value(_)) {
-                continue;
-            }
-            let cond = unparen(&g.cond_bool(s, c, &Side::Value("m"))).to_string();
-            fills += &format!(
-                "if m.{0}.is_none() && {cond} {{ m.{0} = Some(::std::default::Default::default()); }}",
-                ident(&f.name)
-            );
-        }
-        if !fills.is_empty() {
-            complete += &format!("Self::{}(m) => {{ {fills} }}", s.name);
-        }
-    }
+    // of their own) are filled with their defaults when absent, in the members and in the
+    // structs they hold.
+    let completes = completes(g);
+    let complete: String = u
+        .arms
+        .iter()
+        .filter(|a| completes.contains_key(&a.ty))
+        .map(|a| {
+            let n = p.types[a.ty].name();
+            format!("Self::{n}(m) => {}(m, version),", complete_fn(n))
+        })
+        .collect();
+    let complete_fns: String = completes.values().cloned().collect();
     // Farewells: the message a side sends before it closes on a failure.
     let mut farewells = String::new();
     for f in &ex.farewells {
@@ -596,7 +693,7 @@ impl {P}::Exchange for {un} {{
         a
     }}
 }}
-"#
+{complete_fns}"#
     )
 }
 
