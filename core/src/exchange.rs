@@ -112,9 +112,14 @@ pub trait Exchange: Send + Sync + 'static {
     /// absent (a field `if @version >= 5` left `None`) with their defaults; what the session
     /// does before it encodes a message.
     fn complete(m: &mut Self::Msg, version: u32);
+    /// A message of member `member` with every field at its default and the correlation
+    /// value `correlation` (when it takes one).
+    fn blank(member: usize, correlation: Option<u64>) -> Self::Msg;
     /// The answer of member `answer` to `request` with every field at its default (the
     /// correlation value copied): what is sent when a handler has nothing to add.
-    fn default_answer(request: &Self::Msg, answer: usize) -> Self::Msg;
+    fn default_answer(request: &Self::Msg, answer: usize) -> Self::Msg {
+        Self::blank(answer, Self::correlation(request))
+    }
 }
 
 /// A failure an answer reports through its status field (the block's `status` lines): the
@@ -191,6 +196,11 @@ impl Token {
     /// What the answer must be.
     pub fn expect(&self) -> Expect {
         self.expect
+    }
+
+    /// The request's correlation value, which its answer takes.
+    pub fn correlation(&self) -> Option<u64> {
+        self.correlation
     }
 
     /// The ticket of our request this message continues (`A -> B`, then our `C`), whose

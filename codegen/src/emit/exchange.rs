@@ -682,12 +682,12 @@ impl {P}::Exchange for {un} {{
         }}
     }}
 
-    fn default_answer(request: &Self, answer: usize) -> Self {{
-        let mut a = match answer {{
+    fn blank(member: usize, correlation: ::std::option::Option<u64>) -> Self {{
+        let mut a = match member {{
             {defaults}
             _ => Self::default(),
         }};
-        if let Some(id) = <Self as {P}::Exchange>::correlation(request) {{
+        if let Some(id) = correlation {{
             <Self as {P}::Exchange>::set_correlation(&mut a, id);
         }}
         a
@@ -779,7 +779,8 @@ pub fn service(g: &Gen) -> String {
                     "{doc}\n    ///\n    /// `answer` is the default [`{a}`] (its correlation value set); the default method sends it as it is. `Err(status)` sends the default answer reporting `status` (its status field and message).\n    fn {method}(&self, conn: &{conn}, msg: {n}, answer: {a}) -> impl ::std::future::Future<Output = ::std::result::Result<{a}, {P}::Status>> + Send {{ let _ = (conn, msg); async move {{ Ok(answer) }} }}\n"
                 );
                 arms += &format!(
-                    "{un}::{n}(m) => match answer {{ Some({un}::{a}(a)) => {{ let fallback = a.clone(); match self.0.{method}(conn, m, a).await {{ Ok(a) => Some({un}::{a}(a)), Err(s) => {{ let mut f = {un}::{a}(fallback); <{un} as {P}::Exchange>::set_failure(&mut f, &s); Some(f) }} }} }} other => other }},"
+                    "{un}::{n}(m) => {{ let key = answer.as_ref().and_then(<{un} as {P}::Exchange>::correlation); match answer {{ Some({un}::{a}(a)) => match self.0.{method}(conn, m, a).await {{ Ok(a) => Some({un}::{a}(a)), Err(s) => {{ let mut f = <{un} as {P}::Exchange>::blank({idx}, key); <{un} as {P}::Exchange>::set_failure(&mut f, &s); Some(f) }} }}, other => other }} }},",
+                    idx = member(u, t)
                 );
             }
             Answers::One(t) => {
@@ -805,7 +806,7 @@ pub fn service(g: &Gen) -> String {
                     "{doc}\n    ///\n    /// `answer` is the default answer its rule picks (its correlation value set), `None` when nothing answers it; the default method sends it as it is. `Err(status)` sends the default answer reporting `status` (its status field and message).\n    fn {method}(&self, conn: &{conn}, msg: {n}, answer: ::std::option::Option<{un}>) -> impl ::std::future::Future<Output = ::std::result::Result<::std::option::Option<{un}>, {P}::Status>> + Send {{ let _ = (conn, msg); async move {{ Ok(answer) }} }}\n"
                 );
                 arms += &format!(
-                    "{un}::{n}(m) => {{ let fallback = answer.clone(); match self.0.{method}(conn, m, answer).await {{ Ok(a) => a, Err(s) => fallback.map(|mut f| {{ <{un} as {P}::Exchange>::set_failure(&mut f, &s); f }}) }} }},"
+                    "{un}::{n}(m) => {{ let key = answer.as_ref().map(|a| (<{un} as {P}::Exchange>::member(a), <{un} as {P}::Exchange>::correlation(a))); match self.0.{method}(conn, m, answer).await {{ Ok(a) => a, Err(s) => key.map(|(member, corr)| {{ let mut f = <{un} as {P}::Exchange>::blank(member, corr); <{un} as {P}::Exchange>::set_failure(&mut f, &s); f }}) }} }},"
                 );
             }
             Answers::Some => {

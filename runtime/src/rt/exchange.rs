@@ -403,7 +403,6 @@ impl<E: Exchange> Served<'_, E> {
         };
         let due = token.expect().member();
         let answer = due.map(|m| E::default_answer(&msg, m));
-        let fallback = answer.clone();
         match self.run(handler.message(conn, msg, answer)).await {
             Some(a) if due.is_some() => {
                 let failure = E::failure(&a);
@@ -414,7 +413,8 @@ impl<E: Exchange> Served<'_, E> {
                     // answer, as such a protocol's acknowledgement must.
                     Err(SendError::Encode(e)) if failure.is_some() => {
                         tracing::debug!(error = %e, "a failure this version cannot say whole");
-                        let Some(plain) = fallback else { return };
+                        let Some(member) = due else { return };
+                        let plain = E::blank(member, token.correlation());
                         let code_only = failure.map(|s| Status {
                             code: s.code,
                             message: None,
