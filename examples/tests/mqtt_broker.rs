@@ -314,3 +314,47 @@ async fn the_generated_client_uses_the_broker_over_websocket() {
     publisher.close().await;
     multi.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_factory_connects_mqtt_through_its_configured_attempts() {
+    use polywire::rt::{ClientFactoryConfig, MessageConfig, RemotingClientFactory};
+    use polywire_protocols::mqtt::{Connect, Packet, PingReq};
+    let (multi, addr, _broker) = polywire_examples::mqtt_broker::serve("127.0.0.1:0")
+        .await
+        .expect("the broker starts");
+    // WebSocket on a path the server refuses, then on `/mqtt` offering 5.0 then 3.1.1.
+    let config: ClientFactoryConfig = toml::from_str(
+        r#"
+        [protocols.mqtt]
+        fallback = [
+            { transport = { websocket = { path = "/nowhere" } } },
+            { transport = { websocket = { path = "/mqtt" } }, versions = [4, 5] },
+        ]
+        "#,
+    )
+    .expect("the configuration");
+    let factory = RemotingClientFactory::new(config);
+    let hello = Packet::Connect(Connect {
+        protocol_name: "MQTT".into(),
+        protocol_level: 4,
+        clean_start: true,
+        client_id: "from-the-factory".into(),
+        ..Default::default()
+    });
+    let (c, ack) = factory
+        .connect_exchange::<Packet>(&addr.to_string(), hello, MessageConfig::default())
+        .await
+        .expect("the second attempt connects");
+    assert_eq!(c.version(), Some(5), "the highest version is offered first");
+    assert!(
+        matches!(ack, Some(Packet::ConnAck(ref a)) if a.code == 0),
+        "{ack:?}"
+    );
+    let pong = c
+        .request(Packet::PingReq(PingReq {}))
+        .await
+        .expect("PINGRESP");
+    assert!(matches!(pong, Some(Packet::PingResp(_))), "{pong:?}");
+    c.close().await;
+    multi.shutdown().await;
+}
