@@ -280,7 +280,9 @@ impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
 
     fn serve_tcp_stream(&self, stream: tokio::net::TcpStream, peer: String, first: BytesMut) {
         let _ = stream.set_nodelay(true);
-        self.spawn(stream, peer, TransportKind::Tcp, first);
+        // Owned halves: no lock between the reader and the writer.
+        let (rd, wr) = stream.into_split();
+        self.spawn_halves(rd, wr, peer, TransportKind::Tcp, first);
     }
 
     /// Serves one open byte stream whose first bytes, `first`, were read already.
@@ -291,6 +293,21 @@ impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
         transport: TransportKind,
         first: BytesMut,
     ) {
+        let (rd, wr) = tokio::io::split(io);
+        self.spawn_halves(rd, wr, peer, transport, first);
+    }
+
+    fn spawn_halves<R, W>(
+        &self,
+        rd: R,
+        wr: W,
+        peer: String,
+        transport: TransportKind,
+        first: BytesMut,
+    ) where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
         let Ok(permit) = self.inner.connections.clone().try_acquire_owned() else {
             tracing::warn!(%peer, limit = self.inner.config.max_connections, "connection limit reached; closing");
             return;
@@ -302,7 +319,7 @@ impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
         let span = tracing::debug_span!("connection", %peer, %transport, protocol = E::ID);
         self.inner.tracker.spawn(tracing::Instrument::instrument(
             async move {
-                let end = serve(&inner, io, peer, transport, first).await;
+                let end = serve(&inner, rd, wr, peer, transport, first).await;
                 tracing::debug!(?end, "connection ended");
                 drop(permit);
             },
@@ -445,14 +462,20 @@ impl<E: Exchange> Served<'_, E> {
     }
 }
 
-async fn serve<E: Exchange, H: MessageHandler<E>, S: AsyncRead + AsyncWrite + Send + 'static>(
+async fn serve<E, H, R, W>(
     inner: &ServerInner<E, H>,
-    io: S,
+    mut rd: R,
+    mut wr: W,
     peer: String,
     transport: TransportKind,
     first: BytesMut,
-) -> Ended {
-    let (mut rd, mut wr) = tokio::io::split(io);
+) -> Ended
+where
+    E: Exchange,
+    H: MessageHandler<E>,
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+{
     let (tx, rx) = mpsc::channel(inner.config.queue.max(1));
     let conn = Connection {
         inner: Arc::new(ConnInner {
