@@ -763,3 +763,163 @@ impl<E: Exchange> MessageSession<E> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::WireMessage;
+    use crate::error::EncodeError;
+    use crate::wire::{Limits, Reader, Writer};
+
+    /// A two-byte message: a kind (1 request, 2 answer, 3 hello, 4 its answer) and a value.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct Toy(u8, u8);
+
+    impl WireMessage for Toy {
+        fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+            let b = r.bytes(2, "toy")?;
+            Ok(Toy(b[0], b[1]))
+        }
+
+        fn write_to(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+            w.cursor().put_slice(&[self.0, self.1]);
+            Ok(())
+        }
+    }
+
+    impl Framed for Toy {
+        const NAME: &'static str = "Toy";
+        const LIMITS: Limits = Limits::DEFAULT;
+
+        fn frame_len(buf: &[u8], _limits: &Limits) -> Result<Option<usize>, DecodeError> {
+            Ok((buf.len() >= 2).then_some(2))
+        }
+    }
+
+    /// `exchange { hello Hello -> HelloAck; Req -> Resp; order }`.
+    impl Exchange for Toy {
+        type Msg = Toy;
+        const ID: &'static str = "toy";
+        const DETECT: &'static [&'static [(usize, &'static [u8])]] = &[];
+        const MEMBERS: &'static [&'static str] = &["Req", "Resp", "Hello", "HelloAck"];
+        const HELLO: Option<usize> = Some(2);
+        const CORRELATED: bool = false;
+        const MAX_CORRELATION: u64 = 0;
+        const GRACE_PERMILLE: u32 = 1000;
+        const VERSIONS: Option<(u32, u32)> = None;
+
+        fn member(m: &Toy) -> usize {
+            usize::from(m.0.saturating_sub(1)).min(3)
+        }
+        fn expects(m: &Toy, _version: u32) -> Expect {
+            match m.0 {
+                1 => Expect::One(1),
+                3 => Expect::One(3),
+                _ => Expect::Nothing,
+            }
+        }
+        fn has_rule(member: usize) -> bool {
+            matches!(member, 0 | 2)
+        }
+        fn pushable(_member: usize) -> bool {
+            false
+        }
+        fn correlation(_m: &Toy) -> Option<u64> {
+            None
+        }
+        fn takes_correlation(_m: &Toy) -> bool {
+            false
+        }
+        fn set_correlation(_m: &mut Toy, _id: u64) {}
+        fn hello_version(_m: &Toy) -> Option<u32> {
+            None
+        }
+        fn keepalive(_m: &Toy) -> Option<Duration> {
+            None
+        }
+        fn ping() -> Option<Toy> {
+            None
+        }
+        fn farewell(_failure: Failure, _version: u32) -> Option<Toy> {
+            None
+        }
+        fn accepted(_answer: &Toy) -> bool {
+            true
+        }
+        fn set_hello_version(_hello: &mut Toy, _version: u32) {}
+        fn failure(_answer: &Toy) -> Option<Status> {
+            None
+        }
+        fn set_failure(_answer: &mut Toy, _status: &Status) -> bool {
+            false
+        }
+        fn complete(_m: &mut Toy, _version: u32) {}
+        fn blank(member: usize, _correlation: Option<u64>) -> Toy {
+            Toy(member as u8 + 1, 0)
+        }
+    }
+
+    /// A server session after the hello, and the tokens of `n` requests 10, 11, ...
+    fn requests(n: u8) -> (MessageSession<Toy>, Vec<Token>) {
+        let now = Instant::now();
+        let mut s = MessageSession::<Toy>::new(Role::Server, now);
+        let mut buf = BytesMut::from(&[3u8, 0][..]);
+        let Ok(Some(Incoming::Hello { token, .. })) = s.receive(&mut buf, now) else {
+            panic!("the hello");
+        };
+        s.answer(token, Toy(4, 0), now).expect("its answer");
+        assert_eq!(&s.take_output()[..], &[4, 0]);
+        let mut buf = BytesMut::new();
+        for i in 0..n {
+            buf.extend_from_slice(&[1, 10 + i]);
+        }
+        let mut tokens = Vec::new();
+        while let Ok(Some(Incoming::Message { token, .. })) = s.receive(&mut buf, now) {
+            tokens.push(token);
+        }
+        assert_eq!(tokens.len(), usize::from(n));
+        (s, tokens)
+    }
+
+    #[test]
+    fn answers_matched_by_order_leave_in_request_order_whatever_order_they_come_in() {
+        let now = Instant::now();
+        let (mut s, mut t) = requests(3);
+        let (t3, t2, t1) = (t.pop().unwrap(), t.pop().unwrap(), t.pop().unwrap());
+        s.answer(t3, Toy(2, 12), now).expect("third");
+        s.answer(t2, Toy(2, 11), now).expect("second");
+        // Both wait for the first.
+        assert!(!s.has_output());
+        s.answer(t1, Toy(2, 10), now).expect("first");
+        assert_eq!(&s.take_output()[..], &[2, 10, 2, 11, 2, 12]);
+    }
+
+    #[test]
+    fn a_declined_answer_no_longer_holds_the_later_ones_back() {
+        let now = Instant::now();
+        let (mut s, mut t) = requests(3);
+        let (t3, t2, t1) = (t.pop().unwrap(), t.pop().unwrap(), t.pop().unwrap());
+        s.answer(t3, Toy(2, 12), now).expect("third");
+        s.answer(t1, Toy(2, 10), now).expect("first");
+        assert_eq!(&s.take_output()[..], &[2, 10]);
+        s.decline(t2);
+        assert_eq!(&s.take_output()[..], &[2, 12]);
+    }
+
+    #[test]
+    fn a_wrong_answer_is_refused_and_changes_nothing() {
+        let now = Instant::now();
+        let (mut s, mut t) = requests(1);
+        let t1 = t.pop().unwrap();
+        assert_eq!(
+            s.answer(t1.clone(), Toy(4, 0), now),
+            Err(SendError::WrongAnswer {
+                expected: "Resp",
+                got: "HelloAck"
+            })
+        );
+        assert!(!s.has_output());
+        s.answer(t1, Toy(2, 10), now).expect("the right one");
+        assert_eq!(&s.take_output()[..], &[2, 10]);
+    }
+}
