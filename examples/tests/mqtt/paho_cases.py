@@ -199,7 +199,9 @@ def case_session(v, tag):
     first = persistent(f"sess-{tag}", v, 60)
     first.subscribe(f"sess/{tag}", 1)
     first.stop()
-    time.sleep(0.3)
+    # Until the broker has seen the DISCONNECT, a message would still go to the old
+    # connection: give it time on a loaded machine.
+    time.sleep(1.0)
     pub = Box(f"sess-pub-{tag}", v).connect(v)
     pub.publish(f"sess/{tag}", b"while away", 1)
     again = persistent(f"sess-{tag}", v, 60)

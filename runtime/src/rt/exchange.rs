@@ -308,23 +308,22 @@ impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
     {
-        let Ok(permit) = self.inner.connections.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, limit = self.inner.config.max_connections, "connection limit reached; closing");
-            return;
-        };
-        if self.inner.shutdown.is_cancelled() {
-            return;
-        }
-        let inner = self.inner.clone();
-        let span = tracing::debug_span!("connection", %peer, %transport, protocol = E::ID);
-        self.inner.tracker.spawn(tracing::Instrument::instrument(
+        let inner = &self.inner;
+        let connection = {
+            let (inner, peer) = (inner.clone(), peer.clone());
             async move {
                 let end = serve(&inner, rd, wr, peer, transport, first).await;
                 tracing::debug!(?end, "connection ended");
-                drop(permit);
-            },
-            span,
-        ));
+            }
+        };
+        super::spawn_connection(
+            &inner.connections,
+            inner.config.max_connections,
+            &inner.shutdown,
+            &inner.tracker,
+            (&peer, transport, E::ID),
+            connection,
+        );
     }
 
     /// Stops accepting, closes every connection (handlers see [`Ended::Shutdown`]) and waits
