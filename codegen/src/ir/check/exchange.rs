@@ -282,6 +282,28 @@ fn check_farewells(p: &Protocol, ex: &Exchange, errs: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The value type of the top-level field `name` of `s`, or why it has none (a missing
+/// field, a bit part, a constant, a computed length, bit-packed, a struct).
+fn top_level_value<'a>(s: &'a StructDef, name: &str) -> Result<&'a Type, String> {
+    let Some(field) = s.fields.iter().find(|f| f.name == name) else {
+        let part = s.fields.iter().any(|f| {
+            matches!(&f.kind, FieldKind::Bits { parts, .. } if parts.iter().any(|pt| pt.name == name))
+        });
+        return Err(if part {
+            format!("`{name}` is a bit part, not a field")
+        } else {
+            format!("`{}` has no field `{name}`", s.name)
+        });
+    };
+    match &field.kind {
+        FieldKind::Value(t) => Ok(t),
+        FieldKind::Const { .. } => Err(format!("`{name}` is a constant")),
+        FieldKind::Length { .. } => Err(format!("`{name}` is a computed length")),
+        FieldKind::Bits { .. } => Err(format!("`{name}` is packed with bit parts")),
+        FieldKind::Switch { .. } => Err(format!("`{name}` is a struct")),
+    }
+}
+
 /// Whether `value` may be given to the top-level field `name` of `s`: else whether the
 /// field is fine and only the value misfits (E0389, else E0388), the reason and a help.
 fn settable(
@@ -293,22 +315,9 @@ fn settable(
     const FIELD_HELP: &str =
         "a farewell sets top-level fields holding an integer, a bool or an enum";
     let bad_field = |why: String| Err((false, why, FIELD_HELP.to_string()));
-    let Some(field) = s.fields.iter().find(|f| f.name == name) else {
-        let part = s.fields.iter().any(|f| {
-            matches!(&f.kind, FieldKind::Bits { parts, .. } if parts.iter().any(|pt| pt.name == name))
-        });
-        return bad_field(if part {
-            format!("`{name}` is a bit part, not a field")
-        } else {
-            format!("`{}` has no field `{name}`", s.name)
-        });
-    };
-    let ty = match &field.kind {
-        FieldKind::Value(t) => t,
-        FieldKind::Const { .. } => return bad_field(format!("`{name}` is a constant")),
-        FieldKind::Length { .. } => return bad_field(format!("`{name}` is a computed length")),
-        FieldKind::Bits { .. } => return bad_field(format!("`{name}` is packed with bit parts")),
-        FieldKind::Switch { .. } => return bad_field(format!("`{name}` is a struct")),
+    let ty = match top_level_value(s, name) {
+        Ok(t) => t,
+        Err(why) => return bad_field(why),
     };
     let range = match ty {
         Type::Int(i) => Some((i.min_value(), i128::from(i.max_value()))),
@@ -491,23 +500,9 @@ fn check_statuses(p: &Protocol, ex: &Exchange, errs: &mut Vec<Diagnostic>) {
 /// The values a status field holds: a top-level integer or enum field (optional or
 /// conditional), an enum by its wire values.
 fn status_field_range(p: &Protocol, s: &StructDef, name: &str) -> Result<(i128, i128), String> {
-    let Some(field) = s.fields.iter().find(|f| f.name == name) else {
-        let part = s.fields.iter().any(|f| {
-            matches!(&f.kind, FieldKind::Bits { parts, .. } if parts.iter().any(|pt| pt.name == name))
-        });
-        return Err(if part {
-            format!("`{name}` is a bit part, not a field")
-        } else {
-            format!("`{}` has no field `{name}`", s.name)
-        });
-    };
-    let ty = match &field.kind {
-        FieldKind::Value(Type::Optional { inner, .. }) => &**inner,
-        FieldKind::Value(t) => t,
-        FieldKind::Const { .. } => return Err(format!("`{name}` is a constant")),
-        FieldKind::Length { .. } => return Err(format!("`{name}` is a computed length")),
-        FieldKind::Bits { .. } => return Err(format!("`{name}` is packed with bit parts")),
-        FieldKind::Switch { .. } => return Err(format!("`{name}` is a struct")),
+    let ty = match top_level_value(s, name)? {
+        Type::Optional { inner, .. } => &**inner,
+        t => t,
     };
     match ty {
         Type::Int(i) => Ok((i.min_value(), i128::from(i.max_value()))),
