@@ -263,6 +263,8 @@ pub enum Violation {
     WrongSide(&'static str),
     /// Nothing was received for the keepalive's grace period.
     KeepaliveTimeout(Duration),
+    /// The hello did not come within this time (a driver's limit).
+    NoHello(Duration),
 }
 
 impl fmt::Display for Violation {
@@ -273,6 +275,7 @@ impl fmt::Display for Violation {
             Violation::SecondHello => f.write_str("a second hello on one connection"),
             Violation::WrongSide(m) => write!(f, "{m} is never sent to this side"),
             Violation::KeepaliveTimeout(d) => write!(f, "nothing received for {d:?}"),
+            Violation::NoHello(d) => write!(f, "no hello within {d:?}"),
         }
     }
 }
@@ -284,9 +287,10 @@ impl Violation {
     pub fn failure(&self) -> Failure {
         match self {
             Violation::Decode(_) => Failure::Malformed,
-            Violation::BeforeHello(_) | Violation::SecondHello | Violation::WrongSide(_) => {
-                Failure::Violation
-            }
+            Violation::BeforeHello(_)
+            | Violation::SecondHello
+            | Violation::WrongSide(_)
+            | Violation::NoHello(_) => Failure::Violation,
             Violation::KeepaliveTimeout(_) => Failure::Keepalive,
         }
     }

@@ -225,3 +225,23 @@ async fn a_handlers_status_reaches_the_client_as_a_typed_error() {
     c.close().await;
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_connection_that_sends_no_hello_is_closed_after_the_hello_timeout() {
+    let config = MessageConfig {
+        hello_timeout: Duration::from_millis(300),
+        ..MessageConfig::default()
+    };
+    let server = server(Defaults, config);
+    let addr = server.bind("127.0.0.1:0").await.expect("binds");
+    let mut s = TcpStream::connect(addr).await.expect("connects");
+    let t = std::time::Instant::now();
+    // Nothing is sent; the server closes without a word (no version is known yet).
+    assert_eq!(rest(&mut s).await, Vec::<u8>::new());
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(4),
+        "closed after {took:?}"
+    );
+    server.shutdown().await;
+}

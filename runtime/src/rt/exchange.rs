@@ -197,8 +197,11 @@ impl<E: Exchange> Connection<E> {
 pub struct MessageConfig {
     /// Messages queued for a connection (pushes) before [`Connection::push`] fails.
     pub queue: usize,
-    /// Time a new connection has to send its hello.
+    /// Time a new connection has to send its hello (server), and a client's hello has to
+    /// be answered.
     pub hello_timeout: Duration,
+    /// Time a client waits for the end of a request's exchange.
+    pub request_timeout: Duration,
     /// The most messages handled before the connection's output is written.
     pub batch: usize,
     /// Open connections at most; more are closed as they arrive.
@@ -210,6 +213,7 @@ impl Default for MessageConfig {
         MessageConfig {
             queue: 4096,
             hello_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
             batch: 64,
             max_connections: 100_000,
         }
@@ -575,7 +579,8 @@ where
             }
             _ = sleep => {
                 if waiting_hello {
-                    break Ended::Violation(Violation::KeepaliveTimeout(inner.config.hello_timeout));
+                    st.session.farewell(Failure::Violation);
+                    break Ended::Violation(Violation::NoHello(inner.config.hello_timeout));
                 }
                 if let Err(v) = st.session.tick(Instant::now()) {
                     break Ended::Violation(v);
@@ -774,15 +779,16 @@ impl<E: Exchange> MessageClient<E> {
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let (push_tx, push_rx) = mpsc::channel(config.queue.max(1));
         let version = E::hello_version(&hello);
-        let timeout = config.hello_timeout;
+        let (hello_timeout, request_timeout) = (config.hello_timeout, config.request_timeout);
         tokio::spawn(client_task::<E, S>(io, rx, push_tx, config));
-        let client = MessageClient {
+        let mut client = MessageClient {
             tx,
             pushes: tokio::sync::Mutex::new(push_rx),
             version,
-            timeout,
+            timeout: hello_timeout,
         };
         let answer = client.request(hello).await?;
+        client.timeout = request_timeout;
         Ok((client, answer))
     }
 
