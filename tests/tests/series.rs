@@ -65,9 +65,10 @@ macro_rules! catalog_tests {
                     };
                     let entries = matching(&prefix)
                         .into_iter()
-                        .map(|n| Entry {
-                            name: n.into(),
-                            ..Default::default()
+                        .map(|n| {
+                            let mut e = Entry::default();
+                            e.name = n.into();
+                            e
                         })
                         .collect();
                     Ok((entries, end))
@@ -93,12 +94,17 @@ macro_rules! catalog_tests {
             ) {
                 let server = server(Shelf, MessageConfig::default());
                 let addr = server.bind("127.0.0.1:0").await.expect("binds");
-                let hello = Hello {
-                    client: "test".into(),
-                    ..Default::default()
-                };
+                let mut hello = Hello::default();
+                hello.client = "test".into();
                 let (client, _) = Client::hello(addr, hello, config).await.expect("connects");
                 (server, client)
+            }
+
+            /// A listing of the names that start with `prefix`.
+            fn list_of(prefix: &str) -> List {
+                let mut l = List::default();
+                l.prefix = prefix.into();
+                l
             }
 
             fn listed(entries: &[Entry]) -> Vec<String> {
@@ -108,39 +114,16 @@ macro_rules! catalog_tests {
             #[tokio::test]
             async fn a_listing_comes_back_whole_and_a_failed_one_as_its_status() {
                 let (server, client) = start(MessageConfig::default()).await;
-                let (entries, end) = client
-                    .list(List {
-                        prefix: "a".into(),
-                        ..Default::default()
-                    })
-                    .await
-                    .expect("listed");
+                let (entries, end) = client.list(list_of("a")).await.expect("listed");
                 assert_eq!(listed(&entries), ["apple", "apricot", "avocado"]);
                 assert_eq!(end.code, 0);
                 // An empty series: the end alone.
-                let (entries, _) = client
-                    .list(List {
-                        prefix: "q".into(),
-                        ..Default::default()
-                    })
-                    .await
-                    .expect("listed");
+                let (entries, _) = client.list(list_of("q")).await.expect("listed");
                 assert!(entries.is_empty());
                 // A thousand entries.
-                let (entries, _) = client
-                    .list(List {
-                        prefix: "z".into(),
-                        ..Default::default()
-                    })
-                    .await
-                    .expect("listed");
+                let (entries, _) = client.list(list_of("z")).await.expect("listed");
                 assert_eq!(listed(&entries), matching("z"));
-                let failed = client
-                    .list(List {
-                        prefix: "!".into(),
-                        ..Default::default()
-                    })
-                    .await;
+                let failed = client.list(list_of("!")).await;
                 match failed {
                     Err(ClientError::Failed { answer, status }) => {
                         assert_eq!(answer, "End");
@@ -149,12 +132,7 @@ macro_rules! catalog_tests {
                     other => panic!("expected the failure, got {other:?}"),
                 }
                 // The one-answer call refuses a series request; the connection still works.
-                let refused = client
-                    .request(Msg::List(List {
-                        prefix: "a".into(),
-                        ..Default::default()
-                    }))
-                    .await;
+                let refused = client.request(Msg::List(list_of("a"))).await;
                 assert!(
                     matches!(refused, Err(ClientError::Series("List"))),
                     "{refused:?}"
@@ -176,13 +154,7 @@ macro_rules! catalog_tests {
                         match i % 3 {
                             0 => {
                                 let prefix = ["a", "b", "slowc", "z00"][i / 3 % 4];
-                                let (entries, end) = c
-                                    .list(List {
-                                        prefix: prefix.into(),
-                                        ..Default::default()
-                                    })
-                                    .await
-                                    .expect("listed");
+                                let (entries, end) = c.list(list_of(prefix)).await.expect("listed");
                                 let want = matching(prefix.trim_start_matches("slow"));
                                 assert_eq!(listed(&entries), want, "prefix {prefix}");
                                 assert_eq!(end.code, 0);
@@ -192,12 +164,7 @@ macro_rules! catalog_tests {
                                 assert_eq!(t.n as usize, names().len());
                             }
                             _ => {
-                                let r = c
-                                    .list(List {
-                                        prefix: "!".into(),
-                                        ..Default::default()
-                                    })
-                                    .await;
+                                let r = c.list(list_of("!")).await;
                                 assert!(matches!(r, Err(ClientError::Failed { .. })), "{r:?}");
                             }
                         }
@@ -217,24 +184,13 @@ macro_rules! catalog_tests {
                     ..MessageConfig::default()
                 };
                 let (server, client) = start(config).await;
-                let long = client
-                    .list(List {
-                        prefix: "z".into(),
-                        ..Default::default()
-                    })
-                    .await;
+                let long = client.list(list_of("z")).await;
                 assert!(
                     matches!(long, Err(ClientError::SeriesTooLong(10))),
                     "{long:?}"
                 );
                 // The rest of that series is read and dropped; the next answers are right.
-                let (entries, _) = client
-                    .list(List {
-                        prefix: "b".into(),
-                        ..Default::default()
-                    })
-                    .await
-                    .expect("listed");
+                let (entries, _) = client.list(list_of("b")).await.expect("listed");
                 assert_eq!(listed(&entries), ["banana", "blueberry"]);
                 let total = client.count(Count::default()).await.expect("counted");
                 assert_eq!(total.n as usize, names().len());

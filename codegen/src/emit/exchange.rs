@@ -391,6 +391,8 @@ pub fn sans_io(g: &Gen) -> String {
 
     // Correlation: every member with an integer field of that name.
     let (mut corr, mut takes, mut set, mut max) = (String::new(), String::new(), String::new(), 0);
+    // Members whose correlation field is always there.
+    let mut always: Vec<String> = Vec::new();
     if let Matching::Correlate(field) = &ex.matching {
         let f = ident(field);
         for a in &u.arms {
@@ -421,12 +423,24 @@ pub fn sans_io(g: &Gen) -> String {
                 );
             } else {
                 corr += &format!("Self::{n}(m) => Some(u64::from(m.{f})),");
-                takes += &format!("Self::{n}(_) => true,");
+                always.push(format!("Self::{n}(_)"));
                 set += &format!("Self::{n}(m) => m.{f} = id as {rust},");
             }
         }
     }
     let correlated = matches!(ex.matching, Matching::Correlate(_)) && !corr.is_empty();
+    let takes = match (always.is_empty(), takes.is_empty()) {
+        (true, true) => "let _ = m; false".to_string(),
+        (false, true) => format!("matches!(m, {})", always.join(" | ")),
+        (always_none, _) => {
+            let first = if always_none {
+                String::new()
+            } else {
+                format!("{} => true,", always.join(" | "))
+            };
+            format!("#[allow(unreachable_patterns)] match m {{ {first} {takes} _ => false, }}")
+        }
+    };
 
     // The hello's version and keepalive.
     let (mut version, mut keepalive) = (String::new(), String::new());
@@ -599,11 +613,7 @@ impl {P}::Exchange for {un} {{
     }}
 
     fn takes_correlation(m: &Self) -> bool {{
-        #[allow(unreachable_patterns)]
-        match m {{
-            {takes}
-            _ => false,
-        }}
+        {takes}
     }}
 
     fn set_correlation(m: &mut Self, id: u64) {{

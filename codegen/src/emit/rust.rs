@@ -475,10 +475,14 @@ impl<'a> Gen<'a> {
                     fl.name,
                     Self::read_int(&fl.repr, r, field)
                 ),
-                // `From` lets the field hold the message or a `Box` of it (a tagged list's
-                // generated field, or a derive user's choice).
-                TypeDef::Struct(_) | TypeDef::Union(_) | TypeDef::Tagged(_) => format!(
+                // `From` lets a tagged list's field hold it in a `Box` (as generated types
+                // do) or not (a derive user's choice).
+                TypeDef::Tagged(t) => format!(
                     "::std::convert::From::from(<{} as {RT}::WireMessage>::decode_from({r}).map_err(|e| e.within({f}))?)",
+                    t.name
+                ),
+                TypeDef::Struct(_) | TypeDef::Union(_) => format!(
+                    "<{} as {RT}::WireMessage>::decode_from({r}).map_err(|e| e.within({f}))?",
                     self.p.types[*i].name()
                 ),
             },

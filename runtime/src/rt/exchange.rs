@@ -728,6 +728,9 @@ type Reply<M> = (Vec<M>, Option<M>);
 /// Where a request's answer goes.
 type Waiter<M> = oneshot::Sender<Result<Reply<M>, ClientError>>;
 
+/// A request waiting for its answer: where it goes, and a series' items so far.
+type Waiting<M> = HashMap<Ticket, (Waiter<M>, Vec<M>)>;
+
 enum ClientCmd<M> {
     Send(M, Waiter<M>),
     Close(oneshot::Sender<()>),
@@ -901,7 +904,7 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
 ) {
     let (mut rd, mut wr) = tokio::io::split(io);
     let mut session = MessageSession::<E>::new(Role::Client, Instant::now());
-    let mut waiting: HashMap<Ticket, (Waiter<E::Msg>, Vec<E::Msg>)> = HashMap::new();
+    let mut waiting: Waiting<E::Msg> = HashMap::new();
     let mut buf = BytesMut::with_capacity(4096);
     let mut closing: Option<oneshot::Sender<()>> = None;
     let end = 'conn: loop {
