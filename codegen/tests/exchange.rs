@@ -825,3 +825,55 @@ fn a_series_without_its_end() {
         fail_n(&proto("        Ping -> Pong* then"), 1)
     );
 }
+
+#[test]
+fn an_answer_on_an_outcome_lowers_prints_and_parses_back() {
+    let ir = load(&proto(
+        "        Ping -> Pong on failure if mode == 1, Pong on success\n        status Pong.id ok 0",
+    ));
+    let idx = |n: &str| ir.type_index(n).expect(n);
+    let ex = ir.exchange.as_ref().expect("exchange");
+    assert_eq!(
+        ex.rules[0].answers[0].reply,
+        Reply::Only {
+            msg: idx("Pong"),
+            failure: true
+        }
+    );
+    assert_eq!(
+        ex.rules[0].answers[1].reply,
+        Reply::Only {
+            msg: idx("Pong"),
+            failure: false
+        }
+    );
+    let text = to_wire(&ir);
+    assert!(
+        text.contains("Ping -> Pong on failure if mode == 1, Pong on success"),
+        "{text}"
+    );
+    let back = load(&text);
+    assert_eq!(without_spans(&back.exchange), without_spans(&ir.exchange));
+    // A farewell after a plain answer is still a farewell.
+    let ir = load(&proto("        Ping -> Pong\n        on malformed -> Bye"));
+    assert_eq!(ir.exchange.expect("exchange").farewells.len(), 1);
+}
+
+#[test]
+fn an_answer_on_an_outcome_without_a_status() {
+    insta::assert_snapshot!(
+        "outcome_without_status",
+        fail_n(&proto("        Ping -> Pong on failure"), 1)
+    );
+}
+
+#[test]
+fn a_hello_answered_only_on_an_outcome() {
+    insta::assert_snapshot!(
+        "hello_answered_only_on_an_outcome",
+        fail_n(
+            &proto("        hello Hello -> Pong on success\n        status Pong.id ok 0"),
+            1
+        )
+    );
+}

@@ -40,6 +40,14 @@ pub enum Expect {
     OneThenClose(usize),
     /// The connection closes; nothing is sent.
     Close,
+    /// One message (the member index), sent only when it reports a failure (`failure`) or
+    /// a success; the requester does not wait for it.
+    Only {
+        /// The member that answers.
+        member: usize,
+        /// Sent on failure (else on success).
+        failure: bool,
+    },
     /// Any number of `item` messages, then `end`, which ends the answer (member indexes).
     Series {
         /// The repeated member.
@@ -53,7 +61,10 @@ impl Expect {
     /// The member that ends the answer, if one does (a series' end).
     pub fn member(self) -> Option<usize> {
         match self {
-            Expect::One(m) | Expect::OneThenClose(m) | Expect::Series { end: m, .. } => Some(m),
+            Expect::One(m)
+            | Expect::OneThenClose(m)
+            | Expect::Series { end: m, .. }
+            | Expect::Only { member: m, .. } => Some(m),
             _ => None,
         }
     }
@@ -98,6 +109,12 @@ pub trait Exchange: Send + Sync + 'static {
     fn has_rule(member: usize) -> bool;
     /// Whether member `member` may be sent unasked.
     fn pushable(member: usize) -> bool;
+    /// Whether member `member` answers only on failure or on success (`Msg on failure`):
+    /// nobody waits for it, so a client hands it on as it comes.
+    fn unawaited(member: usize) -> bool {
+        let _ = member;
+        false
+    }
     /// The correlation value `m` holds (`None` when its member has no correlation field, or
     /// the field is absent under its condition).
     fn correlation(m: &Self::Msg) -> Option<u64>;
@@ -649,6 +666,13 @@ impl<E: Exchange> MessageSession<E> {
                 got: E::MEMBERS[got],
             });
         }
+        if let Expect::Only { failure, .. } = token.expect
+            && E::failure(&msg).is_some() != failure
+        {
+            // Not the outcome it is sent on: nothing goes, and nothing waits for it.
+            self.decline(token);
+            return Ok(None);
+        }
         if let Some(id) = token.correlation {
             E::set_correlation(&mut msg, id);
         }
@@ -828,7 +852,8 @@ impl<E: Exchange> MessageSession<E> {
                 self.closed = true;
                 None
             }
-            Expect::Nothing => None,
+            // Answered, if at all, on an outcome: nothing waits for it.
+            Expect::Nothing | Expect::Only { .. } => None,
         };
         self.last_send = now;
         self.out.unsplit(bytes);

@@ -2,7 +2,8 @@
 //! typed server and client: matched by order (`wire/catalog.wire`, answers leave in request
 //! order, a series' entries before the answers after it) and by a request id
 //! (`wire/catalog_ids.wire`); a failed listing; a series longer than the client keeps; and a
-//! series request sent through the one-answer `request`.
+//! series request sent through the one-answer `request`; and an answer sent only on failure
+//! (`Add -> Refused on failure`), which nothing waits for.
 
 use polywire::exchange::Status;
 use polywire::rt::{ClientError, Connection, MessageConfig};
@@ -72,6 +73,18 @@ macro_rules! catalog_tests {
                         })
                         .collect();
                     Ok((entries, end))
+                }
+
+                async fn add(
+                    &self,
+                    _conn: &Connection<Msg>,
+                    msg: Add,
+                    answer: Refused,
+                ) -> Result<Refused, Status> {
+                    if msg.name.is_empty() {
+                        return Err(Status::new(2, "an empty name"));
+                    }
+                    Ok(answer)
                 }
 
                 async fn count(
@@ -173,6 +186,41 @@ macro_rules! catalog_tests {
                 for t in tasks {
                     t.await.expect("task");
                 }
+                client.close().await;
+                server.shutdown().await;
+            }
+
+            #[tokio::test]
+            async fn an_answer_on_failure_comes_only_when_the_request_fails() {
+                let (server, client) = start(MessageConfig::default()).await;
+                let add = |name: &str| {
+                    let mut a = Add::default();
+                    a.name = name.into();
+                    a
+                };
+                // Nothing waits: the calls return once sent.
+                client.add(add("kiwi")).await.expect("sent");
+                client.add(add("")).await.expect("sent");
+                client.add(add("lime")).await.expect("sent");
+                // The answers after them are not held behind the ones never sent.
+                let total = client.count(Count::default()).await.expect("counted");
+                assert_eq!(total.n as usize, names().len());
+                // The one failure comes through the pushes, and nothing else.
+                let got = tokio::time::timeout(Duration::from_secs(5), client.next_push())
+                    .await
+                    .expect("the refusal comes");
+                match got {
+                    Some(Msg::Refused(r)) => {
+                        assert_eq!(
+                            (r.code, r.reason.to_string()),
+                            (2, "an empty name".to_string())
+                        );
+                    }
+                    other => panic!("expected the refusal, got {other:?}"),
+                }
+                let more =
+                    tokio::time::timeout(Duration::from_millis(100), client.next_push()).await;
+                assert!(more.is_err(), "nothing else is sent: {more:?}");
                 client.close().await;
                 server.shutdown().await;
             }

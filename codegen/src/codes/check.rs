@@ -1149,15 +1149,28 @@ End the series with a message of its own: `List -> Entry* then EndOfList`."#,
     },
     Code {
         code: "E0398",
-        title: "a hello answered by a series",
-        explanation: r#"The hello opens a connection and its one answer says whether it is accepted (and
-which version is in effect); a series of answers has no one answer to read.
+        title: "a hello answered by a series, or only on an outcome",
+        explanation: r#"The hello opens a connection and its one answer, always sent, says whether it is
+accepted (and which version is in effect): a series of answers has no one answer to read,
+and an answer sent only on failure or success leaves the client waiting.
 
 ```wire
 exchange { hello Connect -> Banner* then Ready }
 ```
 
 Answer the hello with one message, and let a request after it have the series."#,
+    },
+    Code {
+        code: "E0399",
+        title: "an answer sent on an outcome its message cannot report",
+        explanation: r#"`Msg on failure` sends `Msg` only when it reports a failure, `Msg on success` only
+when it reports a success; what reports it is the message's `status` line.
+
+```wire
+exchange { Write -> Error on failure }
+```
+
+Add `status Error.code ok 0` (the field and the values of success)."#,
     },
     Code {
         code: "W0301",

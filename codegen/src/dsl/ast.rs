@@ -556,6 +556,8 @@ pub enum ExReply {
     MessageThenClose(Name),
     /// `Item* then End`.
     Series(Name, Name),
+    /// `Msg on failure` (true) or `Msg on success` (false).
+    Only(Name, bool),
 }
 
 /// `keepalive Msg.field unit * factor ping Msg`.

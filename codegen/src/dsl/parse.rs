@@ -1593,6 +1593,11 @@ impl Cx {
                         reply = ExReply::MessageThenClose(n);
                     }
                 }
+                Rule::ex_outcome => {
+                    if let ExReply::Message(n) = reply {
+                        reply = ExReply::Only(n, c.as_str().ends_with("failure"));
+                    }
+                }
                 Rule::if_kw => {}
                 _ => cond = Some((self.cond(c.clone()), self.tight_span(&c))),
             }

@@ -54,6 +54,10 @@ fn expect_expr(g: &Gen, u: &UnionDef, rule: &Rule) -> String {
         Reply::Message(t) => format!("{P}::Expect::One({})", member(u, *t)),
         Reply::MessageThenClose(t) => format!("{P}::Expect::OneThenClose({})", member(u, *t)),
         Reply::Close => format!("{P}::Expect::Close"),
+        Reply::Only { msg, failure } => format!(
+            "{P}::Expect::Only {{ member: {}, failure: {failure} }}",
+            member(u, *msg)
+        ),
         Reply::Series { item, end } => format!(
             "{P}::Expect::Series {{ item: {}, end: {} }}",
             member(u, *item),
@@ -388,6 +392,16 @@ pub fn sans_io(g: &Gen) -> String {
     };
     let has_rule = list(rules(ex).map(|r| member(u, r.on)).collect());
     let pushable = list(ex.push.iter().map(|t| member(u, *t)).collect());
+    let unawaited = unawaited_members(ex);
+    let unawaited = if unawaited.is_empty() {
+        String::new()
+    } else {
+        let ms: Vec<usize> = unawaited.iter().map(|t| member(u, *t)).collect();
+        format!(
+            "\n    fn unawaited(member: usize) -> bool {{\n        {}\n    }}\n",
+            list(ms)
+        )
+    };
 
     // Correlation: every member with an integer field of that name.
     let (mut corr, mut takes, mut set, mut max) = (String::new(), String::new(), String::new(), 0);
@@ -603,7 +617,7 @@ impl {P}::Exchange for {un} {{
     fn pushable(member: usize) -> bool {{
         {pushable}
     }}
-
+{unawaited}
     fn correlation(m: &Self) -> ::std::option::Option<u64> {{
         #[allow(unreachable_patterns)]
         match m {{
@@ -727,6 +741,20 @@ enum Answers {
     Series(usize, usize),
 }
 
+/// The messages some rule sends only on an outcome (`Msg on failure`), which nobody waits
+/// for.
+fn unawaited_members(ex: &Exchange) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for a in rules(ex).flat_map(|r| &r.answers) {
+        if let Reply::Only { msg, .. } = a.reply
+            && !out.contains(&msg)
+        {
+            out.push(msg);
+        }
+    }
+    out
+}
+
 fn answers(rule: &Rule) -> Answers {
     if let [
         Answer {
@@ -742,7 +770,7 @@ fn answers(rule: &Rule) -> Answers {
         .answers
         .iter()
         .filter_map(|a| match a.reply {
-            Reply::Message(t) | Reply::MessageThenClose(t) => Some(t),
+            Reply::Message(t) | Reply::MessageThenClose(t) | Reply::Only { msg: t, .. } => Some(t),
             _ => None,
         })
         .collect();
@@ -860,9 +888,9 @@ pub fn service(g: &Gen) -> String {
             Answers::Some
                 if rule.is_some_and(|r| {
                     r.answers.iter().any(|a| match a.reply {
-                        Reply::Message(t) | Reply::MessageThenClose(t) => {
-                            ex.statuses.iter().any(|x| x.msg == t)
-                        }
+                        Reply::Message(t)
+                        | Reply::MessageThenClose(t)
+                        | Reply::Only { msg: t, .. } => ex.statuses.iter().any(|x| x.msg == t),
                         _ => false,
                     })
                 }) =>
@@ -1009,6 +1037,24 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
     for r in &ex.rules {
         let n = p.types[r.on].name();
         let m = ident(&snake(n));
+        let only = r
+            .answers
+            .iter()
+            .all(|a| matches!(a.reply, Reply::Only { .. }));
+        if only {
+            let a = r.answers.first().and_then(|a| a.reply.ending());
+            let a = a.map_or("?", |t| p.types[t].name());
+            methods += &format!(
+                r#"
+    /// Sends a [`{n}`]; nothing waits for its answer, a [`{a}`] sent only on an outcome,
+    /// which comes through [`Self::next_push`] if it is sent.
+    pub async fn {m}(&self, msg: {n}) -> ::std::result::Result<(), {err}> {{
+        self.0.request({un}::{n}(msg)).await.map(|_| ())
+    }}
+"#
+            );
+            continue;
+        }
         methods += &match answers(r) {
             Answers::None => format!(
                 r#"
@@ -1068,7 +1114,7 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
         };
     }
     let push = match ex.push.as_slice() {
-        [t] => {
+        [t] if unawaited_members(ex).is_empty() => {
             let n = p.types[*t].name();
             format!(
                 r#"
@@ -1084,10 +1130,11 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
 "#
             )
         }
-        [] => String::new(),
+        [] if unawaited_members(ex).is_empty() => String::new(),
         _ => format!(
             r#"
-    /// The next message the server sent unasked (`None` once the connection is gone).
+    /// The next message the server sent unasked, or an answer sent only on an outcome
+    /// (`None` once the connection is gone).
     pub async fn next_push(&self) -> ::std::option::Option<{un}> {{
         self.0.next_push().await
     }}

@@ -1304,6 +1304,12 @@ pub fn exchange(
                         ast::ExReply::MessageThenClose(n) => {
                             resolve(n, &mut errs).map(Reply::MessageThenClose)
                         }
+                        ast::ExReply::Only(n, failure) => {
+                            resolve(n, &mut errs).map(|msg| Reply::Only {
+                                msg,
+                                failure: *failure,
+                            })
+                        }
                         ast::ExReply::Series(i, e) => {
                             let item = resolve(i, &mut errs);
                             let end = resolve(e, &mut errs);

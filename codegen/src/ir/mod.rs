@@ -883,6 +883,15 @@ pub enum Reply {
     MessageThenClose(usize),
     /// `close`: the connection is closed, nothing is sent.
     Close,
+    /// `Msg on failure` / `Msg on success`: one message, sent only when its `status` reports
+    /// a failure (`failure`) or a success; otherwise nothing is sent, and the requester does
+    /// not wait for it.
+    Only {
+        /// The message (type index; a member of the frame union).
+        msg: usize,
+        /// Sent on failure (else on success).
+        failure: bool,
+    },
     /// `Item* then End`: any number of `item` messages, then `end`, which ends the answer
     /// (type indexes; members of the frame union).
     Series {
@@ -897,9 +906,10 @@ impl Reply {
     /// The message that ends the answer (the one message, or a series' end).
     pub fn ending(&self) -> Option<usize> {
         match *self {
-            Reply::Message(m) | Reply::MessageThenClose(m) | Reply::Series { end: m, .. } => {
-                Some(m)
-            }
+            Reply::Message(m)
+            | Reply::MessageThenClose(m)
+            | Reply::Series { end: m, .. }
+            | Reply::Only { msg: m, .. } => Some(m),
             Reply::Nothing | Reply::Close => None,
         }
     }

@@ -214,6 +214,11 @@ impl Printer<'_> {
                         Reply::Close => "close".to_string(),
                         Reply::Message(m) => name(m).to_string(),
                         Reply::MessageThenClose(m) => format!("{} then close", name(m)),
+                        Reply::Only { msg, failure } => format!(
+                            "{} on {}",
+                            name(msg),
+                            if failure { "failure" } else { "success" }
+                        ),
                         Reply::Series { item, end } => {
                             format!("{}* then {}", name(item), name(end))
                         }

@@ -880,9 +880,9 @@ impl<E: Exchange> MessageClient<E> {
         }
     }
 
-    /// The next message the server sent unasked (`None` once the connection is gone).
-    /// Messages wait here, in order, until taken; while the queue is full the connection
-    /// reads nothing more.
+    /// The next message the server sent unasked, or an answer nobody waits for (`Msg on
+    /// failure`) (`None` once the connection is gone). Messages wait here, in order, until
+    /// taken; while the queue is full the connection reads nothing more.
     pub async fn next_push(&self) -> Option<E::Msg> {
         self.pushes.lock().await.recv().await
     }
@@ -957,6 +957,12 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
                 }
                 Ok(Some(Incoming::Close { .. })) => break 'conn Ended::Closed,
                 Ok(Some(Incoming::Hello { .. })) => {}
+                Ok(Some(Incoming::Stray { msg })) if E::unawaited(E::member(&msg)) => {
+                    // An answer sent on an outcome (`Msg on failure`): nobody waits for it.
+                    if pushes.send(msg).await.is_err() {
+                        break 'conn Ended::ClosedHere;
+                    }
+                }
                 Ok(Some(Incoming::Stray { msg })) => {
                     tracing::debug!(
                         message = E::MEMBERS[E::member(&msg)],

@@ -61,7 +61,7 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
             );
         }
     }
-    check_rules(p, &rules, ex.hello.is_some(), errs);
+    check_rules(p, ex, &rules, errs);
     check_correlate(p, ex, u, errs);
     check_keepalive(p, ex, errs);
     check_farewells(p, ex, errs);
@@ -70,10 +70,13 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
 }
 
 /// One rule per message; conditions over the request; no answer after one that is always
-/// chosen; a series ends with another message than its items, and never answers the hello
-/// (`hello` says the first rule is the hello's).
-fn check_rules(p: &Protocol, rules: &[&Rule], hello: bool, errs: &mut Vec<Diagnostic>) {
+/// chosen; a series ends with another message than its items; an answer sent only on
+/// failure or success has a `status`; neither answers the hello (`hello` says the first rule
+/// is the hello's).
+fn check_rules(p: &Protocol, ex: &Exchange, rules: &[&Rule], errs: &mut Vec<Diagnostic>) {
     let name = |i: usize| p.types.get(i).map_or("?", |t| t.name());
+    let hello = ex.hello.is_some();
+    let statuses: Vec<usize> = ex.statuses.iter().map(|s| s.msg).collect();
     for (i, r) in rules.iter().enumerate() {
         if let Some(first) = rules[..i].iter().find(|f| f.on == r.on) {
             errs.push(
@@ -93,6 +96,43 @@ fn check_rules(p: &Protocol, rules: &[&Rule], hello: bool, errs: &mut Vec<Diagno
         };
         let mut always: Option<Span> = None;
         for a in &r.answers {
+            if let Reply::Only { msg, failure } = a.reply {
+                let outcome = if failure { "failure" } else { "success" };
+                if !statuses.contains(&msg) {
+                    errs.push(
+                        Diagnostic::error(
+                            a.span,
+                            format!(
+                                "`{} on {outcome}` without a `status` of `{}`",
+                                name(msg),
+                                name(msg)
+                            ),
+                            "nothing says whether it reports a failure",
+                        )
+                        .code("E0399")
+                        .help(format!(
+                            "say which field of `{}` reports the outcome: `status {}.code ok 0`",
+                            name(msg),
+                            name(msg)
+                        )),
+                    );
+                }
+                if i == 0 && hello {
+                    errs.push(
+                        Diagnostic::error(
+                            a.span,
+                            format!("the hello `{}` is answered only on {outcome}", name(r.on)),
+                            "the hello's answer is always sent",
+                        )
+                        .code("E0398")
+                        .help(format!(
+                            "answer the hello with one message: `hello {} -> {}`",
+                            name(r.on),
+                            name(msg)
+                        )),
+                    );
+                }
+            }
             if let Reply::Series { item, end } = a.reply {
                 if item == end {
                     errs.push(
