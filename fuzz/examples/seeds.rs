@@ -489,6 +489,46 @@ fn wire_seeds(s: &mut Seeds, repo: &Path) {
     s.put("wire_parser", "kitchen", inlined.as_bytes());
 }
 
+/// The connections mosquitto's clients and broker made (`protocols/tests/vectors/mqtt/
+/// streams.txt`): for `mqtt_frame` each side's bytes after the version byte (odd: 5.0, read
+/// from the CONNECT's protocol level), for `mqtt_session` the client's bytes as they are.
+fn mqtt_seeds(s: &mut Seeds, repo: &Path) {
+    let text = std::fs::read_to_string(repo.join("protocols/tests/vectors/mqtt/streams.txt"))
+        .expect("the recorded MQTT streams");
+    let mut conns: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("# ") && !line.starts_with("# Captured") {
+            conns.push((Vec::new(), Vec::new()));
+        } else if let Some((dir, hex)) = line.split_once(' ')
+            && let Some(c) = conns.last_mut()
+        {
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"));
+            match dir {
+                "c" => c.0.extend(bytes),
+                "s" => c.1.extend(bytes),
+                _ => {}
+            }
+        }
+    }
+    for (i, (client, server)) in conns.iter().enumerate() {
+        let level = client
+            .windows(4)
+            .position(|w| w == b"MQTT")
+            .and_then(|at| client.get(at + 4))
+            .copied()
+            .expect("a CONNECT with its protocol level");
+        let selector = u8::from(level >= 5);
+        for (side, bytes) in [("c", client), ("s", server)] {
+            let mut seed = vec![selector];
+            seed.extend_from_slice(bytes);
+            s.put("mqtt_frame", &format!("conn{i}-{side}"), &seed);
+        }
+        s.put("mqtt_session", &format!("conn{i}-c"), client);
+    }
+}
+
 fn main() {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR"));
     let repo = fuzz.join("..");
@@ -503,6 +543,7 @@ fn main() {
     rocketmq_seeds(&mut s, &vectors);
     kitchen_seeds(&mut s);
     wire_seeds(&mut s, &repo);
+    mqtt_seeds(&mut s, &repo);
     // Every seed passes its target's checks.
     for (name, run) in polywire_fuzz::targets::ALL {
         for entry in std::fs::read_dir(s.root.join(name)).expect("seeds of every target") {

@@ -4,6 +4,7 @@
 pub mod kitchen_frame;
 pub mod kitchen_messages;
 pub mod mqtt_frame;
+pub mod mqtt_session;
 pub mod native_frame;
 pub mod native_handshake_client;
 pub mod native_handshake_server;
@@ -26,5 +27,6 @@ pub const ALL: &[(&str, Check)] = &[
     ("kitchen_frame", kitchen_frame::run),
     ("kitchen_messages", kitchen_messages::run),
     ("mqtt_frame", mqtt_frame::run),
+    ("mqtt_session", mqtt_session::run),
     ("wire_parser", wire_parser::run),
 ];
