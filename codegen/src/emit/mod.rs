@@ -19,7 +19,7 @@ struct ProtocolView {
     id_lit: String,
     docs: Vec<String>,
     versions: Option<(u32, u32)>,
-    limits: (u64, u64, u64),
+    limits: (u64, u64, u64, u64, u64),
     /// Each alternative's rules, rendered as a `&[(offset, &[bytes])]` literal.
     detect: Vec<String>,
     enums: Vec<String>,
@@ -536,6 +536,8 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
             p.limits.max_frame_len,
             p.limits.max_string_len,
             p.limits.max_collection_len,
+            p.limits.max_line_len,
+            p.limits.max_depth,
         ),
         detect: p
             .detect

@@ -594,6 +594,7 @@ impl Cx {
             widen: None,
             default: None,
             cond: None,
+            decimal: false,
             span: self.spans.add(first),
             at: PartSpans::default(),
         }
@@ -787,6 +788,7 @@ impl Cx {
             widen,
             default: fa.default.map(|d| d.0),
             cond,
+            decimal: false,
             span: self.spans.add(f),
             at: PartSpans {
                 cond: fa

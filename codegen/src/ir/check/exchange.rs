@@ -303,7 +303,9 @@ fn settable(
     };
     let ty = match &field.kind {
         FieldKind::Value(t) => t,
-        FieldKind::Const { .. } => return bad_field(format!("`{name}` is a constant")),
+        FieldKind::Const { .. } | FieldKind::Literal(_) => {
+            return bad_field(format!("`{name}` is a constant"));
+        }
         FieldKind::Length { .. } => return bad_field(format!("`{name}` is a computed length")),
         FieldKind::Bits { .. } => return bad_field(format!("`{name}` is packed with bit parts")),
         FieldKind::Switch { .. } => return bad_field(format!("`{name}` is a struct")),
