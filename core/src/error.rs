@@ -193,7 +193,11 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::InvalidDecimal => write!(f, "not a decimal integer"),
             DecodeErrorKind::DecimalOverflow => write!(f, "decimal integer out of range"),
             DecodeErrorKind::BadLiteral { expected } => {
-                write!(f, "expected the bytes {:?}", String::from_utf8_lossy(expected))
+                write!(
+                    f,
+                    "expected the bytes {:?}",
+                    String::from_utf8_lossy(expected)
+                )
             }
             DecodeErrorKind::DepthExceeded { max } => {
                 write!(f, "values nested deeper than {max} levels")

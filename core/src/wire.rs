@@ -590,7 +590,12 @@ impl<'a> Reader<'a> {
     pub fn literal(&mut self, lit: &[u8], field: &'static str) -> Result<(), DecodeError> {
         let n = lit.len().min(self.rest.len());
         if self.rest[..n] != lit[..n] {
-            let i = self.rest.iter().zip(lit).position(|(a, b)| a != b).unwrap_or(0);
+            let i = self
+                .rest
+                .iter()
+                .zip(lit)
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
             return Err(DecodeError::new(
                 self.offset() + i,
                 field,
@@ -640,14 +645,24 @@ pub fn parse_decimal(text: &[u8], at: usize, field: &'static str) -> Result<i64,
         let d = i64::from(b - b'0');
         v = v
             .checked_mul(10)
-            .and_then(|v| if neg { v.checked_sub(d) } else { v.checked_add(d) })
+            .and_then(|v| {
+                if neg {
+                    v.checked_sub(d)
+                } else {
+                    v.checked_add(d)
+                }
+            })
             .ok_or_else(|| DecodeError::new(at, field, DecodeErrorKind::DecimalOverflow))?;
     }
     Ok(v)
 }
 
 /// Narrows a decoded decimal to its field's type.
-pub fn narrow_decimal<T: TryFrom<i64>>(v: i64, at: usize, field: &'static str) -> Result<T, DecodeError> {
+pub fn narrow_decimal<T: TryFrom<i64>>(
+    v: i64,
+    at: usize,
+    field: &'static str,
+) -> Result<T, DecodeError> {
     T::try_from(v).map_err(|_| DecodeError::new(at, field, DecodeErrorKind::DecimalOverflow))
 }
 
@@ -663,7 +678,11 @@ pub fn decimal_len(v: i64) -> usize {
 }
 
 /// Fails when `value` holds `delim`: a delimiter-terminated field could not be read back.
-pub fn check_no_delimiter(value: &[u8], delim: &[u8], path: &'static str) -> Result<(), EncodeError> {
+pub fn check_no_delimiter(
+    value: &[u8],
+    delim: &[u8],
+    path: &'static str,
+) -> Result<(), EncodeError> {
     if !delim.is_empty() && value.windows(delim.len()).any(|w| w == delim) {
         return Err(EncodeError::ContainsDelimiter { path });
     }

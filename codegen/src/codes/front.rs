@@ -651,7 +651,7 @@ exchange {
 Move the clause to the `hello` rule."#,
     },
     Code {
-        code: "E0158",
+        code: "E0112",
         title: "an empty literal or delimiter",
         explanation: r#"A literal field stands for the bytes it names, and `until` reads up to the bytes it
 names: neither can be empty.
@@ -663,7 +663,7 @@ struct Line { text: string until "", end: "" }
 Write the bytes, e.g. `until "\r\n"`."#,
     },
     Code {
-        code: "E0159",
+        code: "E0113",
         title: "a decimal field with a constant",
         explanation: r#"A `decimal<..>` field is a value or a computed length (`= len(field)`); a constant
 written as text is a literal field.
@@ -675,7 +675,7 @@ struct S { n: decimal<i64> until "\r\n" = 5 }
 Drop the `=`, or write the text as a literal field: `n: "5\r\n"`."#,
     },
     Code {
-        code: "E0160",
+        code: "E0114",
         title: "a field with two extents",
         explanation: r#"`rest`, `sized_by`, `until` and `count` each say where a field ends; a field takes one.
 
@@ -686,7 +686,7 @@ struct S { text: string until "\r\n" rest }
 Keep one of them."#,
     },
     Code {
-        code: "E0161",
+        code: "E0115",
         title: "a decimal of no integer type",
         explanation: r#"`decimal<T>` writes an integer of type `T` as ASCII decimal; `T` is an integer type no
 wider than `i64` (decimal text is read as an `i64`).

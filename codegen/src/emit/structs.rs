@@ -374,7 +374,10 @@ impl Gen<'_> {
                             String::new(),
                         ),
                         (
-                            Region::Inline | Region::SizedBy(_) | Region::Until(_) | Region::Count(_),
+                            Region::Inline
+                            | Region::SizedBy(_)
+                            | Region::Until(_)
+                            | Region::Count(_),
                             None,
                         ) => (String::new(), cur.clone(), String::new()),
                     };
@@ -412,7 +415,11 @@ impl Gen<'_> {
                             format!(
                                 "{{ let __at = {rd}.offset(); let __c = {rd}.check_count({count}, {min}, __at, {fl})?; \
                                  let mut __v = ::std::vec::Vec::with_capacity({cap}); for _ in 0..__c {{ __v.push({e}); }} __v }}",
-                                cap = if min == 0 { format!("__c.min({rd}.remaining())") } else { "__c".to_string() },
+                                cap = if min == 0 {
+                                    format!("__c.min({rd}.remaining())")
+                                } else {
+                                    "__c".to_string()
+                                },
                                 e = self.decode(elem, &rd, &f.name)
                             )
                         }
@@ -845,7 +852,9 @@ impl Gen<'_> {
                     format!("({}) as i64", unparen(&inner))
                 }
             }
-            LenTarget::From(_) => format!("({}) as i64", unparen(&sum(self.target_size(s, fi, of)))),
+            LenTarget::From(_) => {
+                format!("({}) as i64", unparen(&sum(self.target_size(s, fi, of))))
+            }
         }
     }
 

@@ -664,7 +664,7 @@ impl Lower {
             if b.is_empty() {
                 self.err(
                     Diagnostic::error(*sp, "a literal field needs at least one byte", "empty")
-                        .code("E0158")
+                        .code("E0112")
                         .help("write the bytes the field stands for, e.g. `crlf: \"\\r\\n\"`"),
                 );
             }
@@ -685,7 +685,7 @@ impl Lower {
                             "a decimal field is a value or a computed length",
                             "not here",
                         )
-                        .code("E0159")
+                        .code("E0113")
                         .help("drop the `=`, or write `= len(field)`"),
                     );
                     FieldKind::Value(Type::Int(i))
@@ -822,7 +822,12 @@ impl Lower {
         };
         let region = match (&f.rest, &f.sized_by) {
             _ if f.until.is_some() || f.count.is_some() => {
-                let extra = [f.rest.is_some(), f.sized_by.is_some(), f.until.is_some(), f.count.is_some()];
+                let extra = [
+                    f.rest.is_some(),
+                    f.sized_by.is_some(),
+                    f.until.is_some(),
+                    f.count.is_some(),
+                ];
                 if extra.iter().filter(|x| **x).count() > 1 {
                     self.err(
                         Diagnostic::error(
@@ -830,7 +835,7 @@ impl Lower {
                             "a field has one extent: `rest`, `sized_by`, `until` or `count`",
                             "more than one",
                         )
-                        .code("E0160")
+                        .code("E0114")
                         .help("keep one of them"),
                     );
                 }
@@ -838,9 +843,13 @@ impl Lower {
                     (Some((d, sp)), _) => {
                         if d.is_empty() {
                             self.err(
-                                Diagnostic::error(*sp, "`until` needs at least one byte", "empty delimiter")
-                                    .code("E0158")
-                                    .help("write the delimiter, e.g. `until \"\\r\\n\"`"),
+                                Diagnostic::error(
+                                    *sp,
+                                    "`until` needs at least one byte",
+                                    "empty delimiter",
+                                )
+                                .code("E0112")
+                                .help("write the delimiter, e.g. `until \"\\r\\n\"`"),
                             );
                         }
                         Region::Until(d.clone())
@@ -958,12 +967,16 @@ impl Lower {
             _ => None,
         };
         match inner {
-            Some(i) if !(i.bytes == 8 && !i.signed) => i,
+            Some(i) if i.bytes != 8 || i.signed => i,
             _ => {
                 self.err(
-                    Diagnostic::error(t.span, "`decimal` takes one integer type, at most `i64`", "not a decimal type")
-                        .code("E0161")
-                        .help("write e.g. `decimal<i64>`"),
+                    Diagnostic::error(
+                        t.span,
+                        "`decimal` takes one integer type, at most `i64`",
+                        "not a decimal type",
+                    )
+                    .code("E0115")
+                    .help("write e.g. `decimal<i64>`"),
                 );
                 IntType {
                     bytes: 8,

@@ -232,6 +232,10 @@ fn check_union_frame(p: &Protocol, errs: &mut Vec<Diagnostic>) {
         }
         None
     };
+    // Without any `len(..)`, frames are measured by decoding them.
+    if !crate::emit::has_frame_length(p, u) {
+        return;
+    }
     let Some(first) = u.arms.first() else { return };
     let TypeDef::Struct(s0) = &p.types[first.ty] else {
         return;
