@@ -568,3 +568,205 @@ fn accept_without_one_answer_message() {
         "        hello Open -> OpenAck if level == 5, OpenAck then close accept if code == 0",
     ));
 }
+
+/// A union frame for `status` lines: an enum, a tagged list, a struct field, strings,
+/// integers, bit parts, a conditional field and a struct outside the union; `Ask` is
+/// answered by `Ack`, `Nak` or `Fin`.
+fn status_proto(body: &str) -> String {
+    format!(
+        r#"protocol t {{
+    versions 4..=5
+    enum Reason : u8 {{ OK = 0, GRANTED = 1, MALFORMED = 0x81, BUSY = 0x89 }}
+    tagged Props : u8 {{
+        0x1F reason: string<u16>
+        0x26 user: string<u16> repeated
+        0x02 expiry: u32
+    }}
+    struct Detail {{ text: string<u8>, count: u16 }}
+    struct Ask {{ kind: u8 = 1, length: u32 = len(..), id: u16 }}
+    struct Ack {{ kind: u8 = 2, length: u32 = len(..), id: u16, flags: u8 {{ present: bool bits 0..1, rest: u8 bits 1..8 = 0 }}, reason: Reason if @version >= 5 && @more, props: Props sized_by u16 if @version >= 5 && @more }}
+    struct Nak {{ kind: u8 = 3, length: u32 = len(..), id: u16, code: i8, detail: Detail, note: string<u8>, big: varint }}
+    struct Fin {{ kind: u8 = 4, length: u32 = len(..), id: u16, code: u16 if @version >= 5 }}
+    struct Stray {{ kind: u8 = 9, length: u32 = len(..), code: u8 }}
+    union Msg {{ Ask, Ack, Nak, Fin }}
+    frame Msg
+    exchange {{
+        Ask -> Ack if id == 1, Nak if id == 2, Fin
+        correlate id
+{body}
+    }}
+}}
+"#
+    )
+}
+
+const STATUSES: &str = "        status Ack.reason ok OK..GRANTED message props.reason
+        status Nak.code ok -1..5 message detail.text
+        status Fin.code";
+
+/// Each body is rejected with exactly one error; the renderings, one after another.
+fn status_fails(bodies: &[&str]) -> String {
+    bodies
+        .iter()
+        .map(|b| fail_n(&status_proto(b), 1))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn statuses_lower() {
+    let ir = load(&status_proto(STATUSES));
+    let idx = |n: &str| ir.type_index(n).expect(n);
+    let ex = ir.exchange.as_ref().expect("exchange");
+    let got: Vec<_> = ex
+        .statuses
+        .iter()
+        .map(|s| {
+            (
+                s.msg,
+                s.field.as_str(),
+                s.ok,
+                s.message.iter().map(String::as_str).collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (idx("Ack"), "reason", (0, 1), vec!["props", "reason"]),
+            (idx("Nak"), "code", (-1, 5), vec!["detail", "text"]),
+            (idx("Fin"), "code", (0, 0), vec![]),
+        ]
+    );
+    // `ok N` is `N..N`; a variant alone is its value; hexadecimal is read as such.
+    let one = |body: &str| {
+        load(&status_proto(body))
+            .exchange
+            .expect("exchange")
+            .statuses[0]
+            .ok
+    };
+    assert_eq!(one("        status Ack.reason ok BUSY"), (0x89, 0x89));
+    assert_eq!(one("        status Ack.reason ok 0x00..0x7F"), (0, 0x7F));
+    assert_eq!(one("        status Nak.big ok 7"), (7, 7));
+    assert_eq!(one("        status Ack.reason ok 1..MALFORMED"), (1, 0x81));
+    // Without status lines there are none.
+    let plain = load(&status_proto(""));
+    assert!(plain.exchange.expect("exchange").statuses.is_empty());
+}
+
+#[test]
+fn printed_statuses_parse_back() {
+    let ir = load(&status_proto(STATUSES));
+    let text = to_wire(&ir);
+    for needle in [
+        "status Ack.reason ok 0..1 message props.reason\n",
+        "status Nak.code ok -1..5 message detail.text\n",
+        "status Fin.code\n",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    let back = load(&text);
+    assert_eq!(without_spans(&back.exchange), without_spans(&ir.exchange));
+    assert_eq!(text, to_wire(&back));
+    // A single value other than 0 prints as `ok N`.
+    let ir = load(&status_proto("        status Ack.reason ok BUSY"));
+    assert!(to_wire(&ir).contains("status Ack.reason ok 137\n"));
+}
+
+#[test]
+fn the_derive_text_holds_statuses() {
+    let text = "Ask -> Ack; status Ack.reason ok 0x00..0x7F message props.reason; status Fin.code ok 0\nstatus Nak.code";
+    let ex = polywire_codegen::dsl::parse::parse_exchange(text).expect("parses");
+    assert_eq!(ex.items.len(), 4);
+    let e = polywire_codegen::dsl::parse::parse_exchange("status Ack ok 0").expect_err("no field");
+    assert!(e.message.contains("`.`"), "{}", e.message);
+}
+
+/// Messages may still be named `status`, `ok` or `message`.
+#[test]
+fn messages_named_status_ok_and_message() {
+    let src = status_proto(
+        "        ok -> nothing\n        status ok.code ok 0 message note\n        message -> close",
+    )
+    .replace("Ask", "status")
+    .replace("Nak", "ok")
+    .replace("Fin", "message");
+    let ir = load(&src);
+    let idx = |n: &str| ir.type_index(n).expect(n);
+    let ex = ir.exchange.as_ref().expect("exchange");
+    assert_eq!(ex.rules[0].on, idx("status"));
+    assert_eq!(ex.rules[1].on, idx("ok"));
+    assert_eq!(ex.rules[2].on, idx("message"));
+    assert_eq!(ex.statuses[0].msg, idx("ok"));
+    assert_eq!(ex.statuses[0].message, ["note"]);
+}
+
+#[test]
+fn status_written_twice() {
+    insta::assert_snapshot!(
+        "status_written_twice",
+        fail_n(
+            &status_proto("        status Nak.code\n        status Nak.big ok 1"),
+            1
+        )
+    );
+}
+
+#[test]
+fn status_fields_it_cannot_read() {
+    insta::assert_snapshot!(
+        "status_fields_it_cannot_read",
+        status_fails(&[
+            "        status Ack.nope",
+            "        status Ack.present",
+            "        status Ack.kind",
+            "        status Ack.length",
+            "        status Ack.flags",
+            "        status Ack.props",
+            "        status Nak.note",
+            "        status Nak.detail",
+        ])
+    );
+}
+
+#[test]
+fn status_ok_that_does_not_fit() {
+    insta::assert_snapshot!(
+        "status_ok_that_does_not_fit",
+        status_fails(&[
+            "        status Ack.reason ok MALFORMD",
+            "        status Nak.code ok OK",
+            "        status Ack.reason ok 0..300",
+            "        status Nak.code ok 5..1",
+            "        status Fin.code ok -1",
+            "        status Nak.code ok -129..0",
+        ])
+    );
+}
+
+#[test]
+fn status_message_that_is_not_a_string() {
+    insta::assert_snapshot!(
+        "status_message_that_is_not_a_string",
+        status_fails(&[
+            "        status Ack.reason message props.user",
+            "        status Ack.reason message props.expiry",
+            "        status Ack.reason message props.nope",
+            "        status Ack.reason message props",
+            "        status Nak.code message detail.count",
+            "        status Nak.code message detail.text.more",
+            "        status Nak.code message big.x",
+            "        status Nak.code message nope",
+            "        status Nak.code message kind",
+        ])
+    );
+}
+
+#[test]
+fn status_of_a_message_that_answers_nothing() {
+    insta::assert_snapshot!(
+        "status_of_a_message_that_answers_nothing",
+        status_fails(&["        status Ask.id", "        status Stray.code"])
+    );
+}

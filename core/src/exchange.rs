@@ -102,14 +102,56 @@ pub trait Exchange: Send + Sync + 'static {
     fn accepted(answer: &Self::Msg) -> bool;
     /// Sets the version a hello offers (its `@version` field).
     fn set_hello_version(hello: &mut Self::Msg, version: u32);
+    /// The failure `answer` reports (`None`: it succeeded, or its message has no `status`
+    /// line).
+    fn failure(answer: &Self::Msg) -> Option<Status>;
+    /// Makes `answer` report `status` (its status field and message); false when its
+    /// message has no `status` line.
+    fn set_failure(answer: &mut Self::Msg, status: &Status) -> bool;
     /// Fills the optional fields of `m` that its layout needs under `version` and that are
     /// absent (a field `if @version >= 5` left `None`) with their defaults; what the session
     /// does before it encodes a message.
     fn complete(m: &mut Self::Msg, version: u32);
+    /// A message of member `member` with every field at its default and the correlation
+    /// value `correlation` (when it takes one).
+    fn blank(member: usize, correlation: Option<u64>) -> Self::Msg;
     /// The answer of member `answer` to `request` with every field at its default (the
     /// correlation value copied): what is sent when a handler has nothing to add.
-    fn default_answer(request: &Self::Msg, answer: usize) -> Self::Msg;
+    fn default_answer(request: &Self::Msg, answer: usize) -> Self::Msg {
+        Self::blank(answer, Self::correlation(request))
+    }
 }
+
+/// A failure an answer reports through its status field (the block's `status` lines): the
+/// value, and the message the answer carries, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The status field's value (an enum's wire value).
+    pub code: i64,
+    /// The answer's message, when the block names one and the answer holds it.
+    pub message: Option<String>,
+}
+
+impl Status {
+    /// A failure `code` with `message`.
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Status {
+            code,
+            message: Some(message.into()),
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message {
+            Some(m) => write!(f, "status {:#x}: {m}", self.code),
+            None => write!(f, "status {:#x}", self.code),
+        }
+    }
+}
+
+impl std::error::Error for Status {}
 
 /// Why a side closes a connection: what the block's `on` lines name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -154,6 +196,11 @@ impl Token {
     /// What the answer must be.
     pub fn expect(&self) -> Expect {
         self.expect
+    }
+
+    /// The request's correlation value, which its answer takes.
+    pub fn correlation(&self) -> Option<u64> {
+        self.correlation
     }
 
     /// The ticket of our request this message continues (`A -> B`, then our `C`), whose
@@ -216,6 +263,8 @@ pub enum Violation {
     WrongSide(&'static str),
     /// Nothing was received for the keepalive's grace period.
     KeepaliveTimeout(Duration),
+    /// The hello did not come within this time (a driver's limit).
+    NoHello(Duration),
 }
 
 impl fmt::Display for Violation {
@@ -226,6 +275,7 @@ impl fmt::Display for Violation {
             Violation::SecondHello => f.write_str("a second hello on one connection"),
             Violation::WrongSide(m) => write!(f, "{m} is never sent to this side"),
             Violation::KeepaliveTimeout(d) => write!(f, "nothing received for {d:?}"),
+            Violation::NoHello(d) => write!(f, "no hello within {d:?}"),
         }
     }
 }
@@ -237,9 +287,10 @@ impl Violation {
     pub fn failure(&self) -> Failure {
         match self {
             Violation::Decode(_) => Failure::Malformed,
-            Violation::BeforeHello(_) | Violation::SecondHello | Violation::WrongSide(_) => {
-                Failure::Violation
-            }
+            Violation::BeforeHello(_)
+            | Violation::SecondHello
+            | Violation::WrongSide(_)
+            | Violation::NoHello(_) => Failure::Violation,
             Violation::KeepaliveTimeout(_) => Failure::Keepalive,
         }
     }
@@ -484,7 +535,12 @@ impl<E: Exchange> MessageSession<E> {
                 self.closed = true;
                 Ok(Incoming::Close { msg })
             }
+            // A failed answer ends the exchange, whatever its rule would answer.
             (Some((o, _)), Expect::Nothing) => Ok(Incoming::Answer {
+                ticket: o.ticket,
+                msg,
+            }),
+            (Some((o, _)), _) if E::failure(&msg).is_some() => Ok(Incoming::Answer {
                 ticket: o.ticket,
                 msg,
             }),
@@ -709,5 +765,165 @@ impl<E: Exchange> MessageSession<E> {
             let _ = self.send(ping, now);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::WireMessage;
+    use crate::error::EncodeError;
+    use crate::wire::{Limits, Reader, Writer};
+
+    /// A two-byte message: a kind (1 request, 2 answer, 3 hello, 4 its answer) and a value.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct Toy(u8, u8);
+
+    impl WireMessage for Toy {
+        fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+            let b = r.bytes(2, "toy")?;
+            Ok(Toy(b[0], b[1]))
+        }
+
+        fn write_to(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+            w.cursor().put_slice(&[self.0, self.1]);
+            Ok(())
+        }
+    }
+
+    impl Framed for Toy {
+        const NAME: &'static str = "Toy";
+        const LIMITS: Limits = Limits::DEFAULT;
+
+        fn frame_len(buf: &[u8], _limits: &Limits) -> Result<Option<usize>, DecodeError> {
+            Ok((buf.len() >= 2).then_some(2))
+        }
+    }
+
+    /// `exchange { hello Hello -> HelloAck; Req -> Resp; order }`.
+    impl Exchange for Toy {
+        type Msg = Toy;
+        const ID: &'static str = "toy";
+        const DETECT: &'static [&'static [(usize, &'static [u8])]] = &[];
+        const MEMBERS: &'static [&'static str] = &["Req", "Resp", "Hello", "HelloAck"];
+        const HELLO: Option<usize> = Some(2);
+        const CORRELATED: bool = false;
+        const MAX_CORRELATION: u64 = 0;
+        const GRACE_PERMILLE: u32 = 1000;
+        const VERSIONS: Option<(u32, u32)> = None;
+
+        fn member(m: &Toy) -> usize {
+            usize::from(m.0.saturating_sub(1)).min(3)
+        }
+        fn expects(m: &Toy, _version: u32) -> Expect {
+            match m.0 {
+                1 => Expect::One(1),
+                3 => Expect::One(3),
+                _ => Expect::Nothing,
+            }
+        }
+        fn has_rule(member: usize) -> bool {
+            matches!(member, 0 | 2)
+        }
+        fn pushable(_member: usize) -> bool {
+            false
+        }
+        fn correlation(_m: &Toy) -> Option<u64> {
+            None
+        }
+        fn takes_correlation(_m: &Toy) -> bool {
+            false
+        }
+        fn set_correlation(_m: &mut Toy, _id: u64) {}
+        fn hello_version(_m: &Toy) -> Option<u32> {
+            None
+        }
+        fn keepalive(_m: &Toy) -> Option<Duration> {
+            None
+        }
+        fn ping() -> Option<Toy> {
+            None
+        }
+        fn farewell(_failure: Failure, _version: u32) -> Option<Toy> {
+            None
+        }
+        fn accepted(_answer: &Toy) -> bool {
+            true
+        }
+        fn set_hello_version(_hello: &mut Toy, _version: u32) {}
+        fn failure(_answer: &Toy) -> Option<Status> {
+            None
+        }
+        fn set_failure(_answer: &mut Toy, _status: &Status) -> bool {
+            false
+        }
+        fn complete(_m: &mut Toy, _version: u32) {}
+        fn blank(member: usize, _correlation: Option<u64>) -> Toy {
+            Toy(member as u8 + 1, 0)
+        }
+    }
+
+    /// A server session after the hello, and the tokens of `n` requests 10, 11, ...
+    fn requests(n: u8) -> (MessageSession<Toy>, Vec<Token>) {
+        let now = Instant::now();
+        let mut s = MessageSession::<Toy>::new(Role::Server, now);
+        let mut buf = BytesMut::from(&[3u8, 0][..]);
+        let Ok(Some(Incoming::Hello { token, .. })) = s.receive(&mut buf, now) else {
+            panic!("the hello");
+        };
+        s.answer(token, Toy(4, 0), now).expect("its answer");
+        assert_eq!(&s.take_output()[..], &[4, 0]);
+        let mut buf = BytesMut::new();
+        for i in 0..n {
+            buf.extend_from_slice(&[1, 10 + i]);
+        }
+        let mut tokens = Vec::new();
+        while let Ok(Some(Incoming::Message { token, .. })) = s.receive(&mut buf, now) {
+            tokens.push(token);
+        }
+        assert_eq!(tokens.len(), usize::from(n));
+        (s, tokens)
+    }
+
+    #[test]
+    fn answers_matched_by_order_leave_in_request_order_whatever_order_they_come_in() {
+        let now = Instant::now();
+        let (mut s, mut t) = requests(3);
+        let (t3, t2, t1) = (t.pop().unwrap(), t.pop().unwrap(), t.pop().unwrap());
+        s.answer(t3, Toy(2, 12), now).expect("third");
+        s.answer(t2, Toy(2, 11), now).expect("second");
+        // Both wait for the first.
+        assert!(!s.has_output());
+        s.answer(t1, Toy(2, 10), now).expect("first");
+        assert_eq!(&s.take_output()[..], &[2, 10, 2, 11, 2, 12]);
+    }
+
+    #[test]
+    fn a_declined_answer_no_longer_holds_the_later_ones_back() {
+        let now = Instant::now();
+        let (mut s, mut t) = requests(3);
+        let (t3, t2, t1) = (t.pop().unwrap(), t.pop().unwrap(), t.pop().unwrap());
+        s.answer(t3, Toy(2, 12), now).expect("third");
+        s.answer(t1, Toy(2, 10), now).expect("first");
+        assert_eq!(&s.take_output()[..], &[2, 10]);
+        s.decline(t2);
+        assert_eq!(&s.take_output()[..], &[2, 12]);
+    }
+
+    #[test]
+    fn a_wrong_answer_is_refused_and_changes_nothing() {
+        let now = Instant::now();
+        let (mut s, mut t) = requests(1);
+        let t1 = t.pop().unwrap();
+        assert_eq!(
+            s.answer(t1.clone(), Toy(4, 0), now),
+            Err(SendError::WrongAnswer {
+                expected: "Resp",
+                got: "HelloAck"
+            })
+        );
+        assert!(!s.has_output());
+        s.answer(t1, Toy(2, 10), now).expect("the right one");
+        assert_eq!(&s.take_output()[..], &[2, 10]);
     }
 }

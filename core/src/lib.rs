@@ -72,7 +72,7 @@ macro_rules! include_protocol {
 pub mod __private {
     pub use crate::codec::{Codec, FrameKind, Framed, FramedCodec, WireEnum, WireMessage};
     pub use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
-    pub use crate::exchange::{Exchange, Expect, Failure};
+    pub use crate::exchange::{Exchange, Expect, Failure, Status};
     pub use crate::json::{
         enum_by_name, enum_by_number, from_json, json_len, json_present, to_json,
     };

@@ -6,14 +6,16 @@
 //! timeout, DISCONNECT closing the connection. What is left here is what a broker decides:
 //! sessions, subscriptions with `+` and `#`, retained messages, wills.
 
+use polywire::exchange::Status;
 use polywire::rt::ws::WsSettings;
 use polywire::rt::{Connection, Ended, MultiServer, MultiServerConfig};
 use polywire_protocols::mqtt::{
     ConnAck, Connect, Disconnect, MqttHandler, Packet, Properties, Publish, QoS, ReasonCode,
     SubAck, Subscribe, UnsubAck, Unsubscribe,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 type Conn = Connection<Packet>;
 
@@ -26,13 +28,24 @@ struct Sub {
     retain_as_published: bool,
 }
 
-/// A client's session: it outlives the connection unless the client asked for a clean one.
+/// A client's session: its subscriptions, and while it is offline the QoS 1 and 2 messages
+/// they match (up to [`OFFLINE_QUEUE`]). It ends with the connection, or outlives it for its
+/// expiry (3.1.1: forever unless clean session; 5.0: the session expiry interval, 0 by
+/// default).
 #[derive(Debug, Default)]
 struct Session {
     conn: Option<Conn>,
     subs: Vec<Sub>,
-    clean: bool,
+    /// How long the session outlives its connection (`None`: forever).
+    expiry: Option<Duration>,
+    /// When an offline session ends.
+    expires_at: Option<Instant>,
+    /// Messages kept for the client while it is offline.
+    queued: VecDeque<(Publish, QoS)>,
 }
+
+/// Messages kept at most for an offline client; older ones are dropped first.
+const OFFLINE_QUEUE: usize = 1000;
 
 #[derive(Debug, Default)]
 struct State {
@@ -106,8 +119,7 @@ impl Broker {
             }
         }
         let sender = from.and_then(|id| st.conns.get(&id).map(|(c, _)| c.clone()));
-        for (client, s) in &st.sessions {
-            let Some(conn) = &s.conn else { continue };
+        for (client, s) in st.sessions.iter_mut() {
             // The highest QoS of the client's matching subscriptions (§3.3.4).
             let mut best: Option<&Sub> = None;
             for sub in s.subs.iter().filter(|x| matches(&x.filter, &topic)) {
@@ -125,7 +137,17 @@ impl Broker {
                     sub.qos
                 };
                 let retain = sub.retain_as_published && msg.retain;
-                out.push((conn.clone(), qos, retain));
+                match &s.conn {
+                    Some(conn) => out.push((conn.clone(), qos, retain)),
+                    // Offline: QoS 1 and 2 wait for the client (§4.1).
+                    None if qos != QoS::AtMostOnce => {
+                        if s.queued.len() == OFFLINE_QUEUE {
+                            s.queued.pop_front();
+                        }
+                        s.queued.push_back((msg.clone(), qos));
+                    }
+                    None => {}
+                }
             }
         }
         out
@@ -180,20 +202,25 @@ fn will_of(c: &Connect) -> Option<Box<Publish>> {
 }
 
 impl MqttHandler for Broker {
-    async fn connect(&self, conn: &Conn, msg: Connect, mut answer: ConnAck) -> ConnAck {
+    async fn connect(
+        &self,
+        conn: &Conn,
+        msg: Connect,
+        mut answer: ConnAck,
+    ) -> Result<ConnAck, Status> {
         let v5 = msg.protocol_level >= 5;
         if msg.protocol_name.as_str() != "MQTT" || !(4..=5).contains(&msg.protocol_level) {
             // 3.1.1: 1 = unacceptable protocol version; 5.0: 0x84.
             answer.code = if v5 { 0x84 } else { 1 };
             conn.close();
-            return answer;
+            return Ok(answer);
         }
         let mut client = msg.client_id.as_str().to_string();
         if client.is_empty() {
             if !msg.clean_start && !v5 {
                 answer.code = 2; // identifier rejected (3.1.1 §3.1.3.1)
                 conn.close();
-                return answer;
+                return Ok(answer);
             }
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
             st.next_id += 1;
@@ -205,28 +232,62 @@ impl MqttHandler for Broker {
                 });
             }
         }
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        // A second connection with the same id takes the session over (§3.1.4).
-        let old = st.sessions.remove(&client);
-        if let Some(Session { conn: Some(c), .. }) = &old {
-            st.conns.remove(&c.id());
-            c.close();
+        // 5.0: the session expiry interval (0 when absent: the session ends with the
+        // connection; 0xFFFFFFFF: never). 3.1.1: a clean session ends with it, another never.
+        let expiry = if v5 {
+            match msg
+                .properties
+                .as_ref()
+                .and_then(|p| p.session_expiry_interval)
+            {
+                Some(u32::MAX) => None,
+                Some(secs) => Some(Duration::from_secs(u64::from(secs))),
+                None => Some(Duration::ZERO),
+            }
+        } else if msg.clean_start {
+            Some(Duration::ZERO)
+        } else {
+            None
+        };
+        let backlog = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            st.sessions
+                .retain(|_, s| s.conn.is_some() || s.expires_at.is_none_or(|t| t > now));
+            // A second connection with the same id takes the session over (§3.1.4).
+            let old = st.sessions.remove(&client);
+            if let Some(Session { conn: Some(c), .. }) = &old {
+                st.conns.remove(&c.id());
+                c.close();
+            }
+            let keep = old.filter(|_| !msg.clean_start);
+            answer.session_present = keep.is_some();
+            let mut session = keep.unwrap_or_default();
+            session.conn = Some(conn.clone());
+            session.expiry = expiry;
+            session.expires_at = None;
+            let backlog = std::mem::take(&mut session.queued);
+            st.sessions.insert(client.clone(), session);
+            st.conns.insert(conn.id(), (client, will_of(&msg)));
+            backlog
+        };
+        // What waited for the client goes after the CONNACK this returns.
+        for (m, qos) in backlog {
+            deliver(conn, &m, qos, false).await;
         }
-        let keep = old.filter(|_| !msg.clean_start);
-        answer.session_present = keep.is_some();
-        let mut session = keep.unwrap_or_default();
-        session.conn = Some(conn.clone());
-        session.clean = msg.clean_start;
-        st.sessions.insert(client.clone(), session);
-        st.conns.insert(conn.id(), (client, will_of(&msg)));
-        answer
+        Ok(answer)
     }
 
-    async fn publish(&self, conn: &Conn, msg: Publish, answer: Option<Packet>) -> Option<Packet> {
+    async fn publish(
+        &self,
+        conn: &Conn,
+        msg: Publish,
+        answer: Option<Packet>,
+    ) -> Result<Option<Packet>, Status> {
         // QoS 2 is delivered when the PUBLISH arrives; a resent one (DUP) whose identifier
         // is still being released is the same message.
         self.route(Some(conn.id()), &msg).await;
-        answer
+        Ok(answer)
     }
 
     async fn subscribe(&self, conn: &Conn, msg: Subscribe, mut answer: SubAck) -> SubAck {
@@ -315,10 +376,23 @@ impl MqttHandler for Broker {
         // A normal DISCONNECT drops the will, unless 5.0's reason asks for it (§3.14.4).
         let keep_will = msg.reason == Some(ReasonCode::DisconnectWithWillMessage);
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, will)) = st.conns.get_mut(&conn.id())
-            && !keep_will
+        let client = match st.conns.get_mut(&conn.id()) {
+            Some((client, will)) => {
+                if !keep_will {
+                    *will = None;
+                }
+                client.clone()
+            }
+            None => return,
+        };
+        // 5.0's DISCONNECT may change the session expiry interval (§3.14.2.2.2).
+        if let Some(secs) = msg
+            .properties
+            .as_ref()
+            .and_then(|p| p.session_expiry_interval)
+            && let Some(s) = st.sessions.get_mut(&client)
         {
-            *will = None;
+            s.expiry = (secs != u32::MAX).then(|| Duration::from_secs(u64::from(secs)));
         }
     }
 
@@ -331,10 +405,14 @@ impl MqttHandler for Broker {
             if let Some(s) = st.sessions.get_mut(&client)
                 && s.conn.as_ref().is_some_and(|c| c.id() == conn.id())
             {
-                if s.clean {
-                    st.sessions.remove(&client);
-                } else {
-                    s.conn = None;
+                match s.expiry {
+                    Some(Duration::ZERO) => {
+                        st.sessions.remove(&client);
+                    }
+                    expiry => {
+                        s.conn = None;
+                        s.expires_at = expiry.map(|e| Instant::now() + e);
+                    }
                 }
             }
             will

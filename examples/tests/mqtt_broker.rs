@@ -13,15 +13,15 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Whether `cmd --help`-like probing finds a program; a loud skip (or, under CI, a
+/// Whether `program args` runs (and, when `success`, exits 0); a loud skip (or, under CI, a
 /// failure) when it does not.
-fn have(program: &str, args: &[&str], what: &str) -> bool {
+fn have(program: &str, args: &[&str], success: bool, what: &str) -> bool {
     let ok = Command::new(program)
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
+        .is_ok_and(|s| s.success() || !success);
     if !ok {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -37,6 +37,7 @@ async fn paho_clients_use_the_broker_in_3_1_1_and_5_0() {
     if !have(
         "python3",
         &["-c", "import paho.mqtt.client"],
+        true,
         "paho-mqtt (python3)",
     ) {
         return;
@@ -49,6 +50,7 @@ async fn paho_clients_use_the_broker_in_3_1_1_and_5_0() {
         "basic",
         "retained",
         "wildcards",
+        "session",
         "fanout1",
         "fanout2",
         "will",
@@ -95,9 +97,13 @@ async fn paho_clients_use_the_broker_in_3_1_1_and_5_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mosquitto_clients_use_the_broker() {
-    if !have("mosquitto_pub", &["--help"], "mosquitto_pub")
-        && !have("which", &["mosquitto_pub"], "mosquitto-clients")
-    {
+    // `mosquitto_pub --help` exits 1: that it runs is enough.
+    if !have(
+        "mosquitto_pub",
+        &["--help"],
+        false,
+        "mosquitto_pub (mosquitto-clients)",
+    ) {
         return;
     }
     let (multi, addr, _broker) = polywire_examples::mqtt_broker::serve("127.0.0.1:0")
@@ -235,5 +241,120 @@ async fn malformed_input_closes_that_connection_and_the_broker_serves_on() {
         .expect("PINGRESP within 5 s")
         .expect("PINGRESP");
     assert_eq!(pong, [0xD0, 0x00]);
+    multi.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generated_client_uses_the_broker_over_websocket() {
+    use polywire::rt::{Framing, MessageConfig};
+    use polywire_protocols::mqtt::{
+        Client, Connect, Packet, Publish, QoS, Subscribe, Subscription,
+    };
+    let (multi, addr, _broker) = polywire_examples::mqtt_broker::serve("127.0.0.1:0")
+        .await
+        .expect("the broker starts");
+    let open = |id: &'static str| async move {
+        let tcp = TcpStream::connect(addr).await.expect("connects");
+        let framing = Framing::of_framed::<Packet>("mqtt");
+        let ws = polywire::rt::ws::connect_with(
+            tcp,
+            &addr.to_string(),
+            "/mqtt",
+            false,
+            framing,
+            &["mqtt"],
+        )
+        .await
+        .expect("upgrades");
+        let hello = Connect {
+            protocol_name: "MQTT".into(),
+            protocol_level: 5,
+            clean_start: true,
+            client_id: id.into(),
+            ..Default::default()
+        };
+        let (c, ack) = Client::connect_over(ws, hello, MessageConfig::default())
+            .await
+            .expect("CONNACK over WebSocket");
+        assert_eq!(ack.code, 0);
+        c
+    };
+    let sub = open("ws-gen-sub").await;
+    sub.subscribe(Subscribe {
+        subscriptions: vec![Subscription {
+            filter: "wsgen/#".into(),
+            max_qos: QoS::ExactlyOnce,
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .await
+    .expect("SUBACK");
+    let publisher = open("ws-gen-pub").await;
+    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
+        publisher
+            .publish(Publish {
+                qos,
+                topic: "wsgen/a".into(),
+                payload: format!("{qos:?}").into_bytes().into(),
+                ..Default::default()
+            })
+            .await
+            .expect("published");
+        let got = tokio::time::timeout(Duration::from_secs(5), sub.next_push())
+            .await
+            .expect("within 5 s")
+            .expect("a message");
+        assert_eq!(
+            (got.qos, &got.payload[..]),
+            (qos, format!("{qos:?}").as_bytes())
+        );
+    }
+    sub.close().await;
+    publisher.close().await;
+    multi.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_factory_connects_mqtt_through_its_configured_attempts() {
+    use polywire::rt::{ClientFactoryConfig, MessageConfig, RemotingClientFactory};
+    use polywire_protocols::mqtt::{Connect, Packet, PingReq};
+    let (multi, addr, _broker) = polywire_examples::mqtt_broker::serve("127.0.0.1:0")
+        .await
+        .expect("the broker starts");
+    // WebSocket on a path the server refuses, then on `/mqtt` offering 5.0 then 3.1.1.
+    let config: ClientFactoryConfig = toml::from_str(
+        r#"
+        [protocols.mqtt]
+        fallback = [
+            { transport = { websocket = { path = "/nowhere" } } },
+            { transport = { websocket = { path = "/mqtt" } }, versions = [4, 5] },
+        ]
+        "#,
+    )
+    .expect("the configuration");
+    let factory = RemotingClientFactory::new(config);
+    let hello = Packet::Connect(Connect {
+        protocol_name: "MQTT".into(),
+        protocol_level: 4,
+        clean_start: true,
+        client_id: "from-the-factory".into(),
+        ..Default::default()
+    });
+    let (c, ack) = factory
+        .connect_exchange::<Packet>(&addr.to_string(), hello, MessageConfig::default())
+        .await
+        .expect("the second attempt connects");
+    assert_eq!(c.version(), Some(5), "the highest version is offered first");
+    assert!(
+        matches!(ack, Some(Packet::ConnAck(ref a)) if a.code == 0),
+        "{ack:?}"
+    );
+    let pong = c
+        .request(Packet::PingReq(PingReq {}))
+        .await
+        .expect("PINGRESP");
+    assert!(matches!(pong, Some(Packet::PingResp(_))), "{pong:?}");
+    c.close().await;
     multi.shutdown().await;
 }

@@ -554,8 +554,11 @@ async fn a_protocol_with_blocked_processors_does_not_slow_another_down() {
         eprintln!(
             "native p99: {unloaded:?} alone, {loaded:?} beside the blocked protocol on {executor}"
         );
+        // Were the blocked processors on the shared runtime's threads, native's calls would
+        // wait behind their 20 ms sleeps. A bound at half of that tells the two apart on a
+        // loaded machine too (a bound relative to the unloaded p99 failed under load).
         assert!(
-            loaded <= unloaded * 2 + Duration::from_millis(1),
+            loaded < Duration::from_millis(10),
             "native p99 {loaded:?} with the probe protocol blocked on {executor}, {unloaded:?} without"
         );
     }

@@ -2,6 +2,7 @@
 //! through the hello's `accept if`, and the farewells (`on ... -> Disconnect(..)`) a 5.0
 //! connection gets before it is closed.
 
+use polywire::exchange::Status;
 use polywire::rt::{Attempt, ClientError, Connection, MessageConfig, Negotiation, Transport};
 use polywire_protocols::mqtt::*;
 use std::time::Duration;
@@ -16,13 +17,14 @@ impl MqttHandler for Only311 {
         &self,
         conn: &Connection<Packet>,
         msg: Connect,
-        mut answer: ConnAck,
-    ) -> ConnAck {
+        answer: ConnAck,
+    ) -> Result<ConnAck, Status> {
         if msg.protocol_level != 4 {
-            answer.code = 0x84;
+            // The CONNACK reports 0x84 (its `status` line), then the connection closes.
             conn.close();
+            return Err(Status::new(0x84, "this server speaks MQTT 3.1.1"));
         }
-        answer
+        Ok(answer)
     }
 }
 
@@ -151,5 +153,95 @@ async fn a_3_1_1_connection_is_closed_without_a_word() {
     s.read_exact(&mut ack).await.expect("CONNACK");
     s.write_all(&[0x60, 0x02, 0x00, 0x01]).await.expect("sends");
     assert_eq!(rest(&mut s).await, Vec::<u8>::new());
+    server.shutdown().await;
+}
+
+/// A server that refuses every PUBLISH to the topic `denied` with 0x87 and a reason.
+struct Denies;
+
+impl MqttHandler for Denies {
+    async fn publish(
+        &self,
+        _conn: &Connection<Packet>,
+        msg: Publish,
+        answer: Option<Packet>,
+    ) -> Result<Option<Packet>, Status> {
+        if msg.topic.as_str() == "denied" {
+            Err(Status::new(0x87, "not for you"))
+        } else {
+            Ok(answer)
+        }
+    }
+}
+
+fn publish(topic: &str, qos: QoS) -> Publish {
+    Publish {
+        qos,
+        topic: topic.into(),
+        payload: b"x".to_vec().into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_handlers_status_reaches_the_client_as_a_typed_error() {
+    let server = server(Denies, MessageConfig::default());
+    let addr = server.bind("127.0.0.1:0").await.expect("binds");
+    let mut hello = hello();
+    hello.client_id = "status".into();
+    let (c, _) = Client::connect(addr, hello.clone(), MessageConfig::default())
+        .await
+        .expect("connects");
+    // QoS 1: the PUBACK carries 0x87 and the reason string.
+    let denied = c.publish(publish("denied", QoS::AtLeastOnce)).await;
+    let want = Status::new(0x87, "not for you");
+    assert_eq!(
+        denied,
+        Err(ClientError::Failed {
+            answer: "PubAck",
+            status: want.clone()
+        })
+    );
+    // QoS 2: a failed PUBREC ends the exchange: no PUBREL is sent, nothing stays outstanding.
+    let denied = c.publish(publish("denied", QoS::ExactlyOnce)).await;
+    assert_eq!(
+        denied,
+        Err(ClientError::Failed {
+            answer: "PubRec",
+            status: want
+        })
+    );
+    let ok = c.publish(publish("allowed", QoS::ExactlyOnce)).await;
+    assert!(matches!(ok, Ok(Some(Packet::PubComp(_)))), "{ok:?}");
+    c.close().await;
+
+    // 3.1.1's PUBACK has no reason code: the plain PUBACK goes.
+    hello.protocol_level = 4;
+    let (c, _) = Client::connect(addr, hello, MessageConfig::default())
+        .await
+        .expect("connects");
+    let plain = c.publish(publish("denied", QoS::AtLeastOnce)).await;
+    assert!(matches!(plain, Ok(Some(Packet::PubAck(_)))), "{plain:?}");
+    c.close().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_no_hello_is_closed_after_the_hello_timeout() {
+    let config = MessageConfig {
+        hello_timeout: Duration::from_millis(300),
+        ..MessageConfig::default()
+    };
+    let server = server(Defaults, config);
+    let addr = server.bind("127.0.0.1:0").await.expect("binds");
+    let mut s = TcpStream::connect(addr).await.expect("connects");
+    let t = std::time::Instant::now();
+    // Nothing is sent; the server closes without a word (no version is known yet).
+    assert_eq!(rest(&mut s).await, Vec::<u8>::new());
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(4),
+        "closed after {took:?}"
+    );
     server.shutdown().await;
 }

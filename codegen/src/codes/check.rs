@@ -1079,6 +1079,62 @@ exchange { hello Connect -> ConnAck if level == 5, Refused accept if code == 0 }
 Answer the hello with one message, or leave `accept if` out."#,
     },
     Code {
+        code: "E0393",
+        title: "a `status` reads a field that is not an integer or enum",
+        explanation: r#"`status Msg.field` names the field of an answer saying whether its request
+succeeded: a top-level field of the message holding an integer or an enum (it may be
+conditional; absent, it holds its default). Bit parts, constants, lengths, strings and
+structs cannot say it.
+
+```wire
+struct Ack { kind: u8 = 4, length: u32 = len(..), note: string<u8> }
+exchange { Ask -> Ack; status Ack.note }
+```
+
+Name the integer or enum field holding the result code: `status Ack.code`."#,
+    },
+    Code {
+        code: "E0394",
+        title: "a `status`'s `ok` values do not fit its field",
+        explanation: r#"`ok LO..HI` lists the values of the status field meaning success, inclusive:
+LO is at most HI and both are values the field can hold (an enum's by their wire values).
+A value may be written as an integer, or, for an enum field, as one of its variants.
+
+```wire
+struct Ack { kind: u8 = 4, length: u32 = len(..), code: u8 }
+exchange { Ask -> Ack; status Ack.code ok 0..300 }
+```
+
+Write `ok 0` (the default), `ok 0x00..0x7F`, or `ok SUCCESS..GRANTED_QOS_2` for an enum."#,
+    },
+    Code {
+        code: "E0395",
+        title: "a `status`'s `message` is not a string field",
+        explanation: r#"`message PATH` names where an answer says why it failed: a dotted path from a
+top-level field of the message through fields of structs and members of tagged lists
+(each possibly optional or conditional) to a `string<..>`. A repeated tagged member has
+no one value.
+
+```wire
+struct Ack { kind: u8 = 4, length: u32 = len(..), code: u8, properties: Properties }
+exchange { Ask -> Ack; status Ack.code message properties.reason }
+```
+
+Name the string: `message properties.reason_string`."#,
+    },
+    Code {
+        code: "E0396",
+        title: "a `status` of a message that answers nothing",
+        explanation: r#"A status says whether the request an answer answers succeeded, so its message
+is one some rule answers with (the hello's included).
+
+```wire
+exchange { Ask -> Ack; status Ask.code }
+```
+
+Name an answer: `status Ack.code`."#,
+    },
+    Code {
         code: "W0301",
         title: "a response status falls back to a default code",
         explanation: r#"The generated server answers with the `responses` enum's `@success` and

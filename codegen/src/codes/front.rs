@@ -579,8 +579,8 @@ Name a `struct` or a `union`."#,
         code: "E0153",
         title: "a part of an exchange written twice",
         explanation: r#"A protocol has one `exchange` block, an exchange has one `hello` rule (the message
-that opens a connection), one `keepalive` line and one `on` line per failure
-(`malformed`, `violation`, `keepalive`, `shutdown`).
+that opens a connection), one `keepalive` line, one `on` line per failure
+(`malformed`, `violation`, `keepalive`, `shutdown`) and one `status` line per message.
 
 ```wire
 exchange {

@@ -469,6 +469,23 @@ pub enum ExItem {
     Keepalive(ExKeepalive),
     /// `on FAILURE -> Msg(field = value, ..) if cond`.
     Farewell(ExFarewell),
+    /// `status Msg.field ok LO..HI message PATH`.
+    Status(ExStatus),
+}
+
+/// `status Msg.field ok LO..HI message a.b`.
+#[derive(Debug, Clone)]
+pub struct ExStatus {
+    /// The answer message.
+    pub msg: Name,
+    /// Its field.
+    pub field: Name,
+    /// `ok LO` or `ok LO..HI`, and where the clause was written; `None` means `ok 0`.
+    pub ok: Option<(ExValue, Option<ExValue>, Span)>,
+    /// `message a.b`: the path, empty when left out.
+    pub message: Vec<Name>,
+    /// The whole item.
+    pub span: Span,
 }
 
 /// `on FAILURE -> Msg(field = value, ..) if cond`.

@@ -745,6 +745,9 @@ fn describe_rules(rules: &[Rule]) -> String {
             Rule::ex_ping_kw => "`ping`",
             Rule::ex_accept | Rule::ex_accept_kw => "`accept`",
             Rule::ex_farewell | Rule::ex_on_kw => "`on`",
+            Rule::ex_status | Rule::ex_status_kw => "`status`",
+            Rule::ex_ok | Rule::ex_ok_kw => "`ok`",
+            Rule::ex_message | Rule::ex_message_kw => "`message`",
             Rule::ex_failure => "a failure (`malformed`, `violation`, `keepalive` or `shutdown`)",
             Rule::ex_sets => "`(`",
             Rule::ex_set => "a field `name = value`",
@@ -1484,6 +1487,7 @@ impl Cx {
             match p.as_rule() {
                 Rule::ex_rule => items.push(ExItem::Rule(self.ex_rule(p))),
                 Rule::ex_farewell => items.push(ExItem::Farewell(self.ex_farewell(p))),
+                Rule::ex_status => items.push(ExItem::Status(self.ex_status(p))),
                 Rule::ex_correlate => {
                     let mut pi = p.into_inner();
                     let kw = self.span(&pi.next().expect("keyword"));
@@ -1565,11 +1569,7 @@ impl Cx {
                         let at = self.tight_span(&set);
                         let mut si = set.into_inner();
                         let field = self.name(si.next().expect("set field"));
-                        let v = si.next().expect("set value");
-                        let value = match v.as_rule() {
-                            Rule::int_lit => ExValue::Int(parse_int(v.as_str())),
-                            _ => ExValue::Name(self.name(v)),
-                        };
+                        let value = self.ex_value(si.next().expect("set value"));
                         sets.push(ExSet {
                             field,
                             value,
@@ -1587,6 +1587,51 @@ impl Cx {
             sets,
             cond,
             span,
+        }
+    }
+
+    fn ex_status(&self, p: P) -> ExStatus {
+        let span = self.tight_span(&p);
+        let mut names = Vec::new();
+        let mut ok = None;
+        let mut message = Vec::new();
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::ident => names.push(self.name(c)),
+                Rule::ex_ok => {
+                    let at = self.tight_span(&c);
+                    let mut values = c
+                        .into_inner()
+                        .filter(|v| v.as_rule() != Rule::ex_ok_kw)
+                        .map(|v| self.ex_value(v));
+                    let lo = values.next().expect("ok value");
+                    ok = Some((lo, values.next(), at));
+                }
+                Rule::ex_message => {
+                    message = c
+                        .into_inner()
+                        .filter(|v| v.as_rule() == Rule::ident)
+                        .map(|v| self.name(v))
+                        .collect();
+                }
+                _ => {}
+            }
+        }
+        let mut names = names.into_iter();
+        ExStatus {
+            msg: names.next().expect("status message"),
+            field: names.next().expect("status field"),
+            ok,
+            message,
+            span,
+        }
+    }
+
+    /// An integer or a name, as a farewell or `ok` gives it.
+    fn ex_value(&self, v: P) -> ExValue {
+        match v.as_rule() {
+            Rule::int_lit => ExValue::Int(parse_int(v.as_str())),
+            _ => ExValue::Name(self.name(v)),
         }
     }
 

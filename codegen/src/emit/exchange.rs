@@ -74,6 +74,279 @@ fn expect_expr(g: &Gen, u: &UnionDef, rule: &Rule) -> String {
     out + &format!("{{ {P}::Expect::Nothing }}")
 }
 
+/// One step of a `status` line's message path: the expression's field name, whether it is
+/// optional, and its type.
+fn path_steps<'a>(
+    p: &'a Protocol,
+    s: &'a StructDef,
+    path: &[String],
+) -> Vec<(String, bool, &'a Type)> {
+    let mut out = Vec::new();
+    let mut here: Option<usize> = None;
+    for (i, name) in path.iter().enumerate() {
+        let step = if i == 0 {
+            s.fields.iter().find_map(|f| match &f.kind {
+                FieldKind::Value(t) if f.name == *name => Some((ident(name), f.cond.is_some(), t)),
+                _ => None,
+            })
+        } else {
+            match here.map(|t| &p.types[t]) {
+                Some(TypeDef::Struct(st)) => st.fields.iter().find_map(|f| match &f.kind {
+                    FieldKind::Value(t) if f.name == *name => {
+                        Some((ident(name), f.cond.is_some(), t))
+                    }
+                    _ => None,
+                }),
+                Some(TypeDef::Tagged(tg)) => tg
+                    .members
+                    .iter()
+                    .find(|m| m.name == *name)
+                    .map(|m| (ident(name), !m.repeated, &m.ty)),
+                _ => None,
+            }
+        };
+        let Some(step) = step else { return Vec::new() };
+        here = match step.2 {
+            Type::Named(t) => Some(*t),
+            _ => None,
+        };
+        out.push(step);
+    }
+    out
+}
+
+/// The message a `status` line names, read from `m` as an `Option<String>`.
+fn message_get(p: &Protocol, s: &StructDef, path: &[String]) -> String {
+    let steps = path_steps(p, s, path);
+    if steps.is_empty() {
+        return "None".into();
+    }
+    let mut e = "Some(m)".to_string();
+    for (name, optional, _) in &steps {
+        e += &if *optional {
+            format!(".and_then(|x| x.{name}.as_ref())")
+        } else {
+            format!(".map(|x| &x.{name})")
+        };
+    }
+    e + ".map(|x| x.to_string())"
+}
+
+/// Statements setting the message a `status` line names in `m` to `msg` (a `&str`).
+fn message_set(p: &Protocol, s: &StructDef, path: &[String]) -> String {
+    let steps = path_steps(p, s, path);
+    let Some(((last, last_opt, _), init)) = steps.split_last() else {
+        return String::new();
+    };
+    let mut place = "m".to_string();
+    for (name, optional, _) in init {
+        place = if *optional {
+            format!("{place}.{name}.get_or_insert_with(::std::default::Default::default)")
+        } else {
+            format!("(&mut {place}.{name})")
+        };
+    }
+    if *last_opt {
+        format!("{place}.{last} = Some(msg.into());")
+    } else {
+        format!("{place}.{last} = msg.into();")
+    }
+}
+
+/// `failure` and `set_failure` arms for the block's `status` lines.
+fn status_arms(g: &Gen, ex: &Exchange) -> (String, String) {
+    let p = g.p;
+    let (mut get, mut set) = (String::new(), String::new());
+    for st in &ex.statuses {
+        let s = p.struct_def(st.msg);
+        let Some(f) = s.fields.iter().find(|f| f.name == st.field) else {
+            continue;
+        };
+        let FieldKind::Value(t) = &f.kind else {
+            continue;
+        };
+        let fname = ident(&f.name);
+        let optional = f.cond.is_some();
+        let (read, write) = match t {
+            Type::Named(i) => match &p.types[*i] {
+                TypeDef::Enum(e) => {
+                    let (en, repr) = (&e.name, e.repr.rust());
+                    let read = "i128::from(v.to_repr())".to_string();
+                    let write = if e.open {
+                        format!(
+                            "let v = {en}::from_repr(status.code as {repr}); {}",
+                            if optional {
+                                format!("m.{fname} = Some(v);")
+                            } else {
+                                format!("m.{fname} = v;")
+                            }
+                        )
+                    } else {
+                        format!(
+                            "if let Some(v) = {en}::from_repr(status.code as {repr}) {{ {} }}",
+                            if optional {
+                                format!("m.{fname} = Some(v);")
+                            } else {
+                                format!("m.{fname} = v;")
+                            }
+                        )
+                    };
+                    (read, write)
+                }
+                _ => continue,
+            },
+            Type::Int(i) => {
+                let r = i.rust();
+                (
+                    "i128::from(v)".to_string(),
+                    if optional {
+                        format!("m.{fname} = Some(status.code as {r});")
+                    } else {
+                        format!("m.{fname} = status.code as {r};")
+                    },
+                )
+            }
+            _ => continue,
+        };
+        // An absent status field is the success value 0.
+        let value = if optional {
+            format!("m.{fname}.map_or(0, |v| {read})")
+        } else {
+            format!("{{ let v = m.{fname}; {read} }}")
+        };
+        let (lo, hi) = st.ok;
+        let msg_get = message_get(p, s, &st.message);
+        let msg_set = message_set(p, s, &st.message);
+        let n = &s.name;
+        get += &format!(
+            "Self::{n}(m) => {{ let code = {value}; if ({lo}..={hi}).contains(&code) {{ None }} else {{ Some({P}::Status {{ code: code as i64, message: {msg_get} }}) }} }},"
+        );
+        let msg_stmt = if msg_set.is_empty() {
+            String::new()
+        } else {
+            format!("if let Some(msg) = status.message.as_deref() {{ {msg_set} }}")
+        };
+        set += &format!("Self::{n}(m) => {{ {write} {msg_stmt} true }},");
+    }
+    (get, set)
+}
+
+/// The name of the function that completes a struct (see [`completes`]).
+fn complete_fn(name: &str) -> String {
+    format!("complete_{}", snake(name))
+}
+
+/// The fills of `s`'s own fields (see [`completes`]).
+fn own_fills(g: &Gen, s: &StructDef) -> String {
+    let mut fills = String::new();
+    for f in &s.fields {
+        let Some(c) = &f.cond else { continue };
+        let mut open = false;
+        c.walk(&mut |c| open |= *c == Cond::More);
+        let presence = c.refs().iter().any(|(n, _)| {
+            s.fields.iter().any(|x| match &x.kind {
+                FieldKind::Bits { parts, .. } => parts
+                    .iter()
+                    .any(|p| p.name == *n && matches!(p.value, PartValue::Present(_))),
+                _ => false,
+            })
+        });
+        if open || presence || !matches!(f.kind, FieldKind::Value(_)) {
+            continue;
+        }
+        let cond = unparen(&g.cond_bool(s, c, &Side::Value("m"))).to_string();
+        fills += &format!(
+            "if m.{0}.is_none() && {cond} {{ m.{0} = Some(::std::default::Default::default()); }}",
+            ident(&f.name)
+        );
+    }
+    fills
+}
+
+/// A function per struct that has optional fields to fill under a version (its own, or
+/// those of the structs it holds), by type index: what `Exchange::complete` calls.
+fn completes(g: &Gen) -> std::collections::BTreeMap<usize, String> {
+    let p = g.p;
+    let own: Vec<String> = p
+        .types
+        .iter()
+        .map(|t| match t {
+            TypeDef::Struct(s) => own_fills(g, s),
+            _ => String::new(),
+        })
+        .collect();
+    // The struct a field holds (directly, optionally or as list elements).
+    fn held(t: &Type) -> Option<(usize, bool)> {
+        match t {
+            Type::Named(i) => Some((*i, false)),
+            Type::List { elem, .. } => match elem.as_ref() {
+                Type::Named(i) => Some((*i, true)),
+                _ => None,
+            },
+            Type::Optional { inner, .. } => held(inner),
+            _ => None,
+        }
+    }
+    let mut needs: Vec<bool> = own.iter().map(|o| !o.is_empty()).collect();
+    loop {
+        let mut changed = false;
+        for (i, t) in p.types.iter().enumerate() {
+            let TypeDef::Struct(s) = t else { continue };
+            if needs[i] {
+                continue;
+            }
+            if s.fields.iter().any(|f| match &f.kind {
+                FieldKind::Value(t) => held(t).is_some_and(|(j, _)| needs[j]),
+                _ => false,
+            }) {
+                needs[i] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for (i, t) in p.types.iter().enumerate() {
+        let TypeDef::Struct(s) = t else { continue };
+        if !needs[i] {
+            continue;
+        }
+        let mut body = own[i].clone();
+        for f in &s.fields {
+            let FieldKind::Value(t) = &f.kind else {
+                continue;
+            };
+            let Some((j, list)) = held(t) else { continue };
+            if !needs[j] {
+                continue;
+            }
+            let (name, call) = (ident(&f.name), complete_fn(p.types[j].name()));
+            let optional = f.cond.is_some() || matches!(t, Type::Optional { .. });
+            body += &match (list, optional) {
+                (true, true) => {
+                    format!("for x in m.{name}.iter_mut().flatten() {{ {call}(x, version); }}")
+                }
+                (true, false) => format!("for x in m.{name}.iter_mut() {{ {call}(x, version); }}"),
+                (false, true) => {
+                    format!("if let Some(x) = m.{name}.as_mut() {{ {call}(x, version); }}")
+                }
+                (false, false) => format!("{call}(&mut m.{name}, version);"),
+            };
+        }
+        out.insert(
+            i,
+            format!(
+                "\n/// Fills what a [`{n}`] needs under `version` and lacks (see `Exchange::complete`).\nfn {f}(m: &mut {n}, version: u32) {{ let _ = version; {body} }}\n",
+                n = s.name,
+                f = complete_fn(&s.name)
+            ),
+        );
+    }
+    out
+}
+
 /// `impl Exchange for <frame union>`.
 pub fn sans_io(g: &Gen) -> String {
     let p = g.p;
@@ -179,38 +452,19 @@ pub fn sans_io(g: &Gen) -> String {
         )
     });
     // Optional fields present by their condition (not by `@more`, not by a presence bit
-    // of their own) are filled with their defaults when absent.
-    let mut complete = String::new();
-    for a in &u.arms {
-        let TypeDef::Struct(s) = &p.types[a.ty] else {
-            continue;
-        };
-        let mut fills = String::new();
-        for f in &s.fields {
-            let Some(c) = &f.cond else { continue };
-            let mut open = false;
-            c.walk(&mut |c| open |= *c == Cond::More);
-            let presence = c.refs().iter().any(|(n, _)| {
-                s.fields.iter().any(|x| match &x.kind {
-                    FieldKind::Bits { parts, .. } => parts
-                        .iter()
-                        .any(|p| p.name == *n && matches!(p.value, PartValue::Present(_))),
-                    _ => false,
-                })
-            });
-            if open || presence || !matches!(f.kind, FieldKind::Value(_)) {
-                continue;
-            }
-            let cond = unparen(&g.cond_bool(s, c, &Side::Value("m"))).to_string();
-            fills += &format!(
-                "if m.{0}.is_none() && {cond} {{ m.{0} = Some(::std::default::Default::default()); }}",
-                ident(&f.name)
-            );
-        }
-        if !fills.is_empty() {
-            complete += &format!("Self::{}(m) => {{ {fills} }}", s.name);
-        }
-    }
+    // of their own) are filled with their defaults when absent, in the members and in the
+    // structs they hold.
+    let completes = completes(g);
+    let complete: String = u
+        .arms
+        .iter()
+        .filter(|a| completes.contains_key(&a.ty))
+        .map(|a| {
+            let n = p.types[a.ty].name();
+            format!("Self::{n}(m) => {}(m, version),", complete_fn(n))
+        })
+        .collect();
+    let complete_fns: String = completes.values().cloned().collect();
     // Farewells: the message a side sends before it closes on a failure.
     let mut farewells = String::new();
     for f in &ex.farewells {
@@ -286,6 +540,7 @@ pub fn sans_io(g: &Gen) -> String {
     let versions = p
         .versions
         .map_or("None".to_string(), |(a, b)| format!("Some(({a}, {b}))"));
+    let (failure, set_failure) = status_arms(g, ex);
     let grace = ex.keepalive.as_ref().map_or(1000, |k| k.grace_permille);
     let defaults: String = names
         .iter()
@@ -296,7 +551,8 @@ pub fn sans_io(g: &Gen) -> String {
     format!(
         r#"
 /// What answers what (the protocol's `exchange` block), carried out by a
-/// `MessageSession`.
+/// `MessageSession`. One arm per member a line of the block names, whatever their number.
+#[allow(clippy::single_match, clippy::collapsible_match, clippy::match_single_binding)]
 impl {P}::Exchange for {un} {{
     type Msg = Self;
     const ID: &'static str = protocol_info::ID;
@@ -400,6 +656,23 @@ impl {P}::Exchange for {un} {{
         }}
     }}
 
+    fn failure(answer: &Self) -> ::std::option::Option<{P}::Status> {{
+        #[allow(unreachable_patterns)]
+        match answer {{
+            {failure}
+            _ => None,
+        }}
+    }}
+
+    fn set_failure(answer: &mut Self, status: &{P}::Status) -> bool {{
+        let _ = status;
+        #[allow(unreachable_patterns)]
+        match answer {{
+            {set_failure}
+            _ => false,
+        }}
+    }}
+
     fn complete(m: &mut Self, version: u32) {{
         let _ = version;
         #[allow(unreachable_patterns)]
@@ -409,18 +682,18 @@ impl {P}::Exchange for {un} {{
         }}
     }}
 
-    fn default_answer(request: &Self, answer: usize) -> Self {{
-        let mut a = match answer {{
+    fn blank(member: usize, correlation: ::std::option::Option<u64>) -> Self {{
+        let mut a = match member {{
             {defaults}
             _ => Self::default(),
         }};
-        if let Some(id) = <Self as {P}::Exchange>::correlation(request) {{
+        if let Some(id) = correlation {{
             <Self as {P}::Exchange>::set_correlation(&mut a, id);
         }}
         a
     }}
 }}
-"#
+{complete_fns}"#
     )
 }
 
@@ -500,6 +773,16 @@ pub fn service(g: &Gen) -> String {
                     "{un}::{n}(m) => {{ self.0.{method}(conn, m).await; let _ = answer; None }}"
                 );
             }
+            Answers::One(t) if ex.statuses.iter().any(|x| x.msg == t) => {
+                let a = p.types[t].name();
+                methods += &format!(
+                    "{doc}\n    ///\n    /// `answer` is the default [`{a}`] (its correlation value set); the default method sends it as it is. `Err(status)` sends the default answer reporting `status` (its status field and message).\n    fn {method}(&self, conn: &{conn}, msg: {n}, answer: {a}) -> impl ::std::future::Future<Output = ::std::result::Result<{a}, {P}::Status>> + Send {{ let _ = (conn, msg); async move {{ Ok(answer) }} }}\n"
+                );
+                arms += &format!(
+                    "{un}::{n}(m) => {{ let key = answer.as_ref().and_then(<{un} as {P}::Exchange>::correlation); match answer {{ Some({un}::{a}(a)) => match self.0.{method}(conn, m, a).await {{ Ok(a) => Some({un}::{a}(a)), Err(s) => {{ let mut f = <{un} as {P}::Exchange>::blank({idx}, key); <{un} as {P}::Exchange>::set_failure(&mut f, &s); Some(f) }} }}, other => other }} }},",
+                    idx = member(u, t)
+                );
+            }
             Answers::One(t) => {
                 let a = p.types[t].name();
                 methods += &format!(
@@ -507,6 +790,23 @@ pub fn service(g: &Gen) -> String {
                 );
                 arms += &format!(
                     "{un}::{n}(m) => match answer {{ Some({un}::{a}(a)) => Some({un}::{a}(self.0.{method}(conn, m, a).await)), other => other }},"
+                );
+            }
+            Answers::Some
+                if rule.is_some_and(|r| {
+                    r.answers.iter().any(|a| match a.reply {
+                        Reply::Message(t) | Reply::MessageThenClose(t) => {
+                            ex.statuses.iter().any(|x| x.msg == t)
+                        }
+                        _ => false,
+                    })
+                }) =>
+            {
+                methods += &format!(
+                    "{doc}\n    ///\n    /// `answer` is the default answer its rule picks (its correlation value set), `None` when nothing answers it; the default method sends it as it is. `Err(status)` sends the default answer reporting `status` (its status field and message).\n    fn {method}(&self, conn: &{conn}, msg: {n}, answer: ::std::option::Option<{un}>) -> impl ::std::future::Future<Output = ::std::result::Result<::std::option::Option<{un}>, {P}::Status>> + Send {{ let _ = (conn, msg); async move {{ Ok(answer) }} }}\n"
+                );
+                arms += &format!(
+                    "{un}::{n}(m) => {{ let key = answer.as_ref().map(|a| (<{un} as {P}::Exchange>::member(a), <{un} as {P}::Exchange>::correlation(a))); match self.0.{method}(conn, m, answer).await {{ Ok(a) => a, Err(s) => key.map(|(member, corr)| {{ let mut f = <{un} as {P}::Exchange>::blank(member, corr); <{un} as {P}::Exchange>::set_failure(&mut f, &s); f }}) }} }},"
                 );
             }
             Answers::Some => {

@@ -245,7 +245,7 @@ pub fn lower_recovering(
     }
     let exchange = proto.exchanges.first().and_then(|e| {
         let names: Vec<String> = cx.names.iter().map(|(n, _)| n.clone()).collect();
-        let (x, errs) = exchange(e, &names, &cx.broken);
+        let (x, errs) = exchange(e, &names, &cx.broken, &types);
         cx.errors.extend(errs);
         x
     });
@@ -1347,13 +1347,15 @@ fn mask(bits: u32) -> u64 {
 
 /// Resolves an `exchange` block (from a `.wire` file or from the text of
 /// `#[polywire::protocol(exchange = "..")]`) against the protocol's type names, in IR
-/// order. Names in `broken` failed to parse and are not reported again. What the IR can
-/// express (membership of the frame union, conditions, fields) is left to the checker;
-/// `None` when something here is wrong, with the errors.
+/// order, and `status` values named as variants against `types` (the lowered types, in
+/// the same order). Names in `broken` failed to parse and are not reported again. What the
+/// IR can express (membership of the frame union, conditions, fields) is left to the
+/// checker; `None` when something here is wrong, with the errors.
 pub fn exchange(
     ex: &ast::Exchange,
     names: &[String],
     broken: &[String],
+    types: &[TypeDef],
 ) -> (Option<Exchange>, Vec<Diagnostic>) {
     let mut errs = Vec::new();
     let resolve = |n: &ast::Name, errs: &mut Vec<Diagnostic>| -> Option<usize> {
@@ -1383,6 +1385,7 @@ pub fn exchange(
     let mut keepalive: Option<(&ast::ExKeepalive, Keepalive)> = None;
     let mut accept: Option<Cond> = None;
     let mut farewells: Vec<Farewell> = Vec::new();
+    let mut statuses: Vec<StatusDecl> = Vec::new();
     let twice = |errs: &mut Vec<Diagnostic>, at: Span, first: Span, what: &str, help: &str| {
         errs.push(
             Diagnostic::error(at, format!("an exchange has one {what}"), "written again")
@@ -1526,6 +1529,34 @@ pub fn exchange(
                     span: f.span,
                 });
             }
+            ast::ExItem::Status(st) => {
+                let Some(msg) = resolve(&st.msg, &mut errs) else {
+                    ok = false;
+                    continue;
+                };
+                if let Some(first) = statuses.iter().find(|x| x.msg == msg) {
+                    twice(
+                        &mut errs,
+                        st.span,
+                        first.span,
+                        &format!("`status` for `{}`", st.msg.text),
+                        "an answer says whether it succeeded in one field: keep one `status` line per message",
+                    );
+                    ok = false;
+                    continue;
+                }
+                let Some(range) = status_range(st, types, msg, &mut errs) else {
+                    ok = false;
+                    continue;
+                };
+                statuses.push(StatusDecl {
+                    msg,
+                    field: st.field.text.clone(),
+                    ok: range,
+                    message: st.message.iter().map(|n| n.text.clone()).collect(),
+                    span: st.span,
+                });
+            }
             ast::ExItem::Keepalive(k) => {
                 if let Some((first, _)) = &keepalive {
                     twice(
@@ -1592,9 +1623,92 @@ pub fn exchange(
         keepalive: keepalive.map(|(_, k)| k),
         farewells,
         accept,
+        statuses,
         span: ex.span,
     };
     (Some(ex), errs)
+}
+
+/// The values of `ok` in a `status` line (`0..0` when left out), with variant names read
+/// as the wire values of the field's enum. A name the field cannot take is an error
+/// (E0394, `None`); when the message or field is not one a status can read, names are
+/// left as 0 for the checker, which reports the field (E0393).
+fn status_range(
+    st: &ast::ExStatus,
+    types: &[TypeDef],
+    msg: usize,
+    errs: &mut Vec<Diagnostic>,
+) -> Option<(i128, i128)> {
+    let Some((lo, hi, _)) = &st.ok else {
+        return Some((0, 0));
+    };
+    let field_type = match types.get(msg) {
+        Some(TypeDef::Struct(s)) => {
+            s.fields
+                .iter()
+                .find(|f| f.name == st.field.text)
+                .and_then(|f| match &f.kind {
+                    FieldKind::Value(Type::Optional { inner, .. }) => Some(&**inner),
+                    FieldKind::Value(t) => Some(t),
+                    _ => None,
+                })
+        }
+        _ => None,
+    };
+    let mut value = |v: &ast::ExValue| -> Option<i128> {
+        let n = match v {
+            ast::ExValue::Int(i) => return Some(*i),
+            ast::ExValue::Name(n) => n,
+        };
+        let e = match field_type {
+            Some(Type::Named(i)) => match types.get(*i) {
+                Some(TypeDef::Enum(e)) => e,
+                _ => return Some(0),
+            },
+            Some(Type::Int(_) | Type::Varint { .. }) => {
+                errs.push(
+                    Diagnostic::error(
+                        n.span,
+                        format!(
+                            "`status`: `{}.{}` is an integer, not an enum",
+                            st.msg.text, st.field.text
+                        ),
+                        format!("`{}` is not a number", n.text),
+                    )
+                    .code("E0394")
+                    .help("write the values of success as integers: `ok 0` or `ok 0x00..0x7F`"),
+                );
+                return None;
+            }
+            // Not a field a status reads: the checker says so.
+            _ => return Some(0),
+        };
+        if let Some(v) = e.variants.iter().find(|x| x.name == n.text) {
+            return Some(v.value);
+        }
+        let d = Diagnostic::error(
+            n.span,
+            format!("`status`: `{}` has no variant `{}`", e.name, n.text),
+            "not a variant",
+        )
+        .code("E0394");
+        errs.push(
+            match crate::util::closest(&n.text, e.variants.iter().map(|x| x.name.clone())) {
+                Some(c) => d.help(format!("did you mean `{c}`?")),
+                None => d.help(format!(
+                    "write a variant of `{}` or its value as an integer",
+                    e.name
+                )),
+            },
+        );
+        None
+    };
+    let lo_v = value(lo);
+    let hi_v = match hi {
+        Some(h) => value(h),
+        None => lo_v,
+    };
+    Some((lo_v?, hi_v?))
 }
 
 /// A keepalive factor (`1.5`, `2`, `0.25`) in thousandths: `None` with more than 3

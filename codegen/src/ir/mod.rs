@@ -756,6 +756,29 @@ pub struct Exchange {
     /// when the answer does not satisfy it.
     #[serde(default)]
     pub accept: Option<Cond>,
+    /// `status Msg.field ok LO..HI message PATH`: which field of an answer says whether the
+    /// request succeeded, and where its text is; at most one per message.
+    #[serde(default)]
+    pub statuses: Vec<StatusDecl>,
+    /// Where.
+    pub span: Span,
+}
+
+/// `status PubAck.reason ok 0x00..0x7F message properties.reason_string`: an answer's
+/// field saying whether its request succeeded, and the text saying why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusDecl {
+    /// The answer message (type index; a member of the frame union answering some rule).
+    pub msg: usize,
+    /// A top-level integer or enum field of the message. When it is conditional and absent,
+    /// it holds its default value (0, or the enum's variant of value 0).
+    pub field: String,
+    /// The values meaning success, inclusive (an enum compares by its wire value).
+    pub ok: (i128, i128),
+    /// The path to a string field holding the message (`properties.reason_string`): a
+    /// top-level field, then fields of structs or members of tagged lists, each possibly
+    /// optional; empty when there is none.
+    pub message: Vec<String>,
     /// Where.
     pub span: Span,
 }

@@ -289,6 +289,22 @@ impl Printer<'_> {
             }
             self.line(&t);
         }
+        for st in &x.statuses {
+            let mut t = format!("status {}.{}", name(st.msg), st.field);
+            match st.ok {
+                (0, 0) => {}
+                (lo, hi) if lo == hi => {
+                    let _ = write!(t, " ok {lo}");
+                }
+                (lo, hi) => {
+                    let _ = write!(t, " ok {lo}..{hi}");
+                }
+            }
+            if !st.message.is_empty() {
+                let _ = write!(t, " message {}", st.message.join("."));
+            }
+            self.line(&t);
+        }
         self.close();
     }
 

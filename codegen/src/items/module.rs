@@ -336,7 +336,7 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
     let exchange = args
         .exchange
         .as_ref()
-        .and_then(|(text, at)| exchange(cx, text, *at));
+        .and_then(|(text, at)| exchange(cx, text, *at, &defs));
     let name = args
         .name
         .clone()
@@ -370,7 +370,7 @@ pub fn lower(cx: &mut Cx, args: Args, module: &syn::ItemMod) -> (Protocol, Vec<s
 /// `exchange = ".."`: the body of an `exchange { .. }` block, read and resolved by the
 /// same code as the `.wire` block; every span points at the string.
 #[cfg(feature = "dsl")]
-fn exchange(cx: &mut Cx, text: &str, at: proc_macro2::Span) -> Option<Exchange> {
+fn exchange(cx: &mut Cx, text: &str, at: proc_macro2::Span, types: &[TypeDef]) -> Option<Exchange> {
     let ast = match crate::dsl::parse::parse_exchange(text) {
         Ok(a) => a,
         Err(d) => {
@@ -385,7 +385,7 @@ fn exchange(cx: &mut Cx, text: &str, at: proc_macro2::Span) -> Option<Exchange> 
             return None;
         }
     };
-    let (ex, errs) = crate::ir::lower::exchange(&ast, &cx.names, &[]);
+    let (ex, errs) = crate::ir::lower::exchange(&ast, &cx.names, &[], types);
     for d in errs {
         let help = d.help.map(|h| format!("\n\nhelp: {h}")).unwrap_or_default();
         cx.err_at(at, format!("{}: {}{help}", d.message, d.label));
@@ -405,13 +405,16 @@ fn exchange(cx: &mut Cx, text: &str, at: proc_macro2::Span) -> Option<Exchange> 
     if let Some(k) = &mut ex.keepalive {
         k.span = span;
     }
+    for s in &mut ex.statuses {
+        s.span = span;
+    }
     Some(ex)
 }
 
 /// Without the `.wire` grammar, an exchange cannot be read.
 #[cfg(not(feature = "dsl"))]
-fn exchange(cx: &mut Cx, text: &str, at: proc_macro2::Span) -> Option<Exchange> {
-    let _ = text;
+fn exchange(cx: &mut Cx, text: &str, at: proc_macro2::Span, types: &[TypeDef]) -> Option<Exchange> {
+    let _ = (text, types);
     cx.err_at(at, "the exchange is read with the `.wire` grammar, which this build of polywire-codegen leaves out\n\nhelp: enable polywire-codegen's `dsl` feature");
     None
 }

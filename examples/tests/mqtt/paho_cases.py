@@ -161,6 +161,64 @@ def case_fanout2(v, tag):
     fanout(v, tag, 2)
 
 
+def persistent(name, v, expiry):
+    """A client whose session outlives its connection (3.1.1: clean session off; 5.0: clean
+    start off and a session expiry interval)."""
+    if v == mqtt.MQTTv5:
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=name, protocol=v)
+    else:
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=name, protocol=v, clean_session=False)
+    b = Box.__new__(Box)
+    b.c, b.msgs, b.lock = c, [], threading.Condition()
+    b.connected, b.subacks = threading.Event(), {}
+    b.present = None
+    c.on_message = b._on_message
+    c.on_subscribe = b._on_subscribe
+
+    def on_connect(cl, u, flags, rc, p):
+        b.present = bool(flags.session_present)
+        b.connected.set()
+
+    c.on_connect = on_connect
+    if v == mqtt.MQTTv5:
+        from paho.mqtt.properties import Properties
+        from paho.mqtt.packettypes import PacketTypes
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = expiry
+        c.connect(HOST, PORT, keepalive=30, clean_start=False, properties=props)
+    else:
+        c.connect(HOST, PORT, keepalive=30)
+    c.loop_start()
+    if not b.connected.wait(TIMEOUT):
+        raise AssertionError("no CONNACK")
+    return b
+
+
+def case_session(v, tag):
+    # A kept session: subscriptions survive, and QoS 1 messages wait for the client.
+    first = persistent(f"sess-{tag}", v, 60)
+    first.subscribe(f"sess/{tag}", 1)
+    first.stop()
+    # Until the broker has seen the DISCONNECT, a message would still go to the old
+    # connection: give it time on a loaded machine.
+    time.sleep(1.0)
+    pub = Box(f"sess-pub-{tag}", v).connect(v)
+    pub.publish(f"sess/{tag}", b"while away", 1)
+    again = persistent(f"sess-{tag}", v, 60)
+    assert again.present is True, "the session was not kept"
+    again.wait(lambda: len(again.msgs) == 1, "the message kept while away")
+    assert again.msgs[0][:3] == (f"sess/{tag}", b"while away", 1), again.msgs
+    again.stop()
+    # A clean one (3.1.1) or an expiry of 0 (5.0) ends with the connection.
+    gone = Box(f"sess-{tag}", v).connect(v)
+    gone.stop()
+    time.sleep(0.3)
+    fresh = persistent(f"sess-{tag}", v, 0)
+    assert fresh.present is False, "a clean session was kept"
+    fresh.stop()
+    pub.stop()
+
+
 DYING = """
 import sys, time, paho.mqtt.client as mqtt
 v = {"3.1.1": mqtt.MQTTv311, "5.0": mqtt.MQTTv5}[sys.argv[3]]

@@ -35,6 +35,8 @@
         /// - In 5.0 a side closing a connection on an error first sends DISCONNECT with the
         ///   reason (§4.13): a malformed packet, a protocol error, a keep alive timeout, or the
         ///   server shutting down.
+        /// - CONNACK code 0 is success (§3.2.2.3); a 5.0 PUBACK, PUBREC or PUBCOMP reason code
+        ///   below 0x80 is success (§2.4), its Reason String property says why it failed.
         hello Connect -> ConnAck accept if code == 0
         Publish -> PubAck if qos == 1, PubRec if qos == 2
         PubRec -> PubRel; PubRel -> PubComp
@@ -48,6 +50,10 @@
         on violation -> Disconnect(reason = PROTOCOL_ERROR) if @version >= 5
         on keepalive -> Disconnect(reason = KEEP_ALIVE_TIMEOUT) if @version >= 5
         on shutdown -> Disconnect(reason = SERVER_SHUTTING_DOWN) if @version >= 5
+        status ConnAck.code ok 0
+        status PubAck.reason ok 0x00..0x7F message properties.reason_string
+        status PubRec.reason ok 0x00..0x7F message properties.reason_string
+        status PubComp.reason ok 0x00..0x7F message properties.reason_string
     "#
 )]
 pub mod mqtt {

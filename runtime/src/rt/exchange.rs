@@ -15,7 +15,7 @@ use super::registry::{Io, ProtocolServer};
 use super::transport::{Framing, TransportKind};
 use super::{BoxFuture, CallError};
 use crate::exchange::{
-    Exchange, Failure, Incoming, MessageSession, Role, SendError, Ticket, Violation,
+    Exchange, Failure, Incoming, MessageSession, Role, SendError, Status, Ticket, Violation,
 };
 use crate::protocol::{AnyPrefix, Detection, Detector, Negotiated};
 use bytes::BytesMut;
@@ -197,8 +197,11 @@ impl<E: Exchange> Connection<E> {
 pub struct MessageConfig {
     /// Messages queued for a connection (pushes) before [`Connection::push`] fails.
     pub queue: usize,
-    /// Time a new connection has to send its hello.
+    /// Time a new connection has to send its hello (server), and a client's hello has to
+    /// be answered.
     pub hello_timeout: Duration,
+    /// Time a client waits for the end of a request's exchange.
+    pub request_timeout: Duration,
     /// The most messages handled before the connection's output is written.
     pub batch: usize,
     /// Open connections at most; more are closed as they arrive.
@@ -210,13 +213,15 @@ impl Default for MessageConfig {
         MessageConfig {
             queue: 4096,
             hello_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
             batch: 64,
             max_connections: 100_000,
         }
     }
 }
 
-/// A server of a protocol with an `exchange` block: see the [module docs](self).
+/// A server of a protocol with an `exchange` block: one task per connection, handling its
+/// messages in order and writing answers and pushes in batches.
 pub struct MessageServer<E: Exchange, H: MessageHandler<E>> {
     inner: Arc<ServerInner<E, H>>,
 }
@@ -279,7 +284,9 @@ impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
 
     fn serve_tcp_stream(&self, stream: tokio::net::TcpStream, peer: String, first: BytesMut) {
         let _ = stream.set_nodelay(true);
-        self.spawn(stream, peer, TransportKind::Tcp, first);
+        // Owned halves: no lock between the reader and the writer.
+        let (rd, wr) = stream.into_split();
+        self.spawn_halves(rd, wr, peer, TransportKind::Tcp, first);
     }
 
     /// Serves one open byte stream whose first bytes, `first`, were read already.
@@ -290,23 +297,37 @@ impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
         transport: TransportKind,
         first: BytesMut,
     ) {
-        let Ok(permit) = self.inner.connections.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, limit = self.inner.config.max_connections, "connection limit reached; closing");
-            return;
-        };
-        if self.inner.shutdown.is_cancelled() {
-            return;
-        }
-        let inner = self.inner.clone();
-        let span = tracing::debug_span!("connection", %peer, %transport, protocol = E::ID);
-        self.inner.tracker.spawn(tracing::Instrument::instrument(
+        let (rd, wr) = tokio::io::split(io);
+        self.spawn_halves(rd, wr, peer, transport, first);
+    }
+
+    fn spawn_halves<R, W>(
+        &self,
+        rd: R,
+        wr: W,
+        peer: String,
+        transport: TransportKind,
+        first: BytesMut,
+    ) where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        let inner = &self.inner;
+        let connection = {
+            let (inner, peer) = (inner.clone(), peer.clone());
             async move {
-                let end = serve(&inner, io, peer, transport, first).await;
+                let end = serve(&inner, rd, wr, peer, transport, first).await;
                 tracing::debug!(?end, "connection ended");
-                drop(permit);
-            },
-            span,
-        ));
+            }
+        };
+        super::spawn_connection(
+            &inner.connections,
+            inner.config.max_connections,
+            &inner.shutdown,
+            &inner.tracker,
+            (&peer, transport, E::ID),
+            connection,
+        );
     }
 
     /// Stops accepting, closes every connection (handlers see [`Ended::Shutdown`]) and waits
@@ -404,8 +425,32 @@ impl<E: Exchange> Served<'_, E> {
         let answer = due.map(|m| E::default_answer(&msg, m));
         match self.run(handler.message(conn, msg, answer)).await {
             Some(a) if due.is_some() => {
-                if let Err(e) = self.session.answer(token, a, Instant::now()) {
-                    tracing::warn!(error = %e, "answer not sent");
+                let failure = E::failure(&a);
+                match self.session.answer(token.clone(), a, Instant::now()) {
+                    // A failure the version in effect cannot carry whole: first without its
+                    // message (MQTT 3.1.1's CONNACK has a code and no reason string), then,
+                    // when even the code cannot go (3.1.1's PUBACK has none), the plain
+                    // answer, as such a protocol's acknowledgement must.
+                    Err(SendError::Encode(e)) if failure.is_some() => {
+                        tracing::debug!(error = %e, "a failure this version cannot say whole");
+                        let Some(member) = due else { return };
+                        let plain = E::blank(member, token.correlation());
+                        let code_only = failure.map(|s| Status {
+                            code: s.code,
+                            message: None,
+                        });
+                        let mut bare = plain.clone();
+                        let sent = code_only
+                            .filter(|s| E::set_failure(&mut bare, s))
+                            .map(|_| self.session.answer(token.clone(), bare, Instant::now()));
+                        if !matches!(sent, Some(Ok(_)))
+                            && let Err(e) = self.session.answer(token, plain, Instant::now())
+                        {
+                            tracing::warn!(error = %e, "answer not sent");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "answer not sent"),
+                    Ok(_) => {}
                 }
             }
             Some(a) => {
@@ -420,14 +465,20 @@ impl<E: Exchange> Served<'_, E> {
     }
 }
 
-async fn serve<E: Exchange, H: MessageHandler<E>, S: AsyncRead + AsyncWrite + Send + 'static>(
+async fn serve<E, H, R, W>(
     inner: &ServerInner<E, H>,
-    io: S,
+    mut rd: R,
+    mut wr: W,
     peer: String,
     transport: TransportKind,
     first: BytesMut,
-) -> Ended {
-    let (mut rd, mut wr) = tokio::io::split(io);
+) -> Ended
+where
+    E: Exchange,
+    H: MessageHandler<E>,
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+{
     let (tx, rx) = mpsc::channel(inner.config.queue.max(1));
     let conn = Connection {
         inner: Arc::new(ConnInner {
@@ -528,7 +579,8 @@ async fn serve<E: Exchange, H: MessageHandler<E>, S: AsyncRead + AsyncWrite + Se
             }
             _ = sleep => {
                 if waiting_hello {
-                    break Ended::Violation(Violation::KeepaliveTimeout(inner.config.hello_timeout));
+                    st.session.farewell(Failure::Violation);
+                    break Ended::Violation(Violation::NoHello(inner.config.hello_timeout));
                 }
                 if let Err(v) = st.session.tick(Instant::now()) {
                     break Ended::Violation(v);
@@ -609,6 +661,14 @@ pub enum ClientError {
     /// No answer within the configured time.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// The answer that ended the exchange reports a failure through its status field.
+    #[error("{answer} reports {status}")]
+    Failed {
+        /// The answer's message name.
+        answer: &'static str,
+        /// Its status.
+        status: Status,
+    },
     /// The hello's answer refused every version offered (the last one tried is named).
     #[error("the server refused the hello (last offered version {0})")]
     Refused(u32),
@@ -625,8 +685,9 @@ enum ClientCmd<M> {
     Close(oneshot::Sender<()>),
 }
 
-/// A client connection of a protocol with an `exchange` block: see the
-/// [module docs](self).
+/// A client connection of a protocol with an `exchange` block: it sends the hello, then
+/// requests whose answers (the ends of their chains) it waits for, and keeps what the server
+/// pushes for [`MessageClient::next_push`].
 pub struct MessageClient<E: Exchange> {
     tx: mpsc::Sender<ClientCmd<E::Msg>>,
     pushes: tokio::sync::Mutex<mpsc::Receiver<E::Msg>>,
@@ -718,15 +779,16 @@ impl<E: Exchange> MessageClient<E> {
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let (push_tx, push_rx) = mpsc::channel(config.queue.max(1));
         let version = E::hello_version(&hello);
-        let timeout = config.hello_timeout;
+        let (hello_timeout, request_timeout) = (config.hello_timeout, config.request_timeout);
         tokio::spawn(client_task::<E, S>(io, rx, push_tx, config));
-        let client = MessageClient {
+        let mut client = MessageClient {
             tx,
             pushes: tokio::sync::Mutex::new(push_rx),
             version,
-            timeout,
+            timeout: hello_timeout,
         };
         let answer = client.request(hello).await?;
+        client.timeout = request_timeout;
         Ok((client, answer))
     }
 
@@ -783,7 +845,13 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
             match session.receive(&mut buf, Instant::now()) {
                 Ok(Some(Incoming::Answer { ticket, msg })) => {
                     if let Some(w) = waiting.remove(&ticket) {
-                        let _ = w.send(Ok(Some(msg)));
+                        let _ = w.send(match E::failure(&msg) {
+                            Some(status) => Err(ClientError::Failed {
+                                answer: E::MEMBERS[E::member(&msg)],
+                                status,
+                            }),
+                            None => Ok(Some(msg)),
+                        });
                     }
                 }
                 Ok(Some(Incoming::Message { msg, token })) => {

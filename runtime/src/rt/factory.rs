@@ -27,8 +27,12 @@
 //! # }
 //! ```
 
-use super::client::{ClientConfig, Negotiation, RemotingClient};
+use super::client::{Attempt, ClientConfig, Negotiation, RemotingClient};
+use super::exchange::{ClientError, MessageClient, MessageConfig};
+use super::registry::Io;
 use super::transport::Transport;
+use super::transport::{Framing, Opened};
+use crate::exchange::Exchange;
 use crate::protocol::Protocol;
 use std::collections::HashMap;
 
@@ -57,6 +61,52 @@ impl ClientFactoryConfig {
     pub fn check_ids(&self, known: &[&str]) -> Result<(), super::ConfigError> {
         super::error::check_ids(self.protocols.keys(), known)
     }
+}
+
+/// Opens a connection to `addr` for `attempt`: TCP (or a Unix socket), TLS when it asks,
+/// then its transport.
+async fn open_stream(
+    addr: &str,
+    attempt: &Attempt,
+    cfg: &ClientConfig,
+    framing: Framing,
+) -> Result<Box<dyn Io>, String> {
+    let stream = Opened::connect(addr)
+        .await
+        .map_err(|e| format!("connecting to {addr}: {e}"))?
+        .boxed();
+    let stream = if attempt.tls {
+        #[cfg(feature = "tls")]
+        {
+            let Some(tls) = &cfg.tls else {
+                return Err("TLS asked for, but no TLS settings".into());
+            };
+            let config = if attempt.transport == Transport::Http2 {
+                tls.h2_config()
+            } else {
+                tls.config.clone()
+            };
+            super::tls::connect(stream, config, tls.server_name.clone())
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = (stream, cfg);
+            return Err("TLS is not built in (polywire's `tls` feature)".into());
+        }
+    } else {
+        stream
+    };
+    attempt
+        .transport
+        .connect(
+            stream,
+            super::transport::authority(addr),
+            attempt.tls,
+            framing,
+        )
+        .await
 }
 
 /// Makes a [`RemotingClient`] for any protocol type, with the settings configured for it.
@@ -99,6 +149,63 @@ impl RemotingClientFactory {
             config.tls = self.tls.clone();
         }
         config
+    }
+
+    /// Connects a client of a protocol with an `exchange` block (MQTT, say) with the
+    /// settings configured for its id: each attempt in turn (`fallback`, else the one
+    /// `transport`, inside TLS when the settings have TLS), offering the attempt's versions
+    /// highest first in the hello's `@version` field, until the hello's answer accepts one
+    /// (`accept if`). Returns the client and the hello's answer.
+    pub async fn connect_exchange<E: Exchange>(
+        &self,
+        addr: &str,
+        hello: E::Msg,
+        config: MessageConfig,
+    ) -> Result<(MessageClient<E>, Option<E::Msg>), ClientError> {
+        let cfg = self.config_for(E::ID);
+        #[cfg(feature = "tls")]
+        let has_tls = cfg.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        let has_tls = false;
+        let attempts = if cfg.fallback.is_empty() {
+            vec![Attempt {
+                transport: cfg.transport.clone(),
+                tls: has_tls,
+                versions: cfg.versions,
+            }]
+        } else {
+            cfg.fallback.clone()
+        };
+        let mut last = ClientError::Refused(0);
+        for attempt in &attempts {
+            let versions = MessageClient::<E>::versions_of(&Negotiation::Explicit(attempt.clone()));
+            for v in versions {
+                let mut h = hello.clone();
+                E::set_hello_version(&mut h, v);
+                let framing = Framing::of_framed::<E::Msg>(E::ID);
+                let io = match open_stream(addr, attempt, &cfg, framing).await {
+                    Ok(io) => io,
+                    Err(e) => {
+                        // This attempt's transport does not reach the server: the next one.
+                        last = ClientError::Io(e);
+                        break;
+                    }
+                };
+                match MessageClient::<E>::over(io, h, config.clone()).await {
+                    Ok((c, Some(a))) if E::accepted(&a) => return Ok((c, Some(a))),
+                    Ok((c, None)) => return Ok((c, None)),
+                    Ok((c, Some(_))) => {
+                        c.close().await;
+                        last = ClientError::Refused(v);
+                    }
+                    Err(ClientError::Failed { .. }) | Err(ClientError::Ended(_)) => {
+                        last = ClientError::Refused(v);
+                    }
+                    Err(e) => last = e,
+                }
+            }
+        }
+        Err(last)
     }
 
     /// A client of protocol type `P`, with its configured settings.

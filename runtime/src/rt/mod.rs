@@ -76,6 +76,36 @@ pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 
 
 static NEXT_CONN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
+/// Runs `connection` (one connection's whole life) as a task of `tracker`, within the
+/// server's connection limit and not once it is shutting down, in a `connection` span
+/// naming the peer, the transport and the protocol: what every server does with a new
+/// connection.
+pub(crate) fn spawn_connection(
+    connections: &Arc<tokio::sync::Semaphore>,
+    limit: usize,
+    shutdown: &tokio_util::sync::CancellationToken,
+    tracker: &tokio_util::task::TaskTracker,
+    (peer, transport, protocol): (&str, TransportKind, &'static str),
+    connection: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let Ok(permit) = connections.clone().try_acquire_owned() else {
+        tracing::warn!(%peer, limit, "connection limit reached; closing");
+        return;
+    };
+    if shutdown.is_cancelled() {
+        return;
+    }
+    // Everything the connection logs carries who it is.
+    let span = tracing::debug_span!("connection", %peer, %transport, protocol);
+    tracker.spawn(tracing::Instrument::instrument(
+        async move {
+            connection.await;
+            drop(permit);
+        },
+        span,
+    ));
+}
+
 pub(crate) fn next_connection_id() -> u64 {
     NEXT_CONN.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

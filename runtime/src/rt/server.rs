@@ -418,35 +418,28 @@ impl<P: Protocol> RemotingServer<P> {
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
     {
-        let Ok(permit) = self.inner.connections.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, limit = self.inner.config.max_connections, "connection limit reached; closing");
-            return;
-        };
-        if self.inner.shutdown.is_cancelled() {
-            return;
-        }
-        let inner = self.inner.clone();
-        // Everything the connection logs carries who it is.
-        let span = tracing::debug_span!(
-            "connection",
-            %peer,
-            %transport,
-            protocol = inner.proto.id(),
-        );
-        self.inner.tracker.spawn(tracing::Instrument::instrument(
+        let inner = &self.inner;
+        let connection = {
+            let (inner, peer) = (inner.clone(), peer.clone());
             async move {
                 inner.metrics.conn_opened();
                 tracing::debug!("connection opened");
-                let res = run_connection(&inner, rd, wr, peer.clone(), transport, first).await;
+                let res = run_connection(&inner, rd, wr, peer, transport, first).await;
                 inner.metrics.conn_closed();
                 match res {
                     Ok(()) => tracing::debug!("connection closed"),
                     Err(e) => tracing::debug!(error = %e, "connection ended"),
                 }
-                drop(permit);
-            },
-            span,
-        ));
+            }
+        };
+        super::spawn_connection(
+            &inner.connections,
+            inner.config.max_connections,
+            &inner.shutdown,
+            &inner.tracker,
+            (&peer, transport, inner.proto.id()),
+            connection,
+        );
     }
 
     /// The protocol's frame boundaries, for message transports.

@@ -1,7 +1,8 @@
 //! Rules for an `exchange` block: its messages are members of the union frame, each has
 //! one rule, conditions read the request, answers can be chosen, the fields named for
 //! correlation and keepalive hold unsigned integers, farewells set fields they can with
-//! values that fit, and `accept if` reads the hello's one answer.
+//! values that fit, `accept if` reads the hello's one answer, and `status` lines read an
+//! answer's integer or enum field and a string through a path.
 
 use super::*;
 
@@ -65,6 +66,7 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
     check_keepalive(p, ex, errs);
     check_farewells(p, ex, errs);
     check_accept(p, ex, errs);
+    check_statuses(p, ex, errs);
 }
 
 /// One rule per message; conditions over the request; no answer after one that is always
@@ -280,6 +282,28 @@ fn check_farewells(p: &Protocol, ex: &Exchange, errs: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The value type of the top-level field `name` of `s`, or why it has none (a missing
+/// field, a bit part, a constant, a computed length, bit-packed, a struct).
+fn top_level_value<'a>(s: &'a StructDef, name: &str) -> Result<&'a Type, String> {
+    let Some(field) = s.fields.iter().find(|f| f.name == name) else {
+        let part = s.fields.iter().any(|f| {
+            matches!(&f.kind, FieldKind::Bits { parts, .. } if parts.iter().any(|pt| pt.name == name))
+        });
+        return Err(if part {
+            format!("`{name}` is a bit part, not a field")
+        } else {
+            format!("`{}` has no field `{name}`", s.name)
+        });
+    };
+    match &field.kind {
+        FieldKind::Value(t) => Ok(t),
+        FieldKind::Const { .. } | FieldKind::Literal(_) => Err(format!("`{name}` is a constant")),
+        FieldKind::Length { .. } => Err(format!("`{name}` is a computed length")),
+        FieldKind::Bits { .. } => Err(format!("`{name}` is packed with bit parts")),
+        FieldKind::Switch { .. } => Err(format!("`{name}` is a struct")),
+    }
+}
+
 /// Whether `value` may be given to the top-level field `name` of `s`: else whether the
 /// field is fine and only the value misfits (E0389, else E0388), the reason and a help.
 fn settable(
@@ -291,24 +315,9 @@ fn settable(
     const FIELD_HELP: &str =
         "a farewell sets top-level fields holding an integer, a bool or an enum";
     let bad_field = |why: String| Err((false, why, FIELD_HELP.to_string()));
-    let Some(field) = s.fields.iter().find(|f| f.name == name) else {
-        let part = s.fields.iter().any(|f| {
-            matches!(&f.kind, FieldKind::Bits { parts, .. } if parts.iter().any(|pt| pt.name == name))
-        });
-        return bad_field(if part {
-            format!("`{name}` is a bit part, not a field")
-        } else {
-            format!("`{}` has no field `{name}`", s.name)
-        });
-    };
-    let ty = match &field.kind {
-        FieldKind::Value(t) => t,
-        FieldKind::Const { .. } | FieldKind::Literal(_) => {
-            return bad_field(format!("`{name}` is a constant"));
-        }
-        FieldKind::Length { .. } => return bad_field(format!("`{name}` is a computed length")),
-        FieldKind::Bits { .. } => return bad_field(format!("`{name}` is packed with bit parts")),
-        FieldKind::Switch { .. } => return bad_field(format!("`{name}` is a struct")),
+    let ty = match top_level_value(s, name) {
+        Ok(t) => t,
+        Err(why) => return bad_field(why),
     };
     let range = match ty {
         Type::Int(i) => Some((i.min_value(), i128::from(i.max_value()))),
@@ -419,5 +428,148 @@ fn check_accept(p: &Protocol, ex: &Exchange, errs: &mut Vec<Diagnostic>) {
                     .help(format!("`accept if` reads `{}`'s integer, bool, enum or flags fields and bit parts that are always there, and `@version`", s.name)),
             );
         }
+    }
+}
+
+/// Each `status` names an answer of some rule, a top-level integer or enum field of it, a
+/// range of success values within the field's, and a path to a string.
+fn check_statuses(p: &Protocol, ex: &Exchange, errs: &mut Vec<Diagnostic>) {
+    let name = |i: usize| p.types.get(i).map_or("?", |t| t.name());
+    let answers: Vec<usize> = ex
+        .hello
+        .iter()
+        .chain(&ex.rules)
+        .flat_map(|r| &r.answers)
+        .filter_map(|a| match a.reply {
+            Reply::Message(m) | Reply::MessageThenClose(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    for st in &ex.statuses {
+        if !answers.contains(&st.msg) {
+            errs.push(
+                Diagnostic::error(st.span, format!("`status` of `{}`, which answers nothing", name(st.msg)), "not an answer of any rule")
+                    .code("E0396")
+                    .help(format!("a status says whether an answer's request succeeded: name a message some rule answers with (`Msg -> {}`)", name(st.msg))),
+            );
+        }
+        let Some(TypeDef::Struct(s)) = p.types.get(st.msg) else {
+            continue;
+        };
+        match status_field_range(p, s, &st.field) {
+            Err(why) => errs.push(
+                Diagnostic::error(st.span, format!("`status` cannot read `{}.{}`", s.name, st.field), why)
+                    .code("E0393")
+                    .help("a status reads a top-level field holding an integer or an enum (`code: u8`, `reason: ReasonCode if @version >= 5`)"),
+            ),
+            Ok((min, max)) => {
+                let (lo, hi) = st.ok;
+                let why = if lo > hi {
+                    Some(format!("{lo}..{hi} is empty"))
+                } else if lo < min || hi > max {
+                    Some(format!("`{}` holds {min} to {max}", st.field))
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    let ok = if lo == hi {
+                        format!("ok {lo}")
+                    } else {
+                        format!("ok {lo}..{hi}")
+                    };
+                    errs.push(
+                        Diagnostic::error(st.span, format!("`status {}.{}`: `{ok}` does not fit the field", s.name, st.field), why)
+                            .code("E0394")
+                            .help(format!("write the values meaning success as `ok LO..HI`, LO at most HI, both from {min} to {max}")),
+                    );
+                }
+            }
+        }
+        if !st.message.is_empty()
+            && let Err(why) = message_path(p, s, &st.message)
+        {
+            errs.push(
+                Diagnostic::error(st.span, format!("`status {}.{}`: the message `{}` is not a string field", s.name, st.field, st.message.join(".")), why)
+                    .code("E0395")
+                    .help("name a string field: a top-level one, or one of a struct or tagged-list field, by its path (`properties.reason_string`)"),
+            );
+        }
+    }
+}
+
+/// The values a status field holds: a top-level integer or enum field (optional or
+/// conditional), an enum by its wire values.
+fn status_field_range(p: &Protocol, s: &StructDef, name: &str) -> Result<(i128, i128), String> {
+    let ty = match top_level_value(s, name)? {
+        Type::Optional { inner, .. } => &**inner,
+        t => t,
+    };
+    match ty {
+        Type::Int(i) => Ok((i.min_value(), i128::from(i.max_value()))),
+        Type::Varint { signed: false, max } => Ok((0, i128::from(max.unwrap_or(u64::MAX)))),
+        Type::Varint { signed: true, .. } => Ok((i128::from(i64::MIN), i128::from(i64::MAX))),
+        Type::Named(i) => match p.types.get(*i) {
+            Some(TypeDef::Enum(e)) => Ok((e.repr.min_value(), i128::from(e.repr.max_value()))),
+            _ => Err(format!("`{name}` is not an integer or an enum")),
+        },
+        _ => Err(format!("`{name}` is not an integer or an enum")),
+    }
+}
+
+/// Follows `path` from the top-level fields of `s` through struct fields and tagged-list
+/// members (each possibly optional) to a string.
+fn message_path(p: &Protocol, s: &StructDef, path: &[String]) -> Result<(), String> {
+    fn value(t: &Type) -> &Type {
+        match t {
+            Type::Optional { inner, .. } => value(inner),
+            t => t,
+        }
+    }
+    let mut ty: Option<&Type> = None;
+    let mut at = s.name.as_str();
+    for (i, seg) in path.iter().enumerate() {
+        let next = match ty.map(value) {
+            None => match s.fields.iter().find(|f| f.name == *seg) {
+                Some(f) => match &f.kind {
+                    FieldKind::Value(t) => t,
+                    _ => return Err(format!("`{}.{seg}` holds no value of its own", s.name)),
+                },
+                None => return Err(format!("`{}` has no field `{seg}`", s.name)),
+            },
+            Some(Type::Named(n)) => match p.types.get(*n) {
+                Some(TypeDef::Struct(d)) => match d.fields.iter().find(|f| f.name == *seg) {
+                    Some(f) => match &f.kind {
+                        FieldKind::Value(t) => t,
+                        _ => return Err(format!("`{}.{seg}` holds no value of its own", d.name)),
+                    },
+                    None => return Err(format!("`{}` has no field `{seg}`", d.name)),
+                },
+                Some(TypeDef::Tagged(t)) => match t.members.iter().find(|m| m.name == *seg) {
+                    Some(m) if m.repeated => {
+                        return Err(format!("`{}.{seg}` may repeat", t.name));
+                    }
+                    Some(m) => &m.ty,
+                    None => return Err(format!("`{}` has no member `{seg}`", t.name)),
+                },
+                _ => {
+                    return Err(format!(
+                        "`{}` is not a struct or tagged list",
+                        path[..i].join(".")
+                    ));
+                }
+            },
+            Some(_) => {
+                return Err(format!(
+                    "`{}` is not a struct or tagged list",
+                    path[..i].join(".")
+                ));
+            }
+        };
+        ty = Some(next);
+        at = seg;
+    }
+    match ty.map(value) {
+        Some(Type::String { .. }) => Ok(()),
+        _ => Err(format!("`{at}` is not a string")),
     }
 }

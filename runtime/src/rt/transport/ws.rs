@@ -178,10 +178,35 @@ pub async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
     secure: bool,
     framing: Framing,
 ) -> Result<WsIo<S>, String> {
+    connect_with(stream, authority, path, secure, framing, &[]).await
+}
+
+/// [`connect`] offering `subprotocols` (`Sec-WebSocket-Protocol`, `["mqtt"]` for MQTT).
+pub async fn connect_with<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    authority: &str,
+    path: &str,
+    secure: bool,
+    framing: Framing,
+    subprotocols: &[&str],
+) -> Result<WsIo<S>, String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let scheme = if secure { "wss" } else { "ws" };
     let uri = format!("{scheme}://{authority}{path}");
+    let mut request = uri
+        .into_client_request()
+        .map_err(|e| format!("WebSocket upgrade: {e}"))?;
+    if !subprotocols.is_empty() {
+        let offered = subprotocols
+            .join(", ")
+            .parse()
+            .map_err(|e| format!("WebSocket subprotocols: {e}"))?;
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", offered);
+    }
     let config = WsSettings::default().config();
-    let (ws, _) = tokio_tungstenite::client_async_with_config(uri, stream, Some(config))
+    let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config))
         .await
         .map_err(|e| format!("WebSocket upgrade: {e}"))?;
     Ok(WsIo::new(ws, Some(framing)))
