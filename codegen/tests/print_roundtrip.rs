@@ -150,6 +150,11 @@ fn detection_alternatives_parse_print_and_parse_back() {
 }
 
 #[test]
+fn resp_wire_with_literals_decimals_and_absent_lengths_round_trips() {
+    round_trip("resp.wire");
+}
+
+#[test]
 fn mqtt_wire_with_unions_tagged_lists_and_conditions_round_trips() {
     round_trip("mqtt.wire");
 }

@@ -104,6 +104,14 @@ pub enum DecodeErrorKind {
         /// The literal.
         expected: Vec<u8>,
     },
+    /// A computed length other than the one its absent (conditional) field calls for
+    /// (`= len(x) else -1`).
+    AbsentLength {
+        /// The value an absent field's length has.
+        expected: i64,
+        /// The value found.
+        found: i64,
+    },
     /// Recursive values nested deeper than the limit.
     DepthExceeded {
         /// The configured limit.
@@ -198,6 +206,9 @@ impl fmt::Display for DecodeError {
                     "expected the bytes {:?}",
                     String::from_utf8_lossy(expected)
                 )
+            }
+            DecodeErrorKind::AbsentLength { expected, found } => {
+                write!(f, "length {found} where an absent value has {expected}")
             }
             DecodeErrorKind::DepthExceeded { max } => {
                 write!(f, "values nested deeper than {max} levels")

@@ -697,4 +697,28 @@ struct S { n: decimal<string> until "\r\n" }
 
 Write e.g. `decimal<i64>`."#,
     },
+    Code {
+        code: "E0116",
+        title: "an `else` that follows no computed length",
+        explanation: r#"`else V` follows `= len(x)`: it is the length written when the conditional field `x` is
+absent. A field that is no computed length has nothing for it to stand in for.
+
+```wire
+struct S { n: decimal<i64> until "\r\n" else -1 }
+```
+
+Write `= len(x) else -1`, or drop the `else`."#,
+    },
+    Code {
+        code: "E0117",
+        title: "an `else` value the length cannot hold",
+        explanation: r#"The value after `else` is written in the length field itself, so it must fit its type:
+an unsigned length cannot say -1.
+
+```wire
+struct S { n: u16 = len(data) else -1, data: bytes sized_by n if present }
+```
+
+Choose a value of the length's type, or a signed type (`decimal<i64>`, `i32`)."#,
+    },
 ];

@@ -225,6 +225,8 @@ pub struct Field {
     pub until: Option<(Vec<u8>, Span)>,
     /// `count n`: the field holding the element count.
     pub count: Option<Name>,
+    /// `else -1` after `= len(x)`: the length written when `x` is absent.
+    pub len_else: Option<IntLit>,
     /// `crlf: "\r\n"`: a literal field's bytes (its `ty` is then a placeholder), and where.
     pub literal: Option<(Vec<u8>, Span)>,
     /// Attributes.

@@ -708,6 +708,7 @@ fn describe_rules(rules: &[Rule]) -> String {
             Rule::versions_decl => "`versions`",
             Rule::limits_decl => "`limits`",
             Rule::value_spec => "`=`",
+            Rule::len_else => "`else`",
             Rule::bits_block => "`{`",
             Rule::by_clause => "`by`",
             Rule::sized_by => "`sized_by`",
@@ -1302,6 +1303,7 @@ impl Cx {
             widen: None,
             until: None,
             count: None,
+            len_else: None,
             literal,
             attrs: vec![],
             span,
@@ -1344,6 +1346,12 @@ impl Cx {
                     let d = p.into_inner().find(|r| r.as_rule() == Rule::string_lit);
                     let d = d.expect("delimiter");
                     f.until = Some((unescape_bytes(d.into_inner().as_str()), sp));
+                }
+                Rule::len_else => {
+                    let v = p
+                        .into_inner()
+                        .find(|r| matches!(r.as_rule(), Rule::int_lit | Rule::char_lit));
+                    f.len_else = Some(self.int(v.expect("else value")));
                 }
                 Rule::count_clause => {
                     let n = p.into_inner().find(|r| r.as_rule() == Rule::ident);

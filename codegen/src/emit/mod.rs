@@ -505,7 +505,7 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
         Some(TypeDef::Struct(s)) => Some(render(&FrameView {
             name: s.name.clone(),
             name_lit: lit(&s.name),
-            probe: probe(p, s, true),
+            probe: format!("let mut off = 0usize; {}", probe(p, s, true)),
         })?),
         Some(TypeDef::Union(u)) if !has_frame_length(p, u) => Some(render(&FrameView {
             name: u.name.clone(),
@@ -516,7 +516,7 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
             Some(TypeDef::Struct(first)) => Some(render(&FrameView {
                 name: u.name.clone(),
                 name_lit: lit(&u.name),
-                probe: probe(p, first, false),
+                probe: format!("let mut off = 0usize; {}", probe(p, first, false)),
             })?),
             _ => None,
         },
@@ -801,7 +801,7 @@ pub(crate) fn has_frame_length(p: &Protocol, u: &UnionDef) -> bool {
 fn measure_probe(name: &str) -> String {
     let frame = lit(name);
     format!(
-        "let _ = off; let mut __r = {RT}::Reader::measure(buf, *limits); \
+        "let mut __r = {RT}::Reader::measure(buf, *limits); \
          match <Self as {RT}::WireMessage>::decode_from(&mut __r) {{ \
            ::std::result::Result::Ok(_) => {{ let n = __r.offset(); \
              if n > limits.max_frame_len {{ return ::std::result::Result::Err({RT}::DecodeError::new(0, {frame}, {RT}::DecodeErrorKind::TooLong {{ len: n as u64, max: limits.max_frame_len }})); }} \

@@ -255,7 +255,14 @@ impl Gen<'_> {
             }
             match &f.kind {
                 FieldKind::Literal(b) => {
-                    d += &format!("{cur}.literal({}, {fl})?;", bytes_lit(b));
+                    let read = format!("{cur}.literal({}, {fl})?;", bytes_lit(b));
+                    d += &match &f.cond {
+                        Some(c) => format!(
+                            "if {} {{ {read} }}",
+                            unparen(&self.cond_bool(s, c, &Side::Decode(&cur)))
+                        ),
+                        None => read,
+                    };
                 }
                 FieldKind::Const { ty, value } => {
                     d += &format!(
@@ -455,13 +462,30 @@ impl Gen<'_> {
                         (false, true) => format!("{{ {pre} {value} }}"),
                         _ => format!("{{ {pre} let __v = {value}; {post} __v }}"),
                     };
-                    d += &match &f.cond {
-                        Some(c) => format!(
+                    // A length with `else`: an absent field requires that value of it.
+                    let absent = s.fields.iter().find_map(|g| match &g.kind {
+                        FieldKind::Length {
+                            of: LenTarget::Field(x),
+                            ..
+                        } if *x == f.name => g.len_else.map(|v| (g, v)),
+                        _ => None,
+                    });
+                    d += &match (&f.cond, absent) {
+                        (Some(c), Some((g, v))) => format!(
+                            "let {name} = if {} {{ ::std::option::Option::Some({}) }} else {{ \
+                             if __len_{k} != {v} {{ return ::std::result::Result::Err({RT}::DecodeError::new(__at_{k}, {gl}, {RT}::DecodeErrorKind::AbsentLength {{ expected: {v}, found: __len_{k} }})); }} \
+                             ::std::option::Option::None }};",
+                            unparen(&self.cond_bool(s, c, &Side::Decode(&cur))),
+                            unparen(&expr),
+                            k = stem(&g.name),
+                            gl = lit(&g.name),
+                        ),
+                        (Some(c), None) => format!(
                             "let {name} = if {} {{ ::std::option::Option::Some({}) }} else {{ ::std::option::Option::None }};",
                             unparen(&self.cond_bool(s, c, &Side::Decode(&cur))),
                             unparen(&expr)
                         ),
-                        None => format!("let {name} = {expr};"),
+                        (None, _) => format!("let {name} = {expr};"),
                     };
                     if f.attrs.iter().any(|a| a == "version")
                         && reads_version(self.p)
@@ -512,7 +536,16 @@ impl Gen<'_> {
                 at_end.push(self.patch_len(s, &lens, &l));
             }
             match &f.kind {
-                FieldKind::Literal(b) => e += &format!("dst.put_slice({});", bytes_lit(b)),
+                FieldKind::Literal(b) => {
+                    let put = format!("dst.put_slice({});", bytes_lit(b));
+                    e += &match &f.cond {
+                        Some(c) => format!(
+                            "if {} {{ {put} }}",
+                            unparen(&self.cond_bool(s, c, &Side::Encode(&f.name)))
+                        ),
+                        None => put,
+                    };
+                }
                 FieldKind::Const { ty, value } => e += &self.write_const(ty, *value, "dst"),
                 FieldKind::Length { of, .. } if f.decimal => {
                     e += &format!("dst.put_decimal({});", self.length_value(s, fi, of));
@@ -524,10 +557,18 @@ impl Gen<'_> {
                     let n = &f.name;
                     match ty {
                         Prefix::Int(i) => {
+                            // Patched once its target is written: an absent one leaves
+                            // the `else` value.
+                            let mask = if i.bits() >= 64 {
+                                u64::MAX
+                            } else {
+                                (1u64 << i.bits()) - 1
+                            };
+                            let absent = f.len_else.map_or(0, |v| (v as u64) & mask);
                             e += &format!(
                                 "let __pos_{} = dst.len(); {}",
                                 stem(n),
-                                self.write_const(i, 0, "dst")
+                                self.write_const(i, absent, "dst")
                             );
                             if *of == LenTarget::From(None) {
                                 e += &format!("let __start_{} = dst.len();", stem(n));
@@ -535,7 +576,14 @@ impl Gen<'_> {
                             }
                         }
                         Prefix::Varint { max } => {
-                            let size = sum(self.target_size(s, fi, of));
+                            let size = match (of, f.len_else) {
+                                (LenTarget::Field(x), Some(v)) => format!(
+                                    "(if self.{}.is_some() {{ {} }} else {{ {v} }})",
+                                    ident(x),
+                                    unparen(&sum(self.target_size(s, fi, of)))
+                                ),
+                                _ => sum(self.target_size(s, fi, of)),
+                            };
                             e += &match max {
                                 Some(m) => format!(
                                     "dst.put_varint({RT}::check_encode_len({}, {m}, {fl})?);",
@@ -610,8 +658,8 @@ impl Gen<'_> {
                         v.clone()
                     };
                     let body = match &f.kind {
-                        FieldKind::Value(Type::Int(_)) if f.decimal => {
-                            format!("dst.put_decimal({own} as i64);")
+                        FieldKind::Value(Type::Int(i)) if f.decimal => {
+                            format!("dst.put_decimal({});", decimal_i64(i, &own))
                         }
                         // A widened value is truncated to its wire width, as Java does.
                         FieldKind::Value(Type::Int(i)) if f.widen.is_some() => self.encode(
@@ -788,8 +836,8 @@ impl Gen<'_> {
             v.to_string()
         };
         match &f.kind {
-            FieldKind::Value(Type::Int(_)) if f.decimal => {
-                vec![format!("{RT}::decimal_len({own} as i64)")]
+            FieldKind::Value(Type::Int(i)) if f.decimal => {
+                vec![format!("{RT}::decimal_len({})", decimal_i64(i, &own))]
             }
             FieldKind::Value(t) => self.size_terms(t, v, by_ref),
             FieldKind::Switch { ty, disc, arms } => {
@@ -824,8 +872,8 @@ impl Gen<'_> {
     }
 
     /// The value a computed length field number `fi` writes, as an `i64` expression: the
-    /// bytes it measures, or the elements of the list it counts; -1 for an absent
-    /// (conditional) field.
+    /// bytes it measures, or the elements of the list it counts; for an absent
+    /// (conditional) field its `else` value, else 0.
     fn length_value(&self, s: &StructDef, fi: usize, of: &LenTarget) -> String {
         match of {
             LenTarget::Field(x) => {
@@ -843,8 +891,9 @@ impl Gen<'_> {
                     sum(self.value_size(g, &place, by_ref))
                 };
                 if g.cond.is_some() {
+                    let absent = s.fields.get(fi).and_then(|f| f.len_else).unwrap_or(0);
                     format!(
-                        "self.{}.as_ref().map_or(-1i64, |__x| ({}) as i64)",
+                        "self.{}.as_ref().map_or({absent}i64, |__x| ({}) as i64)",
                         ident(x),
                         unparen(&inner)
                     )
@@ -880,7 +929,14 @@ impl Gen<'_> {
             _ => 0,
         };
         match &f.kind {
-            FieldKind::Literal(b) => vec![b.len().to_string()],
+            FieldKind::Literal(b) => match &f.cond {
+                Some(c) => vec![format!(
+                    "if {} {{ {} }} else {{ 0 }}",
+                    unparen(&self.cond_bool(s, c, &Side::Encode(&f.name))),
+                    b.len()
+                )],
+                None => vec![b.len().to_string()],
+            },
             FieldKind::Length { of, .. } if f.decimal => {
                 let fi = s.fields.iter().position(|g| g.name == f.name).unwrap_or(0);
                 vec![
@@ -945,6 +1001,16 @@ fn bytes_lit(b: &[u8]) -> String {
         out += &format!("\\x{c:02x}");
     }
     out + "\""
+}
+
+/// A `decimal<T>` value `v` as the `i64` its text is written from (`T` is at most `i64`
+/// wide and never `u64`).
+fn decimal_i64(i: &IntType, v: &str) -> String {
+    if i.bytes == 8 {
+        v.to_string()
+    } else {
+        format!("i64::from({v})")
+    }
 }
 
 /// Reads field `f`'s ASCII decimal (an `i64`) from reader `r`, over its region.

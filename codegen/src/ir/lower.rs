@@ -820,6 +820,36 @@ impl Lower {
                 None => FieldKind::Value(self.ty(&f.ty, empty_is_none)),
             }
         };
+        if let Some(v) = &f.len_else {
+            match &kind {
+                FieldKind::Length { ty, .. } => {
+                    let (lo, hi) = match ty {
+                        Prefix::Int(i) => (i.min_value(), i128::from(i.max_value())),
+                        Prefix::Varint { max } => (0, i128::from(max.unwrap_or(u64::MAX))),
+                    };
+                    if !(lo..=hi).contains(&v.value) {
+                        self.err(
+                            Diagnostic::error(
+                                v.span,
+                                format!("`else {}` does not fit `{}`", v.value, f.name.text),
+                                "out of range",
+                            )
+                            .code("E0117")
+                            .help(format!("`{}` holds {lo} to {hi}", f.name.text)),
+                        );
+                    }
+                }
+                _ => self.err(
+                    Diagnostic::error(
+                        v.span,
+                        format!("`else` on `{}`, which is no computed length", f.name.text),
+                        "no `= len(..)` to stand in for",
+                    )
+                    .code("E0116")
+                    .help("`else` follows `= len(x)`, where `x` is a conditional field"),
+                ),
+            }
+        }
         let region = match (&f.rest, &f.sized_by) {
             _ if f.until.is_some() || f.count.is_some() => {
                 let extra = [
@@ -937,6 +967,7 @@ impl Lower {
             }),
             cond: f.cond.as_ref().map(|(c, _)| c.clone()),
             decimal: decimal.is_some(),
+            len_else: f.len_else.as_ref().map(|i| i.value),
             default: f
                 .attrs
                 .iter()
@@ -1324,6 +1355,7 @@ fn field_spans(f: &ast::Field) -> PartSpans {
             .or_else(|| f.sized_by.as_ref().map(|n| n.span))
             .unwrap_or_default(),
         disc: f.by.as_ref().map_or_else(Span::default, |b| b.disc.span),
+        len_else: f.len_else.as_ref().map_or_else(Span::default, |i| i.span),
         arms: f
             .by
             .as_ref()

@@ -530,6 +530,11 @@ pub struct Field {
     /// text, an optional `-` and digits, over the field's region (`until ..` or `rest`).
     #[serde(default)]
     pub decimal: bool,
+    /// `= len(x) else -1`: the value a computed length takes when the conditional field it
+    /// measures is absent (written on encode, required on decode whenever `x` is absent).
+    /// Without it an absent field's length is 0, and nothing is required of it.
+    #[serde(default)]
+    pub len_else: Option<i128>,
     /// Where.
     pub span: Span,
     /// Where its parts were written, so that checks can point at one of them (not
@@ -561,6 +566,8 @@ pub struct PartSpans {
     pub attrs: Vec<(String, Span)>,
     /// The condition after `if`.
     pub cond: Span,
+    /// The value after `else`.
+    pub len_else: Span,
 }
 
 impl PartSpans {

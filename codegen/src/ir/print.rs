@@ -362,6 +362,9 @@ impl Printer<'_> {
                 of,
             } if f.decimal => {
                 let _ = write!(text, "decimal<{}> = {}", self.int(i), len_expr(of));
+                if let Some(v) = f.len_else {
+                    let _ = write!(text, " else {v}");
+                }
             }
             FieldKind::Value(t) => {
                 text += &self.ty(t);
@@ -374,6 +377,9 @@ impl Printer<'_> {
             }
             FieldKind::Length { ty, of } => {
                 let _ = write!(text, "{} = {}", self.prefix(ty), len_expr(of));
+                if let Some(v) = f.len_else {
+                    let _ = write!(text, " else {v}");
+                }
             }
             FieldKind::Bits { ty, parts } => {
                 text += &self.int(ty);

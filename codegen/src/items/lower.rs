@@ -595,6 +595,7 @@ impl Cx {
             default: None,
             cond: None,
             decimal: false,
+            len_else: None,
             span: self.spans.add(first),
             at: PartSpans::default(),
         }
@@ -789,6 +790,7 @@ impl Cx {
             default: fa.default.map(|d| d.0),
             cond,
             decimal: false,
+            len_else: None,
             span: self.spans.add(f),
             at: PartSpans {
                 cond: fa
