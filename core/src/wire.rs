@@ -366,6 +366,29 @@ impl<'a> Reader<'a> {
         Ok(len)
     }
 
+    /// Checks a string/bytes length read at `at` against `max_string_len` alone, before the
+    /// region it announces is taken (so that a frame measured while it arrives fails at
+    /// once rather than waiting for bytes past the limit).
+    #[inline]
+    pub fn check_string_len(
+        &self,
+        len: i64,
+        at: usize,
+        field: &'static str,
+    ) -> Result<(), DecodeError> {
+        if len > 0 && len as u64 > self.limits.max_string_len as u64 {
+            return Err(DecodeError::new(
+                at,
+                field,
+                DecodeErrorKind::TooLong {
+                    len: len as u64,
+                    max: self.limits.max_string_len,
+                },
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks an element count read at `at` against the limits and against the remaining
     /// bytes (each element takes at least `min_elem` bytes), before any `Vec` is sized.
     #[inline]

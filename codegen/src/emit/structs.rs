@@ -344,11 +344,25 @@ impl Gen<'_> {
                 FieldKind::Value(_) | FieldKind::Switch { .. } => {
                     let name = self.local(&f.name);
                     // Where the value's bytes come from.
+                    // A string or bytes value sized by a length field keeps to the string
+                    // limit.
+                    let text = matches!(
+                        f.kind,
+                        FieldKind::Value(Type::String { .. } | Type::Bytes { .. })
+                    );
                     let (pre, rd, post) = match (&f.region, sized_by(f).as_deref()) {
                         (_, Some(l)) => (
                             format!(
-                                "let __n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __sub = {cur}.region(__n, {fl})?; let __rs = &mut __sub;",
-                                l = stem(l)
+                                "{check}let __n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __sub = {cur}.region(__n, {fl})?; let __rs = &mut __sub;",
+                                l = stem(l),
+                                check = if text {
+                                    format!(
+                                        "{cur}.check_string_len(__len_{l}, __at_{l}, {fl})?; ",
+                                        l = stem(l)
+                                    )
+                                } else {
+                                    String::new()
+                                }
                             ),
                             "__rs".to_string(),
                             format!("__rs.finish({fl})?;"),
@@ -890,15 +904,21 @@ impl Gen<'_> {
                 } else {
                     sum(self.value_size(g, &place, by_ref))
                 };
+                // `__x.len() as i64`, `(a + b) as i64`.
+                let inner = unparen(&inner);
+                let inner = if inner.contains(' ') {
+                    format!("({inner})")
+                } else {
+                    inner.to_string()
+                };
                 if g.cond.is_some() {
                     let absent = s.fields.get(fi).and_then(|f| f.len_else).unwrap_or(0);
                     format!(
-                        "self.{}.as_ref().map_or({absent}i64, |__x| ({}) as i64)",
+                        "self.{}.as_ref().map_or({absent}i64, |__x| {inner} as i64)",
                         ident(x),
-                        unparen(&inner)
                     )
                 } else {
-                    format!("({}) as i64", unparen(&inner))
+                    format!("{inner} as i64")
                 }
             }
             LenTarget::From(_) => {
@@ -994,11 +1014,20 @@ impl Gen<'_> {
     }
 }
 
-/// A byte-string literal of `b`.
+/// A byte-string literal of `b`: printable ASCII as it is, `\r`, `\n` and `\t` as
+/// such, the rest as `\xNN`.
 fn bytes_lit(b: &[u8]) -> String {
     let mut out = String::from("b\"");
-    for c in b {
-        out += &format!("\\x{c:02x}");
+    for &c in b {
+        match c {
+            b'\r' => out += "\\r",
+            b'\n' => out += "\\n",
+            b'\t' => out += "\\t",
+            b'"' => out += "\\\"",
+            b'\\' => out += "\\\\",
+            0x20..=0x7e => out.push(char::from(c)),
+            _ => out += &format!("\\x{c:02x}"),
+        }
     }
     out + "\""
 }
