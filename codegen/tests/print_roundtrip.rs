@@ -183,3 +183,24 @@ fn macro_defined_mqtt_is_the_same_ir_as_mqtt_wire() {
     );
     assert_eq!(normalized(&dsl), normalized(&macro_ir));
 }
+
+/// RESP as `macros/tests/common/resp.rs` declares it with `#[polywire::protocol]`: literal
+/// fields, `until` lines, decimals, counts and `else` as attributes.
+#[test]
+fn macro_defined_resp_is_the_same_ir_as_resp_wire() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/wire/resp.wire");
+    let dsl = polywire_codegen::load(&path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .ir;
+    let src = include_str!("../../macros/tests/common/resp.rs");
+    let mut found =
+        polywire_codegen::items::protocols_in_file(src).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(found.len(), 1);
+    let macro_ir = found.remove(0);
+    assert_eq!(
+        to_wire(&dsl),
+        to_wire(&macro_ir),
+        "the two front ends disagree"
+    );
+    assert_eq!(normalized(&dsl), normalized(&macro_ir));
+}
