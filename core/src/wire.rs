@@ -472,10 +472,8 @@ impl<'a> Reader<'a> {
     /// Takes `n` bytes as a UTF-8 string, zero-copy.
     pub fn str(&mut self, n: usize, field: &'static str) -> Result<Str, DecodeError> {
         let at = self.offset();
+        // While measuring, `bytes` gives an empty value, which is valid UTF-8.
         let b = self.bytes(n, field)?;
-        if self.owner.is_none() {
-            return Ok(Str::default());
-        }
         Str::from_utf8(b).map_err(|_| DecodeError::new(at, field, DecodeErrorKind::InvalidUtf8))
     }
 
@@ -586,10 +584,8 @@ impl<'a> Reader<'a> {
     /// The text before the next `delim` ([`Reader::until`]), zero-copy.
     pub fn str_until(&mut self, delim: &[u8], field: &'static str) -> Result<Str, DecodeError> {
         let at = self.offset();
+        // While measuring, `bytes_until` gives an empty value, which is valid UTF-8.
         let b = self.bytes_until(delim, field)?;
-        if self.owner.is_none() {
-            return Ok(Str::default());
-        }
         Str::from_utf8(b).map_err(|_| DecodeError::new(at, field, DecodeErrorKind::InvalidUtf8))
     }
 
