@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
 cargo build --release -q -p polywire-examples --example mqtt_broker --example mqtt_load
-load=target/release/examples/mqtt_load
+t=${CARGO_TARGET_DIR:-target}
+load=$t/release/examples/mqtt_load
 mosq=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
@@ -18,7 +19,7 @@ wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/n
 rate() { sed -E 's/.* = ([0-9]+) .*/\1/'; }
 
 pp=$(port); mp=$(port)
-taskset -c 0 target/release/examples/mqtt_broker --listen 127.0.0.1:"$pp" >/dev/null & ppid=$!
+taskset -c 0 "$t"/release/examples/mqtt_broker --listen 127.0.0.1:"$pp" >/dev/null & ppid=$!
 printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n' "$mp" > "$dir/m.conf"
 taskset -c 0 "$mosq" -c "$dir/m.conf" 2>/dev/null & mpid=$!
 wait_port "$pp"; wait_port "$mp"

@@ -1,10 +1,16 @@
 //! Generates `wire/kitchen.wire`, the protocol that uses every feature of the language,
-//! `wire/regress.wire`, shapes the random protocols found bugs in, and
-//! `wire/snake_case.wire`, types named in snake case.
+//! `wire/regress.wire`, shapes the random protocols found bugs in, `wire/catalog.wire` and
+//! `wire/catalog_ids.wire`, requests answered by a series, and `wire/snake_case.wire`,
+//! types named in snake case.
 use std::path::PathBuf;
 
 fn main() {
-    polywire_codegen::configure().compile_or_exit(&["wire/kitchen.wire", "wire/regress.wire"]);
+    polywire_codegen::configure().compile_or_exit(&[
+        "wire/kitchen.wire",
+        "wire/regress.wire",
+        "wire/catalog.wire",
+        "wire/catalog_ids.wire",
+    ]);
     // Its names are what it tests: the checker's warnings about them (W0103) are expected,
     // and are left out of the build's output.
     let file = "wire/snake_case.wire";

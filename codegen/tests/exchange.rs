@@ -770,3 +770,58 @@ fn status_of_a_message_that_answers_nothing() {
         status_fails(&["        status Ask.id", "        status Stray.code"])
     );
 }
+
+#[test]
+fn a_series_answer_lowers_prints_and_parses_back() {
+    let ir = load(&proto(
+        "        hello Hello -> Welcome\n        Ping -> Pong* then Bye if mode == 1, Pong",
+    ));
+    let idx = |n: &str| ir.type_index(n).expect(n);
+    let ex = ir.exchange.as_ref().expect("exchange");
+    assert_eq!(
+        ex.rules[0].answers[0].reply,
+        Reply::Series {
+            item: idx("Pong"),
+            end: idx("Bye")
+        }
+    );
+    assert_eq!(ex.rules[0].answers[1].reply, Reply::Message(idx("Pong")));
+    let text = to_wire(&ir);
+    assert!(
+        text.contains("Ping -> Pong* then Bye if mode == 1, Pong"),
+        "{text}"
+    );
+    let back = load(&text);
+    assert_eq!(without_spans(&back.exchange), without_spans(&ir.exchange));
+    // The derive front end's text holds it too.
+    let ex = polywire_codegen::dsl::parse::parse_exchange("Ping -> Pong* then Bye; order")
+        .expect("parses");
+    assert_eq!(ex.items.len(), 2);
+}
+
+#[test]
+fn a_series_that_ends_with_its_own_item() {
+    insta::assert_snapshot!(
+        "series_ending_with_its_item",
+        fail_n(&proto("        Ping -> Pong* then Pong"), 1)
+    );
+}
+
+#[test]
+fn a_hello_answered_by_a_series() {
+    insta::assert_snapshot!(
+        "hello_answered_by_a_series",
+        fail_n(
+            &proto("        hello Hello -> Pong* then Welcome\n        Ping -> Pong"),
+            1
+        )
+    );
+}
+
+#[test]
+fn a_series_without_its_end() {
+    insta::assert_snapshot!(
+        "series_without_its_end",
+        fail_n(&proto("        Ping -> Pong* then"), 1)
+    );
+}

@@ -41,6 +41,17 @@ pub trait WireMessage: Sized {
     }
 }
 
+/// A boxed message has its message's layout (generated types box their tagged lists).
+impl<T: WireMessage> WireMessage for Box<T> {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        T::decode_from(r).map(Box::new)
+    }
+
+    fn write_to(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        (**self).write_to(w)
+    }
+}
+
 /// A frame codec over a byte buffer, in the shape of `tokio_util::codec`.
 ///
 /// `decode` returns `Ok(None)` when `src` does not yet hold a whole frame, and then

@@ -13,6 +13,9 @@
 //!   the order of their requests where matching is by order;
 //! - a chain (`A -> B`, then `B -> C` from the other side) keeps the first request's
 //!   [`Ticket`] until a message that needs no answer ends it;
+//! - a series (`A -> Item* then End`) is any number of items under the request's
+//!   correlation value or place in line, then the end; items of the first answer in line
+//!   leave as they are given, the ones behind wait with it;
 //! - keepalive: a side closes a connection silent for the grace period; a client sends the
 //!   ping when it has sent nothing for an interval.
 //!
@@ -37,13 +40,28 @@ pub enum Expect {
     OneThenClose(usize),
     /// The connection closes; nothing is sent.
     Close,
+    /// Any number of `item` messages, then `end`, which ends the answer (member indexes).
+    Series {
+        /// The repeated member.
+        item: usize,
+        /// The member that ends the series.
+        end: usize,
+    },
 }
 
 impl Expect {
-    /// The member that answers, if one does.
+    /// The member that ends the answer, if one does (a series' end).
     pub fn member(self) -> Option<usize> {
         match self {
-            Expect::One(m) | Expect::OneThenClose(m) => Some(m),
+            Expect::One(m) | Expect::OneThenClose(m) | Expect::Series { end: m, .. } => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The member a series repeats before its end.
+    pub fn item(self) -> Option<usize> {
+        match self {
+            Expect::Series { item, .. } => Some(item),
             _ => None,
         }
     }
@@ -229,6 +247,14 @@ pub enum Incoming<M> {
         /// Answer with this.
         token: Token,
     },
+    /// An item of the series answering our request `ticket` (`Item* then End`); the
+    /// series' end comes as [`Incoming::Answer`].
+    Item {
+        /// The request's ticket.
+        ticket: Ticket,
+        /// The message.
+        msg: M,
+    },
     /// The answer that ends the exchange our request (or push) `ticket` began.
     Answer {
         /// The request's ticket.
@@ -338,9 +364,32 @@ impl std::error::Error for SendError {}
 /// What the session waits for from the peer.
 #[derive(Debug, Clone, Copy)]
 struct Outstanding {
-    /// The member that answers.
+    /// The member that answers (a series' end).
     member: usize,
+    /// The member a series repeats before its end.
+    item: Option<usize>,
     ticket: Ticket,
+}
+
+impl Outstanding {
+    /// What waits for the answer `expect` names, under `ticket`.
+    fn of(expect: Expect, ticket: Ticket) -> Option<Self> {
+        expect.member().map(|member| Outstanding {
+            member,
+            item: expect.item(),
+            ticket,
+        })
+    }
+}
+
+/// An answer of ours held for the answers to earlier requests (matching by order).
+#[derive(Debug)]
+struct Held {
+    seq: u64,
+    /// Its bytes so far (a series' items come before its end).
+    bytes: BytesMut,
+    /// Whether the answer is whole.
+    done: bool,
 }
 
 /// One connection's exchange state: see the [module docs](self).
@@ -353,7 +402,7 @@ pub struct MessageSession<E: Exchange> {
     /// Encoded messages waiting to be written.
     out: BytesMut,
     /// Answers of ours waiting for earlier ones (matching by order): by sequence number.
-    held: VecDeque<(u64, Option<BytesMut>)>,
+    held: VecDeque<Held>,
     next_seq: u64,
     /// Our correlated requests, by the correlation value we picked.
     by_id: HashMap<u64, Outstanding>,
@@ -476,7 +525,11 @@ impl<E: Exchange> MessageSession<E> {
         let seq = self.next_seq;
         self.next_seq += 1;
         if expect.member().is_some() && !E::CORRELATED {
-            self.held.push_back((seq, None));
+            self.held.push_back(Held {
+                seq,
+                bytes: BytesMut::new(),
+                done: false,
+            });
         }
         Token {
             seq,
@@ -511,8 +564,23 @@ impl<E: Exchange> MessageSession<E> {
         }
         let version = self.version.unwrap_or(0);
         let expect = E::expects(&msg, version);
-        // Does it answer something of ours?
         let correlation = E::correlation(&msg);
+        // Is it an item of a series answering something of ours?
+        let item = match correlation {
+            Some(id) if E::CORRELATED => self
+                .by_id
+                .get(&id)
+                .or_else(|| self.theirs.get(&id))
+                .filter(|o| o.item == Some(member)),
+            _ => self.by_order.iter().find(|o| o.item == Some(member)),
+        };
+        if let Some(o) = item {
+            return Ok(Incoming::Item {
+                ticket: o.ticket,
+                msg,
+            });
+        }
+        // Does it answer something of ours?
         let resolved = match correlation {
             Some(id) if E::CORRELATED => {
                 let ours = self.by_id.get(&id).is_some_and(|o| o.member == member);
@@ -591,13 +659,11 @@ impl<E: Exchange> MessageSession<E> {
             .encode(&msg, &mut bytes)
             .map_err(SendError::Encode)?;
         // What the answer expects back continues the request's chain.
-        let ticket = match E::expects(&msg, version).member() {
-            Some(back) => {
+        let back = E::expects(&msg, version);
+        let ticket = match back.member() {
+            Some(_) => {
                 let ticket = token.ticket.unwrap_or_else(|| self.new_ticket());
-                let o = Outstanding {
-                    member: back,
-                    ticket,
-                };
+                let o = Outstanding::of(back, ticket).expect("an answer expected");
                 // The value is ours when the chain began with a request of ours.
                 match token.correlation {
                     Some(id) if E::CORRELATED && token.ours => {
@@ -616,30 +682,78 @@ impl<E: Exchange> MessageSession<E> {
             self.closed = true;
         }
         self.last_send = now;
-        match self.held.iter().position(|(s, _)| *s == token.seq) {
-            Some(i) => {
-                self.held[i].1 = Some(bytes);
-                while let Some((_, Some(_))) = self.held.front() {
-                    if let Some((_, Some(b))) = self.held.pop_front() {
-                        self.out.unsplit(b);
-                    }
-                }
-            }
-            None => self.out.unsplit(bytes),
-        }
+        self.queue(token.seq, bytes, true);
         Ok(ticket)
+    }
+
+    /// Sends one item of the series answering the message `token` came with (`Item* then
+    /// End`; the end goes through [`Self::answer`], which takes the token). Items take the
+    /// request's correlation value; where matching is by order they leave after the answers
+    /// to earlier requests, and before the series' end.
+    pub fn answer_item(
+        &mut self,
+        token: &Token,
+        mut msg: E::Msg,
+        now: Instant,
+    ) -> Result<(), SendError> {
+        if self.closed {
+            return Err(SendError::Closed);
+        }
+        let got = E::member(&msg);
+        let Some(expected) = token.expect.item() else {
+            return Err(SendError::NoAnswerDue(E::MEMBERS[got]));
+        };
+        if got != expected {
+            return Err(SendError::WrongAnswer {
+                expected: E::MEMBERS[expected],
+                got: E::MEMBERS[got],
+            });
+        }
+        if let Some(id) = token.correlation {
+            E::set_correlation(&mut msg, id);
+        }
+        E::complete(&mut msg, self.version.unwrap_or(0));
+        let mut bytes = BytesMut::new();
+        self.codec
+            .encode(&msg, &mut bytes)
+            .map_err(SendError::Encode)?;
+        self.last_send = now;
+        self.queue(token.seq, bytes, false);
+        Ok(())
+    }
+
+    /// Queues `bytes` of the answer numbered `seq` (`done`: the answer is whole). An answer
+    /// held for earlier ones waits; the first one held leaves at once, and the ones after it
+    /// follow as they are whole.
+    fn queue(&mut self, seq: u64, bytes: BytesMut, done: bool) {
+        let Some(i) = self.held.iter().position(|h| h.seq == seq) else {
+            self.out.unsplit(bytes);
+            return;
+        };
+        let h = &mut self.held[i];
+        h.bytes.unsplit(bytes);
+        h.done |= done;
+        self.release();
+    }
+
+    /// Writes out what the held answers at the front have: whole answers, and the part so
+    /// far of the first one that is not.
+    fn release(&mut self) {
+        while let Some(h) = self.held.front_mut() {
+            self.out.unsplit(h.bytes.split());
+            if !h.done {
+                break;
+            }
+            self.held.pop_front();
+        }
     }
 
     /// Declines to answer a message whose answer is due (a handler that failed): where
     /// matching is by order, later answers no longer wait for it.
     pub fn decline(&mut self, token: Token) {
-        if let Some(i) = self.held.iter().position(|(s, _)| s == &token.seq) {
+        if let Some(i) = self.held.iter().position(|h| h.seq == token.seq) {
             self.held.remove(i);
-            while let Some((_, Some(_))) = self.held.front() {
-                if let Some((_, Some(b))) = self.held.pop_front() {
-                    self.out.unsplit(b);
-                }
-            }
+            self.release();
         }
     }
 
@@ -699,12 +813,9 @@ impl<E: Exchange> MessageSession<E> {
             self.keepalive = E::keepalive(&msg);
         }
         let ticket = match expect {
-            Expect::One(back) | Expect::OneThenClose(back) => {
+            Expect::One(_) | Expect::OneThenClose(_) | Expect::Series { .. } => {
                 let ticket = self.new_ticket();
-                let o = Outstanding {
-                    member: back,
-                    ticket,
-                };
+                let o = Outstanding::of(expect, ticket).expect("an answer expected");
                 match id {
                     Some(id) => {
                         self.by_id.insert(id, o);
@@ -775,7 +886,8 @@ mod tests {
     use crate::error::EncodeError;
     use crate::wire::{Limits, Reader, Writer};
 
-    /// A two-byte message: a kind (1 request, 2 answer, 3 hello, 4 its answer) and a value.
+    /// A two-byte message: a kind (1 request, 2 answer, 3 hello, 4 its answer, 5 a listing,
+    /// 6 an entry, 7 the listing's end) and a value.
     #[derive(Debug, Clone, PartialEq, Eq)]
     struct Toy(u8, u8);
 
@@ -800,12 +912,13 @@ mod tests {
         }
     }
 
-    /// `exchange { hello Hello -> HelloAck; Req -> Resp; order }`.
+    /// `exchange { hello Hello -> HelloAck; Req -> Resp; List -> Entry* then End; order }`.
     impl Exchange for Toy {
         type Msg = Toy;
         const ID: &'static str = "toy";
         const DETECT: &'static [&'static [(usize, &'static [u8])]] = &[];
-        const MEMBERS: &'static [&'static str] = &["Req", "Resp", "Hello", "HelloAck"];
+        const MEMBERS: &'static [&'static str] =
+            &["Req", "Resp", "Hello", "HelloAck", "List", "Entry", "End"];
         const HELLO: Option<usize> = Some(2);
         const CORRELATED: bool = false;
         const MAX_CORRELATION: u64 = 0;
@@ -813,17 +926,18 @@ mod tests {
         const VERSIONS: Option<(u32, u32)> = None;
 
         fn member(m: &Toy) -> usize {
-            usize::from(m.0.saturating_sub(1)).min(3)
+            usize::from(m.0.saturating_sub(1)).min(6)
         }
         fn expects(m: &Toy, _version: u32) -> Expect {
             match m.0 {
                 1 => Expect::One(1),
                 3 => Expect::One(3),
+                5 => Expect::Series { item: 5, end: 6 },
                 _ => Expect::Nothing,
             }
         }
         fn has_rule(member: usize) -> bool {
-            matches!(member, 0 | 2)
+            matches!(member, 0 | 2 | 4)
         }
         fn pushable(_member: usize) -> bool {
             false
@@ -865,6 +979,13 @@ mod tests {
 
     /// A server session after the hello, and the tokens of `n` requests 10, 11, ...
     fn requests(n: u8) -> (MessageSession<Toy>, Vec<Token>) {
+        let kinds = vec![1; usize::from(n)];
+        received(&kinds)
+    }
+
+    /// A server session after the hello, and the tokens of one message of each kind in
+    /// `kinds`, valued 10, 11, ...
+    fn received(kinds: &[u8]) -> (MessageSession<Toy>, Vec<Token>) {
         let now = Instant::now();
         let mut s = MessageSession::<Toy>::new(Role::Server, now);
         let mut buf = BytesMut::from(&[3u8, 0][..]);
@@ -874,15 +995,112 @@ mod tests {
         s.answer(token, Toy(4, 0), now).expect("its answer");
         assert_eq!(&s.take_output()[..], &[4, 0]);
         let mut buf = BytesMut::new();
-        for i in 0..n {
-            buf.extend_from_slice(&[1, 10 + i]);
+        for (i, k) in kinds.iter().enumerate() {
+            buf.extend_from_slice(&[*k, 10 + i as u8]);
         }
         let mut tokens = Vec::new();
         while let Ok(Some(Incoming::Message { token, .. })) = s.receive(&mut buf, now) {
             tokens.push(token);
         }
-        assert_eq!(tokens.len(), usize::from(n));
+        assert_eq!(tokens.len(), kinds.len());
         (s, tokens)
+    }
+
+    #[test]
+    fn a_series_streams_its_items_then_its_end_and_the_answers_after_it_wait_for_the_end() {
+        let now = Instant::now();
+        // A listing, then a request whose answer is ready first.
+        let (mut s, mut t) = received(&[5, 1]);
+        let (req, list) = (t.pop().unwrap(), t.pop().unwrap());
+        assert_eq!(list.expect(), Expect::Series { item: 5, end: 6 });
+        s.answer(req, Toy(2, 11), now)
+            .expect("the request's answer");
+        assert!(!s.has_output(), "it waits for the listing");
+        s.answer_item(&list, Toy(6, 1), now).expect("an entry");
+        s.answer_item(&list, Toy(6, 2), now).expect("an entry");
+        // The listing is first in line: its entries leave as they come.
+        assert_eq!(&s.take_output()[..], &[6, 1, 6, 2]);
+        s.answer(list, Toy(7, 0), now).expect("the end");
+        assert_eq!(&s.take_output()[..], &[7, 0, 2, 11]);
+    }
+
+    #[test]
+    fn the_items_of_a_series_behind_an_unanswered_request_wait_with_their_end() {
+        let now = Instant::now();
+        let (mut s, mut t) = received(&[1, 5]);
+        let (list, req) = (t.pop().unwrap(), t.pop().unwrap());
+        s.answer_item(&list, Toy(6, 1), now).expect("an entry");
+        s.answer(list, Toy(7, 0), now).expect("the end");
+        assert!(!s.has_output());
+        s.answer(req, Toy(2, 10), now).expect("the first answer");
+        assert_eq!(&s.take_output()[..], &[2, 10, 6, 1, 7, 0]);
+    }
+
+    #[test]
+    fn an_item_of_the_wrong_kind_or_for_a_one_message_answer_is_refused() {
+        let now = Instant::now();
+        let (mut s, mut t) = received(&[5, 1]);
+        let (req, list) = (t.pop().unwrap(), t.pop().unwrap());
+        assert_eq!(
+            s.answer_item(&list, Toy(2, 1), now),
+            Err(SendError::WrongAnswer {
+                expected: "Entry",
+                got: "Resp"
+            })
+        );
+        assert_eq!(
+            s.answer_item(&req, Toy(6, 1), now),
+            Err(SendError::NoAnswerDue("Entry"))
+        );
+        // The series' end through `answer` must be the end, not an item.
+        assert_eq!(
+            s.answer(list, Toy(6, 1), now),
+            Err(SendError::WrongAnswer {
+                expected: "End",
+                got: "Entry"
+            })
+        );
+        assert!(!s.has_output());
+    }
+
+    #[test]
+    fn a_client_receives_a_series_as_items_then_the_answer_under_its_requests_ticket() {
+        let now = Instant::now();
+        let mut c = MessageSession::<Toy>::new(Role::Client, now);
+        c.send(Toy(3, 0), now).expect("the hello");
+        let mut buf = BytesMut::from(&[4u8, 0][..]);
+        assert!(matches!(
+            c.receive(&mut buf, now),
+            Ok(Some(Incoming::Answer { .. }))
+        ));
+        let list = c.send(Toy(5, 0), now).expect("sent").expect("a ticket");
+        let req = c.send(Toy(1, 0), now).expect("sent").expect("a ticket");
+        assert_eq!(&c.take_output()[..], &[3, 0, 5, 0, 1, 0]);
+        let mut buf = BytesMut::from(&[6u8, 1, 6, 2, 7, 0, 2, 9][..]);
+        let mut seen = Vec::new();
+        while let Ok(Some(i)) = c.receive(&mut buf, now) {
+            seen.push(match i {
+                Incoming::Item { ticket, msg } => ("item", ticket, msg),
+                Incoming::Answer { ticket, msg } => ("answer", ticket, msg),
+                other => panic!("unexpected {other:?}"),
+            });
+        }
+        assert_eq!(
+            seen,
+            vec![
+                ("item", list, Toy(6, 1)),
+                ("item", list, Toy(6, 2)),
+                ("answer", list, Toy(7, 0)),
+                ("answer", req, Toy(2, 9)),
+            ]
+        );
+        assert_eq!(c.outstanding(), 0);
+        // An entry with no listing outstanding answers nothing.
+        let mut buf = BytesMut::from(&[6u8, 3][..]);
+        assert!(matches!(
+            c.receive(&mut buf, now),
+            Ok(Some(Incoming::Stray { .. }))
+        ));
     }
 
     #[test]

@@ -226,10 +226,10 @@ impl MqttHandler for Broker {
             st.next_id += 1;
             client = format!("polywire-{}-{}", conn.id(), st.next_id);
             if v5 {
-                answer.properties = Some(Properties {
+                answer.properties = Some(Box::new(Properties {
                     assigned_client_identifier: Some(client.as_str().into()),
                     ..Default::default()
-                });
+                }));
             }
         }
         // 5.0: the session expiry interval (0 when absent: the session ends with the

@@ -112,7 +112,7 @@ fn a_publish_built_by_hand_round_trips_under_each_version() {
         retain: true,
         topic: Str::from("a/b"),
         packet_id: Some(7),
-        properties: Some(props),
+        properties: Some(Box::new(props)),
         payload: bytes::Bytes::from_static(b"hi"),
         ..Default::default()
     };

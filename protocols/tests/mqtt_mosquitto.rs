@@ -106,7 +106,7 @@ impl Client {
             protocol_level: version as u8,
             clean_start: true,
             keep_alive: 30,
-            properties: (version >= 5).then(Properties::default),
+            properties: (version >= 5).then(Box::default),
             client_id: id.to_string().into(),
             ..Default::default()
         })
@@ -118,8 +118,8 @@ impl Client {
         c
     }
 
-    fn props(&self) -> Option<Properties> {
-        (self.version >= 5).then(Properties::default)
+    fn props(&self) -> Option<Box<Properties>> {
+        (self.version >= 5).then(Box::default)
     }
 
     async fn send(&mut self, p: impl Into<Packet>) {

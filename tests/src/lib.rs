@@ -21,6 +21,19 @@ pub mod snake_case {
     polywire::include_protocol!("snake_case");
 }
 
+/// Requests answered by a series, matched by order (`wire/catalog.wire`), under every
+/// warning denied.
+#[deny(warnings)]
+pub mod catalog {
+    polywire::include_protocol!("catalog");
+}
+
+/// The same, matched by a request id (`wire/catalog_ids.wire`), under every warning denied.
+#[deny(warnings)]
+pub mod catalog_ids {
+    polywire::include_protocol!("catalog_ids");
+}
+
 /// Every feature of the language in one protocol (`wire/kitchen.wire`).
 pub mod kitchen {
     polywire::include_protocol!("kitchen");

@@ -108,10 +108,10 @@ fn types_named_in_snake_case_round_trip() {
     assert_eq!(back, p);
     let h = snake_holder {
         m: snake_mode::On,
-        props: snake_props {
+        props: Box::new(snake_props {
             a: Some(5),
             b: Some(snake_mode::Off),
-        },
+        }),
         u: snake_union::data_msg(data_msg {
             value: p,
             bits: snake_bits::A,

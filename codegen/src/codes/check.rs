@@ -1168,6 +1168,31 @@ exchange { Ask -> Ack; status Ask.code }
 Name an answer: `status Ack.code`."#,
     },
     Code {
+        code: "E0397",
+        title: "a series that ends with its own item",
+        explanation: r#"`Item* then End` answers a request with any number of `Item` messages and then one
+`End`: the receiving side knows the answer is over when `End` comes, so `End` must be
+another message than `Item`.
+
+```wire
+exchange { List -> Entry* then Entry }
+```
+
+End the series with a message of its own: `List -> Entry* then EndOfList`."#,
+    },
+    Code {
+        code: "E0398",
+        title: "a hello answered by a series",
+        explanation: r#"The hello opens a connection and its one answer says whether it is accepted (and
+which version is in effect); a series of answers has no one answer to read.
+
+```wire
+exchange { hello Connect -> Banner* then Ready }
+```
+
+Answer the hello with one message, and let a request after it have the series."#,
+    },
+    Code {
         code: "W0301",
         title: "a response status falls back to a default code",
         explanation: r#"The generated server answers with the `responses` enum's `@success` and

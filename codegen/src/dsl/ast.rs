@@ -562,6 +562,8 @@ pub enum ExReply {
     Message(Name),
     /// `Msg then close`.
     MessageThenClose(Name),
+    /// `Item* then End`.
+    Series(Name, Name),
 }
 
 /// `keepalive Msg.field unit * factor ping Msg`.

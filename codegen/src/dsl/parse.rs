@@ -1651,6 +1651,12 @@ impl Cx {
             match c.as_rule() {
                 Rule::ex_close => reply = ExReply::Close,
                 Rule::ex_nothing => reply = ExReply::Nothing,
+                Rule::ex_series => {
+                    let mut names = c.into_inner().filter(|n| n.as_rule() == Rule::ident);
+                    let item = self.name(names.next().expect("series item"));
+                    let end = self.name(names.next().expect("series end"));
+                    reply = ExReply::Series(item, end);
+                }
                 Rule::ident => reply = ExReply::Message(self.name(c)),
                 Rule::ex_then_close => {
                     if let ExReply::Message(n) = reply {

@@ -54,6 +54,11 @@ fn expect_expr(g: &Gen, u: &UnionDef, rule: &Rule) -> String {
         Reply::Message(t) => format!("{P}::Expect::One({})", member(u, *t)),
         Reply::MessageThenClose(t) => format!("{P}::Expect::OneThenClose({})", member(u, *t)),
         Reply::Close => format!("{P}::Expect::Close"),
+        Reply::Series { item, end } => format!(
+            "{P}::Expect::Series {{ item: {}, end: {} }}",
+            member(u, *item),
+            member(u, *end)
+        ),
     };
     let mut out = String::new();
     for a in &rule.answers {
@@ -375,7 +380,7 @@ pub fn sans_io(g: &Gen) -> String {
         .collect();
     let list = |ms: Vec<usize>| {
         if ms.is_empty() {
-            "false".to_string()
+            "let _ = member; false".to_string()
         } else {
             let alts: Vec<String> = ms.iter().map(|m| m.to_string()).collect();
             format!("matches!(member, {})", alts.join(" | "))
@@ -386,6 +391,8 @@ pub fn sans_io(g: &Gen) -> String {
 
     // Correlation: every member with an integer field of that name.
     let (mut corr, mut takes, mut set, mut max) = (String::new(), String::new(), String::new(), 0);
+    // Members whose correlation field is always there.
+    let mut always: Vec<String> = Vec::new();
     if let Matching::Correlate(field) = &ex.matching {
         let f = ident(field);
         for a in &u.arms {
@@ -416,12 +423,24 @@ pub fn sans_io(g: &Gen) -> String {
                 );
             } else {
                 corr += &format!("Self::{n}(m) => Some(u64::from(m.{f})),");
-                takes += &format!("Self::{n}(_) => true,");
+                always.push(format!("Self::{n}(_)"));
                 set += &format!("Self::{n}(m) => m.{f} = id as {rust},");
             }
         }
     }
     let correlated = matches!(ex.matching, Matching::Correlate(_)) && !corr.is_empty();
+    let takes = match (always.is_empty(), takes.is_empty()) {
+        (true, true) => "let _ = m; false".to_string(),
+        (false, true) => format!("matches!(m, {})", always.join(" | ")),
+        (always_none, _) => {
+            let first = if always_none {
+                String::new()
+            } else {
+                format!("{} => true,", always.join(" | "))
+            };
+            format!("#[allow(unreachable_patterns)] match m {{ {first} {takes} _ => false, }}")
+        }
+    };
 
     // The hello's version and keepalive.
     let (mut version, mut keepalive) = (String::new(), String::new());
@@ -594,11 +613,7 @@ impl {P}::Exchange for {un} {{
     }}
 
     fn takes_correlation(m: &Self) -> bool {{
-        #[allow(unreachable_patterns)]
-        match m {{
-            {takes}
-            _ => false,
-        }}
+        {takes}
     }}
 
     fn set_correlation(m: &mut Self, id: u64) {{
@@ -706,9 +721,23 @@ enum Answers {
     /// One of several, or one on a condition: the method takes and returns an optional
     /// union.
     Some,
+    /// Always a series of the first member, ended by the second: the method takes the end
+    /// and returns the items and the end. (A series among other answers is sent by the
+    /// untyped `MessageHandler::series`.)
+    Series(usize, usize),
 }
 
 fn answers(rule: &Rule) -> Answers {
+    if let [
+        Answer {
+            reply: Reply::Series { item, end },
+            cond: None,
+            ..
+        },
+    ] = rule.answers.as_slice()
+    {
+        return Answers::Series(*item, *end);
+    }
     let msgs: Vec<usize> = rule
         .answers
         .iter()
@@ -735,6 +764,9 @@ pub fn service(g: &Gen) -> String {
     let conn = format!("::polywire::rt::Connection<{un}>");
     let mut methods = String::new();
     let mut arms = String::new();
+    let mut series_arms = String::new();
+    // Whether a series' end can report a failure (its blank needs the correlation value).
+    let mut series_key = false;
     let mut seen = Vec::new();
     // Rules, then pushes without a rule: every message this side may be handed.
     let handed: Vec<(usize, Option<&Rule>)> = rules(ex)
@@ -772,6 +804,39 @@ pub fn service(g: &Gen) -> String {
                 arms += &format!(
                     "{un}::{n}(m) => {{ self.0.{method}(conn, m).await; let _ = answer; None }}"
                 );
+            }
+            Answers::Series(item, end) => {
+                let (i, e) = (p.types[item].name(), p.types[end].name());
+                let failing = ex.statuses.iter().any(|x| x.msg == end);
+                let (out, ok, doc_err, conv) = if failing {
+                    (
+                        format!("::std::result::Result<(::std::vec::Vec<{i}>, {e}), {P}::Status>"),
+                        "Ok((::std::vec::Vec::new(), end))",
+                        " `Err(status)` sends no item and the default end reporting `status` (its status field and message).",
+                        format!(
+                            "match self.0.{method}(conn, m, e).await {{ Ok((items, e)) => Some((items.into_iter().map({un}::{i}).collect(), {un}::{e}(e))), Err(s) => {{ let mut f = <{un} as {P}::Exchange>::blank({idx}, key); <{un} as {P}::Exchange>::set_failure(&mut f, &s); Some((::std::vec::Vec::new(), f)) }} }}",
+                            idx = member(u, end)
+                        ),
+                    )
+                } else {
+                    (
+                        format!("(::std::vec::Vec<{i}>, {e})"),
+                        "(::std::vec::Vec::new(), end)",
+                        "",
+                        format!(
+                            "{{ let (items, e) = self.0.{method}(conn, m, e).await; Some((items.into_iter().map({un}::{i}).collect(), {un}::{e}(e))) }}"
+                        ),
+                    )
+                };
+                methods += &format!(
+                    "{doc}
+    ///
+    /// It is answered by any number of [`{i}`], then one [`{e}`]: return them in order. `end` is the default [`{e}`] (its correlation value set); the default method sends no item and `end`.{doc_err}
+    fn {method}(&self, conn: &{conn}, msg: {n}, end: {e}) -> impl ::std::future::Future<Output = {out}> + Send {{ let _ = (conn, msg); async move {{ {ok} }} }}
+"
+                );
+                series_key |= failing;
+                series_arms += &format!("({un}::{n}(m), {un}::{e}(e)) => {conv},");
             }
             Answers::One(t) if ex.statuses.iter().any(|x| x.msg == t) => {
                 let a = p.types[t].name();
@@ -818,6 +883,27 @@ pub fn service(g: &Gen) -> String {
         }
     }
     let client = client(g, u, ex);
+    let series = if series_arms.is_empty() {
+        String::new()
+    } else {
+        format!(
+            r#"
+    async fn series(&self, conn: &{conn}, msg: {un}, end: {un}) -> ::std::option::Option<(::std::vec::Vec<{un}>, {un})> {{
+        {key}
+        #[allow(unreachable_patterns)]
+        match (msg, end) {{
+            {series_arms}
+            (_, end) => Some((::std::vec::Vec::new(), end)),
+        }}
+    }}
+"#,
+            key = if series_key {
+                format!("let key = <{un} as {P}::Exchange>::correlation(&end);")
+            } else {
+                String::new()
+            }
+        )
+    };
     format!(
         r#"
 /// What a server of the protocol does with the messages it receives: one method per
@@ -844,7 +930,7 @@ impl<H: {pre}Handler> ::polywire::rt::MessageHandler<{un}> for {pre}Dispatch<H> 
             _ => answer,
         }}
     }}
-
+{series}
     async fn closed(&self, conn: &{conn}, end: &::polywire::rt::Ended) {{
         self.0.closed(conn, end).await
     }}
@@ -869,12 +955,7 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
     let err = "::polywire::rt::ClientError";
     // Whether a message's exchange ends with it (it has no rule that answers it).
     let ends = |t: usize| {
-        !rules(ex).any(|r| {
-            r.on == t
-                && r.answers
-                    .iter()
-                    .any(|a| matches!(a.reply, Reply::Message(_) | Reply::MessageThenClose(_)))
-        })
+        !rules(ex).any(|r| r.on == t && r.answers.iter().any(|a| a.reply.ending().is_some()))
     };
     let mut methods = String::new();
     if let Some(h) = &ex.hello {
@@ -937,6 +1018,30 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
     }}
 "#
             ),
+            Answers::Series(item, end) => {
+                let (i, e) = (p.types[item].name(), p.types[end].name());
+                format!(
+                    r#"
+    /// Sends a [`{n}`] and waits for the [`{i}`]s that answer it and the [`{e}`] that
+    /// ends them.
+    pub async fn {m}(&self, msg: {n}) -> ::std::result::Result<(::std::vec::Vec<{i}>, {e}), {err}> {{
+        let name = |m: &{un}| <{un} as {P}::Exchange>::MEMBERS[<{un} as {P}::Exchange>::member(m)];
+        let (items, end) = self.0.request_series({un}::{n}(msg)).await?;
+        let items = items
+            .into_iter()
+            .map(|m| match m {{
+                {un}::{i}(x) => Ok(x),
+                other => Err({err}::Unexpected(name(&other))),
+            }})
+            .collect::<::std::result::Result<::std::vec::Vec<_>, _>>()?;
+        match end {{
+            Some({un}::{e}(e)) => Ok((items, e)),
+            other => Err({err}::Unexpected(other.as_ref().map_or("nothing", name))),
+        }}
+    }}
+"#
+                )
+            }
             Answers::One(t) if ends(t) => {
                 let a = p.types[t].name();
                 format!(

@@ -234,7 +234,12 @@ impl<'a> Gen<'a> {
             Type::Optional { inner, .. } => {
                 format!("::std::option::Option<{}>", self.rust_type(inner))
             }
-            Type::Named(i) => self.p.types[*i].name().to_string(),
+            // A tagged list holds a slot per tag and is mostly empty: boxed, it keeps the
+            // messages that carry one small to move.
+            Type::Named(i) => match &self.p.types[*i] {
+                TypeDef::Tagged(t) => format!("::std::boxed::Box<{}>", t.name),
+                d => d.name().to_string(),
+            },
         }
     }
 
@@ -470,7 +475,13 @@ impl<'a> Gen<'a> {
                     fl.name,
                     Self::read_int(&fl.repr, r, field)
                 ),
-                TypeDef::Struct(_) | TypeDef::Union(_) | TypeDef::Tagged(_) => format!(
+                // `From` lets a tagged list's field hold it in a `Box` (as generated types
+                // do) or not (a derive user's choice).
+                TypeDef::Tagged(t) => format!(
+                    "::std::convert::From::from(<{} as {RT}::WireMessage>::decode_from({r}).map_err(|e| e.within({f}))?)",
+                    t.name
+                ),
+                TypeDef::Struct(_) | TypeDef::Union(_) => format!(
                     "<{} as {RT}::WireMessage>::decode_from({r}).map_err(|e| e.within({f}))?",
                     self.p.types[*i].name()
                 ),

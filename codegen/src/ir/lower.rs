@@ -1439,6 +1439,11 @@ pub fn exchange(
                         ast::ExReply::MessageThenClose(n) => {
                             resolve(n, &mut errs).map(Reply::MessageThenClose)
                         }
+                        ast::ExReply::Series(i, e) => {
+                            let item = resolve(i, &mut errs);
+                            let end = resolve(e, &mut errs);
+                            item.zip(end).map(|(item, end)| Reply::Series { item, end })
+                        }
                     };
                     match reply {
                         Some(reply) => answers.push(Answer {

@@ -902,6 +902,34 @@ pub enum Reply {
     MessageThenClose(usize),
     /// `close`: the connection is closed, nothing is sent.
     Close,
+    /// `Item* then End`: any number of `item` messages, then `end`, which ends the answer
+    /// (type indexes; members of the frame union).
+    Series {
+        /// The repeated message.
+        item: usize,
+        /// The message that ends the series.
+        end: usize,
+    },
+}
+
+impl Reply {
+    /// The message that ends the answer (the one message, or a series' end).
+    pub fn ending(&self) -> Option<usize> {
+        match *self {
+            Reply::Message(m) | Reply::MessageThenClose(m) | Reply::Series { end: m, .. } => {
+                Some(m)
+            }
+            Reply::Nothing | Reply::Close => None,
+        }
+    }
+
+    /// Every message the answer sends.
+    pub fn messages(&self) -> Vec<usize> {
+        match *self {
+            Reply::Series { item, end } => vec![item, end],
+            _ => self.ending().into_iter().collect(),
+        }
+    }
 }
 
 /// How answers find their requests.

@@ -221,6 +221,9 @@ impl Printer<'_> {
                         Reply::Close => "close".to_string(),
                         Reply::Message(m) => name(m).to_string(),
                         Reply::MessageThenClose(m) => format!("{} then close", name(m)),
+                        Reply::Series { item, end } => {
+                            format!("{}* then {}", name(item), name(end))
+                        }
                     };
                     if let Some(c) = &a.cond {
                         let _ = write!(t, " if {}", cond_text(c));

@@ -287,6 +287,13 @@ impl Cx {
                 inner: Box::new(self.ty(args[0], spec, widen)),
                 repr: OptRepr::Presence,
             },
+            "Box" if args.len() == 1 => {
+                let inner = self.ty(args[0], spec, widen);
+                if !matches!(inner, Type::Named(_)) {
+                    self.err(rust, "a `Box` holds a message type (a struct, union or tagged list declared with the protocol)\n\nhelp: write the field's type without the `Box`".to_string());
+                }
+                inner
+            }
             "Vec" if args.len() == 1 => {
                 self.misplaced(spec, &["count", "elem"], "a list");
                 let elem_spec = spec.elem.as_deref().cloned().unwrap_or_default();

@@ -188,7 +188,7 @@ pub mod mqtt {
     /// The will message a CONNECT may carry (§3.1.3.2–3.1.3.4).
     pub struct Will {
         #[wire(sized_by = "varint<max = 268435455>", if = "@version >= 5")]
-        properties: Option<Properties>,
+        properties: Option<Box<Properties>>,
         #[wire(prefix = u16)]
         topic: Str,
         #[wire(prefix = u16)]
@@ -227,7 +227,7 @@ pub mod mqtt {
         /// Seconds; 0 turns the keepalive off.
         keep_alive: u16,
         #[wire(sized_by = "varint<max = 268435455>", if = "@version >= 5")]
-        properties: Option<Properties>,
+        properties: Option<Box<Properties>>,
         #[wire(prefix = u16)]
         client_id: Str,
         #[wire(if = "has_will")]
@@ -253,7 +253,7 @@ pub mod mqtt {
         /// The connect return code (3.1.1: 0 accepted, 1–5 refused) or reason code (5.0).
         code: u8,
         #[wire(sized_by = "varint<max = 268435455>", if = "@version >= 5")]
-        properties: Option<Properties>,
+        properties: Option<Box<Properties>>,
     }
 
     /// PUBLISH (§3.3): an application message, in either direction.
@@ -274,7 +274,7 @@ pub mod mqtt {
         #[wire(if = "qos > 0")]
         packet_id: Option<u16>,
         #[wire(sized_by = "varint<max = 268435455>", if = "@version >= 5")]
-        properties: Option<Properties>,
+        properties: Option<Box<Properties>>,
         #[wire(rest)]
         payload: Bytes,
     }
@@ -292,7 +292,7 @@ pub mod mqtt {
         #[wire(if = "@version >= 5 && @more")]
         reason: Option<ReasonCode>,
         #[wire(sized_by = "varint<max = 268435455>", if = "@version >= 5 && @more")]
-        properties: Option<Properties>,
+        properties: Option<Box<Properties>>,
     }
 
     /// PUBREC (§3.5): the first answer to a QoS 2 PUBLISH.
@@ -307,7 +307,7 @@ pub mod mqtt {
         #[wire(if = "@version >= 5 && @more")]
         reason: Option<ReasonCode>,
         #[wire(sized_by = "varint<max = 268435455>", if = "@version >= 5 && @more")]
-        properties: Option<Properties>,
+        properties: Option<Box<Properties>>,
     }
 
     /// PUBREL (§3.6): the answer to PUBREC.
@@ -322,7 +322,7 @@ pub mod mqtt {
         #[wire(if = "@version >= 5 && @more")]
         reason: Option<ReasonCode>,
         #[wire(sized_by = "varint<max = 268435455>", if = "@version >= 5 && @more")]
-        properties: Option<Properties>,
+        properties: Option<Box<Properties>>,
     }
 
     /// PUBCOMP (§3.7): the answer to PUBREL, completing QoS 2.
@@ -337,7 +337,7 @@ pub mod mqtt {
         #[wire(if = "@version >= 5 && @more")]
         reason: Option<ReasonCode>,
         #[wire(sized_by = "varint<max = 268435455>", if = "@version >= 5 && @more")]
-        properties: Option<Properties>,
+        properties: Option<Box<Properties>>,
     }
 
     /// A topic filter and its options in SUBSCRIBE (§3.8.3.1).
@@ -369,7 +369,7 @@ pub mod mqtt {
         length: u64,
         packet_id: u16,
         #[wire(sized_by = "varint<max = 268435455>", if = "@version >= 5")]
-        properties: Option<Properties>,
+        properties: Option<Box<Properties>>,
         #[wire(rest)]
         subscriptions: Vec<Subscription>,
     }
@@ -384,7 +384,7 @@ pub mod mqtt {
         length: u64,
         packet_id: u16,
         #[wire(sized_by = "varint<max = 268435455>", if = "@version >= 5")]
-        properties: Option<Properties>,
+        properties: Option<Box<Properties>>,
         #[wire(rest)]
         codes: Vec<ReasonCode>,
     }
@@ -399,7 +399,7 @@ pub mod mqtt {
         length: u64,
         packet_id: u16,
         #[wire(sized_by = "varint<max = 268435455>", if = "@version >= 5")]
-        properties: Option<Properties>,
+        properties: Option<Box<Properties>>,
         #[wire(rest, elem(prefix = u16))]
         filters: Vec<Str>,
     }
@@ -414,7 +414,7 @@ pub mod mqtt {
         length: u64,
         packet_id: u16,
         #[wire(sized_by = "varint<max = 268435455>", if = "@version >= 5")]
-        properties: Option<Properties>,
+        properties: Option<Box<Properties>>,
         #[wire(rest)]
         codes: Vec<ReasonCode>,
     }
@@ -444,7 +444,7 @@ pub mod mqtt {
         #[wire(if = "@version >= 5 && @more")]
         reason: Option<ReasonCode>,
         #[wire(sized_by = "varint<max = 268435455>", if = "@version >= 5 && @more")]
-        properties: Option<Properties>,
+        properties: Option<Box<Properties>>,
     }
 
     /// AUTH (§3.15, 5.0 only): extended authentication.
@@ -456,7 +456,7 @@ pub mod mqtt {
         #[wire(if = "@more")]
         reason: Option<ReasonCode>,
         #[wire(sized_by = "varint<max = 268435455>", if = "@more")]
-        properties: Option<Properties>,
+        properties: Option<Box<Properties>>,
     }
 
     /// Every control packet, told apart by the packet type in the high nibble of its

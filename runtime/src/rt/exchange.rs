@@ -43,6 +43,20 @@ pub trait MessageHandler<E: Exchange>: Send + Sync + 'static {
         answer: Option<E::Msg>,
     ) -> impl Future<Output = Option<E::Msg>> + Send;
 
+    /// A received message its rule answers with a series (`Item* then End`): the items, in
+    /// order, and the end. `end` is the default end (every field at its default, the
+    /// correlation value set); the default method sends no item and `end`. `None` sends
+    /// nothing.
+    fn series(
+        &self,
+        conn: &Connection<E>,
+        msg: E::Msg,
+        end: E::Msg,
+    ) -> impl Future<Output = Option<(Vec<E::Msg>, E::Msg)>> + Send {
+        let _ = (conn, msg);
+        async move { Some((Vec::new(), end)) }
+    }
+
     /// The connection ended, and why. Called once, after the last message.
     fn closed(&self, conn: &Connection<E>, end: &Ended) -> impl Future<Output = ()> + Send {
         let _ = (conn, end);
@@ -206,6 +220,9 @@ pub struct MessageConfig {
     pub batch: usize,
     /// Open connections at most; more are closed as they arrive.
     pub max_connections: usize,
+    /// The most items a client keeps of one series answer (`Item* then End`); a longer
+    /// series fails its request with [`ClientError::SeriesTooLong`].
+    pub max_series: usize,
 }
 
 impl Default for MessageConfig {
@@ -216,6 +233,7 @@ impl Default for MessageConfig {
             request_timeout: Duration::from_secs(30),
             batch: 64,
             max_connections: 100_000,
+            max_series: 65_536,
         }
     }
 }
@@ -411,8 +429,9 @@ impl<E: Exchange> Served<'_, E> {
                 self.run(handler.message(conn, msg, None)).await;
                 return;
             }
-            // The end of a push's exchange; nobody waits for it on a server.
-            Incoming::Answer { .. } => return,
+            // The end of a push's exchange (or an item of it); nobody waits for it on a
+            // server.
+            Incoming::Answer { .. } | Incoming::Item { .. } => return,
             Incoming::Stray { msg } => {
                 tracing::debug!(
                     message = E::MEMBERS[E::member(&msg)],
@@ -422,6 +441,24 @@ impl<E: Exchange> Served<'_, E> {
             }
         };
         let due = token.expect().member();
+        if let (Some(_), Some(end)) = (token.expect().item(), due) {
+            let answer = E::default_answer(&msg, end);
+            match self.run(handler.series(conn, msg, answer)).await {
+                Some((items, end)) => {
+                    for item in items {
+                        if let Err(e) = self.session.answer_item(&token, item, Instant::now()) {
+                            tracing::warn!(error = %e, "series item not sent");
+                        }
+                    }
+                    if let Err(e) = self.session.answer(token, end, Instant::now()) {
+                        tracing::warn!(error = %e, "series end not sent");
+                    }
+                }
+                None => self.session.decline(token),
+            }
+            self.send_deferred();
+            return;
+        }
         let answer = due.map(|m| E::default_answer(&msg, m));
         match self.run(handler.message(conn, msg, answer)).await {
             Some(a) if due.is_some() => {
@@ -675,10 +712,24 @@ pub enum ClientError {
     /// The exchange ended with another message than the one expected (named here).
     #[error("the exchange ended with {0}")]
     Unexpected(&'static str),
+    /// The message is answered by a series: send it with
+    /// [`MessageClient::request_series`] (named here).
+    #[error("{0} is answered by a series: use request_series")]
+    Series(&'static str),
+    /// A series answer had more items than [`MessageConfig::max_series`] (this many).
+    #[error("a series of more than {0} items")]
+    SeriesTooLong(usize),
 }
 
-/// Where a request's answer (the end of its exchange) goes.
-type Waiter<M> = oneshot::Sender<Result<Option<M>, ClientError>>;
+/// A request's answer: a series' items (empty for other answers) and the message that ends
+/// its exchange.
+type Reply<M> = (Vec<M>, Option<M>);
+
+/// Where a request's answer goes.
+type Waiter<M> = oneshot::Sender<Result<Reply<M>, ClientError>>;
+
+/// A request waiting for its answer: where it goes, and a series' items so far.
+type Waiting<M> = HashMap<Ticket, (Waiter<M>, Vec<M>)>;
 
 enum ClientCmd<M> {
     Send(M, Waiter<M>),
@@ -801,6 +852,22 @@ impl<E: Exchange> MessageClient<E> {
     /// exchange (a chain `A -> B`, `C -> D` ends with `D`); `None` when nothing answers it.
     /// Correlation values are picked for it.
     pub async fn request(&self, msg: E::Msg) -> Result<Option<E::Msg>, ClientError> {
+        if E::expects(&msg, self.version.unwrap_or(0)).item().is_some() {
+            return Err(ClientError::Series(E::MEMBERS[E::member(&msg)]));
+        }
+        self.call(msg).await.map(|(_, end)| end)
+    }
+
+    /// Sends `msg`, which its rule answers with a series (`Item* then End`), and waits for
+    /// the items and the end. At most [`MessageConfig::max_series`] items are kept.
+    pub async fn request_series(
+        &self,
+        msg: E::Msg,
+    ) -> Result<(Vec<E::Msg>, Option<E::Msg>), ClientError> {
+        self.call(msg).await
+    }
+
+    async fn call(&self, msg: E::Msg) -> Result<Reply<E::Msg>, ClientError> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(ClientCmd::Send(msg, tx))
@@ -837,21 +904,31 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
 ) {
     let (mut rd, mut wr) = tokio::io::split(io);
     let mut session = MessageSession::<E>::new(Role::Client, Instant::now());
-    let mut waiting: HashMap<Ticket, Waiter<E::Msg>> = HashMap::new();
+    let mut waiting: Waiting<E::Msg> = HashMap::new();
     let mut buf = BytesMut::with_capacity(4096);
     let mut closing: Option<oneshot::Sender<()>> = None;
     let end = 'conn: loop {
         loop {
             match session.receive(&mut buf, Instant::now()) {
                 Ok(Some(Incoming::Answer { ticket, msg })) => {
-                    if let Some(w) = waiting.remove(&ticket) {
+                    if let Some((w, items)) = waiting.remove(&ticket) {
                         let _ = w.send(match E::failure(&msg) {
                             Some(status) => Err(ClientError::Failed {
                                 answer: E::MEMBERS[E::member(&msg)],
                                 status,
                             }),
-                            None => Ok(Some(msg)),
+                            None => Ok((items, Some(msg))),
                         });
+                    }
+                }
+                Ok(Some(Incoming::Item { ticket, msg })) => {
+                    if let Some((_, items)) = waiting.get_mut(&ticket) {
+                        if items.len() < config.max_series {
+                            items.push(msg);
+                        } else if let Some((w, _)) = waiting.remove(&ticket) {
+                            // The rest of the series, and its end, find no waiter.
+                            let _ = w.send(Err(ClientError::SeriesTooLong(config.max_series)));
+                        }
                     }
                 }
                 Ok(Some(Incoming::Message { msg, token })) => {
@@ -919,10 +996,10 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
                     match cmd {
                         Some(ClientCmd::Send(m, w)) => match session.send(m, Instant::now()) {
                             Ok(Some(t)) => {
-                                waiting.insert(t, w);
+                                waiting.insert(t, (w, Vec::new()));
                             }
                             Ok(None) => {
-                                let _ = w.send(Ok(None));
+                                let _ = w.send(Ok((Vec::new(), None)));
                             }
                             Err(e) => {
                                 let _ = w.send(Err(ClientError::Send(e)));
@@ -951,7 +1028,7 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
     if let Some(done) = closing {
         let _ = done.send(());
     }
-    for (_, w) in waiting.drain() {
+    for (_, (w, _)) in waiting.drain() {
         let _ = w.send(Err(ClientError::Ended(end.clone())));
     }
 }

@@ -252,7 +252,8 @@ impl<'a> Values<'a> {
                     let _ = write!(out, " {}: {v},", ident(&mb.name));
                 }
                 out.push_str(" }");
-                out
+                // Generated code holds a tagged list in a `Box` wherever it is named.
+                format!("::std::boxed::Box::new({out})")
             }
         }
     }

@@ -29,7 +29,7 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
     for r in &rules {
         named.push((r.on, r.span, "a rule"));
         for a in &r.answers {
-            if let Reply::Message(m) | Reply::MessageThenClose(m) = a.reply {
+            for m in a.reply.messages() {
                 named.push((m, a.span, "an answer"));
             }
         }
@@ -61,7 +61,7 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
             );
         }
     }
-    check_rules(p, &rules, errs);
+    check_rules(p, &rules, ex.hello.is_some(), errs);
     check_correlate(p, ex, u, errs);
     check_keepalive(p, ex, errs);
     check_farewells(p, ex, errs);
@@ -70,8 +70,9 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
 }
 
 /// One rule per message; conditions over the request; no answer after one that is always
-/// chosen.
-fn check_rules(p: &Protocol, rules: &[&Rule], errs: &mut Vec<Diagnostic>) {
+/// chosen; a series ends with another message than its items, and never answers the hello
+/// (`hello` says the first rule is the hello's).
+fn check_rules(p: &Protocol, rules: &[&Rule], hello: bool, errs: &mut Vec<Diagnostic>) {
     let name = |i: usize| p.types.get(i).map_or("?", |t| t.name());
     for (i, r) in rules.iter().enumerate() {
         if let Some(first) = rules[..i].iter().find(|f| f.on == r.on) {
@@ -92,6 +93,33 @@ fn check_rules(p: &Protocol, rules: &[&Rule], errs: &mut Vec<Diagnostic>) {
         };
         let mut always: Option<Span> = None;
         for a in &r.answers {
+            if let Reply::Series { item, end } = a.reply {
+                if item == end {
+                    errs.push(
+                        Diagnostic::error(
+                            a.span,
+                            format!(
+                                "the series answering `{}` ends with its own item",
+                                name(r.on)
+                            ),
+                            "nothing tells the end from an item",
+                        )
+                        .code("E0397")
+                        .help(format!(
+                            "end the series with another message: `{} -> {}* then End`",
+                            name(r.on),
+                            name(item)
+                        )),
+                    );
+                }
+                if i == 0 && hello {
+                    errs.push(
+                        Diagnostic::error(a.span, format!("the hello `{}` is answered by a series", name(r.on)), "the hello's answer is one message")
+                            .code("E0398")
+                            .help(format!("answer the hello with one message (`hello {} -> {}`), and the series to a request after it", name(r.on), name(end))),
+                    );
+                }
+            }
             if let Some(first) = always {
                 errs.push(
                     Diagnostic::error(a.span, format!("this answer to `{}` is never chosen", name(r.on)), "never chosen")
@@ -377,7 +405,7 @@ fn check_accept(p: &Protocol, ex: &Exchange, errs: &mut Vec<Diagnostic>) {
     let name = |i: usize| p.types.get(i).map_or("?", |t| t.name());
     let mut msgs: Vec<usize> = Vec::new();
     for a in &h.answers {
-        if let Reply::Message(m) | Reply::MessageThenClose(m) = a.reply
+        if let Some(m) = a.reply.ending()
             && !msgs.contains(&m)
         {
             msgs.push(m);
@@ -440,10 +468,7 @@ fn check_statuses(p: &Protocol, ex: &Exchange, errs: &mut Vec<Diagnostic>) {
         .iter()
         .chain(&ex.rules)
         .flat_map(|r| &r.answers)
-        .filter_map(|a| match a.reply {
-            Reply::Message(m) | Reply::MessageThenClose(m) => Some(m),
-            _ => None,
-        })
+        .filter_map(|a| a.reply.ending())
         .collect();
     for st in &ex.statuses {
         if !answers.contains(&st.msg) {
