@@ -4,5 +4,6 @@ fn main() {
         "wire/native.wire",
         "wire/rocketmq.wire",
         "wire/mqtt.wire",
+        "wire/resp.wire",
     ]);
 }

@@ -8,7 +8,6 @@ impl ::polywire::Framed for {{ name }} {
     const LIMITS: ::polywire::Limits = protocol_info::LIMITS;
 
     fn frame_len(buf: &[u8], limits: &::polywire::Limits) -> ::std::result::Result<::std::option::Option<usize>, ::polywire::DecodeError> {
-        let mut off = 0usize;
         {{ probe }}
     }
 }

@@ -18,6 +18,8 @@ pub mod protocol_info {
         max_frame_len: {{ limits.0 }},
         max_string_len: {{ limits.1 }},
         max_collection_len: {{ limits.2 }},
+        max_line_len: {{ limits.3 }},
+        max_depth: {{ limits.4 }},
     };
     /// Detection hints: the first bytes of a connection carry all the `(offset, bytes)` of
     /// one of these alternatives.

@@ -42,12 +42,25 @@ impl ::polywire::__private::WireMessage for {{ name }} {
     fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
         // The members tell themselves apart by the bits of their first word that are
         // constant in every one of them.
+        {% if recursive %}
+        // A member holds this union again: each level counts against `max_depth`.
+        __r.enter({{ name_lit }})?;
+        let __v = match __r.peek_word({{ width }}, {{ big }}, {{ name_lit }})? & {{ mask }} {
+            {% for a in arms %}
+            {{ a.key }} => <{{ a.name }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ a.name }}).map_err(|e| e.within({{ a.name_lit }})),
+            {% endfor %}
+            other => ::std::result::Result::Err(__r.error({{ name_lit }}, ::polywire::__private::DecodeErrorKind::UnknownDiscriminator(other))),
+        };
+        __r.leave();
+        __v
+        {% else %}
         match __r.peek_word({{ width }}, {{ big }}, {{ name_lit }})? & {{ mask }} {
             {% for a in arms %}
             {{ a.key }} => <{{ a.name }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ a.name }}).map_err(|e| e.within({{ a.name_lit }})),
             {% endfor %}
             other => ::std::result::Result::Err(__r.error({{ name_lit }}, ::polywire::__private::DecodeErrorKind::UnknownDiscriminator(other))),
         }
+        {% endif %}
     }
 
     fn write_to(&self, w: &mut ::polywire::__private::Writer<'_>) -> ::std::result::Result<(), ::polywire::__private::EncodeError> {

@@ -45,6 +45,7 @@ fn shipped_protocols_pass() {
         "protocols/wire/native.wire",
         "protocols/wire/rocketmq.wire",
         "protocols/wire/mqtt.wire",
+        "protocols/wire/resp.wire",
         "tests/wire/kitchen.wire",
         "tests/user-crate/chat.wire",
     ] {
@@ -857,6 +858,43 @@ fn conditions_that_cannot_be_evaluated() {
 }
 "#;
     insta::assert_snapshot!("conditions_that_cannot_be_evaluated", fail_n(src, 6));
+}
+
+#[test]
+fn lengths_of_absent_fields() {
+    let src = r#"protocol t {
+    struct S {
+        a: decimal<i64> until "\r\n" = len(x)
+        x: bytes sized_by a if a >= 0
+        b: decimal<i64> until "\r\n" = len(y) else 0
+        y: bytes sized_by b if b >= 0 && b != 7
+        c: decimal<i64> until "\r\n" = len(z) else -1
+        z: bytes sized_by c
+        d: u32 = len(..) else 0
+        w: u8
+    }
+}
+"#;
+    insta::assert_snapshot!("lengths_of_absent_fields", fail_n(src, 4));
+}
+
+/// A condition reads a computed length as it is on the wire, a literal may be
+/// conditional, and `else` gives an absent field's length; a flag that decides presence
+/// needs no `else` (the length of an absent field is then 0).
+#[test]
+fn conditions_over_lengths_and_conditional_literals() {
+    let src = r#"protocol t {
+    struct S {
+        n: decimal<i32> until "\r\n" = len(data) else -1
+        data: bytes sized_by n if n >= 0 && n != -1
+        end: "\r\n" if n >= 0
+        flag: bool
+        m: u16 = len(more)
+        more: bytes sized_by m if flag
+    }
+}
+"#;
+    assert_eq!(warnings(src), "");
 }
 
 #[test]

@@ -324,6 +324,19 @@ fn rest_not_last() {
     insta::assert_snapshot!("rest_not_last", fail_n(src, 1));
 }
 
+#[test]
+fn else_without_a_length_and_out_of_range() {
+    let src = r#"protocol t {
+    struct A {
+        n: decimal<i64> until "\r\n" else -1
+        m: u16 = len(data) else -1
+        data: bytes sized_by m if m > 0
+    }
+}
+"#;
+    insta::assert_snapshot!("else_without_a_length_and_out_of_range", fail_n(src, 2));
+}
+
 // ---------------------------------------------------------------- bits
 
 #[test]

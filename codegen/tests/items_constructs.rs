@@ -335,3 +335,86 @@ fn prefixes_written_as_text_are_bounded_varints() {
         Region::Prefixed(Prefix::Int(_))
     ));
 }
+
+const LINE: &str = r#"
+    pub struct Bulk {
+        #[wire(constant = b'$')]
+        marker: u8,
+        #[wire(decimal, until = "\r\n", len = "data", else = -1)]
+        len: i64,
+        #[wire(sized_by = len, if = "len >= 0")]
+        data: Option<Bytes>,
+        #[wire(literal = "\r\n", if = "len >= 0")]
+        end: (),
+        #[wire(decimal, until = "\r\n")]
+        n: i32,
+        #[wire(count = "n")]
+        items: Vec<u8>,
+    }
+"#;
+
+#[test]
+fn text_framing_attributes_lower_to_the_ir() {
+    let p = lower(LINE, "").unwrap_or_else(|e| panic!("{e}"));
+    let TypeDef::Struct(s) = &p.types[0] else {
+        panic!("a struct")
+    };
+    let f = |n: &str| s.fields.iter().find(|f| f.name == n).expect("field");
+    assert!(matches!(
+        f("marker").kind,
+        FieldKind::Const { value: 0x24, .. }
+    ));
+    assert!(f("len").decimal && f("len").len_else == Some(-1));
+    assert_eq!(f("len").region, Region::Until(b"\r\n".to_vec()));
+    assert_eq!(f("end").kind, FieldKind::Literal(b"\r\n".to_vec()));
+    assert!(f("end").cond.is_some());
+    assert!(f("n").decimal && matches!(f("n").kind, FieldKind::Value(Type::Int(_))));
+    assert_eq!(f("items").region, Region::Count("n".into()));
+    assert!(matches!(
+        f("items").kind,
+        FieldKind::Value(Type::List { count: None, .. })
+    ));
+}
+
+#[test]
+fn misused_text_framing_attributes_say_what_is_wrong() {
+    for (from, to, expected) in [
+        (
+            "end: (),",
+            "end: u8,",
+            "a literal field holds nothing: its type is `()`",
+        ),
+        (
+            "#[wire(decimal, until = \"\\r\\n\")]\n        n: i32",
+            "#[wire(decimal, until = \"\\r\\n\")]\n        n: Str",
+            "`decimal` writes an integer no wider than `i64`",
+        ),
+        (
+            "#[wire(count = \"n\")]",
+            "#[wire(count = \"n\", until = \";\")]",
+            "a field has one extent",
+        ),
+        (
+            "#[wire(decimal, until = \"\\r\\n\")]\n        n: i32",
+            "#[wire(decimal, until = \"\\r\\n\", else = -1)]\n        n: i32",
+            "`else` follows `len = \"x\"`",
+        ),
+        (
+            "else = -1)]\n        len: i64",
+            "else = -1)]\n        len: u16",
+            "`else = -1` does not fit the length's type",
+        ),
+        (
+            "literal = \"\\r\\n\", if",
+            "literal = \"\", if",
+            "a literal field needs at least one byte",
+        ),
+    ] {
+        assert!(LINE.contains(from), "{from}");
+        let e = errors(&LINE.replacen(from, to, 1), "");
+        assert!(
+            e.contains(expected),
+            "{from} -> {to}: expected {expected:?} in\n{e}"
+        );
+    }
+}

@@ -150,6 +150,11 @@ fn detection_alternatives_parse_print_and_parse_back() {
 }
 
 #[test]
+fn resp_wire_with_literals_decimals_and_absent_lengths_round_trips() {
+    round_trip("resp.wire");
+}
+
+#[test]
 fn mqtt_wire_with_unions_tagged_lists_and_conditions_round_trips() {
     round_trip("mqtt.wire");
 }
@@ -171,6 +176,27 @@ fn macro_defined_mqtt_is_the_same_ir_as_mqtt_wire() {
         .unwrap_or_else(|e| panic!("{e}"))
         .ir;
     let macro_ir = macro_mqtt();
+    assert_eq!(
+        to_wire(&dsl),
+        to_wire(&macro_ir),
+        "the two front ends disagree"
+    );
+    assert_eq!(normalized(&dsl), normalized(&macro_ir));
+}
+
+/// RESP as `macros/tests/common/resp.rs` declares it with `#[polywire::protocol]`: literal
+/// fields, `until` lines, decimals, counts and `else` as attributes.
+#[test]
+fn macro_defined_resp_is_the_same_ir_as_resp_wire() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/wire/resp.wire");
+    let dsl = polywire_codegen::load(&path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .ir;
+    let src = include_str!("../../macros/tests/common/resp.rs");
+    let mut found =
+        polywire_codegen::items::protocols_in_file(src).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(found.len(), 1);
+    let macro_ir = found.remove(0);
     assert_eq!(
         to_wire(&dsl),
         to_wire(&macro_ir),

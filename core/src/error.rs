@@ -91,6 +91,32 @@ pub enum DecodeErrorKind {
     MissingField,
     /// A header field carried as a string does not parse as its type.
     InvalidField(String),
+    /// The bytes received so far end inside the frame: only seen while measuring a frame
+    /// without a length prefix, where it means "wait for more".
+    Incomplete,
+    /// An ASCII decimal integer that is empty or holds a byte other than a digit (after
+    /// an optional leading `-`); the offset is the byte's.
+    InvalidDecimal,
+    /// An ASCII decimal integer beyond its type's range.
+    DecimalOverflow,
+    /// Bytes other than a literal field's.
+    BadLiteral {
+        /// The literal.
+        expected: Vec<u8>,
+    },
+    /// A computed length other than the one its absent (conditional) field calls for
+    /// (`= len(x) else -1`).
+    AbsentLength {
+        /// The value an absent field's length has.
+        expected: i64,
+        /// The value found.
+        found: i64,
+    },
+    /// Recursive values nested deeper than the limit.
+    DepthExceeded {
+        /// The configured limit.
+        max: usize,
+    },
     /// The message was read, but the reply it calls for (a handshake's accept or reject)
     /// could not be encoded.
     Reply(String),
@@ -171,6 +197,22 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::Json(msg) => write!(f, "invalid JSON: {msg}"),
             DecodeErrorKind::MissingField => write!(f, "required field is missing"),
             DecodeErrorKind::InvalidField(v) => write!(f, "`{v}` is not a valid value"),
+            DecodeErrorKind::Incomplete => write!(f, "the frame continues past the bytes received"),
+            DecodeErrorKind::InvalidDecimal => write!(f, "not a decimal integer"),
+            DecodeErrorKind::DecimalOverflow => write!(f, "decimal integer out of range"),
+            DecodeErrorKind::BadLiteral { expected } => {
+                write!(
+                    f,
+                    "expected the bytes {:?}",
+                    String::from_utf8_lossy(expected)
+                )
+            }
+            DecodeErrorKind::AbsentLength { expected, found } => {
+                write!(f, "length {found} where an absent value has {expected}")
+            }
+            DecodeErrorKind::DepthExceeded { max } => {
+                write!(f, "values nested deeper than {max} levels")
+            }
             DecodeErrorKind::Reply(msg) => write!(f, "the reply cannot be encoded: {msg}"),
         }
     }
@@ -229,6 +271,12 @@ pub enum EncodeError {
     /// A field whose condition does not hold is present.
     #[error("`{path}` must be absent: its condition does not hold")]
     UnexpectedField {
+        /// Field path.
+        path: &'static str,
+    },
+    /// A delimiter-terminated value holding its delimiter.
+    #[error("`{path}` holds its own delimiter")]
+    ContainsDelimiter {
         /// Field path.
         path: &'static str,
     },

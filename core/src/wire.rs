@@ -19,14 +19,21 @@ pub struct Limits {
     pub max_string_len: usize,
     /// Largest element count of a list or map.
     pub max_collection_len: usize,
+    /// Longest delimiter-terminated field (`until "\r\n"`), delimiter excluded: a line
+    /// this long with no delimiter yet is an error, not a reason to wait for more bytes.
+    pub max_line_len: usize,
+    /// Deepest nesting of recursive unions while decoding.
+    pub max_depth: usize,
 }
 
 impl Limits {
-    /// 16 MiB frames, 16 MiB strings, 1 Mi elements.
+    /// 16 MiB frames, 16 MiB strings, 1 Mi elements, 64 KiB lines, 32 levels of nesting.
     pub const DEFAULT: Limits = Limits {
         max_frame_len: 16 * 1024 * 1024,
         max_string_len: 16 * 1024 * 1024,
         max_collection_len: 1024 * 1024,
+        max_line_len: 64 * 1024,
+        max_depth: 32,
     };
 }
 
@@ -45,7 +52,16 @@ impl Default for Limits {
 /// to take a reference-counted slice).
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
-    buf: &'a Bytes,
+    /// The frame's buffer, which values are sliced out of; `None` for a reader that only
+    /// measures ([`Reader::measure`]).
+    owner: Option<&'a Bytes>,
+    /// All of the buffer, for offsets.
+    whole: &'a [u8],
+    /// The reader's end is only where the bytes received so far end ([`Reader::measure`]):
+    /// running into it means "need more" ([`DecodeErrorKind::Incomplete`]).
+    open_end: bool,
+    /// Unions entered so far ([`Reader::enter`]).
+    depth: usize,
     /// The unread bytes of this reader's region (a sub-slice of `buf`).
     rest: &'a [u8],
     limits: Limits,
@@ -73,8 +89,28 @@ impl<'a> Reader<'a> {
     #[inline]
     pub fn new(buf: &'a Bytes, limits: Limits) -> Self {
         Reader {
-            buf,
+            owner: Some(buf),
+            whole: &buf[..],
+            open_end: false,
+            depth: 0,
             rest: &buf[..],
+            limits,
+            base: 0,
+            version: 0,
+        }
+    }
+
+    /// A reader that measures the frame at the front of `buf`, bytes that may end before
+    /// the frame does: reading past their end fails with [`DecodeErrorKind::Incomplete`],
+    /// and string and bytes values come out empty (and unchecked: only their extent
+    /// counts). Frames without a length prefix find their end with it.
+    pub fn measure(buf: &'a [u8], limits: Limits) -> Self {
+        Reader {
+            owner: None,
+            whole: buf,
+            open_end: true,
+            depth: 0,
+            rest: buf,
             limits,
             base: 0,
             version: 0,
@@ -90,7 +126,10 @@ impl<'a> Reader<'a> {
     #[inline]
     pub fn within(buf: &'a Bytes, range: std::ops::Range<usize>, limits: Limits) -> Self {
         Reader {
-            buf,
+            owner: Some(buf),
+            whole: &buf[..],
+            open_end: false,
+            depth: 0,
             base: range.start,
             rest: &buf[range],
             limits,
@@ -135,7 +174,7 @@ impl<'a> Reader<'a> {
     #[inline]
     fn pos(&self) -> usize {
         // `rest` always lies inside `buf`: the difference of their addresses is the position.
-        self.rest.as_ptr().addr() - self.buf.as_ptr().addr()
+        self.rest.as_ptr().addr() - self.whole.as_ptr().addr()
     }
 
     /// Bytes left in this reader's region.
@@ -152,6 +191,9 @@ impl<'a> Reader<'a> {
 
     #[cold]
     fn truncated(&self, n: usize, field: &'static str) -> DecodeError {
+        if self.open_end {
+            return self.error(field, DecodeErrorKind::Incomplete);
+        }
         self.error(
             field,
             DecodeErrorKind::Truncated {
@@ -324,6 +366,29 @@ impl<'a> Reader<'a> {
         Ok(len)
     }
 
+    /// Checks a string/bytes length read at `at` against `max_string_len` alone, before the
+    /// region it announces is taken (so that a frame measured while it arrives fails at
+    /// once rather than waiting for bytes past the limit).
+    #[inline]
+    pub fn check_string_len(
+        &self,
+        len: i64,
+        at: usize,
+        field: &'static str,
+    ) -> Result<(), DecodeError> {
+        if len > 0 && len as u64 > self.limits.max_string_len as u64 {
+            return Err(DecodeError::new(
+                at,
+                field,
+                DecodeErrorKind::TooLong {
+                    len: len as u64,
+                    max: self.limits.max_string_len,
+                },
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks an element count read at `at` against the limits and against the remaining
     /// bytes (each element takes at least `min_elem` bytes), before any `Vec` is sized.
     #[inline]
@@ -361,6 +426,9 @@ impl<'a> Reader<'a> {
             ));
         }
         if len as u64 > self.remaining() as u64 {
+            if self.open_end {
+                return Err(DecodeError::new(at, field, DecodeErrorKind::Incomplete));
+            }
             return Err(DecodeError::new(
                 at,
                 field,
@@ -393,7 +461,10 @@ impl<'a> Reader<'a> {
     pub fn bytes(&mut self, n: usize, field: &'static str) -> Result<Bytes, DecodeError> {
         self.need(n, field)?;
         let at = self.pos();
-        let out = self.buf.slice(at..at + n);
+        let out = match self.owner {
+            Some(buf) => buf.slice(at..at + n),
+            None => Bytes::new(),
+        };
         self.rest = &self.rest[n..];
         Ok(out)
     }
@@ -401,6 +472,7 @@ impl<'a> Reader<'a> {
     /// Takes `n` bytes as a UTF-8 string, zero-copy.
     pub fn str(&mut self, n: usize, field: &'static str) -> Result<Str, DecodeError> {
         let at = self.offset();
+        // While measuring, `bytes` gives an empty value, which is valid UTF-8.
         let b = self.bytes(n, field)?;
         Str::from_utf8(b).map_err(|_| DecodeError::new(at, field, DecodeErrorKind::InvalidUtf8))
     }
@@ -414,7 +486,10 @@ impl<'a> Reader<'a> {
         };
         self.rest = tail;
         Ok(Reader {
-            buf: self.buf,
+            owner: self.owner,
+            whole: self.whole,
+            open_end: false,
+            depth: self.depth,
             rest: head,
             limits: self.limits,
             base: self.base,
@@ -426,7 +501,10 @@ impl<'a> Reader<'a> {
     #[inline]
     pub fn rest(&mut self) -> Bytes {
         let at = self.pos();
-        let out = self.buf.slice(at..at + self.rest.len());
+        let out = match self.owner {
+            Some(buf) => buf.slice(at..at + self.rest.len()),
+            None => Bytes::new(),
+        };
         self.rest = &self.rest[self.rest.len()..];
         out
     }
@@ -437,6 +515,119 @@ impl<'a> Reader<'a> {
         self.rest
     }
 
+    /// Enters one level of a recursive value: fails once the levels entered exceed
+    /// `max_depth`. [`Reader::leave`] undoes it.
+    #[inline]
+    pub fn enter(&mut self, field: &'static str) -> Result<(), DecodeError> {
+        if self.depth >= self.limits.max_depth {
+            return Err(self.error(
+                field,
+                DecodeErrorKind::DepthExceeded {
+                    max: self.limits.max_depth,
+                },
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Leaves a level entered with [`Reader::enter`].
+    #[inline]
+    pub fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// The bytes before the next `delim`, which is consumed too. A line longer than
+    /// `max_line_len` is an error as soon as that many bytes are there without `delim`;
+    /// before that, running out of bytes is [`Truncated`](DecodeErrorKind::Truncated)
+    /// (or [`Incomplete`](DecodeErrorKind::Incomplete) while measuring).
+    pub fn until(&mut self, delim: &[u8], field: &'static str) -> Result<&'a [u8], DecodeError> {
+        let max = self.limits.max_line_len;
+        let window = &self.rest[..self.rest.len().min(max.saturating_add(delim.len()))];
+        let found = if delim.is_empty() {
+            None
+        } else {
+            window.windows(delim.len()).position(|w| w == delim)
+        };
+        match found {
+            Some(i) if i <= max => {
+                let rest: &'a [u8] = self.rest;
+                let (line, tail) = rest.split_at(i);
+                self.rest = &tail[delim.len()..];
+                Ok(line)
+            }
+            _ if window.len() > max => Err(self.error(
+                field,
+                DecodeErrorKind::TooLong {
+                    len: window.len() as u64,
+                    max,
+                },
+            )),
+            _ => Err(self.truncated(self.rest.len() + 1, field)),
+        }
+    }
+
+    /// The bytes before the next `delim` as a zero-copy slice ([`Reader::until`]).
+    pub fn bytes_until(&mut self, delim: &[u8], field: &'static str) -> Result<Bytes, DecodeError> {
+        let at = self.offset();
+        let n = self.until(delim, field)?.len();
+        check_max(n, self.limits.max_string_len as u64, at, field)?;
+        Ok(match self.owner {
+            Some(buf) => {
+                let start = at + self.base;
+                buf.slice(start..start + n)
+            }
+            None => Bytes::new(),
+        })
+    }
+
+    /// The text before the next `delim` ([`Reader::until`]), zero-copy.
+    pub fn str_until(&mut self, delim: &[u8], field: &'static str) -> Result<Str, DecodeError> {
+        let at = self.offset();
+        // While measuring, `bytes_until` gives an empty value, which is valid UTF-8.
+        let b = self.bytes_until(delim, field)?;
+        Str::from_utf8(b).map_err(|_| DecodeError::new(at, field, DecodeErrorKind::InvalidUtf8))
+    }
+
+    /// An ASCII decimal integer before the next `delim` ([`Reader::until`]): an optional
+    /// `-` and one or more digits.
+    pub fn decimal_until(&mut self, delim: &[u8], field: &'static str) -> Result<i64, DecodeError> {
+        let at = self.offset();
+        let line = self.until(delim, field)?;
+        parse_decimal(line, at, field)
+    }
+
+    /// An ASCII decimal integer filling the rest of this reader's region.
+    pub fn decimal_rest(&mut self, field: &'static str) -> Result<i64, DecodeError> {
+        let at = self.offset();
+        let line: &'a [u8] = self.rest;
+        self.rest = &line[line.len()..];
+        parse_decimal(line, at, field)
+    }
+
+    /// Checks that the next bytes are `lit` and consumes them.
+    pub fn literal(&mut self, lit: &[u8], field: &'static str) -> Result<(), DecodeError> {
+        let n = lit.len().min(self.rest.len());
+        if self.rest[..n] != lit[..n] {
+            let i = self
+                .rest
+                .iter()
+                .zip(lit)
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            return Err(DecodeError::new(
+                self.offset() + i,
+                field,
+                DecodeErrorKind::BadLiteral {
+                    expected: lit.to_vec(),
+                },
+            ));
+        }
+        self.need(lit.len(), field)?;
+        self.rest = &self.rest[lit.len()..];
+        Ok(())
+    }
+
     /// Fails when bytes are left over.
     #[inline]
     pub fn finish(&self, field: &'static str) -> Result<(), DecodeError> {
@@ -445,6 +636,76 @@ impl<'a> Reader<'a> {
             n => Err(self.error(field, DecodeErrorKind::TrailingBytes(n))),
         }
     }
+}
+
+/// Parses ASCII decimal `text` (an optional `-`, then digits) read at offset `at`.
+pub fn parse_decimal(text: &[u8], at: usize, field: &'static str) -> Result<i64, DecodeError> {
+    let (neg, digits) = match text.split_first() {
+        Some((b'-', d)) => (true, d),
+        _ => (false, text),
+    };
+    let skip = usize::from(neg);
+    if digits.is_empty() {
+        return Err(DecodeError::new(
+            at + skip,
+            field,
+            DecodeErrorKind::InvalidDecimal,
+        ));
+    }
+    let mut v: i64 = 0;
+    for (i, &b) in digits.iter().enumerate() {
+        if !b.is_ascii_digit() {
+            return Err(DecodeError::new(
+                at + skip + i,
+                field,
+                DecodeErrorKind::InvalidDecimal,
+            ));
+        }
+        let d = i64::from(b - b'0');
+        v = v
+            .checked_mul(10)
+            .and_then(|v| {
+                if neg {
+                    v.checked_sub(d)
+                } else {
+                    v.checked_add(d)
+                }
+            })
+            .ok_or_else(|| DecodeError::new(at, field, DecodeErrorKind::DecimalOverflow))?;
+    }
+    Ok(v)
+}
+
+/// Narrows a decoded decimal to its field's type.
+pub fn narrow_decimal<T: TryFrom<i64>>(
+    v: i64,
+    at: usize,
+    field: &'static str,
+) -> Result<T, DecodeError> {
+    T::try_from(v).map_err(|_| DecodeError::new(at, field, DecodeErrorKind::DecimalOverflow))
+}
+
+/// The number of bytes `v` takes in ASCII decimal.
+pub fn decimal_len(v: i64) -> usize {
+    let mut n = usize::from(v < 0) + 1;
+    let mut u = v.unsigned_abs();
+    while u >= 10 {
+        u /= 10;
+        n += 1;
+    }
+    n
+}
+
+/// Fails when `value` holds `delim`: a delimiter-terminated field could not be read back.
+pub fn check_no_delimiter(
+    value: &[u8],
+    delim: &[u8],
+    path: &'static str,
+) -> Result<(), EncodeError> {
+    if !delim.is_empty() && value.windows(delim.len()).any(|w| w == delim) {
+        return Err(EncodeError::ContainsDelimiter { path });
+    }
+    Ok(())
 }
 
 /// Decodes a LEB128 varint from the start of `buf`: `Ok(None)` when `buf` ends first.
@@ -866,6 +1127,25 @@ impl Cursor<'_, '_> {
                 .copy_from_nonoverlapping(src.as_ptr(), src.len())
         };
         self.pos += src.len();
+    }
+
+    /// Appends `v` in ASCII decimal.
+    pub fn put_decimal(&mut self, v: i64) {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        let mut u = v.unsigned_abs();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (u % 10) as u8;
+            u /= 10;
+            if u == 0 {
+                break;
+            }
+        }
+        if v < 0 {
+            self.put_u8(b'-');
+        }
+        self.put_slice(&buf[i..]);
     }
 
     /// Appends one byte.

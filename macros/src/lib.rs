@@ -67,6 +67,12 @@
 //! | `n: varint<max = N>`, `len: varint<max = N> = len(..)` | `#[wire(varint, max = N)] n: u64`, `#[wire(len = "..", varint, max = N)] len: u64` |
 //! | `sized_by varint<max = N>`, `string<varint<max = N>>` | `#[wire(sized_by = "varint<max = N>")]`, `#[wire(prefix = "varint<max = N>")]` |
 //! | `body: bytes rest`, `sized_by f`, `sized_by u32` | `#[wire(rest)]`, `#[wire(sized_by = f)]`, `#[wire(sized_by = u32)]` |
+//! | `marker: u8 = '+'` | `#[wire(constant = b'+')] marker: u8` |
+//! | `end: "\r\n"`, `end: "\r\n" if len >= 0` | `#[wire(literal = "\r\n")] end: ()`, `#[wire(literal = "\r\n", if = "len >= 0")] end: ()` |
+//! | `text: string until "\r\n"` | `#[wire(until = "\r\n")] text: Str` |
+//! | `n: decimal<i64> until "\r\n"` | `#[wire(decimal, until = "\r\n")] n: i64` |
+//! | `len: decimal<i64> until "\r\n" = len(data) else -1` | `#[wire(decimal, until = "\r\n", len = "data", else = -1)] len: i64` |
+//! | `items: list<T> count n` | `#[wire(count = "n")] items: Vec<T>` |
 //! | `@correlation @kind @code @message @version @default(5) ..` | `#[wire(correlation, kind, code, message, version, default = 5)]` |
 //! | `encoding S json { rename_all camelCase; f as name; rename g = "G"; sort_keys }` | `#[wire(json(rename_all = "camelCase", sort_keys))]` on `S`, `#[wire(as_name)]`, `#[wire(rename = "G")]` on fields |
 //! | `service S { request Echo = 1 { header H in headers, body bytes } -> { body bytes } }` | `trait S { #[wire(code = 1)] fn echo(header: H, body: Bytes) -> Bytes; }` (`-> (H, B)` for a typed response header; `#[wire(oneway)]`; `#[wire(carrier = f)]` when the frame has several maps; `#[wire(encoding = json)]` on `body`) |

@@ -100,3 +100,9 @@ pub mod rocketmq {
 pub mod mqtt {
     polywire::include_protocol!("mqtt");
 }
+
+/// Redis's RESP2 and RESP3 (`wire/resp.wire`): every value, as the union [`resp::Value`]
+/// told apart by its first byte, byte-exact with Redis 7.
+pub mod resp {
+    polywire::include_protocol!("resp");
+}

@@ -7,3 +7,11 @@ fn native_generated_code() {
     let code = include_str!(concat!(env!("OUT_DIR"), "/native.rs"));
     insta::assert_snapshot!("native.rs", code);
 }
+
+/// The same for `wire/resp.wire`: literals, decimals, `until` lines, counts, lengths of
+/// absent values and a frame measured by decoding it.
+#[test]
+fn resp_generated_code() {
+    let code = include_str!(concat!(env!("OUT_DIR"), "/resp.rs"));
+    insta::assert_snapshot!("resp.rs", code);
+}

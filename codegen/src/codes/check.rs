@@ -669,6 +669,24 @@ struct A { n: u32 = len(s), s: string sized_by varint }
 Keep one: `s: string sized_by n` (the length field), or drop `n`."#,
     },
     Code {
+        code: "E0359",
+        title: "an absent field whose length its condition does not refuse",
+        explanation: r#"When a field's condition reads its own computed length (`data: .. sized_by len if len >=
+0`), the length decides on decode whether the field is there. On encode an absent field
+still writes the length, so it needs a value the condition refuses, given with `else`;
+decoding then requires exactly that value whenever the field is absent, so every message
+reads back as it was written.
+
+```wire
+struct Bulk {
+    len: decimal<i64> until "\r\n" = len(data)           // absent: which length?
+    data: bytes sized_by len if len >= 0
+}
+```
+
+Write `= len(data) else -1`: an absent `data` writes `-1`, and `len >= 0` refuses it."#,
+    },
+    Code {
         code: "E0360",
         title: "a struct that reads to its region's end, not last in it",
         explanation: r#"A struct whose last field is `rest` (or another struct that is) takes every byte left in
@@ -723,6 +741,19 @@ encoding A json { rename a = "x", rename b = "x" }
 ```
 
 Rename one of them."#,
+    },
+    Code {
+        code: "E0364",
+        title: "an `else` on a length whose target is never absent",
+        explanation: r#"`= len(x) else V` gives the length written when the conditional field `x` is absent. When
+`x` is always there, or the length measures a run of fields (`len(..)`, `len(a..)`), the
+value is never used.
+
+```wire
+struct S { n: decimal<i64> until "\r\n" = len(data) else -1, data: bytes sized_by n }
+```
+
+Drop the `else`, or make `x` conditional (`data: bytes sized_by n if n >= 0`)."#,
     },
     Code {
         code: "E0365",
@@ -859,8 +890,9 @@ Give it a prefix: `string<u16>`."#,
         code: "E0376",
         title: "a condition that reads something it cannot",
         explanation: r#"A field's `if` condition reads earlier fields and bit parts of the same struct that hold
-an integer, bool, enum or flags value (and `@version`, the protocol version in effect).
-Later fields, constants, lengths, strings and conditional fields cannot be read.
+an integer, bool, enum or flags value, earlier computed lengths as they are on the wire
+(`data: bytes sized_by len if len >= 0`), and `@version`, the protocol version in effect.
+Later fields, constants, bit-part lengths, strings and conditional fields cannot be read.
 
 ```wire
 struct S { id: u16 if qos > 0, qos: u8 }
@@ -871,8 +903,9 @@ Declare what the condition reads before the field."#,
     Code {
         code: "E0377",
         title: "a condition on a field that is always there",
-        explanation: r#"Only stored values can be conditional: constants, computed lengths, packed words and
-fields chosen by `by` are always written, and a header's fields travel as strings.
+        explanation: r#"Only stored values and literal fields (`end: "\r\n" if len >= 0`) can be conditional:
+constants, computed lengths, packed words and fields chosen by `by` are always written,
+and a header's fields travel as strings.
 
 ```wire
 struct S { magic: u16 = 0x5057 if version > 1 }

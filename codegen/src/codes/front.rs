@@ -650,4 +650,75 @@ exchange {
 
 Move the clause to the `hello` rule."#,
     },
+    Code {
+        code: "E0112",
+        title: "an empty literal or delimiter",
+        explanation: r#"A literal field stands for the bytes it names, and `until` reads up to the bytes it
+names: neither can be empty.
+
+```wire
+struct Line { text: string until "", end: "" }
+```
+
+Write the bytes, e.g. `until "\r\n"`."#,
+    },
+    Code {
+        code: "E0113",
+        title: "a decimal field with a constant",
+        explanation: r#"A `decimal<..>` field is a value or a computed length (`= len(field)`); a constant
+written as text is a literal field.
+
+```wire
+struct S { n: decimal<i64> until "\r\n" = 5 }
+```
+
+Drop the `=`, or write the text as a literal field: `n: "5\r\n"`."#,
+    },
+    Code {
+        code: "E0114",
+        title: "a field with two extents",
+        explanation: r#"`rest`, `sized_by`, `until` and `count` each say where a field ends; a field takes one.
+
+```wire
+struct S { text: string until "\r\n" rest }
+```
+
+Keep one of them."#,
+    },
+    Code {
+        code: "E0115",
+        title: "a decimal of no integer type",
+        explanation: r#"`decimal<T>` writes an integer of type `T` as ASCII decimal; `T` is an integer type no
+wider than `i64` (decimal text is read as an `i64`).
+
+```wire
+struct S { n: decimal<string> until "\r\n" }
+```
+
+Write e.g. `decimal<i64>`."#,
+    },
+    Code {
+        code: "E0116",
+        title: "an `else` that follows no computed length",
+        explanation: r#"`else V` follows `= len(x)`: it is the length written when the conditional field `x` is
+absent. A field that is no computed length has nothing for it to stand in for.
+
+```wire
+struct S { n: decimal<i64> until "\r\n" else -1 }
+```
+
+Write `= len(x) else -1`, or drop the `else`."#,
+    },
+    Code {
+        code: "E0117",
+        title: "an `else` value the length cannot hold",
+        explanation: r#"The value after `else` is written in the length field itself, so it must fit its type:
+an unsigned length cannot say -1.
+
+```wire
+struct S { n: u16 = len(data) else -1, data: bytes sized_by n if present }
+```
+
+Choose a value of the length's type, or a signed type (`decimal<i64>`, `i32`)."#,
+    },
 ];

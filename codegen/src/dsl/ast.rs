@@ -221,6 +221,14 @@ pub struct Field {
     pub rest: Option<Span>,
     /// `as i32`: the Rust-side integer type of a narrower wire integer.
     pub widen: Option<Name>,
+    /// `until "\r\n"`: the delimiter, and where.
+    pub until: Option<(Vec<u8>, Span)>,
+    /// `count n`: the field holding the element count.
+    pub count: Option<Name>,
+    /// `else -1` after `= len(x)`: the length written when `x` is absent.
+    pub len_else: Option<IntLit>,
+    /// `crlf: "\r\n"`: a literal field's bytes (its `ty` is then a placeholder), and where.
+    pub literal: Option<(Vec<u8>, Span)>,
     /// Attributes.
     pub attrs: Vec<Attr>,
     /// The whole field.

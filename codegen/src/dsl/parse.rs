@@ -708,6 +708,7 @@ fn describe_rules(rules: &[Rule]) -> String {
             Rule::versions_decl => "`versions`",
             Rule::limits_decl => "`limits`",
             Rule::value_spec => "`=`",
+            Rule::len_else => "`else`",
             Rule::bits_block => "`{`",
             Rule::by_clause => "`by`",
             Rule::sized_by => "`sized_by`",
@@ -800,6 +801,33 @@ fn unescape(s: &str) -> String {
     out
 }
 
+/// The bytes of a string literal's text: `\r`, `\n`, `\t`, `\0`, `\xNN` escapes, `\`
+/// before any other character stands for it.
+fn unescape_bytes(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        let mut buf = [0u8; 4];
+        if c != '\\' {
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        match it.next() {
+            Some('n') => out.push(b'\n'),
+            Some('t') => out.push(b'\t'),
+            Some('r') => out.push(b'\r'),
+            Some('0') => out.push(0),
+            Some('x') => {
+                let hex: String = it.by_ref().take(2).collect();
+                out.push(u8::from_str_radix(&hex, 16).unwrap_or(0));
+            }
+            Some(o) => out.extend_from_slice(o.encode_utf8(&mut buf).as_bytes()),
+            None => {}
+        }
+    }
+    out
+}
+
 /// Parses an integer literal (`-`, `0x`, `0b`, `_`); the grammar guarantees the shape,
 /// overflow beyond i128 saturates and is caught by range checks later.
 pub fn parse_int(s: &str) -> i128 {
@@ -878,9 +906,15 @@ impl Cx {
     }
 
     fn int(&self, p: P) -> IntLit {
+        let value = if p.as_rule() == Rule::char_lit {
+            let inner = &p.as_str()[1..p.as_str().len() - 1];
+            unescape_bytes(inner).first().copied().map_or(0, i128::from)
+        } else {
+            parse_int(p.as_str())
+        };
         IntLit {
             span: self.span(&p),
-            value: parse_int(p.as_str()),
+            value,
         }
     }
 
@@ -1216,7 +1250,7 @@ impl Cx {
     fn value_spec(&self, p: P) -> ValueSpec {
         let inner = p.into_inner().next().expect("value");
         match inner.as_rule() {
-            Rule::int_lit => ValueSpec::Const(self.int(inner)),
+            Rule::int_lit | Rule::char_lit => ValueSpec::Const(self.int(inner)),
             Rule::present_expr => {
                 let span = self.span(&inner);
                 ValueSpec::Present(self.name(inner.into_inner().next().expect("present")), span)
@@ -1239,7 +1273,23 @@ impl Cx {
         let mut it = p.into_inner().peekable();
         let docs = self.docs(&mut it);
         let name = self.name(it.next().expect("field name"));
-        let ty = self.type_expr(it.next().expect("field type"));
+        let head = it.next().expect("field type");
+        let mut literal = None;
+        let ty = if head.as_rule() == Rule::string_lit {
+            let sp = self.span(&head);
+            literal = Some((unescape_bytes(head.into_inner().as_str()), sp));
+            TypeExpr {
+                name: crate::dsl::ast::Name {
+                    text: "bytes".into(),
+                    span: sp,
+                },
+                args: vec![],
+                optional: false,
+                span: sp,
+            }
+        } else {
+            self.type_expr(head)
+        };
         let mut f = Field {
             docs,
             name,
@@ -1251,6 +1301,10 @@ impl Cx {
             cond: None,
             rest: None,
             widen: None,
+            until: None,
+            count: None,
+            len_else: None,
+            literal,
             attrs: vec![],
             span,
         };
@@ -1287,6 +1341,22 @@ impl Cx {
                     f.cond = Some((self.cond(c.clone()), self.tight_span(&c)));
                 }
                 Rule::rest_kw => f.rest = Some(self.span(&p)),
+                Rule::until_clause => {
+                    let sp = self.span(&p);
+                    let d = p.into_inner().find(|r| r.as_rule() == Rule::string_lit);
+                    let d = d.expect("delimiter");
+                    f.until = Some((unescape_bytes(d.into_inner().as_str()), sp));
+                }
+                Rule::len_else => {
+                    let v = p
+                        .into_inner()
+                        .find(|r| matches!(r.as_rule(), Rule::int_lit | Rule::char_lit));
+                    f.len_else = Some(self.int(v.expect("else value")));
+                }
+                Rule::count_clause => {
+                    let n = p.into_inner().find(|r| r.as_rule() == Rule::ident);
+                    f.count = Some(self.name(n.expect("count field")));
+                }
                 Rule::widen => f.widen = Some(self.name(p.into_inner().next().expect("type"))),
                 Rule::attr => f.attrs.push(self.attr(p)),
                 r => unreachable!("field child {r:?}"),
@@ -1336,7 +1406,7 @@ impl Cx {
             Rule::cond_not => {
                 Cond::Not(Box::new(self.cond(p.into_inner().next().expect("operand"))))
             }
-            Rule::int_lit => {
+            Rule::int_lit | Rule::char_lit => {
                 let i = self.int(p);
                 Cond::Int(i.value, i.span)
             }

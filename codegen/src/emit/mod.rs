@@ -19,7 +19,7 @@ struct ProtocolView {
     id_lit: String,
     docs: Vec<String>,
     versions: Option<(u32, u32)>,
-    limits: (u64, u64, u64),
+    limits: (u64, u64, u64, u64, u64),
     /// Each alternative's rules, rendered as a `&[(offset, &[bytes])]` literal.
     detect: Vec<String>,
     enums: Vec<String>,
@@ -149,6 +149,8 @@ struct UnionView {
     /// `#[allow(non_camel_case_types)]` when the union's name or a member's (its
     /// variants are named after the members) is not CamelCase.
     allow: &'static str,
+    /// A member holds the union again (through a list): decoding counts the depth.
+    recursive: bool,
 }
 
 struct UnionArmView {
@@ -179,6 +181,12 @@ fn union_view(g: &Gen, u: &UnionDef) -> UnionView {
         .find(|a| !a.is_empty())
         .unwrap_or_default();
     UnionView {
+        recursive: reaches(
+            g.p,
+            u,
+            &mut vec![false; g.p.types.len()],
+            &u.arms.iter().map(|a| a.ty).collect::<Vec<_>>(),
+        ),
         allow,
         name: u.name.clone(),
         name_lit: lit(&u.name),
@@ -497,13 +505,18 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
         Some(TypeDef::Struct(s)) => Some(render(&FrameView {
             name: s.name.clone(),
             name_lit: lit(&s.name),
-            probe: probe(p, s, true),
+            probe: format!("let mut off = 0usize; {}", probe(p, s, true)),
+        })?),
+        Some(TypeDef::Union(u)) if !has_frame_length(p, u) => Some(render(&FrameView {
+            name: u.name.clone(),
+            name_lit: lit(&u.name),
+            probe: measure_probe(&u.name),
         })?),
         Some(TypeDef::Union(u)) => match u.arms.first().map(|a| &p.types[a.ty]) {
             Some(TypeDef::Struct(first)) => Some(render(&FrameView {
                 name: u.name.clone(),
                 name_lit: lit(&u.name),
-                probe: probe(p, first, false),
+                probe: format!("let mut off = 0usize; {}", probe(p, first, false)),
             })?),
             _ => None,
         },
@@ -536,6 +549,8 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
             p.limits.max_frame_len,
             p.limits.max_string_len,
             p.limits.max_collection_len,
+            p.limits.max_line_len,
+            p.limits.max_depth,
         ),
         detect: p
             .detect
@@ -721,6 +736,81 @@ fn probe(p: &Protocol, s: &StructDef, check_consts: bool) -> String {
     }
     // The checker guarantees a `len(..)` field; keep the generated code total anyway.
     format!("{out} let _ = off; {need}")
+}
+
+/// Whether the types `from` hold union `u` again, at any depth.
+fn reaches(p: &Protocol, u: &UnionDef, seen: &mut Vec<bool>, from: &[usize]) -> bool {
+    fn named(t: &Type, out: &mut Vec<usize>) {
+        match t {
+            Type::Named(i) => out.push(*i),
+            Type::List { elem, .. } => named(elem, out),
+            Type::Map { key, value, .. } => {
+                named(key, out);
+                named(value, out);
+            }
+            Type::Optional { inner, .. } => named(inner, out),
+            _ => {}
+        }
+    }
+    for &i in from {
+        if seen[i] {
+            continue;
+        }
+        seen[i] = true;
+        let mut next = Vec::new();
+        match &p.types[i] {
+            TypeDef::Struct(s) => {
+                for f in &s.fields {
+                    match &f.kind {
+                        FieldKind::Value(t) => named(t, &mut next),
+                        FieldKind::Switch { ty, .. } => next.push(*ty),
+                        _ => {}
+                    }
+                }
+            }
+            TypeDef::Union(w) => next.extend(w.arms.iter().map(|a| a.ty)),
+            TypeDef::Tagged(t) => t.members.iter().for_each(|m| named(&m.ty, &mut next)),
+            _ => {}
+        }
+        if next.iter().any(|&n| p.types[n].name() == u.name) || reaches(p, u, seen, &next) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether a member of union `u` has a `len(..)` field: without one, a frame of `u` is
+/// measured by decoding it ([`measure_probe`]).
+pub(crate) fn has_frame_length(p: &Protocol, u: &UnionDef) -> bool {
+    u.arms.iter().any(|a| match &p.types[a.ty] {
+        TypeDef::Struct(s) => s.fields.iter().any(|f| {
+            matches!(
+                f.kind,
+                FieldKind::Length {
+                    of: LenTarget::From(_),
+                    ..
+                }
+            )
+        }),
+        _ => false,
+    })
+}
+
+/// The frame-length probe of a frame without a length prefix: decodes it tentatively over
+/// the bytes received, consuming nothing; "need more" when they end inside it.
+fn measure_probe(name: &str) -> String {
+    let frame = lit(name);
+    format!(
+        "let mut __r = {RT}::Reader::measure(buf, *limits); \
+         match <Self as {RT}::WireMessage>::decode_from(&mut __r) {{ \
+           ::std::result::Result::Ok(_) => {{ let n = __r.offset(); \
+             if n > limits.max_frame_len {{ return ::std::result::Result::Err({RT}::DecodeError::new(0, {frame}, {RT}::DecodeErrorKind::TooLong {{ len: n as u64, max: limits.max_frame_len }})); }} \
+             ::std::result::Result::Ok(::std::option::Option::Some(n)) }} \
+           ::std::result::Result::Err(e) if e.kind == {RT}::DecodeErrorKind::Incomplete => {{ \
+             if buf.len() > limits.max_frame_len {{ return ::std::result::Result::Err({RT}::DecodeError::new(0, {frame}, {RT}::DecodeErrorKind::TooLong {{ len: buf.len() as u64, max: limits.max_frame_len }})); }} \
+             ::std::result::Result::Ok(::std::option::Option::None) }} \
+           ::std::result::Result::Err(e) => ::std::result::Result::Err(e.within({frame})), }}"
+    )
 }
 
 /// `correlation_id()` / `kind()` accessors for the frame, from `@correlation` and `@kind`.

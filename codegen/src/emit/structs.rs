@@ -100,7 +100,7 @@ impl Gen<'_> {
                         ));
                     }
                 }
-                FieldKind::Const { .. } | FieldKind::Length { .. } => {}
+                FieldKind::Const { .. } | FieldKind::Length { .. } | FieldKind::Literal(_) => {}
             }
         }
         out
@@ -213,6 +213,10 @@ impl Gen<'_> {
             })
         };
         let sized_by = |f: &Field| -> Option<String> {
+            // A count says how many elements, not how many bytes.
+            if matches!(f.region, Region::Count(_)) {
+                return None;
+            }
             region_of(&f.name).or_else(|| match &f.region {
                 Region::SizedBy(l) => Some(l.clone()),
                 _ => None,
@@ -250,6 +254,16 @@ impl Gen<'_> {
                 open_regions.push(cur.clone());
             }
             match &f.kind {
+                FieldKind::Literal(b) => {
+                    let read = format!("{cur}.literal({}, {fl})?;", bytes_lit(b));
+                    d += &match &f.cond {
+                        Some(c) => format!(
+                            "if {} {{ {read} }}",
+                            unparen(&self.cond_bool(s, c, &Side::Decode(&cur)))
+                        ),
+                        None => read,
+                    };
+                }
                 FieldKind::Const { ty, value } => {
                     d += &format!(
                         "{{ let at = {cur}.offset(); let v = {}; {RT}::expect_const(v, {value:#x}, at, {fl})?; }}",
@@ -258,10 +272,12 @@ impl Gen<'_> {
                 }
                 FieldKind::Length { ty, of } => {
                     let (n, k) = (&f.name, stem(&f.name));
-                    d += &format!(
-                        "let __at_{k} = {cur}.offset(); let __len_{k} = {};",
+                    let read = if f.decimal {
+                        read_decimal(f, &cur)
+                    } else {
                         self.read_len(ty, &cur, n)
-                    );
+                    };
+                    d += &format!("let __at_{k} = {cur}.offset(); let __len_{k} = {read};");
                     if *of == LenTarget::From(None) {
                         regions += 1;
                         d += &format!(
@@ -328,11 +344,25 @@ impl Gen<'_> {
                 FieldKind::Value(_) | FieldKind::Switch { .. } => {
                     let name = self.local(&f.name);
                     // Where the value's bytes come from.
+                    // A string or bytes value sized by a length field keeps to the string
+                    // limit.
+                    let text = matches!(
+                        f.kind,
+                        FieldKind::Value(Type::String { .. } | Type::Bytes { .. })
+                    );
                     let (pre, rd, post) = match (&f.region, sized_by(f).as_deref()) {
                         (_, Some(l)) => (
                             format!(
-                                "let __n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __sub = {cur}.region(__n, {fl})?; let __rs = &mut __sub;",
-                                l = stem(l)
+                                "{check}let __n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __sub = {cur}.region(__n, {fl})?; let __rs = &mut __sub;",
+                                l = stem(l),
+                                check = if text {
+                                    format!(
+                                        "{cur}.check_string_len(__len_{l}, __at_{l}, {fl})?; ",
+                                        l = stem(l)
+                                    )
+                                } else {
+                                    String::new()
+                                }
                             ),
                             "__rs".to_string(),
                             format!("__rs.finish({fl})?;"),
@@ -364,11 +394,56 @@ impl Gen<'_> {
                             "__rs".to_string(),
                             String::new(),
                         ),
-                        (Region::Inline | Region::SizedBy(_), None) => {
-                            (String::new(), cur.clone(), String::new())
-                        }
+                        (
+                            Region::Inline
+                            | Region::SizedBy(_)
+                            | Region::Until(_)
+                            | Region::Count(_),
+                            None,
+                        ) => (String::new(), cur.clone(), String::new()),
                     };
                     let value = match &f.kind {
+                        FieldKind::Value(Type::Int(i)) if f.decimal => format!(
+                            "{{ let __at = {rd}.offset(); let __d = {}; {RT}::narrow_decimal::<{}>(__d, __at, {fl})? }}",
+                            read_decimal(f, &rd),
+                            i.rust()
+                        ),
+                        FieldKind::Value(t @ (Type::String { .. } | Type::Bytes { .. }))
+                            if matches!(f.region, Region::Until(_)) =>
+                        {
+                            let Region::Until(dl) = &f.region else {
+                                unreachable!()
+                            };
+                            let take = if matches!(t, Type::String { .. }) {
+                                "str_until"
+                            } else {
+                                "bytes_until"
+                            };
+                            format!("{rd}.{take}({}, {fl})?", bytes_lit(dl))
+                        }
+                        FieldKind::Value(Type::List { elem, .. })
+                            if matches!(f.region, Region::Count(_)) =>
+                        {
+                            let Region::Count(n) = &f.region else {
+                                unreachable!()
+                            };
+                            let count = if self.is_length(s, n) {
+                                format!("__len_{}", stem(n))
+                            } else {
+                                format!("{} as i64", self.local(n))
+                            };
+                            let min = crate::ir::check::min_size(self.p, elem);
+                            format!(
+                                "{{ let __at = {rd}.offset(); let __c = {rd}.check_count({count}, {min}, __at, {fl})?; \
+                                 let mut __v = ::std::vec::Vec::with_capacity({cap}); for _ in 0..__c {{ __v.push({e}); }} __v }}",
+                                cap = if min == 0 {
+                                    format!("__c.min({rd}.remaining())")
+                                } else {
+                                    "__c".to_string()
+                                },
+                                e = self.decode(elem, &rd, &f.name)
+                            )
+                        }
                         FieldKind::Value(Type::Int(i)) if f.widen.is_some() => widen_read(
                             i,
                             &f.widen.unwrap_or(*i),
@@ -401,13 +476,30 @@ impl Gen<'_> {
                         (false, true) => format!("{{ {pre} {value} }}"),
                         _ => format!("{{ {pre} let __v = {value}; {post} __v }}"),
                     };
-                    d += &match &f.cond {
-                        Some(c) => format!(
+                    // A length with `else`: an absent field requires that value of it.
+                    let absent = s.fields.iter().find_map(|g| match &g.kind {
+                        FieldKind::Length {
+                            of: LenTarget::Field(x),
+                            ..
+                        } if *x == f.name => g.len_else.map(|v| (g, v)),
+                        _ => None,
+                    });
+                    d += &match (&f.cond, absent) {
+                        (Some(c), Some((g, v))) => format!(
+                            "let {name} = if {} {{ ::std::option::Option::Some({}) }} else {{ \
+                             if __len_{k} != {v} {{ return ::std::result::Result::Err({RT}::DecodeError::new(__at_{k}, {gl}, {RT}::DecodeErrorKind::AbsentLength {{ expected: {v}, found: __len_{k} }})); }} \
+                             ::std::option::Option::None }};",
+                            unparen(&self.cond_bool(s, c, &Side::Decode(&cur))),
+                            unparen(&expr),
+                            k = stem(&g.name),
+                            gl = lit(&g.name),
+                        ),
+                        (Some(c), None) => format!(
                             "let {name} = if {} {{ ::std::option::Option::Some({}) }} else {{ ::std::option::Option::None }};",
                             unparen(&self.cond_bool(s, c, &Side::Decode(&cur))),
                             unparen(&expr)
                         ),
-                        None => format!("let {name} = {expr};"),
+                        (None, _) => format!("let {name} = {expr};"),
                     };
                     if f.attrs.iter().any(|a| a == "version")
                         && reads_version(self.p)
@@ -431,7 +523,9 @@ impl Gen<'_> {
                     .filter(|p| p.value == PartValue::Stored)
                     .map(|p| &p.name)
                     .collect(),
-                FieldKind::Const { .. } | FieldKind::Length { .. } => vec![],
+                FieldKind::Const { .. } | FieldKind::Length { .. } | FieldKind::Literal(_) => {
+                    vec![]
+                }
             })
             .map(|n| match (ident(n), self.local(n)) {
                 (field, binding) if field == binding => field,
@@ -456,15 +550,39 @@ impl Gen<'_> {
                 at_end.push(self.patch_len(s, &lens, &l));
             }
             match &f.kind {
+                FieldKind::Literal(b) => {
+                    let put = format!("dst.put_slice({});", bytes_lit(b));
+                    e += &match &f.cond {
+                        Some(c) => format!(
+                            "if {} {{ {put} }}",
+                            unparen(&self.cond_bool(s, c, &Side::Encode(&f.name)))
+                        ),
+                        None => put,
+                    };
+                }
                 FieldKind::Const { ty, value } => e += &self.write_const(ty, *value, "dst"),
+                FieldKind::Length { of, .. } if f.decimal => {
+                    e += &format!("dst.put_decimal({});", self.length_value(s, fi, of));
+                    if let Region::Until(dl) = &f.region {
+                        e += &format!("dst.put_slice({});", bytes_lit(dl));
+                    }
+                }
                 FieldKind::Length { ty, of } => {
                     let n = &f.name;
                     match ty {
                         Prefix::Int(i) => {
+                            // Patched once its target is written: an absent one leaves
+                            // the `else` value.
+                            let mask = if i.bits() >= 64 {
+                                u64::MAX
+                            } else {
+                                (1u64 << i.bits()) - 1
+                            };
+                            let absent = f.len_else.map_or(0, |v| (v as u64) & mask);
                             e += &format!(
                                 "let __pos_{} = dst.len(); {}",
                                 stem(n),
-                                self.write_const(i, 0, "dst")
+                                self.write_const(i, absent, "dst")
                             );
                             if *of == LenTarget::From(None) {
                                 e += &format!("let __start_{} = dst.len();", stem(n));
@@ -472,7 +590,14 @@ impl Gen<'_> {
                             }
                         }
                         Prefix::Varint { max } => {
-                            let size = sum(self.target_size(s, fi, of));
+                            let size = match (of, f.len_else) {
+                                (LenTarget::Field(x), Some(v)) => format!(
+                                    "(if self.{}.is_some() {{ {} }} else {{ {v} }})",
+                                    ident(x),
+                                    unparen(&sum(self.target_size(s, fi, of)))
+                                ),
+                                _ => sum(self.target_size(s, fi, of)),
+                            };
                             e += &match max {
                                 Some(m) => format!(
                                     "dst.put_varint({RT}::check_encode_len({}, {m}, {fl})?);",
@@ -547,6 +672,9 @@ impl Gen<'_> {
                         v.clone()
                     };
                     let body = match &f.kind {
+                        FieldKind::Value(Type::Int(i)) if f.decimal => {
+                            format!("dst.put_decimal({});", decimal_i64(i, &own))
+                        }
                         // A widened value is truncated to its wire width, as Java does.
                         FieldKind::Value(Type::Int(i)) if f.widen.is_some() => self.encode(
                             &Type::Int(*i),
@@ -576,6 +704,23 @@ impl Gen<'_> {
                         }
                         _ => unreachable!(),
                     };
+                    let body = match (&f.region, &f.kind) {
+                        (Region::Until(dl), FieldKind::Value(t)) => {
+                            let check = match t {
+                                Type::String { .. } => format!(
+                                    "{RT}::check_no_delimiter({v}.as_bytes(), {}, {fl})?;",
+                                    bytes_lit(dl)
+                                ),
+                                Type::Bytes { .. } => format!(
+                                    "{RT}::check_no_delimiter(&{v}[..], {}, {fl})?;",
+                                    bytes_lit(dl)
+                                ),
+                                _ => String::new(),
+                            };
+                            format!("{check} {body} dst.put_slice({});", bytes_lit(dl))
+                        }
+                        _ => body,
+                    };
                     let mut w = String::new();
                     match (&f.region, sized_by(f).as_deref()) {
                         (Region::Prefixed(Prefix::Int(i)), None) => {
@@ -597,6 +742,7 @@ impl Gen<'_> {
                                 None => format!("dst.put_varint({}); {body}", as_u64(&n)),
                             };
                         }
+                        (_, Some(l)) if self.is_decimal_length(s, l) => w += &body,
                         (_, Some(l)) => {
                             w += &format!("let __start_{} = dst.len(); {body}", stem(l));
                             w += &self.patch_len(s, &lens, l);
@@ -652,6 +798,9 @@ impl Gen<'_> {
         let Some((_, _, word)) = lens.iter().find(|(n, _, _)| n == l) else {
             return String::new();
         };
+        if self.is_decimal_length(s, l) {
+            return String::new();
+        }
         match word {
             None => {
                 let Some(FieldKind::Length {
@@ -695,7 +844,15 @@ impl Gen<'_> {
 
     /// Size of a stored value `v` (a place) without its region prefix, as terms to add up.
     fn value_size(&self, f: &Field, v: &str, by_ref: bool) -> Vec<String> {
+        let own = if by_ref {
+            format!("*{v}")
+        } else {
+            v.to_string()
+        };
         match &f.kind {
+            FieldKind::Value(Type::Int(i)) if f.decimal => {
+                vec![format!("{RT}::decimal_len({})", decimal_i64(i, &own))]
+            }
             FieldKind::Value(t) => self.size_terms(t, v, by_ref),
             FieldKind::Switch { ty, disc, arms } => {
                 let sname = self.p.types[*ty].name();
@@ -711,6 +868,62 @@ impl Gen<'_> {
                 vec![m]
             }
             _ => vec![],
+        }
+    }
+
+    /// Whether `name` is a computed length field of `s`.
+    fn is_length(&self, s: &StructDef, name: &str) -> bool {
+        s.fields
+            .iter()
+            .any(|f| f.name == name && matches!(f.kind, FieldKind::Length { .. }))
+    }
+
+    /// Whether `name` is a computed length of `s` written in ASCII decimal.
+    fn is_decimal_length(&self, s: &StructDef, name: &str) -> bool {
+        s.fields
+            .iter()
+            .any(|f| f.name == name && f.decimal && matches!(f.kind, FieldKind::Length { .. }))
+    }
+
+    /// The value a computed length field number `fi` writes, as an `i64` expression: the
+    /// bytes it measures, or the elements of the list it counts; for an absent
+    /// (conditional) field its `else` value, else 0.
+    fn length_value(&self, s: &StructDef, fi: usize, of: &LenTarget) -> String {
+        match of {
+            LenTarget::Field(x) => {
+                let Some(g) = s.fields.iter().find(|g| g.name == *x) else {
+                    return "0i64".into();
+                };
+                let (place, by_ref) = if g.cond.is_some() {
+                    ("__x".to_string(), true)
+                } else {
+                    (format!("self.{}", ident(x)), false)
+                };
+                let inner = if matches!(g.region, Region::Count(_)) {
+                    format!("{place}.len()")
+                } else {
+                    sum(self.value_size(g, &place, by_ref))
+                };
+                // `__x.len() as i64`, `(a + b) as i64`.
+                let inner = unparen(&inner);
+                let inner = if inner.contains(' ') {
+                    format!("({inner})")
+                } else {
+                    inner.to_string()
+                };
+                if g.cond.is_some() {
+                    let absent = s.fields.get(fi).and_then(|f| f.len_else).unwrap_or(0);
+                    format!(
+                        "self.{}.as_ref().map_or({absent}i64, |__x| {inner} as i64)",
+                        ident(x),
+                    )
+                } else {
+                    format!("{inner} as i64")
+                }
+            }
+            LenTarget::From(_) => {
+                format!("({}) as i64", unparen(&sum(self.target_size(s, fi, of))))
+            }
         }
     }
 
@@ -731,7 +944,26 @@ impl Gen<'_> {
 
     /// Encoded size of a whole field, prefix included, as terms.
     fn field_size(&self, s: &StructDef, f: &Field) -> Vec<String> {
+        let delim = match &f.region {
+            Region::Until(d) => d.len(),
+            _ => 0,
+        };
         match &f.kind {
+            FieldKind::Literal(b) => match &f.cond {
+                Some(c) => vec![format!(
+                    "if {} {{ {} }} else {{ 0 }}",
+                    unparen(&self.cond_bool(s, c, &Side::Encode(&f.name))),
+                    b.len()
+                )],
+                None => vec![b.len().to_string()],
+            },
+            FieldKind::Length { of, .. } if f.decimal => {
+                let fi = s.fields.iter().position(|g| g.name == f.name).unwrap_or(0);
+                vec![
+                    format!("{RT}::decimal_len({})", self.length_value(s, fi, of)),
+                    delim.to_string(),
+                ]
+            }
             FieldKind::Const { ty, .. } | FieldKind::Bits { ty, .. } => vec![ty.bytes.to_string()],
             FieldKind::Length {
                 ty: Prefix::Int(i), ..
@@ -756,6 +988,9 @@ impl Gen<'_> {
                     format!("self.{}", ident(&f.name))
                 };
                 let mut v = self.value_size(f, &place, by_ref);
+                if delim > 0 {
+                    v.push(delim.to_string());
+                }
                 match &f.region {
                     Region::Prefixed(Prefix::Int(i)) => v.push(i.bytes.to_string()),
                     Region::Prefixed(Prefix::Varint { .. }) => {
@@ -776,6 +1011,43 @@ impl Gen<'_> {
                 v
             }
         }
+    }
+}
+
+/// A byte-string literal of `b`: printable ASCII as it is, `\r`, `\n` and `\t` as
+/// such, the rest as `\xNN`.
+fn bytes_lit(b: &[u8]) -> String {
+    let mut out = String::from("b\"");
+    for &c in b {
+        match c {
+            b'\r' => out += "\\r",
+            b'\n' => out += "\\n",
+            b'\t' => out += "\\t",
+            b'"' => out += "\\\"",
+            b'\\' => out += "\\\\",
+            0x20..=0x7e => out.push(char::from(c)),
+            _ => out += &format!("\\x{c:02x}"),
+        }
+    }
+    out + "\""
+}
+
+/// A `decimal<T>` value `v` as the `i64` its text is written from (`T` is at most `i64`
+/// wide and never `u64`).
+fn decimal_i64(i: &IntType, v: &str) -> String {
+    if i.bytes == 8 {
+        v.to_string()
+    } else {
+        format!("i64::from({v})")
+    }
+}
+
+/// Reads field `f`'s ASCII decimal (an `i64`) from reader `r`, over its region.
+fn read_decimal(f: &Field, r: &str) -> String {
+    let fl = lit(&f.name);
+    match &f.region {
+        Region::Until(d) => format!("{r}.decimal_until({}, {fl})?", bytes_lit(d)),
+        _ => format!("{r}.decimal_rest({fl})?"),
     }
 }
 
@@ -917,11 +1189,25 @@ impl Gen<'_> {
             },
             _ => Operand::Bool("false".into()),
         };
-        for f in &s.fields {
+        for (fi, f) in s.fields.iter().enumerate() {
             match &f.kind {
                 FieldKind::Value(t) if f.name == name => {
                     let t = f.widen.map_or_else(|| t.clone(), Type::Int);
                     return typed(&t, place(name));
+                }
+                // A computed length: as read, or as it will be written (-1 for an absent
+                // field).
+                FieldKind::Length { of, .. } if f.name == name => {
+                    let expr = match side {
+                        Side::Decode(_) => format!("__len_{}", stem(name)),
+                        Side::Encode(_) => self.length_value(s, fi, of),
+                        Side::Value(_) => return Operand::Bool("false".into()),
+                    };
+                    return Operand::Int {
+                        expr,
+                        min: i128::from(i64::MIN),
+                        max: i128::from(i64::MAX),
+                    };
                 }
                 FieldKind::Bits { parts, .. } => {
                     if let Some(p) = parts.iter().find(|p| p.name == name) {

@@ -219,12 +219,15 @@ fn field_min_size(p: &Protocol, f: &Field, depth: usize) -> usize {
     }
     let inner = match &f.kind {
         FieldKind::Value(t) => min_size_depth(p, t, depth),
+        FieldKind::Literal(b) => b.len(),
         FieldKind::Const { ty, .. } | FieldKind::Bits { ty, .. } => usize::from(ty.bytes),
+        FieldKind::Length { .. } if f.decimal => 1,
         FieldKind::Length { ty, .. } => ty.min_size(),
         FieldKind::Switch { .. } => 0,
     };
-    match f.region {
+    match &f.region {
         Region::Prefixed(x) => x.min_size(),
+        Region::Until(d) => d.len() + if f.decimal { 1 } else { 0 },
         Region::Inline => inner,
         _ => 0,
     }
@@ -533,7 +536,7 @@ fn check_struct(p: &Protocol, _idx: usize, s: &StructDef, errs: &mut Vec<Diagnos
             FieldKind::Value(t) if s.header_only => check_header_field(p, t, f, errs),
             FieldKind::Value(t) => check_type(p, t, f, true, errs),
             FieldKind::Length { of, .. } => len_target(of, f.span, errs),
-            FieldKind::Const { .. } => {}
+            FieldKind::Const { .. } | FieldKind::Literal(_) => {}
             FieldKind::Bits { ty, parts } => {
                 let mut used: Vec<(u32, u32, &BitPart)> = Vec::new();
                 for part in parts {
@@ -1216,7 +1219,9 @@ fn check_names(p: &Protocol, errs: &mut Vec<Diagnostic>) {
                                 .filter(|pt| pt.value == PartValue::Stored)
                                 .map(|pt| (pt.name.as_str(), PartSpans::or(pt.at.name, pt.span))),
                         ),
-                        FieldKind::Const { .. } | FieldKind::Length { .. } => {}
+                        FieldKind::Const { .. }
+                        | FieldKind::Length { .. }
+                        | FieldKind::Literal(_) => {}
                     }
                 }
                 converted_clashes(&names, ident, "fields", &format!("`{}`", s.name), errs);
@@ -1643,7 +1648,13 @@ fn frame_capacity(p: &Protocol) -> Option<(u64, &Field)> {
     None
 }
 
-const LIMIT_NAMES: [&str; 3] = ["max_frame_len", "max_string_len", "max_collection_len"];
+const LIMIT_NAMES: [&str; 5] = [
+    "max_frame_len",
+    "max_string_len",
+    "max_collection_len",
+    "max_line_len",
+    "max_depth",
+];
 
 /// Declared limits must be positive where zero would refuse every message, and a frame
 /// limit must be one the frame's length field can reach.

@@ -220,6 +220,8 @@ pub fn lower_recovering(
             "max_collection_len" => {
                 (limits.max_collection_len, limits.written[2]) = (value, written)
             }
+            "max_line_len" => (limits.max_line_len, limits.written[3]) = (value, written),
+            "max_depth" => (limits.max_depth, limits.written[4]) = (value, written),
             other => cx.err(
                 Diagnostic::error(n.span, format!("unknown limit `{other}`"), "not a limit")
                     .code("E0125")
@@ -656,7 +658,40 @@ impl Lower {
             .collect();
         let attrs = self.attrs(&f.attrs, &known);
         let empty_is_none = attrs.iter().any(|a| a == "empty_is_none");
-        let kind = if let Some(parts) = &f.bits {
+        // `decimal<i64>`: an integer written as ASCII decimal.
+        let decimal = (f.ty.name.text == "decimal").then(|| self.decimal_int(&f.ty));
+        let kind = if let Some((b, sp)) = &f.literal {
+            if b.is_empty() {
+                self.err(
+                    Diagnostic::error(*sp, "a literal field needs at least one byte", "empty")
+                        .code("E0112")
+                        .help("write the bytes the field stands for, e.g. `crlf: \"\\r\\n\"`"),
+                );
+            }
+            FieldKind::Literal(b.clone())
+        } else if let Some(i) = decimal {
+            match &f.value {
+                None => FieldKind::Value(Type::Int(i)),
+                Some(v @ (ast::ValueSpec::LenOf(..) | ast::ValueSpec::LenFrom(..))) => {
+                    FieldKind::Length {
+                        ty: Prefix::Int(i),
+                        of: Self::len_target(v).expect("len"),
+                    }
+                }
+                Some(v) => {
+                    self.err(
+                        Diagnostic::error(
+                            value_span(v),
+                            "a decimal field is a value or a computed length",
+                            "not here",
+                        )
+                        .code("E0113")
+                        .help("drop the `=`, or write `= len(field)`"),
+                    );
+                    FieldKind::Value(Type::Int(i))
+                }
+            }
+        } else if let Some(parts) = &f.bits {
             let ty = self.repr(&f.ty.name);
             let parts = parts
                 .iter()
@@ -785,7 +820,74 @@ impl Lower {
                 None => FieldKind::Value(self.ty(&f.ty, empty_is_none)),
             }
         };
+        if let Some(v) = &f.len_else {
+            match &kind {
+                FieldKind::Length { ty, .. } => {
+                    let (lo, hi) = match ty {
+                        Prefix::Int(i) => (i.min_value(), i128::from(i.max_value())),
+                        Prefix::Varint { max } => (0, i128::from(max.unwrap_or(u64::MAX))),
+                    };
+                    if !(lo..=hi).contains(&v.value) {
+                        self.err(
+                            Diagnostic::error(
+                                v.span,
+                                format!("`else {}` does not fit `{}`", v.value, f.name.text),
+                                "out of range",
+                            )
+                            .code("E0117")
+                            .help(format!("`{}` holds {lo} to {hi}", f.name.text)),
+                        );
+                    }
+                }
+                _ => self.err(
+                    Diagnostic::error(
+                        v.span,
+                        format!("`else` on `{}`, which is no computed length", f.name.text),
+                        "no `= len(..)` to stand in for",
+                    )
+                    .code("E0116")
+                    .help("`else` follows `= len(x)`, where `x` is a conditional field"),
+                ),
+            }
+        }
         let region = match (&f.rest, &f.sized_by) {
+            _ if f.until.is_some() || f.count.is_some() => {
+                let extra = [
+                    f.rest.is_some(),
+                    f.sized_by.is_some(),
+                    f.until.is_some(),
+                    f.count.is_some(),
+                ];
+                if extra.iter().filter(|x| **x).count() > 1 {
+                    self.err(
+                        Diagnostic::error(
+                            f.span,
+                            "a field has one extent: `rest`, `sized_by`, `until` or `count`",
+                            "more than one",
+                        )
+                        .code("E0114")
+                        .help("keep one of them"),
+                    );
+                }
+                match (&f.until, &f.count) {
+                    (Some((d, sp)), _) => {
+                        if d.is_empty() {
+                            self.err(
+                                Diagnostic::error(
+                                    *sp,
+                                    "`until` needs at least one byte",
+                                    "empty delimiter",
+                                )
+                                .code("E0112")
+                                .help("write the delimiter, e.g. `until \"\\r\\n\"`"),
+                            );
+                        }
+                        Region::Until(d.clone())
+                    }
+                    (None, Some(n)) => Region::Count(n.text.clone()),
+                    (None, None) => Region::Inline,
+                }
+            }
             (Some(_), None) => Region::Rest,
             (None, Some(t)) => {
                 if let Some(p) = Self::varint_prefix(t) {
@@ -864,6 +966,8 @@ impl Lower {
                 t
             }),
             cond: f.cond.as_ref().map(|(c, _)| c.clone()),
+            decimal: decimal.is_some(),
+            len_else: f.len_else.as_ref().map(|i| i.value),
             default: f
                 .attrs
                 .iter()
@@ -881,6 +985,36 @@ impl Lower {
                 }),
             span: f.span,
             at: field_spans(f),
+        }
+    }
+
+    /// The integer type of `decimal<T>`: any integer type up to `i64` (a `u64` could
+    /// hold values its text form, read as `i64`, cannot).
+    fn decimal_int(&mut self, t: &ast::TypeExpr) -> IntType {
+        let inner = match t.args.as_slice() {
+            [ast::TypeArg::Type(a)] if a.args.is_empty() && !a.optional => {
+                self.int_type(&a.name.text)
+            }
+            _ => None,
+        };
+        match inner {
+            Some(i) if i.bytes != 8 || i.signed => i,
+            _ => {
+                self.err(
+                    Diagnostic::error(
+                        t.span,
+                        "`decimal` takes one integer type, at most `i64`",
+                        "not a decimal type",
+                    )
+                    .code("E0115")
+                    .help("write e.g. `decimal<i64>`"),
+                );
+                IntType {
+                    bytes: 8,
+                    signed: true,
+                    endian: Endian::Big,
+                }
+            }
         }
     }
 
@@ -1221,6 +1355,7 @@ fn field_spans(f: &ast::Field) -> PartSpans {
             .or_else(|| f.sized_by.as_ref().map(|n| n.span))
             .unwrap_or_default(),
         disc: f.by.as_ref().map_or_else(Span::default, |b| b.disc.span),
+        len_else: f.len_else.as_ref().map_or_else(Span::default, |i| i.span),
         arms: f
             .by
             .as_ref()

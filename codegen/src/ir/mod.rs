@@ -526,6 +526,15 @@ pub struct Field {
     /// `if cond`: present only when the condition holds (held as an `Option`).
     #[serde(default)]
     pub cond: Option<Cond>,
+    /// `decimal<i64>`: the integer (a value or a computed length) travels as ASCII decimal
+    /// text, an optional `-` and digits, over the field's region (`until ..` or `rest`).
+    #[serde(default)]
+    pub decimal: bool,
+    /// `= len(x) else -1`: the value a computed length takes when the conditional field it
+    /// measures is absent (written on encode, required on decode whenever `x` is absent).
+    /// Without it an absent field's length is 0, and nothing is required of it.
+    #[serde(default)]
+    pub len_else: Option<i128>,
     /// Where.
     pub span: Span,
     /// Where its parts were written, so that checks can point at one of them (not
@@ -557,6 +566,8 @@ pub struct PartSpans {
     pub attrs: Vec<(String, Span)>,
     /// The condition after `if`.
     pub cond: Span,
+    /// The value after `else`.
+    pub len_else: Span,
 }
 
 impl PartSpans {
@@ -571,6 +582,8 @@ impl PartSpans {
 pub enum FieldKind {
     /// A value stored in the struct.
     Value(Type),
+    /// Constant bytes (`crlf: "\r\n"`): checked on decode, written on encode, not stored.
+    Literal(Vec<u8>),
     /// A constant (magic, tag): checked on decode, written on encode, not stored.
     Const {
         /// Its integer type.
@@ -661,6 +674,12 @@ pub enum Region {
     SizedBy(String),
     /// An inline byte-length prefix in front of it.
     Prefixed(Prefix),
+    /// Up to the next occurrence of these bytes (`until "\r\n"`), which are consumed
+    /// and are not part of the value.
+    Until(Vec<u8>),
+    /// A list of as many elements as an earlier field says (`count n`): a computed length
+    /// (`n: .. = len(items)`, the element count) or a stored integer.
+    Count(String),
 }
 
 /// An alternate encoding of a struct.
@@ -1024,10 +1043,24 @@ pub struct LimitsDecl {
     pub max_string_len: u64,
     /// Largest collection.
     pub max_collection_len: u64,
-    /// The values as written (frame, string, collection), negative ones included, and
-    /// where; `None` for a limit left at its default (not serialized).
+    /// Longest delimiter-terminated field.
+    #[serde(default = "default_line_len")]
+    pub max_line_len: u64,
+    /// Deepest nesting of recursive values.
+    #[serde(default = "default_depth")]
+    pub max_depth: u64,
+    /// The values as written (frame, string, collection, line, depth), negative ones
+    /// included, and where; `None` for a limit left at its default (not serialized).
     #[serde(skip)]
-    pub written: [Option<(i128, Span)>; 3],
+    pub written: [Option<(i128, Span)>; 5],
+}
+
+fn default_line_len() -> u64 {
+    64 * 1024
+}
+
+fn default_depth() -> u64 {
+    32
 }
 
 impl Default for LimitsDecl {
@@ -1036,7 +1069,9 @@ impl Default for LimitsDecl {
             max_frame_len: 16 * 1024 * 1024,
             max_string_len: 16 * 1024 * 1024,
             max_collection_len: 1024 * 1024,
-            written: [None; 3],
+            max_line_len: default_line_len(),
+            max_depth: default_depth(),
+            written: [None; 5],
         }
     }
 }

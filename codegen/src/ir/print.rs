@@ -85,6 +85,13 @@ impl Printer<'_> {
             "max_collection_len = {}",
             p.limits.max_collection_len
         ));
+        let d = LimitsDecl::default();
+        if p.limits.max_line_len != d.max_line_len {
+            self.line(&format!("max_line_len = {}", p.limits.max_line_len));
+        }
+        if p.limits.max_depth != d.max_depth {
+            self.line(&format!("max_depth = {}", p.limits.max_depth));
+        }
         self.close();
         for (i, t) in p.types.iter().enumerate() {
             if Some(i) == p.responses || (Some(i) == p.frame && p.frame_struct().is_some()) {
@@ -354,6 +361,19 @@ impl Printer<'_> {
         self.docs(&f.docs);
         let mut text = format!("{}: ", f.name);
         match &f.kind {
+            FieldKind::Literal(b) => text += &bytes_text(b),
+            FieldKind::Value(Type::Int(i)) if f.decimal => {
+                let _ = write!(text, "decimal<{}>", self.int(i));
+            }
+            FieldKind::Length {
+                ty: Prefix::Int(i),
+                of,
+            } if f.decimal => {
+                let _ = write!(text, "decimal<{}> = {}", self.int(i), len_expr(of));
+                if let Some(v) = f.len_else {
+                    let _ = write!(text, " else {v}");
+                }
+            }
             FieldKind::Value(t) => {
                 text += &self.ty(t);
                 if let Some(w) = &f.widen {
@@ -365,6 +385,9 @@ impl Printer<'_> {
             }
             FieldKind::Length { ty, of } => {
                 let _ = write!(text, "{} = {}", self.prefix(ty), len_expr(of));
+                if let Some(v) = f.len_else {
+                    let _ = write!(text, " else {v}");
+                }
             }
             FieldKind::Bits { ty, parts } => {
                 text += &self.int(ty);
@@ -418,6 +441,12 @@ impl Printer<'_> {
             }
             Region::Prefixed(p) => {
                 let _ = write!(text, " sized_by {}", self.prefix(p));
+            }
+            Region::Until(d) => {
+                let _ = write!(text, " until {}", bytes_text(d));
+            }
+            Region::Count(n) => {
+                let _ = write!(text, " count {n}");
             }
         }
         if let Some(c) = &f.cond {
@@ -630,4 +659,21 @@ pub fn cond_text(c: &Cond) -> String {
         Cond::And(a, b) => format!("{} && {}", operand(a), operand(b)),
         Cond::Or(a, b) => format!("{} || {}", operand(a), operand(b)),
     }
+}
+
+/// Bytes as a `.wire` string literal: printable ASCII as it is, the rest escaped.
+fn bytes_text(b: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for &c in b {
+        match c {
+            b'\r' => out += "\\r",
+            b'\n' => out += "\\n",
+            b'\t' => out += "\\t",
+            b'"' => out += "\\\"",
+            b'\\' => out += "\\\\",
+            0x20..=0x7e => out.push(char::from(c)),
+            _ => out += &format!("\\x{c:02x}"),
+        }
+    }
+    out + "\""
 }

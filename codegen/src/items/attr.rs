@@ -75,6 +75,15 @@ pub struct FieldAttrs {
     pub tag: At<u64>,
     /// `present = "x"`: a bit part that is 1 when the optional field `x` is there.
     pub present: At<String>,
+    /// `literal = "\r\n"`: a field of type `()` standing for these bytes.
+    pub literal: At<Vec<u8>>,
+    /// `until = "\r\n"`: the field reaches up to these bytes, which end it.
+    pub until: At<Vec<u8>>,
+    /// `decimal`: an integer (a value or a length) written as ASCII decimal.
+    pub decimal: At<()>,
+    /// `else = -1` beside `len = "x"`: the length written when the conditional `x` is
+    /// absent.
+    pub len_else: At<i128>,
 }
 
 /// Keys of an item (struct or enum) or of the protocol attribute's nested lists.
@@ -139,7 +148,7 @@ const TYPE_KEYS: &[&str] = &[
 
 const FIELD_KEYS: &[&str] = &[
     "default", "constant", "len", "rest", "sized_by", "bits", "packed", "carrier", "by", "rename",
-    "as_name", "if", "tag", "present",
+    "as_name", "if", "tag", "present", "literal", "until", "decimal", "else",
 ];
 
 /// Item keys.
@@ -217,6 +226,15 @@ where
     T::Err: std::fmt::Display,
 {
     let v = meta.value()?;
+    // `b'+'`: a byte's value, as `'+'` in the DSL.
+    if v.peek(syn::LitByte) {
+        let b: syn::LitByte = v.parse()?;
+        return b
+            .value()
+            .to_string()
+            .parse::<T>()
+            .map_err(|e| syn::Error::new(b.span(), e));
+    }
     let neg = v.peek(Token![-]);
     if neg {
         v.parse::<Token![-]>()?;
@@ -368,6 +386,10 @@ pub fn field(attrs: &[Attribute]) -> syn::Result<FieldAttrs> {
                 }
                 "tag" => set(&mut out.tag, int_value(&meta)?, &meta, &name)?,
                 "present" => set(&mut out.present, ident_value(&meta)?, &meta, &name)?,
+                "literal" => set(&mut out.literal, bytes_value(&meta)?, &meta, &name)?,
+                "until" => set(&mut out.until, bytes_value(&meta)?, &meta, &name)?,
+                "decimal" => set(&mut out.decimal, (), &meta, &name)?,
+                "else" => set(&mut out.len_else, int_value(&meta)?, &meta, &name)?,
                 _ => {
                     return Err(unknown(
                         &meta,
@@ -381,6 +403,15 @@ pub fn field(attrs: &[Attribute]) -> syn::Result<FieldAttrs> {
         })?;
     }
     Ok(out)
+}
+
+/// The bytes of `= "\r\n"` or `= b"\r\n"`.
+fn bytes_value(meta: &ParseNestedMeta) -> syn::Result<Vec<u8>> {
+    let v = meta.value()?;
+    if v.peek(syn::LitByteStr) {
+        return Ok(v.parse::<syn::LitByteStr>()?.value());
+    }
+    Ok(v.parse::<LitStr>()?.value().into_bytes())
 }
 
 /// `disc, 0 => json, 1 => binary`.

@@ -601,6 +601,8 @@ impl Cx {
             widen: None,
             default: None,
             cond: None,
+            decimal: false,
+            len_else: None,
             span: self.spans.add(first),
             at: PartSpans::default(),
         }
@@ -688,7 +690,21 @@ impl Cx {
             .as_ref()
             .and_then(|((text, lit), _)| self.cond(text, *lit));
         // A field present on a condition is held as an `Option` of its wire type.
-        let stored = fa.constant.is_none() && fa.len.is_none();
+        let stored = fa.constant.is_none() && fa.len.is_none() && fa.literal.is_none();
+        // `count = "n"` names the field holding the element count; `count = u16` is a
+        // count prefix.
+        let count_field = fa.spec.count.as_ref().and_then(|(n, _)| {
+            (n != "varint" && !n.contains('<') && self.int_name(n, None).is_none())
+                .then(|| n.clone())
+        });
+        let spec = if count_field.is_some() {
+            TypeSpec {
+                count: None,
+                ..fa.spec.clone()
+            }
+        } else {
+            fa.spec.clone()
+        };
         let held = match &fa.cond {
             Some(_) if stored => match option_of(&f.ty) {
                 Some(t) => t,
@@ -699,7 +715,18 @@ impl Cx {
             },
             _ => &f.ty,
         };
-        let kind = if let Some(((disc, arms), s)) = &fa.by {
+        let kind = if let Some((b, s)) = &fa.literal {
+            if self.derive {
+                self.not_stored(f);
+            }
+            if b.is_empty() {
+                self.err_at(*s, "a literal field needs at least one byte\n\nhelp: write the bytes the field stands for, e.g. `literal = \"\\r\\n\"`");
+            }
+            if !matches!(&f.ty, syn::Type::Tuple(t) if t.elems.is_empty()) {
+                self.err(&f.ty, "a literal field holds nothing: its type is `()`");
+            }
+            FieldKind::Literal(b.clone())
+        } else if let Some(((disc, arms), s)) = &fa.by {
             let ty = self.named_struct(held);
             if self.derive && ty > 0 {
                 self.switch_encodings(ty, arms, *s);
@@ -737,13 +764,50 @@ impl Cx {
             };
             FieldKind::Length { ty, of: of.clone() }
         } else {
-            let mut t = self.ty(held, &fa.spec, &mut widen);
+            let mut t = self.ty(held, &spec, &mut widen);
             if empty_is_none && let Type::Optional { repr, .. } = &mut t {
                 *repr = OptRepr::EmptyIsNone;
             }
+            if let Some((_, s)) = fa.decimal
+                && !matches!(&t, Type::Int(i) if i.bytes != 8 || i.signed)
+            {
+                self.err_at(s, "`decimal` writes an integer no wider than `i64` as ASCII decimal\n\nhelp: give the field a type such as `i64`");
+            }
             FieldKind::Value(t)
         };
+        let extents = [
+            fa.rest.as_ref().map(|r| r.1),
+            fa.sized_by.as_ref().map(|r| r.1),
+            fa.until.as_ref().map(|r| r.1),
+            count_field
+                .as_ref()
+                .and(fa.spec.count.as_ref().map(|r| r.1)),
+        ];
+        if let [_, second, ..] = extents.iter().flatten().collect::<Vec<_>>()[..] {
+            self.err_at(*second, "a field has one extent: `rest`, `sized_by`, `until` or `count = \"field\"`\n\nhelp: keep one of them");
+        }
+        if let Some((v, s)) = fa.len_else {
+            match &fa.len {
+                None => self.err_at(s, "`else` follows `len = \"x\"`, where `x` is a conditional field\n\nhelp: drop it"),
+                Some(_) => {
+                    let i = self.field_int(f, fa);
+                    if !(i.min_value()..=i128::from(i.max_value())).contains(&v) {
+                        self.err_at(s, format!("`else = {v}` does not fit the length's type"));
+                    }
+                }
+            }
+        }
         let region = match (&fa.rest, &fa.sized_by) {
+            _ if fa.until.is_some() || count_field.is_some() => match (&fa.until, &count_field) {
+                (Some((d, s)), _) => {
+                    if d.is_empty() {
+                        self.err_at(*s, "`until` needs at least one byte\n\nhelp: write the delimiter, e.g. `until = \"\\r\\n\"`");
+                    }
+                    Region::Until(d.clone())
+                }
+                (None, Some(n)) => Region::Count(n.clone()),
+                (None, None) => Region::Inline,
+            },
             (Some(_), None) => Region::Rest,
             (None, Some((n, s))) => {
                 if n == "varint" || n.contains('<') {
@@ -768,7 +832,7 @@ impl Cx {
         // unless one is written.
         let mut kind = kind;
         if region != Region::Inline
-            && fa.spec.count.is_none()
+            && spec.count.is_none()
             && let FieldKind::Value(ty) = &mut kind
         {
             let inner = match ty {
@@ -794,6 +858,8 @@ impl Cx {
             widen,
             default: fa.default.map(|d| d.0),
             cond,
+            decimal: fa.decimal.is_some(),
+            len_else: fa.len_else.map(|v| v.0),
             span: self.spans.add(f),
             at: PartSpans {
                 cond: fa

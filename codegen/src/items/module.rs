@@ -86,7 +86,9 @@ pub fn args(tokens: TokenStream) -> syn::Result<Args> {
                     "max_frame_len" => a.limits.max_frame_len = v,
                     "max_string_len" => a.limits.max_string_len = v,
                     "max_collection_len" => a.limits.max_collection_len = v,
-                    _ => return Err(m.error(format!("unknown limit `{k}`\n\nhelp: limits are max_frame_len, max_string_len and max_collection_len"))),
+                    "max_line_len" => a.limits.max_line_len = v,
+                    "max_depth" => a.limits.max_depth = v,
+                    _ => return Err(m.error(format!("unknown limit `{k}`\n\nhelp: limits are max_frame_len, max_string_len, max_collection_len, max_line_len and max_depth"))),
                 }
                 Ok(())
             })?,

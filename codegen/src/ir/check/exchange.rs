@@ -365,7 +365,7 @@ fn top_level_value<'a>(s: &'a StructDef, name: &str) -> Result<&'a Type, String>
     };
     match &field.kind {
         FieldKind::Value(t) => Ok(t),
-        FieldKind::Const { .. } => Err(format!("`{name}` is a constant")),
+        FieldKind::Const { .. } | FieldKind::Literal(_) => Err(format!("`{name}` is a constant")),
         FieldKind::Length { .. } => Err(format!("`{name}` is a computed length")),
         FieldKind::Bits { .. } => Err(format!("`{name}` is packed with bit parts")),
         FieldKind::Switch { .. } => Err(format!("`{name}` is a struct")),

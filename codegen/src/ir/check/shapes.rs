@@ -69,7 +69,10 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
         match t {
             TypeDef::Union(u) => check_union(p, u, errs),
             TypeDef::Tagged(tg) => check_tagged(p, tg, errs),
-            TypeDef::Struct(s) => check_conditions(p, s, errs),
+            TypeDef::Struct(s) => {
+                check_conditions(p, s, errs);
+                check_len_else(s, errs);
+            }
             TypeDef::Enum(_) | TypeDef::Flags(_) => {}
         }
     }
@@ -232,6 +235,10 @@ fn check_union_frame(p: &Protocol, errs: &mut Vec<Diagnostic>) {
         }
         None
     };
+    // Without any `len(..)`, frames are measured by decoding them.
+    if !crate::emit::has_frame_length(p, u) {
+        return;
+    }
     let Some(first) = u.arms.first() else { return };
     let TypeDef::Struct(s0) = &p.types[first.ty] else {
         return;
@@ -386,11 +393,11 @@ fn check_conditions(p: &Protocol, s: &StructDef, errs: &mut Vec<Diagnostic>) {
     for (fi, f) in s.fields.iter().enumerate() {
         let at = PartSpans::or(f.at.cond, f.span);
         if let Some(c) = &f.cond {
-            if !matches!(f.kind, FieldKind::Value(_)) {
+            if !matches!(f.kind, FieldKind::Value(_) | FieldKind::Literal(_)) {
                 errs.push(
                     Diagnostic::error(at, format!("`{}` cannot be conditional", f.name), "condition here")
                         .code("E0377")
-                        .help("a condition applies to a stored value; constants, lengths, packed words and `by` fields are always there"),
+                        .help("a condition applies to a stored value or a literal; constants, lengths, packed words and `by` fields are always there"),
                 );
             }
             if s.header_only {
@@ -405,6 +412,10 @@ fn check_conditions(p: &Protocol, s: &StructDef, errs: &mut Vec<Diagnostic>) {
                 );
             }
             for (name, sp) in c.refs() {
+                // An earlier computed length is read as it is on the wire (`len >= 0`).
+                if earlier_length(s, fi, name) {
+                    continue;
+                }
                 if let Err(why) = operand_kind(p, s, fi, name) {
                     errs.push(
                         Diagnostic::error(
@@ -457,6 +468,109 @@ fn check_conditions(p: &Protocol, s: &StructDef, errs: &mut Vec<Diagnostic>) {
                 )
                 .code("E0379")
                 .help("mark the integer field that carries the protocol version"),
+            );
+        }
+    }
+}
+
+/// Whether `name` is a computed length field (not a bit part) before field number `upto`.
+fn earlier_length(s: &StructDef, upto: usize, name: &str) -> bool {
+    s.fields[..upto]
+        .iter()
+        .any(|f| f.name == name && matches!(f.kind, FieldKind::Length { .. }))
+}
+
+/// The value of condition `c` when the name `n` holds `v`, where it does not depend on
+/// anything else: `Some(false)` for `n >= 0 && flag` with `v` = -1, `None` when unknown.
+fn decided_with(c: &Cond, n: &str, v: i128) -> Option<bool> {
+    let int = |c: &Cond| match c {
+        Cond::Int(i, _) => Some(*i),
+        Cond::Ref(r, _) if r == n => Some(v),
+        _ => None,
+    };
+    match c {
+        Cond::Cmp(op, a, b) => {
+            let (a, b) = (int(a)?, int(b)?);
+            Some(match op {
+                CmpOp::Eq => a == b,
+                CmpOp::Ne => a != b,
+                CmpOp::Lt => a < b,
+                CmpOp::Le => a <= b,
+                CmpOp::Gt => a > b,
+                CmpOp::Ge => a >= b,
+            })
+        }
+        Cond::Not(x) => decided_with(x, n, v).map(|b| !b),
+        Cond::And(a, b) => match (decided_with(a, n, v), decided_with(b, n, v)) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        },
+        Cond::Or(a, b) => match (decided_with(a, n, v), decided_with(b, n, v)) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `n: T = len(x) else V`: `x` is conditional (E0364), and when `x`'s condition reads `n`,
+/// there is a `V` and it is a value the condition refuses (E0359). That `V` fits `T` is
+/// checked while lowering (E0117).
+fn check_len_else(s: &StructDef, errs: &mut Vec<Diagnostic>) {
+    for f in &s.fields {
+        let at = PartSpans::or(f.at.len_else, f.span);
+        // `else` anywhere else is refused while lowering (E0116).
+        let FieldKind::Length { of, .. } = &f.kind else {
+            continue;
+        };
+        let target = match of {
+            LenTarget::Field(x) => s.fields.iter().find(|g| g.name == *x),
+            LenTarget::From(_) => None,
+        };
+        let Some((x, cond)) = target.and_then(|g| g.cond.as_ref().map(|c| (g, c))) else {
+            if f.len_else.is_some() {
+                let why = match of {
+                    LenTarget::Field(x) => format!("`{x}` is always there"),
+                    LenTarget::From(_) => "it measures a run of fields, always there".to_string(),
+                };
+                errs.push(
+                    Diagnostic::error(at, format!("`else` on `{}`, whose target is never absent", f.name), why)
+                        .code("E0364")
+                        .help("`else` gives the length of an absent conditional field (`data: bytes sized_by len if len >= 0`); drop it"),
+                );
+            }
+            continue;
+        };
+        let reads = cond.refs().iter().any(|(r, _)| *r == f.name);
+        let Some(v) = f.len_else else {
+            if reads {
+                errs.push(
+                    Diagnostic::error(
+                        PartSpans::or(f.at.value, f.span),
+                        format!("`{}` has no value for an absent `{}`", f.name, x.name),
+                        format!("`{}`'s condition reads `{}`", x.name, f.name),
+                    )
+                    .code("E0359")
+                    .help(format!(
+                        "say what `{}` is when `{}` is absent, a value its condition refuses: `= len({}) else -1`",
+                        f.name, x.name, x.name
+                    )),
+                );
+            }
+            continue;
+        };
+        if reads && decided_with(cond, &f.name, v) != Some(false) {
+            errs.push(
+                Diagnostic::error(
+                    at,
+                    format!("an absent `{}` writes `{}` = {v}, which its condition does not refuse", x.name, f.name),
+                    "not refused",
+                )
+                .code("E0359")
+                .note(PartSpans::or(x.at.cond, x.span), "this condition")
+                .help(format!("choose a value for which the condition of `{}` is false, e.g. `else -1` for `if {} >= 0`", x.name, f.name)),
             );
         }
     }
