@@ -5,6 +5,7 @@ fn main() {
         "../protocols/wire/native.wire",
         "../protocols/wire/rocketmq.wire",
         "../protocols/wire/mqtt.wire",
+        "../protocols/wire/resp.wire",
         "../tests/wire/kitchen.wire",
     ]) {
         eprintln!("{e}");

@@ -474,6 +474,9 @@ fn wire_seeds(s: &mut Seeds, repo: &Path) {
         ("native", "protocols/wire/native.wire"),
         ("rocketmq", "protocols/wire/rocketmq.wire"),
         ("rocketmq_headers", "protocols/wire/rocketmq_headers.wire"),
+        ("mqtt", "protocols/wire/mqtt.wire"),
+        ("resp", "protocols/wire/resp.wire"),
+        ("catalog", "tests/wire/catalog.wire"),
         ("chat", "tests/user-crate/chat.wire"),
         ("common", "tests/wire/common.wire"),
     ] {
@@ -529,6 +532,30 @@ fn mqtt_seeds(s: &mut Seeds, repo: &Path) {
     }
 }
 
+/// The replies redis-server sent (`protocols/tests/vectors/resp2.txt`, `resp3.txt`), one
+/// value per seed, and all of a file's values back to back.
+fn resp_seeds(s: &mut Seeds, repo: &Path) {
+    for file in ["resp2", "resp3"] {
+        let text =
+            std::fs::read_to_string(repo.join(format!("protocols/tests/vectors/{file}.txt")))
+                .expect("the recorded RESP replies");
+        let mut all = Vec::new();
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let (name, hex) = line.split_once(' ').expect("a name and hex");
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+                .collect();
+            s.put("resp_frame", &format!("{file}-{name}"), &bytes);
+            all.extend(bytes);
+        }
+        s.put("resp_frame", &format!("{file}-all"), &all);
+    }
+}
+
 fn main() {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR"));
     let repo = fuzz.join("..");
@@ -544,6 +571,7 @@ fn main() {
     kitchen_seeds(&mut s);
     wire_seeds(&mut s, &repo);
     mqtt_seeds(&mut s, &repo);
+    resp_seeds(&mut s, &repo);
     // Every seed passes its target's checks.
     for (name, run) in polywire_fuzz::targets::ALL {
         for entry in std::fs::read_dir(s.root.join(name)).expect("seeds of every target") {

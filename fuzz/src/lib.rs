@@ -37,6 +37,11 @@ pub mod mqtt {
     polywire::include_protocol!("mqtt");
 }
 
+/// `protocols/wire/resp.wire`: Redis's RESP2 and RESP3.
+pub mod resp {
+    polywire::include_protocol!("resp");
+}
+
 /// `tests/wire/kitchen.wire`: every construct of the language.
 pub mod kitchen {
     polywire::include_protocol!("kitchen");

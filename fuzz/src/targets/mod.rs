@@ -9,6 +9,7 @@ pub mod native_frame;
 pub mod native_handshake_client;
 pub mod native_handshake_server;
 pub mod native_messages;
+pub mod resp_frame;
 pub mod rocketmq_frame;
 pub mod rocketmq_messages;
 pub mod wire_parser;
@@ -28,5 +29,6 @@ pub const ALL: &[(&str, Check)] = &[
     ("kitchen_messages", kitchen_messages::run),
     ("mqtt_frame", mqtt_frame::run),
     ("mqtt_session", mqtt_session::run),
+    ("resp_frame", resp_frame::run),
     ("wire_parser", wire_parser::run),
 ];
