@@ -47,18 +47,36 @@ impl ::polywire::__private::WireMessage for {{ name }} {
         __r.enter({{ name_lit }})?;
         let __v = match __r.peek_word({{ width }}, {{ big }}, {{ name_lit }})? & {{ mask }} {
             {% for a in arms %}
+            {% if !a.fallback %}
             {{ a.key }} => <{{ a.name }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ a.name }}).map_err(|e| e.within({{ a.name_lit }})),
+            {% endif %}
             {% endfor %}
+            {% for a in arms %}
+            {% if a.fallback %}
+            _ => <{{ a.name }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ a.name }}).map_err(|e| e.within({{ a.name_lit }})),
+            {% endif %}
+            {% endfor %}
+            {% if !has_fallback %}
             other => ::std::result::Result::Err(__r.error({{ name_lit }}, ::polywire::__private::DecodeErrorKind::UnknownDiscriminator(other))),
+            {% endif %}
         };
         __r.leave();
         __v
         {% else %}
         match __r.peek_word({{ width }}, {{ big }}, {{ name_lit }})? & {{ mask }} {
             {% for a in arms %}
+            {% if !a.fallback %}
             {{ a.key }} => <{{ a.name }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ a.name }}).map_err(|e| e.within({{ a.name_lit }})),
+            {% endif %}
             {% endfor %}
+            {% for a in arms %}
+            {% if a.fallback %}
+            _ => <{{ a.name }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ a.name }}).map_err(|e| e.within({{ a.name_lit }})),
+            {% endif %}
+            {% endfor %}
+            {% if !has_fallback %}
             other => ::std::result::Result::Err(__r.error({{ name_lit }}, ::polywire::__private::DecodeErrorKind::UnknownDiscriminator(other))),
+            {% endif %}
         }
         {% endif %}
     }
@@ -66,7 +84,26 @@ impl ::polywire::__private::WireMessage for {{ name }} {
     fn write_to(&self, w: &mut ::polywire::__private::Writer<'_>) -> ::std::result::Result<(), ::polywire::__private::EncodeError> {
         match self {
             {% for a in arms %}
+            {% if a.fallback %}
+            Self::{{ a.name }}(m) => {
+                // Bytes that start with another member's key would read back as that one.
+                let __at = w.len();
+                ::polywire::__private::WireMessage::write_to(m, w)?;
+                let __word = w.cursor().with_bytes_mut(|b| b.get(__at..__at + {{ width }}).map(|s| {
+                    {% if big %}
+                    s.iter().fold(0u64, |k, x| k << 8 | u64::from(*x))
+                    {% else %}
+                    s.iter().rev().fold(0u64, |k, x| k << 8 | u64::from(*x))
+                    {% endif %}
+                }));
+                match __word.map(|k| k & {{ mask }}) {
+                    ::std::option::Option::Some(value @ {{ keyed }}) => ::std::result::Result::Err(::polywire::__private::EncodeError::ClaimedKey { path: {{ a.name_lit }}, value }),
+                    _ => ::std::result::Result::Ok(()),
+                }
+            }
+            {% else %}
             Self::{{ a.name }}(m) => ::polywire::__private::WireMessage::write_to(m, w),
+            {% endif %}
             {% endfor %}
         }
     }

@@ -924,3 +924,43 @@ fn union_member_with_a_bit_range_outside_its_word_is_an_error_not_a_panic() {
         assert!(e.diagnostics.iter().any(|d| d.is_error()), "{range}");
     }
 }
+
+#[test]
+fn union_with_two_else_members() {
+    let src = r#"protocol t {
+    struct Ping { header: u8 = 0xC0 }
+    struct Line { text: bytes rest }
+    struct Other { text: bytes rest }
+    union U { Ping, else Line, else Other }
+}
+"#;
+    insta::assert_snapshot!("union_with_two_else_members", fail_n(src, 1));
+}
+
+/// The `else` member need not start with constant bits; it prints back as `else Name`.
+#[test]
+fn union_else_member_loads_and_prints_back() {
+    let src = r#"protocol t {
+    struct Ping { header: u8 = 0xC0 }
+    struct Line { text: bytes rest }
+    union U { Ping, else Line }
+}
+"#;
+    let ir = polywire_codegen::load_str("test.wire", src)
+        .unwrap_or_else(|e| panic!("{}", e.rendered))
+        .ir;
+    let Some(polywire_codegen::ir::TypeDef::Union(u)) = ir.types.iter().find(|t| t.name() == "U")
+    else {
+        panic!("no union U")
+    };
+    assert_eq!(
+        u.arms.iter().map(|a| a.fallback).collect::<Vec<_>>(),
+        [false, true]
+    );
+    let text = polywire_codegen::ir::print::to_wire(&ir);
+    assert!(text.contains("else Line"), "{text}");
+    let back = polywire_codegen::load_str("test.wire", &text)
+        .unwrap_or_else(|e| panic!("{}", e.rendered))
+        .ir;
+    assert_eq!(polywire_codegen::ir::print::to_wire(&back), text);
+}

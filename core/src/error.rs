@@ -274,6 +274,17 @@ pub enum EncodeError {
         /// Field path.
         path: &'static str,
     },
+    /// A union's `else` member whose bytes start with another member's key: it would be
+    /// read back as that member.
+    #[error(
+        "`{path}`: its first word {value:#x} is another member's; it would read back as that one"
+    )]
+    ClaimedKey {
+        /// Field path.
+        path: &'static str,
+        /// The first word, masked as the union reads it.
+        value: u64,
+    },
     /// A delimiter-terminated value holding its delimiter.
     #[error("`{path}` holds its own delimiter")]
     ContainsDelimiter {

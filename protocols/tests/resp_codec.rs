@@ -5,7 +5,7 @@
 use bytes::{Bytes, BytesMut};
 use polywire::{Codec, DecodeError, DecodeErrorKind, EncodeError, Limits, Str};
 use polywire_protocols::resp::{
-    Array, BulkError, BulkString, Integer, Null, SimpleString, Value, ValueCodec,
+    Array, BulkError, BulkString, Command, Inline, Integer, Null, SimpleString, Value, ValueCodec,
 };
 use proptest::prelude::*;
 
@@ -510,5 +510,62 @@ proptest! {
             }
             prop_assert!(src.len() <= input.len());
         }
+    }
+}
+
+/// Decodes one `Command` from `bytes`, with the bytes it took.
+fn command(bytes: &[u8]) -> Result<(Command, usize), DecodeError> {
+    let buf = Bytes::copy_from_slice(bytes);
+    let mut r = polywire::wire::Reader::new(&buf, resp_limits());
+    let c = <Command as polywire::WireMessage>::decode_from(&mut r)?;
+    Ok((c, r.offset()))
+}
+
+fn encode_command(c: &Command) -> Result<Vec<u8>, EncodeError> {
+    let mut dst = BytesMut::new();
+    polywire::WireMessage::encode_to(c, &mut dst)?;
+    Ok(dst.to_vec())
+}
+
+#[test]
+fn a_command_is_an_array_or_any_other_line_as_an_inline_command() {
+    // What redis-cli sends, and what a telnet user types.
+    let array = b"*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n";
+    let (c, used) = command(array).expect("an array command");
+    let Command::Array(Array { items: Some(items) }) = &c else {
+        panic!("{c:?}")
+    };
+    assert_eq!((items.len(), used), (2, array.len()));
+    assert_eq!(encode_command(&c).expect("encodes"), array);
+    // `$` starts a bulk string among values, not among commands: that line is inline too.
+    for line in [
+        &b"PING\r\n"[..],
+        b"SET k v\r\n",
+        b"\r\n",
+        b"$not a bulk\r\n",
+    ] {
+        match command(line) {
+            Ok((Command::Inline(Inline { line: l }), used)) => {
+                assert_eq!(used, line.len());
+                assert_eq!(format!("{l}\r\n").as_bytes(), line);
+                assert_eq!(
+                    encode_command(&Command::Inline(Inline { line: l })).expect("encodes"),
+                    line
+                );
+            }
+            other => panic!("{line:?}: {other:?}"),
+        }
+    }
+    // A line without its end is not a command.
+    command(b"PIN").expect_err("no CRLF");
+    // An inline command that starts like an array would read back as one: not encoded.
+    let claimed = Command::Inline(Inline {
+        line: Str::from("*2"),
+    });
+    match encode_command(&claimed) {
+        Err(EncodeError::ClaimedKey { path, value }) => {
+            assert_eq!((path, value), ("Inline", u64::from(b'*')))
+        }
+        other => panic!("{other:?}"),
     }
 }

@@ -427,6 +427,18 @@ protocol p { handshake { hello Hello, accept Accept } .. }   // no `versions`
 Add `versions 1..=N` to the protocol."#,
     },
     Code {
+        code: "E0337",
+        title: "a union with two `else` members",
+        explanation: r#"A union reads the member whose constant bits its first word has; its `else` member,
+if it has one, is read when the word is no other member's. There is one such member.
+
+```wire
+union Command { Array, else Inline, else Raw }
+```
+
+Keep one `else`."#,
+    },
+    Code {
         code: "E0340",
         title: "names that are equal in Rust",
         explanation: r#"The emitter converts names to Rust's conventions: fields to `snake_case`, enum variants to

@@ -106,8 +106,8 @@ pub struct UnionDef {
     pub docs: Vec<String>,
     /// Name.
     pub name: Name,
-    /// The member structs, with their docs.
-    pub arms: Vec<(Vec<String>, Name)>,
+    /// The member structs, with their docs and whether each is the `else` member.
+    pub arms: Vec<(Vec<String>, Name, bool)>,
     /// The whole definition.
     pub span: Span,
 }

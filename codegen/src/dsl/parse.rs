@@ -1120,7 +1120,8 @@ impl Cx {
                     .map(|arm| {
                         let mut ai = arm.into_inner().peekable();
                         let docs = self.docs(&mut ai);
-                        (docs, self.name(ai.next().expect("union arm")))
+                        let fallback = ai.next_if(|p| p.as_rule() == Rule::union_else).is_some();
+                        (docs, self.name(ai.next().expect("union arm")), fallback)
                     })
                     .collect();
                 Item::Union(UnionDef {

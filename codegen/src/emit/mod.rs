@@ -151,6 +151,10 @@ struct UnionView {
     allow: &'static str,
     /// A member holds the union again (through a list): decoding counts the depth.
     recursive: bool,
+    /// The keys of the members other than the `else` one, as a pattern (`(0x2b | 0x2d)`).
+    keyed: String,
+    /// Whether a member is the `else` one.
+    has_fallback: bool,
 }
 
 struct UnionArmView {
@@ -159,6 +163,8 @@ struct UnionArmView {
     docs: Vec<String>,
     /// The member's value of the masked bits.
     key: String,
+    /// The `else` member: read when the key is no other member's.
+    fallback: bool,
 }
 
 fn union_view(g: &Gen, u: &UnionDef) -> UnionView {
@@ -180,7 +186,16 @@ fn union_view(g: &Gen, u: &UnionDef) -> UnionView {
         .map(camel_allow)
         .find(|a| !a.is_empty())
         .unwrap_or_default();
+    let keyed: Vec<String> = crate::ir::check::keyed_values(u, &keys)
+        .iter()
+        .map(|(_, k)| format!("{k:#x}"))
+        .collect();
     UnionView {
+        keyed: match keyed.as_slice() {
+            [one] => one.clone(),
+            many => format!("({})", many.join(" | ")),
+        },
+        has_fallback: u.arms.iter().any(|a| a.fallback),
         recursive: reaches(
             g.p,
             u,
@@ -206,6 +221,7 @@ fn union_view(g: &Gen, u: &UnionDef) -> UnionView {
                     name,
                     docs: docs(&a.docs),
                     key: format!("{:#x}", keys.get(n).copied().unwrap_or(0)),
+                    fallback: a.fallback,
                 }
             })
             .collect(),

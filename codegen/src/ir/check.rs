@@ -6,7 +6,7 @@ use crate::diag::Diagnostic;
 
 mod exchange;
 mod shapes;
-pub use shapes::union_key;
+pub use shapes::{keyed_values, union_key};
 
 /// Runs every check; `Ok` means the emitter may rely on the IR's invariants.
 pub fn check(p: &Protocol) -> Result<(), Vec<Diagnostic>> {

@@ -1020,11 +1020,12 @@ impl Lower {
 
     fn union_def(&mut self, u: &ast::UnionDef) -> UnionDef {
         let mut arms = Vec::new();
-        for (docs, n) in &u.arms {
+        for (docs, n, fallback) in &u.arms {
             match self.lookup(n) {
                 Some(ty) => arms.push(UnionArm {
                     ty,
                     docs: docs.clone(),
+                    fallback: *fallback,
                     span: n.span,
                 }),
                 None => self.unknown_type(n),

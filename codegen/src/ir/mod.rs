@@ -289,6 +289,10 @@ pub struct UnionArm {
     pub ty: usize,
     /// Docs.
     pub docs: Vec<String>,
+    /// `else Name`: the member read when the first word is no other member's (it need not
+    /// start with constant bits; RESP's inline commands are lines of words).
+    #[serde(default)]
+    pub fallback: bool,
     /// Where it is named.
     pub span: Span,
 }

@@ -109,7 +109,8 @@ impl Printer<'_> {
                     self.open(&format!("union {}", u.name));
                     for a in &u.arms {
                         self.docs(&a.docs);
-                        self.line(p.types[a.ty].name());
+                        let fallback = if a.fallback { "else " } else { "" };
+                        self.line(&format!("{fallback}{}", p.types[a.ty].name()));
                     }
                     self.close();
                 }

@@ -1118,8 +1118,19 @@ impl Cx {
             if let Some((_, e)) = &v.discriminant {
                 self.err(e, "a variant of a union has no value: the constant bits its struct starts with tell it apart\n\nhelp: remove `= ..`");
             }
+            let mut fallback = false;
             if let Some(a) = v.attrs.iter().find(|a| a.path().is_ident("wire")) {
-                self.err(a, "`#[wire(..)]` does not apply to a variant of a union\n\nhelp: describe the member on its struct");
+                let r = a.parse_nested_meta(|m| {
+                    if m.path.is_ident("fallback") {
+                        fallback = true;
+                        Ok(())
+                    } else {
+                        Err(m.error("unknown"))
+                    }
+                });
+                if r.is_err() {
+                    self.err(a, "a variant of a union takes only `#[wire(fallback)]` (the member read when the first word is no other member's)\n\nhelp: describe the member on its struct");
+                }
             }
             let Some((name, _)) = Self::segment(ty).filter(|(_, a)| a.is_empty()) else {
                 let t = ty.to_token_stream().to_string().replace(' ', "");
@@ -1136,6 +1147,7 @@ impl Cx {
                 Type::Named(i) => arms.push(UnionArm {
                     ty: i,
                     docs: attr::docs(&v.attrs),
+                    fallback,
                     span: self.spans.add(&v.ident),
                 }),
                 _ => continue,

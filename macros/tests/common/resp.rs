@@ -182,4 +182,21 @@ pub mod resp {
         Attribute(Attribute),
         Push(Push),
     }
+
+    /// An inline command, `PING\r\n` or `SET k v\r\n`: a line of words separated by spaces,
+    /// as telnet users and redis-cli's inline mode send (a client sends commands this way
+    /// or as an `Array` of bulk strings).
+    pub struct Inline {
+        #[wire(until = "\r\n")]
+        line: Str,
+    }
+
+    /// What a client sends a server: a command as an array of bulk strings, or any other
+    /// line as an inline command.
+    #[wire(union)]
+    pub enum Command {
+        Array(Array),
+        #[wire(fallback)]
+        Inline(Inline),
+    }
 }

@@ -43,6 +43,11 @@ pub fn union_key(p: &Protocol, u: &UnionDef) -> Option<(UnionKey, Vec<u64>)> {
     let mut mask = u64::MAX;
     let mut consts = Vec::new();
     for a in &u.arms {
+        if a.fallback {
+            // Read when no other member's key matches; it has none of its own.
+            consts.push(0);
+            continue;
+        }
         let TypeDef::Struct(s) = &p.types[a.ty] else {
             return None;
         };
@@ -61,6 +66,16 @@ pub fn union_key(p: &Protocol, u: &UnionDef) -> Option<(UnionKey, Vec<u64>)> {
         UnionKey { ty, mask },
         consts.into_iter().map(|v| v & mask).collect(),
     ))
+}
+
+/// The key values of union `u`'s members other than its `else` member, in arm order.
+pub fn keyed_values(u: &UnionDef, values: &[u64]) -> Vec<(usize, u64)> {
+    values
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| !u.arms[*n].fallback)
+        .map(|(n, v)| (n, *v))
+        .collect()
 }
 
 /// Runs this module's rules.
@@ -132,6 +147,22 @@ fn check_union(p: &Protocol, u: &UnionDef, errs: &mut Vec<Diagnostic>) {
                 continue;
             }
         };
+        if a.fallback {
+            if let Some(first) = u.arms[..n].iter().find(|b| b.fallback) {
+                errs.push(
+                    Diagnostic::error(
+                        a.span,
+                        format!("union `{}` has a second `else` member", u.name),
+                        "second `else`",
+                    )
+                    .code("E0337")
+                    .note(first.span, "the first")
+                    .help("one member is read when the first word is no other member's: keep one `else`"),
+                );
+                ok = false;
+            }
+            continue;
+        }
         match leading_constant(s) {
             None => {
                 let at = s.fields.first().map_or(s.span, |f| f.span);
@@ -187,8 +218,9 @@ fn check_union(p: &Protocol, u: &UnionDef, errs: &mut Vec<Diagnostic>) {
         );
         return;
     };
-    for (n, v) in values.iter().enumerate() {
-        if let Some(m) = values[..n].iter().position(|w| w == v) {
+    let keyed = keyed_values(u, &values);
+    for (i, &(n, v)) in keyed.iter().enumerate() {
+        if let Some(&(m, _)) = keyed[..i].iter().find(|(_, w)| *w == v) {
             errs.push(
                 Diagnostic::error(
                     u.arms[n].span,
