@@ -40,44 +40,14 @@ impl ::std::convert::From<{{ a.name }}> for {{ name }} {
 
 impl ::polywire::__private::WireMessage for {{ name }} {
     fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
-        // The members tell themselves apart by the bits of their first word that are
-        // constant in every one of them.
         {% if recursive %}
         // A member holds this union again: each level counts against `max_depth`.
         __r.enter({{ name_lit }})?;
-        let __v = match __r.peek_word({{ width }}, {{ big }}, {{ name_lit }})? & {{ mask }} {
-            {% for a in arms %}
-            {% if !a.fallback %}
-            {{ a.key }} => <{{ a.name }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ a.name }}).map_err(|e| e.within({{ a.name_lit }})),
-            {% endif %}
-            {% endfor %}
-            {% for a in arms %}
-            {% if a.fallback %}
-            _ => <{{ a.name }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ a.name }}).map_err(|e| e.within({{ a.name_lit }})),
-            {% endif %}
-            {% endfor %}
-            {% if !has_fallback %}
-            other => ::std::result::Result::Err(__r.error({{ name_lit }}, ::polywire::__private::DecodeErrorKind::UnknownDiscriminator(other))),
-            {% endif %}
-        };
+        let __v = Self::decode_member(__r);
         __r.leave();
         __v
         {% else %}
-        match __r.peek_word({{ width }}, {{ big }}, {{ name_lit }})? & {{ mask }} {
-            {% for a in arms %}
-            {% if !a.fallback %}
-            {{ a.key }} => <{{ a.name }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ a.name }}).map_err(|e| e.within({{ a.name_lit }})),
-            {% endif %}
-            {% endfor %}
-            {% for a in arms %}
-            {% if a.fallback %}
-            _ => <{{ a.name }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ a.name }}).map_err(|e| e.within({{ a.name_lit }})),
-            {% endif %}
-            {% endfor %}
-            {% if !has_fallback %}
-            other => ::std::result::Result::Err(__r.error({{ name_lit }}, ::polywire::__private::DecodeErrorKind::UnknownDiscriminator(other))),
-            {% endif %}
-        }
+        Self::decode_member(__r)
         {% endif %}
     }
 
@@ -110,6 +80,27 @@ impl ::polywire::__private::WireMessage for {{ name }} {
 }
 
 impl {{ name }} {
+    /// Reads the member the first word names. The members tell themselves apart by the
+    /// bits of their first word that are constant in every one of them{% if has_fallback %}; any other word is the `else` member's{% endif %}.
+    #[inline]
+    fn decode_member(__r: &mut ::polywire::__private::Reader<'_>) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
+        match __r.peek_word({{ width }}, {{ big }}, {{ name_lit }})? & {{ mask }} {
+            {% for a in arms %}
+            {% if !a.fallback %}
+            {{ a.key }} => <{{ a.name }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ a.name }}).map_err(|e| e.within({{ a.name_lit }})),
+            {% endif %}
+            {% endfor %}
+            {% for a in arms %}
+            {% if a.fallback %}
+            _ => <{{ a.name }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ a.name }}).map_err(|e| e.within({{ a.name_lit }})),
+            {% endif %}
+            {% endfor %}
+            {% if !has_fallback %}
+            other => ::std::result::Result::Err(__r.error({{ name_lit }}, ::polywire::__private::DecodeErrorKind::UnknownDiscriminator(other))),
+            {% endif %}
+        }
+    }
+
     /// Number of bytes [`encode_to`](::polywire::WireMessage::encode_to) writes.
     pub fn encoded_len(&self) -> usize {
         match self {
