@@ -17,6 +17,7 @@ pub struct Builder {
     emit_rerun: Option<bool>,
     deny_warnings: bool,
     codecs_only: bool,
+    type_attributes: Vec<(String, String)>,
 }
 
 /// The result of loading a `.wire` file: its IR, every source read (for diagnostics) and
@@ -64,6 +65,16 @@ impl Builder {
         self
     }
 
+    /// Adds `attribute` (e.g. `#[derive(Hash)]` or `#[derive(serde::Serialize)]`) to the
+    /// definition of the generated type named `ty` (a struct, union, enum, flags, tagged
+    /// list or header), or of every type when `ty` is `.`, as prost-build's
+    /// `type_attribute`. Attributes come after the generated ones, in the order given; one
+    /// that is not an outer attribute fails [`compile`](Self::compile).
+    pub fn type_attribute(mut self, ty: impl Into<String>, attribute: impl Into<String>) -> Self {
+        self.type_attributes.push((ty.into(), attribute.into()));
+        self
+    }
+
     /// Generates Rust for each file, writing `<out_dir>/<file stem>.rs`. Returns every
     /// problem found, rendered with file:line:col and carets. Warnings are printed as
     /// `cargo:warning=` lines when run by cargo, or fail the build with
@@ -75,6 +86,13 @@ impl Builder {
                 .map(PathBuf::from)
                 .ok_or_else(|| plain("OUT_DIR is not set: call from build.rs or set .out_dir()"))?,
         };
+        for (ty, a) in &self.type_attributes {
+            if syn::parse::Parser::parse_str(syn::Attribute::parse_outer, a).is_err() {
+                return Err(plain(&format!(
+                    "type_attribute for `{ty}`: `{a}` is not an outer attribute such as `#[derive(Hash)]`"
+                )));
+            }
+        }
         let under_cargo = std::env::var_os("CARGO").is_some();
         let rerun = self.emit_rerun.unwrap_or(under_cargo);
         for f in files {
@@ -100,6 +118,7 @@ impl Builder {
             }
             let opts = crate::emit::Options {
                 codecs_only: self.codecs_only,
+                type_attributes: self.type_attributes.clone(),
                 ..Default::default()
             };
             let code = crate::generate_with(&c.ir, &c.sources, &opts)?;

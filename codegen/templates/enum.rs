@@ -7,6 +7,9 @@
 {% for d in at %}
 #[doc = {{ d }}]
 {% endfor %}
+{% for a in attrs %}
+{{ a }}
+{% endfor %}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash{% if !variants.is_empty() %}, Default{% endif %})]
 {{ crate::emit::rust::camel_allow(name) }}
 pub enum {{ name }} {

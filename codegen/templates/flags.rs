@@ -6,6 +6,9 @@
 {% for d in at %}
 #[doc = {{ d }}]
 {% endfor %}
+{% for a in attrs %}
+{{ a }}
+{% endfor %}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 {{ crate::emit::rust::camel_allow(name) }}
 pub struct {{ name }}(pub {{ repr }});

@@ -8,6 +8,9 @@
 {% for d in at %}
 #[doc = {{ d }}]
 {% endfor %}
+{% for a in attrs %}
+{{ a }}
+{% endfor %}
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 {{ crate::emit::rust::camel_allow(name) }}
 pub struct {{ name }} {

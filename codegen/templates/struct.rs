@@ -7,6 +7,9 @@
 {% for d in at %}
 #[doc = {{ d }}]
 {% endfor %}
+{% for a in attrs %}
+{{ a }}
+{% endfor %}
 {% if defaults.is_empty() %}
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 {% else %}

@@ -6,6 +6,9 @@
 {% for d in at %}
 #[doc = {{ d }}]
 {% endfor %}
+{% for a in attrs %}
+{{ a }}
+{% endfor %}
 {# Members are held inline, as the structs they are, whatever their sizes. #}
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1038,3 +1038,44 @@ fn frame_named_after_a_frame_block() {
 "#;
     insta::assert_snapshot!(fail_n(src, 1));
 }
+
+#[test]
+fn type_attributes_land_on_their_types_and_bad_ones_fail_the_build() {
+    let dir = TempDir::new("attrs");
+    let a = dir.write(
+        "a.wire",
+        &format!("protocol t {{\n    struct Point {{\n        x: u8\n    }}\n{MAIN_FRAME}}}\n"),
+    );
+    let out = dir.0.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let builder = polywire_codegen::configure()
+        .out_dir(&out)
+        .emit_rerun_if_changed(false)
+        .type_attribute("Point", "#[derive(Hash)]")
+        .type_attribute(".", "#[doc(alias = \"every\")]");
+    builder.compile(&[&a]).expect("compiles");
+    let code = std::fs::read_to_string(out.join("a.rs")).unwrap();
+    let at = code.find("pub struct Point").expect("Point is defined");
+    let head = &code[..at];
+    let own = head.rfind("#[derive(Hash)]").expect("Point's attribute");
+    assert!(
+        head[own..].lines().count() <= 4,
+        "the attribute is on Point:\n{}",
+        &head[own..]
+    );
+    assert_eq!(
+        code.matches("#[doc(alias = \"every\")]").count(),
+        code.matches("\npub struct ").count() + code.matches("\npub enum ").count(),
+        "`.` reaches every type"
+    );
+    let e = builder
+        .type_attribute("Point", "derive(Hash)")
+        .compile(&[&a])
+        .expect_err("not an attribute");
+    assert!(
+        e.rendered
+            .contains("type_attribute for `Point`: `derive(Hash)` is not an outer attribute"),
+        "{}",
+        e.rendered
+    );
+}

@@ -152,6 +152,9 @@ macro_rules! catalog_tests {
                 );
                 let total = client.count(Count::default()).await.expect("counted");
                 assert_eq!(total.n as usize, names().len());
+                // The build gave `Total` a `#[derive(Hash)]` of its own (`tests/build.rs`).
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::hash::Hash::hash(&total, &mut h);
                 client.close().await;
                 server.shutdown().await;
             }

@@ -45,6 +45,8 @@ struct EnumView {
     docs: Vec<String>,
     /// Where it is defined (see [`Gen::at`]).
     at: Vec<String>,
+    /// Attributes the build adds to the definition (`Builder::type_attribute`).
+    attrs: Vec<String>,
     repr: String,
     open: bool,
     variants: Vec<VariantView>,
@@ -73,6 +75,8 @@ struct FlagsView {
     name: String,
     docs: Vec<String>,
     at: Vec<String>,
+    /// Attributes the build adds to the definition (`Builder::type_attribute`).
+    attrs: Vec<String>,
     repr: String,
     bits: Vec<BitView>,
 }
@@ -95,6 +99,8 @@ struct StructView {
     name: String,
     docs: Vec<String>,
     at: Vec<String>,
+    /// Attributes the build adds to the definition (`Builder::type_attribute`).
+    attrs: Vec<String>,
     fields: Vec<FieldView>,
     /// Fields with `@default`; empty means `#[derive(Default)]`.
     defaults: Vec<String>,
@@ -122,6 +128,8 @@ struct HeaderView {
     name: String,
     docs: Vec<String>,
     at: Vec<String>,
+    /// Attributes the build adds to the definition (`Builder::type_attribute`).
+    attrs: Vec<String>,
     fields: Vec<FieldView>,
 }
 
@@ -140,6 +148,8 @@ struct UnionView {
     name_lit: String,
     docs: Vec<String>,
     at: Vec<String>,
+    /// Attributes the build adds to the definition (`Builder::type_attribute`).
+    attrs: Vec<String>,
     /// Width and byte order of the word the members start with.
     width: u8,
     big: bool,
@@ -207,6 +217,7 @@ fn union_view(g: &Gen, u: &UnionDef) -> UnionView {
         name_lit: lit(&u.name),
         docs: docs(&u.docs),
         at: g.at(u.span),
+        attrs: g.type_attrs(&u.name),
         width: ty.bytes,
         big: ty.endian == Endian::Big,
         mask: format!("{mask:#x}"),
@@ -235,6 +246,8 @@ struct TaggedView {
     name_lit: String,
     docs: Vec<String>,
     at: Vec<String>,
+    /// Attributes the build adds to the definition (`Builder::type_attribute`).
+    attrs: Vec<String>,
     /// Reads a tag from `__r` as u64.
     read_tag: String,
     members: Vec<MemberView>,
@@ -315,6 +328,7 @@ fn tagged_view(g: &Gen, t: &TaggedDef) -> TaggedView {
         name_lit: lit(&t.name),
         docs: docs(&t.docs),
         at: g.at(t.span),
+        attrs: g.type_attrs(&t.name),
         read_tag,
         members,
         size: rust::sum(size),
@@ -381,6 +395,9 @@ pub struct Options {
     /// registration and the typed clients (which need the runtime) are left out. The frame's
     /// codec, `RemotingFrame`, `Protocol` and `Handshake` impls stay.
     pub codecs_only: bool,
+    /// Attributes added to the definitions of generated types, as `(type name, attribute)`;
+    /// the name `.` matches every type (`Builder::type_attribute`).
+    pub type_attributes: Vec<(String, String)>,
 }
 
 /// The crate generated code names by default.
@@ -425,7 +442,11 @@ pub fn emit_with(p: &Protocol, opts: &Options) -> Result<String, String> {
 }
 
 fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Result<String, String> {
-    let g = Gen { p, locate };
+    let g = Gen {
+        p,
+        locate,
+        type_attributes: &opts.type_attributes,
+    };
     let definition = !opts.skip_definitions;
     let mut enums = Vec::new();
     let mut structs_out = Vec::new();
@@ -461,6 +482,7 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
                 name: f.name.clone(),
                 docs: docs(&f.docs),
                 at: g.at(f.span),
+                attrs: g.type_attrs(&f.name),
                 repr: f.repr.rust().into(),
                 bits: f
                     .bits
@@ -485,6 +507,7 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
                     name: s.name.clone(),
                     docs: docs(&s.docs),
                     at: g.at(s.span),
+                    attrs: g.type_attrs(&s.name),
                     fields: field_views(&g, s, &[]),
                 })?);
             }
@@ -500,6 +523,7 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
                     name: s.name.clone(),
                     docs: docs(&s.docs),
                     at: g.at(s.span),
+                    attrs: g.type_attrs(&s.name),
                     fields: field_views(&g, s, &defaults),
                     defaults: defaults.into_iter().map(|(n, _)| n).collect(),
                     decode: b.decode,
@@ -647,6 +671,7 @@ fn enum_view(g: &Gen, e: &EnumDef) -> EnumView {
         name: e.name.clone(),
         docs: docs(&e.docs),
         at: g.at(e.span),
+        attrs: g.type_attrs(&e.name),
         repr: e.repr.rust().into(),
         open: e.open,
         variants,

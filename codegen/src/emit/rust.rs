@@ -194,9 +194,20 @@ pub struct Gen<'a> {
     /// Where items come from, for the doc line each generated item carries (none when
     /// `None`, as for the derive macros, whose spans are the macro's).
     pub locate: Option<Locate<'a>>,
+    /// Attributes for the definitions of types, by type name (`.` for every type).
+    pub type_attributes: &'a [(String, String)],
 }
 
 impl<'a> Gen<'a> {
+    /// The attributes the build adds to the definition of type `name`, in the order given.
+    pub fn type_attrs(&self, name: &str) -> Vec<String> {
+        self.type_attributes
+            .iter()
+            .filter(|(path, _)| path == "." || path == name)
+            .map(|(_, a)| a.clone())
+            .collect()
+    }
+
     /// The doc line (a string literal) saying where an item defined at `span` comes from,
     /// so that an error in generated code leads to its source: ``Defined at
     /// `file:line`.``, or nothing.
