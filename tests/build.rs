@@ -11,6 +11,28 @@ fn main() {
         .type_attribute("Total", "#[derive(Hash)]")
         .type_attribute(".", "#[doc(alias = \"catalog\")]")
         .compile_or_exit(&["wire/catalog.wire", "wire/catalog_ids.wire"]);
+    // One side of the typed glue alone compiles (`server(false)`, `client(false)`), in
+    // folders of their own under OUT_DIR (`src/lib.rs` includes them).
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set"));
+    for (dir, server, files) in [
+        (
+            "client_only",
+            false,
+            &[
+                "../protocols/wire/native.wire",
+                "../protocols/wire/mqtt.wire",
+            ][..],
+        ),
+        ("server_only", true, &["../protocols/wire/native.wire"][..]),
+    ] {
+        let dir = out.join(dir);
+        std::fs::create_dir_all(&dir).expect("creates the folder");
+        polywire_codegen::configure()
+            .out_dir(dir)
+            .server(server)
+            .client(!server)
+            .compile_or_exit(files);
+    }
     // Its names are what it tests: the checker's warnings about them (W0103) are expected,
     // and are left out of the build's output.
     let file = "wire/snake_case.wire";

@@ -18,6 +18,8 @@ pub struct Builder {
     deny_warnings: bool,
     codecs_only: bool,
     type_attributes: Vec<(String, String)>,
+    no_server: bool,
+    no_client: bool,
 }
 
 /// The result of loading a `.wire` file: its IR, every source read (for diagnostics) and
@@ -62,6 +64,21 @@ impl Builder {
     /// stay. Include it with `polywire_core::include_protocol!`.
     pub fn codecs_only(mut self, on: bool) -> Self {
         self.codecs_only = on;
+        self
+    }
+
+    /// Whether to generate the server side (default: yes): the typed service traits and
+    /// their `serve_*` registration, and for an `exchange` block the handler trait, its
+    /// dispatch and `server()`. A crate that only calls a protocol turns it off.
+    pub fn server(mut self, on: bool) -> Self {
+        self.no_server = !on;
+        self
+    }
+
+    /// Whether to generate the typed clients (default: yes). A crate that only serves a
+    /// protocol turns it off.
+    pub fn client(mut self, on: bool) -> Self {
+        self.no_client = !on;
         self
     }
 
@@ -119,6 +136,8 @@ impl Builder {
             let opts = crate::emit::Options {
                 codecs_only: self.codecs_only,
                 type_attributes: self.type_attributes.clone(),
+                skip_server: self.no_server,
+                skip_client: self.no_client,
                 ..Default::default()
             };
             let code = crate::generate_with(&c.ir, &c.sources, &opts)?;

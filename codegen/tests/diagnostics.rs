@@ -1079,3 +1079,41 @@ fn type_attributes_land_on_their_types_and_bad_ones_fail_the_build() {
         e.rendered
     );
 }
+
+/// `server(false)` and `client(false)` leave out one side of the typed glue, for a service
+/// protocol and for one with an `exchange` block.
+#[test]
+fn server_and_client_switches_leave_out_their_side() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = TempDir::new("sides");
+    for (file, server_item, client_item) in [
+        (
+            "protocols/wire/native.wire",
+            "pub fn serve_basic<",
+            "pub struct BasicClient",
+        ),
+        (
+            "protocols/wire/mqtt.wire",
+            "pub trait MqttHandler",
+            "pub struct Client(",
+        ),
+    ] {
+        for (server, client) in [(true, true), (false, true), (true, false), (false, false)] {
+            let out = dir.0.join(format!("{server}-{client}"));
+            std::fs::create_dir_all(&out).unwrap();
+            polywire_codegen::configure()
+                .out_dir(&out)
+                .emit_rerun_if_changed(false)
+                .server(server)
+                .client(client)
+                .compile(&[root.join(file)])
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+            let stem = Path::new(file).file_stem().unwrap().to_str().unwrap();
+            let code = std::fs::read_to_string(out.join(format!("{stem}.rs"))).unwrap();
+            assert_eq!(code.contains(server_item), server, "{file}: {server_item}");
+            assert_eq!(code.contains(client_item), client, "{file}: {client_item}");
+            // The codec is there whatever the sides.
+            assert!(code.contains("impl ::polywire::__private::WireMessage for"));
+        }
+    }
+}

@@ -34,6 +34,26 @@ pub mod catalog_ids {
     polywire::include_protocol!("catalog_ids");
 }
 
+/// The bundled protocols generated with one side of the typed glue (`Builder::server(false)`
+/// or `client(false)`), under every warning denied: each side compiles alone.
+pub mod one_side {
+    /// `native.wire` without its server side.
+    #[deny(warnings)]
+    pub mod native_client {
+        include!(concat!(env!("OUT_DIR"), "/client_only/native.rs"));
+    }
+    /// `mqtt.wire` without its handler, dispatch and `server()`.
+    #[deny(warnings)]
+    pub mod mqtt_client {
+        include!(concat!(env!("OUT_DIR"), "/client_only/mqtt.rs"));
+    }
+    /// `native.wire` without its typed client.
+    #[deny(warnings)]
+    pub mod native_server {
+        include!(concat!(env!("OUT_DIR"), "/server_only/native.rs"));
+    }
+}
+
 /// Every feature of the language in one protocol (`wire/kitchen.wire`).
 pub mod kitchen {
     polywire::include_protocol!("kitchen");

@@ -781,8 +781,9 @@ fn answers(rule: &Rule) -> Answers {
     }
 }
 
-/// The typed handler trait, its dispatch and the server's constructor.
-pub fn service(g: &Gen) -> String {
+/// The typed handler trait, its dispatch and the server's constructor (the server side),
+/// then the typed client, as `sides` asks.
+pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
     let p = g.p;
     let Some((u, ex)) = parts(p) else {
         return String::new();
@@ -910,7 +911,14 @@ pub fn service(g: &Gen) -> String {
             }
         }
     }
-    let client = client(g, u, ex);
+    let client = if sides.client {
+        client(g, u, ex)
+    } else {
+        String::new()
+    };
+    if !sides.server {
+        return client;
+    }
     let series = if series_arms.is_empty() {
         String::new()
     } else {

@@ -398,6 +398,20 @@ pub struct Options {
     /// Attributes added to the definitions of generated types, as `(type name, attribute)`;
     /// the name `.` matches every type (`Builder::type_attribute`).
     pub type_attributes: Vec<(String, String)>,
+    /// Leave out the server side: the typed service traits and their registration, the
+    /// exchange handler trait, its dispatch and `server()` (`Builder::server(false)`).
+    pub skip_server: bool,
+    /// Leave out the typed clients (`Builder::client(false)`).
+    pub skip_client: bool,
+}
+
+/// Which sides of the typed glue to emit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sides {
+    /// Service traits, handlers and their registration.
+    pub server: bool,
+    /// Typed clients.
+    pub client: bool,
 }
 
 /// The crate generated code names by default.
@@ -609,11 +623,13 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
         requests,
     };
     let mut src = render(&view)?;
-    src += &remoting::emit(&g, !opts.codecs_only);
+    let sides = Sides {
+        server: !opts.codecs_only && !opts.skip_server,
+        client: !opts.codecs_only && !opts.skip_client,
+    };
+    src += &remoting::emit(&g, sides);
     src += &exchange::sans_io(&g);
-    if !opts.codecs_only {
-        src += &exchange::service(&g);
-    }
+    src += &exchange::service(&g, sides);
     format(&crate_path(src, opts))
 }
 

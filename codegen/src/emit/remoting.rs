@@ -126,7 +126,8 @@ fn echo_fns(g: &Gen, frame: &StructDef) -> (String, String) {
 /// Everything for `polywire::rt`; empty when the protocol has no frame with the roles.
 /// Without `services`, only what compiles against `polywire-core` (`RemotingFrame`,
 /// `Protocol`, `Handshake`, header conversions): no service traits or typed clients.
-pub fn emit(g: &Gen, services: bool) -> String {
+pub fn emit(g: &Gen, sides: super::Sides) -> String {
+    let services = sides.server || sides.client;
     let p = g.p;
     let Some(fi) = p.frame else {
         return String::new();
@@ -311,7 +312,7 @@ pub fn emit(g: &Gen, services: bool) -> String {
     }
     if services {
         for s in &p.services {
-            out += &service(g, frame, &r, &pt, s);
+            out += &service(g, frame, &r, &pt, s, sides);
         }
     }
     out
@@ -801,7 +802,14 @@ fn payload(
     )
 }
 
-fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> String {
+fn service(
+    g: &Gen,
+    frame: &StructDef,
+    r: &Roles,
+    pt: &str,
+    s: &Service,
+    sides: super::Sides,
+) -> String {
     let mut out = String::new();
     let mut trait_methods = String::new();
     let mut now_methods = String::new();
@@ -899,7 +907,8 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
     let sname = pascal(&s.name);
     let base = pascal_prefix(&s.name);
     let docs = doc_attrs(&s.docs, || format!("The `{}` service.", s.name));
-    out += &format!(
+    if sides.server {
+        out += &format!(
         "{docs}
         #[doc = \"\"]
         #[doc = \" Implement it and serve it with [`serve_{snake}`].\"]
@@ -915,9 +924,13 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
         pub trait {base}Now: ::std::marker::Send + ::std::marker::Sync + 'static {{ {now_methods} }}
 
         /// Registers every request of the `{base}Now` service on `server`.
-        pub fn serve_{snake}_now<S: {base}Now>(server: &::polywire::rt::RemotingServer<{pt}>, service: ::std::sync::Arc<S>) {{ {register_now} }}
-
-        /// Typed client of the `{sname}` service, bound to one address.
+        pub fn serve_{snake}_now<S: {base}Now>(server: &::polywire::rt::RemotingServer<{pt}>, service: ::std::sync::Arc<S>) {{ {register_now} }}\n",
+            snake = super::rust::snake(&s.name)
+        );
+    }
+    if sides.client {
+        out += &format!(
+        "/// Typed client of the `{sname}` service, bound to one address.
         #[derive(Clone)]
         pub struct {base}Client {{
             client: ::polywire::rt::RemotingClient<{pt}>,
@@ -942,9 +955,9 @@ fn service(g: &Gen, frame: &StructDef, r: &Roles, pt: &str, s: &Service) -> Stri
                 self.client.pipeline(&self.addr, window, self.timeout).await
             }}
             {client}
-        }}\n",
-        snake = super::rust::snake(&s.name)
-    );
+        }}\n"
+        );
+    }
     out
 }
 
