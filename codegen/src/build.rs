@@ -110,6 +110,26 @@ impl Builder {
                 )));
             }
         }
+        // Two files with one stem would write one `<stem>.rs`, the second over the first.
+        let stems: Vec<(&Path, &str)> = files
+            .iter()
+            .map(|f| {
+                let f = f.as_ref();
+                (
+                    f,
+                    f.file_stem().and_then(|s| s.to_str()).unwrap_or("protocol"),
+                )
+            })
+            .collect();
+        for (i, (f, stem)) in stems.iter().enumerate() {
+            if let Some((first, _)) = stems[..i].iter().find(|(_, s)| s == stem) {
+                return Err(plain(&format!(
+                    "`{}` and `{}` would both be generated as `{stem}.rs`: rename one, or compile them with separate `out_dir`s",
+                    first.display(),
+                    f.display()
+                )));
+            }
+        }
         let under_cargo = std::env::var_os("CARGO").is_some();
         let rerun = self.emit_rerun.unwrap_or(under_cargo);
         for f in files {

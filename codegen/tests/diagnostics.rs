@@ -1117,3 +1117,29 @@ fn server_and_client_switches_leave_out_their_side() {
         }
     }
 }
+
+/// Two files with one stem would write one `<stem>.rs`: the build fails, naming both.
+#[test]
+fn two_files_with_one_stem_fail_the_build() {
+    let dir = TempDir::new("stems");
+    let text = format!("protocol t {{\n{MAIN_FRAME}}}\n");
+    std::fs::create_dir_all(dir.0.join("a")).unwrap();
+    std::fs::create_dir_all(dir.0.join("b")).unwrap();
+    let a = dir.write("a/chat.wire", &text);
+    let b = dir.write("b/chat.wire", &text);
+    let out = dir.0.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let e = polywire_codegen::configure()
+        .out_dir(&out)
+        .emit_rerun_if_changed(false)
+        .compile(&[&a, &b])
+        .expect_err("one stem for two files");
+    assert!(
+        e.rendered.contains("would both be generated as `chat.rs`")
+            && e.rendered.contains("a/chat.wire")
+            && e.rendered.contains("b/chat.wire"),
+        "{}",
+        e.rendered
+    );
+    assert!(!out.join("chat.rs").exists(), "nothing is written");
+}
