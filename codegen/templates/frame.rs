@@ -7,7 +7,17 @@ impl ::polywire::Framed for {{ name }} {
     const NAME: &'static str = {{ name_lit }};
     const LIMITS: ::polywire::Limits = protocol_info::LIMITS;
 
+    {% if sided %}
+    fn frame_len(buf: &[u8], limits: &::polywire::Limits) -> ::std::result::Result<::std::option::Option<usize>, ::polywire::DecodeError> {
+        Self::frame_len_from(buf, limits, ::std::option::Option::None)
+    }
+
+    fn frame_len_from(buf: &[u8], limits: &::polywire::Limits, sender: ::std::option::Option<::polywire::Sender>) -> ::std::result::Result<::std::option::Option<usize>, ::polywire::DecodeError> {
+        {{ probe }}
+    }
+    {% else %}
     fn frame_len(buf: &[u8], limits: &::polywire::Limits) -> ::std::result::Result<::std::option::Option<usize>, ::polywire::DecodeError> {
         {{ probe }}
     }
+    {% endif %}
 }

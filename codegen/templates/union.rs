@@ -87,6 +87,14 @@ impl {{ name }} {
     /// bits of their first word that are constant in every one of them{% if has_fallback %}; any other word is the `else` member's{% endif %}.
     #[inline]
     fn decode_member(__r: &mut ::polywire::__private::Reader<'_>) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
+        {% if let Some((client, server)) = sided %}
+        // The side that sent the bytes picks the member.
+        match __r.sender() {
+            ::std::option::Option::Some(::polywire::__private::Sender::Client) => <{{ client }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ client }}),
+            ::std::option::Option::Some(::polywire::__private::Sender::Server) => <{{ server }} as ::polywire::__private::WireMessage>::decode_from(__r).map(Self::{{ server }}),
+            ::std::option::Option::None => ::std::result::Result::Err(__r.error({{ name_lit }}, ::polywire::__private::DecodeErrorKind::UnknownSender)),
+        }
+        {% else %}
         match __r.peek_word({{ width }}, {{ big }}, {{ name_lit }})? & {{ mask }} {
             {% for a in arms %}
             {% if !a.fallback %}
@@ -102,6 +110,7 @@ impl {{ name }} {
             other => ::std::result::Result::Err(__r.error({{ name_lit }}, ::polywire::__private::DecodeErrorKind::UnknownDiscriminator(other))),
             {% endif %}
         }
+        {% endif %}
     }
 
     /// Number of bytes [`encode_to`](::polywire::WireMessage::encode_to) writes.

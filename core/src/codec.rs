@@ -4,7 +4,7 @@
 //! it can be unit-tested, fuzzed and driven by any transport.
 
 use crate::error::{DecodeError, EncodeError};
-use crate::wire::{Limits, Reader, Writer};
+use crate::wire::{Limits, Reader, Sender, Writer};
 use bytes::BytesMut;
 
 /// A message with a binary wire layout (generated for every `struct` and `frame`).
@@ -127,6 +127,17 @@ pub trait Framed: WireMessage {
     /// (`Ok(None)` before that); an error for a frame over `limits.max_frame_len`, as soon
     /// as its length is known.
     fn frame_len(buf: &[u8], limits: &Limits) -> Result<Option<usize>, DecodeError>;
+
+    /// [`Framed::frame_len`] of bytes `sender` sent (`None`: unknown), for frames whose
+    /// members depend on the side that sends them; the others ignore it.
+    fn frame_len_from(
+        buf: &[u8],
+        limits: &Limits,
+        sender: Option<Sender>,
+    ) -> Result<Option<usize>, DecodeError> {
+        let _ = sender;
+        Self::frame_len(buf, limits)
+    }
 }
 
 /// The sans-IO codec of any [`Framed`] frame: finds frame boundaries, enforces the limits
@@ -138,6 +149,9 @@ pub struct FramedCodec<F> {
     /// The protocol version in effect (0 until one is agreed), which `if @version ...`
     /// layouts read.
     pub version: u32,
+    /// The side that sends what this codec decodes (`None`: unknown), which frames with
+    /// members `from client` / `from server` read; the others ignore it.
+    pub sender: Option<Sender>,
     frame: std::marker::PhantomData<fn() -> F>,
 }
 
@@ -152,6 +166,7 @@ impl<F: Framed> FramedCodec<F> {
         FramedCodec {
             limits,
             version: 0,
+            sender: None,
             frame: std::marker::PhantomData,
         }
     }
@@ -160,7 +175,13 @@ impl<F: Framed> FramedCodec<F> {
     /// (`Ok(None)` before that). Rejects a frame over the limit as soon as its length is
     /// known.
     pub fn frame_len(&self, buf: &[u8]) -> Result<Option<usize>, DecodeError> {
-        F::frame_len(buf, &self.limits)
+        F::frame_len_from(buf, &self.limits, self.sender)
+    }
+
+    /// The codec, decoding what `sender` sends.
+    pub fn sent_by(mut self, sender: Sender) -> Self {
+        self.sender = Some(sender);
+        self
     }
 }
 
@@ -175,6 +196,7 @@ impl<F> Clone for FramedCodec<F> {
         FramedCodec {
             limits: self.limits,
             version: self.version,
+            sender: self.sender,
             frame: std::marker::PhantomData,
         }
     }
@@ -186,6 +208,7 @@ impl<F> std::fmt::Debug for FramedCodec<F> {
             .field("frame", &std::any::type_name::<F>())
             .field("limits", &self.limits)
             .field("version", &self.version)
+            .field("sender", &self.sender)
             .finish()
     }
 }
@@ -211,7 +234,7 @@ impl<F: Framed> Codec for FramedCodec<F> {
         let mut ends = [0usize; 64];
         let (mut n, mut end, mut err) = (0usize, 0usize, None);
         while n < max.min(ends.len()) {
-            match F::frame_len(&src[end..], &self.limits) {
+            match F::frame_len_from(&src[end..], &self.limits, self.sender) {
                 Ok(Some(total)) if src.len() - end >= total => {
                     end += total;
                     ends[n] = end;
@@ -242,7 +265,9 @@ impl<F: Framed> Codec for FramedCodec<F> {
         let chunk = src.split_to(end).freeze();
         let mut start = 0;
         for &end in &ends[..n] {
-            let mut r = Reader::within(&chunk, start..end, self.limits).with_version(self.version);
+            let mut r = Reader::within(&chunk, start..end, self.limits)
+                .with_version(self.version)
+                .with_sender(self.sender);
             let frame = F::decode_from(&mut r).map_err(|e| e.within(F::NAME))?;
             r.finish(F::NAME)?;
             f(frame);
@@ -255,7 +280,7 @@ impl<F: Framed> Codec for FramedCodec<F> {
     }
 
     fn frame_len(&self, buf: &[u8]) -> Result<Option<usize>, DecodeError> {
-        F::frame_len(buf, &self.limits)
+        F::frame_len_from(buf, &self.limits, self.sender)
     }
 
     fn encode(&mut self, frame: &F, dst: &mut BytesMut) -> Result<(), EncodeError> {

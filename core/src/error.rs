@@ -112,6 +112,9 @@ pub enum DecodeErrorKind {
         /// The value found.
         found: i64,
     },
+    /// A union whose members depend on which side sent the bytes (`from client`, `from
+    /// server`) was read without knowing it.
+    UnknownSender,
     /// Recursive values nested deeper than the limit.
     DepthExceeded {
         /// The configured limit.
@@ -198,6 +201,12 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::MissingField => write!(f, "required field is missing"),
             DecodeErrorKind::InvalidField(v) => write!(f, "`{v}` is not a valid value"),
             DecodeErrorKind::Incomplete => write!(f, "the frame continues past the bytes received"),
+            DecodeErrorKind::UnknownSender => {
+                write!(
+                    f,
+                    "which side sent the bytes is not known, and the members depend on it"
+                )
+            }
             DecodeErrorKind::InvalidDecimal => write!(f, "not a decimal integer"),
             DecodeErrorKind::DecimalOverflow => write!(f, "decimal integer out of range"),
             DecodeErrorKind::BadLiteral { expected } => {

@@ -24,6 +24,7 @@
 
 use crate::codec::{Codec, Framed, FramedCodec};
 use crate::error::{DecodeError, EncodeError};
+use crate::wire::Sender;
 use bytes::BytesMut;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -102,6 +103,12 @@ pub trait Exchange: Send + Sync + 'static {
 
     /// The member index of `m`.
     fn member(m: &Self::Msg) -> usize;
+    /// The side that sends member `member`, when only one does (a frame union of the two
+    /// directions, `Command from client`); `None` when both may.
+    fn sender(member: usize) -> Option<crate::wire::Sender> {
+        let _ = member;
+        None
+    }
     /// What answers `m` under `version` (its rule, conditions evaluated; `Nothing` when it
     /// has no rule).
     fn expects(m: &Self::Msg, version: u32) -> Expect;
@@ -355,6 +362,8 @@ pub enum SendError {
     NoFreeCorrelation,
     /// The message may not be sent unasked.
     NotPushable(&'static str),
+    /// The message is never sent by this side (a member `from client` sent by a server).
+    WrongSide(&'static str),
     /// The session is closed.
     Closed,
     /// The message does not encode.
@@ -370,6 +379,7 @@ impl fmt::Display for SendError {
             SendError::NoAnswerDue(m) => write!(f, "{m} answers nothing here"),
             SendError::NoFreeCorrelation => f.write_str("every correlation value is in use"),
             SendError::NotPushable(m) => write!(f, "{m} is not declared `push`"),
+            SendError::WrongSide(m) => write!(f, "{m} is never sent by this side"),
             SendError::Closed => f.write_str("the session is closed"),
             SendError::Encode(e) => write!(f, "{e}"),
         }
@@ -448,9 +458,14 @@ impl<E: Exchange> fmt::Debug for MessageSession<E> {
 impl<E: Exchange> MessageSession<E> {
     /// A session for a connection opened (or accepted) at `now`.
     pub fn new(role: Role, now: Instant) -> Self {
-        MessageSession {
+        // What this side decodes is what the other side sent.
+        let peer = match role {
+            Role::Server => Sender::Client,
+            Role::Client => Sender::Server,
+        };
+        let mut s = MessageSession {
             role,
-            codec: FramedCodec::new(),
+            codec: FramedCodec::new().sent_by(peer),
             version: None,
             hello_done: E::HELLO.is_none(),
             closed: false,
@@ -465,7 +480,13 @@ impl<E: Exchange> MessageSession<E> {
             keepalive: None,
             last_recv: now,
             last_send: now,
+        };
+        // Without a hello the connection speaks the lowest version until something switches
+        // it ([`Self::set_version`]).
+        if let (None, Some((lowest, _))) = (E::HELLO, E::VERSIONS) {
+            s.set_version(lowest);
         }
+        s
     }
 
     /// The version the hello set.
@@ -519,7 +540,8 @@ impl<E: Exchange> MessageSession<E> {
     }
 
     /// Closes the session after the farewell the block declares for `failure` (under the
-    /// version in effect; none before the hello set one), queued as output.
+    /// version in effect; none before the hello set one), queued as output. Where answers
+    /// leave in order, it leaves after the answers still due, which may still be given.
     pub fn farewell(&mut self, failure: Failure) {
         if self.closed {
             return;
@@ -529,7 +551,20 @@ impl<E: Exchange> MessageSession<E> {
         if let Some(mut m) = E::farewell(failure, version) {
             E::complete(&mut m, version);
             // A farewell that does not encode is left out: the connection closes anyway.
-            let _ = self.codec.encode(&m, &mut self.out);
+            let mut bytes = BytesMut::new();
+            if self.codec.encode(&m, &mut bytes).is_ok() {
+                // Where answers leave in order, it follows the answers still due.
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                if !self.held.is_empty() {
+                    self.held.push_back(Held {
+                        seq,
+                        bytes: BytesMut::new(),
+                        done: false,
+                    });
+                }
+                self.queue(seq, bytes, true);
+            }
         }
     }
 
@@ -641,9 +676,24 @@ impl<E: Exchange> MessageSession<E> {
         }
     }
 
-    fn set_version(&mut self, v: u32) {
+    /// Switches the connection to version `v` for what is decoded and encoded from now on
+    /// (the hello's `@version` does this; a protocol that switches on a request's content,
+    /// RESP's `HELLO 3`, has its handler do it).
+    pub fn set_version(&mut self, v: u32) {
         self.version = Some(v);
         self.codec.set_version(v);
+    }
+
+    /// Refuses a message this side never sends.
+    fn own_side(&self, member: usize) -> Result<(), SendError> {
+        let ours = match self.role {
+            Role::Server => Sender::Server,
+            Role::Client => Sender::Client,
+        };
+        match E::sender(member) {
+            Some(s) if s != ours => Err(SendError::WrongSide(E::MEMBERS[member])),
+            _ => Ok(()),
+        }
     }
 
     /// Answers the message `token` came with. The answer's correlation value is the
@@ -657,6 +707,7 @@ impl<E: Exchange> MessageSession<E> {
         now: Instant,
     ) -> Result<Option<Ticket>, SendError> {
         let got = E::member(&msg);
+        self.own_side(got)?;
         let Some(expected) = token.expect.member() else {
             return Err(SendError::NoAnswerDue(E::MEMBERS[got]));
         };
@@ -724,6 +775,7 @@ impl<E: Exchange> MessageSession<E> {
             return Err(SendError::Closed);
         }
         let got = E::member(&msg);
+        self.own_side(got)?;
         let Some(expected) = token.expect.item() else {
             return Err(SendError::NoAnswerDue(E::MEMBERS[got]));
         };
@@ -810,6 +862,7 @@ impl<E: Exchange> MessageSession<E> {
             return Err(SendError::Closed);
         }
         let member = E::member(&msg);
+        self.own_side(member)?;
         let version = if Some(member) == E::HELLO {
             let v = E::hello_version(&msg);
             v.unwrap_or(0)

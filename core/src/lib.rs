@@ -50,7 +50,7 @@ pub use protocol::{
     RemotingFrame, VersionHandshake,
 };
 pub use types::{OrderedMap, Str};
-pub use wire::Limits;
+pub use wire::{Limits, Sender};
 
 /// Includes the code that `polywire-codegen` generated for protocol `name` (the `.wire`
 /// file's stem) from `OUT_DIR`.

@@ -71,6 +71,19 @@ pub struct Reader<'a> {
     /// The protocol version in effect (`@version` in conditions): set by the codec and by
     /// fields marked `@version`; 0 when unknown.
     version: u32,
+    /// Which side of the connection sent the bytes, for unions whose members depend on it
+    /// (`union Message { Command from client, Value from server }`); `None` when unknown.
+    sender: Option<Sender>,
+}
+
+/// The side of a connection that sent some bytes: what a union with members `from client`
+/// and `from server` reads them as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Sender {
+    /// The side that opened the connection.
+    Client,
+    /// The side that accepted it.
+    Server,
 }
 
 macro_rules! read_int {
@@ -97,6 +110,7 @@ impl<'a> Reader<'a> {
             limits,
             base: 0,
             version: 0,
+            sender: None,
         }
     }
 
@@ -114,6 +128,7 @@ impl<'a> Reader<'a> {
             limits,
             base: 0,
             version: 0,
+            sender: None,
         }
     }
 
@@ -134,6 +149,7 @@ impl<'a> Reader<'a> {
             rest: &buf[range],
             limits,
             version: 0,
+            sender: None,
         }
     }
 
@@ -149,6 +165,19 @@ impl<'a> Reader<'a> {
     #[inline]
     pub fn version(&self) -> u32 {
         self.version
+    }
+
+    /// The reader with the side that sent its bytes set (see [`Sender`]).
+    pub fn with_sender(mut self, sender: Option<Sender>) -> Self {
+        self.sender = sender;
+        self
+    }
+
+    /// The side that sent the bytes (`None` when unknown). Regions taken from this reader
+    /// inherit it.
+    #[inline]
+    pub fn sender(&self) -> Option<Sender> {
+        self.sender
     }
 
     /// Sets the protocol version in effect for what is read next (a field marked
@@ -494,6 +523,7 @@ impl<'a> Reader<'a> {
             limits: self.limits,
             base: self.base,
             version: self.version,
+            sender: self.sender,
         })
     }
 

@@ -37,7 +37,8 @@ pub use polywire_core::bytes;
 pub use polywire_core::{
     Codec, DecodeError, DecodeErrorDetail, DecodeErrorKind, Detection, Detector, EncodeError,
     ErrorStatus, FrameKind, Framed, FramedCodec, Handshake, HandshakeEvent, Limits, Negotiated,
-    NoReject, OrderedMap, Protocol, RemotingFrame, Str, VersionHandshake, WireEnum, WireMessage,
+    NoReject, OrderedMap, Protocol, RemotingFrame, Sender, Str, VersionHandshake, WireEnum,
+    WireMessage,
 };
 
 /// Protocols as annotated Rust items instead of `.wire` files: the same IR, checks and

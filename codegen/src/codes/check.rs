@@ -439,6 +439,25 @@ union Command { Array, else Inline, else Raw }
 Keep one `else`."#,
     },
     Code {
+        code: "E0338",
+        title: "a union of the two directions of a connection, misdeclared",
+        explanation: r#"A union whose members say which side sends them reads bytes as the member of the
+side that sent them: a protocol whose client and server speak different messages (RESP's
+commands and replies, HTTP's requests and responses) is one such union.
+
+```wire
+union Message {
+    Command from client
+    Value from server
+}
+frame Message
+```
+
+It has exactly one member `from client` and one `from server`, each a struct or a union
+whose members do not say a side themselves; no member is `else` (the side picks the
+member, not the first word), and every member says its side."#,
+    },
+    Code {
         code: "E0340",
         title: "names that are equal in Rust",
         explanation: r#"The emitter converts names to Rust's conventions: fields to `snake_case`, enum variants to

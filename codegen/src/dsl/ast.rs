@@ -106,8 +106,9 @@ pub struct UnionDef {
     pub docs: Vec<String>,
     /// Name.
     pub name: Name,
-    /// The member structs, with their docs and whether each is the `else` member.
-    pub arms: Vec<(Vec<String>, Name, bool)>,
+    /// The members, with their docs, whether each is the `else` member, and the side it is
+    /// read from (`from client`).
+    pub arms: Vec<(Vec<String>, Name, bool, Option<crate::ir::Sender>)>,
     /// The whole definition.
     pub span: Span,
 }
@@ -521,6 +522,8 @@ pub struct ExSet {
 pub enum ExValue {
     /// An integer literal.
     Int(i128),
+    /// A string literal (a farewell's value of a string field).
+    Str(String),
     /// A name.
     Name(Name),
 }

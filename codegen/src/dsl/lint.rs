@@ -139,7 +139,7 @@ fn references(file: &ast::File, out: &mut HashSet<String>) {
                     out.insert(e.target.text.clone());
                 }
                 ast::Item::Union(u) => {
-                    for (_, n, _) in &u.arms {
+                    for (_, n, _, _) in &u.arms {
                         out.insert(n.text.clone());
                     }
                 }

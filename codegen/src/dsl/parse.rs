@@ -1121,7 +1121,15 @@ impl Cx {
                         let mut ai = arm.into_inner().peekable();
                         let docs = self.docs(&mut ai);
                         let fallback = ai.next_if(|p| p.as_rule() == Rule::union_else).is_some();
-                        (docs, self.name(ai.next().expect("union arm")), fallback)
+                        let name = self.name(ai.next().expect("union arm"));
+                        let from = ai.next().and_then(|f| f.into_inner().last()).map(|s| {
+                            if s.as_str().starts_with("client") {
+                                crate::ir::Sender::Client
+                            } else {
+                                crate::ir::Sender::Server
+                            }
+                        });
+                        (docs, name, fallback, from)
                     })
                     .collect();
                 Item::Union(UnionDef {
@@ -1640,6 +1648,7 @@ impl Cx {
     fn ex_value(&self, v: P) -> ExValue {
         match v.as_rule() {
             Rule::int_lit => ExValue::Int(parse_int(v.as_str())),
+            Rule::string_lit => ExValue::Str(unescape(v.into_inner().as_str())),
             _ => ExValue::Name(self.name(v)),
         }
     }

@@ -22,6 +22,15 @@ fn member(u: &UnionDef, ty: usize) -> usize {
     u.arms.iter().position(|a| a.ty == ty).unwrap_or(0)
 }
 
+/// Whether `side` may send member `ty` of `u` (every member, unless `u` is a union of the
+/// two directions).
+fn sent_by(u: &UnionDef, ty: usize, side: Sender) -> bool {
+    u.arms
+        .iter()
+        .find(|a| a.ty == ty)
+        .is_none_or(|a| a.from.is_none_or(|s| s == side))
+}
+
 /// Every rule, the hello's first.
 fn rules(ex: &Exchange) -> impl Iterator<Item = &Rule> {
     ex.hello.iter().chain(ex.rules.iter())
@@ -48,7 +57,6 @@ fn max_of(t: &Type) -> u64 {
 
 /// The `Expect` expression for `rule` over the member bound to `m`.
 fn expect_expr(g: &Gen, u: &UnionDef, rule: &Rule) -> String {
-    let s = g.p.struct_def(rule.on);
     let reply = |r: &Reply| match r {
         Reply::Nothing => format!("{P}::Expect::Nothing"),
         Reply::Message(t) => format!("{P}::Expect::One({})", member(u, *t)),
@@ -68,6 +76,8 @@ fn expect_expr(g: &Gen, u: &UnionDef, rule: &Rule) -> String {
     for a in &rule.answers {
         match &a.cond {
             Some(c) => {
+                // Conditions read a struct (the checker refuses them on a union).
+                let s = g.p.struct_def(rule.on);
                 out += &format!(
                     "if {} {{ {} }} else ",
                     unparen(&g.cond_bool(s, c, &Side::Value("m"))),
@@ -260,7 +270,14 @@ fn own_fills(g: &Gen, s: &StructDef) -> String {
                 _ => false,
             })
         });
-        if open || presence || !matches!(f.kind, FieldKind::Value(_)) {
+        // A condition over a computed length (`data if len >= 0`, `len = len(data) else
+        // -1`) is the field's presence itself: an absent field is meant.
+        let computed = c.refs().iter().any(|(n, _)| {
+            s.fields
+                .iter()
+                .any(|x| x.name == *n && matches!(x.kind, FieldKind::Length { .. }))
+        });
+        if open || presence || computed || !matches!(f.kind, FieldKind::Value(_)) {
             continue;
         }
         let cond = unparen(&g.cond_bool(s, c, &Side::Value("m"))).to_string();
@@ -391,6 +408,26 @@ pub fn sans_io(g: &Gen) -> String {
         }
     };
     let has_rule = list(rules(ex).map(|r| member(u, r.on)).collect());
+    // A union of the two directions: which side sends each member.
+    let sender = if u.arms.iter().any(|a| a.from.is_some()) {
+        let arms: String = u
+            .arms
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let side = match a.from? {
+                    Sender::Client => "Client",
+                    Sender::Server => "Server",
+                };
+                Some(format!("{i} => Some({P}::Sender::{side}),"))
+            })
+            .collect();
+        format!(
+            "\n    fn sender(member: usize) -> ::std::option::Option<{P}::Sender> {{\n        match member {{ {arms} _ => None }}\n    }}\n"
+        )
+    } else {
+        String::new()
+    };
     let pushable = list(ex.push.iter().map(|t| member(u, *t)).collect());
     let unawaited = unawaited_members(ex);
     let unawaited = if unawaited.is_empty() {
@@ -491,10 +528,27 @@ pub fn sans_io(g: &Gen) -> String {
     let complete: String = u
         .arms
         .iter()
-        .filter(|a| completes.contains_key(&a.ty))
-        .map(|a| {
+        .filter_map(|a| {
             let n = p.types[a.ty].name();
-            format!("Self::{n}(m) => {}(m, version),", complete_fn(n))
+            if completes.contains_key(&a.ty) {
+                return Some(format!("Self::{n}(m) => {}(m, version),", complete_fn(n)));
+            }
+            // A member that is a union (one direction of a connection): its members'.
+            let TypeDef::Union(inner) = &p.types[a.ty] else {
+                return None;
+            };
+            let arms: String = inner
+                .arms
+                .iter()
+                .filter(|b| completes.contains_key(&b.ty))
+                .map(|b| {
+                    let m = p.types[b.ty].name();
+                    format!("{n}::{m}(m) => {}(m, version),", complete_fn(m))
+                })
+                .collect();
+            (!arms.is_empty()).then(|| {
+                format!("Self::{n}(inner) => {{ #[allow(unreachable_patterns)] match inner {{ {arms} _ => {{}} }} }},")
+            })
         })
         .collect();
     let complete_fns: String = completes.values().cloned().collect();
@@ -514,6 +568,7 @@ pub fn sans_io(g: &Gen) -> String {
                     (SetValue::Variant(v), _) => pascal(v),
                     (SetValue::Int(n), _) => n.to_string(),
                     (SetValue::Bool(b), _) => b.to_string(),
+                    (SetValue::Str(v), _) => format!("{P}::Str::from({})", lit(v)),
                 };
                 let value = if field.is_some_and(|y| y.cond.is_some()) {
                     format!("Some({value})")
@@ -526,10 +581,18 @@ pub fn sans_io(g: &Gen) -> String {
         let guard = f.cond.as_ref().map_or(String::new(), |c| {
             format!(" if {}", unparen(&g.cond_bool(s, c, &Side::Value("m"))))
         });
+        let n = &s.name;
+        let mut value = format!("{n} {{ {sets} ..::std::default::Default::default() }}");
+        // Wrapped in the members that hold it, innermost first.
+        let path = p.frame_path(f.msg).unwrap_or_else(|| vec![f.msg]);
+        for pair in path.windows(2).rev() {
+            let (outer, inner) = (p.types[pair[0]].name(), p.types[pair[1]].name());
+            value = format!("{outer}::{inner}({value})");
+        }
         farewells += &format!(
-            "{P}::Failure::{:?}{guard} => Some(Self::{n}({n} {{ {sets} ..::std::default::Default::default() }})),",
+            "{P}::Failure::{:?}{guard} => Some(Self::{}({value})),",
             f.on,
-            n = s.name
+            p.types[path[0]].name()
         );
     }
     // `accept if`: what the hello's answer must say.
@@ -585,7 +648,12 @@ pub fn sans_io(g: &Gen) -> String {
         r#"
 /// What answers what (the protocol's `exchange` block), carried out by a
 /// `MessageSession`. One arm per member a line of the block names, whatever their number.
-#[allow(clippy::single_match, clippy::collapsible_match, clippy::match_single_binding)]
+#[allow(
+    clippy::single_match,
+    clippy::collapsible_match,
+    clippy::match_single_binding,
+    clippy::needless_update
+)]
 impl {P}::Exchange for {un} {{
     type Msg = Self;
     const ID: &'static str = protocol_info::ID;
@@ -617,7 +685,7 @@ impl {P}::Exchange for {un} {{
     fn pushable(member: usize) -> bool {{
         {pushable}
     }}
-{unawaited}
+{unawaited}{sender}
     fn correlation(m: &Self) -> ::std::option::Option<u64> {{
         #[allow(unreachable_patterns)]
         match m {{
@@ -797,7 +865,8 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
     // Whether a series' end can report a failure (its blank needs the correlation value).
     let mut series_key = false;
     let mut seen = Vec::new();
-    // Rules, then pushes without a rule: every message this side may be handed.
+    // Rules, then pushes without a rule: every message this side may be handed (not what
+    // only a server sends).
     let handed: Vec<(usize, Option<&Rule>)> = rules(ex)
         .map(|r| (r.on, Some(r)))
         .chain(
@@ -806,6 +875,7 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
                 .filter(|t| !rules(ex).any(|r| r.on == **t))
                 .map(|t| (*t, None)),
         )
+        .filter(|(t, _)| sent_by(u, *t, Sender::Client))
         .collect();
     for (ty, rule) in handed {
         if seen.contains(&ty) {
@@ -1042,7 +1112,7 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
 "#
         );
     }
-    for r in &ex.rules {
+    for r in ex.rules.iter().filter(|r| sent_by(u, r.on, Sender::Client)) {
         let n = p.types[r.on].name();
         let m = ident(&snake(n));
         let only = r

@@ -139,6 +139,8 @@ struct FrameView {
     name: String,
     name_lit: String,
     probe: String,
+    /// The frame's members depend on the side that sent it: `probe` reads `sender`.
+    sided: bool,
 }
 
 #[derive(Template)]
@@ -165,6 +167,9 @@ struct UnionView {
     keyed: String,
     /// Whether a member is the `else` one.
     has_fallback: bool,
+    /// The members `from client` and `from server`, when the side that sent the bytes
+    /// picks the member.
+    sided: Option<(String, String)>,
 }
 
 struct UnionArmView {
@@ -206,6 +211,12 @@ fn union_view(g: &Gen, u: &UnionDef) -> UnionView {
             many => format!("({})", many.join(" | ")),
         },
         has_fallback: u.arms.iter().any(|a| a.fallback),
+        sided: sided_members(g.p, u).map(|(c, s)| {
+            (
+                g.p.types[c].name().to_string(),
+                g.p.types[s].name().to_string(),
+            )
+        }),
         recursive: reaches(
             g.p,
             u,
@@ -556,21 +567,43 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
         return format(&crate_path(src, opts));
     }
     let frame = match p.frame.map(|fi| &p.types[fi]) {
+        // A union of the two directions, and each direction's frame of its own.
+        Some(TypeDef::Union(u)) if sided_members(p, u).is_some() => {
+            let mut out = render(&FrameView {
+                name: u.name.clone(),
+                name_lit: lit(&u.name),
+                probe: measure_probe(&u.name, "sender"),
+                sided: true,
+            })?;
+            for a in &u.arms {
+                let name = p.types[a.ty].name();
+                out += &render(&FrameView {
+                    name: name.to_string(),
+                    name_lit: lit(name),
+                    probe: measure_probe(name, "::std::option::Option::None"),
+                    sided: false,
+                })?;
+            }
+            Some(out)
+        }
         Some(TypeDef::Struct(s)) => Some(render(&FrameView {
             name: s.name.clone(),
             name_lit: lit(&s.name),
             probe: format!("let mut off = 0usize; {}", probe(p, s, true)),
+            sided: false,
         })?),
         Some(TypeDef::Union(u)) if !has_frame_length(p, u) => Some(render(&FrameView {
             name: u.name.clone(),
             name_lit: lit(&u.name),
-            probe: measure_probe(&u.name),
+            probe: measure_probe(&u.name, "::std::option::Option::None"),
+            sided: false,
         })?),
         Some(TypeDef::Union(u)) => match u.arms.first().map(|a| &p.types[a.ty]) {
             Some(TypeDef::Struct(first)) => Some(render(&FrameView {
                 name: u.name.clone(),
                 name_lit: lit(&u.name),
                 probe: format!("let mut off = 0usize; {}", probe(p, first, false)),
+                sided: false,
             })?),
             _ => None,
         },
@@ -838,6 +871,14 @@ fn reaches(p: &Protocol, u: &UnionDef, seen: &mut Vec<bool>, from: &[usize]) -> 
 
 /// Whether a member of union `u` has a `len(..)` field: without one, a frame of `u` is
 /// measured by decoding it ([`measure_probe`]).
+/// The members of union `u` read from what the client sends and from what the server
+/// sends (type indexes), when it is a union of the two directions (`from client`).
+pub(crate) fn sided_members(p: &Protocol, u: &UnionDef) -> Option<(usize, usize)> {
+    let _ = p;
+    let of = |side| u.arms.iter().find(|a| a.from == Some(side)).map(|a| a.ty);
+    Some((of(Sender::Client)?, of(Sender::Server)?))
+}
+
 pub(crate) fn has_frame_length(p: &Protocol, u: &UnionDef) -> bool {
     u.arms.iter().any(|a| match &p.types[a.ty] {
         TypeDef::Struct(s) => s.fields.iter().any(|f| {
@@ -855,10 +896,10 @@ pub(crate) fn has_frame_length(p: &Protocol, u: &UnionDef) -> bool {
 
 /// The frame-length probe of a frame without a length prefix: decodes it tentatively over
 /// the bytes received, consuming nothing; "need more" when they end inside it.
-fn measure_probe(name: &str) -> String {
+fn measure_probe(name: &str, sender: &str) -> String {
     let frame = lit(name);
     format!(
-        "let mut __r = {RT}::Reader::measure(buf, *limits); \
+        "let mut __r = {RT}::Reader::measure(buf, *limits).with_sender({sender}); \
          match <Self as {RT}::WireMessage>::decode_from(&mut __r) {{ \
            ::std::result::Result::Ok(_) => {{ let n = __r.offset(); \
              if n > limits.max_frame_len {{ return ::std::result::Result::Err({RT}::DecodeError::new(0, {frame}, {RT}::DecodeErrorKind::TooLong {{ len: n as u64, max: limits.max_frame_len }})); }} \

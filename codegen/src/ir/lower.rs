@@ -1020,12 +1020,13 @@ impl Lower {
 
     fn union_def(&mut self, u: &ast::UnionDef) -> UnionDef {
         let mut arms = Vec::new();
-        for (docs, n, fallback) in &u.arms {
+        for (docs, n, fallback, from) in &u.arms {
             match self.lookup(n) {
                 Some(ty) => arms.push(UnionArm {
                     ty,
                     docs: docs.clone(),
                     fallback: *fallback,
+                    from: *from,
                     span: n.span,
                 }),
                 None => self.unknown_type(n),
@@ -1558,6 +1559,7 @@ pub fn exchange(
                         field: x.field.text.clone(),
                         value: match &x.value {
                             ast::ExValue::Int(v) => SetValue::Int(*v),
+                            ast::ExValue::Str(v) => SetValue::Str(v.clone()),
                             ast::ExValue::Name(n) if n.text == "true" => SetValue::Bool(true),
                             ast::ExValue::Name(n) if n.text == "false" => SetValue::Bool(false),
                             ast::ExValue::Name(n) => SetValue::Variant(n.text.clone()),
@@ -1702,6 +1704,8 @@ fn status_range(
     let mut value = |v: &ast::ExValue| -> Option<i128> {
         let n = match v {
             ast::ExValue::Int(i) => return Some(*i),
+            // `ok` takes no string (the grammar says so).
+            ast::ExValue::Str(_) => return None,
             ast::ExValue::Name(n) => n,
         };
         let e = match field_type {

@@ -293,8 +293,32 @@ pub struct UnionArm {
     /// start with constant bits; RESP's inline commands are lines of words).
     #[serde(default)]
     pub fallback: bool,
+    /// `Name from client`: the member read from the bytes that side sent, in a union whose
+    /// members are the two directions of a connection (each may itself be a union).
+    #[serde(default)]
+    pub from: Option<Sender>,
     /// Where it is named.
     pub span: Span,
+}
+
+/// A side of a connection: the one that sends a union member `from client`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sender {
+    /// The side that opened the connection.
+    Client,
+    /// The side that accepted it.
+    Server,
+}
+
+impl Sender {
+    /// Its name in `.wire` files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sender::Client => "client",
+            Sender::Server => "server",
+        }
+    }
 }
 
 /// The discriminating word of a union: the first field of every member, an integer of one
@@ -870,6 +894,8 @@ pub enum SetValue {
     Bool(bool),
     /// A variant of the field's enum, named as declared.
     Variant(String),
+    /// A string, for a string field.
+    Str(String),
 }
 
 /// `Msg -> A if cond, B, ...`: what answers a message.
@@ -1120,6 +1146,27 @@ impl Protocol {
             TypeDef::Struct(s) => s,
             other => panic!("type {} is not a struct", other.name()),
         }
+    }
+
+    /// How the frame union holds type `ty`: `[ty]` for its member, `[outer, ty]` for a
+    /// member of its member `outer` when the frame is a union of the two directions
+    /// (`Value from server` holds `SimpleError`). `None` when it does not hold it.
+    pub fn frame_path(&self, ty: usize) -> Option<Vec<usize>> {
+        let TypeDef::Union(u) = self.types.get(self.frame?)? else {
+            return None;
+        };
+        if u.arms.iter().any(|a| a.ty == ty) {
+            return Some(vec![ty]);
+        }
+        u.arms
+            .iter()
+            .filter(|a| a.from.is_some())
+            .find_map(|a| match &self.types[a.ty] {
+                TypeDef::Union(inner) if inner.arms.iter().any(|b| b.ty == ty) => {
+                    Some(vec![a.ty, ty])
+                }
+                _ => None,
+            })
     }
 
     /// The frame, when it is a struct (not a union).

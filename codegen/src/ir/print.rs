@@ -110,7 +110,10 @@ impl Printer<'_> {
                     for a in &u.arms {
                         self.docs(&a.docs);
                         let fallback = if a.fallback { "else " } else { "" };
-                        self.line(&format!("{fallback}{}", p.types[a.ty].name()));
+                        let from = a
+                            .from
+                            .map_or(String::new(), |s| format!(" from {}", s.name()));
+                        self.line(&format!("{fallback}{}{from}", p.types[a.ty].name()));
                     }
                     self.close();
                 }
@@ -286,6 +289,7 @@ impl Printer<'_> {
                         let v = match &s.value {
                             SetValue::Int(v) => v.to_string(),
                             SetValue::Bool(b) => b.to_string(),
+                            SetValue::Str(v) => quote(v),
                             SetValue::Variant(v) => v.clone(),
                         };
                         format!("{} = {v}", s.field)

@@ -1119,17 +1119,26 @@ impl Cx {
                 self.err(e, "a variant of a union has no value: the constant bits its struct starts with tell it apart\n\nhelp: remove `= ..`");
             }
             let mut fallback = false;
+            let mut from = None;
             if let Some(a) = v.attrs.iter().find(|a| a.path().is_ident("wire")) {
                 let r = a.parse_nested_meta(|m| {
                     if m.path.is_ident("fallback") {
                         fallback = true;
+                        Ok(())
+                    } else if m.path.is_ident("from") {
+                        let s: syn::LitStr = m.value()?.parse()?;
+                        from = Some(match s.value().as_str() {
+                            "client" => crate::ir::Sender::Client,
+                            "server" => crate::ir::Sender::Server,
+                            _ => return Err(m.error("unknown")),
+                        });
                         Ok(())
                     } else {
                         Err(m.error("unknown"))
                     }
                 });
                 if r.is_err() {
-                    self.err(a, "a variant of a union takes only `#[wire(fallback)]` (the member read when the first word is no other member's)\n\nhelp: describe the member on its struct");
+                    self.err(a, "a variant of a union takes only `#[wire(fallback)]` (the member read when the first word is no other member's) and `#[wire(from = \"client\")]` / `#[wire(from = \"server\")]` (the member read from what that side sends)\n\nhelp: describe the member on its struct");
                 }
             }
             let Some((name, _)) = Self::segment(ty).filter(|(_, a)| a.is_empty()) else {
@@ -1148,6 +1157,7 @@ impl Cx {
                     ty: i,
                     docs: attr::docs(&v.attrs),
                     fallback,
+                    from,
                     span: self.spans.add(&v.ident),
                 }),
                 _ => continue,

@@ -4,14 +4,28 @@
 // polywire-codegen (read as text).
 
 /// RESP: every value starts with a byte saying its type; lines end with CRLF, lengths and
-/// counts are ASCII decimal, and -1 stands for a null bulk string or array.
+/// counts are ASCII decimal, and -1 stands for a null bulk string or array. A client sends
+/// commands, a server values; a connection speaks RESP2 until `HELLO 3` switches it to
+/// RESP3.
 #[polywire::protocol(
     id = "resp",
+    versions = 2..=3,
     limits(
         max_frame_len = 536870912,
         max_string_len = 536870912,
         max_collection_len = 1048576
-    )
+    ),
+    detect(prefix = [0x2A], at = 0),
+    exchange = r#"
+        /// How commands are answered:
+        /// - every command by one value, in the order the commands came (no correlation id;
+        ///   a pipeline of thousands is answered as it is read);
+        /// - a subscribed connection is sent values unasked: RESP3 pushes (`>`), RESP2 arrays;
+        /// - a connection whose bytes are not RESP is told so by an error, then closed.
+        Command -> Value
+        push Value
+        on malformed -> SimpleError(text = "ERR Protocol error: invalid request")
+    "#
 )]
 pub mod resp {
     /// `+OK\r\n`.
@@ -164,7 +178,7 @@ pub mod resp {
     }
 
     /// A RESP value, told apart by its first byte.
-    #[wire(union, frame)]
+    #[wire(union)]
     pub enum Value {
         SimpleString(SimpleString),
         SimpleError(SimpleError),
@@ -198,5 +212,14 @@ pub mod resp {
         Array(Array),
         #[wire(fallback)]
         Inline(Inline),
+    }
+
+    /// A connection's two directions: a client sends commands, a server values.
+    #[wire(union, frame)]
+    pub enum Message {
+        #[wire(from = "client")]
+        Command(Command),
+        #[wire(from = "server")]
+        Value(Value),
     }
 }

@@ -127,6 +127,8 @@ struct ConnInner<E: Exchange> {
     peer: Arc<str>,
     transport: TransportKind,
     version: AtomicU32,
+    /// A version the handler switched to ([`Connection::switch_version`]), 0 for none.
+    switch: AtomicU32,
     tx: mpsc::Sender<Command<E::Msg>>,
 }
 
@@ -156,7 +158,17 @@ impl<E: Exchange> Connection<E> {
         self.inner.transport
     }
 
-    /// The version the hello set (`None` before it, or when the hello sets none).
+    /// Switches the connection to version `v`, from the answer to the message being handled
+    /// on (RESP's `HELLO 3` answered in RESP3): for protocols whose version a request's
+    /// content switches rather than a hello's `@version` field. Called by a handler.
+    pub fn switch_version(&self, v: u32) {
+        self.inner.switch.store(v, Ordering::Relaxed);
+        self.inner.version.store(v, Ordering::Relaxed);
+    }
+
+    /// The version in effect: the one the hello set, the lowest the protocol declares when
+    /// it has no hello, or the last [`Self::switch_version`] (`None` before the hello, or
+    /// when the protocol declares no versions).
     pub fn version(&self) -> Option<u32> {
         match self.inner.version.load(Ordering::Relaxed) {
             0 => None,
@@ -395,12 +407,32 @@ impl<E: Exchange> Served<'_, E> {
             let room = self.deferred.len() < self.queue && !self.close;
             tokio::select! {
                 biased;
-                out = &mut fut => return out,
+                out = &mut fut => {
+                    self.after_handler();
+                    return out;
+                }
                 cmd = self.rx.recv(), if room => match cmd {
                     Some(Command::Push(m)) => self.deferred.push_back(*m),
                     Some(Command::Close) => self.close = true,
                     None => {}
                 },
+            }
+        }
+    }
+
+    /// After a handler ran: switches the version if it asked to, and takes what it queued
+    /// for its own connection (pushes that follow its answer, a close), so that they leave
+    /// in order, before anything received after its message is handled.
+    fn after_handler(&mut self) {
+        let v = self.conn.inner.switch.swap(0, Ordering::Relaxed);
+        if v != 0 {
+            self.session.set_version(v);
+        }
+        while self.deferred.len() < self.queue && !self.close {
+            match self.rx.try_recv() {
+                Ok(Command::Push(m)) => self.deferred.push_back(*m),
+                Ok(Command::Close) => self.close = true,
+                Err(_) => break,
             }
         }
     }
@@ -523,13 +555,18 @@ where
             peer: peer.into(),
             transport,
             version: AtomicU32::new(0),
+            switch: AtomicU32::new(0),
             tx,
         }),
     };
     let opened = Instant::now();
+    let session = MessageSession::<E>::new(Role::Server, opened);
+    if let Some(v) = session.version() {
+        conn.inner.version.store(v, Ordering::Relaxed);
+    }
     let mut st = Served {
         conn: &conn,
-        session: MessageSession::<E>::new(Role::Server, opened),
+        session,
         rx,
         deferred: std::collections::VecDeque::new(),
         close: false,
@@ -543,7 +580,14 @@ where
             match st.session.receive(&mut buf, Instant::now()) {
                 // Boxed: a handler's future (and the messages it holds) lives only while it
                 // runs, not in every idle connection's task.
-                Ok(Some(ev)) => Box::pin(st.handle(&inner.handler, ev)).await,
+                Ok(Some(ev)) => {
+                    Box::pin(st.handle(&inner.handler, ev)).await;
+                    if st.close {
+                        // Closed by its handler: nothing received after it is handled.
+                        let _ = flush(&mut wr, &mut st.session).await;
+                        break 'conn Ended::ClosedHere;
+                    }
+                }
                 Ok(None) => break,
                 Err(v) => {
                     let _ = flush(&mut wr, &mut st.session).await;

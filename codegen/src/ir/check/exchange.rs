@@ -38,7 +38,12 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
     if let Some(k) = &ex.keepalive {
         named.push((k.ping, k.span, "the keepalive's `ping`"));
     }
-    named.extend(ex.farewells.iter().map(|f| (f.msg, f.span, "a farewell")));
+    for f in &ex.farewells {
+        // A farewell may be a member of a member of a union of the two directions.
+        if p.frame_path(f.msg).is_none() {
+            named.push((f.msg, f.span, "a farewell"));
+        }
+    }
     for (m, at, role) in named {
         if !member(m) {
             errs.push(
@@ -181,7 +186,14 @@ fn check_rules(p: &Protocol, ex: &Exchange, rules: &[&Rule], errs: &mut Vec<Diag
                         .help("an answer's condition reads the request's fields and bit parts and `@version`"),
                 );
             }
-            let Some(s) = request else { continue };
+            let Some(s) = request else {
+                errs.push(
+                    Diagnostic::error(a.span, format!("an answer to `{}` has a condition, but `{}` is a union", name(r.on), name(r.on)), "nothing to read")
+                        .code("E0384")
+                        .help("an answer to a union of messages is chosen without a condition: `Command -> Value`"),
+                );
+                continue;
+            };
             for (n, sp) in c.refs() {
                 if let Err(why) = shapes::operand_kind(p, s, s.fields.len(), n) {
                     // Every field of the request is read before the answer.
@@ -381,7 +393,7 @@ fn settable(
     value: &SetValue,
 ) -> Result<(), (bool, String, String)> {
     const FIELD_HELP: &str =
-        "a farewell sets top-level fields holding an integer, a bool or an enum";
+        "a farewell sets top-level fields holding an integer, a bool, an enum or a string";
     let bad_field = |why: String| Err((false, why, FIELD_HELP.to_string()));
     let ty = match top_level_value(s, name) {
         Ok(t) => t,
@@ -408,6 +420,13 @@ fn settable(
         };
     }
     match ty {
+        Type::String { .. } => match value {
+            SetValue::Str(_) => Ok(()),
+            _ => misfit(
+                format!("`{name}` is a string"),
+                "write a string in double quotes".to_string(),
+            ),
+        },
         Type::Bool => match value {
             SetValue::Bool(_) => Ok(()),
             _ => misfit(

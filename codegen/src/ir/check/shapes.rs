@@ -107,6 +107,10 @@ fn check_union(p: &Protocol, u: &UnionDef, errs: &mut Vec<Diagnostic>) {
         );
         return;
     }
+    if u.arms.iter().any(|a| a.from.is_some()) {
+        check_sided(p, u, errs);
+        return;
+    }
     let mut ok = true;
     let mut first: Option<(IntType, Span, &str)> = None;
     for (n, a) in u.arms.iter().enumerate() {
@@ -237,6 +241,71 @@ fn check_union(p: &Protocol, u: &UnionDef, errs: &mut Vec<Diagnostic>) {
                 .note(u.arms[m].span, "this member has them too")
                 .help("give each member its own constant value"),
             );
+        }
+    }
+}
+
+/// A union of the two directions of a connection: one member `from client`, one `from
+/// server`, each a struct or a union of its own.
+fn check_sided(p: &Protocol, u: &UnionDef, errs: &mut Vec<Diagnostic>) {
+    let diag = |at: Span, msg: String, label: &str| {
+        Diagnostic::error(at, msg, label).code("E0338").help(
+            "a union of the two directions has one member `from client` and one `from server`, each a struct or a union: `union Message { Command from client, Reply from server }`",
+        )
+    };
+    for (n, a) in u.arms.iter().enumerate() {
+        let name = p.types[a.ty].name();
+        let Some(side) = a.from else {
+            errs.push(diag(
+                a.span,
+                format!(
+                    "`{name}` says no side, but other members of `{}` do",
+                    u.name
+                ),
+                "no `from client` or `from server`",
+            ));
+            continue;
+        };
+        if a.fallback {
+            errs.push(diag(
+                a.span,
+                format!("`else {name}` in `{}`: which side sent the bytes picks the member, not their first word", u.name),
+                "`else` here",
+            ));
+        }
+        if let Some(b) = u.arms[..n].iter().find(|b| b.from == Some(side)) {
+            errs.push(
+                diag(
+                    a.span,
+                    format!("union `{}` has two members `from {}`", u.name, side.name()),
+                    "second",
+                )
+                .note(b.span, "the first"),
+            );
+        }
+        match &p.types[a.ty] {
+            TypeDef::Struct(s) if !s.header_only => {}
+            TypeDef::Union(inner) if inner.arms.iter().all(|b| b.from.is_none()) => {}
+            _ => errs.push(diag(
+                a.span,
+                format!(
+                    "`{name}` cannot be the member of union `{}` that {} sends",
+                    u.name,
+                    side.name()
+                ),
+                "not a struct or a union of one direction",
+            )),
+        }
+    }
+    // A member without a side is reported above; which side lacks one is then unclear.
+    let every = u.arms.iter().all(|a| a.from.is_some());
+    for side in [Sender::Client, Sender::Server] {
+        if every && u.arms.iter().all(|a| a.from != Some(side)) {
+            errs.push(diag(
+                u.span,
+                format!("union `{}` has no member `from {}`", u.name, side.name()),
+                "one side missing",
+            ));
         }
     }
 }

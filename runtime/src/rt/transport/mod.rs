@@ -449,11 +449,12 @@ impl<F: crate::codec::Framed + Send + Sync + 'static> FrameOps for FramedOps<F> 
 }
 
 impl Framing {
-    /// The framing of the frame type `F` of protocol `id`.
+    /// The framing of the frame type `F` of protocol `id`, as a server writes it (a frame
+    /// whose members depend on the side is read as the server's).
     pub fn of_framed<F: crate::codec::Framed + Send + Sync + 'static>(id: &'static str) -> Self {
         Framing(Arc::new(FramedOps::<F> {
             id,
-            codec: crate::codec::FramedCodec::new(),
+            codec: crate::codec::FramedCodec::new().sent_by(crate::wire::Sender::Server),
         }))
     }
 

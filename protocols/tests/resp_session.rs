@@ -1,0 +1,154 @@
+//! The sans-IO `MessageSession` carrying out `resp.wire`'s `exchange` block: a server reads
+//! commands and writes values (the side that sent the bytes picks the frame union's member),
+//! answers in the order commands came, and answers bytes that are not RESP with a protocol
+//! error before it closes.
+
+use bytes::{Bytes, BytesMut};
+use polywire::exchange::{Exchange, Expect, Incoming, MessageSession, Role, SendError, Violation};
+use polywire::{Codec, Sender};
+use polywire_protocols::resp::*;
+use std::time::Instant;
+
+fn bulk(b: &[u8]) -> Value {
+    Value::BulkString(BulkString {
+        data: Some(Bytes::copy_from_slice(b)),
+    })
+}
+
+fn command(words: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", words.len());
+    for w in words {
+        out += &format!("${}\r\n{w}\r\n", w.len());
+    }
+    out.into_bytes()
+}
+
+/// What a server session writes for `input`, answering each command with an integer, its
+/// place in line, in the order `order` gives (indexes into the commands); and the violation
+/// that stopped it, if any.
+fn serve(input: &[u8], order: &[usize]) -> (Vec<u8>, Option<Violation>) {
+    let now = Instant::now();
+    let mut s = MessageSession::<Message>::new(Role::Server, now);
+    assert_eq!(s.version(), Some(2), "a connection starts in RESP2");
+    let mut buf = BytesMut::from(input);
+    let mut got = Vec::new();
+    let mut violation = None;
+    loop {
+        match s.receive(&mut buf, now) {
+            Ok(Some(Incoming::Message {
+                msg: Message::Command(_),
+                token,
+            })) => {
+                assert_eq!(token.expect(), Expect::One(1));
+                got.push(Some(token));
+            }
+            Ok(Some(other)) => panic!("unexpected {other:?}"),
+            Ok(None) => break,
+            Err(v) => {
+                violation = Some(v);
+                break;
+            }
+        }
+    }
+    assert_eq!(got.len(), order.len(), "commands read");
+    for &i in order {
+        let token = got[i].take().expect("answered once");
+        let answer = Message::Value(Value::Integer(Integer { value: i as i64 }));
+        s.answer(token, answer, now).expect("answers");
+    }
+    (s.take_output().to_vec(), violation)
+}
+
+#[test]
+fn commands_are_read_as_commands_and_answered_in_their_order() {
+    let mut input = Vec::new();
+    for i in 0..5 {
+        input.extend(command(&["SET", &format!("k{i}"), "v"]));
+    }
+    // An inline command is a command too.
+    input.extend(b"PING\r\n");
+    // Answered out of order, they leave in order.
+    let (out, v) = serve(&input, &[5, 3, 1, 0, 2, 4]);
+    assert!(v.is_none());
+    assert_eq!(out, b":0\r\n:1\r\n:2\r\n:3\r\n:4\r\n:5\r\n");
+}
+
+#[test]
+fn a_server_reads_what_clients_send_and_a_client_what_servers_send() {
+    let now = Instant::now();
+    // `+OK` from a client is an inline command (Redis answers it as an unknown command);
+    // from a server it is a simple string.
+    let mut server = MessageSession::<Message>::new(Role::Server, now);
+    let mut buf = BytesMut::from(&b"+OK\r\n"[..]);
+    match server.receive(&mut buf, now) {
+        Ok(Some(Incoming::Message {
+            msg: Message::Command(Command::Inline(Inline { line })),
+            ..
+        })) => assert_eq!(line.as_str(), "+OK"),
+        other => panic!("{other:?}"),
+    }
+    let mut client = MessageSession::<Message>::new(Role::Client, now);
+    let mut buf = BytesMut::from(&b"+OK\r\n"[..]);
+    match client.receive(&mut buf, now) {
+        Ok(Some(Incoming::Message {
+            msg: Message::Value(Value::SimpleString(SimpleString { text })),
+            ..
+        })) => assert_eq!(text.as_str(), "OK"),
+        other => panic!("{other:?}"),
+    }
+    // A side never sends the other side's member.
+    let answer = Message::Command(Command::Inline(Inline {
+        line: "PING".into(),
+    }));
+    assert_eq!(
+        server.send(answer, now),
+        Err(SendError::WrongSide("Command"))
+    );
+    assert_eq!(
+        client.send(Message::Value(bulk(b"x")), now),
+        Err(SendError::WrongSide("Value"))
+    );
+}
+
+#[test]
+fn each_direction_is_a_frame_and_the_union_needs_its_sender() {
+    // The union's codec reads what the side it is told sent.
+    let mut codec = MessageCodec::new().sent_by(Sender::Server);
+    let mut buf = BytesMut::from(&b"$3\r\nabc\r\n"[..]);
+    assert_eq!(
+        codec.decode(&mut buf).expect("decodes"),
+        Some(Message::Value(bulk(b"abc")))
+    );
+    // Without a sender it cannot tell what the bytes are, and says so.
+    let mut codec = MessageCodec::new();
+    let mut buf = BytesMut::from(&b"$3\r\nabc\r\n"[..]);
+    let e = codec.decode(&mut buf).expect_err("which side is unknown");
+    assert_eq!(e.kind, polywire::DecodeErrorKind::UnknownSender);
+    assert_eq!(buf.len(), 9, "nothing consumed");
+    // Each direction has a codec of its own.
+    let mut buf = BytesMut::from(&command(&["GET", "k"])[..]);
+    match CommandCodec::new().decode(&mut buf).expect("decodes") {
+        Some(Command::Array(a)) => assert_eq!(a.items.as_ref().map(Vec::len), Some(2)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn bytes_that_are_not_resp_get_a_protocol_error_then_the_connection_closes() {
+    let mut input = command(&["PING"]);
+    // A non-digit in a bulk length.
+    input.extend(b"*1\r\n$x\r\n");
+    let (out, v) = serve(&input, &[0]);
+    assert!(matches!(v, Some(Violation::Decode(_))), "{v:?}");
+    // The first command's answer, then the error, then nothing.
+    assert_eq!(out, b":0\r\n-ERR Protocol error: invalid request\r\n");
+}
+
+#[test]
+fn a_handler_switches_the_version() {
+    let now = Instant::now();
+    let mut s = MessageSession::<Message>::new(Role::Server, now);
+    assert_eq!(<Message as Exchange>::VERSIONS, Some((2, 3)));
+    s.set_version(3);
+    assert_eq!(s.version(), Some(3));
+}
