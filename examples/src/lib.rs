@@ -5,5 +5,7 @@ pub mod echo;
 pub mod graceful;
 pub mod mqtt_broker;
 pub mod probes;
+pub mod redis_db;
+pub mod redis_server;
 pub mod rocketmq_echo;
 pub mod self_signed;

@@ -24,7 +24,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -572,12 +572,13 @@ where
         close: false,
         queue: inner.config.queue.max(1),
     };
-    let mut buf = first;
+    // Reads sized to what arrives (a pipeline in one read), no buffer held while idle.
+    let mut inbound = super::Inbound::new(first);
     let end = 'conn: loop {
         // Every whole message read so far, a batch at a time.
         let mut n = 0;
         loop {
-            match st.session.receive(&mut buf, Instant::now()) {
+            match st.session.receive(&mut inbound.buf, Instant::now()) {
                 // Boxed: a handler's future (and the messages it holds) lives only while it
                 // runs, not in every idle connection's task.
                 Ok(Some(ev)) => {
@@ -630,7 +631,7 @@ where
                 st.session.farewell(Failure::Shutdown);
                 break Ended::Shutdown;
             }
-            r = rd.read_buf(&mut buf) => match r {
+            r = std::future::poll_fn(|cx| inbound.poll_read(&mut rd, cx)) => match r {
                 Ok(0) => break Ended::PeerGone,
                 Ok(_) => {}
                 Err(e) => break Ended::Io(e.to_string()),
@@ -949,11 +950,11 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
     let (mut rd, mut wr) = tokio::io::split(io);
     let mut session = MessageSession::<E>::new(Role::Client, Instant::now());
     let mut waiting: Waiting<E::Msg> = HashMap::new();
-    let mut buf = BytesMut::with_capacity(4096);
+    let mut inbound = super::Inbound::new(BytesMut::new());
     let mut closing: Option<oneshot::Sender<()>> = None;
     let end = 'conn: loop {
         loop {
-            match session.receive(&mut buf, Instant::now()) {
+            match session.receive(&mut inbound.buf, Instant::now()) {
                 Ok(Some(Incoming::Answer { ticket, msg })) => {
                     if let Some((w, items)) = waiting.remove(&ticket) {
                         let _ = w.send(match E::failure(&msg) {
@@ -1035,7 +1036,7 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
             }
         };
         tokio::select! {
-            r = rd.read_buf(&mut buf) => match r {
+            r = std::future::poll_fn(|cx| inbound.poll_read(&mut rd, cx)) => match r {
                 Ok(0) => break Ended::PeerGone,
                 Ok(_) => {}
                 Err(e) => break Ended::Io(e.to_string()),

@@ -1,0 +1,119 @@
+//! An in-memory Redis-compatible server on the server generated from `resp.wire`.
+//!
+//! The protocol's `exchange` block does the protocol's part: commands decoded from RESP
+//! arrays or inline lines, one value answering each command in the order the commands came
+//! (a pipeline is answered as it is read), values pushed to subscribers, and RESP's protocol
+//! error before closing a connection whose bytes are not RESP. What is left here is what a
+//! server decides: the commands themselves ([`crate::redis_db`]), `HELLO 3` switching the
+//! connection's version, `QUIT` closing it.
+
+use crate::redis_db::{Client, Db, Reply, Subscriber, command_args, error};
+use polywire::rt::{Connection, Ended, MultiServer, MultiServerConfig};
+use polywire_protocols::resp::{Command, Message, RespHandler, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+type Conn = Connection<Message>;
+
+/// A connection that receives what is published to its channels.
+#[derive(Debug, Clone)]
+pub struct Sink(Conn);
+
+impl Subscriber for Sink {
+    fn deliver(&self, v: Value) -> bool {
+        self.0.push(Message::Value(v)).is_ok()
+    }
+}
+
+/// The server: cheap to clone, one keyspace for every connection.
+#[derive(Clone, Default)]
+pub struct Redis {
+    db: Arc<Db<Sink>>,
+    /// Each open connection's state, by connection id.
+    clients: Arc<Mutex<HashMap<u64, Client<Sink>>>>,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis").finish_non_exhaustive()
+    }
+}
+
+impl Redis {
+    /// Runs one command for the connection `conn`.
+    fn execute(&self, conn: &Conn, args: Vec<bytes::Bytes>) -> Reply {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let client = clients
+            .entry(conn.id())
+            .or_insert_with(|| Client::new(conn.id(), Sink(conn.clone())));
+        let before = client.protocol();
+        let reply = self.db.execute(client, args);
+        if client.protocol() != before {
+            // `HELLO 3`: its answer and everything after it in RESP3.
+            conn.switch_version(client.protocol());
+        }
+        reply
+    }
+}
+
+impl RespHandler for Redis {
+    async fn command(&self, conn: &Conn, msg: Command, answer: Value) -> Value {
+        let reply = match command_args(msg) {
+            Ok(args) => self.execute(conn, args),
+            // An array holding something other than bulk strings, unbalanced quotes.
+            Err(e) => Reply {
+                values: vec![error(&format!("ERR {e}"))],
+                close: true,
+            },
+        };
+        let mut values = reply.values.into_iter();
+        // The first value answers; more (one per channel of a SUBSCRIBE) follow it, ahead of
+        // the answer to the next command.
+        let first = values.next();
+        for v in values {
+            if let Err(e) = conn.push(Message::Value(v)) {
+                tracing::debug!(error = %e, "reply not queued");
+            }
+        }
+        if reply.close {
+            conn.close();
+        }
+        // A command of no words (an empty line) is answered with the default value: the
+        // typed handler answers every command.
+        first.unwrap_or(answer)
+    }
+
+    async fn closed(&self, conn: &Conn, _end: &Ended) {
+        let gone = self
+            .clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&conn.id());
+        if let Some(mut client) = gone {
+            self.db.disconnect(&mut client);
+        }
+    }
+}
+
+/// Serves Redis on `addr` (`127.0.0.1:0` for any free port) beside the MQTT broker and the
+/// native and RocketMQ echo servers, all on one port; returns the server, its address and
+/// the Redis handler.
+pub async fn serve(addr: &str) -> std::io::Result<(MultiServer, std::net::SocketAddr, Redis)> {
+    let redis = Redis::default();
+    let multi = MultiServer::new(MultiServerConfig::default());
+    let server = polywire_protocols::resp::server(redis.clone(), Default::default());
+    let mqtt =
+        polywire_protocols::mqtt::server(crate::mqtt_broker::Broker::default(), Default::default());
+    let native = crate::echo::native(Default::default());
+    let rocketmq = crate::echo::rocketmq(Default::default());
+    for r in [
+        multi.add(server),
+        multi.add(mqtt),
+        multi.add(native),
+        multi.add(rocketmq),
+    ] {
+        r.map_err(|e| std::io::Error::other(e.to_string()))?;
+    }
+    let local = multi.bind(addr).await?;
+    Ok((multi, local, redis))
+}
