@@ -116,6 +116,13 @@ pub trait Exchange: Send + Sync + 'static {
     fn has_rule(member: usize) -> bool;
     /// Whether member `member` may be sent unasked.
     fn pushable(member: usize) -> bool;
+    /// Whether `m` is always sent unasked, never an answer, by its content: a `push` line
+    /// naming a member of one direction's union (RESP3's `>` values), which a receiver
+    /// hands on as a push even while an answer is due.
+    fn out_of_band(m: &Self::Msg) -> bool {
+        let _ = m;
+        false
+    }
     /// Whether member `member` answers only on failure or on success (`Msg on failure`):
     /// nobody waits for it, so a client hands it on as it comes.
     fn unawaited(member: usize) -> bool {
@@ -614,6 +621,11 @@ impl<E: Exchange> MessageSession<E> {
         if !self.hello_done {
             return Err(self.fail(Violation::BeforeHello(name)));
         }
+        if E::out_of_band(&msg) {
+            // Never an answer, whatever is due.
+            let token = self.token(Expect::Nothing, None, None);
+            return Ok(Incoming::Message { msg, token });
+        }
         let version = self.version.unwrap_or(0);
         let expect = E::expects(&msg, version);
         let correlation = E::correlation(&msg);
@@ -857,7 +869,23 @@ impl<E: Exchange> MessageSession<E> {
     /// takes a correlation value gets a free one; a message that expects an answer returns
     /// the [`Ticket`] its answer (the end of its chain) comes back with as
     /// [`Incoming::Answer`].
-    pub fn send(&mut self, mut msg: E::Msg, now: Instant) -> Result<Option<Ticket>, SendError> {
+    pub fn send(&mut self, msg: E::Msg, now: Instant) -> Result<Option<Ticket>, SendError> {
+        self.send_as(msg, now, true)
+    }
+
+    /// [`Self::send`] of a request whose answer its protocol sends out of band, by the
+    /// request's content (RESP3 answers `SUBSCRIBE` with pushes only): nothing waits for
+    /// an answer in line, so later answers go to later requests.
+    pub fn send_unawaited(&mut self, msg: E::Msg, now: Instant) -> Result<(), SendError> {
+        self.send_as(msg, now, false).map(|_| ())
+    }
+
+    fn send_as(
+        &mut self,
+        mut msg: E::Msg,
+        now: Instant,
+        awaited: bool,
+    ) -> Result<Option<Ticket>, SendError> {
         if self.closed {
             return Err(SendError::Closed);
         }
@@ -890,6 +918,7 @@ impl<E: Exchange> MessageSession<E> {
             self.keepalive = E::keepalive(&msg);
         }
         let ticket = match expect {
+            Expect::One(_) | Expect::Series { .. } if !awaited => None,
             Expect::One(_) | Expect::OneThenClose(_) | Expect::Series { .. } => {
                 let ticket = self.new_ticket();
                 let o = Outstanding::of(expect, ticket).expect("an answer expected");

@@ -31,6 +31,12 @@ fn sent_by(u: &UnionDef, ty: usize, side: Sender) -> bool {
         .is_none_or(|a| a.from.is_none_or(|s| s == side))
 }
 
+/// The member of the frame union that holds type `ty` (itself, or the direction's union
+/// holding it).
+fn top(p: &Protocol, ty: usize) -> usize {
+    p.frame_path(ty).map_or(ty, |path| path[0])
+}
+
 /// Every rule, the hello's first.
 fn rules(ex: &Exchange) -> impl Iterator<Item = &Rule> {
     ex.hello.iter().chain(ex.rules.iter())
@@ -428,7 +434,28 @@ pub fn sans_io(g: &Gen) -> String {
     } else {
         String::new()
     };
-    let pushable = list(ex.push.iter().map(|t| member(u, *t)).collect());
+    let pushable = list(ex.push.iter().map(|t| member(u, top(p, *t))).collect());
+    // Pushes named by a member of one direction's union: out of band by their content.
+    let nested: Vec<String> = ex
+        .push
+        .iter()
+        .filter_map(|t| match p.frame_path(*t)?.as_slice() {
+            [outer, inner] => Some(format!(
+                "Self::{o}({o}::{i}(_))",
+                o = p.types[*outer].name(),
+                i = p.types[*inner].name()
+            )),
+            _ => None,
+        })
+        .collect();
+    let out_of_band = if nested.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\n    fn out_of_band(m: &Self) -> bool {{\n        matches!(m, {})\n    }}\n",
+            nested.join(" | ")
+        )
+    };
     let unawaited = unawaited_members(ex);
     let unawaited = if unawaited.is_empty() {
         String::new()
@@ -685,7 +712,7 @@ impl {P}::Exchange for {un} {{
     fn pushable(member: usize) -> bool {{
         {pushable}
     }}
-{unawaited}{sender}
+{unawaited}{sender}{out_of_band}
     fn correlation(m: &Self) -> ::std::option::Option<u64> {{
         #[allow(unreachable_patterns)]
         match m {{
@@ -872,8 +899,9 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
         .chain(
             ex.push
                 .iter()
-                .filter(|t| !rules(ex).any(|r| r.on == **t))
-                .map(|t| (*t, None)),
+                .map(|t| top(p, *t))
+                .filter(|t| !rules(ex).any(|r| r.on == *t))
+                .map(|t| (t, None)),
         )
         .filter(|(t, _)| sent_by(u, *t, Sender::Client))
         .collect();
@@ -1064,6 +1092,22 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
         !rules(ex).any(|r| r.on == t && r.answers.iter().any(|a| a.reply.ending().is_some()))
     };
     let mut methods = String::new();
+    if ex.hello.is_none() {
+        methods += &format!(
+            r#"
+    /// Connects over TCP (the protocol has no hello): the connection speaks the lowest
+    /// version the protocol declares until [`Self::switch_version`].
+    pub async fn connect(addr: impl ::polywire::__private::tokio::net::ToSocketAddrs, config: ::polywire::rt::MessageConfig) -> ::std::result::Result<Self, {err}> {{
+        {mct}::open(addr, config).await.map(Client)
+    }}
+
+    /// [`Self::connect`] over an open byte stream (TLS, WebSocket, ...).
+    pub fn connect_over<S: ::polywire::__private::tokio::io::AsyncRead + ::polywire::__private::tokio::io::AsyncWrite + Send + 'static>(io: S, config: ::polywire::rt::MessageConfig) -> Self {{
+        Client({mct}::open_over(io, config))
+    }}
+"#
+        );
+    }
     if let Some(h) = &ex.hello {
         let n = p.types[h.on].name();
         let m = ident(&snake(n));
@@ -1168,6 +1212,7 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
             }
             Answers::One(t) if ends(t) => {
                 let a = p.types[t].name();
+                let pipelined = ident(&format!("{}_pipelined", snake(n)));
                 format!(
                     r#"
     /// Sends a [`{n}`] and waits for its [`{a}`].
@@ -1176,6 +1221,20 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
             Some({un}::{a}(a)) => Ok(a),
             other => Err({err}::Unexpected(other.map_or("nothing", |m| <{un} as {P}::Exchange>::MEMBERS[<{un} as {P}::Exchange>::member(&m)]))),
         }}
+    }}
+
+    /// Sends every [`{n}`] of `msgs` before waiting for any answer (a pipeline), then their
+    /// [`{a}`]s, in order; the first failure fails the whole.
+    pub async fn {pipelined}(&self, msgs: impl ::std::iter::IntoIterator<Item = {n}>) -> ::std::result::Result<::std::vec::Vec<{a}>, {err}> {{
+        self.0
+            .request_pipelined(msgs.into_iter().map({un}::{n}))
+            .await
+            .into_iter()
+            .map(|r| match r? {{
+                Some({un}::{a}(a)) => Ok(a),
+                other => Err({err}::Unexpected(other.map_or("nothing", |m| <{un} as {P}::Exchange>::MEMBERS[<{un} as {P}::Exchange>::member(&m)]))),
+            }})
+            .collect()
     }}
 "#
                 )
@@ -1191,7 +1250,8 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
             ),
         };
     }
-    let push = match ex.push.as_slice() {
+    let pushed: Vec<usize> = ex.push.iter().map(|t| top(p, *t)).collect();
+    let push = match pushed.as_slice() {
         [t] if unawaited_members(ex).is_empty() => {
             let n = p.types[*t].name();
             format!(
@@ -1229,14 +1289,25 @@ pub struct Client({mc});
 impl Client {{
     {methods}
     {push}
+    /// Sends any message without waiting for an answer, and without one being due in line
+    /// (see `MessageClient::send_unawaited`): a request its protocol answers out of band.
+    pub async fn send_unawaited(&self, msg: {un}) -> ::std::result::Result<(), {err}> {{
+        self.0.send_unawaited(msg).await
+    }}
+
     /// Sends any message and waits for the end of its exchange.
     pub async fn request(&self, msg: {un}) -> ::std::result::Result<::std::option::Option<{un}>, {err}> {{
         self.0.request(msg).await
     }}
 
-    /// The version the hello set.
+    /// The version in effect (see `MessageClient::version`).
     pub fn version(&self) -> ::std::option::Option<u32> {{
         self.0.version()
+    }}
+
+    /// Switches the connection's version for what it sends and reads from now on.
+    pub async fn switch_version(&self, v: u32) -> ::std::result::Result<(), {err}> {{
+        self.0.switch_version(v).await
     }}
 
     /// Closes the connection.

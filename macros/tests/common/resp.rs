@@ -20,10 +20,11 @@
         /// How commands are answered:
         /// - every command by one value, in the order the commands came (no correlation id;
         ///   a pipeline of thousands is answered as it is read);
-        /// - a subscribed connection is sent values unasked: RESP3 pushes (`>`), RESP2 arrays;
+        /// - a subscribed connection is sent values unasked (RESP2: arrays); a RESP3 push (`>`)
+        ///   is always sent unasked, never an answer, even while one is due;
         /// - a connection whose bytes are not RESP is told so by an error, then closed.
         Command -> Value
-        push Value
+        push Push
         on malformed -> SimpleError(text = "ERR Protocol error: invalid request")
     "#
 )]

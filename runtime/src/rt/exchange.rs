@@ -639,7 +639,8 @@ where
             cmd = st.rx.recv() => {
                 // This and whatever else is queued, then one write.
                 let mut cmd = cmd;
-                for _ in 0..inner.config.batch {
+                let batch = inner.config.batch.max(1);
+                for n in 1..=batch {
                     match cmd {
                         Some(Command::Push(m)) => {
                             if let Err(e) = st.session.send(*m, Instant::now()) {
@@ -652,6 +653,10 @@ where
                         }
                         // Unreachable while `conn` holds a sender.
                         None => break,
+                    }
+                    // The next is taken only when there is room for it in this batch.
+                    if n == batch {
+                        break;
                     }
                     cmd = match st.rx.try_recv() {
                         Ok(c) => Some(c),
@@ -778,6 +783,9 @@ type Waiting<M> = HashMap<Ticket, (Waiter<M>, Vec<M>)>;
 
 enum ClientCmd<M> {
     Send(M, Waiter<M>),
+    /// Sent with nothing waiting for an answer in line.
+    SendUnawaited(M, oneshot::Sender<Result<(), ClientError>>),
+    Version(u32),
     Close(oneshot::Sender<()>),
 }
 
@@ -787,7 +795,8 @@ enum ClientCmd<M> {
 pub struct MessageClient<E: Exchange> {
     tx: mpsc::Sender<ClientCmd<E::Msg>>,
     pushes: tokio::sync::Mutex<mpsc::Receiver<E::Msg>>,
-    version: Option<u32>,
+    /// The version in effect, 0 for none.
+    version: AtomicU32,
     timeout: Duration,
 }
 
@@ -795,12 +804,103 @@ impl<E: Exchange> std::fmt::Debug for MessageClient<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MessageClient")
             .field("protocol", &E::ID)
-            .field("version", &self.version)
+            .field("version", &self.version())
             .finish()
     }
 }
 
 impl<E: Exchange> MessageClient<E> {
+    /// Connects over TCP to a server of a protocol without a hello: the connection speaks
+    /// the lowest version the protocol declares until [`Self::switch_version`].
+    pub async fn open(
+        addr: impl tokio::net::ToSocketAddrs,
+        config: MessageConfig,
+    ) -> Result<Self, ClientError> {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| ClientError::Io(e.to_string()))?;
+        let _ = stream.set_nodelay(true);
+        Ok(Self::open_over(stream, config))
+    }
+
+    /// [`Self::open`] over an open byte stream (TLS, WebSocket, ...).
+    pub fn open_over<S: AsyncRead + AsyncWrite + Send + 'static>(
+        io: S,
+        config: MessageConfig,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(config.queue.max(1));
+        let (push_tx, push_rx) = mpsc::channel(config.queue.max(1));
+        let timeout = config.request_timeout;
+        tokio::spawn(client_task::<E, S>(io, rx, push_tx, config));
+        MessageClient {
+            tx,
+            pushes: tokio::sync::Mutex::new(push_rx),
+            version: AtomicU32::new(E::VERSIONS.map_or(0, |v| v.0)),
+            timeout,
+        }
+    }
+
+    /// Switches the connection to version `v` for what it sends and reads from now on: for
+    /// protocols whose version a request's content switches (RESP's `HELLO 3`, once
+    /// answered).
+    pub async fn switch_version(&self, v: u32) -> Result<(), ClientError> {
+        self.tx
+            .send(ClientCmd::Version(v))
+            .await
+            .map_err(|_| ClientError::Ended(Ended::PeerGone))?;
+        self.version.store(v, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Sends `msg` without waiting for an answer, and without one being due in line: for a
+    /// request its protocol answers out of band, by its content (RESP3 answers `SUBSCRIBE`
+    /// with pushes only, which come through [`Self::next_push`]).
+    pub async fn send_unawaited(&self, msg: E::Msg) -> Result<(), ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(ClientCmd::SendUnawaited(msg, tx))
+            .await
+            .map_err(|_| ClientError::Ended(Ended::PeerGone))?;
+        rx.await.map_err(|_| ClientError::Ended(Ended::PeerGone))?
+    }
+
+    /// Sends every message of `msgs` before waiting for any answer (a pipeline: one write
+    /// for all of them), then waits for each one's, in order: what [`Self::request`] gives
+    /// for each.
+    pub async fn request_pipelined(
+        &self,
+        msgs: impl IntoIterator<Item = E::Msg>,
+    ) -> Vec<Result<Option<E::Msg>, ClientError>> {
+        let mut waits = Vec::new();
+        for msg in msgs {
+            if E::expects(&msg, self.version.load(Ordering::Relaxed))
+                .item()
+                .is_some()
+            {
+                waits.push(Err(ClientError::Series(E::MEMBERS[E::member(&msg)])));
+                continue;
+            }
+            let (tx, rx) = oneshot::channel();
+            match self.tx.send(ClientCmd::Send(msg, tx)).await {
+                Ok(()) => waits.push(Ok(rx)),
+                Err(_) => waits.push(Err(ClientError::Ended(Ended::PeerGone))),
+            }
+        }
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut out = Vec::with_capacity(waits.len());
+        for w in waits {
+            out.push(match w {
+                Err(e) => Err(e),
+                Ok(rx) => match tokio::time::timeout_at(deadline, rx).await {
+                    Ok(Ok(r)) => r.map(|(_, end)| end),
+                    Ok(Err(_)) => Err(ClientError::Ended(Ended::PeerGone)),
+                    Err(_) => Err(ClientError::Timeout(self.timeout)),
+                },
+            });
+        }
+        out
+    }
+
     /// Connects over TCP, sends `hello` and waits for its answer (returned with the client).
     pub async fn connect(
         addr: impl tokio::net::ToSocketAddrs,
@@ -880,7 +980,7 @@ impl<E: Exchange> MessageClient<E> {
         let mut client = MessageClient {
             tx,
             pushes: tokio::sync::Mutex::new(push_rx),
-            version,
+            version: AtomicU32::new(version.unwrap_or(0)),
             timeout: hello_timeout,
         };
         let answer = client.request(hello).await?;
@@ -888,16 +988,23 @@ impl<E: Exchange> MessageClient<E> {
         Ok((client, answer))
     }
 
-    /// The version the hello set.
+    /// The version in effect: the one the hello set, the lowest the protocol declares when
+    /// it has no hello, or the last [`Self::switch_version`].
     pub fn version(&self) -> Option<u32> {
-        self.version
+        match self.version.load(Ordering::Relaxed) {
+            0 => None,
+            v => Some(v),
+        }
     }
 
     /// Sends `msg` and, when it expects an answer, waits for the message that ends its
     /// exchange (a chain `A -> B`, `C -> D` ends with `D`); `None` when nothing answers it.
     /// Correlation values are picked for it.
     pub async fn request(&self, msg: E::Msg) -> Result<Option<E::Msg>, ClientError> {
-        if E::expects(&msg, self.version.unwrap_or(0)).item().is_some() {
+        if E::expects(&msg, self.version.load(Ordering::Relaxed))
+            .item()
+            .is_some()
+        {
             return Err(ClientError::Series(E::MEMBERS[E::member(&msg)]));
         }
         self.call(msg).await.map(|(_, end)| end)
@@ -1043,7 +1150,8 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
             },
             cmd = rx.recv() => {
                 let mut cmd = cmd;
-                for _ in 0..config.batch {
+                let batch = config.batch.max(1);
+                for n in 1..=batch {
                     match cmd {
                         Some(ClientCmd::Send(m, w)) => match session.send(m, Instant::now()) {
                             Ok(Some(t)) => {
@@ -1056,11 +1164,23 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
                                 let _ = w.send(Err(ClientError::Send(e)));
                             }
                         },
+                        Some(ClientCmd::SendUnawaited(m, w)) => {
+                            let _ = w.send(
+                                session
+                                    .send_unawaited(m, Instant::now())
+                                    .map_err(ClientError::Send),
+                            );
+                        }
+                        Some(ClientCmd::Version(v)) => session.set_version(v),
                         Some(ClientCmd::Close(done)) => {
                             closing = Some(done);
                             break;
                         }
                         None => break 'conn Ended::ClosedHere,
+                    }
+                    // The next is taken only when there is room for it in this batch.
+                    if n == batch {
+                        break;
                     }
                     cmd = match rx.try_recv() {
                         Ok(c) => Some(c),

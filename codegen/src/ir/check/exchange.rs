@@ -34,7 +34,14 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
             }
         }
     }
-    named.extend(ex.push.iter().map(|&m| (m, ex.span, "`push`")));
+    // A push may be a member of a member of a union of the two directions (out of band by
+    // its content: RESP3's `>`).
+    named.extend(
+        ex.push
+            .iter()
+            .filter(|&&m| p.frame_path(m).is_none())
+            .map(|&m| (m, ex.span, "`push`")),
+    );
     if let Some(k) = &ex.keepalive {
         named.push((k.ping, k.span, "the keepalive's `ping`"));
     }
