@@ -741,9 +741,7 @@ impl<E: Exchange> MessageSession<E> {
         }
         let version = self.version.unwrap_or(0);
         E::complete(&mut msg, version);
-        let mut bytes = BytesMut::new();
-        self.codec
-            .encode(&msg, &mut bytes)
+        self.emit(token.seq, &msg, true)
             .map_err(SendError::Encode)?;
         // What the answer expects back continues the request's chain.
         let back = E::expects(&msg, version);
@@ -769,8 +767,30 @@ impl<E: Exchange> MessageSession<E> {
             self.closed = true;
         }
         self.last_send = now;
-        self.queue(token.seq, bytes, true);
         Ok(ticket)
+    }
+
+    /// Encodes `msg`, the answer numbered `seq` (or an item of it, `done` false), where it
+    /// goes: straight into the output when no earlier answer is held (the common case, no
+    /// copy), else behind the answers it waits for. On error nothing is written.
+    fn emit(&mut self, seq: u64, msg: &E::Msg, done: bool) -> Result<(), EncodeError> {
+        match self.held.iter().position(|h| h.seq == seq) {
+            None => self.codec.encode(msg, &mut self.out),
+            Some(0) => {
+                // First in line: what it had so far is out already.
+                self.codec.encode(msg, &mut self.out)?;
+                if done {
+                    self.held[0].done = true;
+                    self.release();
+                }
+                Ok(())
+            }
+            Some(i) => {
+                self.codec.encode(msg, &mut self.held[i].bytes)?;
+                self.held[i].done |= done;
+                Ok(())
+            }
+        }
     }
 
     /// Sends one item of the series answering the message `token` came with (`Item* then
@@ -801,12 +821,9 @@ impl<E: Exchange> MessageSession<E> {
             E::set_correlation(&mut msg, id);
         }
         E::complete(&mut msg, self.version.unwrap_or(0));
-        let mut bytes = BytesMut::new();
-        self.codec
-            .encode(&msg, &mut bytes)
+        self.emit(token.seq, &msg, false)
             .map_err(SendError::Encode)?;
         self.last_send = now;
-        self.queue(token.seq, bytes, false);
         Ok(())
     }
 
