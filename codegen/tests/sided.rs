@@ -206,3 +206,28 @@ fn a_string_farewell_value_for_a_number() {
         )
     );
 }
+
+#[test]
+fn a_rule_on_a_member_of_a_direction_comes_before_its_unions() {
+    let src = proto(SIDES, "        Request -> Reply\n        Word -> nothing");
+    let c = polywire_codegen::load_str("test.wire", &src).expect("loads");
+    let idx = |n: &str| c.ir.types.iter().position(|t| t.name() == n).expect(n);
+    let ex = c.ir.exchange.as_ref().expect("an exchange");
+    assert_eq!(ex.rules[1].on, idx("Word"));
+    assert_eq!(ex.rules[1].answers[0].reply, Reply::Nothing);
+    let code = polywire_codegen::generate(&c.ir, &c.sources).expect("generates");
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let word = code
+        .find("Self::Request(Request::Word(_))=>::polywire::__private::Expect::Nothing")
+        .expect("the member's rule");
+    let union = code
+        .find("Self::Request(_)=>::polywire::__private::Expect::One(1)")
+        .expect("the union's rule");
+    assert!(word < union, "the more specific pattern first");
+    // The typed handler hands it to a method of its own, ahead of the union's.
+    let method = code
+        .find("Message::Request(Request::Word(m))=>")
+        .expect("dispatch");
+    let rest = code.find("Message::Request(m)=>").expect("dispatch");
+    assert!(method < rest);
+}

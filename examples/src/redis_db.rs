@@ -158,6 +158,8 @@ pub fn command_args(cmd: Command) -> Result<Vec<Bytes>, String> {
                 )),
             })
             .collect(),
+        // Answered by nothing (`Empty -> nothing`): the server never hands it over.
+        Command::Empty(_) => Ok(Vec::new()),
         Command::Inline(inline) => split_args(inline.line.as_bytes())
             .ok_or_else(|| "Protocol error: unbalanced quotes in request".to_string()),
     }

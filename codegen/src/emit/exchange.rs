@@ -37,6 +37,30 @@ fn top(p: &Protocol, ty: usize) -> usize {
     p.frame_path(ty).map_or(ty, |path| path[0])
 }
 
+/// The pattern of a message of type `ty` of the frame union `un` (`Self` in its own impl)
+/// binding it to `bind`: `Self::Ping(m)`, or for a member of a direction's union
+/// `Self::Command(Command::Empty(m))`.
+fn pattern(p: &Protocol, un: &str, ty: usize, bind: &str) -> String {
+    match p.frame_path(ty).as_deref() {
+        Some([outer, inner]) => {
+            let (o, i) = (p.types[*outer].name(), p.types[*inner].name());
+            format!("{un}::{o}({o}::{i}({bind}))")
+        }
+        _ => format!("{un}::{}({bind})", p.types[ty].name()),
+    }
+}
+
+/// Every rule, the hello's first, then rules on members of a direction's union ahead of
+/// the others: the more specific pattern matches first.
+fn ordered<'a>(p: &Protocol, ex: &'a Exchange) -> Vec<&'a Rule> {
+    let mut all: Vec<&Rule> = rules(ex).collect();
+    all.sort_by_key(|r| {
+        p.frame_path(r.on)
+            .map_or(1, |path| usize::from(path.len() < 2))
+    });
+    all
+}
+
 /// Every rule, the hello's first.
 fn rules(ex: &Exchange) -> impl Iterator<Item = &Rule> {
     ex.hello.iter().chain(ex.rules.iter())
@@ -397,15 +421,21 @@ pub fn sans_io(g: &Gen) -> String {
         .enumerate()
         .map(|(i, n)| format!("Self::{n}(_) => {i},"))
         .collect();
-    let expects: String = rules(ex)
+    let expects: String = ordered(p, ex)
+        .into_iter()
         .map(|r| {
-            let n = p.types[r.on].name();
             let uses_m = r.answers.iter().any(|a| a.cond.is_some());
             let bind = if uses_m { "m" } else { "_" };
-            format!("Self::{n}({bind}) => {},", expect_expr(g, u, r))
+            format!(
+                "{} => {},",
+                pattern(p, "Self", r.on, bind),
+                expect_expr(g, u, r)
+            )
         })
         .collect();
-    let list = |ms: Vec<usize>| {
+    let list = |mut ms: Vec<usize>| {
+        ms.sort_unstable();
+        ms.dedup();
         if ms.is_empty() {
             "let _ = member; false".to_string()
         } else {
@@ -413,7 +443,7 @@ pub fn sans_io(g: &Gen) -> String {
             format!("matches!(member, {})", alts.join(" | "))
         }
     };
-    let has_rule = list(rules(ex).map(|r| member(u, r.on)).collect());
+    let has_rule = list(rules(ex).map(|r| member(u, top(p, r.on))).collect());
     // A union of the two directions: which side sends each member.
     let sender = if u.arms.iter().any(|a| a.from.is_some()) {
         let arms: String = u
@@ -894,7 +924,8 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
     let mut seen = Vec::new();
     // Rules, then pushes without a rule: every message this side may be handed (not what
     // only a server sends).
-    let handed: Vec<(usize, Option<&Rule>)> = rules(ex)
+    let handed: Vec<(usize, Option<&Rule>)> = ordered(p, ex)
+        .into_iter()
         .map(|r| (r.on, Some(r)))
         .chain(
             ex.push
@@ -903,7 +934,7 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
                 .filter(|t| !rules(ex).any(|r| r.on == *t))
                 .map(|t| (t, None)),
         )
-        .filter(|(t, _)| sent_by(u, *t, Sender::Client))
+        .filter(|(t, _)| sent_by(u, top(p, *t), Sender::Client))
         .collect();
     for (ty, rule) in handed {
         if seen.contains(&ty) {
@@ -912,6 +943,7 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
         seen.push(ty);
         let n = p.types[ty].name();
         let method = ident(&snake(n));
+        let req = pattern(p, un, ty, "m");
         let kind = rule.map_or(Answers::None, answers);
         let doc = match rule {
             Some(r) if ex.hello.as_ref() == Some(r) => {
@@ -928,9 +960,8 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
                 methods += &format!(
                     "{doc}\n    fn {method}(&self, conn: &{conn}, msg: {n}) -> impl ::std::future::Future<Output = ()> + Send {{ let _ = (conn, msg); async {{}} }}\n"
                 );
-                arms += &format!(
-                    "{un}::{n}(m) => {{ self.0.{method}(conn, m).await; let _ = answer; None }}"
-                );
+                arms +=
+                    &format!("{req} => {{ self.0.{method}(conn, m).await; let _ = answer; None }}");
             }
             Answers::Series(item, end) => {
                 let (i, e) = (p.types[item].name(), p.types[end].name());
@@ -963,7 +994,7 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
 "
                 );
                 series_key |= failing;
-                series_arms += &format!("({un}::{n}(m), {un}::{e}(e)) => {conv},");
+                series_arms += &format!("({req}, {un}::{e}(e)) => {conv},");
             }
             Answers::One(t) if ex.statuses.iter().any(|x| x.msg == t) => {
                 let a = p.types[t].name();
@@ -971,7 +1002,7 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
                     "{doc}\n    ///\n    /// `answer` is the default [`{a}`] (its correlation value set); the default method sends it as it is. `Err(status)` sends the default answer reporting `status` (its status field and message).\n    fn {method}(&self, conn: &{conn}, msg: {n}, answer: {a}) -> impl ::std::future::Future<Output = ::std::result::Result<{a}, {P}::Status>> + Send {{ let _ = (conn, msg); async move {{ Ok(answer) }} }}\n"
                 );
                 arms += &format!(
-                    "{un}::{n}(m) => {{ let key = answer.as_ref().and_then(<{un} as {P}::Exchange>::correlation); match answer {{ Some({un}::{a}(a)) => match self.0.{method}(conn, m, a).await {{ Ok(a) => Some({un}::{a}(a)), Err(s) => {{ let mut f = <{un} as {P}::Exchange>::blank({idx}, key); <{un} as {P}::Exchange>::set_failure(&mut f, &s); Some(f) }} }}, other => other }} }},",
+                    "{req} => {{ let key = answer.as_ref().and_then(<{un} as {P}::Exchange>::correlation); match answer {{ Some({un}::{a}(a)) => match self.0.{method}(conn, m, a).await {{ Ok(a) => Some({un}::{a}(a)), Err(s) => {{ let mut f = <{un} as {P}::Exchange>::blank({idx}, key); <{un} as {P}::Exchange>::set_failure(&mut f, &s); Some(f) }} }}, other => other }} }},",
                     idx = member(u, t)
                 );
             }
@@ -981,7 +1012,7 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
                     "{doc}\n    ///\n    /// `answer` is the default [`{a}`] (its correlation value set); the default method sends it as it is.\n    fn {method}(&self, conn: &{conn}, msg: {n}, answer: {a}) -> impl ::std::future::Future<Output = {a}> + Send {{ let _ = (conn, msg); async move {{ answer }} }}\n"
                 );
                 arms += &format!(
-                    "{un}::{n}(m) => match answer {{ Some({un}::{a}(a)) => Some({un}::{a}(self.0.{method}(conn, m, a).await)), other => other }},"
+                    "{req} => match answer {{ Some({un}::{a}(a)) => Some({un}::{a}(self.0.{method}(conn, m, a).await)), other => other }},"
                 );
             }
             Answers::Some
@@ -998,14 +1029,14 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
                     "{doc}\n    ///\n    /// `answer` is the default answer its rule picks (its correlation value set), `None` when nothing answers it; the default method sends it as it is. `Err(status)` sends the default answer reporting `status` (its status field and message).\n    fn {method}(&self, conn: &{conn}, msg: {n}, answer: ::std::option::Option<{un}>) -> impl ::std::future::Future<Output = ::std::result::Result<::std::option::Option<{un}>, {P}::Status>> + Send {{ let _ = (conn, msg); async move {{ Ok(answer) }} }}\n"
                 );
                 arms += &format!(
-                    "{un}::{n}(m) => {{ let key = answer.as_ref().map(|a| (<{un} as {P}::Exchange>::member(a), <{un} as {P}::Exchange>::correlation(a))); match self.0.{method}(conn, m, answer).await {{ Ok(a) => a, Err(s) => key.map(|(member, corr)| {{ let mut f = <{un} as {P}::Exchange>::blank(member, corr); <{un} as {P}::Exchange>::set_failure(&mut f, &s); f }}) }} }},"
+                    "{req} => {{ let key = answer.as_ref().map(|a| (<{un} as {P}::Exchange>::member(a), <{un} as {P}::Exchange>::correlation(a))); match self.0.{method}(conn, m, answer).await {{ Ok(a) => a, Err(s) => key.map(|(member, corr)| {{ let mut f = <{un} as {P}::Exchange>::blank(member, corr); <{un} as {P}::Exchange>::set_failure(&mut f, &s); f }}) }} }},"
                 );
             }
             Answers::Some => {
                 methods += &format!(
                     "{doc}\n    ///\n    /// `answer` is the default answer its rule picks (its correlation value set), `None` when nothing answers it; the default method sends it as it is.\n    fn {method}(&self, conn: &{conn}, msg: {n}, answer: ::std::option::Option<{un}>) -> impl ::std::future::Future<Output = ::std::option::Option<{un}>> + Send {{ let _ = (conn, msg); async move {{ answer }} }}\n"
                 );
-                arms += &format!("{un}::{n}(m) => self.0.{method}(conn, m, answer).await,");
+                arms += &format!("{req} => self.0.{method}(conn, m, answer).await,");
             }
         }
     }
@@ -1156,7 +1187,12 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
 "#
         );
     }
-    for r in ex.rules.iter().filter(|r| sent_by(u, r.on, Sender::Client)) {
+    // Rules on a member of a direction's union are the union's method's business.
+    for r in ex
+        .rules
+        .iter()
+        .filter(|r| u.arms.iter().any(|a| a.ty == r.on) && sent_by(u, r.on, Sender::Client))
+    {
         let n = p.types[r.on].name();
         let m = ident(&snake(n));
         let only = r

@@ -24,6 +24,7 @@
         ///   is always sent unasked, never an answer, even while one is due;
         /// - a connection whose bytes are not RESP is told so by an error, then closed.
         Command -> Value
+        Empty -> nothing
         push Push
         on malformed -> SimpleError(text = "ERR Protocol error: invalid request")
     "#
@@ -206,11 +207,20 @@ pub mod resp {
         line: Str,
     }
 
-    /// What a client sends a server: a command as an array of bulk strings, or any other
-    /// line as an inline command.
+    /// An empty line between commands, which a server skips.
+    pub struct Empty {
+        #[wire(constant = b'\r')]
+        cr: u8,
+        #[wire(constant = b'\n')]
+        lf: u8,
+    }
+
+    /// What a client sends a server: a command as an array of bulk strings, an empty line,
+    /// or any other line as an inline command.
     #[wire(union)]
     pub enum Command {
         Array(Array),
+        Empty(Empty),
         #[wire(fallback)]
         Inline(Inline),
     }

@@ -27,7 +27,10 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
     let mut named: Vec<(usize, Span, &str)> = Vec::new();
     let rules: Vec<&Rule> = ex.hello.iter().chain(&ex.rules).collect();
     for r in &rules {
-        named.push((r.on, r.span, "a rule"));
+        // A rule may name a member of a direction's union, overriding that union's rule.
+        if p.frame_path(r.on).is_none_or(|path| path.len() < 2) {
+            named.push((r.on, r.span, "a rule"));
+        }
         for a in &r.answers {
             for m in a.reply.messages() {
                 named.push((m, a.span, "an answer"));
