@@ -6,6 +6,9 @@ pub type {{ name }}Codec = ::polywire::FramedCodec<{{ name }}>;
 impl ::polywire::Framed for {{ name }} {
     const NAME: &'static str = {{ name_lit }};
     const LIMITS: ::polywire::Limits = protocol_info::LIMITS;
+    {% if delimited %}
+    const SELF_DELIMITED: bool = true;
+    {% endif %}
 
     {% if sided %}
     fn frame_len(buf: &[u8], limits: &::polywire::Limits) -> ::std::result::Result<::std::option::Option<usize>, ::polywire::DecodeError> {

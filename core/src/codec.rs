@@ -122,6 +122,10 @@ pub trait Framed: WireMessage {
     const NAME: &'static str;
     /// The limits the protocol declares.
     const LIMITS: Limits;
+    /// The frame has no length prefix: only reading it whole finds its end (text frames
+    /// such as RESP's). [`FramedCodec`] then reads frames in one pass over the bytes
+    /// received, instead of measuring each one first.
+    const SELF_DELIMITED: bool = false;
 
     /// The length of the frame at the front of `buf`, once its length field has arrived
     /// (`Ok(None)` before that); an error for a frame over `limits.max_frame_len`, as soon
@@ -185,6 +189,77 @@ impl<F: Framed> FramedCodec<F> {
     }
 }
 
+impl<F: Framed> FramedCodec<F> {
+    /// [`Codec::decode_batch`] of frames without a length prefix: each is read once, over
+    /// the bytes received so far; one cut short by their end ("need more") is left in
+    /// `src` whole, to be read again when more has come. The frames read share `src`'s
+    /// bytes; what is left of them moves to a buffer of its own only when a frame still
+    /// holds the old one.
+    fn decode_delimited<G: FnMut(F)>(
+        &mut self,
+        src: &mut BytesMut,
+        max: usize,
+        mut f: G,
+    ) -> Result<usize, DecodeError> {
+        if src.is_empty() {
+            return Ok(0);
+        }
+        let limit = self.limits.max_frame_len;
+        let too_long = |len: usize| {
+            DecodeError::new(
+                0,
+                F::NAME,
+                crate::error::DecodeErrorKind::TooLong {
+                    len: len as u64,
+                    max: limit,
+                },
+            )
+        };
+        let chunk = src.split().freeze();
+        let (mut start, mut n, mut err) = (0usize, 0usize, None);
+        while n < max && start < chunk.len() {
+            let mut r = Reader::within(&chunk, start..chunk.len(), self.limits)
+                .open_ended()
+                .with_version(self.version)
+                .with_sender(self.sender);
+            match F::decode_from(&mut r) {
+                Ok(frame) => {
+                    let len = r.offset();
+                    if len > limit {
+                        err = Some(too_long(len));
+                        break;
+                    }
+                    f(frame);
+                    start += len;
+                    n += 1;
+                }
+                Err(e) if e.kind == crate::error::DecodeErrorKind::Incomplete => {
+                    if chunk.len() - start > limit {
+                        err = Some(too_long(chunk.len() - start));
+                    }
+                    break;
+                }
+                Err(e) => {
+                    err = Some(e.within(F::NAME));
+                    break;
+                }
+            }
+        }
+        let rest = chunk.slice(start..);
+        drop(chunk);
+        *src = match rest.try_into_mut() {
+            Ok(m) => m,
+            // Frames handed over still hold the buffer: the rest (a frame cut short, or
+            // frames beyond `max`) moves.
+            Err(b) => BytesMut::from(&b[..]),
+        };
+        match err {
+            Some(e) => Err(e),
+            None => Ok(n),
+        }
+    }
+}
+
 impl<F: Framed> Default for FramedCodec<F> {
     fn default() -> Self {
         Self::new()
@@ -228,6 +303,9 @@ impl<F: Framed> Codec for FramedCodec<F> {
         max: usize,
         mut f: G,
     ) -> Result<usize, DecodeError> {
+        if F::SELF_DELIMITED {
+            return self.decode_delimited(src, max, f);
+        }
         // The complete frames' boundaries first (up to 64 per call), so that they leave
         // `src` in one piece; an error in a later frame's prefix waits until the frames
         // before it are handed over.

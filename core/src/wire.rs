@@ -167,6 +167,15 @@ impl<'a> Reader<'a> {
         self.version
     }
 
+    /// The reader with its end only where the bytes received so far end: reading past it
+    /// fails with [`DecodeErrorKind::Incomplete`] ("need more"), as [`Reader::measure`]'s
+    /// does, while values are read as usual. Frames without a length prefix are read in
+    /// one pass with it.
+    pub fn open_ended(mut self) -> Self {
+        self.open_end = true;
+        self
+    }
+
     /// The reader with the side that sent its bytes set (see [`Sender`]).
     pub fn with_sender(mut self, sender: Option<Sender>) -> Self {
         self.sender = sender;

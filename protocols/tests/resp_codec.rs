@@ -538,11 +538,7 @@ fn a_command_is_an_array_or_any_other_line_as_an_inline_command() {
     assert_eq!((items.len(), used), (2, array.len()));
     assert_eq!(encode_command(&c).expect("encodes"), array);
     // `$` starts a bulk string among values, not among commands: that line is inline too.
-    for line in [
-        &b"PING\r\n"[..],
-        b"SET k v\r\n",
-        b"$not a bulk\r\n",
-    ] {
+    for line in [&b"PING\r\n"[..], b"SET k v\r\n", b"$not a bulk\r\n"] {
         match command(line) {
             Ok((Command::Inline(Inline { line: l }), used)) => {
                 assert_eq!(used, line.len());

@@ -141,6 +141,8 @@ struct FrameView {
     probe: String,
     /// The frame's members depend on the side that sent it: `probe` reads `sender`.
     sided: bool,
+    /// The frame has no length prefix (`probe` measures it by reading it).
+    delimited: bool,
 }
 
 #[derive(Template)]
@@ -574,6 +576,7 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
                 name_lit: lit(&u.name),
                 probe: measure_probe(&u.name, "sender"),
                 sided: true,
+                delimited: true,
             })?;
             for a in &u.arms {
                 let name = p.types[a.ty].name();
@@ -582,6 +585,7 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
                     name_lit: lit(name),
                     probe: measure_probe(name, "::std::option::Option::None"),
                     sided: false,
+                    delimited: true,
                 })?;
             }
             Some(out)
@@ -591,12 +595,14 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
             name_lit: lit(&s.name),
             probe: format!("let mut off = 0usize; {}", probe(p, s, true)),
             sided: false,
+            delimited: false,
         })?),
         Some(TypeDef::Union(u)) if !has_frame_length(p, u) => Some(render(&FrameView {
             name: u.name.clone(),
             name_lit: lit(&u.name),
             probe: measure_probe(&u.name, "::std::option::Option::None"),
             sided: false,
+            delimited: true,
         })?),
         Some(TypeDef::Union(u)) => match u.arms.first().map(|a| &p.types[a.ty]) {
             Some(TypeDef::Struct(first)) => Some(render(&FrameView {
@@ -604,6 +610,7 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
                 name_lit: lit(&u.name),
                 probe: format!("let mut off = 0usize; {}", probe(p, first, false)),
                 sided: false,
+                delimited: false,
             })?),
             _ => None,
         },
