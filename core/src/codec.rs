@@ -5,7 +5,7 @@
 
 use crate::error::{DecodeError, EncodeError};
 use crate::wire::{Limits, Reader, Sender, Writer};
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 /// A message with a binary wire layout (generated for every `struct` and `frame`).
 pub trait WireMessage: Sized {
@@ -190,6 +190,46 @@ impl<F: Framed> FramedCodec<F> {
 }
 
 impl<F: Framed> FramedCodec<F> {
+    /// Reads the frame at the front of `chunk`, its values sharing `chunk`'s bytes: the frame
+    /// and its length, `Ok(None)` when `chunk` ends inside it. One pass, for callers that
+    /// keep received bytes frozen (a session reading a batch of self-delimited frames one
+    /// at a time).
+    pub fn decode_shared(&self, chunk: &Bytes) -> Result<Option<(F, usize)>, DecodeError> {
+        let limit = self.limits.max_frame_len;
+        let too_long = |len: usize| {
+            DecodeError::new(
+                0,
+                F::NAME,
+                crate::error::DecodeErrorKind::TooLong {
+                    len: len as u64,
+                    max: limit,
+                },
+            )
+        };
+        if chunk.is_empty() {
+            return Ok(None);
+        }
+        let mut r = Reader::within(chunk, 0..chunk.len(), self.limits)
+            .open_ended()
+            .with_version(self.version)
+            .with_sender(self.sender);
+        match F::decode_from(&mut r) {
+            Ok(frame) if r.offset() > limit => {
+                drop(frame);
+                Err(too_long(r.offset()))
+            }
+            Ok(frame) => Ok(Some((frame, r.offset()))),
+            Err(e) if e.kind == crate::error::DecodeErrorKind::Incomplete => {
+                if chunk.len() > limit {
+                    Err(too_long(chunk.len()))
+                } else {
+                    Ok(None)
+                }
+            }
+            Err(e) => Err(e.within(F::NAME)),
+        }
+    }
+
     /// [`Codec::decode_batch`] of frames without a length prefix: each is read once, over
     /// the bytes received so far; one cut short by their end ("need more") is left in
     /// `src` whole, to be read again when more has come. The frames read share `src`'s
@@ -303,7 +343,9 @@ impl<F: Framed> Codec for FramedCodec<F> {
         max: usize,
         mut f: G,
     ) -> Result<usize, DecodeError> {
-        if F::SELF_DELIMITED {
+        // One frame at a time is measured and split off (what is left stays in `src`'s
+        // allocation); a batch of self-delimited frames is read in one pass.
+        if F::SELF_DELIMITED && max > 1 {
             return self.decode_delimited(src, max, f);
         }
         // The complete frames' boundaries first (up to 64 per call), so that they leave

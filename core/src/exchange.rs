@@ -430,6 +430,9 @@ struct Held {
 pub struct MessageSession<E: Exchange> {
     role: Role,
     codec: FramedCodec<E::Msg>,
+    /// Received bytes taken from the caller's buffer at once and frozen, whose frames are
+    /// read one at a time (self-delimited frames only: one pass over each frame).
+    carry: bytes::Bytes,
     version: Option<u32>,
     hello_done: bool,
     closed: bool,
@@ -473,6 +476,7 @@ impl<E: Exchange> MessageSession<E> {
         let mut s = MessageSession {
             role,
             codec: FramedCodec::new().sent_by(peer),
+            carry: bytes::Bytes::new(),
             version: None,
             hello_done: E::HELLO.is_none(),
             closed: false,
@@ -531,13 +535,54 @@ impl<E: Exchange> MessageSession<E> {
         if self.closed {
             return Ok(None);
         }
-        let msg = match self.codec.decode(buf) {
+        let decoded = if <E::Msg as Framed>::SELF_DELIMITED {
+            self.decode_carried(buf)
+        } else {
+            self.codec.decode(buf)
+        };
+        let msg = match decoded {
             Ok(Some(m)) => m,
             Ok(None) => return Ok(None),
             Err(e) => return Err(self.fail(Violation::Decode(e))),
         };
         self.last_recv = now;
         self.classify(msg).map(Some)
+    }
+
+    /// The next self-delimited frame: what `buf` holds is taken and frozen at once, and its
+    /// frames read one at a time, each in one pass (the version and sender in effect for
+    /// each when it is read); a frame cut short goes back to the front of `buf`.
+    fn decode_carried(&mut self, buf: &mut BytesMut) -> Result<Option<E::Msg>, DecodeError> {
+        if self.carry.is_empty() {
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            self.carry = buf.split().freeze();
+        } else if !buf.is_empty() {
+            // Bytes came after the carried ones (a caller that does not drain): they follow.
+            let mut all = BytesMut::with_capacity(self.carry.len() + buf.len());
+            all.extend_from_slice(&self.carry);
+            all.extend_from_slice(buf);
+            buf.clear();
+            self.carry = all.freeze();
+        }
+        match self.codec.decode_shared(&self.carry) {
+            Ok(Some((frame, len))) => {
+                bytes::Buf::advance(&mut self.carry, len);
+                Ok(Some(frame))
+            }
+            Ok(None) => {
+                // Cut short: back in front of what comes next (in the room after it, when
+                // the buffer the bytes came from has some).
+                let tail = std::mem::take(&mut self.carry);
+                let mut rest = std::mem::take(buf);
+                rest.clear();
+                rest.extend_from_slice(&tail);
+                *buf = rest;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Closes the session on `v`, after the farewell the block declares for it.

@@ -569,3 +569,29 @@ fn a_command_is_an_array_or_any_other_line_as_an_inline_command() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_batch_of_values_is_read_in_one_pass_and_a_cut_one_waits() {
+    let values: Vec<Value> = (0..20).map(|i| bulk(format!("v{i}").as_bytes())).collect();
+    let mut bytes = Vec::new();
+    for v in &values {
+        bytes.extend(encode(v));
+    }
+    for cut in 0..=bytes.len() {
+        let mut codec = ValueCodec::new();
+        let mut src = BytesMut::from(&bytes[..cut]);
+        let mut got = Vec::new();
+        codec
+            .decode_batch(&mut src, 64, |v| got.push(v))
+            .expect("decodes");
+        // What was not read whole is left, byte for byte.
+        let used: usize = got.iter().map(|v| encode(v).len()).sum();
+        assert_eq!(&src[..], &bytes[used..cut], "cut at {cut}");
+        src.extend_from_slice(&bytes[cut..]);
+        codec
+            .decode_batch(&mut src, 64, |v| got.push(v))
+            .expect("decodes");
+        assert_eq!(got, values, "cut at {cut}");
+        assert!(src.is_empty());
+    }
+}

@@ -152,3 +152,64 @@ fn a_handler_switches_the_version() {
     s.set_version(3);
     assert_eq!(s.version(), Some(3));
 }
+
+/// The commands a server session reads from `input` given `k` bytes at a time, the way a
+/// connection's reads cut it; `drain` says whether the caller reads every command before it
+/// adds more bytes (as the runtime does) or adds bytes after each command.
+fn read_in_pieces(input: &[u8], k: usize, drain: bool) -> Vec<Command> {
+    let now = Instant::now();
+    let mut s = MessageSession::<Message>::new(Role::Server, now);
+    let mut buf = BytesMut::new();
+    let mut got = Vec::new();
+    for piece in input.chunks(k) {
+        buf.extend_from_slice(piece);
+        loop {
+            match s.receive(&mut buf, now).expect("well-formed") {
+                Some(Incoming::Message {
+                    msg: Message::Command(c),
+                    ..
+                }) => got.push(c),
+                Some(other) => panic!("{other:?}"),
+                None => break,
+            }
+            if !drain {
+                break;
+            }
+        }
+    }
+    while let Some(ev) = s.receive(&mut buf, now).expect("well-formed") {
+        match ev {
+            Incoming::Message {
+                msg: Message::Command(c),
+                ..
+            } => got.push(c),
+            other => panic!("{other:?}"),
+        }
+    }
+    got
+}
+
+#[test]
+fn commands_cut_anywhere_by_reads_are_read_whole_and_in_order() {
+    let mut input = Vec::new();
+    let big = "x".repeat(300);
+    for i in 0..6 {
+        input.extend(command(&["SET", &format!("k{i}"), &big]));
+        input.extend(b"PING\r\n");
+        input.extend(b"\r\n");
+    }
+    let whole = read_in_pieces(&input, input.len(), true);
+    assert_eq!(whole.len(), 18);
+    for k in [1, 2, 3, 5, 7, 64, 301, 1000] {
+        assert_eq!(
+            read_in_pieces(&input, k, true),
+            whole,
+            "pieces of {k}, drained"
+        );
+        assert_eq!(
+            read_in_pieces(&input, k, false),
+            whole,
+            "pieces of {k}, not drained"
+        );
+    }
+}
