@@ -395,6 +395,8 @@ struct Served<'a, E: Exchange> {
     /// [`Connection::close`] was called while a handler ran.
     close: bool,
     queue: usize,
+    /// The time, read once per batch of received messages (not per message).
+    now: Instant,
 }
 
 impl<E: Exchange> Served<'_, E> {
@@ -440,7 +442,7 @@ impl<E: Exchange> Served<'_, E> {
     /// Sends the pushes taken while a handler ran.
     fn send_deferred(&mut self) {
         while let Some(m) = self.deferred.pop_front() {
-            if let Err(e) = self.session.send(m, Instant::now()) {
+            if let Err(e) = self.session.send(m, self.now) {
                 tracing::debug!(error = %e, "push not sent");
             }
         }
@@ -478,11 +480,11 @@ impl<E: Exchange> Served<'_, E> {
             match self.run(handler.series(conn, msg, answer)).await {
                 Some((items, end)) => {
                     for item in items {
-                        if let Err(e) = self.session.answer_item(&token, item, Instant::now()) {
+                        if let Err(e) = self.session.answer_item(&token, item, self.now) {
                             tracing::warn!(error = %e, "series item not sent");
                         }
                     }
-                    if let Err(e) = self.session.answer(token, end, Instant::now()) {
+                    if let Err(e) = self.session.answer(token, end, self.now) {
                         tracing::warn!(error = %e, "series end not sent");
                     }
                 }
@@ -495,7 +497,7 @@ impl<E: Exchange> Served<'_, E> {
         match self.run(handler.message(conn, msg, answer)).await {
             Some(a) if due.is_some() => {
                 let failure = E::failure(&a);
-                match self.session.answer(token.clone(), a, Instant::now()) {
+                match self.session.answer(token.clone(), a, self.now) {
                     // A failure the version in effect cannot carry whole: first without its
                     // message (MQTT 3.1.1's CONNACK has a code and no reason string), then,
                     // when even the code cannot go (3.1.1's PUBACK has none), the plain
@@ -511,9 +513,9 @@ impl<E: Exchange> Served<'_, E> {
                         let mut bare = plain.clone();
                         let sent = code_only
                             .filter(|s| E::set_failure(&mut bare, s))
-                            .map(|_| self.session.answer(token.clone(), bare, Instant::now()));
+                            .map(|_| self.session.answer(token.clone(), bare, self.now));
                         if !matches!(sent, Some(Ok(_)))
-                            && let Err(e) = self.session.answer(token, plain, Instant::now())
+                            && let Err(e) = self.session.answer(token, plain, self.now)
                         {
                             tracing::warn!(error = %e, "answer not sent");
                         }
@@ -571,6 +573,7 @@ where
         deferred: std::collections::VecDeque::new(),
         close: false,
         queue: inner.config.queue.max(1),
+        now: opened,
     };
     // Reads sized to what arrives (a pipeline in one read), no buffer held while idle.
     let mut inbound = super::Inbound::new(first);
@@ -578,7 +581,10 @@ where
         // Every whole message read so far, a batch at a time.
         let mut n = 0;
         loop {
-            match st.session.receive(&mut inbound.buf, Instant::now()) {
+            if n == 0 {
+                st.now = Instant::now();
+            }
+            match st.session.receive(&mut inbound.buf, st.now) {
                 // Boxed: a handler's future (and the messages it holds) lives only while it
                 // runs, not in every idle connection's task.
                 Ok(Some(ev)) => {
@@ -638,12 +644,13 @@ where
             },
             cmd = st.rx.recv() => {
                 // This and whatever else is queued, then one write.
+                st.now = Instant::now();
                 let mut cmd = cmd;
                 let batch = inner.config.batch.max(1);
                 for n in 1..=batch {
                     match cmd {
                         Some(Command::Push(m)) => {
-                            if let Err(e) = st.session.send(*m, Instant::now()) {
+                            if let Err(e) = st.session.send(*m, st.now) {
                                 tracing::debug!(error = %e, "push not sent");
                             }
                         }
