@@ -7,24 +7,46 @@
 //! redis-cli -p 6390 -3 hello 3
 //! redis-benchmark -p 6390 -t set,get -n 100000 -P 16
 //! ```
-//! The MQTT broker and the native and RocketMQ echo servers share the port.
+//! The MQTT broker and the native and RocketMQ echo servers share the port. It runs on one
+//! thread, as Redis does; `--threads N` runs it on N.
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
+fn main() -> std::io::Result<()> {
     let mut listen = "127.0.0.1:6379".to_string();
+    let mut threads = 1usize;
     let mut args = std::env::args().skip(1);
+    let usage = "usage: redis_server [--listen ADDR] [--threads N]";
     while let Some(a) = args.next() {
         match a.as_str() {
             "--listen" => listen = args.next().unwrap_or(listen),
+            "--threads" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) if n >= 1 => threads = n,
+                _ => {
+                    eprintln!("--threads takes a number from 1; {usage}");
+                    std::process::exit(2);
+                }
+            },
             other => {
-                eprintln!("unknown argument {other:?}; usage: redis_server [--listen ADDR]");
+                eprintln!("unknown argument {other:?}; {usage}");
                 std::process::exit(2);
             }
         }
     }
-    let (multi, addr, _redis) = polywire_examples::redis_server::serve(&listen).await?;
-    println!("listening on {addr}");
-    tokio::signal::ctrl_c().await?;
-    multi.shutdown().await;
-    Ok(())
+    // One thread, as Redis has, unless asked for more.
+    let rt = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()?
+    };
+    rt.block_on(async {
+        let (multi, addr, _redis) = polywire_examples::redis_server::serve(&listen).await?;
+        println!("listening on {addr}");
+        tokio::signal::ctrl_c().await?;
+        multi.shutdown().await;
+        Ok(())
+    })
 }

@@ -583,11 +583,7 @@ impl<'a> Reader<'a> {
     pub fn until(&mut self, delim: &[u8], field: &'static str) -> Result<&'a [u8], DecodeError> {
         let max = self.limits.max_line_len;
         let window = &self.rest[..self.rest.len().min(max.saturating_add(delim.len()))];
-        let found = if delim.is_empty() {
-            None
-        } else {
-            window.windows(delim.len()).position(|w| w == delim)
-        };
+        let found = find(window, delim);
         match found {
             Some(i) if i <= max => {
                 let rest: &'a [u8] = self.rest;
@@ -647,7 +643,8 @@ impl<'a> Reader<'a> {
     /// Checks that the next bytes are `lit` and consumes them.
     pub fn literal(&mut self, lit: &[u8], field: &'static str) -> Result<(), DecodeError> {
         let n = lit.len().min(self.rest.len());
-        if self.rest[..n] != lit[..n] {
+        // Byte by byte: literals are short (`\r\n`), too short for a call to memcmp.
+        if !self.rest[..n].iter().eq(&lit[..n]) {
             let i = self
                 .rest
                 .iter()
@@ -675,6 +672,23 @@ impl<'a> Reader<'a> {
             n => Err(self.error(field, DecodeErrorKind::TrailingBytes(n))),
         }
     }
+}
+
+/// Where `needle` first occurs in `hay`: its first byte looked for, then the rest compared
+/// byte by byte (delimiters are short: `\r\n`, a space).
+#[inline]
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (first, rest) = needle.split_first()?;
+    let mut from = 0;
+    while let Some(i) = hay[from..].iter().position(|b| b == first) {
+        let at = from + i;
+        let tail = hay.get(at + 1..at + needle.len())?;
+        if tail.iter().eq(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Parses ASCII decimal `text` (an optional `-`, then digits) read at offset `at`.
