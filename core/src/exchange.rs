@@ -144,8 +144,9 @@ pub trait Exchange: Send + Sync + 'static {
     /// The ping a client sends when idle, if the protocol has a keepalive.
     fn ping() -> Option<Self::Msg>;
     /// What a side sends before it closes a connection on `failure` under `version` (the
-    /// block's `on` lines).
-    fn farewell(failure: Failure, version: u32) -> Option<Self::Msg>;
+    /// block's `on` lines); `detail` says what went wrong (a decode error's text), for a
+    /// string that holds `{error}`.
+    fn farewell(failure: Failure, version: u32, detail: &str) -> Option<Self::Msg>;
     /// Whether the hello's answer `answer` accepts the hello (`accept if`; true when the
     /// block says nothing).
     fn accepted(answer: &Self::Msg) -> bool;
@@ -587,7 +588,11 @@ impl<E: Exchange> MessageSession<E> {
 
     /// Closes the session on `v`, after the farewell the block declares for it.
     fn fail(&mut self, v: Violation) -> Violation {
-        self.farewell(v.failure());
+        let detail = match &v {
+            Violation::Decode(e) => e.to_string(),
+            other => other.to_string(),
+        };
+        self.farewell_saying(v.failure(), &detail);
         v
     }
 
@@ -595,28 +600,38 @@ impl<E: Exchange> MessageSession<E> {
     /// version in effect; none before the hello set one), queued as output. Where answers
     /// leave in order, it leaves after the answers still due, which may still be given.
     pub fn farewell(&mut self, failure: Failure) {
+        self.farewell_saying(failure, "");
+    }
+
+    /// [`Self::farewell`] saying what went wrong (`detail`) where the farewell holds
+    /// `{error}`.
+    pub fn farewell_saying(&mut self, failure: Failure, detail: &str) {
         if self.closed {
             return;
         }
         self.closed = true;
         let version = self.version.unwrap_or(0);
-        if let Some(mut m) = E::farewell(failure, version) {
+        let encoded = |detail: &str, codec: &mut FramedCodec<E::Msg>| {
+            let mut m = E::farewell(failure, version, detail)?;
             E::complete(&mut m, version);
-            // A farewell that does not encode is left out: the connection closes anyway.
             let mut bytes = BytesMut::new();
-            if self.codec.encode(&m, &mut bytes).is_ok() {
-                // Where answers leave in order, it follows the answers still due.
-                let seq = self.next_seq;
-                self.next_seq += 1;
-                if !self.held.is_empty() {
-                    self.held.push_back(Held {
-                        seq,
-                        bytes: BytesMut::new(),
-                        done: false,
-                    });
-                }
-                self.queue(seq, bytes, true);
+            codec.encode(&m, &mut bytes).ok().map(|_| bytes)
+        };
+        // A detail the message cannot carry (a line break in a line) is left out; a
+        // farewell that does not encode at all is: the connection closes anyway.
+        let bytes = encoded(detail, &mut self.codec).or_else(|| encoded("", &mut self.codec));
+        if let Some(bytes) = bytes {
+            // Where answers leave in order, it follows the answers still due.
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            if !self.held.is_empty() {
+                self.held.push_back(Held {
+                    seq,
+                    bytes: BytesMut::new(),
+                    done: false,
+                });
             }
+            self.queue(seq, bytes, true);
         }
     }
 
@@ -1127,7 +1142,7 @@ mod tests {
         fn ping() -> Option<Toy> {
             None
         }
-        fn farewell(_failure: Failure, _version: u32) -> Option<Toy> {
+        fn farewell(_failure: Failure, _version: u32, _detail: &str) -> Option<Toy> {
             None
         }
         fn accepted(_answer: &Toy) -> bool {

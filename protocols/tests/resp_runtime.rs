@@ -180,7 +180,21 @@ async fn a_handler_switches_the_version_and_closes_after_its_answer() {
 #[tokio::test]
 async fn bytes_that_are_not_resp_are_answered_with_a_protocol_error_then_closed() {
     let (server, addr) = start().await;
-    for bad in [&b"*1\r\n$1x\r\n"[..], b"*1\r\n$-5\r\n", b"*-2\r\n"] {
+    // The error says what was wrong and where (`{error}` in the farewell's text).
+    for (bad, why) in [
+        (
+            &b"*1\r\n$1x\r\n"[..],
+            "at byte 6 in `Message.Array.items.BulkString.len`: not a decimal integer",
+        ),
+        (
+            b"*1\r\n$-5\r\n",
+            "at byte 5 in `Message.Array.items.BulkString.len`: length -5 where an absent value has -1",
+        ),
+        (
+            b"*-2\r\n",
+            "at byte 1 in `Message.Array.count`: length -2 where an absent value has -1",
+        ),
+    ] {
         let mut io = TcpStream::connect(addr).await.expect("connects");
         let mut input = b"*2\r\n$4\r\nECHO\r\n$2\r\nok\r\n".to_vec();
         input.extend_from_slice(bad);
@@ -192,7 +206,7 @@ async fn bytes_that_are_not_resp_are_answered_with_a_protocol_error_then_closed(
             .expect("reads");
         assert_eq!(
             String::from_utf8_lossy(&got),
-            "$2\r\nok\r\n-ERR Protocol error: invalid request\r\n",
+            format!("$2\r\nok\r\n-ERR Protocol error: {why}\r\n"),
             "for {bad:?}"
         );
     }

@@ -141,7 +141,10 @@ fn bytes_that_are_not_resp_get_a_protocol_error_then_the_connection_closes() {
     let (out, v) = serve(&input, &[0]);
     assert!(matches!(v, Some(Violation::Decode(_))), "{v:?}");
     // The first command's answer, then the error, then nothing.
-    assert_eq!(out, b":0\r\n-ERR Protocol error: invalid request\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        ":0\r\n-ERR Protocol error: at byte 5 in `Message.Array.items.BulkString.len`: not a decimal integer\r\n"
+    );
 }
 
 #[test]
@@ -212,4 +215,21 @@ fn commands_cut_anywhere_by_reads_are_read_whole_and_in_order() {
             "pieces of {k}, not drained"
         );
     }
+}
+
+#[test]
+fn a_protocol_error_says_what_was_wrong_on_one_line() {
+    // The bulk string's end is not CRLF: the literal it expected is in the error's text.
+    let mut input = command(&["PING"]);
+    input.extend(b"*1\r\n$1\r\nab\r\n");
+    let (out, v) = serve(&input, &[0]);
+    assert!(matches!(v, Some(Violation::Decode(_))), "{v:?}");
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let error = out.strip_prefix(":0\r\n").expect("the answer first");
+    assert!(
+        error.starts_with("-ERR Protocol error: at byte 9 in `Message.Array.items.BulkString.end`"),
+        "{error:?}"
+    );
+    assert!(error.ends_with("\r\n"), "{error:?}");
+    assert_eq!(error.matches("\r\n").count(), 1, "one line: {error:?}");
 }

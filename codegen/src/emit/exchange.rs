@@ -625,7 +625,15 @@ pub fn sans_io(g: &Gen) -> String {
                     (SetValue::Variant(v), _) => pascal(v),
                     (SetValue::Int(n), _) => n.to_string(),
                     (SetValue::Bool(b), _) => b.to_string(),
-                    (SetValue::Str(v), _) => format!("{P}::Str::from({})", lit(v)),
+                    // `{error}` stands for what went wrong.
+                    (SetValue::Str(v), _) => match v.split_once("{error}") {
+                        Some((pre, post)) => format!(
+                            "{P}::Str::from([{}, detail, {}].concat())",
+                            lit(pre),
+                            lit(post)
+                        ),
+                        None => format!("{P}::Str::from({})", lit(v)),
+                    },
                 };
                 let value = if field.is_some_and(|y| y.cond.is_some()) {
                     format!("Some({value})")
@@ -784,8 +792,8 @@ impl {P}::Exchange for {un} {{
         {ping}
     }}
 
-    fn farewell(failure: {P}::Failure, version: u32) -> ::std::option::Option<Self> {{
-        let _ = version;
+    fn farewell(failure: {P}::Failure, version: u32, detail: &str) -> ::std::option::Option<Self> {{
+        let _ = (version, detail);
         #[allow(unreachable_patterns)]
         match failure {{
             {farewells}

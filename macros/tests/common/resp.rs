@@ -26,7 +26,7 @@
         Command -> Value
         Empty -> nothing
         push Push
-        on malformed -> SimpleError(text = "ERR Protocol error: invalid request")
+        on malformed -> SimpleError(text = "ERR Protocol error: {error}")
     "#
 )]
 pub mod resp {
