@@ -510,7 +510,15 @@ impl<'a> Reader<'a> {
     /// Takes `n` bytes as a UTF-8 string, zero-copy.
     pub fn str(&mut self, n: usize, field: &'static str) -> Result<Str, DecodeError> {
         let at = self.offset();
-        // While measuring, `bytes` gives an empty value, which is valid UTF-8.
+        if self.owner.is_none() {
+            // Measuring: no value, but the check reading makes, so that both fail alike.
+            self.need(n, field)?;
+            let (text, rest) = self.rest.split_at(n);
+            std::str::from_utf8(text)
+                .map_err(|_| DecodeError::new(at, field, DecodeErrorKind::InvalidUtf8))?;
+            self.rest = rest;
+            return Ok(Str::default());
+        }
         let b = self.bytes(n, field)?;
         Str::from_utf8(b).map_err(|_| DecodeError::new(at, field, DecodeErrorKind::InvalidUtf8))
     }
@@ -619,7 +627,14 @@ impl<'a> Reader<'a> {
     /// The text before the next `delim` ([`Reader::until`]), zero-copy.
     pub fn str_until(&mut self, delim: &[u8], field: &'static str) -> Result<Str, DecodeError> {
         let at = self.offset();
-        // While measuring, `bytes_until` gives an empty value, which is valid UTF-8.
+        if self.owner.is_none() {
+            // Measuring: no value, but the checks reading makes, so that both fail alike.
+            let line = self.until(delim, field)?;
+            check_max(line.len(), self.limits.max_string_len as u64, at, field)?;
+            std::str::from_utf8(line)
+                .map_err(|_| DecodeError::new(at, field, DecodeErrorKind::InvalidUtf8))?;
+            return Ok(Str::default());
+        }
         let b = self.bytes_until(delim, field)?;
         Str::from_utf8(b).map_err(|_| DecodeError::new(at, field, DecodeErrorKind::InvalidUtf8))
     }
