@@ -609,6 +609,12 @@ where
                 n = 0;
             }
         }
+        if st.session.has_output() {
+            // The other connections with input are read first, and the answers leave
+            // together, as an event loop writes after it has read every ready socket: a peer
+            // serving many connections is woken once per round, not once per connection.
+            tokio::task::yield_now().await;
+        }
         if let Err(e) = flush(&mut wr, &mut st.session).await {
             break Ended::Io(e.to_string());
         }
