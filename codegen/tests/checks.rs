@@ -4,29 +4,10 @@
 //! insta snapshot (`tests/snapshots/checks__<case>.snap`) of the diagnostics as users see
 //! them.
 
-use polywire_codegen::ir::check;
+mod common;
 
-/// Loads `src` as `test.wire`, expecting exactly `n` errors, and returns the diagnostics
-/// rendered (warnings included); panics if it loads.
-fn fail_n(src: &str, n: usize) -> String {
-    let e = polywire_codegen::load_str("test.wire", src)
-        .err()
-        .unwrap_or_else(|| panic!("expected `test.wire` to be rejected:\n{src}"));
-    assert_eq!(
-        e.diagnostics.iter().filter(|d| d.is_error()).count(),
-        n,
-        "number of diagnostics in:\n{}",
-        e.rendered
-    );
-    for d in &e.diagnostics {
-        let code = d.code.unwrap_or_else(|| panic!("no code:\n{}", e.rendered));
-        assert!(
-            polywire_codegen::codes::lookup(code).is_some(),
-            "{code} is not in the tables"
-        );
-    }
-    e.rendered
-}
+use common::fail_n;
+use polywire_codegen::ir::check;
 
 /// Loads `src` as `test.wire`, which must pass the checks, and renders its warnings.
 fn warnings(src: &str) -> String {

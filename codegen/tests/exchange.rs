@@ -3,8 +3,11 @@
 
 #![cfg(feature = "dsl")]
 
+mod common;
+
+use common::{fail_n, load};
 use polywire_codegen::ir::print::to_wire;
-use polywire_codegen::ir::{Cond, Matching, Protocol, Reply};
+use polywire_codegen::ir::{Cond, Matching, Reply};
 
 /// A union frame of five messages, with `exchange { <body> }`.
 fn proto(body: &str) -> String {
@@ -26,33 +29,6 @@ fn proto(body: &str) -> String {
 }}
 "#
     )
-}
-
-fn load(src: &str) -> Protocol {
-    polywire_codegen::load_str("test.wire", src)
-        .unwrap_or_else(|e| panic!("{e}\n{src}"))
-        .ir
-}
-
-/// Loads `src`, expecting exactly `n` errors, all with a code; returns the rendering.
-fn fail_n(src: &str, n: usize) -> String {
-    let e = polywire_codegen::load_str("test.wire", src)
-        .err()
-        .unwrap_or_else(|| panic!("expected `test.wire` to be rejected:\n{src}"));
-    assert_eq!(
-        e.diagnostics.iter().filter(|d| d.is_error()).count(),
-        n,
-        "number of diagnostics in:\n{}",
-        e.rendered
-    );
-    for d in &e.diagnostics {
-        let code = d.code.unwrap_or_else(|| panic!("no code:\n{}", e.rendered));
-        assert!(
-            polywire_codegen::codes::lookup(code).is_some(),
-            "{code} is not in the tables"
-        );
-    }
-    e.rendered
 }
 
 /// `x` as JSON with every span left out: spans point into different texts.

@@ -4,6 +4,9 @@
 
 #![cfg(feature = "dsl")]
 
+mod common;
+
+use common::{fail_n, load};
 use polywire_codegen::ir::print::to_wire;
 use polywire_codegen::ir::{Protocol, Reply, Sender, SetValue, TypeDef};
 
@@ -31,33 +34,6 @@ fn proto(message: &str, exchange: &str) -> String {
 
 const SIDES: &str = "        Request from client\n        Reply from server";
 const EXCHANGE: &str = "        Request -> Reply\n        push Reply\n        on malformed -> Failed(text = \"ERR bad \\\"request\\\"\")";
-
-fn load(src: &str) -> Protocol {
-    polywire_codegen::load_str("test.wire", src)
-        .unwrap_or_else(|e| panic!("{e}\n{src}"))
-        .ir
-}
-
-/// Loads `src`, expecting exactly `n` errors, all with a code; returns the rendering.
-fn fail_n(src: &str, n: usize) -> String {
-    let e = polywire_codegen::load_str("test.wire", src)
-        .err()
-        .unwrap_or_else(|| panic!("expected `test.wire` to be rejected:\n{src}"));
-    assert_eq!(
-        e.diagnostics.iter().filter(|d| d.is_error()).count(),
-        n,
-        "number of diagnostics in:\n{}",
-        e.rendered
-    );
-    for d in &e.diagnostics {
-        let code = d.code.unwrap_or_else(|| panic!("no code:\n{}", e.rendered));
-        assert!(
-            polywire_codegen::codes::lookup(code).is_some(),
-            "{code} is not in the tables"
-        );
-    }
-    e.rendered
-}
 
 fn union<'a>(p: &'a Protocol, name: &str) -> &'a polywire_codegen::ir::UnionDef {
     p.types

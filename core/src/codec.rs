@@ -244,43 +244,18 @@ impl<F: Framed> FramedCodec<F> {
         if src.is_empty() {
             return Ok(0);
         }
-        let limit = self.limits.max_frame_len;
-        let too_long = |len: usize| {
-            DecodeError::new(
-                0,
-                F::NAME,
-                crate::error::DecodeErrorKind::TooLong {
-                    len: len as u64,
-                    max: limit,
-                },
-            )
-        };
         let chunk = src.split().freeze();
         let (mut start, mut n, mut err) = (0usize, 0usize, None);
         while n < max && start < chunk.len() {
-            let mut r = Reader::within(&chunk, start..chunk.len(), self.limits)
-                .open_ended()
-                .with_version(self.version)
-                .with_sender(self.sender);
-            match F::decode_from(&mut r) {
-                Ok(frame) => {
-                    let len = r.offset();
-                    if len > limit {
-                        err = Some(too_long(len));
-                        break;
-                    }
+            match self.decode_shared(&chunk.slice(start..)) {
+                Ok(Some((frame, len))) => {
                     f(frame);
                     start += len;
                     n += 1;
                 }
-                Err(e) if e.kind == crate::error::DecodeErrorKind::Incomplete => {
-                    if chunk.len() - start > limit {
-                        err = Some(too_long(chunk.len() - start));
-                    }
-                    break;
-                }
+                Ok(None) => break,
                 Err(e) => {
-                    err = Some(e.within(F::NAME));
+                    err = Some(e);
                     break;
                 }
             }

@@ -5,32 +5,16 @@
 //! `.ci/run` installs both; elsewhere, without them, the tests say so loudly and pass
 //! (under CI they fail instead).
 
+mod common;
+
 use bytes::Bytes;
+use common::have;
 use polywire::rt::{ClientConfig, RemotingClient};
 use polywire_protocols::native::{BasicClient, EchoRequest, NativeProtocol};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// Whether `program args` runs (and, when `success`, exits 0); a loud skip (or, under CI, a
-/// failure) when it does not.
-fn have(program: &str, args: &[&str], success: bool, what: &str) -> bool {
-    let ok = Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success() || !success);
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{what} is not installed, and CI must run this test"
-        );
-        eprintln!("\n!!!!!!!! {what} not found: test SKIPPED !!!!!!!!\n");
-    }
-    ok
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paho_clients_use_the_broker_in_3_1_1_and_5_0() {

@@ -6,33 +6,17 @@
 //! `.ci/run` installs them; elsewhere, without them, the tests say so loudly and pass (under
 //! CI they fail instead). The malformed-input and shared-port tests need nothing installed.
 
+mod common;
+
 use bytes::Bytes;
+use common::have;
 use polywire::rt::{ClientConfig, MultiServer, RemotingClient};
 use polywire_protocols::native::{BasicClient, EchoRequest, NativeProtocol};
 use std::net::SocketAddr;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// Whether `program args` runs (and, when `success`, exits 0); a loud skip (or, under CI, a
-/// failure) when it does not.
-fn have(program: &str, args: &[&str], success: bool, what: &str) -> bool {
-    let ok = Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success() || !success);
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{what} is not installed, and CI must run this test"
-        );
-        eprintln!("\n!!!!!!!! {what} not found: test SKIPPED !!!!!!!!\n");
-    }
-    ok
-}
 
 /// The server on a free port of 127.0.0.1.
 async fn start() -> (MultiServer, SocketAddr) {
