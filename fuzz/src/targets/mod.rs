@@ -10,6 +10,7 @@ pub mod native_handshake_client;
 pub mod native_handshake_server;
 pub mod native_messages;
 pub mod resp_frame;
+pub mod resp_session;
 pub mod rocketmq_frame;
 pub mod rocketmq_messages;
 pub mod wire_parser;
@@ -30,5 +31,6 @@ pub const ALL: &[(&str, Check)] = &[
     ("mqtt_frame", mqtt_frame::run),
     ("mqtt_session", mqtt_session::run),
     ("resp_frame", resp_frame::run),
+    ("resp_session", resp_session::run),
     ("wire_parser", wire_parser::run),
 ];
