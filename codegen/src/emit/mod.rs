@@ -213,7 +213,7 @@ fn union_view(g: &Gen, u: &UnionDef) -> UnionView {
             many => format!("({})", many.join(" | ")),
         },
         has_fallback: u.arms.iter().any(|a| a.fallback),
-        sided: sided_members(g.p, u).map(|(c, s)| {
+        sided: sided_members(u).map(|(c, s)| {
             (
                 g.p.types[c].name().to_string(),
                 g.p.types[s].name().to_string(),
@@ -570,7 +570,7 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
     }
     let frame = match p.frame.map(|fi| &p.types[fi]) {
         // A union of the two directions, and each direction's frame of its own.
-        Some(TypeDef::Union(u)) if sided_members(p, u).is_some() => {
+        Some(TypeDef::Union(u)) if sided_members(u).is_some() => {
             let mut out = render(&FrameView {
                 name: u.name.clone(),
                 name_lit: lit(&u.name),
@@ -880,8 +880,7 @@ fn reaches(p: &Protocol, u: &UnionDef, seen: &mut Vec<bool>, from: &[usize]) -> 
 /// measured by decoding it ([`measure_probe`]).
 /// The members of union `u` read from what the client sends and from what the server
 /// sends (type indexes), when it is a union of the two directions (`from client`).
-pub(crate) fn sided_members(p: &Protocol, u: &UnionDef) -> Option<(usize, usize)> {
-    let _ = p;
+pub(crate) fn sided_members(u: &UnionDef) -> Option<(usize, usize)> {
     let of = |side| u.arms.iter().find(|a| a.from == Some(side)).map(|a| a.ty);
     Some((of(Sender::Client)?, of(Sender::Server)?))
 }
