@@ -7,12 +7,9 @@
 
 mod common;
 
-use bytes::Bytes;
-use common::have;
-use polywire::rt::{ClientConfig, RemotingClient};
-use polywire_protocols::native::{BasicClient, EchoRequest, NativeProtocol};
+use common::{have, native_echo, until_closed};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -67,15 +64,7 @@ async fn paho_clients_use_the_broker_in_3_1_1_and_5_0() {
         }
     }
     // The native echo beside MQTT on the same port.
-    let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
-    let basic = BasicClient::new(client, addr.to_string());
-    let reply = basic
-        .echo(EchoRequest {
-            body: Bytes::from_static(b"beside mqtt"),
-        })
-        .await
-        .expect("the native echo answers on the MQTT port");
-    assert_eq!(&reply.body[..], b"beside mqtt");
+    native_echo(addr, b"beside mqtt").await;
     multi.shutdown().await;
 }
 
@@ -138,20 +127,6 @@ async fn mosquitto_clients_use_the_broker() {
         assert_eq!(text, want, "{v}");
     }
     multi.shutdown().await;
-}
-
-/// Reads until the peer closes (or 5 s pass); what was read and whether it closed.
-async fn until_closed(s: &mut TcpStream) -> (Vec<u8>, bool) {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    let end = Instant::now() + Duration::from_secs(5);
-    loop {
-        match tokio::time::timeout_at(end.into(), s.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return (got, true),
-            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
-            Err(_) => return (got, false),
-        }
-    }
 }
 
 /// A 3.1.1 CONNECT for client `id`.

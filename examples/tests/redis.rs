@@ -8,10 +8,8 @@
 
 mod common;
 
-use bytes::Bytes;
-use common::have;
-use polywire::rt::{ClientConfig, MultiServer, RemotingClient};
-use polywire_protocols::native::{BasicClient, EchoRequest, NativeProtocol};
+use common::{have, native_echo, until_closed};
+use polywire::rt::MultiServer;
 use std::net::SocketAddr;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -54,22 +52,6 @@ async fn run(program: &str, args: &[&str], stdin: Option<Vec<u8>>, secs: u64) ->
         feed.await.expect("the input is written");
     }
     out
-}
-
-/// The native echo answers `body` on `addr`.
-async fn native_echo(addr: SocketAddr, body: &'static [u8]) {
-    let client = RemotingClient::new(NativeProtocol, ClientConfig::default());
-    let basic = BasicClient::new(client, addr.to_string());
-    let reply = tokio::time::timeout(
-        Duration::from_secs(10),
-        basic.echo(EchoRequest {
-            body: Bytes::from_static(body),
-        }),
-    )
-    .await
-    .expect("the native echo answers within 10 s")
-    .expect("the native echo answers on the Redis port");
-    assert_eq!(&reply.body[..], body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,20 +198,6 @@ async fn redis_cli_runs_commands_and_mass_inserts_with_pipe() {
         "redis-cli --pipe:\n{stdout}\n{stderr}"
     );
     multi.shutdown().await;
-}
-
-/// Reads until the peer closes (or 5 s pass); what was read and whether it closed.
-async fn until_closed(s: &mut TcpStream) -> (Vec<u8>, bool) {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    let end = Instant::now() + Duration::from_secs(5);
-    loop {
-        match tokio::time::timeout_at(end.into(), s.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return (got, true),
-            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
-            Err(_) => return (got, false),
-        }
-    }
 }
 
 /// Sends `bytes` and expects `want` back within 5 s.
