@@ -9,61 +9,23 @@
 //! frame limit plus [`SLACK`].
 
 use crate::resp::{Message, ValueCodec};
+use crate::session::feed as session;
 use crate::{SLACK, bounded, cuts};
 use bytes::BytesMut;
 use polywire::Codec;
-use polywire::exchange::{Exchange, Incoming, MessageSession, Role};
 use std::time::Instant;
 
 /// What a session did with an input: its events and the bytes it wrote.
 type Outcome = (Vec<String>, Vec<u8>);
 
-/// Answers `ev` with the default answer its rule asks for, and says what happened.
-fn answer(s: &mut MessageSession<Message>, ev: Incoming<Message>, now: Instant) -> String {
-    let text = format!("{ev:?}");
-    let (msg, token) = match ev {
-        Incoming::Hello { msg, token } | Incoming::Message { msg, token } => (msg, token),
-        _ => return text,
-    };
-    let Some(member) = token.expect().member() else {
-        s.decline(token);
-        return text;
-    };
-    let a = <Message as Exchange>::default_answer(&msg, member);
-    match s.answer(token, a, now) {
-        Ok(t) => format!("{text} -> answered ({t:?})"),
-        Err(e) => format!("{text} -> not answered: {e}"),
-    }
-}
-
 fn feed(data: &[u8], cuts: &[usize], now: Instant) -> Outcome {
-    let mut s = MessageSession::<Message>::new(Role::Server, now);
-    let mut buf = BytesMut::new();
-    let (mut events, mut out) = (Vec::new(), Vec::new());
-    let mut from = 0;
-    'feed: for &to in cuts {
-        buf.extend_from_slice(&data[from..to]);
-        from = to;
-        loop {
-            match s.receive(&mut buf, now) {
-                Ok(None) => {
-                    // What waits is the end of what was given.
-                    assert!(
-                        data[..from].ends_with(&buf),
-                        "the buffer holds bytes that were not given last"
-                    );
-                    break;
-                }
-                Ok(Some(ev)) => events.push(answer(&mut s, ev, now)),
-                Err(v) => {
-                    events.push(format!("violation: {v}"));
-                    break 'feed;
-                }
-            }
-        }
-        out.extend_from_slice(&s.take_output());
-    }
-    out.extend_from_slice(&s.take_output());
+    let (events, out, _) = session::<Message>(data, cuts, now, |_, after, given| {
+        // What waits is the end of what was given.
+        assert!(
+            given.ends_with(after),
+            "the buffer holds bytes that were not given last"
+        )
+    });
     (events, out)
 }
 
