@@ -426,9 +426,12 @@ impl<E: Exchange> Served<'_, E> {
     /// for its own connection (pushes that follow its answer, a close), so that they leave
     /// in order, before anything received after its message is handled.
     fn after_handler(&mut self) {
-        let v = self.conn.inner.switch.swap(0, Ordering::Relaxed);
-        if v != 0 {
-            self.session.set_version(v);
+        // A load per message; the swap only when a switch was asked for.
+        if self.conn.inner.switch.load(Ordering::Relaxed) != 0 {
+            match self.conn.inner.switch.swap(0, Ordering::Relaxed) {
+                0 => {}
+                v => self.session.set_version(v),
+            }
         }
         while self.deferred.len() < self.queue && !self.close {
             match self.rx.try_recv() {
@@ -829,11 +832,7 @@ impl<E: Exchange> MessageClient<E> {
         addr: impl tokio::net::ToSocketAddrs,
         config: MessageConfig,
     ) -> Result<Self, ClientError> {
-        let stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| ClientError::Io(e.to_string()))?;
-        let _ = stream.set_nodelay(true);
-        Ok(Self::open_over(stream, config))
+        Ok(Self::open_over(tcp(addr).await?, config))
     }
 
     /// [`Self::open`] over an open byte stream (TLS, WebSocket, ...).
@@ -920,11 +919,7 @@ impl<E: Exchange> MessageClient<E> {
         hello: E::Msg,
         config: MessageConfig,
     ) -> Result<(Self, Option<E::Msg>), ClientError> {
-        let stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| ClientError::Io(e.to_string()))?;
-        let _ = stream.set_nodelay(true);
-        Self::over(stream, hello, config).await
+        Self::over(tcp(addr).await?, hello, config).await
     }
 
     /// Connects over TCP offering each version of `versions` in turn (the hello's `@version`
@@ -985,17 +980,12 @@ impl<E: Exchange> MessageClient<E> {
         hello: E::Msg,
         config: MessageConfig,
     ) -> Result<(Self, Option<E::Msg>), ClientError> {
-        let (tx, rx) = mpsc::channel(config.queue.max(1));
-        let (push_tx, push_rx) = mpsc::channel(config.queue.max(1));
-        let version = E::hello_version(&hello);
         let (hello_timeout, request_timeout) = (config.hello_timeout, config.request_timeout);
-        tokio::spawn(client_task::<E, S>(io, rx, push_tx, config));
-        let mut client = MessageClient {
-            tx,
-            pushes: tokio::sync::Mutex::new(push_rx),
-            version: AtomicU32::new(version.unwrap_or(0)),
-            timeout: hello_timeout,
-        };
+        let mut client = Self::open_over(io, config);
+        client
+            .version
+            .store(E::hello_version(&hello).unwrap_or(0), Ordering::Relaxed);
+        client.timeout = hello_timeout;
         let answer = client.request(hello).await?;
         client.timeout = request_timeout;
         Ok((client, answer))
@@ -1059,6 +1049,15 @@ impl<E: Exchange> MessageClient<E> {
             let _ = rx.await;
         }
     }
+}
+
+/// A TCP connection to `addr`, without Nagle's delay.
+async fn tcp(addr: impl tokio::net::ToSocketAddrs) -> Result<tokio::net::TcpStream, ClientError> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| ClientError::Io(e.to_string()))?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
 }
 
 async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
