@@ -23,39 +23,33 @@ pub(super) fn check(p: &Protocol, errs: &mut Vec<Diagnostic>) {
         return;
     };
     let name = |i: usize| p.types.get(i).map_or("?", |t| t.name());
-    let member = |i: usize| u.arms.iter().any(|a| a.ty == i);
-    let mut named: Vec<(usize, Span, &str)> = Vec::new();
+    // Each message named, where, and whether it may be a member of a member: with a frame of
+    // two directions, a rule, a push or a farewell may name a member of a direction's union
+    // (`Empty -> nothing`, RESP3's `push Push`, `on malformed -> SimpleError(..)`).
+    let mut named: Vec<(usize, Span, &str, bool)> = Vec::new();
     let rules: Vec<&Rule> = ex.hello.iter().chain(&ex.rules).collect();
     for r in &rules {
-        // A rule may name a member of a direction's union, overriding that union's rule.
-        if p.frame_path(r.on).is_none_or(|path| path.len() < 2) {
-            named.push((r.on, r.span, "a rule"));
-        }
+        named.push((r.on, r.span, "a rule", true));
         for a in &r.answers {
             for m in a.reply.messages() {
-                named.push((m, a.span, "an answer"));
+                named.push((m, a.span, "an answer", false));
             }
         }
     }
-    // A push may be a member of a member of a union of the two directions (out of band by
-    // its content: RESP3's `>`).
-    named.extend(
-        ex.push
-            .iter()
-            .filter(|&&m| p.frame_path(m).is_none())
-            .map(|&m| (m, ex.span, "`push`")),
-    );
+    named.extend(ex.push.iter().map(|&m| (m, ex.span, "`push`", true)));
     if let Some(k) = &ex.keepalive {
-        named.push((k.ping, k.span, "the keepalive's `ping`"));
+        named.push((k.ping, k.span, "the keepalive's `ping`", false));
     }
-    for f in &ex.farewells {
-        // A farewell may be a member of a member of a union of the two directions.
-        if p.frame_path(f.msg).is_none() {
-            named.push((f.msg, f.span, "a farewell"));
-        }
-    }
-    for (m, at, role) in named {
-        if !member(m) {
+    named.extend(
+        ex.farewells
+            .iter()
+            .map(|f| (f.msg, f.span, "a farewell", true)),
+    );
+    for (m, at, role, nested) in named {
+        let held = p
+            .frame_path(m)
+            .is_some_and(|path| path.len() == 1 || nested);
+        if !held {
             errs.push(
                 Diagnostic::error(
                     at,
