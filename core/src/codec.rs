@@ -4,7 +4,7 @@
 //! it can be unit-tested, fuzzed and driven by any transport.
 
 use crate::error::{DecodeError, EncodeError};
-use crate::wire::{Limits, Reader, Sender, Writer};
+use crate::wire::{Limits, Reader, Sender, Writer, check_max};
 use bytes::{Bytes, BytesMut};
 
 /// A message with a binary wire layout (generated for every `struct` and `frame`).
@@ -187,44 +187,28 @@ impl<F: Framed> FramedCodec<F> {
         self.sender = Some(sender);
         self
     }
-}
 
-impl<F: Framed> FramedCodec<F> {
     /// Reads the frame at the front of `chunk`, its values sharing `chunk`'s bytes: the frame
     /// and its length, `Ok(None)` when `chunk` ends inside it. One pass, for callers that
     /// keep received bytes frozen (a session reading a batch of self-delimited frames one
     /// at a time).
     pub fn decode_shared(&self, chunk: &Bytes) -> Result<Option<(F, usize)>, DecodeError> {
-        let limit = self.limits.max_frame_len;
-        let too_long = |len: usize| {
-            DecodeError::new(
-                0,
-                F::NAME,
-                crate::error::DecodeErrorKind::TooLong {
-                    len: len as u64,
-                    max: limit,
-                },
-            )
-        };
         if chunk.is_empty() {
             return Ok(None);
         }
+        let limit = self.limits.max_frame_len as u64;
         let mut r = Reader::within(chunk, 0..chunk.len(), self.limits)
             .open_ended()
             .with_version(self.version)
             .with_sender(self.sender);
         match F::decode_from(&mut r) {
-            Ok(frame) if r.offset() > limit => {
-                drop(frame);
-                Err(too_long(r.offset()))
+            Ok(frame) => {
+                check_max(r.offset(), limit, 0, F::NAME)?;
+                Ok(Some((frame, r.offset())))
             }
-            Ok(frame) => Ok(Some((frame, r.offset()))),
             Err(e) if e.kind == crate::error::DecodeErrorKind::Incomplete => {
-                if chunk.len() > limit {
-                    Err(too_long(chunk.len()))
-                } else {
-                    Ok(None)
-                }
+                check_max(chunk.len(), limit, 0, F::NAME)?;
+                Ok(None)
             }
             Err(e) => Err(e.within(F::NAME)),
         }
