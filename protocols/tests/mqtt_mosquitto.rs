@@ -7,53 +7,38 @@
 //! `.ci/run` installs mosquitto; elsewhere, without it, the test says so loudly and passes
 //! (under CI it fails instead).
 
+mod common;
+
 use bytes::BytesMut;
+use common::{Running, free_port, listening, program};
 use polywire::Codec;
 use polywire_protocols::mqtt::*;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A mosquitto process, killed when dropped.
+/// A mosquitto process with its configuration's directory, both gone when dropped.
 struct Broker {
-    child: Child,
     port: u16,
     dir: std::path::PathBuf,
+    _server: Running,
 }
 
 impl Drop for Broker {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 fn mosquitto() -> Option<Broker> {
     // Debian puts it in /usr/sbin, which not every PATH holds.
-    let bin = ["mosquitto", "/usr/sbin/mosquitto"].into_iter().find(|b| {
-        Command::new(b)
-            .arg("-h")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok()
-    });
-    let Some(bin) = bin else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "mosquitto is not installed, and CI must run this test"
-        );
-        eprintln!(
-            "\n!!!!!!!! mosquitto not found: MQTT broker interoperability test SKIPPED !!!!!!!!\n"
-        );
-        return None;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let bin = program(
+        &["mosquitto", "/usr/sbin/mosquitto"],
+        "-h",
+        "mosquitto (MQTT broker interoperability)",
+    )?;
+    let port = free_port();
     let dir =
         std::env::temp_dir().join(format!("polywire-mosquitto-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
@@ -63,22 +48,19 @@ fn mosquitto() -> Option<Broker> {
         format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
     )
     .expect("the configuration");
-    let mut child = Command::new(bin)
+    let child = Command::new(bin)
         .arg("-c")
         .arg(&conf)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("mosquitto starts");
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(Broker { child, port, dir });
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("mosquitto did not listen on {port}");
+    let server = listening(child, port, "mosquitto");
+    Some(Broker {
+        port,
+        dir,
+        _server: server,
+    })
 }
 
 /// One MQTT connection over the generated codec.

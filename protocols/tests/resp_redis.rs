@@ -7,64 +7,30 @@
 //! `.ci/run` installs redis-server; elsewhere, without it, the test says so loudly and
 //! passes (under CI it fails instead).
 
+mod common;
+
 use bytes::Bytes;
+use common::{Running, free_port, listening, program};
 use polywire::rt::MessageConfig;
 use polywire_protocols::resp::*;
-use std::process::{Child, Command as Process, Stdio};
-use std::time::Duration;
+use std::process::{Command as Process, Stdio};
 
-/// A redis-server process, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn redis_server() -> Option<Server> {
-    let bin = ["redis-server", "/usr/bin/redis-server"]
-        .into_iter()
-        .find(|b| {
-            Process::new(b)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok()
-        });
-    let Some(bin) = bin else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "redis-server is not installed, and CI must run this test"
-        );
-        eprintln!("\n!!!!!!!! redis-server not found: RESP client test SKIPPED !!!!!!!!\n");
-        return None;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let mut child = Process::new(bin)
+/// redis-server on a free loopback port, or `None` when it is not installed.
+fn redis_server() -> Option<Running> {
+    let bin = program(
+        &["redis-server", "/usr/bin/redis-server"],
+        "--version",
+        "redis-server",
+    )?;
+    let port = free_port();
+    let child = Process::new(bin)
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("redis-server starts");
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(Server { child, port });
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("redis-server did not listen on {port}");
+    Some(listening(child, port, "redis-server"))
 }
 
 fn bulk(b: &[u8]) -> Value {
