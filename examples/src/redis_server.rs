@@ -78,8 +78,9 @@ impl RespHandler for Redis {
         if reply.close {
             conn.close();
         }
-        // A command of no words (an empty line) is answered with the default value: the
-        // typed handler answers every command.
+        // An array of no words (`*0`, `*-1`) is answered with the default value, where Redis
+        // sends nothing: the typed handler answers every `Command` (empty lines are `Empty`,
+        // which the exchange leaves unanswered, and never reach it).
         first.unwrap_or(answer)
     }
 
