@@ -308,4 +308,13 @@ pub enum EncodeError {
         /// serde_json's message.
         msg: String,
     },
+    /// A dynamic value (a protocol interpreted at run time) that does not have the shape
+    /// its type calls for.
+    #[error("`{path}`: expected {expected}")]
+    Mismatch {
+        /// Field path.
+        path: &'static str,
+        /// What the type calls for.
+        expected: &'static str,
+    },
 }

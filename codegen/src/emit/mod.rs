@@ -219,12 +219,7 @@ fn union_view(g: &Gen, u: &UnionDef) -> UnionView {
                 g.p.types[s].name().to_string(),
             )
         }),
-        recursive: reaches(
-            g.p,
-            u,
-            &mut vec![false; g.p.types.len()],
-            &u.arms.iter().map(|a| a.ty).collect::<Vec<_>>(),
-        ),
+        recursive: union_is_recursive(g.p, u),
         allow,
         name: u.name.clone(),
         name_lit: lit(&u.name),
@@ -835,6 +830,17 @@ fn probe(p: &Protocol, s: &StructDef, check_consts: bool) -> String {
     format!("{out} let _ = off; {need}")
 }
 
+/// Whether union `u` holds itself again, at any depth, through its members (each level of
+/// such a union counts against `max_depth` when it is read).
+pub fn union_is_recursive(p: &Protocol, u: &UnionDef) -> bool {
+    reaches(
+        p,
+        u,
+        &mut vec![false; p.types.len()],
+        &u.arms.iter().map(|a| a.ty).collect::<Vec<_>>(),
+    )
+}
+
 /// Whether the types `from` hold union `u` again, at any depth.
 fn reaches(p: &Protocol, u: &UnionDef, seen: &mut Vec<bool>, from: &[usize]) -> bool {
     fn named(t: &Type, out: &mut Vec<usize>) {
@@ -876,16 +882,16 @@ fn reaches(p: &Protocol, u: &UnionDef, seen: &mut Vec<bool>, from: &[usize]) -> 
     false
 }
 
-/// Whether a member of union `u` has a `len(..)` field: without one, a frame of `u` is
-/// measured by decoding it ([`measure_probe`]).
 /// The members of union `u` read from what the client sends and from what the server
 /// sends (type indexes), when it is a union of the two directions (`from client`).
-pub(crate) fn sided_members(u: &UnionDef) -> Option<(usize, usize)> {
+pub fn sided_members(u: &UnionDef) -> Option<(usize, usize)> {
     let of = |side| u.arms.iter().find(|a| a.from == Some(side)).map(|a| a.ty);
     Some((of(Sender::Client)?, of(Sender::Server)?))
 }
 
-pub(crate) fn has_frame_length(p: &Protocol, u: &UnionDef) -> bool {
+/// Whether a member of union `u` has a `len(..)` field: without one, a frame of `u` is
+/// measured by decoding it ([`measure_probe`]).
+pub fn has_frame_length(p: &Protocol, u: &UnionDef) -> bool {
     u.arms.iter().any(|a| match &p.types[a.ty] {
         TypeDef::Struct(s) => s.fields.iter().any(|f| {
             matches!(
