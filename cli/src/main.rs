@@ -1,12 +1,16 @@
-//! `polywire`: decode and encode frames of the bundled protocols, check `.wire` files.
+//! `polywire`: decode and encode the frames of any `.wire` protocol, check `.wire` files.
 //!
 //! ```text
-//! polywire decode --protocol rocketmq < frame.hex      # hex in, JSON out
-//! polywire encode --protocol rocketmq < frame.json     # JSON in, hex out
+//! polywire decode --wire proto.wire < frames.hex       # a stream of frames in, JSON lines out
+//! polywire decode --wire proto.wire --to tree in.bin --from raw   # every part with its offsets
+//! polywire encode --wire proto.wire < frames.json      # JSON values in, one hex frame per line
+//! polywire decode --protocol rocketmq < frame.hex      # the bundled RocketMQ codec's own view
+//! polywire encode --protocol rocketmq < frame.json
 //! polywire print-wire src/lib.rs                        # #[polywire::protocol] modules as .wire text
 //! polywire print-wire wire/native.wire                  # a .wire file, checked and reprinted
 //! polywire check wire/native.wire [--deny-warnings]     # every error and warning, with codes
 //! polywire explain E0130                                # what a diagnostic code means
+//! polywire completions bash                             # a shell completion script
 //! ```
 //!
 //! `decode`, `encode` and `print-wire` answer invalid input with a one-line error naming
@@ -14,6 +18,7 @@
 //! file:line:col), exit code 2. `check` exits with 1 on errors (and on warnings with
 //! `--deny-warnings`), `explain` with 1 on an unknown code.
 
+mod dynamic;
 mod rocketmq;
 
 use clap::{Parser, Subcommand};
@@ -22,24 +27,63 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Decode and encode frames of the bundled protocols, check `.wire` files and explain
+/// Decode and encode the frames of any `.wire` protocol, check `.wire` files and explain
 /// their diagnostics.
 #[derive(Parser)]
 #[command(name = "polywire", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// The protocol of `decode` and `encode` (known: rocketmq).
+    /// The bundled protocol of `decode` and `encode` without `--wire` (known: rocketmq).
     #[arg(short, long, global = true)]
     protocol: Option<String>,
 }
 
+/// What `decode` and `encode` work on.
+#[derive(clap::Args)]
+struct Frames {
+    /// The protocol's `.wire` file (with its imports).
+    #[arg(short, long)]
+    wire: Option<PathBuf>,
+    /// A message type read as a frame of its own, instead of the protocol's frame.
+    #[arg(short, long)]
+    message: Option<String>,
+    /// The side whose bytes these are, for a frame that is a union of both directions.
+    #[arg(long, value_enum)]
+    side: Option<dynamic::Side>,
+    /// The protocol version in effect (for `@version` conditions).
+    #[arg(long)]
+    protocol_version: Option<u32>,
+    /// Read this file instead of stdin.
+    file: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Reads a frame as hex on stdin and prints it as JSON.
-    Decode,
-    /// Reads a frame as JSON on stdin and prints it as hex.
-    Encode,
+    /// Decodes a stream of frames (hex, base64 or raw bytes) and prints each one.
+    Decode {
+        #[command(flatten)]
+        frames: Frames,
+        /// How the input's bytes are written.
+        #[arg(long, value_enum, default_value = "hex")]
+        from: dynamic::Bytes,
+        /// How frames are shown.
+        #[arg(long, value_enum, default_value = "json")]
+        to: dynamic::View,
+    },
+    /// Encodes JSON values (one, or several one after another) as frames.
+    Encode {
+        #[command(flatten)]
+        frames: Frames,
+        /// How the frames' bytes are written.
+        #[arg(long, value_enum, default_value = "hex")]
+        to: dynamic::Bytes,
+    },
+    /// Prints a completion script for a shell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Prints the protocols of a Rust file (its `#[polywire::protocol]` modules) or of a
     /// `.wire` file as `.wire` text.
     PrintWire {
@@ -65,21 +109,52 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let protocol = cli.protocol;
     match cli.command {
-        Command::Decode | Command::Encode => {
-            let decode = matches!(cli.command, Command::Decode);
-            let Some(protocol) = protocol else {
-                return fail("missing --protocol (known: rocketmq)");
-            };
-            let mut input = String::new();
-            if let Err(e) = std::io::stdin().read_to_string(&mut input) {
-                return fail(&format!("cannot read stdin: {e}"));
+        Command::Decode { frames, from, to } => match (&frames.wire, protocol) {
+            (Some(wire), None) => {
+                let input = match read_input(frames.file.as_deref()) {
+                    Ok(i) => i,
+                    Err(e) => return fail(&e),
+                };
+                let bytes = match dynamic::bytes_of(&input, from) {
+                    Ok(b) => b,
+                    Err(e) => return fail(&e),
+                };
+                let (out, result) = dynamic::decode(&target(wire, &frames), &bytes, to);
+                print!("{out}");
+                match result {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(&e),
+                }
             }
-            finish(match (decode, protocol.as_str()) {
-                (true, "rocketmq") => rocketmq::decode(&input),
-                (false, "rocketmq") => rocketmq::encode(&input),
-                (_, p) => Err(format!("unknown protocol `{p}` (known: rocketmq)")),
-            })
-        }
+            (None, Some(p)) => bundled(true, &p, &frames),
+            (Some(_), Some(_)) => fail("give --wire or --protocol, not both"),
+            (None, None) => fail("missing --wire FILE.wire (or --protocol rocketmq)"),
+        },
+        Command::Encode { frames, to } => match (&frames.wire, protocol) {
+            (Some(wire), None) => {
+                let input = match read_input(frames.file.as_deref()) {
+                    Ok(i) => i,
+                    Err(e) => return fail(&e),
+                };
+                let Ok(text) = String::from_utf8(input) else {
+                    return fail("the JSON input is not UTF-8 text");
+                };
+                match dynamic::encode(&target(wire, &frames), &text, to) {
+                    Ok(out) => {
+                        use std::io::Write;
+                        let mut stdout = std::io::stdout().lock();
+                        match stdout.write_all(&out).and_then(|()| stdout.flush()) {
+                            Ok(()) => ExitCode::SUCCESS,
+                            Err(e) => fail(&format!("cannot write: {e}")),
+                        }
+                    }
+                    Err(e) => fail(&e),
+                }
+            }
+            (None, Some(p)) => bundled(false, &p, &frames),
+            (Some(_), Some(_)) => fail("give --wire or --protocol, not both"),
+            (None, None) => fail("missing --wire FILE.wire (or --protocol rocketmq)"),
+        },
         _ if protocol.is_some() => fail("--protocol applies to `decode` and `encode` only"),
         Command::PrintWire { file } => print_wire(&file),
         Command::Check {
@@ -87,7 +162,61 @@ fn main() -> ExitCode {
             deny_warnings,
         } => check(&file, deny_warnings),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "polywire",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
     }
+}
+
+fn target<'a>(wire: &'a Path, frames: &'a Frames) -> dynamic::Target<'a> {
+    dynamic::Target {
+        wire,
+        message: frames.message.as_deref(),
+        side: frames.side,
+        version: frames.protocol_version,
+    }
+}
+
+/// The input: the file, or stdin.
+fn read_input(file: Option<&Path>) -> Result<Vec<u8>, String> {
+    match file {
+        Some(f) => std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display())),
+        None => {
+            let mut input = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut input)
+                .map_err(|e| format!("cannot read stdin: {e}"))?;
+            Ok(input)
+        }
+    }
+}
+
+/// `decode`/`encode --protocol rocketmq`: one frame through the bundled generated codec.
+fn bundled(decode: bool, protocol: &str, frames: &Frames) -> ExitCode {
+    if frames.message.is_some() || frames.side.is_some() || frames.protocol_version.is_some() {
+        return fail("--message, --side and --protocol-version apply with --wire");
+    }
+    let input = match read_input(frames.file.as_deref()) {
+        Ok(i) => i,
+        Err(e) => return fail(&e),
+    };
+    let Ok(input) = String::from_utf8(input) else {
+        return fail("the input is not UTF-8 text");
+    };
+    finish(match (decode, protocol) {
+        (true, "rocketmq") => rocketmq::decode(&input),
+        (false, "rocketmq") => rocketmq::encode(&input),
+        (_, p) => Err(format!(
+            "unknown protocol `{p}` (known: rocketmq; any other with --wire FILE.wire)"
+        )),
+    })
 }
 
 /// Prints `out`, or the error and exit code 2.

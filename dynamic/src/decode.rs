@@ -10,6 +10,35 @@ use polywire_core::wire::{
     sat_i64,
 };
 use polywire_core::{DecodeError, DecodeErrorKind};
+use std::cell::{Cell, RefCell};
+
+/// A scalar value as text, for an annotated view.
+fn scalar(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(n) => n.to_string(),
+        Value::Flags(n) => format!("{n:#x}"),
+        Value::Enum { value, name } => match name {
+            Some(n) => format!("{n} ({value})"),
+            None => value.to_string(),
+        },
+        Value::Str(s) => format!("{:?}", s.as_str()),
+        Value::Bytes(b) => match std::str::from_utf8(b) {
+            Ok(t) => format!("{} bytes {t:?}", b.len()),
+            Err(_) => format!(
+                "{} bytes {}{}",
+                b.len(),
+                b.iter()
+                    .take(32)
+                    .map(|x| format!("{x:02x}"))
+                    .collect::<String>(),
+                if b.len() > 32 { ".." } else { "" }
+            ),
+        },
+        Value::List(_) | Value::Map(_) | Value::Struct { .. } | Value::Union { .. } => return None,
+    })
+}
 
 /// A computed length read so far: its value and where it was read.
 #[derive(Clone, Copy)]
@@ -49,6 +78,25 @@ pub(crate) struct Dec<'s> {
     s: &'s Schema,
     p: &'s Protocol,
     reads_version: bool,
+    /// Where each part was read, when asked for ([`crate::Schema::trace`]).
+    trace: Option<&'s RefCell<Vec<Node>>>,
+    depth: Cell<usize>,
+}
+
+/// One part of a decoded frame, for an annotated view: how deep it is, its name, where
+/// its bytes are (offsets from the frame's first byte) and, for a scalar, its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Nesting: 0 for the frame's own fields.
+    pub depth: usize,
+    /// The field, bit part or member name (`[3]` for a list's element).
+    pub name: String,
+    /// The first byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+    /// A scalar's value as text (`None` for what has parts of its own).
+    pub value: Option<String>,
 }
 
 impl<'s> Dec<'s> {
@@ -57,7 +105,41 @@ impl<'s> Dec<'s> {
             s,
             p: &s.ir,
             reads_version: reads_version(&s.ir),
+            trace: None,
+            depth: Cell::new(0),
         }
+    }
+
+    /// The same decoder, recording where each part is read into `trace`.
+    pub fn tracing(mut self, trace: &'s RefCell<Vec<Node>>) -> Self {
+        self.trace = Some(trace);
+        self
+    }
+
+    /// Starts a part named `name` at `start`.
+    fn open(&self, name: &str, start: usize) -> Option<usize> {
+        let t = self.trace?;
+        let mut t = t.borrow_mut();
+        t.push(Node {
+            depth: self.depth.get(),
+            name: name.to_string(),
+            start,
+            end: start,
+            value: None,
+        });
+        self.depth.set(self.depth.get() + 1);
+        Some(t.len() - 1)
+    }
+
+    /// Ends part `at` at `end`, with its value when it is a scalar.
+    fn close(&self, at: Option<usize>, end: usize, v: Option<&Value>) {
+        let (Some(t), Some(i)) = (self.trace, at) else {
+            return;
+        };
+        self.depth.set(self.depth.get().saturating_sub(1));
+        let mut t = t.borrow_mut();
+        t[i].end = end;
+        t[i].value = v.and_then(scalar);
     }
 
     /// `WireMessage::decode_from` of a struct, union or tagged list.
@@ -101,7 +183,10 @@ impl<'s> Dec<'s> {
                 Some(WireSender::Server) => server,
                 None => return Err(r.error(name, DecodeErrorKind::UnknownSender)),
             };
-            return self.message(ty, r).map(|v| wrap(ty, v));
+            let node = self.open(self.p.types[ty].name(), r.offset());
+            let v = self.message(ty, r).map(|v| wrap(ty, v));
+            self.close(node, r.offset(), None);
+            return v;
         }
         let key = union_key(self.p, u);
         let (width, big, mask) = key.as_ref().map_or((1, true, 0), |(k, _)| {
@@ -118,9 +203,13 @@ impl<'s> Dec<'s> {
         match arm {
             Some((_, a)) => {
                 let arm_name = intern(self.p.types[a.ty].name());
-                self.message(a.ty, r)
+                let node = self.open(arm_name, r.offset());
+                let v = self
+                    .message(a.ty, r)
                     .map(|v| wrap(a.ty, v))
-                    .map_err(|e| e.within(arm_name))
+                    .map_err(|e| e.within(arm_name));
+                self.close(node, r.offset(), None);
+                v
             }
             None => Err(r.error(name, DecodeErrorKind::UnknownDiscriminator(word))),
         }
@@ -147,7 +236,9 @@ impl<'s> Dec<'s> {
                     unreachable!()
                 };
                 r.check_more(items.len(), mname)?;
+                let node = self.open(&m.name, at);
                 let v = self.value(&m.ty, r, mname)?;
+                self.close(node, r.offset(), Some(&v));
                 if let Some(Value::List(items)) = &mut slots[mi] {
                     items.push(v);
                 }
@@ -159,7 +250,10 @@ impl<'s> Dec<'s> {
                         DecodeErrorKind::DuplicateTag(m.tag),
                     ));
                 }
-                slots[mi] = Some(self.value(&m.ty, r, mname)?);
+                let node = self.open(&m.name, at);
+                let v = self.value(&m.ty, r, mname)?;
+                self.close(node, r.offset(), Some(&v));
+                slots[mi] = Some(v);
             }
         }
         let fields = t
@@ -222,7 +316,7 @@ impl<'s> Dec<'s> {
                 let n = r.check_count(n, min, at, f)?;
                 let mut v = Vec::with_capacity(if min == 0 { n.min(r.remaining()) } else { n });
                 for _ in 0..n {
-                    v.push(self.value(elem, r, f)?);
+                    v.push(self.element(elem, r, f, v.len())?);
                 }
                 Value::List(v)
             }
@@ -230,7 +324,7 @@ impl<'s> Dec<'s> {
                 let mut v = Vec::new();
                 while r.remaining() > 0 {
                     r.check_more(v.len(), f)?;
-                    v.push(self.value(elem, r, f)?);
+                    v.push(self.element(elem, r, f, v.len())?);
                 }
                 Value::List(v)
             }
@@ -298,6 +392,23 @@ impl<'s> Dec<'s> {
         })
     }
 
+    /// Element `n` of a list.
+    fn element(
+        &self,
+        elem: &Type,
+        r: &mut Reader<'_>,
+        f: &'static str,
+        n: usize,
+    ) -> Result<Value, DecodeError> {
+        if self.trace.is_none() {
+            return self.value(elem, r, f);
+        }
+        let node = self.open(&format!("[{n}]"), r.offset());
+        let v = self.value(elem, r, f)?;
+        self.close(node, r.offset(), Some(&v));
+        Ok(v)
+    }
+
     /// An enum value, `None` for a closed enum's unknown value.
     pub fn enum_value(&self, e: &EnumDef, raw: i128) -> Option<Value> {
         let name = e
@@ -327,6 +438,8 @@ impl<'s> Dec<'s> {
         }
         for f in &s.fields {
             let fl = intern(&f.name);
+            let node = self.open(&f.name, cur!().offset());
+            let stored = fields.len();
             if let Some(len) = from_starts(s, &f.name) {
                 let k = l.len(len).unwrap_or(Len { value: 0, at: 0 });
                 let c = cur!();
@@ -423,6 +536,11 @@ impl<'s> Dec<'s> {
                                 ));
                             }
                         }
+                        // Absent: no part to show.
+                        if let (Some(t), Some(i)) = (self.trace, node) {
+                            t.borrow_mut().truncate(i);
+                            self.depth.set(self.depth.get().saturating_sub(1));
+                        }
                         continue;
                     }
                     let v = self.field(s, f, fl, &l, cur!())?;
@@ -435,6 +553,30 @@ impl<'s> Dec<'s> {
                     l.values.push((&f.name, v.clone()));
                     fields.push((fl, v));
                 }
+            }
+            let end = cur!().offset();
+            // What the wire holds beside stored values: lengths, constants, literals.
+            let shown = match &f.kind {
+                FieldKind::Length { .. } => l.len(&f.name).map(|k| Value::Int(i128::from(k.value))),
+                FieldKind::Const { value, .. } => Some(Value::Int(i128::from(*value))),
+                FieldKind::Literal(b) => Some(Value::Bytes(bytes::Bytes::copy_from_slice(b))),
+                _ => None,
+            };
+            let value = match &f.kind {
+                FieldKind::Value(_) | FieldKind::Switch { .. } => {
+                    fields.get(stored).map(|(_, v)| v)
+                }
+                _ => shown.as_ref(),
+            };
+            self.close(node, end, value);
+            if let (Some(i), Some(t), FieldKind::Bits { parts, .. }) = (node, self.trace, &f.kind) {
+                let start = t.borrow()[i].start;
+                self.depth.set(self.depth.get() + 1);
+                for p in parts.iter().filter(|p| p.value == PartValue::Stored) {
+                    let n = self.open(&p.name, start);
+                    self.close(n, end, l.value(&p.name));
+                }
+                self.depth.set(self.depth.get() - 1);
             }
         }
         let sname = intern(&s.name);
@@ -538,7 +680,7 @@ impl<'s> Dec<'s> {
                 let c = rd.check_count(count, min, at, fl)?;
                 let mut v = Vec::with_capacity(if min == 0 { c.min(rd.remaining()) } else { c });
                 for _ in 0..c {
-                    v.push(self.value(elem, rd, fl)?);
+                    v.push(self.element(elem, rd, fl, v.len())?);
                 }
                 Ok(Value::List(v))
             }

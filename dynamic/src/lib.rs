@@ -40,6 +40,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
+pub use decode::Node;
 pub use json::JsonError;
 
 /// A decoded value of any protocol: what the generated types hold, without their types.
@@ -316,6 +317,22 @@ impl DynCodec {
 
     fn self_delimited(&self) -> bool {
         self.framing == Framing::Measured
+    }
+
+    /// Decodes one whole frame (as [`Codec::decode`] found it) again, recording where
+    /// each part is: the value (or the error) and the parts read, in order.
+    pub fn trace(&self, frame: &[u8]) -> (Result<Value, DecodeError>, Vec<Node>) {
+        let buf = Bytes::copy_from_slice(frame);
+        let nodes = std::cell::RefCell::new(Vec::new());
+        let mut r = Reader::within(&buf, 0..buf.len(), self.limits)
+            .with_version(self.version)
+            .with_sender(self.sender);
+        let dec = decode::Dec::new(&self.schema).tracing(&nodes);
+        let v = dec
+            .message(self.ty, &mut r)
+            .map_err(|e| e.within(self.name()))
+            .and_then(|v| r.finish(self.name()).map(|()| v));
+        (v, nodes.into_inner())
     }
 
     /// Reads the frame at the front of `chunk` in one pass (frames without a length

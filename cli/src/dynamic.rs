@@ -1,0 +1,208 @@
+//! `decode` and `encode` for any `.wire` file, through the run-time interpreter.
+
+use base64::Engine;
+use polywire::Codec;
+use polywire::bytes::BytesMut;
+use polywire_dynamic::{DynCodec, Schema};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// How bytes are written on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Bytes {
+    /// Hex digits; whitespace is ignored.
+    Hex,
+    /// Base64 (standard alphabet, padded); whitespace separates chunks.
+    Base64,
+    /// The bytes themselves.
+    Raw,
+}
+
+/// How decoded frames are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum View {
+    /// One JSON value per frame, one per line.
+    Json,
+    /// Every part of every frame with its byte offsets.
+    Tree,
+}
+
+/// The side of a connection whose bytes are read (for a union of the two directions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Side {
+    /// The side that opened the connection.
+    Client,
+    /// The side that accepted it.
+    Server,
+}
+
+/// What selects the codec.
+pub struct Target<'a> {
+    pub wire: &'a Path,
+    pub message: Option<&'a str>,
+    pub side: Option<Side>,
+    pub version: Option<u32>,
+}
+
+fn codec(t: &Target<'_>) -> Result<DynCodec, String> {
+    let schema = Schema::load(t.wire).map_err(|e| e.to_string())?;
+    let mut codec = match t.message {
+        Some(m) => DynCodec::for_message(&schema, m),
+        None => DynCodec::new(&schema),
+    }
+    .map_err(|e| format!("{}: {e}", t.wire.display()))?;
+    if let Some(side) = t.side {
+        codec = codec.sent_by(match side {
+            Side::Client => polywire::Sender::Client,
+            Side::Server => polywire::Sender::Server,
+        });
+    }
+    if let Some(v) = t.version {
+        codec.set_version(v);
+    }
+    Ok(codec)
+}
+
+/// Reads `input` written as `form` into bytes.
+pub fn bytes_of(input: &[u8], form: Bytes) -> Result<Vec<u8>, String> {
+    match form {
+        Bytes::Raw => Ok(input.to_vec()),
+        Bytes::Hex => {
+            let text = std::str::from_utf8(input)
+                .map_err(|e| format!("the hex input is not text: {e}"))?;
+            crate::parse_hex(text)
+        }
+        Bytes::Base64 => {
+            let text = std::str::from_utf8(input)
+                .map_err(|e| format!("the base64 input is not text: {e}"))?;
+            let mut out = Vec::new();
+            for (n, chunk) in text.split_whitespace().enumerate() {
+                let b = base64::engine::general_purpose::STANDARD
+                    .decode(chunk)
+                    .map_err(|e| format!("base64 chunk {}: {e}", n + 1))?;
+                out.extend(b);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Every frame of `input` (a stream of frames), shown as `view`. Frames decoded before an
+/// error are shown; the error names the frame, where it starts in the input, and the
+/// byte offset and field within it.
+pub fn decode(t: &Target<'_>, input: &[u8], view: View) -> (String, Result<(), String>) {
+    let mut codec = match codec(t) {
+        Ok(c) => c,
+        Err(e) => return (String::new(), Err(e)),
+    };
+    let mut out = String::new();
+    let mut src = BytesMut::from(input);
+    let mut start = 0usize;
+    let mut n = 0usize;
+    loop {
+        let before = src.len();
+        match codec.decode(&mut src) {
+            Ok(Some(frame)) => {
+                let len = before - src.len();
+                n += 1;
+                match view {
+                    View::Json => {
+                        let _ = writeln!(out, "{}", frame.to_json());
+                    }
+                    View::Tree => tree(&mut out, &codec, n, start, &input[start..start + len]),
+                }
+                start += len;
+            }
+            Ok(None) if src.is_empty() => {
+                return match n {
+                    0 => (out, Err("no frame in the input".into())),
+                    _ => (out, Ok(())),
+                };
+            }
+            Ok(None) => {
+                return (
+                    out,
+                    Err(format!(
+                        "frame {} (byte {start} of the input): the input ends inside it ({} byte(s) of it given)",
+                        n + 1,
+                        src.len()
+                    )),
+                );
+            }
+            Err(e) => {
+                if view == View::Tree {
+                    // What was read of the frame before the error.
+                    let (_, nodes) = codec.trace(&input[start..]);
+                    let _ = writeln!(out, "frame {} @{start} (does not decode)", n + 1);
+                    show(&mut out, &nodes);
+                }
+                return (
+                    out,
+                    Err(format!("frame {} (byte {start} of the input): {e}", n + 1)),
+                );
+            }
+        }
+    }
+}
+
+fn tree(out: &mut String, codec: &DynCodec, n: usize, start: usize, frame: &[u8]) {
+    let (_, nodes) = codec.trace(frame);
+    let _ = writeln!(out, "frame {n} @{start} ({} bytes)", frame.len());
+    show(out, &nodes);
+}
+
+fn show(out: &mut String, nodes: &[polywire_dynamic::Node]) {
+    for node in nodes {
+        let indent = "  ".repeat(node.depth + 1);
+        let place = format!("[{}..{}]", node.start, node.end);
+        let _ = match &node.value {
+            Some(v) => writeln!(out, "{indent}{} {place} = {v}", node.name),
+            None => writeln!(out, "{indent}{} {place}", node.name),
+        };
+    }
+}
+
+/// Every JSON value of `input` (one, or several one after another) encoded as a frame,
+/// written as `form`: hex and base64 one frame per line, raw bytes back to back.
+pub fn encode(t: &Target<'_>, input: &str, form: Bytes) -> Result<Vec<u8>, String> {
+    let mut codec = codec(t)?;
+    let schema = codec.schema().clone();
+    let ty = match t.message {
+        Some(m) => schema.message(m),
+        None => schema.ir().frame,
+    }
+    .ok_or("no such message")?;
+    let mut out = Vec::new();
+    let values = serde_json::Deserializer::from_str(input).into_iter::<serde_json::Value>();
+    let mut n = 0;
+    for (i, j) in values.enumerate() {
+        let j = j.map_err(|e| format!("JSON value {}: {e}", i + 1))?;
+        let v = schema
+            .value_from_json(ty, &j)
+            .map_err(|e| format!("JSON value {}: {e}", i + 1))?;
+        let mut dst = BytesMut::new();
+        codec
+            .encode(&v, &mut dst)
+            .map_err(|e| format!("JSON value {}: {e}", i + 1))?;
+        match form {
+            Bytes::Raw => out.extend_from_slice(&dst),
+            Bytes::Hex => {
+                out.extend(crate::to_hex(&dst).into_bytes());
+                out.push(b'\n');
+            }
+            Bytes::Base64 => {
+                out.extend(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(&dst)
+                        .into_bytes(),
+                );
+                out.push(b'\n');
+            }
+        }
+        n += 1;
+    }
+    if n == 0 {
+        return Err("no JSON value in the input".into());
+    }
+    Ok(out)
+}
