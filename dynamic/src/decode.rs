@@ -25,8 +25,13 @@ fn scalar(v: &Value) -> Option<String> {
         },
         Value::Str(s) => format!("{:?}", s.as_str()),
         Value::Bytes(b) => match std::str::from_utf8(b) {
-            Ok(t) => format!("{} bytes {t:?}", b.len()),
-            Err(_) => format!(
+            Ok(t)
+                if t.chars()
+                    .all(|c| !c.is_control() || matches!(c, '\t' | '\r' | '\n')) =>
+            {
+                format!("{} bytes {t:?}", b.len())
+            }
+            _ => format!(
                 "{} bytes {}{}",
                 b.len(),
                 b.iter()
@@ -339,9 +344,8 @@ impl<'s> Dec<'s> {
                 let n = r.check_count(n, min, at, f)?;
                 let mut m = Vec::with_capacity(if min == 0 { n.min(r.remaining()) } else { n });
                 for _ in 0..n {
-                    let k = self.value(key, r, f)?;
-                    let v = self.value(value, r, f)?;
-                    m.push((k, v));
+                    let entry = self.entry(key, value, r, f, m.len())?;
+                    m.push(entry);
                 }
                 Value::Map(m)
             }
@@ -353,9 +357,8 @@ impl<'s> Dec<'s> {
                 let mut m = Vec::new();
                 while r.remaining() > 0 {
                     r.check_more(m.len(), f)?;
-                    let k = self.value(key, r, f)?;
-                    let v = self.value(value, r, f)?;
-                    m.push((k, v));
+                    let entry = self.entry(key, value, r, f, m.len())?;
+                    m.push(entry);
                 }
                 Value::Map(m)
             }
@@ -407,6 +410,25 @@ impl<'s> Dec<'s> {
         let v = self.value(elem, r, f)?;
         self.close(node, r.offset(), Some(&v));
         Ok(v)
+    }
+
+    /// Entry `n` of a map, shown under its key.
+    fn entry(
+        &self,
+        key: &Type,
+        value: &Type,
+        r: &mut Reader<'_>,
+        f: &'static str,
+        n: usize,
+    ) -> Result<(Value, Value), DecodeError> {
+        let node = self.open(&format!("[{n}]"), r.offset());
+        let k = self.value(key, r, f)?;
+        let v = self.value(value, r, f)?;
+        if let (Some(t), Some(i), Some(name)) = (self.trace, node, scalar(&k)) {
+            t.borrow_mut()[i].name = name;
+        }
+        self.close(node, r.offset(), Some(&v));
+        Ok((k, v))
     }
 
     /// An enum value, `None` for a closed enum's unknown value.
@@ -572,9 +594,16 @@ impl<'s> Dec<'s> {
             if let (Some(i), Some(t), FieldKind::Bits { parts, .. }) = (node, self.trace, &f.kind) {
                 let start = t.borrow()[i].start;
                 self.depth.set(self.depth.get() + 1);
-                for p in parts.iter().filter(|p| p.value == PartValue::Stored) {
+                for p in parts {
+                    let shown = match &p.value {
+                        PartValue::Length(_) => {
+                            l.len(&p.name).map(|k| Value::Int(i128::from(k.value)))
+                        }
+                        PartValue::Const(c) => Some(Value::Int(i128::from(*c))),
+                        PartValue::Stored | PartValue::Present(_) => l.value(&p.name).cloned(),
+                    };
                     let n = self.open(&p.name, start);
-                    self.close(n, end, l.value(&p.name));
+                    self.close(n, end, shown.as_ref());
                 }
                 self.depth.set(self.depth.get() - 1);
             }

@@ -31,6 +31,7 @@ mod decode;
 mod encode;
 mod json;
 mod mirror;
+pub mod parity;
 
 use bytes::{Bytes, BytesMut};
 use polywire_codegen::ir::{Protocol, TypeDef};

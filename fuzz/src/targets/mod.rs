@@ -1,6 +1,7 @@
 //! One module per fuzz target (`fuzz_targets/<name>.rs` calls its `run`), so that the
 //! regression inputs replay in `cargo test` without libFuzzer.
 
+pub mod dynamic_parity;
 pub mod kitchen_frame;
 pub mod kitchen_messages;
 pub mod mqtt_frame;
@@ -33,4 +34,5 @@ pub const ALL: &[(&str, Check)] = &[
     ("resp_frame", resp_frame::run),
     ("resp_session", resp_session::run),
     ("wire_parser", wire_parser::run),
+    ("dynamic_parity", dynamic_parity::run),
 ];
