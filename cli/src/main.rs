@@ -79,6 +79,14 @@ enum Command {
         #[arg(long, value_enum, default_value = "hex")]
         to: dynamic::Bytes,
     },
+    /// Writes a Wireshark dissector (Lua) for a `.wire` file's protocol.
+    Dissector {
+        /// The `.wire` file.
+        file: PathBuf,
+        /// Write it here instead of printing it.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Prints a completion script for a shell.
     Completions {
         /// The shell.
@@ -162,6 +170,7 @@ fn main() -> ExitCode {
             deny_warnings,
         } => check(&file, deny_warnings),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Dissector { file, output } => dissector(&file, output.as_deref()),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(
@@ -170,6 +179,28 @@ fn main() -> ExitCode {
                 "polywire",
                 &mut std::io::stdout(),
             );
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// `polywire dissector`: the Lua dissector, printed or written to a file.
+fn dissector(file: &Path, output: Option<&Path>) -> ExitCode {
+    let schema = match polywire_dynamic::Schema::load(file) {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let lua = match polywire_dynamic::dissector::lua(&schema) {
+        Ok(l) => l,
+        Err(e) => return fail(&e),
+    };
+    match output {
+        Some(path) => match std::fs::write(path, lua) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&format!("cannot write {}: {e}", path.display())),
+        },
+        None => {
+            print!("{lua}");
             ExitCode::SUCCESS
         }
     }

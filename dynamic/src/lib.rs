@@ -28,6 +28,7 @@
 #![deny(unsafe_code)]
 
 mod decode;
+pub mod dissector;
 mod encode;
 mod json;
 mod mirror;
