@@ -227,15 +227,14 @@ pub trait Protocol: Send + Sync + 'static {
     /// The frame type.
     type Frame: RemotingFrame;
     /// The codec.
-    type Codec: Codec<Frame = Self::Frame> + Default + Clone + Send + Sync + 'static;
+    type Codec: Codec<Frame = Self::Frame> + Clone + Send + Sync + 'static;
 
     /// The protocol id (`"polywire-native"`).
     fn id(&self) -> &'static str;
 
-    /// A new codec with the protocol's limits.
-    fn codec(&self) -> Self::Codec {
-        Self::Codec::default()
-    }
+    /// A new codec with the protocol's limits (a protocol loaded at run time holds what
+    /// its codec needs, so there is no `Default` to fall back on).
+    fn codec(&self) -> Self::Codec;
 
     /// An empty request frame for `code` (the client fills in the rest).
     fn request(&self, code: i64) -> Self::Frame;
@@ -301,16 +300,43 @@ pub struct AnyPrefix(pub &'static [&'static [(usize, &'static [u8])]]);
 
 impl Detector for AnyPrefix {
     fn detect(&self, first: &[u8]) -> Detection {
-        let mut need: Option<usize> = None;
-        for alt in self.0 {
-            match PrefixDetector(alt).detect(first) {
-                Detection::Match => return Detection::Match,
-                Detection::NeedMore(n) => need = Some(need.map_or(n, |m| m.min(n))),
-                Detection::NoMatch => {}
-            }
-        }
-        need.map_or(Detection::NoMatch, Detection::NeedMore)
+        detect_any(
+            self.0.iter().map(|alt| alt.iter().map(|(at, b)| (*at, *b))),
+            first,
+        )
     }
+}
+
+/// [`AnyPrefix`]'s rule over rules held any way (a protocol loaded at run time holds its
+/// own): any one set of `(offset, bytes)` rules, each holding, matches; "need more" while a
+/// set is still undecided.
+pub fn detect_any<'a, A, R>(alts: A, first: &[u8]) -> Detection
+where
+    A: IntoIterator<Item = R>,
+    R: IntoIterator<Item = (usize, &'a [u8])>,
+{
+    let mut need: Option<usize> = None;
+    for alt in alts {
+        let mut n = 0;
+        let mut no = false;
+        for (at, bytes) in alt {
+            let end = at + bytes.len();
+            let have = first.len().min(end);
+            if have > at && first[at..have] != bytes[..have - at] {
+                no = true;
+                break;
+            }
+            n = n.max(end);
+        }
+        if no {
+            continue;
+        }
+        if first.len() >= n {
+            return Detection::Match;
+        }
+        need = Some(need.map_or(n, |m| m.min(n)));
+    }
+    need.map_or(Detection::NoMatch, Detection::NeedMore)
 }
 
 /// The version both sides speak: the highest (or lowest) in the overlap of the two ranges.

@@ -33,6 +33,7 @@ mod encode;
 mod json;
 mod mirror;
 pub mod parity;
+pub mod remoting;
 
 use bytes::{Bytes, BytesMut};
 use polywire_codegen::ir::{Protocol, TypeDef};
@@ -44,6 +45,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 pub use decode::Node;
 pub use json::JsonError;
+pub use remoting::{DynFrame, DynFrameCodec, DynProtocol};
 
 /// A decoded value of any protocol: what the generated types hold, without their types.
 ///

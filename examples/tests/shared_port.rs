@@ -216,6 +216,10 @@ impl polywire::Protocol for Undetected {
         "undetected"
     }
 
+    fn codec(&self) -> polywire_protocols::native::FrameCodec {
+        NativeProtocol.codec()
+    }
+
     fn request(&self, code: i64) -> Frame {
         NativeProtocol.request(code)
     }

@@ -144,6 +144,9 @@ impl Protocol for MiniProtocol {
     fn id(&self) -> &'static str {
         "mini"
     }
+    fn codec(&self) -> MiniCodec {
+        MiniCodec
+    }
     fn request(&self, code: i64) -> Mini {
         Mini {
             code,

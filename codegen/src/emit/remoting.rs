@@ -262,6 +262,8 @@ pub fn emit(g: &Gen, sides: super::Sides) -> String {
             type Codec = {fname}Codec;
             fn id(&self) -> &'static str {{ protocol_info::ID }}
             #[inline]
+            fn codec(&self) -> {fname}Codec {{ {fname}Codec::new() }}
+            #[inline]
             fn request(&self, code: i64) -> {fname} {{
                 let mut f = {fname}::default();
                 {P}::RemotingFrame::set_code(&mut f, code);
