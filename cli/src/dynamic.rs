@@ -37,6 +37,7 @@ pub enum Side {
 }
 
 /// What selects the codec.
+#[derive(Clone, Copy)]
 pub struct Target<'a> {
     pub wire: &'a Path,
     pub message: Option<&'a str>,
@@ -205,4 +206,106 @@ pub fn encode(t: &Target<'_>, input: &str, form: Bytes) -> Result<Vec<u8>, Strin
         return Err("no JSON value in the input".into());
     }
     Ok(out)
+}
+
+/// `probe`: connects to `addr`, sends every JSON value of `input` encoded as a frame (as
+/// the client), and reads what the server answers (as its frames) until `answers` frames
+/// came (default: one per frame sent), the server closes, or `wait` passes. Protocols with
+/// a `handshake` are refused: it is not interpreted yet.
+pub fn probe(
+    t: &Target<'_>,
+    addr: &str,
+    input: &str,
+    answers: Option<usize>,
+    wait: std::time::Duration,
+) -> (String, Result<(), String>) {
+    use std::io::{Read, Write};
+    let mut out = String::new();
+    let sent = match encode(
+        &Target {
+            side: t.side.or(Some(Side::Client)),
+            ..*t
+        },
+        input,
+        Bytes::Raw,
+    ) {
+        Ok(b) => b,
+        Err(e) => return (out, Err(e)),
+    };
+    let mut codec = match codec(&Target {
+        side: Some(Side::Server),
+        ..*t
+    }) {
+        Ok(c) => c,
+        Err(e) => return (out, Err(e)),
+    };
+    if codec.schema().ir().handshake.is_some() {
+        return (out, Err("this protocol's handshake is not interpreted yet: probe cannot open its connections".into()));
+    }
+    let count = input_values(input);
+    let want = answers.unwrap_or(count);
+    let mut stream = match std::net::TcpStream::connect(addr) {
+        Ok(s) => s,
+        Err(e) => return (out, Err(format!("cannot connect to {addr}: {e}"))),
+    };
+    if let Err(e) = stream.write_all(&sent) {
+        return (out, Err(format!("cannot send: {e}")));
+    }
+    let deadline = std::time::Instant::now() + wait;
+    let mut buf = BytesMut::new();
+    let mut got = 0;
+    let mut chunk = [0u8; 16 * 1024];
+    while got < want {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return (
+                out,
+                Err(format!(
+                    "{got} of {want} answer(s) within {} ms",
+                    wait.as_millis()
+                )),
+            );
+        }
+        let _ = stream.set_read_timeout(Some(left));
+        let n = match stream.read(&mut chunk) {
+            Ok(0) => {
+                return (
+                    out,
+                    Err(format!(
+                        "the server closed the connection after {got} of {want} answer(s)"
+                    )),
+                );
+            }
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => return (out, Err(format!("cannot read: {e}"))),
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        loop {
+            match codec.decode(&mut buf) {
+                Ok(Some(frame)) => {
+                    got += 1;
+                    let _ = writeln!(out, "{}", frame.to_json());
+                }
+                Ok(None) => break,
+                Err(e) => return (out, Err(format!("answer {}: {e}", got + 1))),
+            }
+        }
+    }
+    (out, Ok(()))
+}
+
+/// How many JSON values `input` holds.
+fn input_values(input: &str) -> usize {
+    serde_json::Deserializer::from_str(input)
+        .into_iter::<serde_json::Value>()
+        .filter(Result::is_ok)
+        .count()
 }

@@ -79,6 +79,20 @@ enum Command {
         #[arg(long, value_enum, default_value = "hex")]
         to: dynamic::Bytes,
     },
+    /// Connects to a server, sends frames given as JSON (stdin or a file) and prints the
+    /// frames it answers with, decoded, one JSON value per line.
+    Probe {
+        /// The server's address (`host:port`).
+        addr: String,
+        #[command(flatten)]
+        frames: Frames,
+        /// How many frames to wait for (default: as many as were sent).
+        #[arg(long)]
+        answers: Option<usize>,
+        /// How long to wait for them, in milliseconds.
+        #[arg(long, default_value = "3000")]
+        timeout_ms: u64,
+    },
     /// Writes a Wireshark dissector (Lua) for a `.wire` file's protocol.
     Dissector {
         /// The `.wire` file.
@@ -171,6 +185,30 @@ fn main() -> ExitCode {
         } => check(&file, deny_warnings),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Dissector { file, output } => dissector(&file, output.as_deref()),
+        Command::Probe {
+            addr,
+            frames,
+            answers,
+            timeout_ms,
+        } => {
+            let Some(wire) = &frames.wire else {
+                return fail("missing --wire FILE.wire");
+            };
+            let input = match read_input(frames.file.as_deref()) {
+                Ok(i) => i,
+                Err(e) => return fail(&e),
+            };
+            let Ok(text) = String::from_utf8(input) else {
+                return fail("the JSON input is not UTF-8 text");
+            };
+            let wait = std::time::Duration::from_millis(timeout_ms);
+            let (out, result) = dynamic::probe(&target(wire, &frames), &addr, &text, answers, wait);
+            print!("{out}");
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -507,3 +507,61 @@ fn help_version_and_completions_exit_0() {
         "{out}"
     );
 }
+
+#[test]
+fn probe_sends_json_frames_to_a_real_redis_server_and_prints_its_answers() {
+    if std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("!!!!!!!! redis-server is not installed: the probe test is SKIPPED");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "redis-server is not installed, and CI must run this test"
+        );
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let resp = wire("resp.wire");
+    let sent = concat!(
+        r#"{"Command":{"Array":{"items":[{"BulkString":{"data":"PING"}}]}}}"#,
+        "\n",
+        r#"{"Command":{"Inline":{"line":"SET k hello"}}}"#,
+        "\n",
+        r#"{"Command":{"Inline":{"line":"GET k"}}}"#,
+    );
+    let (code, out, err) = run(&["probe", &addr, "--wire", &resp], sent);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            r#"{"Value":{"SimpleString":{"text":"PONG"}}}"#,
+            r#"{"Value":{"SimpleString":{"text":"OK"}}}"#,
+            r#"{"Value":{"BulkString":{"data":"hello"}}}"#,
+        ]
+    );
+    // Nothing listens any more: the error says so.
+    let (code, _, err) = run(&["probe", &addr, "--wire", &resp], sent);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot connect"), "{err}");
+}
