@@ -93,6 +93,12 @@ enum Command {
         #[arg(long, default_value = "3000")]
         timeout_ms: u64,
     },
+    /// Prints a `.wire` file's protocol as a Markdown reference: every message's byte
+    /// layout, unions, tagged lists, enums and flags, the exchange rules.
+    Doc {
+        /// The `.wire` file.
+        file: PathBuf,
+    },
     /// Writes a Wireshark dissector (Lua) for a `.wire` file's protocol.
     Dissector {
         /// The `.wire` file.
@@ -185,6 +191,13 @@ fn main() -> ExitCode {
         } => check(&file, deny_warnings),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Dissector { file, output } => dissector(&file, output.as_deref()),
+        Command::Doc { file } => match polywire_dynamic::Schema::load(&file) {
+            Ok(s) => {
+                print!("{}", polywire_dynamic::doc::markdown(&s));
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e.to_string()),
+        },
         Command::Probe {
             addr,
             frames,

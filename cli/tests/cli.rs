@@ -565,3 +565,29 @@ fn probe_sends_json_frames_to_a_real_redis_server_and_prints_its_answers() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot connect"), "{err}");
 }
+
+#[test]
+fn doc_writes_each_message_s_byte_layout() {
+    let (code, out, err) = run(&["doc", &wire("rocketmq.wire")], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("# Protocol `rocketmq` (`rocketmq-remoting`)"),
+        "{out}"
+    );
+    for want in [
+        "| 0 | `code` | i16 be (held as i32) | @code;",
+        "| 5 | `opaque` | i32 be | @correlation;",
+        "| 0 | `length` | u32 be | computed: the bytes after it;",
+        "bits 24..32 `serialize`: u8",
+        "| 0 | `JAVA` |",
+    ] {
+        assert!(out.contains(want), "no `{want}` in\n{out}");
+    }
+    let (code, out, err) = run(&["doc", &wire("mqtt.wire")], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("- hello `Connect` → `ConnAck`"), "{out}");
+    assert!(
+        out.contains("- `Publish` → `PubAck` if `qos` == 1, `PubRec` if `qos` == 2"),
+        "{out}"
+    );
+}

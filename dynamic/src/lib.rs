@@ -29,6 +29,7 @@
 
 mod decode;
 pub mod dissector;
+pub mod doc;
 mod encode;
 mod json;
 mod mirror;
