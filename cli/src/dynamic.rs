@@ -210,8 +210,9 @@ pub fn encode(t: &Target<'_>, input: &str, form: Bytes) -> Result<Vec<u8>, Strin
 
 /// `probe`: connects to `addr`, sends every JSON value of `input` encoded as a frame (as
 /// the client), and reads what the server answers (as its frames) until `answers` frames
-/// came (default: one per frame sent), the server closes, or `wait` passes. Protocols with
-/// a `handshake` are refused: it is not interpreted yet.
+/// came (default: one per frame sent), the server closes, or `wait` passes. A protocol
+/// with a `handshake` first offers every version it has and speaks the one agreed (printed
+/// as the first line).
 pub fn probe(
     t: &Target<'_>,
     addr: &str,
@@ -239,22 +240,80 @@ pub fn probe(
         Ok(c) => c,
         Err(e) => return (out, Err(e)),
     };
-    if codec.schema().ir().handshake.is_some() {
-        return (out, Err("this protocol's handshake is not interpreted yet: probe cannot open its connections".into()));
-    }
     let count = input_values(input);
     let want = answers.unwrap_or(count);
     let mut stream = match std::net::TcpStream::connect(addr) {
         Ok(s) => s,
         Err(e) => return (out, Err(format!("cannot connect to {addr}: {e}"))),
     };
+    let mut buf = BytesMut::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let deadline = std::time::Instant::now() + wait;
+    // A protocol with a `handshake` block: offer every version, then speak the agreed one.
+    if codec.schema().ir().handshake.is_some() {
+        let proto = match polywire_dynamic::DynProtocol::new(codec.schema()) {
+            Ok(p) => p,
+            Err(e) => return (out, Err(e.to_string())),
+        };
+        let Some(h) = polywire::Protocol::handshake(&proto) else {
+            return (out, Err("the handshake is missing".into()));
+        };
+        let (min, max) = h.versions();
+        let mut hello = BytesMut::new();
+        if let Err(e) = h.client_hello(min, max, u64::MAX, &mut hello) {
+            return (out, Err(format!("cannot write the hello: {e}")));
+        }
+        if let Err(e) = stream.write_all(&hello) {
+            return (out, Err(format!("cannot send: {e}")));
+        }
+        loop {
+            match h.client_read_reply(&mut buf) {
+                Ok(polywire::HandshakeEvent::Done(n)) => {
+                    codec.set_version(n.version);
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        serde_json::json!({"handshake": {"version": n.version, "features": n.features}})
+                    );
+                    break;
+                }
+                Ok(polywire::HandshakeEvent::Rejected { min, max }) => {
+                    return (
+                        out,
+                        Err(format!(
+                            "the server refused every version we offered (it speaks {min} to {max})"
+                        )),
+                    );
+                }
+                Ok(polywire::HandshakeEvent::NeedMore) => {}
+                Err(e) => return (out, Err(format!("the server's handshake answer: {e}"))),
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return (out, Err("no handshake answer in time".into()));
+            }
+            let _ = stream.set_read_timeout(Some(left));
+            match stream.read(&mut chunk) {
+                Ok(0) => {
+                    return (
+                        out,
+                        Err("the server closed the connection during the handshake".into()),
+                    );
+                }
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => return (out, Err(format!("cannot read: {e}"))),
+            }
+        }
+    }
     if let Err(e) = stream.write_all(&sent) {
         return (out, Err(format!("cannot send: {e}")));
     }
-    let deadline = std::time::Instant::now() + wait;
-    let mut buf = BytesMut::new();
     let mut got = 0;
-    let mut chunk = [0u8; 16 * 1024];
     while got < want {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         if left.is_zero() {

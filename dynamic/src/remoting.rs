@@ -234,12 +234,13 @@ pub struct DynProtocol {
     detect: Arc<DetectRules>,
     /// A new frame: every field at its default.
     blank: Value,
+    handshake: Option<DynHandshake>,
 }
 
 impl DynProtocol {
     /// Loads a `.wire` file's protocol. Its frame must be a struct with `@correlation` and
-    /// `@kind` fields (the shape `RemotingServer` serves); a protocol with a `handshake` is
-    /// refused, as handshakes are not interpreted yet.
+    /// `@kind` fields (the shape `RemotingServer` serves); its `handshake`, if any, is
+    /// carried out as the generated `VersionHandshake` does.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<DynProtocol, SchemaError> {
         DynProtocol::new(&Schema::load(path)?)
     }
@@ -251,9 +252,6 @@ impl DynProtocol {
         let frame = p.frame_struct().ok_or_else(|| {
             err("its frame is not a struct with `@correlation` and `@kind` fields (a union frame is served by `MessageServer`)")
         })?;
-        if p.handshake.is_some() {
-            return Err(err("its `handshake` is not interpreted at run time yet"));
-        }
         let find = |attr: &str| find_marked(p, frame, attr);
         let int = |t: &Type| match t {
             Type::Int(i) => Some(*i),
@@ -343,6 +341,11 @@ impl DynProtocol {
                     .collect(),
             ),
             blank,
+            handshake: p
+                .handshake
+                .as_ref()
+                .map(|h| DynHandshake::new(schema, h))
+                .transpose()?,
         })
     }
 
@@ -418,6 +421,12 @@ impl polywire_core::Protocol for DynProtocol {
         (!self.detect.is_empty()).then_some(self as &dyn Detector)
     }
 
+    fn handshake(&self) -> Option<&dyn polywire_core::Handshake> {
+        self.handshake
+            .as_ref()
+            .map(|h| h as &dyn polywire_core::Handshake)
+    }
+
     fn is_success(&self, response: &DynFrame) -> bool {
         match &self.roles.code {
             Some(_) => i128::from(response.code()) == self.roles.ok,
@@ -455,4 +464,239 @@ fn find_marked(p: &Protocol, s: &StructDef, attr: &str) -> Option<(Path, Type)> 
         }
     }
     None
+}
+
+/// A protocol's `handshake` block carried out at run time, as the generated
+/// `VersionHandshake` implementation does: the hello's `@min_version`, `@max_version` and
+/// `@features` fields, the accept's `@version` and `@features`, the reject's range.
+#[derive(Debug, Clone)]
+struct DynHandshake {
+    schema: Arc<Schema>,
+    hello: (usize, Value),
+    accept: (usize, Value),
+    reject: Option<(usize, Value)>,
+    versions: (u32, u32),
+    highest: bool,
+}
+
+impl DynHandshake {
+    fn new(schema: &Schema, h: &Handshake) -> Result<DynHandshake, SchemaError> {
+        let blank = |ty: usize| {
+            schema
+                .value_from_json(ty, &serde_json::json!({}))
+                .map(|v| (ty, v))
+                .map_err(|e| SchemaError(e.to_string()))
+        };
+        Ok(DynHandshake {
+            schema: Arc::new(schema.clone()),
+            hello: blank(h.hello)?,
+            accept: blank(h.accept)?,
+            reject: h.reject.map(blank).transpose()?,
+            versions: schema.ir().versions.unwrap_or((0, 0)),
+            highest: h.choose == "highest",
+        })
+    }
+
+    /// The field of message `ty` marked `attr`.
+    fn role(&self, ty: usize, attr: &str) -> Option<(&'static str, &Type)> {
+        self.schema
+            .ir()
+            .struct_def(ty)
+            .fields
+            .iter()
+            .find_map(|f| match &f.kind {
+                FieldKind::Value(t) if f.attrs.iter().any(|a| a == attr) => {
+                    Some((intern(&f.name), t))
+                }
+                _ => None,
+            })
+    }
+
+    fn with(&self, (ty, blank): &(usize, Value), sets: &[(&str, u64)]) -> Value {
+        let mut v = blank.clone();
+        for (attr, x) in sets {
+            if let Some((name, t)) = self.role(*ty, attr) {
+                let x = match t {
+                    Type::Int(i) => Value::Int(crate::decode::cast(i128::from(*x), i)),
+                    Type::Named(i) => match &self.schema.ir().types[*i] {
+                        TypeDef::Flags(fl) => {
+                            Value::Flags(crate::decode::cast(i128::from(*x), &fl.repr))
+                        }
+                        _ => continue,
+                    },
+                    _ => Value::Int(i128::from(*x)),
+                };
+                set_path(&mut v, &[name], x);
+            }
+        }
+        v
+    }
+
+    fn get(&self, ty: usize, v: &Value, attr: &str, bits: u32) -> u64 {
+        let Some((name, t)) = self.role(ty, attr) else {
+            return 0;
+        };
+        let n = v.field(name).and_then(Value::as_int).unwrap_or(0);
+        // Widened as the generated code widens: an unsigned field from its value, others cast.
+        let unsigned = match t {
+            Type::Int(i) => !i.signed,
+            Type::Named(i) => {
+                matches!(&self.schema.ir().types[*i], TypeDef::Flags(f) if !f.repr.signed)
+            }
+            _ => false,
+        };
+        let raw = if unsigned { n as u64 } else { n as i64 as u64 };
+        if bits == 32 {
+            u64::from(raw as u32)
+        } else {
+            raw
+        }
+    }
+
+    /// `decode_partial`: the message at the front of `buf`, taken off it; `None` while it
+    /// is incomplete.
+    fn partial(&self, ty: usize, buf: &mut BytesMut) -> Result<Option<Value>, DecodeError> {
+        let limits = self.schema.limits();
+        let bytes = bytes::Bytes::copy_from_slice(&buf[..buf.len().min(limits.max_frame_len)]);
+        let mut r = polywire_core::wire::Reader::new(&bytes, limits);
+        match crate::decode::Dec::new(&self.schema).message(ty, &mut r) {
+            Ok(m) => {
+                let used = r.offset();
+                let _ = buf.split_to(used);
+                Ok(Some(m))
+            }
+            Err(e)
+                if matches!(e.kind, polywire_core::DecodeErrorKind::Truncated { .. })
+                    && buf.len() < limits.max_frame_len =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn encode(&self, ty: usize, v: &Value, out: &mut BytesMut) -> Result<(), EncodeError> {
+        self.schema.encode_message(ty, v, 0, out)
+    }
+}
+
+impl polywire_core::Handshake for DynHandshake {
+    fn versions(&self) -> (u32, u32) {
+        self.versions
+    }
+
+    fn client_hello(
+        &self,
+        min: u32,
+        max: u32,
+        features: u64,
+        out: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
+        let v = self.with(
+            &self.hello,
+            &[
+                ("min_version", u64::from(min)),
+                ("max_version", u64::from(max)),
+                ("features", features),
+            ],
+        );
+        self.encode(self.hello.0, &v, out)
+    }
+
+    fn client_read_reply(
+        &self,
+        buf: &mut BytesMut,
+    ) -> Result<polywire_core::HandshakeEvent, DecodeError> {
+        use polywire_core::{HandshakeEvent, Negotiated};
+        let at = self.accept.0;
+        match self.partial(at, buf) {
+            Ok(Some(m)) => Ok(HandshakeEvent::Done(Negotiated {
+                version: self.get(at, &m, "version", 32) as u32,
+                features: self.get(at, &m, "features", 64),
+            })),
+            Ok(None) => Ok(HandshakeEvent::NeedMore),
+            Err(e)
+                if matches!(e.kind, polywire_core::DecodeErrorKind::BadConstant { .. })
+                    && e.offset == 0 =>
+            {
+                let Some((rt, _)) = &self.reject else {
+                    return Err(e);
+                };
+                match self.partial(*rt, buf)? {
+                    Some(m) => Ok(HandshakeEvent::Rejected {
+                        min: self.get(*rt, &m, "min_version", 32) as u32,
+                        max: self.get(*rt, &m, "max_version", 32) as u32,
+                    }),
+                    None => Ok(HandshakeEvent::NeedMore),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn server_read_hello(
+        &self,
+        buf: &mut BytesMut,
+        ours: (u32, u32),
+        features: u64,
+        out: &mut BytesMut,
+    ) -> Result<polywire_core::HandshakeEvent, DecodeError> {
+        use polywire_core::{HandshakeEvent, Negotiated};
+        let ht = self.hello.0;
+        let Some(h) = self.partial(ht, buf)? else {
+            return Ok(HandshakeEvent::NeedMore);
+        };
+        let (min, max) = (
+            self.get(ht, &h, "min_version", 32) as u32,
+            self.get(ht, &h, "max_version", 32) as u32,
+        );
+        let offered = self.get(ht, &h, "features", 64);
+        let reply = |what: &'static str, e: EncodeError| {
+            DecodeError::new(
+                0,
+                what,
+                polywire_core::DecodeErrorKind::Reply(e.to_string()),
+            )
+        };
+        match polywire_core::protocol::negotiate(ours, (min, max), self.highest) {
+            Some(version) => {
+                let features = offered & features;
+                let v = self.with(
+                    &self.accept,
+                    &[("version", u64::from(version)), ("features", features)],
+                );
+                self.encode(self.accept.0, &v, out)
+                    .map_err(|e| reply("accept", e))?;
+                Ok(HandshakeEvent::Done(Negotiated { version, features }))
+            }
+            None => {
+                if let Some(r) = &self.reject {
+                    let mut v = self.with(
+                        r,
+                        &[
+                            ("min_version", u64::from(ours.0)),
+                            ("max_version", u64::from(ours.1)),
+                        ],
+                    );
+                    // The generated reject says why in its string field.
+                    if let Some(f) = self
+                        .schema
+                        .ir()
+                        .struct_def(r.0)
+                        .fields
+                        .iter()
+                        .find(|f| matches!(&f.kind, FieldKind::Value(Type::String { .. })))
+                    {
+                        set_path(
+                            &mut v,
+                            &[intern(&f.name)],
+                            Value::Str(Str::from("no common version")),
+                        );
+                    }
+                    self.encode(r.0, &v, out).map_err(|e| reply("reject", e))?;
+                }
+                Ok(HandshakeEvent::Rejected { min, max })
+            }
+        }
+    }
 }

@@ -191,6 +191,54 @@ async fn a_client_loaded_at_run_time_calls_the_generated_server() {
 fn protocols_the_remoting_runtime_cannot_serve_are_refused_with_a_reason() {
     let e = DynProtocol::load(wire("mqtt.wire")).unwrap_err();
     assert!(e.0.contains("MessageServer"), "{e}");
-    let e = DynProtocol::load(wire("native.wire")).unwrap_err();
-    assert!(e.0.contains("handshake"), "{e}");
+}
+
+#[tokio::test]
+async fn native_with_its_handshake_both_ways() {
+    // A native server loaded at run time, called by the generated client (its handshake,
+    // then calls).
+    let proto = DynProtocol::load(wire("native.wire")).unwrap();
+    let server = RemotingServer::new(proto.clone(), ServerConfig::default());
+    server.register_processor(
+        1,
+        Immediate(|_ctx: &RequestContext, mut req: DynFrame| {
+            req.set_code(0);
+            Ok::<_, ProcessError>(req)
+        }),
+    );
+    let addr = server.bind("127.0.0.1:0").await.unwrap().to_string();
+    let native = polywire_protocols::native::BasicClient::new(
+        RemotingClient::new(
+            polywire_protocols::native::NativeProtocol,
+            ClientConfig::default(),
+        ),
+        addr.clone(),
+    );
+    let r = native
+        .echo(polywire_protocols::native::EchoRequest { body: "hi".into() })
+        .await
+        .unwrap();
+    assert_eq!(&r.body[..], b"hi");
+    server.shutdown().await;
+
+    // A client loaded at run time against the generated native server.
+    let generated = RemotingServer::new(
+        polywire_protocols::native::NativeProtocol,
+        ServerConfig::default(),
+    );
+    polywire_protocols::native::serve_basic_now(
+        &generated,
+        std::sync::Arc::new(polywire_protocols::native::BasicEcho),
+    );
+    let addr = generated.bind("127.0.0.1:0").await.unwrap().to_string();
+    let client = RemotingClient::new(proto.clone(), ClientConfig::default());
+    let mut req = proto.request(1);
+    req.set(&["body"], Value::Bytes("dynamic".into()));
+    let r = client.invoke(&addr, req, T).await.unwrap();
+    assert_eq!(r.code(), 0);
+    assert_eq!(r.get(&["body"]), Some(&Value::Bytes("dynamic".into())));
+    // An unknown code: native's own status and text.
+    let r = client.invoke(&addr, proto.request(777), T).await.unwrap();
+    assert_eq!(r.code(), 2, "NOT_SUPPORTED");
+    generated.shutdown().await;
 }
