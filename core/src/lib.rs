@@ -47,7 +47,7 @@ pub use codec::{Codec, FrameKind, Framed, FramedCodec, WireEnum, WireMessage};
 pub use error::{DecodeError, DecodeErrorDetail, DecodeErrorKind, EncodeError};
 pub use protocol::{
     Detection, Detector, ErrorStatus, Handshake, HandshakeEvent, Negotiated, NoReject, Protocol,
-    RemotingFrame, VersionHandshake, detect_any,
+    RemotingFrame, Status, VersionHandshake, detect_any,
 };
 pub use types::{OrderedMap, Str};
 pub use wire::{Limits, Sender};

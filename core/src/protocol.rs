@@ -255,9 +255,62 @@ pub trait Protocol: Send + Sync + 'static {
         None
     }
 
+    /// Whether `code` is one of the protocol's response statuses (its `responses` enum;
+    /// every code when it declares none). A handler's [`Status`] outside them is answered
+    /// as a system error.
+    fn is_status(&self, code: i64) -> bool {
+        let _ = code;
+        true
+    }
+
+    /// A response carrying status `status` and `message` (a handler's [`Status`]): the
+    /// system-error response with its code set to `status`, and `message` where the frame
+    /// keeps its message.
+    fn status_response(&self, request_code: i64, status: i64, message: &str) -> Self::Frame {
+        let mut f = self.error_response(request_code, ErrorStatus::SystemError, message);
+        f.set_code(status);
+        f
+    }
+
+    /// The text a response carries (its `@message` field), if it has one and it is not
+    /// empty.
+    fn message(&self, response: &Self::Frame) -> Option<String> {
+        let _ = response;
+        None
+    }
+
     /// True when a response's code means success.
     fn is_success(&self, response: &Self::Frame) -> bool;
 }
+
+/// A handler's answer that is a status of the protocol's `responses` and a message rather
+/// than a response: return it as the handler's error (`Err(Status::new(4, "no such
+/// key").into())`) and the caller's typed client gets `RemotingError::Remote` with both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The status code (a value of the protocol's `responses`).
+    pub code: i64,
+    /// What went wrong, for the caller.
+    pub message: String,
+}
+
+impl Status {
+    /// Status `code` with `message`.
+    pub fn new(code: impl Into<i64>, message: impl Into<String>) -> Status {
+        Status {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "status {}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Status {}
 
 /// Outcomes the runtime answers on a processor's behalf.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,10 +1,10 @@
 //! Protocols at run time: an interpreter of the polywire IR.
 //!
 //! A [`Schema`] is a protocol loaded from a `.wire` file (or any checked
-//! [`Protocol`](polywire_codegen::ir::Protocol)) while the program runs. Its frames decode
+//! [`Protocol`]) while the program runs. Its frames decode
 //! into [`Value`]s, which keep the protocol's own type and field names and serialize
 //! with serde, and encode back from them. The interpreter reads through the same
-//! [`Reader`](polywire_core::wire::Reader) as generated code and follows the emitter's
+//! [`Reader`] as generated code and follows the emitter's
 //! order of reads, so that for every input it gives the same bytes, the same limits, the
 //! same "need more" and the same [`DecodeError`] (offset, field path, kind) as the codec
 //! generated from the same file. `tests/parity.rs` holds it to that for every bundled

@@ -32,6 +32,8 @@ struct Roles {
     /// Echoed fields of the frame (a top-level field or bit part) and their types.
     echo: Vec<(&'static str, Type)>,
     ok: i128,
+    /// Every status of the `responses` enum (empty: it declares none).
+    known: Vec<i128>,
     /// Not supported, system error, busy: the code and the message template.
     statuses: [(i128, Option<String>); 3],
 }
@@ -320,6 +322,13 @@ impl DynProtocol {
             message,
             echo,
             ok: status("success", 0),
+            known: p
+                .responses
+                .and_then(|ri| match &p.types[ri] {
+                    TypeDef::Enum(e) => Some(e.variants.iter().map(|v| v.value).collect()),
+                    _ => None,
+                })
+                .unwrap_or_default(),
             statuses: [
                 (status("not_supported", system), template("not_supported")),
                 (system, template("system_error")),
@@ -425,6 +434,19 @@ impl polywire_core::Protocol for DynProtocol {
         self.handshake
             .as_ref()
             .map(|h| h as &dyn polywire_core::Handshake)
+    }
+
+    fn is_status(&self, code: i64) -> bool {
+        self.roles.known.is_empty() || self.roles.known.contains(&i128::from(code))
+    }
+
+    fn message(&self, response: &DynFrame) -> Option<String> {
+        let (path, _) = self.roles.message.as_ref()?;
+        match response.get(path)? {
+            Value::Str(s) if !s.is_empty() => Some(s.as_str().to_string()),
+            Value::Bytes(b) if !b.is_empty() => Some(String::from_utf8_lossy(b).into_owned()),
+            _ => None,
+        }
     }
 
     fn is_success(&self, response: &DynFrame) -> bool {

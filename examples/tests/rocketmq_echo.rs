@@ -87,7 +87,7 @@ async fn exercise(encoding: u8) {
         .update_and_create_topic(UpdateAndCreateTopicRequest::default())
         .await
     {
-        Err(RemotingError::Remote { code: 3 }) => {}
+        Err(RemotingError::Remote { code: 3, .. }) => {}
         other => panic!("expected REQUEST_CODE_NOT_SUPPORTED, got {other:?}"),
     }
     for _ in 0..100 {

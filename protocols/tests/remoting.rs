@@ -737,7 +737,7 @@ async fn a_service_that_answers_at_once_serves_like_the_async_one() {
     basic.ping(PingRequest {}).await.expect("pong");
     // A handler's error is the peer's system-error response, with its text.
     match basic.echo(EchoRequest { body: Bytes::new() }).await {
-        Err(RemotingError::Remote { code }) => {
+        Err(RemotingError::Remote { code, .. }) => {
             assert_eq!(code, i64::from(Status::SystemError.to_repr()))
         }
         other => panic!("expected a remote error, got {other:?}"),

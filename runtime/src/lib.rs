@@ -37,7 +37,7 @@ pub use polywire_core::bytes;
 pub use polywire_core::{
     Codec, DecodeError, DecodeErrorDetail, DecodeErrorKind, Detection, Detector, EncodeError,
     ErrorStatus, FrameKind, Framed, FramedCodec, Handshake, HandshakeEvent, Limits, Negotiated,
-    NoReject, OrderedMap, Protocol, RemotingFrame, Sender, Str, VersionHandshake, WireEnum,
+    NoReject, OrderedMap, Protocol, RemotingFrame, Sender, Status, Str, VersionHandshake, WireEnum,
     WireMessage,
 };
 

@@ -890,7 +890,7 @@ pub fn sided_members(u: &UnionDef) -> Option<(usize, usize)> {
 }
 
 /// Whether a member of union `u` has a `len(..)` field: without one, a frame of `u` is
-/// measured by decoding it ([`measure_probe`]).
+/// measured by decoding it (`measure_probe`).
 pub fn has_frame_length(p: &Protocol, u: &UnionDef) -> bool {
     u.arms.iter().any(|a| match &p.types[a.ty] {
         TypeDef::Struct(s) => s.fields.iter().any(|f| {

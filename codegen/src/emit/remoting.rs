@@ -40,6 +40,28 @@ fn int_cast(ty: &Type) -> String {
     }
 }
 
+/// A pattern matching exactly `values`: runs of consecutive values as ranges.
+fn value_pattern(values: impl Iterator<Item = i128>) -> String {
+    let mut v: Vec<i128> = values.collect();
+    v.sort_unstable();
+    v.dedup();
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        let mut j = i;
+        while j + 1 < v.len() && v[j + 1] == v[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j > i {
+            format!("{}..={}", v[i], v[j])
+        } else {
+            v[i].to_string()
+        });
+        i = j + 1;
+    }
+    parts.join(" | ")
+}
+
 /// The protocol type's name (`NativeProtocol`).
 pub fn protocol_type(p: &Protocol) -> String {
     format!("{}Protocol", pascal_prefix(&p.name))
@@ -239,6 +261,30 @@ pub fn emit(g: &Gen, sides: super::Sides) -> String {
              static D: {P}::AnyPrefix = {P}::AnyPrefix(protocol_info::DETECT); ::std::option::Option::Some(&D) }}"
         )
     };
+    let is_status = match p.responses.map(|ri| &p.types[ri]) {
+        Some(TypeDef::Enum(e)) if !e.variants.is_empty() => format!(
+            "fn is_status(&self, code: i64) -> bool {{ matches!(code, {}) }}",
+            value_pattern(e.variants.iter().map(|v| v.value))
+        ),
+        _ => String::new(),
+    };
+    let message_fn = match &r.message {
+        Some((path, Type::String { .. })) => format!(
+            "fn message(&self, response: &{fname}) -> ::std::option::Option<::std::string::String> {{ \
+             (!response.{path}.is_empty()).then(|| response.{path}.as_str().to_string()) }}"
+        ),
+        Some((path, Type::Optional { inner, .. })) if matches!(**inner, Type::String { .. }) => {
+            format!(
+                "fn message(&self, response: &{fname}) -> ::std::option::Option<::std::string::String> {{ \
+             response.{path}.as_ref().filter(|m| !m.is_empty()).map(|m| m.as_str().to_string()) }}"
+            )
+        }
+        Some((path, Type::Bytes { .. })) => format!(
+            "fn message(&self, response: &{fname}) -> ::std::option::Option<::std::string::String> {{ \
+             (!response.{path}.is_empty()).then(|| ::std::string::String::from_utf8_lossy(&response.{path}).into_owned()) }}"
+        ),
+        _ => String::new(),
+    };
     let is_success = match &r.code {
         Some((path, _)) => format!(
             "#[inline] fn is_success(&self, response: &{fname}) -> bool {{ response.{path} as i64 == {ok} }}"
@@ -281,6 +327,8 @@ pub fn emit(g: &Gen, sides: super::Sides) -> String {
                 f
             }}
             {is_success}
+            {is_status}
+            {message_fn}
             {hs_fn}
             {det_fn}
         }}
@@ -750,7 +798,7 @@ fn payload(
             #[inline]
             pub fn from_response(frame: {fname}) -> ::std::result::Result<Self, {P}::RemotingError> {{
                 if !{P}::Protocol::is_success(&{pt}, &frame) {{
-                    return ::std::result::Result::Err({P}::RemotingError::Remote {{ code: {P}::RemotingFrame::code(&frame) }});
+                    return ::std::result::Result::Err({P}::RemotingError::Remote {{ code: {P}::RemotingFrame::code(&frame), message: {P}::Protocol::message(&{pt}, &frame).unwrap_or_default() }});
                 }}
                 ::std::result::Result::Ok(Self::from_frame_owned(frame)?)
             }}",

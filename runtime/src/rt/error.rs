@@ -51,11 +51,14 @@ pub enum RemotingError {
     /// The peer sent bytes that do not decode; the connection was closed.
     #[error("peer sent an invalid frame: {0}")]
     Decode(#[from] crate::DecodeError),
-    /// The server answered with an error status.
-    #[error("remote error: status {code}")]
+    /// The server answered with an error status, and the text its response carries (empty
+    /// when it carries none): a handler's [`Status`](crate::Status) arrives here whole.
+    #[error("remote error: status {code}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
     Remote {
         /// The status code.
         code: i64,
+        /// The response's message (its `@message` field).
+        message: String,
     },
     /// A hook refused the request.
     #[error("refused by a hook: {0}")]

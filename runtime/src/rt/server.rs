@@ -22,7 +22,9 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Why a processor failed; the peer gets a system-error response with this text.
+/// Why a processor failed; the peer gets a system-error response with this text, or, when
+/// it is a [`Status`](crate::Status) of the protocol's `responses`, that status and its
+/// message.
 pub type ProcessError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What a processor gives back for one request.
@@ -1101,12 +1103,19 @@ fn respond<P: Protocol>(
 ) -> Option<bool> {
     let mut resp = match result {
         Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(peer = %ctx.peer, code, error = %e, "processor failed");
-            inner
-                .proto
-                .error_response(code, ErrorStatus::SystemError, &e.to_string())
-        }
+        // A status of the protocol's own, with its message, for the caller.
+        Err(e) => match e.downcast_ref::<crate::Status>() {
+            Some(s) if inner.proto.is_status(s.code) => {
+                tracing::debug!(peer = %ctx.peer, code, status = s.code, message = %s.message, "processor answered a status");
+                inner.proto.status_response(code, s.code, &s.message)
+            }
+            _ => {
+                tracing::warn!(peer = %ctx.peer, code, error = %e, "processor failed");
+                inner
+                    .proto
+                    .error_response(code, ErrorStatus::SystemError, &e.to_string())
+            }
+        },
     };
     if kind == FrameKind::Oneway {
         inner.metrics.response(start.elapsed(), false);
