@@ -3,7 +3,8 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-const BUCKETS: usize = 40;
+/// Latency buckets: bucket `i` holds `[2^i, 2^(i+1))` microseconds.
+pub(crate) const BUCKETS: usize = 40;
 
 /// Counters of one protocol on one server or client.
 #[derive(Debug)]
@@ -15,6 +16,8 @@ pub struct Metrics {
     bytes_out: AtomicU64,
     connections: AtomicU64,
     late_responses: AtomicU64,
+    /// Microseconds of every recorded latency, added up.
+    latency_sum_us: AtomicU64,
     // bucket i counts latencies in [2^i, 2^(i+1)) microseconds (bucket 0 also < 1 us).
     latency: [AtomicU64; BUCKETS],
 }
@@ -29,6 +32,7 @@ impl Default for Metrics {
             bytes_out: AtomicU64::new(0),
             connections: AtomicU64::new(0),
             late_responses: AtomicU64::new(0),
+            latency_sum_us: AtomicU64::new(0),
             latency: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
@@ -53,9 +57,30 @@ pub struct MetricsSnapshot {
     pub late_responses: u64,
     /// Latency histogram: `(upper bound, count)` per power-of-two bucket, non-empty only.
     pub latency: Vec<(Duration, u64)>,
+    /// Every recorded latency added up (microsecond precision).
+    pub latency_sum: Duration,
 }
 
 impl MetricsSnapshot {
+    /// Adds `other`'s counts to these (totals over servers or protocols).
+    pub fn merge(&mut self, other: &MetricsSnapshot) {
+        self.requests += other.requests;
+        self.responses += other.responses;
+        self.errors += other.errors;
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.connections += other.connections;
+        self.late_responses += other.late_responses;
+        self.latency_sum += other.latency_sum;
+        for (bound, n) in &other.latency {
+            match self.latency.iter_mut().find(|(b, _)| b == bound) {
+                Some((_, c)) => *c += n,
+                None => self.latency.push((*bound, *n)),
+            }
+        }
+        self.latency.sort_unstable();
+    }
+
     /// The latency below which `q` (0..=1) of the requests fell, to bucket precision (the
     /// bucket's upper bound).
     pub fn latency_quantile(&self, q: f64) -> Option<Duration> {
@@ -94,6 +119,7 @@ impl Metrics {
         let us = latency.as_micros().max(1) as u64;
         let b = (63 - us.leading_zeros() as usize).min(BUCKETS - 1);
         self.latency[b].fetch_add(n, Relaxed);
+        self.latency_sum_us.fetch_add(us.saturating_mul(n), Relaxed);
     }
     pub(crate) fn error(&self) {
         self.errors.fetch_add(1, Relaxed);
@@ -137,6 +163,7 @@ impl Metrics {
                     (c > 0).then(|| (Duration::from_micros(2u64 << i), c))
                 })
                 .collect(),
+            latency_sum: Duration::from_micros(self.latency_sum_us.load(Relaxed)),
         }
     }
 }
@@ -158,5 +185,11 @@ mod tests {
         // 50 us falls in [32, 64) -> bound 64 us; 3 ms in [2048, 4096) us.
         assert_eq!(s.latency_quantile(0.5), Some(Duration::from_micros(64)));
         assert_eq!(s.latency_quantile(0.99), Some(Duration::from_micros(4096)));
+        assert_eq!(s.latency_sum, Duration::from_micros(98 * 50 + 2 * 3000));
+        let mut total = s.clone();
+        total.merge(&s);
+        assert_eq!((total.responses, total.errors), (200, 2));
+        assert_eq!(total.latency_quantile(0.5), Some(Duration::from_micros(64)));
+        assert_eq!(total.latency_sum, 2 * s.latency_sum);
     }
 }

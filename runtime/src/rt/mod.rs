@@ -19,6 +19,8 @@ mod factory;
 mod hooks;
 mod metrics;
 mod pipeline;
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
 pub(crate) mod queue;
 mod registry;
 mod server;

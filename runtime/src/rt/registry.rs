@@ -28,7 +28,7 @@
 //! ```
 
 use super::transport::{self, Layer, TransportKind, Upgrade, Verdict};
-use super::{BoxFuture, CallError, Framing, RemotingServer};
+use super::{BoxFuture, CallError, Framing, MetricsSnapshot, RemotingServer};
 use crate::protocol::{Detection, Negotiated, Protocol};
 use bytes::BytesMut;
 use std::net::SocketAddr;
@@ -76,6 +76,10 @@ pub trait ProtocolServer: Send + Sync + 'static {
     fn accept_hello(&self, hello: BytesMut) -> Result<BytesMut, CallError>;
     /// Stops accepting and drains (see [`RemotingServer::shutdown`]).
     fn shutdown(&self) -> BoxFuture<()>;
+    /// Its counters (`None` for a server that keeps none).
+    fn metrics(&self) -> Option<MetricsSnapshot> {
+        None
+    }
 }
 
 impl<P: Protocol> ProtocolServer for RemotingServer<P> {
@@ -120,6 +124,10 @@ impl<P: Protocol> ProtocolServer for RemotingServer<P> {
     fn shutdown(&self) -> BoxFuture<()> {
         let this = self.clone();
         Box::pin(async move { this.shutdown().await })
+    }
+
+    fn metrics(&self) -> Option<MetricsSnapshot> {
+        Some(RemotingServer::metrics(self))
     }
 }
 
@@ -260,6 +268,23 @@ impl MultiServer {
 
     fn ports(&self) -> std::sync::MutexGuard<'_, Ports> {
         self.inner.ports.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The counters of every registered server that keeps them, by protocol id.
+    pub fn metrics(&self) -> Vec<(&'static str, MetricsSnapshot)> {
+        self.servers()
+            .iter()
+            .filter_map(|s| Some((s.id(), s.metrics()?)))
+            .collect()
+    }
+
+    /// The counters of every registered server added up.
+    pub fn metrics_total(&self) -> MetricsSnapshot {
+        let mut total = MetricsSnapshot::default();
+        for (_, m) in self.metrics() {
+            total.merge(&m);
+        }
+        total
     }
 
     /// Registers `server`; on a shared port its protocol is asked after those added before.

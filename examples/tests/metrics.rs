@@ -1,0 +1,105 @@
+//! The counters of a `MultiServer` and a client, scraped from the `/metrics` endpoint of
+//! `examples/metrics.rs` as Prometheus would: every protocol's requests, responses, errors,
+//! bytes, open connections and latency histogram, labelled by protocol and role, and the
+//! totals over the `MultiServer`.
+
+use polywire::Protocol;
+use polywire::rt::prometheus::Exporter;
+use polywire::rt::{
+    ClientConfig, MultiServer, MultiServerConfig, RemotingClient, RemotingServer, ServerConfig,
+};
+use polywire_protocols::native::{
+    BasicClient, BasicEcho, EchoRequest, NativeProtocol, serve_basic_now,
+};
+use polywire_protocols::rocketmq::RocketmqProtocol;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn scrape(addr: std::net::SocketAddr, path: &str) -> String {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}
+
+#[tokio::test]
+async fn the_metrics_endpoint_shows_every_protocol_s_counters() {
+    let multi = MultiServer::new(MultiServerConfig::default());
+    let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
+    serve_basic_now(&native, Arc::new(BasicEcho));
+    multi.add(native).unwrap();
+    let (rocketmq, _) = polywire_examples::rocketmq_echo::serve("127.0.0.1:0")
+        .await
+        .unwrap();
+    multi.add(rocketmq).unwrap();
+    let addr = multi.bind("127.0.0.1:0").await.unwrap();
+
+    let native_client = RemotingClient::new(NativeProtocol, ClientConfig::default());
+    let basic = BasicClient::new(native_client.clone(), addr.to_string());
+    for _ in 0..7 {
+        basic.echo(EchoRequest { body: "hi".into() }).await.unwrap();
+    }
+    let rmq = RemotingClient::new(RocketmqProtocol, ClientConfig::default());
+    for code in [2001, 2001, 9999] {
+        rmq.invoke(
+            &addr.to_string(),
+            RocketmqProtocol.request(code),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics_addr = listener.local_addr().unwrap();
+    let exporter = Exporter::new().multi_server(&multi).client(&native_client);
+    let task = tokio::spawn(polywire_examples::metrics::serve(listener, exporter));
+    let page = scrape(metrics_addr, "/metrics").await;
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(
+        page.contains("content-type: application/openmetrics-text"),
+        "{page}"
+    );
+    let native = r#"{protocol="polywire-native",role="server"}"#;
+    let rocket = r#"{protocol="rocketmq-remoting",role="server"}"#;
+    for want in [
+        format!("polywire_requests_total{native} 7"),
+        format!("polywire_responses_total{native} 7"),
+        format!("polywire_errors_total{native} 0"),
+        format!("polywire_connections{native} 1"),
+        format!("polywire_latency_seconds_count{native} 7"),
+        format!("polywire_requests_total{rocket} 3"),
+        // 9999 is not a code the echo server handles: an error status.
+        format!("polywire_errors_total{rocket} 1"),
+        r#"polywire_requests_total{protocol="polywire-native",role="client"} 7"#.to_string(),
+        "# TYPE polywire_latency_seconds histogram".to_string(),
+        format!(
+            "polywire_latency_seconds_bucket{{le=\"+Inf\",{} 7",
+            &native[1..]
+        ),
+        "# EOF".to_string(),
+    ] {
+        assert!(page.contains(&want), "no `{want}` in\n{page}");
+    }
+    // Bytes are counted both ways.
+    let bytes_in: u64 = page
+        .lines()
+        .find(|l| l.starts_with(&format!("polywire_bytes_in_total{native}")))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .expect("bytes in");
+    assert!(bytes_in > 7 * 10, "{bytes_in}");
+    // Totals over the MultiServer.
+    let total = multi.metrics_total();
+    assert_eq!((total.requests, total.responses, total.errors), (10, 10, 1));
+    assert!(
+        scrape(metrics_addr, "/other")
+            .await
+            .starts_with("HTTP/1.1 404")
+    );
+    task.abort();
+    multi.shutdown().await;
+}
