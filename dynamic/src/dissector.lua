@@ -126,7 +126,15 @@ local decode_type, decode_message, json_struct
 local function add(tree, f, rg, v)
     local wide = W64[f]
     if wide and type(v) == "number" then v = wide.new(v) end
-    return tree:add(f, rg, v)
+    local item = tree:add(f, rg, v)
+    -- Flags: each named bit, read from the value's own bytes.
+    local bits = BITS[f]
+    if bits and rg:len() == bits.width then
+        for _, b in ipairs(bits) do
+            if bits.le then item:add_le(b, rg) else item:add(b, rg) end
+        end
+    end
+    return item
 end
 
 -- Adds a leaf to `tree` (when there is one) for field `f`, over [s, e).

@@ -67,7 +67,7 @@ pub fn lua(schema: &Schema) -> Result<String, String> {
         p,
         proto: &proto,
         decls: String::from(
-            "local F = {}\nlocal FL = {}\n-- 64-bit fields take Int64 and UInt64 values.\nlocal W64 = {}\n",
+            "local F = {}\nlocal FL = {}\n-- 64-bit fields take Int64 and UInt64 values.\nlocal W64 = {}\n-- The named bits of flags fields.\nlocal BITS = {}\n",
         ),
         all: Vec::new(),
     };
@@ -310,7 +310,32 @@ impl Fields<'_> {
                     } else {
                         "base.HEX"
                     };
-                    self.leaf(key, label, ctor, base, None)
+                    let v = self.leaf(key, label, ctor, base, None);
+                    // Each named bit, shown under the value.
+                    let mut bits = Vec::new();
+                    for b in f.bits.iter().filter(|b| (0..64).contains(&b.value)) {
+                        let bv = format!("FL[{}]", self.all.len() + 1);
+                        let _ = writeln!(
+                            self.decls,
+                            "{bv} = ProtoField.bool({}, {}, {}, nil, {})",
+                            lua_str(&format!("{}.{key}.{}", self.proto, b.name)),
+                            lua_str(&b.name),
+                            f.repr.bits(),
+                            1u64 << b.value
+                        );
+                        self.all.push(bv.clone());
+                        bits.push(bv);
+                    }
+                    if !bits.is_empty() {
+                        let _ = writeln!(
+                            self.decls,
+                            "BITS[{v}] = {{ width = {}, le = {}, {} }}",
+                            f.repr.bytes,
+                            f.repr.endian == Endian::Little,
+                            bits.join(", ")
+                        );
+                    }
+                    v
                 }
                 _ => self.none(key, label),
             },
