@@ -406,9 +406,19 @@ pub fn decode_partial<M: crate::codec::WireMessage>(
     buf: &mut BytesMut,
     limits: crate::wire::Limits,
 ) -> Result<Option<M>, DecodeError> {
+    decode_partial_with(buf, limits, M::decode_from)
+}
+
+/// [`decode_partial`] with the message read by `decode` (a message known only at run
+/// time, say).
+pub fn decode_partial_with<M>(
+    buf: &mut BytesMut,
+    limits: crate::wire::Limits,
+    decode: impl FnOnce(&mut crate::wire::Reader<'_>) -> Result<M, DecodeError>,
+) -> Result<Option<M>, DecodeError> {
     let bytes = bytes::Bytes::copy_from_slice(&buf[..buf.len().min(limits.max_frame_len)]);
     let mut r = crate::wire::Reader::new(&bytes, limits);
-    match M::decode_from(&mut r) {
+    match decode(&mut r) {
         Ok(m) => {
             let used = r.offset();
             let _ = buf.split_to(used);

@@ -578,23 +578,10 @@ impl DynHandshake {
     /// `decode_partial`: the message at the front of `buf`, taken off it; `None` while it
     /// is incomplete.
     fn partial(&self, ty: usize, buf: &mut BytesMut) -> Result<Option<Value>, DecodeError> {
-        let limits = self.schema.limits();
-        let bytes = bytes::Bytes::copy_from_slice(&buf[..buf.len().min(limits.max_frame_len)]);
-        let mut r = polywire_core::wire::Reader::new(&bytes, limits);
-        match crate::decode::Dec::new(&self.schema).message(ty, &mut r) {
-            Ok(m) => {
-                let used = r.offset();
-                let _ = buf.split_to(used);
-                Ok(Some(m))
-            }
-            Err(e)
-                if matches!(e.kind, polywire_core::DecodeErrorKind::Truncated { .. })
-                    && buf.len() < limits.max_frame_len =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        let dec = crate::decode::Dec::new(&self.schema);
+        polywire_core::protocol::decode_partial_with(buf, self.schema.limits(), |r| {
+            dec.message(ty, r)
+        })
     }
 
     fn encode(&self, ty: usize, v: &Value, out: &mut BytesMut) -> Result<(), EncodeError> {
