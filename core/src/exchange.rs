@@ -905,7 +905,11 @@ impl<E: Exchange> MessageSession<E> {
     /// far of the first one that is not.
     fn release(&mut self) {
         while let Some(h) = self.held.front_mut() {
-            self.out.unsplit(h.bytes.split());
+            // Nothing to move for an answer written straight out (splitting an empty buffer
+            // would still allocate its shared header).
+            if !h.bytes.is_empty() {
+                self.out.unsplit(h.bytes.split());
+            }
             if !h.done {
                 break;
             }
