@@ -403,13 +403,16 @@ impl<E: Exchange> Served<'_, E> {
     /// Runs `fut` (a handler), taking what is pushed to this connection meanwhile (up to its
     /// queue's size) so that a handler that waits for room in another connection's queue
     /// never leaves its own full. What is taken is sent after the handler's answer.
-    async fn run<T>(&mut self, fut: impl Future<Output = T>) -> T {
-        tokio::pin!(fut);
+    ///
+    /// `fut` comes pinned by the caller: an `async fn` keeps its arguments in its state
+    /// apart from its locals, so pinning it here would hold the handler's future twice in
+    /// the future of every message.
+    async fn run<T>(&mut self, mut fut: std::pin::Pin<&mut impl Future<Output = T>>) -> T {
         loop {
             let room = self.deferred.len() < self.queue && !self.close;
             tokio::select! {
                 biased;
-                out = &mut fut => {
+                out = fut.as_mut() => {
                     self.after_handler();
                     return out;
                 }
@@ -463,7 +466,8 @@ impl<E: Exchange> Served<'_, E> {
             }
             Incoming::Message { msg, token } => (msg, token),
             Incoming::Close { msg } => {
-                self.run(handler.message(conn, msg, None)).await;
+                self.run(std::pin::pin!(handler.message(conn, msg, None)))
+                    .await;
                 return;
             }
             // The end of a push's exchange (or an item of it); nobody waits for it on a
@@ -480,7 +484,7 @@ impl<E: Exchange> Served<'_, E> {
         let due = token.expect().member();
         if let (Some(_), Some(end)) = (token.expect().item(), due) {
             let answer = E::default_answer(&msg, end);
-            match self.run(handler.series(conn, msg, answer)).await {
+            match self.run(std::pin::pin!(handler.series(conn, msg, answer))).await {
                 Some((items, end)) => {
                     for item in items {
                         if let Err(e) = self.session.answer_item(&token, item, self.now) {
@@ -497,7 +501,7 @@ impl<E: Exchange> Served<'_, E> {
             return;
         }
         let answer = due.map(|m| E::default_answer(&msg, m));
-        match self.run(handler.message(conn, msg, answer)).await {
+        match self.run(std::pin::pin!(handler.message(conn, msg, answer))).await {
             Some(a) if due.is_some() => {
                 let failure = E::failure(&a);
                 match self.session.answer(token.clone(), a, self.now) {
