@@ -143,25 +143,42 @@ fn lossy(b: &[u8], max: usize) -> String {
 /// expected '$', got ':'` or `Protocol error: unbalanced quotes in request`: the caller
 /// answers `-ERR <text>` and closes the connection. An empty line or array gives no words.
 pub fn command_args(cmd: Command) -> Result<Vec<Bytes>, String> {
+    let mut words = Vec::new();
+    command_words(cmd, &mut words)?;
+    Ok(words)
+}
+
+/// [`command_args`] into `words` (cleared first), so that a connection reuses one buffer
+/// for the words of all its commands. On `Err`, `words` holds what came before the fault.
+pub fn command_words(cmd: Command, words: &mut Vec<Bytes>) -> Result<(), String> {
+    words.clear();
     match cmd {
-        Command::Array(Array { items }) => items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| match item {
-                Value::BulkString(BulkString { data: Some(d) }) => Ok(d),
-                Value::BulkString(BulkString { data: None }) => {
-                    Err("Protocol error: invalid bulk length".to_string())
+        Command::Array(Array { items }) => {
+            let items = items.unwrap_or_default();
+            words.reserve(items.len());
+            for item in items {
+                match item {
+                    Value::BulkString(BulkString { data: Some(d) }) => words.push(d),
+                    Value::BulkString(BulkString { data: None }) => {
+                        return Err("Protocol error: invalid bulk length".to_string());
+                    }
+                    other => {
+                        return Err(format!(
+                            "Protocol error: expected '$', got '{}'",
+                            char::from(marker(&other))
+                        ));
+                    }
                 }
-                other => Err(format!(
-                    "Protocol error: expected '$', got '{}'",
-                    char::from(marker(&other))
-                )),
-            })
-            .collect(),
+            }
+            Ok(())
+        }
         // Answered by nothing (`Empty -> nothing`): the server never hands it over.
-        Command::Empty(_) => Ok(Vec::new()),
-        Command::Inline(inline) => split_args(inline.line.as_bytes())
-            .ok_or_else(|| "Protocol error: unbalanced quotes in request".to_string()),
+        Command::Empty(_) => Ok(()),
+        Command::Inline(inline) => {
+            *words = split_args(inline.line.as_bytes())
+                .ok_or_else(|| "Protocol error: unbalanced quotes in request".to_string())?;
+            Ok(())
+        }
     }
 }
 
@@ -467,7 +484,10 @@ impl Entry {
     }
 }
 
-type Keyspace = HashMap<Bytes, Entry>;
+/// Keys hashed with foldhash, several times faster than std's SipHash on the short keys a
+/// keyspace holds; its `RandomState` is seeded at random for each map, so that colliding
+/// keys cannot be chosen in advance (Redis seeds its SipHash alike).
+type Keyspace = HashMap<Bytes, Entry, foldhash::fast::RandomState>;
 
 /// The entry of `key` unless it is missing or expired (then it is removed).
 fn live<'a>(m: &'a mut Keyspace, key: &[u8]) -> Option<&'a mut Entry> {
@@ -610,20 +630,39 @@ impl<S: Subscriber> Client<S> {
 /// What executing one command produced.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reply {
-    /// The answers to send, in order: exactly one for every command except (P)SUBSCRIBE /
-    /// (P)UNSUBSCRIBE, which answer one per channel (RESP2: arrays; RESP3: pushes), and an
-    /// empty command, which answers nothing.
-    pub values: Vec<Value>,
+    /// The answer: there is one for every command except an empty one.
+    pub value: Option<Value>,
+    /// Values sent after the answer: (P)SUBSCRIBE / (P)UNSUBSCRIBE answer one per channel
+    /// (RESP2: arrays; RESP3: pushes), the first of them in `value`. Empty (no allocation)
+    /// for every other command.
+    pub more: Vec<Value>,
     /// Close the connection after sending them (QUIT).
     pub close: bool,
 }
 
 impl Reply {
-    fn one(v: Value) -> Self {
+    /// The answer `v` alone.
+    pub fn one(v: Value) -> Self {
         Reply {
-            values: vec![v],
+            value: Some(v),
+            more: Vec::new(),
             close: false,
         }
+    }
+
+    /// Answers in the order they are sent: `value`, then `more`.
+    fn many(values: Vec<Value>) -> Self {
+        let mut values = values.into_iter();
+        Reply {
+            value: values.next(),
+            more: values.collect(),
+            close: false,
+        }
+    }
+
+    /// Every value to send, in order.
+    pub fn values(self) -> Vec<Value> {
+        self.value.into_iter().chain(self.more).collect()
     }
 }
 
@@ -900,7 +939,7 @@ impl<S: Subscriber> Db<S> {
     /// An empty keyspace with no subscriptions.
     pub fn new() -> Self {
         Db {
-            keys: Mutex::new(HashMap::new()),
+            keys: Mutex::new(Keyspace::default()),
             pubsub: Mutex::new(Registry {
                 channels: HashMap::new(),
                 patterns: HashMap::new(),
@@ -919,12 +958,12 @@ impl<S: Subscriber> Db<S> {
 
     /// Runs the command `args` (its name first, matched without regard to case) for
     /// `client`. No words, no answer.
-    pub fn execute(&self, client: &mut Client<S>, args: Vec<Bytes>) -> Reply {
+    pub fn execute(&self, client: &mut Client<S>, args: &[Bytes]) -> Reply {
         let Some(first) = args.first() else {
             return Reply::default();
         };
         let Some(mut spec) = find(&COMMANDS, first) else {
-            return Reply::one(unknown_command(&args));
+            return Reply::one(unknown_command(args));
         };
         if !spec.subs.is_empty() && args.len() >= 2 {
             match find(spec.subs, &args[1]) {
@@ -953,7 +992,7 @@ impl<S: Subscriber> Db<S> {
                 Some(v) => blob(v),
                 None => null(protocol),
             },
-            Cmd::Set => self.set(&args, protocol),
+            Cmd::Set => self.set(args, protocol),
             Cmd::Incr => self.incr_by(&args[1], 1),
             Cmd::Decr => self.incr_by(&args[1], -1),
             Cmd::IncrBy | Cmd::DecrBy => match parse_i64(&args[2]) {
@@ -974,7 +1013,7 @@ impl<S: Subscriber> Db<S> {
                         .collect(),
                 )
             }
-            Cmd::MSet => self.mset(&args),
+            Cmd::MSet => self.mset(args),
             Cmd::Del => {
                 let mut m = self.keys();
                 let n = args[1..]
@@ -987,10 +1026,10 @@ impl<S: Subscriber> Db<S> {
                 let mut m = self.keys();
                 count(args[1..].iter().filter(|k| exists(&mut m, k)).count())
             }
-            Cmd::Expire => self.expire(&args, spec.name, true, false),
-            Cmd::PExpire => self.expire(&args, spec.name, false, false),
-            Cmd::ExpireAt => self.expire(&args, spec.name, true, true),
-            Cmd::PExpireAt => self.expire(&args, spec.name, false, true),
+            Cmd::Expire => self.expire(args, spec.name, true, false),
+            Cmd::PExpire => self.expire(args, spec.name, false, false),
+            Cmd::ExpireAt => self.expire(args, spec.name, true, true),
+            Cmd::PExpireAt => self.expire(args, spec.name, false, true),
             Cmd::Ttl | Cmd::PTtl => {
                 let mut m = self.keys();
                 match live(&mut m, &args[1]) {
@@ -1054,7 +1093,7 @@ impl<S: Subscriber> Db<S> {
                 _ => blob(args[1].clone()),
             },
             Cmd::Echo => blob(args[1].clone()),
-            Cmd::Hello => self.hello(client, &args),
+            Cmd::Hello => self.hello(client, args),
             Cmd::Auth => match args.len() {
                 2 => error(
                     "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
@@ -1069,23 +1108,17 @@ impl<S: Subscriber> Db<S> {
             },
             Cmd::Subscribe | Cmd::PSubscribe => {
                 let pattern = spec.cmd == Cmd::PSubscribe;
-                return Reply {
-                    values: self.subscribe(client, &args[1..], pattern),
-                    close: false,
-                };
+                return Reply::many(self.subscribe(client, &args[1..], pattern));
             }
             Cmd::Unsubscribe | Cmd::PUnsubscribe => {
                 let pattern = spec.cmd == Cmd::PUnsubscribe;
-                return Reply {
-                    values: self.unsubscribe(client, &args[1..], pattern, true),
-                    close: false,
-                };
+                return Reply::many(self.unsubscribe(client, &args[1..], pattern, true));
             }
             Cmd::Publish => count(self.publish(&args[1], &args[2])),
             Cmd::Quit => {
                 return Reply {
-                    values: vec![simple("OK")],
                     close: true,
+                    ..Reply::one(simple("OK"))
                 };
             }
             Cmd::Reset => {
@@ -1687,14 +1720,14 @@ mod tests {
     }
 
     fn run(db: &Db<Sink>, c: &mut Client<Sink>, w: &[&str]) -> Reply {
-        db.execute(c, words(w))
+        db.execute(c, &words(w))
     }
 
     /// The single answer to `w`.
     fn one(db: &Db<Sink>, c: &mut Client<Sink>, w: &[&str]) -> Value {
         let r = run(db, c, w);
         assert!(!r.close, "{w:?} closes");
-        let [v] = <[Value; 1]>::try_from(r.values).unwrap_or_else(|v| panic!("{w:?}: {v:?}"));
+        let [v] = <[Value; 1]>::try_from(r.values()).unwrap_or_else(|v| panic!("{w:?}: {v:?}"));
         v
     }
 
@@ -1755,11 +1788,11 @@ mod tests {
         let value = Bytes::from_static(b"a\r\nb\x00\xff");
         let r = db.execute(
             &mut c,
-            vec![Bytes::from_static(b"sEt"), key.clone(), value.clone()],
+            &[Bytes::from_static(b"sEt"), key.clone(), value.clone()],
         );
-        assert_eq!(r.values, vec![ok()]);
-        let r = db.execute(&mut c, vec![Bytes::from_static(b"get"), key]);
-        assert_eq!(r.values, vec![blob(value)]);
+        assert_eq!(r.values(), vec![ok()]);
+        let r = db.execute(&mut c, &[Bytes::from_static(b"get"), key]);
+        assert_eq!(r.values(), vec![blob(value)]);
         assert_eq!(one(&db, &mut c, &["SET", "k", "v1"]), ok());
         assert_eq!(one(&db, &mut c, &["SET", "k", "v2"]), ok());
         assert_eq!(one(&db, &mut c, &["GET", "k"]), bulk(b"v2"));
@@ -2290,7 +2323,7 @@ mod tests {
             error("ERR unknown command 'x  y', with args beginning with: '1 ' ")
         );
         // No words, no answer.
-        assert_eq!(db.execute(&mut c, Vec::new()), Reply::default());
+        assert_eq!(db.execute(&mut c, &[]), Reply::default());
     }
 
     #[test]
@@ -2371,8 +2404,8 @@ mod tests {
     fn quit_closes() {
         let (db, mut c) = setup();
         let r = run(&db, &mut c, &["QUIT"]);
-        assert_eq!(r.values, vec![ok()]);
         assert!(r.close);
+        assert_eq!(r.values(), vec![ok()]);
         assert!(!run(&db, &mut c, &["PING"]).close);
     }
 
@@ -2384,7 +2417,7 @@ mod tests {
         let mut publisher = Client::new(2, Sink::default());
         let r = run(&db, &mut sub, &["SUBSCRIBE", "a", "b", "a"]);
         assert_eq!(
-            r.values,
+            r.values(),
             vec![
                 array(vec![bulk(b"subscribe"), bulk(b"a"), int(1)]),
                 array(vec![bulk(b"subscribe"), bulk(b"b"), int(2)]),
@@ -2421,7 +2454,7 @@ mod tests {
         );
         let r = run(&db, &mut sub, &["PSUBSCRIBE", "n*"]);
         assert_eq!(
-            r.values,
+            r.values(),
             vec![array(vec![bulk(b"psubscribe"), bulk(b"n*"), int(3)])]
         );
         assert_eq!(one(&db, &mut publisher, &["PUBLISH", "news", "x"]), int(1));
@@ -2437,19 +2470,19 @@ mod tests {
         // Unsubscribing from everything, one answer a channel.
         let r = run(&db, &mut sub, &["UNSUBSCRIBE"]);
         assert_eq!(
-            r.values,
+            r.values(),
             vec![
                 array(vec![bulk(b"unsubscribe"), bulk(b"a"), int(2)]),
                 array(vec![bulk(b"unsubscribe"), bulk(b"b"), int(1)]),
             ]
         );
         assert_eq!(
-            run(&db, &mut sub, &["UNSUBSCRIBE"]).values,
+            run(&db, &mut sub, &["UNSUBSCRIBE"]).values(),
             vec![array(vec![bulk(b"unsubscribe"), null(2), int(1)])]
         );
         assert_eq!(one(&db, &mut publisher, &["PUBLISH", "a", "hi"]), int(0));
         assert_eq!(
-            run(&db, &mut sub, &["PUNSUBSCRIBE", "n*", "other"]).values,
+            run(&db, &mut sub, &["PUNSUBSCRIBE", "n*", "other"]).values(),
             vec![
                 array(vec![bulk(b"punsubscribe"), bulk(b"n*"), int(0)]),
                 array(vec![bulk(b"punsubscribe"), bulk(b"other"), int(0)]),
@@ -2475,11 +2508,11 @@ mod tests {
         let mut publisher = Client::new(3, Sink::default());
         one(&db, &mut c3, &["HELLO", "3"]);
         assert_eq!(
-            run(&db, &mut c3, &["SUBSCRIBE", "ch"]).values,
+            run(&db, &mut c3, &["SUBSCRIBE", "ch"]).values(),
             vec![push(vec![bulk(b"subscribe"), bulk(b"ch"), int(1)])]
         );
         assert_eq!(
-            run(&db, &mut c3, &["PSUBSCRIBE", "c?"]).values,
+            run(&db, &mut c3, &["PSUBSCRIBE", "c?"]).values(),
             vec![push(vec![bulk(b"psubscribe"), bulk(b"c?"), int(2)])]
         );
         run(&db, &mut c2, &["SUBSCRIBE", "ch"]);
@@ -2611,10 +2644,10 @@ mod tests {
         // Executed like any other command.
         let (db, mut c) = setup();
         let args = inline(r#"SET "my key" 'v 1'"#).expect("splits");
-        assert_eq!(db.execute(&mut c, args).values, vec![ok()]);
+        assert_eq!(db.execute(&mut c, &args).values(), vec![ok()]);
         assert_eq!(one(&db, &mut c, &["GET", "my key"]), bulk(b"v 1"));
         assert_eq!(
-            db.execute(&mut c, inline("").expect("empty")).values,
+            db.execute(&mut c, &inline("").expect("empty")).values(),
             vec![]
         );
     }
@@ -2630,7 +2663,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut c = Client::new(i, Sink::default());
                     for _ in 0..100 {
-                        db.execute(&mut c, words(&["INCR", "n"]));
+                        db.execute(&mut c, &words(&["INCR", "n"]));
                     }
                 })
             })

@@ -7,7 +7,7 @@
 //! server decides: the commands themselves ([`crate::redis_db`]), `HELLO 3` switching the
 //! connection's version, `QUIT` closing it.
 
-use crate::redis_db::{Client, Db, Reply, Subscriber, command_args, error};
+use crate::redis_db::{Client, Db, Reply, Subscriber, command_words, error};
 use polywire::rt::{Connection, Ended, MultiServer, MultiServerConfig};
 use polywire_protocols::resp::{Command, Message, RespHandler, Value};
 use std::collections::HashMap;
@@ -25,12 +25,20 @@ impl Subscriber for Sink {
     }
 }
 
+/// A connection's state: its [`Client`], and the buffer its commands' words are read into
+/// (one allocation for the connection, not one per command).
+struct Session {
+    client: Client<Sink>,
+    words: Vec<bytes::Bytes>,
+}
+
 /// The server: cheap to clone, one keyspace for every connection.
 #[derive(Clone, Default)]
 pub struct Redis {
     db: Arc<Db<Sink>>,
-    /// Each open connection's state, by connection id.
-    clients: Arc<Mutex<HashMap<u64, Client<Sink>>>>,
+    /// Each open connection's state, by connection id (looked up for every command: a fast
+    /// hasher, the ids being ours).
+    clients: Arc<Mutex<HashMap<u64, Session, foldhash::fast::RandomState>>>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -41,13 +49,24 @@ impl std::fmt::Debug for Redis {
 
 impl Redis {
     /// Runs one command for the connection `conn`.
-    fn execute(&self, conn: &Conn, args: Vec<bytes::Bytes>) -> Reply {
+    fn execute(&self, conn: &Conn, msg: Command) -> Reply {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        let client = clients
-            .entry(conn.id())
-            .or_insert_with(|| Client::new(conn.id(), Sink(conn.clone())));
+        let Session { client, words } = clients.entry(conn.id()).or_insert_with(|| Session {
+            client: Client::new(conn.id(), Sink(conn.clone())),
+            words: Vec::new(),
+        });
+        if let Err(e) = command_words(msg, words) {
+            // An array holding something other than bulk strings, unbalanced quotes.
+            return Reply {
+                close: true,
+                ..Reply::one(error(&format!("ERR {e}")))
+            };
+        }
         let before = client.protocol();
-        let reply = self.db.execute(client, args);
+        let reply = self.db.execute(client, words);
+        // The words go now, not when the next command comes (a large SET's value would
+        // otherwise stay in memory while the connection is idle).
+        words.clear();
         if client.protocol() != before {
             // `HELLO 3`: its answer and everything after it in RESP3.
             conn.switch_version(client.protocol());
@@ -58,19 +77,10 @@ impl Redis {
 
 impl RespHandler for Redis {
     async fn command(&self, conn: &Conn, msg: Command, answer: Value) -> Value {
-        let reply = match command_args(msg) {
-            Ok(args) => self.execute(conn, args),
-            // An array holding something other than bulk strings, unbalanced quotes.
-            Err(e) => Reply {
-                values: vec![error(&format!("ERR {e}"))],
-                close: true,
-            },
-        };
-        let mut values = reply.values.into_iter();
+        let reply = self.execute(conn, msg);
         // The first value answers; more (one per channel of a SUBSCRIBE) follow it, ahead of
         // the answer to the next command.
-        let first = values.next();
-        for v in values {
+        for v in reply.more {
             if let Err(e) = conn.push(Message::Value(v)) {
                 tracing::debug!(error = %e, "reply not queued");
             }
@@ -81,7 +91,7 @@ impl RespHandler for Redis {
         // An array of no words (`*0`, `*-1`) is answered with the default value, where Redis
         // sends nothing: the typed handler answers every `Command` (empty lines are `Empty`,
         // which the exchange leaves unanswered, and never reach it).
-        first.unwrap_or(answer)
+        reply.value.unwrap_or(answer)
     }
 
     async fn closed(&self, conn: &Conn, _end: &Ended) {
@@ -90,8 +100,8 @@ impl RespHandler for Redis {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&conn.id());
-        if let Some(mut client) = gone {
-            self.db.disconnect(&mut client);
+        if let Some(mut s) = gone {
+            self.db.disconnect(&mut s.client);
         }
     }
 }
