@@ -484,7 +484,10 @@ impl<E: Exchange> Served<'_, E> {
         let due = token.expect().member();
         if let (Some(_), Some(end)) = (token.expect().item(), due) {
             let answer = E::default_answer(&msg, end);
-            match self.run(std::pin::pin!(handler.series(conn, msg, answer))).await {
+            match self
+                .run(std::pin::pin!(handler.series(conn, msg, answer)))
+                .await
+            {
                 Some((items, end)) => {
                     for item in items {
                         if let Err(e) = self.session.answer_item(&token, item, self.now) {
@@ -501,7 +504,10 @@ impl<E: Exchange> Served<'_, E> {
             return;
         }
         let answer = due.map(|m| E::default_answer(&msg, m));
-        match self.run(std::pin::pin!(handler.message(conn, msg, answer))).await {
+        match self
+            .run(std::pin::pin!(handler.message(conn, msg, answer)))
+            .await
+        {
             Some(a) if due.is_some() => {
                 let failure = E::failure(&a);
                 match self.session.answer(token.clone(), a, self.now) {
