@@ -454,6 +454,44 @@ impl<E: Exchange> Served<'_, E> {
         }
     }
 
+    /// Handles `first` and every whole message after it in `buf`, writing the answers
+    /// every `batch` messages; `Some` when the connection is to end.
+    async fn handle_all<H: MessageHandler<E>, W: AsyncWrite + Unpin>(
+        &mut self,
+        handler: &H,
+        first: Incoming<E::Msg>,
+        buf: &mut BytesMut,
+        wr: &mut W,
+        batch: usize,
+    ) -> Option<Ended> {
+        let mut ev = first;
+        let mut n = 0;
+        loop {
+            self.handle(handler, ev).await;
+            if self.close {
+                // Closed by its handler: nothing received after it is handled.
+                let _ = flush(wr, &mut self.session).await;
+                return Some(Ended::ClosedHere);
+            }
+            n += 1;
+            if n >= batch {
+                if let Err(e) = flush(wr, &mut self.session).await {
+                    return Some(Ended::Io(e.to_string()));
+                }
+                n = 0;
+                self.now = Instant::now();
+            }
+            ev = match self.session.receive(buf, self.now) {
+                Ok(Some(ev)) => ev,
+                Ok(None) => return None,
+                Err(v) => {
+                    let _ = flush(wr, &mut self.session).await;
+                    return Some(Ended::Violation(v));
+                }
+            };
+        }
+    }
+
     /// Hands one received message to the handler and sends its answer.
     async fn handle<H: MessageHandler<E>>(&mut self, handler: &H, event: Incoming<E::Msg>) {
         let conn = self.conn;
@@ -591,35 +629,28 @@ where
     // Reads sized to what arrives (a pipeline in one read), no buffer held while idle.
     let mut inbound = super::Inbound::new(first);
     let end = 'conn: loop {
-        // Every whole message read so far, a batch at a time.
-        let mut n = 0;
-        loop {
-            if n == 0 {
-                st.now = Instant::now();
-            }
-            match st.session.receive(&mut inbound.buf, st.now) {
-                // Boxed: a handler's future (and the messages it holds) lives only while it
-                // runs, not in every idle connection's task.
-                Ok(Some(ev)) => {
-                    Box::pin(st.handle(&inner.handler, ev)).await;
-                    if st.close {
-                        // Closed by its handler: nothing received after it is handled.
-                        let _ = flush(&mut wr, &mut st.session).await;
-                        break 'conn Ended::ClosedHere;
-                    }
-                }
-                Ok(None) => break,
-                Err(v) => {
-                    let _ = flush(&mut wr, &mut st.session).await;
-                    break 'conn Ended::Violation(v);
+        // Every whole message read so far.
+        st.now = Instant::now();
+        match st.session.receive(&mut inbound.buf, st.now) {
+            // Boxed: the handlers' futures (and the messages they hold) live only while
+            // what was read is handled, not in every idle connection's task; one allocation
+            // for all the messages of a read (a pipeline), not one per message.
+            Ok(Some(ev)) => {
+                let handled = st.handle_all(
+                    &inner.handler,
+                    ev,
+                    &mut inbound.buf,
+                    &mut wr,
+                    inner.config.batch,
+                );
+                if let Some(end) = Box::pin(handled).await {
+                    break 'conn end;
                 }
             }
-            n += 1;
-            if n >= inner.config.batch {
-                if let Err(e) = flush(&mut wr, &mut st.session).await {
-                    break 'conn Ended::Io(e.to_string());
-                }
-                n = 0;
+            Ok(None) => {}
+            Err(v) => {
+                let _ = flush(&mut wr, &mut st.session).await;
+                break 'conn Ended::Violation(v);
             }
         }
         if st.session.has_output() {
