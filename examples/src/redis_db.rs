@@ -534,13 +534,29 @@ impl<S> Registry<S> {
     }
 }
 
+/// What [`Db`]'s lock guards: the keyspace, and each open connection's state (the server's
+/// commands come through [`Db::execute_for`], which finds the connection's state and runs
+/// its command under one lock).
+struct Shared<S: Subscriber> {
+    keys: Keyspace,
+    sessions: HashMap<u64, Session<S>, foldhash::fast::RandomState>,
+}
+
+/// A connection's state: its [`Client`], and the buffer its commands' words are read into
+/// (one allocation for the connection, not one per command).
+struct Session<S: Subscriber> {
+    client: Client<S>,
+    words: Vec<Bytes>,
+}
+
 /// The keyspace and the pub/sub registry shared by all connections.
 ///
 /// Keys and values are copied when stored, so that they do not hold on to the buffers
 /// they were read into. Expired keys go when a command touches them, or at `KEYS`,
 /// `DBSIZE` and `INFO`.
 pub struct Db<S: Subscriber> {
-    keys: Mutex<Keyspace>,
+    /// The keyspace and the connections' state: one lock per command.
+    state: Mutex<Shared<S>>,
     pubsub: Mutex<Registry<S>>,
     started: Instant,
 }
@@ -638,6 +654,9 @@ pub struct Reply {
     pub more: Vec<Value>,
     /// Close the connection after sending them (QUIT).
     pub close: bool,
+    /// The protocol the connection speaks from this answer on, when the command switched
+    /// it (`HELLO 3`; set by [`Db::execute_for`]).
+    pub protocol: Option<u32>,
 }
 
 impl Reply {
@@ -645,8 +664,7 @@ impl Reply {
     pub fn one(v: Value) -> Self {
         Reply {
             value: Some(v),
-            more: Vec::new(),
-            close: false,
+            ..Reply::default()
         }
     }
 
@@ -656,7 +674,7 @@ impl Reply {
         Reply {
             value: values.next(),
             more: values.collect(),
-            close: false,
+            ..Reply::default()
         }
     }
 
@@ -939,7 +957,10 @@ impl<S: Subscriber> Db<S> {
     /// An empty keyspace with no subscriptions.
     pub fn new() -> Self {
         Db {
-            keys: Mutex::new(Keyspace::default()),
+            state: Mutex::new(Shared {
+                keys: Keyspace::default(),
+                sessions: HashMap::default(),
+            }),
             pubsub: Mutex::new(Registry {
                 channels: HashMap::new(),
                 patterns: HashMap::new(),
@@ -948,8 +969,8 @@ impl<S: Subscriber> Db<S> {
         }
     }
 
-    fn keys(&self) -> MutexGuard<'_, Keyspace> {
-        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    fn state(&self) -> MutexGuard<'_, Shared<S>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn pubsub(&self) -> MutexGuard<'_, Registry<S>> {
@@ -959,6 +980,53 @@ impl<S: Subscriber> Db<S> {
     /// Runs the command `args` (its name first, matched without regard to case) for
     /// `client`. No words, no answer.
     pub fn execute(&self, client: &mut Client<S>, args: &[Bytes]) -> Reply {
+        self.run(&mut self.state().keys, client, args)
+    }
+
+    /// Runs the command `cmd` of the connection `id`, whose state is made with its
+    /// subscriber `sink()` at its first command and dropped by [`Db::disconnect_id`]. A
+    /// command that is not words (an array of something other than bulk strings,
+    /// unbalanced quotes) is answered by Redis's protocol error, and closes. When the
+    /// command switched the connection's protocol (`HELLO 3`), [`Reply::protocol`] says to
+    /// what.
+    pub fn execute_for(&self, id: u64, sink: impl FnOnce() -> S, cmd: Command) -> Reply {
+        let mut st = self.state();
+        let Shared { keys, sessions } = &mut *st;
+        let Session { client, words } = sessions.entry(id).or_insert_with(|| Session {
+            client: Client::new(id, sink()),
+            words: Vec::new(),
+        });
+        let words_ok = command_words(cmd, words);
+        let reply = match words_ok {
+            Ok(()) => {
+                let before = client.protocol();
+                let mut reply = self.run(keys, client, words);
+                if client.protocol() != before {
+                    reply.protocol = Some(client.protocol());
+                }
+                reply
+            }
+            Err(e) => Reply {
+                close: true,
+                ..Reply::one(error(&format!("ERR {e}")))
+            },
+        };
+        // The words go now, not when the next command comes (a large SET's value would
+        // otherwise stay in memory while the connection is idle).
+        words.clear();
+        reply
+    }
+
+    /// Drops the state of the connection `id` (its subscriptions).
+    pub fn disconnect_id(&self, id: u64) {
+        let gone = self.state().sessions.remove(&id);
+        if let Some(mut s) = gone {
+            self.disconnect(&mut s.client);
+        }
+    }
+
+    /// [`Db::execute`] with the keyspace locked: `m`.
+    fn run(&self, m: &mut Keyspace, client: &mut Client<S>, args: &[Bytes]) -> Reply {
         let Some(first) = args.first() else {
             return Reply::default();
         };
@@ -988,81 +1056,67 @@ impl<S: Subscriber> Db<S> {
             )));
         }
         let v = match spec.cmd {
-            Cmd::Get => match self.get(&args[1]) {
+            Cmd::Get => match self.get(m, &args[1]) {
                 Some(v) => blob(v),
                 None => null(protocol),
             },
-            Cmd::Set => self.set(args, protocol),
-            Cmd::Incr => self.incr_by(&args[1], 1),
-            Cmd::Decr => self.incr_by(&args[1], -1),
+            Cmd::Set => self.set(m, args, protocol),
+            Cmd::Incr => self.incr_by(m, &args[1], 1),
+            Cmd::Decr => self.incr_by(m, &args[1], -1),
             Cmd::IncrBy | Cmd::DecrBy => match parse_i64(&args[2]) {
                 None => error(NOT_AN_INTEGER),
                 Some(i64::MIN) if spec.cmd == Cmd::DecrBy => error("ERR decrement would overflow"),
-                Some(n) if spec.cmd == Cmd::DecrBy => self.incr_by(&args[1], -n),
-                Some(n) => self.incr_by(&args[1], n),
+                Some(n) if spec.cmd == Cmd::DecrBy => self.incr_by(m, &args[1], -n),
+                Some(n) => self.incr_by(m, &args[1], n),
             },
-            Cmd::MGet => {
-                let mut m = self.keys();
-                array(
-                    args[1..]
-                        .iter()
-                        .map(|k| match live(&mut m, k) {
-                            Some(e) => blob(e.value.clone()),
-                            None => null(protocol),
-                        })
-                        .collect(),
-                )
-            }
-            Cmd::MSet => self.mset(args),
+            Cmd::MGet => array(
+                args[1..]
+                    .iter()
+                    .map(|k| match live(m, k) {
+                        Some(e) => blob(e.value.clone()),
+                        None => null(protocol),
+                    })
+                    .collect(),
+            ),
+            Cmd::MSet => self.mset(m, args),
             Cmd::Del => {
-                let mut m = self.keys();
                 let n = args[1..]
                     .iter()
                     .filter(|k| m.remove(&k[..]).is_some_and(|e| !e.expired()))
                     .count();
                 count(n)
             }
-            Cmd::Exists => {
-                let mut m = self.keys();
-                count(args[1..].iter().filter(|k| exists(&mut m, k)).count())
-            }
-            Cmd::Expire => self.expire(args, spec.name, true, false),
-            Cmd::PExpire => self.expire(args, spec.name, false, false),
-            Cmd::ExpireAt => self.expire(args, spec.name, true, true),
-            Cmd::PExpireAt => self.expire(args, spec.name, false, true),
-            Cmd::Ttl | Cmd::PTtl => {
-                let mut m = self.keys();
-                match live(&mut m, &args[1]) {
-                    None => int(-2),
-                    Some(Entry {
-                        expires_at: None, ..
-                    }) => int(-1),
-                    Some(Entry {
-                        expires_at: Some(t),
-                        ..
-                    }) => {
-                        let ms = remaining_ms(*t);
-                        int(if spec.cmd == Cmd::Ttl {
-                            ms.saturating_add(500) / 1000
-                        } else {
-                            ms
-                        })
-                    }
+            Cmd::Exists => count(args[1..].iter().filter(|k| exists(m, k)).count()),
+            Cmd::Expire => self.expire(m, args, spec.name, true, false),
+            Cmd::PExpire => self.expire(m, args, spec.name, false, false),
+            Cmd::ExpireAt => self.expire(m, args, spec.name, true, true),
+            Cmd::PExpireAt => self.expire(m, args, spec.name, false, true),
+            Cmd::Ttl | Cmd::PTtl => match live(m, &args[1]) {
+                None => int(-2),
+                Some(Entry {
+                    expires_at: None, ..
+                }) => int(-1),
+                Some(Entry {
+                    expires_at: Some(t),
+                    ..
+                }) => {
+                    let ms = remaining_ms(*t);
+                    int(if spec.cmd == Cmd::Ttl {
+                        ms.saturating_add(500) / 1000
+                    } else {
+                        ms
+                    })
                 }
-            }
-            Cmd::Persist => {
-                let mut m = self.keys();
-                match live(&mut m, &args[1]) {
-                    Some(e) if e.expires_at.is_some() => {
-                        e.expires_at = None;
-                        int(1)
-                    }
-                    _ => int(0),
+            },
+            Cmd::Persist => match live(m, &args[1]) {
+                Some(e) if e.expires_at.is_some() => {
+                    e.expires_at = None;
+                    int(1)
                 }
-            }
-            Cmd::Keys => self.keys_matching(&args[1]),
+                _ => int(0),
+            },
+            Cmd::Keys => self.keys_matching(m, &args[1]),
             Cmd::DbSize => {
-                let mut m = self.keys();
                 m.retain(|_, e| !e.expired());
                 count(m.len())
             }
@@ -1075,8 +1129,7 @@ impl<S: Subscriber> Db<S> {
                     }
                 };
                 if ok {
-                    let old = std::mem::take(&mut *self.keys());
-                    drop(old);
+                    drop(std::mem::take(m));
                     simple("OK")
                 } else {
                     error(SYNTAX_ERROR)
@@ -1127,7 +1180,7 @@ impl<S: Subscriber> Db<S> {
                 client.name = None;
                 simple("RESET")
             }
-            Cmd::Info => self.info(&args[1..], protocol),
+            Cmd::Info => self.info(m, &args[1..], protocol),
             Cmd::Command => array(Vec::new()),
             Cmd::CommandCount => count(COMMANDS.len()),
             Cmd::CommandDocs => map_reply(protocol, Vec::new()),
@@ -1170,8 +1223,7 @@ impl<S: Subscriber> Db<S> {
         self.unsubscribe(client, &[], true, false);
     }
 
-    fn get(&self, key: &[u8]) -> Option<Bytes> {
-        let mut m = self.keys();
+    fn get(&self, m: &mut Keyspace, key: &[u8]) -> Option<Bytes> {
         match m.get(key) {
             Some(e) if !e.expired() => Some(e.value.clone()),
             Some(_) => {
@@ -1182,11 +1234,10 @@ impl<S: Subscriber> Db<S> {
         }
     }
 
-    fn set(&self, args: &[Bytes], protocol: u32) -> Value {
+    fn set(&self, m: &mut Keyspace, args: &[Bytes], protocol: u32) -> Value {
         let (key, value) = (&args[1], Bytes::copy_from_slice(&args[2]));
         if args.len() == 3 {
             // The plain SET: one lookup, a copy of the key only when it is new.
-            let mut m = self.keys();
             match m.get_mut(&key[..]) {
                 Some(e) => {
                     e.value = value;
@@ -1215,8 +1266,7 @@ impl<S: Subscriber> Db<S> {
             },
             None => None,
         };
-        let mut m = self.keys();
-        let existing = live(&mut m, key);
+        let existing = live(m, key);
         let found = existing.is_some();
         let old = existing.map(|e| e.value.clone());
         let old_reply = || old.clone().map_or_else(|| null(protocol), blob);
@@ -1237,7 +1287,7 @@ impl<S: Subscriber> Db<S> {
         if o.get { old_reply() } else { simple("OK") }
     }
 
-    fn mset(&self, args: &[Bytes]) -> Value {
+    fn mset(&self, m: &mut Keyspace, args: &[Bytes]) -> Value {
         if args.len().is_multiple_of(2) {
             return wrong_arity("mset");
         }
@@ -1245,7 +1295,6 @@ impl<S: Subscriber> Db<S> {
             .chunks_exact(2)
             .map(|kv| (&kv[0], Bytes::copy_from_slice(&kv[1])))
             .collect();
-        let mut m = self.keys();
         for (key, value) in pairs {
             match m.get_mut(&key[..]) {
                 Some(e) => {
@@ -1267,8 +1316,7 @@ impl<S: Subscriber> Db<S> {
     }
 
     /// INCRBY `key` `by`, keeping the key's expiry.
-    fn incr_by(&self, key: &[u8], by: i64) -> Value {
-        let mut m = self.keys();
+    fn incr_by(&self, m: &mut Keyspace, key: &[u8], by: i64) -> Value {
         let expired = match m.get_mut(key) {
             Some(e) if !e.expired() => {
                 let Some(old) = parse_i64(&e.value) else {
@@ -1297,7 +1345,14 @@ impl<S: Subscriber> Db<S> {
     }
 
     /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with NX / XX / GT / LT.
-    fn expire(&self, args: &[Bytes], name: &str, seconds: bool, absolute: bool) -> Value {
+    fn expire(
+        &self,
+        m: &mut Keyspace,
+        args: &[Bytes],
+        name: &str,
+        seconds: bool,
+        absolute: bool,
+    ) -> Value {
         let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
         for opt in &args[3..] {
             if opt.eq_ignore_ascii_case(b"nx") {
@@ -1335,8 +1390,7 @@ impl<S: Subscriber> Db<S> {
             }
         }
         let key = &args[1][..];
-        let mut m = self.keys();
-        let Some(e) = live(&mut m, key) else {
+        let Some(e) = live(m, key) else {
             return int(0);
         };
         let current = e.expires_at.map(|t| now.saturating_add(remaining_ms(t)));
@@ -1355,9 +1409,8 @@ impl<S: Subscriber> Db<S> {
         int(1)
     }
 
-    fn keys_matching(&self, pattern: &[u8]) -> Value {
+    fn keys_matching(&self, m: &mut Keyspace, pattern: &[u8]) -> Value {
         let all = pattern == b"*";
-        let mut m = self.keys();
         m.retain(|_, e| !e.expired());
         array(
             m.keys()
@@ -1531,7 +1584,7 @@ impl<S: Subscriber> Db<S> {
         delivered
     }
 
-    fn info(&self, sections: &[Bytes], protocol: u32) -> Value {
+    fn info(&self, m: &mut Keyspace, sections: &[Bytes], protocol: u32) -> Value {
         let wanted = |name: &str| {
             sections.is_empty()
                 || sections.iter().any(|s| {
@@ -1582,7 +1635,6 @@ impl<S: Subscriber> Db<S> {
             t.push_str("role:master\r\nconnected_slaves:0\r\n");
         });
         let (keys, volatile) = {
-            let mut m = self.keys();
             m.retain(|_, e| !e.expired());
             (
                 m.len(),

@@ -7,11 +7,10 @@
 //! server decides: the commands themselves ([`crate::redis_db`]), `HELLO 3` switching the
 //! connection's version, `QUIT` closing it.
 
-use crate::redis_db::{Client, Db, Reply, Subscriber, command_words, error};
+use crate::redis_db::{Db, Subscriber};
 use polywire::rt::{Connection, Ended, MultiServer, MultiServerConfig};
 use polywire_protocols::resp::{Command, Message, RespHandler, Value};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 type Conn = Connection<Message>;
 
@@ -25,20 +24,11 @@ impl Subscriber for Sink {
     }
 }
 
-/// A connection's state: its [`Client`], and the buffer its commands' words are read into
-/// (one allocation for the connection, not one per command).
-struct Session {
-    client: Client<Sink>,
-    words: Vec<bytes::Bytes>,
-}
-
 /// The server: cheap to clone, one keyspace for every connection.
 #[derive(Clone, Default)]
 pub struct Redis {
+    /// The keyspace, and each open connection's state by connection id.
     db: Arc<Db<Sink>>,
-    /// Each open connection's state, by connection id (looked up for every command: a fast
-    /// hasher, the ids being ours).
-    clients: Arc<Mutex<HashMap<u64, Session, foldhash::fast::RandomState>>>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -47,37 +37,13 @@ impl std::fmt::Debug for Redis {
     }
 }
 
-impl Redis {
-    /// Runs one command for the connection `conn`.
-    fn execute(&self, conn: &Conn, msg: Command) -> Reply {
-        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        let Session { client, words } = clients.entry(conn.id()).or_insert_with(|| Session {
-            client: Client::new(conn.id(), Sink(conn.clone())),
-            words: Vec::new(),
-        });
-        if let Err(e) = command_words(msg, words) {
-            // An array holding something other than bulk strings, unbalanced quotes.
-            return Reply {
-                close: true,
-                ..Reply::one(error(&format!("ERR {e}")))
-            };
-        }
-        let before = client.protocol();
-        let reply = self.db.execute(client, words);
-        // The words go now, not when the next command comes (a large SET's value would
-        // otherwise stay in memory while the connection is idle).
-        words.clear();
-        if client.protocol() != before {
-            // `HELLO 3`: its answer and everything after it in RESP3.
-            conn.switch_version(client.protocol());
-        }
-        reply
-    }
-}
-
 impl RespHandler for Redis {
     async fn command(&self, conn: &Conn, msg: Command, answer: Value) -> Value {
-        let reply = self.execute(conn, msg);
+        let reply = self.db.execute_for(conn.id(), || Sink(conn.clone()), msg);
+        if let Some(v) = reply.protocol {
+            // `HELLO 3`: its answer and everything after it in RESP3.
+            conn.switch_version(v);
+        }
         // The first value answers; more (one per channel of a SUBSCRIBE) follow it, ahead of
         // the answer to the next command.
         for v in reply.more {
@@ -95,14 +61,7 @@ impl RespHandler for Redis {
     }
 
     async fn closed(&self, conn: &Conn, _end: &Ended) {
-        let gone = self
-            .clients
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&conn.id());
-        if let Some(mut s) = gone {
-            self.db.disconnect(&mut s.client);
-        }
+        self.db.disconnect_id(conn.id());
     }
 }
 
