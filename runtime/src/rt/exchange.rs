@@ -548,12 +548,14 @@ impl<E: Exchange> Served<'_, E> {
         {
             Some(a) if due.is_some() => {
                 let failure = E::failure(&a);
-                match self.session.answer(token.clone(), a, self.now) {
+                // The token again for a second try, kept only for an answer that may need one.
+                let retry = failure.as_ref().map(|_| token.clone());
+                match (self.session.answer(token, a, self.now), retry) {
                     // A failure the version in effect cannot carry whole: first without its
                     // message (MQTT 3.1.1's CONNACK has a code and no reason string), then,
                     // when even the code cannot go (3.1.1's PUBACK has none), the plain
                     // answer, as such a protocol's acknowledgement must.
-                    Err(SendError::Encode(e)) if failure.is_some() => {
+                    (Err(SendError::Encode(e)), Some(token)) => {
                         tracing::debug!(error = %e, "a failure this version cannot say whole");
                         let Some(member) = due else { return };
                         let plain = E::blank(member, token.correlation());
@@ -571,8 +573,8 @@ impl<E: Exchange> Served<'_, E> {
                             tracing::warn!(error = %e, "answer not sent");
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "answer not sent"),
-                    Ok(_) => {}
+                    (Err(e), _) => tracing::warn!(error = %e, "answer not sent"),
+                    (Ok(_), _) => {}
                 }
             }
             Some(a) => {
