@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
@@ -404,25 +405,30 @@ impl<E: Exchange> Served<'_, E> {
     /// queue's size) so that a handler that waits for room in another connection's queue
     /// never leaves its own full. What is taken is sent after the handler's answer.
     ///
-    /// `fut` comes pinned by the caller: an `async fn` keeps its arguments in its state
-    /// apart from its locals, so pinning it here would hold the handler's future twice in
-    /// the future of every message.
-    async fn run<T>(&mut self, mut fut: std::pin::Pin<&mut impl Future<Output = T>>) -> T {
-        loop {
-            let room = self.deferred.len() < self.queue && !self.close;
-            tokio::select! {
-                biased;
-                out = fut.as_mut() => {
+    /// `fut` comes pinned by the caller, and this is a plain future over it rather than an
+    /// `async fn`: one keeps its arguments in its state apart from its locals, so it held
+    /// the handler's future twice (pinned here), and moved its arguments on its first poll.
+    fn run<'f, T>(
+        &'f mut self,
+        mut fut: std::pin::Pin<&'f mut impl Future<Output = T>>,
+    ) -> impl Future<Output = T> + 'f {
+        std::future::poll_fn(move |cx| {
+            loop {
+                if let Poll::Ready(out) = fut.as_mut().poll(cx) {
                     self.after_handler();
-                    return out;
+                    return Poll::Ready(out);
                 }
-                cmd = self.rx.recv(), if room => match cmd {
-                    Some(Command::Push(m)) => self.deferred.push_back(*m),
-                    Some(Command::Close) => self.close = true,
-                    None => {}
-                },
+                if self.deferred.len() >= self.queue || self.close {
+                    return Poll::Pending;
+                }
+                match self.rx.poll_recv(cx) {
+                    Poll::Ready(Some(Command::Push(m))) => self.deferred.push_back(*m),
+                    Poll::Ready(Some(Command::Close)) => self.close = true,
+                    // `None` is unreachable while `conn` holds a sender.
+                    Poll::Ready(None) | Poll::Pending => return Poll::Pending,
+                }
             }
-        }
+        })
     }
 
     /// After a handler ran: switches the version if it asked to, and takes what it queued
