@@ -365,12 +365,9 @@ impl Gen<'_> {
                     let (pre, rd, post) = match (&f.region, sized_by(f).as_deref()) {
                         (_, Some(l)) if direct => (
                             format!(
-                                "{check}let __n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?;",
+                                "{cur}.check_string_len(__len_{l}, __at_{l}, {fl})?; \
+                                 let __n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?;",
                                 l = stem(l),
-                                check = format!(
-                                    "{cur}.check_string_len(__len_{l}, __at_{l}, {fl})?; ",
-                                    l = stem(l)
-                                )
                             ),
                             cur.clone(),
                             String::new(),
