@@ -4,20 +4,22 @@
 # in turn in every round (which goes first alternates), and each round's ratios printed, so
 # that a ratio holds when the machine's speed drifts. Quote the median ratio.
 #   examples/redis_bench.sh [ROUNDS] [REQUESTS]
+# The example is built with the `perf` profile (release with fat LTO and one codegen unit,
+# as a service's production build would have; the README's load figures use it too).
 # Needs redis-server and redis-benchmark (Debian: apt-get install redis-server
 # redis-tools) and taskset (util-linux).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
 n=${2:-1000000}
-cargo build --release -q -p polywire-examples --example redis_server
+cargo build --profile perf -q -p polywire-examples --example redis_server
 t=${CARGO_TARGET_DIR:-target}
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 
 pp=$(port); rp=$(port)
-taskset -c 0 "$t"/release/examples/redis_server --listen 127.0.0.1:"$pp" >/dev/null &
+taskset -c 0 "$t"/perf/examples/redis_server --listen 127.0.0.1:"$pp" >/dev/null &
 taskset -c 0 redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
 wait_port "$pp"; wait_port "$rp"
 # "SET",rps,p50 and "GET",rps,p50 of one run against port $1 with pipeline $2.

@@ -427,6 +427,16 @@ struct Held {
     done: bool,
 }
 
+impl Held {
+    fn new(seq: u64) -> Self {
+        Held {
+            seq,
+            bytes: BytesMut::new(),
+            done: false,
+        }
+    }
+}
+
 /// One connection's exchange state: see the [module docs](self).
 pub struct MessageSession<E: Exchange> {
     role: Role,
@@ -439,8 +449,13 @@ pub struct MessageSession<E: Exchange> {
     closed: bool,
     /// Encoded messages waiting to be written.
     out: BytesMut,
-    /// Answers of ours waiting for earlier ones (matching by order): by sequence number.
-    held: VecDeque<Held>,
+    /// The sequence numbers of the answers of ours due (matching by order), in the order
+    /// they leave in: the first writes straight to the output, the others wait for it.
+    due: VecDeque<u64>,
+    /// The answers (or parts of series) given while an earlier one is still due. Empty in
+    /// the common case, where each answer is given in its turn: then nothing per message
+    /// but a sequence number in `due`.
+    held: Vec<Held>,
     next_seq: u64,
     /// Our correlated requests, by the correlation value we picked.
     by_id: HashMap<u64, Outstanding>,
@@ -482,7 +497,8 @@ impl<E: Exchange> MessageSession<E> {
             hello_done: E::HELLO.is_none(),
             closed: false,
             out: BytesMut::new(),
-            held: VecDeque::new(),
+            due: VecDeque::new(),
+            held: Vec::new(),
             next_seq: 0,
             by_id: HashMap::new(),
             theirs: HashMap::new(),
@@ -624,12 +640,8 @@ impl<E: Exchange> MessageSession<E> {
             // Where answers leave in order, it follows the answers still due.
             let seq = self.next_seq;
             self.next_seq += 1;
-            if !self.held.is_empty() {
-                self.held.push_back(Held {
-                    seq,
-                    bytes: BytesMut::new(),
-                    done: false,
-                });
+            if !self.due.is_empty() {
+                self.due.push_back(seq);
             }
             self.queue(seq, bytes, true);
         }
@@ -644,11 +656,7 @@ impl<E: Exchange> MessageSession<E> {
         let seq = self.next_seq;
         self.next_seq += 1;
         if expect.member().is_some() && !E::CORRELATED {
-            self.held.push_back(Held {
-                seq,
-                bytes: BytesMut::new(),
-                done: false,
-            });
+            self.due.push_back(seq);
         }
         Token {
             seq,
@@ -834,21 +842,33 @@ impl<E: Exchange> MessageSession<E> {
     /// goes: straight into the output when no earlier answer is held (the common case, no
     /// copy), else behind the answers it waits for. On error nothing is written.
     fn emit(&mut self, seq: u64, msg: &E::Msg, done: bool) -> Result<(), EncodeError> {
-        match self.held.iter().position(|h| h.seq == seq) {
-            None => self.codec.encode(msg, &mut self.out),
-            Some(0) => {
-                // First in line: what it had so far is out already.
+        match self.due.front() {
+            // First in line (or not in line): what it had so far is out already.
+            Some(&first) if first == seq => {
                 self.codec.encode(msg, &mut self.out)?;
                 if done {
-                    self.held[0].done = true;
+                    self.due.pop_front();
                     self.release();
                 }
                 Ok(())
             }
-            Some(i) => {
+            _ if !self.due.contains(&seq) => self.codec.encode(msg, &mut self.out),
+            _ => {
+                let i = self.held_index(seq);
                 self.codec.encode(msg, &mut self.held[i].bytes)?;
                 self.held[i].done |= done;
                 Ok(())
+            }
+        }
+    }
+
+    /// Where the held answer numbered `seq` is in `held`, made when it is not held yet.
+    fn held_index(&mut self, seq: u64) -> usize {
+        match self.held.iter().position(|h| h.seq == seq) {
+            Some(i) => i,
+            None => {
+                self.held.push(Held::new(seq));
+                self.held.len() - 1
             }
         }
     }
@@ -891,34 +911,56 @@ impl<E: Exchange> MessageSession<E> {
     /// held for earlier ones waits; the first one held leaves at once, and the ones after it
     /// follow as they are whole.
     fn queue(&mut self, seq: u64, bytes: BytesMut, done: bool) {
-        let Some(i) = self.held.iter().position(|h| h.seq == seq) else {
-            self.out.unsplit(bytes);
-            return;
-        };
-        let h = &mut self.held[i];
-        h.bytes.unsplit(bytes);
-        h.done |= done;
-        self.release();
+        match self.due.front() {
+            Some(&first) if first == seq => {
+                self.out.unsplit(bytes);
+                if done {
+                    self.due.pop_front();
+                    self.release();
+                }
+            }
+            _ if !self.due.contains(&seq) => self.out.unsplit(bytes),
+            _ => {
+                let i = self.held_index(seq);
+                self.held[i].bytes.unsplit(bytes);
+                self.held[i].done |= done;
+            }
+        }
     }
 
-    /// Writes out what the held answers at the front have: whole answers, and the part so
-    /// far of the first one that is not.
+    /// Writes out what the held answers now first in line have: whole answers, and the part
+    /// so far of the first one that is not.
     fn release(&mut self) {
-        while let Some(h) = self.held.front_mut() {
-            self.out.unsplit(h.bytes.split());
+        while !self.held.is_empty() {
+            let Some(&first) = self.due.front() else {
+                break;
+            };
+            let Some(i) = self.held.iter().position(|h| h.seq == first) else {
+                break;
+            };
+            let h = &mut self.held[i];
+            if !h.bytes.is_empty() {
+                self.out.unsplit(h.bytes.split());
+            }
             if !h.done {
+                // First in line now: what comes next of it is written straight out.
+                self.held.swap_remove(i);
                 break;
             }
-            self.held.pop_front();
+            self.held.swap_remove(i);
+            self.due.pop_front();
         }
     }
 
     /// Declines to answer a message whose answer is due (a handler that failed): where
     /// matching is by order, later answers no longer wait for it.
     pub fn decline(&mut self, token: Token) {
-        if let Some(i) = self.held.iter().position(|h| h.seq == token.seq) {
-            self.held.remove(i);
-            self.release();
+        if let Some(i) = self.due.iter().position(|&s| s == token.seq) {
+            self.due.remove(i);
+            self.held.retain(|h| h.seq != token.seq);
+            if i == 0 {
+                self.release();
+            }
         }
     }
 

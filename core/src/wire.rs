@@ -588,6 +588,7 @@ impl<'a> Reader<'a> {
     /// `max_line_len` is an error as soon as that many bytes are there without `delim`;
     /// before that, running out of bytes is [`Truncated`](DecodeErrorKind::Truncated)
     /// (or [`Incomplete`](DecodeErrorKind::Incomplete) while measuring).
+    #[inline]
     pub fn until(&mut self, delim: &[u8], field: &'static str) -> Result<&'a [u8], DecodeError> {
         let max = self.limits.max_line_len;
         let window = &self.rest[..self.rest.len().min(max.saturating_add(delim.len()))];
@@ -641,7 +642,46 @@ impl<'a> Reader<'a> {
 
     /// An ASCII decimal integer before the next `delim` ([`Reader::until`]): an optional
     /// `-` and one or more digits.
+    #[inline]
     pub fn decimal_until(&mut self, delim: &[u8], field: &'static str) -> Result<i64, DecodeError> {
+        // The common case in one pass: up to 18 digits (no overflow possible), right after
+        // them the delimiter. A delimiter that starts with a digit or `-` could end the line
+        // inside them, so it takes the long way, as does everything unusual (an empty line,
+        // an error, bytes still to come).
+        let rest = self.rest;
+        if let Some(&d0) = delim.first()
+            && !d0.is_ascii_digit()
+            && d0 != b'-'
+        {
+            let neg = rest.first() == Some(&b'-');
+            let start = usize::from(neg);
+            let mut i = start;
+            let mut v: i64 = 0;
+            while let Some(&b) = rest.get(i) {
+                let d = b.wrapping_sub(b'0');
+                if d > 9 || i - start == 18 {
+                    break;
+                }
+                v = v * 10 + i64::from(d);
+                i += 1;
+            }
+            if i > start
+                && i <= self.limits.max_line_len
+                && let Some(tail) = rest[i..].strip_prefix(delim)
+            {
+                self.rest = tail;
+                return Ok(if neg { -v } else { v });
+            }
+        }
+        self.decimal_until_slow(delim, field)
+    }
+
+    #[inline(never)]
+    fn decimal_until_slow(
+        &mut self,
+        delim: &[u8],
+        field: &'static str,
+    ) -> Result<i64, DecodeError> {
         let at = self.offset();
         let line = self.until(delim, field)?;
         parse_decimal(line, at, field)
@@ -656,7 +696,20 @@ impl<'a> Reader<'a> {
     }
 
     /// Checks that the next bytes are `lit` and consumes them.
+    #[inline]
     pub fn literal(&mut self, lit: &[u8], field: &'static str) -> Result<(), DecodeError> {
+        match self.rest.strip_prefix(lit) {
+            Some(tail) => {
+                self.rest = tail;
+                Ok(())
+            }
+            None => self.literal_slow(lit, field),
+        }
+    }
+
+    /// [`Reader::literal`] when the next bytes are not `lit`: which error.
+    #[cold]
+    fn literal_slow(&mut self, lit: &[u8], field: &'static str) -> Result<(), DecodeError> {
         let n = lit.len().min(self.rest.len());
         // Byte by byte: literals are short (`\r\n`), too short for a call to memcmp.
         if !self.rest[..n].iter().eq(&lit[..n]) {
@@ -1415,6 +1468,69 @@ pub fn missing_field(field: &'static str) -> DecodeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `decimal_until`'s one-pass path answers as the line found first and parsed after.
+    #[test]
+    fn decimal_until_agrees_with_the_line_parsed() {
+        let lines: &[&[u8]] = &[
+            b"0\r\n",
+            b"-0\r\n",
+            b"42\r\nrest",
+            b"-1\r\n",
+            b"007\r\n",
+            b"999999999999999999\r\n",
+            b"-999999999999999999\r\n",
+            b"9223372036854775807\r\n",
+            b"-9223372036854775808\r\n",
+            b"9223372036854775808\r\n",
+            b"12345678901234567890123\r\n",
+            b"\r\n",
+            b"-\r\n",
+            b"+1\r\n",
+            b"1 \r\n",
+            b"12",
+            b"12\r",
+            b"1a\r\n",
+        ];
+        for (delim, lines) in [(&b"\r\n"[..], lines), (&b"5"[..], &[&b"1234567"[..]][..])] {
+            for &line in lines {
+                let buf = Bytes::copy_from_slice(line);
+                for open in [false, true] {
+                    let reader = || {
+                        let r = Reader::new(&buf, Limits::DEFAULT);
+                        if open { r.open_ended() } else { r }
+                    };
+                    let mut fast = reader();
+                    let got = fast.decimal_until(delim, "n");
+                    let mut slow = reader();
+                    let want = slow.decimal_until_slow(delim, "n");
+                    assert_eq!(got, want, "{line:?} until {delim:?}");
+                    assert_eq!(fast.remaining(), slow.remaining(), "{line:?}");
+                }
+            }
+        }
+        // A line over the limit is an error either way.
+        let buf = Bytes::from_static(b"12345\r\n");
+        let limits = Limits {
+            max_line_len: 3,
+            ..Limits::DEFAULT
+        };
+        let mut r = Reader::new(&buf, limits);
+        assert!(r.decimal_until(b"\r\n", "n").is_err());
+    }
+
+    #[test]
+    fn literal_errors_are_unchanged() {
+        let buf = Bytes::from_static(b"\r\n\rx");
+        let mut r = Reader::new(&buf, Limits::DEFAULT);
+        assert_eq!(r.literal(b"\r\n", "end"), Ok(()));
+        let e = r.literal(b"\r\n", "end").expect_err("mismatch");
+        assert_eq!(e.offset, 3);
+        let buf = Bytes::from_static(b"\r");
+        let mut r = Reader::new(&buf, Limits::DEFAULT).open_ended();
+        let e = r.literal(b"\r\n", "end").expect_err("short");
+        assert_eq!(e.kind, DecodeErrorKind::Incomplete);
+    }
 
     #[test]
     fn i24_bits_of_flags_values() {

@@ -143,25 +143,42 @@ fn lossy(b: &[u8], max: usize) -> String {
 /// expected '$', got ':'` or `Protocol error: unbalanced quotes in request`: the caller
 /// answers `-ERR <text>` and closes the connection. An empty line or array gives no words.
 pub fn command_args(cmd: Command) -> Result<Vec<Bytes>, String> {
+    let mut words = Vec::new();
+    command_words(cmd, &mut words)?;
+    Ok(words)
+}
+
+/// [`command_args`] into `words` (cleared first), so that a connection reuses one buffer
+/// for the words of all its commands. On `Err`, `words` holds what came before the fault.
+pub fn command_words(cmd: Command, words: &mut Vec<Bytes>) -> Result<(), String> {
+    words.clear();
     match cmd {
-        Command::Array(Array { items }) => items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| match item {
-                Value::BulkString(BulkString { data: Some(d) }) => Ok(d),
-                Value::BulkString(BulkString { data: None }) => {
-                    Err("Protocol error: invalid bulk length".to_string())
+        Command::Array(Array { items }) => {
+            let items = items.unwrap_or_default();
+            words.reserve(items.len());
+            for item in items {
+                match item {
+                    Value::BulkString(BulkString { data: Some(d) }) => words.push(d),
+                    Value::BulkString(BulkString { data: None }) => {
+                        return Err("Protocol error: invalid bulk length".to_string());
+                    }
+                    other => {
+                        return Err(format!(
+                            "Protocol error: expected '$', got '{}'",
+                            char::from(marker(&other))
+                        ));
+                    }
                 }
-                other => Err(format!(
-                    "Protocol error: expected '$', got '{}'",
-                    char::from(marker(&other))
-                )),
-            })
-            .collect(),
+            }
+            Ok(())
+        }
         // Answered by nothing (`Empty -> nothing`): the server never hands it over.
-        Command::Empty(_) => Ok(Vec::new()),
-        Command::Inline(inline) => split_args(inline.line.as_bytes())
-            .ok_or_else(|| "Protocol error: unbalanced quotes in request".to_string()),
+        Command::Empty(_) => Ok(()),
+        Command::Inline(inline) => {
+            *words = split_args(inline.line.as_bytes())
+                .ok_or_else(|| "Protocol error: unbalanced quotes in request".to_string())?;
+            Ok(())
+        }
     }
 }
 
@@ -467,7 +484,10 @@ impl Entry {
     }
 }
 
-type Keyspace = HashMap<Bytes, Entry>;
+/// Keys hashed with foldhash, several times faster than std's SipHash on the short keys a
+/// keyspace holds; its `RandomState` is seeded at random for each map, so that colliding
+/// keys cannot be chosen in advance (Redis seeds its SipHash alike).
+type Keyspace = HashMap<Bytes, Entry, foldhash::fast::RandomState>;
 
 /// The entry of `key` unless it is missing or expired (then it is removed).
 fn live<'a>(m: &'a mut Keyspace, key: &[u8]) -> Option<&'a mut Entry> {
@@ -514,13 +534,29 @@ impl<S> Registry<S> {
     }
 }
 
+/// What [`Db`]'s lock guards: the keyspace, and each open connection's state (the server's
+/// commands come through [`Db::execute_for`], which finds the connection's state and runs
+/// its command under one lock).
+struct Shared<S: Subscriber> {
+    keys: Keyspace,
+    sessions: HashMap<u64, Session<S>, foldhash::fast::RandomState>,
+}
+
+/// A connection's state: its [`Client`], and the buffer its commands' words are read into
+/// (one allocation for the connection, not one per command).
+struct Session<S: Subscriber> {
+    client: Client<S>,
+    words: Vec<Bytes>,
+}
+
 /// The keyspace and the pub/sub registry shared by all connections.
 ///
 /// Keys and values are copied when stored, so that they do not hold on to the buffers
 /// they were read into. Expired keys go when a command touches them, or at `KEYS`,
 /// `DBSIZE` and `INFO`.
 pub struct Db<S: Subscriber> {
-    keys: Mutex<Keyspace>,
+    /// The keyspace and the connections' state: one lock per command.
+    state: Mutex<Shared<S>>,
     pubsub: Mutex<Registry<S>>,
     started: Instant,
 }
@@ -610,20 +646,41 @@ impl<S: Subscriber> Client<S> {
 /// What executing one command produced.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reply {
-    /// The answers to send, in order: exactly one for every command except (P)SUBSCRIBE /
-    /// (P)UNSUBSCRIBE, which answer one per channel (RESP2: arrays; RESP3: pushes), and an
-    /// empty command, which answers nothing.
-    pub values: Vec<Value>,
+    /// The answer: there is one for every command except an empty one.
+    pub value: Option<Value>,
+    /// Values sent after the answer: (P)SUBSCRIBE / (P)UNSUBSCRIBE answer one per channel
+    /// (RESP2: arrays; RESP3: pushes), the first of them in `value`. Empty (no allocation)
+    /// for every other command.
+    pub more: Vec<Value>,
     /// Close the connection after sending them (QUIT).
     pub close: bool,
+    /// The protocol the connection speaks from this answer on, when the command switched
+    /// it (`HELLO 3`; set by [`Db::execute_for`]).
+    pub protocol: Option<u32>,
 }
 
 impl Reply {
-    fn one(v: Value) -> Self {
+    /// The answer `v` alone.
+    pub fn one(v: Value) -> Self {
         Reply {
-            values: vec![v],
-            close: false,
+            value: Some(v),
+            ..Reply::default()
         }
+    }
+
+    /// Answers in the order they are sent: `value`, then `more`.
+    fn many(values: Vec<Value>) -> Self {
+        let mut values = values.into_iter();
+        Reply {
+            value: values.next(),
+            more: values.collect(),
+            ..Reply::default()
+        }
+    }
+
+    /// Every value to send, in order.
+    pub fn values(self) -> Vec<Value> {
+        self.value.into_iter().chain(self.more).collect()
     }
 }
 
@@ -900,7 +957,10 @@ impl<S: Subscriber> Db<S> {
     /// An empty keyspace with no subscriptions.
     pub fn new() -> Self {
         Db {
-            keys: Mutex::new(HashMap::new()),
+            state: Mutex::new(Shared {
+                keys: Keyspace::default(),
+                sessions: HashMap::default(),
+            }),
             pubsub: Mutex::new(Registry {
                 channels: HashMap::new(),
                 patterns: HashMap::new(),
@@ -909,8 +969,8 @@ impl<S: Subscriber> Db<S> {
         }
     }
 
-    fn keys(&self) -> MutexGuard<'_, Keyspace> {
-        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    fn state(&self) -> MutexGuard<'_, Shared<S>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn pubsub(&self) -> MutexGuard<'_, Registry<S>> {
@@ -919,12 +979,59 @@ impl<S: Subscriber> Db<S> {
 
     /// Runs the command `args` (its name first, matched without regard to case) for
     /// `client`. No words, no answer.
-    pub fn execute(&self, client: &mut Client<S>, args: Vec<Bytes>) -> Reply {
+    pub fn execute(&self, client: &mut Client<S>, args: &[Bytes]) -> Reply {
+        self.run(&mut self.state().keys, client, args)
+    }
+
+    /// Runs the command `cmd` of the connection `id`, whose state is made with its
+    /// subscriber `sink()` at its first command and dropped by [`Db::disconnect_id`]. A
+    /// command that is not words (an array of something other than bulk strings,
+    /// unbalanced quotes) is answered by Redis's protocol error, and closes. When the
+    /// command switched the connection's protocol (`HELLO 3`), [`Reply::protocol`] says to
+    /// what.
+    pub fn execute_for(&self, id: u64, sink: impl FnOnce() -> S, cmd: Command) -> Reply {
+        let mut st = self.state();
+        let Shared { keys, sessions } = &mut *st;
+        let Session { client, words } = sessions.entry(id).or_insert_with(|| Session {
+            client: Client::new(id, sink()),
+            words: Vec::new(),
+        });
+        let words_ok = command_words(cmd, words);
+        let reply = match words_ok {
+            Ok(()) => {
+                let before = client.protocol();
+                let mut reply = self.run(keys, client, words);
+                if client.protocol() != before {
+                    reply.protocol = Some(client.protocol());
+                }
+                reply
+            }
+            Err(e) => Reply {
+                close: true,
+                ..Reply::one(error(&format!("ERR {e}")))
+            },
+        };
+        // The words go now, not when the next command comes (a large SET's value would
+        // otherwise stay in memory while the connection is idle).
+        words.clear();
+        reply
+    }
+
+    /// Drops the state of the connection `id` (its subscriptions).
+    pub fn disconnect_id(&self, id: u64) {
+        let gone = self.state().sessions.remove(&id);
+        if let Some(mut s) = gone {
+            self.disconnect(&mut s.client);
+        }
+    }
+
+    /// [`Db::execute`] with the keyspace locked: `m`.
+    fn run(&self, m: &mut Keyspace, client: &mut Client<S>, args: &[Bytes]) -> Reply {
         let Some(first) = args.first() else {
             return Reply::default();
         };
         let Some(mut spec) = find(&COMMANDS, first) else {
-            return Reply::one(unknown_command(&args));
+            return Reply::one(unknown_command(args));
         };
         if !spec.subs.is_empty() && args.len() >= 2 {
             match find(spec.subs, &args[1]) {
@@ -949,81 +1056,67 @@ impl<S: Subscriber> Db<S> {
             )));
         }
         let v = match spec.cmd {
-            Cmd::Get => match self.get(&args[1]) {
+            Cmd::Get => match self.get(m, &args[1]) {
                 Some(v) => blob(v),
                 None => null(protocol),
             },
-            Cmd::Set => self.set(&args, protocol),
-            Cmd::Incr => self.incr_by(&args[1], 1),
-            Cmd::Decr => self.incr_by(&args[1], -1),
+            Cmd::Set => self.set(m, args, protocol),
+            Cmd::Incr => self.incr_by(m, &args[1], 1),
+            Cmd::Decr => self.incr_by(m, &args[1], -1),
             Cmd::IncrBy | Cmd::DecrBy => match parse_i64(&args[2]) {
                 None => error(NOT_AN_INTEGER),
                 Some(i64::MIN) if spec.cmd == Cmd::DecrBy => error("ERR decrement would overflow"),
-                Some(n) if spec.cmd == Cmd::DecrBy => self.incr_by(&args[1], -n),
-                Some(n) => self.incr_by(&args[1], n),
+                Some(n) if spec.cmd == Cmd::DecrBy => self.incr_by(m, &args[1], -n),
+                Some(n) => self.incr_by(m, &args[1], n),
             },
-            Cmd::MGet => {
-                let mut m = self.keys();
-                array(
-                    args[1..]
-                        .iter()
-                        .map(|k| match live(&mut m, k) {
-                            Some(e) => blob(e.value.clone()),
-                            None => null(protocol),
-                        })
-                        .collect(),
-                )
-            }
-            Cmd::MSet => self.mset(&args),
+            Cmd::MGet => array(
+                args[1..]
+                    .iter()
+                    .map(|k| match live(m, k) {
+                        Some(e) => blob(e.value.clone()),
+                        None => null(protocol),
+                    })
+                    .collect(),
+            ),
+            Cmd::MSet => self.mset(m, args),
             Cmd::Del => {
-                let mut m = self.keys();
                 let n = args[1..]
                     .iter()
                     .filter(|k| m.remove(&k[..]).is_some_and(|e| !e.expired()))
                     .count();
                 count(n)
             }
-            Cmd::Exists => {
-                let mut m = self.keys();
-                count(args[1..].iter().filter(|k| exists(&mut m, k)).count())
-            }
-            Cmd::Expire => self.expire(&args, spec.name, true, false),
-            Cmd::PExpire => self.expire(&args, spec.name, false, false),
-            Cmd::ExpireAt => self.expire(&args, spec.name, true, true),
-            Cmd::PExpireAt => self.expire(&args, spec.name, false, true),
-            Cmd::Ttl | Cmd::PTtl => {
-                let mut m = self.keys();
-                match live(&mut m, &args[1]) {
-                    None => int(-2),
-                    Some(Entry {
-                        expires_at: None, ..
-                    }) => int(-1),
-                    Some(Entry {
-                        expires_at: Some(t),
-                        ..
-                    }) => {
-                        let ms = remaining_ms(*t);
-                        int(if spec.cmd == Cmd::Ttl {
-                            ms.saturating_add(500) / 1000
-                        } else {
-                            ms
-                        })
-                    }
+            Cmd::Exists => count(args[1..].iter().filter(|k| exists(m, k)).count()),
+            Cmd::Expire => self.expire(m, args, spec.name, true, false),
+            Cmd::PExpire => self.expire(m, args, spec.name, false, false),
+            Cmd::ExpireAt => self.expire(m, args, spec.name, true, true),
+            Cmd::PExpireAt => self.expire(m, args, spec.name, false, true),
+            Cmd::Ttl | Cmd::PTtl => match live(m, &args[1]) {
+                None => int(-2),
+                Some(Entry {
+                    expires_at: None, ..
+                }) => int(-1),
+                Some(Entry {
+                    expires_at: Some(t),
+                    ..
+                }) => {
+                    let ms = remaining_ms(*t);
+                    int(if spec.cmd == Cmd::Ttl {
+                        ms.saturating_add(500) / 1000
+                    } else {
+                        ms
+                    })
                 }
-            }
-            Cmd::Persist => {
-                let mut m = self.keys();
-                match live(&mut m, &args[1]) {
-                    Some(e) if e.expires_at.is_some() => {
-                        e.expires_at = None;
-                        int(1)
-                    }
-                    _ => int(0),
+            },
+            Cmd::Persist => match live(m, &args[1]) {
+                Some(e) if e.expires_at.is_some() => {
+                    e.expires_at = None;
+                    int(1)
                 }
-            }
-            Cmd::Keys => self.keys_matching(&args[1]),
+                _ => int(0),
+            },
+            Cmd::Keys => self.keys_matching(m, &args[1]),
             Cmd::DbSize => {
-                let mut m = self.keys();
                 m.retain(|_, e| !e.expired());
                 count(m.len())
             }
@@ -1036,8 +1129,7 @@ impl<S: Subscriber> Db<S> {
                     }
                 };
                 if ok {
-                    let old = std::mem::take(&mut *self.keys());
-                    drop(old);
+                    drop(std::mem::take(m));
                     simple("OK")
                 } else {
                     error(SYNTAX_ERROR)
@@ -1054,7 +1146,7 @@ impl<S: Subscriber> Db<S> {
                 _ => blob(args[1].clone()),
             },
             Cmd::Echo => blob(args[1].clone()),
-            Cmd::Hello => self.hello(client, &args),
+            Cmd::Hello => self.hello(client, args),
             Cmd::Auth => match args.len() {
                 2 => error(
                     "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
@@ -1069,23 +1161,17 @@ impl<S: Subscriber> Db<S> {
             },
             Cmd::Subscribe | Cmd::PSubscribe => {
                 let pattern = spec.cmd == Cmd::PSubscribe;
-                return Reply {
-                    values: self.subscribe(client, &args[1..], pattern),
-                    close: false,
-                };
+                return Reply::many(self.subscribe(client, &args[1..], pattern));
             }
             Cmd::Unsubscribe | Cmd::PUnsubscribe => {
                 let pattern = spec.cmd == Cmd::PUnsubscribe;
-                return Reply {
-                    values: self.unsubscribe(client, &args[1..], pattern, true),
-                    close: false,
-                };
+                return Reply::many(self.unsubscribe(client, &args[1..], pattern, true));
             }
             Cmd::Publish => count(self.publish(&args[1], &args[2])),
             Cmd::Quit => {
                 return Reply {
-                    values: vec![simple("OK")],
                     close: true,
+                    ..Reply::one(simple("OK"))
                 };
             }
             Cmd::Reset => {
@@ -1094,7 +1180,7 @@ impl<S: Subscriber> Db<S> {
                 client.name = None;
                 simple("RESET")
             }
-            Cmd::Info => self.info(&args[1..], protocol),
+            Cmd::Info => self.info(m, &args[1..], protocol),
             Cmd::Command => array(Vec::new()),
             Cmd::CommandCount => count(COMMANDS.len()),
             Cmd::CommandDocs => map_reply(protocol, Vec::new()),
@@ -1137,8 +1223,7 @@ impl<S: Subscriber> Db<S> {
         self.unsubscribe(client, &[], true, false);
     }
 
-    fn get(&self, key: &[u8]) -> Option<Bytes> {
-        let mut m = self.keys();
+    fn get(&self, m: &mut Keyspace, key: &[u8]) -> Option<Bytes> {
         match m.get(key) {
             Some(e) if !e.expired() => Some(e.value.clone()),
             Some(_) => {
@@ -1149,11 +1234,10 @@ impl<S: Subscriber> Db<S> {
         }
     }
 
-    fn set(&self, args: &[Bytes], protocol: u32) -> Value {
+    fn set(&self, m: &mut Keyspace, args: &[Bytes], protocol: u32) -> Value {
         let (key, value) = (&args[1], Bytes::copy_from_slice(&args[2]));
         if args.len() == 3 {
             // The plain SET: one lookup, a copy of the key only when it is new.
-            let mut m = self.keys();
             match m.get_mut(&key[..]) {
                 Some(e) => {
                     e.value = value;
@@ -1182,8 +1266,7 @@ impl<S: Subscriber> Db<S> {
             },
             None => None,
         };
-        let mut m = self.keys();
-        let existing = live(&mut m, key);
+        let existing = live(m, key);
         let found = existing.is_some();
         let old = existing.map(|e| e.value.clone());
         let old_reply = || old.clone().map_or_else(|| null(protocol), blob);
@@ -1204,7 +1287,7 @@ impl<S: Subscriber> Db<S> {
         if o.get { old_reply() } else { simple("OK") }
     }
 
-    fn mset(&self, args: &[Bytes]) -> Value {
+    fn mset(&self, m: &mut Keyspace, args: &[Bytes]) -> Value {
         if args.len().is_multiple_of(2) {
             return wrong_arity("mset");
         }
@@ -1212,7 +1295,6 @@ impl<S: Subscriber> Db<S> {
             .chunks_exact(2)
             .map(|kv| (&kv[0], Bytes::copy_from_slice(&kv[1])))
             .collect();
-        let mut m = self.keys();
         for (key, value) in pairs {
             match m.get_mut(&key[..]) {
                 Some(e) => {
@@ -1234,8 +1316,7 @@ impl<S: Subscriber> Db<S> {
     }
 
     /// INCRBY `key` `by`, keeping the key's expiry.
-    fn incr_by(&self, key: &[u8], by: i64) -> Value {
-        let mut m = self.keys();
+    fn incr_by(&self, m: &mut Keyspace, key: &[u8], by: i64) -> Value {
         let expired = match m.get_mut(key) {
             Some(e) if !e.expired() => {
                 let Some(old) = parse_i64(&e.value) else {
@@ -1264,7 +1345,14 @@ impl<S: Subscriber> Db<S> {
     }
 
     /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with NX / XX / GT / LT.
-    fn expire(&self, args: &[Bytes], name: &str, seconds: bool, absolute: bool) -> Value {
+    fn expire(
+        &self,
+        m: &mut Keyspace,
+        args: &[Bytes],
+        name: &str,
+        seconds: bool,
+        absolute: bool,
+    ) -> Value {
         let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
         for opt in &args[3..] {
             if opt.eq_ignore_ascii_case(b"nx") {
@@ -1302,8 +1390,7 @@ impl<S: Subscriber> Db<S> {
             }
         }
         let key = &args[1][..];
-        let mut m = self.keys();
-        let Some(e) = live(&mut m, key) else {
+        let Some(e) = live(m, key) else {
             return int(0);
         };
         let current = e.expires_at.map(|t| now.saturating_add(remaining_ms(t)));
@@ -1322,9 +1409,8 @@ impl<S: Subscriber> Db<S> {
         int(1)
     }
 
-    fn keys_matching(&self, pattern: &[u8]) -> Value {
+    fn keys_matching(&self, m: &mut Keyspace, pattern: &[u8]) -> Value {
         let all = pattern == b"*";
-        let mut m = self.keys();
         m.retain(|_, e| !e.expired());
         array(
             m.keys()
@@ -1498,7 +1584,7 @@ impl<S: Subscriber> Db<S> {
         delivered
     }
 
-    fn info(&self, sections: &[Bytes], protocol: u32) -> Value {
+    fn info(&self, m: &mut Keyspace, sections: &[Bytes], protocol: u32) -> Value {
         let wanted = |name: &str| {
             sections.is_empty()
                 || sections.iter().any(|s| {
@@ -1549,7 +1635,6 @@ impl<S: Subscriber> Db<S> {
             t.push_str("role:master\r\nconnected_slaves:0\r\n");
         });
         let (keys, volatile) = {
-            let mut m = self.keys();
             m.retain(|_, e| !e.expired());
             (
                 m.len(),
@@ -1687,14 +1772,14 @@ mod tests {
     }
 
     fn run(db: &Db<Sink>, c: &mut Client<Sink>, w: &[&str]) -> Reply {
-        db.execute(c, words(w))
+        db.execute(c, &words(w))
     }
 
     /// The single answer to `w`.
     fn one(db: &Db<Sink>, c: &mut Client<Sink>, w: &[&str]) -> Value {
         let r = run(db, c, w);
         assert!(!r.close, "{w:?} closes");
-        let [v] = <[Value; 1]>::try_from(r.values).unwrap_or_else(|v| panic!("{w:?}: {v:?}"));
+        let [v] = <[Value; 1]>::try_from(r.values()).unwrap_or_else(|v| panic!("{w:?}: {v:?}"));
         v
     }
 
@@ -1755,11 +1840,11 @@ mod tests {
         let value = Bytes::from_static(b"a\r\nb\x00\xff");
         let r = db.execute(
             &mut c,
-            vec![Bytes::from_static(b"sEt"), key.clone(), value.clone()],
+            &[Bytes::from_static(b"sEt"), key.clone(), value.clone()],
         );
-        assert_eq!(r.values, vec![ok()]);
-        let r = db.execute(&mut c, vec![Bytes::from_static(b"get"), key]);
-        assert_eq!(r.values, vec![blob(value)]);
+        assert_eq!(r.values(), vec![ok()]);
+        let r = db.execute(&mut c, &[Bytes::from_static(b"get"), key]);
+        assert_eq!(r.values(), vec![blob(value)]);
         assert_eq!(one(&db, &mut c, &["SET", "k", "v1"]), ok());
         assert_eq!(one(&db, &mut c, &["SET", "k", "v2"]), ok());
         assert_eq!(one(&db, &mut c, &["GET", "k"]), bulk(b"v2"));
@@ -2290,7 +2375,7 @@ mod tests {
             error("ERR unknown command 'x  y', with args beginning with: '1 ' ")
         );
         // No words, no answer.
-        assert_eq!(db.execute(&mut c, Vec::new()), Reply::default());
+        assert_eq!(db.execute(&mut c, &[]), Reply::default());
     }
 
     #[test]
@@ -2371,8 +2456,8 @@ mod tests {
     fn quit_closes() {
         let (db, mut c) = setup();
         let r = run(&db, &mut c, &["QUIT"]);
-        assert_eq!(r.values, vec![ok()]);
         assert!(r.close);
+        assert_eq!(r.values(), vec![ok()]);
         assert!(!run(&db, &mut c, &["PING"]).close);
     }
 
@@ -2384,7 +2469,7 @@ mod tests {
         let mut publisher = Client::new(2, Sink::default());
         let r = run(&db, &mut sub, &["SUBSCRIBE", "a", "b", "a"]);
         assert_eq!(
-            r.values,
+            r.values(),
             vec![
                 array(vec![bulk(b"subscribe"), bulk(b"a"), int(1)]),
                 array(vec![bulk(b"subscribe"), bulk(b"b"), int(2)]),
@@ -2421,7 +2506,7 @@ mod tests {
         );
         let r = run(&db, &mut sub, &["PSUBSCRIBE", "n*"]);
         assert_eq!(
-            r.values,
+            r.values(),
             vec![array(vec![bulk(b"psubscribe"), bulk(b"n*"), int(3)])]
         );
         assert_eq!(one(&db, &mut publisher, &["PUBLISH", "news", "x"]), int(1));
@@ -2437,19 +2522,19 @@ mod tests {
         // Unsubscribing from everything, one answer a channel.
         let r = run(&db, &mut sub, &["UNSUBSCRIBE"]);
         assert_eq!(
-            r.values,
+            r.values(),
             vec![
                 array(vec![bulk(b"unsubscribe"), bulk(b"a"), int(2)]),
                 array(vec![bulk(b"unsubscribe"), bulk(b"b"), int(1)]),
             ]
         );
         assert_eq!(
-            run(&db, &mut sub, &["UNSUBSCRIBE"]).values,
+            run(&db, &mut sub, &["UNSUBSCRIBE"]).values(),
             vec![array(vec![bulk(b"unsubscribe"), null(2), int(1)])]
         );
         assert_eq!(one(&db, &mut publisher, &["PUBLISH", "a", "hi"]), int(0));
         assert_eq!(
-            run(&db, &mut sub, &["PUNSUBSCRIBE", "n*", "other"]).values,
+            run(&db, &mut sub, &["PUNSUBSCRIBE", "n*", "other"]).values(),
             vec![
                 array(vec![bulk(b"punsubscribe"), bulk(b"n*"), int(0)]),
                 array(vec![bulk(b"punsubscribe"), bulk(b"other"), int(0)]),
@@ -2475,11 +2560,11 @@ mod tests {
         let mut publisher = Client::new(3, Sink::default());
         one(&db, &mut c3, &["HELLO", "3"]);
         assert_eq!(
-            run(&db, &mut c3, &["SUBSCRIBE", "ch"]).values,
+            run(&db, &mut c3, &["SUBSCRIBE", "ch"]).values(),
             vec![push(vec![bulk(b"subscribe"), bulk(b"ch"), int(1)])]
         );
         assert_eq!(
-            run(&db, &mut c3, &["PSUBSCRIBE", "c?"]).values,
+            run(&db, &mut c3, &["PSUBSCRIBE", "c?"]).values(),
             vec![push(vec![bulk(b"psubscribe"), bulk(b"c?"), int(2)])]
         );
         run(&db, &mut c2, &["SUBSCRIBE", "ch"]);
@@ -2611,10 +2696,10 @@ mod tests {
         // Executed like any other command.
         let (db, mut c) = setup();
         let args = inline(r#"SET "my key" 'v 1'"#).expect("splits");
-        assert_eq!(db.execute(&mut c, args).values, vec![ok()]);
+        assert_eq!(db.execute(&mut c, &args).values(), vec![ok()]);
         assert_eq!(one(&db, &mut c, &["GET", "my key"]), bulk(b"v 1"));
         assert_eq!(
-            db.execute(&mut c, inline("").expect("empty")).values,
+            db.execute(&mut c, &inline("").expect("empty")).values(),
             vec![]
         );
     }
@@ -2630,7 +2715,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut c = Client::new(i, Sink::default());
                     for _ in 0..100 {
-                        db.execute(&mut c, words(&["INCR", "n"]));
+                        db.execute(&mut c, &words(&["INCR", "n"]));
                     }
                 })
             })

@@ -7,11 +7,10 @@
 //! server decides: the commands themselves ([`crate::redis_db`]), `HELLO 3` switching the
 //! connection's version, `QUIT` closing it.
 
-use crate::redis_db::{Client, Db, Reply, Subscriber, command_args, error};
+use crate::redis_db::{Db, Subscriber};
 use polywire::rt::{Connection, Ended, MultiServer, MultiServerConfig};
 use polywire_protocols::resp::{Command, Message, RespHandler, Value};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 type Conn = Connection<Message>;
 
@@ -28,9 +27,8 @@ impl Subscriber for Sink {
 /// The server: cheap to clone, one keyspace for every connection.
 #[derive(Clone, Default)]
 pub struct Redis {
+    /// The keyspace, and each open connection's state by connection id.
     db: Arc<Db<Sink>>,
-    /// Each open connection's state, by connection id.
-    clients: Arc<Mutex<HashMap<u64, Client<Sink>>>>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -39,38 +37,16 @@ impl std::fmt::Debug for Redis {
     }
 }
 
-impl Redis {
-    /// Runs one command for the connection `conn`.
-    fn execute(&self, conn: &Conn, args: Vec<bytes::Bytes>) -> Reply {
-        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        let client = clients
-            .entry(conn.id())
-            .or_insert_with(|| Client::new(conn.id(), Sink(conn.clone())));
-        let before = client.protocol();
-        let reply = self.db.execute(client, args);
-        if client.protocol() != before {
-            // `HELLO 3`: its answer and everything after it in RESP3.
-            conn.switch_version(client.protocol());
-        }
-        reply
-    }
-}
-
 impl RespHandler for Redis {
     async fn command(&self, conn: &Conn, msg: Command, answer: Value) -> Value {
-        let reply = match command_args(msg) {
-            Ok(args) => self.execute(conn, args),
-            // An array holding something other than bulk strings, unbalanced quotes.
-            Err(e) => Reply {
-                values: vec![error(&format!("ERR {e}"))],
-                close: true,
-            },
-        };
-        let mut values = reply.values.into_iter();
+        let reply = self.db.execute_for(conn.id(), || Sink(conn.clone()), msg);
+        if let Some(v) = reply.protocol {
+            // `HELLO 3`: its answer and everything after it in RESP3.
+            conn.switch_version(v);
+        }
         // The first value answers; more (one per channel of a SUBSCRIBE) follow it, ahead of
         // the answer to the next command.
-        let first = values.next();
-        for v in values {
+        for v in reply.more {
             if let Err(e) = conn.push(Message::Value(v)) {
                 tracing::debug!(error = %e, "reply not queued");
             }
@@ -81,18 +57,11 @@ impl RespHandler for Redis {
         // An array of no words (`*0`, `*-1`) is answered with the default value, where Redis
         // sends nothing: the typed handler answers every `Command` (empty lines are `Empty`,
         // which the exchange leaves unanswered, and never reach it).
-        first.unwrap_or(answer)
+        reply.value.unwrap_or(answer)
     }
 
     async fn closed(&self, conn: &Conn, _end: &Ended) {
-        let gone = self
-            .clients
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&conn.id());
-        if let Some(mut client) = gone {
-            self.db.disconnect(&mut client);
-        }
+        self.db.disconnect_id(conn.id());
     }
 }
 

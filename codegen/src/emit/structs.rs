@@ -350,7 +350,28 @@ impl Gen<'_> {
                         f.kind,
                         FieldKind::Value(Type::String { .. } | Type::Bytes { .. })
                     );
+                    // Bytes or a string sized by a length field are the next `__n` bytes,
+                    // taken at once: no region reader to fill and finish.
+                    let direct = sized_by(f).is_some()
+                        && matches!(
+                            f.kind,
+                            FieldKind::Value(
+                                Type::Bytes { prefix: None, .. }
+                                    | Type::String { prefix: None, .. }
+                            )
+                        )
+                        && !f.decimal
+                        && f.widen.is_none();
                     let (pre, rd, post) = match (&f.region, sized_by(f).as_deref()) {
+                        (_, Some(l)) if direct => (
+                            format!(
+                                "{cur}.check_string_len(__len_{l}, __at_{l}, {fl})?; \
+                                 let __n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?;",
+                                l = stem(l),
+                            ),
+                            cur.clone(),
+                            String::new(),
+                        ),
                         (_, Some(l)) => (
                             format!(
                                 "{check}let __n = {cur}.region_len(__len_{l}, __at_{l}, {fl})?; let mut __sub = {cur}.region(__n, {fl})?; let __rs = &mut __sub;",
@@ -403,6 +424,12 @@ impl Gen<'_> {
                         ) => (String::new(), cur.clone(), String::new()),
                     };
                     let value = match &f.kind {
+                        FieldKind::Value(Type::Bytes { .. }) if direct => {
+                            format!("{rd}.bytes(__n, {fl})?")
+                        }
+                        FieldKind::Value(Type::String { .. }) if direct => {
+                            format!("{rd}.str(__n, {fl})?")
+                        }
                         FieldKind::Value(Type::Int(i)) if f.decimal => format!(
                             "{{ let __at = {rd}.offset(); let __d = {}; {RT}::narrow_decimal::<{}>(__d, __at, {fl})? }}",
                             read_decimal(f, &rd),

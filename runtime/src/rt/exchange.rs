@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
@@ -403,23 +404,31 @@ impl<E: Exchange> Served<'_, E> {
     /// Runs `fut` (a handler), taking what is pushed to this connection meanwhile (up to its
     /// queue's size) so that a handler that waits for room in another connection's queue
     /// never leaves its own full. What is taken is sent after the handler's answer.
-    async fn run<T>(&mut self, fut: impl Future<Output = T>) -> T {
-        tokio::pin!(fut);
-        loop {
-            let room = self.deferred.len() < self.queue && !self.close;
-            tokio::select! {
-                biased;
-                out = &mut fut => {
+    ///
+    /// `fut` comes pinned by the caller, and this is a plain future over it rather than an
+    /// `async fn`: one keeps its arguments in its state apart from its locals, so it held
+    /// the handler's future twice (pinned here), and moved its arguments on its first poll.
+    fn run<'f, T>(
+        &'f mut self,
+        mut fut: std::pin::Pin<&'f mut impl Future<Output = T>>,
+    ) -> impl Future<Output = T> + 'f {
+        std::future::poll_fn(move |cx| {
+            loop {
+                if let Poll::Ready(out) = fut.as_mut().poll(cx) {
                     self.after_handler();
-                    return out;
+                    return Poll::Ready(out);
                 }
-                cmd = self.rx.recv(), if room => match cmd {
-                    Some(Command::Push(m)) => self.deferred.push_back(*m),
-                    Some(Command::Close) => self.close = true,
-                    None => {}
-                },
+                if self.deferred.len() >= self.queue || self.close {
+                    return Poll::Pending;
+                }
+                match self.rx.poll_recv(cx) {
+                    Poll::Ready(Some(Command::Push(m))) => self.deferred.push_back(*m),
+                    Poll::Ready(Some(Command::Close)) => self.close = true,
+                    // `None` is unreachable while `conn` holds a sender.
+                    Poll::Ready(None) | Poll::Pending => return Poll::Pending,
+                }
             }
-        }
+        })
     }
 
     /// After a handler ran: switches the version if it asked to, and takes what it queued
@@ -433,7 +442,9 @@ impl<E: Exchange> Served<'_, E> {
                 v => self.session.set_version(v),
             }
         }
-        while self.deferred.len() < self.queue && !self.close {
+        // `is_empty` first: a few loads, where `try_recv` on an empty queue costs more than
+        // the rest of this per message.
+        while self.deferred.len() < self.queue && !self.close && !self.rx.is_empty() {
             match self.rx.try_recv() {
                 Ok(Command::Push(m)) => self.deferred.push_back(*m),
                 Ok(Command::Close) => self.close = true,
@@ -451,6 +462,44 @@ impl<E: Exchange> Served<'_, E> {
         }
     }
 
+    /// Handles `first` and every whole message after it in `buf`, writing the answers
+    /// every `batch` messages; `Some` when the connection is to end.
+    async fn handle_all<H: MessageHandler<E>, W: AsyncWrite + Unpin>(
+        &mut self,
+        handler: &H,
+        first: Incoming<E::Msg>,
+        buf: &mut BytesMut,
+        wr: &mut W,
+        batch: usize,
+    ) -> Option<Ended> {
+        let mut ev = first;
+        let mut n = 0;
+        loop {
+            self.handle(handler, ev).await;
+            if self.close {
+                // Closed by its handler: nothing received after it is handled.
+                let _ = flush(wr, &mut self.session).await;
+                return Some(Ended::ClosedHere);
+            }
+            n += 1;
+            if n >= batch {
+                if let Err(e) = flush(wr, &mut self.session).await {
+                    return Some(Ended::Io(e.to_string()));
+                }
+                n = 0;
+                self.now = Instant::now();
+            }
+            ev = match self.session.receive(buf, self.now) {
+                Ok(Some(ev)) => ev,
+                Ok(None) => return None,
+                Err(v) => {
+                    let _ = flush(wr, &mut self.session).await;
+                    return Some(Ended::Violation(v));
+                }
+            };
+        }
+    }
+
     /// Hands one received message to the handler and sends its answer.
     async fn handle<H: MessageHandler<E>>(&mut self, handler: &H, event: Incoming<E::Msg>) {
         let conn = self.conn;
@@ -463,7 +512,8 @@ impl<E: Exchange> Served<'_, E> {
             }
             Incoming::Message { msg, token } => (msg, token),
             Incoming::Close { msg } => {
-                self.run(handler.message(conn, msg, None)).await;
+                self.run(std::pin::pin!(handler.message(conn, msg, None)))
+                    .await;
                 return;
             }
             // The end of a push's exchange (or an item of it); nobody waits for it on a
@@ -480,7 +530,10 @@ impl<E: Exchange> Served<'_, E> {
         let due = token.expect().member();
         if let (Some(_), Some(end)) = (token.expect().item(), due) {
             let answer = E::default_answer(&msg, end);
-            match self.run(handler.series(conn, msg, answer)).await {
+            match self
+                .run(std::pin::pin!(handler.series(conn, msg, answer)))
+                .await
+            {
                 Some((items, end)) => {
                     for item in items {
                         if let Err(e) = self.session.answer_item(&token, item, self.now) {
@@ -497,15 +550,20 @@ impl<E: Exchange> Served<'_, E> {
             return;
         }
         let answer = due.map(|m| E::default_answer(&msg, m));
-        match self.run(handler.message(conn, msg, answer)).await {
+        match self
+            .run(std::pin::pin!(handler.message(conn, msg, answer)))
+            .await
+        {
             Some(a) if due.is_some() => {
                 let failure = E::failure(&a);
-                match self.session.answer(token.clone(), a, self.now) {
+                // The token again for a second try, kept only for an answer that may need one.
+                let retry = failure.as_ref().map(|_| token.clone());
+                match (self.session.answer(token, a, self.now), retry) {
                     // A failure the version in effect cannot carry whole: first without its
                     // message (MQTT 3.1.1's CONNACK has a code and no reason string), then,
                     // when even the code cannot go (3.1.1's PUBACK has none), the plain
                     // answer, as such a protocol's acknowledgement must.
-                    Err(SendError::Encode(e)) if failure.is_some() => {
+                    (Err(SendError::Encode(e)), Some(token)) => {
                         tracing::debug!(error = %e, "a failure this version cannot say whole");
                         let Some(member) = due else { return };
                         let plain = E::blank(member, token.correlation());
@@ -523,8 +581,8 @@ impl<E: Exchange> Served<'_, E> {
                             tracing::warn!(error = %e, "answer not sent");
                         }
                     }
-                    Err(e) => tracing::warn!(error = %e, "answer not sent"),
-                    Ok(_) => {}
+                    (Err(e), _) => tracing::warn!(error = %e, "answer not sent"),
+                    (Ok(_), _) => {}
                 }
             }
             Some(a) => {
@@ -581,35 +639,28 @@ where
     // Reads sized to what arrives (a pipeline in one read), no buffer held while idle.
     let mut inbound = super::Inbound::new(first);
     let end = 'conn: loop {
-        // Every whole message read so far, a batch at a time.
-        let mut n = 0;
-        loop {
-            if n == 0 {
-                st.now = Instant::now();
-            }
-            match st.session.receive(&mut inbound.buf, st.now) {
-                // Boxed: a handler's future (and the messages it holds) lives only while it
-                // runs, not in every idle connection's task.
-                Ok(Some(ev)) => {
-                    Box::pin(st.handle(&inner.handler, ev)).await;
-                    if st.close {
-                        // Closed by its handler: nothing received after it is handled.
-                        let _ = flush(&mut wr, &mut st.session).await;
-                        break 'conn Ended::ClosedHere;
-                    }
-                }
-                Ok(None) => break,
-                Err(v) => {
-                    let _ = flush(&mut wr, &mut st.session).await;
-                    break 'conn Ended::Violation(v);
+        // Every whole message read so far.
+        st.now = Instant::now();
+        match st.session.receive(&mut inbound.buf, st.now) {
+            // Boxed: the handlers' futures (and the messages they hold) live only while
+            // what was read is handled, not in every idle connection's task; one allocation
+            // for all the messages of a read (a pipeline), not one per message.
+            Ok(Some(ev)) => {
+                let handled = st.handle_all(
+                    &inner.handler,
+                    ev,
+                    &mut inbound.buf,
+                    &mut wr,
+                    inner.config.batch,
+                );
+                if let Some(end) = Box::pin(handled).await {
+                    break 'conn end;
                 }
             }
-            n += 1;
-            if n >= inner.config.batch {
-                if let Err(e) = flush(&mut wr, &mut st.session).await {
-                    break 'conn Ended::Io(e.to_string());
-                }
-                n = 0;
+            Ok(None) => {}
+            Err(v) => {
+                let _ = flush(&mut wr, &mut st.session).await;
+                break 'conn Ended::Violation(v);
             }
         }
         if st.session.has_output() {
