@@ -952,18 +952,10 @@ pub(crate) fn probe(
     Ok(None)
 }
 
-/// Whether any condition reads `@version` (only then do `@version` fields set it).
+/// Whether any condition reads `@version` (only then do `@version` fields set it): the
+/// emitter's own test.
 pub(crate) fn reads_version(p: &Protocol) -> bool {
-    p.types.iter().any(|t| match t {
-        TypeDef::Struct(s) => s.fields.iter().any(|f| {
-            f.cond.as_ref().is_some_and(|c| {
-                let mut found = false;
-                c.walk(&mut |c| found |= *c == Cond::Version);
-                found
-            })
-        }),
-        _ => false,
-    })
+    polywire_codegen::emit::reads_version(p)
 }
 
 /// The computed length (a field or bit part) whose `len(x..)` region starts at `name`.

@@ -6,6 +6,7 @@ pub(crate) mod json;
 pub(crate) mod remoting;
 pub mod rust;
 mod structs;
+pub use structs::reads_version;
 
 use crate::ir::*;
 use askama::Template;

@@ -1363,7 +1363,7 @@ pub(super) fn version_u32(t: &Type, v: &str) -> String {
 
 /// Whether any condition of the protocol reads `@version` (only then do `@version` fields
 /// set it while reading and writing).
-fn reads_version(p: &Protocol) -> bool {
+pub fn reads_version(p: &Protocol) -> bool {
     p.types.iter().any(|t| match t {
         TypeDef::Struct(s) => s.fields.iter().any(|f| {
             f.cond.as_ref().is_some_and(|c| {
