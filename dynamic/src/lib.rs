@@ -7,8 +7,13 @@
 //! [`Reader`] as generated code and follows the emitter's
 //! order of reads, so that for every input it gives the same bytes, the same limits, the
 //! same "need more" and the same [`DecodeError`] (offset, field path, kind) as the codec
-//! generated from the same file. `tests/parity.rs` holds it to that for every bundled
-//! protocol.
+//! generated from the same file. The workspace's `tests/tests/dynamic_parity.rs` holds it
+//! to that for every bundled protocol ([`parity::check`]).
+//!
+//! Beside the codec: [`DynProtocol`] serves and calls such a protocol with the runtime's
+//! `RemotingServer` and `RemotingClient` (its handshake included), [`dissector`] writes a
+//! Wireshark dissector for it and [`doc`] a Markdown reference; the `polywire` command
+//! uses all of them.
 //!
 //! ```
 //! use polywire_dynamic::{DynCodec, Schema};
