@@ -465,10 +465,12 @@ impl Codec for DynCodec {
 
     fn frame_len(&self, buf: &[u8]) -> Result<Option<usize>, DecodeError> {
         match self.framing {
+            // Errors name the struct the probe reads, as the generated probe's do (a union
+            // frame's first member).
             Framing::Prefixed(layout, check_consts) => decode::probe(
                 &self.schema,
                 self.schema.ir.struct_def(layout),
-                self.name(),
+                self.schema.name(layout),
                 check_consts,
                 buf,
                 &self.limits,

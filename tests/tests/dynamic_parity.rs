@@ -205,3 +205,19 @@ fn kitchen_sink_frames() {
         "{inputs} inputs, {frames} frames"
     );
 }
+
+#[test]
+fn a_union_frame_s_probe_error_names_its_first_member_as_generated_code_does() {
+    // MQTT's remaining length running past its four bytes, found by the `dynamic_parity`
+    // fuzz target (`fuzz/regressions/dynamic_parity/`): the error's path starts with the
+    // struct the probe reads (`Connect`), not the frame (`Packet`).
+    let s = schema("../protocols/wire/mqtt.wire");
+    let input = [0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0x00];
+    let mut g = polywire_protocols::mqtt::PacketCodec::new();
+    g.set_version(5);
+    let mut d = DynCodec::new(&s).unwrap();
+    d.set_version(5);
+    let e = d.frame_len(&input).unwrap_err();
+    assert_eq!(e.path, ["Connect", "length"]);
+    polywire_dynamic::parity::check(g, d, &input).unwrap();
+}
