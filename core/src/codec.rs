@@ -193,6 +193,46 @@ impl<F: Framed> FramedCodec<F> {
     /// keep received bytes frozen (a session reading a batch of self-delimited frames one
     /// at a time).
     pub fn decode_shared(&self, chunk: &Bytes) -> Result<Option<(F, usize)>, DecodeError> {
+        self.reading().shared(chunk, F::decode_from)
+    }
+
+    /// What reading this codec's frames needs, for the rules shared with other codecs.
+    #[inline]
+    fn reading(&self) -> FrameReading {
+        FrameReading {
+            limits: self.limits,
+            version: self.version,
+            sender: self.sender,
+            name: F::NAME,
+        }
+    }
+}
+
+/// The rules every frame codec follows, generated ([`FramedCodec`]) or interpreted at run
+/// time, with the frame read by a function: boundaries found before frames are read,
+/// self-delimited frames read in one pass, the frame limit, errors under the frame's name.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameReading {
+    /// Limits in force.
+    pub limits: Limits,
+    /// The protocol version in effect.
+    pub version: u32,
+    /// The side whose bytes are read.
+    pub sender: Option<Sender>,
+    /// The frame's name, first in error paths.
+    pub name: &'static str,
+}
+
+impl FrameReading {
+    /// Reads the frame at the front of `chunk` with `decode` in one pass over an open-ended
+    /// reader: the frame and its length, `Ok(None)` when `chunk` ends inside it (see
+    /// [`FramedCodec::decode_shared`]).
+    #[inline]
+    pub fn shared<F>(
+        &self,
+        chunk: &Bytes,
+        decode: impl FnOnce(&mut Reader<'_>) -> Result<F, DecodeError>,
+    ) -> Result<Option<(F, usize)>, DecodeError> {
         if chunk.is_empty() {
             return Ok(None);
         }
@@ -201,16 +241,16 @@ impl<F: Framed> FramedCodec<F> {
             .open_ended()
             .with_version(self.version)
             .with_sender(self.sender);
-        match F::decode_from(&mut r) {
+        match decode(&mut r) {
             Ok(frame) => {
-                check_max(r.offset(), limit, 0, F::NAME)?;
+                check_max(r.offset(), limit, 0, self.name)?;
                 Ok(Some((frame, r.offset())))
             }
             Err(e) if e.kind == crate::error::DecodeErrorKind::Incomplete => {
-                check_max(chunk.len(), limit, 0, F::NAME)?;
+                check_max(chunk.len(), limit, 0, self.name)?;
                 Ok(None)
             }
-            Err(e) => Err(e.within(F::NAME)),
+            Err(e) => Err(e.within(self.name)),
         }
     }
 
@@ -219,11 +259,12 @@ impl<F: Framed> FramedCodec<F> {
     /// `src` whole, to be read again when more has come. The frames read share `src`'s
     /// bytes; what is left of them moves to a buffer of its own only when a frame still
     /// holds the old one.
-    fn decode_delimited<G: FnMut(F)>(
-        &mut self,
+    pub fn delimited<F>(
+        &self,
         src: &mut BytesMut,
         max: usize,
-        mut f: G,
+        mut decode: impl FnMut(&mut Reader<'_>) -> Result<F, DecodeError>,
+        mut f: impl FnMut(F),
     ) -> Result<usize, DecodeError> {
         if src.is_empty() {
             return Ok(0);
@@ -231,7 +272,7 @@ impl<F: Framed> FramedCodec<F> {
         let chunk = src.split().freeze();
         let (mut start, mut n, mut err) = (0usize, 0usize, None);
         while n < max && start < chunk.len() {
-            match self.decode_shared(&chunk.slice(start..)) {
+            match self.shared(&chunk.slice(start..), &mut decode) {
                 Ok(Some((frame, len))) => {
                     f(frame);
                     start += len;
@@ -256,6 +297,88 @@ impl<F: Framed> FramedCodec<F> {
             Some(e) => Err(e),
             None => Ok(n),
         }
+    }
+
+    /// [`Codec::decode_batch`] of frames whose length `frame_len` finds: the complete
+    /// frames' boundaries first (up to 64 per call), so that they leave `src` in one piece,
+    /// then each frame read whole with `decode`. An error in a later frame's prefix waits
+    /// until the frames before it are handed over.
+    #[inline]
+    pub fn framed<F>(
+        &self,
+        src: &mut BytesMut,
+        max: usize,
+        frame_len: impl Fn(&[u8]) -> Result<Option<usize>, DecodeError>,
+        mut decode: impl FnMut(&mut Reader<'_>) -> Result<F, DecodeError>,
+        mut f: impl FnMut(F),
+    ) -> Result<usize, DecodeError> {
+        let mut ends = [0usize; 64];
+        let (mut n, mut end, mut err) = (0usize, 0usize, None);
+        while n < max.min(ends.len()) {
+            match frame_len(&src[end..]) {
+                Ok(Some(total)) if src.len() - end >= total => {
+                    end += total;
+                    ends[n] = end;
+                    n += 1;
+                }
+                Ok(Some(total)) => {
+                    // Room for the rest of a frame that is short, but no more than
+                    // `RESERVE_AHEAD` beyond what has arrived: a peer announcing a large
+                    // frame does not make the buffer grow before its bytes come.
+                    if n == 0 {
+                        src.reserve((total - src.len()).min(RESERVE_AHEAD));
+                    }
+                    break;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        if n == 0 {
+            return match err {
+                Some(e) => Err(e),
+                None => Ok(0),
+            };
+        }
+        let chunk = src.split_to(end).freeze();
+        let mut start = 0;
+        for &end in &ends[..n] {
+            let mut r = Reader::within(&chunk, start..end, self.limits)
+                .with_version(self.version)
+                .with_sender(self.sender);
+            let frame = decode(&mut r).map_err(|e| e.within(self.name))?;
+            r.finish(self.name)?;
+            f(frame);
+            start = end;
+        }
+        match err {
+            Some(e) => Err(e),
+            None => Ok(n),
+        }
+    }
+
+    /// Writes a frame with `encode` at the end of `dst` and checks it against the frame
+    /// limit; on any error `dst` is left as it was.
+    pub fn encode(
+        &self,
+        dst: &mut BytesMut,
+        encode: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
+    ) -> Result<(), EncodeError> {
+        let start = dst.len();
+        encode(dst)?;
+        if let Err(e) = crate::wire::check_encode_len(
+            dst.len() - start,
+            self.limits.max_frame_len as u64,
+            self.name,
+        ) {
+            // A frame over the limit must not leave its bytes behind.
+            dst.truncate(start);
+            return Err(e);
+        }
+        Ok(())
     }
 }
 
@@ -300,62 +423,21 @@ impl<F: Framed> Codec for FramedCodec<F> {
         &mut self,
         src: &mut BytesMut,
         max: usize,
-        mut f: G,
+        f: G,
     ) -> Result<usize, DecodeError> {
         // One frame at a time is measured and split off (what is left stays in `src`'s
         // allocation); a batch of self-delimited frames is read in one pass.
+        let reading = self.reading();
         if F::SELF_DELIMITED && max > 1 {
-            return self.decode_delimited(src, max, f);
+            return reading.delimited(src, max, F::decode_from, f);
         }
-        // The complete frames' boundaries first (up to 64 per call), so that they leave
-        // `src` in one piece; an error in a later frame's prefix waits until the frames
-        // before it are handed over.
-        let mut ends = [0usize; 64];
-        let (mut n, mut end, mut err) = (0usize, 0usize, None);
-        while n < max.min(ends.len()) {
-            match F::frame_len_from(&src[end..], &self.limits, self.sender) {
-                Ok(Some(total)) if src.len() - end >= total => {
-                    end += total;
-                    ends[n] = end;
-                    n += 1;
-                }
-                Ok(Some(total)) => {
-                    // Room for the rest of a frame that is short, but no more than
-                    // `RESERVE_AHEAD` beyond what has arrived: a peer announcing a large
-                    // frame does not make the buffer grow before its bytes come.
-                    if n == 0 {
-                        src.reserve((total - src.len()).min(RESERVE_AHEAD));
-                    }
-                    break;
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    err = Some(e);
-                    break;
-                }
-            }
-        }
-        if n == 0 {
-            return match err {
-                Some(e) => Err(e),
-                None => Ok(0),
-            };
-        }
-        let chunk = src.split_to(end).freeze();
-        let mut start = 0;
-        for &end in &ends[..n] {
-            let mut r = Reader::within(&chunk, start..end, self.limits)
-                .with_version(self.version)
-                .with_sender(self.sender);
-            let frame = F::decode_from(&mut r).map_err(|e| e.within(F::NAME))?;
-            r.finish(F::NAME)?;
-            f(frame);
-            start = end;
-        }
-        match err {
-            Some(e) => Err(e),
-            None => Ok(n),
-        }
+        reading.framed(
+            src,
+            max,
+            |buf| F::frame_len_from(buf, &self.limits, self.sender),
+            F::decode_from,
+            f,
+        )
     }
 
     fn frame_len(&self, buf: &[u8]) -> Result<Option<usize>, DecodeError> {
@@ -363,18 +445,9 @@ impl<F: Framed> Codec for FramedCodec<F> {
     }
 
     fn encode(&mut self, frame: &F, dst: &mut BytesMut) -> Result<(), EncodeError> {
-        let start = dst.len();
-        frame.encode_versioned(dst, self.version)?;
-        if let Err(e) = crate::wire::check_encode_len(
-            dst.len() - start,
-            self.limits.max_frame_len as u64,
-            F::NAME,
-        ) {
-            // Leave `dst` as it was: a frame over the limit must not leave its bytes behind.
-            dst.truncate(start);
-            return Err(e);
-        }
-        Ok(())
+        let version = self.version;
+        self.reading()
+            .encode(dst, |dst| frame.encode_versioned(dst, version))
     }
 
     fn limits(&self) -> &Limits {

@@ -43,7 +43,7 @@ pub mod wire;
 
 /// The byte buffers generated codecs read and write.
 pub use bytes;
-pub use codec::{Codec, FrameKind, Framed, FramedCodec, WireEnum, WireMessage};
+pub use codec::{Codec, FrameKind, FrameReading, Framed, FramedCodec, WireEnum, WireMessage};
 pub use error::{DecodeError, DecodeErrorDetail, DecodeErrorKind, EncodeError};
 pub use protocol::{
     Detection, Detector, ErrorStatus, Handshake, HandshakeEvent, Negotiated, NoReject, Protocol,

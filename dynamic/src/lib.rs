@@ -43,8 +43,8 @@ pub mod remoting;
 
 use bytes::{Bytes, BytesMut};
 use polywire_codegen::ir::{Protocol, TypeDef};
-use polywire_core::wire::{Limits, Reader, Sender, check_max};
-use polywire_core::{Codec, DecodeError, DecodeErrorKind, EncodeError, Str};
+use polywire_core::wire::{Limits, Reader, Sender};
+use polywire_core::{Codec, DecodeError, DecodeErrorKind, EncodeError, FrameReading, Str};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -348,56 +348,17 @@ impl DynCodec {
     /// Reads the frame at the front of `chunk` in one pass (frames without a length
     /// prefix): the frame and its length, `None` when the bytes end inside it.
     pub fn decode_shared(&self, chunk: &Bytes) -> Result<Option<(Value, usize)>, DecodeError> {
-        if chunk.is_empty() {
-            return Ok(None);
-        }
-        let limit = self.limits.max_frame_len as u64;
-        let mut r = Reader::within(chunk, 0..chunk.len(), self.limits)
-            .open_ended()
-            .with_version(self.version)
-            .with_sender(self.sender);
-        match decode::Dec::new(&self.schema).message(self.ty, &mut r) {
-            Ok(frame) => {
-                check_max(r.offset(), limit, 0, self.name())?;
-                Ok(Some((frame, r.offset())))
-            }
-            Err(e) if e.kind == DecodeErrorKind::Incomplete => {
-                check_max(chunk.len(), limit, 0, self.name())?;
-                Ok(None)
-            }
-            Err(e) => Err(e.within(self.name())),
-        }
+        let dec = decode::Dec::new(&self.schema);
+        self.reading().shared(chunk, |r| dec.message(self.ty, r))
     }
 
-    fn decode_delimited<G: FnMut(Value)>(
-        &mut self,
-        src: &mut BytesMut,
-        max: usize,
-        mut f: G,
-    ) -> Result<usize, DecodeError> {
-        if src.is_empty() {
-            return Ok(0);
-        }
-        let chunk = src.split().freeze();
-        let (mut start, mut n, mut err) = (0usize, 0usize, None);
-        while n < max && start < chunk.len() {
-            match self.decode_shared(&chunk.slice(start..)) {
-                Ok(Some((frame, len))) => {
-                    f(frame);
-                    start += len;
-                    n += 1;
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    err = Some(e);
-                    break;
-                }
-            }
-        }
-        *src = BytesMut::from(&chunk[start..]);
-        match err {
-            Some(e) => Err(e),
-            None => Ok(n),
+    /// The rules of frame reading the generated codecs follow, for this codec.
+    fn reading(&self) -> FrameReading {
+        FrameReading {
+            limits: self.limits,
+            version: self.version,
+            sender: self.sender,
+            name: self.name(),
         }
     }
 }
@@ -415,52 +376,15 @@ impl Codec for DynCodec {
         &mut self,
         src: &mut BytesMut,
         max: usize,
-        mut f: G,
+        f: G,
     ) -> Result<usize, DecodeError> {
+        let dec = decode::Dec::new(&self.schema);
+        let read = |r: &mut Reader<'_>| dec.message(self.ty, r);
         if self.self_delimited() && max > 1 {
-            return self.decode_delimited(src, max, f);
+            return self.reading().delimited(src, max, read, f);
         }
-        // The complete frames' boundaries first (up to 64), so that they leave `src` in one
-        // piece; an error in a later frame's prefix waits until the frames before it are
-        // handed over.
-        let mut ends = Vec::new();
-        let (mut end, mut err) = (0usize, None);
-        while ends.len() < max.min(64) {
-            match self.frame_len(&src[end..]) {
-                Ok(Some(total)) if src.len() - end >= total => {
-                    end += total;
-                    ends.push(end);
-                }
-                Ok(_) => break,
-                Err(e) => {
-                    err = Some(e);
-                    break;
-                }
-            }
-        }
-        if ends.is_empty() {
-            return match err {
-                Some(e) => Err(e),
-                None => Ok(0),
-            };
-        }
-        let chunk = src.split_to(end).freeze();
-        let mut start = 0;
-        for &end in &ends {
-            let mut r = Reader::within(&chunk, start..end, self.limits)
-                .with_version(self.version)
-                .with_sender(self.sender);
-            let frame = decode::Dec::new(&self.schema)
-                .message(self.ty, &mut r)
-                .map_err(|e| e.within(self.name()))?;
-            r.finish(self.name())?;
-            f(frame);
-            start = end;
-        }
-        match err {
-            Some(e) => Err(e),
-            None => Ok(ends.len()),
-        }
+        self.reading()
+            .framed(src, max, |buf| self.frame_len(buf), read, f)
     }
 
     fn frame_len(&self, buf: &[u8]) -> Result<Option<usize>, DecodeError> {
@@ -500,18 +424,10 @@ impl Codec for DynCodec {
     }
 
     fn encode(&mut self, frame: &Value, dst: &mut BytesMut) -> Result<(), EncodeError> {
-        let start = dst.len();
-        self.schema
-            .encode_message(self.ty, frame, self.version, dst)?;
-        if let Err(e) = polywire_core::wire::check_encode_len(
-            dst.len() - start,
-            self.limits.max_frame_len as u64,
-            self.name(),
-        ) {
-            dst.truncate(start);
-            return Err(e);
-        }
-        Ok(())
+        self.reading().encode(dst, |dst| {
+            self.schema
+                .encode_message(self.ty, frame, self.version, dst)
+        })
     }
 
     fn limits(&self) -> &Limits {
