@@ -152,25 +152,7 @@ impl<T: VersionHandshake> Handshake for T {
     }
 
     fn client_read_reply(&self, buf: &mut BytesMut) -> Result<HandshakeEvent, DecodeError> {
-        match decode_partial::<T::Accept>(buf, T::LIMITS) {
-            Ok(Some(m)) => Ok(HandshakeEvent::Done(T::accepted(&m))),
-            Ok(None) => Ok(HandshakeEvent::NeedMore),
-            // Not an accept's first constant: a reject, if the protocol has one.
-            Err(e)
-                if T::REJECTS
-                    && matches!(e.kind, crate::error::DecodeErrorKind::BadConstant { .. })
-                    && e.offset == 0 =>
-            {
-                match decode_partial::<T::Reject>(buf, T::LIMITS)? {
-                    Some(m) => {
-                        let (min, max) = T::rejected(&m);
-                        Ok(HandshakeEvent::Rejected { min, max })
-                    }
-                    None => Ok(HandshakeEvent::NeedMore),
-                }
-            }
-            Err(e) => Err(e),
-        }
+        read_reply(&Typed::<T>(std::marker::PhantomData), buf)
     }
 
     fn server_read_hello(
@@ -180,27 +162,153 @@ impl<T: VersionHandshake> Handshake for T {
         features: u64,
         out: &mut BytesMut,
     ) -> Result<HandshakeEvent, DecodeError> {
-        let Some(h) = decode_partial::<T::Hello>(buf, T::LIMITS)? else {
-            return Ok(HandshakeEvent::NeedMore);
-        };
-        let (min, max, offered) = T::offer(&h);
-        let reply = |what: &'static str, e: EncodeError| {
-            DecodeError::new(0, what, crate::error::DecodeErrorKind::Reply(e.to_string()))
-        };
-        match negotiate(ours, (min, max), T::HIGHEST) {
-            Some(version) => {
-                let features = offered & features;
-                T::accept(version, features)
-                    .encode_to(out)
-                    .map_err(|e| reply("accept", e))?;
-                Ok(HandshakeEvent::Done(Negotiated { version, features }))
-            }
-            None => {
-                if let Some(m) = T::reject(ours) {
-                    m.encode_to(out).map_err(|e| reply("reject", e))?;
+        answer_hello(
+            &Typed::<T>(std::marker::PhantomData),
+            buf,
+            ours,
+            features,
+            out,
+        )
+    }
+}
+
+/// The messages of a version handshake and what they say, for the rules of
+/// [`read_reply`] and [`answer_hello`]: generated protocols have them through
+/// [`VersionHandshake`], protocols loaded at run time from their description.
+pub trait HandshakeSteps {
+    /// The client's hello.
+    type Hello;
+    /// The server's acceptance.
+    type Accept;
+    /// The server's refusal.
+    type Reject;
+    /// The hello at the front of `buf`, taken off it (`None` while it is incomplete).
+    fn read_hello(&self, buf: &mut BytesMut) -> Result<Option<Self::Hello>, DecodeError>;
+    /// The acceptance at the front of `buf`, likewise.
+    fn read_accept(&self, buf: &mut BytesMut) -> Result<Option<Self::Accept>, DecodeError>;
+    /// The refusal at the front of `buf`, likewise.
+    fn read_reject(&self, buf: &mut BytesMut) -> Result<Option<Self::Reject>, DecodeError>;
+    /// Whether the protocol has a refusal message.
+    fn rejects(&self) -> bool;
+    /// Whether the highest common version is chosen (else the lowest).
+    fn highest(&self) -> bool;
+    /// The range and features a hello offers.
+    fn offer(&self, hello: &Self::Hello) -> (u32, u32, u64);
+    /// What an acceptance agrees.
+    fn accepted(&self, accept: &Self::Accept) -> Negotiated;
+    /// The range a refusal says the server speaks.
+    fn rejected(&self, reject: &Self::Reject) -> (u32, u32);
+    /// Writes the acceptance of `version` with `features`.
+    fn write_accept(
+        &self,
+        version: u32,
+        features: u64,
+        out: &mut BytesMut,
+    ) -> Result<(), EncodeError>;
+    /// Writes the refusal saying the server speaks `ours` (nothing without one).
+    fn write_reject(&self, ours: (u32, u32), out: &mut BytesMut) -> Result<(), EncodeError>;
+}
+
+/// A [`VersionHandshake`]'s messages as [`HandshakeSteps`].
+struct Typed<T>(std::marker::PhantomData<T>);
+
+impl<T: VersionHandshake> HandshakeSteps for Typed<T> {
+    type Hello = T::Hello;
+    type Accept = T::Accept;
+    type Reject = T::Reject;
+    fn read_hello(&self, buf: &mut BytesMut) -> Result<Option<T::Hello>, DecodeError> {
+        decode_partial(buf, T::LIMITS)
+    }
+    fn read_accept(&self, buf: &mut BytesMut) -> Result<Option<T::Accept>, DecodeError> {
+        decode_partial(buf, T::LIMITS)
+    }
+    fn read_reject(&self, buf: &mut BytesMut) -> Result<Option<T::Reject>, DecodeError> {
+        decode_partial(buf, T::LIMITS)
+    }
+    fn rejects(&self) -> bool {
+        T::REJECTS
+    }
+    fn highest(&self) -> bool {
+        T::HIGHEST
+    }
+    fn offer(&self, hello: &T::Hello) -> (u32, u32, u64) {
+        T::offer(hello)
+    }
+    fn accepted(&self, accept: &T::Accept) -> Negotiated {
+        T::accepted(accept)
+    }
+    fn rejected(&self, reject: &T::Reject) -> (u32, u32) {
+        T::rejected(reject)
+    }
+    fn write_accept(
+        &self,
+        version: u32,
+        features: u64,
+        out: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
+        T::accept(version, features).encode_to(out)
+    }
+    fn write_reject(&self, ours: (u32, u32), out: &mut BytesMut) -> Result<(), EncodeError> {
+        match T::reject(ours) {
+            Some(m) => m.encode_to(out),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A client reading the server's answer to its hello: an acceptance, or, when the bytes
+/// are not an acceptance's first constant and the protocol has one, a refusal.
+pub fn read_reply<S: HandshakeSteps + ?Sized>(
+    s: &S,
+    buf: &mut BytesMut,
+) -> Result<HandshakeEvent, DecodeError> {
+    match s.read_accept(buf) {
+        Ok(Some(m)) => Ok(HandshakeEvent::Done(s.accepted(&m))),
+        Ok(None) => Ok(HandshakeEvent::NeedMore),
+        // Not an accept's first constant: a reject, if the protocol has one.
+        Err(e)
+            if s.rejects()
+                && matches!(e.kind, crate::error::DecodeErrorKind::BadConstant { .. })
+                && e.offset == 0 =>
+        {
+            match s.read_reject(buf)? {
+                Some(m) => {
+                    let (min, max) = s.rejected(&m);
+                    Ok(HandshakeEvent::Rejected { min, max })
                 }
-                Ok(HandshakeEvent::Rejected { min, max })
+                None => Ok(HandshakeEvent::NeedMore),
             }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A server reading a client's hello and answering it: the version both speak, accepted
+/// with the features both have, or a refusal naming the server's range.
+pub fn answer_hello<S: HandshakeSteps + ?Sized>(
+    s: &S,
+    buf: &mut BytesMut,
+    ours: (u32, u32),
+    features: u64,
+    out: &mut BytesMut,
+) -> Result<HandshakeEvent, DecodeError> {
+    let Some(h) = s.read_hello(buf)? else {
+        return Ok(HandshakeEvent::NeedMore);
+    };
+    let (min, max, offered) = s.offer(&h);
+    let reply = |what: &'static str, e: EncodeError| {
+        DecodeError::new(0, what, crate::error::DecodeErrorKind::Reply(e.to_string()))
+    };
+    match negotiate(ours, (min, max), s.highest()) {
+        Some(version) => {
+            let features = offered & features;
+            s.write_accept(version, features, out)
+                .map_err(|e| reply("accept", e))?;
+            Ok(HandshakeEvent::Done(Negotiated { version, features }))
+        }
+        None => {
+            s.write_reject(ours, out).map_err(|e| reply("reject", e))?;
+            Ok(HandshakeEvent::Rejected { min, max })
         }
     }
 }

@@ -589,6 +589,100 @@ impl DynHandshake {
     }
 }
 
+impl polywire_core::protocol::HandshakeSteps for DynHandshake {
+    type Hello = Value;
+    type Accept = Value;
+    type Reject = Value;
+
+    fn read_hello(&self, buf: &mut BytesMut) -> Result<Option<Value>, DecodeError> {
+        self.partial(self.hello.0, buf)
+    }
+
+    fn read_accept(&self, buf: &mut BytesMut) -> Result<Option<Value>, DecodeError> {
+        self.partial(self.accept.0, buf)
+    }
+
+    fn read_reject(&self, buf: &mut BytesMut) -> Result<Option<Value>, DecodeError> {
+        match &self.reject {
+            Some((ty, _)) => self.partial(*ty, buf),
+            None => Ok(None),
+        }
+    }
+
+    fn rejects(&self) -> bool {
+        self.reject.is_some()
+    }
+
+    fn highest(&self) -> bool {
+        self.highest
+    }
+
+    fn offer(&self, hello: &Value) -> (u32, u32, u64) {
+        let ht = self.hello.0;
+        (
+            self.get(ht, hello, "min_version", 32) as u32,
+            self.get(ht, hello, "max_version", 32) as u32,
+            self.get(ht, hello, "features", 64),
+        )
+    }
+
+    fn accepted(&self, accept: &Value) -> polywire_core::Negotiated {
+        let at = self.accept.0;
+        polywire_core::Negotiated {
+            version: self.get(at, accept, "version", 32) as u32,
+            features: self.get(at, accept, "features", 64),
+        }
+    }
+
+    fn rejected(&self, reject: &Value) -> (u32, u32) {
+        let rt = self.reject.as_ref().map_or(0, |(ty, _)| *ty);
+        (
+            self.get(rt, reject, "min_version", 32) as u32,
+            self.get(rt, reject, "max_version", 32) as u32,
+        )
+    }
+
+    fn write_accept(
+        &self,
+        version: u32,
+        features: u64,
+        out: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
+        let v = self.with(
+            &self.accept,
+            &[("version", u64::from(version)), ("features", features)],
+        );
+        self.encode(self.accept.0, &v, out)
+    }
+
+    fn write_reject(&self, ours: (u32, u32), out: &mut BytesMut) -> Result<(), EncodeError> {
+        let Some(r) = &self.reject else { return Ok(()) };
+        let mut v = self.with(
+            r,
+            &[
+                ("min_version", u64::from(ours.0)),
+                ("max_version", u64::from(ours.1)),
+            ],
+        );
+        // The generated reject says why in its string field.
+        if let Some(f) = self
+            .schema
+            .ir()
+            .struct_def(r.0)
+            .fields
+            .iter()
+            .find(|f| matches!(&f.kind, FieldKind::Value(Type::String { .. })))
+        {
+            set_path(
+                &mut v,
+                &[intern(&f.name)],
+                Value::Str(Str::from("no common version")),
+            );
+        }
+        self.encode(r.0, &v, out)
+    }
+}
+
 impl polywire_core::Handshake for DynHandshake {
     fn versions(&self) -> (u32, u32) {
         self.versions
@@ -616,31 +710,7 @@ impl polywire_core::Handshake for DynHandshake {
         &self,
         buf: &mut BytesMut,
     ) -> Result<polywire_core::HandshakeEvent, DecodeError> {
-        use polywire_core::{HandshakeEvent, Negotiated};
-        let at = self.accept.0;
-        match self.partial(at, buf) {
-            Ok(Some(m)) => Ok(HandshakeEvent::Done(Negotiated {
-                version: self.get(at, &m, "version", 32) as u32,
-                features: self.get(at, &m, "features", 64),
-            })),
-            Ok(None) => Ok(HandshakeEvent::NeedMore),
-            Err(e)
-                if matches!(e.kind, polywire_core::DecodeErrorKind::BadConstant { .. })
-                    && e.offset == 0 =>
-            {
-                let Some((rt, _)) = &self.reject else {
-                    return Err(e);
-                };
-                match self.partial(*rt, buf)? {
-                    Some(m) => Ok(HandshakeEvent::Rejected {
-                        min: self.get(*rt, &m, "min_version", 32) as u32,
-                        max: self.get(*rt, &m, "max_version", 32) as u32,
-                    }),
-                    None => Ok(HandshakeEvent::NeedMore),
-                }
-            }
-            Err(e) => Err(e),
-        }
+        polywire_core::protocol::read_reply(self, buf)
     }
 
     fn server_read_hello(
@@ -650,62 +720,6 @@ impl polywire_core::Handshake for DynHandshake {
         features: u64,
         out: &mut BytesMut,
     ) -> Result<polywire_core::HandshakeEvent, DecodeError> {
-        use polywire_core::{HandshakeEvent, Negotiated};
-        let ht = self.hello.0;
-        let Some(h) = self.partial(ht, buf)? else {
-            return Ok(HandshakeEvent::NeedMore);
-        };
-        let (min, max) = (
-            self.get(ht, &h, "min_version", 32) as u32,
-            self.get(ht, &h, "max_version", 32) as u32,
-        );
-        let offered = self.get(ht, &h, "features", 64);
-        let reply = |what: &'static str, e: EncodeError| {
-            DecodeError::new(
-                0,
-                what,
-                polywire_core::DecodeErrorKind::Reply(e.to_string()),
-            )
-        };
-        match polywire_core::protocol::negotiate(ours, (min, max), self.highest) {
-            Some(version) => {
-                let features = offered & features;
-                let v = self.with(
-                    &self.accept,
-                    &[("version", u64::from(version)), ("features", features)],
-                );
-                self.encode(self.accept.0, &v, out)
-                    .map_err(|e| reply("accept", e))?;
-                Ok(HandshakeEvent::Done(Negotiated { version, features }))
-            }
-            None => {
-                if let Some(r) = &self.reject {
-                    let mut v = self.with(
-                        r,
-                        &[
-                            ("min_version", u64::from(ours.0)),
-                            ("max_version", u64::from(ours.1)),
-                        ],
-                    );
-                    // The generated reject says why in its string field.
-                    if let Some(f) = self
-                        .schema
-                        .ir()
-                        .struct_def(r.0)
-                        .fields
-                        .iter()
-                        .find(|f| matches!(&f.kind, FieldKind::Value(Type::String { .. })))
-                    {
-                        set_path(
-                            &mut v,
-                            &[intern(&f.name)],
-                            Value::Str(Str::from("no common version")),
-                        );
-                    }
-                    self.encode(r.0, &v, out).map_err(|e| reply("reject", e))?;
-                }
-                Ok(HandshakeEvent::Rejected { min, max })
-            }
-        }
+        polywire_core::protocol::answer_hello(self, buf, ours, features, out)
     }
 }
