@@ -3,7 +3,7 @@
 //! errors carry the same offsets, paths and kinds.
 
 use crate::{Schema, Value, intern};
-use polywire_codegen::ir::check::{min_size, union_key};
+use polywire_codegen::ir::check::min_size;
 use polywire_codegen::ir::*;
 use polywire_core::wire::{
     Limits, Reader, Sender as WireSender, expect_const, peek_uint, peek_varint, peek_varint_max,
@@ -82,7 +82,6 @@ impl<'p> Locals<'p> {
 pub(crate) struct Dec<'s> {
     s: &'s Schema,
     p: &'s Protocol,
-    reads_version: bool,
     /// Where each part was read, when asked for ([`crate::Schema::trace`]).
     trace: Option<&'s RefCell<Vec<Node>>>,
     depth: Cell<usize>,
@@ -109,7 +108,6 @@ impl<'s> Dec<'s> {
         Dec {
             s,
             p: &s.ir,
-            reads_version: reads_version(&s.ir),
             trace: None,
             depth: Cell::new(0),
         }
@@ -151,7 +149,7 @@ impl<'s> Dec<'s> {
     pub fn message(&self, ty: usize, r: &mut Reader<'_>) -> Result<Value, DecodeError> {
         match &self.p.types[ty] {
             TypeDef::Struct(s) => self.structure(s, r),
-            TypeDef::Union(u) => self.union(u, r),
+            TypeDef::Union(u) => self.union(ty, u, r),
             TypeDef::Tagged(t) => self.tagged(t, r),
             TypeDef::Enum(_) | TypeDef::Flags(_) => Err(r.error(
                 intern(self.p.types[ty].name()),
@@ -160,21 +158,23 @@ impl<'s> Dec<'s> {
         }
     }
 
-    fn union(&self, u: &UnionDef, r: &mut Reader<'_>) -> Result<Value, DecodeError> {
+    fn union(&self, ty: usize, u: &UnionDef, r: &mut Reader<'_>) -> Result<Value, DecodeError> {
         let name = intern(&u.name);
-        if polywire_codegen::emit::union_is_recursive(self.p, u) {
+        let facts = self.s.facts.unions[ty].as_ref();
+        if facts.is_some_and(|f| f.recursive) {
             r.enter(name)?;
-            let v = self.member(u, name, r);
+            let v = self.member(u, facts, name, r);
             r.leave();
             v
         } else {
-            self.member(u, name, r)
+            self.member(u, facts, name, r)
         }
     }
 
     fn member(
         &self,
         u: &UnionDef,
+        facts: Option<&crate::UnionFacts>,
         name: &'static str,
         r: &mut Reader<'_>,
     ) -> Result<Value, DecodeError> {
@@ -193,11 +193,11 @@ impl<'s> Dec<'s> {
             self.close(node, r.offset(), None);
             return v;
         }
-        let key = union_key(self.p, u);
-        let (width, big, mask) = key.as_ref().map_or((1, true, 0), |(k, _)| {
+        let key = facts.and_then(|f| f.key.as_ref());
+        let (width, big, mask) = key.map_or((1, true, 0), |(k, _)| {
             (usize::from(k.ty.bytes), k.ty.endian == Endian::Big, k.mask)
         });
-        let keys = key.map(|(_, keys)| keys).unwrap_or_default();
+        let keys: &[u64] = key.map_or(&[], |(_, keys)| keys);
         let word = r.peek_word(width, big, name)? & mask;
         let arm = u
             .arms
@@ -567,7 +567,7 @@ impl<'s> Dec<'s> {
                     }
                     let v = self.field(s, f, fl, &l, cur!())?;
                     if f.attrs.iter().any(|a| a == "version")
-                        && self.reads_version
+                        && self.s.facts.reads_version
                         && let Some(n) = v.as_int()
                     {
                         cur!().set_version(u32::try_from(n).unwrap_or(u32::MAX));
@@ -950,12 +950,6 @@ pub(crate) fn probe(
         }
     }
     Ok(None)
-}
-
-/// Whether any condition reads `@version` (only then do `@version` fields set it): the
-/// emitter's own test.
-pub(crate) fn reads_version(p: &Protocol) -> bool {
-    polywire_codegen::emit::reads_version(p)
 }
 
 /// The computed length (a field or bit part) whose `len(x..)` region starts at `name`.

@@ -21,7 +21,6 @@ pub(crate) struct Enc<'s> {
     dec: Dec<'s>,
     /// The version in effect (`@version` fields set it for what follows).
     version: std::cell::Cell<u32>,
-    reads_version: bool,
 }
 
 fn mismatch(path: &'static str, expected: &'static str) -> EncodeError {
@@ -35,7 +34,6 @@ impl<'s> Enc<'s> {
             p: &s.ir,
             dec: Dec::new(s),
             version: std::cell::Cell::new(version),
-            reads_version: crate::decode::reads_version(&s.ir),
         }
     }
 
@@ -43,7 +41,7 @@ impl<'s> Enc<'s> {
     pub fn message(&self, ty: usize, v: &Value, dst: &mut BytesMut) -> Result<(), EncodeError> {
         match &self.p.types[ty] {
             TypeDef::Struct(s) => self.structure(s, v, dst),
-            TypeDef::Union(u) => self.union(u, v, dst),
+            TypeDef::Union(u) => self.union(ty, u, v, dst),
             TypeDef::Tagged(t) => self.tagged(t, v, dst),
             TypeDef::Enum(_) | TypeDef::Flags(_) => {
                 Err(mismatch(intern(self.p.types[ty].name()), "a message type"))
@@ -51,7 +49,13 @@ impl<'s> Enc<'s> {
         }
     }
 
-    fn union(&self, u: &UnionDef, v: &Value, dst: &mut BytesMut) -> Result<(), EncodeError> {
+    fn union(
+        &self,
+        ty: usize,
+        u: &UnionDef,
+        v: &Value,
+        dst: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
         let name = intern(&u.name);
         let Value::Union { member, value } = v else {
             return Err(mismatch(name, "a member of the union"));
@@ -62,7 +66,9 @@ impl<'s> Enc<'s> {
         let at = dst.len();
         self.message(arm.ty, value, dst)?;
         if arm.fallback
-            && let Some((key, keys)) = polywire_codegen::ir::check::union_key(self.p, u)
+            && let Some((key, keys)) = self.s.facts.unions[ty]
+                .as_ref()
+                .and_then(|f| f.key.as_ref())
         {
             // Bytes that start with another member's key would read back as that one.
             let width = usize::from(key.ty.bytes);
@@ -72,7 +78,7 @@ impl<'s> Enc<'s> {
                 } else {
                     s.iter().rev().fold(0u64, |k, x| k << 8 | u64::from(*x))
                 };
-                let keyed = polywire_codegen::ir::check::keyed_values(u, &keys);
+                let keyed = polywire_codegen::ir::check::keyed_values(u, keys);
                 if keyed.iter().any(|(_, k)| *k == word & key.mask) {
                     return Err(EncodeError::ClaimedKey {
                         path: intern(self.p.types[arm.ty].name()),
@@ -338,7 +344,7 @@ impl<'s> Enc<'s> {
                         let mut b = BytesMut::new();
                         self.field(s, f, fl, x, &l, &mut b)?;
                         if f.attrs.iter().any(|a| a == "version")
-                            && self.reads_version
+                            && self.s.facts.reads_version
                             && let Some(v) = x.as_int()
                         {
                             self.version.set(u32::try_from(v).unwrap_or(u32::MAX));

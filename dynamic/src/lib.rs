@@ -133,6 +133,46 @@ impl Value {
 #[derive(Debug, Clone)]
 pub struct Schema {
     ir: Protocol,
+    /// What decoding and encoding ask of the protocol again and again, worked out once.
+    facts: Arc<Facts>,
+}
+
+/// Properties of a protocol derived from its IR, computed when it is loaded rather than
+/// for each frame.
+#[derive(Debug)]
+pub(crate) struct Facts {
+    /// Whether a condition reads `@version` (only then do `@version` fields set it).
+    pub reads_version: bool,
+    /// Per type index: a union's facts.
+    pub unions: Vec<Option<UnionFacts>>,
+}
+
+/// A union's facts.
+#[derive(Debug)]
+pub(crate) struct UnionFacts {
+    /// It holds itself again: each level counts against `max_depth`.
+    pub recursive: bool,
+    /// Its discriminating word and each member's key (see `ir::check::union_key`).
+    pub key: Option<(polywire_codegen::ir::UnionKey, Vec<u64>)>,
+}
+
+impl Facts {
+    fn of(p: &Protocol) -> Facts {
+        Facts {
+            reads_version: polywire_codegen::emit::reads_version(p),
+            unions: p
+                .types
+                .iter()
+                .map(|t| match t {
+                    TypeDef::Union(u) => Some(UnionFacts {
+                        recursive: polywire_codegen::emit::union_is_recursive(p, u),
+                        key: polywire_codegen::ir::check::union_key(p, u),
+                    }),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Why a schema could not be loaded or used.
@@ -152,7 +192,7 @@ impl Schema {
     /// diagnostics (file:line:col and the offending text).
     pub fn load(path: impl AsRef<Path>) -> Result<Schema, SchemaError> {
         polywire_codegen::load(path.as_ref())
-            .map(|c| Schema { ir: c.ir })
+            .map(|c| Schema::from_ir(c.ir))
             .map_err(|e| SchemaError(e.to_string()))
     }
 
@@ -160,13 +200,14 @@ impl Schema {
     #[allow(clippy::should_implement_trait)]
     pub fn from_str(name: &str, text: &str) -> Result<Schema, SchemaError> {
         polywire_codegen::load_str(name, text)
-            .map(|c| Schema { ir: c.ir })
+            .map(|c| Schema::from_ir(c.ir))
             .map_err(|e| SchemaError(e.to_string()))
     }
 
     /// A schema over a protocol that has passed the checks (from either front end).
     pub fn from_ir(ir: Protocol) -> Schema {
-        Schema { ir }
+        let facts = Arc::new(Facts::of(&ir));
+        Schema { ir, facts }
     }
 
     /// The protocol.
