@@ -1051,6 +1051,7 @@ async fn read_loop<P: Protocol, R: AsyncRead + Unpin>(
             // instead of replaced by a new allocation.
             tokio::task::yield_now().await;
         }
+        input.fair_turn().await;
         // An idle connection waits without a read buffer (`Inbound` gives it back).
         let n = tokio::select! {
             r = std::future::poll_fn(|cx| input.poll_read(&mut rd, cx)) => r,

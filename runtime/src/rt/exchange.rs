@@ -685,6 +685,7 @@ where
         } else {
             st.session.deadline()
         };
+        inbound.fair_turn().await;
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -1199,6 +1200,7 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
             break Ended::Closed;
         }
         let deadline = session.deadline();
+        inbound.fair_turn().await;
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d.into()).await,

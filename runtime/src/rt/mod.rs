@@ -166,6 +166,13 @@ pub(crate) const MIN_READ: usize = 16 * 1024;
 /// The most room a read is sized for (a frame larger than that still gets room for all of
 /// it, from the codec).
 pub(crate) const MAX_READ: usize = 256 * 1024;
+/// The bytes a connection reads in a row, without its socket ever making it wait, before
+/// [`Inbound::poll_read`] lets the other tasks of its worker run: one full read's worth,
+/// about a millisecond of small requests in a release build. Without it a peer that keeps
+/// the socket full would be served for as long as tokio's budget of 128 reads lasts (up
+/// to 32 MiB), and every other connection on that worker, and the I/O driver it polls,
+/// would wait.
+pub(crate) const FAIR_SHARE: usize = MAX_READ;
 
 /// Sizes a connection's reads to its traffic, as Netty's adaptive allocator does: a read
 /// that fills the room it was given doubles the room wanted, and two reads in a row that
@@ -305,6 +312,8 @@ pub(crate) struct Inbound {
     /// Buffers allocated for this connection's reads (not taken from the spares, nor grown
     /// by [`ReadSizer::make_room`]).
     allocated: u64,
+    /// Bytes read since the socket last made the task wait (see [`FAIR_SHARE`]).
+    unbroken: usize,
 }
 
 impl Inbound {
@@ -314,6 +323,7 @@ impl Inbound {
             buf: first,
             sizer: ReadSizer::new(),
             allocated: 0,
+            unbroken: 0,
         }
     }
 
@@ -335,8 +345,25 @@ impl Inbound {
         self.allocated
     }
 
+    /// Yields to the other tasks of the worker, and lets it poll the I/O driver, once
+    /// [`FAIR_SHARE`] bytes were read in a row without the socket making the task wait.
+    pub(crate) async fn fair_turn(&mut self) {
+        if self.unbroken >= FAIR_SHARE {
+            self.unbroken = 0;
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// True when the reads in a row since the socket last made the task wait reached
+    /// [`FAIR_SHARE`] (see [`fair_turn`](Self::fair_turn)).
+    #[cfg(test)]
+    pub(crate) fn turn_is_over(&self) -> bool {
+        self.unbroken >= FAIR_SHARE
+    }
+
     /// Reads what `rd` has into the buffer (taking one first if none is held); `Ready(0)` at
     /// the end of the stream. On `Pending` with nothing buffered the buffer is given back.
+    /// Drivers call [`fair_turn`](Self::fair_turn) before each read.
     pub(crate) fn poll_read<R: tokio::io::AsyncRead + Unpin>(
         &mut self,
         rd: &mut R,
@@ -351,9 +378,15 @@ impl Inbound {
         self.sizer.make_room(&mut self.buf);
         let read = tokio_util::io::poll_read_buf(std::pin::Pin::new(rd), cx, &mut self.buf);
         match &read {
-            std::task::Poll::Ready(Ok(n)) if *n > 0 => self.sizer.record(*n),
-            std::task::Poll::Pending if self.buf.is_empty() => {
-                spare::give(std::mem::take(&mut self.buf));
+            std::task::Poll::Ready(Ok(n)) if *n > 0 => {
+                self.sizer.record(*n);
+                self.unbroken += *n;
+            }
+            std::task::Poll::Pending => {
+                self.unbroken = 0;
+                if self.buf.is_empty() {
+                    spare::give(std::mem::take(&mut self.buf));
+                }
             }
             _ => {}
         }
@@ -477,7 +510,10 @@ mod tests {
     }
 
     /// Polls a read once, as a connection's task does before it waits.
-    fn poll_once(input: &mut Inbound, rd: &mut tokio::io::DuplexStream) -> Option<usize> {
+    fn poll_once<R: tokio::io::AsyncRead + Unpin>(
+        input: &mut Inbound,
+        rd: &mut R,
+    ) -> Option<usize> {
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         match input.poll_read(rd, &mut cx) {
             std::task::Poll::Ready(r) => Some(r.expect("read")),
@@ -544,6 +580,46 @@ mod tests {
         assert_eq!(buffers.len(), 1, "{buffers:?}");
         assert_eq!(input.allocated(), settled);
         assert!(settled <= 5, "{settled}");
+    }
+
+    #[tokio::test]
+    async fn a_socket_that_is_never_drained_gets_a_fair_share_then_yields() {
+        // A peer that always has more to give.
+        let mut rd = tokio::io::repeat(7);
+        let mut input = Inbound::new(BytesMut::new());
+        for turn in 0..3 {
+            let mut read = 0;
+            while !input.turn_is_over() {
+                read += poll_once(&mut input, &mut rd).expect("always ready");
+                input.buf.clear();
+                assert!(read <= 4 * super::FAIR_SHARE, "the turn never ends");
+            }
+            assert!(read >= super::FAIR_SHARE, "turn {turn}: {read}");
+            assert!(read < super::FAIR_SHARE + MAX_READ, "turn {turn}: {read}");
+            // The turn ends with a yield, and the next one starts counting afresh.
+            {
+                let yielded = input.fair_turn();
+                tokio::pin!(yielded);
+                assert!(futures_poll(yielded.as_mut()).is_pending(), "turn {turn}");
+                assert!(futures_poll(yielded.as_mut()).is_ready(), "turn {turn}");
+            }
+            assert!(!input.turn_is_over());
+        }
+        // A read that makes the task wait ends the turn too.
+        while !input.turn_is_over() {
+            poll_once(&mut input, &mut rd);
+            input.buf.clear();
+        }
+        let (_peer, mut quiet) = tokio::io::duplex(64);
+        assert_eq!(poll_once(&mut input, &mut quiet), None);
+        assert!(!input.turn_is_over());
+    }
+
+    /// Polls `f` once.
+    fn futures_poll<F: std::future::Future>(
+        f: std::pin::Pin<&mut F>,
+    ) -> std::task::Poll<F::Output> {
+        f.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
     }
 
     #[test]

@@ -916,6 +916,7 @@ where
             // Nothing can add to it before the next pass.
             super::spare::give(std::mem::take(&mut out));
         }
+        input.fair_turn().await;
         // One look at the write queue per pass (it takes its lock).
         let has_space = q.has_space();
         let room = session.in_flight() < cfg.max_in_flight && has_space;
