@@ -87,6 +87,7 @@ impl Calc for Adder {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    polywire_examples::logging::from_env();
     let server = RemotingServer::new(CalcProtocol, ServerConfig::default());
     serve_calc(&server, Arc::new(Adder));
     let addr = server.bind("127.0.0.1:0").await?;

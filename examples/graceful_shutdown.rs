@@ -33,6 +33,7 @@ async fn stop_signal() {
 
 #[tokio::main]
 async fn main() {
+    polywire_examples::logging::from_env();
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "examples/graceful.toml".into());

@@ -1510,6 +1510,7 @@ fn run_idle(a: &Args) {
 }
 
 fn main() {
+    polywire_examples::logging::from_env();
     let mut a = parse_args();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     a.pin = a.pin

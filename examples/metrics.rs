@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    polywire_examples::logging::from_env();
     let (mut listen, mut metrics) = ("127.0.0.1:0".to_string(), "127.0.0.1:0".to_string());
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {

@@ -10,6 +10,7 @@
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    polywire_examples::logging::from_env();
     let mut listen = "127.0.0.1:1883".to_string();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {

@@ -74,6 +74,7 @@ where
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    polywire_examples::logging::from_env();
     let server = RemotingServer::new(NativeProtocol, ServerConfig::default());
     let (logs, mut log_rx) = mpsc::unbounded_channel();
     serve_basic(&server, Arc::new(Service { logs }));

@@ -18,6 +18,7 @@
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::io::Result<()> {
+    polywire_examples::logging::from_env();
     let mut listen = "127.0.0.1:6379".to_string();
     let mut threads = 1usize;
     let mut args = std::env::args().skip(1);

@@ -7,6 +7,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    polywire_examples::logging::from_env();
     let mut listen = "127.0.0.1:9876".to_string();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {

@@ -3,6 +3,7 @@
 
 pub mod echo;
 pub mod graceful;
+pub mod logging;
 pub mod metrics;
 pub mod mqtt_broker;
 pub mod probes;

@@ -475,7 +475,22 @@ impl<E: Exchange> Served<'_, E> {
         let mut ev = first;
         let mut n = 0;
         loop {
-            self.handle(handler, ev).await;
+            // What the handler logs carries the message it handles (nothing while debug
+            // spans are off).
+            let span = match &ev {
+                Incoming::Hello { msg, .. }
+                | Incoming::Message { msg, .. }
+                | Incoming::Close { msg } => {
+                    tracing::debug_span!("message", message = E::MEMBERS[E::member(msg)])
+                }
+                _ => tracing::Span::none(),
+            };
+            let version = self.session.version();
+            tracing::Instrument::instrument(self.handle(handler, ev), span).await;
+            if let Some(v) = self.session.version().filter(|v| Some(*v) != version) {
+                // Negotiated or switched: the connection's span says so from now on.
+                tracing::Span::current().record("version", v);
+            }
             if self.close {
                 // Closed by its handler: nothing received after it is handled.
                 let _ = flush(wr, &mut self.session).await;
@@ -555,6 +570,7 @@ impl<E: Exchange> Served<'_, E> {
             .await
         {
             Some(a) if due.is_some() => {
+                tracing::debug!(answer = E::MEMBERS[E::member(&a)], "answered");
                 let failure = E::failure(&a);
                 // The token again for a second try, kept only for an answer that may need one.
                 let retry = failure.as_ref().map(|_| token.clone());
@@ -626,6 +642,7 @@ where
     let session = MessageSession::<E>::new(Role::Server, opened);
     if let Some(v) = session.version() {
         conn.inner.version.store(v, Ordering::Relaxed);
+        tracing::Span::current().record("version", v);
     }
     let mut st = Served {
         conn: &conn,

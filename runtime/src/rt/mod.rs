@@ -97,8 +97,15 @@ pub(crate) fn spawn_connection(
     if shutdown.is_cancelled() {
         return;
     }
-    // Everything the connection logs carries who it is.
-    let span = tracing::debug_span!("connection", %peer, %transport, protocol);
+    // Everything the connection logs carries who it is; `version` is recorded once the
+    // connection has negotiated one.
+    let span = tracing::debug_span!(
+        "connection",
+        %peer,
+        %transport,
+        protocol,
+        version = tracing::field::Empty
+    );
     tracker.spawn(tracing::Instrument::instrument(
         async move {
             connection.await;

@@ -686,6 +686,14 @@ impl<P: Protocol> Session<P> {
                     output.reserve((*last_out).max(guess));
                     Instant::now()
                 });
+                // What the processor and the hooks log carries the request's identity (one
+                // check of a cached flag while debug spans are off).
+                let span = tracing::debug_span!(
+                    "request",
+                    code = frame.code(),
+                    id = frame.correlation_id()
+                );
+                let _in = span.enter();
                 let done = match dispatch(inner, table, ctx, frame, start) {
                     Dispatch::Skip => return,
                     Dispatch::Done(done) => done,
@@ -695,9 +703,12 @@ impl<P: Protocol> Session<P> {
                             std::task::Poll::Ready(r) => (id, kind, code, echo, start, r),
                             std::task::Poll::Pending => {
                                 received += 1;
-                                inflight.push(Box::pin(async move {
-                                    (id, kind, code, echo, start, fut.await)
-                                }));
+                                let later = async move { (id, kind, code, echo, start, fut.await) };
+                                inflight.push(if span.is_disabled() {
+                                    Box::pin(later)
+                                } else {
+                                    Box::pin(tracing::Instrument::instrument(later, span.clone()))
+                                });
                                 return;
                             }
                         }
@@ -745,6 +756,7 @@ impl<P: Protocol> Session<P> {
         let mut n = 0;
         while let std::task::Poll::Ready(Some(done)) = self.inflight.poll_next_unpin(cx) {
             let start = done.4;
+            let _in = tracing::debug_span!("request", code = done.2, id = done.0).entered();
             if let Some(error) = respond(
                 &self.inner,
                 &self.table,
@@ -839,6 +851,9 @@ where
         }
     };
 
+    if let Some(n) = &negotiated {
+        tracing::Span::current().record("version", n.version);
+    }
     let mut session = Session::open(inner.clone(), peer.as_str().into(), transport, negotiated);
     let mut reading = true;
     let idle = tokio::time::sleep(cfg.idle_timeout);
@@ -1119,6 +1134,7 @@ fn respond<P: Protocol>(
         },
     };
     if kind == FrameKind::Oneway {
+        tracing::debug!(took = ?start.elapsed(), "oneway processed");
         inner.metrics.response(start.elapsed(), false);
         for h in &table.hooks {
             h.after(ctx, code, None);
@@ -1132,6 +1148,7 @@ fn respond<P: Protocol>(
         h.after(ctx, code, Some(&resp));
     }
     let error = !inner.proto.is_success(&resp);
+    tracing::debug!(error, took = ?start.elapsed(), "answered");
     if let Err(e) = codec.encode(&resp, out) {
         tracing::warn!(peer = %ctx.peer, code, error = %e, "response does not encode; answering with an error");
         let mut err = inner
