@@ -1,12 +1,14 @@
 //! The counters of a `MultiServer` and a client, scraped from the `/metrics` endpoint of
 //! `examples/metrics.rs` as Prometheus would: every protocol's requests, responses, errors,
-//! bytes, open connections and latency histogram, labelled by protocol and role, and the
-//! totals over the `MultiServer`.
+//! bytes, open connections and latency histogram, labelled by protocol, role and transport
+//! (native over TCP and over TLS on one port, RocketMQ, and RESP's exchange server), and
+//! the totals over the `MultiServer`.
 
 use polywire::Protocol;
 use polywire::rt::prometheus::Exporter;
 use polywire::rt::{
     ClientConfig, MultiServer, MultiServerConfig, RemotingClient, RemotingServer, ServerConfig,
+    TlsMode, TlsSettings,
 };
 use polywire_protocols::native::{
     BasicClient, BasicEcho, EchoRequest, NativeProtocol, serve_basic_now,
@@ -28,7 +30,14 @@ async fn scrape(addr: std::net::SocketAddr, path: &str) -> String {
 
 #[tokio::test]
 async fn the_metrics_endpoint_shows_every_protocol_s_counters() {
-    let multi = MultiServer::new(MultiServerConfig::default());
+    let (tls, client_tls) = polywire_examples::self_signed::localhost().unwrap();
+    let multi = MultiServer::new(MultiServerConfig {
+        tls: Some(TlsSettings {
+            config: Arc::new(tls),
+            mode: TlsMode::Permissive,
+        }),
+        ..MultiServerConfig::default()
+    });
     let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
     serve_basic_now(&native, Arc::new(BasicEcho));
     multi.add(native).unwrap();
@@ -36,7 +45,70 @@ async fn the_metrics_endpoint_shows_every_protocol_s_counters() {
         .await
         .unwrap();
     multi.add(rocketmq).unwrap();
+    let resp = polywire_protocols::resp::server(
+        polywire_examples::redis_server::Redis::default(),
+        Default::default(),
+    );
+    multi.add(resp).unwrap();
     let addr = multi.bind("127.0.0.1:0").await.unwrap();
+
+    // Three RESP commands (one inline), the last with the wrong arity (an error reply, but
+    // not a failure: resp.wire's exchange declares no `status`).
+    let mut redis = tokio::net::TcpStream::connect(addr).await.unwrap();
+    redis
+        .write_all(b"*1\r\n$4\r\nPING\r\nPING\r\n*1\r\n$3\r\nGET\r\n")
+        .await
+        .unwrap();
+    let mut answers = Vec::new();
+    while !answers.ends_with(b"command\r\n") {
+        let mut buf = [0u8; 256];
+        let n = tokio::time::timeout(Duration::from_secs(5), redis.read(&mut buf))
+            .await
+            .expect("answered")
+            .unwrap();
+        assert!(n > 0, "closed after {answers:?}");
+        answers.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(
+        answers,
+        b"+PONG\r\n+PONG\r\n-ERR wrong number of arguments for 'get' command\r\n"
+    );
+    // Bytes that are not RESP on a second connection: a protocol error, then the close.
+    let mut bad = tokio::net::TcpStream::connect(addr).await.unwrap();
+    bad.write_all(b"*1\r\n$x\r\n").await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), bad.read_to_string(&mut answer))
+        .await
+        .expect("closed")
+        .unwrap();
+    assert!(answer.starts_with("-ERR Protocol error"), "{answer}");
+    // Its task counts it closed just after the socket closes.
+    let resp_connections = || {
+        multi
+            .metrics()
+            .into_iter()
+            .find(|(id, _)| *id == "resp")
+            .map(|(_, m)| m.connections)
+    };
+    for _ in 0..500 {
+        if resp_connections() == Some(1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // One native call over TLS on the same port, its connection kept open.
+    let secure = RemotingClient::new(
+        NativeProtocol,
+        ClientConfig {
+            tls: Some(client_tls),
+            ..ClientConfig::default()
+        },
+    );
+    let secure = BasicClient::new(secure, addr.to_string());
+    secure
+        .echo(EchoRequest { body: "hi".into() })
+        .await
+        .unwrap();
 
     let native_client = RemotingClient::new(NativeProtocol, ClientConfig::default());
     let basic = BasicClient::new(native_client.clone(), addr.to_string());
@@ -64,9 +136,18 @@ async fn the_metrics_endpoint_shows_every_protocol_s_counters() {
         page.contains("content-type: application/openmetrics-text"),
         "{page}"
     );
-    let native = r#"{protocol="polywire-native",role="server"}"#;
-    let rocket = r#"{protocol="rocketmq-remoting",role="server"}"#;
+    let native = r#"{protocol="polywire-native",role="server",transport="tcp"}"#;
+    let native_tls = r#"{protocol="polywire-native",role="server",transport="tls"}"#;
+    let rocket = r#"{protocol="rocketmq-remoting",role="server",transport="tcp"}"#;
+    let resp = r#"{protocol="resp",role="server",transport="tcp"}"#;
     for want in [
+        format!("polywire_requests_total{native_tls} 1"),
+        format!("polywire_connections{native_tls} 1"),
+        format!("polywire_requests_total{resp} 3"),
+        format!("polywire_responses_total{resp} 3"),
+        format!("polywire_errors_total{resp} 1"),
+        format!("polywire_connections{resp} 1"),
+        format!("polywire_latency_seconds_count{resp} 3"),
         format!("polywire_requests_total{native} 7"),
         format!("polywire_responses_total{native} 7"),
         format!("polywire_errors_total{native} 0"),
@@ -94,7 +175,15 @@ async fn the_metrics_endpoint_shows_every_protocol_s_counters() {
     assert!(bytes_in > 7 * 10, "{bytes_in}");
     // Totals over the MultiServer.
     let total = multi.metrics_total();
-    assert_eq!((total.requests, total.responses, total.errors), (10, 10, 1));
+    assert_eq!((total.requests, total.responses, total.errors), (14, 14, 2));
+    drop(secure);
+    let native_by: Vec<_> = multi
+        .metrics_by_transport()
+        .into_iter()
+        .filter(|(id, _, _)| *id == NativeProtocol.id())
+        .map(|(_, t, m)| (t.as_str(), m.requests))
+        .collect();
+    assert_eq!(native_by, [("tcp", 7), ("tls", 1)]);
     assert!(
         scrape(metrics_addr, "/other")
             .await

@@ -11,9 +11,10 @@
 //! (the ends of their chains) it waits for, and hands what the server pushes to
 //! [`MessageClient::next_push`].
 
+use super::metrics::TransportMetrics;
 use super::registry::{Io, ProtocolServer};
 use super::transport::{Framing, TransportKind};
-use super::{BoxFuture, CallError};
+use super::{BoxFuture, CallError, Metrics, MetricsSnapshot};
 use crate::exchange::{
     Exchange, Failure, Incoming, MessageSession, Role, SendError, Status, Ticket, Violation,
 };
@@ -272,6 +273,7 @@ struct ServerInner<E: Exchange, H> {
     tracker: TaskTracker,
     connections: Arc<tokio::sync::Semaphore>,
     detector: AnyPrefix,
+    metrics: TransportMetrics,
     _e: std::marker::PhantomData<fn() -> E>,
 }
 
@@ -287,6 +289,7 @@ impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
                 tracker: TaskTracker::new(),
                 connections,
                 detector: AnyPrefix(E::DETECT),
+                metrics: TransportMetrics::default(),
                 _e: std::marker::PhantomData,
             }),
         }
@@ -295,6 +298,18 @@ impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
     /// The handler.
     pub fn handler(&self) -> &H {
         &self.inner.handler
+    }
+
+    /// The server's counters: messages received (`requests`), answers sent (`responses`,
+    /// the time from a read's first message to its last answer as their latency), failures
+    /// answered and protocol violations (`errors`), bytes and open connections.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.metrics.total()
+    }
+
+    /// [`metrics`](Self::metrics) for each transport its connections have come in on.
+    pub fn metrics_by_transport(&self) -> Vec<(TransportKind, MetricsSnapshot)> {
+        self.inner.metrics.by_transport()
     }
 
     /// Listens on `addr` (a port of its own) until [`Self::shutdown`]; returns the address.
@@ -347,7 +362,9 @@ impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
         let connection = {
             let (inner, peer) = (inner.clone(), peer.clone());
             async move {
+                inner.metrics.of(transport).conn_opened();
                 let end = serve(&inner, rd, wr, peer, transport, first).await;
+                inner.metrics.of(transport).conn_closed();
                 tracing::debug!(?end, "connection ended");
             }
         };
@@ -372,18 +389,19 @@ impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
     }
 }
 
-/// Writes what the session produced.
+/// Writes what the session produced; returns how many bytes.
 async fn flush<W: AsyncWrite + Unpin, E: Exchange>(
     wr: &mut W,
     session: &mut MessageSession<E>,
-) -> std::io::Result<()> {
-    if session.has_output() {
-        let out = session.take_output();
-        wr.write_all(&out).await?;
-        // Message transports (WebSocket) send on flush.
-        wr.flush().await?;
+) -> std::io::Result<usize> {
+    if !session.has_output() {
+        return Ok(0);
     }
-    Ok(())
+    let out = session.take_output();
+    wr.write_all(&out).await?;
+    // Message transports (WebSocket) send on flush.
+    wr.flush().await?;
+    Ok(out.len())
 }
 
 /// What a connection's task holds while it serves.
@@ -398,9 +416,29 @@ struct Served<'a, E: Exchange> {
     queue: usize,
     /// The time, read once per batch of received messages (not per message).
     now: Instant,
+    /// The counters of the server's connections on this one's transport.
+    metrics: &'a Metrics,
+}
+
+/// What became of a message handed to its handler.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Handled {
+    /// Nothing is sent for it (a message no answer is due for, or a declined one).
+    Unanswered,
+    /// Its answer was sent.
+    Answered,
+    /// Its answer was a failure (or could not be sent).
+    Failed,
 }
 
 impl<E: Exchange> Served<'_, E> {
+    /// Writes what the session produced, counting the bytes.
+    async fn flush<W: AsyncWrite + Unpin>(&mut self, wr: &mut W) -> std::io::Result<()> {
+        let n = flush(wr, &mut self.session).await?;
+        self.metrics.bytes_out(n);
+        Ok(())
+    }
+
     /// Runs `fut` (a handler), taking what is pushed to this connection meanwhile (up to its
     /// queue's size) so that a handler that waits for room in another connection's queue
     /// never leaves its own full. What is taken is sent after the handler's answer.
@@ -474,7 +512,10 @@ impl<E: Exchange> Served<'_, E> {
     ) -> Option<Ended> {
         let mut ev = first;
         let mut n = 0;
-        loop {
+        // Counted here and added to the server's counters once per call, not per message.
+        let started = self.now;
+        let (mut received, mut answered, mut failed) = (0u64, 0u64, 0u64);
+        let end = loop {
             // What the handler logs carries the message it handles (nothing while debug
             // spans are off).
             let span = match &ev {
@@ -486,37 +527,55 @@ impl<E: Exchange> Served<'_, E> {
                 _ => tracing::Span::none(),
             };
             let version = self.session.version();
-            tracing::Instrument::instrument(self.handle(handler, ev), span).await;
+            received += 1;
+            match tracing::Instrument::instrument(self.handle(handler, ev), span).await {
+                Handled::Unanswered => {}
+                Handled::Answered => answered += 1,
+                Handled::Failed => {
+                    answered += 1;
+                    failed += 1;
+                }
+            }
             if let Some(v) = self.session.version().filter(|v| Some(*v) != version) {
                 // Negotiated or switched: the connection's span says so from now on.
                 tracing::Span::current().record("version", v);
             }
             if self.close {
                 // Closed by its handler: nothing received after it is handled.
-                let _ = flush(wr, &mut self.session).await;
-                return Some(Ended::ClosedHere);
+                let _ = self.flush(wr).await;
+                break Some(Ended::ClosedHere);
             }
             n += 1;
             if n >= batch {
-                if let Err(e) = flush(wr, &mut self.session).await {
-                    return Some(Ended::Io(e.to_string()));
+                if let Err(e) = self.flush(wr).await {
+                    break Some(Ended::Io(e.to_string()));
                 }
                 n = 0;
                 self.now = Instant::now();
             }
             ev = match self.session.receive(buf, self.now) {
                 Ok(Some(ev)) => ev,
-                Ok(None) => return None,
+                Ok(None) => break None,
                 Err(v) => {
-                    let _ = flush(wr, &mut self.session).await;
-                    return Some(Ended::Violation(v));
+                    self.metrics.error();
+                    let _ = self.flush(wr).await;
+                    break Some(Ended::Violation(v));
                 }
             };
+        };
+        self.metrics.requests(received);
+        if answered > 0 {
+            self.metrics.responses(started.elapsed(), answered, failed);
         }
+        end
     }
 
     /// Hands one received message to the handler and sends its answer.
-    async fn handle<H: MessageHandler<E>>(&mut self, handler: &H, event: Incoming<E::Msg>) {
+    async fn handle<H: MessageHandler<E>>(
+        &mut self,
+        handler: &H,
+        event: Incoming<E::Msg>,
+    ) -> Handled {
         let conn = self.conn;
         let (msg, token) = match event {
             Incoming::Hello { msg, token } => {
@@ -529,23 +588,23 @@ impl<E: Exchange> Served<'_, E> {
             Incoming::Close { msg } => {
                 self.run(std::pin::pin!(handler.message(conn, msg, None)))
                     .await;
-                return;
+                return Handled::Unanswered;
             }
             // The end of a push's exchange (or an item of it); nobody waits for it on a
             // server.
-            Incoming::Answer { .. } | Incoming::Item { .. } => return,
+            Incoming::Answer { .. } | Incoming::Item { .. } => return Handled::Unanswered,
             Incoming::Stray { msg } => {
                 tracing::debug!(
                     message = E::MEMBERS[E::member(&msg)],
                     "an answer to nothing outstanding; dropped"
                 );
-                return;
+                return Handled::Unanswered;
             }
         };
         let due = token.expect().member();
         if let (Some(_), Some(end)) = (token.expect().item(), due) {
             let answer = E::default_answer(&msg, end);
-            match self
+            let handled = match self
                 .run(std::pin::pin!(handler.series(conn, msg, answer)))
                 .await
             {
@@ -555,23 +614,35 @@ impl<E: Exchange> Served<'_, E> {
                             tracing::warn!(error = %e, "series item not sent");
                         }
                     }
-                    if let Err(e) = self.session.answer(token, end, self.now) {
-                        tracing::warn!(error = %e, "series end not sent");
+                    match self.session.answer(token, end, self.now) {
+                        Ok(_) => Handled::Answered,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "series end not sent");
+                            Handled::Failed
+                        }
                     }
                 }
-                None => self.session.decline(token),
-            }
+                None => {
+                    self.session.decline(token);
+                    Handled::Unanswered
+                }
+            };
             self.send_deferred();
-            return;
+            return handled;
         }
         let answer = due.map(|m| E::default_answer(&msg, m));
-        match self
+        let handled = match self
             .run(std::pin::pin!(handler.message(conn, msg, answer)))
             .await
         {
             Some(a) if due.is_some() => {
                 tracing::debug!(answer = E::MEMBERS[E::member(&a)], "answered");
                 let failure = E::failure(&a);
+                let outcome = if failure.is_some() {
+                    Handled::Failed
+                } else {
+                    Handled::Answered
+                };
                 // The token again for a second try, kept only for an answer that may need one.
                 let retry = failure.as_ref().map(|_| token.clone());
                 match (self.session.answer(token, a, self.now), retry) {
@@ -581,7 +652,9 @@ impl<E: Exchange> Served<'_, E> {
                     // answer, as such a protocol's acknowledgement must.
                     (Err(SendError::Encode(e)), Some(token)) => {
                         tracing::debug!(error = %e, "a failure this version cannot say whole");
-                        let Some(member) = due else { return };
+                        let Some(member) = due else {
+                            return Handled::Failed;
+                        };
                         let plain = E::blank(member, token.correlation());
                         let code_only = failure.map(|s| Status {
                             code: s.code,
@@ -596,9 +669,13 @@ impl<E: Exchange> Served<'_, E> {
                         {
                             tracing::warn!(error = %e, "answer not sent");
                         }
+                        Handled::Failed
                     }
-                    (Err(e), _) => tracing::warn!(error = %e, "answer not sent"),
-                    (Ok(_), _) => {}
+                    (Err(e), _) => {
+                        tracing::warn!(error = %e, "answer not sent");
+                        Handled::Failed
+                    }
+                    (Ok(_), _) => outcome,
                 }
             }
             Some(a) => {
@@ -606,10 +683,15 @@ impl<E: Exchange> Served<'_, E> {
                     message = E::MEMBERS[E::member(&a)],
                     "an answer to a message that is answered by nothing; not sent"
                 );
+                Handled::Unanswered
             }
-            None => self.session.decline(token),
-        }
+            None => {
+                self.session.decline(token);
+                Handled::Unanswered
+            }
+        };
         self.send_deferred();
+        handled
     }
 }
 
@@ -652,6 +734,7 @@ where
         close: false,
         queue: inner.config.queue.max(1),
         now: opened,
+        metrics: inner.metrics.of(transport),
     };
     // Reads sized to what arrives (a pipeline in one read), no buffer held while idle.
     let mut inbound = super::Inbound::new(first);
@@ -676,7 +759,8 @@ where
             }
             Ok(None) => {}
             Err(v) => {
-                let _ = flush(&mut wr, &mut st.session).await;
+                st.metrics.error();
+                let _ = st.flush(&mut wr).await;
                 break 'conn Ended::Violation(v);
             }
         }
@@ -686,7 +770,7 @@ where
             // serving many connections is woken once per round, not once per connection.
             tokio::task::yield_now().await;
         }
-        if let Err(e) = flush(&mut wr, &mut st.session).await {
+        if let Err(e) = st.flush(&mut wr).await {
             break Ended::Io(e.to_string());
         }
         if st.session.is_closed() {
@@ -717,7 +801,7 @@ where
             }
             r = std::future::poll_fn(|cx| inbound.poll_read(&mut rd, cx)) => match r {
                 Ok(0) => break Ended::PeerGone,
-                Ok(_) => {}
+                Ok(n) => st.metrics.bytes_in(n),
                 Err(e) => break Ended::Io(e.to_string()),
             },
             cmd = st.rx.recv() => {
@@ -733,7 +817,7 @@ where
                             }
                         }
                         Some(Command::Close) => {
-                            let _ = flush(&mut wr, &mut st.session).await;
+                            let _ = st.flush(&mut wr).await;
                             break 'conn Ended::ClosedHere;
                         }
                         // Unreachable while `conn` holds a sender.
@@ -761,7 +845,7 @@ where
         }
     };
     // A farewell the session queued (a violation's, a shutdown's) goes before the close.
-    let _ = flush(&mut wr, &mut st.session).await;
+    let _ = st.flush(&mut wr).await;
     let _ = wr.shutdown().await;
     st.rx.close();
     drop(st);
@@ -772,6 +856,14 @@ where
 impl<E: Exchange, H: MessageHandler<E>> ProtocolServer for MessageServer<E, H> {
     fn id(&self) -> &'static str {
         E::ID
+    }
+
+    fn metrics(&self) -> Option<MetricsSnapshot> {
+        Some(MessageServer::metrics(self))
+    }
+
+    fn metrics_by_transport(&self) -> Vec<(TransportKind, MetricsSnapshot)> {
+        MessageServer::metrics_by_transport(self)
     }
 
     fn detect(&self, first: &[u8]) -> Option<Detection> {

@@ -1,5 +1,7 @@
 //! Per-protocol counters and a latency histogram, lock-free, readable at any time.
 
+use super::TransportKind;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -168,6 +170,39 @@ impl Metrics {
     }
 }
 
+/// A server's counters, one [`Metrics`] per transport its connections came in on: a
+/// connection counts into its own transport's alone, and the server's figures are their
+/// sum.
+#[derive(Debug, Default)]
+pub(crate) struct TransportMetrics {
+    by: [Arc<Metrics>; TransportKind::ALL.len()],
+}
+
+impl TransportMetrics {
+    /// The counters of connections on `transport`.
+    pub(crate) fn of(&self, transport: TransportKind) -> &Arc<Metrics> {
+        &self.by[transport.index()]
+    }
+
+    /// Every transport's counters added up.
+    pub(crate) fn total(&self) -> MetricsSnapshot {
+        let mut total = MetricsSnapshot::default();
+        for m in &self.by {
+            total.merge(&m.snapshot());
+        }
+        total
+    }
+
+    /// The counters of each transport that has seen a connection.
+    pub(crate) fn by_transport(&self) -> Vec<(TransportKind, MetricsSnapshot)> {
+        TransportKind::ALL
+            .iter()
+            .map(|&t| (t, self.of(t).snapshot()))
+            .filter(|(_, s)| s.connections > 0 || s.requests > 0 || s.bytes_in > 0)
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +226,24 @@ mod tests {
         assert_eq!((total.responses, total.errors), (200, 2));
         assert_eq!(total.latency_quantile(0.5), Some(Duration::from_micros(64)));
         assert_eq!(total.latency_sum, 2 * s.latency_sum);
+    }
+
+    #[test]
+    fn each_transport_counts_its_own_and_the_total_adds_them_up() {
+        let m = TransportMetrics::default();
+        m.of(TransportKind::Tcp).requests(3);
+        m.of(TransportKind::Tcp).bytes_in(30);
+        m.of(TransportKind::Wss).requests(2);
+        m.of(TransportKind::Wss).conn_opened();
+        let by = m.by_transport();
+        let kinds: Vec<_> = by.iter().map(|(t, _)| *t).collect();
+        assert_eq!(kinds, [TransportKind::Tcp, TransportKind::Wss]);
+        assert_eq!((by[0].1.requests, by[0].1.bytes_in), (3, 30));
+        assert_eq!((by[1].1.requests, by[1].1.connections), (2, 1));
+        let total = m.total();
+        assert_eq!(
+            (total.requests, total.bytes_in, total.connections),
+            (5, 30, 1)
+        );
     }
 }

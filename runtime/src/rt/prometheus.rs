@@ -1,7 +1,9 @@
 //! The counters of servers and clients for Prometheus, read at each scrape: an
-//! [`Exporter`] is a `prometheus_client` collector over a `MultiServer`, `RemotingServer`s and
-//! `RemotingClient`s, labelled by protocol and role; `Exporter::text` is the OpenMetrics
-//! page a `/metrics` endpoint serves (`examples/metrics.rs`).
+//! [`Exporter`] is a `prometheus_client` collector over a `MultiServer`, `RemotingServer`s,
+//! `MessageServer`s and `RemotingClient`s, labelled by protocol, role and, for servers, the
+//! transport connections came in on (`tcp`, `tls`, `ws`, …; a server's series appear with
+//! its first connection on that transport); `Exporter::text` is the OpenMetrics page a
+//! `/metrics` endpoint serves (`examples/metrics.rs`).
 //!
 //! | metric | type |
 //! | --- | --- |
@@ -10,8 +12,12 @@
 //! | `polywire_connections` | gauge |
 //! | `polywire_latency_seconds` (power-of-two buckets from 2 µs) | histogram |
 
-use super::{MetricsSnapshot, MultiServer, RemotingClient, RemotingServer};
+use super::{
+    MessageHandler, MessageServer, MetricsSnapshot, MultiServer, RemotingClient, RemotingServer,
+    TransportKind,
+};
 use crate::Protocol;
+use crate::exchange::Exchange;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
@@ -20,8 +26,8 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
 
-/// What a source reports: `(protocol id, role, counters)`.
-type Reading = (String, &'static str, MetricsSnapshot);
+/// What a source reports: `(protocol id, role, transport, counters)`.
+type Reading = (String, &'static str, Option<TransportKind>, MetricsSnapshot);
 type Source = Arc<dyn Fn() -> Vec<Reading> + Send + Sync>;
 /// A counter: its name, help text and where it is in a snapshot.
 type Counter = (&'static str, &'static str, fn(&MetricsSnapshot) -> u64);
@@ -52,9 +58,9 @@ impl Exporter {
         let multi = multi.clone();
         self.sources.push(Arc::new(move || {
             multi
-                .metrics()
+                .metrics_by_transport()
                 .into_iter()
-                .map(|(id, m)| (id.to_string(), "server", m))
+                .map(|(id, t, m)| (id.to_string(), "server", Some(t), m))
                 .collect()
         }));
         self
@@ -64,11 +70,28 @@ impl Exporter {
     pub fn server<P: Protocol>(mut self, server: &RemotingServer<P>) -> Exporter {
         let server = server.clone();
         self.sources.push(Arc::new(move || {
-            vec![(
-                server.protocol().id().to_string(),
-                "server",
-                server.metrics(),
-            )]
+            let id = server.protocol().id();
+            server
+                .metrics_by_transport()
+                .into_iter()
+                .map(|(t, m)| (id.to_string(), "server", Some(t), m))
+                .collect()
+        }));
+        self
+    }
+
+    /// Adds a server of an `exchange` protocol (MQTT, RESP, …), role `server`.
+    pub fn message_server<E: Exchange, H: MessageHandler<E>>(
+        mut self,
+        server: &MessageServer<E, H>,
+    ) -> Exporter {
+        let server = server.clone();
+        self.sources.push(Arc::new(move || {
+            server
+                .metrics_by_transport()
+                .into_iter()
+                .map(|(t, m)| (E::ID.to_string(), "server", Some(t), m))
+                .collect()
         }));
         self
     }
@@ -80,6 +103,7 @@ impl Exporter {
             vec![(
                 client.protocol().id().to_string(),
                 "client",
+                None,
                 client.metrics(),
             )]
         }));
@@ -100,7 +124,13 @@ impl Exporter {
 impl Collector for Exporter {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let readings: Vec<Reading> = self.sources.iter().flat_map(|s| s()).collect();
-        let labels = |(p, role, _): &Reading| [("protocol", p.clone()), ("role", role.to_string())];
+        let labels = |(p, role, transport, _): &Reading| {
+            let mut l = vec![("protocol", p.clone()), ("role", role.to_string())];
+            if let Some(t) = transport {
+                l.push(("transport", t.to_string()));
+            }
+            l
+        };
         let counters: [Counter; 6] = [
             (
                 "polywire_requests",
@@ -132,7 +162,7 @@ impl Collector for Exporter {
         for (name, help, get) in counters {
             let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             for r in &readings {
-                ConstCounter::new(get(&r.2)).encode(family.encode_family(&labels(r))?)?;
+                ConstCounter::new(get(&r.3)).encode(family.encode_family(&labels(r))?)?;
             }
         }
         let mut family = encoder.encode_descriptor(
@@ -142,7 +172,7 @@ impl Collector for Exporter {
             MetricType::Gauge,
         )?;
         for r in &readings {
-            ConstGauge::new(r.2.connections as i64).encode(family.encode_family(&labels(r))?)?;
+            ConstGauge::new(r.3.connections as i64).encode(family.encode_family(&labels(r))?)?;
         }
         let mut family = encoder.encode_descriptor(
             "polywire_latency_seconds",
@@ -151,7 +181,7 @@ impl Collector for Exporter {
             MetricType::Histogram,
         )?;
         for r in &readings {
-            let m = &r.2;
+            let m = &r.3;
             // Every bucket on every scrape (Prometheus keeps a histogram's bounds fixed),
             // then +Inf.
             let buckets: Vec<(f64, u64)> = (0..super::metrics::BUCKETS)

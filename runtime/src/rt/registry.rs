@@ -80,6 +80,11 @@ pub trait ProtocolServer: Send + Sync + 'static {
     fn metrics(&self) -> Option<MetricsSnapshot> {
         None
     }
+    /// Its counters for each transport its connections have come in on (none for a server
+    /// that keeps none).
+    fn metrics_by_transport(&self) -> Vec<(TransportKind, MetricsSnapshot)> {
+        Vec::new()
+    }
 }
 
 impl<P: Protocol> ProtocolServer for RemotingServer<P> {
@@ -128,6 +133,10 @@ impl<P: Protocol> ProtocolServer for RemotingServer<P> {
 
     fn metrics(&self) -> Option<MetricsSnapshot> {
         Some(RemotingServer::metrics(self))
+    }
+
+    fn metrics_by_transport(&self) -> Vec<(TransportKind, MetricsSnapshot)> {
+        RemotingServer::metrics_by_transport(self)
     }
 }
 
@@ -275,6 +284,20 @@ impl MultiServer {
         self.servers()
             .iter()
             .filter_map(|s| Some((s.id(), s.metrics()?)))
+            .collect()
+    }
+
+    /// The counters of every registered server that keeps them, by protocol id and by the
+    /// transport its connections came in on.
+    pub fn metrics_by_transport(&self) -> Vec<(&'static str, TransportKind, MetricsSnapshot)> {
+        self.servers()
+            .iter()
+            .flat_map(|s| {
+                let id = s.id();
+                s.metrics_by_transport()
+                    .into_iter()
+                    .map(move |(t, m)| (id, t, m))
+            })
             .collect()
     }
 

@@ -1,6 +1,7 @@
 //! [`RemotingServer`]: accepts connections, runs processors by request code, answers
 //! unknown codes with the protocol's "not supported" response, drains on shutdown.
 
+use super::metrics::TransportMetrics;
 use super::queue::WriteQueue;
 use super::{
     BoxFuture, Hook, IdHash, Metrics, MetricsSnapshot, RequestContext, TransportKind,
@@ -209,7 +210,7 @@ struct Inner<P: Protocol> {
     // Each connection takes a snapshot when it opens: registrations apply to new
     // connections, open ones keep the table they started with.
     table: RwLock<Arc<Table<P>>>,
-    metrics: Arc<Metrics>,
+    metrics: TransportMetrics,
     connections: Arc<Semaphore>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -283,7 +284,7 @@ impl<P: Protocol> RemotingServer<P> {
                     default: None,
                     hooks: Vec::new(),
                 })),
-                metrics: Arc::new(Metrics::default()),
+                metrics: TransportMetrics::default(),
                 shutdown: CancellationToken::new(),
                 tracker: TaskTracker::new(),
                 passes: AtomicU64::new(0),
@@ -359,7 +360,12 @@ impl<P: Protocol> RemotingServer<P> {
 
     /// The server's counters.
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.inner.metrics.snapshot()
+        self.inner.metrics.total()
+    }
+
+    /// The server's counters for each transport its connections have come in on.
+    pub fn metrics_by_transport(&self) -> Vec<(TransportKind, MetricsSnapshot)> {
+        self.inner.metrics.by_transport()
     }
 
     /// The settings it was made with.
@@ -424,10 +430,10 @@ impl<P: Protocol> RemotingServer<P> {
         let connection = {
             let (inner, peer) = (inner.clone(), peer.clone());
             async move {
-                inner.metrics.conn_opened();
+                inner.metrics.of(transport).conn_opened();
                 tracing::debug!("connection opened");
                 let res = run_connection(&inner, rd, wr, peer, transport, first).await;
-                inner.metrics.conn_closed();
+                inner.metrics.of(transport).conn_closed();
                 match res {
                     Ok(()) => tracing::debug!("connection closed"),
                     Err(e) => tracing::debug!(error = %e, "connection ended"),
@@ -736,12 +742,15 @@ impl<P: Protocol> Session<P> {
             }
         }
         if received > 0 {
-            inner.metrics.requests(received);
+            inner.metrics.of(ctx.transport).requests(received);
             *last_out = (output.len() - out_start).min(MAX_RESERVE);
         }
         if answered > 0 {
             let took = now.map_or(Duration::ZERO, |t| t.elapsed());
-            inner.metrics.responses(took, answered, failed);
+            inner
+                .metrics
+                .of(ctx.transport)
+                .responses(took, answered, failed);
         }
         res.map(|()| stopped)
     }
@@ -765,9 +774,11 @@ impl<P: Protocol> Session<P> {
                 output,
                 done,
             ) {
-                self.inner
-                    .metrics
-                    .responses(start.elapsed(), 1, u64::from(error));
+                self.inner.metrics.of(self.ctx.transport).responses(
+                    start.elapsed(),
+                    1,
+                    u64::from(error),
+                );
             }
             n += 1;
         }
@@ -806,7 +817,8 @@ where
 {
     let cfg = &inner.config;
     let proto = &inner.proto;
-    let q = Arc::new(WriteQueue::new(cfg.write_high_water, inner.metrics.clone()));
+    let metrics = inner.metrics.of(transport);
+    let q = Arc::new(WriteQueue::new(cfg.write_high_water, metrics.clone()));
     let writer = {
         let q = q.clone();
         tokio::spawn(async move { q.run_writer(wr).await })
@@ -819,15 +831,7 @@ where
         None => None,
         Some(hs) => {
             let ours = inner.versions(hs);
-            let fut = server_handshake(
-                hs,
-                &mut rd,
-                &mut input,
-                ours,
-                cfg.features,
-                &q,
-                &inner.metrics,
-            );
+            let fut = server_handshake(hs, &mut rd, &mut input, ours, cfg.features, &q, metrics);
             match tokio::time::timeout(cfg.handshake_timeout, fut).await {
                 Ok(Ok(Some(n))) => Some(n),
                 Ok(Ok(None)) => {
@@ -951,7 +955,7 @@ where
                         reading = false;
                     }
                     Ok(n) => {
-                        inner.metrics.bytes_in(n);
+                        metrics.bytes_in(n);
                         last_read = tokio::time::Instant::now();
                     }
                     Err(e) => {
@@ -1135,7 +1139,10 @@ fn respond<P: Protocol>(
     };
     if kind == FrameKind::Oneway {
         tracing::debug!(took = ?start.elapsed(), "oneway processed");
-        inner.metrics.response(start.elapsed(), false);
+        inner
+            .metrics
+            .of(ctx.transport)
+            .response(start.elapsed(), false);
         for h in &table.hooks {
             h.after(ctx, code, None);
         }

@@ -67,6 +67,23 @@ pub enum TransportKind {
 }
 
 impl TransportKind {
+    /// Every kind, in the order of [`index`](Self::index).
+    pub const ALL: [TransportKind; 8] = [
+        TransportKind::Tcp,
+        TransportKind::Unix,
+        TransportKind::Stream,
+        TransportKind::Tls,
+        TransportKind::Ws,
+        TransportKind::Wss,
+        TransportKind::H2c,
+        TransportKind::H2,
+    ];
+
+    /// Its position in [`ALL`](Self::ALL).
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The short name: `tcp`, `unix`, `stream`, `tls`, `ws`, `wss`, `h2c` or `h2`.
     pub const fn as_str(self) -> &'static str {
         match self {
