@@ -1,4 +1,5 @@
-//! `polywire`: decode and encode the frames of any `.wire` protocol, check `.wire` files.
+//! `polywire`: decode and encode the frames of any `.wire` protocol, check and format
+//! `.wire` files.
 //!
 //! ```text
 //! polywire decode --wire proto.wire < frames.hex       # a stream of frames in, JSON lines out
@@ -9,6 +10,7 @@
 //! polywire print-wire src/lib.rs                        # #[polywire::protocol] modules as .wire text
 //! polywire print-wire wire/native.wire                  # a .wire file, checked and reprinted
 //! polywire check wire/native.wire [--deny-warnings]     # every error and warning, with codes
+//! polywire fmt wire/*.wire [--check]                    # canonical layout, comments kept
 //! polywire explain E0130                                # what a diagnostic code means
 //! polywire completions bash                             # a shell completion script
 //! ```
@@ -16,9 +18,11 @@
 //! `decode`, `encode` and `print-wire` answer invalid input with a one-line error naming
 //! the byte offset and field (for source files, the rendered diagnostics with
 //! file:line:col), exit code 2. `check` exits with 1 on errors (and on warnings with
-//! `--deny-warnings`), `explain` with 1 on an unknown code.
+//! `--deny-warnings`), `explain` with 1 on an unknown code, `fmt --check` with 1 when a
+//! file would change and `fmt` with 2 on a file that does not parse.
 
 mod dynamic;
+mod fmt;
 mod rocketmq;
 
 use clap::{Parser, Subcommand};
@@ -27,8 +31,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Decode and encode the frames of any `.wire` protocol, check `.wire` files and explain
-/// their diagnostics.
+/// Decode and encode the frames of any `.wire` protocol, check and format `.wire` files
+/// and explain their diagnostics.
 #[derive(Parser)]
 #[command(name = "polywire", version)]
 struct Cli {
@@ -126,6 +130,17 @@ enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Formats `.wire` files canonically, in place (a file is written only when it
+    /// changes); comments and imports are kept as written. Without a file, or with `-`,
+    /// reads stdin and writes stdout.
+    Fmt {
+        /// The `.wire` files (`-`: stdin).
+        files: Vec<PathBuf>,
+        /// Write nothing: print how each file would change, and exit with status 1 if any
+        /// would.
+        #[arg(long)]
+        check: bool,
+    },
     /// Explains a diagnostic code (`E0130`); without one, lists every code.
     Explain {
         /// The code, e.g. `E0130`.
@@ -189,6 +204,7 @@ fn main() -> ExitCode {
             file,
             deny_warnings,
         } => check(&file, deny_warnings),
+        Command::Fmt { files, check } => fmt::run(&files, check),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Dissector { file, output } => dissector(&file, output.as_deref()),
         Command::Doc { file } => match polywire_dynamic::Schema::load(&file) {
