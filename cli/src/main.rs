@@ -11,6 +11,7 @@
 //! polywire print-wire wire/native.wire                  # a .wire file, checked and reprinted
 //! polywire check wire/native.wire [--deny-warnings]     # every error and warning, with codes
 //! polywire fmt wire/*.wire [--check]                    # canonical layout, comments kept
+//! polywire probe 127.0.0.1:9876 --wire p.wire --tls --ca ca.pem < frames.json
 //! polywire explain E0130                                # what a diagnostic code means
 //! polywire completions bash                             # a shell completion script
 //! ```
@@ -21,6 +22,7 @@
 //! `--deny-warnings`), `explain` with 1 on an unknown code, `fmt --check` with 1 when a
 //! file would change and `fmt` with 2 on a file that does not parse.
 
+mod conn;
 mod dynamic;
 mod fmt;
 mod rocketmq;
@@ -31,8 +33,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Decode and encode the frames of any `.wire` protocol, check and format `.wire` files
-/// and explain their diagnostics.
+/// Decode and encode the frames of any `.wire` protocol, probe its servers (TCP or TLS),
+/// check and format `.wire` files and explain their diagnostics.
 #[derive(Parser)]
 #[command(name = "polywire", version)]
 struct Cli {
@@ -83,13 +85,30 @@ enum Command {
         #[arg(long, value_enum, default_value = "hex")]
         to: dynamic::Bytes,
     },
-    /// Connects to a server, sends frames given as JSON (stdin or a file) and prints the
-    /// frames it answers with, decoded, one JSON value per line.
+    /// Connects to a server (TCP, or TLS with `--tls`), sends frames given as JSON (stdin or
+    /// a file) and prints the frames it answers with, decoded, one JSON value per line.
     Probe {
         /// The server's address (`host:port`).
         addr: String,
         #[command(flatten)]
         frames: Frames,
+        /// Speak TLS; trust the server's certificate with `--ca` or `--insecure`.
+        #[arg(long)]
+        tls: bool,
+        /// PEM file of the CA certificates the server's certificate must chain to.
+        #[arg(
+            long,
+            value_name = "PEM_FILE",
+            requires = "tls",
+            conflicts_with = "insecure"
+        )]
+        ca: Option<PathBuf>,
+        /// Accept any server certificate (the server must still hold its key).
+        #[arg(long, requires = "tls")]
+        insecure: bool,
+        /// The name the server's certificate must carry (default: the host of ADDR).
+        #[arg(long, value_name = "NAME", requires = "tls")]
+        server_name: Option<String>,
         /// How many frames to wait for (default: as many as were sent).
         #[arg(long)]
         answers: Option<usize>,
@@ -217,11 +236,31 @@ fn main() -> ExitCode {
         Command::Probe {
             addr,
             frames,
+            tls,
+            ca,
+            insecure,
+            server_name,
             answers,
             timeout_ms,
         } => {
             let Some(wire) = &frames.wire else {
                 return fail("missing --wire FILE.wire");
+            };
+            let security = match (tls, ca, insecure) {
+                (false, ..) => conn::Security::Plain,
+                (true, Some(ca), _) => conn::Security::Tls {
+                    trust: conn::Trust::Ca(ca),
+                    server_name,
+                },
+                (true, None, true) => conn::Security::Tls {
+                    trust: conn::Trust::Any,
+                    server_name,
+                },
+                (true, None, false) => {
+                    return fail(
+                        "--tls needs the certificates to trust: --ca PEM_FILE, or --insecure",
+                    );
+                }
             };
             let input = match read_input(frames.file.as_deref()) {
                 Ok(i) => i,
@@ -231,7 +270,14 @@ fn main() -> ExitCode {
                 return fail("the JSON input is not UTF-8 text");
             };
             let wait = std::time::Duration::from_millis(timeout_ms);
-            let (out, result) = dynamic::probe(&target(wire, &frames), &addr, &text, answers, wait);
+            let (out, result) = dynamic::probe(
+                &target(wire, &frames),
+                &addr,
+                &security,
+                &text,
+                answers,
+                wait,
+            );
             print!("{out}");
             match result {
                 Ok(()) => ExitCode::SUCCESS,
