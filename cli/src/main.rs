@@ -112,7 +112,8 @@ enum Command {
         /// How many frames to wait for (default: as many as were sent).
         #[arg(long)]
         answers: Option<usize>,
-        /// How long to wait for them, in milliseconds.
+        /// How long to wait for the connection (and its TLS handshake) and the answers, in
+        /// milliseconds.
         #[arg(long, default_value = "3000")]
         timeout_ms: u64,
     },
