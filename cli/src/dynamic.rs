@@ -212,10 +212,12 @@ pub fn encode(t: &Target<'_>, input: &str, form: Bytes) -> Result<Vec<u8>, Strin
 /// the client), and reads what the server answers (as its frames) until `answers` frames
 /// came (default: one per frame sent), the server closes, or `wait` passes. A protocol
 /// with a `handshake` first offers every version it has and speaks the one agreed (printed
-/// as the first line).
+/// as the first line). With TLS ([`Security::Tls`](crate::conn::Security)) the frames go
+/// through a TLS session, set up first.
 pub fn probe(
     t: &Target<'_>,
     addr: &str,
+    security: &crate::conn::Security,
     input: &str,
     answers: Option<usize>,
     wait: std::time::Duration,
@@ -242,13 +244,19 @@ pub fn probe(
     };
     let count = input_values(input);
     let want = answers.unwrap_or(count);
-    let mut stream = match std::net::TcpStream::connect(addr) {
+    let deadline = std::time::Instant::now() + wait;
+    let mut stream = match crate::conn::Conn::connect(addr, security, deadline) {
         Ok(s) => s,
-        Err(e) => return (out, Err(format!("cannot connect to {addr}: {e}"))),
+        Err(e) => return (out, Err(e)),
+    };
+    // A server that takes TLS alone closes a plaintext connection at its first bytes.
+    let hint = if stream.tls {
+        ""
+    } else {
+        " (a port that takes TLS alone does this to plaintext: try --tls)"
     };
     let mut buf = BytesMut::new();
     let mut chunk = [0u8; 16 * 1024];
-    let deadline = std::time::Instant::now() + wait;
     // A protocol with a `handshake` block: offer every version, then speak the agreed one.
     if codec.schema().ir().handshake.is_some() {
         let proto = match polywire_dynamic::DynProtocol::new(codec.schema()) {
@@ -264,7 +272,7 @@ pub fn probe(
             return (out, Err(format!("cannot write the hello: {e}")));
         }
         if let Err(e) = stream.write_all(&hello) {
-            return (out, Err(format!("cannot send: {e}")));
+            return (out, Err(format!("cannot send: {e}{hint}")));
         }
         loop {
             match h.client_read_reply(&mut buf) {
@@ -292,9 +300,17 @@ pub fn probe(
             if left.is_zero() {
                 return (out, Err("no handshake answer in time".into()));
             }
-            let _ = stream.set_read_timeout(Some(left));
+            stream.set_read_timeout(left);
             match stream.read(&mut chunk) {
                 Ok(0) => {
+                    return (
+                        out,
+                        Err(format!(
+                            "the server closed the connection during the handshake{hint}"
+                        )),
+                    );
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                     return (
                         out,
                         Err("the server closed the connection during the handshake".into()),
@@ -306,12 +322,12 @@ pub fn probe(
                         e.kind(),
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                     ) => {}
-                Err(e) => return (out, Err(format!("cannot read: {e}"))),
+                Err(e) => return (out, Err(read_error(&e, 0, hint))),
             }
         }
     }
-    if let Err(e) = stream.write_all(&sent) {
-        return (out, Err(format!("cannot send: {e}")));
+    if let Err(e) = stream.write_all(&sent).and_then(|()| stream.flush()) {
+        return (out, Err(format!("cannot send: {e}{hint}")));
     }
     let mut got = 0;
     while got < want {
@@ -325,15 +341,12 @@ pub fn probe(
                 )),
             );
         }
-        let _ = stream.set_read_timeout(Some(left));
+        stream.set_read_timeout(left);
         let n = match stream.read(&mut chunk) {
-            Ok(0) => {
-                return (
-                    out,
-                    Err(format!(
-                        "the server closed the connection after {got} of {want} answer(s)"
-                    )),
-                );
+            Ok(0) => return (out, Err(closed(got, want, hint))),
+            // A TLS session that ends without its closing alert.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return (out, Err(closed(got, want, hint)));
             }
             Ok(n) => n,
             Err(e)
@@ -344,7 +357,12 @@ pub fn probe(
             {
                 continue;
             }
-            Err(e) => return (out, Err(format!("cannot read: {e}"))),
+            Err(e) => {
+                return (
+                    out,
+                    Err(read_error(&e, got, if got == 0 { hint } else { "" })),
+                );
+            }
         };
         buf.extend_from_slice(&chunk[..n]);
         loop {
@@ -359,6 +377,23 @@ pub fn probe(
         }
     }
     (out, Ok(()))
+}
+
+/// The server closed the connection after `got` of `want` answers.
+fn closed(got: usize, want: usize, hint: &str) -> String {
+    let hint = if got == 0 { hint } else { "" };
+    format!("the server closed the connection after {got} of {want} answer(s){hint}")
+}
+
+/// A failed read, after `got` answers; a reset connection gets `hint`.
+fn read_error(e: &std::io::Error, got: usize, hint: &str) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionReset | ConnectionAborted => {
+            format!("the server reset the connection after {got} answer(s){hint}")
+        }
+        _ => format!("cannot read: {e}"),
+    }
 }
 
 /// How many JSON values `input` holds.

@@ -1,4 +1,5 @@
-//! `polywire`: decode and encode the frames of any `.wire` protocol, check `.wire` files.
+//! `polywire`: decode and encode the frames of any `.wire` protocol, check and format
+//! `.wire` files.
 //!
 //! ```text
 //! polywire decode --wire proto.wire < frames.hex       # a stream of frames in, JSON lines out
@@ -9,6 +10,8 @@
 //! polywire print-wire src/lib.rs                        # #[polywire::protocol] modules as .wire text
 //! polywire print-wire wire/native.wire                  # a .wire file, checked and reprinted
 //! polywire check wire/native.wire [--deny-warnings]     # every error and warning, with codes
+//! polywire fmt wire/*.wire [--check]                    # canonical layout, comments kept
+//! polywire probe 127.0.0.1:9876 --wire p.wire --tls --ca ca.pem < frames.json
 //! polywire explain E0130                                # what a diagnostic code means
 //! polywire completions bash                             # a shell completion script
 //! ```
@@ -16,9 +19,12 @@
 //! `decode`, `encode` and `print-wire` answer invalid input with a one-line error naming
 //! the byte offset and field (for source files, the rendered diagnostics with
 //! file:line:col), exit code 2. `check` exits with 1 on errors (and on warnings with
-//! `--deny-warnings`), `explain` with 1 on an unknown code.
+//! `--deny-warnings`), `explain` with 1 on an unknown code, `fmt --check` with 1 when a
+//! file would change and `fmt` with 2 on a file that does not parse.
 
+mod conn;
 mod dynamic;
+mod fmt;
 mod rocketmq;
 
 use clap::{Parser, Subcommand};
@@ -27,8 +33,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Decode and encode the frames of any `.wire` protocol, check `.wire` files and explain
-/// their diagnostics.
+/// Decode and encode the frames of any `.wire` protocol, probe its servers (TCP or TLS),
+/// check and format `.wire` files and explain their diagnostics.
 #[derive(Parser)]
 #[command(name = "polywire", version)]
 struct Cli {
@@ -79,17 +85,35 @@ enum Command {
         #[arg(long, value_enum, default_value = "hex")]
         to: dynamic::Bytes,
     },
-    /// Connects to a server, sends frames given as JSON (stdin or a file) and prints the
-    /// frames it answers with, decoded, one JSON value per line.
+    /// Connects to a server (TCP, or TLS with `--tls`), sends frames given as JSON (stdin or
+    /// a file) and prints the frames it answers with, decoded, one JSON value per line.
     Probe {
         /// The server's address (`host:port`).
         addr: String,
         #[command(flatten)]
         frames: Frames,
+        /// Speak TLS; trust the server's certificate with `--ca` or `--insecure`.
+        #[arg(long)]
+        tls: bool,
+        /// PEM file of the CA certificates the server's certificate must chain to.
+        #[arg(
+            long,
+            value_name = "PEM_FILE",
+            requires = "tls",
+            conflicts_with = "insecure"
+        )]
+        ca: Option<PathBuf>,
+        /// Accept any server certificate (the server must still hold its key).
+        #[arg(long, requires = "tls")]
+        insecure: bool,
+        /// The name the server's certificate must carry (default: the host of ADDR).
+        #[arg(long, value_name = "NAME", requires = "tls")]
+        server_name: Option<String>,
         /// How many frames to wait for (default: as many as were sent).
         #[arg(long)]
         answers: Option<usize>,
-        /// How long to wait for them, in milliseconds.
+        /// How long to wait for the connection (and its TLS handshake) and the answers, in
+        /// milliseconds.
         #[arg(long, default_value = "3000")]
         timeout_ms: u64,
     },
@@ -125,6 +149,17 @@ enum Command {
         /// Fail (exit status 1) on warnings too.
         #[arg(long)]
         deny_warnings: bool,
+    },
+    /// Formats `.wire` files canonically, in place (a file is written only when it
+    /// changes); comments and imports are kept as written. Without a file, or with `-`,
+    /// reads stdin and writes stdout.
+    Fmt {
+        /// The `.wire` files (`-`: stdin).
+        files: Vec<PathBuf>,
+        /// Write nothing: print how each file would change, and exit with status 1 if any
+        /// would.
+        #[arg(long)]
+        check: bool,
     },
     /// Explains a diagnostic code (`E0130`); without one, lists every code.
     Explain {
@@ -189,6 +224,7 @@ fn main() -> ExitCode {
             file,
             deny_warnings,
         } => check(&file, deny_warnings),
+        Command::Fmt { files, check } => fmt::run(&files, check),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Dissector { file, output } => dissector(&file, output.as_deref()),
         Command::Doc { file } => match polywire_dynamic::Schema::load(&file) {
@@ -201,11 +237,31 @@ fn main() -> ExitCode {
         Command::Probe {
             addr,
             frames,
+            tls,
+            ca,
+            insecure,
+            server_name,
             answers,
             timeout_ms,
         } => {
             let Some(wire) = &frames.wire else {
                 return fail("missing --wire FILE.wire");
+            };
+            let security = match (tls, ca, insecure) {
+                (false, ..) => conn::Security::Plain,
+                (true, Some(ca), _) => conn::Security::Tls {
+                    trust: conn::Trust::Ca(ca),
+                    server_name,
+                },
+                (true, None, true) => conn::Security::Tls {
+                    trust: conn::Trust::Any,
+                    server_name,
+                },
+                (true, None, false) => {
+                    return fail(
+                        "--tls needs the certificates to trust: --ca PEM_FILE, or --insecure",
+                    );
+                }
             };
             let input = match read_input(frames.file.as_deref()) {
                 Ok(i) => i,
@@ -215,7 +271,14 @@ fn main() -> ExitCode {
                 return fail("the JSON input is not UTF-8 text");
             };
             let wait = std::time::Duration::from_millis(timeout_ms);
-            let (out, result) = dynamic::probe(&target(wire, &frames), &addr, &text, answers, wait);
+            let (out, result) = dynamic::probe(
+                &target(wire, &frames),
+                &addr,
+                &security,
+                &text,
+                answers,
+                wait,
+            );
             print!("{out}");
             match result {
                 Ok(()) => ExitCode::SUCCESS,

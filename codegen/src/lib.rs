@@ -39,6 +39,8 @@ pub use diag::{Diagnostic, Error, Severity, Sources, Span};
 mod build;
 #[cfg(feature = "dsl")]
 pub use build::{Builder, Compiled, configure, load, load_str};
+#[cfg(feature = "dsl")]
+pub use dsl::fmt::format_wire;
 
 /// Checks an IR and emits its Rust source. Both front ends end here.
 pub fn generate(ir: &ir::Protocol, sources: &Sources) -> Result<String, Error> {

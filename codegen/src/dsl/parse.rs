@@ -12,7 +12,8 @@ use crate::diag::{Diagnostic, Span};
 use pest::Parser as _;
 use pest::iterators::Pair;
 
-mod grammar {
+/// The pest parser, for the formatter (`super::fmt`), which walks its pairs.
+pub(super) mod grammar {
     #![allow(missing_docs)]
     #[derive(pest_derive::Parser)]
     #[grammar = "dsl/wire.pest"]
