@@ -18,6 +18,7 @@ struct ProtocolView {
     name: String,
     id: String,
     id_lit: String,
+    /// The protocol's `///` lines when no protocol type carries them: on `protocol_info`.
     docs: Vec<String>,
     versions: Option<(u32, u32)>,
     limits: (u64, u64, u64, u64, u64),
@@ -633,7 +634,12 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
         name: p.name.clone(),
         id: p.id.clone(),
         id_lit: lit(&p.id),
-        docs: docs(&p.docs),
+        // The protocol's description goes on its protocol type (`NativeProtocol`); a
+        // protocol without one (an `exchange` protocol, a set of messages) has it here.
+        docs: match remoting::remoting_frame(p) {
+            Some(_) => Vec::new(),
+            None => docs(&p.docs),
+        },
         versions: p.versions,
         limits: (
             p.limits.max_frame_len,

@@ -62,6 +62,15 @@ fn value_pattern(values: impl Iterator<Item = i128>) -> String {
     parts.join(" | ")
 }
 
+/// The frame of a protocol that gets a protocol type (`NativeProtocol`) and the rest of
+/// this file's bindings: a struct frame with `@correlation` and `@kind` fields.
+pub fn remoting_frame(p: &Protocol) -> Option<&StructDef> {
+    let frame = p.frame_struct()?;
+    find_marked(p, frame, &|f| f.correlation)?;
+    find_marked(p, frame, &|f| f.kind_marker)?;
+    Some(frame)
+}
+
 /// The protocol type's name (`NativeProtocol`).
 pub fn protocol_type(p: &Protocol) -> String {
     format!("{}Protocol", pascal_prefix(&p.name))
@@ -151,19 +160,9 @@ fn echo_fns(g: &Gen, frame: &StructDef) -> (String, String) {
 pub fn emit(g: &Gen, sides: super::Sides) -> String {
     let services = sides.server || sides.client;
     let p = g.p;
-    let Some(fi) = p.frame else {
+    let Some(frame) = remoting_frame(p) else {
         return String::new();
     };
-    let Some(frame) = p.frame_struct() else {
-        return String::new();
-    };
-    let _ = fi;
-    let Some((corr, _)) = find_marked(p, frame, &|f| f.correlation) else {
-        return String::new();
-    };
-    if find_marked(p, frame, &|f| f.kind_marker).is_none() {
-        return String::new();
-    }
     let r = roles(p, frame);
     let fname = &frame.name;
     let pt = protocol_type(p);
@@ -177,7 +176,6 @@ pub fn emit(g: &Gen, sides: super::Sides) -> String {
         ),
         None => ("0".into(), "let _ = code;".into()),
     };
-    let _ = corr;
     let (echo_get, echo_set) = echo_fns(g, frame);
     out += &format!(
         "impl {P}::RemotingFrame for {fname} {{
@@ -297,8 +295,24 @@ pub fn emit(g: &Gen, sides: super::Sides) -> String {
     } else {
         "remoting"
     };
+    // The protocol's own `///` text describes the type that stands for it, then its role.
+    let mut lines = p.docs.clone();
+    if !lines.is_empty() {
+        lines.push(String::new());
+    }
+    lines.push(format!(
+        "The `{}` protocol for {runtime} servers and clients.",
+        p.name
+    ));
+    let docs: String = lines
+        .iter()
+        .map(|d| match d.as_str() {
+            "" => "#[doc = \"\"]".to_string(),
+            d => format!("#[doc = {}]", lit(&format!(" {d}"))),
+        })
+        .collect();
     out += &format!(
-        "/// The `{name}` protocol for {runtime} servers and clients.
+        "{docs}
         {at}
         #[derive(Debug, Clone, Copy, Default)]
         pub struct {pt};
@@ -337,7 +351,6 @@ pub fn emit(g: &Gen, sides: super::Sides) -> String {
             /// The status code of a successful response.
             pub const SUCCESS: i64 = {ok};
         }}\n",
-        name = p.name,
         at = g.at_attrs(p.span)
     );
     if let Some(h) = handshake {
