@@ -206,13 +206,16 @@
 //! ## Observe
 //!
 //! Servers and clients count requests, responses, errors, bytes and open connections per
-//! protocol, with a latency histogram: `metrics()` on a [`RemotingServer`](rt::RemotingServer)
-//! or [`RemotingClient`](rt::RemotingClient) is a [`MetricsSnapshot`](rt::MetricsSnapshot),
-//! and [`MultiServer::metrics_total`](rt::MultiServer::metrics_total) adds up every server
-//! (the `prometheus` feature exports them). They also report to `tracing`: at info level
-//! what an operator wants to see (a server listening, protocols added, replaced or removed,
-//! shutting down), at debug level each connection inside a `connection` span carrying its
-//! peer, transport and protocol.
+//! protocol, with a latency histogram: `metrics()` on a [`RemotingServer`](rt::RemotingServer),
+//! [`MessageServer`](rt::MessageServer) or [`RemotingClient`](rt::RemotingClient) is a
+//! [`MetricsSnapshot`](rt::MetricsSnapshot), servers also keep them per transport
+//! (`metrics_by_transport()`), and [`MultiServer::metrics_total`](rt::MultiServer::metrics_total)
+//! adds up every server (the `prometheus` feature exports them, labelled by protocol, role
+//! and transport). They also report to `tracing`: at info level what an operator wants to
+//! see (a server listening, protocols added, replaced or removed, shutting down); at debug
+//! level each connection inside a `connection` span carrying its peer, transport, protocol
+//! and negotiated version, and inside it a `request` span (code, correlation id) or, for
+//! `exchange` protocols, a `message` span (its name) holding the event of its answer.
 //!
 //! ```
 //! use polywire::rt::{ClientConfig, RemotingClient, RemotingServer, ServerConfig};
