@@ -235,6 +235,48 @@ mod native {
         assert_eq!(failed.len(), 1);
         assert_eq!(failed[0].spans, [requests[1].0, conn]);
     }
+
+    #[test]
+    fn a_multi_server_s_protocols_and_connections_are_told() {
+        let log = recorded(|| async {
+            let multi = polywire::rt::MultiServer::new(Default::default());
+            let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
+            serve_basic_now(&native, Arc::new(BasicEcho));
+            multi.add(native).expect("added");
+            let addr = multi.bind("127.0.0.1:0").await.expect("binds");
+            let client = BasicClient::new(
+                RemotingClient::new(NativeProtocol, ClientConfig::default()),
+                addr.to_string(),
+            );
+            client
+                .echo(EchoRequest { body: "x".into() })
+                .await
+                .expect("answered");
+            multi.shutdown().await;
+        });
+        for m in [
+            "protocol added",
+            "listening (shared)",
+            "shutting down",
+            "shut down",
+        ] {
+            let e = log.events(m);
+            assert!(!e.is_empty(), "no {m:?} in {:?}", log.events);
+            assert!(e.iter().all(|e| e.level == tracing::Level::INFO), "{e:?}");
+        }
+        assert_eq!(
+            log.events("protocol added")[0].fields["protocol"],
+            NativeProtocol.id()
+        );
+        let (conn, span) = log.spans("connection")[0];
+        assert_eq!(span.fields["transport"], "tcp");
+        let opened = log.events("connection opened");
+        assert_eq!(opened.len(), 1, "{:?}", log.events);
+        assert_eq!(
+            (opened[0].level, &opened[0].spans[..]),
+            (tracing::Level::DEBUG, &[conn][..])
+        );
+    }
 }
 
 mod resp {
