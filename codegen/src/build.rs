@@ -20,6 +20,8 @@ pub struct Builder {
     type_attributes: Vec<(String, String)>,
     no_server: bool,
     no_client: bool,
+    include: Vec<PathBuf>,
+    names: Vec<(PathBuf, String)>,
 }
 
 /// The result of loading a `.wire` file: its IR, every source read (for diagnostics) and
@@ -92,7 +94,44 @@ impl Builder {
         self
     }
 
-    /// Generates Rust for each file, writing `<out_dir>/<file stem>.rs`. Returns every
+    /// Adds `dir` to the folders an `import` is looked for in when it is not found next to
+    /// the importing file, in the order added (as protoc's `-I`).
+    pub fn include(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.include.push(dir.into());
+        self
+    }
+
+    /// Writes the code generated from `file` as `<name>.rs`, included with
+    /// `include_protocol!("name")`, instead of after the file's stem: two files with one
+    /// stem in different folders (`a/chat.wire`, `b/chat.wire`) each get a name of their
+    /// own. `name` is made of ASCII letters, digits, `_` and `-`; `file` is matched against
+    /// the paths given to [`compile`](Self::compile) (the same path, or the same file).
+    pub fn output_name(mut self, file: impl Into<PathBuf>, name: impl Into<String>) -> Self {
+        self.names.push((file.into(), name.into()));
+        self
+    }
+
+    /// The name `file`'s code is written under: its [`output_name`](Self::output_name) or
+    /// its stem.
+    fn name_of<'a>(&'a self, file: &'a Path) -> &'a str {
+        let same = |p: &Path| {
+            p == file
+                || matches!(
+                    (std::fs::canonicalize(p), std::fs::canonicalize(file)),
+                    (Ok(a), Ok(b)) if a == b
+                )
+        };
+        match self.names.iter().find(|(p, _)| same(p)) {
+            Some((_, name)) => name,
+            None => file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("protocol"),
+        }
+    }
+
+    /// Generates Rust for each file, writing `<out_dir>/<file stem>.rs` (or the name given
+    /// with [`output_name`](Self::output_name)). Returns every
     /// problem found, rendered with file:line:col and carets. Warnings are printed as
     /// `cargo:warning=` lines when run by cargo, or fail the build with
     /// [`deny_warnings`](Self::deny_warnings).
@@ -110,22 +149,29 @@ impl Builder {
                 )));
             }
         }
-        // Two files with one stem would write one `<stem>.rs`, the second over the first.
+        for (file, name) in &self.names {
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !valid {
+                return Err(plain(&format!(
+                    "output_name for `{}`: `{name}` is not a file name of ASCII letters, digits, `_` and `-`",
+                    file.display()
+                )));
+            }
+        }
+        // Two files with one name would write one `<name>.rs`, the second over the first.
         let stems: Vec<(&Path, &str)> = files
             .iter()
-            .map(|f| {
-                let f = f.as_ref();
-                (
-                    f,
-                    f.file_stem().and_then(|s| s.to_str()).unwrap_or("protocol"),
-                )
-            })
+            .map(|f| (f.as_ref(), self.name_of(f.as_ref())))
             .collect();
         for (i, (f, stem)) in stems.iter().enumerate() {
             if let Some((first, _)) = stems[..i].iter().find(|(_, s)| s == stem) {
                 return Err(plain(&format!(
-                    "`{}` and `{}` would both be generated as `{stem}.rs`: rename one, or compile them with separate `out_dir`s",
+                    "`{}` and `{}` would both be generated as `{stem}.rs`: give one another name with `.output_name(\"{}\", \"...\")`, or compile them with separate `out_dir`s",
                     first.display(),
+                    f.display(),
                     f.display()
                 )));
             }
@@ -134,7 +180,7 @@ impl Builder {
         let rerun = self.emit_rerun.unwrap_or(under_cargo);
         for f in files {
             let f = f.as_ref();
-            let compiled = load(f);
+            let compiled = load_inner(f, None, &self.include);
             if rerun {
                 let paths = match &compiled {
                     Ok(c) => c.paths.clone(),
@@ -161,8 +207,7 @@ impl Builder {
                 ..Default::default()
             };
             let code = crate::generate_with(&c.ir, &c.sources, &opts)?;
-            let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("protocol");
-            let out = out_dir.join(format!("{stem}.rs"));
+            let out = out_dir.join(format!("{}.rs", self.name_of(f)));
             std::fs::write(&out, code)
                 .map_err(|e| plain(&format!("cannot write {}: {e}", out.display())))?;
         }
@@ -208,13 +253,19 @@ fn plain(msg: &str) -> Error {
 
 /// Parses `path` and its imports, lowers and checks them.
 pub fn load(path: &Path) -> Result<Compiled, Error> {
-    load_inner(path, None)
+    load_inner(path, None, &[])
+}
+
+/// Like [`load`], looking for an import that is not next to its importing file in each of
+/// `include`'s folders in turn (see [`Builder::include`]).
+pub fn load_with(path: &Path, include: &[PathBuf]) -> Result<Compiled, Error> {
+    load_inner(path, None, include)
 }
 
 /// Like [`load`], for text held in memory and shown under `name` in diagnostics. Imports
 /// are resolved relative to `name`'s directory.
 pub fn load_str(name: &str, text: &str) -> Result<Compiled, Error> {
-    load_inner(Path::new(name), Some(text))
+    load_inner(Path::new(name), Some(text), &[])
 }
 
 /// What the import walk gathers.
@@ -227,10 +278,15 @@ struct Walk {
     /// Each file's imports, as indices into `files`.
     imports: Vec<Vec<(usize, Span)>>,
     stack: Vec<PathBuf>,
+    /// Folders an import not found next to its importer is looked for in.
+    include: Vec<PathBuf>,
 }
 
-fn load_inner(path: &Path, text: Option<&str>) -> Result<Compiled, Error> {
-    let mut w = Walk::default();
+fn load_inner(path: &Path, text: Option<&str>, include: &[PathBuf]) -> Result<Compiled, Error> {
+    let mut w = Walk {
+        include: include.to_vec(),
+        ..Walk::default()
+    };
     let res = visit(path, None, text, &mut w);
     let syntax: Vec<Diagnostic> = w
         .files
@@ -354,7 +410,18 @@ fn visit(
                     "imported here",
                 )
                 .code("E0111")
-                .help("import paths are relative to the importing file"),
+                .help(if w.include.is_empty() {
+                    "import paths are relative to the importing file".to_string()
+                } else {
+                    format!(
+                        "import paths are relative to the importing file, then to the include folders ({})",
+                        w.include
+                            .iter()
+                            .map(|d| d.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }),
             ]);
         }
     };
@@ -366,7 +433,17 @@ fn visit(
     let mut imports = Vec::new();
     let mut failed = false;
     for (imp, span) in &parsed.file.imports {
-        match visit(&dir.join(imp), Some(*span), None, w)? {
+        let next_to = dir.join(imp);
+        let found = if next_to.exists() {
+            next_to
+        } else {
+            w.include
+                .iter()
+                .map(|d| d.join(imp))
+                .find(|p| p.exists())
+                .unwrap_or(next_to)
+        };
+        match visit(&found, Some(*span), None, w)? {
             Some(i) => imports.push((i, *span)),
             None => failed = true,
         }

@@ -38,7 +38,7 @@ pub use diag::{Diagnostic, Error, Severity, Sources, Span};
 #[cfg(feature = "dsl")]
 mod build;
 #[cfg(feature = "dsl")]
-pub use build::{Builder, Compiled, configure, load, load_str};
+pub use build::{Builder, Compiled, configure, load, load_str, load_with};
 #[cfg(feature = "dsl")]
 pub use dsl::fmt::format_wire;
 

@@ -1143,3 +1143,85 @@ fn two_files_with_one_stem_fail_the_build() {
     );
     assert!(!out.join("chat.rs").exists(), "nothing is written");
 }
+
+/// `output_name` gives two files with one stem names of their own, each written under it;
+/// a name that is not a plain file name fails the build.
+#[test]
+fn output_names_keep_two_files_with_one_stem_apart() {
+    let dir = TempDir::new("output-names");
+    std::fs::create_dir_all(dir.0.join("a")).unwrap();
+    std::fs::create_dir_all(dir.0.join("b")).unwrap();
+    let a = dir.write(
+        "a/chat.wire",
+        &format!("protocol a \"chat-a\" {{\n{MAIN_FRAME}}}\n"),
+    );
+    let b = dir.write(
+        "b/chat.wire",
+        &format!("protocol b \"chat-b\" {{\n{MAIN_FRAME}}}\n"),
+    );
+    let out = dir.0.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    polywire_codegen::configure()
+        .out_dir(&out)
+        .emit_rerun_if_changed(false)
+        .output_name(&b, "chat_b")
+        .compile(&[&a, &b])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (ca, cb) = (
+        std::fs::read_to_string(out.join("chat.rs")).unwrap(),
+        std::fs::read_to_string(out.join("chat_b.rs")).unwrap(),
+    );
+    assert!(ca.contains("\"chat-a\""), "a/chat.wire as chat.rs");
+    assert!(cb.contains("\"chat-b\""), "b/chat.wire as chat_b.rs");
+    let e = polywire_codegen::configure()
+        .out_dir(&out)
+        .emit_rerun_if_changed(false)
+        .output_name(&b, "../escape")
+        .compile(&[&a, &b])
+        .expect_err("not a file name");
+    assert!(
+        e.rendered.contains("`../escape` is not a file name"),
+        "{}",
+        e.rendered
+    );
+}
+
+/// An import not next to its importer is looked for in the include folders, in order;
+/// without them the error names the folders it looked in.
+#[test]
+fn imports_are_found_in_include_folders() {
+    let dir = TempDir::new("include");
+    for d in ["main", "first", "second"] {
+        std::fs::create_dir_all(dir.0.join(d)).unwrap();
+    }
+    dir.write("second/common.wire", "struct Common {\n    x: u8\n}\n");
+    let main = dir.write(
+        "main/t.wire",
+        &format!("import \"common.wire\"\n\nprotocol t {{\n    struct S {{\n        c: Common\n    }}\n{MAIN_FRAME}}}\n"),
+    );
+    let e = polywire_codegen::load_with(&main, &[dir.0.join("first")])
+        .err()
+        .expect("common.wire is in neither folder");
+    assert!(e.rendered.contains("cannot read"), "{}", e.rendered);
+    assert!(
+        e.rendered.contains("then to the include folders"),
+        "{}",
+        e.rendered
+    );
+    polywire_codegen::load_with(&main, &[dir.0.join("first"), dir.0.join("second")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Next to the importer comes first.
+    dir.write("main/common.wire", "this is not a wire file");
+    assert!(polywire_codegen::load_with(&main, &[dir.0.join("second")]).is_err());
+    // And the builder takes the same folders.
+    std::fs::remove_file(dir.0.join("main/common.wire")).unwrap();
+    let out = dir.0.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    polywire_codegen::configure()
+        .out_dir(&out)
+        .emit_rerun_if_changed(false)
+        .include(dir.0.join("second"))
+        .compile(&[&main])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.join("t.rs").exists());
+}
