@@ -1200,8 +1200,7 @@ fn imports_are_found_in_include_folders() {
         &format!("import \"common.wire\"\n\nprotocol t {{\n    struct S {{\n        c: Common\n    }}\n{MAIN_FRAME}}}\n"),
     );
     let e = polywire_codegen::load_with(&main, &[dir.0.join("first")])
-        .err()
-        .expect("common.wire is in neither folder");
+        .expect_err("common.wire is in neither folder");
     assert!(e.rendered.contains("cannot read"), "{}", e.rendered);
     assert!(
         e.rendered.contains("then to the include folders"),
