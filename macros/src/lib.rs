@@ -7,10 +7,11 @@
 //!
 //! ## A whole protocol: `#[polywire::protocol]` on a module
 //!
-//! ```ignore
+//! ```
 //! #[polywire::protocol(id = "echo-demo", versions = 1..=1, detect(prefix = "ED", at = 0))]
 //! pub mod echo {
-//!     use polywire::{Bytes, OrderedMap, Str};
+//!     use polywire::bytes::Bytes;
+//!     use polywire::{OrderedMap, Str};
 //!
 //!     #[wire(flags)]
 //!     #[repr(u8)]
@@ -35,6 +36,16 @@
 //!         fn echo(body: Bytes) -> Bytes;
 //!     }
 //! }
+//!
+//! // A request frame, encoded and decoded with the generated codec.
+//! use polywire::{Codec, Protocol};
+//! let mut frame = echo::EchoProtocol.request(1);
+//! frame.body = "hi".into();
+//! let mut buf = polywire::bytes::BytesMut::new();
+//! echo::EchoProtocol.codec().encode(&frame, &mut buf).unwrap();
+//! assert_eq!(&buf[..2], b"ED");
+//! let back = echo::EchoProtocol.codec().decode(&mut buf).unwrap().expect("a whole frame");
+//! assert_eq!((back.code, &back.body[..]), (1, &b"hi"[..]));
 //! ```
 //!
 //! The module's items are replaced by what the emitter writes for them (message types,
@@ -92,7 +103,9 @@
 //! `encode_json` / `json_len`, which its `#[wire(json)]` provides (without it, rustc reports
 //! them missing), and, as in the DSL, the field needs `rest` or `sized_by`.
 //!
-//! ```ignore
+//! ```
+//! use polywire::WireMessage;
+//!
 //! #[derive(polywire::Message, Clone, Copy, Debug, PartialEq, Eq)]
 //! #[repr(u8)]
 //! pub enum Colour { Red = 1, Green = 2 }
@@ -103,6 +116,11 @@
 //!     colour: Colour,
 //!     #[wire(prefix = u8)] label: polywire::Str,
 //! }
+//!
+//! let p = Pixel { x: 258, colour: Colour::Green, label: "dot".into() };
+//! let mut buf = polywire::bytes::BytesMut::new();
+//! p.encode_to(&mut buf).unwrap();
+//! assert_eq!(&buf[..], b"\x02\x01\x02\x03dot");
 //! ```
 //!
 //! Errors point at the attribute or field at fault and say what would be right; rules
