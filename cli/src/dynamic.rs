@@ -40,13 +40,15 @@ pub enum Side {
 #[derive(Clone, Copy)]
 pub struct Target<'a> {
     pub wire: &'a Path,
+    /// Folders imports are looked for in (`-I`).
+    pub include: &'a [std::path::PathBuf],
     pub message: Option<&'a str>,
     pub side: Option<Side>,
     pub version: Option<u32>,
 }
 
 fn codec(t: &Target<'_>) -> Result<DynCodec, String> {
-    let schema = Schema::load(t.wire).map_err(|e| e.to_string())?;
+    let schema = Schema::load_with(t.wire, t.include).map_err(|e| e.to_string())?;
     let mut codec = match t.message {
         Some(m) => DynCodec::for_message(&schema, m),
         None => DynCodec::new(&schema),

@@ -43,6 +43,10 @@ struct Cli {
     /// The bundled protocol of `decode` and `encode` without `--wire` (known: rocketmq).
     #[arg(short, long, global = true)]
     protocol: Option<String>,
+    /// A folder an `import` is looked for in when it is not next to the importing file
+    /// (repeatable, searched in order).
+    #[arg(short = 'I', long = "include", global = true, value_name = "DIR")]
+    include: Vec<PathBuf>,
 }
 
 /// What `decode` and `encode` work on.
@@ -171,6 +175,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let protocol = cli.protocol;
+    let include = &cli.include[..];
     match cli.command {
         Command::Decode { frames, from, to } => match (&frames.wire, protocol) {
             (Some(wire), None) => {
@@ -182,7 +187,7 @@ fn main() -> ExitCode {
                     Ok(b) => b,
                     Err(e) => return fail(&e),
                 };
-                let (out, result) = dynamic::decode(&target(wire, &frames), &bytes, to);
+                let (out, result) = dynamic::decode(&target(wire, include, &frames), &bytes, to);
                 print!("{out}");
                 match result {
                     Ok(()) => ExitCode::SUCCESS,
@@ -202,7 +207,7 @@ fn main() -> ExitCode {
                 let Ok(text) = String::from_utf8(input) else {
                     return fail("the JSON input is not UTF-8 text");
                 };
-                match dynamic::encode(&target(wire, &frames), &text, to) {
+                match dynamic::encode(&target(wire, include, &frames), &text, to) {
                     Ok(out) => {
                         use std::io::Write;
                         let mut stdout = std::io::stdout().lock();
@@ -219,15 +224,15 @@ fn main() -> ExitCode {
             (None, None) => fail("missing --wire FILE.wire (or --protocol rocketmq)"),
         },
         _ if protocol.is_some() => fail("--protocol applies to `decode` and `encode` only"),
-        Command::PrintWire { file } => print_wire(&file),
+        Command::PrintWire { file } => print_wire(&file, include),
         Command::Check {
             file,
             deny_warnings,
-        } => check(&file, deny_warnings),
+        } => check(&file, include, deny_warnings),
         Command::Fmt { files, check } => fmt::run(&files, check),
         Command::Explain { code } => explain(code.as_deref()),
-        Command::Dissector { file, output } => dissector(&file, output.as_deref()),
-        Command::Doc { file } => match polywire_dynamic::Schema::load(&file) {
+        Command::Dissector { file, output } => dissector(&file, include, output.as_deref()),
+        Command::Doc { file } => match polywire_dynamic::Schema::load_with(&file, include) {
             Ok(s) => {
                 print!("{}", polywire_dynamic::doc::markdown(&s));
                 ExitCode::SUCCESS
@@ -272,7 +277,7 @@ fn main() -> ExitCode {
             };
             let wait = std::time::Duration::from_millis(timeout_ms);
             let (out, result) = dynamic::probe(
-                &target(wire, &frames),
+                &target(wire, include, &frames),
                 &addr,
                 &security,
                 &text,
@@ -299,8 +304,8 @@ fn main() -> ExitCode {
 }
 
 /// `polywire dissector`: the Lua dissector, printed or written to a file.
-fn dissector(file: &Path, output: Option<&Path>) -> ExitCode {
-    let schema = match polywire_dynamic::Schema::load(file) {
+fn dissector(file: &Path, include: &[PathBuf], output: Option<&Path>) -> ExitCode {
+    let schema = match polywire_dynamic::Schema::load_with(file, include) {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
@@ -320,9 +325,10 @@ fn dissector(file: &Path, output: Option<&Path>) -> ExitCode {
     }
 }
 
-fn target<'a>(wire: &'a Path, frames: &'a Frames) -> dynamic::Target<'a> {
+fn target<'a>(wire: &'a Path, include: &'a [PathBuf], frames: &'a Frames) -> dynamic::Target<'a> {
     dynamic::Target {
         wire,
+        include,
         message: frames.message.as_deref(),
         side: frames.side,
         version: frames.protocol_version,
@@ -383,9 +389,9 @@ fn fail(msg: &str) -> ExitCode {
 
 /// The protocols of a Rust file (its `#[polywire::protocol]` modules) or of a `.wire` file
 /// (with its imports), each printed as `.wire` text that parses back to the same IR.
-fn print_wire(path: &Path) -> ExitCode {
+fn print_wire(path: &Path, include: &[PathBuf]) -> ExitCode {
     let protocols = if path.extension().is_some_and(|e| e == "wire") {
-        match polywire_codegen::load(path) {
+        match polywire_codegen::load_with(path, include) {
             Ok(c) => vec![c.ir],
             Err(e) => {
                 // Rendered diagnostics carry their own `error[...]` headers.
@@ -418,8 +424,8 @@ fn print_wire(path: &Path) -> ExitCode {
 
 /// `polywire check`: every diagnostic of a `.wire` file and its imports, with the closing
 /// count; a one-line `ok` on success.
-fn check(path: &Path, deny_warnings: bool) -> ExitCode {
-    let c = match polywire_codegen::load(path) {
+fn check(path: &Path, include: &[PathBuf], deny_warnings: bool) -> ExitCode {
+    let c = match polywire_codegen::load_with(path, include) {
         Ok(c) => c,
         Err(e) => {
             e.eprint();

@@ -191,7 +191,16 @@ impl Schema {
     /// Loads and checks a `.wire` file and its imports. The error holds the rendered
     /// diagnostics (file:line:col and the offending text).
     pub fn load(path: impl AsRef<Path>) -> Result<Schema, SchemaError> {
-        polywire_codegen::load(path.as_ref())
+        Schema::load_with(path, &[])
+    }
+
+    /// [`load`](Self::load), looking for an import that is not next to its importing file
+    /// in each of the `include` folders in turn.
+    pub fn load_with(
+        path: impl AsRef<Path>,
+        include: &[std::path::PathBuf],
+    ) -> Result<Schema, SchemaError> {
+        polywire_codegen::load_with(path.as_ref(), include)
             .map(|c| Schema::from_ir(c.ir))
             .map_err(|e| SchemaError(e.to_string()))
     }
