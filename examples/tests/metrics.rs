@@ -166,13 +166,22 @@ async fn the_metrics_endpoint_shows_every_protocol_s_counters() {
     ] {
         assert!(page.contains(&want), "no `{want}` in\n{page}");
     }
-    // Bytes are counted both ways.
-    let bytes_in: u64 = page
-        .lines()
-        .find(|l| l.starts_with(&format!("polywire_bytes_in_total{native}")))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .expect("bytes in");
-    assert!(bytes_in > 7 * 10, "{bytes_in}");
+    // Bytes are counted both ways, on both sides (7 echoes of 11 bytes or more each).
+    let value = |series: &str| -> u64 {
+        page.lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{page}"))
+    };
+    let client = r#"{protocol="polywire-native",role="client"}"#;
+    for series in [
+        format!("polywire_bytes_in_total{native}"),
+        format!("polywire_bytes_out_total{native}"),
+        format!("polywire_bytes_in_total{client}"),
+        format!("polywire_bytes_out_total{client}"),
+    ] {
+        assert!(value(&series) >= 7 * 11, "{series}: {}", value(&series));
+    }
     // Totals over the MultiServer.
     let total = multi.metrics_total();
     assert_eq!((total.requests, total.responses, total.errors), (14, 14, 2));
