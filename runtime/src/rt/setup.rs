@@ -1,46 +1,45 @@
-//! [`ServerSetup`]: a whole multi-protocol server as one configuration file describes it:
-//! its shared ports and Unix sockets, their detection, TLS, WebSocket and HTTP/2, and per
-//! protocol its settings (executor, limits, versions) and ports of its own.
-//!
-//! ```toml
-//! listen = ["0.0.0.0:9876"]          # shared by every protocol with a detector
-//!
-//! [shared]                           # a MultiServerConfig
-//! detect_timeout = "3s"
-//! websocket = { path = "/polywire" }
-//! http2 = {}
-//! [shared.tls]
-//! mode = "permissive"
-//! cert = "/etc/polywire/cert.pem"
-//! key = "/etc/polywire/key.pem"
-//!
-//! [defaults]                         # a ServerConfig for every protocol not named below
-//! idle_timeout = "120s"
-//!
-//! [protocols.rocketmq-remoting]
-//! listen = ["0.0.0.0:10911"]         # a port of its own too
-//! server = { pool_size = 16 }        # its ServerConfig
-//! ```
-//!
-//! ```no_run
-//! # async fn demo<P: polywire::protocol::Protocol>(setup: polywire::rt::ServerSetup, proto: P) -> std::io::Result<()> {
-//! let multi = setup.multi_server();
-//! let server = setup.server(proto); // with its configured settings
-//! // ... register its processors
-//! multi.add(server).expect("a new protocol id");
-//! for (what, addr) in setup.bind(&multi).await? {
-//!     println!("{what} on {addr}");
-//! }
-//! # Ok(()) }
-//! ```
+//! [`ServerSetup`]: a whole multi-protocol server as one configuration file describes it.
 
 use super::{MultiServer, MultiServerConfig, RemotingServer, ServerConfig};
 use crate::protocol::Protocol;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-/// A multi-protocol server's configuration. Loadable with serde (from TOML, say); see the
-/// module documentation for a file.
+/// A multi-protocol server's configuration, loadable with serde (from TOML, say): its
+/// shared ports and Unix sockets, their detection, TLS, WebSocket and HTTP/2, and per
+/// protocol its settings (executor, limits, versions) and ports of its own.
+///
+/// ```toml
+/// listen = ["0.0.0.0:9876"]          # shared by every protocol with a detector
+///
+/// [shared]                           # a MultiServerConfig
+/// detect_timeout = "3s"
+/// websocket = { path = "/polywire" }
+/// http2 = {}
+/// [shared.tls]
+/// mode = "permissive"
+/// cert = "/etc/polywire/cert.pem"
+/// key = "/etc/polywire/key.pem"
+///
+/// [defaults]                         # a ServerConfig for every protocol not named below
+/// idle_timeout = "120s"
+///
+/// [protocols.rocketmq-remoting]
+/// listen = ["0.0.0.0:10911"]         # a port of its own too
+/// server = { pool_size = 16 }        # its ServerConfig
+/// ```
+///
+/// ```no_run
+/// # async fn demo<P: polywire::protocol::Protocol>(setup: polywire::rt::ServerSetup, proto: P) -> std::io::Result<()> {
+/// let multi = setup.multi_server();
+/// let server = setup.server(proto); // with its configured settings
+/// // ... register its processors
+/// multi.add(server).expect("a new protocol id");
+/// for (what, addr) in setup.bind(&multi).await? {
+///     println!("{what} on {addr}");
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSetup {
@@ -69,7 +68,7 @@ pub struct ProtocolSetup {
 }
 
 impl ServerSetup {
-    /// Reads a configuration file (TOML; see the module documentation).
+    /// Reads a configuration file (TOML, as in the example of [`ServerSetup`]).
     pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<Self, super::ConfigError> {
         super::error::read_toml(path.as_ref())
     }
