@@ -1,8 +1,11 @@
 //! A protocol with an `exchange` block loaded at run time (`polywire_dynamic::DynExchange`)
 //! served by the runtime's `MessageServer`: RESP from `protocols/wire/resp.wire`, answered
-//! by a handler written over dynamic values, on a real socket.
+//! by a handler written over dynamic values, on a real socket, alone and on a
+//! `MultiServer`'s shared port (detected by the file's `detect` rules).
 
-use polywire::rt::{Connection, MessageConfig, MessageHandler, MessageServer};
+use polywire::rt::{
+    Connection, MessageConfig, MessageHandler, MessageServer, MultiServer, MultiServerConfig,
+};
 use polywire_dynamic::{DynExchange, Value};
 use std::path::Path;
 use std::time::Duration;
@@ -99,4 +102,17 @@ async fn resp_loaded_at_run_time_answers_a_ping_and_a_pipeline_in_order() {
         .expect("reads");
     assert!(rest.starts_with(b"-ERR Protocol error: "), "{rest:?}");
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_multi_server_detects_resp_loaded_at_run_time_on_its_shared_port() {
+    let ex = resp();
+    let server = MessageServer::new(ex.clone(), Redisish(ex), MessageConfig::default());
+    let multi = MultiServer::new(MultiServerConfig::default());
+    multi.add(server).expect("added");
+    let addr = multi.bind("127.0.0.1:0").await.expect("binds");
+    let mut s = TcpStream::connect(addr).await.expect("connects");
+    let pong = exchange(&mut s, b"*1\r\n$4\r\nPING\r\n", b"+PONG\r\n").await;
+    assert_eq!(pong, b"+PONG\r\n");
+    multi.shutdown().await;
 }
