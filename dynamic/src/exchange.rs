@@ -6,11 +6,12 @@
 //!
 //! A frame is a [`Value::Union`] naming the frame union's member (and, for a union of the
 //! two directions, a second `Value::Union` naming the direction's member). Conditions of
-//! answers, farewells and `accept if` read the message's stored fields and `@version`.
+//! answers, farewells and `accept if` read the message's stored fields (not computed
+//! lengths) and `@version`.
 //!
-//! Not carried out at run time (a schema declaring them is refused by
-//! [`DynExchange::new`]): `status` lines, and optional fields a layout needs that are
-//! filled in before encoding (`Exchange::complete`): values sent must hold them.
+//! `status` lines read and set the answer's status field and message; `complete` fills
+//! the optional fields a layout needs under a version with their defaults, in the
+//! message and the structs it holds, as the generated `complete_*` functions do.
 
 use crate::decode::{Dec, Locals};
 use crate::{DynCodec, Schema, SchemaError, Value, intern};
@@ -91,9 +92,6 @@ impl DynExchange {
             Some(TypeDef::Union(u)) => u,
             _ => return Err(err("its frame is not a union")),
         };
-        if !ex.statuses.is_empty() {
-            return Err(err("`status` lines are not carried out at run time"));
-        }
         let member = |ty: usize| u.arms.iter().position(|a| a.ty == ty).unwrap_or(0);
         let top = |ty: usize| p.frame_path(ty).map_or(ty, |path| path[0]);
         let n = u.arms.len();
@@ -274,6 +272,122 @@ impl DynExchange {
             .map(|f| f.name.as_str())
     }
 
+    /// The `status` line of the answer of type `ty`.
+    fn status_of(&self, ty: usize) -> Option<&ir::StatusDecl> {
+        self.ir()
+            .exchange
+            .as_ref()?
+            .statuses
+            .iter()
+            .find(|st| st.msg == ty)
+    }
+
+    /// Sets the value at `path` (fields of structs and members of tagged lists) in `v`, of
+    /// struct type `ty`, to `x`, making what is absent on the way with its defaults.
+    fn set_path(&self, ty: usize, v: &mut Value, path: &[String], x: Value) {
+        let p = self.ir();
+        let Some((name, rest)) = path.split_first() else {
+            return;
+        };
+        let field_ty = match &p.types[ty] {
+            TypeDef::Struct(s) => s.fields.iter().find_map(|f| match &f.kind {
+                FieldKind::Value(t) if f.name == *name => Some(t),
+                _ => None,
+            }),
+            TypeDef::Tagged(tg) => tg.members.iter().find(|m| m.name == *name).map(|m| &m.ty),
+            _ => None,
+        };
+        let Some(field_ty) = field_ty else {
+            return;
+        };
+        if rest.is_empty() {
+            set_field(v, name, x);
+            return;
+        }
+        let Type::Named(next) = field_ty else {
+            return;
+        };
+        let Value::Struct { fields, .. } = v else {
+            return;
+        };
+        let i = match fields.iter().position(|(n, _)| *n == name.as_str()) {
+            Some(i) => i,
+            None => {
+                let Ok(d) = default_of(&self.0.schema, *next) else {
+                    return;
+                };
+                fields.push((intern(name), d));
+                fields.len() - 1
+            }
+        };
+        self.set_path(*next, &mut fields[i].1, rest, x);
+    }
+
+    /// Fills the optional fields of struct `v` (of type `ty`) that its layout needs under
+    /// `version` and that are absent, with their defaults; then those of the structs it
+    /// holds.
+    fn complete_struct(&self, ty: usize, v: &mut Value, version: u32) {
+        let p = self.ir();
+        let TypeDef::Struct(s) = &p.types[ty] else {
+            return;
+        };
+        for f in &s.fields {
+            let (Some(c), FieldKind::Value(t)) = (&f.cond, &f.kind) else {
+                continue;
+            };
+            if !fillable(s, c) || v.field(&f.name).is_some() || !self.holds(ty, v, c, version) {
+                continue;
+            }
+            let d = match t {
+                Type::Named(i) if !matches!(p.types[*i], TypeDef::Struct(_)) => {
+                    match default_of(&self.0.schema, *i) {
+                        Ok(d) => d,
+                        Err(_) => continue,
+                    }
+                }
+                _ => crate::json::default(p, t, s, &f.name),
+            };
+            if let Value::Struct { fields, .. } = v {
+                // In declared order, after the fields declared before it.
+                let at = s.fields.iter().position(|x| x.name == f.name).unwrap_or(0);
+                let before = |n: &str| s.fields[..at].iter().any(|x| x.name == n);
+                let i = fields.iter().take_while(|(n, _)| before(n)).count();
+                fields.insert(i, (intern(&f.name), d));
+            }
+        }
+        let Value::Struct { fields, .. } = v else {
+            return;
+        };
+        for (name, x) in fields.iter_mut() {
+            let Some(f) = s.fields.iter().find(|f| f.name == *name) else {
+                continue;
+            };
+            let FieldKind::Value(t) = &f.kind else {
+                continue;
+            };
+            self.complete_held(t, x, version);
+        }
+    }
+
+    /// Completes the structs a field of type `t` holds (directly, optionally or as list
+    /// elements).
+    fn complete_held(&self, t: &Type, x: &mut Value, version: u32) {
+        match (t, x) {
+            (Type::Named(i), x) if matches!(self.ir().types[*i], TypeDef::Struct(_)) => {
+                self.complete_struct(*i, x, version);
+            }
+            (Type::List { elem, .. }, Value::List(items)) => {
+                for item in items {
+                    self.complete_held(elem, item, version);
+                }
+            }
+            (Type::Optional { inner, .. }, x) if *x != Value::Null => {
+                self.complete_held(inner, x, version);
+            }
+            _ => {}
+        }
+    }
+
     /// The value of `m`'s top-level integer field `field`, when its struct is the hello.
     fn hello_field(&self, m: &Value, field: &str) -> Option<i128> {
         let hello = self.0.hello?;
@@ -285,9 +399,13 @@ impl DynExchange {
 }
 
 /// The default value of type `ty`, as generated code's `Default` makes it: a struct's
-/// fields at their defaults, a union's first member's default.
+/// fields at their defaults, a union's first member's default, an empty tagged list.
 fn default_of(schema: &Schema, ty: usize) -> Result<Value, crate::JsonError> {
     match &schema.ir().types[ty] {
+        TypeDef::Tagged(t) => Ok(Value::Struct {
+            ty: intern(&t.name),
+            fields: Vec::new(),
+        }),
         TypeDef::Union(u) if !u.arms.is_empty() => {
             let first = u.arms[0].ty;
             Ok(Value::Union {
@@ -296,6 +414,14 @@ fn default_of(schema: &Schema, ty: usize) -> Result<Value, crate::JsonError> {
             })
         }
         _ => schema.value_from_json(ty, &serde_json::json!({})),
+    }
+}
+
+/// The struct inside a frame's unions.
+fn innermost_mut(m: &mut Value) -> &mut Value {
+    match m {
+        Value::Union { value, .. } => innermost_mut(value),
+        other => other,
     }
 }
 
@@ -324,6 +450,29 @@ fn int_field<'a>(s: &'a ir::StructDef, name: &str) -> Option<&'a Type> {
         FieldKind::Value(t @ (Type::Int(_) | Type::Varint { .. })) if f.name == name => Some(t),
         _ => None,
     })
+}
+
+/// Whether an absent field under condition `c` is filled by `complete`: not when the
+/// condition reads `@more`, a presence bit or a computed length (the field's absence is
+/// then meant), as the emitter decides.
+fn fillable(s: &ir::StructDef, c: &Cond) -> bool {
+    let mut open = false;
+    c.walk(&mut |c| open |= *c == Cond::More);
+    let refs = c.refs();
+    let presence = refs.iter().any(|(n, _)| {
+        s.fields.iter().any(|x| match &x.kind {
+            FieldKind::Bits { parts, .. } => parts
+                .iter()
+                .any(|p| p.name == *n && matches!(p.value, ir::PartValue::Present(_))),
+            _ => false,
+        })
+    });
+    let computed = refs.iter().any(|(n, _)| {
+        s.fields
+            .iter()
+            .any(|x| x.name == *n && matches!(x.kind, FieldKind::Length { .. }))
+    });
+    !(open || presence || computed)
 }
 
 /// The largest value of an integer type.
@@ -562,17 +711,78 @@ impl Exchange for DynExchange {
         }
     }
 
-    fn failure(&self, _answer: &Value) -> Option<Status> {
-        // `status` lines are refused by `DynExchange::new`.
-        None
+    fn failure(&self, answer: &Value) -> Option<Status> {
+        let (ty, v) = self.innermost(answer)?;
+        let st = self.status_of(ty)?;
+        // An absent status field is the success value 0.
+        let code = v.field(&st.field).and_then(Value::as_int).unwrap_or(0);
+        if (st.ok.0..=st.ok.1).contains(&code) {
+            return None;
+        }
+        let mut at = Some(v);
+        for name in &st.message {
+            at = at.and_then(|x| x.field(name));
+        }
+        let message = match at {
+            Some(Value::Str(t)) => Some(t.to_string()),
+            _ => None,
+        };
+        Some(Status {
+            code: code as i64,
+            message,
+        })
     }
 
-    fn set_failure(&self, _answer: &mut Value, _status: &Status) -> bool {
-        false
+    fn set_failure(&self, answer: &mut Value, status: &Status) -> bool {
+        let Some((ty, _)) = self.innermost(answer) else {
+            return false;
+        };
+        let Some(st) = self.status_of(ty) else {
+            return false;
+        };
+        let p = self.ir();
+        let s = p.struct_def(ty);
+        let code = match s
+            .fields
+            .iter()
+            .find(|f| f.name == st.field)
+            .map(|f| &f.kind)
+        {
+            Some(FieldKind::Value(Type::Named(i))) => match &p.types[*i] {
+                TypeDef::Enum(e) => {
+                    let raw = crate::decode::cast(i128::from(status.code), &e.repr);
+                    let name = e.variants.iter().find(|w| w.value == raw);
+                    if name.is_none() && !e.open {
+                        // A closed enum without the value: the field stays as it is.
+                        None
+                    } else {
+                        Some(Value::Enum {
+                            value: raw,
+                            name: name.map(|w| intern(&w.name)),
+                        })
+                    }
+                }
+                _ => None,
+            },
+            Some(FieldKind::Value(Type::Int(i))) => {
+                Some(Value::Int(crate::decode::cast(i128::from(status.code), i)))
+            }
+            _ => None,
+        };
+        let inner = innermost_mut(answer);
+        if let Some(c) = code {
+            set_field(inner, &st.field, c);
+        }
+        if let Some(msg) = status.message.as_deref() {
+            self.set_path(ty, inner, &st.message, Value::Str(msg.into()));
+        }
+        true
     }
 
-    fn complete(&self, _m: &mut Value, _version: u32) {
-        // Values sent hold the optional fields their layout needs (see the module docs).
+    fn complete(&self, m: &mut Value, version: u32) {
+        if let Some((ty, _)) = self.innermost(m) {
+            self.complete_struct(ty, innermost_mut(m), version);
+        }
     }
 
     fn blank(&self, member: usize, correlation: Option<u64>) -> Value {

@@ -13,7 +13,7 @@
 //! Beside the codec: [`DynProtocol`] serves and calls such a protocol with the runtime's
 //! `RemotingServer` and `RemotingClient` (its handshake included), [`DynExchange`] carries
 //! out its `exchange { .. }` block for the runtime's `MessageServer` and `MessageClient`
-//! (RESP from its `.wire` file, with a handler over [`Value`]s), [`dissector`] writes a
+//! (RESP or MQTT from their `.wire` files, with handlers over [`Value`]s), [`dissector`] writes a
 //! Wireshark dissector for it and [`doc`] a Markdown reference; the `polywire` command
 //! uses all of them.
 //!
