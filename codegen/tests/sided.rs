@@ -110,9 +110,9 @@ fn the_generated_code_reads_the_member_of_the_sender() {
         "impl ::polywire::Framed for Request",
         "impl ::polywire::Framed for Reply",
         // Which side sends each member, for the session.
-        "fn sender(member: usize)",
+        "fn sender(&self, member: usize",
         // The farewell, wrapped in the member that holds it.
-        "Self::Reply(Reply::Failed(Failed {",
+        "Message::Reply(Reply::Failed(Failed {",
     ] {
         let needle: String = needle.chars().filter(|c| !c.is_whitespace()).collect();
         assert!(code.contains(&needle), "missing {needle:?}");
@@ -194,10 +194,10 @@ fn a_rule_on_a_member_of_a_direction_comes_before_its_unions() {
     let code = polywire_codegen::generate(&c.ir, &c.sources).expect("generates");
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let word = code
-        .find("Self::Request(Request::Word(_))=>::polywire::__private::Expect::Nothing")
+        .find("Message::Request(Request::Word(_))=>::polywire::__private::Expect::Nothing")
         .expect("the member's rule");
     let union = code
-        .find("Self::Request(_)=>::polywire::__private::Expect::One(1)")
+        .find("Message::Request(_)=>::polywire::__private::Expect::One(1)")
         .expect("the union's rule");
     assert!(word < union, "the more specific pattern first");
     // The typed handler hands it to a method of its own, ahead of the union's.

@@ -459,6 +459,41 @@ impl<F: Framed> Codec for FramedCodec<F> {
     }
 }
 
+/// A [`Codec`] a connection's exchange reads and writes its frames with (a
+/// `MessageSession`): it also knows which side sends what it decodes, and reads
+/// self-delimited frames from shared bytes in one pass.
+pub trait SessionCodec: Codec + Clone + Send + Sync + 'static {
+    /// Sets the side that sends what this codec decodes (`None`: unknown).
+    fn set_sender(&mut self, sender: Option<Sender>);
+
+    /// Whether frames have no length prefix, so that only reading one whole finds its end
+    /// (see [`Framed::SELF_DELIMITED`]): a session then reads them with
+    /// [`Self::decode_shared`].
+    fn self_delimited(&self) -> bool;
+
+    /// Reads the frame at the front of `chunk`, its values sharing `chunk`'s bytes: the
+    /// frame and its length, `Ok(None)` when `chunk` ends inside it (see
+    /// [`FramedCodec::decode_shared`]).
+    fn decode_shared(&self, chunk: &Bytes) -> Result<Option<(Self::Frame, usize)>, DecodeError>;
+}
+
+impl<F: Framed + Send + Sync + 'static> SessionCodec for FramedCodec<F> {
+    #[inline]
+    fn set_sender(&mut self, sender: Option<Sender>) {
+        self.sender = sender;
+    }
+
+    #[inline]
+    fn self_delimited(&self) -> bool {
+        F::SELF_DELIMITED
+    }
+
+    #[inline]
+    fn decode_shared(&self, chunk: &Bytes) -> Result<Option<(F, usize)>, DecodeError> {
+        FramedCodec::decode_shared(self, chunk)
+    }
+}
+
 /// What a frame is, from its `@kind` flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FrameKind {

@@ -22,8 +22,9 @@
 //! No I/O and no clock: the driver passes `now` in and asks [`MessageSession::deadline`]
 //! when to call [`MessageSession::tick`] next.
 
-use crate::codec::{Codec, Framed, FramedCodec};
+use crate::codec::{Codec, SessionCodec};
 use crate::error::{DecodeError, EncodeError};
+use crate::protocol::Detector;
 use crate::wire::Sender;
 use bytes::BytesMut;
 use std::collections::{HashMap, VecDeque};
@@ -79,96 +80,113 @@ impl Expect {
     }
 }
 
-/// A protocol's `exchange` block, as generated code implements it for its frame union.
-pub trait Exchange: Send + Sync + 'static {
+/// A protocol's `exchange` block: what a [`MessageSession`] needs to carry it out.
+///
+/// Instance-level, so that a protocol loaded at run time can implement it over values it
+/// holds (cloned into each connection's session). Generated code implements it for a unit
+/// struct (`RespExchange`), whose methods
+/// read the protocol's constants and tables: a session holding one is no larger, and its
+/// calls compile to what calls of static functions do.
+pub trait Exchange: Clone + Send + Sync + 'static {
     /// The frame: the union of every message.
-    type Msg: Framed + Clone + fmt::Debug + Send + Sync + 'static;
+    type Msg: Clone + fmt::Debug + Send + Sync + 'static;
+    /// The codec of the frame (generated code: `FramedCodec<Msg>`).
+    type Codec: SessionCodec<Frame = Self::Msg>;
+
+    /// A codec with the protocol's declared limits.
+    fn codec(&self) -> Self::Codec;
     /// The protocol id.
-    const ID: &'static str;
-    /// The protocol's detection rules (see [`crate::protocol::AnyPrefix`]); empty when it
-    /// declares none.
-    const DETECT: &'static [&'static [(usize, &'static [u8])]];
-    /// The members' names, by member index.
-    const MEMBERS: &'static [&'static str];
+    fn id(&self) -> &'static str;
+    /// The protocol's detector of its first bytes (`None` when it declares no detection
+    /// rules).
+    fn detector(&self) -> Option<&dyn Detector> {
+        None
+    }
+    /// The name of member `member` (a member index).
+    fn member_name(&self, member: usize) -> &'static str;
     /// The hello's member index (`None`: connections need no hello).
-    const HELLO: Option<usize>;
+    fn hello(&self) -> Option<usize>;
     /// Whether answers are matched by a correlation field (else by order).
-    const CORRELATED: bool;
+    fn correlated(&self) -> bool;
     /// The largest correlation value (the field's type's maximum).
-    const MAX_CORRELATION: u64;
+    fn max_correlation(&self) -> u64;
     /// Thousandths of the keepalive interval a connection may stay silent.
-    const GRACE_PERMILLE: u32;
+    fn grace_permille(&self) -> u32;
     /// The versions the protocol speaks, inclusive (`None`: it declares none).
-    const VERSIONS: Option<(u32, u32)>;
+    fn versions(&self) -> Option<(u32, u32)>;
 
     /// The member index of `m`.
-    fn member(m: &Self::Msg) -> usize;
+    fn member(&self, m: &Self::Msg) -> usize;
+    /// The name of `m`'s member.
+    fn name_of(&self, m: &Self::Msg) -> &'static str {
+        self.member_name(self.member(m))
+    }
     /// The side that sends member `member`, when only one does (a frame union of the two
     /// directions, `Command from client`); `None` when both may.
-    fn sender(member: usize) -> Option<crate::wire::Sender> {
+    fn sender(&self, member: usize) -> Option<Sender> {
         let _ = member;
         None
     }
     /// What answers `m` under `version` (its rule, conditions evaluated; `Nothing` when it
     /// has no rule).
-    fn expects(m: &Self::Msg, version: u32) -> Expect;
+    fn expects(&self, m: &Self::Msg, version: u32) -> Expect;
     /// Whether member `member` has a rule (is a request of some kind, or closes).
-    fn has_rule(member: usize) -> bool;
+    fn has_rule(&self, member: usize) -> bool;
     /// Whether member `member` may be sent unasked.
-    fn pushable(member: usize) -> bool;
+    fn pushable(&self, member: usize) -> bool;
     /// Whether `m` is always sent unasked, never an answer, by its content: a `push` line
     /// naming a member of one direction's union (RESP3's `>` values), which a receiver
     /// hands on as a push even while an answer is due.
-    fn out_of_band(m: &Self::Msg) -> bool {
+    fn out_of_band(&self, m: &Self::Msg) -> bool {
         let _ = m;
         false
     }
     /// Whether member `member` answers only on failure or on success (`Msg on failure`):
     /// nobody waits for it, so a client hands it on as it comes.
-    fn unawaited(member: usize) -> bool {
+    fn unawaited(&self, member: usize) -> bool {
         let _ = member;
         false
     }
     /// The correlation value `m` holds (`None` when its member has no correlation field, or
     /// the field is absent under its condition).
-    fn correlation(m: &Self::Msg) -> Option<u64>;
+    fn correlation(&self, m: &Self::Msg) -> Option<u64>;
     /// Whether `m` takes a correlation value (its member has the field and the field's
     /// condition holds).
-    fn takes_correlation(m: &Self::Msg) -> bool;
+    fn takes_correlation(&self, m: &Self::Msg) -> bool;
     /// Sets `m`'s correlation value (nothing when it takes none).
-    fn set_correlation(m: &mut Self::Msg, id: u64);
+    fn set_correlation(&self, m: &mut Self::Msg, id: u64);
     /// The version a hello sets (its `@version` field).
-    fn hello_version(m: &Self::Msg) -> Option<u32>;
+    fn hello_version(&self, m: &Self::Msg) -> Option<u32>;
     /// The keepalive interval a hello asks for (`None`: off).
-    fn keepalive(m: &Self::Msg) -> Option<Duration>;
+    fn keepalive(&self, m: &Self::Msg) -> Option<Duration>;
     /// The ping a client sends when idle, if the protocol has a keepalive.
-    fn ping() -> Option<Self::Msg>;
+    fn ping(&self) -> Option<Self::Msg>;
     /// What a side sends before it closes a connection on `failure` under `version` (the
     /// block's `on` lines); `detail` says what went wrong (a decode error's text), for a
     /// string that holds `{error}`.
-    fn farewell(failure: Failure, version: u32, detail: &str) -> Option<Self::Msg>;
+    fn farewell(&self, failure: Failure, version: u32, detail: &str) -> Option<Self::Msg>;
     /// Whether the hello's answer `answer` accepts the hello (`accept if`; true when the
     /// block says nothing).
-    fn accepted(answer: &Self::Msg) -> bool;
+    fn accepted(&self, answer: &Self::Msg) -> bool;
     /// Sets the version a hello offers (its `@version` field).
-    fn set_hello_version(hello: &mut Self::Msg, version: u32);
+    fn set_hello_version(&self, hello: &mut Self::Msg, version: u32);
     /// The failure `answer` reports (`None`: it succeeded, or its message has no `status`
     /// line).
-    fn failure(answer: &Self::Msg) -> Option<Status>;
+    fn failure(&self, answer: &Self::Msg) -> Option<Status>;
     /// Makes `answer` report `status` (its status field and message); false when its
     /// message has no `status` line.
-    fn set_failure(answer: &mut Self::Msg, status: &Status) -> bool;
+    fn set_failure(&self, answer: &mut Self::Msg, status: &Status) -> bool;
     /// Fills the optional fields of `m` that its layout needs under `version` and that are
     /// absent (a field `if @version >= 5` left `None`) with their defaults; what the session
     /// does before it encodes a message.
-    fn complete(m: &mut Self::Msg, version: u32);
+    fn complete(&self, m: &mut Self::Msg, version: u32);
     /// A message of member `member` with every field at its default and the correlation
     /// value `correlation` (when it takes one).
-    fn blank(member: usize, correlation: Option<u64>) -> Self::Msg;
+    fn blank(&self, member: usize, correlation: Option<u64>) -> Self::Msg;
     /// The answer of member `answer` to `request` with every field at its default (the
     /// correlation value copied): what is sent when a handler has nothing to add.
-    fn default_answer(request: &Self::Msg, answer: usize) -> Self::Msg {
-        Self::blank(answer, Self::correlation(request))
+    fn default_answer(&self, request: &Self::Msg, answer: usize) -> Self::Msg {
+        self.blank(answer, self.correlation(request))
     }
 }
 
@@ -440,7 +458,9 @@ impl Held {
 /// One connection's exchange state: see the [module docs](self).
 pub struct MessageSession<E: Exchange> {
     role: Role,
-    codec: FramedCodec<E::Msg>,
+    /// The protocol's rules (a unit struct for generated protocols).
+    exchange: E,
+    codec: E::Codec,
     /// Received bytes taken from the caller's buffer at once and frozen, whose frames are
     /// read one at a time (self-delimited frames only: one pass over each frame).
     carry: bytes::Bytes,
@@ -482,19 +502,23 @@ impl<E: Exchange> fmt::Debug for MessageSession<E> {
 }
 
 impl<E: Exchange> MessageSession<E> {
-    /// A session for a connection opened (or accepted) at `now`.
-    pub fn new(role: Role, now: Instant) -> Self {
+    /// A session of `exchange`'s protocol for a connection opened (or accepted) at `now`.
+    pub fn new(exchange: E, role: Role, now: Instant) -> Self {
         // What this side decodes is what the other side sent.
         let peer = match role {
             Role::Server => Sender::Client,
             Role::Client => Sender::Server,
         };
+        let mut codec = exchange.codec();
+        codec.set_sender(Some(peer));
+        let hello_done = exchange.hello().is_none();
         let mut s = MessageSession {
             role,
-            codec: FramedCodec::new().sent_by(peer),
+            exchange,
+            codec,
             carry: bytes::Bytes::new(),
             version: None,
-            hello_done: E::HELLO.is_none(),
+            hello_done,
             closed: false,
             out: BytesMut::new(),
             due: VecDeque::new(),
@@ -511,10 +535,15 @@ impl<E: Exchange> MessageSession<E> {
         };
         // Without a hello the connection speaks the lowest version until something switches
         // it ([`Self::set_version`]).
-        if let (None, Some((lowest, _))) = (E::HELLO, E::VERSIONS) {
+        if let (None, Some((lowest, _))) = (s.exchange.hello(), s.exchange.versions()) {
             s.set_version(lowest);
         }
         s
+    }
+
+    /// The protocol's rules.
+    pub fn exchange(&self) -> &E {
+        &self.exchange
     }
 
     /// The version the hello set.
@@ -552,7 +581,7 @@ impl<E: Exchange> MessageSession<E> {
         if self.closed {
             return Ok(None);
         }
-        let decoded = if <E::Msg as Framed>::SELF_DELIMITED {
+        let decoded = if self.codec.self_delimited() {
             self.decode_carried(buf)
         } else {
             self.codec.decode(buf)
@@ -627,9 +656,10 @@ impl<E: Exchange> MessageSession<E> {
         }
         self.closed = true;
         let version = self.version.unwrap_or(0);
-        let encoded = |detail: &str, codec: &mut FramedCodec<E::Msg>| {
-            let mut m = E::farewell(failure, version, detail)?;
-            E::complete(&mut m, version);
+        let exchange = &self.exchange;
+        let encoded = |detail: &str, codec: &mut E::Codec| {
+            let mut m = exchange.farewell(failure, version, detail)?;
+            exchange.complete(&mut m, version);
             let mut bytes = BytesMut::new();
             codec.encode(&m, &mut bytes).ok().map(|_| bytes)
         };
@@ -655,7 +685,7 @@ impl<E: Exchange> MessageSession<E> {
     ) -> Token {
         let seq = self.next_seq;
         self.next_seq += 1;
-        if expect.member().is_some() && !E::CORRELATED {
+        if expect.member().is_some() && !self.exchange.correlated() {
             self.due.push_back(seq);
         }
         Token {
@@ -668,9 +698,9 @@ impl<E: Exchange> MessageSession<E> {
     }
 
     fn classify(&mut self, msg: E::Msg) -> Result<Incoming<E::Msg>, Violation> {
-        let member = E::member(&msg);
-        let name = E::MEMBERS[member];
-        if Some(member) == E::HELLO {
+        let member = self.exchange.member(&msg);
+        let name = self.exchange.member_name(member);
+        if Some(member) == self.exchange.hello() {
             if self.role == Role::Client {
                 return Err(self.fail(Violation::WrongSide(name)));
             }
@@ -678,28 +708,28 @@ impl<E: Exchange> MessageSession<E> {
                 return Err(self.fail(Violation::SecondHello));
             }
             self.hello_done = true;
-            if let Some(v) = E::hello_version(&msg) {
+            if let Some(v) = self.exchange.hello_version(&msg) {
                 self.set_version(v);
             }
-            self.keepalive = E::keepalive(&msg);
-            let expect = E::expects(&msg, self.version.unwrap_or(0));
-            let token = self.token(expect, E::correlation(&msg), None);
+            self.keepalive = self.exchange.keepalive(&msg);
+            let expect = self.exchange.expects(&msg, self.version.unwrap_or(0));
+            let token = self.token(expect, self.exchange.correlation(&msg), None);
             return Ok(Incoming::Hello { msg, token });
         }
         if !self.hello_done {
             return Err(self.fail(Violation::BeforeHello(name)));
         }
-        if E::out_of_band(&msg) {
+        if self.exchange.out_of_band(&msg) {
             // Never an answer, whatever is due.
             let token = self.token(Expect::Nothing, None, None);
             return Ok(Incoming::Message { msg, token });
         }
         let version = self.version.unwrap_or(0);
-        let expect = E::expects(&msg, version);
-        let correlation = E::correlation(&msg);
+        let expect = self.exchange.expects(&msg, version);
+        let correlation = self.exchange.correlation(&msg);
         // Is it an item of a series answering something of ours?
         let item = match correlation {
-            Some(id) if E::CORRELATED => self
+            Some(id) if self.exchange.correlated() => self
                 .by_id
                 .get(&id)
                 .or_else(|| self.theirs.get(&id))
@@ -714,7 +744,7 @@ impl<E: Exchange> MessageSession<E> {
         }
         // Does it answer something of ours?
         let resolved = match correlation {
-            Some(id) if E::CORRELATED => {
+            Some(id) if self.exchange.correlated() => {
                 let ours = self.by_id.get(&id).is_some_and(|o| o.member == member);
                 let theirs = self.theirs.get(&id).is_some_and(|o| o.member == member);
                 if ours {
@@ -740,7 +770,7 @@ impl<E: Exchange> MessageSession<E> {
                 ticket: o.ticket,
                 msg,
             }),
-            (Some((o, _)), _) if E::failure(&msg).is_some() => Ok(Incoming::Answer {
+            (Some((o, _)), _) if self.exchange.failure(&msg).is_some() => Ok(Incoming::Answer {
                 ticket: o.ticket,
                 msg,
             }),
@@ -748,7 +778,7 @@ impl<E: Exchange> MessageSession<E> {
                 let token = self.token(expect, correlation, Some((o.ticket, ours)));
                 Ok(Incoming::Message { msg, token })
             }
-            (None, expect) if E::has_rule(member) || E::pushable(member) => {
+            (None, expect) if self.exchange.has_rule(member) || self.exchange.pushable(member) => {
                 let token = self.token(expect, correlation, None);
                 Ok(Incoming::Message { msg, token })
             }
@@ -770,8 +800,8 @@ impl<E: Exchange> MessageSession<E> {
             Role::Server => Sender::Server,
             Role::Client => Sender::Client,
         };
-        match E::sender(member) {
-            Some(s) if s != ours => Err(SendError::WrongSide(E::MEMBERS[member])),
+        match self.exchange.sender(member) {
+            Some(s) if s != ours => Err(SendError::WrongSide(self.exchange.member_name(member))),
             _ => Ok(()),
         }
     }
@@ -786,43 +816,43 @@ impl<E: Exchange> MessageSession<E> {
         mut msg: E::Msg,
         now: Instant,
     ) -> Result<Option<Ticket>, SendError> {
-        let got = E::member(&msg);
+        let got = self.exchange.member(&msg);
         self.own_side(got)?;
         let Some(expected) = token.expect.member() else {
-            return Err(SendError::NoAnswerDue(E::MEMBERS[got]));
+            return Err(SendError::NoAnswerDue(self.exchange.member_name(got)));
         };
         if got != expected {
             return Err(SendError::WrongAnswer {
-                expected: E::MEMBERS[expected],
-                got: E::MEMBERS[got],
+                expected: self.exchange.member_name(expected),
+                got: self.exchange.member_name(got),
             });
         }
         if let Expect::Only { failure, .. } = token.expect
-            && E::failure(&msg).is_some() != failure
+            && self.exchange.failure(&msg).is_some() != failure
         {
             // Not the outcome it is sent on: nothing goes, and nothing waits for it.
             self.decline(token);
             return Ok(None);
         }
         if let Some(id) = token.correlation {
-            E::set_correlation(&mut msg, id);
+            self.exchange.set_correlation(&mut msg, id);
         }
         let version = self.version.unwrap_or(0);
-        E::complete(&mut msg, version);
+        self.exchange.complete(&mut msg, version);
         self.emit(token.seq, &msg, true)
             .map_err(SendError::Encode)?;
         // What the answer expects back continues the request's chain.
-        let back = E::expects(&msg, version);
+        let back = self.exchange.expects(&msg, version);
         let ticket = match back.member() {
             Some(_) => {
                 let ticket = token.ticket.unwrap_or_else(|| self.new_ticket());
                 let o = Outstanding::of(back, ticket).expect("an answer expected");
                 // The value is ours when the chain began with a request of ours.
                 match token.correlation {
-                    Some(id) if E::CORRELATED && token.ours => {
+                    Some(id) if self.exchange.correlated() && token.ours => {
                         self.by_id.insert(id, o);
                     }
-                    Some(id) if E::CORRELATED => {
+                    Some(id) if self.exchange.correlated() => {
                         self.theirs.insert(id, o);
                     }
                     _ => self.by_order.push_back(o),
@@ -886,21 +916,21 @@ impl<E: Exchange> MessageSession<E> {
         if self.closed {
             return Err(SendError::Closed);
         }
-        let got = E::member(&msg);
+        let got = self.exchange.member(&msg);
         self.own_side(got)?;
         let Some(expected) = token.expect.item() else {
-            return Err(SendError::NoAnswerDue(E::MEMBERS[got]));
+            return Err(SendError::NoAnswerDue(self.exchange.member_name(got)));
         };
         if got != expected {
             return Err(SendError::WrongAnswer {
-                expected: E::MEMBERS[expected],
-                got: E::MEMBERS[got],
+                expected: self.exchange.member_name(expected),
+                got: self.exchange.member_name(got),
             });
         }
         if let Some(id) = token.correlation {
-            E::set_correlation(&mut msg, id);
+            self.exchange.set_correlation(&mut msg, id);
         }
-        E::complete(&mut msg, self.version.unwrap_or(0));
+        self.exchange.complete(&mut msg, self.version.unwrap_or(0));
         self.emit(token.seq, &msg, false)
             .map_err(SendError::Encode)?;
         self.last_send = now;
@@ -971,7 +1001,7 @@ impl<E: Exchange> MessageSession<E> {
     }
 
     fn free_id(&mut self) -> Result<u64, SendError> {
-        let max = E::MAX_CORRELATION.max(1);
+        let max = self.exchange.max_correlation().max(1);
         if self.by_id.len() as u64 >= max {
             return Err(SendError::NoFreeCorrelation);
         }
@@ -1008,19 +1038,19 @@ impl<E: Exchange> MessageSession<E> {
         if self.closed {
             return Err(SendError::Closed);
         }
-        let member = E::member(&msg);
+        let member = self.exchange.member(&msg);
         self.own_side(member)?;
-        let version = if Some(member) == E::HELLO {
-            let v = E::hello_version(&msg);
+        let version = if Some(member) == self.exchange.hello() {
+            let v = self.exchange.hello_version(&msg);
             v.unwrap_or(0)
         } else {
             self.version.unwrap_or(0)
         };
-        E::complete(&mut msg, version);
-        let expect = E::expects(&msg, version);
-        let id = if E::CORRELATED && E::takes_correlation(&msg) {
+        self.exchange.complete(&mut msg, version);
+        let expect = self.exchange.expects(&msg, version);
+        let id = if self.exchange.correlated() && self.exchange.takes_correlation(&msg) {
             let id = self.free_id()?;
-            E::set_correlation(&mut msg, id);
+            self.exchange.set_correlation(&mut msg, id);
             Some(id)
         } else {
             None
@@ -1029,12 +1059,12 @@ impl<E: Exchange> MessageSession<E> {
         let mut codec = self.codec.clone();
         codec.set_version(version);
         codec.encode(&msg, &mut bytes).map_err(SendError::Encode)?;
-        if Some(member) == E::HELLO {
+        if Some(member) == self.exchange.hello() {
             self.hello_done = true;
-            if let Some(v) = E::hello_version(&msg) {
+            if let Some(v) = self.exchange.hello_version(&msg) {
                 self.set_version(v);
             }
-            self.keepalive = E::keepalive(&msg);
+            self.keepalive = self.exchange.keepalive(&msg);
         }
         let ticket = match expect {
             Expect::One(_) | Expect::Series { .. } if !awaited => None,
@@ -1071,16 +1101,16 @@ impl<E: Exchange> MessageSession<E> {
     }
 
     /// The silence a keepalive of `k` allows.
-    fn grace(k: Duration) -> Duration {
-        k * E::GRACE_PERMILLE / 1000
+    fn grace(&self, k: Duration) -> Duration {
+        k * self.exchange.grace_permille() / 1000
     }
 
     /// When [`Self::tick`] must next be called (`None`: no keepalive).
     pub fn deadline(&self) -> Option<Instant> {
         let k = self.keepalive?;
-        let grace = self.last_recv + Self::grace(k);
+        let grace = self.last_recv + self.grace(k);
         Some(match self.role {
-            Role::Client if E::ping().is_some() => grace.min(self.last_send + k),
+            Role::Client if self.exchange.ping().is_some() => grace.min(self.last_send + k),
             _ => grace,
         })
     }
@@ -1091,12 +1121,12 @@ impl<E: Exchange> MessageSession<E> {
         let Some(k) = self.keepalive else {
             return Ok(());
         };
-        if now.duration_since(self.last_recv) >= Self::grace(k) {
-            return Err(self.fail(Violation::KeepaliveTimeout(Self::grace(k))));
+        if now.duration_since(self.last_recv) >= self.grace(k) {
+            return Err(self.fail(Violation::KeepaliveTimeout(self.grace(k))));
         }
         if self.role == Role::Client
             && now.duration_since(self.last_send) >= k
-            && let Some(ping) = E::ping()
+            && let Some(ping) = self.exchange.ping()
         {
             // A ping that cannot be sent (closed) leaves the timeout to end the session.
             let _ = self.send(ping, now);
@@ -1108,7 +1138,7 @@ impl<E: Exchange> MessageSession<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::WireMessage;
+    use crate::codec::{Framed, FramedCodec, WireMessage};
     use crate::error::EncodeError;
     use crate::wire::{Limits, Reader, Writer};
 
@@ -1139,22 +1169,41 @@ mod tests {
     }
 
     /// `exchange { hello Hello -> HelloAck; Req -> Resp; List -> Entry* then End; order }`.
-    impl Exchange for Toy {
-        type Msg = Toy;
-        const ID: &'static str = "toy";
-        const DETECT: &'static [&'static [(usize, &'static [u8])]] = &[];
-        const MEMBERS: &'static [&'static str] =
-            &["Req", "Resp", "Hello", "HelloAck", "List", "Entry", "End"];
-        const HELLO: Option<usize> = Some(2);
-        const CORRELATED: bool = false;
-        const MAX_CORRELATION: u64 = 0;
-        const GRACE_PERMILLE: u32 = 1000;
-        const VERSIONS: Option<(u32, u32)> = None;
+    #[derive(Clone)]
+    struct ToyExchange;
 
-        fn member(m: &Toy) -> usize {
+    impl Exchange for ToyExchange {
+        type Msg = Toy;
+        type Codec = FramedCodec<Toy>;
+
+        fn codec(&self) -> FramedCodec<Toy> {
+            FramedCodec::new()
+        }
+        fn id(&self) -> &'static str {
+            "toy"
+        }
+        fn member_name(&self, member: usize) -> &'static str {
+            ["Req", "Resp", "Hello", "HelloAck", "List", "Entry", "End"][member]
+        }
+        fn hello(&self) -> Option<usize> {
+            Some(2)
+        }
+        fn correlated(&self) -> bool {
+            false
+        }
+        fn max_correlation(&self) -> u64 {
+            0
+        }
+        fn grace_permille(&self) -> u32 {
+            1000
+        }
+        fn versions(&self) -> Option<(u32, u32)> {
+            None
+        }
+        fn member(&self, m: &Toy) -> usize {
             usize::from(m.0.saturating_sub(1)).min(6)
         }
-        fn expects(m: &Toy, _version: u32) -> Expect {
+        fn expects(&self, m: &Toy, _version: u32) -> Expect {
             match m.0 {
                 1 => Expect::One(1),
                 3 => Expect::One(3),
@@ -1162,58 +1211,58 @@ mod tests {
                 _ => Expect::Nothing,
             }
         }
-        fn has_rule(member: usize) -> bool {
+        fn has_rule(&self, member: usize) -> bool {
             matches!(member, 0 | 2 | 4)
         }
-        fn pushable(_member: usize) -> bool {
+        fn pushable(&self, _member: usize) -> bool {
             false
         }
-        fn correlation(_m: &Toy) -> Option<u64> {
+        fn correlation(&self, _m: &Toy) -> Option<u64> {
             None
         }
-        fn takes_correlation(_m: &Toy) -> bool {
+        fn takes_correlation(&self, _m: &Toy) -> bool {
             false
         }
-        fn set_correlation(_m: &mut Toy, _id: u64) {}
-        fn hello_version(_m: &Toy) -> Option<u32> {
+        fn set_correlation(&self, _m: &mut Toy, _id: u64) {}
+        fn hello_version(&self, _m: &Toy) -> Option<u32> {
             None
         }
-        fn keepalive(_m: &Toy) -> Option<Duration> {
+        fn keepalive(&self, _m: &Toy) -> Option<Duration> {
             None
         }
-        fn ping() -> Option<Toy> {
+        fn ping(&self) -> Option<Toy> {
             None
         }
-        fn farewell(_failure: Failure, _version: u32, _detail: &str) -> Option<Toy> {
+        fn farewell(&self, _failure: Failure, _version: u32, _detail: &str) -> Option<Toy> {
             None
         }
-        fn accepted(_answer: &Toy) -> bool {
+        fn accepted(&self, _answer: &Toy) -> bool {
             true
         }
-        fn set_hello_version(_hello: &mut Toy, _version: u32) {}
-        fn failure(_answer: &Toy) -> Option<Status> {
+        fn set_hello_version(&self, _hello: &mut Toy, _version: u32) {}
+        fn failure(&self, _answer: &Toy) -> Option<Status> {
             None
         }
-        fn set_failure(_answer: &mut Toy, _status: &Status) -> bool {
+        fn set_failure(&self, _answer: &mut Toy, _status: &Status) -> bool {
             false
         }
-        fn complete(_m: &mut Toy, _version: u32) {}
-        fn blank(member: usize, _correlation: Option<u64>) -> Toy {
+        fn complete(&self, _m: &mut Toy, _version: u32) {}
+        fn blank(&self, member: usize, _correlation: Option<u64>) -> Toy {
             Toy(member as u8 + 1, 0)
         }
     }
 
     /// A server session after the hello, and the tokens of `n` requests 10, 11, ...
-    fn requests(n: u8) -> (MessageSession<Toy>, Vec<Token>) {
+    fn requests(n: u8) -> (MessageSession<ToyExchange>, Vec<Token>) {
         let kinds = vec![1; usize::from(n)];
         received(&kinds)
     }
 
     /// A server session after the hello, and the tokens of one message of each kind in
     /// `kinds`, valued 10, 11, ...
-    fn received(kinds: &[u8]) -> (MessageSession<Toy>, Vec<Token>) {
+    fn received(kinds: &[u8]) -> (MessageSession<ToyExchange>, Vec<Token>) {
         let now = Instant::now();
-        let mut s = MessageSession::<Toy>::new(Role::Server, now);
+        let mut s = MessageSession::new(ToyExchange, Role::Server, now);
         let mut buf = BytesMut::from(&[3u8, 0][..]);
         let Ok(Some(Incoming::Hello { token, .. })) = s.receive(&mut buf, now) else {
             panic!("the hello");
@@ -1292,7 +1341,7 @@ mod tests {
     #[test]
     fn a_client_receives_a_series_as_items_then_the_answer_under_its_requests_ticket() {
         let now = Instant::now();
-        let mut c = MessageSession::<Toy>::new(Role::Client, now);
+        let mut c = MessageSession::new(ToyExchange, Role::Client, now);
         c.send(Toy(3, 0), now).expect("the hello");
         let mut buf = BytesMut::from(&[4u8, 0][..]);
         assert!(matches!(

@@ -43,7 +43,9 @@ pub mod wire;
 
 /// The byte buffers generated codecs read and write.
 pub use bytes;
-pub use codec::{Codec, FrameKind, FrameReading, Framed, FramedCodec, WireEnum, WireMessage};
+pub use codec::{
+    Codec, FrameKind, FrameReading, Framed, FramedCodec, SessionCodec, WireEnum, WireMessage,
+};
 pub use error::{DecodeError, DecodeErrorDetail, DecodeErrorKind, EncodeError};
 pub use protocol::{
     Detection, Detector, ErrorStatus, Handshake, HandshakeEvent, Negotiated, NoReject, Protocol,
@@ -70,7 +72,9 @@ macro_rules! include_protocol {
 /// What generated codecs name. Not a stable API for hand-written code.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::codec::{Codec, FrameKind, Framed, FramedCodec, WireEnum, WireMessage};
+    pub use crate::codec::{
+        Codec, FrameKind, Framed, FramedCodec, SessionCodec, WireEnum, WireMessage,
+    };
     pub use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
     pub use crate::exchange::{Exchange, Expect, Failure, Status};
     pub use crate::json::{

@@ -221,7 +221,7 @@ pub(crate) fn decode(
 }
 
 /// A missing member's value: the field's `@default`, or its type's default.
-fn default(p: &Protocol, t: &Type, s: &StructDef, field: &str) -> Value {
+pub(crate) fn default(p: &Protocol, t: &Type, s: &StructDef, field: &str) -> Value {
     let declared = s
         .fields
         .iter()

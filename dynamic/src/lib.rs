@@ -11,7 +11,9 @@
 //! to that for every bundled protocol ([`parity::check`]).
 //!
 //! Beside the codec: [`DynProtocol`] serves and calls such a protocol with the runtime's
-//! `RemotingServer` and `RemotingClient` (its handshake included), [`dissector`] writes a
+//! `RemotingServer` and `RemotingClient` (its handshake included), [`DynExchange`] carries
+//! out its `exchange { .. }` block for the runtime's `MessageServer` and `MessageClient`
+//! (RESP or MQTT from their `.wire` files, with handlers over [`Value`]s), [`dissector`] writes a
 //! Wireshark dissector for it and [`doc`] a Markdown reference; the `polywire` command
 //! uses all of them.
 //!
@@ -36,6 +38,7 @@ mod decode;
 pub mod dissector;
 pub mod doc;
 mod encode;
+pub mod exchange;
 mod json;
 mod mirror;
 pub mod parity;
@@ -50,6 +53,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub use decode::Node;
+pub use exchange::DynExchange;
 pub use json::JsonError;
 pub use remoting::{DynFrame, DynFrameCodec, DynProtocol};
 

@@ -10,14 +10,14 @@ use polywire::exchange::Status;
 use polywire::rt::ws::WsSettings;
 use polywire::rt::{Connection, Ended, MultiServer, MultiServerConfig};
 use polywire_protocols::mqtt::{
-    ConnAck, Connect, Disconnect, MqttHandler, Packet, Properties, Publish, QoS, ReasonCode,
-    SubAck, Subscribe, UnsubAck, Unsubscribe,
+    ConnAck, Connect, Disconnect, MqttExchange, MqttHandler, Packet, Properties, Publish, QoS,
+    ReasonCode, SubAck, Subscribe, UnsubAck, Unsubscribe,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-type Conn = Connection<Packet>;
+type Conn = Connection<MqttExchange>;
 
 /// A client's subscription.
 #[derive(Debug, Clone)]

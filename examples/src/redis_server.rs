@@ -9,10 +9,10 @@
 
 use crate::redis_db::{Db, Subscriber};
 use polywire::rt::{Connection, Ended, MultiServer, MultiServerConfig};
-use polywire_protocols::resp::{Command, Message, RespHandler, Value};
+use polywire_protocols::resp::{Command, Message, RespExchange, RespHandler, Value};
 use std::sync::Arc;
 
-type Conn = Connection<Message>;
+type Conn = Connection<RespExchange>;
 
 /// A connection that receives what is published to its channels.
 #[derive(Debug, Clone)]

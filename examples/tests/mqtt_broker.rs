@@ -277,7 +277,7 @@ async fn the_generated_client_uses_the_broker_over_websocket() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_factory_connects_mqtt_through_its_configured_attempts() {
     use polywire::rt::{ClientFactoryConfig, MessageConfig, RemotingClientFactory};
-    use polywire_protocols::mqtt::{Connect, Packet, PingReq};
+    use polywire_protocols::mqtt::{Connect, MqttExchange, Packet, PingReq};
     let (multi, addr, _broker) = polywire_examples::mqtt_broker::serve("127.0.0.1:0")
         .await
         .expect("the broker starts");
@@ -301,7 +301,12 @@ async fn the_client_factory_connects_mqtt_through_its_configured_attempts() {
         ..Default::default()
     });
     let (c, ack) = factory
-        .connect_exchange::<Packet>(&addr.to_string(), hello, MessageConfig::default())
+        .connect_exchange(
+            MqttExchange,
+            &addr.to_string(),
+            hello,
+            MessageConfig::default(),
+        )
         .await
         .expect("the second attempt connects");
     assert_eq!(c.version(), Some(5), "the highest version is offered first");

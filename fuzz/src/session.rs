@@ -20,7 +20,7 @@ pub fn answer<E: Exchange>(
         s.decline(token);
         return text;
     };
-    let a = E::default_answer(&msg, member);
+    let a = s.exchange().default_answer(&msg, member);
     match s.answer(token, a, now) {
         Ok(t) => format!("{text} -> answered ({t:?})"),
         Err(e) => format!("{text} -> not answered: {e}"),
@@ -32,12 +32,13 @@ pub fn answer<E: Exchange>(
 /// needs more (`before` the call, `after` it, and the input given so far). The events, the
 /// bytes written, and the session (for what a target does after the input).
 pub fn feed<E: Exchange>(
+    exchange: E,
     data: &[u8],
     cuts: &[usize],
     now: Instant,
     waits: impl Fn(&BytesMut, &BytesMut, &[u8]),
 ) -> (Vec<String>, Vec<u8>, MessageSession<E>) {
-    let mut s = MessageSession::<E>::new(Role::Server, now);
+    let mut s = MessageSession::new(exchange, Role::Server, now);
     let mut buf = BytesMut::new();
     let (mut events, mut out) = (Vec::new(), Vec::new());
     let mut from = 0;

@@ -15,7 +15,7 @@ struct Only311;
 impl MqttHandler for Only311 {
     async fn connect(
         &self,
-        conn: &Connection<Packet>,
+        conn: &Connection<MqttExchange>,
         msg: Connect,
         answer: ConnAck,
     ) -> Result<ConnAck, Status> {
@@ -162,7 +162,7 @@ struct Denies;
 impl MqttHandler for Denies {
     async fn publish(
         &self,
-        _conn: &Connection<Packet>,
+        _conn: &Connection<MqttExchange>,
         msg: Publish,
         answer: Option<Packet>,
     ) -> Result<Option<Packet>, Status> {

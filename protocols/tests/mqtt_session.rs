@@ -2,7 +2,7 @@
 //! manual clock: bytes and instants in, events and bytes out, no I/O and no runtime.
 
 use bytes::BytesMut;
-use polywire::exchange::{Expect, Incoming, MessageSession, Role, SendError, Violation};
+use polywire::exchange::{Exchange, Expect, Incoming, MessageSession, Role, SendError, Violation};
 use polywire::{Codec, WireMessage};
 use polywire_protocols::mqtt::*;
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ fn connect(version: u8, keep_alive: u16) -> Packet {
 /// Encodes `p` under `version`, as the peer would (5.0's properties filled in).
 fn bytes(p: &Packet, version: u32) -> BytesMut {
     let mut p = p.clone();
-    <Packet as polywire::exchange::Exchange>::complete(&mut p, version);
+    MqttExchange.complete(&mut p, version);
     let mut out = BytesMut::new();
     p.encode_versioned(&mut out, version).expect("encodes");
     out
@@ -51,13 +51,13 @@ fn publish(qos: QoS, id: Option<u16>) -> Packet {
 }
 
 /// A server session after a 5.0 CONNECT with keep alive `ka` at `t0`.
-fn opened(ka: u16, t0: Instant) -> MessageSession<Packet> {
-    let mut s = MessageSession::<Packet>::new(Role::Server, t0);
+fn opened(ka: u16, t0: Instant) -> MessageSession<MqttExchange> {
+    let mut s = MessageSession::new(MqttExchange, Role::Server, t0);
     let mut buf = bytes(&connect(5, ka), 5);
     match s.receive(&mut buf, t0) {
         Ok(Some(Incoming::Hello { msg, token })) => {
             assert_eq!(token.expect(), Expect::One(1));
-            let a = <Packet as polywire::exchange::Exchange>::default_answer(&msg, 1);
+            let a = MqttExchange.default_answer(&msg, 1);
             s.answer(token, a, t0).expect("CONNACK");
         }
         other => panic!("{other:?}"),
@@ -87,7 +87,7 @@ fn a_server_answers_each_qos_as_the_exchange_block_says() {
         };
         assert_eq!(token.expect(), want, "{qos:?}");
         if let Some(m) = want.member() {
-            let a = <Packet as polywire::exchange::Exchange>::default_answer(&msg, m);
+            let a = MqttExchange.default_answer(&msg, m);
             s.answer(token, a, t0).expect("answers");
         }
     }
@@ -109,7 +109,7 @@ fn a_server_answers_each_qos_as_the_exchange_block_says() {
         panic!("PUBREL");
     };
     assert_eq!(token.expect(), Expect::One(6));
-    let wrong = <Packet as polywire::exchange::Exchange>::default_answer(&msg, 3);
+    let wrong = MqttExchange.default_answer(&msg, 3);
     assert!(matches!(
         s.answer(token.clone(), wrong, t0),
         Err(SendError::WrongAnswer {
@@ -117,7 +117,7 @@ fn a_server_answers_each_qos_as_the_exchange_block_says() {
             got: "PubAck"
         })
     ));
-    let a = <Packet as polywire::exchange::Exchange>::default_answer(&msg, 6);
+    let a = MqttExchange.default_answer(&msg, 6);
     s.answer(token, a, t0).expect("PUBCOMP");
     let out = packets(s.take_output(), 5);
     assert!(
@@ -190,7 +190,7 @@ fn pushes_get_free_packet_identifiers_and_their_acknowledgements_end_them() {
         panic!("PUBREC");
     };
     assert_eq!(token.ticket(), Some(t2));
-    let rel = <Packet as polywire::exchange::Exchange>::default_answer(&msg, 5);
+    let rel = MqttExchange.default_answer(&msg, 5);
     assert_eq!(s.answer(token, rel, t0), Ok(Some(t2)));
     let out = packets(s.take_output(), 5);
     assert!(
@@ -261,7 +261,7 @@ fn identifiers_in_use_are_skipped_and_run_out_at_the_fields_maximum() {
 #[test]
 fn the_hello_comes_first_and_once() {
     let t0 = Instant::now();
-    let mut s = MessageSession::<Packet>::new(Role::Server, t0);
+    let mut s = MessageSession::new(MqttExchange, Role::Server, t0);
     let mut buf = bytes(&Packet::PingReq(PingReq {}), 4);
     assert_eq!(
         s.receive(&mut buf, t0).map(|_| ()),
@@ -312,7 +312,7 @@ fn a_server_closes_after_one_and_a_half_keepalives_of_silence() {
 #[test]
 fn a_client_pings_when_idle_and_its_pong_matches_by_order() {
     let t0 = Instant::now();
-    let mut c = MessageSession::<Packet>::new(Role::Client, t0);
+    let mut c = MessageSession::new(MqttExchange, Role::Client, t0);
     let hello = c
         .send(connect(4, 10), t0)
         .expect("CONNECT")

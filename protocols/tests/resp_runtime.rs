@@ -51,11 +51,11 @@ fn words(c: &Command) -> Vec<String> {
 /// closes.
 #[derive(Default)]
 struct Toy {
-    subscribers: std::sync::Mutex<Vec<Connection<Message>>>,
+    subscribers: std::sync::Mutex<Vec<Connection<RespExchange>>>,
 }
 
 impl RespHandler for Toy {
-    async fn command(&self, conn: &Connection<Message>, msg: Command, answer: Value) -> Value {
+    async fn command(&self, conn: &Connection<RespExchange>, msg: Command, answer: Value) -> Value {
         let w = words(&msg);
         let n = || -> i64 { w.get(1).and_then(|n| n.parse().ok()).unwrap_or(0) };
         match w.first().map(String::as_str) {
@@ -95,7 +95,7 @@ impl RespHandler for Toy {
 }
 
 async fn start() -> (
-    MessageServer<Message, RespDispatch<Toy>>,
+    MessageServer<RespExchange, RespDispatch<Toy>>,
     std::net::SocketAddr,
 ) {
     let server = server(Toy::default(), MessageConfig::default());

@@ -28,7 +28,7 @@ fn command(words: &[&str]) -> Vec<u8> {
 /// that stopped it, if any.
 fn serve(input: &[u8], order: &[usize]) -> (Vec<u8>, Option<Violation>) {
     let now = Instant::now();
-    let mut s = MessageSession::<Message>::new(Role::Server, now);
+    let mut s = MessageSession::new(RespExchange, Role::Server, now);
     assert_eq!(s.version(), Some(2), "a connection starts in RESP2");
     let mut buf = BytesMut::from(input);
     let mut got = Vec::new();
@@ -78,7 +78,7 @@ fn a_server_reads_what_clients_send_and_a_client_what_servers_send() {
     let now = Instant::now();
     // `+OK` from a client is an inline command (Redis answers it as an unknown command);
     // from a server it is a simple string.
-    let mut server = MessageSession::<Message>::new(Role::Server, now);
+    let mut server = MessageSession::new(RespExchange, Role::Server, now);
     let mut buf = BytesMut::from(&b"+OK\r\n"[..]);
     match server.receive(&mut buf, now) {
         Ok(Some(Incoming::Message {
@@ -87,7 +87,7 @@ fn a_server_reads_what_clients_send_and_a_client_what_servers_send() {
         })) => assert_eq!(line.as_str(), "+OK"),
         other => panic!("{other:?}"),
     }
-    let mut client = MessageSession::<Message>::new(Role::Client, now);
+    let mut client = MessageSession::new(RespExchange, Role::Client, now);
     let mut buf = BytesMut::from(&b"+OK\r\n"[..]);
     match client.receive(&mut buf, now) {
         Ok(Some(Incoming::Message {
@@ -150,8 +150,8 @@ fn bytes_that_are_not_resp_get_a_protocol_error_then_the_connection_closes() {
 #[test]
 fn a_handler_switches_the_version() {
     let now = Instant::now();
-    let mut s = MessageSession::<Message>::new(Role::Server, now);
-    assert_eq!(<Message as Exchange>::VERSIONS, Some((2, 3)));
+    let mut s = MessageSession::new(RespExchange, Role::Server, now);
+    assert_eq!(RespExchange.versions(), Some((2, 3)));
     s.set_version(3);
     assert_eq!(s.version(), Some(3));
 }
@@ -161,7 +161,7 @@ fn a_handler_switches_the_version() {
 /// adds more bytes (as the runtime does) or adds bytes after each command.
 fn read_in_pieces(input: &[u8], k: usize, drain: bool) -> Vec<Command> {
     let now = Instant::now();
-    let mut s = MessageSession::<Message>::new(Role::Server, now);
+    let mut s = MessageSession::new(RespExchange, Role::Server, now);
     let mut buf = BytesMut::new();
     let mut got = Vec::new();
     for piece in input.chunks(k) {
@@ -232,4 +232,15 @@ fn a_protocol_error_says_what_was_wrong_on_one_line() {
     );
     assert!(error.ends_with("\r\n"), "{error:?}");
     assert_eq!(error.matches("\r\n").count(), 1, "one line: {error:?}");
+}
+
+#[test]
+fn a_session_holds_the_protocols_rules_for_nothing() {
+    // The generated exchange is a unit struct: a session holding one is no larger than
+    // its codec and state.
+    assert_eq!(std::mem::size_of::<RespExchange>(), 0);
+    assert_eq!(
+        std::mem::size_of::<MessageSession<RespExchange>>(),
+        std::mem::size_of::<MessageSession<polywire_protocols::mqtt::MqttExchange>>()
+    );
 }

@@ -287,7 +287,12 @@ mod resp {
     struct Three;
 
     impl RespHandler for Three {
-        async fn command(&self, conn: &Connection<Message>, _: Command, answer: Value) -> Value {
+        async fn command(
+            &self,
+            conn: &Connection<RespExchange>,
+            _: Command,
+            answer: Value,
+        ) -> Value {
             conn.switch_version(3);
             answer
         }

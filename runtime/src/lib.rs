@@ -258,8 +258,8 @@ pub use polywire_core::bytes;
 pub use polywire_core::{
     Codec, DecodeError, DecodeErrorDetail, DecodeErrorKind, Detection, Detector, EncodeError,
     ErrorStatus, FrameKind, Framed, FramedCodec, Handshake, HandshakeEvent, Limits, Negotiated,
-    NoReject, OrderedMap, Protocol, RemotingFrame, Sender, Status, Str, VersionHandshake, WireEnum,
-    WireMessage,
+    NoReject, OrderedMap, Protocol, RemotingFrame, Sender, SessionCodec, Status, Str,
+    VersionHandshake, WireEnum, WireMessage,
 };
 
 /// Protocols as annotated Rust items instead of `.wire` files: the same IR, checks and

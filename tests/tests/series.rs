@@ -36,11 +36,14 @@ fn matching(prefix: &str) -> Vec<String> {
 
 /// Both protocols' tests, written once over the generated module `$m`.
 macro_rules! catalog_tests {
-    ($m:ident, $handler:ident, $dispatch:ident) => {
+    ($m:ident, $handler:ident, $dispatch:ident, $exchange:ident) => {
         mod $m {
             use super::*;
             use polywire_tests::$m::*;
-            use polywire_tests::$m::{$dispatch as CatalogDispatch, $handler as CatalogHandler};
+            use polywire_tests::$m::{
+                $dispatch as CatalogDispatch, $exchange as CatalogExchange,
+                $handler as CatalogHandler,
+            };
 
             /// Lists names with a prefix; `!` fails; a listing that starts with `slow` waits
             /// first, so the answers after it are ready before it is.
@@ -49,7 +52,7 @@ macro_rules! catalog_tests {
             impl CatalogHandler for Shelf {
                 async fn list(
                     &self,
-                    _conn: &Connection<Msg>,
+                    _conn: &Connection<CatalogExchange>,
                     msg: List,
                     end: End,
                 ) -> Result<(Vec<Entry>, End), Status> {
@@ -77,7 +80,7 @@ macro_rules! catalog_tests {
 
                 async fn add(
                     &self,
-                    _conn: &Connection<Msg>,
+                    _conn: &Connection<CatalogExchange>,
                     msg: Add,
                     answer: Refused,
                 ) -> Result<Refused, Status> {
@@ -89,7 +92,7 @@ macro_rules! catalog_tests {
 
                 async fn count(
                     &self,
-                    _conn: &Connection<Msg>,
+                    _conn: &Connection<CatalogExchange>,
                     _msg: Count,
                     answer: Total,
                 ) -> Total {
@@ -102,7 +105,7 @@ macro_rules! catalog_tests {
             async fn start(
                 config: MessageConfig,
             ) -> (
-                polywire::rt::MessageServer<Msg, CatalogDispatch<Shelf>>,
+                polywire::rt::MessageServer<CatalogExchange, CatalogDispatch<Shelf>>,
                 Client,
             ) {
                 let server = server(Shelf, MessageConfig::default());
@@ -252,5 +255,10 @@ macro_rules! catalog_tests {
     };
 }
 
-catalog_tests!(catalog, CatalogHandler, CatalogDispatch);
-catalog_tests!(catalog_ids, CatalogIdsHandler, CatalogIdsDispatch);
+catalog_tests!(catalog, CatalogHandler, CatalogDispatch, CatalogExchange);
+catalog_tests!(
+    catalog_ids,
+    CatalogIdsHandler,
+    CatalogIdsDispatch,
+    CatalogIdsExchange
+);

@@ -203,7 +203,7 @@ fn message_set(p: &Protocol, s: &StructDef, path: &[String]) -> String {
 }
 
 /// `failure` and `set_failure` arms for the block's `status` lines.
-fn status_arms(g: &Gen, ex: &Exchange) -> (String, String) {
+fn status_arms(g: &Gen, ex: &Exchange, un: &str) -> (String, String) {
     let p = g.p;
     let (mut get, mut set) = (String::new(), String::new());
     for st in &ex.statuses {
@@ -268,14 +268,14 @@ fn status_arms(g: &Gen, ex: &Exchange) -> (String, String) {
         let msg_set = message_set(p, s, &st.message);
         let n = &s.name;
         get += &format!(
-            "Self::{n}(m) => {{ let code = {value}; if ({lo}..={hi}).contains(&code) {{ None }} else {{ Some({P}::Status {{ code: code as i64, message: {msg_get} }}) }} }},"
+            "{un}::{n}(m) => {{ let code = {value}; if ({lo}..={hi}).contains(&code) {{ None }} else {{ Some({P}::Status {{ code: code as i64, message: {msg_get} }}) }} }},"
         );
         let msg_stmt = if msg_set.is_empty() {
             String::new()
         } else {
             format!("if let Some(msg) = status.message.as_deref() {{ {msg_set} }}")
         };
-        set += &format!("Self::{n}(m) => {{ {write} {msg_stmt} true }},");
+        set += &format!("{un}::{n}(m) => {{ {write} {msg_stmt} true }},");
     }
     (get, set)
 }
@@ -403,7 +403,7 @@ fn completes(g: &Gen) -> std::collections::BTreeMap<usize, String> {
     out
 }
 
-/// `impl Exchange for <frame union>`.
+/// The protocol's exchange: a unit struct and its `impl Exchange`.
 pub fn sans_io(g: &Gen) -> String {
     let p = g.p;
     let Some((u, ex)) = parts(p) else {
@@ -419,7 +419,7 @@ pub fn sans_io(g: &Gen) -> String {
     let member_arms: String = names
         .iter()
         .enumerate()
-        .map(|(i, n)| format!("Self::{n}(_) => {i},"))
+        .map(|(i, n)| format!("{un}::{n}(_) => {i},"))
         .collect();
     let expects: String = ordered(p, ex)
         .into_iter()
@@ -428,7 +428,7 @@ pub fn sans_io(g: &Gen) -> String {
             let bind = if uses_m { "m" } else { "_" };
             format!(
                 "{} => {},",
-                pattern(p, "Self", r.on, bind),
+                pattern(p, un, r.on, bind),
                 expect_expr(g, u, r)
             )
         })
@@ -459,7 +459,7 @@ pub fn sans_io(g: &Gen) -> String {
             })
             .collect();
         format!(
-            "\n    fn sender(member: usize) -> ::std::option::Option<{P}::Sender> {{\n        match member {{ {arms} _ => None }}\n    }}\n"
+            "\n    fn sender(&self, member: usize) -> ::std::option::Option<{P}::Sender> {{\n        match member {{ {arms} _ => None }}\n    }}\n"
         )
     } else {
         String::new()
@@ -471,7 +471,7 @@ pub fn sans_io(g: &Gen) -> String {
         .iter()
         .filter_map(|t| match p.frame_path(*t)?.as_slice() {
             [outer, inner] => Some(format!(
-                "Self::{o}({o}::{i}(_))",
+                "{un}::{o}({o}::{i}(_))",
                 o = p.types[*outer].name(),
                 i = p.types[*inner].name()
             )),
@@ -482,7 +482,7 @@ pub fn sans_io(g: &Gen) -> String {
         String::new()
     } else {
         format!(
-            "\n    fn out_of_band(m: &Self) -> bool {{\n        matches!(m, {})\n    }}\n",
+            "\n    fn out_of_band(&self, m: &{un}) -> bool {{\n        matches!(m, {})\n    }}\n",
             nested.join(" | ")
         )
     };
@@ -492,7 +492,7 @@ pub fn sans_io(g: &Gen) -> String {
     } else {
         let ms: Vec<usize> = unawaited.iter().map(|t| member(u, *t)).collect();
         format!(
-            "\n    fn unawaited(member: usize) -> bool {{\n        {}\n    }}\n",
+            "\n    fn unawaited(&self, member: usize) -> bool {{\n        {}\n    }}\n",
             list(ms)
         )
     };
@@ -523,16 +523,16 @@ pub fn sans_io(g: &Gen) -> String {
                     .map_or("true".to_string(), |c| {
                         unparen(&g.cond_bool(s, c, &Side::Value("m"))).to_string()
                     });
-                corr += &format!("Self::{n}(m) => m.{f}.map(u64::from),");
+                corr += &format!("{un}::{n}(m) => m.{f}.map(u64::from),");
                 takes +=
-                    &format!("Self::{n}(m) => {{ let version = 0u32; let _ = version; {cond} }},");
+                    &format!("{un}::{n}(m) => {{ let version = 0u32; let _ = version; {cond} }},");
                 set += &format!(
-                    "Self::{n}(m) => {{ let version = 0u32; let _ = version; if {cond} {{ m.{f} = Some(id as {rust}); }} }},"
+                    "{un}::{n}(m) => {{ let version = 0u32; let _ = version; if {cond} {{ m.{f} = Some(id as {rust}); }} }},"
                 );
             } else {
-                corr += &format!("Self::{n}(m) => Some(u64::from(m.{f})),");
-                always.push(format!("Self::{n}(_)"));
-                set += &format!("Self::{n}(m) => m.{f} = id as {rust},");
+                corr += &format!("{un}::{n}(m) => Some(u64::from(m.{f})),");
+                always.push(format!("{un}::{n}(_)"));
+                set += &format!("{un}::{n}(m) => m.{f} = id as {rust},");
             }
         }
     }
@@ -560,21 +560,21 @@ pub fn sans_io(g: &Gen) -> String {
             _ => None,
         }) {
             version = format!(
-                "Self::{n}(m) => Some({}),",
+                "{un}::{n}(m) => Some({}),",
                 version_u32(t, &format!("m.{}", ident(&f.name)))
             );
         }
         if let Some(k) = &ex.keepalive {
             let f = ident(&k.field);
             keepalive = format!(
-                "Self::{n}(m) if m.{f} != 0 => Some(::std::time::Duration::from_millis((m.{f} as u64).saturating_mul({}))),",
+                "{un}::{n}(m) if m.{f} != 0 => Some(::std::time::Duration::from_millis((m.{f} as u64).saturating_mul({}))),",
                 k.unit_ms
             );
         }
     }
     let ping = ex.keepalive.as_ref().map_or("None".to_string(), |k| {
         format!(
-            "Some(Self::{}(::std::default::Default::default()))",
+            "Some({un}::{}(::std::default::Default::default()))",
             p.types[k.ping].name()
         )
     });
@@ -588,7 +588,7 @@ pub fn sans_io(g: &Gen) -> String {
         .filter_map(|a| {
             let n = p.types[a.ty].name();
             if completes.contains_key(&a.ty) {
-                return Some(format!("Self::{n}(m) => {}(m, version),", complete_fn(n)));
+                return Some(format!("{un}::{n}(m) => {}(m, version),", complete_fn(n)));
             }
             // A member that is a union (one direction of a connection): its members'.
             let TypeDef::Union(inner) = &p.types[a.ty] else {
@@ -604,7 +604,7 @@ pub fn sans_io(g: &Gen) -> String {
                 })
                 .collect();
             (!arms.is_empty()).then(|| {
-                format!("Self::{n}(inner) => {{ #[allow(unreachable_patterns)] match inner {{ {arms} _ => {{}} }} }},")
+                format!("{un}::{n}(inner) => {{ #[allow(unreachable_patterns)] match inner {{ {arms} _ => {{}} }} }},")
             })
         })
         .collect();
@@ -655,7 +655,7 @@ pub fn sans_io(g: &Gen) -> String {
             value = format!("{outer}::{inner}({value})");
         }
         farewells += &format!(
-            "{P}::Failure::{:?}{guard} => Some(Self::{}({value})),",
+            "{P}::Failure::{:?}{guard} => Some({un}::{}({value})),",
             f.on,
             p.types[path[0]].name()
         );
@@ -674,7 +674,7 @@ pub fn sans_io(g: &Gen) -> String {
         ) => {
             let s = p.struct_def(*t);
             format!(
-                "Self::{}(m) => {{ let version = 0u32; let _ = version; {} }}",
+                "{un}::{}(m) => {{ let version = 0u32; let _ = version; {} }}",
                 s.name,
                 unparen(&g.cond_bool(s, c, &Side::Value("m")))
             )
@@ -689,7 +689,7 @@ pub fn sans_io(g: &Gen) -> String {
         .and_then(|s| {
             s.fields.iter().find_map(|f| match &f.kind {
                 FieldKind::Value(t) if f.attrs.iter().any(|a| a == "version") => Some(format!(
-                    "Self::{}(m) => m.{} = version as {},",
+                    "{un}::{}(m) => m.{} = version as {},",
                     s.name,
                     ident(&f.name),
                     g.rust_type(t)
@@ -701,40 +701,79 @@ pub fn sans_io(g: &Gen) -> String {
     let versions = p
         .versions
         .map_or("None".to_string(), |(a, b)| format!("Some(({a}, {b}))"));
-    let (failure, set_failure) = status_arms(g, ex);
+    let (failure, set_failure) = status_arms(g, ex, un);
     let grace = ex.keepalive.as_ref().map_or(1000, |k| k.grace_permille);
     let defaults: String = names
         .iter()
         .enumerate()
-        .map(|(i, n)| format!("{i} => Self::{n}(::std::default::Default::default()),"))
+        .map(|(i, n)| format!("{i} => {un}::{n}(::std::default::Default::default()),"))
         .collect();
+
+    let detector = if p.detect.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\n    fn detector(&self) -> ::std::option::Option<&dyn {P}::Detector> {{\n        static D: {P}::AnyPrefix = {P}::AnyPrefix(protocol_info::DETECT);\n        Some(&D)\n    }}\n"
+        )
+    };
+    let pre = pascal_prefix(&p.name);
 
     format!(
         r#"
 /// What answers what (the protocol's `exchange` block), carried out by a
-/// `MessageSession`. One arm per member a line of the block names, whatever their number.
+/// `MessageSession`: the rules of [`{un}`] messages, as the runtime's servers and clients
+/// take them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct {pre}Exchange;
+
+/// One arm per member a line of the block names, whatever their number.
 #[allow(
     clippy::single_match,
     clippy::collapsible_match,
     clippy::match_single_binding,
     clippy::needless_update
 )]
-impl {P}::Exchange for {un} {{
-    type Msg = Self;
-    const ID: &'static str = protocol_info::ID;
-    const DETECT: &'static [&'static [(usize, &'static [u8])]] = protocol_info::DETECT;
-    const MEMBERS: &'static [&'static str] = &[{members}];
-    const HELLO: ::std::option::Option<usize> = {hello};
-    const CORRELATED: bool = {correlated};
-    const MAX_CORRELATION: u64 = {max};
-    const GRACE_PERMILLE: u32 = {grace};
-    const VERSIONS: ::std::option::Option<(u32, u32)> = {versions};
+impl {P}::Exchange for {pre}Exchange {{
+    type Msg = {un};
+    type Codec = {P}::FramedCodec<{un}>;
 
-    fn member(m: &Self) -> usize {{
+    fn codec(&self) -> {P}::FramedCodec<{un}> {{
+        {P}::FramedCodec::new()
+    }}
+
+    fn id(&self) -> &'static str {{
+        protocol_info::ID
+    }}
+{detector}
+    fn member_name(&self, member: usize) -> &'static str {{
+        [{members}][member]
+    }}
+
+    fn hello(&self) -> ::std::option::Option<usize> {{
+        {hello}
+    }}
+
+    fn correlated(&self) -> bool {{
+        {correlated}
+    }}
+
+    fn max_correlation(&self) -> u64 {{
+        {max}
+    }}
+
+    fn grace_permille(&self) -> u32 {{
+        {grace}
+    }}
+
+    fn versions(&self) -> ::std::option::Option<(u32, u32)> {{
+        {versions}
+    }}
+
+    fn member(&self, m: &{un}) -> usize {{
         match m {{ {member_arms} }}
     }}
 
-    fn expects(m: &Self, version: u32) -> {P}::Expect {{
+    fn expects(&self, m: &{un}, version: u32) -> {P}::Expect {{
         let _ = version;
         #[allow(unreachable_patterns)]
         match m {{
@@ -743,15 +782,15 @@ impl {P}::Exchange for {un} {{
         }}
     }}
 
-    fn has_rule(member: usize) -> bool {{
+    fn has_rule(&self, member: usize) -> bool {{
         {has_rule}
     }}
 
-    fn pushable(member: usize) -> bool {{
+    fn pushable(&self, member: usize) -> bool {{
         {pushable}
     }}
 {unawaited}{sender}{out_of_band}
-    fn correlation(m: &Self) -> ::std::option::Option<u64> {{
+    fn correlation(&self, m: &{un}) -> ::std::option::Option<u64> {{
         #[allow(unreachable_patterns)]
         match m {{
             {corr}
@@ -759,11 +798,11 @@ impl {P}::Exchange for {un} {{
         }}
     }}
 
-    fn takes_correlation(m: &Self) -> bool {{
+    fn takes_correlation(&self, m: &{un}) -> bool {{
         {takes}
     }}
 
-    fn set_correlation(m: &mut Self, id: u64) {{
+    fn set_correlation(&self, m: &mut {un}, id: u64) {{
         let _ = id;
         #[allow(unreachable_patterns)]
         match m {{
@@ -772,7 +811,7 @@ impl {P}::Exchange for {un} {{
         }}
     }}
 
-    fn hello_version(m: &Self) -> ::std::option::Option<u32> {{
+    fn hello_version(&self, m: &{un}) -> ::std::option::Option<u32> {{
         #[allow(unreachable_patterns)]
         match m {{
             {version}
@@ -780,7 +819,7 @@ impl {P}::Exchange for {un} {{
         }}
     }}
 
-    fn keepalive(m: &Self) -> ::std::option::Option<::std::time::Duration> {{
+    fn keepalive(&self, m: &{un}) -> ::std::option::Option<::std::time::Duration> {{
         #[allow(unreachable_patterns)]
         match m {{
             {keepalive}
@@ -788,11 +827,11 @@ impl {P}::Exchange for {un} {{
         }}
     }}
 
-    fn ping() -> ::std::option::Option<Self> {{
+    fn ping(&self) -> ::std::option::Option<{un}> {{
         {ping}
     }}
 
-    fn farewell(failure: {P}::Failure, version: u32, detail: &str) -> ::std::option::Option<Self> {{
+    fn farewell(&self, failure: {P}::Failure, version: u32, detail: &str) -> ::std::option::Option<{un}> {{
         let _ = (version, detail);
         #[allow(unreachable_patterns)]
         match failure {{
@@ -801,7 +840,7 @@ impl {P}::Exchange for {un} {{
         }}
     }}
 
-    fn accepted(answer: &Self) -> bool {{
+    fn accepted(&self, answer: &{un}) -> bool {{
         #[allow(unreachable_patterns)]
         match answer {{
             {accept}
@@ -809,7 +848,7 @@ impl {P}::Exchange for {un} {{
         }}
     }}
 
-    fn set_hello_version(hello: &mut Self, version: u32) {{
+    fn set_hello_version(&self, hello: &mut {un}, version: u32) {{
         let _ = version;
         #[allow(unreachable_patterns)]
         match hello {{
@@ -818,7 +857,7 @@ impl {P}::Exchange for {un} {{
         }}
     }}
 
-    fn failure(answer: &Self) -> ::std::option::Option<{P}::Status> {{
+    fn failure(&self, answer: &{un}) -> ::std::option::Option<{P}::Status> {{
         #[allow(unreachable_patterns)]
         match answer {{
             {failure}
@@ -826,7 +865,7 @@ impl {P}::Exchange for {un} {{
         }}
     }}
 
-    fn set_failure(answer: &mut Self, status: &{P}::Status) -> bool {{
+    fn set_failure(&self, answer: &mut {un}, status: &{P}::Status) -> bool {{
         let _ = status;
         #[allow(unreachable_patterns)]
         match answer {{
@@ -835,7 +874,7 @@ impl {P}::Exchange for {un} {{
         }}
     }}
 
-    fn complete(m: &mut Self, version: u32) {{
+    fn complete(&self, m: &mut {un}, version: u32) {{
         let _ = version;
         #[allow(unreachable_patterns)]
         match m {{
@@ -844,13 +883,13 @@ impl {P}::Exchange for {un} {{
         }}
     }}
 
-    fn blank(member: usize, correlation: ::std::option::Option<u64>) -> Self {{
+    fn blank(&self, member: usize, correlation: ::std::option::Option<u64>) -> {un} {{
         let mut a = match member {{
             {defaults}
-            _ => Self::default(),
+            _ => {un}::default(),
         }};
         if let Some(id) = correlation {{
-            <Self as {P}::Exchange>::set_correlation(&mut a, id);
+            {P}::Exchange::set_correlation(self, &mut a, id);
         }}
         a
     }}
@@ -923,7 +962,7 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
     };
     let un = &u.name;
     let pre = pascal_prefix(&p.name);
-    let conn = format!("::polywire::rt::Connection<{un}>");
+    let conn = format!("::polywire::rt::Connection<{pre}Exchange>");
     let mut methods = String::new();
     let mut arms = String::new();
     let mut series_arms = String::new();
@@ -980,7 +1019,7 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
                         "Ok((::std::vec::Vec::new(), end))",
                         " `Err(status)` sends no item and the default end reporting `status` (its status field and message).",
                         format!(
-                            "match self.0.{method}(conn, m, e).await {{ Ok((items, e)) => Some((items.into_iter().map({un}::{i}).collect(), {un}::{e}(e))), Err(s) => {{ let mut f = <{un} as {P}::Exchange>::blank({idx}, key); <{un} as {P}::Exchange>::set_failure(&mut f, &s); Some((::std::vec::Vec::new(), f)) }} }}",
+                            "match self.0.{method}(conn, m, e).await {{ Ok((items, e)) => Some((items.into_iter().map({un}::{i}).collect(), {un}::{e}(e))), Err(s) => {{ let mut f = {P}::Exchange::blank(&{pre}Exchange, {idx}, key); {P}::Exchange::set_failure(&{pre}Exchange, &mut f, &s); Some((::std::vec::Vec::new(), f)) }} }}",
                             idx = member(u, end)
                         ),
                     )
@@ -1010,7 +1049,7 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
                     "{doc}\n    ///\n    /// `answer` is the default [`{a}`] (its correlation value set); the default method sends it as it is. `Err(status)` sends the default answer reporting `status` (its status field and message).\n    fn {method}(&self, conn: &{conn}, msg: {n}, answer: {a}) -> impl ::std::future::Future<Output = ::std::result::Result<{a}, {P}::Status>> + Send {{ let _ = (conn, msg); async move {{ Ok(answer) }} }}\n"
                 );
                 arms += &format!(
-                    "{req} => {{ let key = answer.as_ref().and_then(<{un} as {P}::Exchange>::correlation); match answer {{ Some({un}::{a}(a)) => match self.0.{method}(conn, m, a).await {{ Ok(a) => Some({un}::{a}(a)), Err(s) => {{ let mut f = <{un} as {P}::Exchange>::blank({idx}, key); <{un} as {P}::Exchange>::set_failure(&mut f, &s); Some(f) }} }}, other => other }} }},",
+                    "{req} => {{ let key = answer.as_ref().and_then(|a| {P}::Exchange::correlation(&{pre}Exchange, a)); match answer {{ Some({un}::{a}(a)) => match self.0.{method}(conn, m, a).await {{ Ok(a) => Some({un}::{a}(a)), Err(s) => {{ let mut f = {P}::Exchange::blank(&{pre}Exchange, {idx}, key); {P}::Exchange::set_failure(&{pre}Exchange, &mut f, &s); Some(f) }} }}, other => other }} }},",
                     idx = member(u, t)
                 );
             }
@@ -1037,7 +1076,7 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
                     "{doc}\n    ///\n    /// `answer` is the default answer its rule picks (its correlation value set), `None` when nothing answers it; the default method sends it as it is. `Err(status)` sends the default answer reporting `status` (its status field and message).\n    fn {method}(&self, conn: &{conn}, msg: {n}, answer: ::std::option::Option<{un}>) -> impl ::std::future::Future<Output = ::std::result::Result<::std::option::Option<{un}>, {P}::Status>> + Send {{ let _ = (conn, msg); async move {{ Ok(answer) }} }}\n"
                 );
                 arms += &format!(
-                    "{req} => {{ let key = answer.as_ref().map(|a| (<{un} as {P}::Exchange>::member(a), <{un} as {P}::Exchange>::correlation(a))); match self.0.{method}(conn, m, answer).await {{ Ok(a) => a, Err(s) => key.map(|(member, corr)| {{ let mut f = <{un} as {P}::Exchange>::blank(member, corr); <{un} as {P}::Exchange>::set_failure(&mut f, &s); f }}) }} }},"
+                    "{req} => {{ let key = answer.as_ref().map(|a| ({P}::Exchange::member(&{pre}Exchange, a), {P}::Exchange::correlation(&{pre}Exchange, a))); match self.0.{method}(conn, m, answer).await {{ Ok(a) => a, Err(s) => key.map(|(member, corr)| {{ let mut f = {P}::Exchange::blank(&{pre}Exchange, member, corr); {P}::Exchange::set_failure(&{pre}Exchange, &mut f, &s); f }}) }} }},"
                 );
             }
             Answers::Some => {
@@ -1071,7 +1110,7 @@ pub(crate) fn service(g: &Gen, sides: super::Sides) -> String {
     }}
 "#,
             key = if series_key {
-                format!("let key = <{un} as {P}::Exchange>::correlation(&end);")
+                format!("let key = {P}::Exchange::correlation(&{pre}Exchange, &end);")
             } else {
                 String::new()
             }
@@ -1095,7 +1134,7 @@ pub trait {pre}Handler: Send + Sync + 'static {{
 #[derive(Debug, Clone, Default)]
 pub struct {pre}Dispatch<H>(pub H);
 
-impl<H: {pre}Handler> ::polywire::rt::MessageHandler<{un}> for {pre}Dispatch<H> {{
+impl<H: {pre}Handler> ::polywire::rt::MessageHandler<{pre}Exchange> for {pre}Dispatch<H> {{
     async fn message(&self, conn: &{conn}, msg: {un}, answer: ::std::option::Option<{un}>) -> ::std::option::Option<{un}> {{
         #[allow(unreachable_patterns)]
         match msg {{
@@ -1110,8 +1149,8 @@ impl<H: {pre}Handler> ::polywire::rt::MessageHandler<{un}> for {pre}Dispatch<H> 
 }}
 
 /// A server of the protocol whose messages `handler` answers.
-pub fn server<H: {pre}Handler>(handler: H, config: ::polywire::rt::MessageConfig) -> ::polywire::rt::MessageServer<{un}, {pre}Dispatch<H>> {{
-    ::polywire::rt::MessageServer::new({pre}Dispatch(handler), config)
+pub fn server<H: {pre}Handler>(handler: H, config: ::polywire::rt::MessageConfig) -> ::polywire::rt::MessageServer<{pre}Exchange, {pre}Dispatch<H>> {{
+    ::polywire::rt::MessageServer::new({pre}Exchange, {pre}Dispatch(handler), config)
 }}
 
 {client}"#
@@ -1123,8 +1162,9 @@ pub fn server<H: {pre}Handler>(handler: H, config: ::polywire::rt::MessageConfig
 fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
     let p = g.p;
     let un = &u.name;
-    let mc = format!("::polywire::rt::MessageClient<{un}>");
-    let mct = format!("::polywire::rt::MessageClient::<{un}>");
+    let pre = pascal_prefix(&p.name);
+    let mc = format!("::polywire::rt::MessageClient<{pre}Exchange>");
+    let mct = "::polywire::rt::MessageClient";
     let err = "::polywire::rt::ClientError";
     // Whether a message's exchange ends with it (it has no rule that answers it).
     let ends = |t: usize| {
@@ -1137,12 +1177,12 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
     /// Connects over TCP (the protocol has no hello): the connection speaks the lowest
     /// version the protocol declares until [`Self::switch_version`].
     pub async fn connect(addr: impl ::polywire::__private::tokio::net::ToSocketAddrs, config: ::polywire::rt::MessageConfig) -> ::std::result::Result<Self, {err}> {{
-        {mct}::open(addr, config).await.map(Client)
+        {mct}::open({pre}Exchange, addr, config).await.map(Client)
     }}
 
     /// [`Self::connect`] over an open byte stream (TLS, WebSocket, ...).
     pub fn connect_over<S: ::polywire::__private::tokio::io::AsyncRead + ::polywire::__private::tokio::io::AsyncWrite + Send + 'static>(io: S, config: ::polywire::rt::MessageConfig) -> Self {{
-        Client({mct}::open_over(io, config))
+        Client({mct}::open_over({pre}Exchange, io, config))
     }}
 "#
         );
@@ -1156,7 +1196,7 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
                 (
                     a.to_string(),
                     format!(
-                        "match answer {{ Some({un}::{a}(a)) => Ok((Client(c), a)), other => Err({err}::Unexpected(other.map_or(\"nothing\", |m| <{un} as {P}::Exchange>::MEMBERS[<{un} as {P}::Exchange>::member(&m)]))) }}"
+                        "match answer {{ Some({un}::{a}(a)) => Ok((Client(c), a)), other => Err({err}::Unexpected(other.map_or(\"nothing\", |m| {P}::Exchange::name_of(&{pre}Exchange, &m)))) }}"
                     ),
                 )
             }
@@ -1169,27 +1209,27 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
             r#"
     /// Connects over TCP and sends the hello, a [`{n}`]; returns the client and the answer.
     pub async fn {m}(addr: impl ::polywire::__private::tokio::net::ToSocketAddrs, msg: {n}, config: ::polywire::rt::MessageConfig) -> ::std::result::Result<(Self, {ret}), {err}> {{
-        let (c, answer) = {mct}::connect(addr, {un}::{n}(msg), config).await?;
+        let (c, answer) = {mct}::connect({pre}Exchange, addr, {un}::{n}(msg), config).await?;
         {conv}
     }}
 
     /// [`Self::{m}`] offering each version of `versions` in turn (the hello's `@version`)
     /// until the answer accepts one: MQTT's 5 then 3.1.1 is `&[5, 4]`.
     pub async fn {m}_versions(addr: impl ::polywire::__private::tokio::net::ToSocketAddrs + Clone, msg: {n}, versions: &[u32], config: ::polywire::rt::MessageConfig) -> ::std::result::Result<(Self, {ret}), {err}> {{
-        let (c, answer) = {mct}::connect_versions(addr, {un}::{n}(msg), versions, config).await?;
+        let (c, answer) = {mct}::connect_versions({pre}Exchange, addr, {un}::{n}(msg), versions, config).await?;
         {conv}
     }}
 
     /// [`Self::{m}`] offering the versions `negotiation` names: one (explicit), every
     /// version highest first (automatic), or each attempt's in turn (fallback).
     pub async fn {m}_negotiated(addr: impl ::polywire::__private::tokio::net::ToSocketAddrs + Clone, msg: {n}, negotiation: &::polywire::rt::Negotiation, config: ::polywire::rt::MessageConfig) -> ::std::result::Result<(Self, {ret}), {err}> {{
-        let versions = {mct}::versions_of(negotiation);
+        let versions = {mct}::versions_of(&{pre}Exchange, negotiation);
         Self::{m}_versions(addr, msg, &versions, config).await
     }}
 
     /// [`Self::{m}`] over an open byte stream (TLS, WebSocket, ...).
     pub async fn {m}_over<S: ::polywire::__private::tokio::io::AsyncRead + ::polywire::__private::tokio::io::AsyncWrite + Send + 'static>(io: S, msg: {n}, config: ::polywire::rt::MessageConfig) -> ::std::result::Result<(Self, {ret}), {err}> {{
-        let (c, answer) = {mct}::over(io, {un}::{n}(msg), config).await?;
+        let (c, answer) = {mct}::over({pre}Exchange, io, {un}::{n}(msg), config).await?;
         {conv}
     }}
 "#
@@ -1237,7 +1277,7 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
     /// Sends a [`{n}`] and waits for the [`{i}`]s that answer it and the [`{e}`] that
     /// ends them.
     pub async fn {m}(&self, msg: {n}) -> ::std::result::Result<(::std::vec::Vec<{i}>, {e}), {err}> {{
-        let name = |m: &{un}| <{un} as {P}::Exchange>::MEMBERS[<{un} as {P}::Exchange>::member(m)];
+        let name = |m: &{un}| {P}::Exchange::name_of(&{pre}Exchange, m);
         let (items, end) = self.0.request_series({un}::{n}(msg)).await?;
         let items = items
             .into_iter()
@@ -1263,7 +1303,7 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
     pub async fn {m}(&self, msg: {n}) -> ::std::result::Result<{a}, {err}> {{
         match self.0.request({un}::{n}(msg)).await? {{
             Some({un}::{a}(a)) => Ok(a),
-            other => Err({err}::Unexpected(other.map_or("nothing", |m| <{un} as {P}::Exchange>::MEMBERS[<{un} as {P}::Exchange>::member(&m)]))),
+            other => Err({err}::Unexpected(other.map_or("nothing", |m| {P}::Exchange::name_of(&{pre}Exchange, &m)))),
         }}
     }}
 
@@ -1276,7 +1316,7 @@ fn client(g: &Gen, u: &UnionDef, ex: &Exchange) -> String {
             .into_iter()
             .map(|r| match r? {{
                 Some({un}::{a}(a)) => Ok(a),
-                other => Err({err}::Unexpected(other.map_or("nothing", |m| <{un} as {P}::Exchange>::MEMBERS[<{un} as {P}::Exchange>::member(&m)]))),
+                other => Err({err}::Unexpected(other.map_or("nothing", |m| {P}::Exchange::name_of(&{pre}Exchange, &m)))),
             }})
             .collect()
     }}

@@ -6,7 +6,7 @@
 //! depend on how the input was cut; everything the session writes decodes as whole packets
 //! under the version the hello set; no allocation exceeds the frame limit plus [`SLACK`].
 
-use crate::mqtt::{Packet, PacketCodec};
+use crate::mqtt::{MqttExchange, PacketCodec};
 use crate::session::feed as session;
 use crate::{SLACK, bounded, cuts};
 use bytes::BytesMut;
@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 type Outcome = (Vec<String>, Vec<u8>, Option<u32>);
 
 fn feed(data: &[u8], cuts: &[usize], now: Instant) -> Outcome {
-    let (mut events, mut out, mut s) = session::<Packet>(data, cuts, now, |before, after, _| {
-        assert_eq!(after, before, "`need more` consumed bytes")
-    });
+    let (mut events, mut out, mut s) =
+        session(MqttExchange, data, cuts, now, |before, after, _| {
+            assert_eq!(after, before, "`need more` consumed bytes")
+        });
     if let Err(v) = s.tick(now + Duration::from_secs(1_000_000)) {
         events.push(format!("violation: {v}"));
     }

@@ -8,7 +8,7 @@
 //! given; everything the session writes decodes as whole values; no allocation exceeds the
 //! frame limit plus [`SLACK`].
 
-use crate::resp::{Message, ValueCodec};
+use crate::resp::{RespExchange, ValueCodec};
 use crate::session::feed as session;
 use crate::{SLACK, bounded, cuts};
 use bytes::BytesMut;
@@ -19,7 +19,7 @@ use std::time::Instant;
 type Outcome = (Vec<String>, Vec<u8>);
 
 fn feed(data: &[u8], cuts: &[usize], now: Instant) -> Outcome {
-    let (events, out, _) = session::<Message>(data, cuts, now, |_, after, given| {
+    let (events, out, _) = session(RespExchange, data, cuts, now, |_, after, given| {
         // What waits is the end of what was given.
         assert!(
             given.ends_with(after),

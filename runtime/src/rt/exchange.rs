@@ -18,7 +18,7 @@ use super::{BoxFuture, CallError, Metrics, MetricsSnapshot};
 use crate::exchange::{
     Exchange, Failure, Incoming, MessageSession, Role, SendError, Status, Ticket, Violation,
 };
-use crate::protocol::{AnyPrefix, Detection, Detector, Negotiated};
+use crate::protocol::{Detection, Negotiated};
 use bytes::BytesMut;
 use std::collections::HashMap;
 use std::future::Future;
@@ -267,32 +267,35 @@ impl<E: Exchange, H: MessageHandler<E>> Clone for MessageServer<E, H> {
 }
 
 struct ServerInner<E: Exchange, H> {
+    exchange: E,
     handler: H,
     config: MessageConfig,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     connections: Arc<tokio::sync::Semaphore>,
-    detector: AnyPrefix,
     metrics: TransportMetrics,
-    _e: std::marker::PhantomData<fn() -> E>,
 }
 
 impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
-    /// A server whose connections `handler` answers.
-    pub fn new(handler: H, config: MessageConfig) -> Self {
+    /// A server of `exchange`'s protocol whose connections `handler` answers.
+    pub fn new(exchange: E, handler: H, config: MessageConfig) -> Self {
         let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections));
         MessageServer {
             inner: Arc::new(ServerInner {
+                exchange,
                 handler,
                 config,
                 shutdown: CancellationToken::new(),
                 tracker: TaskTracker::new(),
                 connections,
-                detector: AnyPrefix(E::DETECT),
                 metrics: TransportMetrics::default(),
-                _e: std::marker::PhantomData,
             }),
         }
+    }
+
+    /// The protocol's rules.
+    pub fn exchange(&self) -> &E {
+        &self.inner.exchange
     }
 
     /// The handler.
@@ -319,7 +322,7 @@ impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
     ) -> std::io::Result<std::net::SocketAddr> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
-        tracing::info!(protocol = E::ID, %local, "listening");
+        tracing::info!(protocol = self.inner.exchange.id(), %local, "listening");
         let this = self.clone();
         self.inner.tracker.spawn(async move {
             let serve = |stream, peer| this.serve_tcp_stream(stream, peer, BytesMut::new());
@@ -373,7 +376,7 @@ impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
             inner.config.max_connections,
             &inner.shutdown,
             &inner.tracker,
-            (&peer, transport, E::ID),
+            (&peer, transport, inner.exchange.id()),
             connection,
         );
     }
@@ -381,11 +384,11 @@ impl<E: Exchange, H: MessageHandler<E>> MessageServer<E, H> {
     /// Stops accepting, closes every connection (handlers see [`Ended::Shutdown`]) and waits
     /// for their tasks.
     pub async fn shutdown(&self) {
-        tracing::info!(protocol = E::ID, "shutting down");
+        tracing::info!(protocol = self.inner.exchange.id(), "shutting down");
         self.inner.shutdown.cancel();
         self.inner.tracker.close();
         self.inner.tracker.wait().await;
-        tracing::info!(protocol = E::ID, "shut down");
+        tracing::info!(protocol = self.inner.exchange.id(), "shut down");
     }
 }
 
@@ -522,7 +525,8 @@ impl<E: Exchange> Served<'_, E> {
                 Incoming::Hello { msg, .. }
                 | Incoming::Message { msg, .. }
                 | Incoming::Close { msg } => {
-                    tracing::debug_span!("message", message = E::MEMBERS[E::member(msg)])
+                    let ex = self.session.exchange();
+                    tracing::debug_span!("message", message = ex.member_name(ex.member(msg)))
                 }
                 _ => tracing::Span::none(),
             };
@@ -594,8 +598,9 @@ impl<E: Exchange> Served<'_, E> {
             // server.
             Incoming::Answer { .. } | Incoming::Item { .. } => return Handled::Unanswered,
             Incoming::Stray { msg } => {
+                let ex = self.session.exchange();
                 tracing::debug!(
-                    message = E::MEMBERS[E::member(&msg)],
+                    message = ex.member_name(ex.member(&msg)),
                     "an answer to nothing outstanding; dropped"
                 );
                 return Handled::Unanswered;
@@ -603,7 +608,7 @@ impl<E: Exchange> Served<'_, E> {
         };
         let due = token.expect().member();
         if let (Some(_), Some(end)) = (token.expect().item(), due) {
-            let answer = E::default_answer(&msg, end);
+            let answer = self.session.exchange().default_answer(&msg, end);
             let handled = match self
                 .run(std::pin::pin!(handler.series(conn, msg, answer)))
                 .await
@@ -630,14 +635,15 @@ impl<E: Exchange> Served<'_, E> {
             self.send_deferred();
             return handled;
         }
-        let answer = due.map(|m| E::default_answer(&msg, m));
+        let answer = due.map(|m| self.session.exchange().default_answer(&msg, m));
         let handled = match self
             .run(std::pin::pin!(handler.message(conn, msg, answer)))
             .await
         {
             Some(a) if due.is_some() => {
-                tracing::debug!(answer = E::MEMBERS[E::member(&a)], "answered");
-                let failure = E::failure(&a);
+                let ex = self.session.exchange();
+                tracing::debug!(answer = ex.member_name(ex.member(&a)), "answered");
+                let failure = ex.failure(&a);
                 let outcome = if failure.is_some() {
                     Handled::Failed
                 } else {
@@ -655,14 +661,15 @@ impl<E: Exchange> Served<'_, E> {
                         let Some(member) = due else {
                             return Handled::Failed;
                         };
-                        let plain = E::blank(member, token.correlation());
+                        let ex = self.session.exchange().clone();
+                        let plain = ex.blank(member, token.correlation());
                         let code_only = failure.map(|s| Status {
                             code: s.code,
                             message: None,
                         });
                         let mut bare = plain.clone();
                         let sent = code_only
-                            .filter(|s| E::set_failure(&mut bare, s))
+                            .filter(|s| ex.set_failure(&mut bare, s))
                             .map(|_| self.session.answer(token.clone(), bare, self.now));
                         if !matches!(sent, Some(Ok(_)))
                             && let Err(e) = self.session.answer(token, plain, self.now)
@@ -679,8 +686,9 @@ impl<E: Exchange> Served<'_, E> {
                 }
             }
             Some(a) => {
+                let ex = self.session.exchange();
                 tracing::warn!(
-                    message = E::MEMBERS[E::member(&a)],
+                    message = ex.member_name(ex.member(&a)),
                     "an answer to a message that is answered by nothing; not sent"
                 );
                 Handled::Unanswered
@@ -721,7 +729,7 @@ where
         }),
     };
     let opened = Instant::now();
-    let session = MessageSession::<E>::new(Role::Server, opened);
+    let session = MessageSession::new(inner.exchange.clone(), Role::Server, opened);
     if let Some(v) = session.version() {
         conn.inner.version.store(v, Ordering::Relaxed);
         tracing::Span::current().record("version", v);
@@ -779,8 +787,9 @@ where
         if st.close {
             break Ended::ClosedHere;
         }
-        let waiting_hello =
-            st.session.version().is_none() && E::HELLO.is_some() && st.session.deadline().is_none();
+        let waiting_hello = st.session.version().is_none()
+            && inner.exchange.hello().is_some()
+            && st.session.deadline().is_none();
         let deadline = if waiting_hello {
             Some(opened + inner.config.hello_timeout)
         } else {
@@ -855,7 +864,7 @@ where
 
 impl<E: Exchange, H: MessageHandler<E>> ProtocolServer for MessageServer<E, H> {
     fn id(&self) -> &'static str {
-        E::ID
+        self.inner.exchange.id()
     }
 
     fn metrics(&self) -> Option<MetricsSnapshot> {
@@ -867,11 +876,7 @@ impl<E: Exchange, H: MessageHandler<E>> ProtocolServer for MessageServer<E, H> {
     }
 
     fn detect(&self, first: &[u8]) -> Option<Detection> {
-        if E::DETECT.is_empty() {
-            None
-        } else {
-            Some(self.inner.detector.detect(first))
-        }
+        self.inner.exchange.detector().map(|d| d.detect(first))
     }
 
     fn serve_tcp(&self, stream: tokio::net::TcpStream, peer: String, first: BytesMut) {
@@ -883,7 +888,7 @@ impl<E: Exchange, H: MessageHandler<E>> ProtocolServer for MessageServer<E, H> {
     }
 
     fn framing(&self) -> Framing {
-        Framing::of_framed::<E::Msg>(E::ID)
+        Framing::of_exchange(&self.inner.exchange)
     }
 
     fn call(
@@ -970,6 +975,7 @@ enum ClientCmd<M> {
 /// requests whose answers (the ends of their chains) it waits for, and keeps what the server
 /// pushes for [`MessageClient::next_push`].
 pub struct MessageClient<E: Exchange> {
+    exchange: E,
     tx: mpsc::Sender<ClientCmd<E::Msg>>,
     pushes: tokio::sync::Mutex<mpsc::Receiver<E::Msg>>,
     /// The version in effect, 0 for none.
@@ -980,7 +986,7 @@ pub struct MessageClient<E: Exchange> {
 impl<E: Exchange> std::fmt::Debug for MessageClient<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MessageClient")
-            .field("protocol", &E::ID)
+            .field("protocol", &self.exchange.id())
             .field("version", &self.version())
             .finish()
     }
@@ -990,25 +996,29 @@ impl<E: Exchange> MessageClient<E> {
     /// Connects over TCP to a server of a protocol without a hello: the connection speaks
     /// the lowest version the protocol declares until [`Self::switch_version`].
     pub async fn open(
+        exchange: E,
         addr: impl tokio::net::ToSocketAddrs,
         config: MessageConfig,
     ) -> Result<Self, ClientError> {
-        Ok(Self::open_over(tcp(addr).await?, config))
+        Ok(Self::open_over(exchange, tcp(addr).await?, config))
     }
 
     /// [`Self::open`] over an open byte stream (TLS, WebSocket, ...).
     pub fn open_over<S: AsyncRead + AsyncWrite + Send + 'static>(
+        exchange: E,
         io: S,
         config: MessageConfig,
     ) -> Self {
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let (push_tx, push_rx) = mpsc::channel(config.queue.max(1));
         let timeout = config.request_timeout;
-        tokio::spawn(client_task::<E, S>(io, rx, push_tx, config));
+        let version = AtomicU32::new(exchange.versions().map_or(0, |v| v.0));
+        tokio::spawn(client_task(exchange.clone(), io, rx, push_tx, config));
         MessageClient {
+            exchange,
             tx,
             pushes: tokio::sync::Mutex::new(push_rx),
-            version: AtomicU32::new(E::VERSIONS.map_or(0, |v| v.0)),
+            version,
             timeout,
         }
     }
@@ -1046,11 +1056,13 @@ impl<E: Exchange> MessageClient<E> {
     ) -> Vec<Result<Option<E::Msg>, ClientError>> {
         let mut waits = Vec::new();
         for msg in msgs {
-            if E::expects(&msg, self.version.load(Ordering::Relaxed))
+            let ex = &self.exchange;
+            if ex
+                .expects(&msg, self.version.load(Ordering::Relaxed))
                 .item()
                 .is_some()
             {
-                waits.push(Err(ClientError::Series(E::MEMBERS[E::member(&msg)])));
+                waits.push(Err(ClientError::Series(ex.member_name(ex.member(&msg)))));
                 continue;
             }
             let (tx, rx) = oneshot::channel();
@@ -1076,11 +1088,12 @@ impl<E: Exchange> MessageClient<E> {
 
     /// Connects over TCP, sends `hello` and waits for its answer (returned with the client).
     pub async fn connect(
+        exchange: E,
         addr: impl tokio::net::ToSocketAddrs,
         hello: E::Msg,
         config: MessageConfig,
     ) -> Result<(Self, Option<E::Msg>), ClientError> {
-        Self::over(tcp(addr).await?, hello, config).await
+        Self::over(exchange, tcp(addr).await?, hello, config).await
     }
 
     /// Connects over TCP offering each version of `versions` in turn (the hello's `@version`
@@ -1088,6 +1101,7 @@ impl<E: Exchange> MessageClient<E> {
     /// version), highest first, or a fallback such as MQTT 5 then 3.1.1. A connection the
     /// server closes, or an answer that refuses, moves on to the next version.
     pub async fn connect_versions(
+        exchange: E,
         addr: impl tokio::net::ToSocketAddrs + Clone,
         mut hello: E::Msg,
         versions: &[u32],
@@ -1095,9 +1109,15 @@ impl<E: Exchange> MessageClient<E> {
     ) -> Result<(Self, Option<E::Msg>), ClientError> {
         let mut last = ClientError::Refused(0);
         for &v in versions {
-            E::set_hello_version(&mut hello, v);
-            match Self::connect(addr.clone(), hello.clone(), config.clone()).await {
-                Ok((c, Some(a))) if E::accepted(&a) => return Ok((c, Some(a))),
+            exchange.set_hello_version(&mut hello, v);
+            let connected = Self::connect(
+                exchange.clone(),
+                addr.clone(),
+                hello.clone(),
+                config.clone(),
+            );
+            match connected.await {
+                Ok((c, Some(a))) if exchange.accepted(&a) => return Ok((c, Some(a))),
                 Ok((c, None)) => return Ok((c, None)),
                 Ok((c, Some(_))) => {
                     c.close().await;
@@ -1111,9 +1131,10 @@ impl<E: Exchange> MessageClient<E> {
     }
 
     /// The versions a [`Negotiation`](super::Negotiation) offers, in the order to try them:
-    /// every attempt's range, highest first (a range left open is all the protocol speaks).
-    pub fn versions_of(negotiation: &super::Negotiation) -> Vec<u32> {
-        let all = E::VERSIONS.unwrap_or((0, 0));
+    /// every attempt's range, highest first (a range left open is all that `exchange`'s
+    /// protocol speaks).
+    pub fn versions_of(exchange: &E, negotiation: &super::Negotiation) -> Vec<u32> {
+        let all = exchange.versions().unwrap_or((0, 0));
         let range = |r: Option<(u32, u32)>| {
             let (lo, hi) = r.unwrap_or(all);
             (lo.max(all.0)..=hi.min(all.1)).rev()
@@ -1137,19 +1158,24 @@ impl<E: Exchange> MessageClient<E> {
     /// Runs the client over an open byte stream (TLS, WebSocket, ...): sends `hello` and
     /// waits for its answer.
     pub async fn over<S: AsyncRead + AsyncWrite + Send + 'static>(
+        exchange: E,
         io: S,
         hello: E::Msg,
         config: MessageConfig,
     ) -> Result<(Self, Option<E::Msg>), ClientError> {
         let (hello_timeout, request_timeout) = (config.hello_timeout, config.request_timeout);
-        let mut client = Self::open_over(io, config);
-        client
-            .version
-            .store(E::hello_version(&hello).unwrap_or(0), Ordering::Relaxed);
+        let version = exchange.hello_version(&hello).unwrap_or(0);
+        let mut client = Self::open_over(exchange, io, config);
+        client.version.store(version, Ordering::Relaxed);
         client.timeout = hello_timeout;
         let answer = client.request(hello).await?;
         client.timeout = request_timeout;
         Ok((client, answer))
+    }
+
+    /// The protocol's rules.
+    pub fn exchange(&self) -> &E {
+        &self.exchange
     }
 
     /// The version in effect: the one the hello set, the lowest the protocol declares when
@@ -1165,11 +1191,13 @@ impl<E: Exchange> MessageClient<E> {
     /// exchange (a chain `A -> B`, `C -> D` ends with `D`); `None` when nothing answers it.
     /// Correlation values are picked for it.
     pub async fn request(&self, msg: E::Msg) -> Result<Option<E::Msg>, ClientError> {
-        if E::expects(&msg, self.version.load(Ordering::Relaxed))
+        let ex = &self.exchange;
+        if ex
+            .expects(&msg, self.version.load(Ordering::Relaxed))
             .item()
             .is_some()
         {
-            return Err(ClientError::Series(E::MEMBERS[E::member(&msg)]));
+            return Err(ClientError::Series(ex.member_name(ex.member(&msg))));
         }
         self.call(msg).await.map(|(_, end)| end)
     }
@@ -1222,13 +1250,14 @@ async fn tcp(addr: impl tokio::net::ToSocketAddrs) -> Result<tokio::net::TcpStre
 }
 
 async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
+    exchange: E,
     io: S,
     mut rx: mpsc::Receiver<ClientCmd<E::Msg>>,
     pushes: mpsc::Sender<E::Msg>,
     config: MessageConfig,
 ) {
     let (mut rd, mut wr) = tokio::io::split(io);
-    let mut session = MessageSession::<E>::new(Role::Client, Instant::now());
+    let mut session = MessageSession::new(exchange.clone(), Role::Client, Instant::now());
     let mut waiting: Waiting<E::Msg> = HashMap::new();
     let mut inbound = super::Inbound::new(BytesMut::new());
     let mut closing: Option<oneshot::Sender<()>> = None;
@@ -1237,9 +1266,9 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
             match session.receive(&mut inbound.buf, Instant::now()) {
                 Ok(Some(Incoming::Answer { ticket, msg })) => {
                     if let Some((w, items)) = waiting.remove(&ticket) {
-                        let _ = w.send(match E::failure(&msg) {
+                        let _ = w.send(match exchange.failure(&msg) {
                             Some(status) => Err(ClientError::Failed {
-                                answer: E::MEMBERS[E::member(&msg)],
+                                answer: exchange.member_name(exchange.member(&msg)),
                                 status,
                             }),
                             None => Ok((items, Some(msg))),
@@ -1257,8 +1286,11 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
                     }
                 }
                 Ok(Some(Incoming::Message { msg, token })) => {
-                    let member = E::member(&msg);
-                    let answer = token.expect().member().map(|m| E::default_answer(&msg, m));
+                    let member = exchange.member(&msg);
+                    let answer = token
+                        .expect()
+                        .member()
+                        .map(|m| exchange.default_answer(&msg, m));
                     // A chain of ours continues: its waiter moves to the answer's ticket.
                     let carried = token.ticket();
                     match answer {
@@ -1275,14 +1307,17 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
                         },
                         None => session.decline(token),
                     }
-                    if carried.is_none() && E::pushable(member) && pushes.send(msg).await.is_err() {
+                    if carried.is_none()
+                        && exchange.pushable(member)
+                        && pushes.send(msg).await.is_err()
+                    {
                         // Nobody takes pushes any more: the client is gone.
                         break 'conn Ended::ClosedHere;
                     }
                 }
                 Ok(Some(Incoming::Close { .. })) => break 'conn Ended::Closed,
                 Ok(Some(Incoming::Hello { .. })) => {}
-                Ok(Some(Incoming::Stray { msg })) if E::unawaited(E::member(&msg)) => {
+                Ok(Some(Incoming::Stray { msg })) if exchange.unawaited(exchange.member(&msg)) => {
                     // An answer sent on an outcome (`Msg on failure`): nobody waits for it.
                     if pushes.send(msg).await.is_err() {
                         break 'conn Ended::ClosedHere;
@@ -1290,7 +1325,7 @@ async fn client_task<E: Exchange, S: AsyncRead + AsyncWrite + Send + 'static>(
                 }
                 Ok(Some(Incoming::Stray { msg })) => {
                     tracing::debug!(
-                        message = E::MEMBERS[E::member(&msg)],
+                        message = exchange.member_name(exchange.member(&msg)),
                         "an answer to nothing outstanding; dropped"
                     );
                 }

@@ -158,11 +158,12 @@ impl RemotingClientFactory {
     /// (`accept if`). Returns the client and the hello's answer.
     pub async fn connect_exchange<E: Exchange>(
         &self,
+        exchange: E,
         addr: &str,
         hello: E::Msg,
         config: MessageConfig,
     ) -> Result<(MessageClient<E>, Option<E::Msg>), ClientError> {
-        let cfg = self.config_for(E::ID);
+        let cfg = self.config_for(exchange.id());
         #[cfg(feature = "tls")]
         let has_tls = cfg.tls.is_some();
         #[cfg(not(feature = "tls"))]
@@ -178,11 +179,12 @@ impl RemotingClientFactory {
         };
         let mut last = ClientError::Refused(0);
         for attempt in &attempts {
-            let versions = MessageClient::<E>::versions_of(&Negotiation::Explicit(attempt.clone()));
+            let negotiation = Negotiation::Explicit(attempt.clone());
+            let versions = MessageClient::versions_of(&exchange, &negotiation);
             for v in versions {
                 let mut h = hello.clone();
-                E::set_hello_version(&mut h, v);
-                let framing = Framing::of_framed::<E::Msg>(E::ID);
+                exchange.set_hello_version(&mut h, v);
+                let framing = Framing::of_exchange(&exchange);
                 let io = match open_stream(addr, attempt, &cfg, framing).await {
                     Ok(io) => io,
                     Err(e) => {
@@ -191,8 +193,8 @@ impl RemotingClientFactory {
                         break;
                     }
                 };
-                match MessageClient::<E>::over(io, h, config.clone()).await {
-                    Ok((c, Some(a))) if E::accepted(&a) => return Ok((c, Some(a))),
+                match MessageClient::over(exchange.clone(), io, h, config.clone()).await {
+                    Ok((c, Some(a))) if exchange.accepted(&a) => return Ok((c, Some(a))),
                     Ok((c, None)) => return Ok((c, None)),
                     Ok((c, Some(_))) => {
                         c.close().await;

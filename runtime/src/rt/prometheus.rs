@@ -86,11 +86,12 @@ impl Exporter {
         server: &MessageServer<E, H>,
     ) -> Exporter {
         let server = server.clone();
+        let id = server.exchange().id();
         self.sources.push(Arc::new(move || {
             server
                 .metrics_by_transport()
                 .into_iter()
-                .map(|(t, m)| (E::ID.to_string(), "server", Some(t), m))
+                .map(|(t, m)| (id.to_string(), "server", Some(t), m))
                 .collect()
         }));
         self

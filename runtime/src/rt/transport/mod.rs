@@ -422,14 +422,14 @@ impl<P: Protocol> FrameOps for Ops<P> {
     }
 }
 
-/// A frame type's boundaries alone: what a protocol with an `exchange` block offers a
+/// A codec's frame boundaries alone: what a protocol with an `exchange` block offers a
 /// message transport (no requests on their own, no handshake of their own).
-struct FramedOps<F: crate::codec::Framed> {
+struct CodecOps<C> {
     id: &'static str,
-    codec: crate::codec::FramedCodec<F>,
+    codec: C,
 }
 
-impl<F: crate::codec::Framed + Send + Sync + 'static> FrameOps for FramedOps<F> {
+impl<C: Codec + Send + Sync + 'static> FrameOps for CodecOps<C> {
     fn id(&self) -> &'static str {
         self.id
     }
@@ -469,9 +469,20 @@ impl Framing {
     /// The framing of the frame type `F` of protocol `id`, as a server writes it (a frame
     /// whose members depend on the side is read as the server's).
     pub fn of_framed<F: crate::codec::Framed + Send + Sync + 'static>(id: &'static str) -> Self {
-        Framing(Arc::new(FramedOps::<F> {
+        Framing(Arc::new(CodecOps {
             id,
-            codec: crate::codec::FramedCodec::new().sent_by(crate::wire::Sender::Server),
+            codec: crate::codec::FramedCodec::<F>::new().sent_by(crate::wire::Sender::Server),
+        }))
+    }
+
+    /// The framing of the protocol of `exchange` (generated or loaded at run time), as a
+    /// server writes it.
+    pub fn of_exchange<E: crate::exchange::Exchange>(exchange: &E) -> Self {
+        let mut codec = exchange.codec();
+        crate::codec::SessionCodec::set_sender(&mut codec, Some(crate::wire::Sender::Server));
+        Framing(Arc::new(CodecOps {
+            id: exchange.id(),
+            codec,
         }))
     }
 
