@@ -117,6 +117,70 @@ async fn a_multi_server_detects_resp_loaded_at_run_time_on_its_shared_port() {
     multi.shutdown().await;
 }
 
+/// Reads until the peer closes, within `T`.
+async fn to_the_end(stream: &mut TcpStream) -> Vec<u8> {
+    let mut rest = Vec::new();
+    tokio::time::timeout(T, stream.read_to_end(&mut rest))
+        .await
+        .expect("in time")
+        .expect("reads");
+    rest
+}
+
+#[tokio::test]
+async fn an_edited_file_replaces_the_running_server_for_new_connections() {
+    let dir = std::env::temp_dir().join(format!("polywire-dyn-exchange-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let file = dir.join("resp.wire");
+    let original = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/wire/resp.wire"),
+    )
+    .expect("resp.wire");
+    std::fs::write(&file, &original).expect("written");
+    let serve =
+        |ex: DynExchange| MessageServer::new(ex.clone(), Redisish(ex), MessageConfig::default());
+
+    let multi = MultiServer::new(MultiServerConfig::default());
+    multi
+        .add(serve(DynExchange::load(&file).expect("loads")))
+        .expect("added");
+    let addr = multi.bind("127.0.0.1:0").await.expect("binds");
+    let mut before = TcpStream::connect(addr).await.expect("connects");
+    assert_eq!(
+        exchange(&mut before, b"*1\r\n$4\r\nPING\r\n", b"+PONG\r\n").await,
+        b"+PONG\r\n"
+    );
+
+    // The file changes; the server built from it replaces the running one.
+    let edited = original.replace("ERR Protocol error: {error}", "ERR not RESP: {error}");
+    assert_ne!(edited, original, "the farewell is in resp.wire");
+    std::fs::write(&file, &edited).expect("written");
+    let old = multi
+        .replace(serve(DynExchange::load(&file).expect("the edit loads")))
+        .expect("replaced");
+    assert!(old.is_some(), "a server was running");
+
+    // A new connection gets the edited file's farewell ...
+    let mut after = TcpStream::connect(addr).await.expect("connects");
+    after.write_all(b"*x\r\n").await.expect("writes");
+    let rest = to_the_end(&mut after).await;
+    assert!(
+        rest.starts_with(b"-ERR not RESP: "),
+        "{}",
+        String::from_utf8_lossy(&rest)
+    );
+    // ... while the connection opened before stays on the file it was opened with.
+    before.write_all(b"*x\r\n").await.expect("writes");
+    let rest = to_the_end(&mut before).await;
+    assert!(
+        rest.starts_with(b"-ERR Protocol error: "),
+        "{}",
+        String::from_utf8_lossy(&rest)
+    );
+    multi.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// What a server session does with `input`, each message answered with its default
 /// answer (the `fail`th message's reporting a failure): the events and the bytes written.
 fn serve_default<E: polywire::exchange::Exchange>(
