@@ -3,29 +3,8 @@
 //! input form; bad input gets one line naming the frame, the offset and the field, with exit
 //! code 2.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_polywire"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
-    // A command that fails before it reads its input closes the pipe early.
-    match child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other.unwrap(),
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::*;
 
 fn vectors() -> Vec<(String, String)> {
     let dir =
@@ -172,30 +151,6 @@ fn print_wire_reprints_a_wire_file_and_reports_errors_with_positions() {
     assert_eq!(code, 2);
     assert!(err.contains("no #[polywire::protocol] module"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// A fresh directory for the `check` tests' files; removed on drop.
-struct Dir(std::path::PathBuf);
-
-impl Dir {
-    fn new(case: &str) -> Self {
-        let d = std::env::temp_dir().join(format!("polywire-cli-{case}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        let p = self.0.join(name);
-        std::fs::write(&p, text).unwrap();
-        p.to_str().unwrap().to_string()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 const FRAME: &str = "    frame {\n        length: u32 = len(..)\n        body: bytes rest\n    }\n";
@@ -537,7 +492,7 @@ fn probe_sends_json_frames_to_a_real_redis_server_and_prints_its_answers() {
     let mut server = std::process::Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
+        .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let addr = format!("127.0.0.1:{port}");

@@ -1,53 +1,8 @@
 //! `polywire fmt`: exit codes of `--check` (0 canonical, 1 would change, 2 invalid), the
 //! rewrite in place, and stdin to stdout.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_polywire"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
-    // A command that fails before it reads its input closes the pipe early.
-    match child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other.unwrap(),
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// A fresh directory for one test's files; removed on drop.
-struct Dir(std::path::PathBuf);
-
-impl Dir {
-    fn new(case: &str) -> Self {
-        let d = std::env::temp_dir().join(format!("polywire-fmt-{case}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        let p = self.0.join(name);
-        std::fs::write(&p, text).unwrap();
-        p.to_str().unwrap().to_string()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::*;
 
 const MESSY: &str =
     "// Points.\nstruct  Point{x:i16;y :i16} // two\nenum Color:u8{\n  RED=0\n\n\n  BLUE=2,\n}\n";

@@ -2,6 +2,9 @@
 //! RocketMQ echo: trusted through `--ca` or `--insecure`; refused in plaintext and with the
 //! wrong CA, each with a sentence that says why.
 
+mod common;
+use common::*;
+
 use polywire::bytes::{Bytes, BytesMut};
 use polywire::rt::{
     MultiServer, MultiServerConfig, ProcessError, RemotingServer, RequestContext, ServerConfig,
@@ -9,30 +12,8 @@ use polywire::rt::{
 };
 use polywire::{Codec as _, Protocol as _};
 use polywire_protocols::rocketmq::{Frame, ResponseCode, RocketmqProtocol};
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-
-fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_polywire"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
-    match child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other.unwrap(),
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// A directory with a self-signed `localhost` certificate and its key, and a second,
 /// unrelated certificate; removed on drop.
