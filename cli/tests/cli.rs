@@ -558,23 +558,14 @@ fn doc_writes_each_message_s_byte_layout() {
 /// importing file, for `check` and for the commands that load a protocol at run time.
 #[test]
 fn imports_are_found_in_include_folders() {
-    let dir = std::env::temp_dir().join(format!("polywire-cli-include-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("shared")).unwrap();
-    std::fs::create_dir_all(dir.join("main")).unwrap();
-    std::fs::write(
-        dir.join("shared/point.wire"),
-        "struct Point { x: u8, y: u8 }\n",
-    )
-    .unwrap();
-    let main = dir.join("main/p.wire");
-    std::fs::write(
-        &main,
+    let dir = Dir::new("include");
+    dir.write("shared/point.wire", "struct Point { x: u8, y: u8 }\n");
+    let main = dir.write(
+        "main/p.wire",
         "import \"point.wire\"\n\nprotocol p {\n    frame {\n        length: u8 = len(..)\n        at: Point\n    }\n}\n",
-    )
-    .unwrap();
-    let main = main.to_str().unwrap();
-    let shared = dir.join("shared");
+    );
+    let main = main.as_str();
+    let shared = dir.0.join("shared");
     let shared = shared.to_str().unwrap();
     let (code, _, err) = run(&["check", main], "");
     assert_eq!(code, 1, "{err}");
@@ -585,5 +576,4 @@ fn imports_are_found_in_include_folders() {
     let (code, out, err) = run(&["decode", "--wire", main, "-I", shared], "020102");
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"x\":1") || out.contains("\"x\": 1"), "{out}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
