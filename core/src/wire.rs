@@ -97,6 +97,23 @@ macro_rules! read_int {
     )*};
 }
 
+/// Values read out of a frame at least this long are zero-copy slices of it; shorter ones
+/// are copied. A slice costs two atomic operations on the frame's shared count (one now,
+/// one when it is dropped) and keeps the whole read buffer alive as long as it lives; for a
+/// short value (a key, a command's name, a header) an allocation and a copy cost less, and
+/// a stored key does not pin the buffer it came in.
+pub const SHARE_FROM: usize = 64;
+
+/// `buf[start..start + n]`, shared or copied by [`SHARE_FROM`].
+#[inline]
+fn take(buf: &Bytes, start: usize, n: usize) -> Bytes {
+    if n >= SHARE_FROM {
+        buf.slice(start..start + n)
+    } else {
+        Bytes::copy_from_slice(&buf[start..start + n])
+    }
+}
+
 impl<'a> Reader<'a> {
     /// A reader over a whole frame.
     #[inline]
@@ -494,13 +511,14 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// Takes `n` bytes as a zero-copy slice (callers check `n` first with [`Reader::check_len`]).
+    /// Takes `n` bytes (callers check `n` first with [`Reader::check_len`]): a zero-copy
+    /// slice of the frame, or a copy when shorter than [`SHARE_FROM`].
     #[inline]
     pub fn bytes(&mut self, n: usize, field: &'static str) -> Result<Bytes, DecodeError> {
         self.need(n, field)?;
         let at = self.pos();
         let out = match self.owner {
-            Some(buf) => buf.slice(at..at + n),
+            Some(buf) => take(buf, at, n),
             None => Bytes::new(),
         };
         self.rest = &self.rest[n..];
@@ -617,10 +635,7 @@ impl<'a> Reader<'a> {
         let n = self.until(delim, field)?.len();
         check_max(n, self.limits.max_string_len as u64, at, field)?;
         Ok(match self.owner {
-            Some(buf) => {
-                let start = at + self.base;
-                buf.slice(start..start + n)
-            }
+            Some(buf) => take(buf, at + self.base, n),
             None => Bytes::new(),
         })
     }
@@ -1252,9 +1267,14 @@ impl Cursor<'_, '_> {
 
     /// Appends `v` in ASCII decimal.
     pub fn put_decimal(&mut self, v: i64) {
-        let mut buf = [0u8; 20];
-        let mut i = buf.len();
+        // The text is built left-aligned in a buffer as wide as the longest, which is then
+        // copied whole (a fixed-size copy, no call) and only its length counted: the bytes
+        // after it are overwritten by what comes next, or lie past the buffer's length.
+        const WIDTH: usize = 20;
+        let n = decimal_len(v);
+        let mut buf = [0u8; WIDTH];
         let mut u = v.unsigned_abs();
+        let mut i = n;
         loop {
             i -= 1;
             buf[i] = b'0' + (u % 10) as u8;
@@ -1264,9 +1284,20 @@ impl Cursor<'_, '_> {
             }
         }
         if v < 0 {
-            self.put_u8(b'-');
+            buf[0] = b'-';
         }
-        self.put_slice(&buf[i..]);
+        if self.room - self.pos < WIDTH {
+            self.grow(WIDTH);
+        }
+        // SAFETY: as in `put_slice`: after the check (or `grow`) `room - pos >= WIDTH`, so
+        // `spare[pos..pos + WIDTH]` is in `dst`'s spare capacity, valid for writes and not
+        // overlapping the local `buf`. Only `n <= WIDTH` bytes are counted as written.
+        unsafe {
+            self.spare
+                .add(self.pos)
+                .copy_from_nonoverlapping(buf.as_ptr(), WIDTH)
+        };
+        self.pos += n;
     }
 
     /// Appends one byte.
@@ -1692,6 +1723,12 @@ mod tests {
             }
             c.put_slice(&[7; 33]);
             v.extend_from_slice(&[7; 33]);
+            for x in [0i64, 7, -1, 10, 99, -100, 123_456_789, i64::MAX, i64::MIN] {
+                c.put_decimal(x);
+                v.extend_from_slice(x.to_string().as_bytes());
+                c.put_u8(b',');
+                v.push(b',');
+            }
             let n = (c.len() - at) as u64;
             c.patch_uint(at, n, 2, true);
             v[at..at + 2].copy_from_slice(&(n as u16).to_be_bytes());

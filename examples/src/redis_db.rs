@@ -77,6 +77,16 @@ pub fn null_array(protocol: u32) -> Value {
 }
 
 /// A bulk string of `b`, without copying.
+/// A stored value for a reply: copied when short (an allocation costs less than the two
+/// atomic operations on a shared count), shared when long.
+fn reply_copy(v: &Bytes) -> Bytes {
+    if v.len() < polywire::wire::SHARE_FROM {
+        Bytes::copy_from_slice(v)
+    } else {
+        v.clone()
+    }
+}
+
 fn blob(b: Bytes) -> Value {
     Value::BulkString(BulkString { data: Some(b) })
 }
@@ -1073,7 +1083,7 @@ impl<S: Subscriber> Db<S> {
                 args[1..]
                     .iter()
                     .map(|k| match live(m, k) {
-                        Some(e) => blob(e.value.clone()),
+                        Some(e) => blob(reply_copy(&e.value)),
                         None => null(protocol),
                     })
                     .collect(),
@@ -1225,7 +1235,7 @@ impl<S: Subscriber> Db<S> {
 
     fn get(&self, m: &mut Keyspace, key: &[u8]) -> Option<Bytes> {
         match m.get(key) {
-            Some(e) if !e.expired() => Some(e.value.clone()),
+            Some(e) if !e.expired() => Some(reply_copy(&e.value)),
             Some(_) => {
                 m.remove(key);
                 None
