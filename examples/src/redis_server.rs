@@ -70,7 +70,12 @@ impl RespHandler for Redis {
 /// the Redis handler.
 pub async fn serve(addr: &str) -> std::io::Result<(MultiServer, std::net::SocketAddr, Redis)> {
     let redis = Redis::default();
-    let multi = MultiServer::new(MultiServerConfig::default());
+    // What no detector claims is Redis's: inline commands (`PING`, typed into telnet or nc)
+    // begin with any letter, and an interactive client may send nothing for a while.
+    let multi = MultiServer::new(MultiServerConfig {
+        fallback: Some(polywire_protocols::resp::protocol_info::ID.to_string()),
+        ..MultiServerConfig::default()
+    });
     let server = polywire_protocols::resp::server(redis.clone(), Default::default());
     let mqtt =
         polywire_protocols::mqtt::server(crate::mqtt_broker::Broker::default(), Default::default());

@@ -384,6 +384,33 @@ async fn the_port_is_shared_with_the_native_protocol_and_mqtt() {
     multi.shutdown().await;
 }
 
+/// Inline commands, as typed into telnet or nc, begin with any letter: no detector on the
+/// shared port claims them, and Redis gets them as the port's fallback. So does a client
+/// that says nothing past the detection timeout before its first command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_commands_and_quiet_clients_reach_redis_on_the_shared_port() {
+    let (multi, addr) = start().await;
+    let mut s = TcpStream::connect(addr).await.expect("connects");
+    expect(&mut s, b"PING\r\n", b"+PONG\r\n").await;
+    expect(
+        &mut s,
+        b"SET inline \"two words\"\r\nGET inline\r\n",
+        b"+OK\r\n$9\r\ntwo words\r\n",
+    )
+    .await;
+    let mut quiet = TcpStream::connect(addr).await.expect("connects");
+    // The example's detection timeout is the default, 3 s.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    expect(
+        &mut quiet,
+        b"*2\r\n$3\r\nGET\r\n$6\r\ninline\r\n",
+        b"$9\r\ntwo words\r\n",
+    )
+    .await;
+    assert_eq!(multi.unclaimed(), 0);
+    multi.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn empty_commands_get_no_answer() {
     let (multi, addr) = start().await;

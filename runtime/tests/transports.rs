@@ -357,6 +357,61 @@ async fn a_stream_handed_over_is_detected_and_named_stream() {
     multi.shutdown().await;
 }
 
+/// A shared port with a fallback hands it what nobody claims: a connection silent past the
+/// detection timeout, and one whose first bytes no detector matches. Without a fallback both
+/// are closed and counted as unclaimed.
+#[tokio::test]
+async fn a_fallback_protocol_gets_what_nobody_claims() {
+    for fallback in [None, Some("mini".to_string())] {
+        let multi = MultiServer::new(MultiServerConfig {
+            detect_timeout: Duration::from_millis(100),
+            fallback: fallback.clone(),
+            ..MultiServerConfig::default()
+        });
+        multi.add(mini_server()).unwrap();
+        let addr = multi.bind("127.0.0.1:0").await.unwrap();
+
+        // Silent for three detection timeouts, then a request.
+        let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut req = BytesMut::new();
+        MiniCodec
+            .encode(
+                &Mini {
+                    id: 7,
+                    ..MiniProtocol.request(WHICH)
+                },
+                &mut req,
+            )
+            .unwrap();
+        // Closed already without a fallback: the write may fail or the read see the end.
+        let _ = silent.write_all(&req).await;
+        let mut head = [0u8; 4];
+        let answered = tokio::time::timeout(Duration::from_secs(5), silent.read_exact(&mut head))
+            .await
+            .expect("an answer or the end within 5 s")
+            .is_ok();
+        assert_eq!(answered, fallback.is_some(), "fallback {fallback:?}");
+        if answered {
+            assert_eq!(&head[..MAGIC.len()], MAGIC);
+        }
+
+        // First bytes that are not the protocol's magic: the fallback's decoder refuses them.
+        let mut junk = tokio::net::TcpStream::connect(addr).await.unwrap();
+        junk.write_all(b"junk that nobody claims\r\n")
+            .await
+            .unwrap();
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), junk.read_to_end(&mut rest))
+            .await
+            .expect("closed within 5 s");
+
+        let unclaimed = if fallback.is_some() { 0 } else { 2 };
+        assert_eq!(multi.unclaimed(), unclaimed, "fallback {fallback:?}");
+        multi.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn a_server_of_its_own_port_names_its_connections_tcp() {
     let server = mini_server();

@@ -3,7 +3,8 @@
 //! Protocols can share one port: each new connection's first bytes are shown to the
 //! registered protocols' [`Detector`](crate::protocol::Detector)s, in the order the
 //! protocols were added, and the first that claims them gets the connection, bytes and
-//! all. Traffic nobody claims within the detection timeout is closed. A protocol can also
+//! all. Traffic nobody claims within the detection timeout is closed, or handed to the
+//! protocol the configuration names as its `fallback`. A protocol can also
 //! have a port of its own ([`MultiServer::bind_protocol`]), which needs no detector; one
 //! without a detector (no `detect` block) must have one as soon as the server has a shared
 //! port, or no connection could ever reach it: [`MultiServer::add`] and
@@ -141,7 +142,7 @@ impl<P: Protocol> ProtocolServer for RemotingServer<P> {
 }
 
 /// Protocol detection and TLS on shared ports. Loadable with serde (from TOML, say):
-/// `detect_timeout = "3s"`, and `[tls]` with `mode` (`disabled`, `permissive` or
+/// `detect_timeout = "3s"`, `fallback = "resp"`, and `[tls]` with `mode` (`disabled`, `permissive` or
 /// `enforcing`), `cert`, `key` and an optional `client_ca`, PEM files read as the
 /// configuration is loaded.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -153,6 +154,12 @@ pub struct MultiServerConfig {
     pub detect_timeout: Duration,
     /// Bytes read at most before giving up on a connection nobody claims.
     pub max_detect_bytes: usize,
+    /// The protocol (its id) that a shared port's connection goes to when nobody claims it:
+    /// no detector matches its first bytes, or it sends nothing (or too little to tell)
+    /// within `detect_timeout`. `None`: such a connection is closed. For a protocol whose
+    /// clients may begin with anything (RESP's inline commands, typed by hand) or wait for
+    /// the server to speak first.
+    pub fallback: Option<String>,
     /// TLS on every port of the server (`None`: plaintext only).
     #[cfg(feature = "tls")]
     pub tls: Option<super::tls::TlsSettings>,
@@ -169,6 +176,7 @@ impl Default for MultiServerConfig {
         MultiServerConfig {
             detect_timeout: Duration::from_secs(3),
             max_detect_bytes: 256,
+            fallback: None,
             #[cfg(feature = "tls")]
             tls: None,
             #[cfg(feature = "ws")]
@@ -591,6 +599,9 @@ impl MultiServer {
                 Claim::Server(s) => return Some(Detected::Protocol(s, first)),
                 Claim::NeedMore if first.len() < cfg.max_detect_bytes => {}
                 _ => {
+                    if let Some(s) = self.fallback() {
+                        return Some(Detected::Protocol(s, first));
+                    }
                     self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
                     let shown = &first[..first.len().min(16)];
                     tracing::debug!(%peer, first = ?shown, "no protocol claims the connection; closing");
@@ -610,12 +621,25 @@ impl MultiServer {
                 Ok(Ok(n)) if n > 0 => {}
                 Ok(Ok(_)) | Ok(Err(_)) => return None,
                 Err(_) => {
+                    if let Some(s) = self.fallback() {
+                        return Some(Detected::Protocol(s, first));
+                    }
                     self.inner.unclaimed.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%peer, bytes = first.len(), "detection timed out; closing");
                     return None;
                 }
             }
         }
+    }
+
+    /// The server of the configured fallback protocol, when one is configured and registered.
+    fn fallback(&self) -> Option<Arc<dyn ProtocolServer>> {
+        let id = self.inner.config.fallback.as_deref()?;
+        let found = self.servers().iter().find(|s| s.id() == id).cloned();
+        if found.is_none() {
+            tracing::debug!(id, "the fallback protocol is not registered");
+        }
+        found
     }
 
     /// Which transport `first`, read at `layer`, starts: the upgrades are asked in order,
