@@ -615,6 +615,12 @@ impl<E: Exchange> MessageSession<E> {
         match self.codec.decode_shared(&self.carry) {
             Ok(Some((frame, len))) => {
                 bytes::Buf::advance(&mut self.carry, len);
+                if self.carry.is_empty() {
+                    // Not even an empty view of the read buffer is kept: it would keep the
+                    // whole buffer alive while the connection is idle, and keep the caller
+                    // from reusing it.
+                    self.carry = bytes::Bytes::new();
+                }
                 Ok(Some(frame))
             }
             Ok(None) => {

@@ -244,3 +244,28 @@ fn a_session_holds_the_protocols_rules_for_nothing() {
         std::mem::size_of::<MessageSession<polywire_protocols::mqtt::MqttExchange>>()
     );
 }
+
+/// Once every message of a read is taken out, the session keeps no view of the read
+/// buffer: the caller owns it alone again and can read into it without allocating, and an
+/// idle connection pins no buffer. (A value a message holds may still share it while the
+/// message lives: a 64-byte value here.)
+#[test]
+fn a_drained_read_leaves_the_buffer_to_its_owner() {
+    let now = Instant::now();
+    let mut s = MessageSession::new(RespExchange, Role::Server, now);
+    let mut buf = BytesMut::with_capacity(4096);
+    let long = "v".repeat(64);
+    buf.extend_from_slice(&command(&["SET", "k", &long]));
+    buf.extend_from_slice(&command(&["PING"]));
+    let mut n = 0;
+    while let Ok(Some(ev)) = s.receive(&mut buf, now) {
+        assert!(matches!(ev, Incoming::Message { .. }));
+        n += 1;
+    }
+    assert_eq!(n, 2);
+    assert!(buf.is_empty());
+    assert!(
+        buf.try_reclaim(4096),
+        "the read buffer is still shared after its messages were taken and dropped"
+    );
+}

@@ -106,11 +106,11 @@ pub(crate) fn spawn_connection(
         protocol,
         version = tracing::field::Empty
     );
+    // `map`, not an `async` block awaiting `connection`: such a block keeps the future it
+    // captured and the future it awaits in separate places, so every idle connection's task
+    // would hold its state twice.
     tracker.spawn(tracing::Instrument::instrument(
-        async move {
-            connection.await;
-            drop(permit);
-        },
+        futures_util::FutureExt::map(connection, move |()| drop(permit)),
         span,
     ));
 }
