@@ -1029,7 +1029,17 @@ impl<S: Subscriber> Db<S> {
 
     /// Drops the state of the connection `id` (its subscriptions).
     pub fn disconnect_id(&self, id: u64) {
-        let gone = self.state().sessions.remove(&id);
+        let gone = {
+            let mut st = self.state();
+            let gone = st.sessions.remove(&id);
+            // A table that grew for many connections shrinks as they go, so that the memory
+            // a burst of connections took is given back after it.
+            if st.sessions.capacity() > 64 && st.sessions.len() * 4 < st.sessions.capacity() {
+                let keep = st.sessions.len() * 2;
+                st.sessions.shrink_to(keep);
+            }
+            gone
+        };
         if let Some(mut s) = gone {
             self.disconnect(&mut s.client);
         }
