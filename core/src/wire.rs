@@ -97,23 +97,6 @@ macro_rules! read_int {
     )*};
 }
 
-/// Values read out of a frame at least this long are zero-copy slices of it; shorter ones
-/// are copied. A slice costs two atomic operations on the frame's shared count (one now,
-/// one when it is dropped) and keeps the whole read buffer alive as long as it lives; for a
-/// short value (a key, a command's name, a header) an allocation and a copy cost less, and
-/// a stored key does not pin the buffer it came in.
-pub const SHARE_FROM: usize = 64;
-
-/// `buf[start..start + n]`, shared or copied by [`SHARE_FROM`].
-#[inline]
-fn take(buf: &Bytes, start: usize, n: usize) -> Bytes {
-    if n >= SHARE_FROM {
-        buf.slice(start..start + n)
-    } else {
-        Bytes::copy_from_slice(&buf[start..start + n])
-    }
-}
-
 impl<'a> Reader<'a> {
     /// A reader over a whole frame.
     #[inline]
@@ -511,14 +494,13 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// Takes `n` bytes (callers check `n` first with [`Reader::check_len`]): a zero-copy
-    /// slice of the frame, or a copy when shorter than [`SHARE_FROM`].
+    /// Takes `n` bytes as a zero-copy slice (callers check `n` first with [`Reader::check_len`]).
     #[inline]
     pub fn bytes(&mut self, n: usize, field: &'static str) -> Result<Bytes, DecodeError> {
         self.need(n, field)?;
         let at = self.pos();
         let out = match self.owner {
-            Some(buf) => take(buf, at, n),
+            Some(buf) => buf.slice(at..at + n),
             None => Bytes::new(),
         };
         self.rest = &self.rest[n..];
@@ -635,7 +617,10 @@ impl<'a> Reader<'a> {
         let n = self.until(delim, field)?.len();
         check_max(n, self.limits.max_string_len as u64, at, field)?;
         Ok(match self.owner {
-            Some(buf) => take(buf, at + self.base, n),
+            Some(buf) => {
+                let start = at + self.base;
+                buf.slice(start..start + n)
+            }
             None => Bytes::new(),
         })
     }

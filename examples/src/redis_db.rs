@@ -77,10 +77,10 @@ pub fn null_array(protocol: u32) -> Value {
 }
 
 /// A bulk string of `b`, without copying.
-/// A stored value for a reply: copied when short (an allocation costs less than the two
-/// atomic operations on a shared count), shared when long.
+/// A stored value for a reply: copied when short (with mimalloc, an allocation costs less
+/// than the two atomic operations on a shared count), shared when long.
 fn reply_copy(v: &Bytes) -> Bytes {
-    if v.len() < polywire::wire::SHARE_FROM {
+    if v.len() < 64 {
         Bytes::copy_from_slice(v)
     } else {
         v.clone()
