@@ -1156,6 +1156,21 @@ async fn connect_once(addr: &str, rocketmq: bool, config: ClientConfig) -> Durat
     }
 }
 
+/// The hand-written echo's set-up: connect, one 8-byte frame and its echo, close; the time
+/// from before the connect to the echo.
+async fn connect_floor_once(addr: SocketAddr) -> Duration {
+    let t = Instant::now();
+    let mut s = TcpStream::connect(addr).await.expect("connect (floor)");
+    let _ = s.set_nodelay(true);
+    let mut frame = BytesMut::new();
+    frame.put_u32(8);
+    frame.put_u64(7);
+    s.write_all(&frame).await.expect("write (floor)");
+    let mut back = [0u8; 12];
+    s.read_exact(&mut back).await.expect("echo (floor)");
+    t.elapsed()
+}
+
 /// This process's resident memory, from `/proc/self/statm` (0 where there is none).
 fn resident_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
@@ -1200,7 +1215,7 @@ fn registry_memory(server: &Side) {
 fn run_connect(n: usize, client: &Side, server: &Side) {
     registry_memory(server);
     let (tls, client_tls) = polywire_examples::self_signed::localhost().expect("a certificate");
-    let (native_own, rocketmq_own, shared, multi) = server.run(async {
+    let (native_own, rocketmq_own, shared, multi, floor_addr) = server.run(async {
         let native = RemotingServer::new(NativeProtocol, ServerConfig::default());
         serve_basic_now(&native, Arc::new(BasicEcho));
         let rocketmq = rocketmq_echo_server();
@@ -1219,7 +1234,11 @@ fn run_connect(n: usize, client: &Side, server: &Side) {
         multi.add(native).expect("native");
         multi.add(rocketmq).expect("rocketmq");
         let shared = multi.bind("127.0.0.1:0").await.expect("bind");
-        (native_own, rocketmq_own, shared, multi)
+        // The hand-written echo the others are compared with.
+        let floor = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let floor_addr = floor.local_addr().expect("addr");
+        tokio::spawn(floor_server(floor, FLOOR_READS));
+        (native_own, rocketmq_own, shared, multi, floor_addr)
     });
     let (plain, secure) = (
         ClientConfig::default(),
@@ -1249,22 +1268,41 @@ fn run_connect(n: usize, client: &Side, server: &Side) {
         "connection set-up over loopback: connect, TLS (tls), handshake (native), detection (shared), one echo; {n} connections per design"
     );
     let names: Vec<&str> = designs.iter().map(|d| d.0).collect();
-    let hists = client.run(async move {
+    let (hists, floor) = client.run(async move {
         let mut hists: Vec<Histogram> = designs.iter().map(|_| Histogram::new()).collect();
+        let mut floor = Histogram::new();
         for _ in 0..n {
+            // In turn with the others, so that each sees the machine in the same state.
+            floor.record(connect_floor_once(floor_addr).await);
             for (h, (_, addr, rocketmq, config)) in hists.iter_mut().zip(&designs) {
                 h.record(connect_once(&addr.to_string(), *rocketmq, config.clone()).await);
             }
         }
-        hists
+        (hists, floor)
     });
-    for (h, name) in hists.iter().zip(names) {
+    let line = |name: &str, h: &Histogram| {
         println!(
             "{name:<20} p50 {:>6}  p99 {:>6}  p999 {:>6}",
             us(h.quantile(0.5)),
             us(h.quantile(0.99)),
             us(h.quantile(0.999)),
         );
+    };
+    line("floor", &floor);
+    for (h, name) in hists.iter().zip(&names) {
+        line(name, h);
+    }
+    let ratio = |h: &Histogram, q: f64| {
+        h.quantile(q).as_secs_f64() / floor.quantile(q).as_secs_f64().max(1e-9)
+    };
+    for (h, name) in hists.iter().zip(&names) {
+        if *name == "native" || *name == "rocketmq" {
+            println!(
+                "ratio   {name}/floor set-up p50 {:.2}x  p99 {:.2}x",
+                ratio(h, 0.5),
+                ratio(h, 0.99)
+            );
+        }
     }
     server.run(async move { multi.shutdown().await });
 }
