@@ -121,12 +121,17 @@ impl Diagnostic {
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
     files: Vec<(String, String)>,
+    /// Each file's line starts (byte offsets), made on the first [`Sources::line_col`]:
+    /// the emitter asks for the line of every item it writes, and counting the lines from
+    /// the start each time made a large file's generation quadratic.
+    lines: Vec<std::sync::OnceLock<Vec<u32>>>,
 }
 
 impl Sources {
     /// Adds a file, returning its index.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> u32 {
         self.files.push((name.into(), text.into()));
+        self.lines.push(std::sync::OnceLock::new());
         (self.files.len() - 1) as u32
     }
 
@@ -143,9 +148,19 @@ impl Sources {
     /// 1-based line and column of a byte offset.
     pub fn line_col(&self, file: u32, offset: u32) -> (usize, usize) {
         let text = self.text(file);
-        let upto = &text[..(offset as usize).min(text.len())];
-        let line = upto.matches('\n').count() + 1;
-        let col = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let starts = self.lines[file as usize].get_or_init(|| {
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1))
+                .collect()
+        });
+        let offset = (offset as usize).min(text.len());
+        // The last line start at or before `offset` (the first is 0, so there is one).
+        let line = starts.partition_point(|&s| s as usize <= offset);
+        let start = starts[line - 1] as usize;
+        let col = text
+            .get(start..offset)
+            .map_or(offset - start, |l| l.chars().count())
+            + 1;
         (line, col)
     }
 
@@ -321,6 +336,23 @@ mod tests {
             Diagnostic::warning(Span::new(f, 7, 16), "not CamelCase", "here").code("W0103"),
         ];
         (s, d)
+    }
+
+    /// Lines and columns from the line index are those counted from the start of the file,
+    /// at every character boundary of a text with empty lines, CRLF and multibyte text.
+    #[test]
+    fn line_col_agrees_with_counting_from_the_start() {
+        let text = "struct A {\n\n  x: u8 // é\r\n  ünï: u16\n}\nlast";
+        let mut s = Sources::default();
+        let f = s.add("t.wire", text);
+        for offset in (0..=text.len()).filter(|&o| text.is_char_boundary(o)) {
+            let upto = &text[..offset];
+            let line = upto.matches('\n').count() + 1;
+            let col = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            assert_eq!(s.line_col(f, offset as u32), (line, col), "at {offset}");
+        }
+        // Past the end: the end.
+        assert_eq!(s.line_col(f, 10_000), s.line_col(f, text.len() as u32));
     }
 
     #[test]
