@@ -97,6 +97,9 @@ macro_rules! read_int {
     )*};
 }
 
+/// The most elements [`Reader::capacity_guess`] makes room for.
+pub const GUESS_CAP: usize = 16;
+
 impl<'a> Reader<'a> {
     /// A reader over a whole frame.
     #[inline]
@@ -492,6 +495,15 @@ impl<'a> Reader<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// How many elements of at least `min_elem` bytes to make room for before reading a
+    /// collection that runs to the end of this reader: what the bytes left could hold, at
+    /// most [`GUESS_CAP`] (a guess, not a count: it must not let a frame make the decoder
+    /// allocate much more than the frame).
+    #[inline]
+    pub fn capacity_guess(&self, min_elem: usize) -> usize {
+        (self.rest.len() / min_elem.max(1)).min(GUESS_CAP)
     }
 
     /// Takes `n` bytes as a zero-copy slice (callers check `n` first with [`Reader::check_len`]).

@@ -371,6 +371,19 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// The capacity to start a collection read until its region ends with: as many
+    /// elements of at least `min` bytes as the region can hold, but never more than
+    /// `GUESS_CAP` (in `polywire_core::wire`) (the region's length says nothing of the
+    /// elements' real size, and must not make a small frame allocate much). Growing from
+    /// empty made a RocketMQ header's five extFields a third of its decoding.
+    fn guess(min: usize, r: &str) -> String {
+        if min == 0 {
+            "0".to_string()
+        } else {
+            format!("{r}.capacity_guess({min})")
+        }
+    }
+
     /// An expression decoding a value of `ty` from reader `r` (which is a `&mut Reader`).
     pub fn decode(&self, ty: &Type, r: &str, field: &str) -> String {
         let f = lit(field);
@@ -422,7 +435,8 @@ impl<'a> Gen<'a> {
                 )
             }
             Type::List { elem, count: None } => format!(
-                "{{ let mut v = ::std::vec::Vec::new(); while {r}.remaining() > 0 {{ {r}.check_more(v.len(), {f})?; v.push({e}); }} v }}",
+                "{{ let mut v = ::std::vec::Vec::with_capacity({cap}); while {r}.remaining() > 0 {{ {r}.check_more(v.len(), {f})?; v.push({e}); }} v }}",
+                cap = Self::guess(crate::ir::check::min_size(self.p, elem), r),
                 e = self.decode(elem, r, field)
             ),
             Type::Map {
@@ -446,7 +460,12 @@ impl<'a> Gen<'a> {
                 value,
                 count: None,
             } => format!(
-                "{{ let mut m = {RT}::OrderedMap::new(); while {r}.remaining() > 0 {{ {r}.check_more(m.len(), {f})?; let k = {k}; let v = {v}; m.push(k, v); }} m }}",
+                "{{ let mut m = {RT}::OrderedMap::with_capacity({cap}); while {r}.remaining() > 0 {{ {r}.check_more(m.len(), {f})?; let k = {k}; let v = {v}; m.push(k, v); }} m }}",
+                cap = Self::guess(
+                    crate::ir::check::min_size(self.p, key)
+                        + crate::ir::check::min_size(self.p, value),
+                    r
+                ),
                 k = self.decode(key, r, field),
                 v = self.decode(value, r, field)
             ),
