@@ -896,9 +896,10 @@ fn service(
         let m = ident(&rpc.name);
         let code = format!("request_codes::{}", screaming(&rpc.name));
         let at = g.at_attrs(rpc.span);
+        // The `Defined at` line is on the request and response types, not on every method.
         let docs = doc_attrs(&rpc.docs, || {
             format!("`{}` (request code {}).", rpc.name, rpc.code)
-        }) + &at;
+        });
         out += &payload(
             g,
             frame,
