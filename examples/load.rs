@@ -39,8 +39,8 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use polywire::rt::h2::H2Settings;
 use polywire::rt::ws::WsSettings;
 use polywire::rt::{
-    ClientConfig, MultiServer, MultiServerConfig, RemotingClient, RemotingServer, ServerConfig,
-    TlsMode, TlsSettings, Transport,
+    ClientConfig, MultiServer, MultiServerConfig, Payload, RemotingClient, RemotingServer, Request,
+    ServerConfig, TlsMode, TlsSettings, Transport,
 };
 use polywire_examples::probes::{probe_a, probe_b};
 use polywire_protocols::native::{
@@ -979,7 +979,11 @@ fn run_native_pipelined(a: &Args, client: &Side, server: &Side, probe: &mut Stat
         "native",
         (srv, None, addr),
         Transport::Tcp,
-        move || EchoRequest { body: body.clone() }.into_request(),
+        move || {
+            EchoRequest { body: body.clone() }
+                .into_request()
+                .expect("a bytes body encodes")
+        },
         move |f| EchoResponse::from_response(f).is_ok_and(|e| e.body.len() == payload),
     )
 }

@@ -160,7 +160,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         if i < 10_000 {
             let body = Bytes::from(i.to_be_bytes().to_vec());
-            let id = pipe.send(EchoRequest { body: body.clone() }.into_request())?;
+            let id = pipe.send(EchoRequest { body: body.clone() }.into_request()?)?;
             sent.insert(id, body);
         }
     }

@@ -54,7 +54,7 @@ pub fn generate_with(
     opts: &emit::Options,
 ) -> Result<String, Error> {
     ir::check::check(ir).map_err(|d| Error::new(d, sources))?;
-    // Each generated item names the `.wire` line it comes from, so that a rustc error in
+    // Each generated type names the `.wire` line it comes from, so that a rustc error in
     // generated code leads back to the description.
     let locate = emit::locate_in(sources);
     emit::emit_located_with(ir, opts, &locate).map_err(Error::plain)

@@ -19,9 +19,6 @@ pub enum {{ name }} {
     #[doc = {{ d }}]
     {% endfor %}
     #[doc = {{ v.value_doc }}]
-    {% for d in v.at %}
-    #[doc = {{ d }}]
-    {% endfor %}
     {{ v.rust }},
     {% endfor %}
     {% if open %}

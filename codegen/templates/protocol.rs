@@ -43,9 +43,6 @@ pub mod request_codes {
     {% else %}
     #[doc = " The `{{ r.const_name }}` request code."]
     {% endfor %}
-    {% for d in r.at %}
-    #[doc = {{ d }}]
-    {% endfor %}
     pub const {{ r.const_name }}: {{ r.ty }} = {{ r.code }};
     {% endfor %}
 }

@@ -21,9 +21,6 @@ pub struct {{ name }} {
     {% for d in f.docs %}
     #[doc = {{ d }}]
     {% endfor %}
-    {% for d in f.at %}
-    #[doc = {{ d }}]
-    {% endfor %}
     pub {{ f.name }}: {{ f.ty }},
     {% endfor %}
 }

@@ -69,6 +69,85 @@ macro_rules! include_protocol {
     };
 }
 
+/// The methods of a bit-flags type, a tuple struct over its integer representation
+/// (`pub struct Flags(pub u8);`, with its bits as associated constants): what generated
+/// code writes for a `flags` type, one line after its definition.
+///
+/// ```
+/// #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// pub struct Perms(pub u8);
+/// impl Perms {
+///     pub const READ: Self = Self(1 << 0);
+///     pub const WRITE: Self = Self(1 << 1);
+/// }
+/// polywire_core::impl_flags!(Perms, u8);
+///
+/// let mut p = Perms::READ | Perms::WRITE;
+/// assert!(p.contains(Perms::WRITE) && p.bits() == 3);
+/// p.remove(Perms::READ);
+/// assert_eq!(p, Perms::from_bits(2));
+/// p.set(Perms::READ, true);
+/// assert!(p.contains(Perms::READ | Perms::WRITE) && !Perms::empty().contains(Perms::READ));
+/// ```
+#[macro_export]
+macro_rules! impl_flags {
+    ($name:ident, $repr:ty) => {
+        impl $name {
+            /// No bit set.
+            pub const fn empty() -> Self {
+                Self(0)
+            }
+
+            /// From the raw value; unknown bits are kept.
+            #[inline]
+            pub const fn from_bits(bits: $repr) -> Self {
+                Self(bits)
+            }
+
+            /// The raw value.
+            #[inline]
+            pub const fn bits(self) -> $repr {
+                self.0
+            }
+
+            /// True when every bit of `other` is set.
+            #[inline]
+            pub const fn contains(self, other: Self) -> bool {
+                self.0 & other.0 == other.0
+            }
+
+            /// Sets the bits of `other`.
+            #[inline]
+            pub fn insert(&mut self, other: Self) {
+                self.0 |= other.0;
+            }
+
+            /// Clears the bits of `other`.
+            #[inline]
+            pub fn remove(&mut self, other: Self) {
+                self.0 &= !other.0;
+            }
+
+            /// Sets the bits of `other` when `on`, else clears them.
+            #[inline]
+            pub fn set(&mut self, other: Self, on: bool) {
+                if on {
+                    self.insert(other)
+                } else {
+                    self.remove(other)
+                }
+            }
+        }
+
+        impl ::std::ops::BitOr for $name {
+            type Output = Self;
+            fn bitor(self, rhs: Self) -> Self {
+                Self(self.0 | rhs.0)
+            }
+        }
+    };
+}
+
 /// What generated codecs name. Not a stable API for hand-written code.
 #[doc(hidden)]
 pub mod __private {
@@ -77,6 +156,7 @@ pub mod __private {
     };
     pub use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
     pub use crate::exchange::{Exchange, Expect, Failure, Status};
+    pub use crate::impl_flags;
     pub use crate::json::{
         enum_by_name, enum_by_number, from_json, json_len, json_present, to_json,
     };

@@ -29,7 +29,7 @@ pub async fn serve(
             move |_ctx: RequestContext, req: Frame| {
                 let addr = addr_cell.get().copied();
                 async move {
-                    let request = GetRouteinfoByTopicRequest::from_frame(&req)?;
+                    let request = GetRouteinfoByTopicRequest::from_frame_owned(req)?;
                     let addr = addr.map(|a| a.to_string()).unwrap_or_default();
                     let body = route_json(&request.header.topic, &addr);
                     let mut resp =

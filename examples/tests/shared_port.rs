@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use polywire::rt::{
     ClientConfig, Immediate, MultiServer, MultiServerConfig, ProcessError, RemotingClient,
-    RemotingServer, RequestContext, ServerConfig,
+    RemotingServer, Request, RequestContext, ServerConfig,
 };
 use polywire_examples::probes::probe_a;
 use polywire_protocols::native::{
@@ -325,7 +325,8 @@ async fn protocols_are_replaced_and_removed_while_clients_run() {
                     let req = EchoRequest {
                         body: Bytes::from_static(b"old"),
                     };
-                    pipe.send(req.into_request()).expect("room in the window");
+                    let req = req.into_request().expect("encodes");
+                    pipe.send(req).expect("room in the window");
                 }
                 if pipe.outstanding() == 0 {
                     return (answered, failed);

@@ -11,6 +11,7 @@
 //! The output is checked in; rerun it when a protocol's layout changes.
 
 use bytes::{Bytes, BytesMut};
+use polywire::rt::Request;
 use polywire::{Codec, Handshake, OrderedMap, Str, WireMessage};
 // Named one by one: the kitchen sink declares types called `Vec`, `Str`, `Option`, ...
 use polywire_fuzz::kitchen::{
@@ -60,15 +61,17 @@ fn native_seeds(s: &mut Seeds) {
     let echo = EchoRequest {
         body: Bytes::from_static(b"hello body"),
     }
-    .into_request();
+    .into_request()
+    .expect("a request");
     frames.push(("echo", echo.clone()));
     let mut reply = EchoResponse {
         body: Bytes::from_static(b"hello body"),
     }
-    .into_frame(echo.clone());
+    .into_frame(echo.clone())
+    .expect("a response");
     polywire::RemotingFrame::set_kind(&mut reply, polywire::FrameKind::Response);
     frames.push(("echo-response", reply));
-    frames.push(("ping", PingRequest {}.into_request()));
+    frames.push(("ping", PingRequest {}.into_request().expect("a request")));
     let mut log = LogRequest {
         header: LogHeader {
             level: 3,
@@ -76,7 +79,8 @@ fn native_seeds(s: &mut Seeds) {
         },
         body: Bytes::from_static(b"a log line"),
     }
-    .into_request();
+    .into_request()
+    .expect("a request");
     polywire::RemotingFrame::set_kind(&mut log, polywire::FrameKind::Oneway);
     log.version = 3;
     log.id = 300;
@@ -407,7 +411,8 @@ fn kitchen_seeds(s: &mut Seeds) {
         },
         body: Bytes::from_static(b"v"),
     }
-    .into_request();
+    .into_request()
+    .expect("a request");
     let get = GetRequest { body: point(3, -3) }
         .into_request()
         .expect("a request");

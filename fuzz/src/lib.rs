@@ -386,30 +386,6 @@ where
     whole.0.ok().flatten().map(|m| (m, used))
 }
 
-/// What a typed request's or response's `to_frame` returns, as a result: a frame, or a
-/// result where writing the typed parts can fail (a JSON body).
-pub trait ToFrameResult<F> {
-    /// The frame, or why it could not be written.
-    fn into_result(self) -> Result<F, EncodeError>;
-}
-
-impl<F> ToFrameResult<F> for Result<F, EncodeError> {
-    fn into_result(self) -> Result<F, EncodeError> {
-        self
-    }
-}
-
-macro_rules! frames_are_results {
-    ($($f:ty),*) => {$(
-        impl ToFrameResult<$f> for $f {
-            fn into_result(self) -> Result<$f, EncodeError> {
-                Ok(self)
-            }
-        }
-    )*};
-}
-frames_are_results!(native::Frame, rocketmq::Frame, kitchen::Frame);
-
 /// Runs the typed decoders `$t` (requests and responses) on `$frame`: `from_frame` and
 /// `from_frame_owned` agree, and a value that decodes is written into a copy of the frame
 /// with `to_frame`, which must encode, decode and read back as an equal value.
@@ -417,8 +393,8 @@ frames_are_results!(native::Frame, rocketmq::Frame, kitchen::Frame);
 macro_rules! check_typed {
     ($codec:expr, $frame:expr; $($t:ty),* $(,)?) => {$({
         let frame = $frame;
-        let by_ref = <$t>::from_frame(frame);
-        let owned = <$t>::from_frame_owned(frame.clone());
+        let by_ref = <$t as ::polywire::rt::Payload>::from_frame(frame);
+        let owned = <$t as ::polywire::rt::Payload>::from_frame_owned(frame.clone());
         assert_eq!(
             format!("{by_ref:?}"),
             format!("{owned:?}"),
@@ -426,10 +402,10 @@ macro_rules! check_typed {
             stringify!($t)
         );
         if let Ok(value) = by_ref {
-            let written = $crate::ToFrameResult::into_result(value.to_frame(frame.clone()))
+            let written = ::polywire::rt::Payload::to_frame(&value, frame.clone())
                 .unwrap_or_else(|e| panic!("{}: decoded, then not written: {e}\n{value:?}", stringify!($t)));
             $crate::round_trip_frame(&$codec, &written);
-            let back = <$t>::from_frame(&written).unwrap_or_else(|e| {
+            let back = <$t as ::polywire::rt::Payload>::from_frame(&written).unwrap_or_else(|e| {
                 panic!("{}: written, then not read: {e}\n{value:?}\n{written:?}", stringify!($t))
             });
             assert_eq!(back, value, "{}: typed round trip through {written:?}", stringify!($t));

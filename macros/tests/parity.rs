@@ -4,7 +4,8 @@
 
 use bytes::{Bytes, BytesMut};
 use polywire::rt::{
-    ClientConfig, ProcessError, RemotingClient, RemotingServer, RequestContext, ServerConfig,
+    ClientConfig, ProcessError, RemotingClient, RemotingServer, Request, RequestContext,
+    ServerConfig,
 };
 use polywire::{Codec, FrameKind, Handshake, HandshakeEvent, Protocol, Str, WireMessage};
 use polywire_protocols::native as dsl;
@@ -132,12 +133,14 @@ fn messages_and_typed_payloads_agree() {
         header: dh,
         body: Bytes::from_static(b"line"),
     }
-    .into_request();
+    .into_request()
+    .expect("encodes");
     let m = mac::LogRequest {
         header: mh,
         body: Bytes::from_static(b"line"),
     }
-    .into_request();
+    .into_request()
+    .expect("encodes");
     assert_eq!(d.headers, m.headers);
     assert_eq!(d.code, m.code);
     assert_eq!(dsl::request_codes::LOG, mac::request_codes::LOG);

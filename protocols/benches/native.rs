@@ -6,7 +6,7 @@
 
 use bytes::{Bytes, BytesMut};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use polywire::rt::{RemotingServer, RequestContext, ServerConfig, Session};
+use polywire::rt::{RemotingServer, Request, RequestContext, ServerConfig, Session};
 use polywire::{Codec, OrderedMap, Str};
 use polywire_protocols::native::{
     BasicEcho, EchoRequest, Flags, Frame, FrameCodec, NativeProtocol, request_codes, serve_basic,
@@ -163,7 +163,8 @@ fn server_pass(c: &mut Criterion, name: &str, server: &RemotingServer<NativeProt
         let mut f = EchoRequest {
             body: Bytes::from(vec![0xA5u8; 1024]),
         }
-        .into_request();
+        .into_request()
+        .expect("encodes");
         f.id = id;
         codec.encode(&f, &mut input).expect("encodes");
     }

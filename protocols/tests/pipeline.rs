@@ -43,6 +43,7 @@ fn echo(i: u32) -> Frame {
         body: Bytes::from(format!("request {i}")),
     }
     .into_request()
+    .expect("encodes")
 }
 
 /// Drains `pipe`, returning every outcome by correlation id.
@@ -327,7 +328,7 @@ async fn large_frames_survive_partial_writes_in_order_beside_invokes() {
             got.extend(batch.drain(..));
         }
         let id = pipe
-            .send(EchoRequest { body: body_of(i) }.into_request())
+            .send(EchoRequest { body: body_of(i) }.into_request().unwrap())
             .unwrap();
         sent.insert(id, i);
     }

@@ -539,7 +539,7 @@ fn typed_requests_travel_in_the_frame() {
         },
         body: Bytes::from_static(b"v"),
     };
-    let f = put.to_frame(frame(BINARY));
+    let f = put.to_frame(frame(BINARY)).unwrap();
     assert_eq!(f.ext.get("ttl").map(|s| s.as_str()), Some("30"));
     let mut buf = encode(&f);
     let back = FrameCodec::new().decode(&mut buf).unwrap().unwrap();
@@ -721,7 +721,9 @@ fn names_like_keywords_and_std_items_round_trip() {
     };
     let f = req.to_frame(Frame::default()).unwrap();
     assert_eq!(MatchRequest::from_frame(&f).unwrap(), req);
-    let f = TypeRequest { header: h.clone() }.to_frame(Frame::default());
+    let f = TypeRequest { header: h.clone() }
+        .to_frame(Frame::default())
+        .unwrap();
     assert_eq!(TypeRequest::from_frame(&f).unwrap().header, h);
 }
 

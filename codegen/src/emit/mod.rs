@@ -32,7 +32,6 @@ struct ProtocolView {
 
 struct RpcView {
     docs: Vec<String>,
-    at: Vec<String>,
     const_name: String,
     code: i128,
     ty: String,
@@ -68,7 +67,6 @@ struct VariantView {
     value: String,
     value_doc: String,
     docs: Vec<String>,
-    at: Vec<String>,
 }
 
 #[derive(Template)]
@@ -90,7 +88,6 @@ struct BitView {
     /// sign-extended value, as decoding gives it.
     value: String,
     docs: Vec<String>,
-    at: Vec<String>,
 }
 
 #[derive(Template)]
@@ -119,7 +116,6 @@ struct FieldView {
     name: String,
     ty: String,
     docs: Vec<String>,
-    at: Vec<String>,
     /// The `@default` expression.
     default: Option<String>,
 }
@@ -353,7 +349,7 @@ fn docs(lines: &[String]) -> Vec<String> {
 fn field_views(g: &Gen, s: &StructDef, defaults: &[(String, String)]) -> Vec<FieldView> {
     g.stored_fields(s)
         .into_iter()
-        .map(|(name, ty, d, span)| FieldView {
+        .map(|(name, ty, d)| FieldView {
             default: defaults
                 .iter()
                 .find(|(n, _)| *n == name)
@@ -361,7 +357,6 @@ fn field_views(g: &Gen, s: &StructDef, defaults: &[(String, String)]) -> Vec<Fie
             name,
             ty,
             docs: docs(&d),
-            at: g.at(span),
         })
         .collect()
 }
@@ -435,9 +430,9 @@ pub fn emit(p: &Protocol) -> Result<String, String> {
 }
 
 /// Emits the Rust source for a checked protocol, formatted, with a doc line on each
-/// generated type, field, variant and request item saying where `locate` puts its
-/// definition (``Defined at `wire/native.wire:42`.``): an error the compiler finds in
-/// generated code then leads to the line of the `.wire` file.
+/// generated type (the protocol type and each request's and response's types too) saying
+/// where `locate` puts its definition (``Defined at `wire/native.wire:42`.``): an error the
+/// compiler finds in generated code then leads to the `.wire` file, at the type it is in.
 pub fn emit_located(p: &Protocol, locate: Locate<'_>) -> Result<String, String> {
     emit_inner(p, &Options::default(), Some(locate))
 }
@@ -520,7 +515,6 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
                             format!("1 << {}", b.value)
                         },
                         docs: docs(&b.docs),
-                        at: g.at(b.span),
                     })
                     .collect(),
             })?),
@@ -624,7 +618,6 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
         .flat_map(|s| s.rpcs.iter())
         .map(|r| RpcView {
             docs: docs(&r.docs),
-            at: g.at(r.span),
             const_name: screaming(&r.name),
             code: r.code,
             ty: code_ty.clone(),
@@ -721,7 +714,6 @@ fn enum_view(g: &Gen, e: &EnumDef) -> EnumView {
             value: format!("{}", v.value),
             value_doc: lit(&format!(" Wire value `{}` (`{}`).", v.value, v.name)),
             docs: docs(&v.docs),
-            at: g.at(v.span),
         })
         .collect();
     EnumView {
@@ -1070,25 +1062,34 @@ mod tests {
         };
         for (item, wire) in [
             ("pub struct Kind(", "flags Kind"),
-            ("pub const RESPONSE: Self", "RESPONSE = bit 0"),
             ("pub enum Status {", "responses Status"),
-            ("    Failed,", "FAILED = 1"),
             ("pub struct Meta {", "header Meta"),
-            ("pub key:", "key: string"),
             ("pub struct Frame {", "frame {"),
-            ("pub code: u16", "code: u16"),
-            ("pub small: u8", "small: u8"),
-            ("pub flag: bool", "flag: bool"),
-            ("pub const GET:", "request Get"),
             ("pub struct GetRequest", "request Get"),
             ("pub struct GetResponse", "request Get"),
-            ("fn get(", "request Get"),
-            ("pub async fn get(", "request Get"),
+            ("pub struct LocatedProtocol", "protocol located"),
         ] {
             assert_eq!(
                 defined_before(item),
                 format!("/// Defined at `wire/located.wire:{}`.", line_of(wire)),
                 "{item}"
+            );
+        }
+        // Types carry the line, not each of their fields, variants, bits or methods.
+        for item in [
+            "pub const RESPONSE: Self",
+            "    Failed,",
+            "pub key:",
+            "pub code: u16",
+            "pub small: u8",
+            "pub const GET:",
+            "fn get(",
+            "pub async fn get(",
+        ] {
+            assert!(
+                !defined_before(item).contains("Defined at"),
+                "{item}: {}",
+                defined_before(item)
             );
         }
         // The derive macros' path has no sources to point into: no such lines.

@@ -373,7 +373,10 @@ pub fn emit(g: &Gen, sides: super::Sides) -> String {
     for h in headers {
         out += &header_fields(g, p.struct_def(h));
     }
-    if services {
+    if services && !p.services.is_empty() {
+        // The traits of the request and response types, in scope wherever this module's
+        // items are glob-imported (`EchoRequest { .. }.into_request()`).
+        out += "pub use ::polywire::rt::{Payload as _, Request as _};\n";
         for s in &p.services {
             out += &service(g, frame, &r, &pt, s, sides);
         }
@@ -685,13 +688,15 @@ fn header_fields(g: &Gen, s: &StructDef) -> String {
     )
 }
 
-/// The typed request or response of one rpc: (struct name, definition, from_frame, to_frame).
-/// What a payload struct is for: a request (with its code) or a response.
+/// What a payload struct is for: a request (with its code and its response's type) or a
+/// response.
 enum Side<'a> {
-    Request { code: &'a str },
+    Request { code: &'a str, response: &'a str },
     Response,
 }
 
+/// One rpc's request or response type and its `Payload` impl (with `Request` for a
+/// request): the struct of its typed parts and where they travel in the frame.
 #[allow(clippy::too_many_arguments)]
 fn payload(
     g: &Gen,
@@ -703,12 +708,12 @@ fn payload(
     pl: &Payload,
     side: Side<'_>,
 ) -> String {
-    let status_ok = matches!(side, Side::Response);
     let p = g.p;
     let mut fields = String::new();
-    let mut from = String::new();
-    let mut to = String::new();
+    let mut take = String::new();
+    let mut put = String::new();
     let mut names = Vec::new();
+    // Where a carrier field is read from and written to, through `frame: &mut Frame`.
     let carrier = |c: &str| -> (String, String) {
         let found = find_marked(p, frame, &|f: &Field| f.name == c);
         let (path, optional) = match &found {
@@ -717,23 +722,19 @@ fn payload(
         };
         if optional {
             (
-                format!("frame.{path}.clone().unwrap_or_default()"),
+                format!("&frame.{path}.clone().unwrap_or_default()"),
                 format!("frame.{path}.get_or_insert_with(::std::default::Default::default)"),
             )
         } else {
-            (
-                format!("frame.{path}.clone()"),
-                format!("&mut frame.{path}"),
-            )
+            (format!("&frame.{path}"), format!("&mut frame.{path}"))
         }
     };
     if let Some(h) = &pl.header {
         let ty = p.types[h.ty].name();
         fields += &format!("/// The typed header.\n pub header: {ty},");
         let (read, write) = carrier(&h.carrier);
-        let read = read.trim_end_matches(".clone()").to_string();
-        from += &format!("let header = {ty}::from_fields(&{read})?;");
-        to += &format!("self.header.to_fields({write});");
+        take += &format!("let header = {ty}::from_fields({read})?;");
+        put += &format!("self.header.to_fields({write});");
         names.push("header".to_string());
     }
     if let Some(b) = &pl.body {
@@ -741,8 +742,8 @@ fn payload(
         match &b.ty {
             Type::Bytes { .. } => {
                 fields += &format!("/// The body.\n pub body: {P}::Bytes,");
-                from += &format!("let body = frame.{body}.clone();");
-                to += &format!("frame.{body} = self.body.clone();");
+                take += &format!("let body = ::std::mem::take(&mut frame.{body});");
+                put += &format!("frame.{body} = self.body;");
             }
             Type::Named(i) => {
                 let ty = p.types[*i].name();
@@ -760,108 +761,59 @@ fn payload(
                         format!("self.body.encode_{e}(&mut out)?;", e = b.encoding),
                     )
                 };
-                from += &format!(
+                take += &format!(
                     "let body = {{ let mut r = {P}::Reader::new(&frame.{body}, protocol_info::LIMITS); {dec} }};"
                 );
-                to += &format!(
+                put += &format!(
                     "{{ let mut out = {P}::BytesMut::new(); {enc} frame.{body} = out.freeze(); }}"
                 );
             }
             other => {
                 fields += &format!("/// The body.\n pub body: {},", g.rust_type(other));
-                from += "let body = ::std::default::Default::default();";
+                take += "let body = ::std::default::Default::default();";
             }
         }
         names.push("body".to_string());
     }
-    let fallible = to.contains(")?;");
-    let (ret, ok) = if fallible {
-        (
-            format!("::std::result::Result<{}, {P}::EncodeError>", frame.name),
-            "::std::result::Result::Ok(frame)".to_string(),
-        )
-    } else {
-        (frame.name.clone(), "frame".to_string())
-    };
-    let status = if status_ok {
-        format!(
-            "{P}::RemotingFrame::set_code(&mut frame, {}::SUCCESS);",
+    // A response carries the success status.
+    if matches!(side, Side::Response) && r.code.is_some() {
+        put = format!(
+            "{P}::RemotingFrame::set_code(frame, {}::SUCCESS); {put}",
             protocol_type(p)
-        )
-    } else {
-        String::new()
-    };
-    // The owned variants move the body instead of counting a reference to it.
-    let from_owned = from.replace(".clone();", ";");
-    let into = to.replace("self.body.clone()", "self.body");
-    let pt = protocol_type(p);
-    let extra = match side {
-        Side::Request { code } => format!(
-            "/// The request frame for this request's code, ready for
-            /// [`invoke`](::polywire::rt::RemotingClient::invoke) or a
-            /// [`Pipeline`](::polywire::rt::Pipeline).
-            #[inline]
-            pub fn into_request(self) -> {ret} {{
-                self.into_frame({P}::Protocol::request(&{pt}, {code} as i64))
+        );
+    }
+    let param = if take.is_empty() { "_frame" } else { "frame" };
+    let put_param = if put.is_empty() { "_frame" } else { "frame" };
+    let request = match side {
+        Side::Request { code, response } => format!(
+            "impl ::polywire::rt::Request for {name} {{
+                type Response = {response};
+                const CODE: i64 = {code} as i64;
             }}"
         ),
-        Side::Response => format!(
-            "/// Reads a response frame: an error status becomes
-            /// [`RemotingError::Remote`](::polywire::rt::RemotingError::Remote).
-            #[inline]
-            pub fn from_response(frame: {fname}) -> ::std::result::Result<Self, {P}::RemotingError> {{
-                if !{P}::Protocol::is_success(&{pt}, &frame) {{
-                    return ::std::result::Result::Err({P}::RemotingError::Remote {{ code: {P}::RemotingFrame::code(&frame), message: {P}::Protocol::message(&{pt}, &frame).unwrap_or_default() }});
-                }}
-                ::std::result::Result::Ok(Self::from_frame_owned(frame)?)
-            }}",
-            fname = frame.name
-        ),
+        Side::Response => String::new(),
     };
     format!(
         "#[doc = {doc}] {at}
         #[derive(Debug, Clone, Default, PartialEq)]
         pub struct {name} {{ {fields} }}
 
-        impl {name} {{
-            /// Reads the typed parts out of a frame.
-            #[inline]
-            pub fn from_frame(frame: &{fname}) -> ::std::result::Result<Self, {P}::DecodeError> {{
-                let _ = frame;
-                {from}
+        impl ::polywire::rt::Payload for {name} {{
+            type Protocol = {pt};
+            fn take_from({param}: &mut {fname}) -> ::std::result::Result<Self, {P}::DecodeError> {{
+                {take}
                 ::std::result::Result::Ok(Self {{ {names} }})
             }}
-            /// Takes the typed parts out of a frame, moving its body.
-            #[inline]
-            pub fn from_frame_owned(frame: {fname}) -> ::std::result::Result<Self, {P}::DecodeError> {{
-                let _ = &frame;
-                {from_owned}
-                ::std::result::Result::Ok(Self {{ {names} }})
+            fn put_into(self, {put_param}: &mut {fname}) -> ::std::result::Result<(), {P}::EncodeError> {{
+                {put}
+                ::std::result::Result::Ok(())
             }}
-            /// Writes the typed parts into `frame`.
-            #[inline]
-            pub fn to_frame(&self, {mutability}frame: {fname}) -> {ret} {{
-                {status}
-                {to}
-                {ok}
-            }}
-            /// Moves the typed parts into `frame`.
-            #[inline]
-            pub fn into_frame(self, {mutability}frame: {fname}) -> {ret} {{
-                {status}
-                {into}
-                {ok}
-            }}
-            {extra}
-        }}\n",
+        }}
+        {request}\n",
         doc = lit(doc),
+        pt = protocol_type(p),
         fname = frame.name,
         names = names.join(", "),
-        mutability = if to.is_empty() && status.is_empty() {
-            ""
-        } else {
-            "mut "
-        }
     )
 }
 
@@ -879,26 +831,20 @@ fn service(
     let mut register = String::new();
     let mut register_now = String::new();
     let mut client = String::new();
-    let to_frame = |expr: &str, pl: &Payload| -> String {
-        // Whether `to_frame` returns a Result (typed bodies can fail to encode).
-        let fallible = pl
-            .body
-            .as_ref()
-            .is_some_and(|b| matches!(b.ty, Type::Named(_)));
-        if fallible {
-            format!("{expr}?")
-        } else {
-            expr.to_string()
-        }
-    };
     for rpc in &s.rpcs {
         let n = pascal_prefix(&rpc.name);
         let m = ident(&rpc.name);
         let code = format!("request_codes::{}", screaming(&rpc.name));
         let at = g.at_attrs(rpc.span);
+        // The `Defined at` line is on the request and response types, not on every method.
         let docs = doc_attrs(&rpc.docs, || {
             format!("`{}` (request code {}).", rpc.name, rpc.code)
-        }) + &at;
+        });
+        let response = if rpc.oneway {
+            "()".to_string()
+        } else {
+            format!("{n}Response")
+        };
         out += &payload(
             g,
             frame,
@@ -907,65 +853,43 @@ fn service(
             &format!(" Request of `{}` (code {}).", rpc.name, rpc.code),
             &at,
             &rpc.request,
-            Side::Request { code: &code },
+            Side::Request {
+                code: &code,
+                response: &response,
+            },
         );
-        if rpc.oneway {
-            trait_methods += &format!(
-                "{docs} fn {m}(&self, ctx: {P}::RequestContext, request: {n}Request) -> impl ::std::future::Future<Output = ::std::result::Result<(), {P}::ProcessError>> + ::std::marker::Send;"
-            );
-            now_methods += &format!(
-                "{docs} fn {m}(&self, ctx: &{P}::RequestContext, request: {n}Request) -> ::std::result::Result<(), {P}::ProcessError>;"
-            );
-            // The runtime sends nothing back for a oneway; the frame is only a placeholder.
-            let (later, now) = register_one(&code, &frame.name, &n, false, |wait| {
-                format!("s.{m}(ctx, request){wait}?; ::std::result::Result::Ok(frame)")
-            });
-            register += &later;
-            register_now += &now;
-            client += &format!(
-                "{docs} pub async fn {m}(&self, request: {n}Request) -> ::std::result::Result<(), {P}::RemotingError> {{
-                    let frame = {req};
-                    self.client.invoke_oneway(&self.addr, frame).await
-                }}",
-                req = to_frame("request.into_request()", &rpc.request)
-            );
-        } else {
+        if !rpc.oneway {
             out += &payload(
                 g,
                 frame,
                 r,
-                &format!("{n}Response"),
+                &response,
                 &format!(" Response of `{}`.", rpc.name),
                 &at,
                 &rpc.response,
                 Side::Response,
             );
-            trait_methods += &format!(
-                "{docs} fn {m}(&self, ctx: {P}::RequestContext, request: {n}Request) -> impl ::std::future::Future<Output = ::std::result::Result<{n}Response, {P}::ProcessError>> + ::std::marker::Send;"
-            );
-            let resp = to_frame(
-                &format!("response.into_frame({}::default())", frame.name),
-                &rpc.response,
-            );
-            now_methods += &format!(
-                "{docs} fn {m}(&self, ctx: &{P}::RequestContext, request: {n}Request) -> ::std::result::Result<{n}Response, {P}::ProcessError>;"
-            );
-            let (later, now) = register_one(&code, &frame.name, &n, true, |wait| {
-                format!(
-                    "let response = s.{m}(ctx, request){wait}?; ::std::result::Result::Ok({resp})"
-                )
-            });
-            register += &later;
-            register_now += &now;
-            client += &format!(
-                "{docs} pub async fn {m}(&self, request: {n}Request) -> ::std::result::Result<{n}Response, {P}::RemotingError> {{
-                    let frame = {req};
-                    let response = self.client.invoke(&self.addr, frame, self.timeout).await?;
-                    {n}Response::from_response(response)
-                }}",
-                req = to_frame("request.into_request()", &rpc.request)
-            );
         }
+        trait_methods += &format!(
+            "{docs} fn {m}(&self, ctx: {P}::RequestContext, request: {n}Request) -> impl ::std::future::Future<Output = ::std::result::Result<{response}, {P}::ProcessError>> + ::std::marker::Send;"
+        );
+        now_methods += &format!(
+            "{docs} fn {m}(&self, ctx: &{P}::RequestContext, request: {n}Request) -> ::std::result::Result<{response}, {P}::ProcessError>;"
+        );
+        let (oneway, call) = if rpc.oneway {
+            ("_oneway", "call_oneway")
+        } else {
+            ("", "call")
+        };
+        register += &format!(
+            "server.handle{oneway}(&service, |s, ctx, r| async move {{ s.{m}(ctx, r).await }});"
+        );
+        register_now += &format!("server.handle{oneway}_now(&service, S::{m});");
+        client += &format!(
+            "{docs} pub async fn {m}(&self, request: {n}Request) -> ::std::result::Result<{response}, {P}::RemotingError> {{
+                self.0.{call}(request).await
+            }}"
+        );
     }
     let sname = pascal(&s.name);
     let base = pascal_prefix(&s.name);
@@ -993,31 +917,29 @@ fn service(
     }
     if sides.client {
         out += &format!(
-        "/// Typed client of the `{sname}` service, bound to one address.
+        "/// Typed client of the `{sname}` service, bound to one address: a
+        /// [`ServiceClient`](::polywire::rt::ServiceClient) (its pipeline, address and
+        /// timeout) with a method per request.
         #[derive(Clone)]
-        pub struct {base}Client {{
-            client: ::polywire::rt::RemotingClient<{pt}>,
-            addr: ::std::sync::Arc<str>,
-            timeout: ::std::time::Duration,
-        }}
+        pub struct {base}Client(pub ::polywire::rt::ServiceClient<{pt}>);
 
         impl {base}Client {{
             /// A client for the service at `addr`, with a 3 s timeout per call.
             pub fn new(client: ::polywire::rt::RemotingClient<{pt}>, addr: impl ::std::convert::Into<::std::sync::Arc<str>>) -> Self {{
-                Self {{ client, addr: addr.into(), timeout: ::std::time::Duration::from_secs(3) }}
+                Self(::polywire::rt::ServiceClient::new(client, addr))
             }}
             /// Sets the timeout of each call.
-            pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {{
-                self.timeout = timeout;
-                self
-            }}
-            /// A [`Pipeline`](::polywire::rt::Pipeline) of up to `window` requests in flight on
-            /// the connection to this address, for callers that keep many requests outstanding:
-            /// send `XRequest::into_request()` frames, read `XResponse::from_response` results.
-            pub async fn pipeline(&self, window: usize) -> ::std::result::Result<::polywire::rt::Pipeline<{pt}>, {P}::RemotingError> {{
-                self.client.pipeline(&self.addr, window, self.timeout).await
+            pub fn with_timeout(self, timeout: ::std::time::Duration) -> Self {{
+                Self(self.0.with_timeout(timeout))
             }}
             {client}
+        }}
+
+        impl ::std::ops::Deref for {base}Client {{
+            type Target = ::polywire::rt::ServiceClient<{pt}>;
+            fn deref(&self) -> &Self::Target {{
+                &self.0
+            }}
         }}\n"
         );
     }
@@ -1037,44 +959,4 @@ fn doc_attrs(lines: &[String], default: impl FnOnce() -> String) -> String {
         .iter()
         .map(|d| format!("#[doc = {}]", lit(&format!(" {d}"))))
         .collect()
-}
-
-/// Registers one request code of a service, in both forms: decode the typed request, then
-/// run `body(wait)` (which has `s`, `ctx` and `request` in scope, and `frame` too unless
-/// `owned`, when the request takes the frame's body without counting a reference).
-/// Returns the async registration (`wait` = `.await`) and the one that answers at once
-/// (`wait` empty; an [`Immediate`](polywire::rt::Immediate) processor: no future, no
-/// clone of the service per request).
-fn register_one(
-    code: &str,
-    frame: &str,
-    n: &str,
-    owned: bool,
-    body: impl Fn(&str) -> String,
-) -> (String, String) {
-    let decode = if owned {
-        format!("{n}Request::from_frame_owned(frame)?")
-    } else {
-        format!("{n}Request::from_frame(&frame)?")
-    };
-    let later = format!(
-        "{{ let s = service.clone();
-            server.register_processor({code} as i64, move |ctx: {P}::RequestContext, frame: {frame}| {{
-                let s = s.clone();
-                async move {{
-                    let request = {decode};
-                    {body}
-                }}
-            }}); }}",
-        body = body(".await")
-    );
-    let now = format!(
-        "{{ let s = service.clone();
-            server.register_processor({code} as i64, ::polywire::rt::Immediate(move |ctx: &{P}::RequestContext, frame: {frame}| -> ::std::result::Result<{frame}, {P}::ProcessError> {{
-                let request = {decode};
-                {body}
-            }})); }}",
-        body = body("")
-    );
-    (later, now)
 }

@@ -191,7 +191,7 @@ pub type Locate<'a> = &'a dyn Fn(crate::diag::Span) -> Option<String>;
 pub struct Gen<'a> {
     /// The protocol.
     pub p: &'a Protocol,
-    /// Where items come from, for the doc line each generated item carries (none when
+    /// Where items come from, for the doc line each generated type carries (none when
     /// `None`, as for the derive macros, whose spans are the macro's).
     pub locate: Option<Locate<'a>>,
     /// Attributes for the definitions of types, by type name (`.` for every type).

@@ -2,7 +2,6 @@
 //! regions and encodings chosen by a discriminator.
 
 use super::rust::{Gen, RT, atom, ident, lit, mask, sum, unparen};
-use crate::diag::Span;
 use crate::ir::*;
 
 /// The generated bodies of one struct's `WireMessage` impl.
@@ -59,14 +58,13 @@ impl Gen<'_> {
         }
     }
 
-    /// The stored fields of a struct: (rust name, rust type, docs, where it is declared).
-    pub fn stored_fields(&self, s: &StructDef) -> Vec<(String, String, Vec<String>, Span)> {
-        let mut out: Vec<(String, String, Vec<String>, Span)> = Vec::new();
-        // An undocumented field has only its `Defined at` line, or, where there is none (the
-        // macros, whose request structs have fields nobody wrote), its name, so that a crate
-        // under `missing_docs` builds without warnings.
-        let docs = |name: &str, docs: &[String], span: Span| {
-            if docs.is_empty() && self.at(span).is_empty() {
+    /// The stored fields of a struct: (rust name, rust type, docs).
+    pub fn stored_fields(&self, s: &StructDef) -> Vec<(String, String, Vec<String>)> {
+        let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+        // An undocumented field has its name, so that a crate under `missing_docs` builds
+        // without warnings (the `Defined at` line is on the type).
+        let docs = |name: &str, docs: &[String]| {
+            if docs.is_empty() {
                 vec![format!("The `{name}` field.")]
             } else {
                 docs.to_vec()
@@ -84,21 +82,19 @@ impl Gen<'_> {
                     } else {
                         ty
                     };
-                    out.push((ident(&f.name), ty, docs(&f.name, &f.docs, f.span), f.span))
+                    out.push((ident(&f.name), ty, docs(&f.name, &f.docs)))
                 }
                 FieldKind::Switch { ty, .. } => out.push((
                     ident(&f.name),
                     self.p.types[*ty].name().to_string(),
-                    docs(&f.name, &f.docs, f.span),
-                    f.span,
+                    docs(&f.name, &f.docs),
                 )),
                 FieldKind::Bits { parts, .. } => {
                     for p in parts.iter().filter(|p| p.value == PartValue::Stored) {
                         out.push((
                             ident(&p.name),
                             self.rust_type(&p.ty),
-                            docs(&p.name, &p.docs, p.span),
-                            p.span,
+                            docs(&p.name, &p.docs),
                         ));
                     }
                 }

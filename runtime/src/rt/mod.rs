@@ -24,6 +24,7 @@ pub mod prometheus;
 pub(crate) mod queue;
 mod registry;
 mod server;
+mod service;
 mod setup;
 pub mod transport;
 
@@ -48,6 +49,7 @@ pub use registry::{Io, MultiServer, MultiServerConfig, ProtocolServer, RegistryE
 pub use server::{
     CallError, Immediate, ProcessError, Processor, RemotingServer, Reply, ServerConfig, Session,
 };
+pub use service::{FrameOf, Payload, Request, ServiceClient};
 pub use setup::{ProtocolSetup, ServerSetup};
 #[cfg(feature = "tls")]
 pub use tls::{ClientTls, ClientTlsFiles, TlsFiles, TlsMode, TlsSettings};

@@ -406,12 +406,10 @@ impl<'a> Values<'a> {
                         if let Some((h, _)) = &pl.header {
                             fields.push(format!("header: {}", self.header_value(*h)));
                         }
-                        let mut fallible = false;
                         if let Some((b, _)) = &pl.body {
                             let v = match b {
                                 None => self.bytes(&Cons::default()),
                                 Some(i) => {
-                                    fallible = true;
                                     let s = p.st(*i);
                                     self.struct_value(s, 0)
                                 }
@@ -420,13 +418,9 @@ impl<'a> Values<'a> {
                         }
                         let base = self.struct_value(frame, 0);
                         let what = format!("{}.{}{side}", s.name, r.name);
-                        let to = if fallible {
-                            format!(
-                                "x.to_frame(base).unwrap_or_else(|e| panic!(\"{what}: to_frame: {{e}}\"))"
-                            )
-                        } else {
-                            "x.to_frame(base)".into()
-                        };
+                        let to = format!(
+                            "::polywire::rt::Payload::to_frame(&x, base).unwrap_or_else(|e| panic!(\"{what}: to_frame: {{e}}\"))"
+                        );
                         let _ = writeln!(
                             t,
                             "    {{ let base: {m}::{fname} = {base}; let x = {ty} {{ {fields} }}; let f = {to}; \
@@ -434,7 +428,7 @@ impl<'a> Values<'a> {
                              ::polywire::Codec::encode(&mut codec, &f, &mut buf).unwrap_or_else(|e| panic!(\"{what}: encode: {{e}}\")); \
                              let back = ::polywire::Codec::decode(&mut codec, &mut buf).unwrap_or_else(|e| panic!(\"{what}: decode: {{e}}\")).expect(\"a whole frame\"); \
                              assert_eq!(back, f, \"{what}: the frame\"); \
-                             let y = {ty}::from_frame(&back).unwrap_or_else(|e| panic!(\"{what}: from_frame: {{e}}\")); \
+                             let y = <{ty} as ::polywire::rt::Payload>::from_frame(&back).unwrap_or_else(|e| panic!(\"{what}: from_frame: {{e}}\")); \
                              assert_eq!(y, x, \"{what}\"); }}",
                             fname = frame.name,
                             fields = fields.join(", ")
