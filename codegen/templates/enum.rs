@@ -106,10 +106,10 @@ impl {{ name }} {
 {% if message %}
 
 impl ::polywire::__private::WireMessage for {{ name }} {
-    fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
+    fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::polywire::__private::DecodeResult<Self> {
         // An enum has no fields: its errors carry no path of their own, so in a field they
         // read as the field's path (`colour`), as where the protocol knows the enum.
-        let mut __read = || -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
+        let mut __read = || -> ::polywire::__private::DecodeResult<Self> {
             ::std::result::Result::Ok({{ decode }})
         };
         __read().map_err(|mut __e| {
@@ -118,7 +118,7 @@ impl ::polywire::__private::WireMessage for {{ name }} {
         })
     }
 
-    fn write_to(&self, w: &mut ::polywire::__private::Writer<'_>) -> ::std::result::Result<(), ::polywire::__private::EncodeError> {
+    fn write_to(&self, w: &mut ::polywire::__private::Writer<'_>) -> ::polywire::__private::EncodeResult {
         let mut dst = w.cursor();
         {{ encode }}
         ::std::result::Result::Ok(())
@@ -126,25 +126,4 @@ impl ::polywire::__private::WireMessage for {{ name }} {
 }
 {% endif %}
 
-impl ::polywire::WireEnum for {{ name }} {
-    fn wire_name(self) -> ::std::option::Option<&'static str> {
-        self.name()
-    }
-
-    fn from_wire_name(name: &str) -> ::std::option::Option<Self> {
-        Self::from_name(name)
-    }
-
-    {% if repr == "u64" %}
-    const WIRE_U64: bool = true;
-
-    {% endif %}
-    fn wire_value(self) -> i64 {
-        {% if repr == "i64" %}self.to_repr(){% else %}self.to_repr() as i64{% endif %}
-    }
-
-    fn from_wire_value(v: i64) -> ::std::option::Option<Self> {
-        {% if repr == "u64" %}let v = v as u64;{% else if repr != "i64" %}let v = <{{ repr }}>::try_from(v).ok()?;{% endif %}
-        {% if open %}::std::option::Option::Some(Self::from_repr(v)){% else %}Self::from_repr(v){% endif %}
-    }
-}
+::polywire::__private::impl_wire_enum!({{ name }}, {{ repr }}, {% if open %}open{% else %}closed{% endif %});

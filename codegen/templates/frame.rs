@@ -11,15 +11,15 @@ impl ::polywire::Framed for {{ name }} {
     {% endif %}
 
     {% if sided %}
-    fn frame_len(buf: &[u8], limits: &::polywire::Limits) -> ::std::result::Result<::std::option::Option<usize>, ::polywire::DecodeError> {
+    fn frame_len(buf: &[u8], limits: &::polywire::__private::Limits) -> ::polywire::__private::DecodeResult<::std::option::Option<usize>> {
         Self::frame_len_from(buf, limits, ::std::option::Option::None)
     }
 
-    fn frame_len_from(buf: &[u8], limits: &::polywire::Limits, sender: ::std::option::Option<::polywire::Sender>) -> ::std::result::Result<::std::option::Option<usize>, ::polywire::DecodeError> {
+    fn frame_len_from(buf: &[u8], limits: &::polywire::__private::Limits, sender: ::std::option::Option<::polywire::Sender>) -> ::polywire::__private::DecodeResult<::std::option::Option<usize>> {
         {{ probe }}
     }
     {% else %}
-    fn frame_len(buf: &[u8], limits: &::polywire::Limits) -> ::std::result::Result<::std::option::Option<usize>, ::polywire::DecodeError> {
+    fn frame_len(buf: &[u8], limits: &::polywire::__private::Limits) -> ::polywire::__private::DecodeResult<::std::option::Option<usize>> {
         {{ probe }}
     }
     {% endif %}

@@ -42,11 +42,11 @@ impl ::polywire::__private::WireMessage for {{ name }} {
     {% if frame %}
     #[inline]
     {% endif %}
-    fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
+    fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::polywire::__private::DecodeResult<Self> {
         {{ decode }}
     }
 
-    fn write_to(&self, w: &mut ::polywire::__private::Writer<'_>) -> ::std::result::Result<(), ::polywire::__private::EncodeError> {
+    fn write_to(&self, w: &mut ::polywire::__private::Writer<'_>) -> ::polywire::__private::EncodeResult {
         {{ encode }}
     }
 }

@@ -24,7 +24,7 @@ pub struct {{ name }} {
 }
 
 impl ::polywire::__private::WireMessage for {{ name }} {
-    fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
+    fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::polywire::__private::DecodeResult<Self> {
         let mut m = Self::default();
         while __r.remaining() > 0 {
             let at = __r.offset();
@@ -48,7 +48,7 @@ impl ::polywire::__private::WireMessage for {{ name }} {
         ::std::result::Result::Ok(m)
     }
 
-    fn write_to(&self, w: &mut ::polywire::__private::Writer<'_>) -> ::std::result::Result<(), ::polywire::__private::EncodeError> {
+    fn write_to(&self, w: &mut ::polywire::__private::Writer<'_>) -> ::polywire::__private::EncodeResult {
         let mut dst = w.cursor();
         {% for m in members %}
         {% if m.repeated %}

@@ -42,7 +42,7 @@ impl ::std::convert::From<{{ a.name }}> for {{ name }} {
 {% endfor %}
 
 impl ::polywire::__private::WireMessage for {{ name }} {
-    fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
+    fn decode_from(__r: &mut ::polywire::__private::Reader<'_>) -> ::polywire::__private::DecodeResult<Self> {
         {% if recursive %}
         // A member holds this union again: each level counts against `max_depth`.
         __r.enter({{ name_lit }})?;
@@ -54,7 +54,7 @@ impl ::polywire::__private::WireMessage for {{ name }} {
         {% endif %}
     }
 
-    fn write_to(&self, w: &mut ::polywire::__private::Writer<'_>) -> ::std::result::Result<(), ::polywire::__private::EncodeError> {
+    fn write_to(&self, w: &mut ::polywire::__private::Writer<'_>) -> ::polywire::__private::EncodeResult {
         match self {
             {% for a in arms %}
             {% if a.fallback %}
@@ -86,7 +86,7 @@ impl {{ name }} {
     /// Reads the member the first word names. The members tell themselves apart by the
     /// bits of their first word that are constant in every one of them{% if has_fallback %}; any other word is the `else` member's{% endif %}.
     #[inline]
-    fn decode_member(__r: &mut ::polywire::__private::Reader<'_>) -> ::std::result::Result<Self, ::polywire::__private::DecodeError> {
+    fn decode_member(__r: &mut ::polywire::__private::Reader<'_>) -> ::polywire::__private::DecodeResult<Self> {
         {% if let Some((client, server)) = sided %}
         // The side that sent the bytes picks the member.
         match __r.sender() {

@@ -1113,7 +1113,7 @@ fn server_and_client_switches_leave_out_their_side() {
             assert_eq!(code.contains(server_item), server, "{file}: {server_item}");
             assert_eq!(code.contains(client_item), client, "{file}: {client_item}");
             // The codec is there whatever the sides.
-            assert!(code.contains("impl ::polywire::__private::WireMessage for"));
+            assert!(code.contains("impl __pw::WireMessage for"));
         }
     }
 }

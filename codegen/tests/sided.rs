@@ -194,10 +194,10 @@ fn a_rule_on_a_member_of_a_direction_comes_before_its_unions() {
     let code = polywire_codegen::generate(&c.ir, &c.sources).expect("generates");
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let word = code
-        .find("Message::Request(Request::Word(_))=>::polywire::__private::Expect::Nothing")
+        .find("Message::Request(Request::Word(_))=>__pw::Expect::Nothing")
         .expect("the member's rule");
     let union = code
-        .find("Message::Request(_)=>::polywire::__private::Expect::One(1)")
+        .find("Message::Request(_)=>__pw::Expect::One(1)")
         .expect("the union's rule");
     assert!(word < union, "the more specific pattern first");
     // The typed handler hands it to a method of its own, ahead of the union's.

@@ -505,6 +505,71 @@ pub enum FrameKind {
     Oneway,
 }
 
+impl FrameKind {
+    /// The kind a frame's `@kind` flags say: a response when its response bit is set, else
+    /// oneway when its oneway bit is, else a request.
+    #[inline]
+    pub const fn of(response: bool, oneway: bool) -> FrameKind {
+        if response {
+            FrameKind::Response
+        } else if oneway {
+            FrameKind::Oneway
+        } else {
+            FrameKind::Request
+        }
+    }
+}
+
+/// An integer type that represents an enum on the wire, widened to the `i64` of
+/// [`WireEnum`] and narrowed back ([`impl_wire_enum!`](crate::impl_wire_enum) uses it).
+pub trait WireRepr: Copy {
+    /// `u64`: widened, a value keeps its bit pattern (see [`WireEnum::WIRE_U64`]).
+    const U64: bool = false;
+    /// The value as i64.
+    fn to_wire(self) -> i64;
+    /// The value of `v`, if it fits.
+    fn from_wire(v: i64) -> Option<Self>;
+}
+
+macro_rules! wire_repr {
+    ($($t:ty),*) => {$(
+        impl WireRepr for $t {
+            #[inline]
+            fn to_wire(self) -> i64 {
+                i64::from(self)
+            }
+            #[inline]
+            fn from_wire(v: i64) -> Option<Self> {
+                Self::try_from(v).ok()
+            }
+        }
+    )*};
+}
+wire_repr!(u8, u16, u32, i8, i16, i32);
+
+impl WireRepr for i64 {
+    #[inline]
+    fn to_wire(self) -> i64 {
+        self
+    }
+    #[inline]
+    fn from_wire(v: i64) -> Option<Self> {
+        Some(v)
+    }
+}
+
+impl WireRepr for u64 {
+    const U64: bool = true;
+    #[inline]
+    fn to_wire(self) -> i64 {
+        self as i64
+    }
+    #[inline]
+    fn from_wire(v: i64) -> Option<Self> {
+        Some(v as u64)
+    }
+}
+
 /// Implemented by generated enums: conversion to and from wire values and declared names.
 pub trait WireEnum: Copy + Sized {
     /// The declared name (`None` for an unknown value kept by an open enum).

@@ -318,3 +318,11 @@ pub enum EncodeError {
         expected: &'static str,
     },
 }
+
+/// What decoding gives: the value, or where and why the bytes are wrong. Generated
+/// decoders return it.
+pub type DecodeResult<T> = Result<T, DecodeError>;
+
+/// What encoding gives (nothing, by default), or why the value cannot be written.
+/// Generated encoders return it.
+pub type EncodeResult<T = ()> = Result<T, EncodeError>;

@@ -46,7 +46,9 @@ pub use bytes;
 pub use codec::{
     Codec, FrameKind, FrameReading, Framed, FramedCodec, SessionCodec, WireEnum, WireMessage,
 };
-pub use error::{DecodeError, DecodeErrorDetail, DecodeErrorKind, EncodeError};
+pub use error::{
+    DecodeError, DecodeErrorDetail, DecodeErrorKind, DecodeResult, EncodeError, EncodeResult,
+};
 pub use protocol::{
     Detection, Detector, ErrorStatus, Handshake, HandshakeEvent, Negotiated, NoReject, Protocol,
     RemotingFrame, Status, VersionHandshake, detect_any,
@@ -148,21 +150,81 @@ macro_rules! impl_flags {
     };
 }
 
+/// The [`WireEnum`] impl of an enum with the inherent `const fn`s a generated enum has
+/// (`from_repr`, `to_repr`, `name`) and `from_name`: what generated code writes for an
+/// `enum` or `responses` type, one line after its methods. `open` for an enum that keeps
+/// unknown values (its `from_repr` gives `Self`), `closed` for one that does not (`Option`).
+///
+/// ```
+/// #[derive(Debug, Clone, Copy, PartialEq)]
+/// pub enum Level { Low, High }
+/// impl Level {
+///     pub const fn from_repr(v: u8) -> Option<Self> {
+///         match v { 1 => Some(Level::Low), 2 => Some(Level::High), _ => None }
+///     }
+///     pub const fn to_repr(self) -> u8 {
+///         match self { Level::Low => 1, Level::High => 2 }
+///     }
+///     pub const fn name(self) -> Option<&'static str> {
+///         match self { Level::Low => Some("LOW"), Level::High => Some("HIGH") }
+///     }
+///     pub fn from_name(name: &str) -> Option<Self> {
+///         match name { "LOW" => Some(Level::Low), "HIGH" => Some(Level::High), _ => None }
+///     }
+/// }
+/// polywire_core::impl_wire_enum!(Level, u8, closed);
+///
+/// use polywire_core::WireEnum;
+/// assert_eq!(Level::from_wire_value(2), Some(Level::High));
+/// assert_eq!(Level::from_wire_value(300), None);
+/// assert_eq!((Level::Low.wire_value(), Level::Low.wire_name()), (1, Some("LOW")));
+/// ```
+#[macro_export]
+macro_rules! impl_wire_enum {
+    ($name:ident, $repr:ty, open) => {
+        $crate::impl_wire_enum!(@impl $name, $repr, |v| ::std::option::Option::Some($name::from_repr(v)));
+    };
+    ($name:ident, $repr:ty, closed) => {
+        $crate::impl_wire_enum!(@impl $name, $repr, $name::from_repr);
+    };
+    (@impl $name:ident, $repr:ty, $from:expr) => {
+        impl $crate::WireEnum for $name {
+            const WIRE_U64: bool = <$repr as $crate::codec::WireRepr>::U64;
+
+            fn wire_name(self) -> ::std::option::Option<&'static str> {
+                self.name()
+            }
+
+            fn from_wire_name(name: &str) -> ::std::option::Option<Self> {
+                Self::from_name(name)
+            }
+
+            fn wire_value(self) -> i64 {
+                $crate::codec::WireRepr::to_wire(self.to_repr())
+            }
+
+            fn from_wire_value(v: i64) -> ::std::option::Option<Self> {
+                <$repr as $crate::codec::WireRepr>::from_wire(v).and_then($from)
+            }
+        }
+    };
+}
+
 /// What generated codecs name. Not a stable API for hand-written code.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::codec::{
         Codec, FrameKind, Framed, FramedCodec, SessionCodec, WireEnum, WireMessage,
     };
-    pub use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
+    pub use crate::error::{DecodeError, DecodeErrorKind, DecodeResult, EncodeError, EncodeResult};
     pub use crate::exchange::{Exchange, Expect, Failure, Status};
-    pub use crate::impl_flags;
     pub use crate::json::{
         enum_by_name, enum_by_number, from_json, json_len, json_present, to_json,
     };
     pub use crate::protocol::*;
     pub use crate::types::{OrderedMap, Str};
     pub use crate::wire::*;
+    pub use crate::{impl_flags, impl_wire_enum};
     pub use bytes::{self, Buf, BufMut, Bytes, BytesMut};
     pub use serde;
     pub use serde_json;

@@ -431,6 +431,36 @@ pub enum ErrorStatus {
     Busy,
 }
 
+impl ErrorStatus {
+    /// The one of three values that belongs to this outcome (a protocol's status code for
+    /// each, say).
+    #[inline]
+    pub fn pick<T>(self, not_supported: T, system_error: T, busy: T) -> T {
+        match self {
+            ErrorStatus::NotSupported => not_supported,
+            ErrorStatus::SystemError => system_error,
+            ErrorStatus::Busy => busy,
+        }
+    }
+}
+
+/// The text of the response the runtime answers for an outcome ([`ErrorStatus`]): the
+/// protocol's template for its status when it declares one (`{code}` in it standing for
+/// `request_code`), else the runtime's `message`.
+pub fn status_text<'a>(
+    template: Option<&'static str>,
+    request_code: i64,
+    message: &'a str,
+) -> std::borrow::Cow<'a, str> {
+    match template {
+        Some(t) if t.contains("{code}") => {
+            std::borrow::Cow::Owned(t.replacen("{code}", &request_code.to_string(), 1))
+        }
+        Some(t) => std::borrow::Cow::Borrowed(t),
+        None => std::borrow::Cow::Borrowed(message),
+    }
+}
+
 /// Detects by fixed bytes at offsets (the `detect { prefix ... }` hints).
 #[derive(Debug, Clone, Copy)]
 pub struct PrefixDetector(pub &'static [(usize, &'static [u8])]);
@@ -566,6 +596,26 @@ mod tests {
         assert_eq!(d.detect(b"\0\0\0\x20\x02"), Detection::NoMatch);
         assert_eq!(d.detect(b"PWNH\x01"), Detection::NoMatch);
         assert_eq!(AnyPrefix(&[]).detect(b"x"), Detection::NoMatch);
+    }
+
+    #[test]
+    fn error_statuses_pick_their_code_and_text() {
+        for (status, code) in [
+            (ErrorStatus::NotSupported, 2),
+            (ErrorStatus::SystemError, 1),
+            (ErrorStatus::Busy, 3),
+        ] {
+            assert_eq!(status.pick(2, 1, 3), code);
+        }
+        assert_eq!(status_text(None, 7, "failed"), "failed");
+        assert_eq!(status_text(Some("busy"), 7, "failed"), "busy");
+        assert_eq!(
+            status_text(Some("request {code} not supported"), 17, "x"),
+            "request 17 not supported"
+        );
+        assert_eq!(FrameKind::of(true, true), FrameKind::Response);
+        assert_eq!(FrameKind::of(false, true), FrameKind::Oneway);
+        assert_eq!(FrameKind::of(false, false), FrameKind::Request);
     }
 
     #[test]

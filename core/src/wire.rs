@@ -7,7 +7,7 @@
 //! frame ends without consuming anything.
 
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
-use crate::types::Str;
+use crate::types::{OrderedMap, Str};
 use bytes::{Bytes, BytesMut};
 
 /// Limits every generated decoder enforces before allocating.
@@ -84,6 +84,47 @@ pub enum Sender {
     Client,
     /// The side that accepted it.
     Server,
+}
+
+/// How a length or a count is written in front of what it measures: what generated code
+/// hands [`Reader::prefixed_str`], [`Reader::prefixed_bytes`], [`Reader::prefixed_count`]
+/// and [`Reader::prefixed_region`] for a length-prefixed field, and [`Probe::length`] for a
+/// frame's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefix {
+    /// A fixed-width integer.
+    Int {
+        /// Its width in bytes (1 to 8).
+        width: u8,
+        /// Big-endian (else little-endian).
+        big_endian: bool,
+        /// Signed (a negative length is an error).
+        signed: bool,
+    },
+    /// An unsigned LEB128 varint.
+    Varint,
+    /// An unsigned LEB128 varint no larger than this, in no more bytes than it needs.
+    VarintMax(u64),
+}
+
+impl Prefix {
+    /// An unsigned integer of `width` bytes.
+    pub const fn uint(width: u8, big_endian: bool) -> Prefix {
+        Prefix::Int {
+            width,
+            big_endian,
+            signed: false,
+        }
+    }
+
+    /// A signed integer of `width` bytes.
+    pub const fn int(width: u8, big_endian: bool) -> Prefix {
+        Prefix::Int {
+            width,
+            big_endian,
+            signed: true,
+        }
+    }
 }
 
 macro_rules! read_int {
@@ -290,6 +331,164 @@ impl<'a> Reader<'a> {
     pub fn u24_le(&mut self, field: &'static str) -> Result<u32, DecodeError> {
         let [a, b, c] = self.array::<3>(field)?;
         Ok(u32::from_le_bytes([a, b, c, 0]))
+    }
+
+    /// Reads an unsigned integer of `width` bytes (1 to 8) as u64: its bit pattern, for a
+    /// signed one. Generated code passes constants, so this is the one read.
+    #[inline(always)]
+    pub fn uint(
+        &mut self,
+        width: usize,
+        big_endian: bool,
+        field: &'static str,
+    ) -> Result<u64, DecodeError> {
+        Ok(match (width, big_endian) {
+            (1, _) => u64::from(self.u8(field)?),
+            (2, true) => u64::from(self.u16_be(field)?),
+            (2, false) => u64::from(self.u16_le(field)?),
+            (3, true) => u64::from(self.u24_be(field)?),
+            (3, false) => u64::from(self.u24_le(field)?),
+            (4, true) => u64::from(self.u32_be(field)?),
+            (4, false) => u64::from(self.u32_le(field)?),
+            (8, true) => self.u64_be(field)?,
+            (8, false) => self.u64_le(field)?,
+            _ => {
+                self.need(width, field)?;
+                let (head, tail) = self.rest.split_at(width);
+                self.rest = tail;
+                peek_uint(head, 0, width, big_endian).unwrap_or_default()
+            }
+        })
+    }
+
+    /// Reads a constant field of `width` bytes: an error unless it holds `expected`.
+    #[inline]
+    pub fn constant(
+        &mut self,
+        width: usize,
+        big_endian: bool,
+        expected: u64,
+        field: &'static str,
+    ) -> Result<(), DecodeError> {
+        let at = self.offset();
+        let v = self.uint(width, big_endian, field)?;
+        expect_const(v, expected, at, field)
+    }
+
+    /// Reads a length or count written as `prefix`, as i64 (a u64 past i64's range
+    /// saturates, so that it fails any limit; a signed one is sign-extended).
+    #[inline(always)]
+    pub fn prefix(&mut self, prefix: Prefix, field: &'static str) -> Result<i64, DecodeError> {
+        match prefix {
+            Prefix::Varint => Ok(sat_i64(self.varint(field)?)),
+            Prefix::VarintMax(max) => Ok(sat_i64(self.varint_max(max, field)?)),
+            Prefix::Int {
+                width,
+                big_endian,
+                signed,
+            } => {
+                let v = self.uint(usize::from(width), big_endian, field)?;
+                let shift = 64 - 8 * u32::from(width.min(8));
+                Ok(if signed {
+                    ((v << shift) as i64) >> shift
+                } else {
+                    sat_i64(v)
+                })
+            }
+        }
+    }
+
+    /// Reads a string written after its length (`prefix`), which is checked against the
+    /// limits and the bytes left.
+    #[inline]
+    pub fn prefixed_str(
+        &mut self,
+        prefix: Prefix,
+        field: &'static str,
+    ) -> Result<Str, DecodeError> {
+        let n = self.prefixed_len(prefix, None, field)?;
+        self.str(n, field)
+    }
+
+    /// [`prefixed_str`](Self::prefixed_str) of a string with a maximum length of its own.
+    #[inline]
+    pub fn prefixed_str_max(
+        &mut self,
+        prefix: Prefix,
+        max: u64,
+        field: &'static str,
+    ) -> Result<Str, DecodeError> {
+        let n = self.prefixed_len(prefix, Some(max), field)?;
+        self.str(n, field)
+    }
+
+    /// Reads bytes written after their length (`prefix`), as
+    /// [`prefixed_str`](Self::prefixed_str) reads a string.
+    #[inline]
+    pub fn prefixed_bytes(
+        &mut self,
+        prefix: Prefix,
+        field: &'static str,
+    ) -> Result<Bytes, DecodeError> {
+        let n = self.prefixed_len(prefix, None, field)?;
+        self.bytes(n, field)
+    }
+
+    /// [`prefixed_bytes`](Self::prefixed_bytes) of bytes with a maximum length of their own.
+    #[inline]
+    pub fn prefixed_bytes_max(
+        &mut self,
+        prefix: Prefix,
+        max: u64,
+        field: &'static str,
+    ) -> Result<Bytes, DecodeError> {
+        let n = self.prefixed_len(prefix, Some(max), field)?;
+        self.bytes(n, field)
+    }
+
+    #[inline(always)]
+    fn prefixed_len(
+        &mut self,
+        prefix: Prefix,
+        max: Option<u64>,
+        field: &'static str,
+    ) -> Result<usize, DecodeError> {
+        let at = self.offset();
+        let n = self.prefix(prefix, field)?;
+        let n = self.check_len(n, at, field)?;
+        if let Some(max) = max {
+            check_max(n, max, at, field)?;
+        }
+        Ok(n)
+    }
+
+    /// Reads the element count of a list or map written as `prefix`, checked as
+    /// [`check_count`](Self::check_count) checks it (each element takes at least
+    /// `min_elem` bytes).
+    #[inline]
+    pub fn prefixed_count(
+        &mut self,
+        prefix: Prefix,
+        min_elem: usize,
+        field: &'static str,
+    ) -> Result<usize, DecodeError> {
+        let at = self.offset();
+        let n = self.prefix(prefix, field)?;
+        self.check_count(n, min_elem, at, field)
+    }
+
+    /// Splits off the region a length written as `prefix` announces (checked as
+    /// [`region_len`](Self::region_len) checks it), as [`region`](Self::region) does.
+    #[inline]
+    pub fn prefixed_region(
+        &mut self,
+        prefix: Prefix,
+        field: &'static str,
+    ) -> Result<Reader<'a>, DecodeError> {
+        let at = self.offset();
+        let n = self.prefix(prefix, field)?;
+        let n = self.region_len(n, at, field)?;
+        self.region(n, field)
     }
 
     /// Reads a bool byte (0 or 1; anything else is an error).
@@ -938,6 +1137,140 @@ pub fn peek_uint(buf: &[u8], off: usize, width: usize, big_endian: bool) -> Opti
     Some(v)
 }
 
+/// Reads a frame's leading fields up to its length field in bytes that may not hold them
+/// all yet, consuming nothing: what a generated [`Framed::frame_len`] is made of, one call
+/// per field (`p.constant(..)?; p.skip(1); p.length(..)`). Once the bytes run out, the
+/// steps after do nothing and [`length`](Probe::length) says "need more".
+///
+/// [`Framed::frame_len`]: crate::codec::Framed::frame_len
+#[derive(Debug, Clone)]
+pub struct Probe<'a> {
+    buf: &'a [u8],
+    off: usize,
+    frame: &'static str,
+    short: bool,
+}
+
+impl<'a> Probe<'a> {
+    /// A probe at the start of `buf`, for frame type `frame` (the path of its errors).
+    #[inline]
+    pub fn new(buf: &'a [u8], frame: &'static str) -> Self {
+        Probe {
+            buf,
+            off: 0,
+            frame,
+            short: false,
+        }
+    }
+
+    /// Steps over a field of `width` bytes.
+    #[inline]
+    pub fn skip(&mut self, width: usize) {
+        if self.buf.len() < self.off + width {
+            self.short = true;
+        }
+        self.off += width;
+    }
+
+    /// Checks a constant field of `width` bytes (once its bytes are there).
+    #[inline]
+    pub fn constant(
+        &mut self,
+        width: usize,
+        big_endian: bool,
+        expected: u64,
+        field: &'static str,
+    ) -> Result<(), DecodeError> {
+        if self.short {
+            return Ok(());
+        }
+        let Some(v) = peek_uint(self.buf, self.off, width, big_endian) else {
+            self.short = true;
+            return Ok(());
+        };
+        expect_const(v, expected, self.off, field).map_err(|e| e.within(self.frame))?;
+        self.off += width;
+        Ok(())
+    }
+
+    /// Steps over a varint field.
+    #[inline]
+    pub fn skip_varint(&mut self, field: &'static str) -> Result<(), DecodeError> {
+        if self.short {
+            return Ok(());
+        }
+        match peek_varint(self.buf, self.off, field).map_err(|e| e.within(self.frame))? {
+            Some((_, n)) => self.off += n,
+            None => self.short = true,
+        }
+        Ok(())
+    }
+
+    /// The whole frame's length from its length field, written as `prefix` and counting
+    /// the bytes after it: `Ok(None)` until it has arrived, an error when it is negative or
+    /// the frame would be longer than `limits.max_frame_len`.
+    #[inline]
+    pub fn length(
+        self,
+        prefix: Prefix,
+        field: &'static str,
+        limits: &Limits,
+    ) -> Result<Option<usize>, DecodeError> {
+        if self.short {
+            return Ok(None);
+        }
+        let (buf, at, frame) = (self.buf, self.off, self.frame);
+        let (v, n) = match prefix {
+            Prefix::Int {
+                width,
+                big_endian,
+                signed,
+            } => {
+                let width = usize::from(width);
+                let Some(v) = peek_uint(buf, at, width, big_endian) else {
+                    return Ok(None);
+                };
+                if signed {
+                    let shift = 64 - 8 * width.min(8) as u32;
+                    let v = ((v << shift) as i64) >> shift;
+                    if v < 0 {
+                        return Err(DecodeError::new(
+                            at,
+                            field,
+                            DecodeErrorKind::NegativeLength(v),
+                        )
+                        .within(frame));
+                    }
+                }
+                (v, width)
+            }
+            Prefix::Varint => match peek_varint(buf, at, field).map_err(|e| e.within(frame))? {
+                Some(vn) => vn,
+                None => return Ok(None),
+            },
+            Prefix::VarintMax(max) => {
+                match peek_varint_max(buf, at, max, field).map_err(|e| e.within(frame))? {
+                    Some(vn) => vn,
+                    None => return Ok(None),
+                }
+            }
+        };
+        let total = ((at + n) as u64).saturating_add(v);
+        if total > limits.max_frame_len as u64 {
+            return Err(DecodeError::new(
+                at,
+                field,
+                DecodeErrorKind::TooLong {
+                    len: total,
+                    max: limits.max_frame_len,
+                },
+            )
+            .within(frame));
+        }
+        Ok(Some(total as usize))
+    }
+}
+
 /// `n` (read at `at`) as a size: not negative, at most `max`.
 #[inline]
 fn bounded(n: i64, max: usize, at: usize, field: &'static str) -> Result<usize, DecodeError> {
@@ -1493,6 +1826,41 @@ pub fn missing_field(field: &'static str) -> DecodeError {
     DecodeError::new(0, field, DecodeErrorKind::MissingField)
 }
 
+/// A required header field's text in a string header map: the error of
+/// [`missing_field`] when it is absent.
+#[inline]
+pub fn field<'m>(
+    map: &'m OrderedMap<Str, Str>,
+    field: &'static str,
+) -> Result<&'m Str, DecodeError> {
+    map.get(field).ok_or_else(|| missing_field(field))
+}
+
+/// The text a response carries in its `@message` field (bytes, a string or an optional
+/// string), if it is not empty: what a generated `Protocol::message` returns.
+pub trait MessageText {
+    /// The text, if there is some.
+    fn message_text(&self) -> Option<String>;
+}
+
+impl MessageText for Bytes {
+    fn message_text(&self) -> Option<String> {
+        (!self.is_empty()).then(|| String::from_utf8_lossy(self).into_owned())
+    }
+}
+
+impl MessageText for Str {
+    fn message_text(&self) -> Option<String> {
+        (!self.is_empty()).then(|| self.as_str().to_string())
+    }
+}
+
+impl<T: MessageText> MessageText for Option<T> {
+    fn message_text(&self) -> Option<String> {
+        self.as_ref().and_then(T::message_text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1780,5 +2148,183 @@ mod tests {
         let mut c = w.cursor();
         c.put_u8(1);
         c.patch_uint(0, 0, 2, true);
+    }
+
+    /// A reader over `bytes` with limits small enough to be hit.
+    fn small(bytes: &Bytes) -> Reader<'_> {
+        Reader::new(
+            bytes,
+            Limits {
+                max_string_len: 8,
+                max_collection_len: 3,
+                ..Limits::DEFAULT
+            },
+        )
+    }
+
+    #[test]
+    fn prefixed_values_read_as_the_reads_they_replace() {
+        // u16 length 3, "abc", varint count 1, then a signed byte length of -1.
+        let b = Bytes::from_static(b"\x00\x03abc\x01\xff");
+        let mut r = small(&b);
+        assert_eq!(r.prefixed_str(Prefix::uint(2, true), "s").unwrap(), "abc");
+        assert_eq!(r.prefixed_count(Prefix::Varint, 1, "c").unwrap(), 1);
+        assert_eq!(r.prefix(Prefix::int(1, true), "n").unwrap(), -1);
+        // A negative length is an error at the length's offset.
+        let mut r = small(&b);
+        r.uint(2, true, "x").unwrap();
+        r.uint(3, true, "x").unwrap();
+        r.uint(1, true, "x").unwrap();
+        let err = r.prefixed_bytes(Prefix::int(1, true), "neg").unwrap_err();
+        assert_eq!(
+            (err.offset, err.kind.clone()),
+            (6, DecodeErrorKind::NegativeLength(-1))
+        );
+    }
+
+    #[test]
+    fn prefixed_lengths_keep_to_the_limits_and_their_maximum() {
+        let b = Bytes::from_static(b"\x09123456789\x04abcd");
+        let err = small(&b).prefixed_str(Prefix::Varint, "long").unwrap_err();
+        assert_eq!(err.kind, DecodeErrorKind::TooLong { len: 9, max: 8 });
+        let b = Bytes::from_static(b"\x04abcd");
+        let err = small(&b)
+            .prefixed_str_max(Prefix::Varint, 3, "max")
+            .unwrap_err();
+        assert_eq!(
+            (err.offset, err.kind.clone()),
+            (0, DecodeErrorKind::TooLong { len: 4, max: 3 })
+        );
+        assert_eq!(
+            &small(&b)
+                .prefixed_bytes_max(Prefix::Varint, 4, "b")
+                .unwrap()[..],
+            b"abcd"
+        );
+        // More elements than the collection limit, and a count the bytes cannot hold.
+        let b = Bytes::from_static(b"\x04\x00\x02\x00");
+        let err = small(&b)
+            .prefixed_count(Prefix::Varint, 0, "many")
+            .unwrap_err();
+        assert_eq!(err.kind, DecodeErrorKind::TooLong { len: 4, max: 3 });
+        let b = Bytes::from_static(b"\x00\x02\x00");
+        let err = small(&b)
+            .prefixed_count(Prefix::uint(2, true), 2, "few")
+            .unwrap_err();
+        assert!(
+            matches!(err.kind, DecodeErrorKind::Truncated { .. }),
+            "{err}"
+        );
+        // A region: its bytes, then what follows.
+        let b = Bytes::from_static(b"\x02\x00\x07\x09");
+        let mut r = small(&b);
+        let mut region = r.prefixed_region(Prefix::uint(1, true), "region").unwrap();
+        assert_eq!(region.u16_be("x").unwrap(), 7);
+        assert_eq!(r.u8("after").unwrap(), 9);
+        let err = small(&b)
+            .prefixed_region(Prefix::uint(1, true), "x")
+            .map(|_| ());
+        assert!(err.is_ok());
+        let b = Bytes::from_static(b"\x05\x00");
+        let err = small(&b)
+            .prefixed_region(Prefix::uint(1, true), "short")
+            .unwrap_err();
+        assert!(
+            matches!(err.kind, DecodeErrorKind::LengthMismatch { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn constants_and_uints_of_every_width() {
+        let b = Bytes::from_static(b"PW\x01\x02\x03\x04\x05\x06\x07\x08\x01\x02\x03");
+        let mut r = Reader::new(&b, Limits::DEFAULT);
+        r.constant(2, true, 0x5057, "magic").unwrap();
+        assert_eq!(r.uint(8, false, "le").unwrap(), 0x0807_0605_0403_0201);
+        assert_eq!(r.uint(3, true, "u24").unwrap(), 0x01_0203);
+        let mut r = Reader::new(&b, Limits::DEFAULT);
+        let err = r.constant(2, false, 0x5057, "magic").unwrap_err();
+        assert_eq!(
+            (err.offset, err.kind.clone()),
+            (
+                0,
+                DecodeErrorKind::BadConstant {
+                    expected: 0x5057,
+                    found: 0x5750
+                }
+            )
+        );
+        let mut r = Reader::new(&b, Limits::DEFAULT);
+        assert_eq!(r.uint(5, true, "odd").unwrap(), 0x0050_5701_0203);
+        let b = Bytes::from_static(b"\x01");
+        let err = Reader::new(&b, Limits::DEFAULT)
+            .uint(4, true, "short")
+            .unwrap_err();
+        assert!(
+            matches!(err.kind, DecodeErrorKind::Truncated { needed: 4, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_probe_finds_the_length_or_waits_or_fails() {
+        let limits = Limits::DEFAULT;
+        // `PW`, a version byte, a varint length of 300 (two bytes).
+        let frame = b"PW\x01\xac\x02";
+        let probe = |buf: &[u8]| {
+            let mut p = Probe::new(buf, "Frame");
+            p.constant(2, true, 0x5057, "magic")?;
+            p.skip(1);
+            p.length(Prefix::Varint, "length", &limits)
+        };
+        for n in 0..frame.len() {
+            assert_eq!(probe(&frame[..n]).unwrap(), None, "{n} bytes");
+        }
+        assert_eq!(probe(frame).unwrap(), Some(5 + 300));
+        let err = probe(b"PX\x01\x01").unwrap_err();
+        assert_eq!(err.offset, 0);
+        assert_eq!(err.path, ["Frame", "magic"]);
+        // Over the frame limit, and a negative signed length.
+        let small = Limits {
+            max_frame_len: 100,
+            ..limits
+        };
+        let err = Probe::new(b"\x00\x00\x00\x61", "F")
+            .length(Prefix::uint(4, true), "len", &small)
+            .unwrap_err();
+        assert_eq!(
+            (err.offset, err.kind.clone()),
+            (0, DecodeErrorKind::TooLong { len: 101, max: 100 })
+        );
+        let err = Probe::new(b"\xff\xff", "F")
+            .length(Prefix::int(2, true), "len", &small)
+            .unwrap_err();
+        assert_eq!(err.kind, DecodeErrorKind::NegativeLength(-1));
+        // A varint field skipped on the way.
+        let mut p = Probe::new(b"\x80\x01\x05", "F");
+        p.skip_varint("id").unwrap();
+        assert_eq!(
+            p.length(Prefix::uint(1, true), "len", &limits).unwrap(),
+            Some(8)
+        );
+    }
+
+    #[test]
+    fn header_fields_and_message_texts() {
+        let mut m = OrderedMap::new();
+        m.push(Str::from("level"), Str::from("5"));
+        assert_eq!(field(&m, "level").unwrap(), "5");
+        assert_eq!(
+            field(&m, "source").unwrap_err().kind,
+            DecodeErrorKind::MissingField
+        );
+        assert_eq!(
+            Bytes::from_static(b"no").message_text().as_deref(),
+            Some("no")
+        );
+        assert_eq!(Bytes::new().message_text(), None);
+        assert_eq!(Some(Str::from("x")).message_text().as_deref(), Some("x"));
+        assert_eq!(Some(Str::default()).message_text(), None);
+        assert_eq!(None::<Str>.message_text(), None);
     }
 }

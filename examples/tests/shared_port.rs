@@ -3,6 +3,7 @@
 //! and removed while clients run (over TCP, WebSocket and HTTP/2).
 
 use bytes::Bytes;
+use polywire::RemotingFrame;
 use polywire::rt::{
     ClientConfig, Immediate, MultiServer, MultiServerConfig, ProcessError, RemotingClient,
     RemotingServer, Request, RequestContext, ServerConfig,

@@ -7,7 +7,9 @@ use polywire::rt::{
     ClientConfig, ProcessError, RemotingClient, RemotingServer, Request, RequestContext,
     ServerConfig,
 };
-use polywire::{Codec, FrameKind, Handshake, HandshakeEvent, Protocol, Str, WireMessage};
+use polywire::{
+    Codec, FrameKind, Handshake, HandshakeEvent, Protocol, RemotingFrame, Str, WireMessage,
+};
 use polywire_protocols::native as dsl;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

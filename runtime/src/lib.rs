@@ -256,10 +256,10 @@ pub mod rt;
 /// The byte buffers generated codecs read and write.
 pub use polywire_core::bytes;
 pub use polywire_core::{
-    Codec, DecodeError, DecodeErrorDetail, DecodeErrorKind, Detection, Detector, EncodeError,
-    ErrorStatus, FrameKind, Framed, FramedCodec, Handshake, HandshakeEvent, Limits, Negotiated,
-    NoReject, OrderedMap, Protocol, RemotingFrame, Sender, SessionCodec, Status, Str,
-    VersionHandshake, WireEnum, WireMessage,
+    Codec, DecodeError, DecodeErrorDetail, DecodeErrorKind, DecodeResult, Detection, Detector,
+    EncodeError, EncodeResult, ErrorStatus, FrameKind, Framed, FramedCodec, Handshake,
+    HandshakeEvent, Limits, Negotiated, NoReject, OrderedMap, Protocol, RemotingFrame, Sender,
+    SessionCodec, Status, Str, VersionHandshake, WireEnum, WireMessage,
 };
 
 /// Protocols as annotated Rust items instead of `.wire` files: the same IR, checks and

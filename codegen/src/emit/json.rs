@@ -443,17 +443,17 @@ pub fn methods(g: &Gen, s: &StructDef) -> String {
         let m = if fields.is_empty() { "_m" } else { "m" };
         out += &format!(
             "/// Decodes the `{n}` encoding from the whole of `r`.\n\
-             pub fn decode_{n}(r: &mut {RT}::Reader<'_>) -> ::std::result::Result<Self, {RT}::DecodeError> {{\n\
+             pub fn decode_{n}(r: &mut {RT}::Reader<'_>) -> {RT}::DecodeResult<Self> {{\n\
                  let at = r.offset(); let bytes = r.rest();\n\
                  let m: {de_ty} = {RT}::from_json(&bytes, at, \"{n}\")?;\n\
                  Self::{n}_from_mirror(m, at)\n\
              }}\n\
-             fn {n}_from_mirror({m}: {de_ty}, {at}: usize) -> ::std::result::Result<Self, {RT}::DecodeError> {{\n\
+             fn {n}_from_mirror({m}: {de_ty}, {at}: usize) -> {RT}::DecodeResult<Self> {{\n\
                  ::std::result::Result::Ok(Self {{ {all_init} }})\n\
              }}\n\
              fn {n}_mirror(&self) -> {ser_ty} {{ {ser_ty} {{ {ser} }} }}\n\
              /// Writes the `{n}` encoding into `dst`.\n\
-             pub fn encode_{n}(&self, dst: &mut {RT}::BytesMut) -> ::std::result::Result<(), {RT}::EncodeError> {{\n\
+             pub fn encode_{n}(&self, dst: &mut {RT}::BytesMut) -> {RT}::EncodeResult {{\n\
                  {RT}::to_json(&self.{n}_mirror(), dst, \"{n}\")\n\
              }}\n\
              /// Length of the `{n}` encoding.\n\

@@ -531,9 +531,11 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
             }
             TypeDef::Struct(s) => {
                 let b = g.bodies(s);
-                let mut extra = json::methods(&g, s);
-                if Some(i) == p.frame {
-                    extra += &frame_accessors(&g, s);
+                let mut extra = b.helpers;
+                extra += &json::methods(&g, s);
+                // A frame with both roles has them in its `RemotingFrame` impl.
+                if Some(i) == p.frame && remoting::remoting_frame(p).is_none() {
+                    extra += &frame_accessors(&g, s, true);
                 }
                 let defaults = field_defaults(p, s);
                 structs_out.push(render(&StructView {
@@ -584,7 +586,7 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
         Some(TypeDef::Struct(s)) => Some(render(&FrameView {
             name: s.name.clone(),
             name_lit: lit(&s.name),
-            probe: format!("let mut off = 0usize; {}", probe(p, s, true)),
+            probe: probe(p, s, true),
             sided: false,
             delimited: false,
         })?),
@@ -599,7 +601,7 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
             Some(TypeDef::Struct(first)) => Some(render(&FrameView {
                 name: u.name.clone(),
                 name_lit: lit(&u.name),
-                probe: format!("let mut off = 0usize; {}", probe(p, first, false)),
+                probe: probe(p, first, false),
                 sided: false,
                 delimited: false,
             })?),
@@ -665,7 +667,31 @@ fn emit_inner(p: &Protocol, opts: &Options, locate: Option<Locate<'_>>) -> Resul
     src += &remoting::emit(&g, sides);
     src += &exchange::sans_io(&g);
     src += &exchange::service(&g, sides);
-    format(&crate_path(src, opts))
+    format(&private_alias(crate_path(src, opts), opts))
+}
+
+/// The name a protocol's generated code gives the crate's `__private` module (what it
+/// names everything through), in one `use` at its top.
+const PRIVATE_ALIAS: &str = "__pw";
+
+/// A whole protocol's source naming the items generated code uses through one short
+/// alias of the crate's `__private` module (`__pw::Reader`) instead of its full path
+/// (`::polywire::__private::Reader`) at each use. Not for `#[derive(Message)]` output,
+/// several of which can share a module.
+fn private_alias(src: String, opts: &Options) -> String {
+    let full = if opts.codecs_only {
+        "::polywire_core::__private::"
+    } else {
+        "::polywire::__private::"
+    };
+    if !src.contains(full) {
+        return src;
+    }
+    let module = full.trim_end_matches("::");
+    format!(
+        "use {module} as {PRIVATE_ALIAS};\n{}",
+        src.replace(full, &format!("{PRIVATE_ALIAS}::"))
+    )
 }
 
 /// The emitted source naming the crate `opts` asks for: the templates and emitters all
@@ -739,74 +765,35 @@ fn enum_view(g: &Gen, e: &EnumDef) -> EnumView {
 /// has the same layout up to the length) constants are skipped, not checked: the member's
 /// decoder checks its own.
 fn probe(p: &Protocol, s: &StructDef, check_consts: bool) -> String {
-    let need = "return ::std::result::Result::Ok(::std::option::Option::None);";
     let mut out = String::new();
-    let frame = lit(&s.name);
     for f in &s.fields {
         let fl = lit(&f.name);
         match &f.kind {
             FieldKind::Const { ty, .. } if !check_consts => {
-                out += &format!(
-                    "if buf.len() < off + {w} {{ {need} }} off += {w};",
-                    w = ty.bytes
-                );
+                out += &format!("p.skip({});", ty.bytes);
             }
             FieldKind::Const { ty, value } => {
                 out += &format!(
-                    "let ::std::option::Option::Some(v) = {RT}::peek_uint(buf, off, {w}, {big}) else {{ {need} }}; \
-                     {RT}::expect_const(v, {value:#x}, off, {fl}).map_err(|e| e.within({frame}))?; off += {w};",
-                    w = ty.bytes,
-                    big = ty.endian == Endian::Big
+                    "p.constant({}, {}, {value:#x}, {fl})?;",
+                    ty.bytes,
+                    ty.endian == Endian::Big
                 );
             }
             FieldKind::Length {
                 ty,
                 of: LenTarget::From(None),
             } => {
-                let (read, signed) = match ty {
-                    Prefix::Int(i) => (
-                        format!(
-                            "let ::std::option::Option::Some(v) = {RT}::peek_uint(buf, off, {w}, {big}) else {{ {need} }}; let at = off; off += {w};",
-                            w = i.bytes,
-                            big = i.endian == Endian::Big
-                        ),
-                        i.signed.then_some(i.bits()),
-                    ),
-                    Prefix::Varint { max: None } => (
-                        format!(
-                            "let ::std::option::Option::Some((v, n)) = {RT}::peek_varint(buf, off, {fl}).map_err(|e| e.within({frame}))? else {{ {need} }}; let at = off; off += n;"
-                        ),
-                        None,
-                    ),
-                    Prefix::Varint { max: Some(m) } => (
-                        format!(
-                            "let ::std::option::Option::Some((v, n)) = {RT}::peek_varint_max(buf, off, {m}, {fl}).map_err(|e| e.within({frame}))? else {{ {need} }}; let at = off; off += n;"
-                        ),
-                        None,
-                    ),
+                // The probe steps over the fields before the length, if any.
+                let probe = format!("{RT}::Probe::new(buf, {})", lit(&s.name));
+                let length = format!("length({}, {fl}, limits)", rust::prefix_expr(ty));
+                return if out.is_empty() {
+                    format!("{probe}.{length}")
+                } else {
+                    format!("let mut p = {probe}; {out} p.{length}")
                 };
-                out += &read;
-                if let Some(bits) = signed {
-                    let to_signed = if bits == 64 {
-                        "let v = v as i64;".to_string()
-                    } else {
-                        format!("let v = ((v << {sh}) as i64) >> {sh};", sh = 64 - bits)
-                    };
-                    out += &format!(
-                        "{to_signed} if v < 0 {{ return ::std::result::Result::Err({RT}::DecodeError::new(at, {fl}, {RT}::DecodeErrorKind::NegativeLength(v)).within({frame})); }} let v = v as u64;",
-                    );
-                }
-                out += &format!(
-                    "let total = (off as u64).saturating_add(v); \
-                     if total > limits.max_frame_len as u64 {{ return ::std::result::Result::Err({RT}::DecodeError::new(at, {fl}, {RT}::DecodeErrorKind::TooLong {{ len: total, max: limits.max_frame_len }}).within({frame})); }} \
-                     ::std::result::Result::Ok(::std::option::Option::Some(total as usize))"
-                );
-                return out;
             }
             FieldKind::Value(Type::Varint { .. }) => {
-                out += &format!(
-                    "let ::std::option::Option::Some((_, n)) = {RT}::peek_varint(buf, off, {fl}).map_err(|e| e.within({frame}))? else {{ {need} }}; off += n;"
-                );
+                out += &format!("p.skip_varint({fl})?;");
             }
             other => {
                 let w = match other {
@@ -821,12 +808,12 @@ fn probe(p: &Protocol, s: &StructDef, check_consts: bool) -> String {
                     // Bool; the checker admits nothing else before the length.
                     _ => 1,
                 };
-                out += &format!("if buf.len() < off + {w} {{ {need} }} off += {w};");
+                out += &format!("p.skip({w});");
             }
         }
     }
     // The checker guarantees a `len(..)` field; keep the generated code total anyway.
-    format!("{out} let _ = off; {need}")
+    "let _ = (buf, limits); ::std::result::Result::Ok(::std::option::Option::None)".to_string()
 }
 
 /// Whether union `u` holds itself again, at any depth, through its members (each level of
@@ -922,8 +909,17 @@ fn measure_probe(name: &str, sender: &str) -> String {
     )
 }
 
-/// `correlation_id()` / `kind()` accessors for the frame, from `@correlation` and `@kind`.
-fn frame_accessors(g: &Gen, s: &StructDef) -> String {
+/// `correlation_id()` / `kind()` accessors for the frame, from `@correlation` and `@kind`:
+/// the methods of its `RemotingFrame` impl, or, for a frame that has none (without both
+/// roles), documented inherent methods (`inherent`).
+pub(crate) fn frame_accessors(g: &Gen, s: &StructDef, inherent: bool) -> String {
+    let doc = |d: &str| -> (&'static str, String) {
+        if inherent {
+            ("pub ", format!("/// {d}\n #[inline]\n"))
+        } else {
+            ("", "#[inline]\n".to_string())
+        }
+    };
     let mut out = String::new();
     if let Some((path, ty)) = find_marked(g.p, s, &|f| f.correlation) {
         let rust = g.rust_type(&ty);
@@ -932,9 +928,11 @@ fn frame_accessors(g: &Gen, s: &StructDef) -> String {
         } else {
             (format!("self.{path} as u64"), format!("id as {rust}"))
         };
+        let (v, d) = doc(&format!("The correlation id (`{path}`)."));
+        out += &format!("{d}{v}fn correlation_id(&self) -> u64 {{ {get} }}\n");
+        let (v, d) = doc("Sets the correlation id (truncated to the field's width).");
         out += &format!(
-            "/// The correlation id (`{path}`).\n #[inline]\n pub fn correlation_id(&self) -> u64 {{ {get} }}\n\
-             /// Sets the correlation id (truncated to the field's width).\n #[inline]\n pub fn set_correlation_id(&mut self, id: u64) {{ self.{path} = {set}; }}"
+            "{d}{v}fn set_correlation_id(&mut self, id: u64) {{ self.{path} = {set}; }}\n"
         );
     }
     if let Some((path, ty)) = find_marked(g.p, s, &|f| f.kind_marker)
@@ -945,32 +943,29 @@ fn frame_accessors(g: &Gen, s: &StructDef) -> String {
             fl.bits
                 .iter()
                 .find(|b| b.attrs.iter().any(|a| a == attr))
-                .map(|b| screaming(&b.name))
+                .map(|b| format!("{}::{}", fl.name, screaming(&b.name)))
         };
         let resp = bit("response").unwrap_or_default();
-        let (oneway_check, oneway_set) = match bit("oneway") {
+        let (oneway_get, oneway_set) = match bit("oneway") {
             Some(o) => (
-                format!(
-                    "if self.{path}.contains({n}::{o}) {{ return {RT}::FrameKind::Oneway; }}",
-                    n = fl.name
-                ),
-                format!(
-                    "{RT}::FrameKind::Oneway => self.{path}.insert({n}::{o}),",
-                    n = fl.name
-                ),
+                format!("self.{path}.contains({o})"),
+                format!("self.{path}.set({o}, kind == {RT}::FrameKind::Oneway);"),
             ),
-            None => (String::new(), format!("{RT}::FrameKind::Oneway => {{}}")),
+            None => ("false".to_string(), String::new()),
         };
-        let clear_oneway = match bit("oneway") {
-            Some(o) => format!("self.{path}.remove({}::{o});", fl.name),
-            None => String::new(),
-        };
+        let (v, d) = doc("Request, response or oneway, from the `@kind` flags.");
         out += &format!(
-            "/// Request, response or oneway, from the `@kind` flags.\n #[inline]\n pub fn kind(&self) -> {RT}::FrameKind {{ \
-             if self.{path}.contains({n}::{resp}) {{ return {RT}::FrameKind::Response; }} {oneway_check} {RT}::FrameKind::Request }}\n\
-             /// Sets the `@kind` flags for `kind`, keeping other bits.\n #[inline]\n pub fn set_kind(&mut self, kind: {RT}::FrameKind) {{ \
-             self.{path}.remove({n}::{resp}); {clear_oneway} match kind {{ {RT}::FrameKind::Request => {{}} {RT}::FrameKind::Response => self.{path}.insert({n}::{resp}), {oneway_set} }} }}",
-            n = fl.name
+            "{d}{v}fn kind(&self) -> {RT}::FrameKind {{ {RT}::FrameKind::of(self.{path}.contains({resp}), {oneway_get}) }}\n"
+        );
+        let (v, d) = doc("Sets the `@kind` flags for `kind`, keeping other bits.");
+        out += &format!(
+            "{d}{v}fn set_kind(&mut self, kind: {RT}::FrameKind) {{ self.{path}.set({resp}, kind == {RT}::FrameKind::Response); {oneway_set} }}\n"
+        );
+    } else if !inherent {
+        // The checker gives a remoting frame `@kind` flags; the impl stays whole anyway.
+        out += &format!(
+            "fn kind(&self) -> {RT}::FrameKind {{ {RT}::FrameKind::Request }}\n\
+             fn set_kind(&mut self, kind: {RT}::FrameKind) {{ let _ = kind; }}\n"
         );
     }
     out
@@ -1101,6 +1096,11 @@ mod tests {
         let c = crate::load_str("wire/located.wire", WIRE).expect("a valid protocol");
         let full = emit(&c.ir).expect("emits");
         assert!(full.contains("::polywire::rt::RemotingClient"));
+        assert!(
+            full.starts_with("use ::polywire::__private as __pw;"),
+            "{full}"
+        );
+        assert!(!full.contains("::polywire::__private::"), "{full}");
         assert!(full.contains("pub struct GetRequest"));
         let opts = Options {
             codecs_only: true,
@@ -1114,8 +1114,9 @@ mod tests {
         for kept in [
             "pub type FrameCodec = ::polywire_core::FramedCodec<Frame>;",
             "impl ::polywire_core::Framed for Frame",
-            "impl ::polywire_core::__private::RemotingFrame for Frame",
-            "impl ::polywire_core::__private::Protocol for LocatedProtocol",
+            "use ::polywire_core::__private as __pw;",
+            "impl __pw::RemotingFrame for Frame",
+            "impl __pw::Protocol for LocatedProtocol",
             "pub fn to_fields(",
             "pub const GET:",
         ] {

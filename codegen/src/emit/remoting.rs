@@ -177,23 +177,20 @@ pub fn emit(g: &Gen, sides: super::Sides) -> String {
         None => ("0".into(), "let _ = code;".into()),
     };
     let (echo_get, echo_set) = echo_fns(g, frame);
+    let accessors = super::frame_accessors(g, frame, false);
     out += &format!(
         "impl {P}::RemotingFrame for {fname} {{
             {echo_get}
             {echo_set}
-            #[inline]
-            fn correlation_id(&self) -> u64 {{ {fname}::correlation_id(self) }}
-            #[inline]
-            fn set_correlation_id(&mut self, id: u64) {{ {fname}::set_correlation_id(self, id) }}
-            #[inline]
-            fn kind(&self) -> {P}::FrameKind {{ {fname}::kind(self) }}
-            #[inline]
-            fn set_kind(&mut self, kind: {P}::FrameKind) {{ {fname}::set_kind(self, kind) }}
+            {accessors}
             #[inline]
             fn code(&self) -> i64 {{ {code_get} }}
             #[inline]
             fn set_code(&mut self, code: i64) {{ {code_set} }}
-        }}\n"
+        }}
+
+        /// The frame's methods (`kind()`), in scope where this module is glob-imported.
+        pub use {P}::RemotingFrame as _;\n"
     );
 
     // Status values (and message templates) from the responses enum.
@@ -210,38 +207,55 @@ pub fn emit(g: &Gen, sides: super::Sides) -> String {
         |attr: &str, fallback: i128| -> i128 { variant(attr).map_or(fallback, |v| v.value) };
     let template = |attr: &str| -> String {
         match variant(attr).and_then(|v| v.message.as_ref()) {
-            Some(t) if t.contains("{code}") => {
-                let (a, b) = t.split_once("{code}").unwrap_or((t, ""));
-                format!(
-                    "::std::borrow::Cow::Owned(::std::format!(\"{{}}{{}}{{}}\", {}, _request_code, {}))",
-                    lit(a),
-                    lit(b)
-                )
-            }
-            Some(t) => format!("::std::borrow::Cow::Borrowed({})", lit(t)),
-            None => "::std::borrow::Cow::Borrowed(message)".into(),
+            Some(t) => format!("::std::option::Option::Some({})", lit(t)),
+            None => "::std::option::Option::None".into(),
         }
     };
     let ok = status("success", 0);
     let system = status("system_error", 1);
     let not_supported = status("not_supported", system);
     let busy = status("busy", system);
-    let (m_ns, m_sys, m_busy) = (
-        template("not_supported"),
-        template("system_error"),
-        template("busy"),
-    );
+    // The text of the response: the status's template, where the protocol declares one.
+    let templated = ["not_supported", "system_error", "busy"]
+        .iter()
+        .any(|a| variant(a).is_some_and(|v| v.message.is_some()));
+    let text = if templated {
+        format!(
+            "let message = {P}::status_text(status.pick({}, {}, {}), request_code, message);",
+            template("not_supported"),
+            template("system_error"),
+            template("busy"),
+        )
+    } else {
+        String::new()
+    };
     let set_message = match &r.message {
-        Some((path, Type::String { .. })) => {
+        Some((path, Type::String { .. })) if templated => {
             format!("f.{path} = {P}::Str::from(message.into_owned());")
         }
-        Some((path, Type::Optional { inner, .. })) if matches!(**inner, Type::String { .. }) => {
+        Some((path, Type::String { .. })) => format!("f.{path} = {P}::Str::from(message);"),
+        Some((path, Type::Optional { inner, .. }))
+            if matches!(**inner, Type::String { .. }) && templated =>
+        {
             format!("f.{path} = ::std::option::Option::Some({P}::Str::from(message.into_owned()));")
+        }
+        Some((path, Type::Optional { inner, .. })) if matches!(**inner, Type::String { .. }) => {
+            format!("f.{path} = ::std::option::Option::Some({P}::Str::from(message));")
         }
         Some((path, Type::Bytes { .. })) => {
             format!("f.{path} = {P}::Bytes::copy_from_slice(message.as_bytes());")
         }
         _ => "let _ = message;".into(),
+    };
+    let mutable = if set_message.starts_with("f.") {
+        "mut "
+    } else {
+        ""
+    };
+    let request_code = if templated {
+        "request_code"
+    } else {
+        "_request_code"
     };
     let handshake = p.handshake.as_ref().map(|h| handshake(g, h, &pt));
     let hs_fn = if handshake.is_some() {
@@ -267,20 +281,16 @@ pub fn emit(g: &Gen, sides: super::Sides) -> String {
         _ => String::new(),
     };
     let message_fn = match &r.message {
-        Some((path, Type::String { .. })) => format!(
+        Some((path, Type::String { .. } | Type::Bytes { .. })) => format!(
             "fn message(&self, response: &{fname}) -> ::std::option::Option<::std::string::String> {{ \
-             (!response.{path}.is_empty()).then(|| response.{path}.as_str().to_string()) }}"
+             {P}::MessageText::message_text(&response.{path}) }}"
         ),
         Some((path, Type::Optional { inner, .. })) if matches!(**inner, Type::String { .. }) => {
             format!(
                 "fn message(&self, response: &{fname}) -> ::std::option::Option<::std::string::String> {{ \
-             response.{path}.as_ref().filter(|m| !m.is_empty()).map(|m| m.as_str().to_string()) }}"
+                 {P}::MessageText::message_text(&response.{path}) }}"
             )
         }
-        Some((path, Type::Bytes { .. })) => format!(
-            "fn message(&self, response: &{fname}) -> ::std::option::Option<::std::string::String> {{ \
-             (!response.{path}.is_empty()).then(|| ::std::string::String::from_utf8_lossy(&response.{path}).into_owned()) }}"
-        ),
         _ => String::new(),
     };
     let is_success = match &r.code {
@@ -329,14 +339,9 @@ pub fn emit(g: &Gen, sides: super::Sides) -> String {
                 {P}::RemotingFrame::set_code(&mut f, code);
                 f
             }}
-            fn error_response(&self, _request_code: i64, status: {P}::ErrorStatus, message: &str) -> {fname} {{
-                let mut f = {fname}::default();
-                let (code, message): (i64, ::std::borrow::Cow<'_, str>) = match status {{
-                    {P}::ErrorStatus::NotSupported => ({not_supported}, {m_ns}),
-                    {P}::ErrorStatus::SystemError => ({system}, {m_sys}),
-                    {P}::ErrorStatus::Busy => ({busy}, {m_busy}),
-                }};
-                {P}::RemotingFrame::set_code(&mut f, code);
+            fn error_response(&self, {request_code}: i64, status: {P}::ErrorStatus, message: &str) -> {fname} {{
+                let {mutable}f = {P}::Protocol::request(self, status.pick({not_supported}, {system}, {busy}));
+                {text}
                 {set_message}
                 f
             }}
@@ -374,9 +379,8 @@ pub fn emit(g: &Gen, sides: super::Sides) -> String {
         out += &header_fields(g, p.struct_def(h));
     }
     if services && !p.services.is_empty() {
-        // The traits of the request and response types, in scope wherever this module's
-        // items are glob-imported (`EchoRequest { .. }.into_request()`).
-        out += "pub use ::polywire::rt::{Payload as _, Request as _};\n";
+        out += "/// The request and response methods, in scope where this module is glob-imported.\n\
+                pub use ::polywire::rt::{Payload as _, Request as _};\n";
         for s in &p.services {
             out += &service(g, frame, &r, &pt, s, sides);
         }
@@ -667,10 +671,14 @@ fn header_fields(g: &Gen, s: &StructDef) -> String {
                 "map.insert({P}::Str::from_static({key}), {});",
                 to_str(&format!("self.{id}"))
             );
-            from += &format!(
-                "let {id} = match map.get({key}) {{ ::std::option::Option::Some(v) => {}, ::std::option::Option::None => return ::std::result::Result::Err({P}::missing_field({key})) }};",
-                parse("v")
-            );
+            // A required field: its text, or the error that it is missing.
+            let text = format!("{P}::field(map, {key})?");
+            let read = parse(&text);
+            from += &if read.matches(&text).count() > 1 {
+                format!("let {id} = {{ let v = {text}; {} }};", parse("v"))
+            } else {
+                format!("let {id} = {read};")
+            };
         }
     }
     format!(
@@ -678,7 +686,7 @@ fn header_fields(g: &Gen, s: &StructDef) -> String {
             /// Writes the fields as strings into a header map.
             pub fn to_fields(&self, map: &mut {P}::OrderedMap<{P}::Str, {P}::Str>) {{ {to} }}
             /// Reads the fields from a header map; absent optional fields are `None`.
-            pub fn from_fields(map: &{P}::OrderedMap<{P}::Str, {P}::Str>) -> ::std::result::Result<Self, {P}::DecodeError> {{
+            pub fn from_fields(map: &{P}::OrderedMap<{P}::Str, {P}::Str>) -> {P}::DecodeResult<Self> {{
                 {from}
                 ::std::result::Result::Ok(Self {{ {names} }})
             }}
@@ -800,11 +808,11 @@ fn payload(
 
         impl ::polywire::rt::Payload for {name} {{
             type Protocol = {pt};
-            fn take_from({param}: &mut {fname}) -> ::std::result::Result<Self, {P}::DecodeError> {{
+            fn take_from({param}: &mut {fname}) -> {P}::DecodeResult<Self> {{
                 {take}
                 ::std::result::Result::Ok(Self {{ {names} }})
             }}
-            fn put_into(self, {put_param}: &mut {fname}) -> ::std::result::Result<(), {P}::EncodeError> {{
+            fn put_into(self, {put_param}: &mut {fname}) -> {P}::EncodeResult {{
                 {put}
                 ::std::result::Result::Ok(())
             }}

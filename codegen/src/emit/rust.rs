@@ -409,13 +409,11 @@ impl<'a> Gen<'a> {
                 } else {
                     "bytes"
                 };
-                let max_check = max.map_or(String::new(), |m| {
-                    format!("{RT}::check_max(n, {m}, at, {f})?;")
-                });
-                format!(
-                    "{{ let at = {r}.offset(); let n = {read}; let n = {r}.check_len(n, at, {f})?; {max_check} {r}.{take}(n, {f})? }}",
-                    read = Self::read_prefix(p, r, field)
-                )
+                let prefix = prefix_expr(p);
+                match max {
+                    Some(m) => format!("{r}.prefixed_{take}_max({prefix}, {m}, {f})?"),
+                    None => format!("{r}.prefixed_{take}({prefix}, {f})?"),
+                }
             }
             Type::String { prefix: None, .. } => {
                 format!("{{ let n = {r}.remaining(); {r}.str(n, {f})? }}")
@@ -427,9 +425,9 @@ impl<'a> Gen<'a> {
             } => {
                 let min = crate::ir::check::min_size(self.p, elem);
                 format!(
-                    "{{ let at = {r}.offset(); let n = {read}; let n = {r}.check_count(n, {min}, at, {f})?; \
+                    "{{ let n = {r}.prefixed_count({prefix}, {min}, {f})?; \
                      let mut v = ::std::vec::Vec::with_capacity({cap}); for _ in 0..n {{ v.push({e}); }} v }}",
-                    read = Self::read_prefix(p, r, field),
+                    prefix = prefix_expr(p),
                     cap = Self::capacity(min, r),
                     e = self.decode(elem, r, field)
                 )
@@ -447,9 +445,9 @@ impl<'a> Gen<'a> {
                 let min = crate::ir::check::min_size(self.p, key)
                     + crate::ir::check::min_size(self.p, value);
                 format!(
-                    "{{ let at = {r}.offset(); let n = {read}; let n = {r}.check_count(n, {min}, at, {f})?; \
+                    "{{ let n = {r}.prefixed_count({prefix}, {min}, {f})?; \
                      let mut m = {RT}::OrderedMap::with_capacity({cap}); for _ in 0..n {{ let k = {k}; let v = {v}; m.push(k, v); }} m }}",
-                    read = Self::read_prefix(p, r, field),
+                    prefix = prefix_expr(p),
                     cap = Self::capacity(min, r),
                     k = self.decode(key, r, field),
                     v = self.decode(value, r, field)
@@ -736,6 +734,20 @@ impl<'a> Gen<'a> {
             i.bytes,
             i.endian == Endian::Big
         )
+    }
+}
+
+/// The `Prefix` value (in `polywire::wire`) for a length or count prefix.
+pub fn prefix_expr(p: &Prefix) -> String {
+    match p {
+        Prefix::Int(i) => format!(
+            "{RT}::Prefix::{}({}, {})",
+            if i.signed { "int" } else { "uint" },
+            i.bytes,
+            i.endian == Endian::Big
+        ),
+        Prefix::Varint { max: None } => format!("{RT}::Prefix::Varint"),
+        Prefix::Varint { max: Some(m) } => format!("{RT}::Prefix::VarintMax({m})"),
     }
 }
 

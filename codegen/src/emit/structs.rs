@@ -10,8 +10,11 @@ pub struct Bodies {
     pub decode: String,
     /// Statements writing `self` through the writer `w` (with the cursor `dst`).
     pub encode: String,
-    /// An expression for the encoded size.
+    /// The encoded size: statements ending with an expression.
     pub size: String,
+    /// Private methods the bodies call (the value of a varint `len(..)`, measured once for
+    /// writing it and for the size).
+    pub helpers: String,
 }
 
 /// Which field a computed length measures, resolved to positions.
@@ -201,8 +204,30 @@ impl Gen<'_> {
         }
     }
 
+    /// The varint `len(..)` field of `s` that measures the fields after it, when what it
+    /// measures is not a constant: its position and the name of the private method giving
+    /// its value (`__length`), which writing it and the size both call.
+    fn varint_region(&self, s: &StructDef) -> Option<(usize, String)> {
+        s.fields
+            .iter()
+            .enumerate()
+            .find_map(|(fi, f)| match &f.kind {
+                FieldKind::Length {
+                    ty: Prefix::Varint { .. },
+                    of: of @ LenTarget::From(None),
+                } if !f.decimal
+                    && f.len_else.is_none()
+                    && sum(self.target_size(s, fi, of)).parse::<u64>().is_err() =>
+                {
+                    Some((fi, format!("__{}", stem(&f.name))))
+                }
+                _ => None,
+            })
+    }
+
     /// Builds the bodies for struct `s`.
     pub fn bodies(&self, s: &StructDef) -> Bodies {
+        let region = self.varint_region(s);
         let lens = length_fields(s);
         let region_of = |name: &str| -> Option<String> {
             lens.iter().find_map(|(l, t, _)| match t {
@@ -264,8 +289,9 @@ impl Gen<'_> {
                 }
                 FieldKind::Const { ty, value } => {
                     d += &format!(
-                        "{{ let at = {cur}.offset(); let v = {}; {RT}::expect_const(v, {value:#x}, at, {fl})?; }}",
-                        self.read_word(ty, &cur, &f.name)
+                        "{cur}.constant({}, {}, {value:#x}, {fl})?;",
+                        ty.bytes,
+                        ty.endian == Endian::Big
                     );
                 }
                 FieldKind::Length { ty, of } => {
@@ -388,8 +414,8 @@ impl Gen<'_> {
                         ),
                         (Region::Prefixed(p), None) => (
                             format!(
-                                "let __at = {cur}.offset(); let __n = {}; let __n = {cur}.region_len(__n, __at, {fl})?; let mut __sub = {cur}.region(__n, {fl})?; let __rs = &mut __sub;",
-                                self.read_len(p, &cur, &f.name)
+                                "let mut __sub = {cur}.prefixed_region({}, {fl})?; let __rs = &mut __sub;",
+                                super::rust::prefix_expr(p)
                             ),
                             "__rs".to_string(),
                             format!("__rs.finish({fl})?;"),
@@ -616,6 +642,9 @@ impl Gen<'_> {
                         }
                         Prefix::Varint { max } => {
                             let size = match (of, f.len_else) {
+                                _ if region.as_ref().is_some_and(|(ri, _)| *ri == fi) => {
+                                    format!("self.{}()", region.as_ref().map_or("", |r| &r.1))
+                                }
                                 (LenTarget::Field(x), Some(v)) => format!(
                                     "(if self.{}.is_some() {{ {} }} else {{ {v} }})",
                                     ident(x),
@@ -806,15 +835,40 @@ impl Gen<'_> {
         e += "::std::result::Result::Ok(())";
 
         // ---- size ----
-        let size = sum(s
-            .fields
-            .iter()
-            .flat_map(|f| self.field_size(s, f))
-            .collect());
+        let (size, helpers) = match &region {
+            // The fields before the length, the length, and what it measures.
+            Some((fi, method)) => {
+                let mut terms: Vec<String> = s.fields[..*fi]
+                    .iter()
+                    .flat_map(|f| self.field_size(s, f))
+                    .collect();
+                terms.push(format!("{RT}::varint_len(__n as u64)"));
+                terms.push("__n".to_string());
+                let f = &s.fields[*fi];
+                (
+                    format!("let __n = self.{method}(); {}", sum(terms)),
+                    format!(
+                        "/// The value of `{name}`: the encoded size of the fields after it.\n\
+                         fn {method}(&self) -> usize {{ {} }}",
+                        sum(self.target_size(s, *fi, &LenTarget::From(None))),
+                        name = f.name
+                    ),
+                )
+            }
+            None => (
+                sum(s
+                    .fields
+                    .iter()
+                    .flat_map(|f| self.field_size(s, f))
+                    .collect()),
+                String::new(),
+            ),
+        };
         Bodies {
             decode: d,
             encode: e,
             size,
+            helpers,
         }
     }
 
