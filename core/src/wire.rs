@@ -1019,13 +1019,11 @@ pub fn narrow_decimal<T: TryFrom<i64>>(
 
 /// The number of bytes `v` takes in ASCII decimal.
 pub fn decimal_len(v: i64) -> usize {
-    let mut n = usize::from(v < 0) + 1;
-    let mut u = v.unsigned_abs();
-    while u >= 10 {
-        u /= 10;
-        n += 1;
-    }
-    n
+    let digits = v
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |l| l as usize + 1);
+    usize::from(v < 0) + digits
 }
 
 /// Fails when `value` holds `delim`: a delimiter-terminated field could not be read back.
