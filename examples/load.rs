@@ -1164,6 +1164,13 @@ async fn connect_once(addr: &str, rocketmq: bool, config: ClientConfig) -> Durat
 /// from before the connect to the echo.
 async fn connect_floor_once(addr: SocketAddr) -> Duration {
     let t = Instant::now();
+    drop(floor_echo_once(addr).await);
+    t.elapsed()
+}
+
+/// Connects to the hand-written echo at `addr` and exchanges one 8-byte frame; the open
+/// connection.
+async fn floor_echo_once(addr: SocketAddr) -> TcpStream {
     let mut s = TcpStream::connect(addr).await.expect("connect (floor)");
     let _ = s.set_nodelay(true);
     let mut frame = BytesMut::new();
@@ -1172,7 +1179,7 @@ async fn connect_floor_once(addr: SocketAddr) -> Duration {
     s.write_all(&frame).await.expect("write (floor)");
     let mut back = [0u8; 12];
     s.read_exact(&mut back).await.expect("echo (floor)");
-    t.elapsed()
+    s
 }
 
 /// This process's resident memory, from `/proc/self/statm` (0 where there is none).
@@ -1435,16 +1442,7 @@ enum IdleConn {
 async fn idle_open(design: &str, addr: SocketAddr) -> IdleConn {
     let config = ClientConfig::default();
     match design {
-        "floor" => {
-            let mut s = TcpStream::connect(addr).await.expect("connect (floor)");
-            let mut frame = BytesMut::new();
-            frame.put_u32(8);
-            frame.put_u64(7);
-            s.write_all(&frame).await.expect("write (floor)");
-            let mut back = [0u8; 12];
-            s.read_exact(&mut back).await.expect("echo (floor)");
-            IdleConn::Floor(s)
-        }
+        "floor" => IdleConn::Floor(floor_echo_once(addr).await),
         "native" => {
             let c = RemotingClient::new(NativeProtocol, config);
             BasicClient::new(c.clone(), addr.to_string())
