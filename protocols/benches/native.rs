@@ -13,6 +13,8 @@ use polywire_protocols::native::{
     serve_basic_now,
 };
 use std::hint::black_box;
+
+mod common;
 use std::sync::Arc;
 use std::task::{Context, Waker};
 
@@ -61,40 +63,15 @@ fn bench(c: &mut Criterion) {
             assert!(src.is_empty());
         }
 
-        let mut g = c.benchmark_group(format!("native/{name}"));
-        g.throughput(Throughput::Elements(1));
-
-        // Into a reused buffer, as a connection's write queue does.
-        let mut buf = BytesMut::with_capacity(4096);
-        g.bench_function("encode", |b| {
-            b.iter(|| {
-                buf.clear();
-                codec.encode(black_box(&f), &mut buf).expect("encodes");
-                black_box(buf.len())
-            })
-        });
-
-        // From a reused read buffer, as a connection's read loop does: the frame's bytes are
-        // copied in (as a socket read would), decoded without copying the payload, and the
-        // frame is dropped before the next round, so the buffer's storage is reused.
+        common::encode_decode(
+            c,
+            &format!("native/{name}"),
+            &mut codec,
+            &f,
+            &encoded,
+            |f| f.body.len(),
+        );
         let mut rbuf = BytesMut::with_capacity(64 * 1024);
-        g.bench_function("decode", |b| {
-            b.iter(|| {
-                rbuf.extend_from_slice(black_box(&encoded));
-                let frame = codec.decode(&mut rbuf).expect("decodes").expect("whole");
-                black_box(frame.body.len())
-            })
-        });
-
-        // Both, through the same reused buffer.
-        g.bench_function("encode+decode", |b| {
-            b.iter(|| {
-                codec.encode(black_box(&f), &mut rbuf).expect("encodes");
-                let frame = codec.decode(&mut rbuf).expect("decodes").expect("whole");
-                black_box(frame.body.len())
-            })
-        });
-        g.finish();
 
         // One read's worth of 64 frames, taken one at a time (a split of the read buffer per
         // frame) and as one batch (one split for all): per frame, as the group above.

@@ -5,10 +5,11 @@
 //! `cargo bench -p polywire-protocols --bench rocketmq -- --warm-up-time 1 --measurement-time 3`
 
 use bytes::{Bytes, BytesMut};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 use polywire::{Codec, OrderedMap, Str};
 use polywire_protocols::rocketmq::{Frame, FrameCodec, Header, LanguageCode, RpcFlag};
-use std::hint::black_box;
+
+mod common;
 
 /// A `SEND_MESSAGE` request as a Java producer sends it: five extFields, `body_len` bytes of
 /// body, the header in JSON (`serialize` 0) or RocketMQ's binary encoding (1).
@@ -58,36 +59,14 @@ fn bench(c: &mut Criterion) {
         }
         let encoded = encoded.freeze();
 
-        let mut g = c.benchmark_group(format!("rocketmq/{name}"));
-        g.throughput(Throughput::Elements(1));
-        // Into a reused buffer, as a connection's write queue does.
-        let mut buf = BytesMut::with_capacity(4096);
-        g.bench_function("encode", |b| {
-            b.iter(|| {
-                buf.clear();
-                codec.encode(black_box(&f), &mut buf).expect("encodes");
-                black_box(buf.len())
-            })
-        });
-        // From a reused read buffer, as a connection's read loop does: the bytes copied in
-        // (as a socket read would), the frame decoded and dropped before the next round.
-        let mut rbuf = BytesMut::with_capacity(64 * 1024);
-        g.bench_function("decode", |b| {
-            b.iter(|| {
-                rbuf.extend_from_slice(black_box(&encoded));
-                let frame = codec.decode(&mut rbuf).expect("decodes").expect("whole");
-                black_box(frame.body.len())
-            })
-        });
-        // Both through the same reused buffer: the figure the targets are for.
-        g.bench_function("encode+decode", |b| {
-            b.iter(|| {
-                codec.encode(black_box(&f), &mut rbuf).expect("encodes");
-                let frame = codec.decode(&mut rbuf).expect("decodes").expect("whole");
-                black_box(frame.body.len())
-            })
-        });
-        g.finish();
+        common::encode_decode(
+            c,
+            &format!("rocketmq/{name}"),
+            &mut codec,
+            &f,
+            &encoded,
+            |f| f.body.len(),
+        );
     }
 }
 
